@@ -1,0 +1,1 @@
+"""Configuration: settings, the YAML config loader and the scoring-model loader."""

@@ -1,0 +1,1 @@
+"""CRM connectors: I/O with one CRM each, behind the small `Connector` protocol."""

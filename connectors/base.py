@@ -1,0 +1,140 @@
+"""The connector protocol: the one seam between the sync engine and a CRM.
+
+Vendor types (SDK models, simple-salesforce objects) never cross it: connectors speak in
+`scoring.types.Record`, `Page`, `Change`, `WriteResult` and `SchemaReport`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+from scoring.types import Record
+
+OutputType = Literal["number", "enumeration", "bool", "text", "string", "datetime"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputField:
+    """One leadsync output property as the CRM should hold it (canonical name, not CRM name)."""
+
+    name: str
+    label: str
+    type: OutputType
+    options: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of records and the opaque cursor that resumes reading after it."""
+
+    records: Sequence[Record]
+    cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Output values to write to one record, keyed by canonical output name."""
+
+    record_id: str
+    values: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of writing one record: `ok`, or `failed` with the CRM's code and message."""
+
+    record_id: str
+    status: Literal["ok", "failed"]
+    error_code: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldStatus:
+    """What `ensure_schema` found (or did) for one output field."""
+
+    name: str
+    crm_name: str
+    state: Literal["ok", "missing", "created", "conflict", "updated"]
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaReport:
+    """The result of `ensure_schema`: per field status plus other actions (groups, permissions)."""
+
+    kind: str
+    fields: tuple[FieldStatus, ...]
+    actions: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every field exists with a compatible type."""
+        return all(f.state in ("ok", "created", "updated") for f in self.fields)
+
+
+@dataclass(slots=True)
+class ApiUsage:
+    """API calls this connector made, by outcome; read by the engine for run counts and metrics."""
+
+    calls: int = 0
+    rate_limited: int = 0
+    errors: int = 0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+    daily_used: int | None = None
+    daily_limit: int | None = None
+
+
+class Connector(Protocol):
+    """I/O with one CRM account. Implementations classify errors into `connectors.errors`."""
+
+    crm: str
+
+    def ensure_schema(
+        self, kind: str, outputs: Sequence[OutputField], *, apply: bool
+    ) -> SchemaReport:
+        """Verify (and with `apply`, create) the output properties for `kind`."""
+        ...
+
+    def iter_pages(
+        self,
+        kind: str,
+        fields: Collection[str],
+        event_types: Collection[str],
+        *,
+        since: datetime | None,
+        resume: str | None = None,
+    ) -> Iterator[Page]:
+        """Stream records of `kind` modified at or after `since` (all when None).
+
+        Only `fields` (CRM property names the model references) and events of `event_types` are
+        fetched, plus the current output values. `resume` is a cursor from an earlier `Page`.
+        """
+        ...
+
+    def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
+        """Write output values in the CRM's largest batches; one result per change."""
+        ...
+
+    def fetch(
+        self,
+        kind: str,
+        record_ids: Sequence[str],
+        fields: Collection[str],
+        event_types: Collection[str],
+    ) -> list[Record]:
+        """Read specific records by id (explain, retries of dead letters)."""
+        ...
+
+    @property
+    def usage(self) -> ApiUsage:
+        """Calls made so far by this connector instance."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

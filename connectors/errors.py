@@ -1,0 +1,48 @@
+"""Errors every connector raises, classified once at the adapter boundary.
+
+    ConnectorError
+    ├── TransientError          retry later: 5xx, timeouts, connection resets, lock contention
+    │   └── RateLimited         the CRM refused for rate; `retry_after` seconds when it said so
+    ├── AuthError               credentials rejected or expired beyond refresh; a run cannot go on
+    ├── MissingPermission        a scope or field permission is missing; names what to grant
+    ├── BudgetExhausted         the connection's share of the daily API allowance is spent
+    └── PermanentError          the CRM will never accept this request as sent (per call)
+
+Per-record failures inside a batch are not exceptions: they come back as `WriteResult`s.
+Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Base of every connector error."""
+
+
+class TransientError(ConnectorError):
+    """A failure that may succeed if retried later."""
+
+
+class RateLimited(TransientError):
+    """The CRM refused the call for rate; `retry_after` is in seconds when the CRM gave one."""
+
+    def __init__(self, message: str, retry_after: float | None = None, policy: str | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.policy = policy
+
+
+class AuthError(ConnectorError):
+    """Authentication failed (bad or expired credentials that could not be refreshed)."""
+
+
+class MissingPermission(ConnectorError):
+    """The integration user lacks a scope or a field permission; the message names it."""
+
+
+class BudgetExhausted(ConnectorError):
+    """The connection reached its configured share of the CRM's daily API allowance."""
+
+
+class PermanentError(ConnectorError):
+    """The CRM rejected the call as sent; retrying the same request cannot help."""

@@ -1,0 +1,27 @@
+"""The output properties leadsync owns, described once for every CRM."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from connectors.base import OutputField
+
+
+def output_fields(grades: Sequence[str], labels: Sequence[str]) -> tuple[OutputField, ...]:
+    """Every output field; `grades` and `labels` are the enumeration options of the model."""
+    return (
+        OutputField("fit", "Fit score", "number", description="leadsync fit score, 0-100"),
+        OutputField("interest", "Interest score", "number", description="leadsync interest, 0-100"),
+        OutputField("score", "Lead score", "number", description="leadsync combined score, 0-100"),
+        OutputField("grade", "Fit grade", "enumeration", tuple(grades), "leadsync fit grade"),
+        OutputField(
+            "label", "Priority label", "enumeration", tuple(labels), "grade + interest tier"
+        ),
+        OutputField("qualified", "Qualified (MQL)", "bool", description="leadsync qualification"),
+        OutputField("reasons", "Score reasons", "text", description="top contributions"),
+        OutputField(
+            "changes", "Score changes", "text", description="what changed since last score"
+        ),
+        OutputField("scored_at", "Scored at", "datetime", description="when leadsync last scored"),
+        OutputField("model_version", "Model version", "string", description="scoring model hash"),
+    )

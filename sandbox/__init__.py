@@ -1,0 +1,1 @@
+"""Local HubSpot- and Salesforce-compatible API servers and a realistic data generator."""

@@ -1,0 +1,1 @@
+"""Pure lead scoring: records in, scores out. No I/O, no clock, no imports from other layers."""

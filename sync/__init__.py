@@ -1,0 +1,1 @@
+"""Orchestration: plan, state store, ledger, daemon and the command line."""

@@ -1,0 +1,58 @@
+"""The `leadsync` command line.
+
+Exit codes, the same for every command: 0 the command did its job (a sync that dead-lettered some
+records still finished); 1 it could not finish (authentication, an outage beyond the retries, a
+budget spent before any progress); 2 a configuration or usage error, printed as a located message
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+import click
+
+from config.errors import UserError
+from connectors.errors import ConnectorError
+
+#: Modules under `sync.commands` that each expose `register(group)`.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="leadsync")
+def cli() -> None:
+    """leadsync: score CRM leads for fit and interest and write the scores back."""
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"sync.commands.{_module}").register(cli)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and turn errors into messages and exit codes."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError) else int(exc.exit_code)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    except ConnectorError as exc:
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        return 1
+    if isinstance(result, int):
+        return result
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
