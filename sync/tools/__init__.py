@@ -1,0 +1,1 @@
+"""Tools for RevOps admins: explain, history, preview, backtest, calibrate and HTML reports."""
