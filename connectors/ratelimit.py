@@ -1,0 +1,199 @@
+"""Client-side API budgets, shared by every thread of a connector: a rolling window and a daily cap.
+
+`RollingWindow(limit, window)` lets at most `limit` calls reach the server in any `window`
+seconds, even with many threads and variable latency. The server counts a call at some instant
+between our send and its response, so a slot is held from `acquire()` (send) until `window`
+seconds after `release()` (response). Then, for any two calls the server sees less than `window`
+apart, the later one was sent while the earlier was in flight or inside its hold, so it was
+counted: the server can never see more than `limit`. The price is one round trip per window
+(about 1% at 100 ms latency and a 10 s window).
+
+The window is corrected from what the server reports (`observe`): its limit replaces ours, and
+when it says fewer calls remain than we account for (another client shares the allowance), the
+difference is held as phantom calls for one window. After a rate refusal `saturate()` holds the
+whole window.
+
+`DailyCap(limit)` counts calls per UTC day and raises `BudgetExhausted` instead of making a call
+past the cap, or once the server says the daily allowance is spent.
+
+`clock` and `sleep` are injectable; tests drive both with a fake clock and never sleep.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+
+from connectors.errors import BudgetExhausted
+
+__all__ = ["DailyCap", "RollingWindow"]
+
+
+class RollingWindow:
+    """At most `limit` calls in any `window` seconds, as the server counts them."""
+
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError("a rolling window needs limit >= 1 and window > 0")
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._done: deque[float] = deque()  # completion times inside the window, ascending
+        self._in_flight = 0
+        self._cond = threading.Condition()
+        self.waited = 0.0  # total seconds callers spent waiting for a slot
+
+    @property
+    def limit(self) -> int:
+        """Calls allowed per window (as configured, or as the server last reported)."""
+        return self._limit
+
+    @property
+    def window(self) -> float:
+        """The window length in seconds."""
+        return self._window
+
+    def used(self) -> int:
+        """Slots held now: calls in flight plus calls completed within the last window."""
+        with self._cond:
+            self._prune(self._clock())
+            return self._in_flight + len(self._done)
+
+    def acquire(self) -> float:
+        """Block until a call may be sent, take its slot, and return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._cond:
+                now = self._clock()
+                self._prune(now)
+                excess = self._in_flight + len(self._done) - self._limit + 1
+                if excess <= 0:
+                    self._in_flight += 1
+                    self.waited += waited
+                    return waited
+                if excess > len(self._done):
+                    # Only responses still in flight can free a slot: wait for one.
+                    start = self._clock()
+                    self._cond.wait(timeout=self._window)
+                    waited += self._clock() - start
+                    continue
+                delay = self._done[excess - 1] + self._window - now
+            self._sleep(delay)
+            waited += delay
+
+    def release(self) -> None:
+        """Mark one acquired call as answered (or failed) now."""
+        with self._cond:
+            self._in_flight = max(0, self._in_flight - 1)
+            self._done.append(self._clock())
+            self._cond.notify_all()
+
+    @contextmanager
+    def slot(self) -> Iterator[float]:
+        """`acquire()` on entry, `release()` on exit; yields the seconds waited."""
+        waited = self.acquire()
+        try:
+            yield waited
+        finally:
+            self.release()
+
+    def observe(
+        self, *, limit: int | None = None, remaining: int | None = None, window: float | None = None
+    ) -> None:
+        """Correct the budget from the server's view, reported while one of our calls is held."""
+        with self._cond:
+            if window is not None and window > 0:
+                self._window = window
+            if limit is not None and limit >= 1:
+                self._limit = limit
+            if remaining is not None:
+                now = self._clock()
+                self._prune(now)
+                server_used = self._limit - max(0, remaining)
+                external = server_used - (self._in_flight + len(self._done))
+                self._done.extend([now] * max(0, external))
+            self._cond.notify_all()
+
+    def saturate(self) -> None:
+        """The server refused for rate: hold every free slot for one window from now."""
+        with self._cond:
+            now = self._clock()
+            self._prune(now)
+            free = self._limit - self._in_flight - len(self._done)
+            self._done.extend([now] * max(0, free))
+
+    def _prune(self, now: float) -> None:
+        # A nanosecond of slack: after sleeping exactly until expiry, float rounding may leave
+        # `now` an ulp short, and a sleep of an ulp cannot move a large clock value.
+        cutoff = now - self._window + 1e-9
+        while self._done and self._done[0] <= cutoff:
+            self._done.popleft()
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+class DailyCap:
+    """A cap on calls per UTC day for one connection; `None` means no cap of our own."""
+
+    def __init__(self, limit: int | None, *, today: Callable[[], date] = _utc_today) -> None:
+        self._limit = limit
+        self._today = today
+        self._day = today()
+        self._used = 0
+        self._server_spent = False
+        self._lock = threading.Lock()
+
+    @property
+    def limit(self) -> int | None:
+        """The configured cap."""
+        return self._limit
+
+    @property
+    def used(self) -> int:
+        """Calls counted against the cap today."""
+        with self._lock:
+            self._roll()
+            return self._used
+
+    def spend(self) -> None:
+        """Count one call, or raise `BudgetExhausted` when the day's budget is spent."""
+        with self._lock:
+            self._roll()
+            if self._server_spent:
+                raise BudgetExhausted("the CRM's daily API allowance is spent; resumes tomorrow")
+            if self._limit is not None and self._used >= self._limit:
+                raise BudgetExhausted(
+                    f"daily API budget of {self._limit} calls for this connection is spent; "
+                    "raise daily_budget or wait until tomorrow (UTC)"
+                )
+            self._used += 1
+
+    def observe(self, *, remaining: int | None) -> None:
+        """Note the server's count of calls left today; zero stops calls until the day rolls."""
+        if remaining is None:
+            return
+        with self._lock:
+            self._roll()
+            if remaining <= 0:
+                self._server_spent = True
+
+    def _roll(self) -> None:
+        today = self._today()
+        if today != self._day:
+            self._day = today
+            self._used = 0
+            self._server_spent = False

@@ -1,0 +1,91 @@
+"""The project's one retry layer: a tenacity `Retrying` built in one place for every connector.
+
+Policy, as a value (`RetryPolicy`): retry `TransientError` (and its subclass `RateLimited`) up to
+`attempts` tries in total; between tries wait
+
+* `retry_after` seconds when the CRM said so (`RateLimited.retry_after`), or stop retrying at once
+  when that is longer than `max_retry_after` (sleeping for hours helps nobody; the error surfaces);
+* otherwise an "equal jitter" exponential backoff: with `e = min(cap, base * 2**(n-1))` for the
+  n-th retry, wait `e/2 + rng() * e/2`, so waits grow, never collapse to zero, and many workers
+  failing together spread out.
+
+Every other exception (auth, permission, budget, permanent) is raised on the first try. After the
+last try the original exception is re-raised, never a tenacity `RetryError`. `sleep` and `rng` are
+injectable so tests assert exact waits without sleeping.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
+
+from connectors.errors import RateLimited, TransientError
+
+__all__ = ["RetryPolicy", "backoff_wait", "retrying"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long to retry transient failures."""
+
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 30.0
+    max_retry_after: float = 120.0
+
+
+def backoff_wait(policy: RetryPolicy, retry_number: int, rng: Callable[[], float]) -> float:
+    """The jittered exponential wait before the `retry_number`-th retry (1-based)."""
+    ceiling = min(policy.cap, policy.base * 2.0 ** (retry_number - 1))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+def retrying(
+    policy: RetryPolicy | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: Callable[[], float] | None = None,
+    on_retry: Callable[[BaseException, float], None] | None = None,
+) -> Retrying:
+    """Build the `Retrying` controller every connector call goes through.
+
+    `on_retry(error, wait)` is called before each sleep (for logs and usage counters).
+    Use it as `retrying(...)(fn, *args)` or `for attempt in retrying(...): with attempt: ...`.
+    """
+    pol = policy or RetryPolicy()
+    draw = rng or random.Random().random
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return max(0.0, float(error.retry_after))
+        return backoff_wait(pol, state.attempt_number, draw)
+
+    def stop(state: RetryCallState) -> bool:
+        if state.attempt_number >= pol.attempts:
+            return True
+        error = state.outcome.exception() if state.outcome else None
+        return (
+            isinstance(error, RateLimited)
+            and error.retry_after is not None
+            and error.retry_after > pol.max_retry_after
+        )
+
+    def before_sleep(state: RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None and state.next_action is not None:
+            error = state.outcome.exception()
+            if error is not None:
+                on_retry(error, state.next_action.sleep)
+
+    return Retrying(
+        retry=retry_if_exception_type(TransientError),
+        wait=wait,
+        stop=stop,
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
