@@ -1,1 +1,7 @@
 """Pure lead scoring: records in, scores out. No I/O, no clock, no imports from other layers."""
+
+from scoring.engine import score
+from scoring.explain import Explanation, explain
+from scoring.model import ScoringModel, compile_model
+
+__all__ = ["Explanation", "ScoringModel", "compile_model", "explain", "score"]

@@ -1,0 +1,59 @@
+"""Load scoring-model YAML files into compiled `ScoringModel`s, reporting every problem located."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from config.errors import Problem, ProblemsError
+from config.model_parse import ModelParser
+from config.yamlpos import Ctx, Node
+from scoring.model import ScoringModel, compile_model
+
+
+def load_model(path: str | Path) -> ScoringModel:
+    """Read and compile the model file at `path`; `ProblemsError` lists every problem found."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProblemsError([Problem(source, None, None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ProblemsError([Problem(source, None, None, "", f"cannot read: {reason}")]) from None
+    return parse_model(text, source)
+
+
+def parse_model(text: str, source: str = "<model>") -> ScoringModel:
+    """Compile a model from YAML text; `source` names the file in problem messages."""
+    tree = _load_yaml(text, source)
+    ctx = Ctx(source)
+    spec = ModelParser(ctx).parse(Node(tree, "", 1, 1))
+    if ctx.problems or spec is None:
+        problems = ctx.problems or [Problem(source, None, None, "", "invalid model")]
+        raise ProblemsError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+    return compile_model(spec)
+
+
+def _load_yaml(text: str, source: str) -> object:
+    yaml = YAML(typ="rt")
+    try:
+        tree = yaml.load(StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(str(m) for m in (exc.context, exc.problem) if m)
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        raise ProblemsError(
+            [Problem(source, line, column, "", f"YAML syntax error: {message or exc}")]
+        ) from None
+    except YAMLError as exc:
+        raise ProblemsError([Problem(source, None, None, "", f"YAML error: {exc}")]) from None
+    if tree is None:
+        raise ProblemsError(
+            [Problem(source, 1, 1, "", "the file is empty; a model needs name, object and rules")]
+        )
+    return tree

@@ -1,0 +1,193 @@
+"""Tolerant coercion of CRM property values.
+
+CRMs send almost everything as strings: "1,000", "500+", HubSpot's dropdown ranges such as
+"25-50", epoch milliseconds, ISO dates with a trailing Z, "" and "N/A". Each function here turns
+one raw value into a number, a datetime or folded text, or returns None when the value carries no
+usable data. None of them raises, whatever they are given.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, timedelta
+
+#: Values that mean "no data" whatever the property.
+MISSING_TOKENS: frozenset[str] = frozenset(
+    {"", "n/a", "na", "null", "none", "nil", "-", "--", "unknown", "undefined", "nan", "#n/a"}
+)
+
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9, "mm": 1e6}
+_CURRENCY = str.maketrans("", "", "$€£¥ ,_\u00a0'")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Epoch values above this are milliseconds (1e11 seconds is the year 5138).
+_MILLIS_THRESHOLD = 1e11
+
+
+def is_missing(value: object) -> bool:
+    """True when `value` carries no data: None, empty or a placeholder such as "N/A"."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip().casefold() in MISSING_TOKENS
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, list | tuple | set | frozenset | dict):
+        return len(value) == 0
+    return False
+
+
+def to_text(value: object) -> str | None:
+    """The value as case-folded, trimmed text, or None when missing."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().casefold()
+        return None if text in MISSING_TOKENS else text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list | tuple):
+        # Multi-select values: HubSpot joins them with ';' already, Salesforce too.
+        parts = [t for t in (to_text(v) for v in value) if t is not None]
+        return ";".join(parts) if parts else None
+    try:
+        text = str(value).strip().casefold()
+    except Exception:
+        return None
+    return None if text in MISSING_TOKENS else text
+
+
+def to_number(value: object) -> float | None:
+    """The value as a finite float, or None.
+
+    Understands thousands separators and currency signs ("$1,200"), open ranges ("500+", taken as
+    500), dropdown ranges ("25-50", taken as the lower bound 25 so `gte` thresholds line up with
+    HubSpot's band edges), percentages ("15%") and k/m/b suffixes ("10k").
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or text.casefold() in MISSING_TOKENS:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return _parse_loose_number(text)
+    return number if math.isfinite(number) else None
+
+
+def _parse_loose_number(text: str) -> float | None:
+    cleaned = text.translate(_CURRENCY).casefold().rstrip("%+")
+    match = _NUMBER.match(cleaned)
+    if match is None:
+        return None
+    try:
+        number = float(match.group())
+    except ValueError:
+        return None
+    rest = cleaned[match.end() :]
+    if rest in _SUFFIX:
+        number *= _SUFFIX[rest]
+    elif rest and not rest.startswith(("-", "–", "to", "/")):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def to_datetime(value: object) -> datetime | None:
+    """The value as a timezone-aware UTC datetime, or None.
+
+    Accepts datetimes (naive ones are taken as UTC), dates, epoch seconds or milliseconds (as
+    numbers or digit strings, as HubSpot sends some timestamps) and ISO-8601 text with or without a
+    time, fraction or `Z`.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, int | float):
+        return _from_epoch(float(value))
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or text.casefold() in MISSING_TOKENS:
+        return None
+    if text.isdigit() or (text[0] == "-" and text[1:].isdigit()):
+        return _from_epoch(float(text))
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _from_epoch(number: float) -> datetime | None:
+    if not math.isfinite(number):
+        return None
+    seconds = number / 1000.0 if abs(number) >= _MILLIS_THRESHOLD else number
+    try:
+        return _EPOCH + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
+def to_bool(value: object) -> bool | None:
+    """The value as a boolean ("true", "yes", "1", "on" and their opposites), or None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value != 0
+    text = to_text(value)
+    if text in {"true", "yes", "y", "1", "on", "checked"}:
+        return True
+    if text in {"false", "no", "n", "0", "off", "unchecked"}:
+        return False
+    return None
+
+
+def to_domain(value: object) -> str | None:
+    """The domain of an email address or website URL, lower case and without `www.`."""
+    text = to_text(value)
+    if text is None:
+        return None
+    if "@" in text:
+        text = text.rsplit("@", 1)[1]
+    else:
+        if "://" in text:
+            text = text.split("://", 1)[1]
+        text = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        text = text.rsplit("@", 1)[-1].split(":", 1)[0]
+    text = text.strip().strip(".>")
+    if text.startswith("www."):
+        text = text[4:]
+    return text or None
+
+
+def round_half_up(number: float) -> int:
+    """Round to the nearest integer, halves away from zero (42.5 -> 43), as users expect."""
+    if not math.isfinite(number):
+        return 0
+    return math.floor(abs(number) + 0.5) * (1 if number >= 0 else -1)

@@ -1,0 +1,185 @@
+"""`ScoringModel`: a validated `ModelSpec` compiled once for fast scoring.
+
+Compiling turns every condition into a predicate (regexes compiled, constants coerced), resolves
+each event rule's effective decay, indexes event rules by event type and computes the version: a
+hash of the normalized spec. The version ignores formatting, comments, key order, shorthand versus
+long form, the order of values in a list test and the names of named lists, and the model's own
+`name`/`description`; it changes when anything that affects the written values changes, including
+rule names (they appear in the reasons written to the CRM).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from scoring.conditions import Pred, compile_cond, cond_properties
+from scoring.spec import NO_DECAY, Decay, ModelSpec, RuleSpec
+
+Dimension = Literal["fit", "interest"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready to evaluate; `slot` is its position among all rules of the model."""
+
+    spec: RuleSpec
+    dimension: Dimension
+    group: str | None
+    slot: int
+    pred: Pred | None
+    where: Pred | None
+    decay: Decay
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGroup:
+    """Rules sharing a cap. Ungrouped rules form a group with `name` None and no cap."""
+
+    name: str | None
+    rules: tuple[CompiledRule, ...]
+    first_match: bool
+    max: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDimension:
+    max: float
+    groups: tuple[CompiledGroup, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCheck:
+    name: str
+    pred: Pred
+    reason: str = ""
+    at_least: str | None = None
+    at_most: str | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ScoringModel:
+    """A compiled scoring model. Build it with `compile_model` (or `config.model_loader`)."""
+
+    spec: ModelSpec
+    name: str
+    object: str
+    version: str
+    properties: frozenset[str]
+    event_types: frozenset[str]
+    grades: tuple[str, ...]
+    tiers: tuple[str, ...]
+    labels: tuple[str, ...]
+    fit_max: float
+    interest_max: float
+    fit: CompiledDimension
+    interest: CompiledDimension
+    event_rules: dict[str, tuple[CompiledRule, ...]]
+    disqualifiers: tuple[CompiledCheck, ...]
+    overrides: tuple[CompiledCheck, ...]
+    qualify_enter: Pred | None
+    qualify_exit: Pred | None
+    completeness_properties: tuple[str, ...]
+    rule_count: int
+
+
+def model_version(spec: ModelSpec) -> str:
+    """The stable content hash of a spec (12 hex digits)."""
+    data = dataclasses.asdict(spec)
+    data.pop("name", None)
+    data.pop("description", None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+def _compile_rule(
+    spec: RuleSpec, dimension: Dimension, group: str | None, slot: int, default_decay: Decay
+) -> CompiledRule:
+    return CompiledRule(
+        spec=spec,
+        dimension=dimension,
+        group=group,
+        slot=slot,
+        pred=compile_cond(spec.cond) if spec.cond is not None else None,
+        where=compile_cond(spec.where) if spec.where is not None else None,
+        decay=spec.decay if spec.decay is not None else default_decay,
+    )
+
+
+def _rule_properties(rule: RuleSpec) -> frozenset[str]:
+    props = cond_properties(rule.cond)
+    if rule.property:
+        props |= {rule.property}
+    if rule.age_from:
+        props |= {rule.age_from}
+    return props
+
+
+def compile_model(spec: ModelSpec) -> ScoringModel:
+    """Compile a validated spec. The spec is trusted: validation happens in the loader."""
+    slot = 0
+    dims: dict[Dimension, CompiledDimension] = {}
+    properties: set[str] = set()
+    fit_properties: list[str] = []
+    events: dict[str, list[CompiledRule]] = {}
+    for dimension in ("fit", "interest"):
+        dim_spec = spec.fit if dimension == "fit" else spec.interest
+        default_decay = dim_spec.decay if dimension == "interest" else NO_DECAY
+        groups: list[CompiledGroup] = []
+        sources: list[tuple[str | None, tuple[RuleSpec, ...], bool, float | None]] = [
+            (g.name, g.rules, g.first_match, g.max) for g in dim_spec.groups
+        ]
+        if dim_spec.rules:
+            sources.append((None, dim_spec.rules, False, None))
+        for name, rule_specs, first_match, cap in sources:
+            compiled: list[CompiledRule] = []
+            for rule_spec in rule_specs:
+                rule = _compile_rule(rule_spec, dimension, name, slot, default_decay)
+                slot += 1
+                compiled.append(rule)
+                props = _rule_properties(rule_spec)
+                properties |= props
+                if dimension == "fit":
+                    fit_properties.extend(sorted(props - set(fit_properties)))
+                if rule_spec.event is not None:
+                    events.setdefault(rule_spec.event, []).append(rule)
+            groups.append(CompiledGroup(name, tuple(compiled), first_match, cap))
+        dims[dimension] = CompiledDimension(dim_spec.max, tuple(groups))
+
+    disqualifiers = tuple(
+        CompiledCheck(d.name, compile_cond(d.cond), reason=d.reason) for d in spec.disqualify
+    )
+    overrides = tuple(
+        CompiledCheck(o.name, compile_cond(o.cond), at_least=o.at_least, at_most=o.at_most)
+        for o in spec.overrides
+    )
+    for check_cond in [d.cond for d in spec.disqualify] + [o.cond for o in spec.overrides]:
+        properties |= cond_properties(check_cond)
+    grades = tuple(g for g, _ in spec.grades)
+    tiers = tuple(t for t, _ in spec.tiers)
+    qualify = spec.qualify
+    return ScoringModel(
+        spec=spec,
+        name=spec.name,
+        object=spec.object,
+        version=model_version(spec),
+        properties=frozenset(properties),
+        event_types=frozenset(events),
+        grades=grades,
+        tiers=tiers,
+        labels=tuple(g + t for g in grades for t in tiers),
+        fit_max=spec.fit.max,
+        interest_max=spec.interest.max,
+        fit=dims["fit"],
+        interest=dims["interest"],
+        event_rules={k: tuple(v) for k, v in events.items()},
+        disqualifiers=disqualifiers,
+        overrides=overrides,
+        qualify_enter=compile_cond(qualify.enter) if qualify else None,
+        qualify_exit=compile_cond(qualify.exit) if qualify and qualify.exit else None,
+        completeness_properties=spec.completeness or tuple(fit_properties),
+        rule_count=slot,
+    )

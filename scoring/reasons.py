@@ -1,0 +1,85 @@
+"""Short human lines: the top reasons for a score and what changed since the previous one."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from scoring.coerce import round_half_up
+from scoring.types import Contribution, ScoreResult
+
+
+def signed(points: float) -> str:
+    """`+50`, `-10`; whole points, rounded half away from zero."""
+    whole = round_half_up(points)
+    return f"+{whole}" if whole > 0 else str(whole)
+
+
+def age_text(age_days: float) -> str:
+    """`today`, `1d ago`, `12d ago`."""
+    days = math.floor(age_days) if math.isfinite(age_days) else 0
+    return "today" if days <= 0 else f"{days}d ago"
+
+
+def reason_line(contribution: Contribution, count: int) -> str:
+    """e.g. `+50 Demo request (3d ago)` or `+12 Pricing page (3x, last 2d ago)`."""
+    line = f"{signed(contribution.points)} {contribution.rule}"
+    if contribution.age_days is not None:
+        when = age_text(contribution.age_days)
+        if count > 1:
+            line += f" ({count}x, last {when})"
+        else:
+            line += f" ({when})"
+    return line
+
+
+def reason_lines(
+    items: Sequence[tuple[Contribution, int]], top: int, disqualified: str | None
+) -> tuple[str, ...]:
+    """The `top` contributions by size (whole points, ties in rule order), one line each."""
+    lines: list[str] = []
+    if disqualified is not None:
+        lines.append(f"Disqualified: {disqualified}")
+    ranked = sorted(
+        (item for item in items if round_half_up(item[0].points) != 0),
+        key=lambda item: -abs(item[0].points),
+    )
+    lines.extend(reason_line(c, count) for c, count in ranked[:top])
+    return tuple(lines)
+
+
+def change_lines(current: ScoreResult, previous: ScoreResult, top: int) -> tuple[str, ...]:
+    """What moved since `previous`: status changes first, then the `top` rule deltas.
+
+    e.g. `+15 since last score: Pricing page`, `-6 since last score: Demo request`.
+    """
+    lines: list[str] = []
+    if previous.model_version != current.model_version:
+        lines.append(f"Model changed: {previous.model_version} -> {current.model_version}")
+    if current.disqualified_reason != previous.disqualified_reason:
+        if current.disqualified_reason is not None:
+            lines.append(f"Disqualified: {current.disqualified_reason}")
+        else:
+            lines.append("No longer disqualified")
+    if current.qualified != previous.qualified:
+        lines.append("Qualified" if current.qualified else "No longer qualified")
+    if current.grade != previous.grade:
+        lines.append(f"Grade {previous.grade} -> {current.grade}")
+    before = _by_rule(previous.contributions)
+    after = _by_rule(current.contributions)
+    deltas: list[tuple[float, str]] = []
+    for key in list(after) + [k for k in before if k not in after]:
+        delta = after.get(key, 0.0) - before.get(key, 0.0)
+        if round_half_up(delta) != 0:
+            deltas.append((delta, key[1]))
+    deltas.sort(key=lambda d: -abs(d[0]))
+    lines.extend(f"{signed(delta)} since last score: {rule}" for delta, rule in deltas[:top])
+    return tuple(lines)
+
+
+def _by_rule(contributions: Sequence[Contribution]) -> dict[tuple[str, str], float]:
+    totals: dict[tuple[str, str], float] = {}
+    for c in contributions:
+        key = (c.dimension, c.rule)
+        totals[key] = totals.get(key, 0.0) + c.points
+    return totals
