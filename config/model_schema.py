@@ -1,0 +1,269 @@
+"""The JSON Schema of scoring-model files, for editors (`leadsync schema`).
+
+The loader (`config.model_parse`) is the authority: it checks everything this schema says and more
+(regexes, named lists, bounds, overlapping bands), with located messages. This schema gives
+editors completion and early red squiggles; tests check that the example models satisfy it and
+that its key lists match the loader's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.model_parse import GROUP_KEYS, RULE_KEYS, TOP_KEYS
+from scoring.spec import OPERATORS
+from scoring.types import EVENT_TYPES, RECORD_KINDS
+
+SCHEMA_ID = "https://leadsync.dev/schema/model.json"
+
+_SCALAR: dict[str, Any] = {"type": ["string", "number", "boolean"]}
+_LIST_REF: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^\\$[A-Za-z_][A-Za-z0-9_]*$",
+    "description": "a named list from `lists:`, e.g. $free_email",
+}
+_VALUES: dict[str, Any] = {
+    "oneOf": [{"type": "array", "items": {"oneOf": [_SCALAR, _LIST_REF]}, "minItems": 1}, _LIST_REF]
+}
+_TEXTS: dict[str, Any] = {
+    "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]
+}
+_BOUND: dict[str, Any] = {
+    "oneOf": [{"type": "number"}, {"type": "string", "format": "date"}],
+    "description": "a number, or a date for date properties",
+}
+_OPERATOR_ARGS: dict[str, dict[str, Any]] = {
+    "eq": {**_SCALAR, "description": "equals (case-insensitive for text)"},
+    "neq": {**_SCALAR, "description": "has a value that differs"},
+    "in": {**_VALUES, "description": "one of the values (case-insensitive)"},
+    "not_in": {**_VALUES, "description": "has a value that is none of these"},
+    "contains": {**_TEXTS, "description": "contains any of these texts (case-insensitive)"},
+    "not_contains": {**_TEXTS, "description": "has a value that contains none of these"},
+    "starts_with": {**_TEXTS, "description": "starts with any of these (case-insensitive)"},
+    "ends_with": {**_TEXTS, "description": "ends with any of these (case-insensitive)"},
+    "matches": {"type": "string", "description": "regular expression (case-insensitive search)"},
+    "exists": {"type": "boolean", "description": "has data (not empty, not N/A)"},
+    "missing": {"type": "boolean", "description": "has no data"},
+    "gt": _BOUND,
+    "gte": _BOUND,
+    "lt": _BOUND,
+    "lte": _BOUND,
+    "between": {"type": "array", "items": _BOUND, "minItems": 2, "maxItems": 2},
+    "domain_in": {
+        "oneOf": [_TEXTS, _LIST_REF],
+        "description": "email or website domain is one of these (or a subdomain)",
+    },
+    "within_days": {"type": "number", "minimum": 0, "description": "date is at most N days ago"},
+    "older_than_days": {"type": "number", "minimum": 0, "description": "date is over N days ago"},
+}
+assert tuple(_OPERATOR_ARGS) == OPERATORS
+
+
+def _decay() -> dict[str, Any]:
+    return {
+        "oneOf": [
+            {"const": "none"},
+            {"const": False},
+            {
+                "type": "object",
+                "properties": {
+                    "half_life_days": {"type": "number", "exclusiveMinimum": 0},
+                    "lifespan_days": {"type": "number", "exclusiveMinimum": 0},
+                },
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": False,
+            },
+        ]
+    }
+
+
+def _band() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "min": {"type": "number"},
+            "max": {"type": "number"},
+            "points": {"type": "number"},
+        },
+        "required": ["points"],
+        "additionalProperties": False,
+    }
+
+
+def model_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a model file."""
+    test = {
+        "description": "a value (eq), a list (in), null (missing) or a mapping of operators",
+        "oneOf": [
+            _SCALAR,
+            {"type": "null"},
+            _VALUES,
+            {
+                "type": "object",
+                "properties": _OPERATOR_ARGS,
+                "additionalProperties": False,
+                "minProperties": 1,
+            },
+        ],
+    }
+    rule_properties: dict[str, Any] = {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "if": {"$ref": "#/$defs/condition"},
+        "points": {"type": "number"},
+        "property": {"type": "string"},
+        "bands": {"type": "array", "items": _band(), "minItems": 1},
+        "recency": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "within_days": {"type": "number", "exclusiveMinimum": 0},
+                    "points": {"type": "number"},
+                },
+                "required": ["within_days", "points"],
+                "additionalProperties": False,
+            },
+        },
+        "every_days": {"type": "number", "exclusiveMinimum": 0},
+        "max": {"type": "number", "exclusiveMinimum": 0},
+        "event": {"enum": list(EVENT_TYPES)},
+        "where": {"$ref": "#/$defs/condition"},
+        "within_days": {"type": "number", "exclusiveMinimum": 0},
+        "decay": {"$ref": "#/$defs/decay"},
+        "age_from": {"type": "string"},
+    }
+    assert tuple(rule_properties) == RULE_KEYS
+    group_properties: dict[str, Any] = {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "first_match": {"type": "boolean"},
+        "max": {"type": "number", "exclusiveMinimum": 0},
+        "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}, "minItems": 1},
+    }
+    assert tuple(group_properties) == GROUP_KEYS
+    dimension = {
+        "type": "object",
+        "properties": {
+            "max": {"type": "number", "exclusiveMinimum": 0},
+            "decay": {"$ref": "#/$defs/decay"},
+            "groups": {"type": "array", "items": {"$ref": "#/$defs/group"}},
+            "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
+        },
+        "additionalProperties": False,
+    }
+    thresholds = {
+        "type": "object",
+        "additionalProperties": {"type": "number", "minimum": 0, "maximum": 100},
+        "minProperties": 1,
+    }
+    check: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "if": {"$ref": "#/$defs/condition"},
+        },
+        "required": ["name", "if"],
+    }
+    top: dict[str, Any] = {
+        "name": {"type": "string", "minLength": 1},
+        "object": {"enum": list(RECORD_KINDS)},
+        "description": {"type": "string"},
+        "lists": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": _SCALAR, "minItems": 1},
+        },
+        "fit": dimension,
+        "interest": dimension,
+        "combine": {
+            "type": "object",
+            "properties": {
+                "fit": {"type": "number", "minimum": 0},
+                "interest": {"type": "number", "minimum": 0},
+            },
+            "additionalProperties": False,
+        },
+        "grades": {
+            "type": "object",
+            "properties": {"fit": thresholds, "interest": thresholds},
+            "additionalProperties": False,
+        },
+        "disqualify": {
+            "type": "array",
+            "items": {
+                **check,
+                "properties": {**check["properties"], "reason": {"type": "string"}},
+                "additionalProperties": False,
+            },
+        },
+        "overrides": {
+            "type": "array",
+            "items": {
+                **check,
+                "properties": {
+                    **check["properties"],
+                    "grade_at_least": {"type": "string"},
+                    "grade_at_most": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "qualify": {
+            "type": "object",
+            "properties": {
+                "enter": {"$ref": "#/$defs/condition"},
+                "exit": {"$ref": "#/$defs/condition"},
+                "cooldown_days": {"type": "number", "minimum": 0},
+            },
+            "required": ["enter"],
+            "additionalProperties": False,
+        },
+        "reasons": {
+            "type": "object",
+            "properties": {
+                "top": {"type": "integer", "minimum": 0, "maximum": 20},
+                "changes": {"type": "integer", "minimum": 0, "maximum": 20},
+            },
+            "additionalProperties": False,
+        },
+        "completeness": {"type": "array", "items": {"type": "string"}},
+    }
+    assert tuple(top) == TOP_KEYS
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "leadsync scoring model",
+        "type": "object",
+        "properties": top,
+        "required": ["name", "object"],
+        "additionalProperties": False,
+        "$defs": {
+            "condition": {
+                "type": "object",
+                "minProperties": 1,
+                "properties": {
+                    "all": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
+                    "any": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
+                    "not": {"$ref": "#/$defs/condition"},
+                },
+                "additionalProperties": {"$ref": "#/$defs/test"},
+            },
+            "test": test,
+            "decay": _decay(),
+            "rule": {
+                "type": "object",
+                "properties": rule_properties,
+                "required": ["name"],
+                "additionalProperties": False,
+            },
+            "group": {
+                "type": "object",
+                "properties": group_properties,
+                "required": ["name", "rules"],
+                "additionalProperties": False,
+            },
+        },
+    }

@@ -1,0 +1,155 @@
+"""`leadsync validate --model`, `leadsync schema` and offline `leadsync score`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from config.errors import Problem, UserError
+from config.model_loader import load_model
+from config.model_schema import model_schema
+from config.record_files import read_records
+from scoring import ScoringModel, score
+from scoring.coerce import to_datetime
+from scoring.types import Record, ScoreResult
+
+_COLUMNS = ("id", "fit", "interest", "score", "label", "qualified", "reasons")
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now` as an aware UTC datetime; the wall clock when not given."""
+    if text is None:
+        return datetime.now(UTC)
+    parsed = to_datetime(text)
+    if parsed is None:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO-8601 date or datetime (e.g. 2026-11-20T10:00:00Z)",
+            param_hint="--now",
+        )
+    return parsed
+
+
+def render_table(rows: Sequence[tuple[Record, ScoreResult]], *, reasons: int = 2) -> str:
+    """A fixed-width table: id, fit, interest, score, label, qualified and the top reasons."""
+    cells = [list(_COLUMNS)]
+    for record, result in rows:
+        shown = result.reasons[:reasons]
+        cells.append(
+            [
+                record.id,
+                str(result.fit),
+                str(result.interest),
+                str(result.score),
+                result.label,
+                "yes" if result.qualified else "no",
+                "; ".join(shown),
+            ]
+        )
+    widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS) - 1)]
+    lines = []
+    for row in cells:
+        head = "  ".join(
+            cell.rjust(width) if 0 < i < 4 else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row[:-1], widths, strict=True))
+        )
+        lines.append(f"{head}  {row[-1]}".rstrip())
+    return "\n".join(lines)
+
+
+def score_records(
+    records: Iterable[Record], model: ScoringModel, now: datetime
+) -> list[tuple[Record, ScoreResult]]:
+    """Score each record (no previous results: offline scoring starts fresh)."""
+    return [(record, score(record, model, now)) for record in records]
+
+
+def _report(problem: Problem) -> None:
+    click.echo(f"warning: {problem}", err=True)
+
+
+@click.command("validate")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A scoring-model YAML file (repeatable).",
+)
+def validate_command(models: tuple[Path, ...]) -> None:
+    """Check model files; print OK or every problem (exit 2)."""
+    problems: list[str] = []
+    for path in models:
+        try:
+            model = load_model(path)
+        except UserError as exc:
+            problems.append(str(exc))
+            continue
+        click.echo(
+            f"OK {path}: model '{model.name}' for {model.object} records, "
+            f"version {model.version}, {model.rule_count} rules"
+        )
+    if problems:
+        raise UserError("\n".join(problems))
+
+
+@click.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of scoring-model files (for editors)."""
+    click.echo(json.dumps(model_schema(), indent=2))
+
+
+@click.command("score")
+@click.option(
+    "--model",
+    "model_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Scoring-model YAML file.",
+)
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Records: JSONL (with events) or CSV (columns are properties).",
+)
+@click.option("--now", "now_text", help="Score as of this ISO-8601 time (default: now).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "jsonl"]),
+    default="table",
+    show_default=True,
+)
+def score_command(
+    model_path: Path, input_path: Path, now_text: str | None, output_format: str
+) -> None:
+    """Score records from a file without a CRM."""
+    model = load_model(model_path)
+    now = parse_now(now_text)
+    records = read_records(input_path, kind=model.object, on_problem=_report)
+    if output_format == "jsonl":
+        count = 0
+        for record in records:
+            result = score(record, model, now)
+            line = {"id": record.id, **result.to_dict()}
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            count += 1
+        click.echo(f"scored {count} records", err=True)
+        return
+    rows = score_records(records, model, now)
+    click.echo(render_table(rows))
+    click.echo(f"\n{len(rows)} records scored with {model.name} ({model.version})", err=True)
+
+
+def register(group: click.Group) -> None:
+    """Add the scoring commands to the `leadsync` group."""
+    group.add_command(validate_command)
+    group.add_command(schema_command)
+    group.add_command(score_command)
