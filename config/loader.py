@@ -1,0 +1,358 @@
+"""Read the leadsync YAML configuration into `Settings`, with every problem located.
+
+Steps: parse with ruamel.yaml (keeping line and column of every key), expand `${VAR}` and
+`${VAR:-default}` from the environment or the secrets directory, let pydantic-settings apply
+`LEADSYNC_*` variables and secret files over the file's values, validate, then resolve relative
+paths (models, CA bundles, key files, a SQLite database) against the config file's folder.
+
+Problems are collected, not raised one at a time: a file with three mistakes reports three
+`file:line:col key.path: what is wrong; what would be valid` lines in one `ProblemsError`.
+Values that came from the environment are reported against the variable's name instead of a line.
+Secret values never appear in messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from config.errors import Problem, ProblemsError, UserError
+from config.settings import At, ConnectionSettings, Settings
+
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ECHO_INPUT = {"literal_error", "int_parsing", "float_parsing", "bool_parsing", "enum"}
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Positions of keys in the parsed file, to turn a key path into `file:line:col`."""
+
+    file: str
+    root: Any
+    from_env: Mapping[PathKey, str] = field(default_factory=dict)
+
+    def problem(self, path: PathKey, message: str, *, at_key: bool = False) -> Problem:
+        """A problem located at `path` (the deepest part of it that exists in the file)."""
+        dotted = render_path(path)
+        for prefix_len in range(len(path), 0, -1):
+            origin = self.from_env.get(path[:prefix_len])
+            if origin:
+                return Problem(origin, None, None, dotted, message)
+        line, column = self.position(path, at_key=at_key)
+        return Problem(self.file, line, column, dotted, message)
+
+    def position(self, path: PathKey, *, at_key: bool = False) -> tuple[int | None, int | None]:
+        """1-based line and column of `path`'s value (or key), else of its deepest parent."""
+        node = self.root
+        line, column = (1, 1) if node is not None else (None, None)
+        for index, key in enumerate(path):
+            last = index == len(path) - 1
+            if isinstance(node, CommentedMap) and key in node:
+                row, col = node.lc.key(key) if (last and at_key) else node.lc.value(key)
+                if not last and not isinstance(node[key], CommentedMap | CommentedSeq):
+                    row, col = node.lc.key(key)
+                node = node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+                row, col = node.lc.item(key)
+                node = node[key]
+            else:
+                break
+            line, column = row + 1, col + 1
+        return line, column
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated configuration with where it came from (for located follow-up checks)."""
+
+    settings: Settings
+    path: Path
+    source: SourceMap
+
+    def problem(self, path: PathKey, message: str) -> Problem:
+        """A problem located in the config file."""
+        return self.source.problem(path, message)
+
+
+def render_path(path: PathKey) -> str:
+    """`("connections", 0, "hubspot")` -> `connections[0].hubspot`."""
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def load_config(
+    path: str | Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    secrets_dir: str | Path | None = None,
+) -> LoadedConfig:
+    """Read, expand, override, validate and resolve the config file at `path`.
+
+    Raises `UserError` when the file cannot be read and `ProblemsError` listing every problem.
+    `environ` defaults to `os.environ` (used for `${VAR}`; `LEADSYNC_*` overrides always come from
+    the process environment through pydantic-settings).
+    """
+    env = os.environ if environ is None else environ
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{file}: config file not found; pass --config PATH") from None
+    except OSError as exc:
+        raise UserError(f"{file}: cannot read config file: {exc.strerror}") from None
+    secrets = _secrets_dir(secrets_dir, env)
+    root = _parse(text, str(file))
+    source = SourceMap(str(file), root, _env_origins(env, secrets))
+    if not isinstance(root, CommentedMap):
+        raise ProblemsError(
+            [Problem(str(file), 1, 1, "", "the config must be a mapping of keys (state_url, ...)")]
+        )
+    problems: list[Problem] = []
+    data = _expand(root, (), env, secrets, source, problems)
+    settings = _validate(data, source, secrets, file.parent, problems)
+    if settings is not None:
+        settings = _resolve_paths(settings, file.parent.resolve())
+        problems.extend(_check_files(settings, source))
+    if problems or settings is None:
+        raise ProblemsError(sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0)))
+    return LoadedConfig(settings, file, source)
+
+
+def _parse(text: str, file: str) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise ProblemsError([Problem(file, line, column, "", f"invalid YAML: {what}")]) from None
+    except YAMLError as exc:
+        raise ProblemsError([Problem(file, None, None, "", f"invalid YAML: {exc}")]) from None
+
+
+def _secrets_dir(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    chosen = explicit or env.get("LEADSYNC_SECRETS_DIR")
+    if chosen:
+        path = Path(chosen)
+        if not path.is_dir():
+            raise UserError(f"{path}: secrets directory does not exist")
+        return path
+    return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
+
+
+def _expand(  # noqa: PLR0917
+    node: Any,
+    path: PathKey,
+    env: Mapping[str, str],
+    secrets: Path | None,
+    source: SourceMap,
+    problems: list[Problem],
+) -> Any:
+    """A plain copy of `node` with `${VAR}` substituted in every string."""
+    if isinstance(node, CommentedMap):
+        return {
+            str(k): _expand(v, (*path, str(k)), env, secrets, source, problems)
+            for k, v in node.items()
+        }
+    if isinstance(node, CommentedSeq):
+        return [_expand(v, (*path, i), env, secrets, source, problems) for i, v in enumerate(node)]
+    if not isinstance(node, str) or "$" not in node:
+        return node
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if secrets is not None and (secrets / name).is_file():
+            return (secrets / name).read_text(encoding="utf-8").rstrip("\r\n")
+        if default is not None:
+            return default
+        where = f" nor a file {name} in {secrets}" if secrets else ""
+        problems.append(
+            source.problem(
+                path,
+                f"${{{name}}}: environment variable {name} is not set{where}; "
+                f"export it, or write ${{{name}:-default}}",
+            )
+        )
+        return ""
+
+    return _VAR.sub(substitute, node)
+
+
+def _env_origins(env: Mapping[str, str], secrets: Path | None) -> dict[PathKey, str]:
+    """Which top-level or nested keys `LEADSYNC_*` variables or secret files override."""
+    origins: dict[PathKey, str] = {}
+    names = {k.upper(): f"environment variable {k}" for k in os.environ}
+    if secrets is not None:
+        for item in secrets.iterdir():
+            if item.name.upper().startswith("LEADSYNC_"):
+                names.setdefault(item.name.upper(), f"secret file {item}")
+    for name, origin in names.items():
+        if name.startswith("LEADSYNC_") and name != "LEADSYNC_SECRETS_DIR":
+            key = tuple(part.lower() for part in name[len("LEADSYNC_") :].split("__"))
+            if key[0] in Settings.model_fields:
+                origins[key] = origin
+    return origins
+
+
+def _validate(
+    data: dict[str, Any],
+    source: SourceMap,
+    secrets: Path | None,
+    base: Path,
+    problems: list[Problem],
+) -> Settings | None:
+    env_file = base / ".env"
+    try:
+        return Settings(  # type: ignore[call-arg]
+            _secrets_dir=secrets,
+            _env_file=env_file if env_file.is_file() else None,
+            **data,
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            problems.append(_problem(error, source))
+        return None
+
+
+def _problem(error: Any, source: SourceMap) -> Problem:
+    loc: PathKey = tuple(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    message = str(error["msg"])
+    if isinstance(ctx.get("error"), At):
+        loc = (*loc, *ctx["error"].path)
+        message = str(ctx["error"])
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    elif message.startswith("Input should be"):
+        message = "should be" + message[len("Input should be") :]
+    if kind == "missing":
+        return source.problem(loc, f"required key `{loc[-1]}` is missing", at_key=True)
+    if kind == "extra_forbidden":
+        valid = _valid_keys(loc[:-1])
+        guess = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f" (did you mean `{guess[0]}`?)" if guess else ""
+        return source.problem(
+            loc, f"unknown key{hint}; valid keys here: {', '.join(valid)}", at_key=True
+        )
+    if kind in _ECHO_INPUT and not _is_secret(loc):
+        message += f" (got {error.get('input')!r})"
+    return source.problem(loc, message)
+
+
+def _model_at(path: PathKey) -> Any:
+    """The type declared at `path` of `Settings` (unwrapping lists and optionals)."""
+    current: Any = Settings
+    for key in path:
+        current = _unwrap(current)
+        if isinstance(key, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = current.model_fields.get(key)
+        if info is None:
+            return None
+        current = info.annotation
+    return _unwrap(current)
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated or origin is list:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _valid_keys(path: PathKey) -> list[str]:
+    model = _model_at(path)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _is_secret(path: PathKey) -> bool:
+    return _model_at(path) is SecretStr
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    def absolute(value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        value = value.expanduser()
+        return value if value.is_absolute() else base / value
+
+    connections: list[ConnectionSettings] = []
+    for conn in settings.connections:
+        update: dict[str, Any] = {
+            "objects": [o.model_copy(update={"model": absolute(o.model)}) for o in conn.objects]
+        }
+        if conn.hubspot is not None:
+            update["hubspot"] = conn.hubspot.model_copy(
+                update={"ca_bundle": absolute(conn.hubspot.ca_bundle)}
+            )
+        if conn.salesforce is not None:
+            update["salesforce"] = conn.salesforce.model_copy(
+                update={
+                    "ca_bundle": absolute(conn.salesforce.ca_bundle),
+                    "private_key_file": absolute(conn.salesforce.private_key_file),
+                }
+            )
+        connections.append(conn.model_copy(update=update))
+    url = settings.state_url.get_secret_value()
+    match = re.match(r"^(sqlite(?:\+\w+)?:///)(.+)$", url)
+    if match and match.group(2) != ":memory:" and not match.group(2).startswith("/"):
+        url = f"{match.group(1)}{absolute(Path(match.group(2)))}"
+    return settings.model_copy(update={"connections": connections, "state_url": SecretStr(url)})
+
+
+def _check_files(settings: Settings, source: SourceMap) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, conn in enumerate(settings.connections):
+        for j, obj in enumerate(conn.objects):
+            if not obj.model.is_file():
+                problems.append(
+                    source.problem(
+                        ("connections", i, "objects", j, "model"),
+                        f"model file {obj.model} not found (relative paths are read from the "
+                        "config file's folder)",
+                    )
+                )
+        block_name = conn.crm
+        block = conn.hubspot if conn.crm == "hubspot" else conn.salesforce
+        for key in ("ca_bundle", "private_key_file"):
+            value = getattr(block, key, None)
+            if value is not None and not Path(value).is_file():
+                problems.append(
+                    source.problem(("connections", i, block_name, key), f"file {value} not found")
+                )
+    return problems

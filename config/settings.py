@@ -1,0 +1,337 @@
+"""The typed configuration: one YAML file, validated into these models.
+
+`config.loader.load_settings` reads the file, expands `${VAR}`, applies `LEADSYNC_*` environment
+variables and the secrets directory (pydantic-settings), validates into `Settings` and resolves
+relative paths against the file's folder. Every model forbids unknown keys so a typo is reported
+with the keys that would be valid. Secrets are `SecretStr` and never printed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class At(ValueError):
+    """A validation error about a key below the validated model; `path` is relative to it."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """`90`, `"30s"`, `"5m"`, `"1h30m"`, `"2d"` -> timedelta (plain numbers are seconds)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 5m, 1h or 1d")
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    text = str(value).strip().replace(" ", "")
+    parts = _DURATION.findall(text)
+    if not parts or "".join(f"{n}{u}" for n, u in parts).lower() != text.lower():
+        raise ValueError(f"{text!r} is not a duration; write e.g. 30s, 5m, 1h30m or 1d")
+    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts))
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+CRM_KINDS: dict[str, tuple[str, ...]] = {
+    "hubspot": ("contact", "company"),
+    "salesforce": ("lead", "contact"),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSpotSettings(_Section):
+    """How to reach one HubSpot account: a private-app token or OAuth (client + refresh token)."""
+
+    base_url: str = "https://api.hubapi.com"
+    access_token: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    tier: Literal["free", "starter", "professional", "enterprise"] = "professional"
+    ca_bundle: Path | None = None
+    timeout: float = Field(default=30.0, gt=0)
+    daily_budget: int | None = Field(default=None, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL; e.g. https://api.hubapi.com")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> HubSpotSettings:
+        oauth = (self.client_id, self.client_secret, self.refresh_token)
+        if self.access_token is None and not all(oauth):
+            raise ValueError(
+                "no credentials: set access_token (a private-app token) or all of "
+                "client_id, client_secret and refresh_token (OAuth)"
+            )
+        return self
+
+
+class SalesforceSettings(_Section):
+    """How to reach one Salesforce org: client credentials, JWT bearer, or an existing session."""
+
+    login_url: str
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    private_key_file: Path | None = None
+    session_id: SecretStr | None = None
+    instance_url: str | None = None
+    api_version: str = "62.0"
+    ca_bundle: Path | None = None
+    timeout: float = Field(default=30.0, gt=0)
+    daily_share: float = Field(default=0.2, gt=0, le=1)
+    bulk_threshold: int = Field(default=10000, gt=0)
+    sales_permission_set: str | None = None
+
+    @field_validator("login_url", "instance_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an https URL; e.g. https://acme.my.salesforce.com")
+        return None if value is None else value.rstrip("/")
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{2,3}\.0", value):
+            raise ValueError(f"{value!r} is not a Salesforce API version; write it like '62.0'")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SalesforceSettings:
+        client_credentials = self.client_id and self.client_secret
+        jwt = self.client_id and self.username and self.private_key_file
+        session = self.session_id and self.instance_url
+        if not (client_credentials or jwt or session):
+            raise ValueError(
+                "no credentials: set client_id + client_secret (client credentials flow), "
+                "client_id + username + private_key_file (JWT bearer), or session_id + instance_url"
+            )
+        return self
+
+
+class ObjectSettings(_Section):
+    """One record kind of a connection and the scoring model that scores it."""
+
+    kind: Literal["contact", "lead", "company", "account"]
+    model: Path
+
+
+class ScheduleSettings(_Section):
+    """When the daemon runs this connection."""
+
+    incremental_every: Duration = timedelta(minutes=5)
+    full_cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+
+    @field_validator("incremental_every")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=10):
+            raise ValueError("must be at least 10s")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone; e.g. UTC, Europe/Berlin, America/New_York"
+            ) from None
+        return value
+
+    @field_validator("full_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a 5-field crontab (minute hour day month weekday), "
+                f'e.g. "0 2 * * *": {exc}'
+            ) from None
+        return value
+
+
+class WriteSettings(_Section):
+    """Which changes are worth an API call, and how many records go in one write call."""
+
+    min_points_change: float = Field(default=3, ge=0)
+    batch_size: int | None = Field(default=None, ge=1, le=200)
+
+
+class ReadSettings(_Section):
+    """Incremental reads start `overlap` before the saved watermark (late index updates)."""
+
+    overlap: Duration = timedelta(minutes=2)
+
+
+class OutageSettings(_Section):
+    """How long a run pauses through a CRM outage (after the connector's own retries)."""
+
+    max_pause: Duration = timedelta(minutes=10)
+    first_pause: Duration = timedelta(seconds=5)
+
+
+class ConnectionSettings(_Section):
+    """One CRM account with the record kinds leadsync scores there."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    crm: Literal["hubspot", "salesforce"]
+    hubspot: HubSpotSettings | None = None
+    salesforce: SalesforceSettings | None = None
+    objects: list[ObjectSettings] = Field(min_length=1)
+    schedule: ScheduleSettings = ScheduleSettings()
+    write: WriteSettings = WriteSettings()
+    read: ReadSettings = ReadSettings()
+    outage: OutageSettings = OutageSettings()
+
+    @model_validator(mode="after")
+    def _crm_block(self) -> ConnectionSettings:
+        blocks = {"hubspot": self.hubspot, "salesforce": self.salesforce}
+        if blocks[self.crm] is None:
+            raise At(("crm",), f"crm is {self.crm}: add a `{self.crm}:` block with its credentials")
+        other = "salesforce" if self.crm == "hubspot" else "hubspot"
+        if blocks[other] is not None:
+            raise At((other,), f"crm is {self.crm}: remove the `{other}:` block or change crm")
+        allowed = CRM_KINDS[self.crm]
+        seen: set[str] = set()
+        for index, obj in enumerate(self.objects):
+            if obj.kind not in allowed:
+                raise At(
+                    ("objects", index, "kind"),
+                    f"{self.crm} cannot score kind {obj.kind!r}; valid: {', '.join(allowed)}",
+                )
+            if obj.kind in seen:
+                raise At(("objects", index, "kind"), f"kind {obj.kind!r} is listed twice")
+            seen.add(obj.kind)
+        return self
+
+
+class DaemonSettings(_Section):
+    """The health and metrics endpoint of `leadsync run`."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9465, ge=0, le=65535)
+    stale_after: Duration | None = None
+
+
+class LoggingSettings(_Section):
+    """Log level and format (JSON lines for machines, text for people)."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class RetentionSettings(_Section):
+    """How long history is kept; latest scores, cursors and open dead letters are never pruned."""
+
+    runs_days: int = Field(default=90, ge=1)
+    ledger_days: int = Field(default=365, ge=1)
+    dead_letters_days: int = Field(default=90, ge=1)
+
+
+class Settings(BaseSettings):
+    """The whole configuration; environment `LEADSYNC_*` and the secrets directory override it.
+
+    Nested keys use `__`: `LEADSYNC_DAEMON__PORT=9100`. Secret files are named like the variables
+    (`leadsync_state_url`).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADSYNC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    state_url: SecretStr = SecretStr("sqlite:///leadsync.db")
+    state_table_prefix: str = Field(default="leadsync_", pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    connections: list[ConnectionSettings] = Field(min_length=1)
+    daemon: DaemonSettings = DaemonSettings()
+    logging: LoggingSettings = LoggingSettings()
+    retention: RetentionSettings = RetentionSettings()
+
+    @field_validator("state_url")
+    @classmethod
+    def _state_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not re.match(r"^(sqlite(\+\w+)?://|postgresql(\+\w+)?://)", url):
+            raise ValueError(
+                "must be sqlite:///path/to/file.db or postgresql+psycopg://user@host/db"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        seen: set[str] = set()
+        for index, conn in enumerate(self.connections):
+            if conn.name in seen:
+                raise At(
+                    ("connections", index, "name"),
+                    f"connection names must be unique; {conn.name!r} is used twice",
+                )
+            seen.add(conn.name)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment beats the secrets directory, which beats `.env`, which beats the file."""
+        return env_settings, file_secret_settings, dotenv_settings, init_settings
+
+    def connection(self, name: str) -> ConnectionSettings:
+        """The connection called `name`; a UserError listing the names when there is none."""
+        from config.errors import UserError
+
+        for conn in self.connections:
+            if conn.name == name:
+                return conn
+        names = ", ".join(c.name for c in self.connections)
+        raise UserError(f"no connection named {name!r}; configured: {names}")

@@ -1,0 +1,83 @@
+"""Schema versions of the state store, applied at open under a lock.
+
+Why not alembic: the schema is six small tables that the daemon itself must create and upgrade
+at start, on SQLite and PostgreSQL, with a table prefix, safely when two processes start at once.
+A versioned table plus ordered Core-DDL functions does that in one module, inside one
+transaction that holds a lock (`BEGIN IMMEDIATE` on SQLite, `pg_advisory_xact_lock` on
+PostgreSQL), without alembic's script directory, ini file and env.py to ship and locate.
+
+A new database gets the current schema from `sync.state.schema` and is stamped with every
+version (as alembic recommends for fresh databases). An existing one runs the migrations newer
+than its version. Migration 1 is the baseline; later ones hold explicit DDL (ALTER ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from config.errors import UserError
+from sync.state.schema import Tables
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema version; `apply` is None for the baseline a new database is created at."""
+
+    version: int
+    description: str
+    apply: Callable[[sa.Connection, Tables], None] | None = None
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "runs, cursors, outbox, ledger, dead letters, scores"),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+def advisory_key(text: str) -> int:
+    """A stable signed 64-bit key for `pg_advisory_*lock` derived from `text`."""
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def migrate(engine: sa.Engine, tables: Tables, *, now: datetime) -> int:
+    """Bring the schema to `LATEST`; returns the version found before (0 for a new database)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            key = advisory_key(f"leadsync-migrate:{tables.schema_version.name}")
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        if not sa.inspect(conn).has_table(tables.schema_version.name):
+            tables.metadata.create_all(conn)
+            conn.execute(
+                tables.schema_version.insert(),
+                [
+                    {"version": m.version, "description": m.description, "applied_at": now}
+                    for m in MIGRATIONS
+                ],
+            )
+            return 0
+        current = conn.execute(sa.select(sa.func.max(tables.schema_version.c.version))).scalar()
+        current = int(current or 0)
+        if current > LATEST:
+            raise UserError(
+                f"the state database has schema version {current}, newer than this leadsync "
+                f"understands ({LATEST}); upgrade leadsync or point state_url elsewhere"
+            )
+        for migration in MIGRATIONS:
+            if migration.version > current and migration.apply is not None:
+                migration.apply(conn, tables)
+            if migration.version > current:
+                conn.execute(
+                    tables.schema_version.insert(),
+                    {
+                        "version": migration.version,
+                        "description": migration.description,
+                        "applied_at": now,
+                    },
+                )
+        return current

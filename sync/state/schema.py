@@ -1,0 +1,181 @@
+"""The state store's tables (SQLAlchemy Core), named with a configurable prefix.
+
+runs          one row per run: connection, kind, mode, status, counts, error
+cursors       per connection+kind: the completed watermark and the position of a run in flight
+outbox        planned writes not yet confirmed by the CRM (drained first by the next run)
+ledger        one append-only row per attempted write: old and new values, contributions
+dead_letters  records the CRM rejected permanently, until `retry-dead-letters` resolves them
+scores        the latest score result per record (previous result for the next scoring)
+schema_version  applied migrations (see `sync.state.migrations`)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the state store; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of one store, under one prefix."""
+
+    metadata: sa.MetaData
+    runs: sa.Table
+    cursors: sa.Table
+    outbox: sa.Table
+    ledger: sa.Table
+    dead_letters: sa.Table
+    scores: sa.Table
+    schema_version: sa.Table
+
+
+def _key_columns() -> list[Any]:
+    return [
+        sa.Column("connection", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+    ]
+
+
+def build_tables(prefix: str) -> Tables:
+    """The current schema with every table name prefixed by `prefix`."""
+    md = sa.MetaData()
+    p = prefix
+    counts = [
+        sa.Column(name, sa.Integer, nullable=False, server_default="0")
+        for name in (
+            "pages",
+            "read",
+            "scored",
+            "planned",
+            "written",
+            "unchanged",
+            "failed",
+            "dead_lettered",
+            "api_calls",
+            "rate_limited",
+        )
+    ]
+    runs = sa.Table(
+        f"{p}runs",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        *_key_columns(),
+        sa.Column("mode", sa.String(16), nullable=False),
+        sa.Column("dry_run", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("started_at", UTCDateTime, nullable=False),
+        sa.Column("finished_at", UTCDateTime),
+        sa.Column("model_version", sa.String(80)),
+        *counts,
+        sa.Column("error", sa.Text),
+        sa.Index(f"{p}runs_by_connection", "connection", "started_at"),
+    )
+    cursors = sa.Table(
+        f"{p}cursors",
+        md,
+        *_key_columns(),
+        sa.Column("watermark", UTCDateTime),
+        sa.Column("resume", sa.Text),
+        sa.Column("resume_mode", sa.String(16)),
+        sa.Column("resume_since", UTCDateTime),
+        sa.Column("resume_run_id", sa.Integer),
+        sa.Column("high_water", UTCDateTime),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("connection", "kind"),
+    )
+    outbox = sa.Table(
+        f"{p}outbox",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        *_key_columns(),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("run_id", sa.Integer, nullable=False),
+        sa.Column("new_values", sa.JSON, nullable=False),
+        sa.Column("old_values", sa.JSON, nullable=False),
+        sa.Column("contributions", sa.JSON, nullable=False),
+        sa.Column("reasons", sa.JSON, nullable=False),
+        sa.Column("model_version", sa.String(80), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Index(f"{p}outbox_by_record", "connection", "kind", "record_id", unique=True),
+    )
+    ledger = sa.Table(
+        f"{p}ledger",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_id", sa.Integer, nullable=False),
+        *_key_columns(),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("old_values", sa.JSON, nullable=False),
+        sa.Column("new_values", sa.JSON, nullable=False),
+        sa.Column("contributions", sa.JSON, nullable=False),
+        sa.Column("reasons", sa.JSON, nullable=False),
+        sa.Column("model_version", sa.String(80), nullable=False),
+        sa.Column("error_code", sa.String(80)),
+        sa.Column("error", sa.Text),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Index(f"{p}ledger_by_record", "connection", "kind", "record_id"),
+        sa.Index(f"{p}ledger_by_time", "created_at"),
+    )
+    dead_letters = sa.Table(
+        f"{p}dead_letters",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        *_key_columns(),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("run_id", sa.Integer, nullable=False),
+        sa.Column("new_values", sa.JSON, nullable=False),
+        sa.Column("error_code", sa.String(80)),
+        sa.Column("error", sa.Text, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("resolved_at", UTCDateTime),
+        sa.Column("resolution", sa.String(200)),
+        sa.Index(f"{p}dead_letters_open", "connection", "kind", "resolved_at"),
+    )
+    scores = sa.Table(
+        f"{p}scores",
+        md,
+        *_key_columns(),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("score", sa.Integer, nullable=False),
+        sa.Column("label", sa.String(16), nullable=False),
+        sa.Column("qualified", sa.Boolean, nullable=False),
+        sa.Column("result", sa.JSON, nullable=False),
+        sa.Column("scored_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("connection", "kind", "record_id"),
+    )
+    schema_version = sa.Table(
+        f"{p}schema_version",
+        md,
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("description", sa.String(200), nullable=False),
+        sa.Column("applied_at", UTCDateTime, nullable=False),
+    )
+    return Tables(md, runs, cursors, outbox, ledger, dead_letters, scores, schema_version)

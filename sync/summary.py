@@ -1,0 +1,89 @@
+"""What a run reports: counts, the plan's shape (reasons, samples, distribution), failures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from scoring.types import ScoreResult
+from sync.plan import PlannedChange
+from sync.state.store import RunCounts
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One planned change, for people to eyeball."""
+
+    record_id: str
+    old_score: object
+    old_label: object
+    new_score: int
+    new_label: str
+    reasons: tuple[str, ...]
+    top_reasons: tuple[str, ...]
+
+
+@dataclass
+class PlanSummary:
+    """Bounded summary of a run's plan (memory does not grow with the number of records)."""
+
+    sample_size: int = 10
+    by_reason: Counter[str] = field(default_factory=Counter)
+    labels: Counter[str] = field(default_factory=Counter)
+    score_bins: Counter[int] = field(default_factory=Counter)
+    qualified: int = 0
+    samples: list[Sample] = field(default_factory=list)
+
+    def add_result(self, result: ScoreResult) -> None:
+        """Count one scored record in the distribution."""
+        self.labels[result.label] += 1
+        self.score_bins[min(result.score // 10, 9)] += 1
+        self.qualified += int(result.qualified)
+
+    def add_change(self, change: PlannedChange) -> None:
+        """Count one planned write and keep it as a sample while there is room."""
+        self.by_reason.update(change.reasons)
+        if len(self.samples) < self.sample_size:
+            self.samples.append(
+                Sample(
+                    record_id=change.record_id,
+                    old_score=change.old.get("score"),
+                    old_label=change.old.get("label"),
+                    new_score=change.result.score,
+                    new_label=change.result.label,
+                    reasons=change.reasons,
+                    top_reasons=change.result.reasons[:3],
+                )
+            )
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run of one connection and record kind.
+
+    `status`: succeeded; interrupted (stop requested, cursor saved); paused (daily budget spent
+    after some progress, cursor saved); failed (could not finish; `error` says why); busy (another
+    run of the connection held the lock, nothing done).
+    """
+
+    connection: str
+    kind: str
+    mode: str
+    dry_run: bool
+    status: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    run_id: int | None = None
+    counts: RunCounts = field(default_factory=RunCounts)
+    plan: PlanSummary = field(default_factory=PlanSummary)
+    error: str | None = None
+    error_type: str | None = None
+    dead_letter_reasons: Counter[str] = field(default_factory=Counter)
+    pauses: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        """True when the run did its job (exit status 0)."""
+        return self.status in ("succeeded", "interrupted", "paused")

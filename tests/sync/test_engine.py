@@ -1,0 +1,387 @@
+"""The engine against a paginating in-memory CRM: writes, loops, failures, crashes, dry runs."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from connectors.errors import AuthError, BudgetExhausted
+from sync.engine import Engine, RunOptions
+from sync.lock import LockBusy, run_lock
+from sync.outage import OutagePolicy
+from sync.state.store import StateStore
+from tests.sync.fakes import BASE, FakeCRM, FakeModel, fake_score
+
+MODEL = FakeModel()
+NOW = BASE + timedelta(days=1)
+
+
+class Crash(BaseException):
+    """Stands for kill -9: nothing in the engine catches it."""
+
+
+def engine(store, crm, **kwargs) -> Engine:
+    kwargs.setdefault("sleep", lambda s: True)
+    return Engine(store, crm, connection="acme", scorer=fake_score, clock=lambda: NOW, **kwargs)
+
+
+def run(store, crm, *, full=False, dry_run=False, **kwargs):
+    options = RunOptions(full=full, dry_run=dry_run, **kwargs.pop("options", {}))
+    return engine(store, crm, **kwargs).run("contact", MODEL, options, now=NOW)
+
+
+def applied_per_record(store) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in store.ledger("acme", "contact"):
+        if row.status == "applied":
+            counts[row.record_id] = counts.get(row.record_id, 0) + 1
+    return counts
+
+
+def test_full_run_writes_every_record_once_in_full_batches(store):
+    crm = FakeCRM(250, page_size=30)
+    result = run(store, crm, full=True)
+    assert result.status == "succeeded"
+    assert (result.counts.read, result.counts.planned, result.counts.written) == (250, 250, 250)
+    assert crm.write_sizes == [100, 100, 50]
+    assert result.counts.pages == 9
+    assert result.counts.api_calls == 9 + 3
+    assert applied_per_record(store) == {rid: 1 for rid in crm.records}
+    rec = crm.records["00003"]
+    assert rec.outputs["score"] == "14" and rec.outputs["label"] == "D3"
+    assert rec.outputs["qualified"] == "false"
+    cursor = store.get_cursor("acme", "contact")
+    assert cursor.resume is None
+    assert cursor.watermark == BASE - timedelta(days=30) + timedelta(minutes=249)
+    row = store.ledger("acme", "contact", record_id="00003")[0]
+    assert row.new_values["scored_at"] == NOW.isoformat()
+    assert row.extra["reasons"] == ["new"]
+    assert row.extra["contributions"][0]["points"] == 14.0
+
+
+def test_three_incremental_runs_after_a_full_run_write_nothing(store):
+    crm = FakeCRM(250)
+    run(store, crm, full=True)
+    incremental = [run(store, crm) for _ in range(3)]
+    assert [r.mode for r in incremental] == ["incremental"] * 3
+    assert [r.counts.written for r in incremental] == [0, 0, 0]
+    assert [r.counts.planned for r in incremental] == [0, 0, 0]
+    # the first re-reads our own writes (they bumped updated_at); later ones only the overlap
+    assert incremental[0].counts.read == 250
+    assert incremental[2].counts.read == 250  # all writes happened within the 2-minute overlap
+    assert sum(applied_per_record(store).values()) == 250
+
+
+def test_incremental_reads_changes_and_writes_only_material_ones(store):
+    crm = FakeCRM(100)
+    run(store, crm, full=True, options={"overlap": timedelta(0)})
+    run(store, crm, options={"overlap": timedelta(0)})
+    crm.crm_now += timedelta(hours=1)
+    crm.touch("00001", points="2")  # 0 -> 2: below min_points_change
+    crm.touch("00002", points="10")  # 7 -> 10: moves 3 points
+    crm.touch("00004", points="80")  # 21 -> 80: grade and qualification change
+    result = run(store, crm, options={"overlap": timedelta(0)})
+    # `since` is inclusive: the records our last write stamped at the watermark come again
+    assert result.counts.read == 100
+    assert result.counts.written == 2
+    assert result.plan.by_reason == {
+        "score": 2,
+        "fit": 2,
+        "interest": 2,
+        "grade": 1,
+        "label": 1,
+        "qualified": 1,
+    }
+    assert crm.records["00001"].outputs["score"] == "0"
+    assert crm.records["00004"].outputs["grade"] == "A"
+
+
+def test_permanent_record_failures_are_dead_lettered_and_the_run_goes_on(store):
+    crm = FakeCRM(120)
+    crm.reject = {
+        "00005": "Property values were not valid",
+        "00100": "Property values were not valid",
+    }
+    result = run(store, crm, full=True)
+    assert result.status == "succeeded" and result.finished
+    assert (result.counts.written, result.counts.dead_lettered) == (118, 2)
+    assert result.dead_letter_reasons == {"INVALID: Property values were not valid": 2}
+    letters = store.dead_letters("acme")
+    assert [(d.record_id, d.error_code) for d in letters] == [
+        ("00005", "INVALID"),
+        ("00100", "INVALID"),
+    ]
+    assert [r.status for r in store.ledger("acme", "contact", record_id="00005")] == [
+        "dead_lettered"
+    ]
+
+    crm.reject = {}
+    retry = engine(store, crm).retry_dead_letters("contact", MODEL, RunOptions(), now=NOW)
+    assert (retry.status, retry.counts.read, retry.counts.written) == ("succeeded", 2, 2)
+    assert store.dead_letters("acme") == []
+    assert crm.records["00005"].outputs["score"] == "28"
+    assert [r.status for r in store.ledger("acme", "contact", record_id="00005")] == [
+        "dead_lettered",
+        "applied",
+    ]
+
+
+def test_retry_resolves_dead_letters_of_deleted_records(store):
+    crm = FakeCRM(10)
+    crm.reject = {"00002": "nope"}
+    run(store, crm, full=True)
+    del crm.records["00002"]
+    retry = engine(store, crm).retry_dead_letters("contact", MODEL, RunOptions(), now=NOW)
+    assert retry.counts.read == 0
+    assert store.dead_letters("acme") == []
+
+
+def test_transient_record_failures_are_retried_within_the_run(store):
+    crm = FakeCRM(10)
+    crm.flaky = {"00003": 1, "00004": 5}
+    result = run(store, crm, full=True)
+    assert (result.counts.written, result.counts.failed, result.counts.dead_lettered) == (9, 4, 1)
+    assert [r.status for r in store.ledger("acme", "contact", record_id="00003")] == [
+        "failed",
+        "applied",
+    ]
+    assert [r.status for r in store.ledger("acme", "contact", record_id="00004")] == [
+        "failed",
+        "failed",
+        "dead_lettered",
+    ]
+
+
+def test_a_batch_refused_as_a_whole_is_split_to_find_the_bad_record(store):
+    crm = FakeCRM(8)
+    crm.batch_reject = {"00006"}
+    result = run(store, crm, full=True)
+    assert (result.counts.written, result.counts.dead_lettered) == (7, 1)
+    assert [d.record_id for d in store.dead_letters("acme")] == ["00006"]
+    assert crm.write_sizes == [4, 1, 2]
+
+
+def test_an_outage_pauses_and_resumes_with_the_same_outcome(store):
+    crm = FakeCRM(120, page_size=25)
+    crm.read_failures = 0
+    pauses: list[float] = []
+    calls = {"n": 0}
+
+    original = crm.iter_pages
+
+    def flaky_pages(*args, **kwargs):
+        for page in original(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                crm.read_failures = 3
+            yield page
+
+    crm.iter_pages = flaky_pages  # type: ignore[method-assign]
+    crm.write_failures = 2
+    result = run(
+        store,
+        crm,
+        full=True,
+        sleep=lambda s: pauses.append(s) or True,
+        outage=OutagePolicy(first_pause=5, max_pause=600),
+    )
+    assert result.status == "succeeded"
+    assert result.counts.read == 120  # no page lost, none read twice
+    assert pauses == [5, 10, 20, 5, 10]
+    assert crm.state() == _uninterrupted_state(120, page_size=25)
+
+
+def test_an_outage_longer_than_allowed_fails_the_run_and_the_next_run_finishes(store):
+    crm = FakeCRM(120, page_size=25)
+    original = crm.iter_pages
+    served = {"n": 0}
+
+    def dying_pages(*args, **kwargs):
+        for page in original(*args, **kwargs):
+            served["n"] += 1
+            if served["n"] == 3:
+                crm.read_failures = 100
+            yield page
+
+    crm.iter_pages = dying_pages  # type: ignore[method-assign]
+    pauses: list[float] = []
+    result = run(
+        store,
+        crm,
+        full=True,
+        sleep=lambda s: pauses.append(s) or True,
+        outage=OutagePolicy(first_pause=5, max_pause=60),
+    )
+    assert (result.status, result.error_type) == ("failed", "TransientError")
+    assert not result.finished
+    assert pauses == [5, 10, 20]
+    assert store.get_cursor("acme", "contact").resume is not None
+    crm.read_failures = 0
+    crm.iter_pages = original  # type: ignore[method-assign]
+    again = run(store, crm)
+    assert (again.status, again.mode) == ("succeeded", "full")
+    assert again.counts.read == 120 - 3 * 25
+    assert crm.state() == _uninterrupted_state(120, page_size=25)
+    assert applied_per_record(store) == {rid: 1 for rid in crm.records}
+
+
+def _uninterrupted_state(n, **kwargs):
+    import tempfile
+    from pathlib import Path
+
+    crm = FakeCRM(n, **kwargs)
+    with tempfile.TemporaryDirectory() as tmp:
+        s = StateStore.open(f"sqlite:///{Path(tmp) / 's.db'}", now=BASE)
+        run(s, crm, full=True)
+        s.close()
+    return crm.state()
+
+
+@pytest.mark.parametrize(
+    ("where", "at"),
+    [
+        ("before_write", 1),  # planned and committed, nothing written
+        ("after_write", 1),  # written in the CRM, not yet in the ledger
+        ("after_write", 3),  # the last, partial batch
+        ("before_page", 4),  # between pages
+    ],
+)
+def test_a_crash_anywhere_then_rerun_gives_the_same_state_and_one_applied_entry(store, where, at):
+    crm = FakeCRM(250, page_size=40)
+
+    def boom(call, _changes):
+        if call == at:
+            raise Crash
+
+    if where == "before_page":
+        original = crm.iter_pages
+
+        def pages(*args, **kwargs):
+            for i, page in enumerate(original(*args, **kwargs), start=1):
+                if i == at:
+                    raise Crash
+                yield page
+
+        crm.iter_pages = pages  # type: ignore[method-assign]
+    else:
+        setattr(crm, where, boom)
+    with pytest.raises(Crash):
+        run(store, crm, full=True)
+    crm.before_write = crm.after_write = None
+    if where == "before_page":
+        crm.iter_pages = original  # type: ignore[method-assign]
+    again = run(store, crm)
+    assert again.status == "succeeded"
+    assert crm.state() == _uninterrupted_state(250, page_size=40)
+    assert applied_per_record(store) == {rid: 1 for rid in crm.records}
+    assert store.pending_count("acme") == 0
+    assert [r.counts.written for r in (run(store, crm), run(store, crm))] == [0, 0]
+
+
+def test_a_stop_request_finishes_the_page_saves_the_cursor_and_the_next_run_resumes(store):
+    crm = FakeCRM(200, page_size=50)
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def on_progress(progress):
+        seen.append(progress.counts.read)
+        if progress.counts.pages == 2:
+            stop.set()
+
+    first = run(store, crm, full=True, stop=stop, on_progress=on_progress)
+    assert (first.status, first.finished, first.counts.read) == ("interrupted", True, 100)
+    assert first.counts.written == 100
+    cursor = store.get_cursor("acme", "contact")
+    assert (cursor.resume, cursor.resume_mode) == ("100", "full")
+    second = run(store, crm)
+    assert (second.status, second.mode, second.counts.read) == ("succeeded", "full", 100)
+    assert crm.state() == _uninterrupted_state(200, page_size=50)
+    assert applied_per_record(store) == {rid: 1 for rid in crm.records}
+
+
+def test_dry_run_plans_and_writes_nothing(store):
+    crm = FakeCRM(300)
+    result = run(store, crm, full=True, dry_run=True, options={"sample_size": 3})
+    assert result.status == "succeeded" and result.dry_run
+    assert (result.counts.read, result.counts.planned, result.counts.written) == (300, 300, 0)
+    assert crm.write_calls == 0 and crm.state() == {rid: {} for rid in crm.records}
+    assert result.plan.by_reason == {"new": 300}
+    assert [s.record_id for s in result.plan.samples] == ["00001", "00002", "00003"]
+    assert result.plan.samples[1].new_score == 7 and result.plan.samples[1].new_label == "D3"
+    assert sum(result.plan.labels.values()) == 300
+    assert sum(result.plan.score_bins.values()) == 300
+    assert result.plan.labels["A1"] == sum(1 for i in range(300) if (i * 7) % 101 >= 75)
+    assert store.pending_count("acme") == 0
+    assert store.get_cursor("acme", "contact").watermark is None
+    assert store.previous_scores("acme", "contact", ["00001"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("progress_before", "status", "finished"),
+    [(0, "failed", False), (1, "paused", True)],
+)
+def test_budget_exhausted(store, progress_before, status, finished):
+    crm = FakeCRM(100, page_size=50)
+    original = crm.iter_pages
+
+    def pages(*args, **kwargs):
+        for i, page in enumerate(original(*args, **kwargs)):
+            if i == progress_before:
+                raise BudgetExhausted("daily budget of 100 calls spent")
+            yield page
+
+    crm.iter_pages = pages  # type: ignore[method-assign]
+    result = run(store, crm, full=True)
+    assert (result.status, result.finished, result.error_type) == (
+        status,
+        finished,
+        "BudgetExhausted",
+    )
+    assert result.counts.read == 50 * progress_before
+
+
+def test_auth_failure_fails_the_run_with_a_message(store):
+    crm = FakeCRM(10)
+    crm.raise_on_read = AuthError("401: the access token was rejected")
+    result = run(store, crm, full=True)
+    assert (result.status, result.error) == (
+        "failed",
+        "AuthError: 401: the access token was rejected",
+    )
+    assert store.runs("acme")[0].status == "failed"
+    assert store.runs("acme")[0].error == result.error
+
+
+def test_a_second_run_of_the_same_connection_is_refused_while_one_holds_the_lock(store):
+    crm = FakeCRM(10)
+    with run_lock(store, "acme"), pytest.raises(LockBusy, match="already running"):
+        run(store, crm, full=True)
+    assert run(store, crm, full=True).status == "succeeded"
+
+
+def test_full_request_restarts_an_interrupted_incremental_run(store):
+    crm = FakeCRM(100, page_size=10)
+    run(store, crm, full=True)
+    stop = threading.Event()
+    run(store, crm, stop=stop, on_progress=lambda p: stop.set())
+    assert store.get_cursor("acme", "contact").resume_mode == "incremental"
+    full = run(store, crm, full=True)
+    assert (full.mode, full.counts.read) == ("full", 100)
+
+
+def test_a_transient_error_raised_while_writing_is_retried_after_a_pause(store):
+    crm = FakeCRM(5)
+    crm.write_failures = 1
+    pauses: list[float] = []
+    result = run(store, crm, full=True, sleep=lambda s: pauses.append(s) or True)
+    assert (result.counts.written, pauses) == (5, [5.0])
+    assert crm.write_calls == 2
+
+
+def test_stop_during_an_outage_pause_interrupts_the_run(store):
+    crm = FakeCRM(5)
+    crm.read_failures = 1
+    result = run(store, crm, full=True, sleep=lambda s: False)
+    assert result.status == "interrupted"
