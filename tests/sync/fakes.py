@@ -13,8 +13,15 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from connectors.base import ApiUsage, Change, FieldStatus, OutputField, Page, SchemaReport
-from connectors.base import WriteResult
+from connectors.base import (
+    ApiUsage,
+    Change,
+    FieldStatus,
+    OutputField,
+    Page,
+    SchemaReport,
+    WriteResult,
+)
 from connectors.errors import PermanentError, TransientError
 from scoring.types import Contribution, Record, ScoreResult
 
