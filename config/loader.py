@@ -30,6 +30,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from config.errors import Problem, ProblemsError, UserError
 from config.settings import At, ConnectionSettings, Settings
+from scoring.model import ScoringModel
 
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -356,3 +357,40 @@ def _check_files(settings: Settings, source: SourceMap) -> list[Problem]:
                     source.problem(("connections", i, block_name, key), f"file {value} not found")
                 )
     return problems
+
+
+def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
+    """Every connection's models keyed by (connection name, kind), all problems at once.
+
+    A model that scores another kind than the one it is configured for is reported at the
+    config's `objects[i].kind`; problems inside a model file are reported in that file.
+    """
+    from config.model_loader import load_model
+
+    models: dict[tuple[str, str], ScoringModel] = {}
+    problems: list[Problem] = []
+    cache: dict[Path, ScoringModel] = {}
+    for i, conn in enumerate(loaded.settings.connections):
+        for j, obj in enumerate(conn.objects):
+            try:
+                model = cache.get(obj.model) or load_model(obj.model)
+            except ProblemsError as exc:
+                problems.extend(exc.problems)
+                continue
+            except UserError as exc:
+                problems.append(loaded.problem(("connections", i, "objects", j, "model"), str(exc)))
+                continue
+            cache[obj.model] = model
+            if model.object != obj.kind:
+                problems.append(
+                    loaded.problem(
+                        ("connections", i, "objects", j, "kind"),
+                        f"model {model.name!r} ({obj.model.name}) scores {model.object} records, "
+                        f"not {obj.kind}; use kind: {model.object} or another model",
+                    )
+                )
+                continue
+            models[(conn.name, obj.kind)] = model
+    if problems:
+        raise ProblemsError(problems)
+    return models

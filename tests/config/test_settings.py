@@ -1,0 +1,263 @@
+"""The configuration file: expansion, overrides, path resolution and located errors."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from config.errors import ProblemsError, UserError
+from config.loader import load_config, load_models
+from config.settings import parse_duration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
+
+BASE = """\
+state_url: sqlite:///state/leadsync.db
+connections:
+  - name: acme
+    crm: hubspot
+    hubspot: {access_token: "${TOKEN}"}
+    objects:
+      - {kind: contact, model: models/m.yaml}
+"""
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("LEADSYNC_"):
+            monkeypatch.delenv(name)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.yaml").write_text("name: m\n")
+    return tmp_path
+
+
+def write(folder: Path, text: str) -> Path:
+    path = folder / "leadsync.yaml"
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ProblemsError) as info:
+        load_config(path, environ=env or {"TOKEN": "t"})
+    return [str(p).replace(str(path), "F") for p in info.value.problems]
+
+
+def test_example_config_loads_with_both_crms():
+    loaded = load_config(
+        EXAMPLES / "leadsync.yaml",
+        environ={"HUBSPOT_TOKEN": "pat-1", "SF_CLIENT_ID": "cid", "SF_CLIENT_SECRET": "sec"},
+    )
+    s = loaded.settings
+    assert [c.name for c in s.connections] == ["acme-hubspot", "acme-salesforce"]
+    hub, sf = s.connections
+    assert hub.hubspot is not None and hub.hubspot.access_token is not None
+    assert hub.hubspot.access_token.get_secret_value() == "pat-1"
+    assert "pat-1" not in repr(s)
+    assert hub.objects[0].model == EXAMPLES / "models" / "hubspot-contacts.yaml"
+    assert hub.schedule.incremental_every == timedelta(minutes=5)
+    assert sf.schedule.timezone == "Europe/Berlin"
+    assert sf.write.min_points_change == 5
+    assert s.state_url.get_secret_value() == f"sqlite:///{EXAMPLES / 'leadsync.db'}"
+    models = load_models(loaded)
+    assert sorted(models) == [("acme-hubspot", "contact"), ("acme-salesforce", "lead")]
+
+
+def test_defaults_env_expansion_and_relative_paths(folder):
+    loaded = load_config(write(folder, BASE), environ={"TOKEN": "secret-token"})
+    s = loaded.settings
+    conn = s.connections[0]
+    assert conn.hubspot is not None
+    assert conn.hubspot.base_url == "https://api.hubapi.com"
+    assert conn.hubspot.access_token.get_secret_value() == "secret-token"  # type: ignore[union-attr]
+    assert conn.objects[0].model == folder / "models" / "m.yaml"
+    assert s.state_url.get_secret_value() == f"sqlite:///{folder / 'state' / 'leadsync.db'}"
+    assert (conn.schedule.full_cron, conn.read.overlap) == ("0 2 * * *", timedelta(minutes=2))
+    assert (s.daemon.host, s.daemon.port) == ("127.0.0.1", 9465)
+
+
+def test_default_values_in_variables_and_dollar_escape(folder):
+    text = BASE.replace('"${TOKEN}"', '"${MISSING:-fallback}$$x"')
+    loaded = load_config(write(folder, text), environ={})
+    token = loaded.settings.connections[0].hubspot.access_token  # type: ignore[union-attr]
+    assert token.get_secret_value() == "fallback$x"  # type: ignore[union-attr]
+
+
+def test_secrets_directory_fills_variables(folder):
+    secrets = folder / "secrets"
+    secrets.mkdir()
+    (secrets / "TOKEN").write_text("from-file\n")
+    loaded = load_config(write(folder, BASE), environ={}, secrets_dir=secrets)
+    token = loaded.settings.connections[0].hubspot.access_token  # type: ignore[union-attr]
+    assert token.get_secret_value() == "from-file"  # type: ignore[union-attr]
+
+
+def test_leadsync_environment_variables_override_the_file(folder, monkeypatch):
+    monkeypatch.setenv("LEADSYNC_STATE_URL", "postgresql+psycopg://u@db/leadsync")
+    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "9100")
+    monkeypatch.setenv("LEADSYNC_LOGGING__FORMAT", "text")
+    text = BASE + "daemon: {port: 1, host: 0.0.0.0}\n"
+    s = load_config(write(folder, text), environ={"TOKEN": "t"}).settings
+    assert s.state_url.get_secret_value() == "postgresql+psycopg://u@db/leadsync"
+    assert (s.daemon.port, s.daemon.host, s.logging.format) == (9100, "0.0.0.0", "text")
+
+
+def test_secret_file_overrides_a_top_level_key(folder):
+    secrets = folder / "secrets"
+    secrets.mkdir()
+    (secrets / "leadsync_state_url").write_text("postgresql+psycopg://u:pw@db/x")
+    s = load_config(write(folder, BASE), environ={"TOKEN": "t"}, secrets_dir=secrets).settings
+    assert s.state_url.get_secret_value() == "postgresql+psycopg://u:pw@db/x"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            BASE.replace("crm: hubspot", "crm: hubspott"),
+            ["F:4:10 connections[0].crm: should be 'hubspot' or 'salesforce' (got 'hubspott')"],
+        ),
+        (
+            BASE + "    schedule: {incremental_every: 5x}\n",
+            [
+                "F:8:35 connections[0].schedule.incremental_every: '5x' is not a duration; "
+                "write e.g. 30s, 5m, 1h30m or 1d"
+            ],
+        ),
+        (
+            BASE + '    schedule: {full_cron: "0 2 * *"}\n',
+            [
+                "F:8:27 connections[0].schedule.full_cron: '0 2 * *' is not a 5-field crontab "
+                '(minute hour day month weekday), e.g. "0 2 * * *": Wrong number of fields; '
+                "got 4, expected 5"
+            ],
+        ),
+        (
+            BASE + "    schedule: {timezone: Mars/Base}\n",
+            [
+                "F:8:26 connections[0].schedule.timezone: 'Mars/Base' is not an IANA time zone; "
+                "e.g. UTC, Europe/Berlin, America/New_York"
+            ],
+        ),
+        (
+            BASE + "    wrte: {min_points_change: 2}\n",
+            [
+                "F:8:5 connections[0].wrte: unknown key (did you mean `write`?); valid keys "
+                "here: name, crm, hubspot, salesforce, objects, schedule, write, read, outage"
+            ],
+        ),
+        (
+            BASE.replace("kind: contact", "kind: lead"),
+            [
+                "F:7:16 connections[0].objects[0].kind: hubspot cannot score kind 'lead'; "
+                "valid: contact, company"
+            ],
+        ),
+        (
+            BASE.replace('hubspot: {access_token: "${TOKEN}"}', "hubspot: {tier: professional}"),
+            [
+                "F:5:14 connections[0].hubspot: no credentials: set access_token (a private-app "
+                "token) or all of client_id, client_secret and refresh_token (OAuth)"
+            ],
+        ),
+        (
+            BASE.replace("models/m.yaml", "models/nope.yaml"),
+            [
+                "F:7:32 connections[0].objects[0].model: model file "
+                "{folder}/models/nope.yaml not found (relative paths are read from the "
+                "config file's folder)"
+            ],
+        ),
+        (
+            BASE + BASE.split("connections:\n")[1],
+            ["F:8:11 connections[1].name: connection names must be unique; 'acme' is used twice"],
+        ),
+        (
+            BASE.replace("    crm: hubspot\n", ""),
+            ["F:3:5 connections[0].crm: required key `crm` is missing"],
+        ),
+        (
+            "state_url: mysql://x\n" + BASE.split("\n", 1)[1] + "daemon: {port: 70000}\n",
+            [
+                "F:1:12 state_url: must be sqlite:///path/to/file.db or "
+                "postgresql+psycopg://user@host/db",
+                "F:8:16 daemon.port: should be less than or equal to 65535",
+            ],
+        ),
+    ],
+)
+def test_config_errors_are_located_with_what_would_be_valid(folder, text, expected):
+    path = write(folder, text)
+    assert problems(path) == [e.replace("{folder}", str(folder)) for e in expected]
+
+
+def test_unset_variable_is_located_and_the_secret_never_printed(folder):
+    text = BASE.replace("sqlite:///state/leadsync.db", "postgresql://u:${PW}@h/db")
+    found = problems(write(folder, text), env={"PW": "hunter2"})  # TOKEN unset
+    assert found == [
+        "F:5:29 connections[0].hubspot.access_token: ${TOKEN}: environment variable TOKEN is "
+        "not set; export it, or write ${TOKEN:-default}"
+    ]
+    assert not any("hunter2" in p for p in found)
+
+
+def test_environment_override_errors_name_the_variable(folder, monkeypatch):
+    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "http")
+    assert problems(write(folder, BASE)) == [
+        "environment variable LEADSYNC_DAEMON__PORT daemon.port: should be a valid integer, "
+        "unable to parse string as an integer (got 'http')"
+    ]
+
+
+def test_yaml_syntax_errors_are_located(folder):
+    path = write(folder, "connections:\n  - name: [unclosed\n")
+    with pytest.raises(ProblemsError) as info:
+        load_config(path)
+    (problem,) = info.value.problems
+    assert (problem.line, problem.column) == (3, 1)
+    assert problem.message.startswith("invalid YAML:")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kind: contact\n", "the config must be a mapping"),
+    ],
+)
+def test_top_level_must_be_a_mapping(folder, text, message):
+    with pytest.raises(ProblemsError, match=message):
+        load_config(write(folder, "- " + text))
+
+
+def test_missing_config_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match=r"config file not found; pass --config PATH"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_model_for_another_kind_is_reported_at_the_config_key(folder):
+    shutil.copy(EXAMPLES / "models" / "salesforce-leads.yaml", folder / "models" / "m.yaml")
+    loaded = load_config(write(folder, BASE), environ={"TOKEN": "t"})
+    with pytest.raises(ProblemsError) as info:
+        load_models(loaded)
+    assert [str(p).replace(str(folder), "D") for p in info.value.problems] == [
+        "D/leadsync.yaml:7:16 connections[0].objects[0].kind: model 'salesforce-b2b-leads' "
+        "(m.yaml) scores lead records, not contact; use kind: lead or another model"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(90, 90), ("30s", 30), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("250ms", 0.25)],
+)
+def test_durations(value, seconds):
+    assert parse_duration(value).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("value", ["5x", "m5", "", "1h 2q", True])
+def test_bad_durations(value):
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(value)
