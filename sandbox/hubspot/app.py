@@ -1,0 +1,399 @@
+"""`HubSpotSandbox`: the HubSpot-compatible server, its data, limits, faults and control API.
+
+A request goes through: route -> authentication (401) -> rate limits (429) -> drawn faults
+(latency, 429 bursts, 5xx, reset, timeout, token expiry) -> scopes (403) -> handler. Latency and
+timeouts sleep outside the store lock, so slow requests never block others. Requests under
+`/_sandbox/` are the control API: no auth, no faults, not counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sandbox.httpserver import DropConnection, Request, Response, Router, SandboxServer
+from sandbox.hubspot import activity, errors
+from sandbox.hubspot.associations import AssociationsApi
+from sandbox.hubspot.associations import scopes as association_scopes
+from sandbox.hubspot.auth import ALL_SCOPES, Auth, Token
+from sandbox.hubspot.control import ControlApi
+from sandbox.hubspot.crm import CrmApi, object_type, read_scope, write_scope
+from sandbox.hubspot.events import EventsApi
+from sandbox.hubspot.faults import Faults
+from sandbox.hubspot.generator import generate
+from sandbox.hubspot.limits import RateLimiter
+from sandbox.hubspot.properties import PropertiesApi
+from sandbox.hubspot.properties import read_scope as schema_read
+from sandbox.hubspot.properties import write_scope as schema_write
+from sandbox.hubspot.store import Store
+from sandbox.hubspot.values import from_ms, to_ms
+
+TIERS = ("starter", "professional", "enterprise")
+Scopes = Callable[[dict[str, str]], Iterable[str]]
+
+
+class _Route:
+    """A handler with what the pipeline needs to know about it."""
+
+    def __init__(
+        self, label: str, handler: Callable[[Request], Response], scopes: Scopes, *, kind: str
+    ) -> None:
+        self.label = label
+        self.handler = handler
+        self.scopes = scopes
+        self.kind = kind  # "api", "search", "oauth" or "control"
+
+    def __call__(self, request: Request) -> Response:
+        return self.handler(request)
+
+
+def _object_scope(pick: Callable[[str], str]) -> Scopes:
+    def scopes(params: dict[str, str]) -> list[str]:
+        kind = object_type(params.get("object", ""))
+        return [pick(kind)] if kind else []
+
+    return scopes
+
+
+class HubSpotSandbox:
+    """An in-process HubSpot look-alike on loopback; see the package docstring for the API.
+
+    `contacts`/`companies`/`seed`/`now` shape the generated data (same values, same data);
+    `rate_limit_10s`, `daily_limit` the limits; `latency_ms` the median latency; `tier` whether
+    the Events API is available ("enterprise") and the default limit; `tls` serves HTTPS with a
+    throwaway CA (`ca_file`). `clock` (seconds since the epoch) drives rate windows, token expiry
+    and write timestamps.
+    """
+
+    def __init__(
+        self,
+        *,
+        contacts: int = 1000,
+        companies: int | None = None,
+        seed: int = 7,
+        now: dt.datetime | None = None,
+        rate_limit_10s: int = 190,
+        daily_limit: int = 1_000_000,
+        latency_ms: float = 0.0,
+        tier: str = "enterprise",
+        tls: bool = False,
+        port: int = 0,
+        search_per_second: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if tier not in TIERS:
+            raise ValueError(f"tier must be one of {TIERS}, not {tier!r}")
+        self.tier = tier
+        self.clock = clock
+        self._contacts, self._companies, self._tls, self._port = contacts, companies, tls, port
+        self.now = now or dt.datetime.fromtimestamp(clock(), dt.UTC)
+        self.store = self._generate(seed)
+        self.faults = Faults(seed=seed, latency_ms=latency_ms)
+        self.limits = RateLimiter(
+            per_window=rate_limit_10s,
+            daily=daily_limit,
+            search_per_second=search_per_second,
+            clock=clock,
+        )
+        self.auth = Auth(seed=seed, clock=clock)
+        self.token = self.auth.private_app_token()
+        self.client_id, self.client_secret, self.refresh_token = self.auth.oauth_app()
+        self._counts: Counter[tuple[str, int]] = Counter()
+        self._counts_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._mutations = 0
+        self._server: SandboxServer | None = None
+        self.crm = CrmApi(self.store, self.faults, base_url=lambda: self.url, clock=clock)
+        self.properties = PropertiesApi(self.store, clock_ms=lambda: int(self.clock() * 1000))
+        self.associations = AssociationsApi(self.store)
+        self.events = EventsApi(self.store, tier=tier, base_url=lambda: self.url)
+        self.router = Router()
+        self._register()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def _generate(self, seed: int) -> Store:
+        store = Store.empty(seed=seed, now_ms=to_ms(self.now))
+        generate(store, contacts=self._contacts, companies=self._companies, seed=seed)
+        return store
+
+    def start(self) -> HubSpotSandbox:
+        """Serve in a background thread."""
+        self._stopping.clear()
+        self._server = SandboxServer(self.dispatch, port=self._port, tls=self._tls).start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the CLI)."""
+        self._server = SandboxServer(self.dispatch, port=self._port, tls=self._tls)
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving; requests sleeping in a timeout fault are released."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.stop()
+
+    def __enter__(self) -> HubSpotSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. `http://127.0.0.1:51234` (the SDK's `host`)."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._server.url
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._server.port
+
+    @property
+    def ca_file(self) -> str | None:
+        """CA bundle to trust when serving TLS, else None."""
+        return self._server.ca_file if self._server else None
+
+    # -- test and demo helpers ------------------------------------------------------------
+
+    def new_token(self, scopes: Iterable[str] = ALL_SCOPES) -> str:
+        """Another private-app token, e.g. with fewer scopes."""
+        return self.auth.private_app_token(scopes)
+
+    def new_oauth_app(self, scopes: Iterable[str] = ALL_SCOPES) -> tuple[str, str, str]:
+        """Another OAuth installation: (client_id, client_secret, refresh_token)."""
+        return self.auth.oauth_app(scopes)
+
+    def mutate(self, count: int, *, at: dt.datetime | None = None) -> list[str]:
+        """New activity on `count` random contacts at `at` (default: the clock now); their
+        modification dates move to that moment. Returns their ids. Reproducible per seed."""
+        with self.store.lock:
+            at_ms = to_ms(at) if at is not None else self.crm._now_ms()
+            rng = random.Random(f"{self.store.seed}:mutate:{self._mutations}")
+            self._mutations += 1
+            return activity.mutate(self.store, count, at_ms=at_ms, rng=rng)
+
+    def reset(self, *, seed: int | None = None) -> None:
+        """Regenerate the data (same seed unless given), clear counts, limits and faults."""
+        seed = self.store.seed if seed is None else seed
+        store = self._generate(seed)
+        self.store = store
+        self.crm.reset(store)
+        self.properties.store = store
+        self.associations.store = store
+        self.events.store = store
+        self.faults.clear()
+        self.faults.reseed(seed)
+        self.limits.reset()
+        self._mutations = 0
+        with self._counts_lock:
+            self._counts.clear()
+
+    def request_counts(self) -> dict[str, dict[str, int]]:
+        """Requests served, by endpoint label and status code."""
+        with self._counts_lock:
+            items = list(self._counts.items())
+        counts: dict[str, dict[str, int]] = {}
+        for (label, status), count in sorted(items):
+            counts.setdefault(label, {})[str(status)] = count
+        return counts
+
+    @property
+    def calls(self) -> int:
+        """Total API requests received (control requests excluded)."""
+        with self._counts_lock:
+            return sum(self._counts.values())
+
+    def ground_truth(self) -> dict[str, dict[str, Any]]:
+        """Hidden conversion outcome of every generated contact, by id."""
+        with self.store.lock:
+            return {
+                key: {
+                    "converted": o.converted,
+                    "converted_at": from_ms(o.converted_at_ms) if o.converted_at_ms else None,
+                    "fit": o.fit,
+                    "engagement": o.engagement,
+                }
+                for key, o in self.store.ground_truth().items()
+            }
+
+    # -- routing --------------------------------------------------------------------------
+
+    def _add(
+        self,
+        method: str,
+        pattern: str,
+        label: str,
+        handler: Callable[[Request], Response],
+        scopes: Scopes = lambda _params: (),
+        *,
+        kind: str = "api",
+    ) -> None:
+        self.router.add(method, pattern, _Route(f"{method} {label}", handler, scopes, kind=kind))
+
+    def _register(self) -> None:
+        obj, ident, name = r"(?P<object>[\w-]+)", r"(?P<id>[^/]+)", r"(?P<name>[^/]+)"
+        crm, props = self.crm, self.properties
+        reads, writes = _object_scope(read_scope), _object_scope(write_scope)
+        schema_reads, schema_writes = _object_scope(schema_read), _object_scope(schema_write)
+        base = "/crm/v3/objects"
+        self._add(
+            "POST",
+            f"{base}/{obj}/search",
+            f"{base}/{{object}}/search",
+            crm.search,
+            reads,
+            kind="search",
+        )
+        self._add(
+            "POST",
+            f"{base}/{obj}/batch/read",
+            f"{base}/{{object}}/batch/read",
+            crm.batch_read,
+            reads,
+        )
+        self._add(
+            "POST",
+            f"{base}/{obj}/batch/update",
+            f"{base}/{{object}}/batch/update",
+            crm.batch_update,
+            writes,
+        )
+        self._add("GET", f"{base}/{obj}", f"{base}/{{object}}", crm.list_objects, reads)
+        self._add(
+            "GET", f"{base}/{obj}/{ident}", f"{base}/{{object}}/{{id}}", crm.get_object, reads
+        )
+        self._add(
+            "PATCH", f"{base}/{obj}/{ident}", f"{base}/{{object}}/{{id}}", crm.update_object, writes
+        )
+        pbase = "/crm/v3/properties"
+        self._add(
+            "GET",
+            f"{pbase}/{obj}/groups",
+            f"{pbase}/{{object}}/groups",
+            props.list_groups,
+            schema_reads,
+        )
+        self._add(
+            "POST",
+            f"{pbase}/{obj}/groups",
+            f"{pbase}/{{object}}/groups",
+            props.create_group,
+            schema_writes,
+        )
+        self._add(
+            "GET",
+            f"{pbase}/{obj}/groups/{name}",
+            f"{pbase}/{{object}}/groups/{{name}}",
+            props.get_group,
+            schema_reads,
+        )
+        self._add(
+            "GET", f"{pbase}/{obj}", f"{pbase}/{{object}}", props.list_properties, schema_reads
+        )
+        self._add(
+            "POST", f"{pbase}/{obj}", f"{pbase}/{{object}}", props.create_property, schema_writes
+        )
+        self._add(
+            "GET",
+            f"{pbase}/{obj}/{name}",
+            f"{pbase}/{{object}}/{{name}}",
+            props.get_property,
+            schema_reads,
+        )
+        self._add(
+            "POST",
+            r"/crm/v4/associations/(?P<from>[\w-]+)/(?P<to>[\w-]+)/batch/read",
+            "/crm/v4/associations/{from}/{to}/batch/read",
+            self.associations.batch_read,
+            association_scopes,
+        )
+        self._add("GET", "/events/v3/events/?", "/events/v3/events/", self.events.list_events)
+        self._add(
+            "GET",
+            "/events/v3/events/event-types",
+            "/events/v3/events/event-types",
+            self.events.event_types,
+        )
+        self._add(
+            "POST", "/oauth/v1/token", "/oauth/v1/token", self.auth.token_endpoint, kind="oauth"
+        )
+        ControlApi(self).register(self.router)
+
+    # -- the request pipeline -------------------------------------------------------------
+
+    def _count(self, label: str, status: int) -> None:
+        with self._counts_lock:
+            self._counts[(label, status)] += 1
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+    def dispatch(self, request: Request) -> Response:
+        """Answer one request (the `SandboxServer` entry point)."""
+        resolved = self.router.resolve(request.method, request.path)
+        if resolved is None:
+            self._count(f"{request.method} (unknown)", 404)
+            return errors.NOT_FOUND_ROUTE
+        route, params = resolved
+        request.params = params
+        if not isinstance(route, _Route):
+            self._count(f"{request.method} {request.path}", 405)
+            return route(request)
+        if route.kind == "control":
+            return route(request)
+        response = self._serve(route, request)
+        self._count(route.label, response.status)
+        return response
+
+    def _serve(self, route: _Route, request: Request) -> Response:
+        fate = self.faults.draw()
+        self._pause(fate.latency_s)
+        if fate.action == "reset":
+            self._count(route.label, 0)
+            raise DropConnection
+        if fate.action == "timeout":
+            self._pause(self.faults.rates.timeout_s)
+            return errors.server_error(504)
+        if route.kind == "oauth":
+            if fate.action in ("500", "502", "503", "504"):
+                return errors.server_error(int(fate.action))
+            return route(request)
+        token = self.auth.authenticate(request)
+        if isinstance(token, Response):
+            return token
+        refusal, headers = self.limits.admit(
+            token.app, search=route.kind == "search", oauth=token.oauth
+        )
+        response = refusal or self._faulted(fate.action, token, route)
+        if response is None:
+            denied = Auth.require(token, route.scopes(request.params))
+            response = denied or route(request)
+        response.headers.update(headers)
+        return response
+
+    def _faulted(self, action: str | None, token: Token, route: _Route) -> Response | None:
+        if action is None:
+            return None
+        if action == "429":
+            policy = "SECONDLY" if route.kind == "search" else "TEN_SECONDLY_ROLLING"
+            message = "secondly" if policy == "SECONDLY" else "ten_secondly_rolling"
+            return errors.rate_limited(policy, f"You have reached your {message} limit.")
+        if action == "expire":
+            if not token.oauth:
+                return None
+            self.auth.expire(token.value)
+            checked = self.auth.check(token)
+            return checked if isinstance(checked, Response) else None
+        return errors.server_error(int(action))

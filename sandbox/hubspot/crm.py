@@ -1,0 +1,436 @@
+"""CRM objects endpoints: list, read, update, search, batch read and batch update.
+
+Shapes follow https://developers.hubspot.com/docs/api/crm/understanding-the-crm: a record is
+`{"id", "properties" (all strings), "createdAt", "updatedAt", "archived"}`; lists page with
+`paging.next.after` (+ `link`); batch endpoints answer 200 `{"status": "COMPLETE", "results",
+"startedAt", "completedAt"}` or 207 with `numErrors` and `errors[]` (each naming the failed ids in
+`context.ids`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from sandbox.httpserver import Request, Response
+from sandbox.hubspot import errors
+from sandbox.hubspot.faults import Faults
+from sandbox.hubspot.schema import DEFAULT_RETURNED, OBJECT_ALIASES, OBJECT_TYPES
+from sandbox.hubspot.search import MAX_RESULTS, Searcher, SearchError, parse
+from sandbox.hubspot.store import ASSOCIATION_NAMES, Row, Store, Table, ValueProblem
+from sandbox.hubspot.values import iso_ms
+
+LIST_MAX = 100
+BATCH_MAX = 100
+
+
+def object_type(name: str) -> str | None:
+    """The canonical object type of a path segment (`contacts`, `contact`, `0-1`...)."""
+    if name in OBJECT_TYPES:
+        return name
+    return OBJECT_ALIASES.get(name.lower())
+
+
+def read_scope(name: str) -> str:
+    """The scope reading an object type needs; engagements fall under contacts in HubSpot."""
+    return "crm.objects.companies.read" if name == "companies" else "crm.objects.contacts.read"
+
+
+def write_scope(name: str) -> str:
+    """The scope writing an object type needs."""
+    return "crm.objects.companies.write" if name == "companies" else "crm.objects.contacts.write"
+
+
+def parse_json(request: Request) -> tuple[Any, Response | None]:
+    """The JSON body, or HubSpot's 400 for malformed JSON."""
+    try:
+        return request.json(), None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, errors.validation(f"Invalid input JSON on line 1, column 1: {exc}")
+
+
+def _property_list(raw: Any) -> list[str] | None:
+    """Property names from query values (repeated keys and/or comma lists) or a JSON list."""
+    if raw is None:
+        return None
+    names: list[str] = []
+    for item in raw if isinstance(raw, list) else [raw]:
+        names.extend(part.strip() for part in str(item).split(",") if part.strip())
+    return names
+
+
+def _invalid_properties(problems: list[ValueProblem]) -> str:
+    details = [
+        {
+            "isValid": False,
+            "message": problem.message,
+            "error": problem.code,
+            "name": problem.name,
+            "localizedErrorMessage": problem.message,
+        }
+        for problem in problems
+    ]
+    return f"Property values were not valid: {json.dumps(details)}"
+
+
+class CrmApi:
+    """The objects endpoints over a store."""
+
+    def __init__(
+        self,
+        store: Store,
+        faults: Faults,
+        *,
+        base_url: Callable[[], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.faults = faults
+        self.base_url = base_url
+        self.clock = clock
+        self.searchers = {name: Searcher(store.table(name)) for name in OBJECT_TYPES}
+        self._last_write_ms = 0
+
+    def reset(self, store: Store) -> None:
+        """Serve a new store."""
+        self.store = store
+        self.searchers = {name: Searcher(store.table(name)) for name in OBJECT_TYPES}
+
+    def _table(self, request: Request) -> Table | Response:
+        name = object_type(request.params["object"])
+        if name is None:
+            return errors.validation(
+                f"Unable to infer object type from: {request.params['object']}"
+            )
+        return self.store.table(name)
+
+    def _now_ms(self) -> int:
+        now = max(int(self.clock() * 1000), self._last_write_ms)
+        self._last_write_ms = now
+        return now
+
+    def _associations(self, table: Table, row: Row, targets: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for target in targets:
+            kind = object_type(target)
+            if kind is None:
+                continue
+            ids = self.store.associated(table.object_type, row.id, kind)
+            if not ids:
+                continue
+            name = ASSOCIATION_NAMES.get(
+                (table.object_type, kind), f"{table.object_type}_to_{kind}"
+            )
+            results = []
+            for index, other in enumerate(ids):
+                if index == 0 and kind == "companies":
+                    results.append({"id": str(other), "type": name})
+                results.append(
+                    {"id": str(other), "type": f"{name}_unlabeled" if kind == "companies" else name}
+                )
+            found[kind] = {"results": results}
+        return found
+
+    # -- GET /crm/v3/objects/{object} -----------------------------------------------------
+
+    def list_objects(self, request: Request) -> Response:
+        """A page of records in id order."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        query = request.query
+        try:
+            limit = int(query.get("limit", ["10"])[0])
+        except ValueError:
+            return errors.validation("limit must be an integer")
+        if limit < 1 or limit > LIST_MAX:
+            return errors.validation(f"limit must be between 1 and {LIST_MAX}, was {limit}")
+        after_text = query.get("after", [""])[0]
+        try:
+            after = int(after_text) if after_text else 0
+        except ValueError:
+            return errors.validation(f"Invalid after: {after_text}")
+        names = _property_list(query.get("properties")) or list(DEFAULT_RETURNED[table.object_type])
+        targets = _property_list(query.get("associations")) or []
+        archived = query.get("archived", ["false"])[0].lower() == "true"
+        with self.store.lock:
+            ids, rows = table.ids, table.rows
+            position = bisect.bisect_left(ids, after)
+            page: list[dict[str, Any]] = []
+            next_id: int | None = None
+            while position < len(ids):
+                row = rows[ids[position]]
+                position += 1
+                if row.archived != archived:
+                    continue
+                if len(page) == limit:
+                    next_id = row.id
+                    break
+                page.append(table.render(row, names, self._associations(table, row, targets)))
+        body: dict[str, Any] = {"results": page}
+        if next_id is not None:
+            params = [(k, v) for k, values in query.items() if k != "after" for v in values]
+            params.append(("after", str(next_id)))
+            link = f"{self.base_url()}{request.path}?{urlencode(params)}"
+            body["paging"] = {"next": {"after": str(next_id), "link": link}}
+        return Response(200, body)
+
+    # -- GET/PATCH /crm/v3/objects/{object}/{id} ------------------------------------------
+
+    def get_object(self, request: Request) -> Response:
+        """One record."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        names = _property_list(request.query.get("properties")) or list(
+            DEFAULT_RETURNED[table.object_type]
+        )
+        targets = _property_list(request.query.get("associations")) or []
+        with self.store.lock:
+            row = self._row(table, request.params["id"])
+            if row is None:
+                return errors.not_found("resource not found")
+            return Response(200, table.render(row, names, self._associations(table, row, targets)))
+
+    @staticmethod
+    def _row(table: Table, id_text: str) -> Row | None:
+        if not id_text.isdigit():
+            return None
+        row = table.rows.get(int(id_text))
+        return None if row is None or row.archived else row
+
+    def update_object(self, request: Request) -> Response:
+        """Update one record's properties."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        body, problem = parse_json(request)
+        if problem:
+            return problem
+        props = body.get("properties") if isinstance(body, dict) else None
+        if not isinstance(props, dict):
+            return errors.validation("properties is required")
+        with self.store.lock:
+            row = self._row(table, request.params["id"])
+            if row is None:
+                return errors.not_found("resource not found")
+            values, problems = self._validate(table, props)
+            if problems:
+                return errors.validation(_invalid_properties(problems))
+            self._apply(table, row, values, self._now_ms())
+            return Response(200, table.render(row, self._echo(table, values)))
+
+    # -- writes ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _validate(table: Table, props: dict[str, Any]) -> tuple[dict[str, Any], list[ValueProblem]]:
+        values: dict[str, Any] = {}
+        problems: list[ValueProblem] = []
+        for name, value in props.items():
+            coerced, problem = table.coerce(str(name), value)
+            if problem:
+                problems.append(problem)
+            else:
+                values[str(name)] = coerced
+        return values, problems
+
+    @staticmethod
+    def _apply(table: Table, row: Row, values: dict[str, Any], now_ms: int) -> None:
+        for name, value in values.items():
+            table.set_raw(row, name, value)
+        table.touch(row, now_ms)
+        table.version += 1
+
+    @staticmethod
+    def _echo(table: Table, values: dict[str, Any]) -> list[str]:
+        return [*values, "hs_object_id", table.created_prop, *sorted(table.modified_props)]
+
+    # -- POST /crm/v3/objects/{object}/search ---------------------------------------------
+
+    def search(self, request: Request) -> Response:
+        """Filter, sort and page records (offset paging, 10,000-result cap)."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        body, problem = parse_json(request)
+        if problem:
+            return problem
+        try:
+            query = parse(table, body)
+        except SearchError as exc:
+            return errors.validation(str(exc))
+        if query.after >= MAX_RESULTS:
+            # https://developers.hubspot.com/docs/api/crm/search#limitations
+            return errors.validation(
+                f"Cannot page past {MAX_RESULTS} results: after={query.after}, limit={query.limit}"
+            )
+        names = _property_list(body.get("properties")) or list(DEFAULT_RETURNED[table.object_type])
+        with self.store.lock:
+            ids = self.searchers[table.object_type].matching_ids(query)
+            stop = min(query.after + query.limit, MAX_RESULTS)
+            rows = table.rows
+            results = [table.render(rows[id_], names) for id_ in ids[query.after : stop]]
+        response: dict[str, Any] = {"total": len(ids), "results": results}
+        if len(ids) > stop and query.limit:
+            response["paging"] = {"next": {"after": str(stop)}}
+        return Response(200, response)
+
+    # -- POST /crm/v3/objects/{object}/batch/read -----------------------------------------
+
+    def _batch_inputs(self, body: Any) -> tuple[list[str], Response | None]:
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list):
+            return [], errors.validation("inputs is required")
+        if len(inputs) > BATCH_MAX:
+            return [], errors.validation(
+                f"Batch input size exceeded: {len(inputs)} inputs, the maximum is {BATCH_MAX}"
+            )
+        ids = []
+        for item in inputs:
+            if not isinstance(item, dict) or "id" not in item:
+                return [], errors.validation("Each input needs an id")
+            ids.append(str(item["id"]))
+        return ids, None
+
+    @staticmethod
+    def _batch_body(
+        results: list[dict[str, Any]], errors_: list[dict[str, Any]], started: int
+    ) -> Response:
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if errors_:
+            body["numErrors"] = len(errors_)
+            body["errors"] = errors_
+        body["startedAt"] = iso_ms(started)
+        body["completedAt"] = iso_ms(int(time.time() * 1000))
+        return Response(207 if errors_ else 200, body)
+
+    def batch_read(self, request: Request) -> Response:
+        """Read up to 100 records by id (or by a unique property via `idProperty`)."""
+        started = int(time.time() * 1000)
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        body, problem = parse_json(request)
+        if problem:
+            return problem
+        ids, problem = self._batch_inputs(body)
+        if problem:
+            return problem
+        names = _property_list(body.get("properties")) or list(DEFAULT_RETURNED[table.object_type])
+        id_property = body.get("idProperty") or "hs_object_id"
+        results: list[dict[str, Any]] = []
+        missing: list[str] = []
+        with self.store.lock:
+            lookup = self._lookup(table, id_property)
+            for id_text in ids:
+                row = lookup(id_text)
+                if row is None:
+                    missing.append(id_text)
+                else:
+                    results.append(table.render(row, names))
+        problems = []
+        if missing:
+            problems.append(
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f"Could not get some {table.singular} objects, they may be deleted "
+                    "or not exist. Check that ids are valid.",
+                    "context": {"ids": missing},
+                }
+            )
+        return self._batch_body(results, problems, started)
+
+    def _lookup(self, table: Table, id_property: str) -> Callable[[str], Row | None]:
+        if id_property == "hs_object_id":
+            return lambda text: self._row(table, text)
+        by_value: dict[str, Row] = {}
+        for row in table.live():
+            value = table.raw(row, id_property)
+            if value is not None:
+                by_value.setdefault(str(value).casefold(), row)
+        return lambda text: by_value.get(text.casefold())
+
+    # -- POST /crm/v3/objects/{object}/batch/update ---------------------------------------
+
+    def batch_update(self, request: Request) -> Response:
+        """Update up to 100 records; per-record failures make a 207."""
+        started = int(time.time() * 1000)
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        body, problem = parse_json(request)
+        if problem:
+            return problem
+        ids, problem = self._batch_inputs(body)
+        if problem:
+            return problem
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            return errors.validation(f"Duplicate IDs found in batch input: {duplicates}")
+        results: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        missing: list[str] = []
+        with self.store.lock:
+            now_ms = self._now_ms()
+            for item in body["inputs"]:
+                id_text = str(item["id"])
+                row = self._row(table, id_text)
+                if row is None:
+                    missing.append(id_text)
+                    continue
+                props = item.get("properties")
+                if not isinstance(props, dict):
+                    failures.append(
+                        _failure(
+                            id_text,
+                            [ValueProblem("properties", "INVALID", "properties is required")],
+                        )
+                    )
+                    continue
+                values, problems = self._validate(table, props)
+                if problems:
+                    failures.append(_failure(id_text, problems))
+                    continue
+                if self.faults.fail_input():
+                    failures.append(
+                        {
+                            "status": "error",
+                            "category": "INTERNAL_ERROR",
+                            "message": "An internal error occurred while updating this object; "
+                            "retry it.",
+                            "context": {"ids": [id_text]},
+                        }
+                    )
+                    continue
+                self._apply(table, row, values, now_ms)
+                results.append(table.render(row, self._echo(table, values)))
+        if missing:
+            failures.insert(
+                0,
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f"Could not get some {table.singular} objects, they may be deleted "
+                    "or not exist. Check that ids are valid.",
+                    "context": {"ids": missing},
+                },
+            )
+        return self._batch_body(results, failures, started)
+
+
+def _failure(id_text: str, problems: list[ValueProblem]) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "category": "VALIDATION_ERROR",
+        "message": _invalid_properties(problems),
+        "context": {"ids": [id_text], "propertyName": [p.name for p in problems]},
+        "errors": [
+            {"message": p.message, "code": p.code, "context": {"propertyName": [p.name]}}
+            for p in problems
+        ],
+    }

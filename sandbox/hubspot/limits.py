@@ -1,0 +1,110 @@
+"""HubSpot's rate limits: a rolling 10-second window per app, a daily counter, and the search
+endpoints' own per-second limit.
+
+Headers follow https://developers.hubspot.com/docs/api/usage-details ("Rate limits"):
+`X-HubSpot-RateLimit-Daily` and `-Daily-Remaining` (not sent for OAuth-authenticated calls),
+`-Interval-Milliseconds`, `-Max`, `-Remaining`, and the deprecated `-Secondly` and
+`-Secondly-Remaining`. Responses of the search endpoints carry none of them. A 429 names the policy
+(`TEN_SECONDLY_ROLLING`, `DAILY`, or `SECONDLY` for search) and has no Retry-After.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sandbox.httpserver import Response
+from sandbox.hubspot import errors
+
+
+@dataclass
+class _Bucket:
+    window: deque[float] = field(default_factory=deque)
+    search: deque[float] = field(default_factory=deque)
+    day: int = -1
+    daily: int = 0
+
+
+class RateLimiter:
+    """Counts requests per app and refuses those over a limit."""
+
+    def __init__(
+        self,
+        *,
+        per_window: int = 190,
+        daily: int = 1_000_000,
+        window_s: float = 10.0,
+        search_per_second: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.per_window = per_window
+        self.daily = daily
+        self.window_s = window_s
+        self.search_per_second = search_per_second
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, _Bucket] = {}
+
+    def reset(self) -> None:
+        """Forget every count."""
+        with self._lock:
+            self._buckets.clear()
+
+    def admit(
+        self, app: str, *, search: bool, oauth: bool
+    ) -> tuple[Response | None, dict[str, str]]:
+        """Count one request; returns (a 429 or None, the rate-limit headers to send)."""
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.setdefault(app, _Bucket())
+            day = int(now // 86400)
+            if bucket.day != day:
+                bucket.day, bucket.daily = day, 0
+            window = bucket.window
+            while window and window[0] <= now - self.window_s:
+                window.popleft()
+            refusal: Response | None = None
+            if bucket.daily >= self.daily:
+                refusal = errors.rate_limited("DAILY", "You have reached your daily limit.")
+            elif len(window) >= self.per_window:
+                refusal = errors.rate_limited(
+                    "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."
+                )
+            elif search:
+                recent = bucket.search
+                while recent and recent[0] <= now - 1.0:
+                    recent.popleft()
+                if len(recent) >= self.search_per_second:
+                    refusal = errors.rate_limited(
+                        "SECONDLY", "You have reached your secondly limit."
+                    )
+                else:
+                    recent.append(now)
+            if refusal is None:
+                window.append(now)
+                bucket.daily += 1
+            headers = {} if search else self._headers(bucket, now, oauth=oauth)
+        return refusal, headers
+
+    def _headers(self, bucket: _Bucket, now: float, *, oauth: bool) -> dict[str, str]:
+        used = len(bucket.window)
+        secondly = max(1, self.per_window * 1.0 / self.window_s)
+        last_second = 0
+        for moment in reversed(bucket.window):
+            if moment <= now - 1.0:
+                break
+            last_second += 1
+        headers = {
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.window_s * 1000)),
+            "X-HubSpot-RateLimit-Max": str(self.per_window),
+            "X-HubSpot-RateLimit-Remaining": str(max(0, self.per_window - used)),
+            "X-HubSpot-RateLimit-Secondly": str(int(secondly)),
+            "X-HubSpot-RateLimit-Secondly-Remaining": str(max(0, int(secondly) - last_second)),
+        }
+        if not oauth:
+            headers["X-HubSpot-RateLimit-Daily"] = str(self.daily)
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(0, self.daily - bucket.daily))
+        return headers

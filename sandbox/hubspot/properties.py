@@ -1,0 +1,190 @@
+"""Properties API v3: list, read and create properties and property groups.
+
+https://developers.hubspot.com/docs/api/crm/properties: `GET/POST /crm/v3/properties/{object}`,
+`GET /crm/v3/properties/{object}/{name}`, `GET/POST /crm/v3/properties/{object}/groups`,
+`GET /crm/v3/properties/{object}/groups/{name}`. Creating an existing name is a 409
+`OBJECT_ALREADY_EXISTS`; `type`/`fieldType` pairs are validated; enumeration and bool properties
+need options.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sandbox.httpserver import Request, Response
+from sandbox.hubspot import errors
+from sandbox.hubspot.crm import object_type, parse_json
+from sandbox.hubspot.schema import BOOL_OPTIONS, FIELD_TYPES, PropertyDef
+from sandbox.hubspot.store import Store, Table
+from sandbox.hubspot.values import iso_ms
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def read_scope(name: str) -> str:
+    """Scope for reading an object type's schema."""
+    return f"crm.schemas.{'companies' if name == 'companies' else 'contacts'}.read"
+
+
+def write_scope(name: str) -> str:
+    """Scope for changing an object type's schema."""
+    return f"crm.schemas.{'companies' if name == 'companies' else 'contacts'}.write"
+
+
+class PropertiesApi:
+    """Property and property-group endpoints over a store."""
+
+    def __init__(self, store: Store, *, clock_ms: Any) -> None:
+        self.store = store
+        self.clock_ms = clock_ms
+
+    def _table(self, request: Request) -> Table | Response:
+        name = object_type(request.params["object"])
+        if name is None:
+            return errors.validation(
+                f"Unable to infer object type from: {request.params['object']}"
+            )
+        return self.store.table(name)
+
+    def list_properties(self, request: Request) -> Response:
+        """Every property of an object type."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        with self.store.lock:
+            return Response(200, {"results": [p.to_json() for p in table.props.values()]})
+
+    def get_property(self, request: Request) -> Response:
+        """One property by name."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        with self.store.lock:
+            prop = table.props.get(request.params["name"])
+            if prop is None:
+                return errors.not_found(
+                    f"Unable to find property {request.params['name']} "
+                    f"for object type {table.object_type}"
+                )
+            return Response(200, prop.to_json())
+
+    def create_property(self, request: Request) -> Response:
+        """Create a custom property (201), 409 if the name exists."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        body, problem = parse_json(request)
+        if problem:
+            return problem
+        if not isinstance(body, dict):
+            return errors.validation("Invalid input JSON: expected an object")
+        missing = [
+            k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)
+        ]
+        if missing:
+            return errors.validation(f"Missing required field(s): {', '.join(missing)}")
+        name, kind, field_type = str(body["name"]), str(body["type"]), str(body["fieldType"])
+        if not _NAME.match(name):
+            return errors.validation(
+                f"Property name '{name}' is invalid: use lowercase letters, digits and "
+                "underscores, starting with a letter."
+            )
+        if kind not in FIELD_TYPES:
+            return errors.validation(f"Invalid type '{kind}'; valid: {sorted(FIELD_TYPES)}")
+        if field_type not in FIELD_TYPES[kind]:
+            return errors.validation(
+                f"Property type {kind} is not valid with fieldType {field_type}; valid "
+                f"fieldTypes for {kind}: {sorted(FIELD_TYPES[kind])}"
+            )
+        options = body.get("options") or []
+        if kind == "bool" and not options:
+            options = BOOL_OPTIONS
+        if kind == "enumeration" and not options:
+            return errors.validation("Enumeration properties require at least one option")
+        if not isinstance(options, list) or not all(
+            isinstance(o, dict) and "value" in o and "label" in o for o in options
+        ):
+            return errors.validation("options must be a list of {label, value} objects")
+        with self.store.lock:
+            if name in table.props:
+                return errors.error(
+                    409, "OBJECT_ALREADY_EXISTS", f"Property named '{name}' already exists."
+                )
+            group = str(body["groupName"])
+            if group not in table.groups:
+                return errors.validation(f"Property group '{group}' does not exist.")
+            now = iso_ms(self.clock_ms())
+            prop = PropertyDef(
+                name,
+                str(body["label"]),
+                kind,
+                field_type,
+                group,
+                [
+                    {
+                        "label": str(o["label"]),
+                        "value": str(o["value"]),
+                        "description": str(o.get("description", "")),
+                        "displayOrder": int(o.get("displayOrder", i)),
+                        "hidden": bool(o.get("hidden", False)),
+                    }
+                    for i, o in enumerate(options)
+                ],
+                hubspot_defined=False,
+                description=str(body.get("description", "")),
+                display_order=int(body.get("displayOrder", -1)),
+                has_unique_value=bool(body.get("hasUniqueValue", False)),
+                hidden=bool(body.get("hidden", False)),
+                form_field=bool(body.get("formField", False)),
+                created_at=now,
+                updated_at=now,
+            )
+            table.add_property(prop)
+            return Response(201, prop.to_json())
+
+    def list_groups(self, request: Request) -> Response:
+        """Every property group of an object type."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        with self.store.lock:
+            return Response(200, {"results": list(table.groups.values())})
+
+    def get_group(self, request: Request) -> Response:
+        """One property group."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        with self.store.lock:
+            group = table.groups.get(request.params["name"])
+        if group is None:
+            return errors.not_found(f"Unable to find property group {request.params['name']}")
+        return Response(200, group)
+
+    def create_group(self, request: Request) -> Response:
+        """Create a property group (201), 409 if it exists."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        body, problem = parse_json(request)
+        if problem:
+            return problem
+        if not isinstance(body, dict) or not body.get("name") or not body.get("label"):
+            return errors.validation("name and label are required")
+        name = str(body["name"])
+        if not _NAME.match(name):
+            return errors.validation(f"Property group name '{name}' is invalid")
+        with self.store.lock:
+            if name in table.groups:
+                return errors.error(
+                    409, "OBJECT_ALREADY_EXISTS", f"Property group named '{name}' already exists."
+                )
+            group = {
+                "name": name,
+                "label": str(body["label"]),
+                "displayOrder": int(body.get("displayOrder", -1)),
+                "archived": False,
+            }
+            table.groups[name] = group
+            return Response(201, group)
