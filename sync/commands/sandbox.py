@@ -1,0 +1,109 @@
+"""`leadsync sandbox serve`: run a local HubSpot- or Salesforce-compatible CRM until Ctrl-C.
+
+Prints one JSON line with what a client needs (base URL, credentials of the sandbox itself, CA
+bundle when serving TLS), then serves. The credentials are the sandbox's own throwaway ones.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import click
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """Local CRM sandboxes for demos, tests and benchmarks."""
+
+
+@sandbox_group.command("serve")
+@click.option(
+    "--crm", type=click.Choice(["hubspot", "salesforce"]), default="hubspot", show_default=True
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="0 picks a free port.")
+@click.option(
+    "--contacts",
+    type=click.IntRange(0),
+    default=1000,
+    show_default=True,
+    help="Contacts to generate (Salesforce: leads).",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Median simulated latency per request.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(1),
+    default=None,
+    help="HubSpot: requests per rolling 10 s per app (default 190). "
+    "Salesforce: API requests per 24 h (default 100000).",
+)
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a generated CA (Salesforce always).")
+def serve_command(
+    *,
+    crm: str,
+    port: int,
+    contacts: int,
+    seed: int,
+    latency_ms: float,
+    rate_limit: int | None,
+    tls: bool,
+) -> None:
+    """Serve a sandbox CRM on 127.0.0.1 until interrupted."""
+    server: Any
+    if crm == "hubspot":
+        from sandbox.hubspot import HubSpotSandbox
+
+        server = HubSpotSandbox(
+            contacts=contacts,
+            seed=seed,
+            latency_ms=latency_ms,
+            rate_limit_10s=rate_limit or 190,
+            tls=tls,
+            port=port,
+        ).start()
+        info = {
+            "crm": crm,
+            "url": server.url,
+            "token": server.token,
+            "client_id": server.client_id,
+            "client_secret": server.client_secret,
+            "refresh_token": server.refresh_token,
+            "ca_file": server.ca_file,
+        }
+    else:
+        from sandbox.salesforce import SalesforceSandbox
+
+        server = SalesforceSandbox(
+            leads=contacts,
+            seed=seed,
+            latency_ms=latency_ms,
+            daily_api_limit=rate_limit or 100_000,
+            port=port,
+        ).start()
+        info = {
+            "crm": crm,
+            "url": server.url,
+            "client_id": server.client_id,
+            "client_secret": server.client_secret,
+            "ca_file": server.ca_file,
+        }
+    click.echo(json.dumps(info), nl=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def register(group: click.Group) -> None:
+    """Add `sandbox` to the `leadsync` group."""
+    group.add_command(sandbox_group)
