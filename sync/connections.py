@@ -1,0 +1,83 @@
+"""Build a connector and run options from a connection's configuration.
+
+This is the only place that maps configuration keys onto connector keyword arguments, so a
+renamed or added connector option changes one function here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pydantic import SecretStr
+
+from config.settings import ConnectionSettings
+from connectors.base import Connector
+from sync.engine import RunOptions
+from sync.outage import OutagePolicy
+
+#: Records per write call when the configuration does not say: the CRMs' batch maxima.
+DEFAULT_BATCH_SIZE = {"hubspot": 100, "salesforce": 200}
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
+def build_connector(
+    conn: ConnectionSettings, *, sleep: Callable[[float], None] = time.sleep
+) -> Connector:
+    """A connector for `conn` (the vendor SDK is imported only for the CRM in use)."""
+    if conn.crm == "hubspot":
+        from connectors.hubspot import HubSpotConnector
+
+        hub = conn.hubspot
+        assert hub is not None  # guaranteed by ConnectionSettings validation
+        return HubSpotConnector(
+            base_url=hub.base_url,
+            access_token=_secret(hub.access_token),
+            client_id=hub.client_id,
+            client_secret=_secret(hub.client_secret),
+            refresh_token=_secret(hub.refresh_token),
+            tier=hub.tier,
+            ca_bundle=str(hub.ca_bundle) if hub.ca_bundle else None,
+            timeout=hub.timeout,
+            daily_budget=hub.daily_budget,
+            sleep=sleep,
+        )
+    from connectors.salesforce import SalesforceConnector
+
+    sf = conn.salesforce
+    assert sf is not None
+    return SalesforceConnector(
+        login_url=sf.login_url,
+        client_id=sf.client_id,
+        client_secret=_secret(sf.client_secret),
+        username=sf.username,
+        private_key_file=str(sf.private_key_file) if sf.private_key_file else None,
+        session_id=_secret(sf.session_id),
+        instance_url=sf.instance_url,
+        api_version=sf.api_version,
+        ca_bundle=str(sf.ca_bundle) if sf.ca_bundle else None,
+        timeout=sf.timeout,
+        daily_share=sf.daily_share,
+        bulk_threshold=sf.bulk_threshold,
+        sales_permission_set=sf.sales_permission_set,
+        sleep=sleep,
+    )
+
+
+def run_options(conn: ConnectionSettings, *, full: bool, dry_run: bool) -> RunOptions:
+    """Engine options for one run of `conn`."""
+    return RunOptions(
+        full=full,
+        dry_run=dry_run,
+        min_points_change=conn.write.min_points_change,
+        overlap=conn.read.overlap,
+        batch_size=conn.write.batch_size or DEFAULT_BATCH_SIZE[conn.crm],
+    )
+
+
+def outage_policy(conn: ConnectionSettings) -> OutagePolicy:
+    """How long runs of `conn` ride out a CRM outage."""
+    return OutagePolicy.of(conn.outage.first_pause, conn.outage.max_pause)
