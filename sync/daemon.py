@@ -84,8 +84,9 @@ class Daemon:
         )
         self.health: HealthServer | None = None
 
-    def start(self) -> None:
-        """Seed readiness from stored runs, schedule the jobs and serve the endpoints."""
+    def start(self, *, run_now: bool = True) -> None:
+        """Seed readiness from stored runs, schedule the jobs (the first incremental run at once
+        unless `run_now` is False) and serve the endpoints."""
         now = self.clock()
         for conn in self.settings.connections:
             for row in self.store.runs(conn.name, limit=20):
@@ -99,7 +100,7 @@ class Daemon:
                 kwargs={"full": False},
                 id=f"{conn.name}:incremental",
                 name=f"{conn.name} incremental",
-                next_run_time=now,
+                **({"next_run_time": now} if run_now else {}),
             )
             self.scheduler.add_job(
                 self.run_job,

@@ -97,7 +97,9 @@ class HealthServer:
         self.clock = clock
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="health", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.1,), name="health", daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -124,7 +126,7 @@ class HealthServer:
             self._send(request, 200 if ok else 503, json.dumps(body).encode(), "application/json")
         elif path == "/readyz":
             ready, details = self.readiness.check(self.clock())
-            body = {"ready": ready, "connections": details}  # noqa: PLW2901
+            body = {"ready": ready, "connections": details}
             self._send(
                 request, 200 if ready else 503, json.dumps(body).encode(), "application/json"
             )

@@ -43,6 +43,7 @@ class FakeCRM:
 
     def __init__(self, n: int = 250, *, page_size: int = 50, seed_points: int = 7) -> None:
         self.page_size = page_size
+        self.n = n
         self.crm_now = BASE
         self.records: dict[str, FakeRecord] = {}
         for i in range(n):
@@ -233,3 +234,23 @@ def fake_score(
         completeness=1.0,
         model_version="v1",
     )
+
+
+#: A real (properties-only) scoring model for `FakeCRM` records, for tests that use `scoring`.
+POINTS_MODEL = """\
+name: points
+object: contact
+fit:
+  max: 100
+  rules:
+    - name: Points
+      property: points
+      bands: [{min: 0, max: 24, points: 10}, {min: 25, max: 74, points: 50}, {min: 75, points: 90}]
+interest:
+  max: 100
+  rules:
+    - {name: Points interest, property: points, bands: [{min: 50, points: 60}]}
+grades:
+  fit: {A: 75, B: 50, C: 25, D: 0}
+  interest: {1: 60, 2: 30, 3: 0}
+"""

@@ -1,0 +1,164 @@
+"""The daemon: jobs per connection, metrics, health and readiness endpoints."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+import pytest
+
+from config.model_loader import parse_model
+from config.settings import Settings
+from connectors.errors import AuthError
+from sync.daemon import Daemon
+from sync.metrics import Metrics
+from tests.sync.fakes import BASE, POINTS_MODEL, FakeCRM
+
+NOW = BASE + timedelta(days=1)
+
+
+def settings(**daemon) -> Settings:
+    conn = {
+        "crm": "hubspot",
+        "hubspot": {"access_token": "t"},
+        "objects": [{"kind": "contact", "model": "m.yaml"}],
+        "schedule": {"incremental_every": "1m"},
+    }
+    return Settings(
+        connections=[{**conn, "name": "one"}, {**conn, "name": "two"}],
+        daemon={"port": 0, **daemon},
+    )
+
+
+@pytest.fixture
+def daemon(store):
+    crms = {"one": FakeCRM(30), "two": FakeCRM(20)}
+    model = parse_model(POINTS_MODEL)
+    d = Daemon(
+        settings(),
+        {("one", "contact"): model, ("two", "contact"): model},
+        store,
+        connector_factory=lambda conn: crms[conn.name],
+        clock=lambda: NOW,
+        metrics=Metrics(),
+    )
+    d.crms = crms  # type: ignore[attr-defined]
+    yield d
+    d.shutdown()
+
+
+def get(daemon, path):
+    url = f"http://127.0.0.1:{daemon.health.port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def sample(daemon, name, **labels):
+    return daemon.metrics.registry.get_sample_value(name, labels)
+
+
+def test_jobs_run_each_connection_and_feed_metrics_and_readiness(daemon):
+    daemon.start(run_now=False)
+    assert get(daemon, "/readyz")[0] in (200, 503)
+    for name in ("one", "two"):
+        (result,) = daemon.run_job(name, full=True)
+        assert (result.status, result.counts.written) == ("succeeded", daemon.crms[name].n)
+    assert sample(daemon, "leadsync_runs_total", connection="one", kind="contact",
+                  mode="full", status="succeeded") >= 1  # fmt: skip
+    assert sample(daemon, "leadsync_records_total", connection="two", kind="contact",
+                  outcome="written") == 20  # fmt: skip
+    assert sample(daemon, "leadsync_api_calls_total", connection="one", crm="hubspot") >= 2
+    assert sample(daemon, "leadsync_last_success_timestamp_seconds", connection="one",
+                  kind="contact") == NOW.timestamp()  # fmt: skip
+    assert sample(daemon, "leadsync_dead_letters", connection="one") == 0
+    status, body = get(daemon, "/readyz")
+    assert status == 200
+    assert json.loads(body)["connections"]["two"]["last_status"] == "succeeded"
+    assert get(daemon, "/healthz") == (200, '{"status": "ok"}')
+    status, text = get(daemon, "/metrics")
+    assert status == 200 and 'leadsync_records_total{connection="one"' in text
+    assert get(daemon, "/nope")[0] == 404
+
+
+def test_schedule_has_an_incremental_and_a_full_job_per_connection(daemon):
+    daemon.start()
+    jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+    assert sorted(jobs) == ["one:full", "one:incremental", "retention", "two:full",
+                            "two:incremental"]  # fmt: skip
+    for job_id in ("one:full", "one:incremental"):
+        assert (jobs[job_id].max_instances, jobs[job_id].coalesce) == (1, True)
+    assert (
+        str(jobs["one:full"].trigger)
+        == "cron[month='*', day='*', day_of_week='*', hour='2', minute='0']"
+    )
+    assert jobs["one:incremental"].trigger.interval == timedelta(minutes=1)
+    # the first incremental run of each connection starts at once
+    deadline = time.monotonic() + 20
+    while sample(daemon, "leadsync_runs_total", connection="two", kind="contact", mode="full",
+                 status="succeeded") is None:  # fmt: skip
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_readiness_fails_when_the_last_run_failed(daemon):
+    daemon.crms["two"].raise_on_read = AuthError("401: token rejected")
+    daemon.start(run_now=False)
+    daemon.run_job("one", full=True)
+    (failed,) = daemon.run_job("two", full=True)
+    assert failed.status == "failed"
+    status, body = get(daemon, "/readyz")
+    details = json.loads(body)
+    assert status == 503 and details["ready"] is False
+    assert details["connections"]["two"] == {
+        "ready": False,
+        "last_status": "failed",
+        "last_success": None,
+        "last_error": "AuthError: 401: token rejected",
+    }
+    assert details["connections"]["one"]["ready"] is True
+
+
+def test_jobs_of_one_connection_queue_instead_of_overlapping(daemon):
+    crm = daemon.crms["one"]
+    entered, release = threading.Event(), threading.Event()
+    active, peak = [0], [0]
+    original = crm.iter_pages
+
+    def slow_pages(*args, **kwargs):
+        active[0] += 1
+        peak[0] = max(peak[0], active[0])
+        entered.set()
+        release.wait(10)
+        try:
+            yield from original(*args, **kwargs)
+        finally:
+            active[0] -= 1
+
+    crm.iter_pages = slow_pages
+    results = []
+    first = threading.Thread(target=lambda: results.append(daemon.run_job("one", full=False)))
+    second = threading.Thread(target=lambda: results.append(daemon.run_job("one", full=True)))
+    first.start()
+    entered.wait(10)
+    second.start()
+    time.sleep(0.2)
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert peak[0] == 1
+    assert sorted(r[0].status for r in results) == ["succeeded", "succeeded"]
+
+
+def test_shutdown_marks_not_alive(daemon):
+    daemon.start()
+    daemon.stop.set()
+    daemon.wait()
+    assert daemon.readiness.alive is False
+    assert not daemon.scheduler.running

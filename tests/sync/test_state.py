@@ -1,0 +1,187 @@
+"""The state store on SQLite and PostgreSQL: migrations, runs, pages, ledger, dead letters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from config.errors import UserError
+from config.settings import RetentionSettings
+from scoring.types import Record
+from sync.state.migrations import LATEST, migrate
+from sync.state.schema import build_tables
+from sync.state.store import CursorState, OutboxEntry, RunCounts, StateStore, WriteOutcome
+from tests.sync.fakes import BASE, fake_score
+
+T0 = BASE
+
+
+def entry(record_id: str, score: int = 50) -> OutboxEntry:
+    return OutboxEntry(
+        record_id=record_id,
+        new_values={"score": score, "scored_at": T0.isoformat()},
+        old_values={},
+        contributions=[{"rule": "r", "points": 1.0}],
+        reasons=["new"],
+        model_version="v1",
+    )
+
+
+def test_migration_creates_the_schema_once_and_stamps_every_version(any_store):
+    t = any_store.t
+    with any_store.engine.connect() as conn:
+        versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
+        inspector = sa.inspect(conn)
+        for table in (t.runs, t.cursors, t.outbox, t.ledger, t.dead_letters, t.scores):
+            assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.c.keys())
+    assert versions == list(range(1, LATEST + 1))
+    assert migrate(any_store.engine, t, now=T0) == LATEST  # already current: nothing to do
+
+
+def test_a_database_from_a_newer_leadsync_is_refused(store):
+    with store.engine.begin() as conn:
+        conn.execute(
+            store.t.schema_version.insert().values(version=99, description="x", applied_at=T0)
+        )
+    with pytest.raises(UserError, match="schema version 99, newer than this leadsync"):
+        migrate(store.engine, build_tables("leadsync_"), now=T0)
+
+
+def test_runs_round_trip_with_aware_utc_times(any_store):
+    local = datetime(2026, 3, 1, 14, 0, tzinfo=UTC).astimezone()
+    run_id = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=local, model_version="v1"
+    )
+    counts = RunCounts(pages=2, read=150, written=20, api_calls=4)
+    any_store.finish_run(
+        run_id, status="succeeded", counts=counts, finished_at=local + timedelta(seconds=9)
+    )
+    (row,) = any_store.runs("acme")
+    assert row.started_at == datetime(2026, 3, 1, 14, 0, tzinfo=UTC)
+    assert row.started_at.tzinfo == UTC
+    assert (row.status, row.counts, row.mode) == ("succeeded", counts, "full")
+    assert any_store.api_calls_since("acme", local - timedelta(hours=1)) == 4
+    assert any_store.api_calls_since("acme", local + timedelta(hours=1)) == 0
+
+
+def test_naive_datetimes_are_refused(store):
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        store.start_run(
+            "acme", "contact", mode="full", dry_run=False,
+            started_at=datetime(2026, 1, 1), model_version=None,
+        )  # fmt: skip
+
+
+def test_save_page_commits_outbox_scores_cursor_and_replaces_a_pending_entry(any_store):
+    run_id = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    record = Record("1", "contact", {"points": "80"})
+    result = fake_score(record, None, T0, None)
+    cursor = CursorState(resume="50", resume_mode="full", resume_run_id=run_id, high_water=T0)
+    for score in (50, 60):
+        any_store.save_page(
+            run_id, "acme", "contact", cursor=cursor, outbox=[entry("1", score), entry("2")],
+            scores=[("1", result)], counts=RunCounts(pages=1, read=2), now=T0,
+        )  # fmt: skip
+    pending = any_store.pending("acme", "contact")
+    assert [(e.record_id, e.new_values["score"]) for e in pending] == [("1", 60), ("2", 50)]
+    assert any_store.get_cursor("acme", "contact") == cursor
+    assert any_store.previous_scores("acme", "contact", ["1", "2"]) == {"1": result}
+    assert any_store.score_distribution("acme", "contact") == {"A1": 1}
+    assert any_store.runs("acme")[0].counts.read == 2
+
+
+def test_record_writes_ledgers_every_attempt_and_manages_dead_letters(any_store):
+    run_id = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    any_store.save_page(
+        run_id, "acme", "contact", cursor=None, outbox=[entry("1"), entry("2"), entry("3")],
+        scores=[], counts=RunCounts(), now=T0,
+    )  # fmt: skip
+    a, b, c = any_store.pending("acme", "contact")
+    any_store.record_writes(
+        run_id, "acme", "contact",
+        [WriteOutcome(a, "applied"), WriteOutcome(b, "retry", "TIMEOUT", "timed out"),
+         WriteOutcome(c, "dead_lettered", "INVALID", "bad value")],
+        now=T0,
+    )  # fmt: skip
+    (b_again,) = any_store.pending("acme", "contact")
+    assert (b_again.record_id, b_again.attempts) == ("2", 1)
+    (letter,) = any_store.dead_letters("acme")
+    assert (letter.record_id, letter.error_code, letter.error, letter.attempts) == (
+        "3", "INVALID", "bad value", 1,
+    )  # fmt: skip
+
+    # the same record failing again updates the open dead letter; a later success resolves it
+    any_store.save_page(
+        run_id, "acme", "contact", cursor=None, outbox=[entry("3")], scores=[],
+        counts=RunCounts(), now=T0,
+    )  # fmt: skip
+    c2 = next(e for e in any_store.pending("acme", "contact") if e.record_id == "3")
+    later = T0 + timedelta(hours=1)
+    any_store.record_writes(
+        run_id, "acme", "contact", [WriteOutcome(c2, "dead_lettered", "INVALID", "still bad")],
+        now=later,
+    )  # fmt: skip
+    (letter,) = any_store.dead_letters("acme")
+    assert (letter.attempts, letter.error, letter.updated_at) == (2, "still bad", later)
+    assert any_store.dead_letter_count("acme") == 1
+    any_store.save_page(
+        run_id, "acme", "contact", cursor=None, outbox=[entry("3")], scores=[],
+        counts=RunCounts(), now=T0,
+    )  # fmt: skip
+    c3 = next(e for e in any_store.pending("acme", "contact") if e.record_id == "3")
+    any_store.record_writes(run_id, "acme", "contact", [WriteOutcome(c3, "applied")], now=later)
+    assert any_store.dead_letters("acme") == []
+    statuses = [(r.record_id, r.status) for r in any_store.ledger("acme", "contact")]
+    assert statuses == [
+        ("1", "applied"), ("2", "failed"), ("3", "dead_lettered"), ("3", "dead_lettered"),
+        ("3", "applied"),
+    ]  # fmt: skip
+    assert any_store.ledger("acme", "contact", record_id="2")[0].error == "timed out"
+
+
+def test_mark_crashed_closes_runs_left_running(store):
+    run_id = store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    assert store.mark_crashed("acme", now=T0 + timedelta(minutes=1)) == 1
+    (row,) = store.runs("acme")
+    assert (row.id, row.status, row.error) == (run_id, "crashed", "process ended mid-run")
+
+
+def test_retention_prunes_old_history_but_keeps_open_dead_letters(any_store):
+    old, recent = T0 - timedelta(days=400), T0 - timedelta(days=1)
+    for started in (old, recent):
+        run_id = any_store.start_run(
+            "acme", "contact", mode="full", dry_run=False, started_at=started, model_version="v"
+        )
+        any_store.finish_run(run_id, status="succeeded", counts=RunCounts(), finished_at=started)
+        any_store.save_page(
+            run_id, "acme", "contact", cursor=None, outbox=[entry(f"r{run_id}")], scores=[],
+            counts=RunCounts(), now=started,
+        )  # fmt: skip
+        (pending,) = any_store.pending("acme", "contact")
+        any_store.record_writes(
+            run_id, "acme", "contact", [WriteOutcome(pending, "dead_lettered", "X", "x")],
+            now=started,
+        )  # fmt: skip
+    open_old, _ = any_store.dead_letters("acme")
+    assert open_old.created_at == old
+    removed = any_store.prune(RetentionSettings(), now=T0)
+    assert removed == {"runs": 1, "ledger": 1, "dead_letters": 0}
+    assert [r.started_at for r in any_store.runs("acme")] == [recent]
+    assert len(any_store.dead_letters("acme")) == 2
+    any_store.resolve_dead_letters([open_old.id], resolution="gone", now=old)
+    assert any_store.prune(RetentionSettings(), now=T0)["dead_letters"] == 1
+
+
+def test_in_memory_sqlite_works_for_one_process():
+    s = StateStore.open("sqlite://", now=T0)
+    s.put_cursor("acme", "contact", CursorState(watermark=T0), now=T0)
+    assert s.get_cursor("acme", "contact").watermark == T0
+    s.close()
