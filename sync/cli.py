@@ -18,7 +18,7 @@ from config.errors import UserError
 from connectors.errors import ConnectorError
 
 #: Modules under `sync.commands` that each expose `register(group)`.
-COMMAND_MODULES: tuple[str, ...] = ("scoring", "demo", "sandbox", "sync")
+COMMAND_MODULES: tuple[str, ...] = ("scoring", "demo", "sandbox", "sync", "tools")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

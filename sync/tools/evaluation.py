@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import rankdata
 
 #: Scores or outcomes: a sequence or a numpy array.
 Numbers = Sequence[float] | npt.NDArray[np.float64]
@@ -106,15 +107,7 @@ def roc_auc(scores: Numbers, outcomes: Bools) -> float | None:
     negatives = len(y) - positives
     if positives == 0 or negatives == 0:
         return None
-    order = np.argsort(s, kind="mergesort")
-    sorted_scores = s[order]
-    ranks = np.empty(len(s), dtype=float)
-    # Average ranks (1-based) over runs of equal scores.
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate(([0], boundaries))
-    ends = np.concatenate((boundaries, [len(s)]))
-    for start, end in zip(starts, ends, strict=True):
-        ranks[order[start:end]] = (start + 1 + end) / 2.0
+    ranks = rankdata(s, method="average")
     rank_sum = float(ranks[y].sum())
     return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
 

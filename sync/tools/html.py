@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.offline
+
+from sync.tools.formatting import fmt
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
@@ -33,24 +34,6 @@ th:first-child, td:first-child { text-align: left; }
 .chart { width: 100%; height: 380px; margin: 1rem 0; }
 pre { background: #f5f7fa; padding: .8rem; overflow-x: auto; font-size: .85rem; }
 """
-
-
-def fmt(value: object, digits: int = 3) -> str:
-    """A table cell: floats rounded, None as an en dash."""
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        if math.isinf(value) and value > 0:
-            return "∞"
-        if not math.isfinite(value):
-            return "–"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def pct(value: float | None, digits: int = 1) -> str:
-    """A share as a percentage, None as an en dash."""
-    return "–" if value is None else f"{100 * value:.{digits}f}%"
 
 
 class HtmlPage:

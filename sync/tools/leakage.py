@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from sync.tools.evaluation import roc_auc
+from sync.tools.evaluation import Bools, roc_auc
 
 #: AUC (either direction) from which one field or rule is said to separate outcomes.
 SEPARATION_AUC = 0.95
@@ -133,7 +133,16 @@ def _as_number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def field_separation(values: Sequence[object], outcomes: Sequence[bool], folds: int = 5) -> float:
+def _numbers(values: Sequence[object]) -> list[float | None]:
+    try:
+        # Fast path: every value is a plain number or numeric text.
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return [_as_number(v) for v in values]
+    return [float(v) if math.isfinite(v) else None for v in array]
+
+
+def field_separation(values: Sequence[object], outcomes: Bools, folds: int = 5) -> float:
     """How well one field alone separates outcomes, as an AUC folded to [0.5, 1].
 
     Numeric fields are ranked by value (records without a value left out). Other fields are
@@ -141,32 +150,32 @@ def field_separation(values: Sequence[object], outcomes: Sequence[bool], folds: 
     unique to every record (an id, an email) cannot look predictive.
     """
     y = np.asarray(outcomes, dtype=bool)
-    numbers = [_as_number(v) for v in values]
-    present = [i for i, n in enumerate(numbers) if n is not None]
-    texts = [str(v).strip() for v in values if v is not None and str(v).strip()]
-    if texts and len(present) >= 0.95 * len(texts):
-        auc = roc_auc([numbers[i] or 0.0 for i in present], y[present].tolist())
-        return 0.5 if auc is None else max(auc, 1.0 - auc)
     keys = ["" if v is None else str(v).strip().lower() for v in values]
+    filled = [v for v, key in zip(values, keys, strict=True) if key]
+    probe = filled[:500]
+    numeric = bool(probe) and sum(_as_number(v) is not None for v in probe) >= 0.95 * len(probe)
+    numbers = _numbers(values) if numeric else []
+    present = [i for i, n in enumerate(numbers) if n is not None]
+    if numeric and len(present) >= 0.95 * len(filled):
+        auc = roc_auc([numbers[i] or 0.0 for i in present], y[present])
+        return 0.5 if auc is None else max(auc, 1.0 - auc)
+    _, codes = np.unique(np.asarray(keys, dtype=object), return_inverse=True)
+    n_codes = int(codes.max()) + 1 if len(codes) else 0
     fold = np.arange(len(keys)) % folds
     base = float(y.mean()) if len(y) else 0.0
     encoded = np.empty(len(keys), dtype=float)
     for k in range(folds):
-        counts: dict[str, list[int]] = {}
-        for key, outcome, f in zip(keys, y, fold, strict=True):
-            if f != k:
-                entry = counts.setdefault(key, [0, 0])
-                entry[0] += 1
-                entry[1] += int(outcome)
-        for i in np.flatnonzero(fold == k):
-            count, converted = counts.get(keys[i], (0, 0))
-            encoded[i] = (converted + base) / (count + 1)
-    auc = roc_auc(encoded.tolist(), y.tolist())
+        train = fold != k
+        counts = np.bincount(codes[train], minlength=n_codes)
+        converted = np.bincount(codes[train], weights=y[train].astype(float), minlength=n_codes)
+        test = ~train
+        encoded[test] = (converted[codes[test]] + base) / (counts[codes[test]] + 1)
+    auc = roc_auc(encoded, y)
     return 0.5 if auc is None else max(auc, 1.0 - auc)
 
 
 def separating_fields(
-    columns: Mapping[str, Sequence[object]], outcomes: Sequence[bool]
+    columns: Mapping[str, Sequence[object]], outcomes: Bools
 ) -> list[LeakageWarning]:
     """Fields that alone separate converted from other records almost perfectly."""
     warnings = []
@@ -186,9 +195,7 @@ def separating_fields(
     return warnings
 
 
-def separating_rules(
-    fired: Mapping[str, Sequence[bool]], outcomes: Sequence[bool]
-) -> list[LeakageWarning]:
+def separating_rules(fired: Mapping[str, Sequence[bool]], outcomes: Bools) -> list[LeakageWarning]:
     """Rules whose firing alone separates outcomes almost perfectly."""
     warnings = []
     for rule, flags in fired.items():

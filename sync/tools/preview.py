@@ -1,0 +1,228 @@
+"""`leadsync preview`: what would change if a candidate model replaced the live one.
+
+Both models score the same records at the same moment with the same previous results (so
+qualification hysteresis behaves as it would live); nothing is written anywhere. The comparison
+keeps only counts, score lists and a few samples, so it streams through any population size.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from connectors.base import Connector
+from scoring import score
+from scoring.model import ScoringModel
+from scoring.types import Record, ScoreResult
+from sync.state.store import StateStore
+from sync.tools.formatting import table
+
+SAMPLE_KINDS = (
+    "newly qualified",
+    "no longer qualified",
+    "label changed",
+    "largest rises",
+    "largest falls",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One record's result under each model, summarised."""
+
+    record_id: str
+    before: str
+    after: str
+    delta: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleShift:
+    """How much a rule adds over the whole population with each model."""
+
+    rule: str
+    before: float
+    after: float
+    records: int
+
+    @property
+    def delta(self) -> float:
+        """Points after minus points before, summed over all records."""
+        return self.after - self.before
+
+
+@dataclass
+class Preview:
+    """The comparison of a candidate model with the live one."""
+
+    live_name: str
+    candidate_name: str
+    source: str
+    label_order: tuple[str, ...]
+    records: int = 0
+    label_changed: int = 0
+    grade_changed: int = 0
+    newly_qualified: int = 0
+    unqualified: int = 0
+    scores_before: list[float] = field(default_factory=list)
+    scores_after: list[float] = field(default_factory=list)
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rule_shifts: list[RuleShift] = field(default_factory=list)
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+
+
+def _summary(result: ScoreResult) -> str:
+    qualified = "qualified" if result.qualified else "not qualified"
+    top = "; ".join(result.reasons[:2])
+    return f"{result.score} {result.label} {qualified}" + (f" ({top})" if top else "")
+
+
+class _Comparer:
+    """Accumulates the comparison record by record."""
+
+    def __init__(self, preview: Preview, samples: int) -> None:
+        self.preview = preview
+        self.limit = samples
+        self.points_before: defaultdict[str, float] = defaultdict(float)
+        self.points_after: defaultdict[str, float] = defaultdict(float)
+        self.touched: Counter[str] = Counter()
+        self.pool: dict[str, list[Sample]] = {kind: [] for kind in SAMPLE_KINDS}
+
+    def add(self, record_id: str, before: ScoreResult, after: ScoreResult) -> None:
+        pv = self.preview
+        pv.records += 1
+        pv.scores_before.append(float(before.score))
+        pv.scores_after.append(float(after.score))
+        pv.transitions[(before.label, after.label)] += 1
+        pv.label_changed += before.label != after.label
+        pv.grade_changed += before.grade != after.grade
+        pv.newly_qualified += after.qualified and not before.qualified
+        pv.unqualified += before.qualified and not after.qualified
+        old = {c.rule: c.points for c in before.contributions}
+        new = {c.rule: c.points for c in after.contributions}
+        for rule in old.keys() | new.keys():
+            self.points_before[rule] += old.get(rule, 0.0)
+            self.points_after[rule] += new.get(rule, 0.0)
+            if old.get(rule) != new.get(rule):
+                self.touched[rule] += 1
+        sample = Sample(record_id, _summary(before), _summary(after), after.score - before.score)
+        kinds = []
+        if after.qualified and not before.qualified:
+            kinds.append("newly qualified")
+        if before.qualified and not after.qualified:
+            kinds.append("no longer qualified")
+        if before.label != after.label:
+            kinds.append("label changed")
+        if sample.delta > 0:
+            kinds.append("largest rises")
+        if sample.delta < 0:
+            kinds.append("largest falls")
+        for kind in kinds:
+            self._keep(kind, sample)
+
+    def _keep(self, kind: str, sample: Sample) -> None:
+        pool = self.pool[kind]
+        if kind in ("largest rises", "largest falls"):
+            pool.append(sample)
+            pool.sort(key=lambda s: (-abs(s.delta), s.record_id))
+            del pool[self.limit :]
+        elif len(pool) < self.limit:
+            pool.append(sample)
+
+    def finish(self, top_rules: int = 10) -> Preview:
+        shifts = [
+            RuleShift(rule, self.points_before[rule], self.points_after[rule], self.touched[rule])
+            for rule in self.touched
+        ]
+        shifts.sort(key=lambda s: (-abs(s.delta), s.rule))
+        self.preview.rule_shifts = shifts[:top_rules]
+        self.preview.samples = self.pool
+        return self.preview
+
+
+def compare(
+    records: Iterable[Record],
+    live: ScoringModel,
+    candidate: ScoringModel,
+    *,
+    now: datetime,
+    previous: Mapping[str, ScoreResult] | None = None,
+    source: str,
+    samples: int = 5,
+) -> Preview:
+    """Score `records` with both models and compare (`previous` keyed by record id)."""
+    order = tuple(dict.fromkeys((*live.labels, *candidate.labels)))
+    comparer = _Comparer(Preview(live.name, candidate.name, source, order), samples)
+    known = previous or {}
+    for record in records:
+        prior = known.get(record.id)
+        comparer.add(
+            record.id, score(record, live, now, prior), score(record, candidate, now, prior)
+        )
+    return comparer.finish()
+
+
+def preview_from_crm(
+    connector: Connector,
+    store: StateStore,
+    *,
+    connection: str,
+    kind: str,
+    live: ScoringModel,
+    candidate: ScoringModel,
+    now: datetime,
+    samples: int = 5,
+) -> Preview:
+    """Read the whole population of `kind` from the CRM and compare the two models on it."""
+    fields = sorted(live.properties | candidate.properties)
+    events = sorted(live.event_types | candidate.event_types)
+    order = tuple(dict.fromkeys((*live.labels, *candidate.labels)))
+    source = f"{connection} ({kind} records read from the CRM)"
+    comparer = _Comparer(Preview(live.name, candidate.name, source, order), samples)
+    for page in connector.iter_pages(kind, fields, events, since=None):
+        previous = store.previous_scores(connection, kind, [r.id for r in page.records])
+        for record in page.records:
+            prior = previous.get(record.id)
+            comparer.add(
+                record.id, score(record, live, now, prior), score(record, candidate, now, prior)
+            )
+    return comparer.finish()
+
+
+def render(pv: Preview) -> str:
+    """The preview summary for the terminal."""
+    n = pv.records
+    lines = [
+        f"preview of {pv.candidate_name} against {pv.live_name} on {n:,} records from "
+        f"{pv.source}; nothing was written",
+        f"label changes {pv.label_changed:,}  grade changes {pv.grade_changed:,}  "
+        f"newly qualified {pv.newly_qualified:,}  no longer qualified {pv.unqualified:,}",
+    ]
+    if n:
+        before = sorted(pv.scores_before)
+        after = sorted(pv.scores_after)
+        median, top = n // 2, (9 * n) // 10
+        lines.append(
+            f"score median {before[median]:.0f} -> {after[median]:.0f}, "
+            f"90th percentile {before[top]:.0f} -> {after[top]:.0f}"
+        )
+    moves = [(k, v) for k, v in pv.transitions.most_common() if k[0] != k[1]][:10]
+    if moves:
+        lines.append("")
+        lines.append(table(["label move", "records"], [[f"{a} -> {b}", v] for (a, b), v in moves]))
+    if pv.rule_shifts:
+        lines.append("")
+        lines.append(
+            table(
+                ["rule", "points before", "points after", "change", "records"],
+                [[r.rule, r.before, r.after, r.delta, r.records] for r in pv.rule_shifts],
+            )
+        )
+    for kind, samples in pv.samples.items():
+        if samples:
+            lines.append("")
+            lines.append(f"{kind}:")
+            lines.extend(f"  {s.record_id}: {s.before}  ->  {s.after}" for s in samples)
+    return "\n".join(lines)
