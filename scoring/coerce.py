@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 #: Values that mean "no data" whatever the property.
 MISSING_TOKENS: frozenset[str] = frozenset(
@@ -23,6 +24,20 @@ _CURRENCY = str.maketrans("", "", "$€£¥ ,_\u00a0'")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Epoch values above this are milliseconds (1e11 seconds is the year 5138).
 _MILLIS_THRESHOLD = 1e11
+_UNSET: object = object()
+_T = TypeVar("_T")
+#: CRM values repeat a lot (dropdowns, counts, shared dates): text -> parsed value memos, bounded
+#: so that a long run over unique values cannot grow them without limit.
+_MEMO_LIMIT = 65536
+_NUMBER_MEMO: dict[str, float | None] = {}
+_DATE_MEMO: dict[str, datetime | None] = {}
+
+
+def _remember(memo: dict[str, _T], key: str, value: _T) -> _T:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def is_missing(value: object) -> bool:
@@ -55,7 +70,9 @@ def to_text(value: object) -> str | None:
         return repr(value)
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, list | tuple):
+    if isinstance(value, dict):
+        return None if not value else to_text(str(value))
+    if isinstance(value, list | tuple | set | frozenset):
         # Multi-select values: HubSpot joins them with ';' already, Salesforce too.
         parts = [t for t in (to_text(v) for v in value) if t is not None]
         return ";".join(parts) if parts else None
@@ -73,14 +90,23 @@ def to_number(value: object) -> float | None:
     500), dropdown ranges ("25-50", taken as the lower bound 25 so `gte` thresholds line up with
     HubSpot's band edges), percentages ("15%") and k/m/b suffixes ("10k").
     """
+    if type(value) is str:
+        cached = _NUMBER_MEMO.get(value, _UNSET)
+        if cached is _UNSET:
+            cached = _remember(_NUMBER_MEMO, value, _text_to_number(value))
+        return cached  # type: ignore[return-value]
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
         return float(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if not isinstance(value, str):
-        return None
+    if isinstance(value, str):
+        return _text_to_number(value)
+    return None
+
+
+def _text_to_number(value: str) -> float | None:
     text = value.strip()
     if not text or text.casefold() in MISSING_TOKENS:
         return None
@@ -115,6 +141,11 @@ def to_datetime(value: object) -> datetime | None:
     numbers or digit strings, as HubSpot sends some timestamps) and ISO-8601 text with or without a
     time, fraction or `Z`.
     """
+    if type(value) is str:
+        cached = _DATE_MEMO.get(value, _UNSET)
+        if cached is _UNSET:
+            cached = _remember(_DATE_MEMO, value, _text_to_datetime(value))
+        return cached  # type: ignore[return-value]
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime):
@@ -123,8 +154,12 @@ def to_datetime(value: object) -> datetime | None:
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, int | float):
         return _from_epoch(float(value))
-    if not isinstance(value, str):
-        return None
+    if isinstance(value, str):
+        return _text_to_datetime(value)
+    return None
+
+
+def _text_to_datetime(value: str) -> datetime | None:
     text = value.strip()
     if not text or text.casefold() in MISSING_TOKENS:
         return None
@@ -139,7 +174,7 @@ def to_datetime(value: object) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
 def _from_epoch(number: float) -> datetime | None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from scoring.coerce import is_missing, to_bool, to_datetime, to_domain, to_number, to_text
+from scoring.coerce import MISSING_TOKENS, to_bool, to_datetime, to_domain, to_number, to_text
 from scoring.spec import AllOf, Arg, Cond, Leaf, NotOf
 
 _UNSET: object = object()
@@ -29,38 +29,54 @@ class Values:
         self.raw = raw
         self.now = now
         self._text: dict[str, str | None] = {}
-        self._num: dict[str, float | None] = {}
-        self._date: dict[str, datetime | None] = {}
-        self._domain: dict[str, str | None] = {}
+        self._num: dict[str, float | None] | None = None
+        self._date: dict[str, datetime | None] | None = None
+        self._domain: dict[str, str | None] | None = None
 
     def text(self, name: str) -> str | None:
         """Case-folded trimmed text, None when missing."""
-        try:
-            return self._text[name]
-        except KeyError:
-            value = self._text[name] = to_text(self.raw.get(name))
-            return value
+        cache = self._text
+        value = cache.get(name, _UNSET)
+        if value is _UNSET:
+            raw = self.raw.get(name)
+            if type(raw) is str:
+                value = raw.strip().casefold()
+                if value in MISSING_TOKENS:
+                    value = None
+            else:
+                value = to_text(raw)
+            cache[name] = value
+        return value  # type: ignore[return-value]
 
     def num(self, name: str) -> float | None:
-        try:
-            return self._num[name]
-        except KeyError:
-            value = self._num[name] = to_number(self.raw.get(name))
-            return value
+        """The value as a number ("1,000", "500+", "25-50" -> 25), None when not numeric."""
+        cache = self._num
+        if cache is None:
+            cache = self._num = {}
+        value = cache.get(name, _UNSET)
+        if value is _UNSET:
+            value = cache[name] = to_number(self.raw.get(name))
+        return value  # type: ignore[return-value]
 
     def date(self, name: str) -> datetime | None:
-        try:
-            return self._date[name]
-        except KeyError:
-            value = self._date[name] = to_datetime(self.raw.get(name))
-            return value
+        """The value as an aware UTC datetime, None when not a date."""
+        cache = self._date
+        if cache is None:
+            cache = self._date = {}
+        value = cache.get(name, _UNSET)
+        if value is _UNSET:
+            value = cache[name] = to_datetime(self.raw.get(name))
+        return value  # type: ignore[return-value]
 
     def domain(self, name: str) -> str | None:
-        try:
-            return self._domain[name]
-        except KeyError:
-            value = self._domain[name] = to_domain(self.raw.get(name))
-            return value
+        """The domain of an email address or website, None when there is none."""
+        cache = self._domain
+        if cache is None:
+            cache = self._domain = {}
+        value = cache.get(name, _UNSET)
+        if value is _UNSET:
+            value = cache[name] = to_domain(self.raw.get(name))
+        return value  # type: ignore[return-value]
 
     def age_days(self, name: str) -> float | None:
         """Days from the date in `name` to now (negative for future dates), None if no date."""
@@ -70,7 +86,8 @@ class Values:
         return (self.now - when).total_seconds() / _DAY_SECONDS
 
     def present(self, name: str) -> bool:
-        return not is_missing(self.raw.get(name))
+        """True when the value carries data (not None, empty or a placeholder like N/A)."""
+        return self.text(name) is not None
 
 
 Pred = Callable[[Values], bool]

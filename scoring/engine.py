@@ -9,18 +9,20 @@ finally the reasons and the "what changed" lines.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from math import fsum
 
-from scoring.coerce import round_half_up
 from scoring.conditions import Values
 from scoring.model import CompiledDimension, CompiledGroup, ScoringModel
 from scoring.reasons import change_lines, reason_lines
-from scoring.rules import Hit, collect_events, describe_decay, evaluate_rule
+from scoring.rules import EventTotals, Item, clip_to_cap, collect_events, describe_decay
 from scoring.trace import CheckTrace, GroupTrace, QualifyTrace, RuleTrace, Trace
-from scoring.types import Contribution, Record, ScoreResult
+from scoring.types import Record, ScoreResult
 
-Item = tuple[Contribution, int]
+_EMPTY: dict[int, list[float]] = {}
+_floor = math.floor
 
 
 def score(
@@ -33,6 +35,13 @@ def score(
     return evaluate(record, model, now, previous, None)
 
 
+def _round(number: float) -> int:
+    # Round half away from zero (scoring.coerce.round_half_up), inlined for speed.
+    if number >= 0:
+        return int(_floor(number + 0.5))
+    return -int(_floor(-number + 0.5))
+
+
 def evaluate(
     record: Record,
     model: ScoringModel,
@@ -41,33 +50,47 @@ def evaluate(
     trace: Trace | None,
 ) -> ScoreResult:
     """`score` with an optional trace collector (used by `scoring.explain`)."""
-    props = record.properties if isinstance(record.properties, Mapping) else {}
+    props = record.properties
+    if props.__class__ is not dict and not isinstance(props, Mapping):
+        props = {}
     values = Values(props, now)
-    events = collect_events(record.events or (), model, now) if model.event_rules else {}
+    events: EventTotals = _EMPTY
+    if model.event_rules and record.events:
+        events = collect_events(record.events, model.event_rules, now)
     items: list[Item] = []
-    fit_raw = _dimension(model.fit, values, events, items, trace)
-    interest_raw = _dimension(model.interest, values, events, items, trace)
-
-    fit_norm = _normalize(fit_raw, model.fit_max)
-    interest_norm = _normalize(interest_raw, model.interest_max)
-    fit = round_half_up(fit_norm)
-    interest = round_half_up(interest_norm)
-    w_fit, w_interest = model.spec.weights
-    total = round_half_up(w_fit * fit + w_interest * interest)
-
     disqualified = None
-    for check in model.disqualifiers:
-        hit = disqualified is None and check.pred(values)
-        if hit:
+    if trace is None:
+        fit_items, present, dq = model.fast(props, values, events, items)
+        completeness = _share(present, len(model.completeness_properties))
+        if dq >= 0:
+            check = model.disqualifiers[dq]
             disqualified = check.reason or check.name
-        if trace is not None:
+    else:
+        _dimension(model.fit, values, events, items, trace)
+        fit_items = len(items)
+        _dimension(model.interest, values, events, items, trace)
+        completeness = _completeness(model, values)
+        for check in model.disqualifiers:
+            hit = disqualified is None and check.pred(values)
+            if hit:
+                disqualified = check.reason or check.name
             effect = "score forced to 0" if hit else ""
             trace.checks.append(CheckTrace(check.name, "disqualify", bool(hit), effect))
+    contributions = [item[0] for item in items]
+    # fsum is exact and order-free, so anyone can re-add the contributions and get these values.
+    fit_raw = fsum([c.points for c in contributions[:fit_items]])
+    interest_raw = fsum([c.points for c in contributions[fit_items:]])
+
+    fit = _round(_scale(fit_raw, model.fit_max))
+    interest = _round(_scale(interest_raw, model.interest_max))
+    w_fit, w_interest = model.spec.weights
+    total = _round(w_fit * fit + w_interest * interest)
 
     grade = _band(model.spec.grades, fit)
     if trace is not None:
         trace.grade_before_overrides = grade
-    grade = _apply_overrides(model, values, grade, trace)
+    if model.overrides:
+        grade = _apply_overrides(model, values, grade, trace)
     tier = _band(model.spec.tiers, interest)
     if disqualified is not None:
         fit, total = 0, 0
@@ -78,20 +101,10 @@ def evaluate(
         model,
         now,
         previous,
-        {
-            "fit": fit,
-            "interest": interest,
-            "score": total,
-            "grade": grade,
-            "tier": tier,
-            "label": label,
-        },
+        (fit, interest, total, grade, tier, label),
         disqualified=disqualified is not None,
         trace=trace,
     )
-    completeness = _completeness(model, values)
-    contributions = tuple(c for c, _ in items)
-    reasons = reason_lines(items, model.spec.reasons_top, disqualified)
     result = ScoreResult(
         fit=fit,
         interest=interest,
@@ -101,8 +114,8 @@ def evaluate(
         label=label,
         qualified=qualified,
         disqualified_reason=disqualified,
-        contributions=contributions,
-        reasons=reasons,
+        contributions=tuple(contributions),
+        reasons=reason_lines(items, model.spec.reasons_top, disqualified),
         completeness=completeness,
         model_version=model.version,
         fit_raw=fit_raw,
@@ -115,114 +128,93 @@ def evaluate(
     return dataclasses.replace(result, changes=changes)
 
 
-def _normalize(raw: float, maximum: float) -> float:
-    clamped = min(max(raw, 0.0), maximum)
-    return clamped * 100.0 / maximum if maximum != 100.0 else clamped
+def _scale(raw: float, maximum: float) -> float:
+    clamped = 0.0 if raw < 0.0 else (maximum if raw > maximum else raw)
+    return clamped if maximum == 100.0 else clamped * 100.0 / maximum
 
 
 def _dimension(
     dim: CompiledDimension,
     values: Values,
-    events: Mapping[int, list[float]],
+    events: EventTotals,
     items: list[Item],
     trace: Trace | None,
 ) -> float:
     start = len(items)
     for group in dim.groups:
         _group(group, values, events, items, trace)
-    raw = 0.0
-    for contribution, _ in items[start:]:
-        raw += contribution.points
-    return raw
+    return fsum([item[0].points for item in items[start:]])
 
 
 def _group(
     group: CompiledGroup,
     values: Values,
-    events: Mapping[int, list[float]],
+    events: EventTotals,
     items: list[Item],
     trace: Trace | None,
 ) -> None:
-    fired: list[tuple[int, Hit]] = []
+    """A group with a cap, `first_match`, or being traced."""
+    fired: list[tuple[int, Item]] = []
+    for position, run in enumerate(group.runners):
+        item = run(values, events)
+        if item is not None:
+            fired.append((position, item))
+            if group.first_match:
+                break
+    kept = fired
+    if group.max is not None and fired:
+        clipped = clip_to_cap(group.max, [item for _, item in fired])
+        kept = [(position, item) for (position, _), item in zip(fired, clipped, strict=True)]
+    items.extend(item for _, item in kept)
+    if trace is not None:
+        _trace_group(group, fired, kept, trace)
+
+
+def _trace_group(
+    group: CompiledGroup,
+    fired: list[tuple[int, Item]],
+    kept: list[tuple[int, Item]],
+    trace: Trace,
+) -> None:
+    earned = {position: item[0] for position, item in fired}
+    final = {position: item for position, item in kept}
+    first_hit = min(earned) if group.first_match and earned else None
     for position, rule in enumerate(group.rules):
-        hit = evaluate_rule(rule, values, events)
-        if hit is None:
-            if trace is not None:
-                trace.rules.append(_rule_trace(group, position, None, 0.0, ""))
-            continue
-        fired.append((position, hit))
-        if group.first_match:
-            if trace is not None:
-                for later in range(position + 1, len(group.rules)):
-                    note = "skipped: an earlier rule of this first_match group fired"
-                    trace.rules.append(_rule_trace(group, later, None, 0.0, note))
-            break
-    earned = [hit.points for _, hit in fired]
-    if group.max is not None:
-        room = group.max - sum(p for p in earned if p < 0)
-        for i, points in enumerate(earned):
-            if points > 0:
-                kept = max(0.0, min(points, room))
-                room -= kept
-                earned[i] = kept
-    for (position, hit), points in zip(fired, earned, strict=True):
-        rule = group.rules[position]
         spec = rule.spec
-        detail = hit.detail
-        note = hit.note
-        if points != hit.points:
-            note = f"cut to {points:g} by the group cap of {group.max:g}"
-        if note:
-            detail = f"{detail}; {note}" if detail else note
-        items.append(
-            (
-                Contribution(
-                    rule=spec.name,
-                    dimension=rule.dimension,
-                    points=points,
-                    detail=detail,
-                    group=group.name,
-                    age_days=hit.age_days,
-                ),
-                hit.count,
+        decay = describe_decay(rule.decay) if spec.kind == "event" or spec.age_from else ""
+        if position not in final:
+            note = ""
+            if first_hit is not None and position > first_hit:
+                note = "skipped: an earlier rule of this first_match group fired"
+            trace.rules.append(
+                RuleTrace(
+                    spec.name, rule.dimension, group.name, spec.kind, rule.slot, False,
+                    decay=decay, note=note,
+                )
+            )  # fmt: skip
+            continue
+        contribution, count, _, _ = final[position]
+        trace.rules.append(
+            RuleTrace(
+                rule=spec.name,
+                dimension=rule.dimension,
+                group=group.name,
+                kind=spec.kind,
+                slot=rule.slot,
+                matched=True,
+                points=contribution.points,
+                earned=earned[position].points,
+                count=count,
+                age_days=contribution.age_days,
+                decay=decay,
+                note=contribution.detail,
             )
         )
-        if trace is not None:
-            trace.rules.append(_rule_trace(group, position, hit, points, note))
-    if trace is not None:
-        before = sum(hit.points for _, hit in fired)
-        after = sum(earned)
-        dimension = group.rules[0].dimension if group.rules else "fit"
-        trace.groups.append(
-            GroupTrace(group.name, dimension, group.max, before, after, group.first_match)
-        )
-
-
-def _rule_trace(
-    group: CompiledGroup, position: int, hit: Hit | None, points: float, note: str
-) -> RuleTrace:
-    rule = group.rules[position]
-    spec = rule.spec
-    decay = describe_decay(rule.decay) if spec.kind == "event" or spec.age_from else ""
-    if hit is None:
-        return RuleTrace(
-            spec.name, rule.dimension, group.name, spec.kind, rule.slot, False, decay=decay,
-            note=note,
-        )  # fmt: skip
-    return RuleTrace(
-        rule=spec.name,
-        dimension=rule.dimension,
-        group=group.name,
-        kind=spec.kind,
-        slot=rule.slot,
-        matched=True,
-        points=points,
-        uncapped=hit.points,
-        value=hit.value,
-        count=hit.count,
-        age_days=hit.age_days,
-        decay=decay,
-        note=note,
+    before = sum(c.points for c in earned.values())
+    after = sum(item[0].points for _, item in kept)
+    dimension = group.rules[0].dimension if group.rules else "fit"
+    trace.groups.append(
+        GroupTrace(group.name, dimension, group.max, before, after, group.first_match)
     )
 
 
@@ -253,7 +245,7 @@ def _qualify(
     model: ScoringModel,
     now: datetime,
     previous: ScoreResult | None,
-    fields: dict[str, object],
+    fields: tuple[int, int, int, str, str, str],
     *,
     disqualified: bool,
     trace: Trace | None,
@@ -269,21 +261,28 @@ def _qualify(
     elif disqualified:
         decision, why = False, "disqualified"
     else:
-        view = Values(fields, now)
-        if was:
-            if exit_pred is not None:
-                exit_holds = exit_pred(view)
-                decision = not exit_holds
-                why = "exit condition holds" if exit_holds else "exit condition does not hold"
-            else:
-                enter_holds = enter(view)
-                decision = enter_holds
-                why = "enter condition holds" if enter_holds else "enter condition no longer holds"
+        fit, interest, total, grade, tier, label = fields
+        view = Values(
+            {
+                "fit": fit,
+                "interest": interest,
+                "score": total,
+                "grade": grade,
+                "tier": tier,
+                "label": label,
+            },
+            now,
+        )
+        if was and exit_pred is not None:
+            exit_holds = exit_pred(view)
+            decision = not exit_holds
+            why = "exit condition holds" if exit_holds else "exit condition does not hold"
         else:
             enter_holds = enter(view)
             decision = enter_holds
             why = "enter condition holds" if enter_holds else "enter condition does not hold"
-        cooldown = model.spec.qualify.cooldown_days if model.spec.qualify else 0.0
+        spec = model.spec.qualify
+        cooldown = spec.cooldown_days if spec is not None else 0.0
         since = previous.qualified_at if previous is not None else None
         if (
             was is not None
@@ -294,7 +293,7 @@ def _qualify(
         ):
             decision, held = was, True
             why = f"held by the {cooldown:g}-day cooldown since {since.date().isoformat()}"
-    if was is not None and previous is not None:
+    if previous is not None:
         qualified_at = now if decision != was else previous.qualified_at
     else:
         qualified_at = now if decision else None
@@ -307,5 +306,8 @@ def _completeness(model: ScoringModel, values: Values) -> float:
     names = model.completeness_properties
     if not names:
         return 1.0
-    present = sum(1 for name in names if values.present(name))
-    return round(present / len(names), 3)
+    return _share(sum(1 for name in names if values.present(name)), len(names))
+
+
+def _share(present: int, total: int) -> float:
+    return round(present / total, 3) if total else 1.0

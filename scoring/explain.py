@@ -59,7 +59,7 @@ class Explanation:
                     "kind": r.trace.kind,
                     "matched": r.trace.matched,
                     "points": r.trace.points,
-                    "uncapped": r.trace.uncapped,
+                    "earned": r.trace.earned,
                     "count": r.trace.count,
                     "age_days": r.trace.age_days,
                     "decay": r.trace.decay,
@@ -157,8 +157,8 @@ def _rule_lines(rule: RuleExplanation) -> list[str]:
         extra.append(f"newest {t.age_days:.1f}d ago")
     if t.decay and t.matched:
         extra.append(t.decay)
-    if t.matched and t.uncapped != t.points:
-        extra.append(f"earned {t.uncapped:g} before caps")
+    if t.matched and t.earned != t.points:
+        extra.append(f"earned {t.earned:g} before the group cap")
     if t.note:
         extra.append(t.note)
     where = f" [{t.group}]" if t.group else ""

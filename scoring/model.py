@@ -14,12 +14,26 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Literal
 
+from scoring.codegen import (
+    EventRulePlan,
+    FastPath,
+    GroupPlan,
+    compile_event_matcher,
+    compile_fast_path,
+)
 from scoring.conditions import Pred, compile_cond, cond_properties
+from scoring.rules import (
+    Dimension,
+    EventMatcher,
+    Item,
+    Runner,
+    band_items,
+    cap_into,
+    fixed_item,
+    make_runner,
+)
 from scoring.spec import NO_DECAY, Decay, ModelSpec, RuleSpec
-
-Dimension = Literal["fit", "interest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +47,9 @@ class CompiledRule:
     pred: Pred | None
     where: Pred | None
     decay: Decay
+    run: Runner
+    #: The constant result of a plain condition rule (None for other rules).
+    fixed: Item | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +60,9 @@ class CompiledGroup:
     rules: tuple[CompiledRule, ...]
     first_match: bool
     max: float | None
+    runners: tuple[Runner, ...]
+    #: No cap and no first_match: every rule's result is kept as is.
+    plain: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +97,16 @@ class ScoringModel:
     interest_max: float
     fit: CompiledDimension
     interest: CompiledDimension
-    event_rules: dict[str, tuple[CompiledRule, ...]]
+    #: Per event type, the generated matcher of that type's event rules.
+    event_rules: dict[str, EventMatcher]
     disqualifiers: tuple[CompiledCheck, ...]
     overrides: tuple[CompiledCheck, ...]
     qualify_enter: Pred | None
     qualify_exit: Pred | None
     completeness_properties: tuple[str, ...]
     rule_count: int
+    #: The generated evaluation of every rule group (see scoring.codegen).
+    fast: FastPath
 
 
 def model_version(spec: ModelSpec) -> str:
@@ -98,14 +121,18 @@ def model_version(spec: ModelSpec) -> str:
 def _compile_rule(
     spec: RuleSpec, dimension: Dimension, group: str | None, slot: int, default_decay: Decay
 ) -> CompiledRule:
+    pred = compile_cond(spec.cond) if spec.cond is not None else None
+    decay = spec.decay if spec.decay is not None else default_decay
     return CompiledRule(
         spec=spec,
         dimension=dimension,
         group=group,
         slot=slot,
-        pred=compile_cond(spec.cond) if spec.cond is not None else None,
+        pred=pred,
         where=compile_cond(spec.where) if spec.where is not None else None,
-        decay=spec.decay if spec.decay is not None else default_decay,
+        decay=decay,
+        run=make_runner(spec, dimension, group, slot=slot, pred=pred, decay=decay),
+        fixed=fixed_item(spec, dimension, group),
     )
 
 
@@ -124,7 +151,7 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
     dims: dict[Dimension, CompiledDimension] = {}
     properties: set[str] = set()
     fit_properties: list[str] = []
-    events: dict[str, list[CompiledRule]] = {}
+    events: dict[str, list[EventRulePlan]] = {}
     for dimension in ("fit", "interest"):
         dim_spec = spec.fit if dimension == "fit" else spec.interest
         default_decay = dim_spec.decay if dimension == "interest" else NO_DECAY
@@ -145,8 +172,19 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
                 if dimension == "fit":
                     fit_properties.extend(sorted(props - set(fit_properties)))
                 if rule_spec.event is not None:
-                    events.setdefault(rule_spec.event, []).append(rule)
-            groups.append(CompiledGroup(name, tuple(compiled), first_match, cap))
+                    within = rule_spec.within_days
+                    params: EventRulePlan = (
+                        rule.slot,
+                        within if within is not None else float("inf"),
+                        rule_spec.where,
+                        rule_spec.points,
+                        rule.decay.kind,
+                        rule.decay.days,
+                    )
+                    events.setdefault(rule_spec.event, []).append(params)
+            runners = tuple(r.run for r in compiled)
+            plain = not first_match and cap is None
+            groups.append(CompiledGroup(name, tuple(compiled), first_match, cap, runners, plain))
         dims[dimension] = CompiledDimension(dim_spec.max, tuple(groups))
 
     disqualifiers = tuple(
@@ -161,6 +199,14 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
     grades = tuple(g for g, _ in spec.grades)
     tiers = tuple(t for t, _ in spec.tiers)
     qualify = spec.qualify
+    completeness = spec.completeness or tuple(fit_properties)
+    fast = compile_fast_path(
+        _plan(dims["fit"]),
+        _plan(dims["interest"]),
+        completeness,
+        [d.cond for d in spec.disqualify],
+        cap_into,
+    )
     return ScoringModel(
         spec=spec,
         name=spec.name,
@@ -175,11 +221,34 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
         interest_max=spec.interest.max,
         fit=dims["fit"],
         interest=dims["interest"],
-        event_rules={k: tuple(v) for k, v in events.items()},
+        event_rules={k: compile_event_matcher(v) for k, v in events.items()},
         disqualifiers=disqualifiers,
         overrides=overrides,
         qualify_enter=compile_cond(qualify.enter) if qualify else None,
         qualify_exit=compile_cond(qualify.exit) if qualify and qualify.exit else None,
-        completeness_properties=spec.completeness or tuple(fit_properties),
+        completeness_properties=completeness,
         rule_count=slot,
+        fast=fast,
     )
+
+
+def _plan(dim: CompiledDimension) -> list[GroupPlan]:
+    return [
+        (
+            group.name,
+            [
+                (
+                    r.spec.cond if r.fixed else None,
+                    r.fixed,
+                    (r.spec.property, band_items(r.spec, r.dimension, r.group))
+                    if r.spec.kind == "bands" and r.spec.property
+                    else None,
+                    r.run,
+                )
+                for r in group.rules
+            ],
+            group.first_match,
+            group.max,
+        )
+        for group in dim.groups
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from operator import itemgetter
 
 from scoring.coerce import round_half_up
 from scoring.types import Contribution, ScoreResult
@@ -33,18 +34,30 @@ def reason_line(contribution: Contribution, count: int) -> str:
     return line
 
 
+_size = itemgetter(3)
+
+
 def reason_lines(
-    items: Sequence[tuple[Contribution, int]], top: int, disqualified: str | None
+    items: Sequence[tuple[Contribution, int, str | None, float]],
+    top: int,
+    disqualified: str | None,
 ) -> tuple[str, ...]:
-    """The `top` contributions by size (whole points, ties in rule order), one line each."""
+    """The `top` contributions by size, one line each; ties keep rule order.
+
+    Each item is (contribution, occurrences, prebuilt line or None, -abs(points)). Contributions
+    that round to 0 points are left out. A disqualification reason comes first.
+    """
     lines: list[str] = []
     if disqualified is not None:
         lines.append(f"Disqualified: {disqualified}")
-    ranked = sorted(
-        (item for item in items if round_half_up(item[0].points) != 0),
-        key=lambda item: -abs(item[0].points),
-    )
-    lines.extend(reason_line(c, count) for c, count in ranked[:top])
+    wanted = len(lines) + top
+    for contribution, count, line, _ in sorted(items, key=_size):
+        if len(lines) >= wanted:
+            break
+        points = contribution.points
+        if -0.5 < points < 0.5:
+            break  # sorted by size: every later one rounds to 0 too
+        lines.append(line if line is not None else reason_line(contribution, count))
     return tuple(lines)
 
 

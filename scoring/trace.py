@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 class RuleTrace:
     """One rule as evaluated.
 
-    `points` is what the rule contributed in the end (after its own cap and its group's cap);
-    `uncapped` is what it earned before any cap. `note` says why a rule was skipped or cut.
+    `points` is what the rule contributed in the end; `earned` is what it earned before its
+    group's cap (after its own `max`). `note` says why a rule was skipped, capped or cut.
     """
 
     rule: str
@@ -20,8 +20,7 @@ class RuleTrace:
     slot: int
     matched: bool
     points: float = 0.0
-    uncapped: float = 0.0
-    value: object = None
+    earned: float = 0.0
     count: int = 0
     age_days: float | None = None
     decay: str = ""

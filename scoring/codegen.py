@@ -1,0 +1,307 @@
+"""Compile a model's rule groups into one generated Python function (the scoring fast path).
+
+The closures in `scoring.conditions` and `scoring.rules` cost a few Python calls per rule, which
+dominates a properties-only model. Here the whole rule evaluation of a model becomes one function:
+every property the conditions read is coerced once into a local, each condition becomes an inline
+expression over those locals, constant results are prebuilt items, and rules that need more
+(events, recency, elapsed time, age-decayed conditions) call their runner. The generated source
+holds only identifiers and `repr()` of validated constants; everything else is passed in the
+namespace. `explain` does not use it: it runs the closures with a trace, and tests check both paths
+give the same results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from scoring.coerce import MISSING_TOKENS, to_bool, to_datetime, to_domain, to_number, to_text
+from scoring.conditions import Values, compile_leaf
+from scoring.rules import BandTable, EventTotals, Item, Runner
+from scoring.spec import AllOf, AnyOf, Cond, Leaf, NotOf
+
+#: fast(raw, values, events, items) -> (number of fit items, present completeness properties,
+#: index of the first disqualifier that holds or -1)
+FastPath = Callable[[Mapping[str, object], Values, EventTotals, list[Item]], tuple[int, int, int]]
+#: One rule of a plan: a plain condition with its constant item, numeric bands on a property
+#: as (property, ((low, high, item), ...)), or just its runner.
+RulePlan = tuple[Cond | None, Item | None, tuple[str, BandTable] | None, Runner]
+#: (group name, rules, first_match, cap)
+GroupPlan = tuple[str | None, Sequence[RulePlan], bool, float | None]
+
+_DAY_SECONDS = 86400.0
+_INF = float("inf")
+
+
+class _Builder:
+    def __init__(self, now_name: str = "now") -> None:
+        self.needs_values = False
+        self.ns: dict[str, Any] = {
+            "VALUES": Values,
+            "MISSING": MISSING_TOKENS,
+            "TXT": to_text,
+            "NUM": to_number,
+            "DATE": to_datetime,
+            "DOM": to_domain,
+            "BOOL": to_bool,
+            "inf": _INF,
+        }
+        self.locals: dict[tuple[str, str], str] = {}
+        self.prologue: list[str] = []
+        self.raw_names: dict[str, str] = {}
+        self.now = now_name
+
+    def const(self, value: object, prefix: str = "K") -> str:
+        name = f"{prefix}{len(self.ns)}"
+        self.ns[name] = value
+        return name
+
+    def _raw(self, prop: str) -> str:
+        name = self.raw_names.get(prop)
+        if name is None:
+            name = self.raw_names[prop] = f"x{len(self.raw_names)}"
+            self.prologue.append(f"{name} = get({prop!r})")
+        return name
+
+    def local(self, prop: str, kind: str) -> str:
+        """A local holding `prop` coerced to `kind` (t text, n number, d date, m domain, a age,
+        s regex subject), computed once in the prologue."""
+        key = (prop, kind)
+        name = self.locals.get(key)
+        if name is not None:
+            return name
+        raw = self._raw(prop)
+        name = f"{kind}{len(self.locals)}"
+        if kind == "t":
+            self.prologue.append(
+                f"{name} = {raw}.strip().casefold() if {raw}.__class__ is str else TXT({raw})"
+            )
+            self.prologue.append(f"if {name} in MISSING: {name} = None")
+        elif kind == "n":
+            self.prologue.append(f"{name} = NUM({raw})")
+        elif kind == "d":
+            self.prologue.append(f"{name} = DATE({raw})")
+        elif kind == "m":
+            self.prologue.append(f"{name} = DOM({raw})")
+        elif kind == "a":
+            date = self.local(prop, "d")
+            self.prologue.append(
+                f"{name} = None if {date} is None else "
+                f"({self.now} - {date}).total_seconds() / {_DAY_SECONDS!r}"
+            )
+        else:  # "s": the raw text for regexes
+            text = self.local(prop, "t")
+            self.prologue.append(f"{name} = {raw} if {raw}.__class__ is str else {text}")
+        self.locals[key] = name
+        return name
+
+    def expr(self, cond: Cond) -> str:
+        if isinstance(cond, Leaf):
+            return self.leaf(cond)
+        if isinstance(cond, NotOf):
+            return f"(not {self.expr(cond.item)})"
+        joiner = " and " if isinstance(cond, AllOf) else " or "
+        assert isinstance(cond, AllOf | AnyOf)
+        return "(" + joiner.join(self.expr(c) for c in cond.items) + ")"
+
+    def leaf(self, leaf: Leaf) -> str:
+        p, op, arg = leaf.prop, leaf.op, leaf.arg
+        if op in ("eq", "neq") and isinstance(arg, str):
+            t = self.local(p, "t")
+            return f"({t} == {arg!r})" if op == "eq" else f"({t} is not None and {t} != {arg!r})"
+        if op in ("eq", "neq") and isinstance(arg, float):
+            n = self.local(p, "n")
+            test = f"{n} == {arg!r}"
+            return (
+                f"({test})" if op == "eq" else f"({self.local(p, 't')} is not None and not {test})"
+            )
+        if op in ("in", "not_in") and isinstance(arg, tuple):
+            texts = frozenset(a for a in arg if isinstance(a, str))
+            numbers = frozenset(a for a in arg if isinstance(a, float))
+            if len(texts) + len(numbers) == len(arg):
+                t = self.local(p, "t")
+                parts = [f"{t} in {self.const(texts)}"] if texts else []
+                if numbers:
+                    parts.append(f"{self.local(p, 'n')} in {self.const(numbers)}")
+                test = " or ".join(parts)
+                return f"({test})" if op == "in" else f"({t} is not None and not ({test}))"
+        if op in ("contains", "not_contains", "starts_with", "ends_with") and isinstance(
+            arg, tuple
+        ):
+            t = self.local(p, "t")
+            needles = tuple(str(a) for a in arg)
+            if op in ("starts_with", "ends_with"):
+                method = "startswith" if op == "starts_with" else "endswith"
+                return f"({t} is not None and {t}.{method}({self.const(needles)}))"
+            test = " or ".join(f"{n!r} in {t}" for n in needles)
+            if op == "contains":
+                return f"({t} is not None and ({test}))"
+            return f"({t} is not None and not ({test}))"
+        if op == "matches" and isinstance(arg, str):
+            s = self.local(p, "s")
+            search = self.const(re.compile(arg, re.IGNORECASE).search, "R")
+            return f"({s} is not None and {search}({s}) is not None)"
+        if op in ("exists", "missing") and isinstance(arg, bool):
+            t = self.local(p, "t")
+            present = arg if op == "exists" else not arg
+            return f"({t} is not None)" if present else f"({t} is None)"
+        if op in ("gt", "gte", "lt", "lte"):
+            symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+            if isinstance(arg, float):
+                n = self.local(p, "n")
+                return f"({n} is not None and {n} {symbol} {arg!r})"
+            if isinstance(arg, str):
+                d = self.local(p, "d")
+                return f"({d} is not None and {d} {symbol} {self.const(to_datetime(arg), 'D')})"
+        if op == "between" and isinstance(arg, tuple):
+            low, high = arg
+            if isinstance(low, float) and isinstance(high, float):
+                n = self.local(p, "n")
+                return f"({n} is not None and {low!r} <= {n} <= {high!r})"
+        if op == "domain_in" and isinstance(arg, tuple):
+            m = self.local(p, "m")
+            domains = frozenset(str(a) for a in arg)
+            suffixes = tuple("." + d for d in sorted(domains))
+            return (
+                f"({m} is not None and ({m} in {self.const(domains)} "
+                f"or {m}.endswith({self.const(suffixes)})))"
+            )
+        if op in ("within_days", "older_than_days") and isinstance(arg, float):
+            a = self.local(p, "a")
+            symbol = "<=" if op == "within_days" else ">"
+            return f"({a} is not None and {a} {symbol} {arg!r})"
+        # Anything else (bool equality, date between, mixed lists) uses the compiled closure.
+        self.needs_values = True
+        return f"{self.const(compile_leaf(leaf), 'L')}(values)"
+
+
+def compile_fast_path(
+    fit: Sequence[GroupPlan],
+    interest: Sequence[GroupPlan],
+    completeness: Sequence[str],
+    disqualifiers: Sequence[Cond],
+    cap_group: Callable[[float, list[Item], list[Item]], None],
+) -> FastPath:
+    """Generate the fast path for the given groups (see the module docstring)."""
+    b = _Builder(now_name="values.now")
+    b.ns["CAP"] = cap_group
+    body: list[str] = []
+    for dimension, groups in (("fit", fit), ("interest", interest)):
+        for _name, rules, first_match, limit in groups:
+            target = "append" if limit is None else "gappend"
+            if limit is not None:
+                body.append("group = []")
+                body.append("gappend = group.append")
+            if first_match:
+                body.append("while True:")
+            indent = "    " if first_match else ""
+            for cond, fixed, bands, runner in rules:
+                if cond is not None and fixed is not None:
+                    body.append(f"{indent}if {b.expr(cond)}:")
+                    body.append(f"{indent}    {target}({b.const(fixed, 'I')})")
+                elif bands is not None:
+                    n = b.local(bands[0], "n")
+                    tests = [
+                        f"{low!r} <= {n} <= {high!r}" if high != _INF else f"{low!r} <= {n}"
+                        for low, high, _ in bands[1]
+                    ]
+                    body.append(f"{indent}if {n} is not None:")
+                    keyword = "if"
+                    for test, (_, _, item) in zip(tests, bands[1], strict=True):
+                        body.append(f"{indent}    {keyword} {test}:")
+                        body.append(f"{indent}        {target}({b.const(item, 'I')})")
+                        if first_match:
+                            body.append(f"{indent}        break")
+                        keyword = "elif"
+                    continue
+                else:
+                    body.append(f"{indent}item = {b.const(runner, 'F')}(values, events)")
+                    body.append(f"{indent}if item is not None:")
+                    body.append(f"{indent}    {target}(item)")
+                if first_match:
+                    body.append(f"{indent}    break")
+            if first_match:
+                body.append(f"{indent}break")
+            if limit is not None:
+                body.append(f"if group: CAP({limit!r}, group, items)")
+        if dimension == "fit":
+            body.append("fit_items = len(items)")
+    body.append("dq = -1")
+    keyword = "if"
+    for index, cond in enumerate(disqualifiers):
+        body.append(f"{keyword} {b.expr(cond)}:")
+        body.append(f"    dq = {index}")
+        keyword = "elif"
+    present = " + ".join(f"({b.local(p, 't')} is not None)" for p in completeness) or "0"
+    body.append(f"return fit_items, {present}, dq")
+    b.prologue.insert(0, "append = items.append")
+    return cast(FastPath, _define(b, "fast", "raw, values, events, items", body))
+
+
+def _define(builder: _Builder, name: str, params: str, body: Sequence[str]) -> Any:
+    lines = [
+        f"def {name}({params}):",
+        "    get = raw.get",
+        *("    " + line for line in builder.prologue),
+    ]
+    lines.extend("    " + line for line in body)
+    source = "\n".join(lines)
+    namespace = dict(builder.ns)
+    exec(compile(source, f"<leadsync {name}>", "exec"), namespace)
+    function = namespace[name]
+    function.__doc__ = source
+    return function
+
+
+def compile_predicate(cond: Cond) -> Callable[[Mapping[str, object], Values], bool]:
+    """`cond` as a generated function of (raw values, their `Values` view); for tests."""
+    b = _Builder(now_name="values.now")
+    body = [f"return {b.expr(cond)}"]
+    return cast(
+        Callable[[Mapping[str, object], Values], bool], _define(b, "pred", "raw, values", body)
+    )
+
+
+#: One event rule: (slot, within_days or inf, where or None, points, decay kind, decay days).
+EventRulePlan = tuple[int, float, Cond | None, float, str, float]
+#: matcher(attributes, age in days, now, totals): adds the event to every rule it matches.
+EventMatcher = Callable[[Mapping[str, object], float, datetime, dict[int, list[float]]], None]
+
+
+def compile_event_matcher(rules: Sequence[EventRulePlan]) -> EventMatcher:
+    """One generated function testing an event of one type against all that type's rules."""
+    b = _Builder(now_name="now")
+    body: list[str] = []
+    for slot, within, where, points, kind, days in rules:
+        tests = []
+        if within != _INF:
+            tests.append(f"age <= {within!r}")
+        if kind == "linear":
+            tests.append(f"age < {days!r}")  # past its lifespan an occurrence no longer counts
+        if where is not None:
+            tests.append(b.expr(where))
+        if kind == "half_life":
+            earned = f"{points!r} * 2.0 ** (-age / {days!r})"
+        elif kind == "linear":
+            earned = f"{points!r} * (1.0 - age / {days!r})"
+        else:
+            earned = repr(points)
+        body.append(f"if {' and '.join(tests) or 'True'}:")
+        body.append(f"    earned = {earned}")
+        body.append(f"    entry = acc.get({slot})")
+        body.append("    if entry is None:")
+        body.append(f"        acc[{slot}] = [1.0, earned, age]")
+        body.append("    else:")
+        body.append("        entry[0] += 1.0")
+        body.append("        entry[1] += earned")
+        body.append("        if age < entry[2]: entry[2] = age")
+    if b.needs_values:
+        b.prologue.insert(0, "values = VALUES(raw, now)")
+    return cast(EventMatcher, _define(b, "match", "raw, age, now, acc", body))
+
+
+def generated_source(fast: FastPath) -> str:
+    """The source a fast path was generated from (for debugging and tests)."""
+    return fast.__doc__ or ""
