@@ -193,8 +193,12 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         """Serve in a background daemon thread."""
+        # A short poll interval makes `stop()` return in ~50 ms instead of 0.5 s.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -31,6 +31,7 @@ def mutate(store: Store, count: int, *, at_ms: int, rng: random.Random) -> list[
                     start + 45_000 * offset,
                     path,
                     title,
+                    serial=f"m{len(added)}",
                     hs_referrer="",
                     hs_session_id=f"{id_}-m{len(added)}",
                     hs_session_source="DIRECT_TRAFFIC",
@@ -47,7 +48,7 @@ def mutate(store: Store, count: int, *, at_ms: int, rng: random.Random) -> list[
             table.set_raw(row, "hs_email_last_open_date", at_ms)
         if rng.random() < 0.2:
             form = rng.choices(v.FORMS, [f[1] for f in v.FORMS])[0][0]
-            added.append(events.form_submission(id_, at_ms, form))
+            added.append(events.form_submission(id_, at_ms, form, serial=f"m{len(added)}"))
             _add(table, row, "num_conversion_events", 1)
             if table.raw(row, "first_conversion_event_name") is None:
                 table.set_raw(row, "first_conversion_event_name", form)

@@ -270,7 +270,10 @@ class CrmApi:
             )
         names = _property_list(body.get("properties")) or list(DEFAULT_RETURNED[table.object_type])
         with self.store.lock:
-            ids = self.searchers[table.object_type].matching_ids(query)
+            try:
+                ids = self.searchers[table.object_type].matching_ids(query)
+            except SearchError as exc:
+                return errors.validation(str(exc))
             stop = min(query.after + query.limit, MAX_RESULTS)
             rows = table.rows
             results = [table.render(rows[id_], names) for id_ in ids[query.after : stop]]

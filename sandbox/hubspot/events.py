@@ -60,13 +60,15 @@ def basis(table: Table, row: Row) -> dict[str, Any]:
     }
 
 
-def page_view(contact_id: int, at: int, path: str, title: str, **extra: str) -> dict[str, Any]:
-    """One `e_visited_page` event."""
+def page_view(
+    contact_id: int, at: int, path: str, title: str, *, serial: str, **extra: str
+) -> dict[str, Any]:
+    """One `e_visited_page` event; `serial` makes its id unique within the contact."""
     props = {"hs_url": f"{SITE}{path}", "hs_title": title, **extra}
-    return _event("e_visited_page", contact_id, at, props)
+    return _event("e_visited_page", contact_id, at, props, serial)
 
 
-def form_submission(contact_id: int, at: int, form: str) -> dict[str, Any]:
+def form_submission(contact_id: int, at: int, form: str, *, serial: str) -> dict[str, Any]:
     """One `e_submitted_form` event."""
     path, title = _FORM_PAGES.get(form, ("/resources", form))
     props = {
@@ -76,16 +78,18 @@ def form_submission(contact_id: int, at: int, form: str) -> dict[str, Any]:
         "hs_url": f"{SITE}{path}",
         "hs_title": title,
     }
-    return _event("e_submitted_form", contact_id, at, props)
+    return _event("e_submitted_form", contact_id, at, props, serial)
 
 
-def _event(kind: str, contact_id: int, at: int, props: dict[str, str]) -> dict[str, Any]:
+def _event(
+    kind: str, contact_id: int, at: int, props: dict[str, str], serial: str
+) -> dict[str, Any]:
     return {
         "objectType": "CONTACT",
         "objectId": str(contact_id),
         "eventType": kind,
         "occurredAt": iso_ms(at),
-        "id": str(uuid.uuid5(_NAMESPACE, f"{kind}:{contact_id}:{at}:{props.get('hs_url')}")),
+        "id": str(uuid.uuid5(_NAMESPACE, f"{kind}:{contact_id}:{serial}")),
         "properties": props,
     }
 
@@ -116,6 +120,7 @@ def contact_events(store: Store, row: Row) -> list[tuple[int, dict[str, Any]]]:
                     at,
                     path,
                     title,
+                    serial=str(len(found)),
                     hs_referrer="https://www.google.com/" if source == "ORGANIC_SEARCH" else "",
                     hs_session_id=session_id,
                     hs_session_source=source,
@@ -135,8 +140,8 @@ def contact_events(store: Store, row: Row) -> list[tuple[int, dict[str, Any]]]:
             names.append(spec["recent_form"])
             moments.append(recent)
         found.extend(
-            (at, form_submission(row.id, at, name or "Contact us"))
-            for at, name in zip(sorted(moments), names, strict=True)
+            (at, form_submission(row.id, at, name or "Contact us", serial=f"f{n}"))
+            for n, (at, name) in enumerate(zip(sorted(moments), names, strict=True))
         )
     found.extend(
         (parse_datetime_ms(e["occurredAt"]) or 0, e) for e in store.extra_events.get(row.id, [])

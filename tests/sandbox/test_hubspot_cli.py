@@ -1,0 +1,54 @@
+"""`leadsync sandbox serve --crm hubspot` starts a server and prints how to reach it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import requests
+
+from sync.cli import main
+
+
+def test_serve_help_lists_the_options(capsys):
+    assert main(["sandbox", "serve", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in (
+        "--crm",
+        "--port",
+        "--contacts",
+        "--seed",
+        "--latency-ms",
+        "--rate-limit",
+        "--tls",
+    ):
+        assert option in out
+
+
+def test_serve_rejects_an_unknown_crm(capsys):
+    assert main(["sandbox", "serve", "--crm", "pipedrive"]) == 2
+
+
+def test_serve_runs_until_interrupted():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sync.cli", "sandbox", "serve", "--contacts", "25", "--seed", "4"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        assert info["crm"] == "hubspot"
+        assert info["ca_file"] is None
+        health = requests.get(f"{info['url']}/_sandbox/health", timeout=5).json()
+        assert health == {"status": "ok", "contacts": 25, "seed": 4}
+        contacts = requests.get(
+            f"{info['url']}/crm/v3/objects/contacts",
+            headers={"Authorization": f"Bearer {info['token']}"},
+            timeout=5,
+        )
+        assert contacts.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
