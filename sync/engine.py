@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -35,7 +35,8 @@ from scoring.types import Record, ScoreResult
 from sync.lock import run_lock
 from sync.outage import Outage, OutagePolicy, Stopped, event_sleep
 from sync.plan import PlannedChange, from_json_values, plan_record, to_json_values
-from sync.state.store import CursorState, OutboxEntry, RunCounts, StateStore, WriteOutcome
+from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
+from sync.state.store import StateStore
 from sync.summary import PlanSummary, RunResult
 
 log = logging.getLogger("leadsync.engine")
@@ -180,6 +181,7 @@ class Engine:
 
     def _sync_body(self, run: _Run) -> None:
         if not run.options.dry_run:
+            run.load_pending()
             run.drain(final=True)
         for page in run.pages():
             run.process(page.records, page_cursor=page.cursor)
@@ -252,6 +254,7 @@ class _Run:
         self.resume: str | None = None
         self.high_water: datetime | None = None
         self.run_id = 0
+        self.queue: dict[str, tuple[OutboxEntry, Mapping[str, object]]] = {}
         self.outage = Outage(engine.outage_policy, engine.sleep, f"{self.connection}/{kind}")
         self.result = RunResult(
             connection=self.connection,
@@ -386,9 +389,12 @@ class _Run:
         plan = self.result.plan
         scores: list[tuple[str, ScoreResult]] = []
         outbox: list[OutboxEntry] = []
+        values: dict[str, Mapping[str, object]] = {}
         for record in records:
-            result = self.engine.scorer(record, self.model, self.now, previous.get(record.id))
-            scores.append((record.id, result))
+            before = previous.get(record.id)
+            result = self.engine.scorer(record, self.model, self.now, before)
+            if result != before:
+                scores.append((record.id, result))
             plan.add_result(result)
             if record.updated_at is not None and (
                 self.high_water is None or record.updated_at > self.high_water
@@ -405,6 +411,7 @@ class _Run:
                 continue
             plan.add_change(change)
             outbox.append(_entry(change, self.model.version))
+            values[record.id] = change.new
         self.counts.pages += 1
         self.counts.read += len(records)
         self.counts.scored += len(records)
@@ -430,6 +437,9 @@ class _Run:
                 counts=self.counts,
                 now=self.engine.clock(),
             )
+            for entry in outbox:
+                self.queue.pop(entry.record_id, None)
+                self.queue[entry.record_id] = (entry, values[entry.record_id])
             if self.mode == "full":
                 self.drain(final=False)
         if self.engine.on_progress is not None:
@@ -438,28 +448,41 @@ class _Run:
 
     # writing ---------------------------------------------------------------------------------
 
+    def load_pending(self) -> None:
+        """Queue the outbox entries an interrupted or crashed run left behind."""
+        for entry in self.store.pending(self.connection, self.kind):
+            self.queue[entry.record_id] = (entry, from_json_values(entry.data()["new"]))
+
     def drain(self, *, final: bool) -> None:
-        """Write outbox entries in full batches (and with `final`, the last partial one too)."""
+        """Write queued entries in full batches (and with `final`, the last partial one too).
+
+        The queue mirrors the outbox table of this connection and kind (the run holds the lock),
+        so batches are taken from memory; the table is what survives a crash.
+        """
         size = self.options.batch_size
-        while True:
-            pending = self.store.pending(self.connection, self.kind, limit=size)
-            if not pending or (len(pending) < size and not final):
-                return
-            changes = [Change(e.record_id, from_json_values(e.new_values)) for e in pending]
+        while self.queue and (final or len(self.queue) >= size):
+            batch = [self.queue[key] for key in list(self.queue)[:size]]
+            changes = [Change(entry.record_id, values) for entry, values in batch]
             results = {r.record_id: r for r in self._write(changes)}
-            outcomes = [self._outcome(e, results.get(e.record_id)) for e in pending]
+            outcomes = [self._outcome(entry, results.get(entry.record_id)) for entry, _ in batch]
             self.store.record_writes(
                 self.run_id, self.connection, self.kind, outcomes, now=self.engine.clock()
             )
-            for outcome in outcomes:
+            for outcome, (entry, values) in zip(outcomes, batch, strict=True):
+                del self.queue[entry.record_id]
                 if outcome.status == "applied":
                     self.counts.written += 1
                     continue
                 self.counts.failed += 1
-                if outcome.status == "dead_lettered":
-                    self.counts.dead_lettered += 1
-                    reason = f"{outcome.error_code or 'error'}: {outcome.error or ''}"
-                    self.result.dead_letter_reasons[reason[:120]] += 1
+                if outcome.status == "retry":
+                    self.queue[entry.record_id] = (
+                        replace(entry, attempts=entry.attempts + 1),
+                        values,
+                    )
+                    continue
+                self.counts.dead_lettered += 1
+                reason = f"{outcome.error_code or 'error'}: {outcome.error or ''}"
+                self.result.dead_letter_reasons[reason[:120]] += 1
 
     def _write(self, changes: list[Change]) -> list[WriteResult]:
         """Write, splitting a batch the CRM refused as a whole to find the records at fault."""
@@ -483,10 +506,10 @@ class _Run:
 
 
 def _entry(change: PlannedChange, model_version: str) -> OutboxEntry:
-    return OutboxEntry(
-        record_id=change.record_id,
-        new_values=to_json_values(change.new),
-        old_values=to_json_values(change.old),
+    return OutboxEntry.build(
+        change.record_id,
+        new=to_json_values(change.new),
+        old=to_json_values(change.old),
         contributions=[
             {"rule": c.rule, "dimension": c.dimension, "points": c.points, "detail": c.detail}
             for c in change.result.contributions

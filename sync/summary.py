@@ -8,7 +8,7 @@ from datetime import datetime
 
 from scoring.types import ScoreResult
 from sync.plan import PlannedChange
-from sync.state.store import RunCounts
+from sync.state.records import RunCounts
 
 
 @dataclass(frozen=True)

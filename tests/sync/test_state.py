@@ -11,18 +11,19 @@ from config.errors import UserError
 from config.settings import RetentionSettings
 from scoring.types import Record
 from sync.state.migrations import LATEST, migrate
+from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.state.schema import build_tables
-from sync.state.store import CursorState, OutboxEntry, RunCounts, StateStore, WriteOutcome
+from sync.state.store import StateStore
 from tests.sync.fakes import BASE, fake_score
 
 T0 = BASE
 
 
 def entry(record_id: str, score: int = 50) -> OutboxEntry:
-    return OutboxEntry(
-        record_id=record_id,
-        new_values={"score": score, "scored_at": T0.isoformat()},
-        old_values={},
+    return OutboxEntry.build(
+        record_id,
+        new={"score": score, "scored_at": T0.isoformat()},
+        old={},
         contributions=[{"rule": "r", "points": 1.0}],
         reasons=["new"],
         model_version="v1",
@@ -87,7 +88,7 @@ def test_save_page_commits_outbox_scores_cursor_and_replaces_a_pending_entry(any
             scores=[("1", result)], counts=RunCounts(pages=1, read=2), now=T0,
         )  # fmt: skip
     pending = any_store.pending("acme", "contact")
-    assert [(e.record_id, e.new_values["score"]) for e in pending] == [("1", 60), ("2", 50)]
+    assert [(e.record_id, e.data()["new"]["score"]) for e in pending] == [("1", 60), ("2", 50)]
     assert any_store.get_cursor("acme", "contact") == cursor
     assert any_store.previous_scores("acme", "contact", ["1", "2"]) == {"1": result}
     assert any_store.score_distribution("acme", "contact") == {"A1": 1}

@@ -1,0 +1,246 @@
+"""Outbox, ledger and dead letters: the write side of the state store.
+
+An outbox entry is a planned write not yet confirmed by the CRM. `record_writes` turns a batch
+of outcomes into ledger rows (append-only, one per attempt) and, in the same transaction, takes
+applied and dead-lettered entries out of the outbox, counts another attempt on retried ones and
+opens, updates or resolves dead letters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from sync.state.bulk import BulkInsert
+from sync.state.records import DeadLetter, LedgerRow, OutboxEntry, WriteOutcome
+
+if TYPE_CHECKING:
+    from sync.state.schema import Tables
+
+_LEDGER_STATUS = {"applied": "applied", "retry": "failed", "dead_lettered": "dead_lettered"}
+
+
+class LedgerMixin:
+    """The outbox/ledger/dead-letter methods of `StateStore`."""
+
+    engine: sa.Engine
+    t: Tables
+    _ledger_insert: BulkInsert
+    _outbox_delete: sa.Delete
+    _outbox_retry: sa.Update
+
+    def pending(self, connection: str, kind: str, *, limit: int | None = None) -> list[OutboxEntry]:
+        """Outbox entries waiting to be written, oldest first."""
+        o = self.t.outbox
+        query = (
+            sa.select(o.c.record_id, o.c.payload, o.c.model_version, o.c.run_id, o.c.attempts)
+            .where(o.c.connection == connection, o.c.kind == kind)
+            .order_by(o.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [OutboxEntry(*row) for row in conn.execute(query)]
+
+    def pending_count(self, connection: str, kind: str | None = None) -> int:
+        """How many writes wait in the outbox."""
+        o = self.t.outbox
+        query = sa.select(sa.func.count()).where(o.c.connection == connection)
+        if kind is not None:
+            query = query.where(o.c.kind == kind)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def record_writes(
+        self,
+        run_id: int,
+        connection: str,
+        kind: str,
+        outcomes: Sequence[WriteOutcome],
+        *,
+        now: datetime,
+    ) -> None:
+        """Append one ledger row per outcome; applied and dead-lettered entries leave the
+        outbox, retried ones stay with one more attempt; dead letters are opened or updated,
+        and an applied write resolves the record's open dead letter."""
+        if not outcomes:
+            return
+        d = self.t.dead_letters
+        with self.engine.begin() as conn:
+            self._ledger_insert.execute(
+                conn,
+                (
+                    (
+                        run_id, connection, kind, x.entry.record_id, _LEDGER_STATUS[x.status],
+                        x.entry.payload, x.entry.model_version, x.error_code, x.error, now,
+                    )
+                    for x in outcomes
+                ),
+            )  # fmt: skip
+            done = [x.entry.record_id for x in outcomes if x.status != "retry"]
+            key = {"p_conn": connection, "p_kind": kind}
+            if done:
+                conn.execute(self._outbox_delete, {**key, "p_ids": done})
+            retry = [x.entry.record_id for x in outcomes if x.status == "retry"]
+            if retry:
+                conn.execute(self._outbox_retry, {**key, "p_ids": retry})
+            dead = [x for x in outcomes if x.status == "dead_lettered"]
+            if dead:
+                self._open_dead_letters(conn, run_id, connection, kind, dead, now=now)
+            applied = [x.entry.record_id for x in outcomes if x.status == "applied"]
+            if applied:
+                conn.execute(
+                    d.update()
+                    .where(
+                        d.c.connection == connection,
+                        d.c.kind == kind,
+                        d.c.record_id.in_(applied),
+                        d.c.resolved_at.is_(None),
+                    )
+                    .values(resolved_at=now, updated_at=now, resolution="written")
+                )
+
+    def _open_dead_letters(
+        self,
+        conn: sa.Connection,
+        run_id: int,
+        connection: str,
+        kind: str,
+        dead: Sequence[WriteOutcome],
+        *,
+        now: datetime,
+    ) -> None:
+        d = self.t.dead_letters
+        ids = [x.entry.record_id for x in dead]
+        existing = dict(
+            conn.execute(
+                sa.select(d.c.record_id, d.c.id).where(
+                    d.c.connection == connection,
+                    d.c.kind == kind,
+                    d.c.record_id.in_(ids),
+                    d.c.resolved_at.is_(None),
+                )
+            ).all()
+        )
+        for x in dead:
+            values = {
+                "run_id": run_id,
+                "payload": x.entry.payload,
+                "error_code": x.error_code,
+                "error": x.error or "rejected by the CRM",
+                "updated_at": now,
+            }
+            if x.entry.record_id in existing:
+                conn.execute(
+                    d.update()
+                    .where(d.c.id == existing[x.entry.record_id])
+                    .values(attempts=d.c.attempts + 1, **values)
+                )
+            else:
+                conn.execute(
+                    d.insert().values(
+                        connection=connection,
+                        kind=kind,
+                        record_id=x.entry.record_id,
+                        created_at=now,
+                        attempts=1,
+                        **values,
+                    )
+                )
+
+    def ledger(
+        self, connection: str, kind: str, *, record_id: str | None = None
+    ) -> list[LedgerRow]:
+        """Ledger rows of `connection`+`kind` (optionally one record), oldest first."""
+        lg = self.t.ledger
+        query = (
+            sa.select(lg).where(lg.c.connection == connection, lg.c.kind == kind).order_by(lg.c.id)
+        )
+        if record_id is not None:
+            query = query.where(lg.c.record_id == record_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        out = []
+        for row in rows:
+            payload = json.loads(row["payload"])
+            out.append(
+                LedgerRow(
+                    id=row["id"],
+                    run_id=row["run_id"],
+                    record_id=row["record_id"],
+                    status=row["status"],
+                    old_values=payload["old"],
+                    new_values=payload["new"],
+                    contributions=payload["contributions"],
+                    reasons=payload["reasons"],
+                    model_version=row["model_version"],
+                    error_code=row["error_code"],
+                    error=row["error"],
+                    created_at=row["created_at"],
+                )
+            )
+        return out
+
+    def applied_count(self, connection: str, kind: str) -> int:
+        """How many applied ledger rows `connection`+`kind` has."""
+        lg = self.t.ledger
+        query = sa.select(sa.func.count()).where(
+            lg.c.connection == connection, lg.c.kind == kind, lg.c.status == "applied"
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def dead_letters(
+        self, connection: str, kind: str | None = None, *, limit: int | None = None
+    ) -> list[DeadLetter]:
+        """Open dead letters, oldest first."""
+        d = self.t.dead_letters
+        query = (
+            sa.select(d)
+            .where(d.c.connection == connection, d.c.resolved_at.is_(None))
+            .order_by(d.c.id)
+            .limit(limit)
+        )
+        if kind is not None:
+            query = query.where(d.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [
+                DeadLetter(
+                    id=row["id"],
+                    connection=row["connection"],
+                    kind=row["kind"],
+                    record_id=row["record_id"],
+                    run_id=row["run_id"],
+                    new_values=json.loads(row["payload"])["new"],
+                    error_code=row["error_code"],
+                    error=row["error"],
+                    attempts=row["attempts"],
+                    created_at=row["created_at"],
+                    updated_at=row["updated_at"],
+                )
+                for row in conn.execute(query).mappings()
+            ]
+
+    def dead_letter_count(self, connection: str) -> int:
+        """How many dead letters of `connection` are open."""
+        d = self.t.dead_letters
+        query = sa.select(sa.func.count()).where(
+            d.c.connection == connection, d.c.resolved_at.is_(None)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def resolve_dead_letters(self, ids: Sequence[int], *, resolution: str, now: datetime) -> None:
+        """Close dead letters (e.g. the record no longer exists)."""
+        if not ids:
+            return
+        d = self.t.dead_letters
+        with self.engine.begin() as conn:
+            conn.execute(
+                d.update()
+                .where(d.c.id.in_(list(ids)))
+                .values(resolved_at=now, updated_at=now, resolution=resolution)
+            )

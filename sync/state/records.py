@@ -1,0 +1,154 @@
+"""The values the state store takes and returns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any, Literal
+
+RunStatus = Literal["running", "succeeded", "interrupted", "paused", "failed", "crashed"]
+
+
+@dataclass
+class RunCounts:
+    """What a run did; accumulated page by page and stored with the run."""
+
+    pages: int = 0
+    read: int = 0
+    scored: int = 0
+    planned: int = 0
+    written: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    dead_lettered: int = 0
+    api_calls: int = 0
+    rate_limited: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Counts by name."""
+        return asdict(self)
+
+
+COUNT_NAMES = tuple(f.name for f in fields(RunCounts))
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One stored run."""
+
+    id: int
+    connection: str
+    kind: str
+    mode: str
+    dry_run: bool
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    model_version: str | None
+    counts: RunCounts
+    error: str | None
+
+
+@dataclass(frozen=True)
+class CursorState:
+    """Where a connection+kind stands: the completed watermark and any run in flight."""
+
+    watermark: datetime | None = None
+    resume: str | None = None
+    resume_mode: str | None = None
+    resume_since: datetime | None = None
+    resume_run_id: int | None = None
+    high_water: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A planned write. `payload` is JSON text of `{"new", "old", "contributions", "reasons"}`
+    (JSON-safe values: datetimes as ISO strings), serialized once and copied to the ledger."""
+
+    record_id: str
+    payload: str
+    model_version: str
+    run_id: int = 0
+    attempts: int = 0
+
+    @classmethod
+    def build(
+        cls,
+        record_id: str,
+        *,
+        new: Mapping[str, Any],
+        old: Mapping[str, Any],
+        contributions: Sequence[Mapping[str, Any]],
+        reasons: Sequence[str],
+        model_version: str,
+    ) -> OutboxEntry:
+        """An entry from its parts."""
+        payload = json.dumps(
+            {"new": new, "old": old, "contributions": contributions, "reasons": reasons},
+            separators=(",", ":"),
+            default=str,
+        )
+        return cls(record_id, payload, model_version)
+
+    def data(self) -> dict[str, Any]:
+        """The payload parsed."""
+        parsed: dict[str, Any] = json.loads(self.payload)
+        return parsed
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What became of one outbox entry after a write call."""
+
+    entry: OutboxEntry
+    status: Literal["applied", "retry", "dead_lettered"]
+    error_code: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record the CRM rejected permanently, with the values that were refused."""
+
+    id: int
+    connection: str
+    kind: str
+    record_id: str
+    run_id: int
+    new_values: Mapping[str, Any]
+    error_code: str | None
+    error: str
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One attempted write: old and new values, the contributions behind them, the outcome."""
+
+    id: int
+    run_id: int
+    record_id: str
+    status: str
+    old_values: Mapping[str, Any]
+    new_values: Mapping[str, Any]
+    contributions: Sequence[Mapping[str, Any]]
+    reasons: Sequence[str]
+    model_version: str
+    error_code: str | None
+    error: str | None
+    created_at: datetime
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """`error_code`, `reasons`, `model_version` and `contributions` by name."""
+        return {
+            "error_code": self.error_code,
+            "reasons": list(self.reasons),
+            "model_version": self.model_version,
+            "contributions": list(self.contributions),
+        }
