@@ -1,0 +1,376 @@
+"""The HubSpot transport: SDK API objects built once, one retry layer, budgets, auth, usage.
+
+Every HubSpot call goes through `HubSpotApi.call`, which
+
+1. refreshes an OAuth access token shortly before it expires (and once after a 401),
+2. counts the call against the connection's daily cap (`BudgetExhausted` past it),
+3. takes a slot in the rolling 10-second window (and the search endpoints' per-second window),
+4. calls the SDK with `_preload_content=False` and parses the JSON itself (the SDK's model
+   objects cost more than the request at 100 records a page; see docs/architecture.md),
+5. corrects the windows from the `X-HubSpot-RateLimit-*` headers,
+6. classifies failures once (`connectors.hubspot.errors`) and retries transient ones through
+   `connectors.retry` (the SDK's own urllib3 retries are off).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from hubspot import events as sdk_events
+from hubspot import oauth as sdk_oauth
+from hubspot.crm import associations as sdk_associations
+from hubspot.crm import objects as sdk_objects
+from hubspot.crm import properties as sdk_properties
+from hubspot.crm.associations import v4 as sdk_associations_v4
+from tenacity import Retrying
+
+from connectors.base import ApiUsage
+from connectors.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
+from connectors.hubspot.errors import HubSpotRejected, TokenRejected, classify
+from connectors.ratelimit import DailyCap, RollingWindow
+from connectors.retry import RetryPolicy, retrying
+
+__all__ = ["TIER_LIMITS", "ApiReply", "HubSpotApi"]
+
+#: Calls per rolling 10 seconds for private apps by subscription tier (HubSpot usage guidelines);
+#: OAuth apps are held to 100 whatever the tier.
+TIER_LIMITS: Mapping[str, int] = {
+    "free": 100,
+    "starter": 100,
+    "professional": 190,
+    "enterprise": 190,
+}
+OAUTH_LIMIT = 100
+WINDOW_S = 10.0
+SEARCH_PER_SECOND = 5
+REFRESH_MARGIN_S = 60.0
+USER_AGENT = "leadsync (hubspot-api-client)"
+
+_SDK_ERRORS: tuple[type[Exception], ...] = (
+    sdk_objects.ApiException,
+    sdk_properties.ApiException,
+    sdk_associations_v4.ApiException,
+    sdk_associations.ApiException,
+    sdk_events.ApiException,
+    sdk_oauth.ApiException,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiReply:
+    """A successful (2xx) reply: its status (200, 201, 207...) and parsed JSON body."""
+
+    status: int
+    data: Any
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    try:
+        return {str(k): str(v) for k, v in raw.items()}
+    except AttributeError:
+        return {}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class HubSpotApi:
+    """One HubSpot account connection, shared by every thread of a connector."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_token: str | None,
+        client_id: str | None,
+        client_secret: str | None,
+        refresh_token: str | None,
+        tier: str,
+        ca_bundle: str | None,
+        timeout: float,
+        daily_budget: int | None,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+        search_per_second: int = SEARCH_PER_SECOND,
+        retry_policy: RetryPolicy | None = None,
+        pool_size: int = 16,
+    ) -> None:
+        if tier.lower() not in TIER_LIMITS:
+            raise ValueError(f"unknown HubSpot tier {tier!r}; use one of {sorted(TIER_LIMITS)}")
+        self._oauth = bool(client_id and client_secret and refresh_token)
+        if not access_token and not self._oauth:
+            raise AuthError(
+                "HubSpot needs a private-app access token, or client_id, client_secret and "
+                "refresh_token of an OAuth app"
+            )
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self._token = access_token or ""
+        self._token_generation = 0
+        self._expires_at: float | None = None
+        self._auth_lock = threading.Lock()
+        self._timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
+        self._policy = retry_policy or RetryPolicy()
+        limit = TIER_LIMITS[tier.lower()]
+        if self._oauth and not access_token:
+            limit = min(limit, OAUTH_LIMIT)
+        self.window = RollingWindow(limit, WINDOW_S, clock=clock, sleep=sleep)
+        self.search_window = RollingWindow(search_per_second, 1.0, clock=clock, sleep=sleep)
+        self.daily = DailyCap(daily_budget)
+        self._usage = ApiUsage(daily_limit=daily_budget)
+        self._usage_lock = threading.Lock()
+
+        self._configs: list[Any] = []
+
+        def client(package: Any) -> Any:
+            config = package.Configuration(host=base_url.rstrip("/"))
+            config.access_token = self._token or None
+            config.retries = False  # the one retry layer is ours
+            config.ssl_ca_cert = ca_bundle
+            config.connection_pool_maxsize = pool_size
+            api_client = package.ApiClient(configuration=config)
+            api_client.user_agent = USER_AGENT
+            self._configs.append(config)
+            return api_client
+
+        objects = client(sdk_objects)
+        self.objects_basic = sdk_objects.BasicApi(objects)
+        self.objects_batch = sdk_objects.BatchApi(objects)
+        self.objects_search = sdk_objects.SearchApi(objects)
+        properties = client(sdk_properties)
+        self.properties_core = sdk_properties.CoreApi(properties)
+        self.properties_groups = sdk_properties.GroupsApi(properties)
+        self.associations_batch = sdk_associations_v4.BatchApi(client(sdk_associations_v4))
+        self.events_api = sdk_events.EventsApi(client(sdk_events))
+        self.tokens_api = sdk_oauth.TokensApi(client(sdk_oauth))
+
+    # -- usage ----------------------------------------------------------------------------
+
+    @property
+    def usage(self) -> ApiUsage:
+        """A snapshot of the calls made so far (by endpoint; `<endpoint> 429` counts 429s)."""
+        with self._usage_lock:
+            u = self._usage
+            return ApiUsage(
+                calls=u.calls,
+                rate_limited=u.rate_limited,
+                errors=u.errors,
+                by_endpoint=dict(u.by_endpoint),
+                daily_used=u.daily_used if u.daily_used is not None else self.daily.used,
+                daily_limit=u.daily_limit,
+            )
+
+    def _count(self, endpoint: str, status: int | None) -> None:
+        with self._usage_lock:
+            u = self._usage
+            u.calls += 1
+            u.by_endpoint[endpoint] = u.by_endpoint.get(endpoint, 0) + 1
+            if status == 429:
+                u.rate_limited += 1
+                key = f"{endpoint} 429"
+                u.by_endpoint[key] = u.by_endpoint.get(key, 0) + 1
+            elif status is None or status >= 400:
+                u.errors += 1
+
+    # -- the call path --------------------------------------------------------------------
+
+    def call(
+        self,
+        endpoint: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        search: bool = False,
+        check: Callable[[Any], None] | None = None,
+        **kwargs: Any,
+    ) -> ApiReply:
+        """Call one SDK method with retries, budgets and auth; returns the parsed 2xx reply.
+
+        `check(data)` validates the parsed body inside the retried attempt: it raises
+        `TransientError` for a malformed payload, which is then retried like a 5xx.
+        """
+        refreshed = False
+        while True:
+            self._refresh_if_expiring()
+            generation = self._token_generation
+
+            def attempt() -> ApiReply:
+                reply = self._attempt(endpoint, fn, args, kwargs, search=search)
+                if check is not None:
+                    check(reply.data)
+                return reply
+
+            try:
+                result: ApiReply = self._retry(endpoint)(attempt)
+                return result
+            except TokenRejected as exc:
+                if refreshed or not self._oauth:
+                    raise AuthError(str(exc)) from None
+                self._refresh(generation)
+                refreshed = True
+
+    def _retry(self, endpoint: str) -> Retrying:
+        def on_retry(error: BaseException, wait: float) -> None:
+            if isinstance(error, RateLimited):
+                if error.policy == "SECONDLY":
+                    self.search_window.saturate()
+                else:
+                    self.window.saturate()
+
+        return retrying(self._policy, sleep=self._sleep, on_retry=on_retry)
+
+    def _attempt(
+        self,
+        endpoint: str,
+        fn: Callable[..., Any],
+        args: Iterable[Any],
+        kwargs: Mapping[str, Any],
+        *,
+        search: bool,
+    ) -> ApiReply:
+        self.daily.spend()
+        windows = (self.window, self.search_window) if search else (self.window,)
+        for window in windows:
+            window.acquire()
+        status: int | None = None
+        try:
+            try:
+                response = fn(
+                    *args, _preload_content=False, _request_timeout=self._timeout, **kwargs
+                )
+                status = int(response.status)
+                headers = _headers(response.headers)
+                raw = response.data
+                response.release_conn()
+            except _SDK_ERRORS as exc:
+                status = int(getattr(exc, "status", 0) or 0)
+                headers = _headers(getattr(exc, "headers", None))
+                raw = getattr(exc, "body", None)
+                if status == 0:
+                    raise self._tls_or_transient(
+                        endpoint, str(getattr(exc, "reason", ""))
+                    ) from None
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise TransientError(
+                    f"HubSpot {endpoint}: connection failed ({type(exc).__name__})"
+                ) from None
+            if not search:
+                self._observe(headers)
+        finally:
+            for window in windows:
+                window.release()
+            self._count(endpoint, status)
+        if 200 <= status < 300:
+            return ApiReply(status, self._json(endpoint, status, raw))
+        raise classify(status, raw, headers, endpoint=endpoint)
+
+    @staticmethod
+    def _tls_or_transient(endpoint: str, reason: str) -> ConnectorError:
+        if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
+            return PermanentError(
+                f"HubSpot {endpoint}: the server's TLS certificate is not trusted; "
+                "set ca_bundle to the CA file that signed it"
+            )
+        return TransientError(f"HubSpot {endpoint}: TLS failure")
+
+    @staticmethod
+    def _json(endpoint: str, status: int, raw: bytes | str | None) -> Any:
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise TransientError(
+                f"HubSpot {endpoint}: {status} reply is not JSON (truncated or an error page)"
+            ) from None
+
+    def _observe(self, headers: Mapping[str, str]) -> None:
+        lower = {k.lower(): v for k, v in headers.items()}
+        interval = _int(lower.get("x-hubspot-ratelimit-interval-milliseconds"))
+        self.window.observe(
+            limit=_int(lower.get("x-hubspot-ratelimit-max")),
+            remaining=_int(lower.get("x-hubspot-ratelimit-remaining")),
+            window=interval / 1000.0 if interval else None,
+        )
+        daily_remaining = _int(lower.get("x-hubspot-ratelimit-daily-remaining"))
+        daily = _int(lower.get("x-hubspot-ratelimit-daily"))
+        self.daily.observe(remaining=daily_remaining)
+        if daily is not None and daily_remaining is not None:
+            with self._usage_lock:
+                self._usage.daily_used = daily - daily_remaining
+                if self.daily.limit is None:
+                    self._usage.daily_limit = daily
+
+    # -- OAuth ----------------------------------------------------------------------------
+
+    def _refresh_if_expiring(self) -> None:
+        if not self._oauth:
+            return
+        expires_at = self._expires_at
+        if not self._token or (
+            expires_at is not None and self._clock() >= expires_at - REFRESH_MARGIN_S
+        ):
+            self._refresh(self._token_generation)
+
+    def _refresh(self, seen_generation: int) -> None:
+        """Exchange the refresh token for a new access token, unless another thread just did."""
+        with self._auth_lock:
+            if self._token_generation != seen_generation:
+                return
+            try:
+                reply = self._retry("oauth.token")(
+                    lambda: self._attempt(
+                        "oauth.token",
+                        self.tokens_api.create,
+                        (),
+                        {
+                            "grant_type": "refresh_token",
+                            "client_id": self._client_id,
+                            "client_secret": self._client_secret,
+                            "refresh_token": self._refresh_token,
+                        },
+                        search=False,
+                    )
+                )
+            except (HubSpotRejected, TokenRejected) as exc:
+                raise AuthError(
+                    f"HubSpot OAuth refresh failed: {exc}; reinstall the app or replace the "
+                    "refresh token"
+                ) from None
+            token = reply.data.get("access_token") if isinstance(reply.data, dict) else None
+            if not isinstance(token, str) or not token:
+                raise AuthError("HubSpot OAuth refresh answered without an access_token")
+            expires_in = reply.data.get("expires_in")
+            self._token = token
+            self._expires_at = (
+                self._clock() + float(expires_in) if isinstance(expires_in, int | float) else None
+            )
+            for config in self._configs:
+                config.access_token = token
+            self._token_generation += 1
+
+    def close(self) -> None:
+        """Close every SDK connection pool."""
+        for api in (
+            self.objects_basic,
+            self.properties_core,
+            self.associations_batch,
+            self.events_api,
+            self.tokens_api,
+        ):
+            pool = getattr(getattr(api.api_client, "rest_client", None), "pool_manager", None)
+            if pool is not None:
+                pool.clear()

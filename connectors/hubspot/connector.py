@@ -1,0 +1,221 @@
+"""`HubSpotConnector`: the `connectors.base.Connector` for HubSpot (contacts and companies)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from connectors.base import ApiUsage, Change, OutputField, Page, SchemaReport, WriteResult
+from connectors.errors import PermanentError
+from connectors.hubspot import schema
+from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
+from connectors.hubspot.engagement import Engagement, helper_properties
+from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
+from connectors.hubspot.values import OUTPUT_TYPES, PREFIX, crm_name, from_ms, parse_ms
+from connectors.hubspot.writing import BATCH_SIZE, LIFECYCLE, KnownValues, write_changes
+from scoring.types import Record
+
+__all__ = ["KINDS", "HubSpotConnector"]
+
+KINDS: Mapping[str, ObjectSpec] = {
+    "contact": ObjectSpec("contact", "contacts", "lastmodifieddate"),
+    "company": ObjectSpec("company", "companies", "hs_lastmodifieddate"),
+}
+OUTPUT_PROPERTIES = tuple(crm_name(name) for name in OUTPUT_TYPES)
+
+
+class HubSpotConnector:
+    """Reads and scores-back HubSpot contacts and companies through `hubspot-api-client`.
+
+    Credentials: a private-app `access_token`, or an OAuth app's `client_id`, `client_secret`
+    and `refresh_token` (access tokens are refreshed before they expire and once after a 401).
+    `tier` sizes the rolling 10-second budget (starter 100, professional/enterprise 190; OAuth
+    apps 100), which the `X-HubSpot-RateLimit-*` headers then correct. `daily_budget` caps this
+    connection's calls per UTC day. `overlap_s` is re-read before `since` on incremental reads
+    (HubSpot's search index trails writes by a few seconds). `workers` bounds concurrent calls.
+    """
+
+    crm = "hubspot"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        tier: str = "professional",
+        ca_bundle: str | None = None,
+        timeout: float = 30.0,
+        daily_budget: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        search_per_second: int = 5,
+        overlap_s: float = 120.0,
+        workers: int = 8,
+    ) -> None:
+        self._api = HubSpotApi(
+            base_url=base_url,
+            access_token=access_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            tier=tier,
+            ca_bundle=ca_bundle,
+            timeout=timeout,
+            daily_budget=daily_budget,
+            sleep=sleep,
+            clock=clock,
+            search_per_second=search_per_second,
+            pool_size=max(4, workers * 2),
+        )
+        self._clock = clock
+        self._overlap_ms = int(overlap_s * 1000)
+        self._workers = max(1, workers)
+        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="hubspot")
+        self._engagement = Engagement(self._api, self._pool)
+        self._known = KnownValues()
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector(tier_limit={self._api.window.limit})"
+
+    @staticmethod
+    def _spec(kind: str) -> ObjectSpec:
+        spec = KINDS.get(kind)
+        if spec is None:
+            raise PermanentError(f"HubSpot has no record kind {kind!r}; use one of {sorted(KINDS)}")
+        return spec
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def ensure_schema(
+        self, kind: str, outputs: Sequence[OutputField], *, apply: bool
+    ) -> SchemaReport:
+        """Verify (and with `apply`, create) the `leadsync` group and output properties."""
+        report = schema.ensure_schema(self._api, self._spec(kind).object_type, outputs, apply=apply)
+        return SchemaReport(kind=kind, fields=report.fields, actions=report.actions)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _properties(
+        self, spec: ObjectSpec, fields: Collection[str], event_types: Collection[str]
+    ) -> list[str]:
+        names = set(fields) | set(OUTPUT_PROPERTIES) | {spec.modified}
+        names |= helper_properties(spec.kind, event_types)
+        if spec.kind == "contact":
+            names.add(LIFECYCLE)
+        return sorted(names)
+
+    def iter_pages(
+        self,
+        kind: str,
+        fields: Collection[str],
+        event_types: Collection[str],
+        *,
+        since: datetime | None,
+        resume: str | None = None,
+    ) -> Iterator[Page]:
+        """Stream records of `kind`: a full read when `since` is None, else modified since then.
+
+        Full reads use the list endpoint, incremental reads search on the modification date
+        from `since - overlap_s`; `Page.cursor` resumes after its page (`resume=`).
+        """
+        spec = self._spec(kind)
+        properties = self._properties(spec, fields, event_types)
+        state = decode(resume, spec.object_type) if resume else None
+        raw: Iterator[tuple[list[dict[str, Any]], Any]]
+        if isinstance(state, IncrementalState) or (state is None and since is not None):
+            if state is None:
+                assert since is not None
+                low = int(since.timestamp() * 1000) - self._overlap_ms
+                state = IncrementalState(spec.object_type, low, 0)
+            raw = read_incremental(self._api, spec, properties, state)
+        else:
+            assert state is None or isinstance(state, FullState)
+            raw = read_full(
+                self._api, spec, properties, state, max_chains=self._workers, clock=self._clock
+            )
+        for results, next_state in raw:
+            records = self._records(spec, results, set(fields), event_types)
+            yield Page(records, encode(next_state) if next_state is not None else None)
+
+    def _records(
+        self,
+        spec: ObjectSpec,
+        results: Sequence[dict[str, Any]],
+        fields: set[str],
+        event_types: Collection[str],
+    ) -> list[Record]:
+        events = self._engagement.events(spec.kind, results, event_types) if event_types else {}
+        records = []
+        for item in results:
+            rid = str(item["id"])
+            props: dict[str, Any] = item.get("properties") or {}
+            outputs = {
+                name[len(PREFIX) :]: props[name]
+                for name in OUTPUT_PROPERTIES
+                if props.get(name) not in (None, "")
+            }
+            owned = {name: props.get(name) for name in OUTPUT_PROPERTIES}
+            if spec.kind == "contact":
+                owned[LIFECYCLE] = props.get(LIFECYCLE)
+            self._known.remember(rid, owned)
+            ms = parse_ms(props.get(spec.modified)) or parse_ms(item.get("updatedAt"))
+            records.append(
+                Record(
+                    id=rid,
+                    kind=spec.kind,
+                    properties={name: props.get(name) for name in fields},
+                    events=tuple(events.get(rid, ())),
+                    updated_at=from_ms(ms) if ms is not None else None,
+                    outputs=outputs,
+                )
+            )
+        return records
+
+    def fetch(
+        self,
+        kind: str,
+        record_ids: Sequence[str],
+        fields: Collection[str],
+        event_types: Collection[str],
+    ) -> list[Record]:
+        """Read specific records by id through batch read (100 a call); unknown ids are skipped."""
+        spec = self._spec(kind)
+        properties = self._properties(spec, fields, event_types)
+        records: list[Record] = []
+        for start in range(0, len(record_ids), BATCH_SIZE):
+            chunk = list(record_ids[start : start + BATCH_SIZE])
+            data = self._api.call(
+                "objects.batch_read",
+                self._api.objects_batch.read,
+                spec.object_type,
+                {"inputs": [{"id": i} for i in chunk], "properties": properties},
+                check=check_results,
+            ).data
+            records += self._records(spec, data["results"], set(fields), event_types)
+        order = {rid: n for n, rid in enumerate(record_ids)}
+        return sorted(records, key=lambda r: order.get(r.id, len(order)))
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
+        """Write output values with batch updates of 100; one result per change, in order."""
+        return write_changes(self._api, self._pool, self._spec(kind), changes, self._known)
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    @property
+    def usage(self) -> ApiUsage:
+        """Calls made so far, by endpoint (`"<endpoint> 429"` counts rate refusals)."""
+        return self._api.usage
+
+    def close(self) -> None:
+        """Stop the worker threads and close the connection pools."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._api.close()

@@ -1,0 +1,344 @@
+"""Paging HubSpot objects: full reads through the list endpoint, incremental through search.
+
+Full reads use `GET /crm/v3/objects/{type}` (100 a page, `after` cursor). One list chain at a
+time is latency-bound (one call in flight), so when the first page's `after` is a record id, as
+HubSpot's list cursors are, the rest is split into a few id-range chains read concurrently;
+each chain drops ids outside its `[lo, hi)`, so nothing is read twice and at most one extra
+page per chain (plus one search for the top id) is spent. A non-numeric cursor falls back to
+one chain.
+
+Incremental reads use search, sorted by the modification timestamp ascending, and never page
+with `after`, so they never meet the 10,000-result cap nor skip records that move while being
+paged. Each query asks for the first 200 records after the position `(t, i)`:
+
+* a page shorter than 200 ends the walk;
+* a full page returns every record older than its newest timestamp `tk`, and the walk resumes
+  at `(tk, 0)` (records at `tk` may continue past the page);
+* a full page whose records all share `tk` switches to block mode: records with timestamp
+  `tk` are paged by `hs_object_id > i`, sorted by id, until a short page; then the timestamp
+  walk resumes after `(tk, i)`.
+
+Positions only grow, so the walk cannot loop, and 25,000 records sharing five timestamps take
+about 27 queries per timestamp.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.errors import PermanentError, TransientError
+from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.cursor import FullState, IncrementalState
+from connectors.hubspot.values import parse_ms
+
+__all__ = [
+    "LIST_LIMIT",
+    "SEARCH_LIMIT",
+    "ObjectSpec",
+    "check_results",
+    "read_full",
+    "read_incremental",
+]
+
+LIST_LIMIT = 100
+SEARCH_LIMIT = 200
+#: At most one extra call per this many pages for splitting a full read (keeps overhead <= 2%).
+PAGES_PER_CHAIN = 50
+
+Raw = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSpec:
+    """A record kind as HubSpot names it."""
+
+    kind: str
+    object_type: str
+    modified: str
+
+
+def check_results(data: Any) -> None:
+    """Raise TransientError unless `data` is `{"results": [{"id": ..., "properties": {...}}]}`."""
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list):
+        raise TransientError("HubSpot reply has no results list (malformed payload)")
+    for item in results:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("id"), str | int)
+            or not isinstance(item.get("properties", {}), dict)
+        ):
+            raise TransientError("HubSpot reply has a malformed record (no id or properties)")
+
+
+def _next_after(data: Raw) -> str | None:
+    paging = data.get("paging")
+    after = (paging or {}).get("next", {}).get("after") if isinstance(paging, dict) else None
+    return None if after in (None, "") else str(after)
+
+
+def _id(record: Raw) -> int:
+    return int(record["id"])
+
+
+def _numeric(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() else None
+
+
+def list_page(
+    api: HubSpotApi, spec: ObjectSpec, properties: Sequence[str], after: str | None
+) -> tuple[list[Raw], str | None]:
+    """One page of the list endpoint and the next `after` (None at the end)."""
+    kwargs: dict[str, Any] = {"limit": LIST_LIMIT, "properties": list(properties)}
+    if after is not None:
+        kwargs["after"] = after
+    reply = api.call(
+        "objects.list", api.objects_basic.get_page, spec.object_type, check=check_results, **kwargs
+    )
+    return list(reply.data["results"]), _next_after(reply.data)
+
+
+def search_page(api: HubSpotApi, spec: ObjectSpec, body: Raw) -> Raw:
+    """One search request (counted against the search endpoints' own per-second limit)."""
+    reply = api.call(
+        "objects.search",
+        api.objects_search.do_search,
+        spec.object_type,
+        body,
+        search=True,
+        check=check_results,
+    )
+    data: Raw = reply.data
+    return data
+
+
+# -- full reads ---------------------------------------------------------------------------
+
+
+def read_full(
+    api: HubSpotApi,
+    spec: ObjectSpec,
+    properties: Sequence[str],
+    state: FullState | None,
+    *,
+    max_chains: int,
+    clock: Callable[[], float],
+) -> Iterator[tuple[list[Raw], FullState | None]]:
+    """Every live record of `spec`, page by page, with the state that resumes after each page."""
+    if state is None:
+        started = clock()
+        results, after = list_page(api, spec, properties, None)
+        latency = clock() - started
+        if after is None:
+            yield results, None
+            return
+        chains = _plan(api, spec, after, first=len(results), latency=latency, max_chains=max_chains)
+        yield results, FullState(spec.object_type, chains)
+    else:
+        chains = state.chains
+    yield from _run_chains(api, spec, properties, chains)
+
+
+def _plan(
+    api: HubSpotApi,
+    spec: ObjectSpec,
+    after: str,
+    *,
+    first: int,
+    latency: float,
+    max_chains: int,
+) -> tuple[tuple[str | None, int | None, int | None], ...]:
+    """Split the rest of a full read into id ranges, enough to keep the rate budget busy."""
+    single = ((after, None, None),)
+    lo = _numeric(after)
+    if lo is None or max_chains <= 1:
+        return single
+    rate = api.window.limit / api.window.window
+    wanted = math.ceil(rate * latency * 2)
+    if wanted <= 1:
+        return single
+    top_reply = search_page(
+        api,
+        spec,
+        {
+            "sorts": [{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
+            "properties": ["hs_object_id"],
+            "limit": 1,
+        },
+    )
+    top_results = top_reply["results"]
+    total = int(top_reply.get("total") or 0)
+    if not top_results:
+        return single
+    top = _id(top_results[0])
+    pages_left = math.ceil(max(0, total - first) / LIST_LIMIT)
+    count = min(max_chains, wanted, 1 + pages_left // PAGES_PER_CHAIN)
+    if count <= 1 or top < lo:
+        return single
+    bounds = [lo + (top + 1 - lo) * j // count for j in range(count)]
+    chains: list[tuple[str | None, int | None, int | None]] = [(after, None, bounds[1])]
+    for j in range(1, count):
+        hi = bounds[j + 1] if j + 1 < count else None
+        # Start one id early and drop it: correct whether `after` is inclusive or not.
+        chains.append((str(bounds[j] - 1), bounds[j], hi))
+    return tuple(chains)
+
+
+_DONE = object()
+
+
+def _run_chains(
+    api: HubSpotApi,
+    spec: ObjectSpec,
+    properties: Sequence[str],
+    chains: Sequence[tuple[str | None, int | None, int | None]],
+) -> Iterator[tuple[list[Raw], FullState | None]]:
+    if not chains:
+        return
+    positions: dict[int, tuple[str | None, int | None, int | None]] = dict(enumerate(chains))
+    pages: queue.Queue[Any] = queue.Queue(maxsize=2 * len(chains))
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                pages.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def run(index: int, after: str | None, lo: int | None, hi: int | None) -> None:
+        try:
+            while not stop.is_set():
+                results, following = list_page(api, spec, properties, after)
+                kept = [
+                    r
+                    for r in results
+                    if (lo is None or _id(r) >= lo) and (hi is None or _id(r) < hi)
+                ]
+                beyond = hi is not None and any(_id(r) >= hi for r in results)
+                next_id = _numeric(following)
+                done = (
+                    following is None
+                    or beyond
+                    or (hi is not None and next_id is not None and next_id >= hi)
+                )
+                put((index, kept, None if done else following))
+                if done:
+                    break
+                after = following
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put((index, exc, None))
+        finally:
+            put((index, _DONE, None))
+
+    workers = [
+        threading.Thread(target=run, args=(i, *chain), name=f"hubspot-chain-{i}", daemon=True)
+        for i, chain in enumerate(chains)
+    ]
+    for worker in workers:
+        worker.start()
+    running = len(workers)
+    try:
+        while running:
+            index, payload, following = pages.get()
+            if payload is _DONE:
+                running -= 1
+                continue
+            if isinstance(payload, BaseException):
+                raise payload
+            _, lo, hi = positions[index]
+            if following is None:
+                positions.pop(index, None)
+            else:
+                positions[index] = (following, lo, hi)
+            if payload:
+                remaining = tuple(positions[k] for k in sorted(positions))
+                yield payload, FullState(spec.object_type, remaining) if remaining else None
+    finally:
+        stop.set()
+
+
+# -- incremental reads --------------------------------------------------------------------
+
+
+def _filter(name: str, operator: str, value: int) -> Raw:
+    return {"propertyName": name, "operator": operator, "value": str(value)}
+
+
+def read_incremental(
+    api: HubSpotApi,
+    spec: ObjectSpec,
+    properties: Sequence[str],
+    state: IncrementalState,
+) -> Iterator[tuple[list[Raw], IncrementalState]]:
+    """Records modified at or after the state's position, oldest first, never twice in a walk."""
+    mod = spec.modified
+    t, i, block = state.t, state.i, state.block
+    last: tuple[int, int, bool] | None = None
+
+    def stamp(record: Raw) -> int:
+        ms = parse_ms((record.get("properties") or {}).get(mod))
+        return t if ms is None else ms
+
+    while True:
+        if (t, i, block) == last:
+            raise PermanentError(
+                f"HubSpot search made no progress at {mod}={t}, hs_object_id>{i}; "
+                "the search index may be inconsistent"
+            )
+        last = (t, i, block)
+        if block:
+            body = {
+                "filterGroups": [
+                    {"filters": [_filter(mod, "EQ", t), _filter("hs_object_id", "GT", i)]}
+                ],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "properties": list(properties),
+                "limit": SEARCH_LIMIT,
+            }
+            results = search_page(api, spec, body)["results"]
+            if results:
+                i = max(_id(r) for r in results)
+            block = len(results) >= SEARCH_LIMIT
+            if results:
+                yield results, IncrementalState(spec.object_type, t, i, block)
+            continue
+        if i == 0:
+            groups = [{"filters": [_filter(mod, "GTE", t)]}]
+        else:
+            groups = [
+                {"filters": [_filter(mod, "EQ", t), _filter("hs_object_id", "GT", i)]},
+                {"filters": [_filter(mod, "GT", t)]},
+            ]
+        body = {
+            "filterGroups": groups,
+            "sorts": [{"propertyName": mod, "direction": "ASCENDING"}],
+            "properties": list(properties),
+            "limit": SEARCH_LIMIT,
+        }
+        results = search_page(api, spec, body)["results"]
+        if not results:
+            return
+        newest = max(stamp(r) for r in results)
+        if len(results) < SEARCH_LIMIT:
+            at_newest = [_id(r) for r in results if stamp(r) == newest]
+            top = max(at_newest)
+            yield (
+                results,
+                IncrementalState(spec.object_type, newest, max(top, i) if newest == t else top),
+            )
+            return
+        head = [r for r in results if stamp(r) < newest]
+        if head:
+            t, i = newest, 0
+            yield head, IncrementalState(spec.object_type, t, i, False)
+        else:
+            if newest != t:
+                i = 0
+            t, block = newest, True

@@ -1,0 +1,246 @@
+"""Writing leadsync's outputs with `POST /crm/v3/objects/{type}/batch/update`, 100 a call.
+
+Per record, never all-or-nothing:
+
+* only owned properties are written: `leadsync_*` outputs, and `lifecyclestage` on contacts
+  when the model's qualification sets it, forward only (never to an earlier stage);
+* values HubSpot already holds (known from the read that preceded the write) are not sent; a
+  record left with nothing to send is `ok` without a call;
+* a 207 is split record by record: ids in `results` are `ok`, ids named in `errors[]` fail
+  with HubSpot's category and message; records failing for a transient reason
+  (INTERNAL_ERROR...) are sent once more in a later batch;
+* a batch HubSpot rejects whole (a 400 over one bad value) is halved until the bad records are
+  alone, so the good ones are still written;
+* a batch that keeps failing transiently after the retries comes back as `TRANSIENT` failures
+  for the engine to retry later; auth, permission and budget errors stop the write.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+from connectors.base import Change, WriteResult
+from connectors.errors import TransientError
+from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.errors import HubSpotRejected
+from connectors.hubspot.reading import ObjectSpec
+from connectors.hubspot.values import (
+    LIFECYCLE_STAGES,
+    OUTPUT_TYPES,
+    crm_name,
+    format_value,
+    same_value,
+)
+
+__all__ = ["BATCH_SIZE", "KnownValues", "write_changes"]
+
+BATCH_SIZE = 100
+LIFECYCLE = "lifecyclestage"
+TRANSIENT_CATEGORIES = frozenset(
+    {"INTERNAL_ERROR", "RATE_LIMITS", "RATE_LIMIT", "TIMEOUT", "SERVICE_UNAVAILABLE"}
+)
+
+
+class KnownValues:
+    """The owned property values most recently read or written per record (bounded LRU)."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._capacity = capacity
+        self._values: OrderedDict[str, dict[str, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, record_id: str, values: Mapping[str, object]) -> None:
+        """Record what HubSpot holds for these properties of one record."""
+        with self._lock:
+            known = self._values.pop(record_id, {})
+            known.update(values)
+            self._values[record_id] = known
+            while len(self._values) > self._capacity:
+                self._values.popitem(last=False)
+
+    def get(self, record_id: str) -> dict[str, object] | None:
+        """The known values of one record, or None when never seen."""
+        with self._lock:
+            known = self._values.get(record_id)
+            return dict(known) if known is not None else None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._values)
+
+
+def _stage_rank(stage: object) -> int:
+    text = str(stage or "").strip().lower()
+    return LIFECYCLE_STAGES.index(text) if text in LIFECYCLE_STAGES else -1
+
+
+def _plan_one(
+    spec: ObjectSpec, change: Change, known: Mapping[str, object] | None
+) -> dict[str, str] | WriteResult:
+    """The properties to send for one change, or its final result."""
+    send: dict[str, str] = {}
+    for key, value in change.values.items():
+        if key in OUTPUT_TYPES:
+            name = crm_name(key)
+            try:
+                formatted = format_value(OUTPUT_TYPES[key], value)
+            except ValueError as exc:
+                return WriteResult(change.record_id, "failed", "INVALID_VALUE", f"{key}: {exc}")
+            if (
+                known is not None
+                and name in known
+                and same_value(OUTPUT_TYPES[key], known[name], formatted)
+            ):
+                continue
+            send[name] = formatted
+        elif key == LIFECYCLE and spec.kind == "contact":
+            target = str(value or "").strip().lower()
+            if _stage_rank(target) < 0:
+                return WriteResult(
+                    change.record_id,
+                    "failed",
+                    "INVALID_VALUE",
+                    f"lifecyclestage {value!r} is not one of {', '.join(LIFECYCLE_STAGES)}",
+                )
+            current = (known or {}).get(LIFECYCLE)
+            if _stage_rank(target) > _stage_rank(current):
+                send[LIFECYCLE] = target
+        else:
+            return WriteResult(
+                change.record_id,
+                "failed",
+                "NOT_OWNED",
+                f"leadsync does not write {key!r}; it writes only its own outputs",
+            )
+    return send
+
+
+def write_changes(
+    api: HubSpotApi,
+    pool: Executor,
+    spec: ObjectSpec,
+    changes: Sequence[Change],
+    known: KnownValues,
+) -> list[WriteResult]:
+    """Write `changes`; one `WriteResult` per change, in order."""
+    merged: dict[str, dict[str, object]] = {}
+    for change in changes:
+        merged.setdefault(change.record_id, {}).update(change.values)
+    needs_stage = [
+        rid
+        for rid, values in merged.items()
+        if LIFECYCLE in values and LIFECYCLE not in (known.get(rid) or {})
+    ]
+    if needs_stage and spec.kind == "contact":
+        _read_stages(api, spec, needs_stage, known)
+    outcomes: dict[str, WriteResult] = {}
+    pending: list[tuple[str, dict[str, str]]] = []
+    for rid, values in merged.items():
+        plan = _plan_one(spec, Change(rid, values), known.get(rid))
+        if isinstance(plan, WriteResult):
+            outcomes[rid] = plan
+        elif not plan:
+            outcomes[rid] = WriteResult(rid, "ok", None, "unchanged")
+        else:
+            pending.append((rid, plan))
+    retry_round = True
+    while pending:
+        batches = [pending[i : i + BATCH_SIZE] for i in range(0, len(pending), BATCH_SIZE)]
+        futures = [pool.submit(_send, api, spec, batch) for batch in batches]
+        again: list[tuple[str, dict[str, str]]] = []
+        for batch, future in zip(batches, futures, strict=True):
+            for rid, result, retry in future.result():
+                if retry and retry_round:
+                    again.append((rid, dict(batch)[rid]))
+                    continue
+                outcomes[rid] = result
+                if result.status == "ok":
+                    known.remember(rid, dict(batch)[rid])
+        pending, retry_round = again, False
+    return [outcomes[c.record_id] for c in changes]
+
+
+def _read_stages(api: HubSpotApi, spec: ObjectSpec, ids: list[str], known: KnownValues) -> None:
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start : start + BATCH_SIZE]
+        data = api.call(
+            "objects.batch_read",
+            api.objects_batch.read,
+            spec.object_type,
+            {"inputs": [{"id": i} for i in chunk], "properties": [LIFECYCLE]},
+        ).data
+        for item in data.get("results") or []:
+            props = item.get("properties") or {}
+            known.remember(str(item.get("id")), {LIFECYCLE: props.get(LIFECYCLE)})
+
+
+def _send(
+    api: HubSpotApi, spec: ObjectSpec, batch: list[tuple[str, dict[str, str]]]
+) -> list[tuple[str, WriteResult, bool]]:
+    """One batch update; (id, result, worth one more try) per record."""
+    inputs = [{"id": rid, "properties": props} for rid, props in batch]
+    try:
+        reply = api.call(
+            "objects.batch_update", api.objects_batch.update, spec.object_type, {"inputs": inputs}
+        )
+    except HubSpotRejected as exc:
+        if len(batch) > 1 and exc.status == 400:
+            half = len(batch) // 2
+            return _send(api, spec, batch[:half]) + _send(api, spec, batch[half:])
+        code = exc.category or str(exc.status)
+        return [(rid, WriteResult(rid, "failed", code, str(exc)), False) for rid, _ in batch]
+    except TransientError as exc:
+        return [(rid, WriteResult(rid, "failed", "TRANSIENT", str(exc)), False) for rid, _ in batch]
+    return _outcomes(batch, reply.data)
+
+
+def _outcomes(
+    batch: list[tuple[str, dict[str, str]]], data: Any
+) -> list[tuple[str, WriteResult, bool]]:
+    ids = [rid for rid, _ in batch]
+    if not isinstance(data, dict):
+        data = {}
+    done = {str(r.get("id")) for r in data.get("results") or [] if isinstance(r, dict)}
+    failed: dict[str, tuple[str, str]] = {}
+    unattributed: tuple[str, str] | None = None
+    for error in data.get("errors") or []:
+        if not isinstance(error, dict):
+            continue
+        category = str(error.get("category") or "ERROR")
+        message = str(error.get("message") or "failed")
+        context = error.get("context") or {}
+        named = [str(i) for i in (context.get("ids") or context.get("id") or [])]
+        for rid in named:
+            failed[rid] = (category, message)
+        if not named:
+            unattributed = (category, message)
+    out: list[tuple[str, WriteResult, bool]] = []
+    for rid in ids:
+        if rid in failed:
+            category, message = failed[rid]
+            out.append(
+                (
+                    rid,
+                    WriteResult(rid, "failed", category, message),
+                    category in TRANSIENT_CATEGORIES,
+                )
+            )
+        elif rid in done:
+            out.append((rid, WriteResult(rid, "ok"), False))
+        else:
+            category, message = unattributed or (
+                "UNCONFIRMED",
+                "HubSpot's reply neither confirmed nor rejected this record",
+            )
+            out.append(
+                (
+                    rid,
+                    WriteResult(rid, "failed", category, message),
+                    category in TRANSIENT_CATEGORIES,
+                )
+            )
+    return out

@@ -1,0 +1,96 @@
+"""Fixtures: in-process HubSpot sandboxes and connectors sharing one fake clock.
+
+The sandbox's rate windows, token expiry and write timestamps and the connector's budgets and
+retry sleeps all read the same `FakeClock`; sleeping advances it, so tests that wait for a
+rate window or back off never really sleep.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from connectors.hubspot import HubSpotConnector
+from sandbox.hubspot import HubSpotSandbox
+
+START = 1_795_000_000.0  # 2026-11-18
+
+
+class FakeClock:
+    """Seconds since the epoch that move only when someone sleeps (thread-safe)."""
+
+    def __init__(self, start: float = START) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self._now += max(0.0, seconds)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_sandbox(clock: FakeClock) -> Iterator[Callable[..., HubSpotSandbox]]:
+    started: list[HubSpotSandbox] = []
+
+    def make(**kwargs: Any) -> HubSpotSandbox:
+        kwargs.setdefault("clock", clock)
+        sandbox = HubSpotSandbox(**kwargs).start()
+        started.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in started:
+        sandbox.stop()
+
+
+@pytest.fixture
+def make_connector(clock: FakeClock) -> Iterator[Callable[..., HubSpotConnector]]:
+    opened: list[HubSpotConnector] = []
+
+    def make(sandbox: Any, **kwargs: Any) -> HubSpotConnector:
+        if "access_token" not in kwargs and "refresh_token" not in kwargs:
+            kwargs["access_token"] = sandbox.token
+        kwargs.setdefault("tier", "enterprise")
+        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("sleep", clock.sleep)
+        kwargs.setdefault("timeout", 5.0)
+        if sandbox.ca_file:
+            kwargs.setdefault("ca_bundle", sandbox.ca_file)
+        connector = HubSpotConnector(base_url=sandbox.url, **kwargs)
+        opened.append(connector)
+        return connector
+
+    yield make
+    for connector in opened:
+        connector.close()
+
+
+def read_all(connector: HubSpotConnector, **kwargs: Any) -> list[Any]:
+    """Every record of every page of one `iter_pages` call."""
+    kwargs.setdefault("since", None)
+    kind = kwargs.pop("kind", "contact")
+    fields = kwargs.pop("fields", ["email", "jobtitle"])
+    event_types = kwargs.pop("event_types", [])
+    return [
+        record
+        for page in connector.iter_pages(kind, fields, event_types, **kwargs)
+        for record in page.records
+    ]

@@ -1,0 +1,248 @@
+"""Contract: reading contacts from the HubSpot sandbox through the connector and the real SDK."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connectors.errors import PermanentError, TransientError
+from connectors.hubspot import reading
+from connectors.hubspot.cursor import FullState, encode
+from connectors.hubspot.reading import ObjectSpec, _plan, list_page
+from sandbox.httpserver import Request, Response, SandboxServer
+
+from .conftest import read_all
+
+CONTACTS = ObjectSpec("contact", "contacts", "lastmodifieddate")
+
+
+def live_ids(sandbox) -> set[str]:
+    table = sandbox.store.table("contacts")
+    return {str(i) for i in table.ids if not table.rows[i].archived}
+
+
+def test_full_read_pages_to_the_end_with_one_call_per_100(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=1234)
+    connector = make_connector(sandbox)
+    pages = list(connector.iter_pages("contact", ["email", "jobtitle"], [], since=None))
+    ids = [r.id for p in pages for r in p.records]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == live_ids(sandbox)
+    assert all(len(p.records) <= 100 for p in pages)
+    assert [p.cursor is None for p in pages] == [False] * (len(pages) - 1) + [True]
+    assert connector.usage.by_endpoint == {"objects.list": math.ceil(len(ids) / 100)}
+    record = pages[0].records[0]
+    assert set(record.properties) == {"email", "jobtitle"}
+    assert record.kind == "contact"
+    assert record.updated_at is not None
+    assert record.updated_at.tzinfo is UTC
+    assert record.outputs == {}
+
+
+def test_full_read_requests_only_model_fields_and_outputs(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=50)
+    connector = make_connector(sandbox)
+    seen: list[list[str]] = []
+    original = connector._api.objects_basic.get_page
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["properties"])
+        return original(*args, **kwargs)
+
+    connector._api.objects_basic.get_page = spy
+    read_all(connector, fields=["jobtitle"])
+    assert seen == [
+        [
+            "jobtitle",
+            "lastmodifieddate",
+            "leadsync_changes",
+            "leadsync_fit",
+            "leadsync_grade",
+            "leadsync_interest",
+            "leadsync_label",
+            "leadsync_model_version",
+            "leadsync_qualified",
+            "leadsync_reasons",
+            "leadsync_score",
+            "leadsync_scored_at",
+            "lifecyclestage",
+        ]
+    ]
+
+
+def test_resuming_from_any_page_cursor_reads_the_rest_once(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=450)
+    connector = make_connector(sandbox)
+    pages = list(connector.iter_pages("contact", ["email"], [], since=None))
+    for cut in (1, 3):
+        before = [r.id for p in pages[:cut] for r in p.records]
+        after = read_all(make_connector(sandbox), fields=["email"], resume=pages[cut - 1].cursor)
+        ids = before + [r.id for r in after]
+        assert len(ids) == len(set(ids)) == len(live_ids(sandbox))
+
+
+def test_id_range_chains_read_everything_once(make_sandbox, make_connector, monkeypatch) -> None:
+    sandbox = make_sandbox(contacts=2000)
+    connector = make_connector(sandbox)
+    api = connector._api
+    properties = ["email", "lastmodifieddate"]
+    first, after = list_page(api, CONTACTS, properties, None)
+    assert after is not None
+    monkeypatch.setattr(reading, "PAGES_PER_CHAIN", 5)
+    chains = _plan(api, CONTACTS, after, first=len(first), latency=0.5, max_chains=4)
+    assert len(chains) == 4
+    assert chains[0][:2] == (after, None)
+    assert chains[-1][2] is None  # the last chain is open-ended: new records are read too
+    assert all(a[2] == b[1] for a, b in itertools.pairwise(chains))
+    rest = read_all(connector, fields=["email"], resume=encode(FullState("contacts", chains)))
+    ids = [r["id"] for r in first] + [r.id for r in rest]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == live_ids(sandbox)
+    list_calls = connector.usage.by_endpoint["objects.list"]
+    assert list_calls <= math.ceil(len(ids) / 100) + len(chains)
+
+
+def test_a_non_numeric_list_cursor_keeps_one_chain(make_sandbox, make_connector) -> None:
+    connector = make_connector(make_sandbox(contacts=10))
+    assert _plan(connector._api, CONTACTS, "MTAx", first=100, latency=1.0, max_chains=4) == (
+        ("MTAx", None, None),
+    )
+    assert connector.usage.calls == 0
+
+
+def stamp_all(sandbox, stamps: list[int]) -> None:
+    """Put every contact on one of a handful of modification timestamps."""
+    table = sandbox.store.table("contacts")
+    with sandbox.store.lock:
+        for n, row in enumerate(list(table.rows.values())):
+            table.touch(row, stamps[n % len(stamps)])
+        table.version += 1
+
+
+def test_25000_records_on_five_timestamps_nothing_lost_nothing_twice(
+    make_sandbox, make_connector
+) -> None:
+    sandbox = make_sandbox(contacts=25_000)
+    base = int(sandbox.now.timestamp() * 1000)
+    stamps = [base - 5000 * k for k in range(5)]
+    stamp_all(sandbox, stamps)
+    connector = make_connector(sandbox, overlap_s=0)
+    since = datetime.fromtimestamp(min(stamps) / 1000, UTC)
+    pages = list(connector.iter_pages("contact", ["email"], [], since=since))
+    ids = [r.id for p in pages for r in p.records]
+    assert len(ids) == len(set(ids)) == 25_000
+    newest = [max(r.updated_at for r in p.records) for p in pages]
+    oldest = [min(r.updated_at for r in p.records) for p in pages]
+    assert all(o >= n for o, n in zip(oldest[1:], newest, strict=False))
+    usage = connector.usage
+    assert usage.by_endpoint == {"objects.search": usage.calls}
+    # 5 blocks of 5,000: one probe, 25 id pages and one closing page each, plus the last probe.
+    assert usage.calls <= 5 * 28 + 1
+    assert usage.rate_limited == 0
+
+
+def test_incremental_returns_only_records_modified_since(
+    make_sandbox, make_connector, clock
+) -> None:
+    sandbox = make_sandbox(contacts=500)
+    later = sandbox.now + timedelta(hours=1)
+    touched = set(sandbox.mutate(30, at=later))
+    connector = make_connector(sandbox, overlap_s=0)
+    records = read_all(connector, since=later - timedelta(minutes=1))
+    assert {r.id for r in records} == touched
+    assert {r.updated_at for r in records} == {later.replace(microsecond=0)}
+
+
+def test_overlap_rereads_just_before_since(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=300)
+    at = sandbox.now + timedelta(hours=1)
+    touched = set(sandbox.mutate(10, at=at))
+    since = at + timedelta(seconds=60)
+    assert read_all(make_connector(sandbox, overlap_s=0), since=since) == []
+    assert {r.id for r in read_all(make_connector(sandbox, overlap_s=120), since=since)} == touched
+
+
+def test_incremental_resume_mid_block_reads_the_rest_once(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=1500)
+    base = int(sandbox.now.timestamp() * 1000)
+    stamp_all(sandbox, [base, base + 1000])
+    connector = make_connector(sandbox, overlap_s=0)
+    since = datetime.fromtimestamp(base / 1000, UTC)
+    pages = list(connector.iter_pages("contact", ["email"], [], since=since))
+    for cut in (1, 2, 5):
+        before = [r.id for p in pages[:cut] for r in p.records]
+        rest = read_all(make_connector(sandbox), since=since, resume=pages[cut - 1].cursor)
+        ids = before + [r.id for r in rest]
+        assert len(ids) == len(set(ids)) == 1500
+
+
+def test_records_modified_during_the_walk_are_not_lost(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=1000)
+    connector = make_connector(sandbox, overlap_s=0)
+    since = sandbox.now - timedelta(days=3650)
+    walk = connector.iter_pages("contact", ["email"], [], since=since)
+    first = next(walk)
+    moved = set(sandbox.mutate(200, at=sandbox.now + timedelta(hours=1)))
+    rest = [r for page in walk for r in page.records]
+    seen = {r.id for r in first.records} | {r.id for r in rest}
+    assert seen == live_ids(sandbox)
+    assert moved <= {r.id for r in rest}
+
+
+class Scripted:
+    """A loopback server answering the list endpoint from a script of (status, body) pairs."""
+
+    def __init__(self, *answers: tuple[int, bytes]) -> None:
+        self.answers = list(answers)
+        self.requests = 0
+        self.server = SandboxServer(self.dispatch).start()
+
+    def dispatch(self, request: Request) -> Response:
+        self.requests += 1
+        status, body = self.answers.pop(0) if self.answers else (200, b'{"results": []}')
+        return Response(status, body)
+
+
+GOOD = b'{"results": [{"id": "1", "properties": {"email": "a@b.example"}}]}'
+
+
+@pytest.mark.parametrize(
+    ("answers", "requests"),
+    [
+        ([(200, b'{"results": [{"id": "1", "prop')] * 2 + [(200, GOOD)], 3),
+        ([(200, b"<html>oops</html>"), (200, GOOD)], 2),
+        ([(200, b'{"results": [{"properties": {}}]}'), (200, GOOD)], 2),
+        ([(200, b'{"results": "nope"}'), (200, GOOD)], 2),
+        ([(502, b"<html>502 Bad Gateway</html>"), (200, GOOD)], 2),
+    ],
+)
+def test_malformed_replies_are_retried_then_read(make_connector, answers, requests) -> None:
+    server = Scripted(*answers)
+    try:
+        connector = make_connector(server.server, access_token="pat-test")
+        assert [r.id for r in read_all(connector)] == ["1"]
+        assert server.requests == requests
+    finally:
+        server.server.stop()
+
+
+def test_a_persistently_malformed_reply_surfaces_as_transient(make_connector) -> None:
+    server = Scripted(*[(200, b'{"results": [')] * 10)
+    try:
+        connector = make_connector(server.server, access_token="pat-test")
+        with pytest.raises(TransientError, match="not JSON"):
+            read_all(connector)
+        assert server.requests == 6
+    finally:
+        server.server.stop()
+
+
+def test_a_request_hubspot_rejects_is_a_permanent_error(make_sandbox, make_connector) -> None:
+    connector = make_connector(make_sandbox(contacts=10))
+    forged = encode(FullState("contacts", (("not-a-cursor", None, None),)))
+    with pytest.raises(PermanentError, match="400 VALIDATION_ERROR: Invalid after"):
+        read_all(connector, resume=forged)
+    assert connector.usage.calls == 1  # not retried

@@ -1,0 +1,236 @@
+"""Contract: writing scores back through batch/update, record by record."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from connectors.base import Change, WriteResult
+from connectors.errors import PermanentError
+from connectors.outputs import output_fields
+from sandbox.httpserver import Request, Response, SandboxServer
+
+from .conftest import read_all
+
+GRADES = ("A", "B", "C", "D")
+LABELS = ("A1", "A2", "B1", "B2", "C1", "D3")
+SCORED = datetime(2026, 11, 20, 10, 15, 30, 123000, tzinfo=UTC)
+
+
+def scored(fit: int = 80, grade: str = "A", **extra: object) -> dict[str, object]:
+    return {"fit": fit, "grade": grade, "qualified": True, "scored_at": SCORED, **extra}
+
+
+@pytest.fixture
+def setup(make_sandbox, make_connector):
+    sandbox = make_sandbox(contacts=300)
+    connector = make_connector(sandbox)
+    assert connector.ensure_schema("contact", output_fields(GRADES, LABELS), apply=True).ok
+    return sandbox, connector
+
+
+def spy_updates(connector) -> list[list[dict[str, Any]]]:
+    sent: list[list[dict[str, Any]]] = []
+    original = connector._api.objects_batch.update
+
+    def spy(object_type, body, **kwargs):
+        sent.append(body["inputs"])
+        return original(object_type, body, **kwargs)
+
+    connector._api.objects_batch.update = spy
+    return sent
+
+
+def stored(sandbox, record_id: str, name: str) -> object:
+    table = sandbox.store.table("contacts")
+    return table.raw(table.rows[int(record_id)], name)
+
+
+def test_writes_go_100_a_call_and_read_back_as_written(setup) -> None:
+    _sandbox, connector = setup
+    ids = [r.id for r in read_all(connector)][:250]
+    sent = spy_updates(connector)
+    results = connector.write(
+        "contact", [Change(i, scored(fit=n % 100)) for n, i in enumerate(ids)]
+    )
+    assert results == [WriteResult(i, "ok") for i in ids]
+    assert sorted(len(batch) for batch in sent) == [50, 100, 100]
+    first = next(batch for batch in sent if batch[0]["id"] == ids[0])
+    assert first[1] == {
+        "id": ids[1],
+        "properties": {
+            "leadsync_fit": "1",
+            "leadsync_grade": "A",
+            "leadsync_qualified": "true",
+            "leadsync_scored_at": "2026-11-20T10:15:30.123Z",
+        },
+    }
+    again = {r.id: r.outputs for r in read_all(connector)}
+    assert again[ids[7]] == {
+        "fit": "7",
+        "grade": "A",
+        "qualified": "true",
+        "scored_at": "2026-11-20T10:15:30.123Z",
+    }
+
+
+def test_values_hubspot_already_holds_are_never_sent(setup) -> None:
+    _, connector = setup
+    ids = [r.id for r in read_all(connector)][:3]
+    connector.write("contact", [Change(i, scored()) for i in ids])
+    read_all(connector)  # what HubSpot holds now is known from this read
+    sent = spy_updates(connector)
+    results = connector.write(
+        "contact",
+        [Change(ids[0], scored()), Change(ids[1], scored(fit=81)), Change(ids[2], scored())],
+    )
+    assert [r.status for r in results] == ["ok", "ok", "ok"]
+    assert [r.message for r in results] == ["unchanged", None, "unchanged"]
+    assert sent == [[{"id": ids[1], "properties": {"leadsync_fit": "81"}}]]
+
+
+def test_a_207_is_split_record_by_record(setup) -> None:
+    sandbox, connector = setup
+    ids = [r.id for r in read_all(connector)][:3]
+    results = connector.write(
+        "contact",
+        [
+            Change(ids[0], scored()),
+            Change("999999999", scored()),
+            Change(ids[1], scored(grade="Z")),
+            Change(ids[2], scored(fit=12)),
+        ],
+    )
+    assert [(r.record_id, r.status, r.error_code) for r in results] == [
+        (ids[0], "ok", None),
+        ("999999999", "failed", "OBJECT_NOT_FOUND"),
+        (ids[1], "failed", "VALIDATION_ERROR"),
+        (ids[2], "ok", None),
+    ]
+    assert "leadsync_grade" in (results[2].message or "")
+    assert stored(sandbox, ids[2], "leadsync_fit") == "12"
+    assert stored(sandbox, ids[1], "leadsync_fit") is None
+    assert connector.usage.by_endpoint["objects.batch_update"] == 1
+
+
+def test_records_failing_transiently_in_a_207_are_sent_once_more(setup) -> None:
+    sandbox, connector = setup
+    ids = [r.id for r in read_all(connector)][:100]
+    sandbox.faults.set(partial_207=0.3)
+    sent = spy_updates(connector)
+    results = connector.write("contact", [Change(i, scored()) for i in ids])
+    assert len(sent) == 2
+    retried = {item["id"] for item in sent[1]}
+    assert 10 < len(retried) < 60
+    failed = [r for r in results if r.status == "failed"]
+    assert {r.error_code for r in failed} <= {"INTERNAL_ERROR"}
+    assert {r.record_id for r in failed} <= retried
+    assert len(failed) < len(retried)
+    for r in results:
+        assert (stored(sandbox, r.record_id, "leadsync_grade") == "A") is (r.status == "ok")
+
+
+def test_unowned_properties_and_bad_values_fail_without_a_call(setup) -> None:
+    _, connector = setup
+    ids = [r.id for r in read_all(connector)][:3]
+    sent = spy_updates(connector)
+    results = connector.write(
+        "contact",
+        [
+            Change(ids[0], {"email": "x@y.example"}),
+            Change(ids[1], {"fit": "many"}),
+            Change(ids[2], {"scored_at": datetime(2026, 1, 1)}),
+        ],
+    )
+    assert [(r.status, r.error_code) for r in results] == [
+        ("failed", "NOT_OWNED"),
+        ("failed", "INVALID_VALUE"),
+        ("failed", "INVALID_VALUE"),
+    ]
+    assert sent == []
+
+
+def test_lifecycle_stage_only_moves_forward(setup) -> None:
+    sandbox, connector = setup
+    table = sandbox.store.table("contacts")
+    by_stage: dict[str, str] = {}
+    for row in table.rows.values():
+        by_stage.setdefault(str(table.raw(row, "lifecyclestage")), str(row.id))
+    lead, customer = by_stage["lead"], by_stage["customer"]
+    sent = spy_updates(connector)
+    results = connector.write(
+        "contact",
+        [
+            Change(lead, {"lifecyclestage": "marketingqualifiedlead"}),
+            Change(customer, {"lifecyclestage": "marketingqualifiedlead"}),
+        ],
+    )
+    assert [r.status for r in results] == ["ok", "ok"]
+    assert sent == [[{"id": lead, "properties": {"lifecyclestage": "marketingqualifiedlead"}}]]
+    assert stored(sandbox, lead, "lifecyclestage") == "marketingqualifiedlead"
+    assert stored(sandbox, customer, "lifecyclestage") == "customer"
+    assert connector.usage.by_endpoint["objects.batch_read"] == 1  # stages were not known yet
+
+
+def test_a_batch_failing_beyond_the_retries_comes_back_as_transient_failures(setup) -> None:
+    sandbox, connector = setup
+    ids = [r.id for r in read_all(connector)][:5]
+    sandbox.faults.queue(*["503"] * 6)
+    results = connector.write("contact", [Change(i, scored()) for i in ids])
+    assert {(r.status, r.error_code) for r in results} == {("failed", "TRANSIENT")}
+    assert connector.write("contact", [Change(i, scored()) for i in ids]) == [
+        WriteResult(i, "ok") for i in ids
+    ]
+
+
+class RejectsBadIds:
+    """A loopback batch/update endpoint rejecting a whole batch (400) holding a bad id."""
+
+    def __init__(self, bad: set[str]) -> None:
+        self.bad = bad
+        self.batches: list[list[str]] = []
+        self.server = SandboxServer(self.dispatch).start()
+
+    def dispatch(self, request: Request) -> Response:
+        ids = [item["id"] for item in json.loads(request.body)["inputs"]]
+        self.batches.append(ids)
+        if self.bad & set(ids):
+            return Response(400, {"status": "error", "category": "VALIDATION_ERROR",
+                                  "message": "Property values were not valid"})  # fmt: skip
+        return Response(200, {"status": "COMPLETE", "results": [{"id": i} for i in ids]})
+
+
+def test_a_whole_batch_rejection_is_halved_until_the_bad_record_is_alone(make_connector) -> None:
+    fake = RejectsBadIds({"3"})
+    try:
+        connector = make_connector(fake.server, access_token="pat-test")
+        results = connector.write("contact", [Change(str(i), {"fit": i}) for i in range(1, 5)])
+    finally:
+        fake.server.stop()
+    assert [(r.record_id, r.status, r.error_code) for r in results] == [
+        ("1", "ok", None),
+        ("2", "ok", None),
+        ("3", "failed", "VALIDATION_ERROR"),
+        ("4", "ok", None),
+    ]
+    assert fake.batches == [["1", "2", "3", "4"], ["1", "2"], ["3", "4"], ["3"], ["4"]]
+
+
+def test_duplicate_changes_for_one_record_are_merged(setup) -> None:
+    _, connector = setup
+    record = read_all(connector)[0].id
+    sent = spy_updates(connector)
+    results = connector.write(
+        "contact", [Change(record, {"fit": 1}), Change(record, {"fit": 2, "grade": "B"})]
+    )
+    assert results == [WriteResult(record, "ok"), WriteResult(record, "ok")]
+    assert sent == [[{"id": record, "properties": {"leadsync_fit": "2", "leadsync_grade": "B"}}]]
+
+
+def test_an_unknown_kind_is_refused(setup) -> None:
+    _, connector = setup
+    with pytest.raises(PermanentError, match="no record kind 'lead'"):
+        connector.write("lead", [])
