@@ -158,6 +158,7 @@ class CrmApi:
         targets = _property_list(query.get("associations")) or []
         archived = query.get("archived", ["false"])[0].lower() == "true"
         with self.store.lock:
+            render = table.renderer(names)
             ids, rows = table.ids, table.rows
             position = bisect.bisect_left(ids, after)
             page: list[dict[str, Any]] = []
@@ -170,7 +171,12 @@ class CrmApi:
                 if len(page) == limit:
                     next_id = row.id
                     break
-                page.append(table.render(row, names, self._associations(table, row, targets)))
+                record = render(row)
+                if targets:
+                    linked = self._associations(table, row, targets)
+                    if linked:
+                        record["associations"] = linked
+                page.append(record)
         body: dict[str, Any] = {"results": page}
         if next_id is not None:
             params = [(k, v) for k, values in query.items() if k != "after" for v in values]
@@ -276,7 +282,8 @@ class CrmApi:
                 return errors.validation(str(exc))
             stop = min(query.after + query.limit, MAX_RESULTS)
             rows = table.rows
-            results = [table.render(rows[id_], names) for id_ in ids[query.after : stop]]
+            render = table.renderer(names)
+            results = [render(rows[id_]) for id_ in ids[query.after : stop]]
         response: dict[str, Any] = {"total": len(ids), "results": results}
         if len(ids) > stop and query.limit:
             response["paging"] = {"next": {"after": str(stop)}}
@@ -329,12 +336,13 @@ class CrmApi:
         missing: list[str] = []
         with self.store.lock:
             lookup = self._lookup(table, id_property)
+            render = table.renderer(names)
             for id_text in ids:
                 row = lookup(id_text)
                 if row is None:
                     missing.append(id_text)
                 else:
-                    results.append(table.render(row, names))
+                    results.append(render(row))
         problems = []
         if missing:
             problems.append(

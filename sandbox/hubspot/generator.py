@@ -54,6 +54,20 @@ class _Draw(random.Random):
         return start + step * int(self.random() * ((stop - start) // step))
 
 
+#: Small numbers as shared strings: rollup counts repeat across contacts, so one string each.
+_SMALL_NUMBERS = tuple(str(n) for n in range(4096))
+
+
+def _text(number: int) -> str:
+    return _SMALL_NUMBERS[number] if 0 <= number < len(_SMALL_NUMBERS) else str(number)
+
+
+_INDUSTRY_LABELS = {
+    value: (value.replace("_", " ").title(), value.replace("_", " ").lower())
+    for value in COMPANY_INDUSTRIES
+}
+
+
 def _cumulative(weights: Sequence[float]) -> tuple[float, ...]:
     return tuple(itertools.accumulate(weights))
 
@@ -82,6 +96,7 @@ def _ascii(text: str) -> str:
 
 class _Company(NamedTuple):
     row: Row
+    id_text: str
     name: str
     domain: str
     website: str
@@ -142,8 +157,10 @@ def _companies(store: Store, rng: random.Random, count: int, now: int) -> list[_
         high = (*_BAND_LIMITS, 20_000)[band]
         employees = int(math.exp(rng.uniform(math.log(low), math.log(high))))
         revenue = employees * rng.randrange(60_000, 320_000, 1000)
+        row_id = store.allocate_id()
         company = _Company(
-            Row(0, 0, 0, values),
+            Row(row_id, 0, 0, values),
+            str(row_id),
             f"{stem} {suffix}".strip(),
             domain,
             f"https://www.{domain}",
@@ -164,7 +181,6 @@ def _companies(store: Store, rng: random.Random, count: int, now: int) -> list[_
         put("lifecyclestage", "lead")
         created = now - rng.randrange(400 * DAY, 1500 * DAY)
         row = company.row
-        row.id = store.allocate_id()
         row.created = created
         row.updated = created + rng.randrange(DAY, 300 * DAY)
         rows.append(row)
@@ -234,10 +250,10 @@ def _contacts(
             country = company.country
             put("company", company.name)
             put("website", company.website)
-            put("associatedcompanyid", str(company.row.id))
+            put("associatedcompanyid", company.id_text)
             if rng.random() < 0.8:
-                label = industry.replace("_", " ").title()
-                put("industry", label.lower() if rng.random() < 0.1 else label)
+                label, lower = _INDUSTRY_LABELS[industry]
+                put("industry", lower if rng.random() < 0.1 else label)
             if rng.random() < 0.9:
                 put("numemployees", _band(employees))
             if rng.random() < 0.7:
@@ -304,8 +320,8 @@ def _engagement(
     latest = row.created
     if visits:
         page_views = visits + int(visits * rng.uniform(0, 3))
-        put("hs_analytics_num_visits", str(visits))
-        put("hs_analytics_num_page_views", str(page_views))
+        put("hs_analytics_num_visits", _text(visits))
+        put("hs_analytics_num_page_views", _text(page_views))
         put("hs_analytics_last_visit_timestamp", last_activity)
         signal += min(page_views, 40) / 40 * 0.35
         latest = max(latest, last_activity)
@@ -313,7 +329,7 @@ def _engagement(
     if forms:
         chosen = [_weighted(rng, v.FORMS, _FORM_CUM) for _ in range(forms)]
         first_at = row.created + int(rng.uniform(0, 1) * (last_activity - row.created))
-        put("num_conversion_events", str(forms))
+        put("num_conversion_events", _text(forms))
         put("first_conversion_event_name", chosen[0][0])
         put("first_conversion_date", first_at)
         put("recent_conversion_event_name", chosen[-1][0])
@@ -324,9 +340,9 @@ def _engagement(
     if delivered:
         opens = min(delivered, int(delivered * min(0.9, rng.uniform(0, 0.4) * appetite)))
         clicks = min(opens, int(opens * rng.uniform(0, 0.35)))
-        put("hs_email_delivered", str(delivered))
-        put("hs_email_open", str(opens))
-        put("hs_email_click", str(clicks))
+        put("hs_email_delivered", _text(delivered))
+        put("hs_email_open", _text(opens))
+        put("hs_email_click", _text(clicks))
         if opens:
             put("hs_email_last_open_date", now - int(min(age_days, rng.expovariate(1 / 20)) * DAY))
         if clicks:
@@ -336,7 +352,7 @@ def _engagement(
     if rng.random() < 0.15 + 0.3 * fit:
         sales_touch = now - int(min(age_days, rng.expovariate(1 / 30)) * DAY)
         put("notes_last_contacted", sales_touch)
-        put("num_contacted_notes", str(rng.randrange(1, 8)))
+        put("num_contacted_notes", _text(rng.randrange(1, 8)))
         if rng.random() < 0.2 + 0.4 * min(appetite, 1.5) / 1.5:
             replied = now - int(min(age_days, rng.expovariate(1 / 25)) * DAY)
             put("hs_sales_email_last_replied", replied)

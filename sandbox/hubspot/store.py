@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sandbox.hubspot.schema import (
@@ -44,6 +45,10 @@ ASSOCIATION_NAMES: dict[tuple[str, str], str] = {
     ("contacts", "calls"): "contact_to_call",
     ("calls", "contacts"): "call_to_contact",
 }
+
+
+def _nothing(values: list[Any]) -> tuple[Any, ...]:
+    return ()
 
 
 class Row:
@@ -94,9 +99,13 @@ class Table:
     # -- schema ---------------------------------------------------------------------------
 
     def add_property(self, prop: PropertyDef) -> None:
-        """Register a new (custom) property and give it a column."""
+        """Register a new (custom) property and give it a column (every row grows by one slot,
+        so rows always have one value per column)."""
         self.props[prop.name] = prop
-        self.columns.setdefault(prop.name, len(self.columns))
+        if prop.name not in self.columns:
+            self.columns[prop.name] = len(self.columns)
+            for row in self.rows.values():
+                row.values.append(None)
         self.version += 1
 
     # -- rows -----------------------------------------------------------------------------
@@ -166,17 +175,56 @@ class Table:
         self, row: Row, names: Iterable[str], associations: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """A record as the CRM objects API returns it; unknown property names are skipped."""
-        props = self.props
-        body: dict[str, Any] = {
-            "id": str(row.id),
-            "properties": {name: self.text(row, name) for name in names if name in props},
-            "createdAt": iso_ms(row.created),
-            "updatedAt": iso_ms(row.updated),
-            "archived": row.archived,
-        }
+        body = self.renderer(names)(row)
         if associations:
             body["associations"] = associations
         return body
+
+    def renderer(self, names: Iterable[str]) -> Callable[[Row], dict[str, Any]]:
+        """A function rendering rows with these properties, as `render` does but compiled once
+        per request: stored values are fetched with one `itemgetter` call per row."""
+        wanted = [name for name in dict.fromkeys(names) if name in self.props]
+        stored = [name for name in wanted if name in self.columns]
+        datetimes = [name for name in stored if self.props[name].type == "datetime"]
+        dates = [name for name in stored if self.props[name].type == "date"]
+        want_id = "hs_object_id" in wanted
+        want_created = self.created_prop in wanted
+        modified = [name for name in wanted if name in self.modified_props]
+        created_prop = self.created_prop
+        indexes = [self.columns[name] for name in stored]
+        fetch: Callable[[list[Any]], Any] = _nothing
+        if len(indexes) == 1:
+            only = indexes[0]
+            fetch = lambda values: (values[only],)  # noqa: E731
+        elif indexes:
+            fetch = itemgetter(*indexes)
+
+        def render(row: Row) -> dict[str, Any]:
+            props = dict(zip(stored, fetch(row.values), strict=True))
+            for name in datetimes:
+                value = props[name]
+                if value is not None:
+                    props[name] = iso_ms(value)
+            for name in dates:
+                value = props[name]
+                if value is not None:
+                    props[name] = iso_ms(value)[:10]
+            created, updated = iso_ms(row.created), iso_ms(row.updated)
+            if want_id:
+                props["hs_object_id"] = str(row.id)
+            if want_created:
+                props[created_prop] = created
+            for name in modified:
+                props[name] = updated
+            return {
+                "id": str(row.id),
+                "properties": props,
+                "createdAt": created,
+                "updatedAt": updated,
+                "archived": row.archived,
+            }
+
+        return render
 
     def live(self, *, archived: bool = False) -> Iterator[Row]:
         """Rows in id order, archived or not."""
@@ -255,7 +303,7 @@ class Table:
         return text, None
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """The hidden conversion outcome of one contact (ground truth for backtests)."""
 
