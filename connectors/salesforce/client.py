@@ -1,0 +1,234 @@
+"""Every Salesforce call of the connector, through simple-salesforce, in one place.
+
+`SalesforceApi.call(endpoint, fn)` is the adapter boundary: it charges the daily share, runs
+`fn(simple_salesforce.Salesforce)`, classifies any failure (`errors.classify`), re-authenticates
+once on `INVALID_SESSION_ID` and repeats the call (a second 401 is an `AuthError`: never a
+loop), and retries transient failures through the project's one retry layer
+(`connectors.retry.retrying`, with the injected `sleep`). simple-salesforce itself never retries:
+it is given a session id (so it cannot log in again) and an `ApiSession` without transport
+retries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from pydantic import SecretStr
+from simple_salesforce.api import Salesforce
+from simple_salesforce.util import call_salesforce
+
+from connectors.base import ApiUsage
+from connectors.errors import AuthError, RateLimited
+from connectors.retry import RetryPolicy, retrying
+from connectors.salesforce.auth import Credentials, Token, fetch_token
+from connectors.salesforce.budget import DailyShare
+from connectors.salesforce.errors import SessionExpired, classify
+from connectors.salesforce.http import ApiSession, LimitInfo
+
+T = TypeVar("T")
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+class SalesforceApi:
+    """An authenticated simple-salesforce client with budget, retries and one re-auth."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        session_id: str | None,
+        instance_url: str | None,
+        api_version: str,
+        ca_bundle: str | None,
+        timeout: float,
+        daily_share: float,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float] = time.time,
+        today: Callable[[], date] = _utc_today,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.version = api_version
+        self.usage = ApiUsage()
+        self.budget = DailyShare(daily_share, today=today)
+        self.session = ApiSession(timeout=timeout, ca_bundle=ca_bundle, on_limits=self._on_limits)
+        self.user_id: str | None = None
+        self._credentials = credentials
+        self._sleep = sleep
+        self._clock = clock
+        self._policy = retry_policy or RetryPolicy()
+        self._sf: Salesforce | None = None
+        self.reauthentications = 0
+        self.retries = 0
+        if session_id and instance_url:
+            self._connect(Token(SecretStr(session_id), instance_url.rstrip("/"), None))
+        elif credentials.grant is None:
+            raise AuthError(
+                "no Salesforce credentials: configure client_id + client_secret (client "
+                "credentials), client_id + username + private_key_file (JWT bearer), or "
+                "session_id + instance_url"
+            )
+
+    # -- session ------------------------------------------------------------------------------
+
+    def _on_limits(self, info: LimitInfo) -> None:
+        self.usage.daily_used = info.used
+        self.usage.daily_limit = info.limit
+        self.budget.observe(info)
+
+    def _connect(self, token: Token) -> None:
+        self._sf = Salesforce(
+            session_id=token.access_token.get_secret_value(),
+            instance_url=token.instance_url,
+            session=self.session,
+            version=self.version,
+        )
+        self.instance_url = token.instance_url
+        if token.user_id:
+            self.user_id = token.user_id
+
+    def authenticate(self) -> None:
+        """Get a new access token with the configured grant."""
+
+        def once() -> Token:
+            self._count("oauth2/token")
+            return fetch_token(self.session, self._credentials, now=self._clock)
+
+        token = retrying(self._policy, sleep=self._sleep, on_retry=self._on_retry)(once)
+        self._connect(token)
+
+    @property
+    def sf(self) -> Salesforce:
+        """The simple-salesforce client, logging in on first use."""
+        if self._sf is None:
+            self.authenticate()
+        assert self._sf is not None
+        return self._sf
+
+    def integration_user(self) -> str:
+        """Id of the user the connector acts as (from the token, else from `userinfo`)."""
+        if self.user_id is None:
+            info = self.call("oauth2/userinfo", lambda sf: sf.oauth2("userinfo"), counted=False)
+            self.user_id = str((info or {}).get("user_id") or "")
+        return self.user_id
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def call(self, endpoint: str, fn: Callable[[Salesforce], T], *, counted: bool = True) -> T:
+        """Run one API call with budget, error classification, one re-auth and retries."""
+
+        def attempt() -> T:
+            try:
+                return self._once(endpoint, fn, counted=counted)
+            except SessionExpired as expired:
+                if self._credentials.grant is None:
+                    raise AuthError(
+                        f"{expired} (the configured session_id expired and no client "
+                        "credentials or JWT settings are configured to get a new one)"
+                    ) from None
+                self.reauthentications += 1
+                self.authenticate()
+                try:
+                    return self._once(endpoint, fn, counted=counted)
+                except SessionExpired as again:
+                    raise AuthError(f"{again} (right after a fresh login)") from None
+
+        return retrying(self._policy, sleep=self._sleep, on_retry=self._on_retry)(attempt)
+
+    def _once(self, endpoint: str, fn: Callable[[Salesforce], T], *, counted: bool) -> T:
+        sf = self.sf
+        if counted:
+            self.budget.spend()
+        self._count(endpoint, counted=counted)
+        try:
+            return fn(sf)
+        except Exception as error:
+            classified = classify(endpoint, error)
+            if isinstance(classified, RateLimited):
+                self.usage.rate_limited += 1
+            else:
+                self.usage.errors += 1
+            raise classified from None
+
+    def _count(self, endpoint: str, *, counted: bool = False) -> None:
+        if counted:
+            self.usage.calls += 1
+        self.usage.by_endpoint[endpoint] = self.usage.by_endpoint.get(endpoint, 0) + 1
+
+    def _on_retry(self, error: BaseException, wait: float) -> None:
+        del error, wait
+        self.retries += 1
+
+    # -- resources ----------------------------------------------------------------------------
+
+    def query(self, soql: str, *, batch_size: int = 2000) -> dict[str, Any]:
+        """`GET query?q=` with the batch size header."""
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
+        result: dict[str, Any] = self.call("query", lambda sf: sf.query(soql, headers=headers))
+        return result
+
+    def query_more(self, next_url: str, *, batch_size: int = 2000) -> dict[str, Any]:
+        """`GET` a query's `nextRecordsUrl`."""
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
+        result: dict[str, Any] = self.call(
+            "query_more",
+            lambda sf: sf.query_more(next_url, identifier_is_url=True, headers=headers),
+        )
+        return result
+
+    def rest(
+        self,
+        endpoint: str,
+        path: str,
+        *,
+        method: str = "GET",
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """A REST resource under `/services/data/vXX.X/` (JSON in, JSON out)."""
+        extra: dict[str, Any] = {}
+        if body is not None:
+            extra["json"] = body
+        if headers:
+            extra["headers"] = headers
+        return self.call(endpoint, lambda sf: sf.restful(path, method=method, **extra))
+
+    def tooling(
+        self,
+        endpoint: str,
+        action: str,
+        *,
+        method: str = "GET",
+        data: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """A Tooling API resource under `/services/data/vXX.X/tooling/`."""
+        return self.call(
+            endpoint, lambda sf: sf.toolingexecute(action, method=method, data=data, params=params)
+        )
+
+    def upload_csv(self, path: str, data: bytes) -> None:
+        """`PUT` CSV to a Bulk API 2.0 resource (201, empty body)."""
+
+        def put(sf: Salesforce) -> None:
+            headers = dict(sf.headers)
+            headers["Content-Type"] = "text/csv"
+            call_salesforce(sf.base_url + path, "PUT", self.session, headers, data=data)
+
+        self.call("jobs/ingest/batches", put)
+
+    def bulk_results(self, sobject: str, job_id: str, kind: str) -> str:
+        """A Bulk API 2.0 job's `successfulResults` or `failedResults` CSV."""
+
+        def fetch(sf: Salesforce) -> str:
+            handler = getattr(sf.bulk2, sobject)
+            if kind == "successfulResults":
+                return str(handler.get_successful_records(job_id))
+            return str(handler.get_failed_records(job_id))
+
+        return self.call(f"jobs/ingest/{kind}", fetch)

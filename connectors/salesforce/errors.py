@@ -1,0 +1,128 @@
+"""Salesforce failures classified once, as data: call-level errors and record-level codes.
+
+Call level (an HTTP response, or no response at all), by (status, errorCode):
+
+    401 INVALID_SESSION_ID ........................ re-authenticate once, then AuthError
+    403 REQUEST_LIMIT_EXCEEDED "TotalRequests" .... BudgetExhausted (the org's daily allowance)
+    403 REQUEST_LIMIT_EXCEEDED (concurrency) ...... RateLimited (retry later)
+    403 API_DISABLED_FOR_ORG, API_CURRENTLY_DISABLED, INSUFFICIENT_ACCESS* ... MissingPermission
+    400 INVALID_FIELD, INVALID_TYPE ............... MissingPermission (missing, or hidden by
+                                                    field-level security: Salesforce cannot tell)
+    400 INVALID_QUERY_LOCATOR ..................... QueryLocatorExpired (restart the query)
+    400/404/405/409/415 anything else ............. PermanentError
+    429 ........................................... RateLimited
+    5xx, timeouts, connection resets .............. TransientError
+    TLS certificate verification failures ......... PermanentError (fix ca_bundle)
+
+Record level (a SaveResult or a Bulk 2.0 failed row): `RETRYABLE_RECORD_CODES` are retried,
+every other code is reported on that record's `WriteResult` and never retried.
+
+Messages carry the endpoint, status, error code and Salesforce's message; never a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from simple_salesforce.exceptions import SalesforceError
+
+from connectors.errors import (
+    AuthError,
+    BudgetExhausted,
+    ConnectorError,
+    MissingPermission,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+
+#: Record-level codes worth another try: lock contention and passing server trouble.
+RETRYABLE_RECORD_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT"}
+)
+
+_PERMISSION_CODES = frozenset(
+    {
+        "API_DISABLED_FOR_ORG",
+        "API_CURRENTLY_DISABLED",
+        "INSUFFICIENT_ACCESS",
+        "INSUFFICIENT_ACCESS_OR_READONLY",
+        "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+        "FUNCTIONALITY_NOT_ENABLED",
+    }
+)
+
+
+class SessionExpired(AuthError):
+    """401 INVALID_SESSION_ID: the caller re-authenticates once and repeats the call."""
+
+
+class QueryLocatorExpired(PermanentError):
+    """400 INVALID_QUERY_LOCATOR: a query cursor expired; restart the query from our cursor."""
+
+
+def first_error(content: Any) -> tuple[str, str]:
+    """(errorCode, message) of a REST error body (a JSON array of errors, usually)."""
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        error = content[0]
+        return str(error.get("errorCode") or ""), str(error.get("message") or "")
+    if isinstance(content, dict):
+        code = content.get("errorCode") or content.get("error") or ""
+        return str(code), str(content.get("message") or content.get("error_description") or "")
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    return "", str(content or "")[:300]
+
+
+def classify_status(endpoint: str, status: int, content: Any) -> ConnectorError:
+    """The connector error for an HTTP error response."""
+    code, message = first_error(content)
+    text = f"Salesforce {endpoint}: HTTP {status} {code}: {message.strip()}".rstrip(": ")
+    if status == 401:
+        return SessionExpired(text)
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        if "TotalRequests" in message:
+            return BudgetExhausted(
+                f"{text} (the org's daily API allowance is spent; the run resumes tomorrow from "
+                "its cursor)"
+            )
+        return RateLimited(text)
+    if status == 429:
+        return RateLimited(text)
+    if code in _PERMISSION_CODES:
+        return MissingPermission(
+            f"{text} (give the integration user the permission the message names)"
+        )
+    if code in ("INVALID_FIELD", "INVALID_TYPE"):
+        return MissingPermission(
+            f"{text} (the field or object is missing, or field-level security hides it from the "
+            "integration user: run `ensure_schema` with apply, or grant read access in a "
+            "permission set assigned to that user)"
+        )
+    if code == "INVALID_QUERY_LOCATOR":
+        return QueryLocatorExpired(text)
+    if status >= 500:
+        return TransientError(text)
+    return PermanentError(text)
+
+
+def classify(endpoint: str, error: BaseException) -> ConnectorError:
+    """The connector error for anything a simple-salesforce or requests call raised."""
+    if isinstance(error, ConnectorError):
+        return error
+    if isinstance(error, SalesforceError):
+        return classify_status(endpoint, error.status, error.content)
+    if isinstance(error, requests.exceptions.SSLError):
+        return PermanentError(
+            f"Salesforce {endpoint}: TLS verification failed; set ca_bundle to the CA that signed "
+            "the server certificate"
+        )
+    if isinstance(error, requests.Timeout):
+        return TransientError(f"Salesforce {endpoint}: timed out")
+    if isinstance(error, requests.ConnectionError):
+        return TransientError(f"Salesforce {endpoint}: connection failed ({type(error).__name__})")
+    if isinstance(error, ValueError):
+        # A body that is not JSON: an HTML page from a proxy or a maintenance window.
+        return TransientError(f"Salesforce {endpoint}: unreadable response ({error})")
+    raise error

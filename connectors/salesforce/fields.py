@@ -1,0 +1,100 @@
+"""leadsync's output fields in Salesforce: API names, Tooling metadata and value encoding.
+
+Canonical output `scored_at` is `Leadsync_Scored_At__c`; each output type maps to one custom
+field type: number -> Number(5, 0), enumeration -> restricted Picklist, bool -> Checkbox,
+text -> LongTextArea(32768), string -> Text(255), datetime -> DateTime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.base import OutputField
+
+SOBJECTS: dict[str, str] = {"lead": "Lead", "contact": "Contact"}
+LONG_TEXT = 32768
+TOOLING_TYPES: dict[str, str] = {
+    "number": "Number",
+    "enumeration": "Picklist",
+    "bool": "Checkbox",
+    "text": "LongTextArea",
+    "string": "Text",
+    "datetime": "DateTime",
+}
+
+
+def sobject_of(kind: str) -> str:
+    """The Salesforce object of a record kind; ValueError for kinds it does not serve."""
+    try:
+        return SOBJECTS[kind]
+    except KeyError:
+        raise ValueError(
+            f"the Salesforce connector reads {sorted(SOBJECTS)}, not {kind!r}"
+        ) from None
+
+
+def api_name(canonical: str) -> str:
+    """`scored_at` -> `Leadsync_Scored_At__c`."""
+    return "Leadsync_" + "_".join(part.capitalize() for part in canonical.split("_")) + "__c"
+
+
+def tooling_metadata(output: OutputField) -> dict[str, Any]:
+    """The Tooling API `CustomField.Metadata` that creates an output field."""
+    metadata: dict[str, Any] = {
+        "label": f"Leadsync {output.label}"[:40],
+        "description": output.description,
+        "inlineHelpText": output.description,
+        "type": TOOLING_TYPES[output.type],
+    }
+    if output.type == "number":
+        metadata.update(precision=5, scale=0)
+    elif output.type == "enumeration":
+        metadata["valueSet"] = {
+            "restricted": True,
+            "valueSetDefinition": {
+                "sorted": False,
+                "value": [{"fullName": v, "label": v, "default": False} for v in output.options],
+            },
+        }
+    elif output.type == "bool":
+        metadata["defaultValue"] = "false"
+    elif output.type == "text":
+        metadata.update(length=LONG_TEXT, visibleLines=5)
+    elif output.type == "string":
+        metadata["length"] = 255
+    return metadata
+
+
+def picklist_values(metadata: Mapping[str, Any]) -> list[str]:
+    """The values of a Picklist field's metadata."""
+    value_set = metadata.get("valueSet") or {}
+    definition = value_set.get("valueSetDefinition") or {}
+    return [str(v.get("fullName")) for v in definition.get("value") or []]
+
+
+def encode(canonical: str, value: object, *, max_length: int = LONG_TEXT) -> Any:
+    """A JSON value for a REST write of one output."""
+    if value is None:
+        return None
+    if canonical in ("fit", "interest", "score"):
+        return round(float(str(value)))
+    if canonical == "qualified":
+        return value if isinstance(value, bool) else str(value).lower() in ("true", "1", "yes")
+    if canonical == "scored_at":
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(value)
+    text = str(value)
+    return text[:max_length]
+
+
+def encode_csv(canonical: str, value: object, *, max_length: int = LONG_TEXT) -> str:
+    """A Bulk API 2.0 CSV cell: `#N/A` clears a field (an empty cell would leave it as is)."""
+    encoded = encode(canonical, value, max_length=max_length)
+    if encoded is None or encoded == "":
+        return "#N/A"
+    if isinstance(encoded, bool):
+        return "true" if encoded else "false"
+    return str(encoded)

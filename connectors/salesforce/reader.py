@@ -1,0 +1,459 @@
+"""Reading leads and contacts page by page, with their activity, resumably.
+
+Two modes, one cursor (`ReadCursor`, JSON in `Page.cursor`):
+
+* incremental (`since` given): `WHERE IsConverted = false AND SystemModstamp >= since - overlap
+  ORDER BY SystemModstamp, Id`; resuming from a cursor `(stamp, id)` uses the tiebreak
+  `SystemModstamp > stamp OR (SystemModstamp = stamp AND Id > id)`, so records sharing one
+  timestamp (a bulk update stamps thousands alike) are neither skipped nor read twice. Activity
+  comes through child subqueries (`(SELECT ... FROM Tasks ...)`): pages are small.
+* full (`since` None): `ORDER BY Id`, resuming with `Id > id`. Activity comes through direct
+  Task, Event and CampaignMember queries ordered by parent id and merge-joined with the lead
+  pages, so memory stays one page per stream however many records there are.
+
+Only the fields the model references, leadsync's visible output fields and the system fields
+the cursor and echo suppression need are selected. Converted leads (read-only in Salesforce)
+are left out. Echo suppression (incremental reads only): a record last modified by the
+integration user, with no later system change, whose inputs hash as they did when leadsync last
+wrote it, changed only by leadsync's own write; it is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import OrderedDict
+from collections.abc import Collection, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors.base import Page
+from connectors.errors import MissingPermission, PermanentError
+from connectors.salesforce.activity import ActivitySource, parse_datetime, sources_for
+from connectors.salesforce.client import SalesforceApi
+from connectors.salesforce.errors import QueryLocatorExpired
+from connectors.salesforce.fields import api_name, sobject_of
+from scoring.types import OUTPUT_NAMES, Event, Record
+
+SYSTEM_FIELDS = ("Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById")
+
+
+@dataclass(frozen=True)
+class ReadCursor:
+    """Where a read stands: `full` by last id, or `incremental` by (SystemModstamp, id)."""
+
+    mode: str
+    last_id: str | None = None
+    stamp: str | None = None
+
+    def encode(self) -> str:
+        """The opaque `Page.cursor` string."""
+        return json.dumps({"v": 1, "mode": self.mode, "id": self.last_id, "stamp": self.stamp})
+
+    @classmethod
+    def decode(cls, text: str) -> ReadCursor:
+        """Parse a cursor from `encode`; PermanentError when it is not one."""
+        try:
+            data = json.loads(text)
+            mode = data["mode"]
+            if mode not in ("full", "incremental") or data.get("v") != 1:
+                raise ValueError(mode)
+            return cls(mode, data.get("id"), data.get("stamp"))
+        except (ValueError, KeyError, TypeError):
+            raise PermanentError(f"not a Salesforce read cursor: {text[:80]!r}") from None
+
+
+def soql_datetime(moment: datetime) -> str:
+    """A SOQL datetime literal in whole seconds (Salesforce stores no milliseconds)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def quote(text: str) -> str:
+    """A SOQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class EchoMemory:
+    """Input fingerprints of records as leadsync last wrote them (bounded LRU by default)."""
+
+    def __init__(self, store: MutableMapping[str, str] | None = None, capacity: int = 200_000):
+        self._store: MutableMapping[str, str] = store if store is not None else OrderedDict()
+        self._capacity = capacity
+
+    def remember(self, record_id: str, fingerprint: str) -> None:
+        """Note the inputs a record had when leadsync wrote it."""
+        self._store[record_id] = fingerprint
+        if isinstance(self._store, OrderedDict):
+            self._store.move_to_end(record_id)
+            while len(self._store) > self._capacity:
+                self._store.popitem(last=False)
+
+    def matches(self, record_id: str, fingerprint: str) -> bool:
+        """Whether a record's inputs are what they were at leadsync's last write."""
+        return self._store.get(record_id) == fingerprint
+
+
+def fingerprint(properties: Mapping[str, object]) -> str:
+    """A short stable hash of a record's input values."""
+    text = json.dumps(properties, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass
+class _Selection:
+    """What one read selects and how rows become records."""
+
+    kind: str
+    sobject: str
+    model_fields: list[str]
+    outputs: dict[str, str]  # api name -> canonical output name
+    sources: list[ActivitySource]
+    event_types: frozenset[str]
+
+    def columns(self) -> list[str]:
+        seen: dict[str, str] = {}
+        for name in [*SYSTEM_FIELDS, *self.model_fields, *self.outputs]:
+            seen.setdefault(name.lower(), name)
+        return list(seen.values())
+
+    def subqueries(self, days: int) -> list[str]:
+        return [
+            f"(SELECT {', '.join(s.fields)} FROM {s.relationship} "
+            f"WHERE {s.where(self.event_types, days)} ORDER BY {s.order})"
+            for s in self.sources
+        ]
+
+    def record(self, row: Mapping[str, Any], events: list[Event]) -> Record:
+        properties = {name: _value(row, name) for name in self.model_fields}
+        outputs = {canonical: row.get(name) for name, canonical in self.outputs.items()}
+        return Record(
+            id=str(row["Id"]),
+            kind=self.kind,
+            properties=properties,
+            events=tuple(sorted(events, key=lambda e: e.at)),
+            updated_at=parse_datetime(row.get("SystemModstamp")),
+            outputs=outputs,
+        )
+
+
+def _value(row: Mapping[str, Any], path: str) -> Any:
+    current: Any = row
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        found = current.get(part)
+        if found is None:
+            # Salesforce answers with canonical casing; models may not use it.
+            found = next((v for k, v in current.items() if k.lower() == part.lower()), None)
+        current = found
+    return current
+
+
+class Reader:
+    """Streams `Page`s of records for one connector."""
+
+    def __init__(
+        self,
+        api: SalesforceApi,
+        *,
+        batch_size: int = 2000,
+        activity_days: int = 365,
+        overlap: timedelta = timedelta(minutes=5),
+        echo: EchoMemory | None = None,
+    ) -> None:
+        self.api = api
+        self.batch_size = batch_size
+        self.activity_days = activity_days
+        self.overlap = overlap
+        self.echo = echo or EchoMemory()
+        self.echoes_skipped = 0
+        self._describes: dict[str, dict[str, Any]] = {}
+        self._recent: OrderedDict[str, str] = OrderedDict()
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def describe(self, sobject: str, *, refresh: bool = False) -> dict[str, Any]:
+        """The object's describe (cached per connector; `refresh` after schema changes)."""
+        if refresh or sobject not in self._describes:
+            self._describes[sobject] = self.api.rest("describe", f"sobjects/{sobject}/describe")
+        return self._describes[sobject]
+
+    def visible_fields(self, sobject: str) -> dict[str, dict[str, Any]]:
+        """Fields the integration user can see, by lower-case name."""
+        return {f["name"].lower(): f for f in self.describe(sobject)["fields"]}
+
+    def selection(
+        self, kind: str, fields: Collection[str], event_types: Collection[str]
+    ) -> _Selection:
+        """Check the model's fields against describe and plan the select list."""
+        sobject = sobject_of(kind)
+        visible = self.visible_fields(sobject)
+        relationships = {
+            str(f["relationshipName"]).lower()
+            for f in visible.values()
+            if f.get("relationshipName")
+        }
+        missing = []
+        for name in fields:
+            head = name.split(".")[0].lower()
+            if ("." in name and head not in relationships) or (
+                "." not in name and name.lower() not in visible
+            ):
+                missing.append(name)
+        if missing:
+            raise MissingPermission(
+                f"Salesforce {sobject} has no field(s) {', '.join(sorted(missing))} visible to the "
+                "integration user: check the names in the model, or grant read access to them in "
+                "a permission set assigned to the integration user"
+            )
+        outputs = {
+            visible[api_name(c).lower()]["name"]: c
+            for c in OUTPUT_NAMES
+            if api_name(c).lower() in visible
+        }
+        return _Selection(
+            kind,
+            sobject,
+            list(dict.fromkeys(fields)),
+            outputs,
+            sources_for(event_types),
+            frozenset(event_types),
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def pages(
+        self,
+        kind: str,
+        fields: Collection[str],
+        event_types: Collection[str],
+        *,
+        since: datetime | None,
+        resume: str | None,
+        write_reserve: int,
+    ) -> Iterator[Page]:
+        """Pages of records, each with the cursor that resumes after it."""
+        selection = self.selection(kind, fields, event_types)
+        cursor = ReadCursor.decode(resume) if resume else None
+        mode = cursor.mode if cursor else ("full" if since is None else "incremental")
+        if mode == "incremental":
+            yield from self._incremental(selection, since, cursor, write_reserve)
+        else:
+            yield from self._full(selection, cursor, write_reserve)
+
+    def _incremental(
+        self, selection: _Selection, since: datetime | None, cursor: ReadCursor | None, reserve: int
+    ) -> Iterator[Page]:
+        me = self.api.integration_user()
+        position = cursor
+        start = soql_datetime((since - self.overlap).astimezone(UTC)) if since is not None else None
+        restarted_from: ReadCursor | None = None
+        while True:
+            if position and position.stamp and position.last_id:
+                where = (
+                    f"(SystemModstamp > {position.stamp} OR (SystemModstamp = {position.stamp} "
+                    f"AND Id > {quote(position.last_id)}))"
+                )
+            elif start:
+                where = f"SystemModstamp >= {start}"
+            else:
+                where = ""
+            soql = self._soql(selection, where, "SystemModstamp, Id", subqueries=True)
+            try:
+                for rows in self._query_pages(soql, reserve + 1):
+                    records = []
+                    for row in rows:
+                        events = [
+                            event
+                            for source in selection.sources
+                            for child in ((row.get(source.relationship) or {}).get("records") or [])
+                            for event in source.events(child, selection.event_types)
+                        ]
+                        record = selection.record(row, events)
+                        fp = fingerprint(record.properties)
+                        if self._is_echo(row, me, fp):
+                            self.echoes_skipped += 1
+                        else:
+                            records.append(record)
+                            self._note(record.id, fp)
+                    last = rows[-1]
+                    position = ReadCursor(
+                        "incremental",
+                        str(last["Id"]),
+                        str(last["SystemModstamp"])[:19] + "Z",
+                    )
+                    yield Page(records, position.encode())
+                return
+            except QueryLocatorExpired:
+                # The server dropped its query cursor: start again from ours, once per position.
+                if position is None or position == restarted_from:
+                    raise
+                restarted_from = position
+
+    def _full(
+        self, selection: _Selection, cursor: ReadCursor | None, reserve: int
+    ) -> Iterator[Page]:
+        position = cursor.last_id if cursor else None
+        restarted_from: str | None = None
+        while True:
+            where = f"Id > {quote(position)}" if position else ""
+            soql = self._soql(selection, where, "Id", subqueries=False)
+            streams = [
+                _ChildStream(self, selection, source, position) for source in selection.sources
+            ]
+            try:
+                for rows in self._query_pages(soql, reserve + 1 + len(streams)):
+                    last_id = str(rows[-1]["Id"])
+                    children = [stream.through(last_id) for stream in streams]
+                    records = []
+                    for row in rows:
+                        events = [
+                            event
+                            for stream, grouped in zip(streams, children, strict=True)
+                            for child in grouped.get(str(row["Id"]), [])
+                            for event in stream.source.events(child, selection.event_types)
+                        ]
+                        record = selection.record(row, events)
+                        records.append(record)
+                        self._note(record.id, fingerprint(record.properties))
+                    position = last_id
+                    yield Page(records, ReadCursor("full", last_id).encode())
+                return
+            except QueryLocatorExpired:
+                if position is None or position == restarted_from:
+                    raise
+                restarted_from = position
+
+    def fetch(
+        self,
+        kind: str,
+        record_ids: list[str],
+        fields: Collection[str],
+        event_types: Collection[str],
+    ) -> list[Record]:
+        """Specific records by id, with activity through subqueries (200 ids per query)."""
+        selection = self.selection(kind, fields, event_types)
+        found: dict[str, Record] = {}
+        for start in range(0, len(record_ids), 200):
+            chunk = record_ids[start : start + 200]
+            where = f"Id IN ({', '.join(quote(i) for i in chunk)})"
+            soql = self._soql(selection, where, "Id", subqueries=True, converted=True)
+            for rows in self._query_pages(soql, 1):
+                for row in rows:
+                    events = [
+                        event
+                        for source in selection.sources
+                        for child in ((row.get(source.relationship) or {}).get("records") or [])
+                        for event in source.events(child, selection.event_types)
+                    ]
+                    found[str(row["Id"])] = selection.record(row, events)
+        return [found[i] for i in record_ids if i in found]
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _soql(
+        self,
+        selection: _Selection,
+        where: str,
+        order: str,
+        *,
+        subqueries: bool,
+        converted: bool = False,
+    ) -> str:
+        columns = selection.columns()
+        if subqueries:
+            columns += selection.subqueries(self.activity_days)
+        filters = [w for w in (where,) if w]
+        if selection.sobject == "Lead" and not converted:
+            filters.insert(0, "IsConverted = false")
+        clause = f" WHERE {' AND '.join(filters)}" if filters else ""
+        return f"SELECT {', '.join(columns)} FROM {selection.sobject}{clause} ORDER BY {order}"
+
+    def _query_pages(self, soql: str, calls_needed: int) -> Iterator[list[dict[str, Any]]]:
+        """Row lists of a query's pages; refuses a repeated `nextRecordsUrl` (no loops)."""
+        self.api.budget.require(calls_needed, "reading the next page")
+        result = self.api.query(soql, batch_size=self.batch_size)
+        seen: set[str] = set()
+        while True:
+            rows = list(result.get("records") or [])
+            if rows:
+                yield rows
+            next_url = result.get("nextRecordsUrl")
+            if result.get("done", True) or not next_url:
+                return
+            if next_url in seen:
+                raise PermanentError(f"Salesforce repeated the query page {next_url}; stopping")
+            seen.add(next_url)
+            self.api.budget.require(calls_needed, "reading the next page")
+            result = self.api.query_more(next_url, batch_size=self.batch_size)
+
+    def _is_echo(self, row: Mapping[str, Any], me: str, fp: str) -> bool:
+        return (
+            bool(me)
+            and row.get("LastModifiedById") == me
+            and row.get("LastModifiedDate") == row.get("SystemModstamp")
+            and self.echo.matches(str(row["Id"]), fp)
+        )
+
+    def _note(self, record_id: str, fp: str) -> None:
+        self._recent[record_id] = fp
+        self._recent.move_to_end(record_id)
+        while len(self._recent) > 3 * self.batch_size:
+            self._recent.popitem(last=False)
+
+    def written(self, record_id: str) -> None:
+        """Remember the inputs of a record leadsync just wrote (for echo suppression)."""
+        fp = self._recent.get(record_id)
+        if fp is not None:
+            self.echo.remember(record_id, fp)
+
+
+class _ChildStream:
+    """One activity object's rows ordered by parent id, pulled page by page as leads advance."""
+
+    def __init__(
+        self, reader: Reader, selection: _Selection, source: ActivitySource, after_id: str | None
+    ) -> None:
+        self.source = source
+        self.parent = source.parent_field(selection.sobject)
+        filters = [
+            source.parent_filter(selection.sobject),
+            source.where(selection.event_types, reader.activity_days),
+        ]
+        if after_id:
+            filters.append(f"{self.parent} > {quote(after_id)}")
+        columns = list(dict.fromkeys([self.parent, *source.fields]))
+        soql = (
+            f"SELECT {', '.join(columns)} FROM {source.sobject} WHERE {' AND '.join(filters)} "
+            f"ORDER BY {self.parent}, {source.order}, Id"
+        )
+        self._pages = reader._query_pages(soql, 1)
+        self._rows: list[dict[str, Any]] = []
+        self._index = 0
+        self._done = False
+
+    def _head(self) -> dict[str, Any] | None:
+        while self._index >= len(self._rows):
+            if self._done:
+                return None
+            try:
+                self._rows, self._index = next(self._pages), 0
+            except StopIteration:
+                self._done = True
+                return None
+        return self._rows[self._index]
+
+    def through(self, last_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Rows of parents up to `last_id` (ids compare as Salesforce orders them), by parent."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        while (row := self._head()) is not None and str(row[self.parent]) <= last_id:
+            grouped.setdefault(str(row[self.parent]), []).append(row)
+            self._index += 1
+        return grouped
+
+
+def pages_needed(count: int, per_call: int) -> int:
+    """Calls to move `count` items `per_call` at a time."""
+    return math.ceil(count / per_call) if count else 0

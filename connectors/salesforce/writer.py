@@ -1,0 +1,342 @@
+"""Writing output values: sObject Collections packed into composite calls, or Bulk API 2.0.
+
+Salesforce caps a `composite` call at 25 subrequests of which at most 5 may be sObject
+Collections or queries, and a collection at 200 records. So one composite call carries 5 x 200 =
+1,000 record updates, and N changes cost `ceil(N / 1000)` calls (a single collection of up to 200
+is sent as a plain `PATCH composite/sobjects`: the same one call). Every write sends
+`Sforce-Auto-Assign: FALSE` (on the call and on each subrequest) so lead assignment rules never
+reassign owners because of a score.
+
+Record-level outcomes come back as SaveResults (HTTP 200 even when records fail).
+`UNABLE_TO_LOCK_ROW` and other passing codes are retried, only for the records that hit them,
+through the project's retry layer; every other code is reported on the record's `WriteResult`.
+A call-level transient failure repeats the whole call of at most 1,000 records (updates set
+absolute values, so repeating one is harmless).
+
+At `bulk_threshold` changes and above, one Bulk API 2.0 ingest job carries them all (create,
+upload, close, poll, results: a handful of calls); rows that failed with a retryable code are
+then written through collections.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.base import Change, WriteResult
+from connectors.errors import MissingPermission, PermanentError, TransientError
+from connectors.retry import RetryPolicy, retrying
+from connectors.salesforce.client import SalesforceApi
+from connectors.salesforce.errors import RETRYABLE_RECORD_CODES
+from connectors.salesforce.fields import LONG_TEXT, api_name, encode, encode_csv, sobject_of
+from connectors.salesforce.reader import Reader, pages_needed
+from scoring.types import OUTPUT_NAMES
+
+COLLECTION_SIZE = 200
+COLLECTIONS_PER_COMPOSITE = 5
+PER_CALL = COLLECTION_SIZE * COLLECTIONS_PER_COMPOSITE
+NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
+BULK_CALLS = 6  # create, upload, close, first poll, successful and failed results
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One record's result within a call."""
+
+    ok: bool
+    code: str | None = None
+    message: str | None = None
+
+
+class _RecordsToRetry(TransientError):
+    """Some records failed with a retryable code; the retry layer sends them again."""
+
+
+class Writer:
+    """Writes `Change`s for one connector."""
+
+    def __init__(
+        self,
+        api: SalesforceApi,
+        reader: Reader,
+        *,
+        bulk_threshold: int,
+        sleep: Callable[[float], None],
+        policy: RetryPolicy | None = None,
+        bulk_poll_s: float = 2.0,
+        bulk_max_wait_s: float = 3600.0,
+    ) -> None:
+        self.api = api
+        self.reader = reader
+        self.bulk_threshold = bulk_threshold
+        self._sleep = sleep
+        self._policy = policy or RetryPolicy()
+        self._bulk_poll_s = bulk_poll_s
+        self._bulk_max_wait_s = bulk_max_wait_s
+        self.bulk_jobs = 0
+
+    def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
+        """One `WriteResult` per change, in order."""
+        sobject = sobject_of(kind)
+        if not changes:
+            return []
+        fields = self._writable(sobject, changes)
+        latest = {change.record_id: change for change in changes}  # absolute values: last wins
+        unique = list(latest.values())
+        use_bulk = len(unique) >= self.bulk_threshold
+        needed = BULK_CALLS if use_bulk else pages_needed(len(unique), PER_CALL)
+        self.api.budget.require(needed, f"writing {len(unique)} changes")
+        outcomes: dict[str, _Outcome] = {}
+        to_collections = unique
+        if use_bulk:
+            outcomes = self._bulk(sobject, unique, fields)
+            to_collections = [
+                c
+                for c in unique
+                if not outcomes[c.record_id].ok
+                and outcomes[c.record_id].code in RETRYABLE_RECORD_CODES
+            ]
+        for start in range(0, len(to_collections), PER_CALL):
+            outcomes.update(self._packed(sobject, to_collections[start : start + PER_CALL], fields))
+        results = []
+        for change in changes:
+            outcome = outcomes[change.record_id]
+            if outcome.ok:
+                results.append(WriteResult(change.record_id, "ok"))
+            else:
+                results.append(
+                    WriteResult(change.record_id, "failed", outcome.code, outcome.message)
+                )
+        return results
+
+    # -- field checks and encoding ------------------------------------------------------------
+
+    def _writable(self, sobject: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
+        wanted = {name for change in changes for name in change.values}
+        unknown = wanted - set(OUTPUT_NAMES)
+        if unknown:
+            raise ValueError(f"not leadsync outputs: {sorted(unknown)}")
+        visible = self.reader.visible_fields(sobject)
+        fields = {c: visible.get(api_name(c).lower()) for c in wanted}
+        blocked = sorted(
+            api_name(c) for c, f in fields.items() if f is None or not f.get("updateable")
+        )
+        if blocked:
+            raise MissingPermission(
+                f"Salesforce {sobject} field(s) {', '.join(blocked)} are missing or not editable "
+                "by the integration user: run ensure_schema with apply, which creates them and "
+                "grants edit access through the Leadsync_Integration permission set"
+            )
+        return {c: f for c, f in fields.items() if f is not None}
+
+    @staticmethod
+    def _record(sobject: str, change: Change, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        record: dict[str, Any] = {"attributes": {"type": sobject}, "id": change.record_id}
+        for canonical, value in change.values.items():
+            field = fields[canonical]
+            record[field["name"]] = encode(
+                canonical, value, max_length=int(field.get("length") or LONG_TEXT)
+            )
+        return record
+
+    # -- composite ------------------------------------------------------------------------------
+
+    def _packed(
+        self, sobject: str, chunk: list[Change], fields: dict[str, dict[str, Any]]
+    ) -> dict[str, _Outcome]:
+        """Write up to 1,000 changes in one call, retrying retryable records."""
+        results: dict[str, _Outcome] = {}
+        pending = chunk
+        try:
+            for attempt in retrying(self._policy, sleep=self._sleep):
+                with attempt:
+                    sent = self._send(sobject, pending, fields)
+                    still = []
+                    for change, outcome in zip(pending, sent, strict=True):
+                        results[change.record_id] = outcome
+                        if outcome.ok:
+                            self.reader.written(change.record_id)
+                        elif outcome.code in RETRYABLE_RECORD_CODES:
+                            still.append(change)
+                    pending = still
+                    if pending:
+                        raise _RecordsToRetry(f"{len(pending)} records to retry")
+        except _RecordsToRetry:
+            pass  # retries used up: those records keep their last failure
+        return results
+
+    def _send(
+        self, sobject: str, changes: list[Change], fields: dict[str, dict[str, Any]]
+    ) -> list[_Outcome]:
+        records = [self._record(sobject, change, fields) for change in changes]
+        collections = [
+            records[i : i + COLLECTION_SIZE] for i in range(0, len(records), COLLECTION_SIZE)
+        ]
+        if len(collections) == 1:
+            body = self.api.rest(
+                "composite/sobjects",
+                "composite/sobjects",
+                method="PATCH",
+                body={"allOrNone": False, "records": collections[0]},
+                headers=NO_AUTO_ASSIGN,
+            )
+            return _save_results(body, len(records))
+        url = f"/services/data/v{self.api.version}/composite/sobjects"
+        request = {
+            "allOrNone": False,
+            "compositeRequest": [
+                {
+                    "method": "PATCH",
+                    "url": url,
+                    "referenceId": f"collection{index}",
+                    "body": {"allOrNone": False, "records": collection},
+                    "httpHeaders": NO_AUTO_ASSIGN,
+                }
+                for index, collection in enumerate(collections)
+            ],
+        }
+        body = self.api.rest(
+            "composite", "composite", method="POST", body=request, headers=NO_AUTO_ASSIGN
+        )
+        answers = {
+            str(r.get("referenceId")): r for r in (body or {}).get("compositeResponse") or []
+        }
+        outcomes: list[_Outcome] = []
+        for index, collection in enumerate(collections):
+            answer = answers.get(f"collection{index}")
+            if answer is None:
+                raise PermanentError(
+                    f"Salesforce composite: no answer for subrequest collection{index}"
+                )
+            status = int(answer.get("httpStatusCode") or 0)
+            if status == 200:
+                outcomes.extend(_save_results(answer.get("body"), len(collection)))
+                continue
+            code, message = _first(answer.get("body"))
+            if status >= 500:
+                code = code if code in RETRYABLE_RECORD_CODES else "SERVER_UNAVAILABLE"
+            outcomes.extend([_Outcome(False, code, message)] * len(collection))
+        return outcomes
+
+    # -- Bulk API 2.0 -------------------------------------------------------------------------
+
+    def _bulk(
+        self, sobject: str, changes: list[Change], fields: dict[str, dict[str, Any]]
+    ) -> dict[str, _Outcome]:
+        columns = sorted(fields)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["Id", *(fields[c]["name"] for c in columns)])
+        for change in changes:
+            writer.writerow(
+                [
+                    change.record_id,
+                    *(
+                        encode_csv(
+                            c,
+                            change.values[c],
+                            max_length=int(fields[c].get("length") or LONG_TEXT),
+                        )
+                        if c in change.values
+                        else ""
+                        for c in columns
+                    ),
+                ]
+            )
+        job = self.api.rest(
+            "jobs/ingest",
+            "jobs/ingest",
+            method="POST",
+            body={
+                "object": sobject,
+                "operation": "update",
+                "contentType": "CSV",
+                "lineEnding": "LF",
+                "columnDelimiter": "COMMA",
+            },
+        )
+        job_id = str(job["id"])
+        self.bulk_jobs += 1
+        self.api.upload_csv(f"jobs/ingest/{job_id}/batches", out.getvalue().encode("utf-8"))
+        self.api.rest(
+            "jobs/ingest/state",
+            f"jobs/ingest/{job_id}",
+            method="PATCH",
+            body={"state": "UploadComplete"},
+        )
+        self._wait(job_id)
+        outcomes: dict[str, _Outcome] = {}
+        for row in csv.DictReader(
+            io.StringIO(self.api.bulk_results(sobject, job_id, "successfulResults"))
+        ):
+            outcomes[row["sf__Id"]] = _Outcome(True)
+        for row in csv.DictReader(
+            io.StringIO(self.api.bulk_results(sobject, job_id, "failedResults"))
+        ):
+            code, _, rest = str(row.get("sf__Error") or "").partition(":")
+            message = rest.rsplit(":", 1)[0] if ":" in rest else rest
+            outcomes[row.get("sf__Id") or row.get("Id") or ""] = _Outcome(
+                False, code or "UNKNOWN", message
+            )
+        for change in changes:
+            outcomes.setdefault(
+                change.record_id,
+                _Outcome(False, "UNPROCESSED", "not processed by the Bulk API job"),
+            )
+            if outcomes[change.record_id].ok:
+                self.reader.written(change.record_id)
+        return outcomes
+
+    def _wait(self, job_id: str) -> None:
+        waited = 0.0
+        delay = self._bulk_poll_s
+        while True:
+            info = self.api.rest("jobs/ingest/info", f"jobs/ingest/{job_id}")
+            state = info.get("state")
+            if state == "JobComplete":
+                return
+            if state in ("Failed", "Aborted"):
+                message = str(info.get("errorMessage") or state)
+                if "Field name not found" in message:
+                    raise MissingPermission(
+                        f"Salesforce Bulk API job {job_id} failed: {message} (run ensure_schema "
+                        "with apply, or grant edit access to the field)"
+                    )
+                raise PermanentError(f"Salesforce Bulk API job {job_id} {state}: {message}")
+            if waited >= self._bulk_max_wait_s:
+                raise TransientError(
+                    f"Salesforce Bulk API job {job_id} still {state} after {waited:.0f}s"
+                )
+            self._sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 30.0)
+
+
+def _first(body: Any) -> tuple[str, str]:
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        return str(body[0].get("errorCode") or "UNKNOWN"), str(body[0].get("message") or "")
+    return "UNKNOWN", str(body)[:200]
+
+
+def _save_results(body: Any, expected: int) -> list[_Outcome]:
+    if not isinstance(body, list) or len(body) != expected:
+        raise PermanentError(
+            f"Salesforce returned {len(body) if isinstance(body, list) else 'no'} SaveResults "
+            f"for {expected} records"
+        )
+    outcomes = []
+    for result in body:
+        if result.get("success"):
+            outcomes.append(_Outcome(True))
+            continue
+        errors = result.get("errors") or [{}]
+        first = errors[0]
+        outcomes.append(
+            _Outcome(
+                False, str(first.get("statusCode") or "UNKNOWN"), str(first.get("message") or "")
+            )
+        )
+    return outcomes

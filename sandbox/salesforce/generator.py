@@ -1,0 +1,737 @@
+"""Seeded, realistic org data: users, accounts, campaigns, leads, contacts and their activity.
+
+Every lead has fit fields as a sales org holds them (Title, Industry, NumberOfEmployees,
+AnnualRevenue, Country, LeadSource, Status, Rating, HasOptedOutOfEmail), with the usual dirt:
+shouted or padded titles, blank industries and sizes, country spelled five ways, free-mail
+addresses, test records. Activity is Tasks (email opens, clicks and replies logged as tasks by
+email tracking, calls), Events (meetings) and CampaignMembers, dated over the last year and
+denser for engaged leads.
+
+The hidden outcome of each lead (will it convert to a won opportunity?) is drawn from a logistic
+function of its true fit and of its recent, decayed engagement, so a sensible scoring model
+ranks converters above the rest. About a tenth of converters are already converted (read-only
+leads with a Contact, Account and won Opportunity); the others are the ground truth for backtests
+(`Store.outcomes`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sandbox.salesforce.schema import INDUSTRIES
+from sandbox.salesforce.store import Outcome, Store
+from sandbox.salesforce.values import format_date
+
+T = TypeVar("T")
+DAY = 86_400
+
+FIRST = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Lisa",
+    "Matthew",
+    "Nancy",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Steven",
+    "Ashley",
+    "Paul",
+    "Emily",
+    "Andrew",
+    "Kimberly",
+    "Joshua",
+    "Donna",
+    "Kevin",
+    "Michelle",
+    "Brian",
+    "Carol",
+    "George",
+    "Amanda",
+    "Timothy",
+    "Melissa",
+    "Ravi",
+    "Priya",
+    "Wei",
+    "Mei",
+    "Hiroshi",
+    "Yuki",
+    "Lukas",
+    "Anna",
+    "Jonas",
+    "Sofia",
+    "Mateo",
+    "Lucia",
+    "Omar",
+    "Fatima",
+    "Noah",
+    "Chloe",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Patel",
+    "Kumar",
+    "Chen",
+    "Wang",
+    "Tanaka",
+    "Sato",
+    "Muller",
+    "Schmidt",
+    "Rossi",
+    "Silva",
+]
+COMPANY_A = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Soylent",
+    "Hooli",
+    "Vandelay",
+    "Cyberdyne",
+    "Tyrell",
+    "Aperture",
+    "Massive",
+    "Dynamic",
+    "Blue",
+    "Sun",
+    "Oscorp",
+    "Pied",
+    "Piper",
+    "Gringotts",
+    "Monarch",
+    "Nakatomi",
+    "Virtucon",
+    "Prestige",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Adventure",
+    "Wingtip",
+    "Litware",
+    "Proseware",
+    "Alpine",
+    "Summit",
+    "Vertex",
+    "Quantum",
+    "Nimbus",
+    "Helix",
+    "Orbit",
+    "Apex",
+    "Zenith",
+    "Polar",
+    "Crimson",
+    "Emerald",
+    "Granite",
+]
+COMPANY_B = [
+    "Corp",
+    "Inc",
+    "Systems",
+    "Labs",
+    "Industries",
+    "Holdings",
+    "Group",
+    "Technologies",
+    "Solutions",
+    "Partners",
+    "Networks",
+    "Analytics",
+    "Logistics",
+    "Health",
+    "Capital",
+    "Foods",
+    "Energy",
+    "Media",
+    "Software",
+    "Robotics",
+]
+FREE_MAIL = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com")
+COUNTRIES = (
+    (("United States", "USA", "US", "U.S.", "united states"), 0.42),
+    (("United Kingdom", "UK", "England"), 0.12),
+    (("Germany", "Deutschland", "DE"), 0.1),
+    (("France",), 0.06),
+    (("Canada", "CA"), 0.07),
+    (("India",), 0.08),
+    (("Australia", "AU"), 0.05),
+    (("Brazil", "Brasil"), 0.04),
+    (("Japan",), 0.04),
+    (("Spain", "España"), 0.02),
+)
+#: (titles, seniority 0..1, weight)
+TITLES = (
+    (("CEO", "Chief Executive Officer", "Founder & CEO", "Co-Founder"), 1.0, 0.04),
+    (
+        ("CTO", "Chief Technology Officer", "CIO", "CMO", "Chief Marketing Officer", "CFO"),
+        0.95,
+        0.05,
+    ),
+    (("VP of Sales", "VP Marketing", "Vice President, Operations", "VP Engineering"), 0.85, 0.09),
+    (
+        ("Director of Marketing", "Head of Sales", "Director, IT", "Head of Revenue Operations"),
+        0.7,
+        0.14,
+    ),
+    (("Marketing Manager", "Sales Manager", "IT Manager", "Operations Manager"), 0.5, 0.22),
+    (
+        ("Senior Analyst", "Account Executive", "Software Engineer", "Marketing Specialist"),
+        0.3,
+        0.24,
+    ),
+    (("Student", "Intern", "Assistant", "Consultant", "Freelancer"), 0.05, 0.12),
+    (("", "n/a", "-"), 0.1, 0.1),
+)
+GOOD_INDUSTRIES = {
+    "Technology",
+    "Finance",
+    "Banking",
+    "Healthcare",
+    "Telecommunications",
+    "Insurance",
+}
+EMAILS = (
+    "Q3 Product Update",
+    "Webinar Invite: Scaling RevOps",
+    "Pricing Guide",
+    "Customer Story: Hooli",
+    "Monthly Newsletter",
+)
+URLS = (
+    "https://www.leadsync-demo.example/pricing",
+    "https://www.leadsync-demo.example/demo",
+    "https://www.leadsync-demo.example/blog/lead-scoring",
+    "https://www.leadsync-demo.example/careers",
+)
+CAMPAIGNS = (
+    ("Webinar: Pipeline Hygiene", "Webinar"),
+    ("Webinar: Forecasting 101", "Webinar"),
+    ("Newsletter Nurture", "Email"),
+    ("Product Launch Email", "Email"),
+    ("SaaStr Annual Booth", "Conference"),
+    ("Dreamforce Meetups", "Conference"),
+    ("Paid Search Q2", "Advertisement"),
+    ("LinkedIn Ads Q3", "Advertisement"),
+)
+
+
+def _weighted(rng: random.Random, items: Sequence[T], weights: Sequence[float]) -> T:
+    return rng.choices(items, weights)[0]
+
+
+def _company(rng: random.Random) -> tuple[str, str]:
+    name = f"{rng.choice(COMPANY_A)} {rng.choice(COMPANY_B)}"
+    domain = name.lower().replace(" ", "").replace("&", "") + rng.choice(
+        (".com", ".io", ".co", ".net")
+    )
+    return name, domain
+
+
+def _employees(rng: random.Random) -> int:
+    return int(math.exp(rng.uniform(math.log(2), math.log(50_000))))
+
+
+def generate(store: Store, *, leads: int, seed: int) -> None:
+    """Fill an empty store with a seeded org of `leads` leads and everything around them."""
+    rng = random.Random(seed)
+    now = store.now_epoch
+    with store.lock:
+        _users(store, now)
+        accounts = _accounts(store, rng, max(5, leads // 20), now)
+        campaigns = [
+            store.load(
+                "Campaign",
+                {
+                    "Name": name,
+                    "Type": kind,
+                    "Status": "Completed",
+                    "IsActive": True,
+                    **_stamps(rng, now, 400),
+                },
+            )
+            for name, kind in CAMPAIGNS
+        ]
+        for _ in range(leads):
+            _lead(store, rng, now, campaigns)
+        for _ in range(leads // 4):
+            account = rng.choice(accounts)
+            _contact(store, rng, now, account, campaigns)
+
+
+def _stamps(
+    rng: random.Random, now: int, max_age_days: int, owner: str | None = None
+) -> dict[str, Any]:
+    created = now - rng.randint(DAY, max_age_days * DAY)
+    modified = rng.randint(created, now - 60)
+    system = modified if rng.random() < 0.9 else min(now - 1, modified + rng.randint(1, DAY))
+    stamps: dict[str, Any] = {
+        "CreatedDate": created,
+        "LastModifiedDate": modified,
+        "SystemModstamp": system,
+    }
+    if owner:
+        stamps.update(CreatedById=owner, LastModifiedById=owner)
+    return stamps
+
+
+def _users(store: Store, now: int) -> None:
+    store.integration_user = store.load(
+        "User",
+        {
+            "Username": store.integration_username,
+            "Name": "Leadsync Integration",
+            "Email": "integration@leadsync.sandbox",
+            "IsActive": True,
+            "CreatedDate": now - 900 * DAY,
+            "LastModifiedDate": now - 900 * DAY,
+            "SystemModstamp": now - 900 * DAY,
+        },
+    )
+    for index, (first, last) in enumerate(
+        (
+            ("Ava", "Reyes"),
+            ("Ben", "Okafor"),
+            ("Chen", "Liu"),
+            ("Dana", "Kowalski"),
+            ("Eli", "Haddad"),
+            ("Farah", "Nasser"),
+            ("Gus", "Lindqvist"),
+            ("Hana", "Mori"),
+        )
+    ):
+        store.sales_users.append(
+            store.load(
+                "User",
+                {
+                    "Username": f"{first.lower()}.{last.lower()}@leadsync.sandbox",
+                    "Name": f"{first} {last}",
+                    "Email": f"{first.lower()}@leadsync.sandbox",
+                    "IsActive": True,
+                    "CreatedDate": now - (800 - index) * DAY,
+                    "LastModifiedDate": now - (800 - index) * DAY,
+                    "SystemModstamp": now - (800 - index) * DAY,
+                },
+            )
+        )
+    store.assignment_queue = store.load(
+        "Group",
+        {
+            "Name": "Lead Assignment Queue",
+            "Type": "Queue",
+            "CreatedDate": now - 900 * DAY,
+            "LastModifiedDate": now - 900 * DAY,
+            "SystemModstamp": now - 900 * DAY,
+        },
+    )
+
+
+def _accounts(store: Store, rng: random.Random, count: int, now: int) -> list[str]:
+    ids = []
+    for _ in range(count):
+        name, domain = _company(rng)
+        countries, _weight = _weighted(rng, COUNTRIES, [w for _, w in COUNTRIES])
+        employees = _employees(rng)
+        owner = rng.choice(store.sales_users)
+        ids.append(
+            store.load(
+                "Account",
+                {
+                    "Name": name,
+                    "Industry": rng.choice(INDUSTRIES),
+                    "NumberOfEmployees": employees,
+                    "AnnualRevenue": float(round(employees * rng.uniform(50_000, 400_000), -3)),
+                    "BillingCountry": countries[0],
+                    "Website": f"https://www.{domain}",
+                    "Type": "Prospect",
+                    "OwnerId": owner,
+                    **_stamps(rng, now, 900, owner),
+                },
+            )
+        )
+    return ids
+
+
+def _person(rng: random.Random, domain: str) -> dict[str, Any]:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    titles, seniority, _w = _weighted(rng, TITLES, [w for _, _, w in TITLES])
+    title = rng.choice(titles)
+    roll = rng.random()
+    if roll < 0.05:
+        title = title.upper()
+    elif roll < 0.08:
+        title = f"  {title} "
+    mail_domain = rng.choice(FREE_MAIL) if rng.random() < 0.15 else domain
+    email = f"{first.lower()}.{last.lower()}{rng.randint(1, 999)}@{mail_domain}"
+    if rng.random() < 0.02:
+        email = email.replace("@", "@@") if rng.random() < 0.5 else email.replace(".", ",", 1)
+    return {
+        "FirstName": first,
+        "LastName": last,
+        "Name": f"{first} {last}",
+        "Email": email,
+        "Phone": f"+1 {rng.randint(200, 999)} {rng.randint(200, 999)} {rng.randint(1000, 9999)}",
+        "Title": title or None,
+        "LeadSource": _weighted(
+            rng,
+            ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other", None),
+            (0.4, 0.1, 0.15, 0.2, 0.1, 0.05),
+        ),
+        "HasOptedOutOfEmail": rng.random() < 0.05,
+        "_seniority": seniority,
+        "_free_mail": mail_domain in FREE_MAIL,
+    }
+
+
+def _lead(store: Store, rng: random.Random, now: int, campaigns: list[str]) -> None:
+    name, domain = _company(rng)
+    person = _person(rng, domain)
+    seniority = person.pop("_seniority")
+    free_mail = person.pop("_free_mail")
+    countries, _weight = _weighted(rng, COUNTRIES, [w for _, w in COUNTRIES])
+    employees = _employees(rng)
+    industry = rng.choice(INDUSTRIES)
+    owner = rng.choice(store.sales_users)
+    lead: dict[str, Any] = {
+        **person,
+        "Company": name if rng.random() > 0.01 else "Test",
+        "Industry": industry if rng.random() > 0.1 else None,
+        "NumberOfEmployees": employees if rng.random() > 0.15 else None,
+        "AnnualRevenue": (
+            float(round(employees * rng.uniform(50_000, 400_000), -3))
+            if rng.random() > 0.25
+            else None
+        ),
+        "Country": rng.choice(countries) if rng.random() > 0.05 else None,
+        "State": None,
+        "City": None,
+        "Website": f"https://www.{domain}" if rng.random() > 0.3 else domain,
+        "Status": _weighted(
+            rng,
+            ("Open - Not Contacted", "Working - Contacted", "Closed - Not Converted"),
+            (0.55, 0.35, 0.1),
+        ),
+        "Rating": _weighted(rng, ("Hot", "Warm", "Cold", None), (0.1, 0.25, 0.25, 0.4)),
+        "IsConverted": False,
+        "OwnerId": owner,
+        **_stamps(rng, now, 730, owner),
+    }
+    fit = (
+        0.45 * seniority
+        + 0.25 * min(1.0, math.log10(max(employees, 1)) / 4)
+        + 0.15 * (industry in GOOD_INDUSTRIES)
+        + 0.15 * (not free_mail)
+    )
+    lead_id = store.load("Lead", lead)
+    appetite = rng.betavariate(1.2, 3.0) * (0.5 + fit)
+    engagement, last = _activity(
+        store,
+        rng,
+        now=now,
+        who=lead_id,
+        appetite=appetite,
+        campaigns=campaigns,
+        since=lead["CreatedDate"],
+    )
+    lead["LastActivityDate"] = format_date(last) if last else None
+    chance = 1 / (1 + math.exp(-(-4.2 + 4.0 * fit + 3.0 * engagement)))
+    converts = rng.random() < chance
+    converted_at = now + rng.randint(-120, 90) * DAY if converts else None
+    store.outcomes[lead_id] = Outcome(
+        converted=converts,
+        converted_at_ms=converted_at * 1000 if converted_at is not None else None,
+        fit=round(fit, 4),
+        engagement=round(engagement, 4),
+    )
+    if converts and converted_at is not None and converted_at < now and rng.random() < 0.35:
+        _convert(store, rng, lead_id, lead, converted_at)
+
+
+def _activity(
+    store: Store,
+    rng: random.Random,
+    *,
+    now: int,
+    who: str,
+    appetite: float,
+    campaigns: list[str],
+    since: int,
+) -> tuple[float, int | None]:
+    """Add tasks, events and campaign memberships; returns (decayed engagement 0..1, last date)."""
+    count = int(rng.expovariate(1 / max(0.05, appetite * 6)))
+    weight = 0.0
+    last: int | None = None
+    for _ in range(min(count, 40)):
+        age_days = rng.expovariate(1 / (60 + 200 * (1 - appetite)))
+        at = now - int(min(age_days, 364) * DAY) - rng.randint(0, DAY - 1)
+        at = max(at, since)
+        last = max(last or at, at)
+        kind = _weighted(
+            rng,
+            ("open", "click", "reply", "call", "meeting", "campaign"),
+            (0.38, 0.2, 0.05, 0.15, 0.07, 0.15),
+        )
+        points = {
+            "open": 0.03,
+            "click": 0.08,
+            "reply": 0.2,
+            "call": 0.1,
+            "meeting": 0.3,
+            "campaign": 0.12,
+        }[kind]
+        weight += points * 0.5 ** ((now - at) / (45 * DAY))
+        owner = rng.choice(store.sales_users)
+        base = {
+            "OwnerId": owner,
+            "CreatedDate": at,
+            "CreatedById": owner,
+            "LastModifiedDate": at,
+            "LastModifiedById": owner,
+            "SystemModstamp": at,
+        }
+        if kind in ("open", "click", "reply"):
+            email = rng.choice(EMAILS)
+            subject = {
+                "open": f"Email Opened: {email}",
+                "click": f"Email Clicked: {rng.choice(URLS)} ({email})",
+                "reply": f"Email Reply: Re: {email}",
+            }[kind]
+            store.load(
+                "Task",
+                {
+                    **base,
+                    "WhoId": who,
+                    "Subject": subject,
+                    "TaskSubtype": "Email",
+                    "Type": "Email",
+                    "Status": "Completed",
+                    "ActivityDate": format_date(at),
+                    "CompletedDateTime": at,
+                },
+            )
+        elif kind == "call":
+            connected = rng.random() < 0.45
+            store.load(
+                "Task",
+                {
+                    **base,
+                    "WhoId": who,
+                    "Subject": "Call",
+                    "TaskSubtype": "Call",
+                    "Type": "Call",
+                    "Status": "Completed",
+                    "ActivityDate": format_date(at),
+                    "CompletedDateTime": at,
+                    "CallDurationInSeconds": rng.randint(60, 1800)
+                    if connected
+                    else rng.randint(0, 40),
+                    "CallDisposition": "Connected"
+                    if connected
+                    else rng.choice(("Left voicemail", "No answer")),
+                },
+            )
+        elif kind == "meeting":
+            minutes = rng.choice((30, 45, 60))
+            store.load(
+                "Event",
+                {
+                    **base,
+                    "WhoId": who,
+                    "Subject": rng.choice(("Discovery call", "Product demo", "Intro meeting")),
+                    "Type": "Meeting",
+                    "EventSubtype": "Event",
+                    "StartDateTime": at,
+                    "ActivityDateTime": at,
+                    "EndDateTime": at + minutes * 60,
+                    "DurationInMinutes": minutes,
+                },
+            )
+        else:
+            status = _weighted(
+                rng, ("Sent", "Responded", "Registered", "Attended"), (0.4, 0.25, 0.2, 0.15)
+            )
+            field = "LeadId" if who.startswith("00Q") else "ContactId"
+            store.load(
+                "CampaignMember",
+                {
+                    **base,
+                    "CampaignId": rng.choice(campaigns),
+                    field: who,
+                    "Status": status,
+                    "HasResponded": status != "Sent",
+                    "FirstRespondedDate": format_date(at) if status != "Sent" else None,
+                },
+            )
+    return min(1.0, weight), last
+
+
+def _convert(store: Store, rng: random.Random, lead_id: str, lead: dict[str, Any], at: int) -> None:
+    owner = lead["OwnerId"]
+    stamps = {
+        "CreatedDate": at,
+        "CreatedById": owner,
+        "LastModifiedDate": at,
+        "LastModifiedById": owner,
+        "SystemModstamp": at,
+    }
+    account = store.load(
+        "Account",
+        {
+            "Name": lead["Company"],
+            "Industry": lead["Industry"],
+            "NumberOfEmployees": lead["NumberOfEmployees"],
+            "OwnerId": owner,
+            "Type": "Customer - Direct",
+            **stamps,
+        },
+    )
+    contact = store.load(
+        "Contact",
+        {
+            "FirstName": lead["FirstName"],
+            "LastName": lead["LastName"],
+            "Name": lead["Name"],
+            "Email": lead["Email"],
+            "Title": lead["Title"],
+            "AccountId": account,
+            "LeadSource": lead["LeadSource"],
+            "HasOptedOutOfEmail": lead["HasOptedOutOfEmail"],
+            "OwnerId": owner,
+            **stamps,
+        },
+    )
+    won = rng.random() < 0.8
+    opportunity = store.load(
+        "Opportunity",
+        {
+            "Name": f"{lead['Company']} - New Business",
+            "AccountId": account,
+            "StageName": "Closed Won" if won else "Proposal",
+            "IsWon": won,
+            "IsClosed": won,
+            "Amount": float(rng.randint(5, 200) * 1000),
+            "CloseDate": format_date(at + 30 * DAY),
+            **stamps,
+        },
+    )
+    lead.update(
+        IsConverted=True,
+        Status="Closed - Converted",
+        ConvertedDate=format_date(at),
+        ConvertedAccountId=account,
+        ConvertedContactId=contact,
+        ConvertedOpportunityId=opportunity,
+        LastModifiedDate=at,
+        SystemModstamp=max(at, lead["SystemModstamp"]),
+    )
+
+
+def _contact(
+    store: Store, rng: random.Random, now: int, account: str, campaigns: list[str]
+) -> None:
+    account_row = store.table("Account")[account]
+    domain = str(account_row["Website"]).removeprefix("https://www.")
+    person = _person(rng, domain)
+    person.pop("_seniority")
+    person.pop("_free_mail")
+    countries = next(
+        (c for c, _ in COUNTRIES if account_row["BillingCountry"] in c), ("United States",)
+    )
+    owner = account_row["OwnerId"]
+    contact_id = store.load(
+        "Contact",
+        {
+            **person,
+            "AccountId": account,
+            "Department": rng.choice(("Sales", "Marketing", "IT", "Finance", "Operations", None)),
+            "MailingCountry": rng.choice(countries),
+            "OwnerId": owner,
+            **_stamps(rng, now, 700, owner),
+        },
+    )
+    appetite = rng.betavariate(1.2, 3.0)
+    _, last = _activity(
+        store,
+        rng,
+        now=now,
+        who=contact_id,
+        appetite=appetite,
+        campaigns=campaigns,
+        since=now - 700 * DAY,
+    )
+    store.table("Contact")[contact_id]["LastActivityDate"] = format_date(last) if last else None

@@ -1,0 +1,90 @@
+"""Salesforce record ids: 15 case-sensitive characters plus a 3-character case-safe suffix.
+
+An id is a 3-character key prefix naming the object (`00Q` Lead, `003` Contact...), 2 characters
+of pod, and a base-62 counter. The alphabet is `0-9A-Za-z`, which sorts the same way as the
+counter, so `ORDER BY Id` and Python string order agree. The 18-character form appends one
+character per 5-character chunk encoding which of its letters are upper case.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+#: Key prefixes of the objects the sandbox serves (as in every Salesforce org).
+KEY_PREFIXES: dict[str, str] = {
+    "Account": "001",
+    "Contact": "003",
+    "Opportunity": "006",
+    "Lead": "00Q",
+    "Task": "00T",
+    "Event": "00U",
+    "User": "005",
+    "Group": "00G",
+    "Organization": "00D",
+    "Campaign": "701",
+    "CampaignMember": "00v",
+    "CustomField": "00N",
+    "PermissionSet": "0PS",
+    "FieldPermissions": "01k",
+    "PermissionSetAssignment": "0Pa",
+    "AsyncApexJob": "707",
+    "Job": "750",
+    "QueryLocator": "01g",
+}
+
+
+def case_safe(id15: str) -> str:
+    """The 18-character form of a 15-character id."""
+    suffix = ""
+    for start in (0, 5, 10):
+        flags = sum(1 << bit for bit, char in enumerate(id15[start : start + 5]) if char.isupper())
+        suffix += _SUFFIX[flags]
+    return id15 + suffix
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, rest = divmod(number, 62)
+        digits.append(_ALPHABET[rest])
+    return "".join(reversed(digits))
+
+
+class IdFactory:
+    """Hands out fresh, ascending 18-character ids per object (thread-safe)."""
+
+    def __init__(self, pod: str = "5g") -> None:
+        self._pod = pod
+        self._counters: dict[str, itertools.count[int]] = {}
+        self._lock = threading.Lock()
+
+    def new(self, sobject: str) -> str:
+        """A fresh id for a record of `sobject`."""
+        prefix = KEY_PREFIXES[sobject]
+        with self._lock:
+            counter = self._counters.setdefault(sobject, itertools.count(1))
+            number = next(counter)
+        return case_safe(prefix + self._pod + _base62(number, 10))
+
+
+def object_of(record_id: str) -> str | None:
+    """The object an id belongs to, from its key prefix."""
+    prefix = record_id[:3]
+    for name, key in KEY_PREFIXES.items():
+        if key == prefix:
+            return name
+    return None
+
+
+def normalise(record_id: str) -> str | None:
+    """The 18-character form of a 15- or 18-character id, or None when it is not an id."""
+    if len(record_id) == 15 and all(c in _ALPHABET for c in record_id):
+        return case_safe(record_id)
+    if len(record_id) == 18 and all(c in _ALPHABET for c in record_id):
+        full = case_safe(record_id[:15])
+        return full if full[15:] == record_id[15:].upper() else None
+    return None

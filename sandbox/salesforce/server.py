@@ -1,0 +1,350 @@
+"""`SalesforceSandbox`: a Salesforce-compatible org on loopback HTTPS.
+
+Request path, in order: faults (latency, resets, timeouts, 5xx, session expiry) for REST calls;
+OAuth endpoints (`/services/oauth2/token`, `/userinfo`, not counted); for `/services/data/vXX.X/`
+a valid session (else 401 `INVALID_SESSION_ID`), the daily allowance (else 403
+`REQUEST_LIMIT_EXCEEDED`, "TotalRequests Limit exceeded."), one counted call, the resource. Every
+REST response carries `Sforce-Limit-Info: api-usage=N/M`.
+
+Control and inspection for tests and demos live under `/_sandbox/` (never counted, never
+faulted): `GET stats`, `POST faults`, `POST usage`, `POST expire-sessions`, `POST advance`,
+`GET records/{Object}/{id}`, `GET outcomes`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from sandbox.httpserver import DropConnection, Request, Response, SandboxServer
+from sandbox.salesforce.bulk import BulkIngest
+from sandbox.salesforce.faults import Faults
+from sandbox.salesforce.generator import generate
+from sandbox.salesforce.oauth import OAuthServer
+from sandbox.salesforce.rest import Call, RestApi, api_error, auto_assign_of, batch_size_of
+from sandbox.salesforce.store import Store
+from sandbox.salesforce.values import to_epoch
+
+_DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)(?P<rest>/.*)?$")
+MIN_VERSION, MAX_VERSION = 31.0, 64.0
+Handler = Callable[..., Response]
+_ID = r"(?P<record_id>[A-Za-z0-9]{15,18})"
+
+
+class SalesforceSandbox:
+    """An in-process Salesforce org served over HTTPS with a CA generated at start."""
+
+    def __init__(
+        self,
+        *,
+        leads: int = 1000,
+        seed: int = 7,
+        now: datetime | None = None,
+        daily_api_limit: int = 100_000,
+        latency_ms: float = 0.0,
+        port: int = 0,
+    ) -> None:
+        moment = now or datetime.now(UTC)
+        self.store = Store(now_epoch=to_epoch(moment), seed=seed)
+        generate(self.store, leads=leads, seed=seed)
+        self.faults = Faults(seed=seed, latency_ms=latency_ms)
+        self.oauth = OAuthServer(self.store)
+        self.rest = RestApi(self.store, self.faults)
+        self.bulk = BulkIngest(self.store, self.faults)
+        self.daily_api_limit = daily_api_limit
+        self.api_used = 0
+        self.counters: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._routes = self._build_routes()
+        self._server = SandboxServer(self._dispatch, port=port, tls=True)
+
+    # -- public surface -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The login and instance URL, e.g. `https://127.0.0.1:51234`."""
+        return self._server.url
+
+    @property
+    def ca_file(self) -> str:
+        """The CA bundle clients must trust."""
+        ca = self._server.ca_file
+        assert ca is not None
+        return ca
+
+    @property
+    def client_id(self) -> str:
+        """The connected app's consumer key."""
+        return self.oauth.client_id
+
+    @property
+    def client_secret(self) -> str:
+        """The connected app's consumer secret."""
+        return self.oauth.client_secret
+
+    @property
+    def username(self) -> str:
+        """The integration user's username (the `sub` of a JWT bearer assertion)."""
+        return self.store.integration_username
+
+    @property
+    def private_key_file(self) -> str:
+        """The private key whose certificate the connected app trusts for JWT bearer."""
+        return str(self.oauth.private_key_file)
+
+    @property
+    def integration_user_id(self) -> str:
+        """Id of the user the connected app runs as."""
+        return self.store.integration_user
+
+    def start(self) -> SalesforceSandbox:
+        """Serve in a background thread."""
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (for `leadsync sandbox serve`)."""
+        self._server.serve_forever()
+
+    def __enter__(self) -> SalesforceSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def set_usage(self, used: int) -> None:
+        """Pretend other clients already spent `used` calls of today's allowance."""
+        with self._lock:
+            self.api_used = used
+
+    def install_leadsync_fields(self, *, grant: bool = True) -> list[str]:
+        """Create leadsync's output fields on Lead and Contact directly (demo and bench setup).
+
+        With `grant`, a `Leadsync_Integration` permission set granting read/edit is assigned to
+        the integration user, so the fields are visible. Returns the field API names."""
+        from sandbox.salesforce.setup import install_leadsync_fields
+
+        return install_leadsync_fields(self.store, grant=grant)
+
+    # -- dispatch ---------------------------------------------------------------------------------
+
+    def _dispatch(self, request: Request) -> Response:
+        self.counters["requests"] += 1
+        path = request.path
+        if path.startswith("/_sandbox/"):
+            return self._control(request)
+        fault = self.faults.next_request_fault() if path.startswith("/services/data/") else None
+        if self.faults.latency_ms > 0:
+            time.sleep(self.faults.latency_ms / 1000)
+        if fault == "reset":
+            raise DropConnection
+        if fault == "timeout":
+            time.sleep(self.faults.hang_s)
+            raise DropConnection
+        if fault == "expire":
+            self.oauth.expire_all()
+        if path == "/services/oauth2/token" and request.method == "POST":
+            self.counters["oauth_token"] += 1
+            return self.oauth.token(request, self.url)
+        if path == "/services/oauth2/userinfo":
+            self.counters["userinfo"] += 1
+            return self.oauth.userinfo(request, self.url)
+        match = _DATA.match(path)
+        if not match:
+            return api_error(404, "NOT_FOUND", "The requested resource does not exist")
+        response = self._data(request, match.group("version"), match.group("rest") or "/", fault)
+        response.headers["Sforce-Limit-Info"] = f"api-usage={self.api_used}/{self.daily_api_limit}"
+        return response
+
+    def _data(self, request: Request, version: str, rest: str, fault: str | None) -> Response:
+        user = self.oauth.user_of(request)
+        if user is None:
+            self.counters["unauthorized"] += 1
+            return api_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if not MIN_VERSION <= float(version) <= MAX_VERSION:
+            return api_error(404, "NOT_FOUND", "The requested resource does not exist")
+        with self._lock:
+            if self.api_used >= self.daily_api_limit:
+                self.counters["limit_exceeded"] += 1
+                return api_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            self.api_used += 1
+        if fault == "503":
+            return api_error(
+                503, "SERVER_UNAVAILABLE", "Server unavailable, please try again later."
+            )
+        if fault == "500":
+            return api_error(
+                500,
+                "UNKNOWN_EXCEPTION",
+                "An unexpected error occurred. Please include this ErrorId if you contact "
+                "support: 1234567-89 (-1)",
+            )
+        if fault == "concurrent":
+            return api_error(
+                403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."
+            )
+        call = Call(
+            user=user,
+            version=version,
+            auto_assign=auto_assign_of(request.header("Sforce-Auto-Assign")),
+            batch_size=batch_size_of(request.header("Sforce-Query-Options")),
+        )
+        return self._route(request, call, rest)
+
+    def _route(self, request: Request, call: Call, rest: str) -> Response:
+        """Run one REST resource (also used for composite subrequests, without counting)."""
+        for method, regex, name, handler in self._routes:
+            match = regex.match(rest)
+            if match and method == request.method:
+                self.counters[name] += 1
+                result: Response = handler(request, call, **match.groupdict())
+                return result
+        if any(regex.match(rest) for _, regex, _, _ in self._routes):
+            return api_error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,POST",
+            )
+        return api_error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def _subrequest(self, request: Request, call: Call) -> Response:
+        match = _DATA.match(request.path)
+        if not match:
+            return api_error(
+                400, "INVALID_API_INPUT", "subrequest URLs start with /services/data/vXX.X/"
+            )
+        version = match.group("version")
+        return self._route(
+            request,
+            Call(call.user, version, call.auto_assign, call.batch_size),
+            match.group("rest") or "/",
+        )
+
+    def _build_routes(self) -> list[tuple[str, re.Pattern[str], str, Handler]]:
+        rest, bulk = self.rest, self.bulk
+        locator = r"(?P<locator>01g[A-Za-z0-9]+-\d+)"
+        job = r"(?P<job_id>750[A-Za-z0-9]+)"
+        table: list[tuple[str, str, str, Handler]] = [
+            ("GET", r"/query/?", "query", rest.query),
+            ("GET", f"/query/{locator}", "query_more", rest.query_more),
+            ("GET", r"/queryAll/?", "query_all", partial(rest.query, include_deleted=True)),
+            ("GET", f"/queryAll/{locator}", "query_more", rest.query_more),
+            ("GET", r"/limits/?", "limits", self._limits),
+            ("GET", r"/sobjects/?", "describe_global", rest.describe_global),
+            ("GET", r"/sobjects/(?P<name>\w+)/describe/?", "describe", rest.describe),
+            ("GET", rf"/sobjects/(?P<name>\w+)/{_ID}/?", "record_get", rest.get_record),
+            ("PATCH", rf"/sobjects/(?P<name>\w+)/{_ID}/?", "record_update", rest.update_record),
+            ("POST", r"/sobjects/(?P<name>\w+)/?", "record_create", rest.create_record),
+            (
+                "PATCH",
+                r"/composite/sobjects/?",
+                "collections_update",
+                partial(rest.collections, create=False),
+            ),
+            (
+                "POST",
+                r"/composite/sobjects/?",
+                "collections_create",
+                partial(rest.collections, create=True),
+            ),
+            (
+                "POST",
+                r"/composite/?",
+                "composite",
+                partial(rest.composite, dispatch=self._subrequest),
+            ),
+            ("GET", r"/tooling/query/?", "tooling_query", partial(rest.query, tooling=True)),
+            (
+                "GET",
+                f"/tooling/query/{locator}",
+                "tooling_query_more",
+                partial(rest.query_more, tooling=True),
+            ),
+            (
+                "POST",
+                r"/tooling/sobjects/CustomField/?",
+                "tooling_create",
+                rest.create_custom_field,
+            ),
+            (
+                "GET",
+                rf"/tooling/sobjects/CustomField/{_ID}/?",
+                "tooling_get",
+                rest.get_custom_field,
+            ),
+            (
+                "PATCH",
+                rf"/tooling/sobjects/CustomField/{_ID}/?",
+                "tooling_update",
+                rest.update_custom_field,
+            ),
+            ("POST", r"/jobs/ingest/?", "bulk_create", bulk.create),
+            ("PUT", f"/jobs/ingest/{job}/batches/?", "bulk_upload", bulk.upload),
+            ("PATCH", f"/jobs/ingest/{job}/?", "bulk_state", bulk.patch),
+            ("GET", f"/jobs/ingest/{job}/?", "bulk_info", bulk.info),
+            ("DELETE", f"/jobs/ingest/{job}/?", "bulk_delete", bulk.delete),
+            (
+                "GET",
+                f"/jobs/ingest/{job}/(?P<kind>successfulResults|failedResults|unprocessedrecords)/?",
+                "bulk_results",
+                bulk.results,
+            ),
+        ]
+        return [(m, re.compile(f"^{p}$"), n, h) for m, p, n, h in table]
+
+    def _limits(self, request: Request, call: Call) -> Response:
+        return self.rest.limits(request, call, used=self.api_used, limit=self.daily_api_limit)
+
+    # -- control API ------------------------------------------------------------------------------
+
+    def _control(self, request: Request) -> Response:
+        path = request.path.removeprefix("/_sandbox")
+        try:
+            body = request.json() if request.body else {}
+        except ValueError:
+            return Response(400, {"message": "malformed JSON"})
+        if path == "/stats" and request.method == "GET":
+            return Response(200, self.stats())
+        if path == "/faults" and request.method == "POST":
+            try:
+                self.faults.update(body or {})
+            except (ValueError, TypeError) as error:
+                return Response(400, {"message": str(error)})
+            return Response(200, self.faults.to_json())
+        if path == "/usage" and request.method == "POST":
+            self.set_usage(int(body.get("used", 0)))
+            return Response(200, self.stats())
+        if path == "/expire-sessions" and request.method == "POST":
+            return Response(200, {"expired": self.oauth.expire_all()})
+        if path == "/advance" and request.method == "POST":
+            self.store.advance(int(body.get("seconds", 0)))
+            return Response(200, {"now": self.store.now()})
+        if path == "/outcomes" and request.method == "GET":
+            truth = {key: vars(value) for key, value in self.store.outcomes.items()}
+            return Response(200, truth)
+        match = re.match(r"^/records/(?P<name>\w+)/(?P<id>\w+)$", path)
+        if match and request.method == "GET":
+            found = self.store.get(match.group("id"))
+            if not found:
+                return Response(404, {"message": "no such record"})
+            return Response(200, {"type": found[0], "fields": found[1]})
+        return Response(404, {"message": f"unknown control endpoint {path}"})
+
+    def stats(self) -> dict[str, Any]:
+        """Request counters and API usage."""
+        return {
+            "api_used": self.api_used,
+            "daily_api_limit": self.daily_api_limit,
+            "counters": dict(self.counters),
+            "faults": self.faults.to_json(),
+        }

@@ -1,0 +1,273 @@
+"""Reading through the connector against the sandbox org: paging, cursors, the SystemModstamp
+tiebreak, activity by subqueries and by merge join, converted leads, echo suppression, the
+daily allowance stop, invisible fields, authentication and session expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from connectors.base import Change
+from connectors.errors import AuthError, BudgetExhausted, MissingPermission
+from tests.connectors.salesforce.conftest import (
+    ALL_EVENTS,
+    FIELDS,
+    NOW,
+    converted_leads,
+    open_leads,
+    read_all,
+)
+
+
+def test_full_read_pages_every_open_lead_once_in_id_order(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=700)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox, batch_size=200)
+    pages = list(connector.iter_pages("lead", FIELDS, [], since=None))
+    ids = [r.id for p in pages for r in p.records]
+    assert ids == open_leads(sandbox)
+    assert [len(p.records) for p in pages] == [200, 200, 200, len(ids) - 600]
+    assert connector.usage.by_endpoint["query"] + connector.usage.by_endpoint["query_more"] == 4
+    record = pages[0].records[0]
+    row = sandbox.store.table("Lead")[record.id]
+    assert record.kind == "lead"
+    assert record.properties == {
+        name: row[name] if name != "AnnualRevenue" or row[name] is None else float(row[name])
+        for name in FIELDS
+    }
+    assert record.updated_at == dt.datetime.fromtimestamp(row["SystemModstamp"], dt.UTC)
+    assert set(record.outputs) == {
+        "fit",
+        "interest",
+        "score",
+        "grade",
+        "label",
+        "qualified",
+        "reasons",
+        "changes",
+        "scored_at",
+        "model_version",
+    }
+    assert not set(converted_leads(sandbox)) & set(ids)
+
+
+def test_full_read_resumes_from_a_page_cursor(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=500)
+    connector = make_connector(sandbox, batch_size=200)
+    first = next(iter(connector.iter_pages("lead", FIELDS, [], since=None)))
+    rest = read_all(make_connector(sandbox, batch_size=200), resume=first.cursor)
+    assert [r.id for r in first.records] + [r.id for r in rest] == open_leads(sandbox)
+
+
+def test_merge_joined_activity_equals_subquery_activity(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=600)
+    connector = make_connector(sandbox, batch_size=200)
+    full = read_all(connector, event_types=ALL_EVENTS)
+    by_fetch = {r.id: r for r in connector.fetch("lead", [r.id for r in full], FIELDS, ALL_EVENTS)}
+    assert sum(len(r.events) for r in full) > 100
+    for record in full:
+        assert record.events == by_fetch[record.id].events
+    types = {e.type for r in full for e in r.events}
+    assert types == {
+        "email_open",
+        "email_click",
+        "email_reply",
+        "call",
+        "meeting",
+        "campaign_response",
+    }
+    click = next(e for r in full for e in r.events if e.type == "email_click")
+    assert click.attributes["url"].startswith("https://www.leadsync-demo.example/")
+    response = next(e for r in full for e in r.events if e.type == "campaign_response")
+    assert response.attributes["status"] in ("Responded", "Registered", "Attended")
+    assert response.attributes["campaign"]
+
+
+def test_only_requested_event_types_are_read(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=200)
+    connector = make_connector(sandbox)
+    records = read_all(connector, event_types=["meeting"])
+    assert {e.type for r in records for e in r.events} == {"meeting"}
+    assert connector.usage.by_endpoint["query"] == 2  # leads + events
+
+
+def test_incremental_tiebreak_neither_skips_nor_repeats_records_sharing_a_stamp(
+    make_sandbox, make_connector
+):
+    sandbox = make_sandbox(leads=600)
+    stamp = int(NOW.timestamp()) - 3600
+    shared = open_leads(sandbox)[:450]
+    for lead_id in shared:
+        sandbox.store.table("Lead")[lead_id]["SystemModstamp"] = stamp
+    since = dt.datetime.fromtimestamp(stamp, dt.UTC)
+    first_connector = make_connector(sandbox, batch_size=200, overlap=dt.timedelta(0))
+    pages = first_connector.iter_pages("lead", FIELDS, [], since=since)
+    first = next(pages)
+    assert all(r.updated_at == since for r in first.records)
+    rest = read_all(make_connector(sandbox, batch_size=200), resume=first.cursor)
+    ids = [r.id for r in first.records] + [r.id for r in rest]
+    expected = sorted(
+        (
+            r
+            for r in sandbox.store.table("Lead").values()
+            if not r["IsConverted"] and r["SystemModstamp"] >= stamp
+        ),
+        key=lambda r: (r["SystemModstamp"], r["Id"]),
+    )
+    assert ids == [r["Id"] for r in expected]
+    assert len(ids) == len(set(ids))
+
+
+def test_incremental_uses_overlap_and_subqueries(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=300)
+    connector = make_connector(sandbox, overlap=dt.timedelta(minutes=10))
+    since = NOW - dt.timedelta(days=30)
+    records = read_all(connector, since=since, event_types=ALL_EVENTS)
+    cutoff = int((since - dt.timedelta(minutes=10)).timestamp())
+    expected = {
+        i
+        for i, r in sandbox.store.table("Lead").items()
+        if not r["IsConverted"] and r["SystemModstamp"] >= cutoff
+    }
+    assert {r.id for r in records} == expected
+    assert connector.usage.by_endpoint["query"] == 1  # activity rode along as subqueries
+
+
+def test_echo_suppression_skips_records_changed_only_by_our_write(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=300)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox, overlap=dt.timedelta(0))
+    records = read_all(connector)
+    written = [r.id for r in records[:40]]
+    results = connector.write("lead", [Change(i, {"score": 70, "grade": "B"}) for i in written])
+    assert {r.status for r in results} == {"ok"}
+    since = NOW  # the generator modified nothing after NOW - 60 s; our writes are stamped later
+    again = read_all(connector, since=since)
+    assert again == []
+    assert connector.stats["echoes_skipped"] == 40
+    sandbox.store.update(
+        "Lead", written[0], {"Title": "Chief Revenue Officer"}, user=sandbox.store.sales_users[0],
+        auto_assign=False, stamp=sandbox.store.now() + 1,
+    )  # fmt: skip
+    changed = read_all(connector, since=since)
+    assert [r.id for r in changed] == [written[0]]
+    assert changed[0].properties["Title"] == "Chief Revenue Officer"
+
+
+def test_daily_share_stops_cleanly_and_the_next_day_resumes(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=1300, daily_api_limit=25)  # 20% share: 5 calls a day
+    connector = make_connector(sandbox, batch_size=200, today=lambda: dt.date(2026, 11, 20))
+    seen, cursor = [], None
+    with pytest.raises(BudgetExhausted, match="remain of this connection's share"):
+        for page in connector.iter_pages("lead", FIELDS, [], since=None):
+            seen += [r.id for r in page.records]
+            cursor = page.cursor
+    # describe + 3 pages; a 4th page would leave nothing to write that page with
+    assert connector.usage.calls == 4
+    assert sandbox.api_used == 4
+    assert len(seen) == 600
+    sandbox.set_usage(0)
+    tomorrow = make_connector(
+        sandbox, batch_size=200, daily_share=1.0, today=lambda: dt.date(2026, 11, 21)
+    )
+    rest = read_all(tomorrow, resume=cursor)
+    assert seen + [r.id for r in rest] == open_leads(sandbox)
+
+
+def test_org_allowance_spent_by_others_is_budget_exhausted_without_retries(
+    make_sandbox, make_connector, sleeps
+):
+    sandbox = make_sandbox(leads=50)
+    sandbox.set_usage(sandbox.daily_api_limit)
+    connector = make_connector(sandbox)
+    with pytest.raises(BudgetExhausted, match="TotalRequests Limit exceeded"):
+        read_all(connector)
+    assert sleeps == []
+    assert sandbox.counters["limit_exceeded"] == 1
+
+
+def test_invisible_model_field_is_named_in_missing_permission(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=50)
+    sandbox.install_leadsync_fields(grant=False)
+    connector = make_connector(sandbox)
+    with pytest.raises(MissingPermission, match=r"no field\(s\) Leadsync_Score__c, Nope visible"):
+        read_all(connector, fields=["Title", "Leadsync_Score__c", "Nope"])
+    records = read_all(connector)  # outputs hidden by field-level security are simply not read
+    assert records and records[0].outputs == {}
+
+
+def test_transient_faults_are_retried_with_injected_sleeps(make_sandbox, make_connector, sleeps):
+    sandbox = make_sandbox(leads=100)
+    connector = make_connector(sandbox)
+    sandbox.faults.script.extend(["503", "reset", "500"])
+    assert len(read_all(connector)) == len(open_leads(sandbox))
+    assert len(sleeps) == 3
+    assert connector.stats["retries"] == 3
+    assert sandbox.faults.injected == {"503": 1, "reset": 1, "500": 1}
+
+
+def test_expired_session_reauthenticates_once(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=100)
+    connector = make_connector(sandbox)
+    read_all(connector)
+    sandbox.oauth.expire_all()
+    assert len(read_all(connector)) == len(open_leads(sandbox))
+    assert connector.stats["reauthentications"] == 1
+    assert sandbox.counters["oauth_token"] == 2
+
+
+def test_session_that_expires_again_after_login_is_auth_error_not_a_loop(
+    make_sandbox, make_connector
+):
+    sandbox = make_sandbox(leads=50)
+    connector = make_connector(sandbox)
+    sandbox.faults.script.extend(["expire", "expire"])
+    with pytest.raises(AuthError, match=r"INVALID_SESSION_ID.*right after a fresh login"):
+        read_all(connector)
+    assert sandbox.counters["oauth_token"] == 2
+    assert sandbox.counters["unauthorized"] == 2
+
+
+def test_jwt_bearer_and_existing_session(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=50)
+    jwt_connector = make_connector(
+        sandbox,
+        client_id=sandbox.client_id,
+        username=sandbox.username,
+        private_key_file=sandbox.private_key_file,
+    )
+    assert len(read_all(jwt_connector)) == len(open_leads(sandbox))
+    token = sandbox.oauth._issue(
+        sandbox.integration_user_id, sandbox.url
+    ).body  # a session from elsewhere
+    session_connector = make_connector(
+        sandbox, session_id=token["access_token"], instance_url=sandbox.url
+    )
+    assert len(read_all(session_connector)) == len(open_leads(sandbox))
+    sandbox.oauth.expire_all()
+    with pytest.raises(AuthError, match="no client credentials or JWT settings"):
+        read_all(session_connector)
+
+
+def test_fetch_reads_converted_leads_too(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=300)
+    connector = make_connector(sandbox)
+    ids = converted_leads(sandbox)[:2] + open_leads(sandbox)[:1]
+    assert [r.id for r in connector.fetch("lead", ids, FIELDS, [])] == ids
+
+
+def test_contacts_read_parent_account_fields(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=200)
+    connector = make_connector(sandbox)
+    records = read_all(
+        connector, kind="contact", fields=["Title", "Account.Industry", "Account.NumberOfEmployees"]
+    )
+    assert len(records) == len(sandbox.store.table("Contact"))
+    contact = sandbox.store.table("Contact")[records[0].id]
+    account = sandbox.store.table("Account")[contact["AccountId"]]
+    assert records[0].properties["Account.Industry"] == account["Industry"]
+    assert math.isclose(
+        records[0].properties["Account.NumberOfEmployees"] or 0, account["NumberOfEmployees"] or 0
+    )

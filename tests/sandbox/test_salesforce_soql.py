@@ -1,0 +1,173 @@
+"""The sandbox's SOQL subset: what parses, what Salesforce would refuse, and how it evaluates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sandbox.salesforce.engine import QueryEngine
+from sandbox.salesforce.soql import (
+    Compare,
+    InList,
+    Junction,
+    Like,
+    Negation,
+    SoqlError,
+    parse,
+)
+from sandbox.salesforce.store import Store
+from sandbox.salesforce.values import to_epoch
+
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+
+
+def test_parse_full_statement():
+    query = parse(
+        "SELECT Id, Title, Account.Industry, (SELECT Subject FROM Tasks WHERE Status = 'Done' "
+        "ORDER BY CreatedDate DESC LIMIT 5) FROM Lead WHERE IsConverted = false AND "
+        "(SystemModstamp > 2026-01-02T03:04:05Z OR (SystemModstamp = 2026-01-02T03:04:05Z AND "
+        "Id > '00Q000000000001')) ORDER BY SystemModstamp ASC NULLS LAST, Id LIMIT 10 OFFSET 5"
+    )
+    assert query.sobject == "Lead"
+    assert [f.text for f in query.fields] == ["Id", "Title", "Account.Industry"]
+    assert query.subqueries[0].relationship == "Tasks"
+    assert query.subqueries[0].query.limit == 5
+    assert query.subqueries[0].query.order[0].descending is True
+    assert isinstance(query.where, Junction) and query.where.op == "AND"
+    inner = query.where.items[1]
+    assert isinstance(inner, Junction) and inner.op == "OR"
+    assert [(k.field.text, k.descending, k.nulls_last) for k in query.order] == [
+        ("SystemModstamp", False, True),
+        ("Id", False, False),
+    ]
+    assert (query.limit, query.offset) == (10, 5)
+
+
+@pytest.mark.parametrize(
+    ("where", "kind"),
+    [
+        ("Name LIKE 'Ac%'", Like),
+        ("Industry IN ('Banking', 'Finance')", InList),
+        ("Industry NOT IN ('Banking')", InList),
+        ("NOT Industry = 'Banking'", Negation),
+        ("NumberOfEmployees >= 100", Compare),
+        ("Id IN (SELECT LeadId FROM CampaignMember)", InList),
+    ],
+)
+def test_parse_operators(where, kind):
+    assert isinstance(parse(f"SELECT Id FROM Lead WHERE {where}").where, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("SELECT Id FROM Lead WHERE A = 1 AND B = 2 OR C = 3", "unexpected token: 'OR'"),
+        (
+            "SELECT Id FROM Lead WHERE CreatedDate > 2026-01-01T00:00:00.000Z",
+            "no viable alternative",
+        ),
+        ("SELECT Id FROM Lead WHERE", "unexpected end of query"),
+        ("SELECT Id Lead", "unexpected token: 'Lead'"),
+        ("SELECT Id FROM Lead LIMIT x", "unexpected token: 'x'"),
+        ("SELECT Id FROM Lead WHERE Name = 'a\\qb'", "Illegal character sequence"),
+        ("", "empty query"),
+    ],
+)
+def test_parse_errors_are_malformed_query(text, message):
+    with pytest.raises(SoqlError, match=message) as caught:
+        parse(text)
+    assert caught.value.code == "MALFORMED_QUERY"
+
+
+@pytest.fixture(scope="module")
+def store():
+    from sandbox.salesforce.generator import generate
+
+    org = Store(now_epoch=to_epoch(NOW), seed=3)
+    generate(org, leads=300, seed=3)
+    return org
+
+
+def _ids(store, text):
+    engine = QueryEngine(store)
+    body = engine.run(
+        text, store.integration_user, batch_size=2000, version="62.0", include_deleted=False
+    )
+    return [r["Id"] for r in body["records"]], body
+
+
+def _python(store, predicate):
+    return [r["Id"] for r in store.table("Lead").values() if predicate(r)]
+
+
+def test_filters_match_a_python_evaluation(store):
+    ids, _ = _ids(
+        store,
+        "SELECT Id FROM Lead WHERE Industry IN ('Banking', 'Finance') AND NumberOfEmployees > 500",
+    )
+    assert ids == _python(
+        store,
+        lambda r: r["Industry"] in ("Banking", "Finance") and (r["NumberOfEmployees"] or 0) > 500,
+    )
+    ids, _ = _ids(store, "SELECT Id FROM Lead WHERE Title LIKE '%manager%' OR Rating = 'hot'")
+    assert ids == _python(
+        store,
+        lambda r: "manager" in (r["Title"] or "").lower() or (r["Rating"] or "").lower() == "hot",
+    )
+    ids, _ = _ids(store, "SELECT Id FROM Lead WHERE Industry = null")
+    assert ids == _python(store, lambda r: r["Industry"] is None)
+    ids, _ = _ids(store, "SELECT Id FROM Lead WHERE NOT IsConverted = false")
+    assert ids == _python(store, lambda r: r["IsConverted"])
+    assert ids  # the generator converts some leads
+
+
+def test_datetime_and_relative_date_literals(store):
+    cutoff = to_epoch(NOW - dt.timedelta(days=30))
+    ids, _ = _ids(store, "SELECT Id FROM Lead WHERE SystemModstamp >= 2026-10-21T12:00:00Z")
+    assert ids == _python(store, lambda r: r["SystemModstamp"] >= cutoff)
+    start = to_epoch(dt.datetime(2026, 11, 13, tzinfo=dt.UTC))
+    ids, _ = _ids(store, "SELECT Id FROM Lead WHERE CreatedDate = LAST_N_DAYS:7")
+    assert ids == _python(store, lambda r: r["CreatedDate"] >= start)
+
+
+def test_order_by_with_tiebreak_and_semi_join(store):
+    ids, _ = _ids(store, "SELECT Id FROM Lead ORDER BY SystemModstamp DESC, Id")
+    expected = sorted(store.table("Lead").values(), key=lambda r: r["Id"])
+    expected.sort(key=lambda r: r["SystemModstamp"], reverse=True)
+    assert ids == [r["Id"] for r in expected]
+    ids, _ = _ids(store, "SELECT Id FROM Lead WHERE Id IN (SELECT LeadId FROM CampaignMember)")
+    members = {r["LeadId"] for r in store.table("CampaignMember").values() if r.get("LeadId")}
+    assert ids == [i for i in store.table("Lead") if i in members]
+
+
+def test_count_and_parent_and_polymorphic_fields(store):
+    _, body = _ids(store, "SELECT COUNT() FROM Lead WHERE IsConverted = true")
+    assert body["records"] == []
+    assert body["totalSize"] == sum(1 for r in store.table("Lead").values() if r["IsConverted"])
+    _, body = _ids(store, "SELECT Id, Who.Type, WhoId FROM Task WHERE Who.Type = 'Lead' LIMIT 1")
+    who = body["records"][0]["Who"]
+    assert who["attributes"]["type"] == "Name"
+    assert who["Type"] == "Lead"
+    _, body = _ids(store, "SELECT Id, Account.Name FROM Contact LIMIT 1")
+    record = body["records"][0]
+    account = store.table("Account")[store.table("Contact")[record["Id"]]["AccountId"]]
+    assert record["Account"]["Name"] == account["Name"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("SELECT Nope FROM Lead", "INVALID_FIELD"),
+        ("SELECT Id FROM Nope", "INVALID_TYPE"),
+        ("SELECT Id, (SELECT Id FROM Nopes) FROM Lead", "INVALID_TYPE"),
+        ("SELECT Id FROM Lead WHERE CreatedDate > '2026-01-01'", "INVALID_FIELD"),
+        ("SELECT Id FROM Lead WHERE IsConverted = 'false'", "INVALID_FIELD"),
+        ("SELECT Id FROM Lead WHERE Description = 'x'", "INVALID_FIELD"),
+        ("SELECT Leadsync_Score__c FROM Lead", "INVALID_FIELD"),
+    ],
+)
+def test_semantic_errors(store, text, code):
+    with pytest.raises(SoqlError) as caught:
+        QueryEngine(store).plan(text, store.integration_user)
+    assert caught.value.code == code
