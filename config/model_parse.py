@@ -249,8 +249,8 @@ class ModelParser:
         allowed = KIND_KEYS[kind]
         ok = True
         for key in value:
-            if key in ("name", "description") or key in allowed:
-                continue
+            if key in ("name", "description") or key in allowed or key not in RULE_KEYS:
+                continue  # unknown keys were reported above, with a suggestion
             ctx.error(
                 node.key_node(key),
                 f"'{key}' does not apply to a {_kind_label(kind)} rule "

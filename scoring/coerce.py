@@ -208,13 +208,13 @@ def to_domain(value: object) -> str | None:
     text = to_text(value)
     if text is None:
         return None
-    if "@" in text:
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    elif "@" in text:
         text = text.rsplit("@", 1)[1]
-    else:
-        if "://" in text:
-            text = text.split("://", 1)[1]
-        text = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-        text = text.rsplit("@", 1)[-1].split(":", 1)[0]
+    for separator in "/?#":
+        text = text.split(separator, 1)[0]
+    text = text.rsplit("@", 1)[-1].split(":", 1)[0]
     text = text.strip().strip(".>")
     if text.startswith("www."):
         text = text[4:]
