@@ -133,6 +133,7 @@ class HubSpotApi:
         self.daily = DailyCap(daily_budget)
         self._usage = ApiUsage(daily_limit=daily_budget)
         self._usage_lock = threading.Lock()
+        self.last_latency = 0.0  # seconds, of the latest answered call
 
         self._configs: list[Any] = []
 
@@ -247,10 +248,12 @@ class HubSpotApi:
             window.acquire()
         status: int | None = None
         try:
+            sent = self._clock()
             try:
                 response = fn(
                     *args, _preload_content=False, _request_timeout=self._timeout, **kwargs
                 )
+                self.last_latency = self._clock() - sent
                 status = int(response.status)
                 headers = _headers(response.headers)
                 raw = response.data
@@ -263,6 +266,14 @@ class HubSpotApi:
                     raise self._tls_or_transient(
                         endpoint, str(getattr(exc, "reason", ""))
                     ) from None
+            except AttributeError as exc:
+                # The SDK decodes the body of its own status-0 (TLS) ApiException, which is
+                # None, so a TLS failure arrives as an AttributeError raised over it.
+                inner = exc.__context__
+                if not isinstance(inner, _SDK_ERRORS):
+                    raise
+                reason = str(getattr(inner, "reason", ""))
+                raise self._tls_or_transient(endpoint, reason) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise TransientError(
                     f"HubSpot {endpoint}: connection failed ({type(exc).__name__})"

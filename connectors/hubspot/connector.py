@@ -137,9 +137,7 @@ class HubSpotConnector:
             raw = read_incremental(self._api, spec, properties, state)
         else:
             assert state is None or isinstance(state, FullState)
-            raw = read_full(
-                self._api, spec, properties, state, max_chains=self._workers, clock=self._clock
-            )
+            raw = read_full(self._api, spec, properties, state, max_chains=self._workers)
         for results, next_state in raw:
             records = self._records(spec, results, set(fields), event_types)
             yield Page(records, encode(next_state) if next_state is not None else None)

@@ -111,7 +111,10 @@ class Engagement:
     def _needs_web(record: Mapping[str, Any], web: Iterable[str]) -> bool:
         properties = record.get("properties") or {}
         for event_type in web:
-            count = _count(properties.get(ROLLUP_GATES[event_type]))
+            value = properties.get(ROLLUP_GATES[event_type])
+            if value in (None, ""):
+                continue  # HubSpot leaves the rollup empty until it records activity
+            count = _count(value)
             if count is None or count > 0:
                 return True
         return False

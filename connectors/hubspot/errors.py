@@ -146,7 +146,9 @@ def classify(
 ) -> ConnectorError:
     """The `connectors.errors` exception for one failed HubSpot response."""
     body = parse_body(raw_body)
-    category = body.get("category") or body.get("policyName") or body.get("errorType")
+    # OAuth errors put their code in `status` (BAD_REFRESH_TOKEN...) instead of a category.
+    code = body.get("status") if body.get("status") not in (None, "error") else None
+    category = body.get("category") or body.get("policyName") or body.get("errorType") or code
     key = body.get("policyName") if status == 429 else category
     text = str(body.get("message") or "").strip() or f"HTTP {status}"
     cid = body.get("correlationId")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,13 +127,11 @@ def read_full(
     state: FullState | None,
     *,
     max_chains: int,
-    clock: Callable[[], float],
 ) -> Iterator[tuple[list[Raw], FullState | None]]:
     """Every live record of `spec`, page by page, with the state that resumes after each page."""
     if state is None:
-        started = clock()
         results, after = list_page(api, spec, properties, None)
-        latency = clock() - started
+        latency = api.last_latency
         if after is None:
             yield results, None
             return

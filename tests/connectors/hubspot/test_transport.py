@@ -1,0 +1,208 @@
+"""Contract: limits, retries, auth, TLS and usage through the connector and the real SDK."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from connectors.base import Change
+from connectors.errors import AuthError, BudgetExhausted, MissingPermission, PermanentError
+from connectors.hubspot import HubSpotConnector
+from sandbox.hubspot.auth import ALL_SCOPES
+
+from .conftest import read_all
+
+
+def statuses(sandbox) -> dict[str, int]:
+    """Requests the sandbox answered, by status, over every endpoint."""
+    totals: dict[str, int] = {}
+    for counts in sandbox.request_counts().values():
+        for status, count in counts.items():
+            totals[status] = totals.get(status, 0) + count
+    return totals
+
+
+def test_429s_are_retried_and_counted(make_sandbox, make_connector, clock) -> None:
+    sandbox = make_sandbox(contacts=150)
+    connector = make_connector(sandbox)
+    sandbox.faults.queue("429", "429")
+    assert len(read_all(connector)) == 150
+    usage = connector.usage
+    assert usage.rate_limited == 2
+    assert usage.by_endpoint == {"objects.list": 4, "objects.list 429": 2}
+    assert statuses(sandbox) == {"429": 2, "200": 2}
+    # After a refusal the whole window is held: the retry waits a full 10 s window.
+    assert sum(clock.sleeps) >= 10.0
+
+
+def test_the_budget_keeps_429s_away_under_load(make_sandbox, make_connector, clock) -> None:
+    sandbox = make_sandbox(contacts=3000, rate_limit_10s=20)
+    connector = make_connector(sandbox, tier="starter")  # 100/10 s, corrected to 20 by headers
+    started = clock()
+    ids = [r.id for r in read_all(connector)]
+    connector.write("contact", [Change(i, {"model_version": "v1"}) for i in ids])
+    assert statuses(sandbox).get("429", 0) == 0
+    calls = connector.usage.calls
+    assert calls == 30 + 30  # list pages of 100, batch updates of 100
+    # 61 calls at 20 per 10 s cannot take less than 20 s of (fake) time.
+    assert clock() - started >= (calls - 20) / 20 * 10
+
+
+def test_calls_made_by_another_client_are_held_from_the_headers(
+    make_sandbox, make_connector, clock
+) -> None:
+    sandbox = make_sandbox(contacts=1500, rate_limit_10s=20)
+    for _ in range(15):  # another integration on the same app spends 15 of the 20
+        request = urllib.request.Request(
+            f"{sandbox.url}/crm/v3/objects/contacts?limit=1",
+            headers={"Authorization": f"Bearer {sandbox.token}"},
+        )
+        with urllib.request.urlopen(request) as reply:
+            assert reply.status == 200
+    connector = make_connector(sandbox)
+    assert len(read_all(connector)) == 1500
+    assert statuses(sandbox) == {"200": 15 + 15}
+    assert connector._api.window.limit == 20
+
+
+def test_5xx_resets_and_timeouts_are_retried(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=40)
+    sandbox.faults.set(timeout_s=2.0)
+    connector = make_connector(sandbox, timeout=0.5)
+    sandbox.faults.queue("500", "reset", "502", "timeout", "504")
+    assert len(read_all(connector)) == 40
+    usage = connector.usage
+    assert (usage.calls, usage.errors) == (6, 5)
+
+
+def test_oauth_tokens_are_refreshed_before_expiry_and_once_after_a_401(
+    make_sandbox, make_connector, clock
+) -> None:
+    sandbox = make_sandbox(contacts=30)
+    connector = make_connector(
+        sandbox,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        refresh_token=sandbox.refresh_token,
+    )
+    read_all(connector)
+    assert connector.usage.by_endpoint == {"oauth.token": 1, "objects.list": 1}
+    sandbox.auth.expire_all()  # HubSpot revoked or expired the token early
+    read_all(connector)
+    assert connector.usage.by_endpoint == {"oauth.token": 2, "objects.list": 3}
+    clock.advance(1800 - 30)  # within a minute of expiry: refreshed before the call
+    read_all(connector)
+    assert connector.usage.by_endpoint == {"oauth.token": 3, "objects.list": 4}
+    assert statuses(sandbox) == {"200": 6, "401": 1}
+
+
+def test_a_second_401_after_refreshing_is_an_auth_error(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=30)
+    connector = make_connector(
+        sandbox,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        refresh_token=sandbox.refresh_token,
+    )
+    sandbox.faults.queue(None, "expire", None, "expire")  # token, list 401, token, list 401
+    with pytest.raises(AuthError, match="EXPIRED_AUTHENTICATION"):
+        read_all(connector)
+    assert connector.usage.by_endpoint == {"oauth.token": 2, "objects.list": 2}
+
+
+def test_a_bad_refresh_token_is_an_auth_error_without_secrets(make_sandbox, make_connector):
+    sandbox = make_sandbox(contacts=5)
+    connector = make_connector(
+        sandbox,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        refresh_token="na1-not-a-refresh-token",
+    )
+    with pytest.raises(AuthError, match="BAD_REFRESH_TOKEN") as caught:
+        read_all(connector)
+    message = str(caught.value)
+    for secret in (sandbox.client_secret, "na1-not-a-refresh-token"):
+        assert secret not in message
+    assert sandbox.client_secret not in repr(connector)
+
+
+def test_an_unknown_private_app_token_is_an_auth_error(make_sandbox, make_connector) -> None:
+    connector = make_connector(make_sandbox(contacts=5), access_token="pat-na1-unknown")
+    with pytest.raises(AuthError, match="401 INVALID_AUTHENTICATION") as caught:
+        read_all(connector)
+    assert "pat-na1-unknown" not in str(caught.value)
+    assert connector.usage.calls == 1
+
+
+def test_no_credentials_at_all_is_refused() -> None:
+    with pytest.raises(AuthError, match="private-app access token, or client_id"):
+        HubSpotConnector(base_url="http://127.0.0.1:9")
+
+
+def test_a_missing_write_scope_names_the_scope(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=5)
+    token = sandbox.new_token(ALL_SCOPES - {"crm.objects.contacts.write"})
+    connector = make_connector(sandbox, access_token=token)
+    record = read_all(connector)[0]
+    with pytest.raises(MissingPermission, match=r"scope\(s\): crm.objects.contacts.write"):
+        connector.write("contact", [Change(record.id, {"fit": 1})])
+
+
+def test_the_daily_budget_stops_calls_before_they_are_made(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=500)
+    connector = make_connector(sandbox, daily_budget=3)
+    with pytest.raises(BudgetExhausted, match="daily API budget of 3 calls"):
+        read_all(connector)
+    assert sandbox.calls == 3
+    assert connector.usage.daily_used == 3
+
+
+def test_hubspots_daily_headers_stop_calls_at_zero(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=500, daily_limit=2)
+    connector = make_connector(sandbox)
+    with pytest.raises(BudgetExhausted, match="daily API allowance is spent"):
+        read_all(connector)
+    assert statuses(sandbox) == {"200": 2}
+    assert (connector.usage.daily_used, connector.usage.daily_limit) == (2, 2)
+
+
+def test_hubspots_daily_429_is_budget_exhausted_not_retried(make_sandbox, make_connector):
+    sandbox = make_sandbox(contacts=500, daily_limit=2)
+    connector = make_connector(  # OAuth calls carry no daily headers: HubSpot's 429 tells
+        sandbox,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        refresh_token=sandbox.refresh_token,
+    )
+    with pytest.raises(BudgetExhausted, match="429 DAILY"):
+        read_all(connector)
+    assert statuses(sandbox) == {"200": 3, "429": 1}
+
+
+def test_tls_with_the_sandbox_ca_bundle(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=20, tls=True)
+    assert sandbox.url.startswith("https://")
+    assert len(read_all(make_connector(sandbox))) == 20
+    untrusting = make_connector(sandbox, ca_bundle=None)
+    with pytest.raises(PermanentError, match="set ca_bundle"):
+        read_all(untrusting)
+
+
+def test_usage_counts_calls_by_endpoint(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=10)
+    connector = make_connector(sandbox)
+    record = read_all(connector)[0]
+    connector.fetch("contact", [record.id, "999999999"], ["email"], [])
+    usage = connector.usage
+    assert usage.by_endpoint == {"objects.list": 1, "objects.batch_read": 1}
+    assert (usage.calls, usage.rate_limited, usage.errors) == (2, 0, 0)
+    assert usage.daily_limit == 1_000_000
+
+
+def test_fetch_reads_records_by_id_in_order(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=10)
+    connector = make_connector(sandbox)
+    ids = [r.id for r in read_all(connector)]
+    fetched = connector.fetch("contact", [ids[3], "999999999", ids[1]], ["email"], [])
+    assert [r.id for r in fetched] == [ids[3], ids[1]]
