@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from connectors.base import OutputField
@@ -14,7 +16,7 @@ OUTPUTS = output_fields(("A", "B", "C", "D"), ("A1", "B2", "C3"))
 NAMES = [f"leadsync_{f.name}" for f in OUTPUTS]
 
 
-def properties(sandbox, object_type: str = "contacts") -> dict[str, object]:
+def properties(sandbox, object_type: str = "contacts") -> dict[str, Any]:
     table = sandbox.store.table(object_type)
     return {name: table.props[name] for name in NAMES if name in table.props}
 
