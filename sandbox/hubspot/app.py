@@ -359,6 +359,21 @@ class HubSpotSandbox:
 
     def _serve(self, route: _Route, request: Request) -> Response:
         fate = self.faults.draw()
+        token: Token | None = None
+        headers: dict[str, str] = {}
+        if route.kind != "oauth":
+            checked = self.auth.authenticate(request)
+            if isinstance(checked, Response):
+                return checked
+            token = checked
+            # Limits count a request when it arrives, before the simulated processing time, the
+            # way a client's budget counts it when sent; refusals come back at once.
+            refusal, headers = self.limits.admit(
+                token.app, search=route.kind == "search", oauth=token.oauth
+            )
+            if refusal is not None:
+                refusal.headers.update(headers)
+                return refusal
         self._pause(fate.latency_s)
         if fate.action == "reset":
             self._count(route.label, 0)
@@ -366,17 +381,11 @@ class HubSpotSandbox:
         if fate.action == "timeout":
             self._pause(self.faults.rates.timeout_s)
             return errors.server_error(504)
-        if route.kind == "oauth":
+        if token is None:
             if fate.action in ("500", "502", "503", "504"):
                 return errors.server_error(int(fate.action))
             return route(request)
-        token = self.auth.authenticate(request)
-        if isinstance(token, Response):
-            return token
-        refusal, headers = self.limits.admit(
-            token.app, search=route.kind == "search", oauth=token.oauth
-        )
-        response = refusal or self._faulted(fate.action, token, route)
+        response = self._faulted(fate.action, token, route)
         if response is None:
             denied = Auth.require(token, route.scopes(request.params))
             response = denied or route(request)

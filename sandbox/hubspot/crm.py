@@ -247,7 +247,10 @@ class CrmApi:
     @staticmethod
     def _apply(table: Table, row: Row, values: dict[str, Any], now_ms: int) -> None:
         for name, value in values.items():
-            table.set_raw(row, name, value)
+            if name == table.created_prop:
+                row.created = value if value is not None else row.created
+            else:
+                table.set_raw(row, name, value)
         table.touch(row, now_ms)
         table.version += 1
 

@@ -267,3 +267,14 @@ def test_patch_single_record(sandbox, http):
     )
     assert bad.status_code == 400
     assert bad.json()["category"] == "VALIDATION_ERROR"
+
+
+def test_createdate_is_writable_and_moves_created_at(sandbox, http):
+    contact = str(sandbox.store.table("contacts").ids[1])
+    response = http.patch(
+        f"{sandbox.url}/crm/v3/objects/contacts/{contact}",
+        json={"properties": {"createdate": "2024-02-03T04:05:06.007Z"}},
+    )
+    assert response.status_code == 200
+    assert response.json()["createdAt"] == "2024-02-03T04:05:06.007Z"
+    assert response.json()["properties"]["createdate"] == "2024-02-03T04:05:06.007Z"
