@@ -30,9 +30,13 @@ def test_serve_rejects_an_unknown_crm(capsys):
     assert main(["sandbox", "serve", "--crm", "pipedrive"]) == 2
 
 
+#: The `sandbox` group run on its own, so the subprocess does not import every other command.
+GROUP = [sys.executable, "-c", "from sync.commands.sandbox import sandbox_group; sandbox_group()"]
+
+
 def test_serve_runs_until_interrupted():
     process = subprocess.Popen(
-        [sys.executable, "-m", "sync.cli", "sandbox", "serve", "--contacts", "25", "--seed", "4"],
+        [*GROUP, "serve", "--contacts", "25", "--seed", "4"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -49,6 +53,34 @@ def test_serve_runs_until_interrupted():
             timeout=5,
         )
         assert contacts.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_salesforce_branch_prints_credentials_and_serves_tls():
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sync.cli",
+            "sandbox",
+            "serve",
+            "--crm",
+            "salesforce",
+            "--contacts",
+            "10",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        assert sorted(info) == ["ca_file", "client_id", "client_secret", "crm", "url"]
+        assert info["url"].startswith("https://127.0.0.1:")
+        reply = requests.get(f"{info['url']}/services/data", verify=info["ca_file"], timeout=5)
+        assert reply.status_code < 500
     finally:
         process.terminate()
         process.wait(timeout=10)
