@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -239,7 +240,7 @@ def test_example_models_load():
         assert (m.object, m.rule_count) == (kind, rules)
 
 
-def _validate(instance: object, schema: dict, root: dict) -> list[str]:
+def _validate(instance: object, schema: dict[str, Any], root: dict[str, Any]) -> list[str]:
     """A small JSON Schema checker for the keywords our schema uses."""
     if "$ref" in schema:
         schema = root["$defs"][schema["$ref"].split("/")[-1]]

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from config.errors import ProblemsError
+from config.errors import Problem, ProblemsError
 from config.record_files import read_records
 from scoring.types import Event
 
 
 def _read(path, kind="contact"):
-    problems = []
+    problems: list[Problem] = []
     records = list(read_records(path, kind, on_problem=problems.append))
     return records, [str(p) for p in problems]
 
