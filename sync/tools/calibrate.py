@@ -82,8 +82,8 @@ class Calibration:
     model_name: str
     records: int
     folds: int
-    auc_before: float | None
-    auc_after: float | None
+    auc_before: float
+    auc_after: float
     fold_auc_before: tuple[float, ...]
     fold_auc_after: tuple[float, ...]
     scores_before: tuple[float, ...]

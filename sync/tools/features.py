@@ -6,8 +6,9 @@ A unit's value for a record is how many times its points counted: 1 for a condit
 the decayed (and capped) number of occurrences for an event rule, the number of steps for an
 elapsed rule; so `points x value` is what the unit contributed before group caps.
 
-Scoring runs with the engine's trace collector (the same one `scoring.explain` uses), so rules
-that fired with 0 points, or were cut by a cap, are still seen.
+Every rule that fires is among a result's contributions, even at 0 points. When contributions
+cannot tell a unit's value (group caps, event count bands), scoring runs with the engine's trace
+collector (the one `scoring.explain` uses) instead.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from datetime import datetime
 import numpy as np
 
 from scoring.coerce import to_datetime, to_number
-from scoring.engine import evaluate
+from scoring.engine import evaluate, score
 from scoring.model import CompiledRule, ScoringModel
 from scoring.spec import Band, RuleSpec
-from scoring.trace import RuleTrace, Trace
+from scoring.trace import Trace
 from scoring.types import Record, ScoreResult
 
 
@@ -113,10 +114,10 @@ def _band_of(bands: Sequence[Band], number: float) -> int | None:
     return None
 
 
-def _band_index(spec: RuleSpec, trace: RuleTrace, record: Record, now: datetime) -> int | None:
+def _band_index(spec: RuleSpec, count: int, record: Record, now: datetime) -> int | None:
     measure: float | None
     if spec.kind == "event":
-        measure = float(trace.count)
+        measure = float(count)
     elif spec.kind == "recency":
         when = to_datetime(record.properties.get(spec.property or ""))
         measure = None if when is None else max(0.0, (now - when).total_seconds() / 86400.0)
@@ -125,31 +126,60 @@ def _band_index(spec: RuleSpec, trace: RuleTrace, record: Record, now: datetime)
     return None if measure is None else _band_of(spec.bands, measure)
 
 
-def _unit_value(points: float, trace: RuleTrace, kind: str) -> float:
-    if points:
-        return trace.earned / points
-    if kind in ("event", "elapsed"):
-        return float(trace.count)
-    return 1.0
+def needs_trace(model: ScoringModel) -> bool:
+    """Whether contributions alone cannot tell each unit's value.
+
+    Contributions carry points after group caps and no event counts, so models with group caps,
+    event rules with count bands, or event/elapsed rules worth 0 points need the engine's trace.
+    """
+    for rule, _ in model_rules(model):
+        spec = rule.spec
+        if spec.kind == "event" and spec.bands:
+            return True
+        if spec.kind in ("event", "elapsed") and not spec.points:
+            return True
+    return any(group.max is not None for dim in (model.fit, model.interest) for group in dim.groups)
 
 
-def rule_activity(model: ScoringModel, records: Sequence[Record], now: datetime) -> Activity:
-    """Score every record (with the trace) and return the unit matrix and the results."""
+def _matches(
+    model: ScoringModel, record: Record, now: datetime, *, traced: bool
+) -> tuple[ScoreResult, list[tuple[str, float, int]]]:
+    """The result and, per rule that fired, (name, points before group caps, count)."""
+    if not traced:
+        result = score(record, model, now)
+        return result, [(c.rule, c.points, 1) for c in result.contributions]
+    trace = Trace()
+    result = evaluate(record, model, now, None, trace)
+    return result, [(t.rule, t.earned, t.count) for t in trace.rules if t.matched]
+
+
+def rule_activity(
+    model: ScoringModel,
+    records: Sequence[Record],
+    now: datetime,
+    *,
+    traced: bool | None = None,
+) -> Activity:
+    """Score every record and return the unit matrix and the results.
+
+    Plain scoring is used when contributions tell everything (see `needs_trace`), else the
+    engine's trace collector, which is several times slower; `traced` forces one or the other.
+    """
     units = model_units(model)
     column = {(u.rule, u.band): i for i, u in enumerate(units)}
     specs = {rule.spec.name: rule.spec for rule, _ in model_rules(model)}
+    if traced is None:
+        traced = needs_trace(model)
     matrix = np.zeros((len(records), len(units)))
     hits = np.zeros((len(records), len(units)), dtype=bool)
     results = []
     for row, record in enumerate(records):
-        trace = Trace()
-        results.append(evaluate(record, model, now, None, trace))
-        for rule_trace in trace.rules:
-            if not rule_trace.matched:
-                continue
-            spec = specs[rule_trace.rule]
+        result, fired = _matches(model, record, now, traced=traced)
+        results.append(result)
+        for name, earned, count in fired:
+            spec = specs[name]
             if spec.bands:
-                index = _band_index(spec, rule_trace, record, now)
+                index = _band_index(spec, count, record, now)
                 if index is None:
                     continue
                 points = spec.bands[index].points
@@ -157,5 +187,8 @@ def rule_activity(model: ScoringModel, records: Sequence[Record], now: datetime)
                 index, points = None, spec.points
             col = column[(spec.name, index)]
             hits[row, col] = True
-            matrix[row, col] = _unit_value(points, rule_trace, spec.kind)
+            if points:
+                matrix[row, col] = earned / points
+            else:
+                matrix[row, col] = float(count) if spec.kind in ("event", "elapsed") else 1.0
     return Activity(tuple(units), matrix, hits, tuple(results))

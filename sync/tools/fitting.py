@@ -47,9 +47,20 @@ def fit_weights(x: np.ndarray, y: Bools, signs: Sequence[int], *, c: float = DEF
     zeroed: list[int] = []
     coef = np.zeros(n_cols)
     intercept = float(np.log(target.mean() / (1 - target.mean())))
+    # Rule indicators repeat a lot: fit on distinct rows weighted by their outcome counts, which
+    # is the same objective on a much smaller matrix.
+    rows, inverse = np.unique(x, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    converted = np.bincount(inverse, weights=target.astype(float), minlength=len(rows))
+    total = np.bincount(inverse, minlength=len(rows)).astype(float)
+    stacked = np.vstack([rows, rows])
+    labels = np.concatenate([np.ones(len(rows), dtype=bool), np.zeros(len(rows), dtype=bool)])
+    weight = np.concatenate([converted, total - converted])
+    keep = weight > 0
+    stacked, labels, weight = stacked[keep], labels[keep], weight[keep]
     while active:
         model = LogisticRegression(C=c, max_iter=2000)
-        model.fit(x[:, active], target)
+        model.fit(stacked[:, active], labels, sample_weight=weight)
         fitted = model.coef_[0]
         wrong = [
             j

@@ -8,6 +8,7 @@ diff. Rules are found by name (names are unique within a model).
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from io import StringIO
@@ -75,15 +76,23 @@ def _set_thresholds(root: Any, which: str, values: Mapping[str, float]) -> None:
         grades[which] = _flow({k: _number(v) for k, v in values.items()})
 
 
+@functools.lru_cache(maxsize=8)
+def _indent(text: str) -> tuple[int, int, int] | None:
+    """(mapping, sequence, offset) indentation of the file, so a rewrite keeps its layout."""
+    _, sequence, offset = load_yaml_guess_indent(text)
+    if not sequence:
+        return None
+    offset = offset or 0
+    return (sequence - offset if sequence > offset else sequence), sequence, offset
+
+
 def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:
     """The model text with `edits` applied."""
     yaml = _yaml()
     root = yaml.load(StringIO(text))
-    _, sequence, offset = load_yaml_guess_indent(text)
-    if sequence:
-        offset = offset or 0
-        mapping = sequence - offset if sequence > offset else sequence
-        yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    indent = _indent(text)
+    if indent is not None:
+        yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
     if not isinstance(root, CommentedMap):
         raise UserError(f"{source}: not a model mapping")
     for rule in _rules(root):
