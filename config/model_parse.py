@@ -12,6 +12,8 @@ from typing import get_args
 from config.model_conditions import CondParser, scalar
 from config.yamlpos import Ctx, Node, suggest, type_name
 from scoring.spec import (
+    DEFAULT_GRADES,
+    DEFAULT_TIERS,
     Band,
     Decay,
     DimensionSpec,
@@ -107,15 +109,15 @@ class ModelParser:
             ctx.error(root, "a model needs 'fit' or 'interest' rules")
         weights = self._combine(root.child("combine")) if "combine" in value else (0.5, 0.5)
         grades, tiers = self._grades(root.child("grades")) if "grades" in value else (None, None)
-        spec_grades = grades or ModelSpec.__dataclass_fields__["grades"].default
-        spec_tiers = tiers or ModelSpec.__dataclass_fields__["tiers"].default
-        letters = [g for g, _ in spec_grades]  # type: ignore[union-attr]
+        spec_grades = grades or DEFAULT_GRADES
+        spec_tiers = tiers or DEFAULT_TIERS
+        letters = [g for g, _ in spec_grades]
         disqualify = self._disqualify(root.child("disqualify")) if "disqualify" in value else ()
         overrides = (
             self._overrides(root.child("overrides"), letters) if "overrides" in value else ()
         )
         qualify = (
-            self._qualify(root.child("qualify"), spec_grades, spec_tiers)  # type: ignore[arg-type]
+            self._qualify(root.child("qualify"), spec_grades, spec_tiers)
             if "qualify" in value
             else None
         )
@@ -132,8 +134,8 @@ class ModelParser:
             fit=fit,
             interest=interest,
             weights=weights,
-            grades=spec_grades,  # type: ignore[arg-type]
-            tiers=spec_tiers,  # type: ignore[arg-type]
+            grades=spec_grades,
+            tiers=spec_tiers,
             disqualify=disqualify,
             overrides=overrides,
             qualify=qualify,

@@ -162,6 +162,11 @@ class QualifySpec:
     cooldown_days: float = 0.0
 
 
+Thresholds = tuple[tuple[str, float], ...]
+DEFAULT_GRADES: Thresholds = (("A", 75.0), ("B", 50.0), ("C", 25.0), ("D", 0.0))
+DEFAULT_TIERS: Thresholds = (("1", 60.0), ("2", 30.0), ("3", 0.0))
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     name: str
@@ -171,8 +176,8 @@ class ModelSpec:
     description: str = ""
     weights: tuple[float, float] = (0.5, 0.5)
     #: (letter, lowest 0-100 fit score) best first; the last threshold is 0.
-    grades: tuple[tuple[str, float], ...] = (("A", 75.0), ("B", 50.0), ("C", 25.0), ("D", 0.0))
-    tiers: tuple[tuple[str, float], ...] = (("1", 60.0), ("2", 30.0), ("3", 0.0))
+    grades: Thresholds = DEFAULT_GRADES
+    tiers: Thresholds = DEFAULT_TIERS
     disqualify: tuple[DisqualifierSpec, ...] = ()
     overrides: tuple[OverrideSpec, ...] = ()
     qualify: QualifySpec | None = None
