@@ -69,7 +69,10 @@ class CondParser:
         self.ctx = ctx
         self.lists = lists
         self.fields = fields
-        self.field_values = field_values or {}
+        #: field -> {case-folded value: value as written in the model}
+        self.field_values = {
+            name: {v.casefold(): v for v in values} for name, values in (field_values or {}).items()
+        }
         self.used_lists: set[str] = set()
 
     def parse(self, node: Node) -> Cond | None:
@@ -168,8 +171,10 @@ class CondParser:
             items = arg if isinstance(arg, tuple) else (arg,)
             bad = [str(a) for a in items if str(a) not in known]
             if bad:
-                shown = ", ".join(k.upper() for k in known)
-                self.ctx.error(node, f"unknown {prop} '{bad[0].upper()}' (valid: {shown})")
+                shown = ", ".join(known.values())
+                written = node.value if isinstance(node.value, list) else [node.value]
+                wrong = next((str(v) for v in written if str(v).casefold() in bad), bad[0])
+                self.ctx.error(node, f"unknown {prop} '{wrong}' (valid: {shown})")
                 return None
         return Leaf(prop, op, arg)
 

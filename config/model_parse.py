@@ -592,8 +592,8 @@ class ModelParser:
             node, ("enter", "exit", "cooldown_days"), required=("enter",), what="a qualify mapping"
         ):
             return None
-        letters = [g.casefold() for g, _ in grades]
-        digits = [t.casefold() for t, _ in tiers]
+        letters = [g for g, _ in grades]
+        digits = [t for t, _ in tiers]
         labels = [g + t for g in letters for t in digits]
         fields = CondParser(
             ctx,
