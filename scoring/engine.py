@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from math import fsum
 
 from scoring.conditions import Values
@@ -50,6 +50,8 @@ def evaluate(
     trace: Trace | None,
 ) -> ScoreResult:
     """`score` with an optional trace collector (used by `scoring.explain`)."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)  # callers pass UTC; a naive one must not break scoring
     props = record.properties
     if props.__class__ is not dict and not isinstance(props, Mapping):
         props = {}
@@ -284,6 +286,8 @@ def _qualify(
         spec = model.spec.qualify
         cooldown = spec.cooldown_days if spec is not None else 0.0
         since = previous.qualified_at if previous is not None else None
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
         if (
             was is not None
             and decision != was

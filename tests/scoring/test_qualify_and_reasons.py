@@ -179,3 +179,13 @@ def test_changes_report_status_and_model_changes():
         "Grade C -> B",
         "+30 since last score: C-level title",
     )
+
+
+def test_naive_datetimes_from_callers_do_not_break_scoring():
+    from dataclasses import replace
+
+    naive_now = NOW.replace(tzinfo=None)
+    first = _at(60)
+    previous = replace(first, qualified_at=NOW.replace(tzinfo=None) - timedelta(days=1))
+    result = score(record({"level": "10"}), HYSTERESIS, naive_now, previous)
+    assert (result.qualified, result.qualified_at) == (False, NOW)
