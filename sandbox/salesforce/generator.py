@@ -16,6 +16,9 @@ leads with a Contact, Account and won Opportunity); the others are the ground tr
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -258,6 +261,8 @@ TITLES = (
     (("Student", "Intern", "Assistant", "Consultant", "Freelancer"), 0.05, 0.12),
     (("", "n/a", "-"), 0.1, 0.1),
 )
+COUNTRY_WEIGHTS = tuple(w for _, w in COUNTRIES)
+TITLE_WEIGHTS = tuple(w for _, _, w in TITLES)
 GOOD_INDUSTRIES = {
     "Technology",
     "Finance",
@@ -291,8 +296,14 @@ CAMPAIGNS = (
 )
 
 
+@functools.cache
+def _cumulative(weights: tuple[float, ...]) -> tuple[list[float], float]:
+    return list(itertools.accumulate(weights)), sum(weights)
+
+
 def _weighted(rng: random.Random, items: Sequence[T], weights: Sequence[float]) -> T:
-    return rng.choices(items, weights)[0]
+    cumulative, total = _cumulative(tuple(weights))
+    return items[bisect.bisect(cumulative, rng.random() * total)]
 
 
 def _company(rng: random.Random) -> tuple[str, str]:
@@ -405,7 +416,7 @@ def _accounts(store: Store, rng: random.Random, count: int, now: int) -> list[st
     ids = []
     for _ in range(count):
         name, domain = _company(rng)
-        countries, _weight = _weighted(rng, COUNTRIES, [w for _, w in COUNTRIES])
+        countries, _weight = _weighted(rng, COUNTRIES, COUNTRY_WEIGHTS)
         employees = _employees(rng)
         owner = rng.choice(store.sales_users)
         ids.append(
@@ -429,7 +440,7 @@ def _accounts(store: Store, rng: random.Random, count: int, now: int) -> list[st
 
 def _person(rng: random.Random, domain: str) -> dict[str, Any]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
-    titles, seniority, _w = _weighted(rng, TITLES, [w for _, _, w in TITLES])
+    titles, seniority, _w = _weighted(rng, TITLES, TITLE_WEIGHTS)
     title = rng.choice(titles)
     roll = rng.random()
     if roll < 0.05:
@@ -463,7 +474,7 @@ def _lead(store: Store, rng: random.Random, now: int, campaigns: list[str]) -> N
     person = _person(rng, domain)
     seniority = person.pop("_seniority")
     free_mail = person.pop("_free_mail")
-    countries, _weight = _weighted(rng, COUNTRIES, [w for _, w in COUNTRIES])
+    countries, _weight = _weighted(rng, COUNTRIES, COUNTRY_WEIGHTS)
     employees = _employees(rng)
     industry = rng.choice(INDUSTRIES)
     owner = rng.choice(store.sales_users)

@@ -37,21 +37,29 @@ KEY_PREFIXES: dict[str, str] = {
 }
 
 
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # 2-digit base-62 strings, in order
+
+
 def case_safe(id15: str) -> str:
     """The 18-character form of a 15-character id."""
     suffix = ""
     for start in (0, 5, 10):
-        flags = sum(1 << bit for bit, char in enumerate(id15[start : start + 5]) if char.isupper())
+        flags = 0
+        for bit in range(5):
+            if id15[start + bit] in _UPPER:
+                flags |= 1 << bit
         suffix += _SUFFIX[flags]
     return id15 + suffix
 
 
 def _base62(number: int, width: int) -> str:
-    digits = []
-    for _ in range(width):
-        number, rest = divmod(number, 62)
-        digits.append(_ALPHABET[rest])
-    return "".join(reversed(digits))
+    """`number` in `width` base-62 digits (width even)."""
+    pairs = []
+    for _ in range(width // 2):
+        number, rest = divmod(number, 3844)
+        pairs.append(_PAIRS[rest])
+    return "".join(reversed(pairs))
 
 
 class IdFactory:

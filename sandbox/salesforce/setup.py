@@ -16,14 +16,14 @@ LABELS = tuple(f"{g}{t}" for g in GRADES for t in ("1", "2", "3"))
 
 #: API name -> Tooling `Metadata` of each leadsync output field.
 LEADSYNC_FIELDS: dict[str, dict[str, Any]] = {
-    "Leadsync_Fit__c": {"label": "Fit score", "type": "Number", "precision": 3, "scale": 0},
+    "Leadsync_Fit__c": {"label": "Fit score", "type": "Number", "precision": 5, "scale": 0},
     "Leadsync_Interest__c": {
         "label": "Interest score",
         "type": "Number",
-        "precision": 3,
+        "precision": 5,
         "scale": 0,
     },
-    "Leadsync_Score__c": {"label": "Lead score", "type": "Number", "precision": 3, "scale": 0},
+    "Leadsync_Score__c": {"label": "Lead score", "type": "Number", "precision": 5, "scale": 0},
     "Leadsync_Grade__c": {
         "label": "Fit grade",
         "type": "Picklist",
@@ -64,7 +64,7 @@ LEADSYNC_FIELDS: dict[str, dict[str, Any]] = {
         "visibleLines": 3,
     },
     "Leadsync_Scored_At__c": {"label": "Scored at", "type": "DateTime"},
-    "Leadsync_Model_Version__c": {"label": "Model version", "type": "Text", "length": 64},
+    "Leadsync_Model_Version__c": {"label": "Model version", "type": "Text", "length": 255},
 }
 
 

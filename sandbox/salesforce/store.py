@@ -73,9 +73,13 @@ class Store:
     def __post_init__(self) -> None:
         for obj in [*self.objects.values(), *self.tooling.values()]:
             self.tables.setdefault(obj.name, {})
+        self._parent_refs: dict[str, list[tuple[str, dict[str, list[str]]]]] = {}
         for obj in self.objects.values():
             for rel in obj.children.values():
-                self.children.setdefault((rel.child, rel.field), {})
+                if (rel.child, rel.field) not in self.children:
+                    index: dict[str, list[str]] = {}
+                    self.children[(rel.child, rel.field)] = index
+                    self._parent_refs.setdefault(rel.child, []).append((rel.field, index))
         self.org_id = self.ids.new("Organization")
 
     # -- clock ---------------------------------------------------------------------------------
@@ -143,9 +147,10 @@ class Store:
         record["Id"] = record_id
         record.setdefault("IsDeleted", False)
         self.tables[name][record_id] = record
-        for (child, ref_field), index in self.children.items():
-            if child == name and record.get(ref_field):
-                index.setdefault(record[ref_field], []).append(record_id)
+        for ref_field, index in self._parent_refs.get(name, ()):
+            parent = record.get(ref_field)
+            if parent:
+                index.setdefault(parent, []).append(record_id)
         return record_id
 
     @contextmanager
@@ -266,6 +271,8 @@ class Store:
             return [save_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")]
         if record.get("IsDeleted"):
             return [save_error("ENTITY_IS_DELETED", "entity is deleted")]
+        if obj.name == "Lead" and record.get("IsConverted"):
+            return [save_error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")]
         changes: dict[str, Any] = {}
         errors: list[SaveError] = []
         for key, value in values.items():
@@ -288,8 +295,6 @@ class Store:
             changes[definition.name] = converted
         if errors:
             return errors
-        if obj.name == "Lead" and record.get("IsConverted"):
-            return [save_error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")]
         if self.locked.get(full, 0) > 0:
             self.locked[full] -= 1
             return [

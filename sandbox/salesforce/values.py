@@ -7,6 +7,7 @@ them as `2026-11-20T10:15:30.000+0000`. Dates are kept as `YYYY-MM-DD` strings.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 _ISO = re.compile(
@@ -31,7 +32,12 @@ def format_datetime(seconds: int) -> str:
 
 def format_date(seconds: int) -> str:
     """The `YYYY-MM-DD` date (UTC) of epoch seconds."""
-    return from_epoch(seconds).strftime("%Y-%m-%d")
+    return _day(seconds // 86_400)
+
+
+@functools.lru_cache(maxsize=8192)
+def _day(day: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
 
 
 def parse_iso(text: str) -> int | None:

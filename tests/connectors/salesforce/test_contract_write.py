@@ -1,0 +1,236 @@
+"""Writing through the connector against the sandbox org: composite packing and its call counts,
+per-record results, lock retries, converted leads, the assignment-rule header, Bulk API 2.0 with
+failed rows, fields hidden by field-level security, and `ensure_schema`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from connectors.base import Change
+from connectors.errors import MissingPermission
+from connectors.retry import RetryPolicy
+from sandbox.salesforce import SalesforceSandbox
+from sandbox.salesforce.ids import case_safe
+from tests.connectors.salesforce.conftest import NOW, OUTPUTS, converted_leads, open_leads
+
+SCORED_AT = dt.datetime(2026, 11, 20, 12, 30, tzinfo=dt.UTC)
+
+
+def _change(record_id: str, score: int = 77) -> Change:
+    return Change(
+        record_id,
+        {
+            "fit": 80,
+            "interest": 70,
+            "score": score,
+            "grade": "A",
+            "label": "A2",
+            "qualified": True,
+            "reasons": "Title: VP (+25)\nPricing page (+10)",
+            "changes": "",
+            "scored_at": SCORED_AT,
+            "model_version": "v1-abc",
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def big_sandbox():
+    with SalesforceSandbox(leads=2700, now=NOW) as sandbox:
+        sandbox.install_leadsync_fields()
+        yield sandbox
+
+
+@pytest.mark.parametrize(
+    ("count", "composite", "collections"),
+    [(1, 0, 1), (200, 0, 1), (201, 1, 0), (1000, 1, 0), (1001, 1, 1), (2500, 3, 0)],
+)
+def test_writes_cost_ceil_n_over_1000_calls(
+    big_sandbox, make_connector, count, composite, collections
+):
+    sandbox = big_sandbox
+    connector = make_connector(sandbox)
+    ids = open_leads(sandbox)[:count]
+    used = sandbox.api_used
+    results = connector.write("lead", [_change(i) for i in ids])
+    assert [r.status for r in results] == ["ok"] * count
+    assert sandbox.api_used - used == -(-count // 1000) + 1  # + the describe that checks fields
+    assert connector.usage.by_endpoint.get("composite", 0) == composite
+    assert connector.usage.by_endpoint.get("composite/sobjects", 0) == collections
+    row = sandbox.store.table("Lead")[ids[-1]]
+    assert (row["Leadsync_Score__c"], row["Leadsync_Label__c"], row["Leadsync_Qualified__c"]) == (
+        77.0,
+        "A2",
+        True,
+    )
+    assert row["Leadsync_Scored_At__c"] == int(SCORED_AT.timestamp())
+    assert row["Leadsync_Reasons__c"] == "Title: VP (+25)\nPricing page (+10)"
+
+
+def test_partial_failures_are_reported_per_record(make_sandbox, make_connector, sleeps):
+    sandbox = make_sandbox(leads=300)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox)
+    good, integrity, shortened = open_leads(sandbox)[:3]
+    converted = converted_leads(sandbox)[0]
+    sandbox.store.integrity_rule_ids.add(integrity)
+    assert connector.write("lead", [_change(good)])[0].status == "ok"
+    # An admin shortens a field after the connector described it: Salesforce refuses the value.
+    sandbox.store.sobject("Lead").field("Leadsync_Model_Version__c").length = 3
+    changes = [
+        _change(good, score=1),
+        _change(converted),
+        Change(integrity, {"score": 5}),
+        _change("00Q5g00000zzzzzZZZ"),
+        _change(case_safe("00Q5g00000zzzzz")),
+        Change(shortened, {"model_version": "v1-abc"}),
+        _change(good, score=2),
+    ]
+    results = connector.write("lead", changes)
+    assert [(r.record_id, r.status, r.error_code) for r in results] == [
+        (good, "failed", "STRING_TOO_LONG"),  # the same record twice: one write, the last wins
+        (converted, "failed", "CANNOT_UPDATE_CONVERTED_LEAD"),
+        (integrity, "failed", "FIELD_INTEGRITY_EXCEPTION"),
+        ("00Q5g00000zzzzzZZZ", "failed", "MALFORMED_ID"),  # wrong case-safe suffix
+        (case_safe("00Q5g00000zzzzz"), "failed", "INVALID_CROSS_REFERENCE_KEY"),
+        (shortened, "failed", "STRING_TOO_LONG"),
+        (good, "failed", "STRING_TOO_LONG"),
+    ]
+    assert results[1].message == "cannot reference converted lead"
+    assert sleeps == []  # nothing retryable
+
+
+def test_locked_rows_are_retried_until_they_succeed(make_sandbox, make_connector, sleeps):
+    sandbox = make_sandbox(leads=300)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox, retry_policy=RetryPolicy(attempts=4, base=1.0, cap=8.0))
+    ids = open_leads(sandbox)[:300]
+    sandbox.store.locked[ids[3]] = 2
+    sandbox.store.locked[ids[250]] = 1
+    used = sandbox.api_used
+    results = connector.write("lead", [_change(i) for i in ids])
+    assert {r.status for r in results} == {"ok"}
+    assert (
+        sandbox.api_used - used == 1 + 3
+    )  # describe, then a call, a retry of 2 records, a retry of 1
+    assert len(sleeps) == 2
+    assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0  # the retry layer's jittered backoff
+
+
+def test_a_row_that_stays_locked_fails_with_its_code(make_sandbox, make_connector, sleeps):
+    sandbox = make_sandbox(leads=100)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox, retry_policy=RetryPolicy(attempts=3))
+    ids = open_leads(sandbox)[:5]
+    sandbox.store.locked[ids[0]] = 99
+    results = connector.write("lead", [_change(i) for i in ids])
+    assert (results[0].status, results[0].error_code) == ("failed", "UNABLE_TO_LOCK_ROW")
+    assert [r.status for r in results[1:]] == ["ok"] * 4
+    assert len(sleeps) == 2  # three attempts in all
+    assert sandbox.store.locked[ids[0]] == 96
+
+
+def test_writes_never_fire_assignment_rules(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=1500)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox, bulk_threshold=1200)
+    ids = open_leads(sandbox)
+    owners = {i: sandbox.store.table("Lead")[i]["OwnerId"] for i in ids}
+    connector.write("lead", [_change(i) for i in ids[:300]])  # composite with subrequests
+    connector.write("lead", [_change(i) for i in ids[300:301]])  # a single collection
+    connector.write("lead", [_change(i) for i in ids[:1250]])  # Bulk API 2.0
+    assert {i: sandbox.store.table("Lead")[i]["OwnerId"] for i in ids} == owners
+    assert sandbox.store.assignment_queue not in owners.values()
+
+
+def test_bulk_api_above_the_threshold_with_failed_rows(make_sandbox, make_connector, sleeps):
+    sandbox = make_sandbox(leads=400)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox, bulk_threshold=50, bulk_poll_s=3.0)
+    ids = open_leads(sandbox)[:60]
+    converted = converted_leads(sandbox)[0]
+    sandbox.store.locked[ids[7]] = 1
+    results = connector.write("lead", [*(_change(i, score=55) for i in ids), _change(converted)])
+    by_id = {r.record_id: r for r in results}
+    assert (by_id[converted].status, by_id[converted].error_code) == (
+        "failed",
+        "CANNOT_UPDATE_CONVERTED_LEAD",
+    )
+    assert by_id[ids[7]].status == "ok"  # failed in the job with UNABLE_TO_LOCK_ROW, then retried
+    assert all(by_id[i].status == "ok" for i in ids)
+    assert {sandbox.store.table("Lead")[i]["Leadsync_Score__c"] for i in ids} == {55.0}
+    assert connector.stats["bulk_jobs"] == 1
+    assert sleeps == [3.0]  # one poll found the job InProgress
+    endpoints = connector.usage.by_endpoint
+    assert (
+        endpoints["jobs/ingest"],
+        endpoints["jobs/ingest/batches"],
+        endpoints["jobs/ingest/info"],
+    ) == (1, 1, 2)
+    assert endpoints["composite/sobjects"] == 1  # the locked row, written again
+    assert sandbox.store.table("Lead")[ids[0]]["Leadsync_Changes__c"] is None  # "" was sent as #N/A
+
+
+def test_fields_hidden_by_field_level_security_block_writes(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=50)
+    sandbox.install_leadsync_fields(grant=False)
+    connector = make_connector(sandbox)
+    with pytest.raises(
+        MissingPermission, match="Leadsync_Grade__c, Leadsync_Score__c are missing or not editable"
+    ):
+        connector.write("lead", [Change(open_leads(sandbox)[0], {"score": 5, "grade": "A"})])
+    report = connector.ensure_schema("lead", OUTPUTS, apply=True)
+    assert {f.state for f in report.fields} == {"ok"}
+    assert report.actions == (
+        "created permission set Leadsync_Integration",
+        "granted read/edit on 10 Lead fields to Leadsync_Integration",
+        f"assigned Leadsync_Integration to the integration user {sandbox.integration_user_id}",
+    )
+    results = connector.write("lead", [Change(open_leads(sandbox)[0], {"score": 5, "grade": "A"})])
+    assert results[0].status == "ok"
+
+
+def test_ensure_schema_reports_then_creates_then_is_idempotent(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=50)
+    sales = sandbox.store.insert(
+        "PermissionSet", {"Name": "Sales_Users", "Label": "Sales"}, user=sandbox.integration_user_id
+    )[0]
+    connector = make_connector(sandbox, sales_permission_set="Sales_Users")
+    dry = connector.ensure_schema("contact", OUTPUTS, apply=False)
+    assert {f.state for f in dry.fields} == {"missing"}
+    assert not dry.ok
+    assert len(sandbox.store.table("CustomField")) == 0
+    applied = connector.ensure_schema("contact", OUTPUTS, apply=True)
+    assert [f.state for f in applied.fields] == ["created"] * 10
+    assert applied.actions[-1] == "granted read on 10 Contact fields to Sales_Users"
+    sales_rows = [
+        r for r in sandbox.store.table("FieldPermissions").values() if r["ParentId"] == sales
+    ]
+    assert len(sales_rows) == 10 and not any(r["PermissionsEdit"] for r in sales_rows)
+    again = connector.ensure_schema("contact", OUTPUTS, apply=False)
+    assert again.ok and {f.state for f in again.fields} == {"ok"} and again.actions == ()
+    contact = next(iter(sandbox.store.table("Contact")))
+    assert connector.write("contact", [Change(contact, {"label": "D3"})])[0].status == "ok"
+
+
+def test_ensure_schema_conflicts_and_picklist_extension(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=50)
+    connector = make_connector(sandbox, sales_permission_set="Nobody_Has_This")
+    text = {"label": "Score", "type": "Text", "length": 10}
+    one_value = {"restricted": True, "valueSetDefinition": {"value": [{"fullName": "A"}]}}
+    picklist = {"label": "Grade", "type": "Picklist", "valueSet": one_value}
+    for name, metadata in (("Leadsync_Score__c", text), ("Leadsync_Grade__c", picklist)):
+        body = {"FullName": f"Lead.{name}", "Metadata": metadata}
+        connector._api.tooling("t", "sobjects/CustomField", method="POST", data=body)
+    dry = connector.ensure_schema("lead", OUTPUTS, apply=False)
+    details = {f.name: (f.state, f.detail) for f in dry.fields}
+    assert details["score"][0] == "conflict"
+    assert "is a Text field, leadsync needs Number" in details["score"][1]
+    assert details["grade"] == ("conflict", "picklist lacks ['B', 'C', 'D']; apply adds them")
+    applied = connector.ensure_schema("lead", OUTPUTS, apply=True)
+    states = {f.name: f.state for f in applied.fields}
+    assert (states["score"], states["grade"], states["fit"]) == ("conflict", "updated", "created")
+    assert "sales permission set 'Nobody_Has_This' not found" in applied.actions[-1]
+    assert sandbox.store.sobject("Lead").field("Leadsync_Grade__c").picklist == ("A", "B", "C", "D")

@@ -1,0 +1,447 @@
+"""Unit tests of the Salesforce connector with `responses`: the error table, one re-auth and
+never a loop, retries through the one retry layer, `Sforce-Limit-Info`, the daily share, the
+token grants, the pinned timeout and CA bundle, activity mapping, cursors and value encoding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+import jwt
+import pytest
+import requests
+import responses
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from responses.registries import OrderedRegistry
+
+from connectors.errors import (
+    AuthError,
+    BudgetExhausted,
+    MissingPermission,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+from connectors.retry import RetryPolicy
+from connectors.salesforce.activity import TASKS, parse_datetime
+from connectors.salesforce.auth import Credentials
+from connectors.salesforce.budget import DailyShare
+from connectors.salesforce.client import SalesforceApi
+from connectors.salesforce.errors import QueryLocatorExpired, SessionExpired, classify_status
+from connectors.salesforce.fields import api_name, encode, encode_csv
+from connectors.salesforce.http import LimitInfo, parse_limit_info
+from connectors.salesforce.reader import ReadCursor, quote, soql_datetime
+
+LOGIN = "https://acme.my.salesforce.com"
+INSTANCE = "https://acme.my.salesforce.com"
+TOKEN_URL = f"{LOGIN}/services/oauth2/token"
+QUERY_URL = re.compile(rf"{INSTANCE}/services/data/v62\.0/query/.*")
+SECRET = "s3cr3t-value-never-shown"
+
+
+def _token_body(n: int = 1) -> dict[str, str]:
+    return {
+        "access_token": f"00Dxx!token{n}",
+        "instance_url": INSTANCE,
+        "id": f"{LOGIN}/id/00Dxx0000001gPLEAY/005xx000001SvogAAC",
+        "token_type": "Bearer",
+        "issued_at": "1795000000000",
+        "signature": "sig",
+    }
+
+
+def _api(sleeps: list[float], **kwargs) -> SalesforceApi:
+    credentials = kwargs.pop(
+        "credentials", Credentials(LOGIN, client_id="3MVG9", client_secret=_secret())
+    )
+    kwargs.setdefault("retry_policy", RetryPolicy(attempts=4))
+    return SalesforceApi(
+        credentials,
+        session_id=kwargs.pop("session_id", None),
+        instance_url=kwargs.pop("instance_url", None),
+        api_version="62.0",
+        ca_bundle=kwargs.pop("ca_bundle", None),
+        timeout=kwargs.pop("timeout", 7.0),
+        daily_share=kwargs.pop("daily_share", 0.2),
+        sleep=sleeps.append,
+        **kwargs,
+    )
+
+
+def _secret():
+    from pydantic import SecretStr
+
+    return SecretStr(SECRET)
+
+
+def _error(code: str, message: str) -> list[dict[str, str]]:
+    return [{"message": message, "errorCode": code}]
+
+
+# -- the error table ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "expected"),
+    [
+        (401, "INVALID_SESSION_ID", "Session expired or invalid", SessionExpired),
+        (403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", BudgetExhausted),
+        (403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.", RateLimited),
+        (
+            403,
+            "API_DISABLED_FOR_ORG",
+            "API is not enabled for this Organization",
+            MissingPermission,
+        ),
+        (403, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights", MissingPermission),
+        (400, "INVALID_FIELD", "No such column 'Foo__c' on entity 'Lead'", MissingPermission),
+        (400, "INVALID_TYPE", "sObject type 'Foo' is not supported", MissingPermission),
+        (400, "INVALID_QUERY_LOCATOR", "invalid query locator", QueryLocatorExpired),
+        (400, "MALFORMED_QUERY", "unexpected token: 'OR'", PermanentError),
+        (400, "JSON_PARSER_ERROR", "Unexpected character", PermanentError),
+        (404, "NOT_FOUND", "The requested resource does not exist", PermanentError),
+        (429, "", "", RateLimited),
+        (500, "UNKNOWN_EXCEPTION", "An unexpected error occurred", TransientError),
+        (503, "SERVER_UNAVAILABLE", "Server unavailable", TransientError),
+    ],
+)
+def test_error_table(status, code, message, expected):
+    error = classify_status("query", status, _error(code, message))
+    assert type(error) is expected
+    assert f"HTTP {status}" in str(error)
+    assert message in str(error)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("api-usage=18/5000", LimitInfo(18, 5000)),
+        (
+            "api-usage=25/5000; per-app-api-usage=17/250(appName=sample-connected-app)",
+            LimitInfo(25, 5000),
+        ),
+        ("per-app-api-usage=17/250(appName=x); api-usage=3/100", LimitInfo(3, 100)),
+        ("", None),
+        (None, None),
+        ("garbage", None),
+    ],
+)
+def test_limit_header_parsing(header, expected):
+    assert parse_limit_info(header) == expected
+
+
+# -- auth, re-auth once, retries -------------------------------------------------------------------
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_expired_session_reauthenticates_once_and_repeats_the_call():
+    responses.post(TOKEN_URL, json=_token_body(1))
+    responses.get(
+        QUERY_URL, status=401, json=_error("INVALID_SESSION_ID", "Session expired or invalid")
+    )
+    responses.post(TOKEN_URL, json=_token_body(2))
+    responses.get(
+        QUERY_URL,
+        json={"totalSize": 0, "done": True, "records": []},
+        headers={"Sforce-Limit-Info": "api-usage=41/15000"},
+    )
+    sleeps: list[float] = []
+    api = _api(sleeps)
+    assert api.query("SELECT Id FROM Lead") == {"totalSize": 0, "done": True, "records": []}
+    assert [c.request.headers.get("Authorization") for c in responses.calls[1::2]] == [
+        "Bearer 00Dxx!token1",
+        "Bearer 00Dxx!token2",
+    ]
+    assert api.reauthentications == 1 and sleeps == []
+    assert (api.usage.daily_used, api.usage.daily_limit) == (41, 15000)
+    assert api.user_id == "005xx000001SvogAAC"
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_a_second_401_after_login_is_auth_error_not_a_loop():
+    responses.post(TOKEN_URL, json=_token_body(1))
+    responses.get(
+        QUERY_URL, status=401, json=_error("INVALID_SESSION_ID", "Session expired or invalid")
+    )
+    responses.post(TOKEN_URL, json=_token_body(2))
+    responses.get(
+        QUERY_URL, status=401, json=_error("INVALID_SESSION_ID", "Session expired or invalid")
+    )
+    api = _api([])
+    with pytest.raises(AuthError, match="right after a fresh login"):
+        api.query("SELECT Id FROM Lead")
+    assert len(responses.calls) == 4
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_transient_failures_are_retried_with_the_injected_sleep():
+    responses.post(TOKEN_URL, json=_token_body())
+    responses.get(QUERY_URL, status=503, json=_error("SERVER_UNAVAILABLE", "Server unavailable"))
+    responses.get(QUERY_URL, body=requests.ConnectionError("reset by peer"))
+    responses.get(QUERY_URL, body=requests.ReadTimeout("read timed out"))
+    responses.get(QUERY_URL, json={"totalSize": 1, "done": True, "records": [{"Id": "00Q1"}]})
+    sleeps: list[float] = []
+    api = _api(sleeps, retry_policy=RetryPolicy(attempts=4, base=1.0, cap=10.0))
+    assert api.query("SELECT Id FROM Lead")["records"] == [{"Id": "00Q1"}]
+    assert len(sleeps) == 3
+    assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0 and 2.0 <= sleeps[2] <= 4.0
+    assert (api.usage.calls, api.usage.errors, api.retries) == (4, 3, 3)
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_daily_allowance_spent_is_not_retried():
+    responses.post(TOKEN_URL, json=_token_body())
+    responses.get(
+        QUERY_URL,
+        status=403,
+        json=_error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+    )
+    sleeps: list[float] = []
+    with pytest.raises(BudgetExhausted, match="resumes tomorrow"):
+        _api(sleeps).query("SELECT Id FROM Lead")
+    assert sleeps == [] and len(responses.calls) == 2
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_concurrency_limit_is_rate_limited_and_retried():
+    responses.post(TOKEN_URL, json=_token_body())
+    responses.get(
+        QUERY_URL,
+        status=403,
+        json=_error("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
+    )
+    responses.get(QUERY_URL, json={"totalSize": 0, "done": True, "records": []})
+    sleeps: list[float] = []
+    api = _api(sleeps)
+    api.query("SELECT Id FROM Lead")
+    assert len(sleeps) == 1 and api.usage.rate_limited == 1
+
+
+@responses.activate
+def test_timeout_and_ca_bundle_are_pinned_on_every_request(monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/somewhere/else.pem")
+    responses.post(TOKEN_URL, json=_token_body())
+    responses.get(QUERY_URL, json={"totalSize": 0, "done": True, "records": []})
+    _api([], ca_bundle="/etc/leadsync/ca.pem", timeout=7.0).query("SELECT Id FROM Lead")
+    for call in responses.calls:
+        sent: Any = call.request  # responses records the send() keyword arguments on it
+        assert sent.req_kwargs["verify"] == "/etc/leadsync/ca.pem"
+        assert sent.req_kwargs["timeout"] == 7.0
+
+
+@responses.activate
+def test_token_refusal_is_auth_error_without_the_secret():
+    responses.post(
+        TOKEN_URL,
+        status=400,
+        json={"error": "invalid_client", "error_description": "invalid client credentials"},
+    )
+    with pytest.raises(AuthError) as caught:
+        _api([]).query("SELECT Id FROM Lead")
+    assert (
+        str(caught.value) == "Salesforce refused the client_credentials grant: invalid_client: "
+        "invalid client credentials"
+    )
+    assert SECRET not in str(caught.value)
+    form = parse_qs(str(responses.calls[0].request.body))
+    assert form["grant_type"] == ["client_credentials"] and form["client_id"] == ["3MVG9"]
+
+
+@responses.activate
+def test_jwt_bearer_assertion(tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    responses.post(TOKEN_URL, json=_token_body())
+    responses.get(QUERY_URL, json={"totalSize": 0, "done": True, "records": []})
+    credentials = Credentials(
+        LOGIN, client_id="3MVG9", username="int@acme.com", private_key_file=str(key_file)
+    )
+    _api([], credentials=credentials, clock=lambda: 1_795_000_000.0).query("SELECT Id FROM Lead")
+    form = parse_qs(str(responses.calls[0].request.body))
+    assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
+    claims = jwt.decode(
+        form["assertion"][0],
+        key.public_key(),
+        algorithms=["RS256"],
+        audience="https://login.salesforce.com",
+        options={"verify_exp": False},
+    )
+    assert claims == {
+        "iss": "3MVG9",
+        "sub": "int@acme.com",
+        "aud": "https://login.salesforce.com",
+        "exp": 1_795_000_180,
+    }
+
+
+@pytest.mark.parametrize(
+    ("login_url", "audience"),
+    [
+        ("https://login.salesforce.com", "https://login.salesforce.com"),
+        ("https://test.salesforce.com", "https://test.salesforce.com"),
+        ("https://acme.my.salesforce.com", "https://login.salesforce.com"),
+        ("https://acme--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
+        ("https://127.0.0.1:8443", "https://127.0.0.1:8443"),
+    ],
+)
+def test_jwt_audience(login_url, audience):
+    assert Credentials(login_url).jwt_audience() == audience
+
+
+def test_no_credentials_at_all_is_auth_error():
+    with pytest.raises(AuthError, match="no Salesforce credentials"):
+        _api([], credentials=Credentials(LOGIN))
+
+
+# -- the daily share ------------------------------------------------------------------------------
+
+
+def test_daily_share_counts_calls_and_refuses_work_that_does_not_fit():
+    day = [dt.date(2026, 11, 20)]
+    share = DailyShare(0.2, today=lambda: day[0])
+    share.spend()  # before any response names the allowance
+    share.observe(LimitInfo(used=50, limit=100))
+    assert (share.limit, share.used, share.remaining()) == (20, 1, 19)
+    for _ in range(17):
+        share.spend()
+    share.require(2, "a page")
+    with pytest.raises(BudgetExhausted, match="a page needs 3 API calls but 2 remain"):
+        share.require(3, "a page")
+    share.spend()
+    share.spend()
+    with pytest.raises(BudgetExhausted):
+        share.spend()
+    day[0] = dt.date(2026, 11, 21)
+    share.spend()
+    assert share.used == 1
+
+
+def test_daily_share_stops_when_the_org_reports_nothing_left():
+    share = DailyShare(0.5, today=lambda: dt.date(2026, 11, 20))
+    share.observe(LimitInfo(used=100, limit=100))
+    with pytest.raises(BudgetExhausted, match="allowance is spent"):
+        share.spend()
+
+
+# -- activity, cursors, values --------------------------------------------------------------------
+
+ALL = {"email_open", "email_click", "email_reply", "call", "meeting", "campaign_response"}
+AT = "2026-11-01T10:00:00.000+0000"
+
+
+OPENED = {"TaskSubtype": "Email", "Subject": "Email Opened: Q3 Update"}
+CLICKED = {"TaskSubtype": "ListEmail", "Subject": "Email Clicked: https://x.example/p (Q3 Update)"}
+CALL = {"TaskSubtype": "Call", "CallDisposition": "Connected", "CallDurationInSeconds": 300}
+LOGGED_CALL = {"TaskSubtype": "Task", "Type": "Call", "Status": "Completed"}
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (OPENED, ("email_open", {"email": "Q3 Update", "campaign": "Q3 Update"})),
+        (
+            {"TaskSubtype": "Email", "Subject": "Opened: Guide"},
+            ("email_open", {"email": "Guide", "campaign": "Guide"}),
+        ),
+        (CLICKED, ("email_click", {"url": "https://x.example/p", "email": "Q3 Update"})),
+        (
+            {"TaskSubtype": "Email", "Subject": "Email Reply: Re: intro"},
+            ("email_reply", {"email": "Re: intro"}),
+        ),
+        ({"TaskSubtype": "Email", "Subject": "Re: intro"}, ("email_reply", {"email": "intro"})),
+        ({"TaskSubtype": "Email", "Subject": "Email: Following up"}, None),
+        (
+            {**CALL, "Subject": "Call"},
+            ("call", {"outcome": "Connected", "duration_s": 300, "subject": "Call"}),
+        ),
+        (
+            {**LOGGED_CALL, "Subject": "Logged"},
+            ("call", {"outcome": "Completed", "duration_s": None, "subject": "Logged"}),
+        ),
+        ({"TaskSubtype": "Task", "Subject": "Send contract"}, None),
+    ],
+)
+def test_task_mapping(row, expected):
+    events = TASKS.events({"CreatedDate": AT, **row}, ALL)
+    if expected is None:
+        assert events == []
+    else:
+        assert [(e.type, dict(e.attributes)) for e in events] == [expected]
+        assert events[0].at == dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)
+
+
+def test_unwanted_event_types_are_dropped():
+    row = {"CreatedDate": AT, "TaskSubtype": "Email", "Subject": "Email Opened: x"}
+    assert TASKS.events(row, {"call"}) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-20T10:15:30.000+0000", dt.datetime(2026, 11, 20, 10, 15, 30, tzinfo=dt.UTC)),
+        ("2026-11-20T10:15:30Z", dt.datetime(2026, 11, 20, 10, 15, 30, tzinfo=dt.UTC)),
+        ("2026-11-20", dt.datetime(2026, 11, 20, tzinfo=dt.UTC)),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_parse_datetime(text, expected):
+    assert parse_datetime(text) == expected
+
+
+def test_read_cursor_round_trip_and_refusal():
+    cursor = ReadCursor("incremental", "00Q5g0000000001EAA", "2026-11-20T10:15:30Z")
+    assert ReadCursor.decode(cursor.encode()) == cursor
+    with pytest.raises(PermanentError, match="not a Salesforce read cursor"):
+        ReadCursor.decode('{"after": 5}')
+
+
+def test_soql_literals():
+    assert quote("O'Brien \\ Co") == "'O\\'Brien \\\\ Co'"
+    assert (
+        soql_datetime(dt.datetime(2026, 11, 20, 10, 15, 30, 999, tzinfo=dt.UTC))
+        == "2026-11-20T10:15:30Z"
+    )
+
+
+CET = dt.timezone(dt.timedelta(hours=1))
+
+
+@pytest.mark.parametrize(
+    ("canonical", "value", "json_value", "csv_value"),
+    [
+        ("score", 87.6, 88, "88"),
+        ("qualified", True, True, "true"),
+        ("qualified", "false", False, "false"),
+        (
+            "scored_at",
+            dt.datetime(2026, 11, 20, 11, tzinfo=CET),
+            "2026-11-20T10:00:00Z",
+            "2026-11-20T10:00:00Z",
+        ),
+        ("reasons", "a" * 40000, "a" * 32768, "a" * 32768),
+        ("changes", "", "", "#N/A"),
+        ("grade", None, None, "#N/A"),
+    ],
+)
+def test_value_encoding(canonical, value, json_value, csv_value):
+    assert encode(canonical, value) == json_value
+    assert encode_csv(canonical, value) == csv_value
+
+
+def test_api_names():
+    assert [api_name(n) for n in ("fit", "scored_at", "model_version")] == [
+        "Leadsync_Fit__c",
+        "Leadsync_Scored_At__c",
+        "Leadsync_Model_Version__c",
+    ]
