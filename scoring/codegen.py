@@ -6,8 +6,9 @@ every property the conditions read is coerced once into a local, each condition 
 expression over those locals, constant results are prebuilt items, and rules that need more
 (events, recency, elapsed time, age-decayed conditions) call their runner. The generated source
 holds only identifiers and `repr()` of validated constants; everything else is passed in the
-namespace. `explain` does not use it: it runs the closures with a trace, and tests check both paths
-give the same results.
+namespace. `explain` does not use the rule function: it runs the closures with a trace, and tests
+check both paths give the same results. Events are matched by generated per-type functions on
+both paths.
 """
 
 from __future__ import annotations

@@ -111,11 +111,26 @@ class ScoringModel:
 
 def model_version(spec: ModelSpec) -> str:
     """The stable content hash of a spec (12 hex digits)."""
-    data = dataclasses.asdict(spec)
+    data = _canonical(spec)
+    assert isinstance(data, dict)
     data.pop("name", None)
     data.pop("description", None)
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _canonical(value: object) -> object:
+    """JSON-ready data naming each node's type, so that e.g. `all` and `any` hash apart."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, object] = {"@": type(value).__name__}
+        for field in dataclasses.fields(value):
+            out[field.name] = _canonical(getattr(value, field.name))
+        return out
+    if isinstance(value, tuple | list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, bool | str | int | float) or value is None:
+        return value
+    return str(value)
 
 
 def _compile_rule(

@@ -160,7 +160,25 @@ def test_version_changes_with_meaning(text):
     assert parse_model(text).version != parse_model(BASE).version
 
 
-def test_version_is_stable_across_processes():
-    # A fixed value: the hash must not depend on process state (hash seeds, dict order).
-    assert parse_model(BASE).version == parse_model(BASE).version
-    assert len(parse_model(BASE).version) == 12
+def test_version_tells_all_from_any_and_not():
+    base = "name: v\nobject: contact\nfit:\n  rules:\n    - {name: R, if: COND, points: 1}\n"
+    versions = {
+        parse_model(base.replace("COND", cond)).version
+        for cond in (
+            "{all: [{a: x}, {b: y}]}",
+            "{any: [{a: x}, {b: y}]}",
+            "{not: {a: x}}",
+            "{a: x}",
+        )
+    }
+    assert len(versions) == 4
+    assert (
+        parse_model(base.replace("COND", "{all: [{a: x}, {b: y}]}")).version
+        == parse_model(base.replace("COND", "{a: x, b: y}")).version
+    )
+
+
+def test_version_is_pinned():
+    # Stored versions are compared across runs, processes and releases: the hash of a given
+    # meaning must never move (no hash seeds, no dict order, no float formatting drift).
+    assert parse_model(BASE).version == "1066f4b8e836"
