@@ -65,9 +65,10 @@ class HubSpotSandbox:
 
     `contacts`/`companies`/`seed`/`now` shape the generated data (same values, same data);
     `rate_limit_10s`, `daily_limit` the limits; `latency_ms` the median latency; `tier` whether
-    the Events API is available ("enterprise") and the default limit; `tls` serves HTTPS with a
-    throwaway CA (`ca_file`). `clock` (seconds since the epoch) drives rate windows, token expiry
-    and write timestamps.
+    the Events API is available ("enterprise"); `tls` serves HTTPS with a throwaway CA
+    (`ca_file`); `search_per_second` the search endpoints' own limit; `archived_contacts` adds
+    that many archived (deleted) contacts on top of `contacts`. `clock` (seconds since the epoch)
+    drives rate windows, token expiry and write timestamps.
     """
 
     def __init__(
@@ -84,6 +85,7 @@ class HubSpotSandbox:
         tls: bool = False,
         port: int = 0,
         search_per_second: int = 5,
+        archived_contacts: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if tier not in TIERS:
@@ -91,6 +93,7 @@ class HubSpotSandbox:
         self.tier = tier
         self.clock = clock
         self._contacts, self._companies, self._tls, self._port = contacts, companies, tls, port
+        self._archived = archived_contacts
         self.now = now or dt.datetime.fromtimestamp(clock(), dt.UTC)
         self.store = self._generate(seed)
         self.faults = Faults(seed=seed, latency_ms=latency_ms)
@@ -119,7 +122,13 @@ class HubSpotSandbox:
 
     def _generate(self, seed: int) -> Store:
         store = Store.empty(seed=seed, now_ms=to_ms(self.now))
-        generate(store, contacts=self._contacts, companies=self._companies, seed=seed)
+        generate(
+            store,
+            contacts=self._contacts,
+            companies=self._companies,
+            seed=seed,
+            archived=self._archived,
+        )
         return store
 
     def start(self) -> HubSpotSandbox:

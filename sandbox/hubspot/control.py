@@ -68,7 +68,7 @@ class ControlApi:
         """Liveness and what is loaded."""
         store = self.sandbox.store
         with store.lock:
-            contacts = len(store.table("contacts").rows)
+            contacts = sum(1 for row in store.table("contacts").rows.values() if not row.archived)
         return Response(200, {"status": "ok", "contacts": contacts, "seed": store.seed})
 
     def reset(self, request: Request) -> Response:

@@ -103,7 +103,8 @@ def contact_events(store: Store, row: Row) -> list[tuple[int, dict[str, Any]]]:
     last = spec["last_visit"]
     if spec["page_views"] and last is not None:
         visits = max(1, min(spec["visits"], spec["page_views"]))
-        starts = sorted(rng.randint(spec["created"], last) for _ in range(visits - 1))
+        first = min(spec["created"], last)
+        starts = sorted(rng.randint(first, last) for _ in range(visits - 1))
         starts.append(last)
         weights = [p[2] for p in v.PAGES]
         counts = [1] * visits

@@ -116,8 +116,11 @@ def _setter(table: Table, values: list[Any]) -> Any:
     return put
 
 
-def generate(store: Store, *, contacts: int, companies: int | None, seed: int) -> None:
-    """Fill an empty store with `companies` companies and `contacts` contacts and engagement."""
+def generate(
+    store: Store, *, contacts: int, companies: int | None, seed: int, archived: int = 0
+) -> None:
+    """Fill an empty store with `companies` companies (default one per 8 contacts), `contacts`
+    live contacts with engagement, and `archived` more contacts that are archived."""
     rng = _Draw(seed)
     now = store.now_ms
     company_count = companies if companies is not None else max(1, contacts // 8)
@@ -127,7 +130,7 @@ def generate(store: Store, *, contacts: int, companies: int | None, seed: int) -
     gc.disable()
     try:
         company_rows = _companies(store, rng, company_count, now)
-        _contacts(store, rng, contacts, company_rows, now)
+        _contacts(store, rng, contacts, company_rows, now, archived_count=archived)
     finally:
         if was_enabled:
             gc.enable()
@@ -207,7 +210,13 @@ def _title(rng: random.Random) -> tuple[str, str]:
 
 
 def _contacts(
-    store: Store, rng: random.Random, count: int, companies: list[_Company], now: int
+    store: Store,
+    rng: random.Random,
+    count: int,
+    companies: list[_Company],
+    now: int,
+    *,
+    archived_count: int,
 ) -> None:
     table = store.table("contacts")
     company_table = store.table("companies")
@@ -217,7 +226,11 @@ def _contacts(
     contacts_per_company: dict[int, int] = {}
     meetings: list[Row] = []
     calls: list[Row] = []
-    for index in range(count):
+    # Deleted contacts sit in the recycle bin on top of the `count` live ones: only
+    # `archived=true` lists them.
+    total = count + archived_count
+    archived = set(rng.sample(range(total), archived_count)) if archived_count else set()
+    for index in range(total):
         values: list[Any] = [None] * width
         put = _setter(table, values)
         duplicate = index > 10 and rng.random() < 0.02
@@ -289,6 +302,7 @@ def _contacts(
             store, rng, row, put, now=now, fit=fit, meetings_out=meetings, calls_out=calls
         )
         _lifecycle(store, rng, row, put=put, now=now, fit=fit, engagement=engagement)
+        row.archived = index in archived
         rows.append(row)
     table.bulk_load(rows)
     store.table("meetings").bulk_load(meetings)
@@ -310,7 +324,8 @@ def _engagement(
     calls_out: list[Row],
 ) -> float:
     """Rollups, meetings and calls of one contact; returns its recent-engagement level 0..1."""
-    age_days = max(1.0, (now - row.created) / DAY)
+    # Every activity lies between creation and now (a contact may be minutes old).
+    age_days = max(0.0, (now - row.created) / DAY)
     # Interest is only loosely tied to fit: good-fit people engage somewhat more often.
     appetite = rng.lognormvariate(-0.6 + 0.8 * fit, 0.9)
     recency_days = min(age_days, rng.expovariate(1 / 40))
@@ -333,7 +348,7 @@ def _engagement(
         put("first_conversion_event_name", chosen[0][0])
         put("first_conversion_date", first_at)
         put("recent_conversion_event_name", chosen[-1][0])
-        put("recent_conversion_date", last_activity - rng.randrange(0, 3_600_000))
+        put("recent_conversion_date", max(first_at, last_activity - rng.randrange(0, 3_600_000)))
         signal += max(intent for _, _, intent in chosen) * 0.35
     weeks = int(age_days / 7)
     delivered = int(weeks * rng.uniform(0.2, 1.0))

@@ -216,13 +216,16 @@ class Table:
                 props[created_prop] = created
             for name in modified:
                 props[name] = updated
-            return {
+            body = {
                 "id": str(row.id),
                 "properties": props,
                 "createdAt": created,
                 "updatedAt": updated,
                 "archived": row.archived,
             }
+            if row.archived:
+                body["archivedAt"] = updated
+            return body
 
         return render
 

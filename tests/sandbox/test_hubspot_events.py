@@ -48,7 +48,9 @@ def test_event_types(sandbox):
 def test_all_contacts_events_page_without_loss_or_repeat(sandbox):
     table = sandbox.store.table("contacts")
     expected_views = sum(
-        int(table.raw(r, "hs_analytics_num_page_views") or 0) for r in table.rows.values()
+        int(table.raw(r, "hs_analytics_num_page_views") or 0)
+        for r in table.rows.values()
+        if not r.archived
     )
     seen, after = [], None
     while True:
@@ -115,7 +117,8 @@ def test_search_refuses_to_page_past_10000_results():
         http.headers["Authorization"] = f"Bearer {box.token}"
         body = {"limit": 200, "after": 9_800, "properties": ["email"]}
         page = http.post(f"{box.url}/crm/v3/objects/contacts/search", json=body).json()
-        assert page["total"] == 10_050
+        table = box.store.table("contacts")
+        assert page["total"] == sum(1 for r in table.rows.values() if not r.archived) == 10_050
         assert len(page["results"]) == 200
         assert page["paging"]["next"]["after"] == "10000"
         body["after"] = 10_000

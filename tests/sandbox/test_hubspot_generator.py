@@ -20,7 +20,7 @@ NOW_MS = to_ms(NOW)
 
 def _store(contacts: int = 2000, seed: int = 21, now_ms: int = NOW_MS) -> Store:
     store = Store.empty(seed=seed, now_ms=now_ms)
-    generate(store, contacts=contacts, companies=None, seed=seed)
+    generate(store, contacts=contacts, companies=None, seed=seed, archived=contacts // 200)
     return store
 
 
@@ -55,7 +55,8 @@ def test_timestamps_are_relative_to_now():
 
 def test_counts_and_value_domains(store):
     contacts = store.table("contacts")
-    assert len(contacts.rows) == 2000
+    assert len(contacts.rows) == 2010
+    assert sum(row.archived for row in contacts.rows.values()) == 10
     assert len(store.table("companies").rows) == 250
     values: Counter[str] = Counter()
     for row in contacts.rows.values():
@@ -79,7 +80,7 @@ def test_counts_and_value_domains(store):
     assert values["title:N/A"] > 10
     assert values["country:USA"] + values["country:US"] + values["country:U.S."] > 5
     assert values["country:United States"] > 400
-    assert 0.3 < values["has_events"] / 2000 < 0.95
+    assert 0.3 < values["has_events"] / 2010 < 0.95
 
 
 def test_dirty_values_unicode_names_odd_casing_and_duplicates(store):
@@ -108,7 +109,7 @@ def test_engagement_objects_and_associations(store):
 
 def test_conversion_depends_on_fit_and_recent_engagement(store):
     outcomes = list(store.outcomes.values())
-    assert len(outcomes) == 2000
+    assert len(outcomes) == 2010
     rate = sum(o.converted for o in outcomes) / len(outcomes)
     assert 0.03 < rate < 0.4
 
@@ -139,3 +140,21 @@ def test_past_conversions_show_on_the_record_future_ones_stay_hidden(store):
             assert date is None
     assert past > 10
     assert future > 10
+
+
+def test_every_activity_lies_between_creation_and_now():
+    store = _store(contacts=3000, seed=5)
+    contacts = store.table("contacts")
+    dated = (
+        "hs_analytics_last_visit_timestamp",
+        "recent_conversion_date",
+        "first_conversion_date",
+        "hs_email_last_open_date",
+        "hs_email_last_click_date",
+        "hs_sales_email_last_replied",
+        "notes_last_contacted",
+    )
+    for row in contacts.rows.values():
+        for name in dated:
+            value = contacts.raw(row, name)
+            assert value is None or row.created <= value <= NOW_MS, (row.id, name)

@@ -29,7 +29,13 @@ class Clock:
 def sandbox():
     clock = Clock()
     with HubSpotSandbox(
-        contacts=300, seed=11, now=NOW, clock=clock, rate_limit_10s=10_000, search_per_second=10_000
+        contacts=300,
+        archived_contacts=3,
+        seed=11,
+        now=NOW,
+        clock=clock,
+        rate_limit_10s=10_000,
+        search_per_second=10_000,
     ) as box:
         yield box
 
@@ -63,10 +69,24 @@ def _list_all(
 def test_list_pages_to_the_end_in_id_order(sandbox, http):
     records, pages = _list_all(sandbox, http, limit=100, properties="email")
     ids = [int(r["id"]) for r in records]
-    assert len(ids) == 300
+    table = sandbox.store.table("contacts")
+    live = [i for i in table.ids if not table.rows[i].archived]
+    assert len(ids) == 300  # and three archived contacts on top
+    assert len(table.ids) == 303
     assert pages == 3
-    assert ids == sorted(ids)
-    assert set(ids) == set(sandbox.store.table("contacts").ids)
+    assert ids == live
+
+
+def test_archived_contacts_are_listed_only_when_asked(sandbox, http):
+    table = sandbox.store.table("contacts")
+    archived = [i for i in table.ids if table.rows[i].archived]
+    body = http.get(
+        f"{sandbox.url}/crm/v3/objects/contacts", params={"archived": "true", "limit": 100}
+    ).json()
+    assert [int(r["id"]) for r in body["results"]] == archived
+    assert all(r["archived"] is True and r["archivedAt"] == r["updatedAt"] for r in body["results"])
+    gone = http.get(f"{sandbox.url}/crm/v3/objects/contacts/{archived[0]}")
+    assert gone.status_code == 404
 
 
 def test_record_shape_is_hubspots(sandbox, http):
@@ -205,7 +225,11 @@ def _python_filter(
     sandbox: HubSpotSandbox, name: str, predicate: Callable[[str | None], bool]
 ) -> list[int]:
     table = sandbox.store.table("contacts")
-    return sorted(i for i in table.ids if predicate(table.text(table.rows[i], name)))
+    return sorted(
+        i
+        for i in table.ids
+        if not table.rows[i].archived and predicate(table.text(table.rows[i], name))
+    )
 
 
 def _num(value: str | None) -> float | None:
