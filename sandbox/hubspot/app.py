@@ -187,7 +187,7 @@ class HubSpotSandbox:
         """New activity on `count` random contacts at `at` (default: the clock now); their
         modification dates move to that moment. Returns their ids. Reproducible per seed."""
         with self.store.lock:
-            at_ms = to_ms(at) if at is not None else self.crm._now_ms()
+            at_ms = to_ms(at) if at is not None else self.crm.now_ms()
             rng = random.Random(f"{self.store.seed}:mutate:{self._mutations}")
             self._mutations += 1
             return activity.mutate(self.store, count, at_ms=at_ms, rng=rng)
@@ -205,8 +205,7 @@ class HubSpotSandbox:
         self.faults.reseed(seed)
         self.limits.reset()
         self._mutations = 0
-        with self._counts_lock:
-            self._counts.clear()
+        self.clear_counts()
 
     def request_counts(self) -> dict[str, dict[str, int]]:
         """Requests served, by endpoint label and status code."""
@@ -216,6 +215,11 @@ class HubSpotSandbox:
         for (label, status), count in sorted(items):
             counts.setdefault(label, {})[str(status)] = count
         return counts
+
+    def clear_counts(self) -> None:
+        """Forget the request counts."""
+        with self._counts_lock:
+            self._counts.clear()
 
     @property
     def calls(self) -> int:

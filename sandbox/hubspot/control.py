@@ -116,8 +116,7 @@ class ControlApi:
 
     def clear_requests(self, request: Request) -> Response:
         """Forget the counts."""
-        with self.sandbox._counts_lock:
-            self.sandbox._counts.clear()
+        self.sandbox.clear_counts()
         return Response(204)
 
     def mutate(self, request: Request) -> Response:

@@ -108,7 +108,8 @@ class CrmApi:
             )
         return self.store.table(name)
 
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
+        """The write timestamp: the clock in epoch ms, never going backwards."""
         now = max(int(self.clock() * 1000), self._last_write_ms)
         self._last_write_ms = now
         return now
@@ -227,7 +228,7 @@ class CrmApi:
             values, problems = self._validate(table, props)
             if problems:
                 return errors.validation(_invalid_properties(problems))
-            self._apply(table, row, values, self._now_ms())
+            self._apply(table, row, values, self.now_ms())
             return Response(200, table.render(row, self._echo(table, values)))
 
     # -- writes ---------------------------------------------------------------------------
@@ -390,7 +391,7 @@ class CrmApi:
         failures: list[dict[str, Any]] = []
         missing: list[str] = []
         with self.store.lock:
-            now_ms = self._now_ms()
+            now_ms = self.now_ms()
             for item in body["inputs"]:
                 id_text = str(item["id"])
                 row = self._row(table, id_text)
