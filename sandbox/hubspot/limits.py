@@ -4,8 +4,9 @@ endpoints' own per-second limit.
 Headers follow https://developers.hubspot.com/docs/api/usage-details ("Rate limits"):
 `X-HubSpot-RateLimit-Daily` and `-Daily-Remaining` (not sent for OAuth-authenticated calls),
 `-Interval-Milliseconds`, `-Max`, `-Remaining`, and the deprecated `-Secondly` and
-`-Secondly-Remaining`. Responses of the search endpoints carry none of them. A 429 names the policy
-(`TEN_SECONDLY_ROLLING`, `DAILY`, or `SECONDLY` for search) and has no Retry-After.
+`-Secondly-Remaining`; responses of the search endpoints carry none of them. OAuth-authenticated
+calls have no daily limit. A 429 names the policy (`TEN_SECONDLY_ROLLING`, `DAILY`, or
+`SECONDLY` for search) and has no Retry-After.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ class RateLimiter:
             while window and window[0] <= now - self.window_s:
                 window.popleft()
             refusal: Response | None = None
-            if bucket.daily >= self.daily:
+            # OAuth calls have no daily limit, hence no daily headers (HubSpot changelog "Rate
+            # limit headers will now appear for OAuth authenticated calls").
+            if not oauth and bucket.daily >= self.daily:
                 refusal = errors.rate_limited("DAILY", "You have reached your daily limit.")
             elif len(window) >= self.per_window:
                 refusal = errors.rate_limited(

@@ -213,3 +213,10 @@ def test_search_has_its_own_per_second_limit():
         assert _get(box, box.token).status_code == 200  # other endpoints are unaffected
         clock.t += 1.01
         assert search().status_code == 200
+
+
+def test_oauth_calls_have_no_daily_limit():
+    with _box(Clock(), rate_limit_10s=100, daily_limit=2) as box:
+        token = _refresh(box).json()["access_token"]
+        assert [_get(box, token).status_code for _ in range(4)] == [200, 200, 200, 200]
+        assert [_get(box, box.token).status_code for _ in range(3)] == [200, 200, 429]
