@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.model_loader import parse_model
 from scoring import score
+from scoring.coerce import clear_memos
 from scoring.types import Event, Record
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -184,10 +185,12 @@ def _measure(records: list[Record], model: object, rounds: int) -> tuple[float, 
     """Best records/s over `rounds`, by CPU time of this process and by wall time.
 
     CPU time is the one-core figure: other processes on a shared machine do not count against
-    it, while wall time does.
+    it, while wall time does. Each round starts with cold coercion memos, as if every value
+    were new.
     """
     best_cpu = best_wall = 0.0
     for _ in range(rounds):
+        clear_memos()
         wall, cpu = time.perf_counter(), time.process_time()
         for record in records:
             score(record, model, NOW)  # type: ignore[arg-type]

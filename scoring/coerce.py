@@ -26,11 +26,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLIS_THRESHOLD = 1e11
 _UNSET: object = object()
 _T = TypeVar("_T")
-#: CRM values repeat a lot (dropdowns, counts, shared dates): text -> parsed value memos, bounded
-#: so that a long run over unique values cannot grow them without limit.
+#: Numeric CRM values repeat a lot (dropdowns, counts): a text -> number memo, bounded so that a
+#: long run over unique values cannot grow it without limit. (Dates are mostly unique: no memo.)
 _MEMO_LIMIT = 65536
 _NUMBER_MEMO: dict[str, float | None] = {}
-_DATE_MEMO: dict[str, datetime | None] = {}
+
+
+def clear_memos() -> None:
+    """Forget memoized parses (benchmarks use it to measure with cold caches)."""
+    _NUMBER_MEMO.clear()
 
 
 def _remember(memo: dict[str, _T], key: str, value: _T) -> _T:
@@ -138,43 +142,65 @@ def to_datetime(value: object) -> datetime | None:
     """The value as a timezone-aware UTC datetime, or None.
 
     Accepts datetimes (naive ones are taken as UTC), dates, epoch seconds or milliseconds (as
-    numbers or digit strings, as HubSpot sends some timestamps) and ISO-8601 text with or without a
-    time, fraction or `Z`.
+    numbers or digit strings, as HubSpot sends some timestamps), `YYYYMMDD`, and ISO-8601 text
+    with or without a time, fraction or `Z`.
     """
     if type(value) is str:
-        cached = _DATE_MEMO.get(value, _UNSET)
-        if cached is _UNSET:
-            cached = _remember(_DATE_MEMO, value, _text_to_datetime(value))
-        return cached  # type: ignore[return-value]
+        return _text_to_datetime(value)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, int | float):
-        return _from_epoch(float(value))
+    if isinstance(value, int):
+        return _from_epoch_int(value)
+    if isinstance(value, float):
+        return _from_epoch(value)
     if isinstance(value, str):
         return _text_to_datetime(value)
     return None
 
 
 def _text_to_datetime(value: str) -> datetime | None:
-    text = value.strip()
-    if not text or text.casefold() in MISSING_TOKENS:
-        return None
-    if text.isdigit() or (text[0] == "-" and text[1:].isdigit()):
-        return _from_epoch(float(text))
+    # Fast path first: the forms CRMs send (epoch digits, clean ISO-8601) parse in C.
+    if value.isdigit():
+        return _from_digits(value)
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        try:
-            parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
-        except ValueError:
-            return None
+        return _loose_datetime(value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+
+
+def _loose_datetime(value: str) -> datetime | None:
+    text = value.strip()
+    if text and text != value:
+        return _text_to_datetime(text)  # padded: try again trimmed
+    if text[:1] == "-" and text[1:].isdigit():
+        return _from_epoch_int(int(text))  # before 1970
+    return None  # empty, a placeholder such as N/A, or not a date
+
+
+def _from_digits(text: str) -> datetime | None:
+    if len(text) == 8:  # YYYYMMDD, as spreadsheets export dates; no epoch value looks like it
+        try:
+            return datetime.strptime(text, "%Y%m%d").replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return _from_epoch_int(int(text))
+
+
+def _from_epoch_int(number: int) -> datetime | None:
+    try:
+        if abs(number) >= _MILLIS_THRESHOLD:
+            seconds, millis = divmod(number, 1000)
+            return datetime.fromtimestamp(seconds, UTC).replace(microsecond=millis * 1000)
+        return datetime.fromtimestamp(number, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _from_epoch(number: float) -> datetime | None:
