@@ -387,6 +387,7 @@ def calibrate_command(
 @config_options
 @live_options
 @click.option("--samples", type=click.IntRange(0, 50), default=5, show_default=True)
+@click.option("--now", "now_text", help="Score both models as of this ISO-8601 time.")
 @ReportOption
 def preview_command(
     *,
@@ -396,6 +397,7 @@ def preview_command(
     connection: str | None,
     kind: str | None,
     samples: int,
+    now_text: str | None,
     report_path: Path | None,
 ) -> None:
     """Shadow-score the population with a candidate model against the live one; write nothing."""
@@ -417,7 +419,7 @@ def preview_command(
                 kind=obj_kind,
                 live=live,
                 candidate=candidate,
-                now=datetime.now(UTC),
+                now=_time(now_text, "--now") or datetime.now(UTC),
                 samples=samples,
             )
         finally:
