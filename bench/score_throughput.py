@@ -13,6 +13,7 @@ The machine may be shared: figures are the best of several rounds.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import time
@@ -220,6 +221,9 @@ def main() -> None:
         "event_rules": events_model.rule_count,
         "properties_target": 30000,
         "events_target": 5000,
+        # Other processes slow even CPU-time figures on a shared machine (SMT, caches).
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
     }
     print(
         f"properties-only, 25 rules:  {props_rate:>9,.0f} records/s per CPU-second "
