@@ -296,3 +296,51 @@ def test_example_models_satisfy_the_json_schema(name):
     assert _validate(data, schema, schema) == []
     data["fit"]["rules"][0]["pionts"] = 1
     assert _validate(data, schema, schema) == ["unexpected pionts"]
+
+
+_KEYS = ["name", "object", "fit", "interest", "rules", "groups", "if", "points", "max", "event",
+         "where", "bands", "min", "property", "recency", "within_days", "every_days", "decay",
+         "half_life_days", "lifespan_days", "first_match", "disqualify", "overrides", "qualify",
+         "enter", "exit", "grades", "combine", "lists", "reason", "grade_at_least", "all", "any",
+         "not", "eq", "in", "matches", "gte", "lt", "between", "domain_in", "age_from", "reasons",
+         "top", "completeness", "cooldown_days", "contains", "exists", "A", "1", "jobtitle"]  # fmt: skip
+
+
+def _tree():
+    from hypothesis import strategies as st
+
+    leaves = st.one_of(
+        st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=True),
+        st.sampled_from(["contact", "x", "$l", "(", "page_view", "A", "none", "", "2026-01-01"]),
+    )  # fmt: skip
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4)
+        ),
+        max_leaves=25,
+    )
+
+
+def test_any_yaml_tree_loads_or_fails_with_located_problems():
+    from hypothesis import given, settings
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe")
+
+    @settings(max_examples=60, deadline=None)
+    @given(tree=_tree())
+    def check(tree):
+        from io import StringIO
+
+        stream = StringIO()
+        yaml.dump(
+            {"name": "m", "object": "contact", **tree} if isinstance(tree, dict) else tree, stream
+        )
+        try:
+            parse_model(stream.getvalue(), "fuzz.yaml")
+        except ProblemsError as exc:
+            assert exc.problems
+            assert all(str(p).startswith("fuzz.yaml") for p in exc.problems)
+
+    check()
