@@ -124,7 +124,7 @@ def calibration_report(cal: Calibration) -> str:
         {
             "AUC before (held out)": fmt(cal.auc_before),
             "AUC after (held out)": fmt(cal.auc_after),
-            "rules recalibrated": str(len(cal.changes)),
+            "points changed": str(sum(c.before != c.after for c in cal.changes)),
             "rules held at 0": str(len(cal.zeroed)),
         }
     )
@@ -161,7 +161,7 @@ def calibration_report(cal: Calibration) -> str:
     page.heading("Proposed points")
     page.table(
         ["rule", "dimension", "current", "proposed", "log-odds weight"],
-        [[c.rule, c.dimension, c.before, c.after, c.weight] for c in cal.changes],
+        [[c.rule, c.dimension, f"{c.before:g}", f"{c.after:g}", c.weight] for c in cal.changes],
     )
     page.heading("Proposed thresholds")
     for line in cal.threshold_notes:

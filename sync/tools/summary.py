@@ -86,7 +86,7 @@ def calibration_text(cal: Calibration, out_path: str) -> str:
         "",
         table(
             ["rule", "dimension", "current", "proposed", "log-odds"],
-            [[c.rule, c.dimension, c.before, c.after, c.weight] for c in cal.changes],
+            [[c.rule, c.dimension, f"{c.before:g}", f"{c.after:g}", c.weight] for c in cal.changes],
         ),
         "",
         *cal.threshold_notes,
