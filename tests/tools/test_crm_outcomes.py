@@ -1,0 +1,80 @@
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from config.errors import UserError
+from config.model_loader import parse_model
+from connectors.base import Page
+from scoring.types import Event, Record
+from sync.tools.crm_outcomes import labelled_from_crm, outcome_rule
+
+MODEL = parse_model(
+    "name: m\nobject: lead\nfit:\n  rules:\n    - {name: VP, if: {Title: vp}, points: 10}\n"
+    "interest:\n  rules:\n    - {name: Web, event: page_view, points: 5}\n"
+)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+class FakeConnector:
+    """Two pages of records; remembers what it was asked for."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self.records = records
+        self.asked: tuple[list[str], list[str]] | None = None
+
+    def iter_pages(
+        self,
+        kind: str,
+        fields: Collection[str],
+        event_types: Collection[str],
+        *,
+        since=None,
+        resume=None,
+    ) -> Iterator[Page]:
+        self.asked = (list(fields), list(event_types))
+        yield Page(self.records[:1], "1")
+        yield Page(self.records[1:], None)
+
+
+def lead(rid: str, converted: object, on: str | None, *event_days: int) -> Record:
+    events = [Event("page_view", datetime(2026, 5, d, tzinfo=UTC)) for d in event_days]
+    properties = {"Title": "VP", "IsConverted": converted, "ConvertedDate": on}
+    return Record(rid, "lead", properties, events)
+
+
+def test_salesforce_converted_leads_with_the_point_in_time_guard():
+    connector = FakeConnector(
+        [
+            lead("a", True, "2026-05-10", 5, 20),
+            lead("b", False, None, 7),
+            lead("c", "true", "2026-05-02", 3),
+        ]
+    )
+    out = labelled_from_crm(connector, "salesforce", "lead", MODEL, as_of=None, now=NOW)  # type: ignore[arg-type]
+    assert connector.asked == (["ConvertedDate", "IsConverted", "Title"], ["page_view"])
+    assert out.outcomes == (True, False, True)
+    assert out.outcome_dates[0] == datetime(2026, 5, 10, tzinfo=UTC)
+    assert (out.events_after_outcome, out.records_after_outcome) == (2, 2)  # a: day 20, c: day 3
+    assert out.now == datetime(2026, 5, 20, tzinfo=UTC)  # the latest date seen
+
+
+@pytest.mark.parametrize(
+    ("stage", "dates", "expected"),
+    [
+        ("customer", {"hs_lifecyclestage_customer_date": "2026-04-02T10:00:00.000Z",
+                      "hs_lifecyclestage_opportunity_date": "2026-03-01T00:00:00.000Z"},
+         (True, datetime(2026, 3, 1, tzinfo=UTC))),
+        ("opportunity", {}, (True, None)),
+        ("marketingqualifiedlead", {}, (False, None)),
+        (None, {}, (False, None)),
+    ],
+)  # fmt: skip
+def test_hubspot_lifecycle_outcome(stage, dates, expected):
+    rule = outcome_rule("hubspot", "contact")
+    assert rule.read({"lifecyclestage": stage, **dates}) == expected
+
+
+def test_unknown_outcome_is_a_user_error():
+    with pytest.raises(UserError, match="no outcome for salesforce contact records"):
+        outcome_rule("salesforce", "contact")
