@@ -241,9 +241,12 @@ def compile_fast_path(
     return cast(FastPath, _define(b, "fast", "raw, values, events, items", body))
 
 
-def _define(builder: _Builder, name: str, params: str, body: Sequence[str]) -> Any:
+def _define(
+    builder: _Builder, name: str, params: str, body: Sequence[str], head: Sequence[str] = ()
+) -> Any:
     lines = [
         f"def {name}({params}):",
+        *("    " + line for line in head),
         "    get = raw.get",
         *("    " + line for line in builder.prologue),
     ]
@@ -256,13 +259,12 @@ def _define(builder: _Builder, name: str, params: str, body: Sequence[str]) -> A
     return function
 
 
-def compile_predicate(cond: Cond) -> Callable[[Mapping[str, object], Values], bool]:
-    """`cond` as a generated function of (raw values, their `Values` view); for tests."""
+def compile_values_predicate(cond: Cond) -> Callable[[Values], bool]:
+    """`cond` as a generated predicate over a `Values` view (same contract as `compile_cond`)."""
     b = _Builder(now_name="values.now")
     body = [f"return {b.expr(cond)}"]
-    return cast(
-        Callable[[Mapping[str, object], Values], bool], _define(b, "pred", "raw, values", body)
-    )
+    function = _define(b, "pred", "values", body, head=["raw = values.raw"])
+    return cast(Callable[[Values], bool], function)
 
 
 #: One event rule: (slot, within_days or inf, where or None, points, decay kind, decay days).

@@ -21,6 +21,7 @@ from scoring.codegen import (
     GroupPlan,
     compile_event_matcher,
     compile_fast_path,
+    compile_values_predicate,
 )
 from scoring.conditions import Pred, compile_cond, cond_properties
 from scoring.rules import (
@@ -203,10 +204,13 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
         dims[dimension] = CompiledDimension(dim_spec.max, tuple(groups))
 
     disqualifiers = tuple(
-        CompiledCheck(d.name, compile_cond(d.cond), reason=d.reason) for d in spec.disqualify
+        CompiledCheck(d.name, compile_values_predicate(d.cond), reason=d.reason)
+        for d in spec.disqualify
     )
     overrides = tuple(
-        CompiledCheck(o.name, compile_cond(o.cond), at_least=o.at_least, at_most=o.at_most)
+        CompiledCheck(
+            o.name, compile_values_predicate(o.cond), at_least=o.at_least, at_most=o.at_most
+        )
         for o in spec.overrides
     )
     for check_cond in [d.cond for d in spec.disqualify] + [o.cond for o in spec.overrides]:
@@ -239,8 +243,8 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
         event_rules={k: compile_event_matcher(v) for k, v in events.items()},
         disqualifiers=disqualifiers,
         overrides=overrides,
-        qualify_enter=compile_cond(qualify.enter) if qualify else None,
-        qualify_exit=compile_cond(qualify.exit) if qualify and qualify.exit else None,
+        qualify_enter=compile_values_predicate(qualify.enter) if qualify else None,
+        qualify_exit=compile_values_predicate(qualify.exit) if qualify and qualify.exit else None,
         completeness_properties=completeness,
         rule_count=slot,
         fast=fast,

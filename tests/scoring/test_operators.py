@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoring.codegen import compile_predicate
+from scoring.codegen import compile_values_predicate
 from scoring.conditions import Values, compile_cond
 from scoring.spec import Cond
 from tests.scoring.helpers import NOW, model
@@ -30,7 +30,7 @@ def condition(text: str) -> Cond:
 
 def both(cond: Cond, props: dict[str, object]) -> bool:
     closure = compile_cond(cond)(Values(props, NOW))
-    generated = compile_predicate(cond)(props, Values(props, NOW))
+    generated = compile_values_predicate(cond)(Values(props, NOW))
     assert closure is generated, (cond, props)
     return closure
 
