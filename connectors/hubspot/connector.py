@@ -35,8 +35,10 @@ class HubSpotConnector:
     and `refresh_token` (access tokens are refreshed before they expire and once after a 401).
     `tier` sizes the rolling 10-second budget (starter 100, professional/enterprise 190; OAuth
     apps 100), which the `X-HubSpot-RateLimit-*` headers then correct. `daily_budget` caps this
-    connection's calls per UTC day. `overlap_s` is re-read before `since` on incremental reads
-    (HubSpot's search index trails writes by a few seconds). `workers` bounds concurrent calls.
+    connection's calls per UTC day. `overlap_s` more seconds are re-read before `since` on
+    incremental reads (0 by default: the sync engine already passes `watermark - read.overlap`,
+    which covers HubSpot's search index trailing writes by a few seconds). `workers` bounds
+    concurrent calls.
     """
 
     crm = "hubspot"
@@ -56,7 +58,7 @@ class HubSpotConnector:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         search_per_second: int = 5,
-        overlap_s: float = 120.0,
+        overlap_s: float = 0.0,
         workers: int = 8,
     ) -> None:
         self._api = HubSpotApi(

@@ -46,9 +46,13 @@ TRANSIENT_CATEGORIES = frozenset(
 
 
 class KnownValues:
-    """The owned property values most recently read or written per record (bounded LRU)."""
+    """The owned property values most recently read or written per record (bounded LRU).
 
-    def __init__(self, capacity: int = 50_000) -> None:
+    Writes follow their reads within a few pages, so a small capacity suffices and keeps memory
+    flat however many records a run reads.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
         self._values: OrderedDict[str, dict[str, object]] = OrderedDict()
         self._lock = threading.Lock()

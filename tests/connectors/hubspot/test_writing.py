@@ -10,6 +10,7 @@ import pytest
 
 from connectors.base import Change, WriteResult
 from connectors.errors import PermanentError
+from connectors.hubspot.writing import KnownValues
 from connectors.outputs import output_fields
 from sandbox.httpserver import Request, Response, SandboxServer
 
@@ -234,3 +235,17 @@ def test_an_unknown_kind_is_refused(setup) -> None:
     _, connector = setup
     with pytest.raises(PermanentError, match="no record kind 'lead'"):
         connector.write("lead", [])
+
+
+def test_known_values_are_a_bounded_lru() -> None:
+    known = KnownValues(capacity=2)
+    known.remember("1", {"leadsync_fit": "1"})
+    known.remember("2", {"leadsync_fit": "2"})
+    known.remember("1", {"leadsync_grade": "A"})  # refreshes "1"
+    known.remember("3", {"leadsync_fit": "3"})
+    assert (known.get("1"), known.get("2"), known.get("3")) == (
+        {"leadsync_fit": "1", "leadsync_grade": "A"},
+        None,
+        {"leadsync_fit": "3"},
+    )
+    assert len(known) == 2

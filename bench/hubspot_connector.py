@@ -1,0 +1,195 @@
+"""Benchmark: the HubSpot connector reading every contact and writing a changed score for each.
+
+Setup per size: the HubSpot sandbox in its own process (80 ms median latency, 190 calls per
+rolling 10 s, Enterprise) and the connector in another (so its peak RSS is the connector's
+alone, and the two do not share a GIL). Phases:
+
+* read: `iter_pages` full read of every contact (ids kept in an int array for the write);
+* write: one changed `score` per contact, handed to `write` 2,000 changes at a time.
+
+Figures per phase: calls, the ideal `ceil(N/100)`, seconds, the seconds the limit allows for
+those calls (calls x 10 s / 190) and their ratio; 429s the sandbox answered; peak RSS of the
+connector process. Sizes 20,000 and 100,000 by default. Last line: one JSON object.
+
+    .venv/bin/python bench/hubspot_connector.py [--sizes 20000,100000] [--latency-ms 80]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from array import array
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LIMIT_10S = 190
+WRITE_CHUNK = 2000
+
+SERVER = """
+import json, sys
+from sandbox.hubspot import HubSpotSandbox
+sandbox = HubSpotSandbox(contacts={n}, latency_ms={latency}, rate_limit_10s={limit},
+                         tier="enterprise").start()
+table = sandbox.store.table("contacts")
+live = sum(1 for i in table.ids if not table.rows[i].archived)
+print(json.dumps({{"url": sandbox.url, "token": sandbox.token, "live": live}}), flush=True)
+sys.stdin.read()
+sandbox.stop()
+"""
+
+
+def sandbox_counts(url: str) -> dict[str, Any]:
+    """Requests the sandbox served, by endpoint and status."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/_sandbox/requests") as reply:
+        data: dict[str, Any] = json.loads(reply.read())
+    return data
+
+
+def status_total(counts: dict[str, Any], status: str) -> int:
+    return sum(int(c.get(status, 0)) for c in counts["byEndpoint"].values())
+
+
+def child(url: str, token: str, n: int, live: int) -> dict[str, Any]:
+    """Run both phases against a running sandbox; figures as a dict."""
+    from connectors.base import Change
+    from connectors.hubspot import HubSpotConnector
+    from connectors.outputs import output_fields
+
+    connector = HubSpotConnector(base_url=url, access_token=token, tier="enterprise")
+    connector.ensure_schema("contact", output_fields("ABCD", ("A1",)), apply=True)
+    before = connector.usage.calls
+    ids = array("q")
+    started = time.perf_counter()
+    for page in connector.iter_pages("contact", ["email", "jobtitle", "numemployees"], [],
+                                     since=None):  # fmt: skip
+        ids.extend(int(r.id) for r in page.records)
+    read_s = time.perf_counter() - started
+    read_calls = connector.usage.calls - before
+    rss_after_read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    before = connector.usage.calls
+    started = time.perf_counter()
+    written = failed = 0
+    for start in range(0, len(ids), WRITE_CHUNK):
+        changes = [
+            Change(str(i), {"score": (i * 7) % 100}) for i in ids[start : start + WRITE_CHUNK]
+        ]
+        for result in connector.write("contact", changes):
+            written += result.status == "ok"
+            failed += result.status == "failed"
+    write_s = time.perf_counter() - started
+    write_calls = connector.usage.calls - before
+    usage = connector.usage
+    connector.close()
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ideal = math.ceil(live / 100)
+    return {
+        "contacts": n,
+        "live_contacts": live,
+        "records_read": len(ids),
+        "distinct_read": len(set(ids)),
+        "read_calls": read_calls,
+        "read_ideal_calls": ideal,
+        "read_s": round(read_s, 2),
+        "read_limit_s": round(read_calls * 10 / LIMIT_10S, 2),
+        "read_ratio": round(read_s / (read_calls * 10 / LIMIT_10S), 3),
+        "write_calls": write_calls,
+        "write_ideal_calls": ideal,
+        "write_s": round(write_s, 2),
+        "write_limit_s": round(write_calls * 10 / LIMIT_10S, 2),
+        "write_ratio": round(write_s / (write_calls * 10 / LIMIT_10S), 3),
+        "written": written,
+        "write_failed": failed,
+        "extra_calls_pct": round(100 * ((read_calls + write_calls) / (2 * ideal) - 1), 2),
+        "client_429s": usage.rate_limited,
+        "peak_rss_mb_after_read": round(rss_after_read / 1024, 1),
+        "peak_rss_mb": round(peak_rss / 1024, 1),
+    }
+
+
+def run_size(n: int, latency_ms: float) -> dict[str, Any]:
+    """One size: sandbox process, connector process, figures."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER.format(n=n, latency=latency_ms, limit=LIMIT_10S)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdin is not None
+        info = json.loads(server.stdout.readline())
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(n),
+                str(info["live"]),
+                info["url"],
+                info["token"],
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        counts = sandbox_counts(info["url"])
+        figures["sandbox_429s"] = status_total(counts, "429")
+        figures["sandbox_requests"] = counts["total"]
+        return figures
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="20000,100000")
+    parser.add_argument("--latency-ms", type=float, default=80.0)
+    parser.add_argument("--child", nargs=4, metavar=("N", "LIVE", "URL", "TOKEN"))
+    args = parser.parse_args()
+    if args.child:
+        n, live, url, token = args.child
+        print(json.dumps(child(url, token, int(n), int(live))))
+        return
+    results = {}
+    for n in (int(s) for s in args.sizes.split(",")):
+        figures = run_size(n, args.latency_ms)
+        results[str(n)] = figures
+        print(f"== {n:,} contacts, {args.latency_ms:g} ms median latency, {LIMIT_10S}/10 s")
+        for phase in ("read", "write"):
+            print(
+                f"  {phase:5}: {figures[f'{phase}_calls']} calls "
+                f"(ideal {figures[f'{phase}_ideal_calls']}), {figures[f'{phase}_s']} s, "
+                f"limit allows {figures[f'{phase}_limit_s']} s, ratio {figures[f'{phase}_ratio']}"
+            )
+        print(
+            f"  read {figures['records_read']} records ({figures['distinct_read']} distinct) of "
+            f"{figures['live_contacts']} live; "
+            f"extra calls {figures['extra_calls_pct']}%, 429s {figures['sandbox_429s']}, "
+            f"written {figures['written']} (failed {figures['write_failed']}), "
+            f"peak RSS {figures['peak_rss_mb']} MB (after read {figures['peak_rss_mb_after_read']})"
+        )
+    summary = {
+        "latency_ms": args.latency_ms,
+        "limit_10s": LIMIT_10S,
+        "sizes": results,
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
