@@ -177,6 +177,8 @@ class Engine:
         run.since = since
         run.resume = cursor.resume if resuming else None
         run.high_water = cursor.high_water if resuming else None
+        if resuming and cursor.resume_started is not None:
+            run.started = cursor.resume_started
         return run.execute(self._sync_body)
 
     def _sync_body(self, run: _Run) -> None:
@@ -253,6 +255,7 @@ class _Run:
         self.since: datetime | None = None
         self.resume: str | None = None
         self.high_water: datetime | None = None
+        self.started = now  # when the reading began, in the CRM's time (a resumed run's start)
         self.run_id = 0
         self.queue: dict[str, tuple[OutboxEntry, Mapping[str, object]]] = {}
         self.outage = Outage(engine.outage_policy, engine.sleep, f"{self.connection}/{kind}")
@@ -347,12 +350,20 @@ class _Run:
         self.result.error_type = type(exc).__name__
 
     def _new_watermark(self) -> datetime | None:
-        """The highest modification time read, capped at the run's start (records changed
-        while the run went on are read again next time), never moving backwards."""
-        candidates = [w for w in (self.cursor.watermark,) if w is not None]
+        """Where the next incremental read may start (before its overlap), never backwards.
+
+        Every record modified before this run's reading began was indexed `overlap` later at
+        the latest and read by the run, so the watermark can move to `started - overlap` even
+        when nothing changed (a quiet CRM does not make every run re-read our last writes). The
+        highest modification time read counts up to `started` only: a full read is not ordered
+        by time, so a record changed after it was read can hide behind a later one.
+        """
+        candidates = [self.started - self.options.overlap]
+        if self.cursor.watermark is not None:
+            candidates.append(self.cursor.watermark)
         if self.high_water is not None:
-            candidates.append(min(self.high_water, self.now))
-        return max(candidates) if candidates else None
+            candidates.append(min(self.high_water, self.started))
+        return max(candidates)
 
     # reading ---------------------------------------------------------------------------------
 
@@ -425,6 +436,7 @@ class _Run:
                     resume_mode=self.mode,
                     resume_since=self.since,
                     resume_run_id=self.run_id,
+                    resume_started=self.started,
                     high_water=self.high_water,
                 )
             self.store.save_page(

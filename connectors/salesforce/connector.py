@@ -59,7 +59,7 @@ class SalesforceConnector:
         today: Callable[[], date] = _utc_today,
         batch_size: int = 2000,
         activity_days: int = 365,
-        overlap: timedelta = timedelta(minutes=5),
+        overlap: timedelta = timedelta(0),
         echo_memory: MutableMapping[str, str] | None = None,
         jwt_audience: str | None = None,
         retry_policy: RetryPolicy | None = None,

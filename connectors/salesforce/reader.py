@@ -3,19 +3,22 @@
 Two modes, one cursor (`ReadCursor`, JSON in `Page.cursor`):
 
 * incremental (`since` given): `WHERE IsConverted = false AND SystemModstamp >= since - overlap
-  ORDER BY SystemModstamp, Id`; resuming from a cursor `(stamp, id)` uses the tiebreak
-  `SystemModstamp > stamp OR (SystemModstamp = stamp AND Id > id)`, so records sharing one
-  timestamp (a bulk update stamps thousands alike) are neither skipped nor read twice. Activity
-  comes through child subqueries (`(SELECT ... FROM Tasks ...)`): pages are small.
+  ORDER BY SystemModstamp, Id` (`overlap` defaults to 0: the sync engine already starts `since`
+  its own `read.overlap` before the watermark). Resuming from a cursor `(stamp, id)` uses the
+  tiebreak `SystemModstamp > stamp OR (SystemModstamp = stamp AND Id > id)`, so records sharing
+  one timestamp (a bulk update stamps thousands alike) are neither skipped nor read twice.
+  Activity comes through child subqueries (`(SELECT ... FROM Tasks ...)`): pages are small.
 * full (`since` None): `ORDER BY Id`, resuming with `Id > id`. Activity comes through direct
   Task, Event and CampaignMember queries ordered by parent id and merge-joined with the lead
   pages, so memory stays one page per stream however many records there are.
 
 Only the fields the model references, leadsync's visible output fields and the system fields
 the cursor and echo suppression need are selected. Converted leads (read-only in Salesforce)
-are left out. Echo suppression (incremental reads only): a record last modified by the
-integration user, with no later system change, whose inputs hash as they did when leadsync last
-wrote it, changed only by leadsync's own write; it is skipped.
+are left out, unless the caller asks for `IsConverted` itself (backtests label leads by it).
+
+Echo suppression (incremental reads only): a record last modified by the integration user,
+with no later system change, whose inputs hash as they did when leadsync last wrote it, changed
+only by leadsync's own write; it is skipped.
 """
 
 from __future__ import annotations
@@ -76,9 +79,15 @@ def quote(text: str) -> str:
 
 
 class EchoMemory:
-    """Input fingerprints of records as leadsync last wrote them (bounded LRU by default)."""
+    """Input fingerprints of records as leadsync last wrote them.
 
-    def __init__(self, store: MutableMapping[str, str] | None = None, capacity: int = 200_000):
+    By default an in-process LRU of `capacity` records (about 10 MB at 50,000), so memory stays
+    bounded however many records a run writes; records that fell out are simply scored again
+    (no extra API call, and an unchanged score is not written). A persistent mapping can be
+    given instead to remember across restarts.
+    """
+
+    def __init__(self, store: MutableMapping[str, str] | None = None, capacity: int = 50_000):
         self._store: MutableMapping[str, str] = store if store is not None else OrderedDict()
         self._capacity = capacity
 
@@ -160,7 +169,7 @@ class Reader:
         *,
         batch_size: int = 2000,
         activity_days: int = 365,
-        overlap: timedelta = timedelta(minutes=5),
+        overlap: timedelta = timedelta(0),
         echo: EchoMemory | None = None,
     ) -> None:
         self.api = api
@@ -366,7 +375,8 @@ class Reader:
         if subqueries:
             columns += selection.subqueries(self.activity_days)
         filters = [w for w in (where,) if w]
-        if selection.sobject == "Lead" and not converted:
+        wants_converted = any(f.lower() == "isconverted" for f in selection.model_fields)
+        if selection.sobject == "Lead" and not (converted or wants_converted):
             filters.insert(0, "IsConverted = false")
         clause = f" WHERE {' AND '.join(filters)}" if filters else ""
         return f"SELECT {', '.join(columns)} FROM {selection.sobject}{clause} ORDER BY {order}"

@@ -19,14 +19,12 @@ from sandbox.httpserver import Request, Response
 from sandbox.salesforce.engine import QueryEngine, render_value
 from sandbox.salesforce.faults import Faults
 from sandbox.salesforce.ids import normalise, object_of
-from sandbox.salesforce.schema import CUSTOM_FIELD_TYPES, custom_field
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.store import SaveError, Store, save_error
 
 MAX_COLLECTION = 200
 MAX_SUBREQUESTS = 25
 MAX_COLLECTION_OR_QUERY_SUBREQUESTS = 5
-_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c$")
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)\.([A-Za-z0-9_.\[\]]+)\}")
 
 
@@ -178,7 +176,7 @@ class RestApi:
         obj = self.store.sobject(name)
         if obj is None:
             return api_error(404, "NOT_FOUND", "The requested resource does not exist")
-        values = _json_object(request)
+        values = json_object(request)
         if isinstance(values, Response):
             return values
         with self.store.lock:
@@ -202,7 +200,7 @@ class RestApi:
         obj = self.store.sobject(name)
         if obj is None:
             return api_error(404, "NOT_FOUND", "The requested resource does not exist")
-        values = _json_object(request)
+        values = json_object(request)
         if isinstance(values, Response):
             return values
         with self.store.lock:
@@ -300,7 +298,7 @@ class RestApi:
 
     def collections(self, request: Request, call: Call, *, create: bool) -> Response:
         """`PATCH composite/sobjects` (update) and `POST composite/sobjects` (create)."""
-        body = _json_object(request)
+        body = json_object(request)
         if isinstance(body, Response):
             return body
         records = body.get("records")
@@ -381,7 +379,7 @@ class RestApi:
 
     def composite(self, request: Request, call: Call, *, dispatch: Any) -> Response:
         """`POST composite`: up to 25 subrequests, at most 5 of them collections or queries."""
-        body = _json_object(request)
+        body = json_object(request)
         if isinstance(body, Response):
             return body
         subrequests = body.get("compositeRequest")
@@ -473,115 +471,6 @@ class RestApi:
         response: Response = dispatch(inner, sub_call)
         return response
 
-    # -- Tooling API: CustomField ----------------------------------------------------------------
-
-    def create_custom_field(self, request: Request, call: Call) -> Response:
-        """`POST tooling/sobjects/CustomField` with `FullName` and `Metadata`."""
-        body = _json_object(request)
-        if isinstance(body, Response):
-            return body
-        full_name = str(body.get("FullName") or "")
-        metadata = body.get("Metadata")
-        object_name, _, api_name = full_name.partition(".")
-        obj = self.store.sobject(object_name)
-        if obj is None or obj.name not in ("Lead", "Contact", "Account", "Opportunity"):
-            return api_error(
-                400, "FIELD_INTEGRITY_EXCEPTION", f"Invalid FullName: {full_name}", ["FullName"]
-            )
-        if not _API_NAME.match(api_name) or len(api_name) > 43:
-            return api_error(
-                400,
-                "FIELD_INTEGRITY_EXCEPTION",
-                "Field name: The Field Name must begin with a letter, end with __c, and use only "
-                "alphanumeric characters and single underscores.",
-                ["FullName"],
-            )
-        if not isinstance(metadata, dict) or metadata.get("type") not in CUSTOM_FIELD_TYPES:
-            return api_error(
-                400,
-                "FIELD_INTEGRITY_EXCEPTION",
-                f"Metadata.type: bad value; use one of {sorted(CUSTOM_FIELD_TYPES)}",
-                ["Metadata"],
-            )
-        if not metadata.get("label"):
-            return api_error(
-                400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Label]", ["Label"]
-            )
-        with self.store.lock:
-            if obj.field(api_name) is not None:
-                return api_error(
-                    400,
-                    "DUPLICATE_DEVELOPER_NAME",
-                    "duplicate value found: <unknown> duplicates value on record with id: "
-                    "<unknown>",
-                )
-            obj.add(custom_field(obj.name, api_name, metadata))
-            now = self.store.now()
-            new_id = self.store.load(
-                "CustomField",
-                {
-                    "DeveloperName": api_name[:-3],
-                    "TableEnumOrId": obj.name,
-                    "NamespacePrefix": None,
-                    "CreatedDate": now,
-                    "CreatedById": call.user,
-                    "LastModifiedDate": now,
-                    "LastModifiedById": call.user,
-                    "SystemModstamp": now,
-                },
-            )
-            self.store.custom_metadata[new_id] = dict(metadata)
-        return Response(
-            201, {"id": new_id, "success": True, "errors": [], "warnings": [], "infos": []}
-        )
-
-    def get_custom_field(self, request: Request, call: Call, *, record_id: str) -> Response:
-        """`GET tooling/sobjects/CustomField/{id}` with `FullName` and `Metadata`."""
-        full = normalise(record_id) or ""
-        with self.store.lock:
-            row = self.store.table("CustomField").get(full)
-            if row is None:
-                return api_error(404, "NOT_FOUND", "The requested resource does not exist")
-            return Response(
-                200,
-                {
-                    "attributes": {
-                        "type": "CustomField",
-                        "url": f"/services/data/v{call.version}/tooling/sobjects/"
-                        f"CustomField/{full}",
-                    },
-                    "Id": full,
-                    "DeveloperName": row["DeveloperName"],
-                    "TableEnumOrId": row["TableEnumOrId"],
-                    "NamespacePrefix": None,
-                    "FullName": f"{row['TableEnumOrId']}.{row['DeveloperName']}__c",
-                    "Metadata": self.store.custom_metadata[full],
-                },
-            )
-
-    def update_custom_field(self, request: Request, call: Call, *, record_id: str) -> Response:
-        """`PATCH tooling/sobjects/CustomField/{id}` with new `Metadata` (picklist values...)."""
-        body = _json_object(request)
-        if isinstance(body, Response):
-            return body
-        full = normalise(record_id) or ""
-        metadata = body.get("Metadata")
-        if not isinstance(metadata, dict) or metadata.get("type") not in CUSTOM_FIELD_TYPES:
-            return api_error(
-                400, "FIELD_INTEGRITY_EXCEPTION", "Metadata.type: bad value", ["Metadata"]
-            )
-        with self.store.lock:
-            row = self.store.table("CustomField").get(full)
-            if row is None:
-                return api_error(404, "NOT_FOUND", "The requested resource does not exist")
-            obj = self.store.sobject(row["TableEnumOrId"])
-            assert obj is not None
-            api_name = row["DeveloperName"] + "__c"
-            obj.add(custom_field(obj.name, api_name, metadata))
-            self.store.custom_metadata[full] = dict(metadata)
-            row["LastModifiedDate"] = row["SystemModstamp"] = self.store.now()
-        return Response(204)
-
 
 def _halted(reference: str) -> dict[str, Any]:
     return {
@@ -618,7 +507,8 @@ def _as_api_error(error: SaveError) -> dict[str, Any]:
     }
 
 
-def _json_object(request: Request) -> dict[str, Any] | Response:
+def json_object(request: Request) -> dict[str, Any] | Response:
+    """The request body as a JSON object, or the 400 Salesforce answers for anything else."""
     try:
         body = request.json()
     except (ValueError, UnicodeDecodeError) as error:

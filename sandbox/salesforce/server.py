@@ -29,6 +29,7 @@ from sandbox.salesforce.generator import generate
 from sandbox.salesforce.oauth import OAuthServer
 from sandbox.salesforce.rest import Call, RestApi, api_error, auto_assign_of, batch_size_of
 from sandbox.salesforce.store import Store
+from sandbox.salesforce.tooling import ToolingApi
 from sandbox.salesforce.values import to_epoch
 
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)(?P<rest>/.*)?$")
@@ -57,6 +58,7 @@ class SalesforceSandbox:
         self.oauth = OAuthServer(self.store)
         self.rest = RestApi(self.store, self.faults)
         self.bulk = BulkIngest(self.store, self.faults)
+        self.tooling = ToolingApi(self.store)
         self.daily_api_limit = daily_api_limit
         self.api_used = 0
         self.counters: Counter[str] = Counter()
@@ -231,7 +233,7 @@ class SalesforceSandbox:
         )
 
     def _build_routes(self) -> list[tuple[str, re.Pattern[str], str, Handler]]:
-        rest, bulk = self.rest, self.bulk
+        rest, bulk, tooling = self.rest, self.bulk, self.tooling
         locator = r"(?P<locator>01g[A-Za-z0-9]+-\d+)"
         job = r"(?P<job_id>750[A-Za-z0-9]+)"
         table: list[tuple[str, str, str, Handler]] = [
@@ -274,19 +276,19 @@ class SalesforceSandbox:
                 "POST",
                 r"/tooling/sobjects/CustomField/?",
                 "tooling_create",
-                rest.create_custom_field,
+                tooling.create_custom_field,
             ),
             (
                 "GET",
                 rf"/tooling/sobjects/CustomField/{_ID}/?",
                 "tooling_get",
-                rest.get_custom_field,
+                tooling.get_custom_field,
             ),
             (
                 "PATCH",
                 rf"/tooling/sobjects/CustomField/{_ID}/?",
                 "tooling_update",
-                rest.update_custom_field,
+                tooling.update_custom_field,
             ),
             ("POST", r"/jobs/ingest/?", "bulk_create", bulk.create),
             ("PUT", f"/jobs/ingest/{job}/batches/?", "bulk_upload", bulk.upload),

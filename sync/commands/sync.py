@@ -9,10 +9,11 @@ or usage error.
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ from sync.state.store import StateStore
 from sync.summary import RunResult
 
 DEFAULT_CONFIG = "leadsync.yaml"
+log = logging.getLogger("leadsync.daemon")
 
 
 @dataclass
@@ -78,15 +80,21 @@ def open_store(settings: Settings) -> StateStore:
         ) from None
 
 
+def _tell_user(name: str) -> None:
+    click.echo(f"\n{name}: finishing the page in flight", err=True)
+
+
 @contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def stop_on_signals(
+    stop: threading.Event, notify: Callable[[str], None] = _tell_user
+) -> Iterator[None]:
     """SIGTERM and SIGINT set `stop` (the run finishes its page and saves its cursor)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, _frame: Any) -> None:
-        click.echo(f"\n{signal.Signals(signum).name}: finishing the page in flight", err=True)
+        notify(signal.Signals(signum).name)
         stop.set()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -196,7 +204,11 @@ def run_command(*, config: str, secrets_dir: str | None) -> int:
     ctx = open_context(config, secrets_dir)
     setup_logging(ctx.settings.logging.level, ctx.settings.logging.format)
     daemon = Daemon(ctx.settings, ctx.models, ctx.store)
-    with stop_on_signals(daemon.stop):
+
+    def notify(name: str) -> None:
+        log.info("stop requested; finishing the pages in flight", extra={"signal": name})
+
+    with stop_on_signals(daemon.stop, notify):
         try:
             daemon.start()
         except OSError as exc:

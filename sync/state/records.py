@@ -60,6 +60,7 @@ class CursorState:
     resume_mode: str | None = None
     resume_since: datetime | None = None
     resume_run_id: int | None = None
+    resume_started: datetime | None = None
     high_water: datetime | None = None
 
 

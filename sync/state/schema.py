@@ -103,6 +103,7 @@ def build_tables(prefix: str) -> Tables:
         sa.Column("resume_mode", sa.String(16)),
         sa.Column("resume_since", UTCDateTime),
         sa.Column("resume_run_id", sa.Integer),
+        sa.Column("resume_started", UTCDateTime),
         sa.Column("high_water", UTCDateTime),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("connection", "kind"),

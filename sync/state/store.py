@@ -214,6 +214,7 @@ class StateStore(LedgerMixin):
             resume_mode=row["resume_mode"],
             resume_since=row["resume_since"],
             resume_run_id=row["resume_run_id"],
+            resume_started=row["resume_started"],
             high_water=row["high_water"],
         )
 

@@ -15,7 +15,6 @@ from sync.state.store import StateStore
 from tests.sync.fakes import BASE, FakeCRM, FakeModel, fake_score
 
 MODEL = FakeModel()
-NOW = BASE + timedelta(days=1)
 
 
 class Crash(BaseException):
@@ -24,12 +23,14 @@ class Crash(BaseException):
 
 def engine(store, crm, **kwargs) -> Engine:
     kwargs.setdefault("sleep", lambda s: True)
-    return Engine(store, crm, connection="acme", scorer=fake_score, clock=lambda: NOW, **kwargs)
+    # the engine's clock is the CRM's: runs happen "now" in the CRM's world
+    clock = lambda: crm.crm_now  # noqa: E731
+    return Engine(store, crm, connection="acme", scorer=fake_score, clock=clock, **kwargs)
 
 
 def run(store, crm, *, full=False, dry_run=False, **kwargs):
     options = RunOptions(full=full, dry_run=dry_run, **kwargs.pop("options", {}))
-    return engine(store, crm, **kwargs).run("contact", MODEL, options, now=NOW)
+    return engine(store, crm, **kwargs).run("contact", MODEL, options)
 
 
 def applied_per_record(store) -> dict[str, int]:
@@ -54,9 +55,11 @@ def test_full_run_writes_every_record_once_in_full_batches(store):
     assert rec.outputs["qualified"] == "false"
     cursor = store.get_cursor("acme", "contact")
     assert cursor.resume is None
-    assert cursor.watermark == BASE - timedelta(days=30) + timedelta(minutes=249)
+    # the run read everything modified before it started, so the next one starts `overlap`
+    # before that (the highest modification time read is older)
+    assert cursor.watermark == BASE - timedelta(minutes=2)
     row = store.ledger("acme", "contact", record_id="00003")[0]
-    assert row.new_values["scored_at"] == NOW.isoformat()
+    assert row.new_values["scored_at"] == BASE.isoformat()
     assert row.extra["reasons"] == ["new"]
     assert row.extra["contributions"][0]["points"] == 14.0
 
@@ -118,7 +121,7 @@ def test_permanent_record_failures_are_dead_lettered_and_the_run_goes_on(store):
     ]
 
     crm.reject = {}
-    retry = engine(store, crm).retry_dead_letters("contact", MODEL, RunOptions(), now=NOW)
+    retry = engine(store, crm).retry_dead_letters("contact", MODEL, RunOptions())
     assert (retry.status, retry.counts.read, retry.counts.written) == ("succeeded", 2, 2)
     assert store.dead_letters("acme") == []
     assert crm.records["00005"].outputs["score"] == "28"
@@ -133,7 +136,7 @@ def test_retry_resolves_dead_letters_of_deleted_records(store):
     crm.reject = {"00002": "nope"}
     run(store, crm, full=True)
     del crm.records["00002"]
-    retry = engine(store, crm).retry_dead_letters("contact", MODEL, RunOptions(), now=NOW)
+    retry = engine(store, crm).retry_dead_letters("contact", MODEL, RunOptions())
     assert retry.counts.read == 0
     assert store.dead_letters("acme") == []
 
@@ -385,3 +388,31 @@ def test_stop_during_an_outage_pause_interrupts_the_run(store):
     crm.read_failures = 1
     result = run(store, crm, full=True, sleep=lambda s: False)
     assert result.status == "interrupted"
+
+
+def test_a_quiet_crm_costs_no_reads_once_our_writes_were_seen(store):
+    crm = FakeCRM(120)
+    run(store, crm, full=True)
+    reads = []
+    for _ in range(3):
+        crm.crm_now += timedelta(minutes=10)
+        reads.append(run(store, crm).counts.read)
+    assert reads == [120, 0, 0]
+
+
+def test_a_resumed_run_keeps_the_start_of_the_run_it_finishes(store):
+    crm = FakeCRM(100, page_size=25)
+    stop = threading.Event()
+    run(store, crm, full=True, stop=stop, on_progress=lambda p: stop.set())
+    started = store.get_cursor("acme", "contact").resume_started
+    assert started == BASE
+    crm.crm_now += timedelta(hours=1)
+    crm.touch("00002", points="99")  # changed after its page was read by the first part
+    crm.crm_now += timedelta(hours=1)
+    finish = run(store, crm)
+    assert (finish.mode, finish.counts.read) == ("full", 75)
+    assert store.get_cursor("acme", "contact").watermark == BASE - timedelta(minutes=2)
+    crm.crm_now += timedelta(minutes=10)
+    again = run(store, crm)
+    assert again.counts.written == 1
+    assert crm.records["00002"].outputs["score"] == "99"

@@ -271,3 +271,37 @@ def test_contacts_read_parent_account_fields(make_sandbox, make_connector):
     assert math.isclose(
         records[0].properties["Account.NumberOfEmployees"] or 0, account["NumberOfEmployees"] or 0
     )
+
+
+@pytest.mark.parametrize("since", [None, NOW - dt.timedelta(days=3650)])
+def test_an_expired_query_locator_restarts_from_the_page_cursor(
+    make_sandbox, make_connector, since
+):
+    sandbox = make_sandbox(leads=700)
+    connector = make_connector(sandbox, batch_size=200)
+    pages = connector.iter_pages("lead", FIELDS, [], since=since)
+    first = next(pages)
+    sandbox.rest.engine._cursors.clear()  # Salesforce dropped its server-side query cursor
+    ids = [r.id for r in first.records] + [r.id for p in pages for r in p.records]
+    assert sorted(ids) == open_leads(sandbox)
+    assert len(ids) == len(set(ids))
+    assert connector.usage.by_endpoint["query"] == 2
+
+
+def test_timeouts_are_retried(make_sandbox, make_connector, sleeps):
+    sandbox = make_sandbox(leads=50)
+    sandbox.faults.hang_s = 0.5
+    sandbox.faults.script.append("timeout")
+    connector = make_connector(sandbox, timeout=0.2)
+    assert len(read_all(connector)) == len(open_leads(sandbox))
+    assert len(sleeps) == 1
+
+
+def test_asking_for_is_converted_includes_converted_leads(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=300)
+    connector = make_connector(sandbox)
+    records = read_all(connector, fields=["Title", "IsConverted", "ConvertedDate"])
+    assert [r.id for r in records] == list(sandbox.store.table("Lead"))
+    converted = [r for r in records if r.properties["IsConverted"]]
+    assert [r.id for r in converted] == converted_leads(sandbox)
+    assert all(r.properties["ConvertedDate"] for r in converted)
