@@ -28,9 +28,11 @@ def settings(**daemon) -> Settings:
         "objects": [{"kind": "contact", "model": "m.yaml"}],
         "schedule": {"incremental_every": "1m"},
     }
-    return Settings(
-        connections=[{**conn, "name": "one"}, {**conn, "name": "two"}],
-        daemon={"port": 0, **daemon},
+    return Settings.model_validate(
+        {
+            "connections": [{**conn, "name": "one"}, {**conn, "name": "two"}],
+            "daemon": {"port": 0, **daemon},
+        }
     )
 
 

@@ -22,7 +22,15 @@ from sync.engine import Engine, RunOptions
 from sync.state.store import StateStore
 from tests.sync import crash_runner
 from tests.sync.conftest import postgres_url, unique_prefix
-from tests.sync.hubspot_env import NOW, Env, crm_state, popen, sandbox, write_config
+from tests.sync.hubspot_env import (
+    NOW,
+    Env,
+    SandboxClock,
+    crm_state,
+    popen,
+    sandbox,
+    write_config,
+)
 
 CONTACTS = 450
 
@@ -101,7 +109,7 @@ def test_full_then_incremental_runs_never_loop_and_pick_up_changes(tmp_path, ref
         # every API call was needed: one read per 100 contacts, one write per 100 changes,
         # plus at most one call per chain to split the read
         assert full.counts.api_calls <= -(-live // 100) + -(-full.counts.written // 100) + 2
-        clock = sb.clock  # type: ignore[attr-defined]
+        clock: SandboxClock = sb.clock  # type: ignore[assignment]
         incremental = []
         for minutes in (5, 10, 15):
             clock.advance(300)
@@ -298,7 +306,7 @@ def test_daemon_serves_health_and_exits_0_on_sigterm(tmp_path, capsys):
         def metrics() -> str:
             url = health.replace("healthz", "metrics")
             with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read().decode()
+                return str(response.read().decode())
 
         _wait(lambda: written in metrics(), what="the run's metrics")
         assert health.startswith("http://127.0.0.1:")

@@ -33,6 +33,16 @@ def run(store, crm, *, full=False, dry_run=False, **kwargs):
     return engine(store, crm, **kwargs).run("contact", MODEL, options)
 
 
+def recorder(into: list[float]):
+    """An engine sleep that records the pauses and never really waits."""
+
+    def sleep(seconds: float) -> bool:
+        into.append(seconds)
+        return True
+
+    return sleep
+
+
 def applied_per_record(store) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in store.ledger("acme", "contact"):
@@ -187,7 +197,7 @@ def test_an_outage_pauses_and_resumes_with_the_same_outcome(store):
         store,
         crm,
         full=True,
-        sleep=lambda s: pauses.append(s) or True,
+        sleep=recorder(pauses),
         outage=OutagePolicy(first_pause=5, max_pause=600),
     )
     assert result.status == "succeeded"
@@ -214,7 +224,7 @@ def test_an_outage_longer_than_allowed_fails_the_run_and_the_next_run_finishes(s
         store,
         crm,
         full=True,
-        sleep=lambda s: pauses.append(s) or True,
+        sleep=recorder(pauses),
         outage=OutagePolicy(first_pause=5, max_pause=60),
     )
     assert (result.status, result.error_type) == ("failed", "TransientError")
@@ -378,7 +388,7 @@ def test_a_transient_error_raised_while_writing_is_retried_after_a_pause(store):
     crm = FakeCRM(5)
     crm.write_failures = 1
     pauses: list[float] = []
-    result = run(store, crm, full=True, sleep=lambda s: pauses.append(s) or True)
+    result = run(store, crm, full=True, sleep=recorder(pauses))
     assert (result.counts.written, pauses) == (5, [5.0])
     assert crm.write_calls == 2
 
