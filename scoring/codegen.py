@@ -15,20 +15,35 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from scoring.coerce import MISSING_TOKENS, to_bool, to_datetime, to_domain, to_number, to_text
 from scoring.conditions import Values, compile_leaf
-from scoring.rules import BandTable, EventTotals, Item, Runner
+from scoring.rules import BandTable, EventTotals, Item, RecencySteps, Runner
 from scoring.spec import AllOf, AnyOf, Cond, Leaf, NotOf
 
 #: fast(raw, values, events, items) -> (number of fit items, present completeness properties,
 #: index of the first disqualifier that holds or -1)
 FastPath = Callable[[Mapping[str, object], Values, EventTotals, list[Item]], tuple[int, int, int]]
-#: One rule of a plan: a plain condition with its constant item, numeric bands on a property
-#: as (property, ((low, high, item), ...)), or just its runner.
-RulePlan = tuple[Cond | None, Item | None, tuple[str, BandTable] | None, Runner]
+
+
+@dataclass(frozen=True, slots=True)
+class RulePlan:
+    """How the fast path evaluates one rule: inline when it can, else by calling `runner`.
+
+    `cond` + `fixed`: a plain condition and its constant item; `bands`: (property, band table);
+    `recency`: (date property, steps).
+    """
+
+    runner: Runner
+    cond: Cond | None = None
+    fixed: Item | None = None
+    bands: tuple[str, BandTable] | None = None
+    recency: tuple[str, RecencySteps] | None = None
+
+
 #: (group name, rules, first_match, cap)
 GroupPlan = tuple[str | None, Sequence[RulePlan], bool, float | None]
 
@@ -198,27 +213,40 @@ def compile_fast_path(
             if first_match:
                 body.append("while True:")
             indent = "    " if first_match else ""
-            for cond, fixed, bands, runner in rules:
-                if cond is not None and fixed is not None:
-                    body.append(f"{indent}if {b.expr(cond)}:")
-                    body.append(f"{indent}    {target}({b.const(fixed, 'I')})")
-                elif bands is not None:
-                    n = b.local(bands[0], "n")
-                    tests = [
-                        f"{low!r} <= {n} <= {high!r}" if high != _INF else f"{low!r} <= {n}"
-                        for low, high, _ in bands[1]
-                    ]
+            for plan in rules:
+                if plan.cond is not None and plan.fixed is not None:
+                    body.append(f"{indent}if {b.expr(plan.cond)}:")
+                    body.append(f"{indent}    {target}({b.const(plan.fixed, 'I')})")
+                elif plan.bands is not None or plan.recency is not None:
+                    if plan.bands is not None:
+                        n = b.local(plan.bands[0], "n")
+                        branches = [
+                            (
+                                f"{low!r} <= {n} <= {high!r}"
+                                if high != _INF
+                                else f"{low!r} <= {n}",
+                                b.const(item, "I"),
+                            )
+                            for low, high, item in plan.bands[1]
+                        ]
+                    else:
+                        assert plan.recency is not None
+                        n = b.local(plan.recency[0], "a")
+                        branches = [
+                            (f"{n} <= {within!r}", f"{b.const(make, 'M')}({n})")
+                            for within, make in plan.recency[1]
+                        ]
                     body.append(f"{indent}if {n} is not None:")
                     keyword = "if"
-                    for test, (_, _, item) in zip(tests, bands[1], strict=True):
+                    for test, produce in branches:
                         body.append(f"{indent}    {keyword} {test}:")
-                        body.append(f"{indent}        {target}({b.const(item, 'I')})")
+                        body.append(f"{indent}        {target}({produce})")
                         if first_match:
                             body.append(f"{indent}        break")
                         keyword = "elif"
                     continue
                 else:
-                    body.append(f"{indent}item = {b.const(runner, 'F')}(values, events)")
+                    body.append(f"{indent}item = {b.const(plan.runner, 'F')}(values, events)")
                     body.append(f"{indent}if item is not None:")
                     body.append(f"{indent}    {target}(item)")
                 if first_match:

@@ -194,10 +194,11 @@ def _from_digits(text: str) -> datetime | None:
 
 
 def _from_epoch_int(number: int) -> datetime | None:
+    # number / 1000 is within 0.5 us of the exact instant for any date before 2106, so
+    # fromtimestamp's rounding to microseconds gives the exact millisecond.
     try:
         if abs(number) >= _MILLIS_THRESHOLD:
-            seconds, millis = divmod(number, 1000)
-            return datetime.fromtimestamp(seconds, UTC).replace(microsecond=millis * 1000)
+            return datetime.fromtimestamp(number / 1000, UTC)
         return datetime.fromtimestamp(number, UTC)
     except (OverflowError, OSError, ValueError):
         return None
@@ -237,7 +238,10 @@ def to_domain(value: object) -> str | None:
     if "://" in text:
         text = text.split("://", 1)[1]
     elif "@" in text:
-        text = text.rsplit("@", 1)[1]
+        text = text[text.rfind("@") + 1 :]
+        plain = text.replace(".", "").replace("-", "")
+        if text.isascii() and plain.isalnum() and text[0] != "." and text[-1] != ".":
+            return text.removeprefix("www.") or None  # a plain email domain: the common case
     for separator in "/?#":
         text = text.split(separator, 1)[0]
     text = text.rsplit("@", 1)[-1].split(":", 1)[0]

@@ -78,22 +78,24 @@ def evaluate(
                 disqualified = check.reason or check.name
             effect = "score forced to 0" if hit else ""
             trace.checks.append(CheckTrace(check.name, "disqualify", bool(hit), effect))
-    contributions = [item[0] for item in items]
+    contributions = tuple([item[0] for item in items])
+    points = [c.points for c in contributions]
     # fsum is exact and order-free, so anyone can re-add the contributions and get these values.
-    fit_raw = fsum([c.points for c in contributions[:fit_items]])
-    interest_raw = fsum([c.points for c in contributions[fit_items:]])
+    fit_raw = fsum(points[:fit_items])
+    interest_raw = fsum(points[fit_items:])
 
+    spec = model.spec
     fit = _round(_scale(fit_raw, model.fit_max))
     interest = _round(_scale(interest_raw, model.interest_max))
-    w_fit, w_interest = model.spec.weights
+    w_fit, w_interest = spec.weights
     total = _round(w_fit * fit + w_interest * interest)
 
-    grade = _band(model.spec.grades, fit)
+    grade = _band(spec.grades, fit)
     if trace is not None:
         trace.grade_before_overrides = grade
     if model.overrides:
         grade = _apply_overrides(model, values, grade, trace)
-    tier = _band(model.spec.tiers, interest)
+    tier = _band(spec.tiers, interest)
     if disqualified is not None:
         fit, total = 0, 0
         grade = model.grades[-1]
@@ -116,8 +118,8 @@ def evaluate(
         label=label,
         qualified=qualified,
         disqualified_reason=disqualified,
-        contributions=tuple(contributions),
-        reasons=reason_lines(items, model.spec.reasons_top, disqualified),
+        contributions=contributions,
+        reasons=reason_lines(items, spec.reasons_top, disqualified),
         completeness=completeness,
         model_version=model.version,
         fit_raw=fit_raw,
@@ -126,7 +128,7 @@ def evaluate(
     )
     if previous is None:
         return result
-    changes = change_lines(result, previous, model.spec.changes_top)
+    changes = change_lines(result, previous, spec.changes_top)
     return dataclasses.replace(result, changes=changes)
 
 

@@ -19,6 +19,7 @@ from scoring.codegen import (
     EventRulePlan,
     FastPath,
     GroupPlan,
+    RulePlan,
     compile_event_matcher,
     compile_fast_path,
     compile_values_predicate,
@@ -33,6 +34,7 @@ from scoring.rules import (
     cap_into,
     fixed_item,
     make_runner,
+    recency_steps,
 )
 from scoring.spec import NO_DECAY, Decay, ModelSpec, RuleSpec
 
@@ -253,21 +255,19 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
 
 def _plan(dim: CompiledDimension) -> list[GroupPlan]:
     return [
-        (
-            group.name,
-            [
-                (
-                    r.spec.cond if r.fixed else None,
-                    r.fixed,
-                    (r.spec.property, band_items(r.spec, r.dimension, r.group))
-                    if r.spec.kind == "bands" and r.spec.property
-                    else None,
-                    r.run,
-                )
-                for r in group.rules
-            ],
-            group.first_match,
-            group.max,
-        )
+        (group.name, [_rule_plan(r) for r in group.rules], group.first_match, group.max)
         for group in dim.groups
     ]
+
+
+def _rule_plan(rule: CompiledRule) -> RulePlan:
+    spec = rule.spec
+    if rule.fixed is not None:
+        return RulePlan(rule.run, cond=spec.cond, fixed=rule.fixed)
+    if spec.kind == "bands" and spec.property:
+        table = band_items(spec, rule.dimension, rule.group)
+        return RulePlan(rule.run, bands=(spec.property, table))
+    if spec.kind == "recency" and spec.property:
+        steps = recency_steps(spec, rule.dimension, rule.group)
+        return RulePlan(rule.run, recency=(spec.property, steps))
+    return RulePlan(rule.run)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from math import fsum
 from typing import Literal
 
 from scoring.conditions import Pred, Values
@@ -138,12 +139,37 @@ def band_items(spec: RuleSpec, dimension: Dimension, group: str | None) -> BandT
     )
 
 
+RecencySteps = tuple[tuple[float, Callable[[float], Item]], ...]
+
+
+def recency_steps(spec: RuleSpec, dimension: Dimension, group: str | None) -> RecencySteps:
+    """(within days, item maker taking the age in days) for each step of a recency rule."""
+    prop = spec.property
+
+    def maker(points: float, within: float) -> Callable[[float], Item]:
+        detail = f"{prop} within {_num(within)}d"
+        size = -abs(points)
+
+        def make(age: float) -> Item:
+            age = age if age > 0.0 else 0.0  # a future date counts as today
+            return (Contribution(spec.name, dimension, points, detail, group, age), 1, None, size)
+
+        return make
+
+    return tuple(
+        (band.max if band.max is not None else _INF, maker(band.points, band.max or _INF))
+        for band in spec.bands
+    )
+
+
 def clip_to_cap(limit: float, fired: Sequence[Item]) -> list[Item]:
     """Cut positive contributions, in rule order, so the group total is at most `limit`.
 
     Negative points always count in full; positives may use `limit` plus the negatives' size,
     which makes the group total exactly `min(sum, limit)`.
     """
+    if fsum([item[0].points for item in fired]) <= limit:
+        return list(fired)  # under the cap nothing is cut (the common case)
     room = limit - sum(item[0].points for item in fired if item[0].points < 0)
     out: list[Item] = []
     for original in fired:
@@ -225,18 +251,15 @@ def make_runner(
 
         return banded
     if kind == "recency":
-        steps = tuple(
-            (band.max if band.max is not None else _INF, band.points) for band in spec.bands
-        )
+        steps = recency_steps(spec, dimension, group)
 
         def recent(v: Values, e: EventTotals) -> Item | None:
             age = v.age_days(prop)
             if age is None:
                 return None
-            age = max(age, 0.0)
-            for within, points in steps:
+            for within, make in steps:
                 if age <= within:
-                    return item(points, f"{prop} within {_num(within)}d", age)
+                    return make(age)
             return None
 
         return recent
