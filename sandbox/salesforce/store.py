@@ -352,6 +352,8 @@ def coerce(definition: FieldDef, value: Any) -> tuple[Any, SaveError | None]:
     if kind in ("string", "textarea", "email", "phone", "url", "picklist"):
         if not isinstance(value, str):
             return None, wrong_type
+        if value == "":
+            return None, None  # Salesforce stores an empty text value as null
         if kind == "picklist" and definition.restricted and value not in definition.picklist:
             return None, save_error(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",

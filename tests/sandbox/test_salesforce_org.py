@@ -301,9 +301,11 @@ def test_assignment_rule_runs_unless_header_false(sandbox, sf, header, reassigne
 
 def test_single_record_patch_and_write_stamps(sandbox, sf):
     lead_id = _lead_ids(sandbox)[0]
-    sf.Lead.update(lead_id, {"Title": "Head of Data"}, headers={"Sforce-Auto-Assign": "FALSE"})
+    sf.Lead.update(
+        lead_id, {"Title": "Head of Data", "Rating": ""}, headers={"Sforce-Auto-Assign": "FALSE"}
+    )
     record = sandbox.store.table("Lead")[lead_id]
-    assert record["Title"] == "Head of Data"
+    assert (record["Title"], record["Rating"]) == ("Head of Data", None)  # "" is stored as null
     assert record["LastModifiedById"] == sandbox.integration_user_id
     assert record["SystemModstamp"] == record["LastModifiedDate"] >= int(NOW.timestamp())
     with pytest.raises(SalesforceMalformedRequest) as caught:
