@@ -44,7 +44,6 @@ def build_connector(
             timeout=hub.timeout,
             daily_budget=hub.daily_budget,
             sleep=sleep,
-            overlap_s=0.0,  # the engine re-reads `read.overlap` before its watermark itself
         )
     from connectors.salesforce import SalesforceConnector
 

@@ -292,6 +292,23 @@ class StateStore(LedgerMixin):
                 for record_id, text in conn.execute(self._previous, params)
             }
 
+    def top_scores(
+        self, connection: str, kind: str, *, limit: int = 10
+    ) -> list[tuple[str, ScoreResult]]:
+        """The `limit` best-scored records (score, then id), with their latest results."""
+        s = self.t.scores
+        query = (
+            sa.select(s.c.record_id, s.c.result)
+            .where(s.c.connection == connection, s.c.kind == kind)
+            .order_by(s.c.score.desc(), s.c.record_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                (record_id, ScoreResult.from_dict(json.loads(text)))
+                for record_id, text in conn.execute(query)
+            ]
+
     def score_distribution(self, connection: str, kind: str) -> dict[str, int]:
         """How many records hold each label."""
         s = self.t.scores

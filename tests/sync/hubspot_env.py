@@ -13,7 +13,7 @@ from sandbox.hubspot import HubSpotSandbox
 from scoring.types import OUTPUT_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "tests" / "sync" / "data" / "hubspot-rollups.yaml"
+MODEL = ROOT / "config" / "examples" / "models" / "hubspot-professional.yaml"
 #: The sandbox's data and every scoring in these tests are as of this moment.
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOKEN_VAR = "LEADSYNC_TEST_HUBSPOT_TOKEN"

@@ -1,0 +1,19 @@
+"""`leadsync demo` end to end on a small sandbox."""
+
+from __future__ import annotations
+
+import re
+
+from sync.cli import main
+
+
+def test_demo_syncs_the_sandbox_and_shows_an_incremental_run_writing_nothing(capsys):
+    assert main(["demo", "--contacts", "250"]) == 0
+    out = capsys.readouterr().out
+    assert "Starting a HubSpot sandbox with 250 contacts" in out
+    assert "setup --apply: created 10 leadsync_* contact properties" in out
+    assert re.search(r"demo-hubspot\s+contact\s+full\s+succeeded\s+250\s+250\s", out)
+    assert "Score distribution of 250 contacts:" in out
+    assert out.count("\n", out.index("Ten best leads:"), out.index("API calls:")) == 14
+    assert "API calls: 6 for 250 contacts read and 250 written; the minimum is 6" in out
+    assert re.search(r"Incremental sync: read 250 records .* wrote 0,", out)
