@@ -9,9 +9,10 @@ denser for engaged leads.
 
 The hidden outcome of each lead (will it convert to a won opportunity?) is drawn from a logistic
 function of its true fit and of its recent, decayed engagement, so a sensible scoring model
-ranks converters above the rest. About a tenth of converters are already converted (read-only
-leads with a Contact, Account and won Opportunity); the others are the ground truth for backtests
-(`Store.outcomes`).
+ranks converters above the rest; a quarter as many again convert to an opportunity that is lost.
+Conversions dated in the past are partly visible already (read-only converted leads with a
+Contact, Account and Opportunity, won or lost); `Store.outcomes` holds every lead's truth
+(converted = converted with a won opportunity) for backtests.
 """
 
 from __future__ import annotations
@@ -272,16 +273,17 @@ def _lead(store: Store, rng: random.Random, now: int, campaigns: list[str]) -> N
     )
     lead["LastActivityDate"] = format_date(last) if last else None
     chance = 1 / (1 + math.exp(-(-4.2 + 4.0 * fit + 3.0 * engagement)))
-    converts = rng.random() < chance
-    converted_at = now + rng.randint(-120, 90) * DAY if converts else None
+    wins = rng.random() < chance  # converts, and the opportunity is won
+    loses = not wins and rng.random() < chance / 4  # converts, but the opportunity is lost
+    converted_at = now + rng.randint(-120, 90) * DAY if wins or loses else None
     store.outcomes[lead_id] = Outcome(
-        converted=converts,
-        converted_at_ms=converted_at * 1000 if converted_at is not None else None,
+        converted=wins,
+        converted_at_ms=converted_at * 1000 if wins and converted_at is not None else None,
         fit=round(fit, 4),
         engagement=round(engagement, 4),
     )
-    if converts and converted_at is not None and converted_at < now and rng.random() < 0.35:
-        _convert(store, rng, lead_id, lead, converted_at)
+    if converted_at is not None and converted_at < now and rng.random() < 0.35:
+        _convert(store, rng, lead_id, lead, converted_at, won=wins)
 
 
 def _activity(
@@ -402,7 +404,9 @@ def _activity(
     return min(1.0, weight), last
 
 
-def _convert(store: Store, rng: random.Random, lead_id: str, lead: dict[str, Any], at: int) -> None:
+def _convert(
+    store: Store, rng: random.Random, lead_id: str, lead: dict[str, Any], at: int, *, won: bool
+) -> None:
     owner = lead["OwnerId"]
     stamps = {
         "CreatedDate": at,
@@ -437,7 +441,6 @@ def _convert(store: Store, rng: random.Random, lead_id: str, lead: dict[str, Any
             **stamps,
         },
     )
-    won = rng.random() < 0.8
     opportunity = store.load(
         "Opportunity",
         {

@@ -7,8 +7,8 @@ a valid session (else 401 `INVALID_SESSION_ID`), the daily allowance (else 403
 REST response carries `Sforce-Limit-Info: api-usage=N/M`.
 
 Control and inspection for tests and demos live under `/_sandbox/` (never counted, never
-faulted): `GET stats`, `POST faults`, `POST usage`, `POST expire-sessions`, `POST advance`,
-`GET records/{Object}/{id}`, `GET outcomes`.
+faulted): `GET health`, `GET stats`, `POST faults`, `POST usage`, `POST expire-sessions`,
+`POST advance`, `GET records/{Object}/{id}`, `GET outcomes`.
 """
 
 from __future__ import annotations
@@ -315,6 +315,9 @@ class SalesforceSandbox:
             body = request.json() if request.body else {}
         except ValueError:
             return Response(400, {"message": "malformed JSON"})
+        if path == "/health" and request.method == "GET":
+            leads = len(self.store.table("Lead"))
+            return Response(200, {"status": "ok", "leads": leads, "seed": self.store.seed})
         if path == "/stats" and request.method == "GET":
             return Response(200, self.stats())
         if path == "/faults" and request.method == "POST":
