@@ -137,10 +137,11 @@ def test_bad_input_lines_are_warned_and_skipped(tmp_path, capsys):
     assert len(captured.out.splitlines()) == 2
 
 
-def test_offline_demo(capsys):
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("hubspot-b2b-contacts (")
-    assert "40 records scored, 13 qualified" in out
-    assert main(["demo", "--crm", "salesforce"]) == 0
-    assert "30 records scored" in capsys.readouterr().out
+def test_bundled_salesforce_examples_score(capsys):
+    args = ["score", "--model", "config/examples/models/salesforce-leads.yaml",
+            "--input", "config/examples/records/salesforce-leads.jsonl", "--now", "2026-11-20T12:00:00Z"]  # fmt: skip
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 31
+    assert "Disqualified: Works for a competitor" in captured.out
+    assert "30 records scored with salesforce-b2b-leads" in captured.err
