@@ -246,7 +246,7 @@ class DaemonSettings(_Section):
     """The health and metrics endpoint of `leadsync run`."""
 
     host: str = "127.0.0.1"
-    port: int = Field(default=9465, ge=0, le=65535)
+    port: int = Field(default=9464, ge=0, le=65535)
     stale_after: Duration | None = None
 
 

@@ -77,7 +77,7 @@ def test_defaults_env_expansion_and_relative_paths(folder):
     assert conn.objects[0].model == folder / "models" / "m.yaml"
     assert s.state_url.get_secret_value() == f"sqlite:///{folder / 'state' / 'leadsync.db'}"
     assert (conn.schedule.full_cron, conn.read.overlap) == ("0 2 * * *", timedelta(minutes=2))
-    assert (s.daemon.host, s.daemon.port) == ("127.0.0.1", 9465)
+    assert (s.daemon.host, s.daemon.port) == ("127.0.0.1", 9464)
 
 
 def test_default_values_in_variables_and_dollar_escape(folder):
@@ -261,3 +261,9 @@ def test_durations(value, seconds):
 def test_bad_durations(value):
     with pytest.raises(ValueError, match="duration"):
         parse_duration(value)
+
+
+def test_readme_shows_the_example_config_verbatim():
+    readme = (EXAMPLES.parents[1] / "README.md").read_text()
+    example = (EXAMPLES / "leadsync.yaml").read_text()
+    assert f"```yaml\n{example}```" in readme
