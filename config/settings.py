@@ -188,10 +188,11 @@ class ScheduleSettings(_Section):
 
 
 class WriteSettings(_Section):
-    """Which changes are worth an API call, and how many records go in one write call."""
+    """Which changes are worth an API call, and how many planned writes go to the connector at
+    once (it sends them in the CRM's largest batches, several at a time)."""
 
     min_points_change: float = Field(default=3, ge=0)
-    batch_size: int | None = Field(default=None, ge=1, le=200)
+    chunk_size: int = Field(default=1000, ge=1, le=10000)
 
 
 class ReadSettings(_Section):

@@ -16,9 +16,6 @@ from connectors.base import Connector
 from sync.engine import RunOptions
 from sync.outage import OutagePolicy
 
-#: Records per write call when the configuration does not say: the CRMs' batch maxima.
-DEFAULT_BATCH_SIZE = {"hubspot": 100, "salesforce": 200}
-
 
 def _secret(value: SecretStr | None) -> str | None:
     return None if value is None else value.get_secret_value()
@@ -74,7 +71,7 @@ def run_options(conn: ConnectionSettings, *, full: bool, dry_run: bool) -> RunOp
         dry_run=dry_run,
         min_points_change=conn.write.min_points_change,
         overlap=conn.read.overlap,
-        batch_size=conn.write.batch_size or DEFAULT_BATCH_SIZE[conn.crm],
+        chunk_size=conn.write.chunk_size,
     )
 
 

@@ -100,7 +100,7 @@ class RunOptions:
     dry_run: bool = False
     min_points_change: float = 3.0
     overlap: timedelta = timedelta(minutes=2)
-    batch_size: int = 100
+    chunk_size: int = 1000
     max_attempts: int = 3
     sample_size: int = 10
 
@@ -196,7 +196,7 @@ class Engine:
 
     def _retry_body(self, run: _Run) -> None:
         letters = self.store.dead_letters(self.connection, run.kind)
-        size = run.options.batch_size
+        size = run.options.chunk_size
         for start in range(0, len(letters), size):
             chunk = letters[start : start + size]
             ids = [letter.record_id for letter in chunk]
@@ -471,7 +471,7 @@ class _Run:
         The queue mirrors the outbox table of this connection and kind (the run holds the lock),
         so batches are taken from memory; the table is what survives a crash.
         """
-        size = self.options.batch_size
+        size = self.options.chunk_size
         while self.queue and (final or len(self.queue) >= size):
             batch = [self.queue[key] for key in list(self.queue)[:size]]
             changes = [Change(entry.record_id, values) for entry, values in batch]

@@ -3,9 +3,10 @@
 SQLAlchemy Core's executemany processes every parameter of every row through its compiler
 machinery, which costs more than the database work for a page of 100 records. Here the SQL is
 built once per statement and rows go to the driver's `executemany` after only the column
-types' own bind processors (UTC datetimes, booleans), so values are stored exactly as Core
-would store them and read back through Core unchanged. `ON CONFLICT ... DO UPDATE` has the same
-syntax on SQLite and PostgreSQL.
+types' own bind processors (UTC datetimes, booleans), memoized per call because a page's rows
+share their timestamps, so values are stored exactly as Core would store them and read back
+through Core unchanged. `ON CONFLICT ... DO UPDATE` has the same syntax on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ class BulkInsert:
     ) -> None:
         quote = dialect.identifier_preparer.quote
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.processors: list[Callable[[Any], Any] | None] = [
+        processors: list[Callable[[Any], Any] | None] = [
             table.c[name].type.bind_processor(dialect) for name in columns
         ]
+        self.processed = [(i, p) for i, p in enumerate(processors) if p is not None]
         self.sql = (
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
             f"VALUES ({', '.join([mark] * len(columns))})"
@@ -44,10 +46,20 @@ class BulkInsert:
 
     def execute(self, conn: sa.Connection, rows: Iterable[Sequence[Any]]) -> None:
         """Insert `rows` (value tuples in column order)."""
-        processors = self.processors
-        data = [
-            tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
-            for row in rows
-        ]
+        data: list[tuple[Any, ...]] = []
+        memos: list[dict[Any, Any]] = [{} for _ in self.processed]
+        for row in rows:
+            if not self.processed:
+                data.append(tuple(row))
+                continue
+            values = list(row)
+            for (index, process), memo in zip(self.processed, memos, strict=True):
+                value = values[index]
+                if value is not None:
+                    done = memo.get(value)
+                    if done is None:
+                        done = memo[value] = process(value)
+                    values[index] = done
+            data.append(tuple(values))
         if data:
             conn.exec_driver_sql(self.sql, data)

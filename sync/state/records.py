@@ -8,6 +8,11 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
+#: Compact JSON for payloads and score snapshots (one C-encoder pass, no circularity check).
+dumps = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, check_circular=False, default=str
+).encode
+
 RunStatus = Literal["running", "succeeded", "interrupted", "paused", "failed", "crashed"]
 
 
@@ -87,10 +92,8 @@ class OutboxEntry:
         model_version: str,
     ) -> OutboxEntry:
         """An entry from its parts."""
-        payload = json.dumps(
-            {"new": new, "old": old, "contributions": contributions, "reasons": reasons},
-            separators=(",", ":"),
-            default=str,
+        payload = dumps(
+            {"new": new, "old": old, "contributions": contributions, "reasons": reasons}
         )
         return cls(record_id, payload, model_version)
 

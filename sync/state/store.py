@@ -30,6 +30,7 @@ from sync.state.records import (
     RunCounts,
     RunRow,
     RunStatus,
+    dumps,
 )
 from sync.state.schema import Tables, build_tables
 
@@ -268,7 +269,7 @@ class StateStore(LedgerMixin):
                     (
                         (
                             connection, kind, record_id, result.score, result.label,
-                            result.qualified, json.dumps(result.to_dict(), separators=(",", ":")),
+                            result.qualified, dumps(result.to_dict()),
                             now,
                         )
                         for record_id, result in scores

@@ -57,6 +57,7 @@ def write_config(
     *,
     state_url: str | None = None,
     prefix: str = "leadsync_",
+    chunk_size: int = 1000,
     extra: str = "",
 ) -> Env:
     """A leadsync.yaml for one HubSpot connection `hs` on `sb` (token from the environment)."""
@@ -72,6 +73,7 @@ connections:
     objects:
       - {{kind: contact, model: {MODEL}}}
     outage: {{first_pause: 1s, max_pause: 20s}}
+    write: {{chunk_size: {chunk_size}}}
 {extra}"""
     config = folder / "leadsync.yaml"
     config.write_text(text)

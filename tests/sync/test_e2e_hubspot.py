@@ -147,7 +147,7 @@ def test_kill_9_anywhere_then_rerun_reaches_the_same_state_with_one_applied_entr
 ):
     sb = sandbox(CONTACTS)
     try:
-        env = write_config(tmp_path, sb)
+        env = write_config(tmp_path, sb, chunk_size=100)  # five write calls to crash in
         assert cli(capsys, "setup", "--apply", "--config", str(env.config))[0] == 0
         killed = popen(
             env, "-m", "tests.sync.crash_runner", str(env.config), NOW.isoformat(), crash

@@ -29,7 +29,8 @@ def engine(store, crm, **kwargs) -> Engine:
 
 
 def run(store, crm, *, full=False, dry_run=False, **kwargs):
-    options = RunOptions(full=full, dry_run=dry_run, **kwargs.pop("options", {}))
+    settings = {"chunk_size": 100, **kwargs.pop("options", {})}
+    options = RunOptions(full=full, dry_run=dry_run, **settings)
     return engine(store, crm, **kwargs).run("contact", MODEL, options)
 
 
