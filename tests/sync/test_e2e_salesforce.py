@@ -1,0 +1,54 @@
+"""End to end against the Salesforce sandbox: the same engine and commands, the other CRM."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sandbox.salesforce import SalesforceSandbox
+from sync.cli import main
+from sync.state.store import StateStore
+from tests.sync.hubspot_env import ROOT
+
+MODEL = ROOT / "config" / "examples" / "models" / "salesforce-leads.yaml"
+
+
+def test_salesforce_full_then_incremental_runs_write_once(tmp_path, capsys, monkeypatch):
+    sb = SalesforceSandbox(leads=300).start()
+    try:
+        monkeypatch.setenv("LEADSYNC_TEST_SF_SECRET", sb.client_secret)
+        config = tmp_path / "leadsync.yaml"
+        config.write_text(
+            f"""\
+state_url: sqlite:///{tmp_path / "state.db"}
+connections:
+  - name: sf
+    crm: salesforce
+    salesforce:
+      login_url: "{sb.url}"
+      client_id: "{sb.client_id}"
+      client_secret: "${{LEADSYNC_TEST_SF_SECRET}}"
+      ca_bundle: "{sb.ca_file}"
+    objects:
+      - {{kind: lead, model: {MODEL}}}
+"""
+        )
+        args = ("--config", str(config))
+        assert main(["setup", "--apply", *args]) == 0
+        assert main(["sync", "--full", *args]) == 0
+        out = capsys.readouterr().out
+        full = re.search(r"sf\s+lead\s+full\s+succeeded\s+(\d+)\s+(\d+)", out)
+        assert full is not None, out
+        read, written = int(full.group(1)), int(full.group(2))
+        assert read >= 250 and written == read
+        for _ in range(3):
+            assert main(["sync", *args]) == 0
+        store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=datetime.now(UTC))
+        runs = store.runs("sf")
+        assert [r.mode for r in runs] == ["incremental"] * 3 + ["full"]
+        assert [r.counts.written for r in runs[:3]] == [0, 0, 0]
+        assert store.applied_count("sf", "lead") == written
+        assert sb.client_secret not in capsys.readouterr().out
+        store.close()
+    finally:
+        sb.stop()
