@@ -62,6 +62,11 @@ TRANSIENT_WRITE_CODES = frozenset(
 )
 
 
+#: Incremental runs hold their writes until reading ends, up to this many chunks (memory bound;
+#: past it a write may meet its record again later in the same run, which then plans nothing).
+INCREMENTAL_HOLD_CHUNKS = 20
+
+
 class Model(Protocol):
     """What the engine needs of a scoring model (`scoring.model.ScoringModel`)."""
 
@@ -452,7 +457,8 @@ class _Run:
             for entry in outbox:
                 self.queue.pop(entry.record_id, None)
                 self.queue[entry.record_id] = (entry, values[entry.record_id])
-            if self.mode == "full":
+            held = self.options.chunk_size * INCREMENTAL_HOLD_CHUNKS
+            if self.mode == "full" or len(self.queue) >= held:
                 self.drain(final=False)
         if self.engine.on_progress is not None:
             self.engine.on_progress(Progress(self.connection, self.kind, self.counts))

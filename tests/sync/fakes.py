@@ -54,6 +54,7 @@ class FakeCRM:
             )
         self._usage = ApiUsage()
         self.read_calls = 0
+        self.pages_served = 0
         self.write_calls = 0
         self.write_sizes: list[int] = []
         self.read_failures = 0  # the next N read calls raise TransientError
@@ -134,6 +135,7 @@ class FakeCRM:
             if not batch:
                 return
             position = next_position
+            self.pages_served += 1
             yield Page([self._record(r, kind) for r in batch], json.dumps(position))
             if len(batch) < self.page_size:
                 return

@@ -427,3 +427,29 @@ def test_a_resumed_run_keeps_the_start_of_the_run_it_finishes(store):
     again = run(store, crm)
     assert again.counts.written == 1
     assert crm.records["00002"].outputs["score"] == "99"
+
+
+@pytest.mark.parametrize(("chunk", "writes_before_reading_ends"), [(100, False), (5, True)])
+def test_incremental_runs_hold_writes_until_reading_ends_within_a_memory_bound(
+    store, chunk, writes_before_reading_ends
+):
+    crm = FakeCRM(300, page_size=50)
+    run(store, crm, full=True)
+    crm.crm_now += timedelta(minutes=10)
+    run(store, crm)  # absorbs our own writes
+    crm.crm_now += timedelta(minutes=10)
+    for i in range(1, 301):
+        crm.touch(f"{i:05d}", points=str(100 - (i * 7) % 101))
+    pages_at_write: list[int] = []
+    crm.before_write = lambda _call, _changes: pages_at_write.append(crm.pages_served)
+    served = crm.pages_served
+    held = run(store, crm, options={"chunk_size": chunk})
+    assert held.counts.written == held.counts.planned > 100
+    # up to 20 chunks wait for the end of reading; beyond that they are written as pages go
+    total_pages = crm.pages_served
+    assert (min(pages_at_write) < total_pages) is writes_before_reading_ends
+    # held writes: 300 changed records, 50 a page, none read twice; early writes move their
+    # records to the end of the walk, where they are read again and plan nothing
+    assert (total_pages - served == 6) is not writes_before_reading_ends
+    applied = [r.record_id for r in store.ledger("acme", "contact") if r.run_id == held.run_id]
+    assert len(applied) == len(set(applied)) == held.counts.written
