@@ -5,8 +5,9 @@
             (outbox + scores + cursor) -> write full batches -> ledger
          -> write the rest -> commit the watermark with the run's outcome
 
-Full runs write full batches as pages go; incremental runs write once reading is done, so a
-search ordered by modification time does not meet our own fresh writes again in the same run.
+Full runs write full chunks as pages go; incremental runs hold their writes until reading is
+done (up to `INCREMENTAL_HOLD_CHUNKS` chunks), so a search ordered by modification time does not
+meet our own fresh writes again in the same run.
 On a stop request the run finishes its page, commits it and leaves planned writes in the outbox
 (durable) for the next run.
 
