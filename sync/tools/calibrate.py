@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
 from config.errors import UserError
 from config.model_loader import parse_model
@@ -248,6 +247,8 @@ def calibrate(
     before = activity.results
     eligible = np.array([r.disqualified_reason is None for r in before])
     qualified_before = np.array([r.qualified for r in before])
+    from sklearn.model_selection import StratifiedKFold  # heavy; only when calibrating
+
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     order: list[int] = []
     after: list[ScoreResult] = []

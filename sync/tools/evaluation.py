@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata
 
 #: Scores or outcomes: a sequence or a numpy array.
 Numbers = Sequence[float] | npt.NDArray[np.float64]
@@ -107,6 +106,8 @@ def roc_auc(scores: Numbers, outcomes: Bools) -> float | None:
     negatives = len(y) - positives
     if positives == 0 or negatives == 0:
         return None
+    from scipy.stats import rankdata  # imported here: scipy costs ~1 s at CLI start
+
     ranks = rankdata(s, method="average")
     rank_sum = float(ranks[y].sum())
     return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from sync.tools.evaluation import Bools, Numbers
 
@@ -59,6 +58,8 @@ def fit_weights(x: np.ndarray, y: Bools, signs: Sequence[int], *, c: float = DEF
     keep = weight > 0
     stacked, labels, weight = stacked[keep], labels[keep], weight[keep]
     while active:
+        from sklearn.linear_model import LogisticRegression  # heavy; only when fitting
+
         model = LogisticRegression(C=c, max_iter=2000)
         model.fit(stacked[:, active], labels, sample_weight=weight)
         fitted = model.coef_[0]
