@@ -70,6 +70,16 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "event": ("event", "where", "points", "bands", "max", "within_days", "decay"),
 }
 QUALIFY_FIELDS = ("fit", "interest", "score", "grade", "fit_grade", "tier", "label")
+#: HubSpot's default contact lifecycle stages, earliest first (`qualify.lifecycle_stage`).
+LIFECYCLE_STAGES = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+)
 _MISPLACED = {
     "disqualify": "'disqualify' belongs at the top level of the model, not under fit/interest",
     "overrides": "'overrides' belongs at the top level of the model, not under fit/interest",
@@ -589,7 +599,10 @@ class ModelParser:
     ) -> QualifySpec | None:
         ctx = self.ctx
         if not ctx.mapping(
-            node, ("enter", "exit", "cooldown_days"), required=("enter",), what="a qualify mapping"
+            node,
+            ("enter", "exit", "cooldown_days", "lifecycle_stage"),
+            required=("enter",),
+            what="a qualify mapping",
         ):
             return None
         letters = [g for g, _ in grades]
@@ -607,10 +620,31 @@ class ModelParser:
         cooldown = (
             ctx.number(node.child("cooldown_days"), minimum=0) if "cooldown_days" in v else 0.0
         )
+        stage = (
+            self._lifecycle_stage(node.child("lifecycle_stage")) if "lifecycle_stage" in v else None
+        )
         self.conds.used_lists |= fields.used_lists
         if enter is None or cooldown is None or ("exit" in v and exit_cond is None):
             return None
-        return QualifySpec(enter=enter, exit=exit_cond, cooldown_days=cooldown)
+        if "lifecycle_stage" in v and stage is None:
+            return None
+        return QualifySpec(
+            enter=enter, exit=exit_cond, cooldown_days=cooldown, lifecycle_stage=stage
+        )
+
+    def _lifecycle_stage(self, node: Node) -> str | None:
+        text = self.ctx.text(node)
+        if text is None:
+            return None
+        stage = text.lower()
+        if stage not in LIFECYCLE_STAGES:
+            self.ctx.error(
+                node,
+                f"unknown lifecycle stage {text!r}{suggest(stage, LIFECYCLE_STAGES)};"
+                f" valid: {', '.join(LIFECYCLE_STAGES)}",
+            )
+            return None
+        return stage
 
     def _reasons(self, node: Node) -> tuple[int, int]:
         ctx = self.ctx

@@ -217,6 +217,17 @@ def model_schema() -> dict[str, Any]:
                 "enter": {"$ref": "#/$defs/condition"},
                 "exit": {"$ref": "#/$defs/condition"},
                 "cooldown_days": {"type": "number", "minimum": 0},
+                "lifecycle_stage": {
+                    "enum": [
+                        "subscriber",
+                        "lead",
+                        "marketingqualifiedlead",
+                        "salesqualifiedlead",
+                        "opportunity",
+                        "customer",
+                        "evangelist",
+                    ]
+                },
             },
             "required": ["enter"],
             "additionalProperties": False,

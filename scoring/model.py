@@ -106,6 +106,8 @@ class ScoringModel:
     overrides: tuple[CompiledCheck, ...]
     qualify_enter: Pred | None
     qualify_exit: Pred | None
+    #: CRM lifecycle stage to move a record to when it becomes qualified (None: never touch it).
+    qualify_lifecycle_stage: str | None
     completeness_properties: tuple[str, ...]
     rule_count: int
     #: The generated evaluation of every rule group (see scoring.codegen).
@@ -127,7 +129,12 @@ def _canonical(value: object) -> object:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, object] = {"@": type(value).__name__}
         for field in dataclasses.fields(value):
-            out[field.name] = _canonical(getattr(value, field.name))
+            item = getattr(value, field.name)
+            # An optional key left out hashes as if the language never had it, so adding one
+            # keeps the versions of existing models.
+            if item is None and field.metadata.get("hash_when_set"):
+                continue
+            out[field.name] = _canonical(item)
         return out
     if isinstance(value, tuple | list):
         return [_canonical(item) for item in value]
@@ -247,6 +254,7 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
         overrides=overrides,
         qualify_enter=compile_values_predicate(qualify.enter) if qualify else None,
         qualify_exit=compile_values_predicate(qualify.exit) if qualify and qualify.exit else None,
+        qualify_lifecycle_stage=qualify.lifecycle_stage if qualify else None,
         completeness_properties=completeness,
         rule_count=slot,
         fast=fast,

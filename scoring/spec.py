@@ -160,6 +160,8 @@ class QualifySpec:
     enter: Cond
     exit: Cond | None = None
     cooldown_days: float = 0.0
+    #: HubSpot lifecycle stage to move a contact to when it qualifies (forward only).
+    lifecycle_stage: str | None = field(default=None, metadata={"hash_when_set": True})
 
 
 Thresholds = tuple[tuple[str, float], ...]

@@ -108,19 +108,31 @@ def change_reasons(
 
 
 def plan_record(
-    record: Record, result: ScoreResult, *, min_points_change: float, scored_at: datetime
+    record: Record,
+    result: ScoreResult,
+    *,
+    min_points_change: float,
+    scored_at: datetime,
+    lifecycle_stage: str | None = None,
 ) -> PlannedChange | None:
-    """The change to write for `record`, or None when the CRM already holds an equivalent score."""
+    """The change to write for `record`, or None when the CRM already holds an equivalent score.
+
+    With `lifecycle_stage` (the model's `qualify.lifecycle_stage`), a record that becomes
+    qualified also gets that stage; the connector moves stages forward only.
+    """
     reasons = change_reasons(
         coerce_outputs(record.outputs), result, min_points_change=min_points_change
     )
     if not reasons:
         return None
+    new = result.output_values(scored_at)
+    if lifecycle_stage and result.qualified and ("qualified" in reasons or "new" in reasons):
+        new["lifecyclestage"] = lifecycle_stage
     return PlannedChange(
         record_id=record.id,
         reasons=reasons,
         old=dict(record.outputs),
-        new=result.output_values(scored_at),
+        new=new,
         result=result,
     )
 

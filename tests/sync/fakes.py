@@ -209,6 +209,7 @@ class FakeModel:
     event_types: frozenset[str] = frozenset()
     grades: tuple[str, ...] = ("A", "B", "C", "D")
     labels: tuple[str, ...] = ("A1", "B1", "C2", "D3")
+    qualify_lifecycle_stage: str | None = None
 
 
 def fake_score(
