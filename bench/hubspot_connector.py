@@ -98,6 +98,8 @@ def child(url: str, token: str, n: int, live: int) -> dict[str, Any]:
         "live_contacts": live,
         "records_read": len(ids),
         "distinct_read": len(set(ids)),
+        # Reads return only live contacts, so these equal counts mean each was read once.
+        "read_every_contact_once": len(ids) == len(set(ids)) == live,
         "read_calls": read_calls,
         "read_ideal_calls": ideal,
         "read_s": round(read_s, 2),
@@ -178,7 +180,7 @@ def main() -> None:
             )
         print(
             f"  read {figures['records_read']} records ({figures['distinct_read']} distinct) of "
-            f"{figures['live_contacts']} live; "
+            f"{figures['live_contacts']} live (each once: {figures['read_every_contact_once']}); "
             f"extra calls {figures['extra_calls_pct']}%, 429s {figures['sandbox_429s']}, "
             f"written {figures['written']} (failed {figures['write_failed']}), "
             f"peak RSS {figures['peak_rss_mb']} MB (after read {figures['peak_rss_mb_after_read']})"

@@ -4,8 +4,14 @@ Full reads use `GET /crm/v3/objects/{type}` (100 a page, `after` cursor). One li
 time is latency-bound (one call in flight), so when the first page's `after` is a record id, as
 HubSpot's list cursors are, the rest is split into a few id-range chains read concurrently;
 each chain drops ids outside its `[lo, hi)`, so nothing is read twice and at most one extra
-page per chain (plus one search for the top id) is spent. A non-numeric cursor falls back to
-one chain.
+page per chain (plus one search for the top id) is spent.
+
+Splitting is sound only while the list pages in ascending id order with cursors that are ids
+(a chain stops at its first id >= hi, and would lose later smaller ids otherwise). So the
+first page must show it (ids ascending, cursor >= its last id) or the read stays one chain,
+and a range chain that meets a page breaking the order, or a cursor that does not advance,
+fails with `PermanentError` instead of losing or repeating records silently. One unsplit
+chain only needs its cursors to advance.
 
 Incremental reads use search, sorted by the modification timestamp ascending, and never page
 with `after`, so they never meet the 10,000-result cap nor skip records that move while being
@@ -24,6 +30,7 @@ about 27 queries per timestamp.
 
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 import threading
@@ -90,6 +97,10 @@ def _numeric(text: str | None) -> int | None:
     return int(text) if text is not None and text.isdigit() else None
 
 
+def _ascending(ids: Sequence[int]) -> bool:
+    return all(a < b for a, b in itertools.pairwise(ids))
+
+
 def list_page(
     api: HubSpotApi, spec: ObjectSpec, properties: Sequence[str], after: str | None
 ) -> tuple[list[Raw], str | None]:
@@ -135,7 +146,7 @@ def read_full(
         if after is None:
             yield results, None
             return
-        chains = _plan(api, spec, after, first=len(results), latency=latency, max_chains=max_chains)
+        chains = _plan(api, spec, after, first=results, latency=latency, max_chains=max_chains)
         yield results, FullState(spec.object_type, chains)
     else:
         chains = state.chains
@@ -147,15 +158,21 @@ def _plan(
     spec: ObjectSpec,
     after: str,
     *,
-    first: int,
+    first: Sequence[Raw],
     latency: float,
     max_chains: int,
 ) -> tuple[tuple[str | None, int | None, int | None], ...]:
-    """Split the rest of a full read into id ranges, enough to keep the rate budget busy."""
+    """Split the rest of a full read into id ranges, enough to keep the rate budget busy.
+
+    `first` is the first page, read from the start, and `after` its next cursor.
+    """
     single = ((after, None, None),)
     lo = _numeric(after)
     if lo is None or max_chains <= 1:
         return single
+    first_ids = [_id(r) for r in first]
+    if not _ascending(first_ids) or (first_ids and lo < first_ids[-1]):
+        return single  # not paged by id: ranges would lose records
     rate = api.window.limit / api.window.window
     wanted = math.ceil(rate * latency * 2)
     if wanted <= 1:
@@ -174,7 +191,7 @@ def _plan(
     if not top_results:
         return single
     top = _id(top_results[0])
-    pages_left = math.ceil(max(0, total - first) / LIST_LIMIT)
+    pages_left = math.ceil(max(0, total - len(first)) / LIST_LIMIT)
     count = min(max_chains, wanted, 1 + pages_left // PAGES_PER_CHAIN)
     if count <= 1 or top < lo:
         return single
@@ -188,6 +205,33 @@ def _plan(
 
 
 _DONE = object()
+
+
+def _check_order(
+    spec: ObjectSpec,
+    after: str | None,
+    floor: int | None,
+    results: Sequence[Raw],
+    following: str | None,
+) -> int | None:
+    """The id floor after one page of a range chain; PermanentError when the page breaks the
+    ascending id order that id ranges rely on (ranges would then lose records)."""
+    ids = [_id(r) for r in results]
+    nxt = _numeric(following)
+    if (
+        not _ascending(ids)
+        or (floor is not None and ids and ids[0] < floor)
+        or (following is not None and nxt is None)
+        or (nxt is not None and ids and nxt < ids[-1])
+    ):
+        raise PermanentError(
+            f"HubSpot's {spec.object_type} list did not page in ascending id order "
+            f"(after={after}: ids {ids[:1]}..{ids[-1:]}, next after={following}); a split "
+            "full read cannot be trusted, so it stops here"
+        )
+    if nxt is not None:
+        return nxt
+    return ids[-1] if ids else floor
 
 
 def _run_chains(
@@ -211,9 +255,18 @@ def _run_chains(
                 continue
 
     def run(index: int, after: str | None, lo: int | None, hi: int | None) -> None:
+        ranged = lo is not None or hi is not None
+        floor = _numeric(after)  # every id still to come is at least this
         try:
             while not stop.is_set():
                 results, following = list_page(api, spec, properties, after)
+                if following is not None and following == after:
+                    raise PermanentError(
+                        f"HubSpot's {spec.object_type} list returned its own cursor "
+                        f"after={after} as the next one; stopping instead of looping"
+                    )
+                if ranged:
+                    floor = _check_order(spec, after, floor, results, following)
                 kept = [
                     r
                     for r in results

@@ -1,4 +1,5 @@
-"""New activity on existing contacts, to simulate a CRM that keeps changing between syncs."""
+"""Changes to the contacts after generation, to simulate a CRM that keeps changing between syncs:
+new activity on existing contacts, new contacts, and contacts deleted (archived)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,32 @@ from sandbox.hubspot import events
 from sandbox.hubspot import vocabulary as v
 from sandbox.hubspot.store import Row, Store, Table
 
+#: What a new contact copies from an existing one (who they are, not what they did).
+_PROFILE = (
+    "firstname",
+    "lastname",
+    "jobtitle",
+    "company",
+    "website",
+    "industry",
+    "numemployees",
+    "annualrevenue",
+    "country",
+    "city",
+    "hs_analytics_source",
+)
+
+
+def _live(table: Table) -> list[int]:
+    return [i for i in table.ids if not table.rows[i].archived]
+
 
 def mutate(store: Store, count: int, *, at_ms: int, rng: random.Random) -> list[str]:
     """Give `count` random live contacts new engagement at `at_ms` (a web session, often an
     email open, sometimes a form submission) and bump their modification dates to `at_ms`.
     Returns the ids touched. Caller holds the store lock."""
     table = store.table("contacts")
-    live = [i for i in table.ids if not table.rows[i].archived]
+    live = _live(table)
     chosen = sorted(rng.sample(live, min(count, len(live))))
     for id_ in chosen:
         row = table.rows[id_]
@@ -63,3 +83,41 @@ def mutate(store: Store, count: int, *, at_ms: int, rng: random.Random) -> list[
 def _add(table: Table, row: Row, name: str, amount: int) -> None:
     current = int(table.raw(row, name) or 0)
     table.set_raw(row, name, str(current + amount))
+
+
+def create(store: Store, count: int, *, at_ms: int, rng: random.Random) -> list[str]:
+    """Add `count` new contacts created at `at_ms`, each with the profile of a random live
+    contact (and its primary company), a fresh email, lifecycle stage `lead` and no activity
+    yet. Their ids are larger than every existing id, as new HubSpot ids are. Caller holds the
+    store lock."""
+    table = store.table("contacts")
+    live = _live(table)
+    created: list[str] = []
+    for _ in range(count if live else 0):
+        model = table.rows[rng.choice(live)]
+        row = Row(store.allocate_id(), at_ms, at_ms, [None] * len(table.columns))
+        for name in _PROFILE:
+            table.set_raw(row, name, table.raw(model, name))
+        table.set_raw(row, "email", f"new{row.id}@{rng.choice(v.FREE_EMAIL_DOMAINS)}")
+        table.set_raw(row, "lifecyclestage", "lead")
+        companies = store.associated("contacts", model.id, "companies")
+        if companies:
+            store.associate("contacts", row.id, "companies", companies[0])
+            table.set_raw(row, "associatedcompanyid", str(companies[0]))
+        table.insert(row)
+        created.append(str(row.id))
+    return created
+
+
+def archive(store: Store, count: int, *, at_ms: int, rng: random.Random) -> list[str]:
+    """Delete (archive) `count` random live contacts at `at_ms`: lists show them only with
+    `archived=true`, reads and searches no longer find them. Caller holds the store lock."""
+    table = store.table("contacts")
+    live = _live(table)
+    chosen = sorted(rng.sample(live, min(count, len(live))))
+    for id_ in chosen:
+        row = table.rows[id_]
+        row.archived = True
+        table.touch(row, at_ms)
+    table.version += 1
+    return [str(i) for i in chosen]

@@ -186,11 +186,26 @@ class HubSpotSandbox:
     def mutate(self, count: int, *, at: dt.datetime | None = None) -> list[str]:
         """New activity on `count` random contacts at `at` (default: the clock now); their
         modification dates move to that moment. Returns their ids. Reproducible per seed."""
+        return self._change(activity.mutate, count, at)
+
+    def create_contacts(self, count: int, *, at: dt.datetime | None = None) -> list[str]:
+        """`count` new contacts created at `at` (default: the clock now), with ids above every
+        existing one. Returns their ids. Reproducible per seed."""
+        return self._change(activity.create, count, at)
+
+    def archive_contacts(self, count: int, *, at: dt.datetime | None = None) -> list[str]:
+        """Delete (archive) `count` random live contacts at `at` (default: the clock now).
+        Returns their ids. Reproducible per seed."""
+        return self._change(activity.archive, count, at)
+
+    def _change(
+        self, change: Callable[..., list[str]], count: int, at: dt.datetime | None
+    ) -> list[str]:
         with self.store.lock:
             at_ms = to_ms(at) if at is not None else self.crm.now_ms()
             rng = random.Random(f"{self.store.seed}:mutate:{self._mutations}")
             self._mutations += 1
-            return activity.mutate(self.store, count, at_ms=at_ms, rng=rng)
+            return change(self.store, count, at_ms=at_ms, rng=rng)
 
     def reset(self, *, seed: int | None = None) -> None:
         """Regenerate the data (same seed unless given), clear counts, limits and faults."""

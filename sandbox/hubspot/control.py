@@ -6,7 +6,9 @@
 - `GET /_sandbox/faults` -> rates, seed, queued actions;
   `POST /_sandbox/faults` `{"rates"?: {...}, "queue"?: [...], "seed"?: int, "clear"?: bool}`
 - `GET /_sandbox/requests` -> counts by endpoint and status; `DELETE` clears them
-- `POST /_sandbox/mutate` `{"count": N, "at"?: ISO-8601}` -> `{"ids": [...]}`
+- `POST /_sandbox/mutate` `{"count": N, "create"?: N, "archive"?: N, "at"?: ISO-8601}` ->
+  `{"ids": [...], "created": [...], "archived": [...], "at"}` (new activity on `count` contacts,
+  1 unless only `create`/`archive` are given; `create` new contacts; `archive` contacts deleted)
 - `POST /_sandbox/tokens` `{"scopes"?: [...]}` -> a new private-app token;
   `POST /_sandbox/expire-tokens` -> expire every OAuth access token
 - `GET /_sandbox/outcomes` -> hidden conversion outcomes by contact id
@@ -120,11 +122,17 @@ class ControlApi:
         return Response(204)
 
     def mutate(self, request: Request) -> Response:
-        """New activity on N contacts."""
+        """New activity on N contacts, new contacts, deleted contacts."""
         body = _body(request)
-        count = body.get("count", 1)
-        if not isinstance(count, int) or count < 0:
-            return _bad("count must be a non-negative integer")
+        # Activity on one contact unless the request only creates or deletes contacts.
+        activity = 0 if "create" in body or "archive" in body else 1
+        counts = {
+            key: body.get(key, default)
+            for key, default in (("count", activity), ("create", 0), ("archive", 0))
+        }
+        for key, value in counts.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                return _bad(f"{key} must be a non-negative integer")
         at = None
         if body.get("at"):
             try:
@@ -133,8 +141,19 @@ class ControlApi:
                 return _bad("at must be an ISO-8601 datetime")
             if at.tzinfo is None:
                 at = at.replace(tzinfo=dt.UTC)
-        ids = self.sandbox.mutate(count, at=at)
-        return Response(200, {"ids": ids, "at": iso_ms(to_ms(at)) if at else None})
+        sandbox = self.sandbox
+        ids = sandbox.mutate(counts["count"], at=at) if counts["count"] else []
+        created = sandbox.create_contacts(counts["create"], at=at) if counts["create"] else []
+        archived = sandbox.archive_contacts(counts["archive"], at=at) if counts["archive"] else []
+        return Response(
+            200,
+            {
+                "ids": ids,
+                "created": created,
+                "archived": archived,
+                "at": iso_ms(to_ms(at)) if at else None,
+            },
+        )
 
     def tokens(self, request: Request) -> Response:
         """A new private-app token."""

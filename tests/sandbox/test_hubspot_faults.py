@@ -208,3 +208,66 @@ def test_mutate_is_reproducible_and_reset_regenerates(sandbox):
     outcomes = requests.get(f"{sandbox.url}/_sandbox/outcomes", timeout=5).json()
     assert len(outcomes) == 30
     assert set(next(iter(outcomes.values()))) == {"converted", "converted_at", "fit", "engagement"}
+
+
+def test_create_and_archive_contacts_through_the_control_api(sandbox):
+    table = sandbox.store.table("contacts")
+    top = max(table.ids)
+    reply = requests.post(
+        f"{sandbox.url}/_sandbox/mutate",
+        json={"create": 3, "archive": 2, "at": "2026-11-20T12:05:00Z"},
+        timeout=5,
+    ).json()
+    assert reply["ids"] == []  # no activity unless `count` is given
+    created, archived = reply["created"], reply["archived"]
+    assert [int(i) for i in created] == list(
+        range(sandbox.store.next_id - 3, sandbox.store.next_id)
+    )
+    assert min(int(i) for i in created) > top
+    assert len(archived) == 2 and not set(archived) & set(created)
+    with _session(sandbox.token) as http:
+        live = http.get(f"{sandbox.url}{CONTACTS}", params={"limit": "100"}).json()["results"]
+        gone = http.get(
+            f"{sandbox.url}{CONTACTS}", params={"limit": "100", "archived": "true"}
+        ).json()["results"]
+        new = http.get(
+            f"{sandbox.url}{CONTACTS}/{created[0]}",
+            params={"properties": "email,lifecyclestage,hs_analytics_num_page_views,createdate"},
+        ).json()
+        searched = http.post(
+            f"{sandbox.url}{CONTACTS}/search",
+            json={
+                "filterGroups": [
+                    {
+                        "filters": [
+                            {
+                                "propertyName": "lastmodifieddate",
+                                "operator": "EQ",
+                                "value": "2026-11-20T12:05:00.000Z",
+                            }
+                        ]
+                    }
+                ],
+                "limit": 100,
+            },
+        ).json()
+    assert len(live) == 30 + 3 - 2
+    assert [r["id"] for r in live[-3:]] == created
+    assert not {r["id"] for r in live} & set(archived)
+    assert sorted(r["id"] for r in gone) == sorted(archived)
+    assert all(r["archivedAt"] == "2026-11-20T12:05:00.000Z" for r in gone)
+    assert new["createdAt"] == "2026-11-20T12:05:00.000Z"
+    assert new["properties"]["createdate"] == "2026-11-20T12:05:00.000Z"
+    assert new["properties"]["email"].startswith(f"new{created[0]}@")
+    assert new["properties"]["lifecyclestage"] == "lead"
+    assert new["properties"]["hs_analytics_num_page_views"] is None
+    assert sorted(r["id"] for r in searched["results"]) == sorted(created)  # not the archived
+
+
+@pytest.mark.parametrize(
+    "body", [{"create": -1}, {"archive": "2"}, {"count": True}, {"create": 1.5}]
+)
+def test_mutate_rejects_bad_counts(sandbox, body):
+    reply = requests.post(f"{sandbox.url}/_sandbox/mutate", json=body, timeout=5)
+    assert reply.status_code == 400
+    assert "must be a non-negative integer" in reply.json()["message"]

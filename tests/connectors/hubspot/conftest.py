@@ -94,3 +94,19 @@ def read_all(connector: HubSpotConnector, **kwargs: Any) -> list[Any]:
         for page in connector.iter_pages(kind, fields, event_types, **kwargs)
         for record in page.records
     ]
+
+
+def live_ids(sandbox: HubSpotSandbox) -> set[str]:
+    """Ids of the sandbox's live (not archived) contacts."""
+    table = sandbox.store.table("contacts")
+    with sandbox.store.lock:
+        return {str(i) for i in table.ids if not table.rows[i].archived}
+
+
+def stamp_all(sandbox: HubSpotSandbox, stamps: list[int]) -> None:
+    """Put every contact on one of a handful of modification timestamps."""
+    table = sandbox.store.table("contacts")
+    with sandbox.store.lock:
+        for n, row in enumerate(list(table.rows.values())):
+            table.touch(row, stamps[n % len(stamps)])
+        table.version += 1
