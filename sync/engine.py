@@ -36,6 +36,7 @@ from scoring.types import Record, ScoreResult
 from sync.lock import run_lock
 from sync.outage import Outage, OutagePolicy, Stopped, event_sleep
 from sync.plan import PlannedChange, from_json_values, plan_record, to_json_values
+from sync.state.inputs import InputsEncoder
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
 from sync.summary import PlanSummary, RunResult
@@ -63,6 +64,8 @@ TRANSIENT_WRITE_CODES = frozenset(
 )
 
 
+_NOTHING: tuple[None, None] = (None, None)
+
 #: Incremental runs hold their writes until reading ends, up to this many chunks (memory bound;
 #: past it a write may meet its record again later in the same run, which then plans nothing).
 INCREMENTAL_HOLD_CHUNKS = 20
@@ -79,6 +82,8 @@ class Model(Protocol):
     def properties(self) -> frozenset[str]: ...
     @property
     def event_types(self) -> frozenset[str]: ...
+    @property
+    def qualify_lifecycle_stage(self) -> str | None: ...
 
 
 Scorer = Callable[[Record, Any, datetime, ScoreResult | None], ScoreResult]
@@ -264,6 +269,7 @@ class _Run:
         self.started = now  # when the reading began, in the CRM's time (a resumed run's start)
         self.run_id = 0
         self.queue: dict[str, tuple[OutboxEntry, Mapping[str, object]]] = {}
+        self.inputs = InputsEncoder(model.properties, model.event_types)
         self.outage = Outage(engine.outage_policy, engine.sleep, f"{self.connection}/{kind}")
         self.result = RunResult(
             connection=self.connection,
@@ -402,16 +408,20 @@ class _Run:
     def process(self, records: Sequence[Record], *, page_cursor: str | None) -> set[str]:
         """Score and plan one page, then commit it (and write full batches); returns the ids
         of the records with a planned write."""
-        previous = self.store.previous_scores(self.connection, self.kind, [r.id for r in records])
+        previous = self.store.previous_state(self.connection, self.kind, [r.id for r in records])
         plan = self.result.plan
         scores: list[tuple[str, ScoreResult]] = []
+        inputs: dict[str, str] = {}
         outbox: list[OutboxEntry] = []
         values: dict[str, Mapping[str, object]] = {}
+        encode = self.inputs.encode
         for record in records:
-            before = previous.get(record.id)
+            before, stored_inputs = previous.get(record.id, _NOTHING)
             result = self.engine.scorer(record, self.model, self.now, before)
-            if result != before:
+            snapshot = encode(record)
+            if result != before or snapshot != stored_inputs:
                 scores.append((record.id, result))
+                inputs[record.id] = snapshot
             plan.add_result(result)
             if record.updated_at is not None and (
                 self.high_water is None or record.updated_at > self.high_water
@@ -422,6 +432,7 @@ class _Run:
                 result,
                 min_points_change=self.options.min_points_change,
                 scored_at=self.now,
+                lifecycle_stage=self.model.qualify_lifecycle_stage,
             )
             if change is None:
                 self.counts.unchanged += 1
@@ -452,6 +463,7 @@ class _Run:
                 cursor=cursor,
                 outbox=outbox,
                 scores=scores,
+                inputs=inputs,
                 counts=self.counts,
                 now=self.engine.clock(),
             )

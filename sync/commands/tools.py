@@ -386,6 +386,12 @@ def calibrate_command(
 )
 @config_options
 @live_options
+@click.option(
+    "--from-state",
+    is_flag=True,
+    help="Rescore the records kept in the state store (inputs of their last sync) instead of "
+    "reading the CRM.",
+)
 @click.option("--samples", type=click.IntRange(0, 50), default=5, show_default=True)
 @click.option("--now", "now_text", help="Score both models as of this ISO-8601 time.")
 @ReportOption
@@ -396,6 +402,7 @@ def preview_command(
     secrets_dir: str | None,
     connection: str | None,
     kind: str | None,
+    from_state: bool,
     samples: int,
     now_text: str | None,
     report_path: Path | None,
@@ -410,20 +417,32 @@ def preview_command(
             raise UserError(
                 f"{model_path}: scores {candidate.object} records, the live model {live.object}"
             )
-        connector = build_connector(conn)
-        try:
-            result = preview.preview_from_crm(
-                connector,
+        now = _time(now_text, "--now") or datetime.now(UTC)
+        if from_state:
+            result = preview.preview_from_state(
                 ctx.store,
                 connection=conn.name,
                 kind=obj_kind,
                 live=live,
                 candidate=candidate,
-                now=_time(now_text, "--now") or datetime.now(UTC),
+                now=now,
                 samples=samples,
             )
-        finally:
-            connector.close()
+        else:
+            connector = build_connector(conn)
+            try:
+                result = preview.preview_from_crm(
+                    connector,
+                    ctx.store,
+                    connection=conn.name,
+                    kind=obj_kind,
+                    live=live,
+                    candidate=candidate,
+                    now=now,
+                    samples=samples,
+                )
+            finally:
+                connector.close()
     finally:
         ctx.store.close()
     click.echo(preview.render(result))

@@ -33,8 +33,18 @@ class Migration:
     apply: Callable[[sa.Connection, Tables], None] | None = None
 
 
+def _add_score_inputs(conn: sa.Connection, tables: Tables) -> None:
+    """scores.inputs: the record inputs behind each latest result (NULL until rescored)."""
+    preparer = conn.dialect.identifier_preparer
+    conn.exec_driver_sql(
+        f"ALTER TABLE {preparer.format_table(tables.scores)} ADD COLUMN "
+        f"{preparer.quote('inputs')} TEXT"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, cursors, outbox, ledger, dead letters, scores"),
+    Migration(2, "scores.inputs: model inputs of the latest score", _add_score_inputs),
 )
 LATEST = MIGRATIONS[-1].version
 

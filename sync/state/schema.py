@@ -5,7 +5,8 @@ cursors       per connection+kind: the completed watermark and the position of a
 outbox        planned writes not yet confirmed by the CRM (drained first by the next run)
 ledger        one append-only row per attempted write: old and new values, contributions
 dead_letters  records the CRM rejected permanently, until `retry-dead-letters` resolves them
-scores        the latest score result per record (previous result for the next scoring)
+scores        the latest score result per record (previous result for the next scoring) and
+              the inputs the model read to compute it (`preview --from-state` rescores them)
 schema_version  applied migrations (see `sync.state.migrations`)
 """
 
@@ -164,6 +165,7 @@ def build_tables(prefix: str) -> Tables:
         sa.Column("qualified", sa.Boolean, nullable=False),
         sa.Column("result", sa.Text, nullable=False),
         sa.Column("scored_at", UTCDateTime, nullable=False),
+        sa.Column("inputs", sa.Text),  # migration 2; NULL for results stored before it
         sa.PrimaryKeyConstraint("connection", "kind", "record_id"),
     )
     schema_version = sa.Table(

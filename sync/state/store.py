@@ -10,7 +10,7 @@ entries, scores, the cursor after it and the run's counts, together) and `record
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,9 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from config.settings import RetentionSettings
-from scoring.types import ScoreResult
+from scoring.types import Record, ScoreResult
 from sync.state.bulk import BulkInsert
 from sync.state.db import create_engine
+from sync.state.inputs import decode_inputs
 from sync.state.ledger import LedgerMixin
 from sync.state.migrations import migrate
 from sync.state.records import (
@@ -81,7 +82,7 @@ class StateStore(LedgerMixin):
             .where(tables.runs.c.id == sa.bindparam("p_id"))
             .values(**{name: sa.bindparam(name) for name in COUNT_NAMES})
         )
-        self._previous = sa.select(s.c.record_id, s.c.result).where(
+        self._previous = sa.select(s.c.record_id, s.c.result, s.c.inputs).where(
             s.c.connection == sa.bindparam("p_conn"),
             s.c.kind == sa.bindparam("p_kind"),
             s.c.record_id.in_(sa.bindparam("p_ids", expanding=True)),
@@ -89,10 +90,10 @@ class StateStore(LedgerMixin):
         self._score_upsert = BulkInsert(
             tables.scores,
             ("connection", "kind", "record_id", "score", "label", "qualified", "result",
-             "scored_at"),
+             "scored_at", "inputs"),
             dialect,
             conflict=("connection", "kind", "record_id"),
-            update=("score", "label", "qualified", "result", "scored_at"),
+            update=("score", "label", "qualified", "result", "scored_at", "inputs"),
         )  # fmt: skip
 
     @classmethod
@@ -247,9 +248,13 @@ class StateStore(LedgerMixin):
         scores: Sequence[tuple[str, ScoreResult]],
         counts: RunCounts,
         now: datetime,
+        inputs: Mapping[str, str] | None = None,
     ) -> None:
-        """Commit one page: its planned writes, its new scores (pass only results that differ
-        from the stored ones), the cursor after it (unless None) and the run's counts so far."""
+        """Commit one page: its planned writes, its new scores (pass only results or inputs that
+        differ from the stored ones), the cursor after it (unless None) and the run's counts so
+        far. `inputs` holds the model-input snapshot of scored records by id
+        (`sync.state.inputs`); a score without one stores NULL."""
+        snapshots = inputs or {}
         with self.engine.begin() as conn:
             if outbox:
                 ids = [e.record_id for e in outbox]
@@ -270,7 +275,7 @@ class StateStore(LedgerMixin):
                         (
                             connection, kind, record_id, result.score, result.label,
                             result.qualified, dumps(result.to_dict()),
-                            now,
+                            now, snapshots.get(record_id),
                         )
                         for record_id, result in scores
                     ),
@@ -283,15 +288,65 @@ class StateStore(LedgerMixin):
         self, connection: str, kind: str, record_ids: Iterable[str]
     ) -> dict[str, ScoreResult]:
         """The latest stored result of each of `record_ids` that has one."""
+        return {
+            record_id: result
+            for record_id, (result, _) in self.previous_state(connection, kind, record_ids).items()
+        }
+
+    def previous_state(
+        self, connection: str, kind: str, record_ids: Iterable[str]
+    ) -> dict[str, tuple[ScoreResult, str | None]]:
+        """The latest stored result and input snapshot text (None when absent) of each of
+        `record_ids` that has a result."""
         ids = list(record_ids)
         if not ids:
             return {}
         params = {"p_conn": connection, "p_kind": kind, "p_ids": ids}
         with self.engine.connect() as conn:
             return {
-                record_id: ScoreResult.from_dict(json.loads(text))
-                for record_id, text in conn.execute(self._previous, params)
+                record_id: (ScoreResult.from_dict(json.loads(text)), inputs)
+                for record_id, text, inputs in conn.execute(self._previous, params)
             }
+
+    def iter_latest(
+        self, connection: str, kind: str, *, batch: int = 1000
+    ) -> Iterator[tuple[Record, ScoreResult]]:
+        """Every record of `connection`+`kind` with a stored input snapshot, rebuilt from it,
+        with its latest result; by record id, `batch` rows per query (memory stays flat)."""
+        s = self.t.scores
+        query = (
+            sa.select(s.c.record_id, s.c.result, s.c.inputs)
+            .where(
+                s.c.connection == connection,
+                s.c.kind == kind,
+                s.c.inputs.is_not(None),
+                s.c.record_id > sa.bindparam("p_after"),
+            )
+            .order_by(s.c.record_id)
+            .limit(batch)
+        )
+        after = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query, {"p_after": after}).all()
+            for record_id, text, inputs in rows:
+                yield (
+                    decode_inputs(record_id, kind, inputs),
+                    ScoreResult.from_dict(json.loads(text)),
+                )
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
+    def latest_count(self, connection: str, kind: str) -> tuple[int, int]:
+        """How many records have a latest result, and how many of them an input snapshot."""
+        s = self.t.scores
+        query = sa.select(sa.func.count(), sa.func.count(s.c.inputs)).where(
+            s.c.connection == connection, s.c.kind == kind
+        )
+        with self.engine.connect() as conn:
+            total, with_inputs = conn.execute(query).one()
+        return int(total), int(with_inputs)
 
     def top_scores(
         self, connection: str, kind: str, *, limit: int = 10

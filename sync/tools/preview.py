@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from config.errors import UserError
 from connectors.base import Connector
 from scoring import score
 from scoring.model import ScoringModel
@@ -188,6 +189,65 @@ def preview_from_crm(
             comparer.add(
                 record.id, score(record, live, now, prior), score(record, candidate, now, prior)
             )
+    return comparer.finish()
+
+
+def preview_from_state(
+    store: StateStore,
+    *,
+    connection: str,
+    kind: str,
+    live: ScoringModel,
+    candidate: ScoringModel,
+    now: datetime,
+    samples: int = 5,
+) -> Preview:
+    """Compare the two models on the records kept in the state store: each record rebuilt from
+    the inputs the live model read at its last sync, its stored result as the previous one.
+
+    Raises `UserError` when the store cannot answer for the whole population: the candidate
+    reads properties or event types the live model does not (they were never stored), some
+    results were stored by another model version or before input snapshots existed, or there is
+    nothing stored yet. A full sync with the live model makes every snapshot current.
+    """
+    missing = sorted(
+        {f"property {p}" for p in candidate.properties - live.properties}
+        | {f"event type {e}" for e in candidate.event_types - live.event_types}
+    )
+    if missing:
+        raise UserError(
+            f"--from-state: the candidate model reads {', '.join(missing)}, which the live "
+            "model does not, so the state store does not hold them; preview without "
+            "--from-state to read them from the CRM"
+        )
+    total, with_inputs = store.latest_count(connection, kind)
+    if total == 0:
+        raise UserError(
+            f"--from-state: no {kind} scores are stored for {connection}; run `leadsync sync` first"
+        )
+    if with_inputs < total:
+        raise UserError(
+            f"--from-state: {total - with_inputs:,} of {total:,} stored {kind} scores of "
+            f"{connection} have no stored inputs (scored before this leadsync version); run "
+            "`leadsync sync --full` once, or preview without --from-state"
+        )
+    order = tuple(dict.fromkeys((*live.labels, *candidate.labels)))
+    source = f"{connection} ({kind} records from the state store)"
+    comparer = _Comparer(Preview(live.name, candidate.name, source, order), samples)
+    stale = 0
+    for record, prior in store.iter_latest(connection, kind):
+        if prior.model_version != live.version:
+            stale += 1
+            continue
+        comparer.add(
+            record.id, score(record, live, now, prior), score(record, candidate, now, prior)
+        )
+    if stale:
+        raise UserError(
+            f"--from-state: {stale:,} of {total:,} stored {kind} scores of {connection} come "
+            "from another version of the live model, whose inputs may differ; run "
+            "`leadsync sync --full` once, or preview without --from-state"
+        )
     return comparer.finish()
 
 

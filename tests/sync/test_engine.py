@@ -453,3 +453,19 @@ def test_incremental_runs_hold_writes_until_reading_ends_within_a_memory_bound(
     assert (total_pages - served == 6) is not writes_before_reading_ends
     applied = [r.record_id for r in store.ledger("acme", "contact") if r.run_id == held.run_id]
     assert len(applied) == len(set(applied)) == held.counts.written
+
+
+def test_input_snapshots_follow_the_records_the_model_reads(store):
+    crm = FakeCRM(60)
+    run(store, crm, full=True)
+    snapshots = {r.id: r.properties for r, _ in store.iter_latest("acme", "contact")}
+    assert len(snapshots) == 60
+    assert snapshots["00003"] == {"points": "14"}
+    # same score from new inputs: the snapshot is rewritten, nothing is written to the CRM
+    crm.touch("00003", points=" 14", city="Lyon")  # city: not read by the model, not kept
+    crm.touch("00004", city="Paris")
+    result = run(store, crm)
+    assert result.counts.planned == 0
+    snapshots = {r.id: r.properties for r, _ in store.iter_latest("acme", "contact")}
+    assert (snapshots["00003"], snapshots["00004"]) == ({"points": " 14"}, {"points": "21"})
+    assert store.latest_count("acme", "contact") == (60, 60)

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from config.errors import UserError
 from config.settings import RetentionSettings
-from scoring.types import Record
+from scoring.types import Event, Record
+from sync.state.inputs import InputsEncoder
 from sync.state.migrations import LATEST, migrate
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.state.schema import build_tables
@@ -186,3 +187,68 @@ def test_in_memory_sqlite_works_for_one_process():
     s.put_cursor("acme", "contact", CursorState(watermark=T0), now=T0)
     assert s.get_cursor("acme", "contact").watermark == T0
     s.close()
+
+
+def test_migration_2_adds_score_inputs_to_a_version_1_database(any_store):
+    t = any_store.t
+    run_id = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    record = Record("1", "contact", {"points": "80"})
+    result = fake_score(record, None, T0, None)
+    any_store.save_page(
+        run_id, "acme", "contact", cursor=None, outbox=[], scores=[("1", result)],
+        counts=RunCounts(), now=T0,
+    )  # fmt: skip
+    with any_store.engine.begin() as conn:  # back to the schema of version 1
+        conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN inputs")
+        conn.execute(t.schema_version.delete().where(t.schema_version.c.version == 2))
+    assert migrate(any_store.engine, t, now=T0) == 1
+    with any_store.engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns(t.scores.name)}
+        versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
+    assert "inputs" in columns
+    assert versions == [1, 2]
+    assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
+    assert any_store.latest_count("acme", "contact") == (1, 0)
+    assert list(any_store.iter_latest("acme", "contact")) == []
+
+
+def test_iter_latest_rebuilds_records_from_their_input_snapshots(any_store):
+    encoder = InputsEncoder(["points", "title"], ["page_view"])
+    records = [
+        Record(
+            f"{i:03d}", "contact", {"points": str(i), "title": None, "unread": "x"},
+            events=(
+                Event("page_view", T0 - timedelta(days=i), {"url": "/pricing", "n": i}),
+                Event("email_open", T0, {"campaign": "c"}),
+            ),
+        )
+        for i in range(5)
+    ]  # fmt: skip
+    run_id = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    results = {r.id: fake_score(r, None, T0, None) for r in records}
+    any_store.save_page(
+        run_id, "acme", "contact", cursor=None, outbox=[], scores=list(results.items()),
+        inputs={r.id: encoder.encode(r) for r in records[1:]}, counts=RunCounts(), now=T0,
+    )  # fmt: skip
+    assert encoder.encode(records[1]) == (
+        '{"p":{"points":"1","title":null},'
+        '"e":[["page_view","2026-02-28T12:00:00+00:00",{"url":"/pricing","n":1}]]}'
+    )
+    assert any_store.latest_count("acme", "contact") == (5, 4)
+    got = list(any_store.iter_latest("acme", "contact", batch=3))
+    assert [(record.id, result) for record, result in got] == [
+        (r.id, results[r.id]) for r in records[1:]
+    ]
+    assert got[0][0] == Record(
+        "001", "contact", {"points": "1", "title": None},
+        (Event("page_view", T0 - timedelta(days=1), {"url": "/pricing", "n": 1}),),
+    )  # fmt: skip
+    assert [encoder.encode(record) for record, _ in got] == [encoder.encode(r) for r in records[1:]]
+    assert any_store.previous_state("acme", "contact", ["000", "002"]) == {
+        "000": (results["000"], None),
+        "002": (results["002"], encoder.encode(records[2])),
+    }

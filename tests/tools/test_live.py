@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from config.loader import load_config
+from config.model_loader import load_model, parse_model
+from connectors.hubspot import HubSpotConnector
 from sandbox.hubspot import HubSpotSandbox
 from scoring.types import ScoreResult
 from sync.cli import main
 from sync.commands.sync import open_store
+from sync.tools import preview
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "config/examples/models/hubspot-contacts.yaml"
@@ -105,6 +108,58 @@ def test_preview_of_a_deliberately_changed_rule(live, capsys):
     )
     assert code == 0
     assert "label changes 0  grade changes 0  newly qualified 0  no longer qualified 0" in out
+
+
+def test_preview_from_state_counts_exactly_what_preview_from_the_crm_counts(live, capsys):
+    settings = load_config(live.config).settings
+    live_model = load_model(MODEL)
+    text = MODEL.read_text()
+    candidate = parse_model(text.replace("points: 50\n", "points: 10\n"), "candidate.yaml")
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    store = open_store(settings)
+    connector = HubSpotConnector(base_url=live.sandbox.url, access_token=live.sandbox.token)
+    try:
+        args = {"connection": "sandbox", "kind": "contact", "live": live_model, "now": now}
+        from_crm = preview.preview_from_crm(connector, store, candidate=candidate, **args)
+        from_state = preview.preview_from_state(store, candidate=candidate, **args)
+    finally:
+        connector.close()
+        store.close()
+    assert from_state.records == from_crm.records == 120
+    assert from_crm.label_changed > 0  # the changed rule moves someone
+
+    # The same figures; only the order differs (the CRM's paging order, the store's by id).
+    def figures(pv: preview.Preview) -> preview.Preview:
+        first_n = {k: [] for k in pv.samples if not k.startswith("largest")}
+        return replace(
+            pv,
+            source="",
+            scores_before=sorted(pv.scores_before),
+            scores_after=sorted(pv.scores_after),
+            samples={**pv.samples, **first_n},
+        )
+
+    assert figures(from_state) == figures(from_crm)
+    path = live.tmp / "candidate-state.yaml"
+    path.write_text(text.replace("points: 50\n", "points: 10\n"))
+    code, out = run(
+        capsys, "preview", "--config", str(live.config), "--model", str(path), "--now", NOW,
+        "--from-state",
+    )  # fmt: skip
+    assert code == 0
+    assert "on 120 records from sandbox (contact records from the state store)" in out
+    assert (
+        f"label changes {from_crm.label_changed}  grade changes {from_crm.grade_changed}  "
+        f"newly qualified {from_crm.newly_qualified}  "
+        f"no longer qualified {from_crm.unqualified}"
+    ) in out
+    extra = live.tmp / "candidate-extra.yaml"
+    extra.write_text(
+        text.replace("points: 50\n", "points: 10\n").replace("jobtitle", "hs_persona", 1)
+    )
+    code = main(["preview", "--config", str(live.config), "--model", str(extra), "--from-state"])
+    assert code == 2
+    assert "reads property hs_persona, which the live model does not" in capsys.readouterr().err
 
 
 def test_backtest_from_the_crm_counts_lifecycle_outcomes(live, capsys):
