@@ -340,6 +340,13 @@ class HubSpotSandbox:
             schema_reads,
         )
         self._add(
+            "PATCH",
+            f"{pbase}/{obj}/{name}",
+            f"{pbase}/{{object}}/{{name}}",
+            props.update_property,
+            schema_writes,
+        )
+        self._add(
             "POST",
             r"/crm/v4/associations/(?P<from>[\w-]+)/(?P<to>[\w-]+)/batch/read",
             "/crm/v4/associations/{from}/{to}/batch/read",

@@ -1,14 +1,23 @@
-"""Properties API v3: list, read and create properties and property groups.
+"""Properties API v3: list, read, create and update properties; list, read and create groups.
 
 https://developers.hubspot.com/docs/api/crm/properties: `GET/POST /crm/v3/properties/{object}`,
-`GET /crm/v3/properties/{object}/{name}`, `GET/POST /crm/v3/properties/{object}/groups`,
+`GET/PATCH /crm/v3/properties/{object}/{name}`, `GET/POST /crm/v3/properties/{object}/groups`,
 `GET /crm/v3/properties/{object}/groups/{name}`. Creating an existing name is a 409
 `OBJECT_ALREADY_EXISTS`; `type`/`fieldType` pairs are validated; enumeration and bool properties
 need options.
+
+PATCH is a partial update: the fields sent replace the stored ones (`options` as a whole list,
+so adding an option means sending every option). As in HubSpot, a HubSpot-defined property
+(`modificationMetadata.readOnlyDefinition`) refuses changes to its definition (label, type,
+fieldType, group, description, order, hidden, formField), though the options of its editable
+dropdowns (lifecycle stage, lead status) may change; calculated properties
+(`readOnlyOptions`) refuse option changes too. The sandbox refuses a `type` change while any
+record holds a value of the property (it does not convert stored values).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -20,6 +29,57 @@ from sandbox.hubspot.store import Store, Table
 from sandbox.hubspot.values import iso_ms
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Fields a PATCH may send; all but `name` and `options` are the property's definition.
+_UPDATABLE = frozenset(
+    {
+        "name",
+        "label",
+        "type",
+        "fieldType",
+        "groupName",
+        "description",
+        "options",
+        "displayOrder",
+        "hidden",
+        "formField",
+    }
+)
+_DEFINITION = _UPDATABLE - {"name", "options"}
+
+
+def _type_problem(kind: str, field_type: str) -> Response | None:
+    """HubSpot's 400 for an unknown `type` or a `fieldType` that does not go with it."""
+    if kind not in FIELD_TYPES:
+        return errors.validation(f"Invalid type '{kind}'; valid: {sorted(FIELD_TYPES)}")
+    if field_type not in FIELD_TYPES[kind]:
+        return errors.validation(
+            f"Property type {kind} is not valid with fieldType {field_type}; valid "
+            f"fieldTypes for {kind}: {sorted(FIELD_TYPES[kind])}"
+        )
+    return None
+
+
+def _options(kind: str, raw: Any) -> list[dict[str, Any]] | Response:
+    """Normalized options of a `kind` property (bool ones default to Yes/No), or HubSpot's 400."""
+    options = raw or []
+    if kind == "bool" and not options:
+        options = BOOL_OPTIONS
+    if kind == "enumeration" and not options:
+        return errors.validation("Enumeration properties require at least one option")
+    if not isinstance(options, list) or not all(
+        isinstance(o, dict) and "value" in o and "label" in o for o in options
+    ):
+        return errors.validation("options must be a list of {label, value} objects")
+    return [
+        {
+            "label": str(o["label"]),
+            "value": str(o["value"]),
+            "description": str(o.get("description", "")),
+            "displayOrder": int(o.get("displayOrder", i)),
+            "hidden": bool(o.get("hidden", False)),
+        }
+        for i, o in enumerate(options)
+    ]
 
 
 def read_scope(name: str) -> str:
@@ -90,22 +150,12 @@ class PropertiesApi:
                 f"Property name '{name}' is invalid: use lowercase letters, digits and "
                 "underscores, starting with a letter."
             )
-        if kind not in FIELD_TYPES:
-            return errors.validation(f"Invalid type '{kind}'; valid: {sorted(FIELD_TYPES)}")
-        if field_type not in FIELD_TYPES[kind]:
-            return errors.validation(
-                f"Property type {kind} is not valid with fieldType {field_type}; valid "
-                f"fieldTypes for {kind}: {sorted(FIELD_TYPES[kind])}"
-            )
-        options = body.get("options") or []
-        if kind == "bool" and not options:
-            options = BOOL_OPTIONS
-        if kind == "enumeration" and not options:
-            return errors.validation("Enumeration properties require at least one option")
-        if not isinstance(options, list) or not all(
-            isinstance(o, dict) and "value" in o and "label" in o for o in options
-        ):
-            return errors.validation("options must be a list of {label, value} objects")
+        problem = _type_problem(kind, field_type)
+        if problem:
+            return problem
+        options = _options(kind, body.get("options"))
+        if isinstance(options, Response):
+            return options
         with self.store.lock:
             if name in table.props:
                 return errors.error(
@@ -121,16 +171,7 @@ class PropertiesApi:
                 kind,
                 field_type,
                 group,
-                [
-                    {
-                        "label": str(o["label"]),
-                        "value": str(o["value"]),
-                        "description": str(o.get("description", "")),
-                        "displayOrder": int(o.get("displayOrder", i)),
-                        "hidden": bool(o.get("hidden", False)),
-                    }
-                    for i, o in enumerate(options)
-                ],
+                options,
                 hubspot_defined=False,
                 description=str(body.get("description", "")),
                 display_order=int(body.get("displayOrder", -1)),
@@ -142,6 +183,86 @@ class PropertiesApi:
             )
             table.add_property(prop)
             return Response(201, prop.to_json())
+
+    def update_property(self, request: Request) -> Response:
+        """Partially update a property (200 with the whole property)."""
+        table = self._table(request)
+        if isinstance(table, Response):
+            return table
+        body, problem = parse_json(request)
+        if problem:
+            return problem
+        if not isinstance(body, dict) or not body:
+            return errors.validation("Invalid input JSON: expected an object of fields to update")
+        unknown = sorted(set(body) - _UPDATABLE)
+        if unknown:
+            return errors.validation(f'Invalid input JSON: Unrecognized field "{unknown[0]}"')
+        name = request.params["name"]
+        with self.store.lock:
+            prop = table.props.get(name)
+            if prop is None:
+                return errors.not_found(
+                    f"Unable to find property {name} for object type {table.object_type}"
+                )
+            refusal = self._refuse_update(table, prop, body)
+            if refusal:
+                return refusal
+            kind = str(body.get("type", prop.type))
+            field_type = str(body.get("fieldType", prop.field_type))
+            options = _options(kind, body.get("options", prop.options))
+            if isinstance(options, Response):
+                return options
+            updated = dataclasses.replace(
+                prop,
+                label=str(body.get("label", prop.label)),
+                type=kind,
+                field_type=field_type,
+                group=str(body.get("groupName", prop.group)),
+                options=options if kind in ("enumeration", "bool") else [],
+                description=str(body.get("description", prop.description)),
+                display_order=int(body.get("displayOrder", prop.display_order)),
+                hidden=bool(body.get("hidden", prop.hidden)),
+                form_field=bool(body.get("formField", prop.form_field)),
+                updated_at=iso_ms(self.clock_ms()),
+            )
+            table.add_property(updated)
+            return Response(200, updated.to_json())
+
+    @staticmethod
+    def _refuse_update(table: Table, prop: PropertyDef, body: dict[str, Any]) -> Response | None:
+        """HubSpot's 400 for an update this property cannot take. Caller holds the lock."""
+        name = prop.name
+        if str(body.get("name", name)) != name:
+            return errors.validation(f"The name of property {name} cannot be changed")
+        changed = sorted(key for key in _DEFINITION if key in body)
+        if prop.hubspot_defined and changed:
+            return errors.validation(
+                f"{name} is a HubSpot-defined property: its definition is read only "
+                f"(readOnlyDefinition) and cannot be updated ({', '.join(changed)})"
+            )
+        if "options" in body and prop.read_only:
+            return errors.validation(
+                f"Can't update options for {name}: its options are read only (readOnlyOptions)"
+            )
+        kind = str(body.get("type", prop.type))
+        field_type = str(body.get("fieldType", prop.field_type))
+        problem = _type_problem(kind, field_type)
+        if problem:
+            return problem
+        if "options" in body and body["options"] and kind not in ("enumeration", "bool"):
+            return errors.validation(
+                f"Options are only valid on enumeration and bool properties, not {kind}"
+            )
+        if kind != prop.type and any(
+            table.raw(row, name) is not None for row in table.rows.values()
+        ):
+            return errors.validation(
+                f"Property {name} has values; its type cannot change from {prop.type} to {kind}"
+            )
+        group = str(body.get("groupName", prop.group))
+        if group not in table.groups:
+            return errors.validation(f"Property group '{group}' does not exist.")
+        return None
 
     def list_groups(self, request: Request) -> Response:
         """Every property group of an object type."""

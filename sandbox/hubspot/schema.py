@@ -91,6 +91,7 @@ class PropertyDef:
             "modificationMetadata": {
                 "archivable": not self.hubspot_defined,
                 "readOnlyDefinition": self.hubspot_defined,
+                "readOnlyOptions": self.read_only,
                 "readOnlyValue": self.read_only,
             },
             "formField": self.form_field,

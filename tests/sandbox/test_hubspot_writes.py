@@ -1,5 +1,6 @@
 """Writes to the HubSpot sandbox: batch update 200/207, read-only and typed properties, the
-Properties API (create, 409 on duplicates, type/fieldType validation) and property groups."""
+Properties API (create, 409 on duplicates, type/fieldType validation, PATCH updates and what
+HubSpot-defined properties refuse) and property groups."""
 
 from __future__ import annotations
 
@@ -92,6 +93,7 @@ def test_property_create_read_and_409_on_duplicate(sandbox, http):
     assert prop["modificationMetadata"] == {
         "archivable": True,
         "readOnlyDefinition": False,
+        "readOnlyOptions": False,
         "readOnlyValue": False,
     }
     assert "hubspotDefined" not in prop
@@ -278,3 +280,109 @@ def test_createdate_is_writable_and_moves_created_at(sandbox, http):
     assert response.status_code == 200
     assert response.json()["createdAt"] == "2024-02-03T04:05:06.007Z"
     assert response.json()["properties"]["createdate"] == "2024-02-03T04:05:06.007Z"
+
+
+def _patch(
+    sandbox: HubSpotSandbox, http: requests.Session, name: str, body: Any
+) -> requests.Response:
+    return http.patch(f"{sandbox.url}/crm/v3/properties/contacts/{name}", json=body)
+
+
+def _option_list(*values: str) -> list[dict[str, Any]]:
+    return [{"label": f"Grade {v}", "value": v, "displayOrder": i} for i, v in enumerate(values)]
+
+
+def test_patch_replaces_the_fields_sent_and_keeps_the_rest(sandbox, http):
+    _leadsync_schema(sandbox, http)
+    before = http.get(f"{sandbox.url}/crm/v3/properties/contacts/leadsync_grade").json()
+    sandbox.clock.t = NOW.timestamp() + 60
+    response = _patch(sandbox, http, "leadsync_grade", {"options": _option_list(*"ABCDE")})
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {
+        **before,
+        "options": [
+            {"label": f"Grade {v}", "value": v, "description": "", "displayOrder": i,
+             "hidden": False}
+            for i, v in enumerate("ABCDE")
+        ],
+        "updatedAt": "2026-11-20T12:01:00.000Z",
+    }  # fmt: skip
+    assert http.get(f"{sandbox.url}/crm/v3/properties/contacts/leadsync_grade").json() == body
+    relabelled = _patch(sandbox, http, "leadsync_grade", {"label": "Grade", "hidden": True}).json()
+    assert (relabelled["label"], relabelled["hidden"]) == ("Grade", True)
+    assert relabelled["options"] == body["options"]
+    contact = str(sandbox.store.table("contacts").ids[0])
+    written = http.post(
+        f"{sandbox.url}/crm/v3/objects/contacts/batch/update",
+        json={"inputs": [{"id": contact, "properties": {"leadsync_grade": "E"}}]},
+    )
+    assert written.status_code == 200  # the new option is a valid value at once
+    assert sandbox.request_counts()["PATCH /crm/v3/properties/{object}/{name}"] == {"200": 2}
+
+
+def test_patch_options_of_an_editable_hubspot_dropdown(sandbox, http):
+    stages = http.get(f"{sandbox.url}/crm/v3/properties/contacts/lifecyclestage").json()
+    assert stages["modificationMetadata"]["readOnlyDefinition"] is True
+    assert stages["modificationMetadata"]["readOnlyOptions"] is False
+    extended = [*stages["options"], {"label": "Partner", "value": "partner", "displayOrder": 8}]
+    response = _patch(sandbox, http, "lifecyclestage", {"options": extended})
+    assert response.status_code == 200
+    assert [o["value"] for o in response.json()["options"]][-2:] == ["other", "partner"]
+    assert response.json()["hubspotDefined"] is True
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "status", "fragment"),
+    [
+        ("jobtitle", {"label": "Title"}, 400, "HubSpot-defined property: its definition is read"),
+        ("lifecyclestage", {"fieldType": "select", "options": []}, 400, "(fieldType)"),
+        ("hs_analytics_source", {"options": _option_list("X")}, 400, "readOnlyOptions"),
+        ("hs_analytics_num_page_views", {"options": _option_list("X")}, 400, "readOnlyOptions"),
+        ("leadsync_fit", {"fieldType": "text"}, 400, "not valid with fieldType"),
+        ("leadsync_fit", {"type": "money"}, 400, "Invalid type"),
+        ("leadsync_fit", {"options": _option_list("X")}, 400, "only valid on enumeration"),
+        ("leadsync_fit", {"groupName": "nosuchgroup"}, 400, "does not exist"),
+        ("leadsync_fit", {"name": "leadsync_fitness"}, 400, "cannot be changed"),
+        ("leadsync_fit", {"archived": True}, 400, 'Unrecognized field "archived"'),
+        ("leadsync_fit", {}, 400, "expected an object"),
+        ("leadsync_grade", {"options": []}, 400, "at least one option"),
+        ("leadsync_grade", {"options": [{"value": "A"}]}, 400, "{label, value}"),
+        ("leadsync_nosuch", {"label": "x"}, 404, "Unable to find property leadsync_nosuch"),
+    ],
+)
+def test_patch_refusals(sandbox, http, name, body, status, fragment):
+    _leadsync_schema(sandbox, http)
+    table = sandbox.store.table("contacts")
+    before = table.props.get(name)
+    response = _patch(sandbox, http, name, body)
+    assert response.status_code == status
+    assert fragment in response.json()["message"]
+    assert table.props.get(name) is before  # unchanged
+
+
+def test_patch_type_only_while_no_record_has_a_value(sandbox, http):
+    _leadsync_schema(sandbox, http)
+    retyped = _patch(sandbox, http, "leadsync_fit", {"type": "string", "fieldType": "text"})
+    assert (retyped.status_code, retyped.json()["type"]) == (200, "string")
+    contact = str(sandbox.store.table("contacts").ids[0])
+    http.post(
+        f"{sandbox.url}/crm/v3/objects/contacts/batch/update",
+        json={"inputs": [{"id": contact, "properties": {"leadsync_fit": "high"}}]},
+    ).raise_for_status()
+    back = _patch(sandbox, http, "leadsync_fit", {"type": "number", "fieldType": "number"})
+    assert back.status_code == 400
+    assert "has values; its type cannot change from string to number" in back.json()["message"]
+
+
+def test_patch_needs_the_schema_write_scope(sandbox, http):
+    _leadsync_schema(sandbox, http)
+    token = sandbox.new_token(["crm.schemas.contacts.read", "crm.objects.contacts.read"])
+    response = requests.patch(
+        f"{sandbox.url}/crm/v3/properties/contacts/leadsync_grade",
+        json={"label": "x"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert response.status_code == 403
+    assert response.json()["category"] == "MISSING_SCOPES"

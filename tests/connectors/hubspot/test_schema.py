@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -11,7 +10,6 @@ from connectors.base import OutputField
 from connectors.errors import MissingPermission
 from connectors.hubspot import schema
 from connectors.outputs import output_fields
-from sandbox.httpserver import Request, Response, SandboxServer
 from sandbox.hubspot.auth import ALL_SCOPES
 
 OUTPUTS = output_fields(("A", "B", "C", "D"), ("A1", "B2", "C3"))
@@ -136,47 +134,48 @@ def test_missing_schema_scope_names_the_scope(make_sandbox, make_connector) -> N
         connector.ensure_schema("contact", OUTPUTS, apply=True)
 
 
-class PropertiesFake:
-    """A loopback Properties API holding one leadsync_grade with options A and B; the sandbox
-    has no PATCH, so this checks the update body leadsync sends to add options."""
-
-    def __init__(self) -> None:
-        self.patches: list[dict[str, Any]] = []
-        self.server = SandboxServer(self.dispatch).start()
-
-    def dispatch(self, request: Request) -> Response:
-        if request.method == "PATCH":
-            self.patches.append(json.loads(request.body))
-            return Response(200, {"name": "leadsync_grade"})
-        grade = {
-            "name": "leadsync_grade", "type": "enumeration", "fieldType": "select",
-            "groupName": "leadsync", "hubspotDefined": False,
-            "options": [{"label": "A", "value": "A", "displayOrder": 0, "hidden": False},
-                        {"label": "Bee", "value": "B", "displayOrder": 1, "hidden": False}],
-        }  # fmt: skip
-        return Response(200, {"results": [grade]})
-
-
-def test_apply_adds_missing_dropdown_options_keeping_existing_ones(make_connector) -> None:
-    fake = PropertiesFake()
-    try:
-        connector = make_connector(fake.server, access_token="pat-test")
-        grade = OutputField("grade", "Fit grade", "enumeration", ("A", "B", "C", "D"))
-        dry = connector.ensure_schema("contact", [grade], apply=False)
-        assert [(f.state, f.detail) for f in dry.fields] == [("conflict", "options missing: C, D")]
-        assert fake.patches == []
-        applied = connector.ensure_schema("contact", [grade], apply=True)
-    finally:
-        fake.server.stop()
+def test_apply_adds_missing_dropdown_options_keeping_existing_ones(
+    make_sandbox, make_connector
+) -> None:
+    sandbox = make_sandbox(contacts=5)
+    connector = make_connector(sandbox)
+    api = connector._api
+    api.call("groups.create", api.properties_groups.create, "contacts",
+             {"name": "leadsync", "label": "leadsync"})  # fmt: skip
+    api.call("properties.create", api.properties_core.create, "contacts",
+             {"name": "leadsync_grade", "label": "Fit grade", "type": "enumeration",
+              "fieldType": "select", "groupName": "leadsync",
+              "options": [{"label": "A", "value": "A"},
+                          {"label": "Bee", "value": "B", "description": "second"}]})  # fmt: skip
+    grade = OutputField("grade", "Fit grade", "enumeration", ("A", "B", "C", "D"))
+    dry = connector.ensure_schema("contact", [grade], apply=False)
+    assert [(f.state, f.detail) for f in dry.fields] == [("conflict", "options missing: C, D")]
+    assert "PATCH /crm/v3/properties/{object}/{name}" not in sandbox.request_counts()
+    applied = connector.ensure_schema("contact", [grade], apply=True)
     assert [(f.state, f.detail) for f in applied.fields] == [("updated", "added options C, D")]
     assert applied.actions == ("updated contacts property leadsync_grade",)
-    assert fake.patches == [
-        {
-            "options": [
-                {"label": "A", "value": "A", "displayOrder": 0, "hidden": False},
-                {"label": "Bee", "value": "B", "displayOrder": 1, "hidden": False},
-                {"label": "C", "value": "C", "displayOrder": 2, "hidden": False},
-                {"label": "D", "value": "D", "displayOrder": 3, "hidden": False},
-            ]
-        }
-    ]
+    assert sandbox.request_counts()["PATCH /crm/v3/properties/{object}/{name}"] == {"200": 1}
+    assert properties(sandbox)["leadsync_grade"].options == [
+        {"label": "A", "value": "A", "description": "", "displayOrder": 0, "hidden": False},
+        {"label": "Bee", "value": "B", "description": "second", "displayOrder": 1,
+         "hidden": False},
+        {"label": "C", "value": "C", "description": "", "displayOrder": 2, "hidden": False},
+        {"label": "D", "value": "D", "description": "", "displayOrder": 3, "hidden": False},
+    ]  # fmt: skip
+    again = connector.ensure_schema("contact", [grade], apply=True)
+    assert [(f.state, f.detail) for f in again.fields] == [("ok", "")]
+    assert connector.usage.by_endpoint["properties.update"] == 1
+
+
+def test_options_update_without_the_schema_write_scope_names_the_scope(
+    make_sandbox, make_connector
+) -> None:
+    sandbox = make_sandbox(contacts=5)
+    owner = make_connector(sandbox)
+    owner.ensure_schema("contact", OUTPUTS, apply=True)
+    wider = output_fields(("A", "B", "C", "D", "E"), ("A1", "B2", "C3"))
+    token = sandbox.new_token(ALL_SCOPES - {"crm.schemas.contacts.write"})
+    connector = make_connector(sandbox, access_token=token)
+    with pytest.raises(MissingPermission, match=r"scope\(s\): crm.schemas.contacts.write"):
+        connector.ensure_schema("contact", wider, apply=True)
+    assert sandbox.request_counts()["PATCH /crm/v3/properties/{object}/{name}"] == {"403": 1}
