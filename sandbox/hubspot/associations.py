@@ -13,9 +13,8 @@ from typing import Any
 
 from sandbox.httpserver import Request, Response
 from sandbox.hubspot import errors
-from sandbox.hubspot.crm import object_type, parse_json, read_scope
+from sandbox.hubspot.crm import batch_response, object_type, parse_json, read_scope
 from sandbox.hubspot.store import ASSOCIATION_TYPES, Store
-from sandbox.hubspot.values import iso_ms
 
 BATCH_MAX = 1000
 
@@ -87,10 +86,4 @@ class AssociationsApi:
                     )
                     to.append({"toObjectId": other, "associationTypes": types})
                 results.append({"from": {"id": id_text}, "to": to})
-        body_out: dict[str, Any] = {"status": "COMPLETE", "results": results}
-        if failures:
-            body_out["numErrors"] = len(failures)
-            body_out["errors"] = failures
-        body_out["startedAt"] = iso_ms(started)
-        body_out["completedAt"] = iso_ms(int(time.time() * 1000))
-        return Response(207 if failures else 200, body_out)
+        return batch_response(results, failures, started)

@@ -53,6 +53,38 @@ def parse_json(request: Request) -> tuple[Any, Response | None]:
         return None, errors.validation(f"Invalid input JSON on line 1, column 1: {exc}")
 
 
+def table_of(store: Store, request: Request) -> Table | Response:
+    """The table the `{object}` path segment names, or HubSpot's 400."""
+    name = object_type(request.params["object"])
+    if name is None:
+        return errors.validation(f"Unable to infer object type from: {request.params['object']}")
+    return store.table(name)
+
+
+def table_and_body(store: Store, request: Request) -> tuple[Table, Any] | Response:
+    """The table the `{object}` path segment names and the JSON body, or HubSpot's 400."""
+    table = table_of(store, request)
+    if isinstance(table, Response):
+        return table
+    body, problem = parse_json(request)
+    if problem is not None:
+        return problem
+    return table, body
+
+
+def batch_response(
+    results: list[dict[str, Any]], failures: list[dict[str, Any]], started: int
+) -> Response:
+    """A batch endpoint's 200 `COMPLETE`, or 207 with `numErrors` and `errors[]`."""
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+    if failures:
+        body["numErrors"] = len(failures)
+        body["errors"] = failures
+    body["startedAt"] = iso_ms(started)
+    body["completedAt"] = iso_ms(int(time.time() * 1000))
+    return Response(207 if failures else 200, body)
+
+
 def _property_list(raw: Any) -> list[str] | None:
     """Property names from query values (repeated keys and/or comma lists) or a JSON list."""
     if raw is None:
@@ -100,14 +132,6 @@ class CrmApi:
         self.store = store
         self.searchers = {name: Searcher(store.table(name)) for name in OBJECT_TYPES}
 
-    def _table(self, request: Request) -> Table | Response:
-        name = object_type(request.params["object"])
-        if name is None:
-            return errors.validation(
-                f"Unable to infer object type from: {request.params['object']}"
-            )
-        return self.store.table(name)
-
     def now_ms(self) -> int:
         """The write timestamp: the clock in epoch ms, never going backwards."""
         now = max(int(self.clock() * 1000), self._last_write_ms)
@@ -140,7 +164,7 @@ class CrmApi:
 
     def list_objects(self, request: Request) -> Response:
         """A page of records in id order."""
-        table = self._table(request)
+        table = table_of(self.store, request)
         if isinstance(table, Response):
             return table
         query = request.query
@@ -190,7 +214,7 @@ class CrmApi:
 
     def get_object(self, request: Request) -> Response:
         """One record."""
-        table = self._table(request)
+        table = table_of(self.store, request)
         if isinstance(table, Response):
             return table
         names = _property_list(request.query.get("properties")) or list(
@@ -212,12 +236,10 @@ class CrmApi:
 
     def update_object(self, request: Request) -> Response:
         """Update one record's properties."""
-        table = self._table(request)
-        if isinstance(table, Response):
-            return table
-        body, problem = parse_json(request)
-        if problem:
-            return problem
+        parsed = table_and_body(self.store, request)
+        if isinstance(parsed, Response):
+            return parsed
+        table, body = parsed
         props = body.get("properties") if isinstance(body, dict) else None
         if not isinstance(props, dict):
             return errors.validation("properties is required")
@@ -263,12 +285,10 @@ class CrmApi:
 
     def search(self, request: Request) -> Response:
         """Filter, sort and page records (offset paging, 10,000-result cap)."""
-        table = self._table(request)
-        if isinstance(table, Response):
-            return table
-        body, problem = parse_json(request)
-        if problem:
-            return problem
+        parsed = table_and_body(self.store, request)
+        if isinstance(parsed, Response):
+            return parsed
+        table, body = parsed
         try:
             query = parse(table, body)
         except SearchError as exc:
@@ -295,45 +315,33 @@ class CrmApi:
 
     # -- POST /crm/v3/objects/{object}/batch/read -----------------------------------------
 
-    def _batch_inputs(self, body: Any) -> tuple[list[str], Response | None]:
+    def _batch_request(self, request: Request) -> tuple[Table, Any, list[str]] | Response:
+        """The table, body and input ids of a batch request, or HubSpot's 400."""
+        parsed = table_and_body(self.store, request)
+        if isinstance(parsed, Response):
+            return parsed
+        table, body = parsed
         inputs = body.get("inputs") if isinstance(body, dict) else None
         if not isinstance(inputs, list):
-            return [], errors.validation("inputs is required")
+            return errors.validation("inputs is required")
         if len(inputs) > BATCH_MAX:
-            return [], errors.validation(
+            return errors.validation(
                 f"Batch input size exceeded: {len(inputs)} inputs, the maximum is {BATCH_MAX}"
             )
         ids = []
         for item in inputs:
             if not isinstance(item, dict) or "id" not in item:
-                return [], errors.validation("Each input needs an id")
+                return errors.validation("Each input needs an id")
             ids.append(str(item["id"]))
-        return ids, None
-
-    @staticmethod
-    def _batch_body(
-        results: list[dict[str, Any]], errors_: list[dict[str, Any]], started: int
-    ) -> Response:
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
-        if errors_:
-            body["numErrors"] = len(errors_)
-            body["errors"] = errors_
-        body["startedAt"] = iso_ms(started)
-        body["completedAt"] = iso_ms(int(time.time() * 1000))
-        return Response(207 if errors_ else 200, body)
+        return table, body, ids
 
     def batch_read(self, request: Request) -> Response:
         """Read up to 100 records by id (or by a unique property via `idProperty`)."""
         started = int(time.time() * 1000)
-        table = self._table(request)
-        if isinstance(table, Response):
-            return table
-        body, problem = parse_json(request)
-        if problem:
-            return problem
-        ids, problem = self._batch_inputs(body)
-        if problem:
-            return problem
+        parsed = self._batch_request(request)
+        if isinstance(parsed, Response):
+            return parsed
+        table, body, ids = parsed
         names = _property_list(body.get("properties")) or list(DEFAULT_RETURNED[table.object_type])
         id_property = body.get("idProperty") or "hs_object_id"
         results: list[dict[str, Any]] = []
@@ -347,18 +355,7 @@ class CrmApi:
                     missing.append(id_text)
                 else:
                     results.append(render(row))
-        problems = []
-        if missing:
-            problems.append(
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": f"Could not get some {table.singular} objects, they may be deleted "
-                    "or not exist. Check that ids are valid.",
-                    "context": {"ids": missing},
-                }
-            )
-        return self._batch_body(results, problems, started)
+        return batch_response(results, [_not_found(table, missing)] if missing else [], started)
 
     def _lookup(self, table: Table, id_property: str) -> Callable[[str], Row | None]:
         if id_property == "hs_object_id":
@@ -375,15 +372,10 @@ class CrmApi:
     def batch_update(self, request: Request) -> Response:
         """Update up to 100 records; per-record failures make a 207."""
         started = int(time.time() * 1000)
-        table = self._table(request)
-        if isinstance(table, Response):
-            return table
-        body, problem = parse_json(request)
-        if problem:
-            return problem
-        ids, problem = self._batch_inputs(body)
-        if problem:
-            return problem
+        parsed = self._batch_request(request)
+        if isinstance(parsed, Response):
+            return parsed
+        table, body, ids = parsed
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             return errors.validation(f"Duplicate IDs found in batch input: {duplicates}")
@@ -425,17 +417,18 @@ class CrmApi:
                 self._apply(table, row, values, now_ms)
                 results.append(table.render(row, self._echo(table, values)))
         if missing:
-            failures.insert(
-                0,
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": f"Could not get some {table.singular} objects, they may be deleted "
-                    "or not exist. Check that ids are valid.",
-                    "context": {"ids": missing},
-                },
-            )
-        return self._batch_body(results, failures, started)
+            failures.insert(0, _not_found(table, missing))
+        return batch_response(results, failures, started)
+
+
+def _not_found(table: Table, missing: list[str]) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "message": f"Could not get some {table.singular} objects, they may be deleted "
+        "or not exist. Check that ids are valid.",
+        "context": {"ids": missing},
+    }
 
 
 def _failure(id_text: str, problems: list[ValueProblem]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from sandbox.httpserver import Request, Response
 from sandbox.hubspot import errors
-from sandbox.hubspot.crm import object_type, parse_json
+from sandbox.hubspot.crm import table_and_body, table_of
 from sandbox.hubspot.schema import BOOL_OPTIONS, FIELD_TYPES, PropertyDef
 from sandbox.hubspot.store import Store, Table
 from sandbox.hubspot.values import iso_ms
@@ -99,17 +99,9 @@ class PropertiesApi:
         self.store = store
         self.clock_ms = clock_ms
 
-    def _table(self, request: Request) -> Table | Response:
-        name = object_type(request.params["object"])
-        if name is None:
-            return errors.validation(
-                f"Unable to infer object type from: {request.params['object']}"
-            )
-        return self.store.table(name)
-
     def list_properties(self, request: Request) -> Response:
         """Every property of an object type."""
-        table = self._table(request)
+        table = table_of(self.store, request)
         if isinstance(table, Response):
             return table
         with self.store.lock:
@@ -117,7 +109,7 @@ class PropertiesApi:
 
     def get_property(self, request: Request) -> Response:
         """One property by name."""
-        table = self._table(request)
+        table = table_of(self.store, request)
         if isinstance(table, Response):
             return table
         with self.store.lock:
@@ -131,12 +123,10 @@ class PropertiesApi:
 
     def create_property(self, request: Request) -> Response:
         """Create a custom property (201), 409 if the name exists."""
-        table = self._table(request)
-        if isinstance(table, Response):
-            return table
-        body, problem = parse_json(request)
-        if problem:
-            return problem
+        parsed = table_and_body(self.store, request)
+        if isinstance(parsed, Response):
+            return parsed
+        table, body = parsed
         if not isinstance(body, dict):
             return errors.validation("Invalid input JSON: expected an object")
         missing = [
@@ -186,12 +176,10 @@ class PropertiesApi:
 
     def update_property(self, request: Request) -> Response:
         """Partially update a property (200 with the whole property)."""
-        table = self._table(request)
-        if isinstance(table, Response):
-            return table
-        body, problem = parse_json(request)
-        if problem:
-            return problem
+        parsed = table_and_body(self.store, request)
+        if isinstance(parsed, Response):
+            return parsed
+        table, body = parsed
         if not isinstance(body, dict) or not body:
             return errors.validation("Invalid input JSON: expected an object of fields to update")
         unknown = sorted(set(body) - _UPDATABLE)
@@ -266,7 +254,7 @@ class PropertiesApi:
 
     def list_groups(self, request: Request) -> Response:
         """Every property group of an object type."""
-        table = self._table(request)
+        table = table_of(self.store, request)
         if isinstance(table, Response):
             return table
         with self.store.lock:
@@ -274,7 +262,7 @@ class PropertiesApi:
 
     def get_group(self, request: Request) -> Response:
         """One property group."""
-        table = self._table(request)
+        table = table_of(self.store, request)
         if isinstance(table, Response):
             return table
         with self.store.lock:
@@ -285,12 +273,10 @@ class PropertiesApi:
 
     def create_group(self, request: Request) -> Response:
         """Create a property group (201), 409 if it exists."""
-        table = self._table(request)
-        if isinstance(table, Response):
-            return table
-        body, problem = parse_json(request)
-        if problem:
-            return problem
+        parsed = table_and_body(self.store, request)
+        if isinstance(parsed, Response):
+            return parsed
+        table, body = parsed
         if not isinstance(body, dict) or not body.get("name") or not body.get("label"):
             return errors.validation("name and label are required")
         name = str(body["name"])

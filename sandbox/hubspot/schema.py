@@ -190,11 +190,23 @@ def _p(  # noqa: PLR0917 - a table row builder
     return PropertyDef(name, label, type_, field_type, group, opts or [], read_only=read_only)
 
 
+#: The `fieldType` HubSpot gives its calculated properties of each `type`.
+_CALCULATED_FIELD = {"number": "number", "datetime": "date", "string": "text"}
+
+
+def _calculated(group: str, *rows: tuple[str, str, str]) -> list[PropertyDef]:
+    """HubSpot's calculated (read-only) properties of one group, from (name, label, type)."""
+    return [
+        _p(name, label, kind, _CALCULATED_FIELD[kind], group, read_only=True)
+        for name, label, kind in rows
+    ]
+
+
 def _common(group: str, modified: str) -> list[PropertyDef]:
     return [
-        _p("hs_object_id", "Record ID", "number", "number", group, read_only=True),
+        *_calculated(group, ("hs_object_id", "Record ID", "number")),
         _p("createdate", "Create Date", "datetime", "date", group),
-        _p(modified, "Last Modified Date", "datetime", "date", group, read_only=True),
+        *_calculated(group, (modified, "Last Modified Date", "datetime")),
     ]
 
 
@@ -207,16 +219,9 @@ def contact_properties() -> list[PropertyDef]:
         "conversioninformation",
         "sales_properties",
     )
-    props = [
+    return [
         *_common(ci, "lastmodifieddate"),
-        _p(
-            "hs_lastmodifieddate",
-            "Object last modified date/time",
-            "datetime",
-            "date",
-            ci,
-            read_only=True,
-        ),
+        *_calculated(ci, ("hs_lastmodifieddate", "Object last modified date/time", "datetime")),
         _p("email", "Email", "string", "text", ci),
         _p("firstname", "First Name", "string", "text", ci),
         _p("lastname", "Last Name", "string", "text", ci),
@@ -262,127 +267,43 @@ def contact_properties() -> list[PropertyDef]:
             options(*((source, _label(source)) for source in ANALYTICS_SOURCES)),
             read_only=True,
         ),
-        _p(
-            "hs_analytics_num_page_views",
-            "Number of Pageviews",
-            "number",
-            "number",
+        *_calculated(
             ai,
-            read_only=True,
+            ("hs_analytics_num_page_views", "Number of Pageviews", "number"),
+            ("hs_analytics_num_visits", "Number of Sessions", "number"),
+            ("hs_analytics_last_visit_timestamp", "Time of Last Session", "datetime"),
         ),
-        _p("hs_analytics_num_visits", "Number of Sessions", "number", "number", ai, read_only=True),
-        _p(
-            "hs_analytics_last_visit_timestamp",
-            "Time of Last Session",
-            "datetime",
-            "date",
-            ai,
-            read_only=True,
-        ),
-        _p(
-            "num_conversion_events",
-            "Number of Form Submissions",
-            "number",
-            "number",
+        *_calculated(
             conv,
-            read_only=True,
+            ("num_conversion_events", "Number of Form Submissions", "number"),
+            ("recent_conversion_event_name", "Recent Conversion", "string"),
+            ("recent_conversion_date", "Recent Conversion Date", "datetime"),
+            ("first_conversion_event_name", "First Conversion", "string"),
+            ("first_conversion_date", "First Conversion Date", "datetime"),
         ),
-        _p(
-            "recent_conversion_event_name",
-            "Recent Conversion",
-            "string",
-            "text",
-            conv,
-            read_only=True,
-        ),
-        _p(
-            "recent_conversion_date",
-            "Recent Conversion Date",
-            "datetime",
-            "date",
-            conv,
-            read_only=True,
-        ),
-        _p(
-            "first_conversion_event_name",
-            "First Conversion",
-            "string",
-            "text",
-            conv,
-            read_only=True,
-        ),
-        _p(
-            "first_conversion_date",
-            "First Conversion Date",
-            "datetime",
-            "date",
-            conv,
-            read_only=True,
-        ),
-        _p("hs_email_open", "Marketing emails opened", "number", "number", ei, read_only=True),
-        _p("hs_email_click", "Marketing emails clicked", "number", "number", ei, read_only=True),
-        _p(
-            "hs_email_delivered",
-            "Marketing emails delivered",
-            "number",
-            "number",
+        *_calculated(
             ei,
-            read_only=True,
+            ("hs_email_open", "Marketing emails opened", "number"),
+            ("hs_email_click", "Marketing emails clicked", "number"),
+            ("hs_email_delivered", "Marketing emails delivered", "number"),
+            ("hs_email_last_open_date", "Last marketing email open date", "datetime"),
+            ("hs_email_last_click_date", "Last marketing email click date", "datetime"),
         ),
-        _p(
-            "hs_email_last_open_date",
-            "Last marketing email open date",
-            "datetime",
-            "date",
-            ei,
-            read_only=True,
-        ),
-        _p(
-            "hs_email_last_click_date",
-            "Last marketing email click date",
-            "datetime",
-            "date",
-            ei,
-            read_only=True,
-        ),
-        _p(
-            "hs_sales_email_last_replied",
-            "Recent Sales Email Replied Date",
-            "datetime",
-            "date",
+        *_calculated(
             sales,
-            read_only=True,
+            ("hs_sales_email_last_replied", "Recent Sales Email Replied Date", "datetime"),
+            ("notes_last_contacted", "Last Contacted", "datetime"),
+            ("num_contacted_notes", "Number of times contacted", "number"),
+            ("hs_last_sales_activity_timestamp", "Last Engagement Date", "datetime"),
         ),
-        _p("notes_last_contacted", "Last Contacted", "datetime", "date", sales, read_only=True),
-        _p(
-            "num_contacted_notes",
-            "Number of times contacted",
-            "number",
-            "number",
-            sales,
-            read_only=True,
-        ),
-        _p(
-            "hs_last_sales_activity_timestamp",
-            "Last Engagement Date",
-            "datetime",
-            "date",
-            sales,
-            read_only=True,
+        *_calculated(
+            ci,
+            *(
+                (f"hs_lifecyclestage_{stage}_date", f"Became a {_label(stage)} Date", "datetime")
+                for stage in LIFECYCLE_STAGES[:6]
+            ),
         ),
     ]
-    for stage in LIFECYCLE_STAGES[:6]:
-        props.append(
-            _p(
-                f"hs_lifecyclestage_{stage}_date",
-                f"Became a {_label(stage)} Date",
-                "datetime",
-                "date",
-                ci,
-                read_only=True,
-            )
-        )
-    return props
 
 
 def company_properties() -> list[PropertyDef]:
@@ -413,14 +334,20 @@ def company_properties() -> list[PropertyDef]:
             ci,
             options(*((stage, _label(stage)) for stage in LIFECYCLE_STAGES)),
         ),
-        _p(
-            "num_associated_contacts",
-            "Number of Associated Contacts",
-            "number",
-            "number",
-            ci,
-            read_only=True,
+        *_calculated(ci, ("num_associated_contacts", "Number of Associated Contacts", "number")),
+    ]
+
+
+def _engagement_common(group: str) -> list[PropertyDef]:
+    """The record id, create and modify dates and activity date of an engagement object."""
+    return [
+        *_calculated(
+            group,
+            ("hs_object_id", "Record ID", "number"),
+            ("hs_createdate", "Create date", "datetime"),
+            ("hs_lastmodifieddate", "Last modified date", "datetime"),
         ),
+        _p("hs_timestamp", "Activity date", "datetime", "date", group),
     ]
 
 
@@ -428,10 +355,7 @@ def meeting_properties() -> list[PropertyDef]:
     """Default meeting properties (https://developers.hubspot.com/docs/api/crm/meetings)."""
     g = "meeting"
     return [
-        _p("hs_object_id", "Record ID", "number", "number", g, read_only=True),
-        _p("hs_createdate", "Create date", "datetime", "date", g, read_only=True),
-        _p("hs_lastmodifieddate", "Last modified date", "datetime", "date", g, read_only=True),
-        _p("hs_timestamp", "Activity date", "datetime", "date", g),
+        *_engagement_common(g),
         _p("hs_meeting_title", "Meeting name", "string", "text", g),
         _p("hs_meeting_body", "Meeting description", "string", "textarea", g),
         _p("hs_meeting_start_time", "Start time", "datetime", "date", g),
@@ -451,10 +375,7 @@ def call_properties() -> list[PropertyDef]:
     """Default call properties (https://developers.hubspot.com/docs/api/crm/calls)."""
     g = "call"
     return [
-        _p("hs_object_id", "Record ID", "number", "number", g, read_only=True),
-        _p("hs_createdate", "Create date", "datetime", "date", g, read_only=True),
-        _p("hs_lastmodifieddate", "Last modified date", "datetime", "date", g, read_only=True),
-        _p("hs_timestamp", "Activity date", "datetime", "date", g),
+        *_engagement_common(g),
         _p("hs_call_title", "Call title", "string", "text", g),
         _p("hs_call_body", "Call notes", "string", "textarea", g),
         _p(

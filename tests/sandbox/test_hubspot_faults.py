@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 import requests
@@ -162,6 +164,24 @@ def test_control_api(sandbox):
     assert requests.get(f"{base}/requests", timeout=5).json()["total"] == 0
 
 
+def _modified_at(
+    sandbox: HubSpotSandbox, http: requests.Session, stamp: str, properties: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The contacts whose `lastmodifieddate` is `stamp`, found by search."""
+    body: dict[str, Any] = {
+        "filterGroups": [
+            {"filters": [{"propertyName": "lastmodifieddate", "operator": "EQ", "value": stamp}]}
+        ],
+        "limit": 100,
+    }
+    if properties:
+        body["properties"] = list(properties)
+    results: list[dict[str, Any]] = http.post(f"{sandbox.url}{CONTACTS}/search", json=body).json()[
+        "results"
+    ]
+    return results
+
+
 def test_mutate_bumps_modification_dates_and_adds_activity(sandbox):
     table = sandbox.store.table("contacts")
     before = {i: table.text(table.rows[i], "hs_analytics_num_page_views") for i in table.ids}
@@ -172,26 +192,14 @@ def test_mutate_bumps_modification_dates_and_adds_activity(sandbox):
     assert len(ids) == 5
     assert response["at"] == "2026-11-20T12:05:00.000Z"
     with _session(sandbox.token) as http:
-        found = http.post(
-            f"{sandbox.url}{CONTACTS}/search",
-            json={
-                "filterGroups": [
-                    {
-                        "filters": [
-                            {
-                                "propertyName": "lastmodifieddate",
-                                "operator": "EQ",
-                                "value": "2026-11-20T12:05:00.000Z",
-                            }
-                        ]
-                    }
-                ],
-                "properties": ["hs_analytics_num_page_views", "hs_analytics_last_visit_timestamp"],
-                "limit": 100,
-            },
-        ).json()
-    assert sorted(r["id"] for r in found["results"]) == sorted(ids)
-    for record in found["results"]:
+        found = _modified_at(
+            sandbox,
+            http,
+            "2026-11-20T12:05:00.000Z",
+            ["hs_analytics_num_page_views", "hs_analytics_last_visit_timestamp"],
+        )
+    assert sorted(r["id"] for r in found) == sorted(ids)
+    for record in found:
         old = int(before[int(record["id"])] or 0)
         assert int(record["properties"]["hs_analytics_num_page_views"]) > old
         assert (
@@ -234,23 +242,7 @@ def test_create_and_archive_contacts_through_the_control_api(sandbox):
             f"{sandbox.url}{CONTACTS}/{created[0]}",
             params={"properties": "email,lifecyclestage,hs_analytics_num_page_views,createdate"},
         ).json()
-        searched = http.post(
-            f"{sandbox.url}{CONTACTS}/search",
-            json={
-                "filterGroups": [
-                    {
-                        "filters": [
-                            {
-                                "propertyName": "lastmodifieddate",
-                                "operator": "EQ",
-                                "value": "2026-11-20T12:05:00.000Z",
-                            }
-                        ]
-                    }
-                ],
-                "limit": 100,
-            },
-        ).json()
+        searched = _modified_at(sandbox, http, "2026-11-20T12:05:00.000Z")
     assert len(live) == 30 + 3 - 2
     assert [r["id"] for r in live[-3:]] == created
     assert not {r["id"] for r in live} & set(archived)
@@ -261,7 +253,7 @@ def test_create_and_archive_contacts_through_the_control_api(sandbox):
     assert new["properties"]["email"].startswith(f"new{created[0]}@")
     assert new["properties"]["lifecyclestage"] == "lead"
     assert new["properties"]["hs_analytics_num_page_views"] is None
-    assert sorted(r["id"] for r in searched["results"]) == sorted(created)  # not the archived
+    assert sorted(r["id"] for r in searched) == sorted(created)  # not the archived
 
 
 @pytest.mark.parametrize(

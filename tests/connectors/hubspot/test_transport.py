@@ -81,16 +81,21 @@ def test_5xx_resets_and_timeouts_are_retried(make_sandbox, make_connector) -> No
     assert (usage.calls, usage.errors) == (6, 5)
 
 
-def test_oauth_tokens_are_refreshed_before_expiry_and_once_after_a_401(
-    make_sandbox, make_connector, clock
-) -> None:
-    sandbox = make_sandbox(contacts=30)
-    connector = make_connector(
+def oauth_connector(make_connector, sandbox):
+    """A connector authenticated as the sandbox's OAuth app installation."""
+    return make_connector(
         sandbox,
         client_id=sandbox.client_id,
         client_secret=sandbox.client_secret,
         refresh_token=sandbox.refresh_token,
     )
+
+
+def test_oauth_tokens_are_refreshed_before_expiry_and_once_after_a_401(
+    make_sandbox, make_connector, clock
+) -> None:
+    sandbox = make_sandbox(contacts=30)
+    connector = oauth_connector(make_connector, sandbox)
     read_all(connector)
     assert connector.usage.by_endpoint == {"oauth.token": 1, "objects.list": 1}
     sandbox.auth.expire_all()  # HubSpot revoked or expired the token early
@@ -104,12 +109,7 @@ def test_oauth_tokens_are_refreshed_before_expiry_and_once_after_a_401(
 
 def test_a_second_401_after_refreshing_is_an_auth_error(make_sandbox, make_connector) -> None:
     sandbox = make_sandbox(contacts=30)
-    connector = make_connector(
-        sandbox,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-        refresh_token=sandbox.refresh_token,
-    )
+    connector = oauth_connector(make_connector, sandbox)
     sandbox.faults.queue(None, "expire", None, "expire")  # token, list 401, token, list 401
     with pytest.raises(AuthError, match="EXPIRED_AUTHENTICATION"):
         read_all(connector)
