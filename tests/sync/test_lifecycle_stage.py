@@ -103,7 +103,7 @@ def test_sync_moves_qualified_contacts_forward_and_never_back(tmp_path):
         ).ok
         stages_before = {row.id: contacts.text(row, "lifecyclestage") for row in contacts.live()}
         store = StateStore.open(f"sqlite:///{tmp_path}/state.db", now=NOW)
-        engine = Engine(store, conn, connection="hs", sleep=lambda s: None)
+        engine = Engine(store, conn, connection="hs", sleep=lambda s: True)
         engine.run("contact", model, RunOptions(full=True), now=NOW)
         order = [
             "subscriber",
