@@ -8,6 +8,7 @@ read values compare equal), enumerations as the option's internal value, and "" 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -101,6 +102,7 @@ def options(values: Sequence[str]) -> list[dict[str, Any]]:
     ]
 
 
+@functools.lru_cache(maxsize=256)  # a run writes the same `scored_at` on every record
 def iso_ms(moment: datetime) -> str:
     """`2026-11-20T10:15:30.123Z`, the shape HubSpot returns datetimes in."""
     if moment.tzinfo is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -63,6 +63,16 @@ class KnownValues:
             known = self._values.pop(record_id, {})
             known.update(values)
             self._values[record_id] = known
+            while len(self._values) > self._capacity:
+                self._values.popitem(last=False)
+
+    def remember_many(self, items: Iterable[tuple[str, Mapping[str, object]]]) -> None:
+        """`remember` for several records under one lock acquisition."""
+        with self._lock:
+            for record_id, values in items:
+                known = self._values.pop(record_id, {})
+                known.update(values)
+                self._values[record_id] = known
             while len(self._values) > self._capacity:
                 self._values.popitem(last=False)
 
@@ -157,13 +167,16 @@ def write_changes(
         futures = [pool.submit(_send, api, spec, batch) for batch in batches]
         again: list[tuple[str, dict[str, str]]] = []
         for batch, future in zip(batches, futures, strict=True):
+            sent = dict(batch)
+            written: list[tuple[str, dict[str, str]]] = []
             for rid, result, retry in future.result():
                 if retry and retry_round:
-                    again.append((rid, dict(batch)[rid]))
+                    again.append((rid, sent[rid]))
                     continue
                 outcomes[rid] = result
                 if result.status == "ok":
-                    known.remember(rid, dict(batch)[rid])
+                    written.append((rid, sent[rid]))
+            known.remember_many(written)
         pending, retry_round = again, False
     return [outcomes[c.record_id] for c in changes]
 

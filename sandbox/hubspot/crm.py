@@ -382,6 +382,8 @@ class CrmApi:
         results: list[dict[str, Any]] = []
         failures: list[dict[str, Any]] = []
         missing: list[str] = []
+        # A batch's inputs nearly always set the same properties: compile each echo once.
+        renderers: dict[tuple[str, ...], Callable[[Row], dict[str, Any]]] = {}
         with self.store.lock:
             now_ms = self.now_ms()
             for item in body["inputs"]:
@@ -415,7 +417,11 @@ class CrmApi:
                     )
                     continue
                 self._apply(table, row, values, now_ms)
-                results.append(table.render(row, self._echo(table, values)))
+                echo = tuple(values)
+                render = renderers.get(echo)
+                if render is None:
+                    render = renderers[echo] = table.renderer(self._echo(table, values))
+                results.append(render(row))
         if missing:
             failures.insert(0, _not_found(table, missing))
         return batch_response(results, failures, started)

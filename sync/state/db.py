@@ -32,6 +32,10 @@ def create_engine(url: str) -> sa.Engine:
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A 64 MB page cache keeps the ledger and score indexes in memory through a full run;
+        # checkpoints every 8,000 pages (32 MB of WAL) instead of 1,000 cost fewer fsyncs.
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA wal_autocheckpoint=8000")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 

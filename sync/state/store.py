@@ -82,6 +82,16 @@ class StateStore(LedgerMixin):
             .where(tables.runs.c.id == sa.bindparam("p_id"))
             .values(**{name: sa.bindparam(name) for name in COUNT_NAMES})
         )
+        d = tables.dead_letters
+        self._dead_open = (
+            sa.select(sa.literal(1))
+            .where(
+                d.c.connection == sa.bindparam("p_conn"),
+                d.c.kind == sa.bindparam("p_kind"),
+                d.c.resolved_at.is_(None),
+            )
+            .limit(1)
+        )
         self._previous = sa.select(s.c.record_id, s.c.result, s.c.inputs).where(
             s.c.connection == sa.bindparam("p_conn"),
             s.c.kind == sa.bindparam("p_kind"),
