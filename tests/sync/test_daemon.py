@@ -127,7 +127,25 @@ def test_readiness_fails_when_the_last_run_failed(daemon):
     assert details["connections"]["one"]["ready"] is True
 
 
+class SignallingLock:
+    """A lock that tells when a second job is waiting for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.contended = threading.Event()
+
+    def acquire(self, timeout: float = -1) -> bool:
+        if self._lock.acquire(blocking=False):
+            return True
+        self.contended.set()
+        return self._lock.acquire(timeout=timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
 def test_jobs_of_one_connection_queue_instead_of_overlapping(daemon):
+    lock = daemon.locks["one"] = SignallingLock()
     crm = daemon.crms["one"]
     entered, release = threading.Event(), threading.Event()
     active, peak = [0], [0]
@@ -150,7 +168,7 @@ def test_jobs_of_one_connection_queue_instead_of_overlapping(daemon):
     first.start()
     entered.wait(10)
     second.start()
-    time.sleep(0.2)
+    assert lock.contended.wait(10), "the second job never waited for the first"
     release.set()
     first.join(10)
     second.join(10)
