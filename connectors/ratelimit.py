@@ -13,8 +13,10 @@ when it says fewer calls remain than we account for (another client shares the a
 difference is held as phantom calls for one window. After a rate refusal `saturate()` holds the
 whole window.
 
-`DailyCap(limit)` counts calls per UTC day and raises `BudgetExhausted` instead of making a call
-past the cap, or once the server says the daily allowance is spent.
+`DailyCap(limit, used=n)` counts calls per UTC day and raises `BudgetExhausted` instead of making a
+call past the cap, or once the server says the daily allowance is spent. `used` seeds today's count
+with calls earlier processes of the same connection made (a daemon restart, `leadsync sync` from
+cron), so the cap holds per day, not per process.
 
 `clock` and `sleep` are injectable; tests drive both with a fake clock and never sleep.
 """
@@ -149,11 +151,13 @@ def _utc_today() -> date:
 class DailyCap:
     """A cap on calls per UTC day for one connection; `None` means no cap of our own."""
 
-    def __init__(self, limit: int | None, *, today: Callable[[], date] = _utc_today) -> None:
+    def __init__(
+        self, limit: int | None, *, today: Callable[[], date] = _utc_today, used: int = 0
+    ) -> None:
         self._limit = limit
         self._today = today
         self._day = today()
-        self._used = 0
+        self._used = max(0, used)  # calls already made today, before this instance existed
         self._server_spent = False
         self._lock = threading.Lock()
 

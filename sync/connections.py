@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
@@ -15,16 +16,32 @@ from config.settings import ConnectionSettings
 from connectors.base import Connector
 from sync.engine import RunOptions
 from sync.outage import OutagePolicy
+from sync.state.store import StateStore
 
 
 def _secret(value: SecretStr | None) -> str | None:
     return None if value is None else value.get_secret_value()
 
 
+def calls_today(store: StateStore, connection: str, now: datetime) -> int:
+    """API calls runs of `connection` recorded since 00:00 UTC of `now`'s day."""
+    midnight = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
+    return store.api_calls_since(connection, midnight)
+
+
 def build_connector(
-    conn: ConnectionSettings, *, sleep: Callable[[float], None] = time.sleep
+    conn: ConnectionSettings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    daily_used: int = 0,
 ) -> Connector:
-    """A connector for `conn` (the vendor SDK is imported only for the CRM in use)."""
+    """A connector for `conn` (the vendor SDK is imported only for the CRM in use).
+
+    `daily_used` seeds the connector's daily cap (HubSpot `daily_budget`, Salesforce
+    `daily_share`) with the calls this connection already made today in earlier processes,
+    normally `calls_today(store, conn.name, now)`; without it the cap would restart from zero
+    in every process.
+    """
     if conn.crm == "hubspot":
         from connectors.hubspot import HubSpotConnector
 
@@ -40,6 +57,7 @@ def build_connector(
             ca_bundle=str(hub.ca_bundle) if hub.ca_bundle else None,
             timeout=hub.timeout,
             daily_budget=hub.daily_budget,
+            daily_used=daily_used,
             sleep=sleep,
         )
     from connectors.salesforce import SalesforceConnector
@@ -58,6 +76,7 @@ def build_connector(
         ca_bundle=str(sf.ca_bundle) if sf.ca_bundle else None,
         timeout=sf.timeout,
         daily_share=sf.daily_share,
+        daily_used=daily_used,
         bulk_threshold=sf.bulk_threshold,
         sales_permission_set=sf.sales_permission_set,
         sleep=sleep,

@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.settings import ConnectionSettings, Settings
 from connectors.base import Connector
 from scoring.model import ScoringModel
-from sync.connections import build_connector, outage_policy, run_options
+from sync.connections import build_connector, calls_today, outage_policy, run_options
 from sync.engine import Engine, utc_now
 from sync.health import HealthServer, Readiness
 from sync.lock import LockBusy
@@ -62,7 +62,7 @@ class Daemon:
         models: dict[tuple[str, str], ScoringModel],
         store: StateStore,
         *,
-        connector_factory: Callable[[ConnectionSettings], Connector] = build_connector,
+        connector_factory: Callable[[ConnectionSettings], Connector] | None = None,
         clock: Callable[[], datetime] = utc_now,
         stop: threading.Event | None = None,
         metrics: Metrics | None = None,
@@ -70,7 +70,7 @@ class Daemon:
         self.settings = settings
         self.models = models
         self.store = store
-        self.connector_factory = connector_factory
+        self.connector_factory = connector_factory or self._build_connector
         self.clock = clock
         self.stop = stop or threading.Event()
         self.metrics = metrics or Metrics()
@@ -130,6 +130,10 @@ class Daemon:
             },
         )
         self.prune()
+
+    def _build_connector(self, conn: ConnectionSettings) -> Connector:
+        # Seeded with today's stored calls so a restarted daemon keeps the daily cap.
+        return build_connector(conn, daily_used=calls_today(self.store, conn.name, self.clock()))
 
     def run_job(self, name: str, *, full: bool) -> list[RunResult]:
         """One scheduled run of connection `name` (every kind, in configured order)."""

@@ -101,6 +101,7 @@ class HubSpotApi:
         timeout: float,
         daily_budget: int | None,
         sleep: Callable[[float], None],
+        daily_used: int = 0,
         clock: Callable[[], float],
         search_per_second: int = SEARCH_PER_SECOND,
         retry_policy: RetryPolicy | None = None,
@@ -130,7 +131,7 @@ class HubSpotApi:
             limit = min(limit, OAUTH_LIMIT)
         self.window = RollingWindow(limit, WINDOW_S, clock=clock, sleep=sleep)
         self.search_window = RollingWindow(search_per_second, 1.0, clock=clock, sleep=sleep)
-        self.daily = DailyCap(daily_budget)
+        self.daily = DailyCap(daily_budget, used=daily_used)
         self._usage = ApiUsage(daily_limit=daily_budget)
         self._usage_lock = threading.Lock()
         self.last_latency = 0.0  # seconds, of the latest answered call

@@ -35,10 +35,11 @@ class HubSpotConnector:
     and `refresh_token` (access tokens are refreshed before they expire and once after a 401).
     `tier` sizes the rolling 10-second budget (starter 100, professional/enterprise 190; OAuth
     apps 100), which the `X-HubSpot-RateLimit-*` headers then correct. `daily_budget` caps this
-    connection's calls per UTC day. `overlap_s` more seconds are re-read before `since` on
-    incremental reads (0 by default: the sync engine already passes `watermark - read.overlap`,
-    which covers HubSpot's search index trailing writes by a few seconds). `workers` bounds
-    concurrent calls.
+    connection's calls per UTC day; `daily_used` is how many it already made today in earlier
+    processes (the sync engine passes its stored count), so the cap survives restarts.
+    `overlap_s` more seconds are re-read before `since` on incremental reads (0 by default: the
+    sync engine already passes `watermark - read.overlap`, which covers HubSpot's search index
+    trailing writes by a few seconds). `workers` bounds concurrent calls.
     """
 
     crm = "hubspot"
@@ -55,6 +56,7 @@ class HubSpotConnector:
         ca_bundle: str | None = None,
         timeout: float = 30.0,
         daily_budget: int | None = None,
+        daily_used: int = 0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         search_per_second: int = 5,
@@ -71,6 +73,7 @@ class HubSpotConnector:
             ca_bundle=ca_bundle,
             timeout=timeout,
             daily_budget=daily_budget,
+            daily_used=daily_used,
             sleep=sleep,
             clock=clock,
             search_per_second=search_per_second,

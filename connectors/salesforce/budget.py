@@ -3,7 +3,9 @@
 Salesforce reports the org-wide usage on every response (`Sforce-Limit-Info: api-usage=N/M`).
 The connection may spend `floor(daily_share * M)` calls per UTC day (counted by
 `connectors.ratelimit.DailyCap`, calls of this connector instance). Until the first response
-names `M`, calls are counted and charged once it is known. `require(n)` refuses up front, with
+names `M`, calls are counted and charged once it is known. `used` seeds the count with calls
+this connection already made today in earlier processes (from the state store), so the share
+holds per day across restarts. `require(n)` refuses up front, with
 `BudgetExhausted`, work that needs more calls than remain, so a run stops cleanly between pages
 instead of half-way through a write; the next run resumes from its cursor.
 """
@@ -22,13 +24,13 @@ from connectors.salesforce.http import LimitInfo
 class DailyShare:
     """Calls left for this connection today, from `daily_share` of the org's allowance."""
 
-    def __init__(self, share: float, *, today: Callable[[], date]) -> None:
+    def __init__(self, share: float, *, today: Callable[[], date], used: int = 0) -> None:
         if not 0 < share <= 1:
             raise ValueError("daily_share must be in (0, 1]")
         self.share = share
         self._today = today
         self._cap: DailyCap | None = None
-        self._early = 0
+        self._early = max(0, used)
         self.org_used: int | None = None
         self.org_limit: int | None = None
 
@@ -70,8 +72,5 @@ class DailyShare:
         self.org_used, self.org_limit = info.used, info.limit
         allowed = max(1, math.floor(self.share * info.limit))
         if self._cap is None or self._cap.limit != allowed:
-            spent = self.used
-            self._cap = DailyCap(allowed, today=self._today)
-            for _ in range(min(spent, allowed)):
-                self._cap.spend()
+            self._cap = DailyCap(allowed, today=self._today, used=min(self.used, allowed))
         self._cap.observe(remaining=info.limit - info.used)

@@ -49,13 +49,14 @@ class SalesforceApi:
         timeout: float,
         daily_share: float,
         sleep: Callable[[float], None],
+        daily_used: int = 0,
         clock: Callable[[], float] = time.time,
         today: Callable[[], date] = _utc_today,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.version = api_version
         self.usage = ApiUsage()
-        self.budget = DailyShare(daily_share, today=today)
+        self.budget = DailyShare(daily_share, today=today, used=daily_used)
         self.session = ApiSession(timeout=timeout, ca_bundle=ca_bundle, on_limits=self._on_limits)
         self.user_id: str | None = None
         self._credentials = credentials

@@ -32,7 +32,8 @@ class SalesforceConnector:
     Authenticates with JWT bearer (`client_id`, `username`, `private_key_file`) or client
     credentials (`client_id`, `client_secret`), or uses an existing `session_id` +
     `instance_url` (re-authenticating with the configured grant, if any, when it expires).
-    `daily_share` is the fraction of the org's daily API allowance this connection may spend;
+    `daily_share` is the fraction of the org's daily API allowance this connection may spend
+    (`daily_used`: calls it already made today in earlier processes, from the state store);
     `bulk_threshold` the number of changes from which writes use Bulk API 2.0.
     """
 
@@ -52,6 +53,7 @@ class SalesforceConnector:
         ca_bundle: str | None = None,
         timeout: float = 30.0,
         daily_share: float = 0.2,
+        daily_used: int = 0,
         bulk_threshold: int = 10000,
         sales_permission_set: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -81,6 +83,7 @@ class SalesforceConnector:
             ca_bundle=ca_bundle,
             timeout=timeout,
             daily_share=daily_share,
+            daily_used=daily_used,
             sleep=sleep,
             clock=clock,
             today=today,

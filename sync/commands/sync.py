@@ -27,7 +27,7 @@ from config.loader import LoadedConfig, load_config, load_models
 from config.settings import ConnectionSettings, Settings
 from connectors.outputs import output_fields
 from scoring.model import ScoringModel
-from sync.connections import build_connector, outage_policy, run_options
+from sync.connections import build_connector, calls_today, outage_policy, run_options
 from sync.daemon import Daemon, full_trigger
 from sync.engine import Engine, utc_now
 from sync.lock import LockBusy
@@ -161,7 +161,9 @@ def sync_command(
         for conn in ctx.connections(connection):
             if stop.is_set():
                 break
-            connector = build_connector(conn)
+            connector = build_connector(
+                conn, daily_used=calls_today(ctx.store, conn.name, utc_now())
+            )
             try:
                 for obj in conn.objects:
                     if stop.is_set():
@@ -339,7 +341,9 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
             kinds = [o.kind for o in conn.objects if ctx.store.dead_letters(conn.name, o.kind)]
             if not kinds:
                 continue
-            connector = build_connector(conn)
+            connector = build_connector(
+                conn, daily_used=calls_today(ctx.store, conn.name, utc_now())
+            )
             try:
                 for kind in kinds:
                     engine = Engine(

@@ -26,7 +26,7 @@ from scoring.coerce import to_datetime
 from scoring.model import ScoringModel
 from scoring.types import Record
 from sync.commands.sync import Context, config_options, open_context
-from sync.connections import build_connector
+from sync.connections import build_connector, calls_today
 from sync.tools import backtest as bt
 from sync.tools import crm_outcomes, history, preview, report, summary
 from sync.tools.calibrate import Target, calibrate
@@ -93,6 +93,11 @@ def _offline(model_path: Path | None, input_path: Path | None) -> bool:
     raise click.UsageError("give both --model and --input (offline), or neither and --config")
 
 
+def _calls_today(ctx: Context, conn: ConnectionSettings) -> int:
+    # The tools' reads count against the connection's daily cap like a sync's.
+    return calls_today(ctx.store, conn.name, datetime.now(UTC))
+
+
 def _object(
     ctx: Context, connection: str | None, kind: str | None
 ) -> tuple[ConnectionSettings, str]:
@@ -153,7 +158,7 @@ def explain_command(
         try:
             conn, obj_kind = _object(ctx, connection, kind)
             model = ctx.models[(conn.name, obj_kind)]
-            connector = build_connector(conn)
+            connector = build_connector(conn, daily_used=_calls_today(ctx, conn))
             try:
                 fetched = connector.fetch(
                     obj_kind, [record_id], sorted(model.properties), sorted(model.event_types)
@@ -255,7 +260,7 @@ def backtest_command(
         try:
             conn, obj_kind = _object(ctx, connection, kind)
             model = ctx.models[(conn.name, obj_kind)]
-            connector = build_connector(conn)
+            connector = build_connector(conn, daily_used=_calls_today(ctx, conn))
             try:
                 labelled = crm_outcomes.labelled_from_crm(
                     connector, conn.crm, obj_kind, model, as_of=as_of, now=datetime.now(UTC)
@@ -429,7 +434,7 @@ def preview_command(
                 samples=samples,
             )
         else:
-            connector = build_connector(conn)
+            connector = build_connector(conn, daily_used=_calls_today(ctx, conn))
             try:
                 result = preview.preview_from_crm(
                     connector,

@@ -175,6 +175,22 @@ def test_daily_cap_counts_then_refuses_until_the_day_rolls() -> None:
     assert cap.used == 1
 
 
+@pytest.mark.parametrize(
+    ("limit", "used", "allowed"),
+    [(5, 0, 5), (5, 3, 2), (5, 4, 1), (5, 5, 0), (5, 9, 0), (5, -2, 5)],
+)
+def test_daily_cap_seeded_with_calls_of_earlier_processes(limit, used, allowed) -> None:
+    days = Days()
+    cap = DailyCap(limit, today=days, used=used)
+    for _ in range(allowed):
+        cap.spend()
+    with pytest.raises(BudgetExhausted, match=f"daily API budget of {limit} calls"):
+        cap.spend()
+    assert cap.used == max(limit, used)
+    days.day = date(2026, 11, 21)  # the seed is today's: tomorrow starts from zero
+    assert cap.used == 0
+
+
 def test_daily_cap_none_only_stops_when_the_server_says_so() -> None:
     days = Days()
     cap = DailyCap(None, today=days)

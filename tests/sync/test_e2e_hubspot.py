@@ -392,3 +392,39 @@ def test_a_wrong_token_fails_with_exit_1_and_no_secret_in_the_output(tmp_path, c
         assert "wrong-secret-value" not in out + err
     finally:
         sb.stop()
+
+
+def test_a_second_sync_process_on_the_same_day_stops_at_the_daily_budget(tmp_path, capsys):
+    budget = 14
+    sb = sandbox(CONTACTS)
+    try:
+        env = write_config(tmp_path, sb)
+        text = env.config.read_text()
+        assert "timeout: 5}" in text
+        env.config.write_text(text.replace("timeout: 5}", f"timeout: 5, daily_budget: {budget}}}"))
+        config = ("--config", str(env.config))
+        assert cli(capsys, "setup", "--apply", *config)[0] == 0
+        code, out, err = cli(capsys, "sync", "--full", "--now", NOW.isoformat(), *config)
+        assert code == 0 and "succeeded" in out, out + err
+        store = StateStore.open(env.state_url, now=NOW)
+        first = store.runs("hs")[0].counts.api_calls
+        reads = -(-CONTACTS // 100)
+        assert budget - first < reads < first < budget  # a second full read cannot fit
+        calls_before = sb.calls
+        # a new process (as from cron) counts the calls the first one made today
+        second = popen(
+            env, "-m", "tests.sync.cli_runner", "sync", "--full", "--dry-run",
+            "--now", NOW.isoformat(), *config,
+        )  # fmt: skip
+        out, err = second.communicate(timeout=60)
+        run = store.runs("hs")[0]
+        assert (run.status, run.counts.api_calls) == ("paused", budget - first), out + err
+        assert f"daily API budget of {budget} calls" in (run.error or "")
+        assert sb.calls - calls_before == budget - first
+        code, out, _ = cli(capsys, "sync", "--now", NOW.isoformat(), *config)
+        assert code == 1
+        assert store.runs("hs")[0].counts.api_calls == 0
+        assert sb.calls - calls_before == budget - first
+        store.close()
+    finally:
+        sb.stop()

@@ -163,6 +163,17 @@ def test_the_daily_budget_stops_calls_before_they_are_made(make_sandbox, make_co
     assert connector.usage.daily_used == 3
 
 
+@pytest.mark.parametrize(("used", "calls"), [(0, 5), (3, 2), (4, 1), (5, 0), (7, 0)])
+def test_the_daily_budget_counts_calls_earlier_processes_made_today(
+    make_sandbox, make_connector, used, calls
+) -> None:
+    sandbox = make_sandbox(contacts=1000)
+    connector = make_connector(sandbox, daily_budget=5, daily_used=used)
+    with pytest.raises(BudgetExhausted, match="daily API budget of 5 calls"):
+        read_all(connector)
+    assert sandbox.calls == calls
+
+
 def test_hubspots_daily_headers_stop_calls_at_zero(make_sandbox, make_connector) -> None:
     sandbox = make_sandbox(contacts=500, daily_limit=2)
     connector = make_connector(sandbox)

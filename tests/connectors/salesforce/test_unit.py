@@ -326,6 +326,17 @@ def test_daily_share_counts_calls_and_refuses_work_that_does_not_fit():
     assert share.used == 1
 
 
+@pytest.mark.parametrize(("used", "calls"), [(0, 20), (15, 5), (19, 1), (20, 0), (35, 0)])
+def test_daily_share_seeded_with_calls_of_earlier_processes(used, calls):
+    share = DailyShare(0.2, today=lambda: dt.date(2026, 11, 20), used=used)
+    share.observe(LimitInfo(used=50, limit=100))
+    assert share.remaining() == calls
+    for _ in range(calls):
+        share.spend()
+    with pytest.raises(BudgetExhausted, match="daily API budget of 20 calls"):
+        share.spend()
+
+
 def test_daily_share_stops_when_the_org_reports_nothing_left():
     share = DailyShare(0.5, today=lambda: dt.date(2026, 11, 20))
     share.observe(LimitInfo(used=100, limit=100))
