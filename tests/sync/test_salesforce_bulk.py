@@ -1,0 +1,99 @@
+"""A full rescore reaches Salesforce Bulk API 2.0 through the engine (write chunks of
+`bulk_threshold`), against the Salesforce sandbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from config.loader import load_config, load_models
+from connectors.outputs import output_fields
+from sandbox.salesforce import SalesforceSandbox
+from sync.connections import build_connector, run_options, write_chunk
+from sync.engine import Engine
+from sync.state.store import StateStore
+from tests.sync.hubspot_env import ROOT
+
+MODEL = ROOT / "config" / "examples" / "models" / "salesforce-leads.yaml"
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def _config(folder, sb: SalesforceSandbox | None, *, chunk_size: int, bulk_threshold: int):
+    url, client_id, secret, ca = (
+        (sb.url, sb.client_id, sb.client_secret, sb.ca_file)
+        if sb
+        else ("https://login.salesforce.com", "3MVG9", "secret", folder / "ca.pem")
+    )
+    config = folder / "leadsync.yaml"
+    config.write_text(
+        f"""\
+state_url: sqlite:///{folder / "state.db"}
+connections:
+  - name: sf
+    crm: salesforce
+    salesforce:
+      login_url: "{url}"
+      client_id: "{client_id}"
+      client_secret: "{secret}"
+      ca_bundle: "{ca}"
+      bulk_threshold: {bulk_threshold}
+    write: {{chunk_size: {chunk_size}}}
+    objects:
+      - {{kind: lead, model: {MODEL}}}
+"""
+    )
+    return load_config(config)
+
+
+@pytest.mark.parametrize(
+    ("chunk_size", "bulk_threshold", "full", "expected"),
+    [
+        (1000, 10000, True, 10000),
+        (1000, 10000, False, 1000),
+        (1000, 500, True, 1000),
+        (50, 120, True, 120),
+        (50, 120, False, 50),
+        (1000, 10001, True, 1000),  # above the largest chunk: Bulk is never reached
+    ],
+)
+def test_full_runs_of_salesforce_get_chunks_of_bulk_threshold(
+    tmp_path, chunk_size, bulk_threshold, full, expected
+):
+    (tmp_path / "ca.pem").write_text("")
+    loaded = _config(tmp_path, None, chunk_size=chunk_size, bulk_threshold=bulk_threshold)
+    conn = loaded.settings.connections[0]
+    assert write_chunk(conn, full=full) == expected
+    assert run_options(conn, full=full, dry_run=False).chunk_size == expected
+
+
+def test_a_full_run_with_more_changes_than_bulk_threshold_writes_through_bulk(tmp_path):
+    sb = SalesforceSandbox(leads=300, now=NOW).start()
+    try:
+        loaded = _config(tmp_path, sb, chunk_size=50, bulk_threshold=120)
+        conn = loaded.settings.connections[0]
+        model = load_models(loaded)[("sf", "lead")]
+        store = StateStore.open(loaded.settings.state_url.get_secret_value(), now=NOW)
+        slept: list[float] = []
+        connector = build_connector(conn, sleep=slept.append)
+        fields = output_fields(model.grades, model.labels)
+        assert connector.ensure_schema("lead", fields, apply=True).ok
+        engine = Engine(store, connector, connection="sf", sleep=lambda s: True)
+        result = engine.run("lead", model, run_options(conn, full=True, dry_run=False), now=NOW)
+
+        leads = {i: r for i, r in sb.store.table("Lead").items() if not r["IsConverted"]}
+        assert (result.status, result.counts.written) == ("succeeded", len(leads))
+        bulk_jobs, rest = divmod(len(leads), 120)
+        assert connector.stats["bulk_jobs"] == bulk_jobs == 2
+        counters = sb.stats()["counters"]
+        assert counters["bulk_create"] == bulk_jobs
+        assert counters.get("collections_update", 0) + counters.get("composite", 0) == 1
+        assert 0 < rest < 120  # the last partial chunk went through one composite call
+        scores = store.previous_scores("sf", "lead", list(leads))
+        assert {i: (r["Leadsync_Score__c"], r["Leadsync_Label__c"]) for i, r in leads.items()} == {
+            i: (s.score, s.label) for i, s in scores.items()
+        }
+        connector.close()
+        store.close()
+    finally:
+        sb.stop()
