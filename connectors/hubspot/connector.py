@@ -156,6 +156,7 @@ class HubSpotConnector:
     ) -> list[Record]:
         events = self._engagement.events(spec.kind, results, event_types) if event_types else {}
         records = []
+        known: list[tuple[str, dict[str, Any]]] = []
         for item in results:
             rid = str(item["id"])
             props: dict[str, Any] = item.get("properties") or {}
@@ -167,7 +168,7 @@ class HubSpotConnector:
             owned = {name: props.get(name) for name in OUTPUT_PROPERTIES}
             if spec.kind == "contact":
                 owned[LIFECYCLE] = props.get(LIFECYCLE)
-            self._known.remember(rid, owned)
+            known.append((rid, owned))
             ms = parse_ms(props.get(spec.modified)) or parse_ms(item.get("updatedAt"))
             records.append(
                 Record(
@@ -179,6 +180,7 @@ class HubSpotConnector:
                     outputs=outputs,
                 )
             )
+        self._known.remember_many(known)
         return records
 
     def fetch(

@@ -31,8 +31,11 @@ class BulkInsert:
     ) -> None:
         quote = dialect.identifier_preparer.quote
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        # `dialect_impl` first: the generic type's processor would hand SQLite naive datetime
+        # objects for the driver's deprecated adapter to format (slower, and without the
+        # microseconds Core writes, so stored text would not compare like Core's bound values).
         processors: list[Callable[[Any], Any] | None] = [
-            table.c[name].type.bind_processor(dialect) for name in columns
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
         ]
         self.processed = [(i, p) for i, p in enumerate(processors) if p is not None]
         self.sql = (

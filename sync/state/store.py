@@ -31,7 +31,7 @@ from sync.state.records import (
     RunCounts,
     RunRow,
     RunStatus,
-    dumps,
+    encode_result,
 )
 from sync.state.schema import Tables, build_tables
 
@@ -284,7 +284,7 @@ class StateStore(LedgerMixin):
                     (
                         (
                             connection, kind, record_id, result.score, result.label,
-                            result.qualified, dumps(result.to_dict()),
+                            result.qualified, encode_result(result),
                             now, snapshots.get(record_id),
                         )
                         for record_id, result in scores

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,10 +10,10 @@ import sqlalchemy as sa
 
 from config.errors import UserError
 from config.settings import RetentionSettings
-from scoring.types import Event, Record
+from scoring.types import Contribution, Event, Record, ScoreResult
 from sync.state.inputs import InputsEncoder
 from sync.state.migrations import LATEST, migrate
-from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
+from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome, encode_result
 from sync.state.schema import build_tables
 from sync.state.store import StateStore
 from tests.sync.fakes import BASE, fake_score
@@ -252,3 +253,43 @@ def test_iter_latest_rebuilds_records_from_their_input_snapshots(any_store):
         "000": (results["000"], None),
         "002": (results["002"], encoder.encode(records[2])),
     }
+
+
+@pytest.mark.parametrize(
+    ("result", "text"),
+    [
+        (
+            ScoreResult(
+                fit=40, interest=0, score=20, grade="C", tier="3", label="C3", qualified=False,
+                disqualified_reason=None,
+                contributions=(Contribution("VP", "fit", 40.0),),
+                reasons=("+40 VP",), completeness=0.5, model_version="v1",
+            ),
+            '{"fit":40,"interest":0,"score":20,"grade":"C","tier":"3","label":"C3",'
+            '"qualified":false,"contributions":[{"rule":"VP","dimension":"fit","points":40.0}],'
+            '"reasons":["+40 VP"],"completeness":0.5,"model_version":"v1","fit_raw":0.0,'
+            '"interest_raw":0.0}',
+        ),
+        (
+            ScoreResult(
+                fit=90, interest=70, score=80, grade="A", tier="1", label="A1", qualified=True,
+                disqualified_reason="competitor",
+                contributions=(
+                    Contribution("Démo", "interest", 35.5, "form «demo»", "Forms", 2.25),
+                ),
+                reasons=("+35 Démo",), completeness=1.0, model_version="v2", fit_raw=95.0,
+                interest_raw=72.5, changes=("label C3 -> A1",), qualified_at=T0,
+            ),
+            '{"fit":90,"interest":70,"score":80,"grade":"A","tier":"1","label":"A1",'
+            '"qualified":true,"contributions":[{"rule":"Démo","dimension":"interest",'
+            '"points":35.5,"detail":"form «demo»","group":"Forms","age_days":2.25}],'
+            '"reasons":["+35 Démo"],"completeness":1.0,"model_version":"v2","fit_raw":95.0,'
+            '"interest_raw":72.5,"disqualified_reason":"competitor",'
+            '"changes":["label C3 -> A1"],"qualified_at":"2026-03-01T12:00:00+00:00"}',
+        ),
+    ],
+)  # fmt: skip
+def test_stored_results_leave_out_default_values_and_read_back_equal(result, text):
+    assert encode_result(result) == text
+    assert ScoreResult.from_dict(json.loads(text)) == result
+    assert ScoreResult.from_dict(result.to_dict()) == result
