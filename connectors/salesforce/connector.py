@@ -156,6 +156,7 @@ class SalesforceConnector:
         """Counters beyond `usage`: echoes skipped, re-authentications, retries, bulk jobs."""
         return {
             "echoes_skipped": self._reader.echoes_skipped,
+            "child_pages": self._reader.child_pages,
             "reauthentications": self._api.reauthentications,
             "retries": self._api.retries,
             "bulk_jobs": self._writer.bulk_jobs,

@@ -7,7 +7,11 @@ Two modes, one cursor (`ReadCursor`, JSON in `Page.cursor`):
   its own `read.overlap` before the watermark). Resuming from a cursor `(stamp, id)` uses the
   tiebreak `SystemModstamp > stamp OR (SystemModstamp = stamp AND Id > id)`, so records sharing
   one timestamp (a bulk update stamps thousands alike) are neither skipped nor read twice.
-  Activity comes through child subqueries (`(SELECT ... FROM Tasks ...)`): pages are small.
+  Activity comes through child subqueries (`(SELECT ... FROM Tasks ...)`): pages are small. A
+  subquery result of a very active record holds only a first batch of children (Salesforce
+  returns about 200 with `"done": false` and its own `nextRecordsUrl`); the rest is fetched
+  through that URL, one counted call per further batch, before the next page is asked for (the
+  parent's next page invalidates the child cursors).
 * full (`since` None): `ORDER BY Id`, resuming with `Id > id`. Activity comes through direct
   Task, Event and CampaignMember queries ordered by parent id and merge-joined with the lead
   pages, so memory stays one page per stream however many records there are.
@@ -178,6 +182,7 @@ class Reader:
         self.overlap = overlap
         self.echo = echo or EchoMemory()
         self.echoes_skipped = 0
+        self.child_pages = 0  # further batches of subquery results fetched (one call each)
         self._describes: dict[str, dict[str, Any]] = {}
         self._recent: OrderedDict[str, str] = OrderedDict()
 
@@ -277,7 +282,7 @@ class Reader:
                         events = [
                             event
                             for source in selection.sources
-                            for child in ((row.get(source.relationship) or {}).get("records") or [])
+                            for child in self._children(row, source.relationship, reserve)
                             for event in source.events(child, selection.event_types)
                         ]
                         record = selection.record(row, events)
@@ -354,7 +359,7 @@ class Reader:
                     events = [
                         event
                         for source in selection.sources
-                        for child in ((row.get(source.relationship) or {}).get("records") or [])
+                        for child in self._children(row, source.relationship, 0)
                         for event in source.events(child, selection.event_types)
                     ]
                     found[str(row["Id"])] = selection.record(row, events)
@@ -398,6 +403,24 @@ class Reader:
             seen.add(next_url)
             self.api.budget.require(calls_needed, "reading the next page")
             result = self.api.query_more(next_url, batch_size=self.batch_size)
+
+    def _children(
+        self, row: Mapping[str, Any], relationship: str, reserve: int
+    ) -> list[dict[str, Any]]:
+        """Every child row of one subquery result, following its own `nextRecordsUrl`."""
+        result: Mapping[str, Any] = row.get(relationship) or {}
+        children = list(result.get("records") or [])
+        seen: set[str] = set()
+        while not result.get("done", True) and result.get("nextRecordsUrl"):
+            next_url = str(result["nextRecordsUrl"])
+            if next_url in seen:
+                raise PermanentError(f"Salesforce repeated the query page {next_url}; stopping")
+            seen.add(next_url)
+            self.api.budget.require(reserve + 1, f"reading more {relationship} of {row.get('Id')}")
+            result = self.api.query_more(next_url, batch_size=self.batch_size)
+            children += result.get("records") or []
+            self.child_pages += 1
+        return children
 
     def _is_echo(self, row: Mapping[str, Any], me: str, fp: str) -> bool:
         return (

@@ -7,6 +7,12 @@ cursor: a page holds up to `batchSize` rows, children of subqueries included (Sa
 child rows toward the batch size), and `nextRecordsUrl` names the cursor and the offset reached
 (`/services/data/v62.0/query/01g...-2000`). A user holds at most 10 open cursors; the oldest is
 dropped (then `INVALID_QUERY_LOCATOR`), as in Salesforce.
+
+A subquery result (a lead's Tasks) holds at most 200 child rows; past that it says
+`"done": false` with its own `nextRecordsUrl` (`{"totalSize": 1200, "done": false,
+"nextRecordsUrl": "/services/data/v62.0/query/01g...-200", "records": [...200...]}`, the shape
+Salesforce returns and clients must follow), whose pages hold 200 rows each. As in Salesforce,
+moving the parent query to its next page invalidates the child cursors of the previous page.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from sandbox.salesforce.store import Store
 from sandbox.salesforce.values import format_datetime, from_epoch, parse_iso, to_epoch
 
 MAX_OPEN_CURSORS = 10
+CHILD_BATCH = 200  # child rows per subquery result and per page of its nextRecordsUrl
+MAX_CHILD_CURSORS = 10_000  # a memory bound only: a page leaves at most one per parent row
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
 
@@ -69,6 +77,7 @@ class _Cursor:
     plan: _Plan
     ids: list[str]
     user: str
+    parent: str | None = None  # a subquery's cursor: the locator of the query it belongs to
 
 
 @dataclass
@@ -101,6 +110,7 @@ class QueryEngine:
         self.store = store
         self.objects = store.tooling if tooling else store.objects
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
+        self._child_cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- planning -----------------------------------------------------------------------------
@@ -401,9 +411,15 @@ class QueryEngine:
         """The page of an open cursor at `locator` (`01g...-2000`)."""
         cursor_id, _, start_text = locator.partition("-")
         with self._lock:
-            cursor = self._cursors.get(cursor_id)
+            cursor = self._cursors.get(cursor_id) or self._child_cursors.get(cursor_id)
+            if cursor is not None and cursor.parent is None:
+                # the parent moves on: the child results of its previous page are gone
+                for key in [k for k, c in self._child_cursors.items() if c.parent == cursor_id]:
+                    del self._child_cursors[key]
         if cursor is None or cursor.user != user or not start_text.isdigit():
             raise SoqlError("INVALID_QUERY_LOCATOR", "invalid query locator")
+        if cursor.parent is not None:
+            batch_size = CHILD_BATCH
         return self._page(cursor, int(start_text), batch_size, version)
 
     def _page(self, cursor: _Cursor, start: int, batch_size: int, version: str) -> dict[str, Any]:
@@ -419,7 +435,7 @@ class QueryEngine:
                 position += 1
                 if record is None:
                     continue
-                rendered, child_rows = self._render(plan, record, version, cursor.user)
+                rendered, child_rows = self._render(plan, record, version, cursor)
                 if records and rows + 1 + child_rows > batch_size:
                     position -= 1
                     break
@@ -427,7 +443,14 @@ class QueryEngine:
                 rows += 1 + child_rows
         body: dict[str, Any] = {"totalSize": len(cursor.ids), "done": position >= len(cursor.ids)}
         with self._lock:
-            if body["done"]:
+            if cursor.parent is not None:
+                if body["done"]:
+                    self._child_cursors.pop(cursor.locator, None)
+                else:
+                    body["nextRecordsUrl"] = (
+                        f"/services/data/v{version}/query/{cursor.locator}-{position}"
+                    )
+            elif body["done"]:
                 self._cursors.pop(cursor.locator, None)
             else:
                 self._cursors[cursor.locator] = cursor
@@ -442,7 +465,7 @@ class QueryEngine:
         return body
 
     def _render(
-        self, plan: _Plan, record: dict[str, Any], version: str, user: str
+        self, plan: _Plan, record: dict[str, Any], version: str, cursor: _Cursor
     ) -> tuple[dict[str, Any], int]:
         out = _attributes(plan.sobject.name, record["Id"], version)
         for resolved in plan.fields:
@@ -458,10 +481,28 @@ class QueryEngine:
             if not kids:
                 out[rel_name] = None
                 continue
-            rendered = [self._render(child_plan, kid, version, user)[0] for kid in kids]
-            out[rel_name] = {"totalSize": len(rendered), "done": True, "records": rendered}
+            rendered = [
+                self._render(child_plan, kid, version, cursor)[0] for kid in kids[:CHILD_BATCH]
+            ]
+            result: dict[str, Any] = {"totalSize": len(kids), "done": len(kids) <= CHILD_BATCH}
+            if not result["done"]:
+                result["nextRecordsUrl"] = self._child_cursor(
+                    child_plan, [k["Id"] for k in kids], cursor, version
+                )
+            result["records"] = rendered
+            out[rel_name] = result
             child_rows += len(rendered)
         return out, child_rows
+
+    def _child_cursor(self, plan: _Plan, ids: list[str], parent: _Cursor, version: str) -> str:
+        """Keep the rest of a subquery result for its `nextRecordsUrl`."""
+        locator = self.store.ids.new("QueryLocator")
+        cursor = _Cursor(locator, plan.sobject, plan, ids, parent.user, parent=parent.locator)
+        with self._lock:
+            self._child_cursors[locator] = cursor
+            while len(self._child_cursors) > MAX_CHILD_CURSORS:
+                self._child_cursors.popitem(last=False)
+        return f"/services/data/v{version}/query/{locator}-{CHILD_BATCH}"
 
 
 def _attributes(sobject: str, record_id: str, version: str) -> dict[str, Any]:

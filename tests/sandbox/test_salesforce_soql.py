@@ -171,3 +171,48 @@ def test_semantic_errors(store, text, code):
     with pytest.raises(SoqlError) as caught:
         QueryEngine(store).plan(text, store.integration_user)
     assert caught.value.code == code
+
+
+def test_a_subquery_result_past_200_children_pages_through_its_own_next_records_url():
+    from sandbox.salesforce.generator import generate
+
+    org = Store(now_epoch=to_epoch(NOW), seed=5)
+    generate(org, leads=400, seed=5)
+    lead = next(i for i, r in org.table("Lead").items() if not r["IsConverted"])
+    template = next(iter(org.table("Task").values()))
+    for i in range(450):
+        org.load("Task", {**template, "Id": None, "WhoId": lead, "CreatedDate": i})
+    expected = [
+        r["Id"]
+        for r in sorted(org.table("Task").values(), key=lambda r: (-r["CreatedDate"], r["Id"]))
+        if r["WhoId"] == lead
+    ]
+    engine = QueryEngine(org)
+    user = org.integration_user
+    text = "SELECT Id, (SELECT Id FROM Tasks ORDER BY CreatedDate DESC, Id) FROM Lead ORDER BY Id"
+    first = engine.run(text, user, batch_size=200, version="62.0", include_deleted=False)
+    row = next(r for r in first["records"] if r["Id"] == lead)
+    tasks = row["Tasks"]
+    assert (tasks["totalSize"], tasks["done"], len(tasks["records"])) == (len(expected), False, 200)
+    locator = tasks["nextRecordsUrl"].removeprefix("/services/data/v62.0/query/")
+    assert locator.endswith("-200")
+    seen = [t["Id"] for t in tasks["records"]]
+    pages = 0
+    while locator:
+        page = engine.more(locator, user, batch_size=2000, version="62.0")
+        assert len(page["records"]) <= 200
+        seen += [t["Id"] for t in page["records"]]
+        pages += 1
+        url = page.get("nextRecordsUrl")
+        assert page["done"] is (url is None)
+        locator = url.removeprefix("/services/data/v62.0/query/") if url else ""
+    assert seen == expected
+    assert pages == -(-len(expected) // 200) - 1
+    # Moving the parent query on invalidates the child cursors of its previous page.
+    again = engine.run(text, user, batch_size=200, version="62.0", include_deleted=False)
+    child = next(r for r in again["records"] if r["Id"] == lead)["Tasks"]["nextRecordsUrl"]
+    assert not again["done"]
+    engine.more(again["nextRecordsUrl"].rsplit("/", 1)[1], user, batch_size=200, version="62.0")
+    with pytest.raises(SoqlError) as caught:
+        engine.more(child.rsplit("/", 1)[1], user, batch_size=200, version="62.0")
+    assert caught.value.code == "INVALID_QUERY_LOCATOR"

@@ -305,3 +305,58 @@ def test_asking_for_is_converted_includes_converted_leads(make_sandbox, make_con
     converted = [r for r in records if r.properties["IsConverted"]]
     assert [r.id for r in converted] == converted_leads(sandbox)
     assert all(r.properties["ConvertedDate"] for r in converted)
+
+
+def _give_many_tasks(sandbox, lead_id: str, count: int) -> None:
+    """`count` more email-open Tasks on one lead, all inside the activity window."""
+    template = next(
+        r for r in sandbox.store.table("Task").values() if r.get("TaskSubtype") == "Email"
+    )
+    start = int(NOW.timestamp()) - 86_400
+    for i in range(count):
+        at = start - i * 60
+        sandbox.store.load(
+            "Task",
+            {
+                **template,
+                "Id": None,
+                "WhoId": lead_id,
+                "Subject": f"Email Opened: Newsletter {i}",
+                "CreatedDate": at,
+                "LastModifiedDate": at,
+                "SystemModstamp": at,
+                "CompletedDateTime": at,
+            },
+        )
+
+
+@pytest.mark.parametrize("extra_tasks", [0, 199, 650])
+def test_subquery_activity_of_a_very_active_lead_follows_the_child_next_records_url(
+    make_sandbox, make_connector, extra_tasks
+):
+    sandbox = make_sandbox(leads=40)
+    busy = open_leads(sandbox)[3]
+    _give_many_tasks(sandbox, busy, extra_tasks)
+    merge_joined = {r.id: r for r in read_all(make_connector(sandbox), event_types=ALL_EVENTS)}
+    tasks = sum(
+        1
+        for t in sandbox.store.table("Task").values()
+        if t["WhoId"] == busy and t["CreatedDate"] >= int(NOW.timestamp()) - 365 * 86_400
+    )
+    assert tasks >= extra_tasks
+    further = max(0, -(-tasks // 200) - 1)  # batches past the first 200 children
+    since = NOW - dt.timedelta(days=3650)
+    for how in ("incremental", "fetch"):
+        connector = make_connector(sandbox)
+        if how == "incremental":
+            records = {r.id: r for r in read_all(connector, since=since, event_types=ALL_EVENTS)}
+        else:
+            found = connector.fetch("lead", list(merge_joined), FIELDS, ALL_EVENTS)
+            records = {r.id: r for r in found}
+        assert records[busy].events == merge_joined[busy].events
+        assert {i: r.events for i, r in records.items()} == {
+            i: r.events for i, r in merge_joined.items()
+        }
+        assert connector.stats["child_pages"] == further
+        assert connector.usage.by_endpoint.get("query_more", 0) == further
+        assert connector.usage.by_endpoint["query"] == 1
