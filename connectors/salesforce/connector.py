@@ -146,6 +146,13 @@ class SalesforceConnector:
         """Specific records by id (converted leads included)."""
         return self._reader.fetch(kind, list(record_ids), fields, event_types)
 
+    def org_allowance(self) -> tuple[int, int]:
+        """(calls the whole org used, its daily allowance) from `GET limits` (one API call)."""
+        body = self._api.rest("limits", "limits/")
+        daily = body.get("DailyApiRequests") or {}
+        limit = int(daily.get("Max") or 0)
+        return limit - int(daily.get("Remaining") or 0), limit
+
     @property
     def usage(self) -> ApiUsage:
         """Calls made by this connector, and the org's usage as last reported."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -265,13 +266,17 @@ def setup_command(
 @config_options
 @click.option("--connection", help="Only this connection (default: all).")
 @click.option("--runs", "limit", default=5, show_default=True, help="How many recent runs.")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Ask each Salesforce org for its daily API allowance (one API call each).",
+)
 def status_command(
-    *, config: str, secrets_dir: str | None, connection: str | None, limit: int
+    *, config: str, secrets_dir: str | None, connection: str | None, limit: int, live: bool
 ) -> int:
     """Per connection: last runs, next runs, errors, dead letters, API calls today."""
     ctx = open_context(config, secrets_dir, with_models=False)
     now = utc_now()
-    midnight = datetime.combine(now.date(), time(0), tzinfo=UTC)
     for conn in ctx.connections(connection):
         store = ctx.store
         runs = store.runs(conn.name, limit=limit)
@@ -304,11 +309,9 @@ def status_command(
             f"next full rescore: {next_full.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         )
         letters = store.dead_letters(conn.name)
-        budget = conn.hubspot.daily_budget if conn.hubspot else None
-        used = store.api_calls_since(conn.name, midnight)
+        used = calls_today(store, conn.name, now)
         click.echo(
-            f"API calls today: {used:,}"
-            + (f" of {budget:,}" if budget else "")
+            f"API calls today: {_against_budget(conn, used, live=live)}"
             + f"   outbox pending: {store.pending_count(conn.name):,}"
             + f"   dead letters: {len(letters):,}"
         )
@@ -317,6 +320,35 @@ def status_command(
         click.echo("")
     ctx.store.close()
     return 0
+
+
+def _against_budget(conn: ConnectionSettings, used: int, *, live: bool) -> str:
+    """Today's calls against the connection's daily cap, as far as it is known."""
+    if conn.hubspot is not None:
+        budget = conn.hubspot.daily_budget
+        return f"{used:,}" + (f" of {budget:,} (daily_budget)" if budget else "")
+    sf = conn.salesforce
+    assert sf is not None
+    share = f"{sf.daily_share:.0%}"
+    if not live:
+        # The org's allowance arrives with every Salesforce reply but is not stored.
+        return (
+            f"{used:,} of {share} of the org's daily allowance (the allowance is not known "
+            "offline; `status --live` asks Salesforce, 1 API call)"
+        )
+    from connectors.salesforce import SalesforceConnector
+
+    connector = build_connector(conn, daily_used=used)
+    try:
+        assert isinstance(connector, SalesforceConnector)
+        org_used, org_limit = connector.org_allowance()
+    finally:
+        connector.close()
+    allowed = max(1, math.floor(sf.daily_share * org_limit))
+    return (
+        f"{used:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the whole "
+        f"org used {org_used:,} in its rolling 24 hours)"
+    )
 
 
 def _when(moment: datetime | None, now: datetime, every: timedelta) -> str:

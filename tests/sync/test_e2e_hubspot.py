@@ -425,6 +425,8 @@ def test_a_second_sync_process_on_the_same_day_stops_at_the_daily_budget(tmp_pat
         assert code == 1
         assert store.runs("hs")[0].counts.api_calls == 0
         assert sb.calls - calls_before == budget - first
+        code, out, _ = cli(capsys, "status", *config)
+        assert code == 0 and f"API calls today: {budget} of {budget} (daily_budget)" in out
         store.close()
     finally:
         sb.stop()

@@ -49,6 +49,20 @@ connections:
         assert [r.counts.written for r in runs[:3]] == [0, 0, 0]
         assert store.applied_count("sf", "lead") == written
         assert sb.client_secret not in capsys.readouterr().out
+        today = sum(r.counts.api_calls for r in runs)
+        assert main(["status", *args]) == 0
+        out = capsys.readouterr().out
+        assert f"API calls today: {today:,} of 20% of the org's daily allowance (the " in out
+        assert "`status --live` asks Salesforce" in out
+        assert main(["status", "--live", *args]) == 0
+        out = capsys.readouterr().out
+        org = re.search(
+            rf"API calls today: {today:,} of 20,000 \(20% of the org's 100,000 daily calls; "
+            r"the whole org used ([\d,]+) in its rolling 24 hours\)",
+            out,
+        )
+        assert org is not None, out
+        assert int(org.group(1).replace(",", "")) == sb.api_used  # the limits call included
         store.close()
     finally:
         sb.stop()
