@@ -446,9 +446,9 @@ def _convert(
         {
             "Name": f"{lead['Company']} - New Business",
             "AccountId": account,
-            "StageName": "Closed Won" if won else "Proposal",
+            "StageName": "Closed Won" if won else "Closed Lost",
             "IsWon": won,
-            "IsClosed": won,
+            "IsClosed": True,
             "Amount": float(rng.randint(5, 200) * 1000),
             "CloseDate": format_date(at + 30 * DAY),
             **stamps,

@@ -227,7 +227,11 @@ def _labelled_offline(
 @click.command("backtest")
 @ModelOption
 @InputOption
-@click.option("--outcome", help="Column saying whether the record converted (yes/no, 1/0...).")
+@click.option(
+    "--outcome",
+    help="With --input: column saying whether the record converted (yes/no, 1/0...). With "
+    "--config: converted (default) or won (Salesforce leads converted with a won opportunity).",
+)
 @click.option("--outcome-date", help="Column with the date of the outcome (point-in-time guard).")
 @click.option("--as-of", "as_of_text", help="Score as of this date; later events are excluded.")
 @config_options
@@ -263,7 +267,13 @@ def backtest_command(
             connector = build_connector(conn, daily_used=_calls_today(ctx, conn))
             try:
                 labelled = crm_outcomes.labelled_from_crm(
-                    connector, conn.crm, obj_kind, model, as_of=as_of, now=datetime.now(UTC)
+                    connector,
+                    conn.crm,
+                    obj_kind,
+                    model,
+                    as_of=as_of,
+                    now=datetime.now(UTC),
+                    outcome=outcome or "converted",
                 )
             finally:
                 connector.close()

@@ -5,7 +5,12 @@ guard):
 
 - HubSpot contacts and companies: converted when `lifecyclestage` reached opportunity, customer
   or evangelist; the outcome date is the earliest `hs_lifecyclestage_<stage>_date` of those.
-- Salesforce leads: converted when `IsConverted` is true; the date is `ConvertedDate`.
+- Salesforce leads: converted when `IsConverted` is true; the date is `ConvertedDate`. With the
+  outcome `won`: converted and the opportunity created by the conversion won
+  (`ConvertedOpportunity.IsWon`, read through the lead's `ConvertedOpportunityId` in the same
+  SOQL query); a lost or still open opportunity, or a conversion without one, is not won. The
+  date stays `ConvertedDate`: activity after the conversion belongs to the sales cycle, and
+  scoring with it would leak the outcome.
 
 HubSpot moves a contact to customer when one of its deals is won (the default lifecycle
 automation), so a won deal shows here without reading deals.
@@ -28,6 +33,8 @@ OUTCOME = "leadsync_backtest_outcome"
 OUTCOME_DATE = "leadsync_backtest_outcome_date"
 
 HUBSPOT_REACHED = ("opportunity", "customer", "evangelist")
+#: `backtest --config --outcome NAME`: what counts as a positive outcome.
+OUTCOMES = ("converted", "won")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +59,30 @@ def _salesforce_lead(properties: Mapping[str, object]) -> tuple[bool, datetime |
     )
 
 
-def outcome_rule(crm: str, kind: str) -> OutcomeRule:
+def _salesforce_won(properties: Mapping[str, object]) -> tuple[bool, datetime | None]:
+    converted, when = _salesforce_lead(properties)
+    won = converted and bool(to_bool(properties.get("ConvertedOpportunity.IsWon")))
+    return won, when
+
+
+def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule:
     """The outcome definition for `crm` and `kind`; a UserError when there is none."""
+    if outcome not in OUTCOMES:
+        raise UserError(
+            f"--outcome {outcome!r} is not a CRM outcome; with --config use one of "
+            f"{', '.join(OUTCOMES)}"
+        )
+    if outcome == "won":
+        if crm == "salesforce" and kind == "lead":
+            return OutcomeRule(
+                ("IsConverted", "ConvertedDate", "ConvertedOpportunity.IsWon"),
+                _salesforce_won,
+                "converted lead whose opportunity was won",
+            )
+        raise UserError(
+            f"--outcome won is for Salesforce leads; for {crm} {kind} records use --outcome "
+            "converted (HubSpot moves a contact to customer when one of its deals is won)"
+        )
     if crm == "hubspot" and kind in ("contact", "company"):
         fields = ("lifecyclestage", *(f"hs_lifecyclestage_{s}_date" for s in HUBSPOT_REACHED))
         return OutcomeRule(fields, _hubspot, "lifecycle stage reached opportunity or customer")
@@ -74,9 +103,11 @@ def labelled_from_crm(
     *,
     as_of: datetime | None,
     now: datetime,
+    outcome: str = "converted",
 ) -> Labelled:
-    """Read every record of `kind` with its outcome and apply the point-in-time guard."""
-    rule = outcome_rule(crm, kind)
+    """Read every record of `kind` with its outcome (one of `OUTCOMES`) and apply the
+    point-in-time guard."""
+    rule = outcome_rule(crm, kind, outcome)
     fields = sorted(set(model.properties) | set(rule.fields))
     records = []
     for page in connector.iter_pages(kind, fields, sorted(model.event_types), since=None):
