@@ -9,6 +9,7 @@ import pytest
 
 from config.loader import load_config, load_models
 from connectors.outputs import output_fields
+from connectors.salesforce import SalesforceConnector
 from sandbox.salesforce import SalesforceSandbox
 from sync.connections import build_connector, run_options, write_chunk
 from sync.engine import Engine
@@ -76,6 +77,7 @@ def test_a_full_run_with_more_changes_than_bulk_threshold_writes_through_bulk(tm
         store = StateStore.open(loaded.settings.state_url.get_secret_value(), now=NOW)
         slept: list[float] = []
         connector = build_connector(conn, sleep=slept.append)
+        assert isinstance(connector, SalesforceConnector)
         fields = output_fields(model.grades, model.labels)
         assert connector.ensure_schema("lead", fields, apply=True).ok
         engine = Engine(store, connector, connection="sf", sleep=lambda s: True)
