@@ -304,8 +304,12 @@ class CrmApi:
                 ids = self.searchers[table.object_type].matching_ids(query)
             except SearchError as exc:
                 return errors.validation(str(exc))
-            stop = min(query.after + query.limit, MAX_RESULTS)
             rows = table.rows
+            lag_s = self.faults.rates.search_lag_s
+            if lag_s > 0:
+                indexed_until = int((self.clock() - lag_s) * 1000)
+                ids = [id_ for id_ in ids if rows[id_].updated <= indexed_until]
+            stop = min(query.after + query.limit, MAX_RESULTS)
             render = table.renderer(names)
             results = [render(rows[id_]) for id_ in ids[query.after : stop]]
         response: dict[str, Any] = {"total": len(ids), "results": results}

@@ -36,6 +36,9 @@ class FaultRates:
     timeout_s: float = 65.0
     partial_207: float = 0.0
     token_expiry: float = 0.0
+    #: Seconds a write takes to reach the search index: records modified more recently are not
+    #: found by search yet (HubSpot indexes asynchronously; list and batch read see them at once).
+    search_lag_s: float = 0.0
 
 
 @dataclass(frozen=True)
