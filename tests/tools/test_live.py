@@ -119,9 +119,23 @@ def test_preview_from_state_counts_exactly_what_preview_from_the_crm_counts(live
     store = open_store(settings)
     connector = HubSpotConnector(base_url=live.sandbox.url, access_token=live.sandbox.token)
     try:
-        args = {"connection": "sandbox", "kind": "contact", "live": live_model, "now": now}
-        from_crm = preview.preview_from_crm(connector, store, candidate=candidate, **args)
-        from_state = preview.preview_from_state(store, candidate=candidate, **args)
+        from_crm = preview.preview_from_crm(
+            connector,
+            store,
+            connection="sandbox",
+            kind="contact",
+            live=live_model,
+            candidate=candidate,
+            now=now,
+        )
+        from_state = preview.preview_from_state(
+            store,
+            connection="sandbox",
+            kind="contact",
+            live=live_model,
+            candidate=candidate,
+            now=now,
+        )
     finally:
         connector.close()
         store.close()
@@ -130,7 +144,9 @@ def test_preview_from_state_counts_exactly_what_preview_from_the_crm_counts(live
 
     # The same figures; only the order differs (the CRM's paging order, the store's by id).
     def figures(pv: preview.Preview) -> preview.Preview:
-        first_n = {k: [] for k in pv.samples if not k.startswith("largest")}
+        first_n: dict[str, list[preview.Sample]] = {
+            k: [] for k in pv.samples if not k.startswith("largest")
+        }
         return replace(
             pv,
             source="",
