@@ -35,7 +35,7 @@ from connectors.errors import BudgetExhausted, ConnectorError, PermanentError, T
 from scoring.types import Record, ScoreResult
 from sync.lock import run_lock
 from sync.outage import Outage, OutagePolicy, Stopped, event_sleep
-from sync.plan import PlannedChange, from_json_values, plan_record, to_json_values
+from sync.plan import PlannedChange, from_json_values, plan_record
 from sync.state.inputs import InputsEncoder
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
@@ -539,8 +539,9 @@ class _Run:
 def _entry(change: PlannedChange, model_version: str) -> OutboxEntry:
     return OutboxEntry.build(
         change.record_id,
-        new=to_json_values(change.new),
-        old=to_json_values(change.old),
+        # `dumps` writes datetimes as `to_json_values` would (ISO-8601), without the copies
+        new=change.new,
+        old=change.old,
         contributions=[
             {"rule": c.rule, "dimension": c.dimension, "points": c.points, "detail": c.detail}
             for c in change.result.contributions

@@ -14,12 +14,13 @@ Every HubSpot call goes through `HubSpotApi.call`, which
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+import orjson
 import urllib3
 from hubspot import events as sdk_events
 from hubspot import oauth as sdk_oauth
@@ -289,6 +290,41 @@ class HubSpotApi:
             return ApiReply(status, self._json(endpoint, status, raw))
         raise classify(status, raw, headers, endpoint=endpoint)
 
+    def batch_update(
+        self,
+        object_type: str,
+        body: bytes,
+        *,
+        _preload_content: bool = False,
+        _request_timeout: float | None = None,
+    ) -> Any:
+        """POST an already encoded `{"inputs": [...]}` to `/crm/v3/objects/<type>/batch/update`
+        over the objects client's pool, token and user agent, for `call` (its retries, limits
+        and counts apply). The SDK's `BatchApi.update` walks and re-encodes the whole body on
+        every call, about as much work as building it; the reply is the raw urllib3 response
+        (`call` reads the status, headers and JSON of any status)."""
+        client = self.objects_batch.api_client
+        config = client.configuration
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": client.user_agent,
+        }
+        if config.access_token:
+            headers["Authorization"] = f"Bearer {config.access_token}"
+        url = f"{config.host}/crm/v3/objects/{quote(object_type, safe='')}/batch/update"
+        try:
+            return client.rest_client.pool_manager.request(
+                "POST",
+                url,
+                body=body,
+                headers=headers,
+                preload_content=_preload_content,
+                timeout=urllib3.Timeout(total=_request_timeout),
+            )
+        except urllib3.exceptions.SSLError as exc:
+            raise self._tls_or_transient("objects.batch_update", str(exc)) from None
+
     @staticmethod
     def _tls_or_transient(endpoint: str, reason: str) -> ConnectorError:
         if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
@@ -303,7 +339,7 @@ class HubSpotApi:
         if not raw:
             return {}
         try:
-            return json.loads(raw)
+            return orjson.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise TransientError(
                 f"HubSpot {endpoint}: {status} reply is not JSON (truncated or an error page)"

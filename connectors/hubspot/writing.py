@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
+import orjson
+
 from connectors.base import Change, WriteResult
 from connectors.errors import TransientError
 from connectors.hubspot.api import HubSpotApi
@@ -199,11 +201,9 @@ def _send(
     api: HubSpotApi, spec: ObjectSpec, batch: list[tuple[str, dict[str, str]]]
 ) -> list[tuple[str, WriteResult, bool]]:
     """One batch update; (id, result, worth one more try) per record."""
-    inputs = [{"id": rid, "properties": props} for rid, props in batch]
+    body = orjson.dumps({"inputs": [{"id": rid, "properties": props} for rid, props in batch]})
     try:
-        reply = api.call(
-            "objects.batch_update", api.objects_batch.update, spec.object_type, {"inputs": inputs}
-        )
+        reply = api.call("objects.batch_update", api.batch_update, spec.object_type, body)
     except HubSpotRejected as exc:
         if len(batch) > 1 and exc.status == 400:
             half = len(batch) // 2

@@ -66,3 +66,31 @@ class BulkInsert:
             data.append(tuple(values))
         if data:
             conn.exec_driver_sql(self.sql, data)
+
+
+class KeyedIds:
+    """`<head> WHERE connection = ? AND kind = ? AND record_id IN (?, ...)` through the driver.
+
+    Core renders an expanding IN list parameter by parameter on every execution (about 10 us
+    per 100 ids); here the SQL is built once per list length and cached.
+    """
+
+    def __init__(self, head: str, dialect: sa.Dialect) -> None:
+        quote = dialect.identifier_preparer.quote
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.prefix = (
+            f"{head} WHERE {quote('connection')} = {self.mark} AND {quote('kind')} = {self.mark}"
+            f" AND {quote('record_id')} IN ("
+        )
+        self.sql: dict[int, str] = {}
+
+    def execute(
+        self, conn: sa.Connection, connection: str, kind: str, ids: Sequence[str]
+    ) -> Iterable[Sequence[Any]]:
+        """Run the statement for `ids` (at least one) of `connection` and `kind`; its rows."""
+        sql = self.sql.get(len(ids))
+        if sql is None:
+            if len(self.sql) >= 64:  # lengths vary only at the ends of runs; stay bounded
+                self.sql.clear()
+            sql = self.sql[len(ids)] = self.prefix + ", ".join([self.mark] * len(ids)) + ")"
+        return conn.exec_driver_sql(sql, (connection, kind, *ids))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from sync.state.bulk import BulkInsert
+from sync.state.bulk import BulkInsert, KeyedIds
 from sync.state.records import DeadLetter, LedgerRow, OutboxEntry, WriteOutcome
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class LedgerMixin:
     engine: sa.Engine
     t: Tables
     _ledger_insert: BulkInsert
-    _outbox_delete: sa.Delete
+    _outbox_delete_ids: KeyedIds
     _outbox_retry: sa.Update
     _dead_open: sa.Select[Any]
 
@@ -84,7 +84,7 @@ class LedgerMixin:
             done = [x.entry.record_id for x in outcomes if x.status != "retry"]
             key = {"p_conn": connection, "p_kind": kind}
             if done:
-                conn.execute(self._outbox_delete, {**key, "p_ids": done})
+                self._outbox_delete_ids.execute(conn, connection, kind, done)
             retry = [x.entry.record_id for x in outcomes if x.status == "retry"]
             if retry:
                 conn.execute(self._outbox_retry, {**key, "p_ids": retry})

@@ -9,7 +9,6 @@ entries, scores, the cursor after it and the run's counts, together) and `record
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 
 from config.settings import RetentionSettings
 from scoring.types import Record, ScoreResult
-from sync.state.bulk import BulkInsert
+from sync.state.bulk import BulkInsert, KeyedIds
 from sync.state.db import create_engine
 from sync.state.inputs import decode_inputs
 from sync.state.ledger import LedgerMixin
@@ -32,6 +31,7 @@ from sync.state.records import (
     RunRow,
     RunStatus,
     encode_result,
+    loads,
 )
 from sync.state.schema import Tables, build_tables
 
@@ -61,9 +61,6 @@ class StateStore(LedgerMixin):
         # and cache-key generation over long IN lists.
         o, c, s = tables.outbox, tables.cursors, tables.scores
         key = (o.c.connection == sa.bindparam("p_conn"), o.c.kind == sa.bindparam("p_kind"))
-        self._outbox_delete = o.delete().where(
-            *key, o.c.record_id.in_(sa.bindparam("p_ids", expanding=True))
-        )
         self._outbox_retry = (
             o.update()
             .where(*key, o.c.record_id.in_(sa.bindparam("p_ids", expanding=True)))
@@ -92,10 +89,12 @@ class StateStore(LedgerMixin):
             )
             .limit(1)
         )
-        self._previous = sa.select(s.c.record_id, s.c.result, s.c.inputs).where(
-            s.c.connection == sa.bindparam("p_conn"),
-            s.c.kind == sa.bindparam("p_kind"),
-            s.c.record_id.in_(sa.bindparam("p_ids", expanding=True)),
+        quote = dialect.identifier_preparer.quote
+        self._outbox_delete_ids = KeyedIds(f"DELETE FROM {quote(o.name)}", dialect)
+        self._previous = KeyedIds(
+            f"SELECT {quote('record_id')}, {quote('result')}, {quote('inputs')} "
+            f"FROM {quote(s.name)}",
+            dialect,
         )
         self._score_upsert = BulkInsert(
             tables.scores,
@@ -268,9 +267,7 @@ class StateStore(LedgerMixin):
         with self.engine.begin() as conn:
             if outbox:
                 ids = [e.record_id for e in outbox]
-                conn.execute(
-                    self._outbox_delete, {"p_conn": connection, "p_kind": kind, "p_ids": ids}
-                )
+                self._outbox_delete_ids.execute(conn, connection, kind, ids)
                 self._outbox_insert.execute(
                     conn,
                     (
@@ -311,11 +308,10 @@ class StateStore(LedgerMixin):
         ids = list(record_ids)
         if not ids:
             return {}
-        params = {"p_conn": connection, "p_kind": kind, "p_ids": ids}
         with self.engine.connect() as conn:
             return {
-                record_id: (ScoreResult.from_dict(json.loads(text)), inputs)
-                for record_id, text, inputs in conn.execute(self._previous, params)
+                record_id: (ScoreResult.from_dict(loads(text)), inputs)
+                for record_id, text, inputs in self._previous.execute(conn, connection, kind, ids)
             }
 
     def iter_latest(
@@ -342,7 +338,7 @@ class StateStore(LedgerMixin):
             for record_id, text, inputs in rows:
                 yield (
                     decode_inputs(record_id, kind, inputs),
-                    ScoreResult.from_dict(json.loads(text)),
+                    ScoreResult.from_dict(loads(text)),
                 )
             if len(rows) < batch:
                 return
@@ -371,7 +367,7 @@ class StateStore(LedgerMixin):
         )
         with self.engine.connect() as conn:
             return [
-                (record_id, ScoreResult.from_dict(json.loads(text)))
+                (record_id, ScoreResult.from_dict(loads(text)))
                 for record_id, text in conn.execute(query)
             ]
 

@@ -35,13 +35,13 @@ def setup(make_sandbox, make_connector):
 
 def spy_updates(connector) -> list[list[dict[str, Any]]]:
     sent: list[list[dict[str, Any]]] = []
-    original = connector._api.objects_batch.update
+    original = connector._api.batch_update
 
     def spy(object_type, body, **kwargs):
-        sent.append(body["inputs"])
+        sent.append(json.loads(body)["inputs"])
         return original(object_type, body, **kwargs)
 
-    connector._api.objects_batch.update = spy
+    connector._api.batch_update = spy
     return sent
 
 
