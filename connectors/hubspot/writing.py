@@ -94,22 +94,30 @@ def _stage_rank(stage: object) -> int:
     return LIFECYCLE_STAGES.index(text) if text in LIFECYCLE_STAGES else -1
 
 
+#: Canonical output name -> (HubSpot property name, output type), looked up once per value.
+_OUTPUTS = {key: (crm_name(key), output_type) for key, output_type in OUTPUT_TYPES.items()}
+
+
 def _plan_one(
     spec: ObjectSpec, change: Change, known: Mapping[str, object] | None
 ) -> dict[str, str] | WriteResult:
     """The properties to send for one change, or its final result."""
     send: dict[str, str] = {}
     for key, value in change.values.items():
-        if key in OUTPUT_TYPES:
-            name = crm_name(key)
-            try:
-                formatted = format_value(OUTPUT_TYPES[key], value)
-            except ValueError as exc:
-                return WriteResult(change.record_id, "failed", "INVALID_VALUE", f"{key}: {exc}")
+        output = _OUTPUTS.get(key)
+        if output is not None:
+            name, output_type = output
+            if value.__class__ is int and output_type == "number":
+                formatted = str(value)  # what format_value gives an int, without its checks
+            else:
+                try:
+                    formatted = format_value(output_type, value)
+                except ValueError as exc:
+                    return WriteResult(change.record_id, "failed", "INVALID_VALUE", f"{key}: {exc}")
             if (
                 known is not None
                 and name in known
-                and same_value(OUTPUT_TYPES[key], known[name], formatted)
+                and same_value(output_type, known[name], formatted)
             ):
                 continue
             send[name] = formatted
