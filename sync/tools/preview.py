@@ -132,6 +132,25 @@ class _Comparer:
         elif len(pool) < self.limit:
             pool.append(sample)
 
+    @classmethod
+    def for_models(
+        cls, live: ScoringModel, candidate: ScoringModel, source: str, samples: int
+    ) -> _Comparer:
+        """A comparer whose label order lists the live model's labels, then the candidate's."""
+        order = tuple(dict.fromkeys((*live.labels, *candidate.labels)))
+        return cls(Preview(live.name, candidate.name, source, order), samples)
+
+    def add_scored(
+        self,
+        record: Record,
+        prior: ScoreResult | None,
+        live: ScoringModel,
+        candidate: ScoringModel,
+        now: datetime,
+    ) -> None:
+        """Score `record` with both models (from the same previous result) and add the pair."""
+        self.add(record.id, score(record, live, now, prior), score(record, candidate, now, prior))
+
     def finish(self, top_rules: int = 10) -> Preview:
         shifts = [
             RuleShift(rule, self.points_before[rule], self.points_after[rule], self.touched[rule])
@@ -154,14 +173,10 @@ def compare(
     samples: int = 5,
 ) -> Preview:
     """Score `records` with both models and compare (`previous` keyed by record id)."""
-    order = tuple(dict.fromkeys((*live.labels, *candidate.labels)))
-    comparer = _Comparer(Preview(live.name, candidate.name, source, order), samples)
+    comparer = _Comparer.for_models(live, candidate, source, samples)
     known = previous or {}
     for record in records:
-        prior = known.get(record.id)
-        comparer.add(
-            record.id, score(record, live, now, prior), score(record, candidate, now, prior)
-        )
+        comparer.add_scored(record, known.get(record.id), live, candidate, now)
     return comparer.finish()
 
 
@@ -179,16 +194,12 @@ def preview_from_crm(
     """Read the whole population of `kind` from the CRM and compare the two models on it."""
     fields = sorted(live.properties | candidate.properties)
     events = sorted(live.event_types | candidate.event_types)
-    order = tuple(dict.fromkeys((*live.labels, *candidate.labels)))
     source = f"{connection} ({kind} records read from the CRM)"
-    comparer = _Comparer(Preview(live.name, candidate.name, source, order), samples)
+    comparer = _Comparer.for_models(live, candidate, source, samples)
     for page in connector.iter_pages(kind, fields, events, since=None):
         previous = store.previous_scores(connection, kind, [r.id for r in page.records])
         for record in page.records:
-            prior = previous.get(record.id)
-            comparer.add(
-                record.id, score(record, live, now, prior), score(record, candidate, now, prior)
-            )
+            comparer.add_scored(record, previous.get(record.id), live, candidate, now)
     return comparer.finish()
 
 
@@ -231,17 +242,14 @@ def preview_from_state(
             f"{connection} have no stored inputs (scored before this leadsync version); run "
             "`leadsync sync --full` once, or preview without --from-state"
         )
-    order = tuple(dict.fromkeys((*live.labels, *candidate.labels)))
     source = f"{connection} ({kind} records from the state store)"
-    comparer = _Comparer(Preview(live.name, candidate.name, source, order), samples)
+    comparer = _Comparer.for_models(live, candidate, source, samples)
     stale = 0
     for record, prior in store.iter_latest(connection, kind):
         if prior.model_version != live.version:
             stale += 1
             continue
-        comparer.add(
-            record.id, score(record, live, now, prior), score(record, candidate, now, prior)
-        )
+        comparer.add_scored(record, prior, live, candidate, now)
     if stale:
         raise UserError(
             f"--from-state: {stale:,} of {total:,} stored {kind} scores of {connection} come "
