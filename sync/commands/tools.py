@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from config.errors import Problem, UserError
 from config.model_loader import load_model
 from config.record_files import read_records
 from config.settings import ConnectionSettings
+from connectors.base import Connector
 from scoring import explain
 from scoring.coerce import to_datetime
 from scoring.model import ScoringModel
@@ -93,9 +95,17 @@ def _offline(model_path: Path | None, input_path: Path | None) -> bool:
     raise click.UsageError("give both --model and --input (offline), or neither and --config")
 
 
-def _calls_today(ctx: Context, conn: ConnectionSettings) -> int:
-    # The tools' reads count against the connection's daily cap like a sync's.
-    return calls_today(ctx.store, conn.name, datetime.now(UTC))
+@contextmanager
+def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connector]:
+    """A connector for `conn`, closed afterwards; the tools' reads count against the
+    connection's daily cap like a sync's."""
+    connector = build_connector(
+        conn, daily_used=calls_today(ctx.store, conn.name, datetime.now(UTC))
+    )
+    try:
+        yield connector
+    finally:
+        connector.close()
 
 
 def _object(
@@ -158,13 +168,10 @@ def explain_command(
         try:
             conn, obj_kind = _object(ctx, connection, kind)
             model = ctx.models[(conn.name, obj_kind)]
-            connector = build_connector(conn, daily_used=_calls_today(ctx, conn))
-            try:
+            with _live_connector(ctx, conn) as connector:
                 fetched = connector.fetch(
                     obj_kind, [record_id], sorted(model.properties), sorted(model.event_types)
                 )
-            finally:
-                connector.close()
             if not fetched:
                 raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
             previous = ctx.store.previous_scores(conn.name, obj_kind, [record_id]).get(record_id)
@@ -264,8 +271,7 @@ def backtest_command(
         try:
             conn, obj_kind = _object(ctx, connection, kind)
             model = ctx.models[(conn.name, obj_kind)]
-            connector = build_connector(conn, daily_used=_calls_today(ctx, conn))
-            try:
+            with _live_connector(ctx, conn) as connector:
                 labelled = crm_outcomes.labelled_from_crm(
                     connector,
                     conn.crm,
@@ -275,8 +281,6 @@ def backtest_command(
                     now=datetime.now(UTC),
                     outcome=outcome or "converted",
                 )
-            finally:
-                connector.close()
         finally:
             ctx.store.close()
         result = bt.run(labelled, model, outcome=crm_outcomes.OUTCOME)
@@ -444,8 +448,7 @@ def preview_command(
                 samples=samples,
             )
         else:
-            connector = build_connector(conn, daily_used=_calls_today(ctx, conn))
-            try:
+            with _live_connector(ctx, conn) as connector:
                 result = preview.preview_from_crm(
                     connector,
                     ctx.store,
@@ -456,8 +459,6 @@ def preview_command(
                     now=now,
                     samples=samples,
                 )
-            finally:
-                connector.close()
     finally:
         ctx.store.close()
     click.echo(preview.render(result))
