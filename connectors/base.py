@@ -93,6 +93,9 @@ class Connector(Protocol):
     """I/O with one CRM account. Implementations classify errors into `connectors.errors`."""
 
     crm: str
+    #: True when `write` may run on another thread while pages of `iter_pages` are being read
+    #: (the engine then writes a full run's batches beside its reading).
+    concurrent_writes: bool
 
     def ensure_schema(
         self, kind: str, outputs: Sequence[OutputField], *, apply: bool

@@ -5,6 +5,11 @@
             (outbox + scores + cursor) -> write full batches -> ledger
          -> write the rest -> commit the watermark with the run's outcome
 
+Scoring and planning a page is pure (`sync.page_scoring`). In full runs of a connector that
+allows it (`Connector.concurrent_writes`), each full batch of writes goes out on a write thread
+while the run reads and scores on; one batch at a time, and a page that plans a record of the
+batch in flight waits for that batch first.
+
 Full runs write full chunks as pages go; incremental runs hold their writes until reading is
 done (up to `INCREMENTAL_HOLD_CHUNKS` chunks), so a search ordered by modification time does not
 meet our own fresh writes again in the same run.
@@ -25,18 +30,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 from connectors.base import Change, Connector, Page, WriteResult
 from connectors.errors import BudgetExhausted, ConnectorError, PermanentError, TransientError
-from scoring.types import Record, ScoreResult
+from scoring.types import Record
 from sync.lock import run_lock
 from sync.outage import Outage, OutagePolicy, Stopped, event_sleep
-from sync.plan import PlannedChange, from_json_values, plan_record
-from sync.state.inputs import InputsEncoder
+from sync.page_scoring import PageScorer, Scorer, default_scorer
+from sync.plan import from_json_values
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
 from sync.summary import PlanSummary, RunResult
@@ -64,7 +70,8 @@ TRANSIENT_WRITE_CODES = frozenset(
 )
 
 
-_NOTHING: tuple[None, None] = (None, None)
+#: Planned writes taken from the queue: outbox entries with the values to write.
+Batch = list[tuple[OutboxEntry, Mapping[str, object]]]
 
 #: Incremental runs hold their writes until reading ends, up to this many chunks (memory bound;
 #: past it a write may meet its record again later in the same run, which then plans nothing).
@@ -84,18 +91,6 @@ class Model(Protocol):
     def event_types(self) -> frozenset[str]: ...
     @property
     def qualify_lifecycle_stage(self) -> str | None: ...
-
-
-Scorer = Callable[[Record, Any, datetime, ScoreResult | None], ScoreResult]
-
-
-def default_scorer(
-    record: Record, model: Any, now: datetime, previous: ScoreResult | None
-) -> ScoreResult:
-    """`scoring.score`, imported when first used."""
-    from scoring import score
-
-    return score(record, model, now, previous)
 
 
 def utc_now() -> datetime:
@@ -269,8 +264,22 @@ class _Run:
         self.started = now  # when the reading began, in the CRM's time (a resumed run's start)
         self.run_id = 0
         self.queue: dict[str, tuple[OutboxEntry, Mapping[str, object]]] = {}
-        self.inputs = InputsEncoder(model.properties, model.event_types)
+        self.scorer = PageScorer(
+            model,
+            now=now,
+            min_points_change=options.min_points_change,
+            sample_size=options.sample_size,
+            scorer=engine.scorer,
+        )
+        # the batch being written on `background`: its entries, the future and its record ids
+        self.background: ThreadPoolExecutor | None = None
+        if mode == "full" and not options.dry_run and engine.connector.concurrent_writes:
+            self.background = ThreadPoolExecutor(1, thread_name_prefix="leadsync-write")
+        self.writing: tuple[Batch, Future[list[WriteOutcome]], frozenset[str]] | None = None
         self.outage = Outage(engine.outage_policy, engine.sleep, f"{self.connection}/{kind}")
+        self.write_outage = Outage(
+            engine.outage_policy, engine.sleep, f"{self.connection}/{kind} writes"
+        )
         self.result = RunResult(
             connection=self.connection,
             kind=kind,
@@ -318,6 +327,7 @@ class _Run:
             self.result.error = f"internal error: {type(exc).__name__}: {exc}"
             raise
         finally:
+            self._stop_writing()
             usage = self.connector.usage
             self.counts.api_calls = usage.calls - calls0
             self.counts.rate_limited = usage.rate_limited - limited0
@@ -325,7 +335,7 @@ class _Run:
             self.result.counts = self.counts
             self.result.finished_at = self.engine.clock()
             self.result.elapsed_s = time.monotonic() - started
-            self.result.pauses = self.outage.pauses
+            self.result.pauses = self.outage.pauses + self.write_outage.pauses
             complete = None
             if (
                 self.result.status == "succeeded"
@@ -355,6 +365,19 @@ class _Run:
                 },
             )
         return self.result
+
+    def _stop_writing(self) -> None:
+        """After the body: settle a batch still being written (the body ended early) and stop
+        the write thread."""
+        if self.writing is not None:
+            try:
+                self.settle_write()
+            except Exception:
+                # The body's own failure is what the run reports; the batch stays in the outbox
+                # unless its ledger rows were committed.
+                log.exception("write in flight failed while the run ended")
+        if self.background is not None:
+            self.background.shutdown(wait=True)
 
     def _fail(self, exc: ConnectorError, *, paused: bool = False) -> None:
         self.status = "paused" if paused else "failed"
@@ -406,45 +429,26 @@ class _Run:
             token = page.cursor or token
 
     def process(self, records: Sequence[Record], *, page_cursor: str | None) -> set[str]:
-        """Score and plan one page, then commit it (and write full batches); returns the ids
-        of the records with a planned write."""
-        previous = self.store.previous_state(self.connection, self.kind, [r.id for r in records])
-        plan = self.result.plan
-        scores: list[tuple[str, ScoreResult]] = []
-        inputs: dict[str, str] = {}
-        outbox: list[OutboxEntry] = []
-        values: dict[str, Mapping[str, object]] = {}
-        encode = self.inputs.encode
-        for record in records:
-            before, stored_inputs = previous.get(record.id, _NOTHING)
-            result = self.engine.scorer(record, self.model, self.now, before)
-            snapshot = encode(record)
-            if result != before or snapshot != stored_inputs:
-                scores.append((record.id, result))
-                inputs[record.id] = snapshot
-            plan.add_result(result)
-            if record.updated_at is not None and (
-                self.high_water is None or record.updated_at > self.high_water
-            ):
-                self.high_water = record.updated_at
-            change = plan_record(
-                record,
-                result,
-                min_points_change=self.options.min_points_change,
-                scored_at=self.now,
-                lifecycle_stage=self.model.qualify_lifecycle_stage,
-            )
-            if change is None:
-                self.counts.unchanged += 1
-                continue
-            plan.add_change(change)
-            outbox.append(_entry(change, self.model.version))
-            values[record.id] = change.new
+        """Score and plan one page, then commit it: its outbox entries, scores and the cursor
+        after it together (and write full batches); the ids of its records with a planned
+        write."""
+        previous = self.store.previous_rows(self.connection, self.kind, [r.id for r in records])
+        page = self.scorer.score(records, previous)
+        self.result.plan.merge(page.plan)
+        if page.high_water is not None and (
+            self.high_water is None or page.high_water > self.high_water
+        ):
+            self.high_water = page.high_water
         self.counts.pages += 1
-        self.counts.read += len(records)
-        self.counts.scored += len(records)
-        self.counts.planned += len(outbox)
+        self.counts.read += page.read
+        self.counts.scored += page.read
+        self.counts.unchanged += page.unchanged
+        self.counts.planned += len(page.writes)
         if not self.options.dry_run:
+            if self.writing is not None and not self.writing[2].isdisjoint(
+                write.entry.record_id for write in page.writes
+            ):
+                self.settle_write()  # its ledger rows remove outbox entries by record id
             cursor = None
             if self.mode != "retry":
                 cursor = replace(
@@ -461,21 +465,22 @@ class _Run:
                 self.connection,
                 self.kind,
                 cursor=cursor,
-                outbox=outbox,
-                scores=scores,
-                inputs=inputs,
+                outbox=[write.entry for write in page.writes],
+                scores=page.scores,
                 counts=self.counts,
                 now=self.engine.clock(),
             )
-            for entry in outbox:
-                self.queue.pop(entry.record_id, None)
-                self.queue[entry.record_id] = (entry, values[entry.record_id])
+            queue = self.queue
+            for write in page.writes:
+                record_id = write.entry.record_id
+                queue.pop(record_id, None)
+                queue[record_id] = (write.entry, write.values)
             held = self.options.chunk_size * INCREMENTAL_HOLD_CHUNKS
-            if self.mode == "full" or len(self.queue) >= held:
+            if self.mode == "full" or len(queue) >= held:
                 self.drain(final=False)
         if self.engine.on_progress is not None:
             self.engine.on_progress(Progress(self.connection, self.kind, self.counts))
-        return {entry.record_id for entry in outbox}
+        return {write.entry.record_id for write in page.writes}
 
     # writing ---------------------------------------------------------------------------------
 
@@ -485,40 +490,64 @@ class _Run:
             self.queue[entry.record_id] = (entry, from_json_values(entry.data()["new"]))
 
     def drain(self, *, final: bool) -> None:
-        """Write queued entries in full batches (and with `final`, the last partial one too).
+        """Write queued entries in full batches (and with `final`, the last partial one too,
+        waiting for every write to be settled).
 
-        The queue mirrors the outbox table of this connection and kind (the run holds the lock),
-        so batches are taken from memory; the table is what survives a crash.
+        The queue holds the outbox entries of this connection and kind not being written (the
+        run holds the lock), so batches are taken from memory; the table is what survives a
+        crash. With `writes_beside_reads`, a batch is written on a thread while the run reads
+        and scores on; one batch at a time, settled before the next goes.
         """
         size = self.options.chunk_size
-        while self.queue and (final or len(self.queue) >= size):
-            batch = [self.queue[key] for key in list(self.queue)[:size]]
-            changes = [Change(entry.record_id, values) for entry, values in batch]
-            results = {r.record_id: r for r in self._write(changes)}
-            outcomes = [self._outcome(entry, results.get(entry.record_id)) for entry, _ in batch]
-            self.store.record_writes(
-                self.run_id, self.connection, self.kind, outcomes, now=self.engine.clock()
-            )
-            for outcome, (entry, values) in zip(outcomes, batch, strict=True):
-                del self.queue[entry.record_id]
-                if outcome.status == "applied":
-                    self.counts.written += 1
-                    continue
-                self.counts.failed += 1
-                if outcome.status == "retry":
-                    self.queue[entry.record_id] = (
-                        replace(entry, attempts=entry.attempts + 1),
-                        values,
-                    )
-                    continue
-                self.counts.dead_lettered += 1
-                reason = f"{outcome.error_code or 'error'}: {outcome.error or ''}"
-                self.result.dead_letter_reasons[reason[:120]] += 1
+        queue = self.queue
+        while True:
+            if queue and (final or len(queue) >= size):
+                batch = [queue.pop(key) for key in list(queue)[:size]]
+                self.settle_write()
+                if self.background is not None and not final:
+                    future = self.background.submit(self._write_batch, batch)
+                    self.writing = (batch, future, frozenset(e.record_id for e, _ in batch))
+                else:
+                    self._settle(batch, self._write_batch(batch))
+            elif final and self.writing is not None:
+                self.settle_write()  # its retries may be queued again
+            else:
+                return
+
+    def settle_write(self) -> None:
+        """Wait for the batch being written on the thread, if any, and account for it."""
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            batch, future, _ = writing
+            self._settle(batch, future.result())
+
+    def _write_batch(self, batch: Batch) -> list[WriteOutcome]:
+        """Write a batch and ledger every outcome (in the run's thread or the write thread)."""
+        changes = [Change(entry.record_id, values) for entry, values in batch]
+        results = {r.record_id: r for r in self._write(changes)}
+        outcomes = [self._outcome(entry, results.get(entry.record_id)) for entry, _ in batch]
+        self.store.record_writes(
+            self.run_id, self.connection, self.kind, outcomes, now=self.engine.clock()
+        )
+        return outcomes
+
+    def _settle(self, batch: Batch, outcomes: list[WriteOutcome]) -> None:
+        for outcome, (entry, values) in zip(outcomes, batch, strict=True):
+            if outcome.status == "applied":
+                self.counts.written += 1
+                continue
+            self.counts.failed += 1
+            if outcome.status == "retry":
+                self.queue[entry.record_id] = (replace(entry, attempts=entry.attempts + 1), values)
+                continue
+            self.counts.dead_lettered += 1
+            reason = f"{outcome.error_code or 'error'}: {outcome.error or ''}"
+            self.result.dead_letter_reasons[reason[:120]] += 1
 
     def _write(self, changes: list[Change]) -> list[WriteResult]:
         """Write, splitting a batch the CRM refused as a whole to find the records at fault."""
         try:
-            return self.outage.call(lambda: self.connector.write(self.kind, changes))
+            return self.write_outage.call(lambda: self.connector.write(self.kind, changes))
         except PermanentError as exc:
             if len(changes) == 1:
                 return [WriteResult(changes[0].record_id, "failed", "rejected", str(exc)[:500])]
@@ -534,18 +563,3 @@ class _Run:
         if transient and entry.attempts + 1 < self.options.max_attempts:
             return WriteOutcome(entry, "retry", code, message)
         return WriteOutcome(entry, "dead_lettered", code, message)
-
-
-def _entry(change: PlannedChange, model_version: str) -> OutboxEntry:
-    return OutboxEntry.build(
-        change.record_id,
-        # `dumps` writes datetimes as `to_json_values` would (ISO-8601), without the copies
-        new=change.new,
-        old=change.old,
-        contributions=[
-            {"rule": c.rule, "dimension": c.dimension, "points": c.points, "detail": c.detail}
-            for c in change.result.contributions
-        ],
-        reasons=list(change.reasons),
-        model_version=model_version,
-    )

@@ -41,6 +41,17 @@ class PlanSummary:
         self.score_bins[min(result.score // 10, 9)] += 1
         self.qualified += int(result.qualified)
 
+    def merge(self, other: PlanSummary) -> None:
+        """Add the counts of another part of the run (a page scored apart) and its samples
+        while there is room."""
+        self.by_reason.update(other.by_reason)
+        self.labels.update(other.labels)
+        self.score_bins.update(other.score_bins)
+        self.qualified += other.qualified
+        room = self.sample_size - len(self.samples)
+        if room > 0:
+            self.samples.extend(other.samples[:room])
+
     def add_change(self, change: PlannedChange) -> None:
         """Count one planned write and keep it as a sample while there is room."""
         self.by_reason.update(change.reasons)

@@ -43,6 +43,9 @@ class HubSpotConnector:
     """
 
     crm = "hubspot"
+    # API calls, the budget and the known-values cache are thread-safe (reads already run on
+    # several threads)
+    concurrent_writes = True
 
     def __init__(
         self,

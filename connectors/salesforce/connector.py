@@ -38,6 +38,8 @@ class SalesforceConnector:
     """
 
     crm = "salesforce"
+    # One simple-salesforce session and unguarded echo bookkeeping: one call at a time
+    concurrent_writes = False
 
     def __init__(
         self,

@@ -9,7 +9,8 @@ opens, updates or resolves dead letters.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ class LedgerMixin:
     _outbox_delete_ids: KeyedIds
     _outbox_retry: sa.Update
     _dead_open: sa.Select[Any]
+
+    transaction: Callable[[], AbstractContextManager[sa.Connection]]  # StateStore's
 
     def pending(self, connection: str, kind: str, *, limit: int | None = None) -> list[OutboxEntry]:
         """Outbox entries waiting to be written, oldest first."""
@@ -70,7 +73,7 @@ class LedgerMixin:
         if not outcomes:
             return
         d = self.t.dead_letters
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             self._ledger_insert.execute(
                 conn,
                 (
@@ -241,7 +244,7 @@ class LedgerMixin:
         if not ids:
             return
         d = self.t.dead_letters
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 d.update()
                 .where(d.c.id.in_(list(ids)))

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -71,6 +71,25 @@ def encode_result(result: ScoreResult) -> str:
     if result.qualified_at is not None:
         data["qualified_at"] = result.qualified_at.isoformat()
     return dumps(data)
+
+
+class ScoreRow(NamedTuple):
+    """One row of the latest-scores table, encoded (built where the record is scored, so a
+    worker process can hand it over as plain values)."""
+
+    record_id: str
+    score: int
+    label: str
+    qualified: bool
+    result: str
+    inputs: str | None = None
+
+    @classmethod
+    def of(cls, record_id: str, result: ScoreResult, inputs: str | None = None) -> ScoreRow:
+        """The row of `result` for `record_id`, with its input snapshot text."""
+        return cls(
+            record_id, result.score, result.label, result.qualified, encode_result(result), inputs
+        )
 
 
 RunStatus = Literal["running", "succeeded", "interrupted", "paused", "failed", "crashed"]

@@ -9,7 +9,9 @@ entries, scores, the cursor after it and the run's counts, together) and `record
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +32,7 @@ from sync.state.records import (
     RunCounts,
     RunRow,
     RunStatus,
-    encode_result,
+    ScoreRow,
     loads,
 )
 from sync.state.schema import Tables, build_tables
@@ -45,6 +47,10 @@ class StateStore(LedgerMixin):
         self.engine = engine
         self.t = tables
         dialect = engine.dialect
+        # SQLite has one writer at a time, and a writer that finds it busy polls in sleeps of
+        # 1 to 100 ms: threads of this process (a run's page commits and its write thread's
+        # ledger rows) take turns on a lock instead.
+        self._write_turn = threading.RLock() if dialect.name == "sqlite" else None
         self._outbox_insert = BulkInsert(
             tables.outbox,
             ("connection", "kind", "record_id", "run_id", "payload", "model_version",
@@ -113,6 +119,16 @@ class StateStore(LedgerMixin):
         migrate(engine, tables, now=now)
         return cls(engine, tables)
 
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """`engine.begin()`: one transaction, committed when the block ends without error."""
+        if self._write_turn is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_turn, self.engine.begin() as conn:
+            yield conn
+
     @property
     def dialect(self) -> str:
         """`sqlite` or `postgresql`."""
@@ -139,7 +155,7 @@ class StateStore(LedgerMixin):
         model_version: str | None,
     ) -> int:
         """Insert a `running` run and return its id."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             result = conn.execute(
                 self.t.runs.insert().values(
                     connection=connection,
@@ -156,7 +172,7 @@ class StateStore(LedgerMixin):
     def mark_crashed(self, connection: str, *, now: datetime) -> int:
         """Runs still `running` for `connection`: call only while holding its run lock."""
         runs = self.t.runs
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             result = conn.execute(
                 runs.update()
                 .where(runs.c.connection == connection, runs.c.status == "running")
@@ -176,7 +192,7 @@ class StateStore(LedgerMixin):
     ) -> None:
         """Store the run's outcome; with `complete_cursor=(connection, kind, watermark)` also
         clear the in-flight position and advance the watermark, in the same transaction."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 self.t.runs.update()
                 .where(self.t.runs.c.id == run_id)
@@ -231,7 +247,7 @@ class StateStore(LedgerMixin):
 
     def put_cursor(self, connection: str, kind: str, state: CursorState, *, now: datetime) -> None:
         """Replace the saved position."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             self._put_cursor(conn, connection, kind, state, now)
 
     def _put_cursor(
@@ -254,17 +270,14 @@ class StateStore(LedgerMixin):
         *,
         cursor: CursorState | None,
         outbox: Sequence[OutboxEntry],
-        scores: Sequence[tuple[str, ScoreResult]],
+        scores: Sequence[ScoreRow],
         counts: RunCounts,
         now: datetime,
-        inputs: Mapping[str, str] | None = None,
     ) -> None:
-        """Commit one page: its planned writes, its new scores (pass only results or inputs that
-        differ from the stored ones), the cursor after it (unless None) and the run's counts so
-        far. `inputs` holds the model-input snapshot of scored records by id
-        (`sync.state.inputs`); a score without one stores NULL."""
-        snapshots = inputs or {}
-        with self.engine.begin() as conn:
+        """Commit one page: its planned writes, its new scores (pass only results or input
+        snapshots that differ from the stored ones; a row without a snapshot stores NULL), the
+        cursor after it (unless None) and the run's counts so far."""
+        with self.transaction() as conn:
             if outbox:
                 ids = [e.record_id for e in outbox]
                 self._outbox_delete_ids.execute(conn, connection, kind, ids)
@@ -279,12 +292,9 @@ class StateStore(LedgerMixin):
                 self._score_upsert.execute(
                     conn,
                     (
-                        (
-                            connection, kind, record_id, result.score, result.label,
-                            result.qualified, encode_result(result),
-                            now, snapshots.get(record_id),
-                        )
-                        for record_id, result in scores
+                        (connection, kind, r.record_id, r.score, r.label, r.qualified, r.result,
+                         now, r.inputs)
+                        for r in scores
                     ),
                 )  # fmt: skip
             if cursor is not None:
@@ -305,12 +315,23 @@ class StateStore(LedgerMixin):
     ) -> dict[str, tuple[ScoreResult, str | None]]:
         """The latest stored result and input snapshot text (None when absent) of each of
         `record_ids` that has a result."""
+        rows = self.previous_rows(connection, kind, record_ids)
+        return {
+            record_id: (ScoreResult.from_dict(loads(text)), inputs)
+            for record_id, (text, inputs) in rows.items()
+        }
+
+    def previous_rows(
+        self, connection: str, kind: str, record_ids: Iterable[str]
+    ) -> dict[str, tuple[str, str | None]]:
+        """`previous_state` undecoded: the stored result JSON and input snapshot text of each of
+        `record_ids` that has a result (decoding is left to whoever scores the page)."""
         ids = list(record_ids)
         if not ids:
             return {}
         with self.engine.connect() as conn:
             return {
-                record_id: (ScoreResult.from_dict(loads(text)), inputs)
+                record_id: (text, inputs)
                 for record_id, text, inputs in self._previous.execute(conn, connection, kind, ids)
             }
 
@@ -387,7 +408,7 @@ class StateStore(LedgerMixin):
     def prune(self, retention: RetentionSettings, *, now: datetime) -> dict[str, int]:
         """Delete finished runs, ledger rows and resolved dead letters older than configured."""
         runs, lg, d = self.t.runs, self.t.ledger, self.t.dead_letters
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             removed_runs = conn.execute(
                 runs.delete().where(
                     runs.c.status != "running",

@@ -40,6 +40,7 @@ class FakeCRM:
     """A paginating fake CRM; `crm_now` advances one second per write call."""
 
     crm = "fake"
+    concurrent_writes = False
 
     def __init__(self, n: int = 250, *, page_size: int = 50, seed_points: int = 7) -> None:
         self.page_size = page_size

@@ -13,7 +13,14 @@ from config.settings import RetentionSettings
 from scoring.types import Contribution, Event, Record, ScoreResult
 from sync.state.inputs import InputsEncoder
 from sync.state.migrations import LATEST, migrate
-from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome, encode_result
+from sync.state.records import (
+    CursorState,
+    OutboxEntry,
+    RunCounts,
+    ScoreRow,
+    WriteOutcome,
+    encode_result,
+)
 from sync.state.schema import build_tables
 from sync.state.store import StateStore
 from tests.sync.fakes import BASE, fake_score
@@ -87,7 +94,7 @@ def test_save_page_commits_outbox_scores_cursor_and_replaces_a_pending_entry(any
     for score in (50, 60):
         any_store.save_page(
             run_id, "acme", "contact", cursor=cursor, outbox=[entry("1", score), entry("2")],
-            scores=[("1", result)], counts=RunCounts(pages=1, read=2), now=T0,
+            scores=[ScoreRow.of("1", result)], counts=RunCounts(pages=1, read=2), now=T0,
         )  # fmt: skip
     pending = any_store.pending("acme", "contact")
     assert [(e.record_id, e.data()["new"]["score"]) for e in pending] == [("1", 60), ("2", 50)]
@@ -198,7 +205,7 @@ def test_migration_2_adds_score_inputs_to_a_version_1_database(any_store):
     record = Record("1", "contact", {"points": "80"})
     result = fake_score(record, None, T0, None)
     any_store.save_page(
-        run_id, "acme", "contact", cursor=None, outbox=[], scores=[("1", result)],
+        run_id, "acme", "contact", cursor=None, outbox=[], scores=[ScoreRow.of("1", result)],
         counts=RunCounts(), now=T0,
     )  # fmt: skip
     with any_store.engine.begin() as conn:  # back to the schema of version 1
@@ -232,8 +239,12 @@ def test_iter_latest_rebuilds_records_from_their_input_snapshots(any_store):
     )
     results = {r.id: fake_score(r, None, T0, None) for r in records}
     any_store.save_page(
-        run_id, "acme", "contact", cursor=None, outbox=[], scores=list(results.items()),
-        inputs={r.id: encoder.encode(r) for r in records[1:]}, counts=RunCounts(), now=T0,
+        run_id, "acme", "contact", cursor=None, outbox=[],
+        scores=[
+            ScoreRow.of(r.id, results[r.id], encoder.encode(r) if n else None)
+            for n, r in enumerate(records)
+        ],
+        counts=RunCounts(), now=T0,
     )  # fmt: skip
     assert encoder.encode(records[1]) == (
         '{"p":{"points":"1","title":null},'

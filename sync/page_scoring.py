@@ -1,0 +1,127 @@
+"""Scoring one page: records and their stored previous results in; the score rows to store, the
+planned writes and the page's share of the plan summary out. Pure: no I/O, no run state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from scoring.types import Record, ScoreResult
+from sync.plan import PlannedChange, plan_record
+from sync.state.inputs import InputsEncoder
+from sync.state.records import OutboxEntry, ScoreRow, loads
+from sync.summary import PlanSummary
+
+Scorer = Callable[[Record, Any, datetime, ScoreResult | None], ScoreResult]
+
+#: Stored state of a record as `StateStore.previous_rows` returns it: result JSON, input snapshot.
+PreviousRows = Mapping[str, tuple[str, str | None]]
+
+_NOTHING: tuple[None, None] = (None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedWrite:
+    """A material change of one record: its outbox entry and the values to write."""
+
+    entry: OutboxEntry
+    values: Mapping[str, object]
+
+
+@dataclass
+class ScoredPage:
+    """What one page came to: score rows to store (only those that differ from the stored
+    ones), planned writes, the page's share of the plan summary, the latest modification time
+    read and how many records need no write."""
+
+    read: int
+    scores: list[ScoreRow] = field(default_factory=list)
+    writes: list[PlannedWrite] = field(default_factory=list)
+    plan: PlanSummary = field(default_factory=PlanSummary)
+    high_water: datetime | None = None
+    unchanged: int = 0
+
+
+def default_scorer(
+    record: Record, model: Any, now: datetime, previous: ScoreResult | None
+) -> ScoreResult:
+    """`scoring.score`, imported when first used."""
+    from scoring import score
+
+    return score(record, model, now, previous)
+
+
+class PageScorer:
+    """Scores pages for one run: one model, one scoring time, one write threshold."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        now: datetime,
+        min_points_change: float,
+        sample_size: int = 10,
+        scorer: Scorer = default_scorer,
+    ) -> None:
+        self.model = model
+        self.now = now
+        self.min_points_change = min_points_change
+        self.sample_size = sample_size
+        self.scorer = scorer
+        self.inputs = InputsEncoder(model.properties, model.event_types)
+
+    def score(self, records: Sequence[Record], previous: PreviousRows) -> ScoredPage:
+        """Score `records` against their previous results and plan their writes."""
+        model = self.model
+        version = model.version
+        lifecycle = model.qualify_lifecycle_stage
+        encode = self.inputs.encode
+        scorer = self.scorer
+        now = self.now
+        page = ScoredPage(read=len(records), plan=PlanSummary(sample_size=self.sample_size))
+        plan = page.plan
+        high_water: datetime | None = None
+        for record in records:
+            stored_text, stored_inputs = previous.get(record.id, _NOTHING)
+            before = ScoreResult.from_dict(loads(stored_text)) if stored_text else None
+            result = scorer(record, model, now, before)
+            snapshot = encode(record)
+            if result != before or snapshot != stored_inputs:
+                page.scores.append(ScoreRow.of(record.id, result, snapshot))
+            plan.add_result(result)
+            updated = record.updated_at
+            if updated is not None and (high_water is None or updated > high_water):
+                high_water = updated
+            change = plan_record(
+                record,
+                result,
+                min_points_change=self.min_points_change,
+                scored_at=now,
+                lifecycle_stage=lifecycle,
+            )
+            if change is None:
+                page.unchanged += 1
+                continue
+            plan.add_change(change)
+            page.writes.append(PlannedWrite(outbox_entry(change, version), change.new))
+        page.high_water = high_water
+        return page
+
+
+def outbox_entry(change: PlannedChange, model_version: str) -> OutboxEntry:
+    """The outbox entry of a planned change (its payload is what the ledger keeps)."""
+    return OutboxEntry.build(
+        change.record_id,
+        # `dumps` writes datetimes as `to_json_values` would (ISO-8601), without the copies
+        new=change.new,
+        old=change.old,
+        contributions=[
+            {"rule": c.rule, "dimension": c.dimension, "points": c.points, "detail": c.detail}
+            for c in change.result.contributions
+        ],
+        reasons=list(change.reasons),
+        model_version=model_version,
+    )
