@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from scoring.types import Record, ScoreResult
-from sync.plan import PlannedChange, plan_record
+from sync.plan import plan_record
 from sync.state.inputs import InputsEncoder
-from sync.state.records import OutboxEntry, ScoreRow, loads
+from sync.state.records import OutboxEntry, ScoreRow, encode_result, loads
 from sync.summary import PlanSummary
 
 Scorer = Callable[[Record, Any, datetime, ScoreResult | None], ScoreResult]
@@ -89,8 +89,14 @@ class PageScorer:
             before = ScoreResult.from_dict(loads(stored_text)) if stored_text else None
             result = scorer(record, model, now, before)
             snapshot = encode(record)
+            encoded: str | None = None
             if result != before or snapshot != stored_inputs:
-                page.scores.append(ScoreRow.of(record.id, result, snapshot))
+                encoded = encode_result(result)
+                page.scores.append(
+                    ScoreRow(
+                        record.id, result.score, result.label, result.qualified, encoded, snapshot
+                    )
+                )
             plan.add_result(result)
             updated = record.updated_at
             if updated is not None and (high_water is None or updated > high_water):
@@ -106,22 +112,15 @@ class PageScorer:
                 page.unchanged += 1
                 continue
             plan.add_change(change)
-            page.writes.append(PlannedWrite(outbox_entry(change, version), change.new))
+            entry = OutboxEntry.build(
+                record.id,
+                # `dumps` writes datetimes as `to_json_values` would (ISO-8601), without copies
+                new=change.new,
+                old=change.old,
+                reasons=change.reasons,
+                result=encoded if encoded is not None else encode_result(result),
+                model_version=version,
+            )
+            page.writes.append(PlannedWrite(entry, change.new))
         page.high_water = high_water
         return page
-
-
-def outbox_entry(change: PlannedChange, model_version: str) -> OutboxEntry:
-    """The outbox entry of a planned change (its payload is what the ledger keeps)."""
-    return OutboxEntry.build(
-        change.record_id,
-        # `dumps` writes datetimes as `to_json_values` would (ISO-8601), without the copies
-        new=change.new,
-        old=change.old,
-        contributions=[
-            {"rule": c.rule, "dimension": c.dimension, "points": c.points, "detail": c.detail}
-            for c in change.result.contributions
-        ],
-        reasons=list(change.reasons),
-        model_version=model_version,
-    )

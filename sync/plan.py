@@ -9,9 +9,8 @@ the values the CRM holds now (`Record.outputs`, coerced from raw CRM values). An
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from scoring.types import Record, ScoreResult
 
@@ -21,8 +20,7 @@ _TRUE = {"true", "1", "yes", "y", "t", "on"}
 _FALSE = {"false", "0", "no", "n", "f", "off"}
 
 
-@dataclass(frozen=True, slots=True)
-class Current:
+class Current(NamedTuple):
     """A record's output values as the CRM holds them, coerced; None when absent or unreadable."""
 
     fit: float | None
@@ -33,8 +31,7 @@ class Current:
     qualified: bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedChange:
+class PlannedChange(NamedTuple):
     """A material change: the values to write and why."""
 
     record_id: str
@@ -120,18 +117,22 @@ def plan_record(
     With `lifecycle_stage` (the model's `qualify.lifecycle_stage`), a record that becomes
     qualified also gets that stage; the connector moves stages forward only.
     """
-    reasons = change_reasons(
-        coerce_outputs(record.outputs), result, min_points_change=min_points_change
-    )
-    if not reasons:
-        return None
+    outputs = record.outputs
+    if not outputs:
+        reasons: tuple[str, ...] = ("new",)  # never written (what `change_reasons` says too)
+    else:
+        reasons = change_reasons(
+            coerce_outputs(outputs), result, min_points_change=min_points_change
+        )
+        if not reasons:
+            return None
     new = result.output_values(scored_at)
     if lifecycle_stage and result.qualified and ("qualified" in reasons or "new" in reasons):
         new["lifecyclestage"] = lifecycle_stage
     return PlannedChange(
         record_id=record.id,
         reasons=reasons,
-        old=dict(record.outputs),
+        old=dict(outputs),
         new=new,
         result=result,
     )

@@ -28,6 +28,9 @@ KINDS: Mapping[str, ObjectSpec] = {
 OUTPUT_PROPERTIES = tuple(crm_name(name) for name in OUTPUT_TYPES)
 
 
+_PREFIX_LEN = len(PREFIX)
+
+
 class HubSpotConnector:
     """Reads and scores-back HubSpot contacts and companies through `hubspot-api-client`.
 
@@ -163,12 +166,12 @@ class HubSpotConnector:
         for item in results:
             rid = str(item["id"])
             props: dict[str, Any] = item.get("properties") or {}
-            outputs = {
-                name[len(PREFIX) :]: props[name]
-                for name in OUTPUT_PROPERTIES
-                if props.get(name) not in (None, "")
-            }
             owned = {name: props.get(name) for name in OUTPUT_PROPERTIES}
+            outputs = {
+                name[_PREFIX_LEN:]: value
+                for name, value in owned.items()
+                if value is not None and value != ""
+            }
             if spec.kind == "contact":
                 owned[LIFECYCLE] = props.get(LIFECYCLE)
             known.append((rid, owned))

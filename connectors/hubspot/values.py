@@ -121,7 +121,7 @@ def parse_ms(value: object) -> int | None:
     if text.isdigit():
         return int(text)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)  # Python 3.11+ reads a trailing Z
     except ValueError:
         return None
     if parsed.tzinfo is None:

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from sync.state.bulk import BulkInsert, KeyedIds
-from sync.state.records import DeadLetter, LedgerRow, OutboxEntry, WriteOutcome
+from sync.state.records import (
+    DeadLetter,
+    LedgerRow,
+    OutboxEntry,
+    WriteOutcome,
+    payload_contributions,
+)
 
 if TYPE_CHECKING:
     from sync.state.schema import Tables
@@ -180,7 +186,7 @@ class LedgerMixin:
                     status=row["status"],
                     old_values=payload["old"],
                     new_values=payload["new"],
-                    contributions=payload["contributions"],
+                    contributions=payload_contributions(payload),
                     reasons=payload["reasons"],
                     model_version=row["model_version"],
                     error_code=row["error_code"],

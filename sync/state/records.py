@@ -150,8 +150,10 @@ class CursorState:
 
 @dataclass(frozen=True)
 class OutboxEntry:
-    """A planned write. `payload` is JSON text of `{"new", "old", "contributions", "reasons"}`
-    (JSON-safe values: datetimes as ISO strings), serialized once and copied to the ledger."""
+    """A planned write. `payload` is JSON text of `{"new", "old", "reasons", "result"}`: the
+    values to write and the CRM's values before (JSON-safe: datetimes as ISO strings), why the
+    change is material, and the whole score result behind it (`encode_result`); serialized once
+    and copied to the ledger."""
 
     record_id: str
     payload: str
@@ -166,20 +168,35 @@ class OutboxEntry:
         *,
         new: Mapping[str, Any],
         old: Mapping[str, Any],
-        contributions: Sequence[Mapping[str, Any]],
         reasons: Sequence[str],
+        result: str,
         model_version: str,
     ) -> OutboxEntry:
-        """An entry from its parts."""
-        payload = dumps(
-            {"new": new, "old": old, "contributions": contributions, "reasons": reasons}
-        )
-        return cls(record_id, payload, model_version)
+        """An entry from its parts; `result` is the result's JSON text, spliced in as is."""
+        head = dumps({"new": new, "old": old, "reasons": reasons})
+        return cls(record_id, f'{head[:-1]},"result":{result}}}', model_version)
 
     def data(self) -> dict[str, Any]:
         """The payload parsed."""
         parsed: dict[str, Any] = loads(self.payload)
         return parsed
+
+
+def payload_contributions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The contributions behind a planned write: rule, dimension, points and detail each
+    (payloads written before the whole result was kept carry them as `contributions`)."""
+    if "contributions" in payload:
+        return list(payload["contributions"])
+    result = payload.get("result") or {}
+    return [
+        {
+            "rule": c["rule"],
+            "dimension": c["dimension"],
+            "points": c["points"],
+            "detail": c.get("detail", ""),
+        }
+        for c in result.get("contributions", ())
+    ]
 
 
 @dataclass(frozen=True)

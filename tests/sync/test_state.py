@@ -33,8 +33,8 @@ def entry(record_id: str, score: int = 50) -> OutboxEntry:
         record_id,
         new={"score": score, "scored_at": T0.isoformat()},
         old={},
-        contributions=[{"rule": "r", "points": 1.0}],
         reasons=["new"],
+        result='{"contributions":[{"rule":"r","dimension":"fit","points":1.0}]}',
         model_version="v1",
     )
 
