@@ -9,6 +9,7 @@ finally the reasons and the "what changed" lines.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -315,5 +316,7 @@ def _completeness(model: ScoringModel, values: Values) -> float:
     return _share(sum(1 for name in names if values.present(name)), len(names))
 
 
+@functools.cache
 def _share(present: int, total: int) -> float:
+    # Cached: a model has only `total + 1` shares, and float `round` to 3 digits is slow.
     return round(present / total, 3) if total else 1.0

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scoring import score
 from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.state.inputs import InputsEncoder
@@ -45,13 +46,8 @@ class ScoredPage:
     unchanged: int = 0
 
 
-def default_scorer(
-    record: Record, model: Any, now: datetime, previous: ScoreResult | None
-) -> ScoreResult:
-    """`scoring.score`, imported when first used."""
-    from scoring import score
-
-    return score(record, model, now, previous)
+#: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out.
+default_scorer: Scorer = score
 
 
 class PageScorer:
