@@ -39,6 +39,7 @@ from typing import Protocol
 from connectors.base import Change, Connector, Page, WriteResult
 from connectors.errors import BudgetExhausted, ConnectorError, PermanentError, TransientError
 from scoring.types import Record
+from sync.gc_tuning import fewer_collections
 from sync.lock import run_lock
 from sync.outage import Outage, OutagePolicy, Stopped, event_sleep
 from sync.page_scoring import PageScorer, Scorer, default_scorer
@@ -152,17 +153,18 @@ class Engine:
         self, kind: str, model: Model, options: RunOptions, *, now: datetime | None = None
     ) -> RunResult:
         """Run once; `now` is the scoring time (the clock when None). Raises `LockBusy`."""
-        if options.dry_run:
-            return self._run(kind, model, options, now)
-        with run_lock(self.store, self.connection):
-            self.store.mark_crashed(self.connection, now=self.clock())
-            return self._run(kind, model, options, now)
+        with fewer_collections():
+            if options.dry_run:
+                return self._run(kind, model, options, now)
+            with run_lock(self.store, self.connection):
+                self.store.mark_crashed(self.connection, now=self.clock())
+                return self._run(kind, model, options, now)
 
     def retry_dead_letters(
         self, kind: str, model: Model, options: RunOptions, *, now: datetime | None = None
     ) -> RunResult:
         """Fetch every dead-lettered record again, rescore it and write what is material."""
-        with run_lock(self.store, self.connection):
+        with fewer_collections(), run_lock(self.store, self.connection):
             self.store.mark_crashed(self.connection, now=self.clock())
             run = _Run(self, kind, model, options, now or self.clock(), mode="retry")
             return run.execute(self._retry_body)
