@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,14 @@ from sync.state.store import StateStore
 from tests.sync.fakes import BASE, FakeCRM, FakeModel, fake_score
 
 MODEL = FakeModel()
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["writes-inline", "writes-beside"])
+def concurrent_writes(request, monkeypatch) -> bool:
+    """Every test runs twice: full runs writing in the run's thread, and writing on the write
+    thread beside the reading (`Connector.concurrent_writes`, as the HubSpot connector does)."""
+    monkeypatch.setattr(FakeCRM, "concurrent_writes", request.param)
+    return bool(request.param)
 
 
 class Crash(BaseException):
@@ -469,3 +478,63 @@ def test_input_snapshots_follow_the_records_the_model_reads(store):
     snapshots = {r.id: r.properties for r, _ in store.iter_latest("acme", "contact")}
     assert (snapshots["00003"], snapshots["00004"]) == ({"points": " 14"}, {"points": "21"})
     assert store.latest_count("acme", "contact") == (60, 60)
+
+
+def test_full_runs_write_on_the_write_thread_while_reading_goes_on(store, concurrent_writes):
+    if not concurrent_writes:
+        pytest.skip("the connector does not allow writes beside reads")
+    crm = FakeCRM(300, page_size=30)
+    seen: list[tuple[str, int]] = []
+
+    def before_write(call, _changes):
+        # The first batch (pages 1-4) waits until the run has read two more pages: only a
+        # write beside the reading gets past this (inline, it would wait out the timeout).
+        deadline = time.monotonic() + 5
+        while call == 1 and crm.pages_served < 6 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        seen.append((threading.current_thread().name, crm.pages_served))
+
+    crm.before_write = before_write
+    result = run(store, crm, full=True)
+    assert result.status == "succeeded"
+    assert seen[0][0].startswith("leadsync-write") and seen[0][1] >= 6
+    assert crm.write_sizes == [100, 100, 100]
+    assert applied_per_record(store) == {rid: 1 for rid in crm.records}
+    assert crm.state() == _uninterrupted_state(300, page_size=30)
+
+
+def test_a_page_planning_a_record_of_the_batch_in_flight_waits_for_that_batch(store):
+    crm = FakeCRM(99, page_size=50)
+    events: list[str] = []
+    original = crm.iter_pages
+
+    def pages_with_a_repeat(*args, **kwargs):
+        pages = iter(original(*args, **kwargs))
+        first = next(pages)
+        yield first
+        # the list shows record 00001 again on page 2, as it was read before our write
+        second = next(pages)
+        yield type(second)([first.records[0], *second.records], second.cursor)
+        yield from pages
+
+    def slow_write(call, _changes):
+        time.sleep(0.2)  # long enough for page 2 to be committed first, were it not held
+        events.append(f"write {call} done")
+
+    save_page = store.save_page
+
+    def saving(*args, **kwargs):
+        save_page(*args, **kwargs)
+        events.append(f"page {kwargs['counts'].pages} saved")
+
+    crm.iter_pages = pages_with_a_repeat  # type: ignore[method-assign]
+    crm.after_write = slow_write
+    store.save_page = saving
+    result = run(store, crm, full=True, options={"chunk_size": 50})
+    assert result.status == "succeeded"
+    # page 2 plans 00001 again: its outbox entry may not be saved while the batch holding
+    # 00001 is in flight (that batch's ledger rows take 00001 out of the outbox)
+    assert events.index("write 1 done") < events.index("page 2 saved")
+    assert applied_per_record(store) == {**{rid: 1 for rid in crm.records}, "00001": 2}
+    assert store.pending_count("acme") == 0
+    assert crm.state() == _uninterrupted_state(99, page_size=50)
