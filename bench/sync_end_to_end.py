@@ -12,15 +12,17 @@ Phases (figures in the closing JSON):
    recency band in those minutes); the clock moves again, 1% of the contacts get new activity,
    and an incremental run must cost at most the reads of the changed records
    (ceil(changed/100)) plus ceil(written/100) writes.
-2. throughput: 20,000 contacts, no limit, no latency, a full run; contacts per second end to end
-   (target >= 3,000), once with the sandbox in this process (one GIL for both) and once with the
-   sandbox in its own process (each on its own core).
+2. throughput: 20,000 contacts, no limit, no latency, a full run on a fresh sandbox and state
+   store; contacts per second end to end (target >= 3,000), with the sandbox in this process (one
+   GIL for both) and with the sandbox in its own process (each on its own core); the median of
+   `--runs` runs of each, every run printed (a shared VM's speed drifts by 10% between runs).
 3. memory: peak RSS of a process running a full sync of 20,000 and of 100,000 contacts (the
    sandbox in another process, so the figure is leadsync's alone; target: flat).
 
 The machine is shared with other work; run it when it is quiet for stable timings.
 
     .venv/bin/python bench/sync_end_to_end.py [--contacts 20000] [--rss-sizes 20000,100000]
+        [--runs 3] [--only limited|throughput|memory]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import argparse
 import json
 import math
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -183,31 +186,38 @@ def _full_run(url: str, token: str, db: Path) -> tuple[float, int, int]:
         store.close()
 
 
-def throughput(contacts: int, folder: Path) -> dict[str, Any]:
-    """Phase 2: contacts per second with no limit and no latency."""
-    sandbox = HubSpotSandbox(
-        contacts=contacts,
-        rate_limit_10s=UNLIMITED,
-        search_per_second=UNLIMITED,
-        tier="professional",
-    ).start()
-    try:
-        seconds, read, _ = _full_run(sandbox.url, sandbox.token, folder / "same.db")
-    finally:
-        sandbox.stop()
-    same = read / seconds
-    print(
-        f"throughput, sandbox in this process: {read:,} contacts in {seconds:.2f} s, "
-        f"{same:,.0f} contacts/s"
-    )
-    with SandboxProcess(contacts) as (url, token):
-        seconds, read, _ = _full_run(url, token, folder / "apart.db")
-    apart = read / seconds
-    print(
-        f"throughput, sandbox in its own process: {read:,} contacts in {seconds:.2f} s, "
-        f"{apart:,.0f} contacts/s"
-    )
-    return {"same_process_per_s": round(same), "separate_process_per_s": round(apart)}
+def throughput(contacts: int, folder: Path, runs: int) -> dict[str, Any]:
+    """Phase 2: contacts per second with no limit and no latency (median of `runs` runs)."""
+    same: list[float] = []
+    apart: list[float] = []
+    for n in range(runs):
+        sandbox = HubSpotSandbox(
+            contacts=contacts,
+            rate_limit_10s=UNLIMITED,
+            search_per_second=UNLIMITED,
+            tier="professional",
+        ).start()
+        try:
+            seconds, read, _ = _full_run(sandbox.url, sandbox.token, folder / f"same{n}.db")
+        finally:
+            sandbox.stop()
+        same.append(read / seconds)
+        print(
+            f"throughput, sandbox in this process: {read:,} contacts in {seconds:.2f} s, "
+            f"{same[-1]:,.0f} contacts/s"
+        )
+        with SandboxProcess(contacts) as (url, token):
+            seconds, read, _ = _full_run(url, token, folder / f"apart{n}.db")
+        apart.append(read / seconds)
+        print(
+            f"throughput, sandbox in its own process: {read:,} contacts in {seconds:.2f} s, "
+            f"{apart[-1]:,.0f} contacts/s"
+        )
+    return {
+        "same_process_per_s": round(statistics.median(same)),
+        "separate_process_per_s": round(statistics.median(apart)),
+        "separate_process_runs": [round(x) for x in apart],
+    }
 
 
 class SandboxProcess:
@@ -269,6 +279,7 @@ def main() -> None:
     parser.add_argument("--rss-sizes", default="20000,100000")
     parser.add_argument("--child", nargs=3, metavar=("URL", "TOKEN", "DB"))
     parser.add_argument("--only", choices=("limited", "throughput", "memory"))
+    parser.add_argument("--runs", type=int, default=3, help="throughput runs per setting")
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -285,8 +296,9 @@ def main() -> None:
                 lim["incremental_calls"] <= lim["incremental_max_calls"]
             )
         if args.only in (None, "throughput"):
-            figures["throughput"] = throughput(args.contacts, folder)
-            targets["throughput_ge_3000"] = max(figures["throughput"].values()) >= 3000
+            tp = figures["throughput"] = throughput(args.contacts, folder, args.runs)
+            best = max(tp["same_process_per_s"], tp["separate_process_per_s"])
+            targets["throughput_ge_3000"] = best >= 3000
         if args.only in (None, "memory"):
             sizes = [int(s) for s in args.rss_sizes.split(",") if s]
             rss = figures["peak_rss_mb"] = memory(sizes, folder)
