@@ -1,12 +1,16 @@
 """Fast many-row INSERT (and upsert) for the hot paths of the store.
 
 SQLAlchemy Core's executemany processes every parameter of every row through its compiler
-machinery, which costs more than the database work for a page of 100 records. Here the SQL is
-built once per statement and rows go to the driver's `executemany` after only the column
-types' own bind processors (UTC datetimes, booleans), memoized per call because a page's rows
-share their timestamps, so values are stored exactly as Core would store them and read back
-through Core unchanged. `ON CONFLICT ... DO UPDATE` has the same syntax on SQLite and
-PostgreSQL.
+machinery, which costs more than the database work for a page of 100 records. Here rows go to
+the driver after only the column types' own bind processors (UTC datetimes, booleans), memoized
+per call because a page's rows share their timestamps, so values are stored exactly as Core
+would store them and read back through Core unchanged. A page's rows go in one multi-row
+`INSERT ... VALUES (...), (...)` (SQL built once per row count): the sqlite3 driver's
+`executemany` steps row by row and hands the GIL back and forth at every step, which costs the
+run's other threads (and this one, waiting to get it back) more than the insert itself.
+`ON CONFLICT ... DO UPDATE` has the same syntax on SQLite and PostgreSQL; rows of an upsert are
+made unique by key first (last one wins), since PostgreSQL refuses to update a row twice in one
+statement.
 
 Statements run on a cursor of the driver connection under the caller's SQLAlchemy transaction:
 the Connection's per-statement bookkeeping (events, result wrapping) costs about four times
@@ -16,14 +20,25 @@ the database work of a 100-id lookup. Driver errors therefore arrive unwrapped
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+#: Rows per multi-row INSERT at most (a 1,000-write ledger batch takes a few statements).
+MAX_ROWS = 250
+
+
+def _parameter_budget(dialect: sa.Dialect) -> int:
+    """Bound parameters one statement may carry (SQLite before 3.32 allows only 999)."""
+    if dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 32):
+        return 999
+    return 32766
+
 
 class BulkInsert:
-    """`INSERT INTO table (columns) VALUES (...)` for many rows, optionally an upsert."""
+    """`INSERT INTO table (columns) VALUES (...), ...` for many rows, optionally an upsert."""
 
     def __init__(
         self,
@@ -43,14 +58,27 @@ class BulkInsert:
             table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
         ]
         self.processed = [(i, p) for i, p in enumerate(processors) if p is not None]
-        self.sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-            f"VALUES ({', '.join([mark] * len(columns))})"
+        self.head = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
         )
+        self.row = f"({', '.join([mark] * len(columns))})"
+        self.tail = ""
         if conflict:
             keys = ", ".join(quote(c) for c in conflict)
             assignments = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
-            self.sql += f" ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
+            self.tail = f" ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
+        self.key = [list(columns).index(c) for c in conflict]
+        self.max_rows = max(1, min(MAX_ROWS, _parameter_budget(dialect) // len(columns)))
+        self.sql: dict[int, str] = {}
+
+    def statement(self, rows: int) -> str:
+        """The INSERT for `rows` rows (built once per count)."""
+        sql = self.sql.get(rows)
+        if sql is None:
+            if len(self.sql) >= 64:  # counts vary only at the ends of runs; stay bounded
+                self.sql.clear()
+            sql = self.sql[rows] = self.head + ", ".join([self.row] * rows) + self.tail
+        return sql
 
     def execute(self, conn: sa.Connection, rows: Iterable[Sequence[Any]]) -> None:
         """Insert `rows` (value tuples in column order)."""
@@ -69,12 +97,19 @@ class BulkInsert:
                         done = memo[value] = process(value)
                     values[index] = done
             data.append(tuple(values))
-        if data:
-            cursor = driver_cursor(conn)
-            try:
-                cursor.executemany(self.sql, data)
-            finally:
-                cursor.close()
+        if not data:
+            return
+        if self.key:
+            key = self.key
+            data = list({tuple(row[i] for i in key): row for row in data}.values())
+        cursor = driver_cursor(conn)
+        try:
+            size = self.max_rows
+            for start in range(0, len(data), size):
+                chunk = data[start : start + size]
+                cursor.execute(self.statement(len(chunk)), [v for row in chunk for v in row])
+        finally:
+            cursor.close()
 
 
 class KeyedIds:
