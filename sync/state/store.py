@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from config.settings import RetentionSettings
 from scoring.types import Record, ScoreResult
 from sync.state.bulk import BulkInsert, KeyedIds
-from sync.state.db import create_engine
+from sync.state.db import Checkpointer, create_engine
 from sync.state.inputs import decode_inputs
 from sync.state.ledger import LedgerMixin
 from sync.state.migrations import migrate
@@ -51,6 +51,9 @@ class StateStore(LedgerMixin):
         # 1 to 100 ms: threads of this process (a run's page commits and its write thread's
         # ledger rows) take turns on a lock instead.
         self._write_turn = threading.RLock() if dialect.name == "sqlite" else None
+        # File databases get a checkpoint thread, started by the first write transaction.
+        self._wal = dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+        self._checkpointer: Checkpointer | None = None
         self._outbox_insert = BulkInsert(
             tables.outbox,
             ("connection", "kind", "record_id", "run_id", "payload", "model_version",
@@ -126,8 +129,11 @@ class StateStore(LedgerMixin):
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._write_turn, self.engine.begin() as conn:
-            yield conn
+        with self._write_turn:
+            if self._wal and self._checkpointer is None:
+                self._checkpointer = Checkpointer(self.engine)
+            with self.engine.begin() as conn:
+                yield conn
 
     @property
     def dialect(self) -> str:
@@ -135,7 +141,10 @@ class StateStore(LedgerMixin):
         return self.engine.dialect.name
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Stop the checkpoint thread and release pooled connections."""
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
         self.engine.dispose()
 
     def drop_all(self) -> None:
