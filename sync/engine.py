@@ -497,15 +497,16 @@ class _Run:
 
         The queue holds the outbox entries of this connection and kind not being written (the
         run holds the lock), so batches are taken from memory; the table is what survives a
-        crash. With `writes_beside_reads`, a batch is written on a thread while the run reads
-        and scores on; one batch at a time, settled before the next goes.
+        crash. When the connector allows it (`concurrent_writes`, full runs), a batch is written
+        on the write thread while the run reads and scores on; one batch at a time, settled
+        before the next goes.
         """
         size = self.options.chunk_size
         queue = self.queue
         while True:
             if queue and (final or len(queue) >= size):
-                batch = [queue.pop(key) for key in list(queue)[:size]]
                 self.settle_write()
+                batch = [queue.pop(key) for key in list(queue)[:size]]
                 if self.background is not None and not final:
                     future = self.background.submit(self._write_batch, batch)
                     self.writing = (batch, future, frozenset(e.record_id for e, _ in batch))
