@@ -17,8 +17,8 @@ Per record, never all-or-nothing:
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -56,27 +56,31 @@ class KnownValues:
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
-        self._values: OrderedDict[str, dict[str, object]] = OrderedDict()
+        # A plain dict keeps insertion order too, and pop + set moves a key to the end faster
+        # than OrderedDict's methods; the oldest key is the first one.
+        self._values: dict[str, dict[str, object]] = {}
         self._lock = threading.Lock()
 
     def remember(self, record_id: str, values: Mapping[str, object]) -> None:
         """Record what HubSpot holds for these properties of one record."""
-        with self._lock:
-            known = self._values.pop(record_id, {})
-            known.update(values)
-            self._values[record_id] = known
-            while len(self._values) > self._capacity:
-                self._values.popitem(last=False)
+        self.remember_many(((record_id, values),))
 
     def remember_many(self, items: Iterable[tuple[str, Mapping[str, object]]]) -> None:
         """`remember` for several records under one lock acquisition."""
         with self._lock:
+            stored = self._values
+            pop = stored.pop
             for record_id, values in items:
-                known = self._values.pop(record_id, {})
-                known.update(values)
-                self._values[record_id] = known
-            while len(self._values) > self._capacity:
-                self._values.popitem(last=False)
+                known = pop(record_id, None)
+                if known is None:
+                    known = dict(values)
+                else:
+                    known.update(values)
+                stored[record_id] = known
+            excess = len(stored) - self._capacity
+            if excess > 0:
+                for record_id in list(itertools.islice(stored, excess)):
+                    del stored[record_id]
 
     def get(self, record_id: str) -> dict[str, object] | None:
         """The known values of one record, or None when never seen."""
@@ -99,11 +103,14 @@ _OUTPUTS = {key: (crm_name(key), output_type) for key, output_type in OUTPUT_TYP
 
 
 def _plan_one(
-    spec: ObjectSpec, change: Change, known: Mapping[str, object] | None
+    spec: ObjectSpec,
+    record_id: str,
+    values: Mapping[str, object],
+    known: Mapping[str, object] | None,
 ) -> dict[str, str] | WriteResult:
-    """The properties to send for one change, or its final result."""
+    """The properties to send for one record's change, or its final result."""
     send: dict[str, str] = {}
-    for key, value in change.values.items():
+    for key, value in values.items():
         output = _OUTPUTS.get(key)
         if output is not None:
             name, output_type = output
@@ -113,7 +120,7 @@ def _plan_one(
                 try:
                     formatted = format_value(output_type, value)
                 except ValueError as exc:
-                    return WriteResult(change.record_id, "failed", "INVALID_VALUE", f"{key}: {exc}")
+                    return WriteResult(record_id, "failed", "INVALID_VALUE", f"{key}: {exc}")
             if (
                 known is not None
                 and name in known
@@ -125,7 +132,7 @@ def _plan_one(
             target = str(value or "").strip().lower()
             if _stage_rank(target) < 0:
                 return WriteResult(
-                    change.record_id,
+                    record_id,
                     "failed",
                     "INVALID_VALUE",
                     f"lifecyclestage {value!r} is not one of {', '.join(LIFECYCLE_STAGES)}",
@@ -135,7 +142,7 @@ def _plan_one(
                 send[LIFECYCLE] = target
         else:
             return WriteResult(
-                change.record_id,
+                record_id,
                 "failed",
                 "NOT_OWNED",
                 f"leadsync does not write {key!r}; it writes only its own outputs",
@@ -151,9 +158,13 @@ def write_changes(
     known: KnownValues,
 ) -> list[WriteResult]:
     """Write `changes`; one `WriteResult` per change, in order."""
-    merged: dict[str, dict[str, object]] = {}
+    merged: dict[str, Mapping[str, object]] = {}
     for change in changes:
-        merged.setdefault(change.record_id, {}).update(change.values)
+        earlier = merged.get(change.record_id)
+        # one change per record is the rule; a repeat adds its values to the earlier ones
+        merged[change.record_id] = (
+            change.values if earlier is None else {**earlier, **change.values}
+        )
     needs_stage = [
         rid
         for rid, values in merged.items()
@@ -164,7 +175,7 @@ def write_changes(
     outcomes: dict[str, WriteResult] = {}
     pending: list[tuple[str, dict[str, str]]] = []
     for rid, values in merged.items():
-        plan = _plan_one(spec, Change(rid, values), known.get(rid))
+        plan = _plan_one(spec, rid, values, known.get(rid))
         if isinstance(plan, WriteResult):
             outcomes[rid] = plan
         elif not plan:
