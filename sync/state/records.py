@@ -14,16 +14,21 @@ from scoring.types import ScoreResult
 
 # Datetimes, dates and times are written as `isoformat()` writes them (so payloads can hold
 # `scored_at` as is), tuples as arrays, UTF-8 as is (no \u escapes).
-_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def dumps(value: Any) -> str:
     """Compact JSON for payloads and score snapshots (orjson; datetimes in ISO-8601, `str()`
-    for other values JSON has no type for)."""
+    for other values JSON has no type for, non-string keys as strings)."""
     try:
-        return orjson.dumps(value, default=str, option=_OPTIONS).decode()
+        return orjson.dumps(value, default=str).decode()
     except orjson.JSONEncodeError:
-        # What orjson refuses and json takes (integers past 64 bits, NaN kept as NaN).
+        pass
+    try:
+        # Non-string keys: orjson's option for them doubles the time of every call, so it is
+        # used only for the values that need it.
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        # What orjson refuses and json takes (integers past 64 bits).
         return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
