@@ -266,10 +266,24 @@ def memory(sizes: list[int], folder: Path) -> dict[str, Any]:
     return out
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux keeps `ru_maxrss` across exec, so a child started from
+    a bench process already holding earlier phases' data would report the parent's peak;
+    `VmHWM` belongs to the new program's memory alone."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(url: str, token: str, db: str) -> None:
     """`--child`: one full run, then this process's peak RSS as JSON."""
     seconds, read, calls = _full_run(url, token, Path(db))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print(json.dumps({"seconds": seconds, "read": read, "calls": calls, "peak_rss_mb": peak_mb}))
 
 
