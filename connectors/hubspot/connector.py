@@ -15,7 +15,7 @@ from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.engagement import Engagement, helper_properties
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
-from connectors.hubspot.values import OUTPUT_TYPES, PREFIX, crm_name, from_ms, parse_ms
+from connectors.hubspot.values import OUTPUT_TYPES, PREFIX, crm_name, parse_time
 from connectors.hubspot.writing import BATCH_SIZE, LIFECYCLE, KnownValues, write_changes
 from scoring.types import Record
 
@@ -28,7 +28,8 @@ KINDS: Mapping[str, ObjectSpec] = {
 OUTPUT_PROPERTIES = tuple(crm_name(name) for name in OUTPUT_TYPES)
 
 
-_PREFIX_LEN = len(PREFIX)
+#: (HubSpot property, canonical output name) of every leadsync output property.
+_OUTPUT_NAMES = tuple((name, name[len(PREFIX) :]) for name in OUTPUT_PROPERTIES)
 
 
 class HubSpotConnector:
@@ -163,27 +164,31 @@ class HubSpotConnector:
         events = self._engagement.events(spec.kind, results, event_types) if event_types else {}
         records = []
         known: list[tuple[str, dict[str, Any]]] = []
+        kind, modified = spec.kind, spec.modified
+        contact = kind == "contact"
+        names = tuple(fields)
         for item in results:
             rid = str(item["id"])
             props: dict[str, Any] = item.get("properties") or {}
-            owned = {name: props.get(name) for name in OUTPUT_PROPERTIES}
+            get = props.get
+            owned = {name: get(name) for name in OUTPUT_PROPERTIES}
             outputs = {
-                name[_PREFIX_LEN:]: value
-                for name, value in owned.items()
-                if value is not None and value != ""
+                short: value
+                for name, short in _OUTPUT_NAMES
+                if (value := owned[name]) is not None and value != ""
             }
-            if spec.kind == "contact":
-                owned[LIFECYCLE] = props.get(LIFECYCLE)
+            if contact:
+                owned[LIFECYCLE] = get(LIFECYCLE)
             known.append((rid, owned))
-            ms = parse_ms(props.get(spec.modified)) or parse_ms(item.get("updatedAt"))
+            updated = parse_time(get(modified)) or parse_time(item.get("updatedAt"))
             records.append(
                 Record(
-                    id=rid,
-                    kind=spec.kind,
-                    properties={name: props.get(name) for name in fields},
-                    events=tuple(events.get(rid, ())),
-                    updated_at=from_ms(ms) if ms is not None else None,
-                    outputs=outputs,
+                    rid,
+                    kind,
+                    {name: get(name) for name in names},
+                    tuple(events[rid]) if rid in events else (),
+                    updated,
+                    outputs,
                 )
             )
         self._known.remember_many(known)

@@ -28,6 +28,7 @@ __all__ = [
     "format_value",
     "iso_ms",
     "parse_ms",
+    "parse_time",
     "property_definition",
     "same_value",
 ]
@@ -132,6 +133,25 @@ def parse_ms(value: object) -> int | None:
 def from_ms(ms: int) -> datetime:
     """A UTC datetime from epoch milliseconds."""
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def parse_time(value: object) -> datetime | None:
+    """A UTC datetime to the millisecond from HubSpot's ISO-8601 or epoch-millisecond values
+    (`from_ms(parse_ms(value))` without the trip through a float); None if unusable."""
+    if value.__class__ is str and value and not value.isdigit():
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None  # padded or odd text: the general path below
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            elif parsed.tzinfo is not UTC:
+                parsed = parsed.astimezone(UTC)
+            micro = parsed.microsecond
+            return parsed.replace(microsecond=micro - micro % 1000) if micro % 1000 else parsed
+    ms = parse_ms(value)
+    return from_ms(ms) if ms is not None else None
 
 
 def format_value(output_type: str, value: object) -> str:

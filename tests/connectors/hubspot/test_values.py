@@ -9,7 +9,14 @@ import pytest
 from connectors.base import OutputField
 from connectors.errors import PermanentError
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
-from connectors.hubspot.values import format_value, parse_ms, property_definition, same_value
+from connectors.hubspot.values import (
+    format_value,
+    from_ms,
+    parse_ms,
+    parse_time,
+    property_definition,
+    same_value,
+)
 
 MOMENT = datetime(2026, 11, 20, 10, 15, 30, 123456, tzinfo=UTC)
 
@@ -89,6 +96,27 @@ def test_same_value(kind, current, new, same) -> None:
 )
 def test_parse_ms(value, expected) -> None:
     assert parse_ms(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-20T10:15:30.123Z", datetime(2026, 11, 20, 10, 15, 30, 123000, tzinfo=UTC)),
+        ("2026-11-20T10:15:30.123456Z", datetime(2026, 11, 20, 10, 15, 30, 123000, tzinfo=UTC)),
+        ("2026-11-20T11:15:30+01:00", datetime(2026, 11, 20, 10, 15, 30, tzinfo=UTC)),
+        ("2026-11-20T10:15:30", datetime(2026, 11, 20, 10, 15, 30, tzinfo=UTC)),
+        (" 2026-11-20T10:15:30.5Z ", datetime(2026, 11, 20, 10, 15, 30, 500000, tzinfo=UTC)),
+        ("1763633730123", datetime(2025, 11, 20, 10, 15, 30, 123000, tzinfo=UTC)),
+        (1763633730123, datetime(2025, 11, 20, 10, 15, 30, 123000, tzinfo=UTC)),
+        ("", None),
+        (None, None),
+        ("not a date", None),
+    ],
+)
+def test_parse_time_reads_iso_and_epoch_milliseconds_to_the_millisecond(value, expected) -> None:
+    assert parse_time(value) == expected
+    ms = parse_ms(value)
+    assert parse_time(value) == (from_ms(ms) if ms is not None else None)
 
 
 def test_property_definitions_match_hubspot_types() -> None:
