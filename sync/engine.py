@@ -273,10 +273,10 @@ class _Run:
             sample_size=options.sample_size,
             scorer=engine.scorer,
         )
-        # the batch being written on `background`: its entries, the future and its record ids
         self.background: ThreadPoolExecutor | None = None
         if mode == "full" and not options.dry_run and engine.connector.concurrent_writes:
             self.background = ThreadPoolExecutor(1, thread_name_prefix="leadsync-write")
+        # the batch being written on `background`: its entries, the future and its record ids
         self.writing: tuple[Batch, Future[list[WriteOutcome]], frozenset[str]] | None = None
         self.outage = Outage(engine.outage_policy, engine.sleep, f"{self.connection}/{kind}")
         self.write_outage = Outage(

@@ -87,12 +87,9 @@ class PageScorer:
             snapshot = encode(record)
             encoded: str | None = None
             if result != before or snapshot != stored_inputs:
-                encoded = encode_result(result)
-                page.scores.append(
-                    ScoreRow(
-                        record.id, result.score, result.label, result.qualified, encoded, snapshot
-                    )
-                )
+                row = ScoreRow.of(record.id, result, snapshot)
+                page.scores.append(row)
+                encoded = row.result
             plan.add_result(result)
             updated = record.updated_at
             if updated is not None and (high_water is None or updated > high_water):

@@ -10,6 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
+#: Pages of WAL past which a committing connection checkpoints itself (a safety net).
+AUTOCHECKPOINT_PAGES = 32768
+
+log = logging.getLogger("leadsync.state")
+
 
 def create_engine(url: str) -> sa.Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and IMMEDIATE transactions.
@@ -50,12 +55,6 @@ def create_engine(url: str) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
-
-
-#: Pages of WAL past which a committing connection checkpoints itself (a safety net).
-AUTOCHECKPOINT_PAGES = 32768
-
-log = logging.getLogger("leadsync.state")
 
 
 class Checkpointer:

@@ -79,8 +79,8 @@ def encode_result(result: ScoreResult) -> str:
 
 
 class ScoreRow(NamedTuple):
-    """One row of the latest-scores table, encoded (built where the record is scored, so a
-    worker process can hand it over as plain values)."""
+    """One row of the latest-scores table with its result already encoded (the outbox payload
+    reuses the same text)."""
 
     record_id: str
     score: int
