@@ -6,6 +6,8 @@ COPY scoring ./scoring
 COPY config ./config
 COPY connectors ./connectors
 COPY sync ./sync
+COPY revops ./revops
+COPY cli ./cli
 COPY sandbox ./sandbox
 RUN pip install --no-cache-dir . && rm -rf /root/.cache
 USER leadsync

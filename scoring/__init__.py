@@ -1,6 +1,6 @@
 """Pure lead scoring: records in, scores out. No I/O, no clock, no imports from other layers."""
 
-from scoring.engine import score
+from scoring.evaluate import score
 from scoring.explain import Explanation, explain
 from scoring.model import ScoringModel, compile_model
 

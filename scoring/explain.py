@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scoring.conditions import LeafTrace, Values, describe_cond, trace_cond
-from scoring.engine import evaluate
+from scoring.evaluate import evaluate
 from scoring.model import CompiledRule, ScoringModel
 from scoring.trace import CheckTrace, GroupTrace, QualifyTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult

@@ -28,8 +28,8 @@ from sync.engine import Engine, utc_now
 from sync.health import HealthServer, Readiness
 from sync.lock import LockBusy
 from sync.metrics import Metrics
+from sync.run_summary import RunResult
 from sync.state.store import StateStore
-from sync.summary import RunResult
 
 log = logging.getLogger("leadsync.daemon")
 UTC_ZONE = "UTC"

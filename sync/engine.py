@@ -44,9 +44,9 @@ from sync.lock import run_lock
 from sync.outage import Outage, OutagePolicy, Stopped, event_sleep
 from sync.page_scoring import PageScorer, Scorer, default_scorer
 from sync.plan import from_json_values
+from sync.run_summary import PlanSummary, RunResult
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
-from sync.summary import PlanSummary, RunResult
 
 log = logging.getLogger("leadsync.engine")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from sync.summary import RunResult
+from sync.run_summary import RunResult
 
 #: Record outcomes counted per run.
 OUTCOMES = ("read", "scored", "written", "unchanged", "failed", "dead_lettered")

@@ -12,9 +12,9 @@ from typing import Any
 from scoring import score
 from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
+from sync.run_summary import PlanSummary
 from sync.state.inputs import InputsEncoder
 from sync.state.records import OutboxEntry, ScoreRow, encode_result, loads
-from sync.summary import PlanSummary
 
 Scorer = Callable[[Record, Any, datetime, ScoreResult | None], ScoreResult]
 

@@ -1,4 +1,4 @@
-from sync.cli import main
+from cli.main import main
 
 
 def test_help_exits_zero(capsys):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from sync.cli import main
+from cli.main import main
 
 HUBSPOT = "config/examples/models/hubspot-contacts.yaml"
 RECORDS = "config/examples/records/hubspot-contacts.jsonl"

@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.httpserver import Request, Response
-from sandbox.salesforce.engine import QueryEngine, render_value
 from sandbox.salesforce.faults import Faults
 from sandbox.salesforce.ids import normalise, object_of
+from sandbox.salesforce.query_engine import QueryEngine, render_value
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.store import SaveError, Store, save_error
 

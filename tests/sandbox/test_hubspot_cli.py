@@ -8,7 +8,7 @@ import sys
 
 import requests
 
-from sync.cli import main
+from cli.main import main
 
 
 def test_serve_help_lists_the_options(capsys):
@@ -31,7 +31,7 @@ def test_serve_rejects_an_unknown_crm(capsys):
 
 
 #: The `sandbox` group run on its own, so the subprocess does not import every other command.
-GROUP = [sys.executable, "-c", "from sync.commands.sandbox import sandbox_group; sandbox_group()"]
+GROUP = [sys.executable, "-c", "from cli.commands.sandbox import sandbox_group; sandbox_group()"]
 
 
 def test_serve_runs_until_interrupted():
@@ -63,7 +63,7 @@ def test_serve_salesforce_branch_prints_credentials_and_serves_tls():
         [
             sys.executable,
             "-m",
-            "sync.cli",
+            "cli.main",
             "sandbox",
             "serve",
             "--crm",

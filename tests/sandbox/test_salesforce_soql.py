@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from sandbox.salesforce.engine import QueryEngine
+from sandbox.salesforce.query_engine import QueryEngine
 from sandbox.salesforce.soql import (
     Compare,
     InList,

@@ -1,8 +1,8 @@
 """`python -m tests.sync.cli_runner COMMAND ...`: the `leadsync` CLI with only the sync commands.
 
-Subprocess tests (signals, kill -9, two processes) start through this instead of `sync.cli`,
+Subprocess tests (signals, kill -9, two processes) start through this instead of `cli.main`,
 whose full command set imports the model tools' scientific stack and takes seconds to start.
-Errors map to exit codes exactly as `sync.cli.main` does.
+Errors map to exit codes exactly as `cli.main.main` does.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import sys
 
 import click
 
+from cli.commands import runs as commands
 from config.errors import UserError
 from connectors.errors import ConnectorError
-from sync.commands import sync as commands
 
 
 @click.group()

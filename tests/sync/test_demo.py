@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sync.cli import main
+from cli.main import main
 
 
 def test_demo_syncs_the_sandbox_and_shows_an_incremental_run_writing_nothing(capsys):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from config.loader import load_config, load_models
 from connectors.hubspot import HubSpotConnector
 from connectors.outputs import output_fields
-from sync.cli import main
 from sync.connections import run_options
 from sync.engine import Engine, RunOptions
 from sync.state.store import StateStore

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from cli.main import main
 from sandbox.salesforce import SalesforceSandbox
-from sync.cli import main
 from sync.state.store import StateStore
 from tests.sync.hubspot_env import ROOT
 

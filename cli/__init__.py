@@ -1,0 +1,1 @@
+"""The command line and the composition roots that build connectors, stores and tools."""

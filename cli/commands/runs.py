@@ -1,0 +1,413 @@
+"""Commands that talk to the CRMs: run, sync, setup, status, retry-dead-letters.
+
+Exit codes (as for every command): 0 the command did its job (a sync that dead-lettered some
+records still finished); 1 it could not finish (authentication, an outage beyond the retries,
+a budget spent before any progress, another process running the connection); 2 a configuration
+or usage error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy.exc
+
+from cli.render import ProgressLine, failures, plan_report, summary_table, table
+from config.errors import UserError
+from config.loader import LoadedConfig, load_config, load_models
+from config.settings import ConnectionSettings, Settings
+from connectors.outputs import output_fields
+from scoring.model import ScoringModel
+from sync.connections import build_connector, calls_today, outage_policy, run_options
+from sync.daemon import Daemon, full_trigger
+from sync.engine import Engine, utc_now
+from sync.lock import LockBusy
+from sync.logs import setup_logging
+from sync.run_summary import RunResult
+from sync.state.store import StateStore
+
+DEFAULT_CONFIG = "leadsync.yaml"
+log = logging.getLogger("leadsync.daemon")
+
+
+@dataclass
+class Context:
+    """A loaded configuration with its models and state store."""
+
+    loaded: LoadedConfig
+    models: dict[tuple[str, str], ScoringModel]
+    store: StateStore
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings."""
+        return self.loaded.settings
+
+    def connections(self, name: str | None) -> list[ConnectionSettings]:
+        """All connections, or the one named (a UserError listing the names otherwise)."""
+        if name is None:
+            return list(self.settings.connections)
+        return [self.settings.connection(name)]
+
+
+def open_context(config: str, secrets_dir: str | None, *, with_models: bool = True) -> Context:
+    """Load and validate the config (and its models), and open the state store."""
+    loaded = load_config(config, secrets_dir=secrets_dir)
+    models = load_models(loaded) if with_models else {}
+    return Context(loaded, models, open_store(loaded.settings))
+
+
+def open_store(settings: Settings) -> StateStore:
+    """The state store of `settings`; its folder is created for SQLite."""
+    url = settings.state_url.get_secret_value()
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return StateStore.open(url, now=utc_now(), table_prefix=settings.state_table_prefix)
+    except sqlalchemy.exc.OperationalError as exc:
+        raise click.ClickException(
+            f"cannot open the state database: {str(exc.orig).splitlines()[0]}"
+        ) from None
+
+
+def _tell_user(name: str) -> None:
+    click.echo(f"\n{name}: finishing the page in flight", err=True)
+
+
+@contextlib.contextmanager
+def stop_on_signals(
+    stop: threading.Event, notify: Callable[[str], None] = _tell_user
+) -> Iterator[None]:
+    """SIGTERM and SIGINT set `stop` (the run finishes its page and saves its cursor)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        notify(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def config_options(fn: Any) -> Any:
+    """`--config` and `--secrets-dir`, shared by every command here."""
+    fn = click.option(
+        "--secrets-dir",
+        type=click.Path(file_okay=False),
+        envvar="LEADSYNC_SECRETS_DIR",
+        help="Folder of secret files for ${VAR} and LEADSYNC_* settings (default /run/secrets).",
+    )(fn)
+    return click.option(
+        "--config",
+        "-c",
+        "config",
+        default=DEFAULT_CONFIG,
+        envvar="LEADSYNC_CONFIG",
+        show_default=True,
+        help="The leadsync YAML configuration.",
+    )(fn)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An ISO-8601 time (hidden `--now` option) as aware UTC."""
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@click.command("sync")
+@config_options
+@click.option("--connection", help="Run only this connection (default: all).")
+@click.option("--full", is_flag=True, help="Rescore every record, not only what changed.")
+@click.option("--dry-run", is_flag=True, help="Compute and show the plan; write nothing.")
+@click.option("--now", "now_text", hidden=True, help="Score as of this ISO-8601 time.")
+@click.option("--verbose", "-v", is_flag=True, help="Log each run's start and end.")
+def sync_command(
+    *,
+    config: str,
+    secrets_dir: str | None,
+    connection: str | None,
+    full: bool,
+    dry_run: bool,
+    now_text: str | None,
+    verbose: bool,
+) -> int:
+    """Run every (or one) connection once now, then print a summary."""
+    ctx = open_context(config, secrets_dir)
+    setup_logging("INFO" if verbose else "WARNING", "text")
+    stop = threading.Event()
+    stderr = sys.stderr
+    progress = ProgressLine(stderr, enabled=stderr.isatty())
+    results: list[RunResult] = []
+    now = parse_time(now_text)
+    with stop_on_signals(stop):
+        for conn in ctx.connections(connection):
+            if stop.is_set():
+                break
+            connector = build_connector(
+                conn, daily_used=calls_today(ctx.store, conn.name, utc_now())
+            )
+            try:
+                for obj in conn.objects:
+                    if stop.is_set():
+                        break
+                    engine = Engine(
+                        ctx.store,
+                        connector,
+                        connection=conn.name,
+                        stop=stop,
+                        outage=outage_policy(conn),
+                        on_progress=progress.update,
+                    )
+                    options = run_options(conn, full=full, dry_run=dry_run)
+                    try:
+                        result = engine.run(
+                            obj.kind, ctx.models[(conn.name, obj.kind)], options, now=now
+                        )
+                    except LockBusy as exc:
+                        result = RunResult(conn.name, obj.kind, "-", dry_run, "busy", utc_now())
+                        result.error = str(exc)
+                    results.append(result)
+                    progress.finish()
+            finally:
+                connector.close()
+    ctx.store.close()
+    click.echo(summary_table(results))
+    if dry_run:
+        for result in results:
+            click.echo("\n" + plan_report(result))
+    lines = failures(results)
+    if lines:
+        click.echo("\n" + "\n".join(lines))
+    return 0 if all(r.finished for r in results) else 1
+
+
+@click.command("run")
+@config_options
+def run_command(*, config: str, secrets_dir: str | None) -> int:
+    """Run the daemon: every connection on its schedule, with /healthz, /readyz, /metrics."""
+    ctx = open_context(config, secrets_dir)
+    setup_logging(ctx.settings.logging.level, ctx.settings.logging.format)
+    daemon = Daemon(ctx.settings, ctx.models, ctx.store)
+
+    def notify(name: str) -> None:
+        log.info("stop requested; finishing the pages in flight", extra={"signal": name})
+
+    with stop_on_signals(daemon.stop, notify):
+        try:
+            daemon.start()
+        except OSError as exc:
+            d = ctx.settings.daemon
+            raise UserError(
+                f"daemon.port: cannot listen on {d.host}:{d.port} ({exc.strerror}); "
+                "choose another daemon.port"
+            ) from None
+        daemon.wait()
+    ctx.store.close()
+    return 0
+
+
+@click.command("setup")
+@config_options
+@click.option("--connection", help="Only this connection (default: all).")
+@click.option("--apply", is_flag=True, help="Create or update the properties/fields.")
+def setup_command(
+    *, config: str, secrets_dir: str | None, connection: str | None, apply: bool
+) -> int:
+    """Show (and with --apply, make) leadsync's output properties in each CRM."""
+    ctx = open_context(config, secrets_dir)
+    ctx.store.close()
+    conflict = missing = False
+    for conn in ctx.connections(connection):
+        connector = build_connector(conn)
+        try:
+            for obj in conn.objects:
+                model = ctx.models[(conn.name, obj.kind)]
+                report = connector.ensure_schema(
+                    obj.kind, output_fields(model.grades, model.labels), apply=apply
+                )
+                click.echo(f"{conn.name} ({conn.crm}) {obj.kind}:")
+                rows = [(f.name, f.crm_name, f.state, f.detail) for f in report.fields]
+                click.echo(table(("output", "CRM name", "state", "detail"), rows))
+                for action in report.actions:
+                    click.echo(f"  {action}")
+                click.echo("")
+                conflict |= any(f.state == "conflict" for f in report.fields)
+                missing |= any(f.state == "missing" for f in report.fields)
+        finally:
+            connector.close()
+    if conflict:
+        click.echo("some properties exist with another type: fix or delete them in the CRM")
+        return 1
+    if missing and not apply:
+        click.echo("properties are missing: run `leadsync setup --apply` to create them")
+    return 0
+
+
+@click.command("status")
+@config_options
+@click.option("--connection", help="Only this connection (default: all).")
+@click.option("--runs", "limit", default=5, show_default=True, help="How many recent runs.")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Ask each Salesforce org for its daily API allowance (one API call each).",
+)
+def status_command(
+    *, config: str, secrets_dir: str | None, connection: str | None, limit: int, live: bool
+) -> int:
+    """Per connection: last runs, next runs, errors, dead letters, API calls today."""
+    ctx = open_context(config, secrets_dir, with_models=False)
+    now = utc_now()
+    for conn in ctx.connections(connection):
+        store = ctx.store
+        runs = store.runs(conn.name, limit=limit)
+        click.echo(f"== {conn.name} ({conn.crm}: {', '.join(o.kind for o in conn.objects)})")
+        if runs:
+            rows = [
+                (
+                    r.id, r.kind, ("dry run, " if r.dry_run else "") + r.mode, r.status,
+                    r.started_at,
+                    round((r.finished_at - r.started_at).total_seconds(), 1)
+                    if r.finished_at else None,
+                    r.counts.read, r.counts.written, r.counts.failed, r.counts.api_calls,
+                    (r.error or "")[:60],
+                )
+                for r in runs
+            ]  # fmt: skip
+            header = (
+                "run", "kind", "mode", "status", "started (UTC)", "seconds", "read", "written",
+                "failed", "API calls", "error",
+            )  # fmt: skip
+            click.echo(table(header, rows))
+        else:
+            click.echo("no runs yet")
+        last_done = next((r.finished_at for r in runs if r.finished_at and not r.dry_run), None)
+        every = conn.schedule.incremental_every
+        next_incremental = (last_done + every) if last_done else None
+        next_full = full_trigger(conn).get_next_fire_time(None, now)
+        click.echo(
+            f"next incremental: {_when(next_incremental, now, every)}   "
+            f"next full rescore: {next_full.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        )
+        letters = store.dead_letters(conn.name)
+        used = calls_today(store, conn.name, now)
+        click.echo(
+            f"API calls today: {_against_budget(conn, used, live=live)}"
+            + f"   outbox pending: {store.pending_count(conn.name):,}"
+            + f"   dead letters: {len(letters):,}"
+        )
+        for letter in letters[:5]:
+            click.echo(f"  dead letter {letter.kind}/{letter.record_id}: {letter.error}")
+        click.echo("")
+    ctx.store.close()
+    return 0
+
+
+def _against_budget(conn: ConnectionSettings, used: int, *, live: bool) -> str:
+    """Today's calls against the connection's daily cap, as far as it is known."""
+    if conn.hubspot is not None:
+        budget = conn.hubspot.daily_budget
+        return f"{used:,}" + (f" of {budget:,} (daily_budget)" if budget else "")
+    sf = conn.salesforce
+    assert sf is not None
+    share = f"{sf.daily_share:.0%}"
+    if not live:
+        # The org's allowance arrives with every Salesforce reply but is not stored.
+        return (
+            f"{used:,} of {share} of the org's daily allowance (the allowance is not known "
+            "offline; `status --live` asks Salesforce, 1 API call)"
+        )
+    from connectors.salesforce import SalesforceConnector
+
+    connector = build_connector(conn, daily_used=used)
+    try:
+        assert isinstance(connector, SalesforceConnector)
+        org_used, org_limit = connector.org_allowance()
+    finally:
+        connector.close()
+    allowed = max(1, math.floor(sf.daily_share * org_limit))
+    return (
+        f"{used:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the whole "
+        f"org used {org_used:,} in its rolling 24 hours)"
+    )
+
+
+def _when(moment: datetime | None, now: datetime, every: timedelta) -> str:
+    if moment is None:
+        return "when the daemon starts"
+    if moment <= now:
+        return "due now (when the daemon runs)"
+    return f"{moment:%Y-%m-%d %H:%M} UTC (every {every})"
+
+
+@click.command("retry-dead-letters")
+@config_options
+@click.option("--connection", help="Only this connection (default: all).")
+def retry_command(*, config: str, secrets_dir: str | None, connection: str | None) -> int:
+    """Fetch dead-lettered records again, rescore them and write what is due."""
+    ctx = open_context(config, secrets_dir)
+    setup_logging("WARNING", "text")
+    stop = threading.Event()
+    results: list[RunResult] = []
+    with stop_on_signals(stop):
+        for conn in ctx.connections(connection):
+            kinds = [o.kind for o in conn.objects if ctx.store.dead_letters(conn.name, o.kind)]
+            if not kinds:
+                continue
+            connector = build_connector(
+                conn, daily_used=calls_today(ctx.store, conn.name, utc_now())
+            )
+            try:
+                for kind in kinds:
+                    engine = Engine(
+                        ctx.store, connector, connection=conn.name, stop=stop,
+                        outage=outage_policy(conn),
+                    )  # fmt: skip
+                    try:
+                        results.append(
+                            engine.retry_dead_letters(
+                                kind,
+                                ctx.models[(conn.name, kind)],
+                                run_options(conn, full=False, dry_run=False),
+                            )
+                        )
+                    except LockBusy as exc:
+                        busy = RunResult(conn.name, kind, "retry", False, "busy", utc_now())
+                        busy.error = str(exc)
+                        results.append(busy)
+            finally:
+                connector.close()
+    ctx.store.close()
+    if not results:
+        click.echo("no dead letters")
+        return 0
+    click.echo(summary_table(results))
+    lines = failures(results)
+    if lines:
+        click.echo("\n" + "\n".join(lines))
+    return 0 if all(r.finished for r in results) else 1
+
+
+def register(group: click.Group) -> None:
+    """Add the CRM commands to the `leadsync` group."""
+    for command in (run_command, sync_command, setup_command, status_command, retry_command):
+        group.add_command(command)

@@ -1,0 +1,480 @@
+"""Model tools for RevOps admins: explain, history, preview, backtest and calibrate.
+
+Offline variants read a model file and a CRM export (`--model M --input FILE`); live variants
+read the leadsync config (`--config F`), the CRM through its connector and the state store.
+None of them writes to the CRM. Exit codes as for every command (0 done, 1 could not finish,
+2 user error).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.commands.runs import Context, config_options, open_context
+from config.errors import Problem, UserError
+from config.model_loader import load_model
+from config.record_files import read_records
+from config.settings import ConnectionSettings
+from connectors.base import Connector
+from revops import backtest as bt
+from revops import crm_outcomes, history, preview
+from revops import html_report as report
+from revops import text_summary as summary
+from revops.calibrate import Target, calibrate
+from revops.outcomes import Labelled, label
+from scoring import explain
+from scoring.coerce import to_datetime
+from scoring.model import ScoringModel
+from scoring.types import Record
+from sync.connections import build_connector, calls_today
+
+_PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+
+ModelOption = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Scoring-model YAML file (offline mode, with --input).",
+)
+InputOption = click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Records: JSONL (with events) or CSV (delimiter detected).",
+)
+ReportOption = click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report with charts.",
+)
+
+
+def _warn(problem: Problem) -> None:
+    click.echo(f"warning: {problem}", err=True)
+
+
+def _time(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    parsed = to_datetime(text)
+    if parsed is None:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO-8601 date or datetime (e.g. 2026-06-30)", param_hint=option
+        )
+    return parsed
+
+
+def _records(path: Path, kind: str) -> list[Record]:
+    records = list(read_records(path, kind=kind, on_problem=_warn))
+    if not records:
+        raise UserError(f"{path}: no records to read")
+    return records
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the {what}: {exc.strerror}") from None
+    click.echo(f"wrote {what} {path}", err=True)
+
+
+def _offline(model_path: Path | None, input_path: Path | None) -> bool:
+    """True for `--model M --input FILE`, False for the live variant (`--config`)."""
+    if model_path is not None and input_path is not None:
+        return True
+    if model_path is None and input_path is None:
+        return False
+    raise click.UsageError("give both --model and --input (offline), or neither and --config")
+
+
+@contextmanager
+def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connector]:
+    """A connector for `conn`, closed afterwards; the tools' reads count against the
+    connection's daily cap like a sync's."""
+    connector = build_connector(
+        conn, daily_used=calls_today(ctx.store, conn.name, datetime.now(UTC))
+    )
+    try:
+        yield connector
+    finally:
+        connector.close()
+
+
+def _object(
+    ctx: Context, connection: str | None, kind: str | None
+) -> tuple[ConnectionSettings, str]:
+    """The connection and object kind a live command works on (the only one, or the named)."""
+    conns = ctx.connections(connection)
+    if len(conns) > 1:
+        names = ", ".join(c.name for c in conns)
+        raise UserError(f"the config has several connections ({names}); pick one with --connection")
+    conn = conns[0]
+    kinds = [o.kind for o in conn.objects]
+    if kind is None:
+        if len(kinds) > 1:
+            raise UserError(f"{conn.name} scores {', '.join(kinds)}; pick one with --kind")
+        return conn, kinds[0]
+    if kind not in kinds:
+        raise UserError(f"{conn.name} has no {kind!r} object; it scores {', '.join(kinds)}")
+    return conn, kind
+
+
+def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--connection` and `--kind` for commands that read one object of one connection."""
+    fn = click.option("--kind", help="Object kind, when the connection scores several.")(fn)
+    return click.option("--connection", help="Connection name, when the config has several.")(fn)
+
+
+@click.command("explain")
+@click.argument("record_id")
+@ModelOption
+@InputOption
+@config_options
+@live_options
+@click.option("--now", "now_text", help="Explain as of this ISO-8601 time (default: now).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def explain_command(
+    *,
+    record_id: str,
+    model_path: Path | None,
+    input_path: Path | None,
+    config: str,
+    secrets_dir: str | None,
+    connection: str | None,
+    kind: str | None,
+    now_text: str | None,
+    fmt: str,
+) -> None:
+    """Show how RECORD_ID gets its score: every rule, cap, threshold and the qualification."""
+    now = _time(now_text, "--now") or datetime.now(UTC)
+    if _offline(model_path, input_path):
+        assert model_path is not None and input_path is not None
+        model = load_model(model_path)
+        records = read_records(input_path, model.object, on_problem=_warn)
+        found = next((r for r in records if r.id == record_id), None)
+        if found is None:
+            raise UserError(f"{input_path}: no record with id {record_id!r}")
+        explanation = explain(found, model, now)
+    else:
+        ctx = open_context(config, secrets_dir)
+        try:
+            conn, obj_kind = _object(ctx, connection, kind)
+            model = ctx.models[(conn.name, obj_kind)]
+            with _live_connector(ctx, conn) as connector:
+                fetched = connector.fetch(
+                    obj_kind, [record_id], sorted(model.properties), sorted(model.event_types)
+                )
+            if not fetched:
+                raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
+            previous = ctx.store.previous_scores(conn.name, obj_kind, [record_id]).get(record_id)
+            explanation = explain(fetched[0], model, now, previous)
+        finally:
+            ctx.store.close()
+    if fmt == "json":
+        click.echo(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(explanation.to_text())
+
+
+@click.command("history")
+@click.argument("record_id")
+@config_options
+@live_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def history_command(
+    *,
+    record_id: str,
+    config: str,
+    secrets_dir: str | None,
+    connection: str | None,
+    kind: str | None,
+    fmt: str,
+) -> None:
+    """Show RECORD_ID's score changes over time from the ledger, with reasons and versions."""
+    ctx = open_context(config, secrets_dir, with_models=False)
+    try:
+        conn, obj_kind = _object(ctx, connection, kind)
+        entries = history.record_history(ctx.store, conn.name, obj_kind, record_id)
+    finally:
+        ctx.store.close()
+    if fmt == "json":
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2, default=str))
+        return
+    click.echo(history.render(entries, record_id))
+
+
+def _labelled_offline(
+    model: ScoringModel,
+    input_path: Path,
+    outcome: str | None,
+    outcome_date: str | None,
+    as_of: datetime | None,
+) -> Labelled:
+    if outcome is None:
+        raise click.UsageError("--outcome COLUMN is required with --input")
+    records = _records(input_path, model.object)
+    return label(
+        records,
+        outcome=outcome,
+        outcome_date=outcome_date,
+        as_of=as_of,
+        default_now=datetime.now(UTC),
+        source=str(input_path),
+    )
+
+
+@click.command("backtest")
+@ModelOption
+@InputOption
+@click.option(
+    "--outcome",
+    help="With --input: column saying whether the record converted (yes/no, 1/0...). With "
+    "--config: converted (default) or won (Salesforce leads converted with a won opportunity).",
+)
+@click.option("--outcome-date", help="Column with the date of the outcome (point-in-time guard).")
+@click.option("--as-of", "as_of_text", help="Score as of this date; later events are excluded.")
+@config_options
+@live_options
+@ReportOption
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def backtest_command(
+    *,
+    model_path: Path | None,
+    input_path: Path | None,
+    outcome: str | None,
+    outcome_date: str | None,
+    as_of_text: str | None,
+    config: str,
+    secrets_dir: str | None,
+    connection: str | None,
+    kind: str | None,
+    report_path: Path | None,
+    fmt: str,
+) -> None:
+    """Measure how well a model's scores predicted conversions (AUC, lift, leakage)."""
+    as_of = _time(as_of_text, "--as-of")
+    if _offline(model_path, input_path):
+        assert model_path is not None and input_path is not None
+        model = load_model(model_path)
+        labelled = _labelled_offline(model, input_path, outcome, outcome_date, as_of)
+        result = bt.run(labelled, model, outcome=outcome or "")
+    else:
+        ctx = open_context(config, secrets_dir)
+        try:
+            conn, obj_kind = _object(ctx, connection, kind)
+            model = ctx.models[(conn.name, obj_kind)]
+            with _live_connector(ctx, conn) as connector:
+                labelled = crm_outcomes.labelled_from_crm(
+                    connector,
+                    conn.crm,
+                    obj_kind,
+                    model,
+                    as_of=as_of,
+                    now=datetime.now(UTC),
+                    outcome=outcome or "converted",
+                )
+        finally:
+            ctx.store.close()
+        result = bt.run(labelled, model, outcome=crm_outcomes.OUTCOME)
+    if fmt == "json":
+        click.echo(json.dumps(bt.to_dict(result), indent=2, default=str))
+    else:
+        click.echo(summary.backtest_text(result))
+    if report_path is not None:
+        _write(report_path, report.backtest_report(result), "report")
+
+
+def _target(
+    *,
+    precision: float | None,
+    capacity: int | None,
+    per: str,
+    arrivals: float | None,
+    date_column: str | None,
+    labelled: Labelled,
+) -> Target:
+    if precision is not None and capacity is not None:
+        raise click.UsageError("give --target-precision or --capacity, not both")
+    if precision is not None:
+        if not 0 < precision < 1:
+            raise click.BadParameter(
+                "a share between 0 and 1, e.g. 0.3", param_hint="--target-precision"
+            )
+        return Target(precision=precision, description=f"a precision of {100 * precision:.0f}%")
+    if capacity is None:
+        return Target()
+    if arrivals is None:
+        if date_column is None:
+            raise click.UsageError(
+                f"--capacity needs the number of records arriving per {per}: pass "
+                f"--arrivals N, or --date-column COLUMN with each record's creation date"
+            )
+        dates = [to_datetime(r.properties.get(date_column)) for r in labelled.records]
+        known = [d for d in dates if d is not None]
+        if len(known) < 2:
+            raise UserError(f"--date-column {date_column}: fewer than two records have a date")
+        span = (max(known) - min(known)).total_seconds() / 86400.0
+        periods = max(span / _PERIOD_DAYS[per], 1.0)
+        arrivals = len(labelled.records) / periods
+    share = min(1.0, capacity / arrivals) if arrivals > 0 else 1.0
+    return Target(
+        share=share,
+        description=f"at most {capacity:,} qualified per {per} of about "
+        f"{math.floor(arrivals):,} arrivals",
+    )
+
+
+@click.command("calibrate")
+@ModelOption
+@InputOption
+@click.option("--outcome", required=True, help="Column saying whether the record converted.")
+@click.option("--outcome-date", help="Column with the date of the outcome (point-in-time guard).")
+@click.option("--as-of", "as_of_text", help="Score as of this date; later events are excluded.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the proposed model (never the current model file).",
+)
+@click.option("--target-precision", type=float, help="Qualify so that this share converts.")
+@click.option("--capacity", type=int, help="Qualify at most this many records per --per.")
+@click.option("--per", type=click.Choice(sorted(_PERIOD_DAYS)), default="week", show_default=True)
+@click.option("--arrivals", type=float, help="Records arriving per --per (for --capacity).")
+@click.option("--date-column", help="Creation-date column to measure arrivals (for --capacity).")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@ReportOption
+def calibrate_command(
+    *,
+    model_path: Path | None,
+    input_path: Path | None,
+    outcome: str,
+    outcome_date: str | None,
+    as_of_text: str | None,
+    out_path: Path,
+    target_precision: float | None,
+    capacity: int | None,
+    per: str,
+    arrivals: float | None,
+    date_column: str | None,
+    folds: int,
+    report_path: Path | None,
+) -> None:
+    """Propose points and thresholds from data; report held-out AUC before and after."""
+    if model_path is None or input_path is None:
+        raise click.UsageError("calibrate needs --model and --input")
+    if out_path.resolve() == model_path.resolve():
+        raise UserError(f"--out {out_path} is the current model; write the proposal elsewhere")
+    model = load_model(model_path)
+    text = model_path.read_text(encoding="utf-8")
+    labelled = _labelled_offline(
+        model, input_path, outcome, outcome_date, _time(as_of_text, "--as-of")
+    )
+    target = _target(
+        precision=target_precision,
+        capacity=capacity,
+        per=per,
+        arrivals=arrivals,
+        date_column=date_column,
+        labelled=labelled,
+    )
+    result = calibrate(
+        text, model, labelled, target, source=str(model_path), out_name=str(out_path), folds=folds
+    )
+    _write(out_path, result.text, "proposed model")
+    click.echo(summary.calibration_text(result, str(out_path)))
+    if report_path is not None:
+        _write(report_path, report.calibration_report(result), "report")
+
+
+@click.command("preview")
+@click.option(
+    "--model",
+    "model_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The candidate model to compare with the live one.",
+)
+@config_options
+@live_options
+@click.option(
+    "--from-state",
+    is_flag=True,
+    help="Rescore the records kept in the state store (inputs of their last sync) instead of "
+    "reading the CRM.",
+)
+@click.option("--samples", type=click.IntRange(0, 50), default=5, show_default=True)
+@click.option("--now", "now_text", help="Score both models as of this ISO-8601 time.")
+@ReportOption
+def preview_command(
+    *,
+    model_path: Path,
+    config: str,
+    secrets_dir: str | None,
+    connection: str | None,
+    kind: str | None,
+    from_state: bool,
+    samples: int,
+    now_text: str | None,
+    report_path: Path | None,
+) -> None:
+    """Shadow-score the population with a candidate model against the live one; write nothing."""
+    candidate = load_model(model_path)
+    ctx = open_context(config, secrets_dir)
+    try:
+        conn, obj_kind = _object(ctx, connection, kind)
+        live = ctx.models[(conn.name, obj_kind)]
+        if candidate.object != live.object:
+            raise UserError(
+                f"{model_path}: scores {candidate.object} records, the live model {live.object}"
+            )
+        now = _time(now_text, "--now") or datetime.now(UTC)
+        if from_state:
+            result = preview.preview_from_state(
+                ctx.store,
+                connection=conn.name,
+                kind=obj_kind,
+                live=live,
+                candidate=candidate,
+                now=now,
+                samples=samples,
+            )
+        else:
+            with _live_connector(ctx, conn) as connector:
+                result = preview.preview_from_crm(
+                    connector,
+                    ctx.store,
+                    connection=conn.name,
+                    kind=obj_kind,
+                    live=live,
+                    candidate=candidate,
+                    now=now,
+                    samples=samples,
+                )
+    finally:
+        ctx.store.close()
+    click.echo(preview.render(result))
+    if report_path is not None:
+        _write(report_path, report.preview_report(result), "report")
+
+
+def register(group: click.Group) -> None:
+    """Add the model tools to the `leadsync` group."""
+    for command in (
+        explain_command,
+        history_command,
+        preview_command,
+        backtest_command,
+        calibrate_command,
+    ):
+        group.add_command(command)

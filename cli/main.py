@@ -1,0 +1,87 @@
+"""The `leadsync` command line.
+
+Exit codes, the same for every command: 0 the command did its job (a sync that dead-lettered some
+records still finished); 1 it could not finish (authentication, an outage beyond the retries, a
+budget spent before any progress); 2 a configuration or usage error, printed as a located message
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+import click
+
+from config.errors import UserError
+from connectors.errors import ConnectorError
+
+#: Each command and the module under `cli.commands` that defines it (its `register(group)` adds
+#: it). A command's module is imported only when that command runs, so `leadsync run` never loads
+#: the sandbox, numpy or plotly.
+COMMAND_MODULES: dict[str, str] = {
+    "validate": "scoring",
+    "schema": "scoring",
+    "score": "scoring",
+    "demo": "demo",
+    "sandbox": "sandbox",
+    "run": "runs",
+    "sync": "runs",
+    "setup": "runs",
+    "status": "runs",
+    "retry": "runs",
+    "explain": "tools",
+    "history": "tools",
+    "preview": "tools",
+    "backtest": "tools",
+    "calibrate": "tools",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module the first time the command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is None:
+            return None
+        if cmd_name not in self.commands:
+            importlib.import_module(f"cli.commands.{module}").register(self)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="leadsync")
+def cli() -> None:
+    """leadsync: score CRM leads for fit and interest and write the scores back."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and turn errors into messages and exit codes."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError) else int(exc.exit_code)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    except ConnectorError as exc:
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        return 1
+    if isinstance(result, int):
+        return result
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,400 @@
+"""Calibrate: propose points and thresholds for a model from labelled data, and prove them.
+
+1. Score every record with the current model, keeping which rule (or band) fired: the *units* of
+   `revops.features`.
+2. Fit a sign-constrained, L2-regularised logistic regression of the outcome on the units
+   (`revops.fitting`). Units that never fire keep their points; units whose data contradicts
+   their sign get 0 points and a note.
+3. Turn log-odds weights into points per dimension: the best-scoring record of the data reaches
+   the dimension's cap (`max`), and the combine weights are set so that the combined score is
+   proportional to the summed log-odds (so the 0-100 score ranks like the regression).
+4. Grade and tier thresholds give the letters population shares growing 1:2:3... (10/20/30/40% for
+   four grades, best first). The qualification threshold reaches a target precision, fits a sales
+   capacity, or (by default) keeps the share the current model qualifies; exit is at 3/4 of it.
+5. Everything is measured on held-out folds: each fold's model is fitted without the fold and
+   scored (by the real engine, through the written YAML) on it. The final proposal is fitted on
+   all records and written with the admin's comments and layout kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from config.errors import UserError
+from config.model_loader import parse_model
+from revops import evaluation as ev
+from revops import fitting
+from revops.features import Activity, Unit, model_rules, rule_activity
+from revops.model_edit import Edits, apply_edits, unified_diff
+from revops.outcomes import Labelled
+from scoring import score
+from scoring.coerce import round_half_up
+from scoring.model import ScoringModel
+from scoring.types import ScoreResult
+
+#: Exit threshold of the proposed qualification as a share of the entry threshold (hysteresis).
+EXIT_RATIO = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the qualification threshold should achieve; both None keeps the current share."""
+
+    precision: float | None = None
+    share: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PointChange:
+    """One unit's current and proposed points, with the fitted log-odds weight."""
+
+    rule: str
+    dimension: str
+    before: float
+    after: float
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A fitted model: its YAML text, compiled form and the numbers behind it."""
+
+    text: str
+    model: ScoringModel
+    points: dict[str, float]
+    weights: tuple[float, ...]
+    zeroed: tuple[str, ...]
+    unused: tuple[str, ...]
+    threshold: float | None
+    threshold_share: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Everything `calibrate` reports; "before"/"after" figures are on held-out folds."""
+
+    model_name: str
+    records: int
+    folds: int
+    auc_before: float
+    auc_after: float
+    fold_auc_before: tuple[float, ...]
+    fold_auc_after: tuple[float, ...]
+    scores_before: tuple[float, ...]
+    scores_after: tuple[float, ...]
+    deciles_before: tuple[ev.Bucket, ...]
+    deciles_after: tuple[ev.Bucket, ...]
+    calibration_before: tuple[ev.Bucket, ...]
+    calibration_after: tuple[ev.Bucket, ...]
+    labels_before: tuple[ev.Bucket, ...]
+    labels_after: tuple[ev.Bucket, ...]
+    qualification_before: ev.Qualification
+    qualification_after: ev.Qualification
+    changes: tuple[PointChange, ...]
+    zeroed: tuple[str, ...]
+    notes: tuple[str, ...]
+    threshold_notes: tuple[str, ...]
+    text: str
+    diff: str
+
+
+def _ladder(values: ev.Numbers, names: Sequence[str]) -> dict[str, float]:
+    """Thresholds per name, strictly decreasing whole numbers ending at 0."""
+    raw = fitting.quantile_thresholds(values, fitting.ladder_shares(len(names)))
+    out: list[int] = []
+    for i, value in enumerate(raw):
+        floor = len(names) - 1 - i
+        t = max(int(value), floor)
+        if out and t >= out[-1]:
+            t = out[-1] - 1
+        out.append(t)
+    out[-1] = 0
+    return dict(zip(names, (float(t) for t in out), strict=True))
+
+
+def _points_for(
+    units: Sequence[Unit], x: np.ndarray, coef: np.ndarray, model: ScoringModel
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Points per unit (whole numbers) and the log-odds reach of each dimension."""
+    points = np.zeros(len(units))
+    reach: dict[str, float] = {}
+    for dimension, cap in (("fit", model.fit_max), ("interest", model.interest_max)):
+        cols = [i for i, u in enumerate(units) if u.dimension == dimension]
+        if not cols:
+            continue
+        logit = x[:, cols] @ coef[cols]
+        top = float(logit.max()) if len(logit) else 0.0
+        reach[dimension] = max(top, 0.0)
+        scale = cap / top if top > 0 else 0.0
+        points[cols] = [round_half_up(w * scale) for w in coef[cols]]
+    return points, reach
+
+
+def _approx_scores(
+    units: Sequence[Unit], x: np.ndarray, points: np.ndarray, model: ScoringModel,
+    weights: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Fit, interest and score each record would get (group caps aside), for thresholds."""
+    out = []
+    for dimension, cap in (("fit", model.fit_max), ("interest", model.interest_max)):
+        cols = [i for i, u in enumerate(units) if u.dimension == dimension]
+        raw = x[:, cols] @ points[cols] if cols else np.zeros(len(x))
+        out.append(np.floor(np.clip(raw, 0.0, cap) * 100.0 / cap + 0.5))
+    fit, interest = out
+    total = np.floor(weights[0] * fit + weights[1] * interest + 0.5)
+    return fit, interest, total
+
+
+def propose(
+    text: str,
+    model: ScoringModel,
+    units: Sequence[Unit],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    current_qualified_share: float,
+    target: Target,
+    c: float = fitting.DEFAULT_C,
+    header: str | None = None,
+) -> Proposal:
+    """Fit points on (x, y) and build the proposed model text and compiled model."""
+    signs = [u.sign for u in units]
+    weights = fitting.fit_weights(x, y, signs, c=c)
+    coef = np.asarray(weights.coef)
+    unused = [i for i in range(len(units)) if np.ptp(x[:, i]) == 0]
+    points, reach = _points_for(units, x, coef, model)
+    for i in unused:
+        points[i] = units[i].points
+    if "fit" in reach and "interest" in reach and reach["fit"] + reach["interest"] > 0:
+        w_fit = round(reach["fit"] / (reach["fit"] + reach["interest"]), 2)
+        combine: tuple[float, float] = (w_fit, round(1.0 - w_fit, 2))
+    else:
+        combine = (model.spec.weights[0], model.spec.weights[1])
+    fit, interest, total = _approx_scores(units, x, points, model, combine)
+    share = target.share
+    if target.precision is not None:
+        found = fitting.threshold_for_precision(total, y, target.precision, min_count=10)
+        share = None if found is None else float((total >= found).mean())
+    elif share is None:
+        share = current_qualified_share
+    threshold = fitting.threshold_for_share(total, share) if share is not None else None
+    qualify = None
+    if threshold is not None:
+        qualify = (threshold, float(math.floor(threshold * EXIT_RATIO)))
+    rule_max: dict[str, float] = {}
+    for rule, _ in model_rules(model):
+        spec = rule.spec
+        if spec.max is not None and not spec.bands and spec.points:
+            i = next(j for j, u in enumerate(units) if u.rule == spec.name)
+            if points[i]:
+                rule_max[spec.name] = abs(round_half_up(spec.max * points[i] / spec.points))
+    edits = Edits(
+        points={(u.rule, u.band): float(p) for u, p in zip(units, points, strict=True)},
+        rule_max=rule_max,
+        weights=combine,
+        grades=_ladder(fit, model.grades),
+        tiers=_ladder(interest, model.tiers),
+        qualify=qualify,
+        header=header,
+    )
+    new_text = apply_edits(text, edits)
+    return Proposal(
+        text=new_text,
+        model=parse_model(new_text, "<proposed model>"),
+        points={u.key: float(p) for u, p in zip(units, points, strict=True)},
+        weights=weights.coef,
+        zeroed=tuple(units[i].key for i in weights.zeroed),
+        unused=tuple(units[i].key for i in unused),
+        threshold=threshold,
+        threshold_share=share,
+    )
+
+
+def _fold_results(labelled: Labelled, model: ScoringModel, rows: np.ndarray) -> list[ScoreResult]:
+    return [score(labelled.records[i], model, labelled.now) for i in rows]
+
+
+def calibrate(
+    text: str,
+    model: ScoringModel,
+    labelled: Labelled,
+    target: Target,
+    *,
+    source: str,
+    out_name: str,
+    folds: int = 5,
+    seed: int = 0,
+    c: float = fitting.DEFAULT_C,
+) -> Calibration:
+    """Fit, cross-validate and write the proposal; see the module docstring for the method."""
+    y = np.asarray(labelled.outcomes, dtype=bool)
+    converted = int(y.sum())
+    if converted < folds or len(y) - converted < folds:
+        raise UserError(
+            f"{source}: calibration needs at least {folds} converted and {folds} other records "
+            f"(found {converted} converted of {len(y)})"
+        )
+    activity: Activity = rule_activity(model, labelled.records, labelled.now)
+    units = list(activity.units)
+    if not units:
+        raise UserError(f"{source}: the model has no rules with points to calibrate")
+    x = activity.matrix
+    before = activity.results
+    eligible = np.array([r.disqualified_reason is None for r in before])
+    qualified_before = np.array([r.qualified for r in before])
+    from sklearn.model_selection import StratifiedKFold  # heavy; only when calibrating
+
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    order: list[int] = []
+    after: list[ScoreResult] = []
+    fold_before: list[float] = []
+    fold_after: list[float] = []
+    for train, test in splitter.split(x, y):
+        fit_rows = train[eligible[train]]
+        proposal = propose(
+            text,
+            model,
+            units,
+            x[fit_rows],
+            y[fit_rows],
+            current_qualified_share=float(qualified_before[fit_rows].mean()),
+            target=target,
+            c=c,
+        )
+        held = _fold_results(labelled, proposal.model, test)
+        order.extend(test.tolist())
+        after.extend(held)
+        fold_before.append(ev.roc_auc([before[i].score for i in test], y[test]) or 0.5)
+        fold_after.append(ev.roc_auc([r.score for r in held], y[test]) or 0.5)
+    rows = np.asarray(order)
+    y_held = y[rows]
+    scores_before = [float(before[i].score) for i in rows]
+    scores_after = [float(r.score) for r in after]
+    auc_before = float(np.mean(fold_before))
+    auc_after = float(np.mean(fold_after))
+    header = (
+        f"Calibrated by `leadsync calibrate` from {source} on {len(y):,} records "
+        f"({converted:,} converted).\nHeld-out ROC AUC ({folds}-fold): current "
+        f"{auc_before:.3f}, proposed {auc_after:.3f}."
+    )
+    final = propose(
+        text,
+        model,
+        units,
+        x[eligible],
+        y[eligible],
+        current_qualified_share=float(qualified_before[eligible].mean()),
+        target=target,
+        c=c,
+        header=header,
+    )
+    changes = tuple(
+        PointChange(u.key, u.dimension, u.points, final.points[u.key], w)
+        for u, w in zip(units, final.weights, strict=True)
+    )
+    notes = _notes(activity, units, final, y, auc_before=auc_before, auc_after=auc_after)
+    q_after = ev.qualification([r.qualified for r in after], y_held)
+    return Calibration(
+        model_name=model.name,
+        records=len(y),
+        folds=folds,
+        auc_before=auc_before,
+        auc_after=auc_after,
+        fold_auc_before=tuple(fold_before),
+        fold_auc_after=tuple(fold_after),
+        scores_before=tuple(scores_before),
+        scores_after=tuple(scores_after),
+        deciles_before=tuple(ev.lift_by_decile(scores_before, y_held)),
+        deciles_after=tuple(ev.lift_by_decile(scores_after, y_held)),
+        calibration_before=tuple(ev.calibration_table(scores_before, y_held)),
+        calibration_after=tuple(ev.calibration_table(scores_after, y_held)),
+        labels_before=tuple(
+            ev.conversion_by_label([before[i].label for i in rows], y_held, model.labels)
+        ),
+        labels_after=tuple(
+            ev.conversion_by_label([r.label for r in after], y_held, final.model.labels)
+        ),
+        qualification_before=ev.qualification(qualified_before[rows], y_held),
+        qualification_after=q_after,
+        changes=changes,
+        zeroed=final.zeroed,
+        notes=tuple(notes),
+        threshold_notes=tuple(_threshold_notes(final, q_after, target, len(y))),
+        text=final.text,
+        diff=unified_diff(text, final.text, source, out_name),
+    )
+
+
+def _notes(
+    activity: Activity,
+    units: Sequence[Unit],
+    final: Proposal,
+    y: np.ndarray,
+    *,
+    auc_before: float,
+    auc_after: float,
+) -> list[str]:
+    notes = []
+    if auc_after < auc_before:
+        notes.append(
+            f"The proposal ranks worse on held-out data (AUC {auc_after:.3f} < "
+            f"{auc_before:.3f}); keep the current model."
+        )
+    index = {u.key: i for i, u in enumerate(units)}
+    for key in final.zeroed:
+        fired = activity.hits[:, index[key]]
+        with_rate = y[fired].mean() if fired.any() else 0.0
+        without = y[~fired].mean() if (~fired).any() else 0.0
+        unit = units[index[key]]
+        direction = "bonus" if unit.points > 0 else "penalty"
+        notes.append(
+            f"{key}: written as a {direction} ({unit.points:+g}) but, with the other rules "
+            f"accounted for, the data points the other way (converts {100 * with_rate:.1f}% "
+            f"when it fires, {100 * without:.1f}% otherwise); set to 0, review or remove it."
+        )
+    for key in final.unused:
+        fired = activity.hits[:, index[key]]
+        why = "never fired" if not fired.any() else "fired the same way for every record"
+        notes.append(f"{key}: {why} in this data, so it cannot be weighed; points left unchanged.")
+    return notes
+
+
+def _threshold_notes(
+    final: Proposal, q: ev.Qualification, target: Target, records: int
+) -> list[str]:
+    spec = final.model.spec
+    grades = ", ".join(f"{g} >= {t:g}" for g, t in spec.grades)
+    tiers = ", ".join(f"{t} >= {v:g}" for t, v in spec.tiers)
+    lines = [
+        f"Fit grades: {grades} (shares of records grow 1:2:3..., best grade first).",
+        f"Interest tiers: {tiers}.",
+    ]
+    if final.threshold is None:
+        wanted = (
+            f"a precision of {100 * target.precision:.0f}%"
+            if target.precision is not None
+            else "the requested share"
+        )
+        lines.append(f"No score threshold reaches {wanted}; the qualify section is unchanged.")
+        return lines
+    share = final.threshold_share or 0.0
+    how = target.description or "the share of records the current model qualifies"
+    lines.append(
+        f"Qualify when score >= {final.threshold:g} (leave below "
+        f"{math.floor(final.threshold * EXIT_RATIO):g}), chosen for {how}: about "
+        f"{100 * share:.1f}% of records."
+    )
+    lines.append(
+        f"On held-out folds: {q.qualified:,} of {records:,} qualified, precision "
+        f"{_pct(q.precision)}, recall {_pct(q.recall)}."
+    )
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"

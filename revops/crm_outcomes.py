@@ -1,0 +1,131 @@
+"""Outcomes read from the CRM itself, for `leadsync backtest --config F`.
+
+What "converted" means per CRM and object, and the date it happened (for the point-in-time
+guard):
+
+- HubSpot contacts and companies: converted when `lifecyclestage` reached opportunity, customer
+  or evangelist; the outcome date is the earliest `hs_lifecyclestage_<stage>_date` of those.
+- Salesforce leads: converted when `IsConverted` is true; the date is `ConvertedDate`. With the
+  outcome `won`: converted and the opportunity created by the conversion won
+  (`ConvertedOpportunity.IsWon`, read through the lead's `ConvertedOpportunityId` in the same
+  SOQL query); a lost or still open opportunity, or a conversion without one, is not won. The
+  date stays `ConvertedDate`: activity after the conversion belongs to the sales cycle, and
+  scoring with it would leak the outcome.
+
+HubSpot moves a contact to customer when one of its deals is won (the default lifecycle
+automation), so a won deal shows here without reading deals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from config.errors import UserError
+from connectors.base import Connector
+from revops.outcomes import Labelled, label
+from scoring.coerce import to_bool, to_datetime, to_text
+from scoring.model import ScoringModel
+
+#: Names of the synthetic properties that carry the outcome into `revops.outcomes.label`.
+OUTCOME = "leadsync_backtest_outcome"
+OUTCOME_DATE = "leadsync_backtest_outcome_date"
+
+HUBSPOT_REACHED = ("opportunity", "customer", "evangelist")
+#: `backtest --config --outcome NAME`: what counts as a positive outcome.
+OUTCOMES = ("converted", "won")
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRule:
+    """Which CRM fields hold the outcome and how to read them."""
+
+    fields: tuple[str, ...]
+    read: Callable[[Mapping[str, object]], tuple[bool, datetime | None]]
+    description: str
+
+
+def _hubspot(properties: Mapping[str, object]) -> tuple[bool, datetime | None]:
+    stage = to_text(properties.get("lifecyclestage"))
+    dates = [to_datetime(properties.get(f"hs_lifecyclestage_{s}_date")) for s in HUBSPOT_REACHED]
+    known = [d for d in dates if d is not None]
+    return stage in HUBSPOT_REACHED, min(known) if known else None
+
+
+def _salesforce_lead(properties: Mapping[str, object]) -> tuple[bool, datetime | None]:
+    return bool(to_bool(properties.get("IsConverted"))), to_datetime(
+        properties.get("ConvertedDate")
+    )
+
+
+def _salesforce_won(properties: Mapping[str, object]) -> tuple[bool, datetime | None]:
+    converted, when = _salesforce_lead(properties)
+    won = converted and bool(to_bool(properties.get("ConvertedOpportunity.IsWon")))
+    return won, when
+
+
+def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule:
+    """The outcome definition for `crm` and `kind`; a UserError when there is none."""
+    if outcome not in OUTCOMES:
+        raise UserError(
+            f"--outcome {outcome!r} is not a CRM outcome; with --config use one of "
+            f"{', '.join(OUTCOMES)}"
+        )
+    if outcome == "won":
+        if crm == "salesforce" and kind == "lead":
+            return OutcomeRule(
+                ("IsConverted", "ConvertedDate", "ConvertedOpportunity.IsWon"),
+                _salesforce_won,
+                "converted lead whose opportunity was won",
+            )
+        raise UserError(
+            f"--outcome won is for Salesforce leads; for {crm} {kind} records use --outcome "
+            "converted (HubSpot moves a contact to customer when one of its deals is won)"
+        )
+    if crm == "hubspot" and kind in ("contact", "company"):
+        fields = ("lifecyclestage", *(f"hs_lifecyclestage_{s}_date" for s in HUBSPOT_REACHED))
+        return OutcomeRule(fields, _hubspot, "lifecycle stage reached opportunity or customer")
+    if crm == "salesforce" and kind == "lead":
+        return OutcomeRule(("IsConverted", "ConvertedDate"), _salesforce_lead, "converted lead")
+    raise UserError(
+        f"backtest --config has no outcome for {crm} {kind} records (it knows HubSpot contacts "
+        "and companies, and Salesforce leads); export the records with an outcome column and "
+        "run backtest --model M --input FILE --outcome COLUMN"
+    )
+
+
+def labelled_from_crm(
+    connector: Connector,
+    crm: str,
+    kind: str,
+    model: ScoringModel,
+    *,
+    as_of: datetime | None,
+    now: datetime,
+    outcome: str = "converted",
+) -> Labelled:
+    """Read every record of `kind` with its outcome (one of `OUTCOMES`) and apply the
+    point-in-time guard."""
+    rule = outcome_rule(crm, kind, outcome)
+    fields = sorted(set(model.properties) | set(rule.fields))
+    records = []
+    for page in connector.iter_pages(kind, fields, sorted(model.event_types), since=None):
+        for record in page.records:
+            converted, when = rule.read(record.properties)
+            properties = {
+                **record.properties,
+                OUTCOME: "yes" if converted else "no",
+                OUTCOME_DATE: when.isoformat() if when else "",
+            }
+            records.append(replace(record, properties=properties))
+    if not records:
+        raise UserError(f"the CRM returned no {kind} records to backtest on")
+    return label(
+        records,
+        outcome=OUTCOME,
+        outcome_date=OUTCOME_DATE,
+        as_of=as_of,
+        default_now=now,
+        source=f"{crm} {kind} records ({rule.description})",
+    )

@@ -1,0 +1,194 @@
+"""Rule activity: which rules fired for each record, as numbers calibration can weigh.
+
+A *unit* is one thing in a model that carries points: a condition rule, a per-occurrence event
+rule, an elapsed-time rule, or one band of a bands/recency rule (each band has its own points).
+A unit's value for a record is how many times its points counted: 1 for a condition that held,
+the decayed (and capped) number of occurrences for an event rule, the number of steps for an
+elapsed rule; so `points x value` is what the unit contributed before group caps.
+
+Every rule that fires is among a result's contributions, even at 0 points. When contributions
+cannot tell a unit's value (group caps, event count bands), scoring runs with the engine's trace
+collector (the one `scoring.explain` uses) instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from scoring.coerce import to_datetime, to_number
+from scoring.evaluate import evaluate, score
+from scoring.model import CompiledRule, ScoringModel
+from scoring.spec import Band, RuleSpec
+from scoring.trace import Trace
+from scoring.types import Record, ScoreResult
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One point-carrying part of a model (a rule, or one band of a rule)."""
+
+    key: str
+    rule: str
+    band: int | None
+    dimension: str
+    group: str | None
+    first_match: bool
+    points: float
+    kind: str
+
+    @property
+    def sign(self) -> int:
+        """+1 for a bonus, -1 for a penalty, 0 when the author gave it no points."""
+        return (self.points > 0) - (self.points < 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Unit values per record plus the scored results, in record order."""
+
+    units: tuple[Unit, ...]
+    matrix: np.ndarray
+    hits: np.ndarray
+    results: tuple[ScoreResult, ...]
+
+    def fired(self) -> dict[str, list[bool]]:
+        """Per unit key, whether the unit fired for each record."""
+        return {u.key: self.hits[:, i].tolist() for i, u in enumerate(self.units)}
+
+    def signs(self) -> dict[str, int]:
+        """Per unit key, the sign of its points."""
+        return {u.key: u.sign for u in self.units}
+
+
+def model_rules(model: ScoringModel) -> list[tuple[CompiledRule, bool]]:
+    """Every rule of the model in slot order, with whether its group is first_match."""
+    return sorted(
+        (
+            (rule, group.first_match)
+            for dim in (model.fit, model.interest)
+            for group in dim.groups
+            for rule in group.rules
+        ),
+        key=lambda item: item[0].slot,
+    )
+
+
+def _band_key(spec: RuleSpec, index: int) -> str:
+    band = spec.bands[index]
+    if spec.kind == "recency":
+        return f"{spec.name} [within {band.max:g}d]"
+    low = "" if band.min is None else f"{band.min:g}"
+    high = "" if band.max is None else f"{band.max:g}"
+    return f"{spec.name} [{low}-{high}]" if high else f"{spec.name} [{low}+]"
+
+
+def model_units(model: ScoringModel) -> list[Unit]:
+    """The units of a model in file order."""
+    units = []
+    for rule, first_match in model_rules(model):
+        spec = rule.spec
+        common = {"rule": spec.name, "dimension": rule.dimension, "group": rule.group}
+        if spec.bands:
+            for i, band in enumerate(spec.bands):
+                units.append(
+                    Unit(_band_key(spec, i), band=i, first_match=first_match,
+                         points=band.points, kind=spec.kind, **common)  # type: ignore[arg-type]
+                )  # fmt: skip
+        else:
+            units.append(
+                Unit(spec.name, band=None, first_match=first_match, points=spec.points,
+                     kind=spec.kind, **common)  # type: ignore[arg-type]
+            )  # fmt: skip
+    return units
+
+
+def _band_of(bands: Sequence[Band], number: float) -> int | None:
+    """Index of the first band holding `number` (bounds inclusive), as the engine picks it."""
+    for i, band in enumerate(bands):
+        if (band.min is None or number >= band.min) and (band.max is None or number <= band.max):
+            return i
+    return None
+
+
+def _band_index(spec: RuleSpec, count: int, record: Record, now: datetime) -> int | None:
+    measure: float | None
+    if spec.kind == "event":
+        measure = float(count)
+    elif spec.kind == "recency":
+        when = to_datetime(record.properties.get(spec.property or ""))
+        measure = None if when is None else max(0.0, (now - when).total_seconds() / 86400.0)
+    else:
+        measure = to_number(record.properties.get(spec.property or ""))
+    return None if measure is None else _band_of(spec.bands, measure)
+
+
+def needs_trace(model: ScoringModel) -> bool:
+    """Whether contributions alone cannot tell each unit's value.
+
+    Contributions carry points after group caps and no event counts, so models with group caps,
+    event rules with count bands, or event/elapsed rules worth 0 points need the engine's trace.
+    """
+    for rule, _ in model_rules(model):
+        spec = rule.spec
+        if spec.kind == "event" and spec.bands:
+            return True
+        if spec.kind in ("event", "elapsed") and not spec.points:
+            return True
+    return any(group.max is not None for dim in (model.fit, model.interest) for group in dim.groups)
+
+
+def _matches(
+    model: ScoringModel, record: Record, now: datetime, *, traced: bool
+) -> tuple[ScoreResult, list[tuple[str, float, int]]]:
+    """The result and, per rule that fired, (name, points before group caps, count)."""
+    if not traced:
+        result = score(record, model, now)
+        return result, [(c.rule, c.points, 1) for c in result.contributions]
+    trace = Trace()
+    result = evaluate(record, model, now, None, trace)
+    return result, [(t.rule, t.earned, t.count) for t in trace.rules if t.matched]
+
+
+def rule_activity(
+    model: ScoringModel,
+    records: Sequence[Record],
+    now: datetime,
+    *,
+    traced: bool | None = None,
+) -> Activity:
+    """Score every record and return the unit matrix and the results.
+
+    Plain scoring is used when contributions tell everything (see `needs_trace`), else the
+    engine's trace collector, which is several times slower; `traced` forces one or the other.
+    """
+    units = model_units(model)
+    column = {(u.rule, u.band): i for i, u in enumerate(units)}
+    specs = {rule.spec.name: rule.spec for rule, _ in model_rules(model)}
+    if traced is None:
+        traced = needs_trace(model)
+    matrix = np.zeros((len(records), len(units)))
+    hits = np.zeros((len(records), len(units)), dtype=bool)
+    results = []
+    for row, record in enumerate(records):
+        result, fired = _matches(model, record, now, traced=traced)
+        results.append(result)
+        for name, earned, count in fired:
+            spec = specs[name]
+            if spec.bands:
+                index = _band_index(spec, count, record, now)
+                if index is None:
+                    continue
+                points = spec.bands[index].points
+            else:
+                index, points = None, spec.points
+            col = column[(spec.name, index)]
+            hits[row, col] = True
+            if points:
+                matrix[row, col] = earned / points
+            else:
+                matrix[row, col] = float(count) if spec.kind in ("event", "elapsed") else 1.0
+    return Activity(tuple(units), matrix, hits, tuple(results))

@@ -1,0 +1,100 @@
+"""Plain-text summaries of backtest and calibration results for the terminal."""
+
+from __future__ import annotations
+
+from revops.backtest import Backtest
+from revops.calibrate import Calibration
+from revops.formatting import fmt, pct, table
+
+
+def backtest_text(bt: Backtest) -> str:
+    """The backtest summary: headline figures, warnings, deciles, labels and rules."""
+    q = bt.qualification
+    out = [
+        f"backtest of {bt.model_name} ({bt.model_version}) as of {bt.now}",
+        f"records {bt.records:,}  converted {bt.converted:,} ({pct(bt.base_rate)})"
+        f"  disqualified {bt.disqualified:,}",
+        f"ROC AUC {fmt(bt.auc)}  (fit {fmt(bt.fit_auc)}, interest {fmt(bt.interest_auc)})",
+        f"qualified {q.qualified:,}: precision {pct(q.precision)}, recall {pct(q.recall)}",
+        f"point-in-time guard: {bt.events_after_outcome:,} events after the outcome date "
+        f"excluded ({bt.records_after_outcome:,} records), {bt.events_after_as_of:,} after "
+        "the as-of date",
+    ]
+    for warning in bt.warnings:
+        out.append(f"LEAKAGE WARNING {warning}")
+    out.append("")
+    out.append(
+        table(
+            ["decile", "records", "converted", "rate", "lift", "capture"],
+            [
+                [d.name, d.count, d.converted, pct(d.rate), d.lift, pct(g)]
+                for d, g in zip(bt.deciles, bt.gains, strict=True)
+            ],
+        )
+    )
+    out.append("")
+    out.append(
+        table(
+            ["label", "records", "converted", "rate", "lift"],
+            [[b.name, b.count, b.converted, pct(b.rate), b.lift] for b in bt.labels if b.count],
+        )
+    )
+    out.append("")
+    out.append(
+        table(
+            ["score band", "records", "converted", "rate"],
+            [[b.name, b.count, b.converted, pct(b.rate)] for b in bt.calibration if b.count],
+        )
+    )
+    if bt.inversions:
+        out.append(
+            "conversion falls as the score rises: "
+            + ", ".join(f"{a} -> {b}" for a, b in bt.inversions)
+        )
+    out.append("")
+    out.append(
+        table(
+            ["rule", "fired", "share", "with", "without", "lift", ""],
+            [
+                [
+                    r.rule,
+                    r.support,
+                    pct(r.support_share),
+                    pct(r.rate_with),
+                    pct(r.rate_without),
+                    r.lift,
+                    "against its sign" if r.contradicts else "",
+                ]
+                for r in bt.rules
+            ],
+        )
+    )
+    return "\n".join(out)
+
+
+def calibration_text(cal: Calibration, out_path: str) -> str:
+    """The calibration summary: held-out AUC, point changes, thresholds, notes and the diff."""
+    out = [
+        f"calibration of {cal.model_name} on {cal.records:,} records, {cal.folds}-fold "
+        "cross-validation",
+        f"held-out ROC AUC: current {fmt(cal.auc_before)} -> proposed {fmt(cal.auc_after)}",
+        "  per fold: "
+        + ", ".join(
+            f"{b:.3f} -> {a:.3f}"
+            for b, a in zip(cal.fold_auc_before, cal.fold_auc_after, strict=True)
+        ),
+        "",
+        table(
+            ["rule", "dimension", "current", "proposed", "log-odds"],
+            [[c.rule, c.dimension, f"{c.before:g}", f"{c.after:g}", c.weight] for c in cal.changes],
+        ),
+        "",
+        *cal.threshold_notes,
+    ]
+    if cal.notes:
+        out.append("")
+        out.extend(f"note: {n}" for n in cal.notes)
+    out.append("")
+    out.append(f"wrote {out_path}; changes against the current model:")
+    out.append(cal.diff or "(no change)")
+    return "\n".join(out)

@@ -1,0 +1,176 @@
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from config.errors import UserError
+from config.model_loader import parse_model
+from connectors.base import Page
+from revops.crm_outcomes import labelled_from_crm, outcome_rule
+from scoring.types import Event, Record
+
+MODEL = parse_model(
+    "name: m\nobject: lead\nfit:\n  rules:\n    - {name: VP, if: {Title: vp}, points: 10}\n"
+    "interest:\n  rules:\n    - {name: Web, event: page_view, points: 5}\n"
+)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+class FakeConnector:
+    """Two pages of records; remembers what it was asked for."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self.records = records
+        self.asked: tuple[list[str], list[str]] | None = None
+
+    def iter_pages(
+        self,
+        kind: str,
+        fields: Collection[str],
+        event_types: Collection[str],
+        *,
+        since=None,
+        resume=None,
+    ) -> Iterator[Page]:
+        self.asked = (list(fields), list(event_types))
+        yield Page(self.records[:1], "1")
+        yield Page(self.records[1:], None)
+
+
+def lead(rid: str, converted: object, on: str | None, *event_days: int) -> Record:
+    events = [Event("page_view", datetime(2026, 5, d, tzinfo=UTC)) for d in event_days]
+    properties = {"Title": "VP", "IsConverted": converted, "ConvertedDate": on}
+    return Record(rid, "lead", properties, events)
+
+
+def test_salesforce_converted_leads_with_the_point_in_time_guard():
+    connector = FakeConnector(
+        [
+            lead("a", True, "2026-05-10", 5, 20),
+            lead("b", False, None, 7),
+            lead("c", "true", "2026-05-02", 3),
+        ]
+    )
+    out = labelled_from_crm(connector, "salesforce", "lead", MODEL, as_of=None, now=NOW)  # type: ignore[arg-type]
+    assert connector.asked == (["ConvertedDate", "IsConverted", "Title"], ["page_view"])
+    assert out.outcomes == (True, False, True)
+    assert out.outcome_dates[0] == datetime(2026, 5, 10, tzinfo=UTC)
+    assert (out.events_after_outcome, out.records_after_outcome) == (2, 2)  # a: day 20, c: day 3
+    assert out.now == datetime(2026, 5, 20, tzinfo=UTC)  # the latest date seen
+
+
+@pytest.mark.parametrize(
+    ("stage", "dates", "expected"),
+    [
+        ("customer", {"hs_lifecyclestage_customer_date": "2026-04-02T10:00:00.000Z",
+                      "hs_lifecyclestage_opportunity_date": "2026-03-01T00:00:00.000Z"},
+         (True, datetime(2026, 3, 1, tzinfo=UTC))),
+        ("opportunity", {}, (True, None)),
+        ("marketingqualifiedlead", {}, (False, None)),
+        (None, {}, (False, None)),
+    ],
+)  # fmt: skip
+def test_hubspot_lifecycle_outcome(stage, dates, expected):
+    rule = outcome_rule("hubspot", "contact")
+    assert rule.read({"lifecyclestage": stage, **dates}) == expected
+
+
+def test_unknown_outcome_is_a_user_error():
+    with pytest.raises(UserError, match="no outcome for salesforce contact records"):
+        outcome_rule("salesforce", "contact")
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ({"IsConverted": True, "ConvertedDate": "2026-05-10", "ConvertedOpportunity.IsWon": True},
+         (True, datetime(2026, 5, 10, tzinfo=UTC))),
+        ({"IsConverted": True, "ConvertedDate": "2026-05-10", "ConvertedOpportunity.IsWon": False},
+         (False, datetime(2026, 5, 10, tzinfo=UTC))),
+        ({"IsConverted": True, "ConvertedDate": "2026-05-10", "ConvertedOpportunity.IsWon": None},
+         (False, datetime(2026, 5, 10, tzinfo=UTC))),
+        ({"IsConverted": False, "ConvertedDate": None, "ConvertedOpportunity.IsWon": True},
+         (False, None)),
+        ({"IsConverted": "true", "ConvertedDate": "2026-05-02",
+          "ConvertedOpportunity.IsWon": "true"},
+         (True, datetime(2026, 5, 2, tzinfo=UTC))),
+    ],
+)  # fmt: skip
+def test_salesforce_won_outcome_needs_a_won_converted_opportunity(properties, expected):
+    rule = outcome_rule("salesforce", "lead", "won")
+    assert rule.fields == ("IsConverted", "ConvertedDate", "ConvertedOpportunity.IsWon")
+    assert rule.read(properties) == expected
+
+
+@pytest.mark.parametrize(
+    ("crm", "kind", "outcome", "message"),
+    [
+        ("hubspot", "contact", "won", "--outcome won is for Salesforce leads"),
+        ("salesforce", "contact", "won", "--outcome won is for Salesforce leads"),
+        ("salesforce", "lead", "closed", "'closed' is not a CRM outcome; .* converted, won"),
+    ],
+)
+def test_won_outcome_errors(crm, kind, outcome, message):
+    with pytest.raises(UserError, match=message):
+        outcome_rule(crm, kind, outcome)
+
+
+def test_won_outcome_read_from_the_salesforce_sandbox_through_the_lead_query(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from cli.main import main
+    from connectors.salesforce import SalesforceConnector
+    from sandbox.salesforce import SalesforceSandbox
+
+    model = Path(__file__).resolve().parents[2] / "config/examples/models/salesforce-leads.yaml"
+
+    sb = SalesforceSandbox(leads=400, now=NOW).start()
+    opportunities = sb.store.table("Opportunity")
+    converted_ids = [r.get("ConvertedOpportunityId") for r in sb.store.table("Lead").values()]
+    for opportunity in [o for o in converted_ids if o][:6]:  # some conversions lost their deal
+        opportunities[opportunity].update(IsWon=False, IsClosed=True, StageName="Closed Lost")
+    try:
+        connector = SalesforceConnector(
+            login_url=sb.url,
+            client_id=sb.client_id,
+            client_secret=sb.client_secret,
+            ca_bundle=sb.ca_file,
+            sleep=lambda s: None,
+        )
+        won = labelled_from_crm(
+            connector, "salesforce", "lead", MODEL, as_of=None, now=NOW, outcome="won"
+        )
+        converted = labelled_from_crm(connector, "salesforce", "lead", MODEL, as_of=None, now=NOW)
+        connector.close()
+        config = tmp_path / "leadsync.yaml"
+        config.write_text(
+            f"""\
+state_url: sqlite:///{tmp_path / "state.db"}
+connections:
+  - name: sf
+    crm: salesforce
+    salesforce: {{login_url: "{sb.url}", client_id: "{sb.client_id}",
+                 client_secret: "{sb.client_secret}", ca_bundle: "{sb.ca_file}"}}
+    objects:
+      - {{kind: lead, model: {model}}}
+"""
+        )
+        capsys.readouterr()
+        args = ["backtest", "--config", str(config), "--format", "json"]
+        assert main([*args, "--outcome", "won"]) == 0
+        cli_won = json.loads(capsys.readouterr().out)
+        assert main([*args, "--outcome", "lost"]) == 2
+        assert "'lost' is not a CRM outcome" in capsys.readouterr().err
+    finally:
+        sb.stop()
+    leads = sb.store.table("Lead")
+    truth = {
+        i: bool(r["IsConverted"] and opportunities[r["ConvertedOpportunityId"]]["IsWon"])
+        for i, r in leads.items()
+    }
+    got = dict(zip((r.id for r in won.records), won.outcomes, strict=True))
+    assert got == truth
+    assert (cli_won["records"], cli_won["converted"]) == (len(leads), sum(truth.values()))
+    assert sum(converted.outcomes) - sum(got.values()) >= 6
+    assert 0 < sum(got.values()) < sum(converted.outcomes) < len(leads)

@@ -1,0 +1,120 @@
+import math
+
+import pytest
+
+from revops import evaluation as ev
+
+
+@pytest.mark.parametrize(
+    ("scores", "outcomes", "expected"),
+    [
+        ([0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [1, 1, 0, 1, 0, 0], 8 / 9),
+        ([1, 2, 3, 4], [1, 1, 0, 0], 0.0),
+        ([4, 3, 2, 1], [1, 1, 0, 0], 1.0),
+        # A tie between a converted and another record counts one half.
+        ([1, 1, 0], [1, 0, 0], 0.75),
+        ([5, 5, 5, 5], [1, 0, 1, 0], 0.5),
+        ([3, 2, 1], [1, 1, 1], None),
+        ([], [], None),
+    ],
+)
+def test_roc_auc(scores, outcomes, expected):
+    assert ev.roc_auc(scores, [bool(o) for o in outcomes]) == expected
+
+
+def test_lift_per_decile_of_distinct_scores():
+    scores = list(range(1, 21))
+    converted = {20, 19, 18, 11, 5}
+    outcomes = [s in converted for s in scores]
+    rows = ev.lift_by_decile(scores, outcomes)
+    assert [(r.name, r.count, r.converted) for r in rows] == [
+        ("1", 2, 2), ("2", 2, 1), ("3", 2, 0), ("4", 2, 0), ("5", 2, 1),
+        ("6", 2, 0), ("7", 2, 0), ("8", 2, 1), ("9", 2, 0), ("10", 2, 0),
+    ]  # fmt: skip
+    assert [r.lift for r in rows] == [4.0, 2.0, 0.0, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 0.0]
+    assert (rows[0].low, rows[0].high, rows[9].low, rows[9].high) == (19.0, 20.0, 1.0, 2.0)
+    assert ev.cumulative_gains(rows) == [0.4, 0.6, 0.6, 0.6, 0.8, 0.8, 0.8, 1.0, 1.0, 1.0]
+
+
+def test_ties_are_never_split_between_deciles():
+    scores = [9, 9, 9, 8, 7, 6, 5, 4, 3, 2]
+    assert ev.decile_of(scores).tolist() == [1, 1, 1, 4, 5, 6, 7, 8, 9, 10]
+    rows = ev.lift_by_decile(scores, [True, False, False, True] + [False] * 6)
+    assert [r.count for r in rows] == [3, 0, 0, 1, 1, 1, 1, 1, 1, 1]
+    assert rows[1].rate is None and rows[1].lift is None
+    assert rows[0].rate == pytest.approx(1 / 3)
+    assert rows[3].lift == 5.0
+
+
+def test_conversion_by_label_keeps_model_order_and_adds_unknown_labels():
+    labels = ["A1", "B2", "A1", "Z9", "B2", "B2"]
+    outcomes = [True, False, True, False, True, False]
+    rows = ev.conversion_by_label(labels, outcomes, order=["A1", "A2", "B2"])
+    assert [(r.name, r.count, r.converted, r.rate, r.lift) for r in rows] == [
+        ("A1", 2, 2, 1.0, 2.0),
+        ("A2", 0, 0, None, None),
+        ("B2", 3, 1, 1 / 3, 2 / 3),
+        ("Z9", 1, 0, 0.0, 0.0),
+    ]
+
+
+def test_qualification_precision_and_recall():
+    q = ev.qualification([True, True, True, False, False], [True, False, True, True, False])
+    assert q == ev.Qualification(
+        qualified=3, converted=3, true_positives=2, precision=2 / 3, recall=2 / 3
+    )
+    none = ev.qualification([False, False], [False, True])
+    assert (none.precision, none.recall) == (None, 0.0)
+
+
+def test_calibration_table_fixed_bands_last_one_closed():
+    scores = [5, 15, 15, 95, 100, 100, 42]
+    outcomes = [False, True, False, True, True, False, False]
+    rows = ev.calibration_table(scores, outcomes)
+    assert [r.name for r in rows] == [f"{lo}-{lo + 10}" for lo in range(0, 100, 10)]
+    filled = [(r.name, r.count, r.converted, r.rate) for r in rows if r.count]
+    assert filled == [
+        ("0-10", 1, 0, 0.0),
+        ("10-20", 2, 1, 0.5),
+        ("40-50", 1, 0, 0.0),
+        ("90-100", 3, 2, 2 / 3),
+    ]
+    assert rows[9].mean_score == pytest.approx(295 / 3)
+    assert rows[1].lift == pytest.approx(0.5 / (3 / 7))
+
+
+def test_inversions_only_between_well_populated_bands():
+    rows = [
+        ev.Bucket("0-10", 100, 5, 0.05, None),
+        ev.Bucket("10-20", 100, 3, 0.03, None),
+        ev.Bucket("20-30", 5, 0, 0.0, None),
+        ev.Bucket("30-40", 100, 20, 0.2, None),
+    ]
+    assert ev.inversions(rows) == [("0-10", "10-20")]
+
+
+def test_rule_lift_with_support_and_direction():
+    outcomes = [True, True, False, True, False, False, False, False]
+    fired = {
+        "Demo request": [True, True, True, False, False, False, False, False],
+        "Careers page": [False, False, False, False, True, True, False, False],
+        "Everyone": [True] * 8,
+    }
+    rows = {
+        r.rule: r for r in ev.rule_lifts(fired, outcomes, {"Demo request": 1, "Careers page": 1})
+    }
+    demo = rows["Demo request"]
+    assert (demo.support, demo.support_share, demo.rate_with, demo.rate_without) == (
+        3, 0.375, 2 / 3, 1 / 5,
+    )  # fmt: skip
+    assert demo.lift == pytest.approx(10 / 3)
+    assert not demo.contradicts
+    careers = rows["Careers page"]
+    assert (careers.lift, careers.contradicts) == (0.0, True)
+    assert rows["Everyone"].lift is None and rows["Everyone"].rate_without is None
+
+
+def test_rule_that_fires_only_on_converted_records_has_infinite_lift():
+    (row,) = ev.rule_lifts({"r": [True, False]}, [True, False], {"r": -1})
+    assert row.lift == math.inf
+    assert row.contradicts

@@ -1,0 +1,223 @@
+"""The live variants against the in-process HubSpot sandbox: preview, explain, history, backtest.
+
+One sandbox and one synced state store are shared by the module (setup and two full syncs, the
+second 45 days later so decay moves interest and the ledger holds a second write).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cli.commands.runs import open_store
+from cli.main import main
+from config.loader import load_config
+from config.model_loader import load_model, parse_model
+from connectors.hubspot import HubSpotConnector
+from revops import preview
+from sandbox.hubspot import HubSpotSandbox
+from scoring.types import ScoreResult
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "config/examples/models/hubspot-contacts.yaml"
+NOW = "2026-11-20T12:00:00Z"
+LATER = "2027-01-04T12:00:00Z"
+
+
+@dataclass
+class Live:
+    sandbox: HubSpotSandbox
+    config: Path
+    tmp: Path
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    tmp = tmp_path_factory.mktemp("live")
+    sandbox = HubSpotSandbox(
+        contacts=120, now=datetime(2026, 11, 20, 12, tzinfo=UTC), rate_limit_10s=100_000
+    ).start()
+    config = tmp / "leadsync.yaml"
+    config.write_text(
+        f"state_url: sqlite:///{tmp}/state.db\n"
+        "connections:\n"
+        "  - name: sandbox\n"
+        "    crm: hubspot\n"
+        f'    hubspot: {{base_url: "{sandbox.url}", access_token: "{sandbox.token}"}}\n'
+        f"    objects: [{{kind: contact, model: {MODEL}}}]\n"
+    )
+    try:
+        assert main(["setup", "--config", str(config), "--apply"]) == 0
+        assert main(["sync", "--config", str(config), "--full", "--now", NOW]) == 0
+        yield Live(sandbox, config, tmp)
+    finally:
+        sandbox.stop()
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    return code, capsys.readouterr().out
+
+
+def stored(live: Live) -> dict[str, ScoreResult]:
+    store = open_store(load_config(live.config).settings)
+    try:
+        ids = [str(i) for i in live.sandbox.store.table("contacts").ids]
+        return dict(store.previous_scores("sandbox", "contact", ids))
+    finally:
+        store.close()
+
+
+def test_preview_of_a_deliberately_changed_rule(live, capsys):
+    candidate = live.tmp / "candidate.yaml"
+    text = MODEL.read_text()
+    assert text.count("points: 50\n") == 1
+    candidate.write_text(text.replace("points: 50\n", "points: 10\n"))  # the demo request
+    before = stored(live)
+    demo = {
+        rid: c.points
+        for rid, r in before.items()
+        for c in r.contributions
+        if c.rule == "Demo request"
+    }
+    assert demo  # the sandbox population holds demo requests
+    code, out = run(
+        capsys, "preview", "--config", str(live.config), "--model", str(candidate), "--now", NOW,
+        "--report", str(live.tmp / "preview.html"),
+    )  # fmt: skip
+    assert code == 0
+    assert f"on {len(before)} records from sandbox" in out
+    # The live side is exactly what the sync engine stored; only records with a demo can move.
+    lines = out.splitlines()
+    shift = next(line for line in lines if line.startswith("Demo request"))
+    total = sum(demo.values())
+    assert shift.split() == [
+        "Demo", "request", f"{total:.3f}", f"{total / 5:.3f}", f"{total / 5 - total:.3f}",
+        str(len(demo)),
+    ]  # fmt: skip
+    assert sum(1 for line in lines if line.startswith(("Demo request", "rule "))) == 2
+    assert (live.tmp / "preview.html").stat().st_size > 1_000_000
+    code, out = run(
+        capsys, "preview", "--config", str(live.config), "--model", str(MODEL), "--now", NOW
+    )
+    assert code == 0
+    assert "label changes 0  grade changes 0  newly qualified 0  no longer qualified 0" in out
+
+
+def test_preview_from_state_counts_exactly_what_preview_from_the_crm_counts(live, capsys):
+    settings = load_config(live.config).settings
+    live_model = load_model(MODEL)
+    text = MODEL.read_text()
+    candidate = parse_model(text.replace("points: 50\n", "points: 10\n"), "candidate.yaml")
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    store = open_store(settings)
+    connector = HubSpotConnector(base_url=live.sandbox.url, access_token=live.sandbox.token)
+    try:
+        from_crm = preview.preview_from_crm(
+            connector,
+            store,
+            connection="sandbox",
+            kind="contact",
+            live=live_model,
+            candidate=candidate,
+            now=now,
+        )
+        from_state = preview.preview_from_state(
+            store,
+            connection="sandbox",
+            kind="contact",
+            live=live_model,
+            candidate=candidate,
+            now=now,
+        )
+    finally:
+        connector.close()
+        store.close()
+    assert from_state.records == from_crm.records == 120
+    assert from_crm.label_changed > 0  # the changed rule moves someone
+
+    # The same figures; only the order differs (the CRM's paging order, the store's by id).
+    def figures(pv: preview.Preview) -> preview.Preview:
+        first_n: dict[str, list[preview.Sample]] = {
+            k: [] for k in pv.samples if not k.startswith("largest")
+        }
+        return replace(
+            pv,
+            source="",
+            scores_before=sorted(pv.scores_before),
+            scores_after=sorted(pv.scores_after),
+            samples={**pv.samples, **first_n},
+        )
+
+    assert figures(from_state) == figures(from_crm)
+    path = live.tmp / "candidate-state.yaml"
+    path.write_text(text.replace("points: 50\n", "points: 10\n"))
+    code, out = run(
+        capsys, "preview", "--config", str(live.config), "--model", str(path), "--now", NOW,
+        "--from-state",
+    )  # fmt: skip
+    assert code == 0
+    assert "on 120 records from sandbox (contact records from the state store)" in out
+    assert (
+        f"label changes {from_crm.label_changed}  grade changes {from_crm.grade_changed}  "
+        f"newly qualified {from_crm.newly_qualified}  "
+        f"no longer qualified {from_crm.unqualified}"
+    ) in out
+    extra = live.tmp / "candidate-extra.yaml"
+    extra.write_text(
+        text.replace("points: 50\n", "points: 10\n").replace("jobtitle", "hs_persona", 1)
+    )
+    code = main(["preview", "--config", str(live.config), "--model", str(extra), "--from-state"])
+    assert code == 2
+    assert "reads property hs_persona, which the live model does not" in capsys.readouterr().err
+
+
+def test_backtest_from_the_crm_counts_lifecycle_outcomes(live, capsys):
+    table = live.sandbox.store.table("contacts")
+    column = table.columns["lifecyclestage"]
+    converted = sum(
+        1
+        for row in table.rows.values()
+        if row.values[column] in ("opportunity", "customer", "evangelist")
+    )
+    code, out = run(capsys, "backtest", "--config", str(live.config), "--format", "json")
+    assert code == 0
+    result = json.loads(out)
+    assert (result["records"], result["converted"]) == (len(table.rows), converted)
+    assert result["auc"] is not None
+
+
+def test_explain_live_uses_the_stored_previous_result(live, capsys):
+    before = stored(live)
+    record_id, result = next(iter(before.items()))
+    code, out = run(capsys, "explain", record_id, "--config", str(live.config), "--now", NOW)
+    assert code == 0
+    was = "qualified" if result.qualified else "not qualified"
+    assert f"qualification: {was} -> " in out
+    assert out.splitlines()[0].startswith(f"record {record_id}  model hubspot-b2b-contacts")
+    code, _ = run(capsys, "explain", "999999999", "--config", str(live.config))
+    assert code == 2
+
+
+def test_history_lists_each_write_with_what_moved(live, capsys):
+    first = stored(live)
+    assert main(["sync", "--config", str(live.config), "--full", "--now", LATER]) == 0
+    second = stored(live)
+    moved = sorted(rid for rid in first if first[rid].score != second[rid].score)
+    assert moved
+    rid = moved[0]
+    code, out = run(capsys, "history", rid, "--config", str(live.config))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"score history of {rid}: 2 write(s)"
+    assert f"score – -> {first[rid].score}" in lines[1]
+    writes = [line for line in lines if "  run " in line]
+    assert f"score {first[rid].score} -> {second[rid].score}" in writes[1]
+    code, out = run(capsys, "history", rid, "--config", str(live.config), "--format", "json")
+    assert [e["new"]["score"] for e in json.loads(out)] == [first[rid].score, second[rid].score]
