@@ -62,7 +62,10 @@ def pattern_problem(pattern: str) -> str | None:
         detail = exc.args[0] if exc.args else exc
         if isinstance(detail, bytes):
             detail = detail.decode("utf-8", "replace")
-        return f"regular expression {pattern!r} is not supported by the linear-time engine (RE2): {detail}"
+        return (
+            f"regular expression {pattern!r} is not supported by the linear-time engine (RE2): "
+            f"{detail}"
+        )
     return None
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 import urllib3
 from hubspot import events as sdk_events
 from hubspot import oauth as sdk_oauth
@@ -30,10 +29,19 @@ from hubspot.crm import properties as sdk_properties
 from hubspot.crm.associations import v4 as sdk_associations_v4
 from tenacity import Retrying
 
+from connectors import jsontext
 from connectors.base import ApiUsage
-from connectors.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
+from connectors.errors import (
+    AuthError,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    Unreachable,
+)
 from connectors.hubspot.errors import HubSpotRejected, TokenRejected, classify
 from connectors.ratelimit import DailyCap, RollingWindow
+from connectors.reach import no_connection_reason, origin
 from connectors.retry import RetryPolicy, retrying
 
 __all__ = ["TIER_LIMITS", "ApiReply", "HubSpotApi"]
@@ -110,6 +118,7 @@ class HubSpotApi:
     ) -> None:
         if tier.lower() not in TIER_LIMITS:
             raise ValueError(f"unknown HubSpot tier {tier!r}; use one of {sorted(TIER_LIMITS)}")
+        self.base_url = base_url
         self._oauth = bool(client_id and client_secret and refresh_token)
         if not access_token and not self._oauth:
             raise AuthError(
@@ -277,6 +286,12 @@ class HubSpotApi:
                 reason = str(getattr(inner, "reason", ""))
                 raise self._tls_or_transient(endpoint, reason) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
+                refused = no_connection_reason(exc)
+                if refused is not None:
+                    raise Unreachable(
+                        f"HubSpot {endpoint}: cannot connect to {origin(self.base_url)} "
+                        f"({refused}); check base_url"
+                    ) from None
                 raise TransientError(
                     f"HubSpot {endpoint}: connection failed ({type(exc).__name__})"
                 ) from None
@@ -339,7 +354,7 @@ class HubSpotApi:
         if not raw:
             return {}
         try:
-            return orjson.loads(raw)
+            return jsontext.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise TransientError(
                 f"HubSpot {endpoint}: {status} reply is not JSON (truncated or an error page)"

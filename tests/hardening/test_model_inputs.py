@@ -26,7 +26,8 @@ def problems(text: str) -> list[str]:
 def regex_model(pattern: str) -> str:
     return (
         HEAD
-        + f"fit:\n  rules:\n    - {{name: T, if: {{jobtitle: {{matches: '{pattern}'}}}}, points: 7}}\n"
+        + "fit:\n  rules:\n"
+        + f"    - {{name: T, if: {{jobtitle: {{matches: '{pattern}'}}}}, points: 7}}\n"
     )
 
 
