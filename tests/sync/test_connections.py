@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +16,8 @@ from sync.connections import hubspot_options, salesforce_options
 
 TOKEN = SecretStr("token-never-shown")
 SECRET = SecretStr("client-secret-never-shown")
-HUBSPOT = {"client_id": "app-1", "client_secret": SECRET, "refresh_token": TOKEN}
-SALESFORCE = {
+HUBSPOT: dict[str, Any] = {"client_id": "app-1", "client_secret": SECRET, "refresh_token": TOKEN}
+SALESFORCE: dict[str, Any] = {
     "login_url": "https://login.salesforce.com",
     "client_id": "3MVG9",
     "client_secret": SECRET,
@@ -29,7 +30,7 @@ SALESFORCE = {
     ("settings", "convert", "expected"),
     [
         (
-            HubSpotSettings(**HUBSPOT, tier="enterprise", ca_bundle="/etc/ca.pem"),
+            HubSpotSettings(**HUBSPOT, tier="enterprise", ca_bundle=Path("/etc/ca.pem")),
             hubspot_options,
             HubSpotOptions(
                 base_url="https://api.hubapi.com",
