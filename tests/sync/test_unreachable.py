@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 
 import pytest
+from pydantic import SecretStr
 
 from connectors.errors import TransientError, Unreachable
-from connectors.hubspot import HubSpotConnector
-from connectors.salesforce import SalesforceConnector
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
+from connectors.salesforce import SalesforceConnector, SalesforceOptions
 from sync.engine import Engine, RunOptions
 from sync.outage import Contact, Outage, OutagePolicy
 from tests.sync.fakes import FakeModel
@@ -23,15 +24,13 @@ def free_port() -> int:
 
 
 def hubspot(url: str, fake: FakeTime) -> HubSpotConnector:
-    return HubSpotConnector(
-        base_url=url, access_token="t", tier="professional", sleep=fake.sleep, clock=fake.clock
-    )
+    options = HubSpotOptions(base_url=url, access_token=SecretStr("t"))
+    return HubSpotConnector(options, sleep=fake.sleep, clock=fake.clock)
 
 
 def salesforce(url: str, fake: FakeTime) -> SalesforceConnector:
-    return SalesforceConnector(
-        login_url=url, client_id="c", client_secret="s", sleep=fake.sleep, clock=fake.clock
-    )
+    options = SalesforceOptions(login_url=url, client_id="c", client_secret=SecretStr("s"))
+    return SalesforceConnector(options, sleep=fake.sleep, clock=fake.clock)
 
 
 @pytest.mark.parametrize(
