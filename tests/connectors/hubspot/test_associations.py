@@ -18,6 +18,7 @@ from connectors.hubspot.associations import (
     read_associations,
     read_records,
 )
+from connectors.hubspot.options import HubSpotOptions
 
 from .conftest import live_ids
 
