@@ -8,7 +8,6 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.errors import PermanentError
-from connectors.hubspot import HubSpotOptions
 from connectors.hubspot.api import ApiReply, HubSpotApi
 from connectors.hubspot.associations import (
     NO_ASSOCIATIONS,
