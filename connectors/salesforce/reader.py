@@ -16,9 +16,11 @@ Two modes, one cursor (`ReadCursor`, JSON in `Page.cursor`):
   Task, Event and CampaignMember queries ordered by parent id and merge-joined with the lead
   pages, so memory stays one page per stream however many records there are.
 
-Only the fields the model references, leadsync's visible output fields and the system fields
-the cursor and echo suppression need are selected. Converted leads (read-only in Salesforce)
-are left out, unless the caller asks for `IsConverted` itself (backtests label leads by it).
+Only the fields the model references, the leadsync outputs planning compares
+(`connectors.outputs.PLANNING_OUTPUTS`: no long text areas, which would cap pages at 200 rows)
+and the system fields the cursor and echo suppression need are selected. Converted leads
+(read-only in Salesforce) are left out, unless the caller asks for `IsConverted` itself
+(backtests label leads by it).
 
 Echo suppression (incremental reads only): a record last modified by the integration user,
 with no later system change, whose inputs hash as they did when leadsync last wrote it, changed
@@ -38,11 +40,12 @@ from typing import Any
 
 from connectors.base import Page
 from connectors.errors import MissingPermission, PermanentError
+from connectors.outputs import PLANNING_OUTPUTS
 from connectors.salesforce.activity import ActivitySource, parse_datetime, sources_for
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import QueryLocatorExpired
 from connectors.salesforce.fields import api_name, sobject_of
-from scoring.types import OUTPUT_NAMES, Event, Record
+from scoring.types import Event, Record
 
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById")
 
@@ -224,7 +227,7 @@ class Reader:
             )
         outputs = {
             visible[api_name(c).lower()]["name"]: c
-            for c in OUTPUT_NAMES
+            for c in PLANNING_OUTPUTS
             if api_name(c).lower() in visible
         }
         return _Selection(

@@ -513,7 +513,7 @@ def custom_field(object_name: str, api_name: str, metadata: dict[str, Any]) -> F
     if kind == "Picklist":
         value_set = metadata.get("valueSet") or {}
         definition = value_set.get("valueSetDefinition") or {}
-        values = tuple(str(v.get("fullName")) for v in definition.get("value") or [])
+        values = tuple(str(v.get("valueName")) for v in definition.get("value") or [])
         return FieldDef(
             api_name,
             "picklist",
@@ -526,6 +526,43 @@ def custom_field(object_name: str, api_name: str, metadata: dict[str, Any]) -> F
     return FieldDef(
         api_name, "string", label=label, length=int(metadata.get("length") or 255), custom=True
     )
+
+
+def picklist_problem(metadata: dict[str, Any]) -> str | None:
+    """Why a Tooling picklist `Metadata` cannot be saved, or None.
+
+    The Tooling API names a picklist value `valueName` (the Metadata API's `fullName`).
+    """
+    value_set = metadata.get("valueSet") or {}
+    definition = value_set.get("valueSetDefinition") or {}
+    for index, value in enumerate(definition.get("value") or []):
+        if not isinstance(value, dict) or not value.get("valueName"):
+            return f"Metadata.valueSet.valueSetDefinition.value[{index}]: valueName is required"
+    return None
+
+
+def tooling_form(metadata: dict[str, Any]) -> dict[str, Any]:
+    """`Metadata` as the Tooling API returns it: every picklist value with all its keys."""
+    value_set = metadata.get("valueSet")
+    if not isinstance(value_set, dict) or not value_set.get("valueSetDefinition"):
+        return dict(metadata)
+    definition = value_set["valueSetDefinition"]
+    values = [
+        {
+            "color": value.get("color"),
+            "default": bool(value.get("default")),
+            "description": value.get("description"),
+            "isActive": value.get("isActive"),
+            "label": value.get("label") or value["valueName"],
+            "urls": value.get("urls"),
+            "valueName": value["valueName"],
+        }
+        for value in definition.get("value") or []
+    ]
+    return {
+        **metadata,
+        "valueSet": {**value_set, "valueSetDefinition": {**definition, "value": values}},
+    }
 
 
 #: Tooling `CustomField.Metadata.type` values the sandbox accepts.

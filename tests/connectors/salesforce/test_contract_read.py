@@ -45,12 +45,20 @@ def test_full_read_pages_every_open_lead_once_in_id_order(make_sandbox, make_con
         "grade",
         "label",
         "qualified",
-        "reasons",
-        "changes",
-        "scored_at",
         "model_version",
     }
     assert not set(converted_leads(sandbox)) & set(ids)
+
+
+def test_a_full_read_of_n_leads_takes_ceil_n_over_2000_query_calls(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=4300)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox)
+    pages = list(connector.iter_pages("lead", FIELDS, [], since=None))
+    n = len(open_leads(sandbox))
+    assert [len(p.records) for p in pages] == [2000, 2000, n - 4000]
+    calls = connector.usage.by_endpoint["query"] + connector.usage.by_endpoint["query_more"]
+    assert calls == math.ceil(n / 2000) == 3
 
 
 def test_full_read_resumes_from_a_page_cursor(make_sandbox, make_connector):
