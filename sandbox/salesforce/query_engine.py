@@ -125,9 +125,11 @@ class QueryEngine:
         """Parse and validate a query for a user; raises `SoqlError`."""
         return self._plan(parse(text), user, include_deleted=include_deleted)
 
-    def _plan(self, query: Query, user: str, *, include_deleted: bool) -> _Plan:
+    def _plan(
+        self, query: Query, user: str, *, include_deleted: bool, nested: bool = False
+    ) -> _Plan:
         sobject = self.objects.get(query.sobject.lower())
-        if sobject is None or not sobject.queryable:
+        if sobject is None or not (sobject.queryable or nested):
             raise SoqlError(
                 "INVALID_TYPE",
                 f"\n{query.text}\nsObject type '{query.sobject}' is not supported. If you are "
@@ -152,7 +154,7 @@ class QueryEngine:
             children.append(
                 (
                     rel.name,
-                    self._plan(child_query, user, include_deleted=include_deleted),
+                    self._plan(child_query, user, include_deleted=include_deleted, nested=True),
                     rel.field,
                 )
             )
