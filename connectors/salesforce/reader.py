@@ -48,7 +48,7 @@ from connectors.salesforce.activity import ActivitySource, parse_datetime, sourc
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import QueryLocatorExpired
 from connectors.salesforce.fields import api_name, sobject_of
-from connectors.salesforce.soql import id_filter, quote, select, soql_datetime, subquery
+from connectors.salesforce.queries import id_filter, quote, select, soql_datetime, subquery
 from scoring.types import Event, Record
 
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById")

@@ -29,8 +29,8 @@ from connectors.salesforce.fields import (
     sobject_of,
     tooling_metadata,
 )
+from connectors.salesforce.queries import quote
 from connectors.salesforce.reader import Reader
-from connectors.salesforce.soql import quote
 
 PERMISSION_SET = "Leadsync_Integration"
 

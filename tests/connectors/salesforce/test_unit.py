@@ -42,8 +42,8 @@ from connectors.salesforce.errors import QueryLocatorExpired, SessionExpired, cl
 from connectors.salesforce.fields import api_name, encode, encode_csv
 from connectors.salesforce.http import LimitInfo, parse_limit_info
 from connectors.salesforce.options import SalesforceOptions
+from connectors.salesforce.queries import quote, soql_datetime
 from connectors.salesforce.reader import ReadCursor
-from connectors.salesforce.soql import quote, soql_datetime
 from scoring.evaluate import score
 from scoring.types import Record
 
