@@ -194,12 +194,18 @@ class ScheduleSettings(_Section):
         return value
 
 
+#: The state tables' name prefix when `state_table_prefix` is not configured.
+TABLE_PREFIX = "leadsync_"
+#: The largest `write.chunk_size`.
+MAX_CHUNK_SIZE = 10_000
+
+
 class WriteSettings(_Section):
     """Which changes are worth an API call, and how many planned writes go to the connector at
     once (it sends them in the CRM's largest batches, several at a time)."""
 
-    min_points_change: float = Field(default=3, ge=0)
-    chunk_size: int = Field(default=1000, ge=1, le=10000)
+    min_points_change: float = Field(default=3.0, ge=0)
+    chunk_size: int = Field(default=1000, ge=1, le=MAX_CHUNK_SIZE)
 
 
 class ReadSettings(_Section):
@@ -311,7 +317,7 @@ class Settings(BaseSettings):
     )
 
     state_url: SecretStr = SecretStr("sqlite:///leadsync.db")
-    state_table_prefix: str = Field(default="leadsync_", pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    state_table_prefix: str = Field(default=TABLE_PREFIX, pattern=r"^[a-z][a-z0-9_]{0,30}$")
     connections: list[ConnectionSettings] = Field(min_length=1)
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
