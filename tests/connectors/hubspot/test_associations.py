@@ -27,16 +27,13 @@ def make_api(clock):
     made: list[HubSpotApi] = []
 
     def make(sandbox) -> HubSpotApi:
-        api = HubSpotApi(
-            HubSpotOptions(
-                base_url=sandbox.url,
-                access_token=SecretStr(sandbox.token),
-                tier="enterprise",
-                timeout=5.0,
-            ),
-            sleep=clock.sleep,
-            clock=clock,
+        options = HubSpotOptions(
+            base_url=sandbox.url,
+            access_token=SecretStr(sandbox.token),
+            tier="enterprise",
+            timeout=5.0,
         )
+        api = HubSpotApi(options, sleep=clock.sleep, clock=clock)
         made.append(api)
         return api
 
