@@ -14,7 +14,8 @@ Per record, never all-or-nothing:
   `connectors.batching.isolate_rejected` until the bad records are alone, so the good ones
   are still written;
 * a batch that keeps failing transiently after the retries comes back as `PAUSE_OUTAGE`
-  results (code `TRANSIENT`); auth, permission and budget errors stop the write.
+  results (code `TRANSIENT`); `Unreachable` (nothing answered at all), auth, permission and
+  budget errors stop the write.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import orjson
 
 from connectors.base import Change, WriteAction, WriteResult
 from connectors.batching import isolate_rejected
-from connectors.errors import RequestRejected, TransientError
+from connectors.errors import RequestRejected, TransientError, Unreachable
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.errors import write_action
 from connectors.hubspot.reading import ObjectSpec
@@ -228,6 +229,8 @@ def _send(
         body = orjson.dumps({"inputs": [{"id": rid, "properties": props} for rid, props in part]})
         try:
             reply = api.call("objects.batch_update", api.batch_update, spec.object_type, body)
+        except Unreachable:
+            raise  # nothing answered at all: about the address, not these records
         except TransientError as exc:  # HubSpot stayed unavailable through the retries
             return [
                 WriteResult(rid, WriteAction.PAUSE_OUTAGE, "TRANSIENT", str(exc)) for rid, _ in part
