@@ -62,7 +62,9 @@ def applied_count(url: str, prefix: str) -> int:
 
 def test_kill_9_of_the_leader_mid_run_hands_over_to_a_standby_with_every_change_once(tmp_path):
     url, prefix = postgres_url(), unique_prefix()
-    sb = sandbox(CONTACTS, latency_ms=100)
+    # 5 calls a second (on the real clock, so the window rolls): the 40 calls of the first run
+    # take about 8 s, so the kill lands mid-run.
+    sb = sandbox(CONTACTS, latency_ms=30, rate_limit_10s=50, clock=time.time)
     replicas: list[Replica] = []
     try:
         env = write_config(
