@@ -2,8 +2,9 @@
 
 Prints, per trial and as the median of the trials, how long after the kill a standby took the
 leadership (goal: within one incremental interval, 10 s here, with the default 2 s heartbeat),
-and checks the outcome: every contact written, every change applied exactly once in the ledger. The sandbox allows 5 calls a second, so the leader's
-first run (40 calls for 2,000 contacts) is still going when it is killed.
+and checks the outcome: every contact written, every change applied exactly once in the ledger.
+The sandbox allows 5 calls a second, so the leader's first run (40 calls for 2,000 contacts) is
+still going when it is killed.
 
     python bench/failover.py [--trials 3] [--contacts 2000]
 
