@@ -37,7 +37,7 @@ from functools import partial
 from typing import Protocol
 
 from config.settings import ReadSettings, WriteSettings
-from connectors.base import Change, Connector, Page, WriteAction, WriteResult
+from connectors.base import Change, Connector, MemberRequest, Page, WriteAction, WriteResult
 from connectors.errors import BudgetExhausted, ConnectorError, TransientError
 from scoring.types import Record
 from sync.gc_tuning import fewer_collections
@@ -76,6 +76,15 @@ class Model(Protocol):
     def event_types(self) -> frozenset[str]: ...
     @property
     def qualify_lifecycle_stage(self) -> str | None: ...
+
+
+def member_kwargs(model: Model) -> dict[str, MemberRequest]:
+    """`{"members": ...}` for the connector's reads when `model` rolls up people, else `{}`
+    (connectors and models without account roll-ups never see the keyword)."""
+    plan = getattr(model, "rollup", None)  # scoring.ScoringModel of an account model
+    if plan is None:
+        return {}
+    return {"members": MemberRequest(plan.properties, plan.event_types)}
 
 
 def utc_now() -> datetime:
@@ -217,7 +226,9 @@ class Engine:
             run.status = "succeeded"
 
     def _fetch(self, run: _Run, ids: list[str]) -> list[Record]:
-        return self.connector.fetch(run.kind, ids, run.model.properties, run.model.event_types)
+        return self.connector.fetch(
+            run.kind, ids, run.model.properties, run.model.event_types, **member_kwargs(run.model)
+        )
 
 
 def _minus(watermark: datetime | None, overlap: timedelta) -> datetime | None:
@@ -409,6 +420,7 @@ class _Run:
                             self.model.event_types,
                             since=self.since,
                             resume=token,
+                            **member_kwargs(self.model),
                         )
                     )
                 page = next(iterator)
