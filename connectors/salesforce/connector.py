@@ -17,9 +17,11 @@ from typing import Any
 from pydantic import SecretStr
 
 from connectors.base import ApiUsage, Change, OutputField, Page, SchemaReport, WriteResult
+from connectors.history import PropertyHistories
 from connectors.retry import RetryPolicy
 from connectors.salesforce.auth import Credentials
 from connectors.salesforce.client import SalesforceApi, _utc_today
+from connectors.salesforce.history import read_history
 from connectors.salesforce.reader import EchoMemory, Reader, pages_needed
 from connectors.salesforce.schema import SchemaManager
 from connectors.salesforce.writer import PER_CALL, Writer
@@ -147,6 +149,12 @@ class SalesforceConnector:
     ) -> list[Record]:
         """Specific records by id (converted leads included)."""
         return self._reader.fetch(kind, list(record_ids), fields, event_types)
+
+    def property_history(
+        self, kind: str, ids: Sequence[str], properties: Sequence[str]
+    ) -> PropertyHistories:
+        """Field history of `properties` for `ids` (`connectors.history.HistoryReader`)."""
+        return read_history(self._api, kind, ids, properties, self._reader.batch_size)
 
     def org_allowance(self) -> tuple[int, int]:
         """(calls the whole org used, its daily allowance) from `GET limits` (one API call)."""

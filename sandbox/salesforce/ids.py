@@ -27,6 +27,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Organization": "00D",
     "Campaign": "701",
     "CampaignMember": "00v",
+    "LeadHistory": "017",
     "CustomField": "00N",
     "PermissionSet": "0PS",
     "FieldPermissions": "01k",
