@@ -23,6 +23,36 @@ PreviousRows = Mapping[str, tuple[str, str | None]]
 
 _NOTHING: tuple[None, None] = (None, None)
 
+#: The bound on what one record may hand the scorer. Model regexes run in time linear in the
+#: text (RE2) and every other test is linear too, so bounding the input bounds the time: a record
+#: past it is dead-lettered with the reason instead of holding up the run. Twice the longest
+#: text either CRM stores in one field (Salesforce long text areas: 131,072 characters).
+MAX_VALUE_CHARS = 262_144
+#: Events of one record handed to the scorer at most.
+MAX_EVENTS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record the scorer could not or would not score: dead-lettered with the reason."""
+
+    record_id: str
+    code: str
+    message: str
+
+
+def over_bound(record: Record) -> str | None:
+    """Why `record` is past the scoring bound, or None."""
+    for name, value in record.properties.items():
+        if type(value) is str and len(value) > MAX_VALUE_CHARS:
+            return (
+                f"{name} holds {len(value):,} characters, more than the {MAX_VALUE_CHARS:,} "
+                "a record may hand the scorer"
+            )
+    if len(record.events) > MAX_EVENTS:
+        return f"{len(record.events):,} events, more than the {MAX_EVENTS:,} the scorer takes"
+    return None
+
 
 @dataclass(frozen=True, slots=True)
 class PlannedWrite:
@@ -36,7 +66,8 @@ class PlannedWrite:
 class ScoredPage:
     """What one page came to: score rows to store (only those that differ from the stored
     ones), planned writes, the page's share of the plan summary, the latest modification time
-    read and how many records need no write."""
+    read, how many records need no write and the records rejected (dead-lettered, not
+    scored)."""
 
     read: int
     scores: list[ScoreRow] = field(default_factory=list)
@@ -44,6 +75,7 @@ class ScoredPage:
     plan: PlanSummary = field(default_factory=PlanSummary)
     high_water: datetime | None = None
     unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 #: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out.
@@ -83,7 +115,16 @@ class PageScorer:
         for record in records:
             stored_text, stored_inputs = previous.get(record.id, _NOTHING)
             before = ScoreResult.from_dict(loads(stored_text)) if stored_text else None
-            result = scorer(record, model, now, before)
+            try:
+                problem = over_bound(record)
+                if problem is not None:
+                    page.rejected.append(Rejected(record.id, "input_too_large", problem))
+                    continue
+                result = scorer(record, model, now, before)
+            except Exception as exc:  # one record's failure must not fail its page
+                message = f"{type(exc).__name__}: {exc}"[:500]
+                page.rejected.append(Rejected(record.id, "scoring_failed", message))
+                continue
             snapshot = encode(record)
             encoded: str | None = None
             if result != before or snapshot != stored_inputs:
