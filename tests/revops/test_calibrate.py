@@ -168,9 +168,8 @@ def test_leaky_rules_are_listed_and_dropped_with_exclude_leaky():
 )
 def test_zeroed_notes_agree_with_their_figures(points, rate_with, rate_without):
     note = zeroed_note("R", points, rate_with, rate_without)
-    shown_with, shown_without = (
-        float(x) for x in re.findall(r"converts ([\d.]+)% when it fires, ([\d.]+)% otherwise", note)[0]
-    )
+    pattern = r"converts ([\d.]+)% when it fires, ([\d.]+)% otherwise"
+    shown_with, shown_without = (float(x) for x in re.findall(pattern, note)[0])
     assert shown_with == round(100 * rate_with, 1) and shown_without == round(100 * rate_without, 1)
     agrees = (rate_with > rate_without) == (points > 0)
     if rate_with == rate_without:

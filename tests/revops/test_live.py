@@ -237,7 +237,8 @@ def test_backtest_a_candidate_model_on_live_data_without_editing_the_config(live
     a, b = json.loads(configured), json.loads(tried)
     assert (a["model_name"], b["model_name"]) == ("hubspot-b2b-contacts", "candidate")
     assert (a["records"], a["converted"], a["auc"]) == (b["records"], b["converted"], b["auc"])
-    assert any(line.startswith("each record scored at its own cutoff") for line in a["point_in_time"])
+    lines = a["point_in_time"]
+    assert any(line.startswith("each record scored at its own cutoff") for line in lines)
 
 
 def test_calibrate_live_writes_a_proposal_and_refuses_to_overwrite_it(live, capsys):
