@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Protocol
 
+from config.settings import ReadSettings, WriteSettings
 from connectors.base import Change, Connector, Page, WriteResult
 from connectors.errors import BudgetExhausted, ConnectorError, PermanentError, TransientError
 from scoring.types import Record
@@ -44,7 +45,7 @@ from sync.lock import run_lock
 from sync.outage import Contact, Outage, OutagePolicy, Stopped, event_sleep
 from sync.page_scoring import PageScorer, Rejected, Scorer, default_scorer
 from sync.plan import from_json_values
-from sync.run_summary import PlanSummary, RunResult
+from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
 
@@ -102,17 +103,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+#: A connection's configuration when nothing is configured
+_WRITE, _READ = WriteSettings(), ReadSettings()
+
+
 @dataclass(frozen=True)
 class RunOptions:
-    """How one run behaves; built from the connection's configuration and command options."""
+    """How one run behaves; built from the connection's configuration and command options.
+
+    The defaults are the configuration's (`config.settings`), stated there once.
+    """
 
     full: bool = False
     dry_run: bool = False
-    min_points_change: float = 3.0
-    overlap: timedelta = timedelta(minutes=2)
-    chunk_size: int = 1000
+    min_points_change: float = _WRITE.min_points_change
+    overlap: timedelta = _READ.overlap
+    chunk_size: int = _WRITE.chunk_size
     max_attempts: int = 3
-    sample_size: int = 10
+    sample_size: int = SAMPLE_SIZE
 
 
 @dataclass
