@@ -21,7 +21,7 @@ from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
 from connectors.salesforce.activity import parse_datetime
 from connectors.salesforce.client import SalesforceApi
-from connectors.salesforce.reader import quote
+from connectors.salesforce.queries import quote
 
 #: Per object kind, its history object and the field naming the record.
 HISTORY_OBJECTS = {"lead": ("LeadHistory", "LeadId"), "contact": ("ContactHistory", "ContactId")}
