@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from cli.commands.runs import Context, config_options, open_context
+from cli.times import time_option
 from config.errors import Problem, UserError
 from config.model_loader import load_model
 from config.record_files import read_records
@@ -63,17 +64,6 @@ ReportOption = click.option(
 
 def _warn(problem: Problem) -> None:
     click.echo(f"warning: {problem}", err=True)
-
-
-def _time(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    parsed = to_datetime(text)
-    if parsed is None:
-        raise click.BadParameter(
-            f"{text!r} is not an ISO-8601 date or datetime (e.g. 2026-06-30)", param_hint=option
-        )
-    return parsed
 
 
 def _records(path: Path, kind: str) -> list[Record]:
@@ -146,7 +136,7 @@ def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @InputOption
 @config_options
 @live_options
-@click.option("--now", "now_text", help="Explain as of this ISO-8601 time (default: now).")
+@time_option("--now", "now", "Explain as of this ISO-8601 time (default: now).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def explain_command(
     *,
@@ -157,11 +147,11 @@ def explain_command(
     secrets_dir: str | None,
     connection: str | None,
     kind: str | None,
-    now_text: str | None,
+    now: datetime | None,
     fmt: str,
 ) -> None:
     """Show how RECORD_ID gets its score: every rule, cap, threshold and the qualification."""
-    now = _time(now_text, "--now") or datetime.now(UTC)
+    now = now or datetime.now(UTC)
     if _offline(model_path, input_path):
         assert model_path is not None and input_path is not None
         model = load_model(model_path)
@@ -236,7 +226,7 @@ def point_in_time_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
         "--created-column", help="With --input: column with each record's creation date."
     )(fn)
-    fn = click.option("--as-of", "as_of_text", help="Score as of this date at the latest.")(fn)
+    fn = time_option("--as-of", "as_of", "Score as of this date at the latest.")(fn)
     return click.option(
         "--outcome-date", help="With --input: column with the date of the outcome."
     )(fn)
@@ -285,7 +275,7 @@ def _study(
     outcome: str | None,
     outcome_date: str | None,
     created_column: str | None,
-    as_of_text: str | None,
+    as_of: datetime | None,
     horizon_days: float,
     window_days: float | None,
     config: str,
@@ -298,7 +288,6 @@ def _study(
     With `--config`, `--model` names a candidate to try on the live records instead of the
     configured model.
     """
-    as_of = _time(as_of_text, "--as-of")
     policy = CutoffPolicy(horizon_days=horizon_days, window_days=window_days)
     if input_path is not None:
         if model_path is None:
@@ -510,7 +499,7 @@ def calibrate_command(
     "reading the CRM.",
 )
 @click.option("--samples", type=click.IntRange(0, 50), default=5, show_default=True)
-@click.option("--now", "now_text", help="Score both models as of this ISO-8601 time.")
+@time_option("--now", "now", "Score both models as of this ISO-8601 time (default: now).")
 @ReportOption
 def preview_command(
     *,
@@ -521,7 +510,7 @@ def preview_command(
     kind: str | None,
     from_state: bool,
     samples: int,
-    now_text: str | None,
+    now: datetime | None,
     report_path: Path | None,
 ) -> None:
     """Shadow-score the population with a candidate model against the live one; write nothing."""
@@ -534,7 +523,7 @@ def preview_command(
             raise UserError(
                 f"{model_path}: scores {candidate.object} records, the live model {live.object}"
             )
-        now = _time(now_text, "--now") or datetime.now(UTC)
+        now = now or datetime.now(UTC)
         if from_state:
             result = preview.preview_from_state(
                 ctx.store,
