@@ -7,14 +7,13 @@ the end with all of them. Key names are documented in docs/model-language.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import get_args
 
 from config.model_conditions import CondParser, scalar
+from config.model_rules import RuleParser
 from config.yamlpos import Ctx, Node, suggest, type_name
 from scoring.spec import (
     DEFAULT_GRADES,
     DEFAULT_TIERS,
-    Band,
     Decay,
     DimensionSpec,
     DisqualifierSpec,
@@ -22,11 +21,10 @@ from scoring.spec import (
     ModelSpec,
     OverrideSpec,
     QualifySpec,
-    RuleKind,
     RuleSpec,
     Scalar,
 )
-from scoring.types import EVENT_TYPES, RECORD_KINDS
+from scoring.types import RECORD_KINDS
 
 TOP_KEYS = (
     "name",
@@ -45,30 +43,6 @@ TOP_KEYS = (
 )
 DIMENSION_KEYS = ("max", "decay", "groups", "rules")
 GROUP_KEYS = ("name", "description", "first_match", "max", "rules")
-RULE_KEYS = (
-    "name",
-    "description",
-    "if",
-    "points",
-    "property",
-    "bands",
-    "recency",
-    "every_days",
-    "max",
-    "event",
-    "where",
-    "within_days",
-    "decay",
-    "age_from",
-)
-#: Keys each rule kind accepts besides name and description.
-KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "condition": ("if", "points", "age_from", "decay"),
-    "bands": ("property", "bands"),
-    "recency": ("property", "recency"),
-    "elapsed": ("property", "every_days", "points", "max"),
-    "event": ("event", "where", "points", "bands", "max", "within_days", "decay"),
-}
 QUALIFY_FIELDS = ("fit", "interest", "score", "grade", "fit_grade", "tier", "label")
 #: HubSpot's default contact lifecycle stages, earliest first (`qualify.lifecycle_stage`).
 LIFECYCLE_STAGES = (
@@ -86,7 +60,6 @@ _MISPLACED = {
     "qualify": "'qualify' belongs at the top level of the model",
     "grades": "'grades' belongs at the top level of the model",
 }
-assert set(KIND_KEYS) == set(get_args(RuleKind))
 
 
 class ModelParser:
@@ -95,7 +68,7 @@ class ModelParser:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.conds = CondParser(ctx, {})
-        self.rule_names: dict[str, Node] = {}
+        self.rules = RuleParser(ctx, self.conds)
 
     def parse(self, root: Node) -> ModelSpec | None:
         ctx = self.ctx
@@ -104,6 +77,7 @@ class ModelParser:
         value = root.value
         lists = self._lists(root.child("lists")) if "lists" in value else {}
         self.conds = CondParser(ctx, lists)
+        self.rules = RuleParser(ctx, self.conds)
         name = ctx.text(root.child("name")) if "name" in value else None
         kind = self._object(root.child("object")) if "object" in value else None
         description = ""
@@ -206,7 +180,7 @@ class ModelParser:
             return None
         value = node.value
         maximum = ctx.number(node.child("max"), positive=True) if "max" in value else 100.0
-        decay = self._decay(node.child("decay")) if "decay" in value else Decay()
+        decay = self.rules.decay(node.child("decay")) if "decay" in value else Decay()
         groups: list[GroupSpec] = []
         if "groups" in value:
             for element in ctx.list_of(node.child("groups"), "groups"):
@@ -216,7 +190,7 @@ class ModelParser:
         rules: list[RuleSpec] = []
         if "rules" in value:
             for element in ctx.list_of(node.child("rules"), "rules"):
-                rule = self._rule(element, which)
+                rule = self.rules.rule(element, which)
                 if rule is not None:
                     rules.append(rule)
         if maximum is None or decay is None:
@@ -238,234 +212,12 @@ class ModelParser:
                 ctx.error(elements, "empty group: add at least one rule or remove the group")
             else:
                 for element in ctx.list_of(elements, "rules"):
-                    rule = self._rule(element, which)
+                    rule = self.rules.rule(element, which)
                     if rule is not None:
                         rules.append(rule)
         if name is None or first is None or not rules:
             return None
         return GroupSpec(name=name, rules=tuple(rules), first_match=first, max=cap)
-
-    def _rule(self, node: Node, which: str) -> RuleSpec | None:
-        ctx = self.ctx
-        hints = {"disqualify": "a disqualifier goes in the top-level 'disqualify:' list"}
-        if not ctx.mapping(node, RULE_KEYS, required=("name",), what="a rule mapping", hints=hints):
-            return None
-        value = node.value
-        kind = _kind(value)
-        if kind is None:
-            ctx.error(node, "a rule needs 'if' (a condition), 'property' or 'event'")
-            return None
-        if kind == "event" and which == "fit":
-            ctx.error(node.child("event"), "event rules belong under 'interest', not 'fit'")
-            return None
-        allowed = KIND_KEYS[kind]
-        ok = True
-        for key in value:
-            if key in ("name", "description") or key in allowed or key not in RULE_KEYS:
-                continue  # unknown keys were reported above, with a suggestion
-            ctx.error(
-                node.key_node(key),
-                f"'{key}' does not apply to a {_kind_label(kind)} rule "
-                f"(it takes: {', '.join(allowed)})",
-            )
-            ok = False
-        name = ctx.text(node.child("name")) if "name" in value else None
-        if name is not None:
-            if name in self.rule_names:
-                first = self.rule_names[name]
-                ctx.error(
-                    node.child("name"),
-                    f"duplicate rule name '{name}' (first used at line {first.line}); "
-                    "names must be unique because reasons and changes refer to them",
-                )
-                ok = False
-            else:
-                self.rule_names[name] = node.child("name")
-        parsed = self._rule_body(node, kind, which)
-        if not ok or name is None or parsed is None:
-            return None
-        return RuleSpec(name=name, kind=kind, **parsed)  # type: ignore[arg-type]
-
-    def _rule_body(self, node: Node, kind: str, which: str) -> dict[str, object] | None:
-        ctx = self.ctx
-        value = node.value
-        out: dict[str, object] = {}
-        ok = True
-
-        def need(key: str) -> bool:
-            if key not in value:
-                ctx.error(node, f"a {_kind_label(kind)} rule needs '{key}'")
-                return False
-            return True
-
-        def take(key: str, parsed: object) -> None:
-            nonlocal ok
-            if parsed is None:
-                ok = False
-            else:
-                out[key] = parsed
-
-        if kind == "condition":
-            take("cond", self.conds.parse(node.child("if")))
-            if need("points"):
-                take("points", ctx.number(node.child("points")))
-            else:
-                ok = False
-            if "age_from" in value:
-                if which == "fit":
-                    ctx.error(
-                        node.key_node("age_from"),
-                        "'age_from' (decay by a date) is for interest rules",
-                    )
-                    ok = False
-                take("age_from", ctx.text(node.child("age_from")))
-            if "decay" in value:
-                if "age_from" not in value:
-                    ctx.error(
-                        node.key_node("decay"),
-                        "'decay' on a condition rule needs 'age_from' (the date to age from)",
-                    )
-                    ok = False
-                take("decay", self._decay(node.child("decay")))
-        elif kind == "event":
-            event = ctx.text(node.child("event"))
-            if event is not None and event not in EVENT_TYPES:
-                ctx.error(
-                    node.child("event"),
-                    f"unknown event type '{event}'{suggest(event, EVENT_TYPES)}; "
-                    f"valid: {', '.join(EVENT_TYPES)}",
-                )
-                event = None
-            take("event", event)
-            if "where" in value:
-                take("where", self.conds.parse(node.child("where")))
-            has_points, has_bands = "points" in value, "bands" in value
-            if has_points == has_bands:
-                ctx.error(
-                    node,
-                    "an event rule needs either 'points' (per occurrence) "
-                    "or 'bands' (on the count)",
-                )
-                ok = False
-            elif has_points:
-                take("points", ctx.number(node.child("points")))
-            else:
-                take("bands", self._bands(node.child("bands")))
-            if "max" in value:
-                take("max", ctx.number(node.child("max"), positive=True))
-            if "within_days" in value:
-                take("within_days", ctx.number(node.child("within_days"), positive=True))
-            if "decay" in value:
-                take("decay", self._decay(node.child("decay")))
-        else:
-            take("property", ctx.text(node.child("property")))
-            if kind == "bands":
-                if need("bands"):
-                    take("bands", self._bands(node.child("bands")))
-                else:
-                    ok = False
-            elif kind == "recency":
-                take("bands", self._recency(node.child("recency")))
-            else:
-                take("every_days", ctx.number(node.child("every_days"), positive=True))
-                if need("points"):
-                    take("points", ctx.number(node.child("points")))
-                else:
-                    ok = False
-                if "max" in value:
-                    take("max", ctx.number(node.child("max"), positive=True))
-        return out if ok else None
-
-    def _bands(self, node: Node) -> tuple[Band, ...] | None:
-        ctx = self.ctx
-        bands: list[tuple[Band, Node]] = []
-        ok = True
-        for element in ctx.list_of(node, "bands"):
-            if not ctx.mapping(
-                element,
-                ("min", "max", "points"),
-                required=("points",),
-                what="a band {min, max, points}",
-            ):
-                ok = False
-                continue
-            v = element.value
-            low = ctx.number(element.child("min")) if "min" in v else None
-            high = ctx.number(element.child("max")) if "max" in v else None
-            points = ctx.number(element.child("points")) if "points" in v else None
-            if "min" not in v and "max" not in v:
-                ctx.error(element, "a band needs 'min', 'max' or both")
-                ok = False
-            if points is None or ("min" in v and low is None) or ("max" in v and high is None):
-                ok = False
-                continue
-            if low is not None and high is not None and low > high:
-                ctx.error(element, f"impossible bounds: min {low:g} is above max {high:g}")
-                ok = False
-                continue
-            bands.append((Band(points=points, min=low, max=high), element))
-        for i, (band, element) in enumerate(bands):
-            for earlier, _ in bands[:i]:
-                if _overlap(band, earlier):
-                    ctx.error(
-                        element, f"band {_band_text(band)} overlaps band {_band_text(earlier)}"
-                    )
-                    ok = False
-                    break
-        if not ok or not bands:
-            return None
-        return tuple(b for b, _ in bands)
-
-    def _recency(self, node: Node) -> tuple[Band, ...] | None:
-        ctx = self.ctx
-        bands: list[Band] = []
-        ok = True
-        for element in ctx.list_of(node, "recency steps"):
-            if not ctx.mapping(
-                element,
-                ("within_days", "points"),
-                required=("within_days", "points"),
-                what="{within_days, points}",
-            ):
-                ok = False
-                continue
-            days = (
-                ctx.number(element.child("within_days"), positive=True)
-                if "within_days" in element.value
-                else None
-            )
-            points = ctx.number(element.child("points")) if "points" in element.value else None
-            if days is None or points is None:
-                ok = False
-                continue
-            if any(b.max == days for b in bands):
-                ctx.error(element, f"within_days {days:g} is listed twice")
-                ok = False
-                continue
-            bands.append(Band(points=points, max=days))
-        if not ok or not bands:
-            return None
-        return tuple(sorted(bands, key=lambda b: b.max or 0.0))
-
-    def _decay(self, node: Node) -> Decay | None:
-        ctx = self.ctx
-        value = node.value
-        if value is False or (isinstance(value, str) and value.strip().casefold() == "none"):
-            return Decay()
-        if not ctx.mapping(
-            node,
-            ("half_life_days", "lifespan_days"),
-            what="a decay mapping ({half_life_days: N} or {lifespan_days: N}) or 'none'",
-        ):
-            return None
-        if len(value) != 1:
-            ctx.error(node, "decay takes exactly one of 'half_life_days' or 'lifespan_days'")
-            return None
-        key = next(iter(value))
-        days = ctx.number(node.child(key), positive=True)
-        if days is None:
-            return None
-        return Decay("half_life" if key == "half_life_days" else "linear", days)
 
     def _combine(self, node: Node) -> tuple[float, float]:
         ctx = self.ctx
@@ -653,40 +405,3 @@ class ModelParser:
         top = ctx.integer(node.child("top"), maximum=20) if "top" in node.value else 5
         changes = ctx.integer(node.child("changes"), maximum=20) if "changes" in node.value else 3
         return top if top is not None else 5, changes if changes is not None else 3
-
-
-def _kind(value: Mapping[str, object]) -> str | None:
-    if "event" in value:
-        return "event"
-    if "property" in value:
-        if "recency" in value:
-            return "recency"
-        if "every_days" in value:
-            return "elapsed"
-        return "bands"
-    if "if" in value:
-        return "condition"
-    return None
-
-
-def _kind_label(kind: str) -> str:
-    return {
-        "condition": "condition ('if')",
-        "bands": "property bands",
-        "recency": "property recency",
-        "elapsed": "elapsed-time ('every_days')",
-        "event": "event",
-    }[kind]
-
-
-def _overlap(a: Band, b: Band) -> bool:
-    inf = float("inf")
-    a_lo, a_hi = a.min if a.min is not None else -inf, a.max if a.max is not None else inf
-    b_lo, b_hi = b.min if b.min is not None else -inf, b.max if b.max is not None else inf
-    return a_lo <= b_hi and b_lo <= a_hi
-
-
-def _band_text(band: Band) -> str:
-    low = f"{band.min:g}" if band.min is not None else ""
-    high = f"{band.max:g}" if band.max is not None else ""
-    return f"{low}-{high}" if high else f"{low}+"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.model_parse import GROUP_KEYS, RULE_KEYS, TOP_KEYS
+from config.model_parse import GROUP_KEYS, TOP_KEYS
+from config.model_rules import RULE_KEYS
 from scoring.spec import OPERATORS
 from scoring.types import EVENT_TYPES, RECORD_KINDS
 
