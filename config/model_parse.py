@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from config.model_conditions import CondParser, scalar
+from config.model_members import MembersParser
 from config.model_rules import RuleParser
 from config.yamlpos import Ctx, Node, suggest, type_name
 from scoring.spec import (
+    ACCOUNT_OBJECTS,
     DEFAULT_GRADES,
     DEFAULT_TIERS,
     Decay,
@@ -40,6 +42,7 @@ TOP_KEYS = (
     "qualify",
     "reasons",
     "completeness",
+    "members",
 )
 DIMENSION_KEYS = ("max", "decay", "groups", "rules")
 GROUP_KEYS = ("name", "description", "first_match", "max", "rules")
@@ -76,19 +79,27 @@ class ModelParser:
             return None
         value = root.value
         lists = self._lists(root.child("lists")) if "lists" in value else {}
-        self.conds = CondParser(ctx, lists)
-        self.rules = RuleParser(ctx, self.conds)
         name = ctx.text(root.child("name")) if "name" in value else None
         kind = self._object(root.child("object")) if "object" in value else None
+        refusal = None
+        if kind in ACCOUNT_OBJECTS:
+            refusal = (
+                f"'account.' fields are for contact and lead rules; a {kind} model reads its "
+                "own properties"
+            )
+        self.conds = CondParser(ctx, lists, account_refs=refusal)
+        self.rules = RuleParser(ctx, self.conds, record_object=kind)
         description = ""
         if "description" in value:
             description = ctx.text(root.child("description"), allow_empty=True) or ""
         fit = self._dimension(root, "fit")
         interest = self._dimension(root, "interest")
+        members = MembersParser(self.rules).members(root, kind) if "members" in value else None
         if (
             not any((d.rules or d.groups) for d in (fit, interest) if d is not None)
             and "fit" not in value
             and "interest" not in value
+            and "members" not in value
         ):
             ctx.error(root, "a model needs 'fit' or 'interest' rules")
         weights = self._combine(root.child("combine")) if "combine" in value else (0.5, 0.5)
@@ -111,6 +122,8 @@ class ModelParser:
             completeness = self._names(root.child("completeness"))
         if ctx.problems or name is None or kind is None or fit is None or interest is None:
             return None
+        if "members" in value and members is None:
+            return None
         return ModelSpec(
             name=name,
             object=kind,
@@ -126,6 +139,7 @@ class ModelParser:
             reasons_top=top,
             changes_top=changes,
             completeness=completeness,
+            members=members,
         )
 
     def _object(self, node: Node) -> str | None:

@@ -13,7 +13,7 @@ from typing import get_args
 
 from config.model_conditions import CondParser
 from config.yamlpos import Ctx, Node, suggest
-from scoring.spec import Band, Decay, RuleKind, RuleSpec
+from scoring.spec import ACCOUNT_OBJECTS, Band, Decay, RuleKind, RuleSpec
 from scoring.types import EVENT_TYPES
 
 RULE_KEYS = (
@@ -63,9 +63,10 @@ class RuleParser:
     Rule names must be unique across the model, so one parser serves the whole model.
     """
 
-    def __init__(self, ctx: Ctx, conds: CondParser) -> None:
+    def __init__(self, ctx: Ctx, conds: CondParser, *, record_object: str | None = None) -> None:
         self.ctx = ctx
         self.conds = conds
+        self.object = record_object
         self.rule_names: dict[str, Node] = {}
 
     def rule(self, node: Node, which: str) -> RuleSpec | None:
@@ -81,8 +82,16 @@ class RuleParser:
         if kind == "event" and which == "fit":
             ctx.error(node.child("event"), "event rules belong under 'interest', not 'fit'")
             return None
+        if kind == "event" and self.object in ACCOUNT_OBJECTS:
+            ctx.error(
+                node.child("event"),
+                f"an event rule can never fire on a {self.object}: a {self.object} has no "
+                "activity of its own; roll its people's events up with a 'members.rollup' "
+                "rule (event: ..., aggregate: ...)",
+            )
+            return None
         ok = self._keys_apply(node, kind)
-        name = self._name(node)
+        name = self.name(node)
         fields = _Fields()
         if kind == "condition":
             self._condition(node, which, fields)
@@ -108,8 +117,9 @@ class RuleParser:
             ok = False
         return ok
 
-    def _name(self, node: Node) -> str | None:
-        """The rule's name, None when missing, invalid or already used by another rule."""
+    def name(self, node: Node) -> str | None:
+        """The rule's name, None when missing, invalid or already used by another rule (roll-up
+        rules included)."""
         if "name" not in node.value:
             return None
         name = self.ctx.text(node.child("name"))
@@ -125,6 +135,17 @@ class RuleParser:
             return None
         self.rule_names[name] = node.child("name")
         return name
+
+    def choice(self, node: Node, choices: tuple[str, ...], what: str) -> str | None:
+        """The text at `node` if it is one of `choices`, else None after a did-you-mean."""
+        text = self.ctx.text(node)
+        if text is not None and text not in choices:
+            self.ctx.error(
+                node,
+                f"unknown {what} '{text}'{suggest(text, choices)}; valid: {', '.join(choices)}",
+            )
+            return None
+        return text
 
     def _need(self, node: Node, kind: str, key: str, fields: _Fields) -> bool:
         if key not in node.value:
