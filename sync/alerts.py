@@ -31,12 +31,13 @@ import sqlalchemy as sa
 from config.settings import AlertSettings, WebhookSettings
 from connectors.base import ApiUsage
 from sync.run_summary import RunResult
+from sync.state.records import RunStatus
 from sync.state.store import StateStore
 
 log = logging.getLogger("leadsync.alerts")
 
 #: Statuses of a run that did its job (the ones that clear failure alerts).
-FINISHED = frozenset({"succeeded", "interrupted", "paused"})
+FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.INTERRUPTED, RunStatus.PAUSED})
 
 
 @dataclass(frozen=True)
@@ -175,10 +176,10 @@ class Alerter:
         usage: ApiUsage | None,
     ) -> Iterable[tuple[str, bool | None, str, dict[str, object]]]:
         cfg = self.settings
-        real = [r for r in results if not r.dry_run and r.status != "busy"]
+        real = [r for r in results if not r.dry_run and r.status != RunStatus.BUSY]
         for r in real:
             st.failed_in_a_row = 0 if r.status in FINISHED else st.failed_in_a_row + 1
-        last_error = next((r.error for r in reversed(real) if r.status == "failed"), None)
+        last_error = next((r.error for r in reversed(real) if r.status == RunStatus.FAILED), None)
         if real:
             yield (
                 "runs_failing",

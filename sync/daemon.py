@@ -101,8 +101,7 @@ class Daemon:
         self.alerter = Alerter(
             alerts,
             store,
-            send_alert
-            or WebhookSender(alerts.webhooks, timeout=alerts.timeout.total_seconds()),
+            send_alert or WebhookSender(alerts.webhooks, timeout=alerts.timeout.total_seconds()),
             clock=clock,
         )
         self.heartbeat_s = (

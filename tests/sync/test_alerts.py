@@ -24,6 +24,7 @@ from sync.alerts import (
 from sync.daemon import Daemon
 from sync.metrics import Metrics
 from sync.run_summary import RunResult
+from sync.state.records import RunStatus
 from tests.sync.fakes import POINTS_MODEL, FakeCRM
 from tests.sync.test_daemon import NOW, settings
 
@@ -44,7 +45,7 @@ def result(status: str, error_type: str | None = None) -> RunResult:
         kind="contact",
         mode="incremental",
         dry_run=False,
-        status=status,
+        status=RunStatus(status),
         started_at=T0,
         error=None if status == "succeeded" else f"{error_type}: boom",
         error_type=error_type,
