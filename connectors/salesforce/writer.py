@@ -80,6 +80,13 @@ class Writer:
         self._bulk_max_wait_s = bulk_max_wait_s
         self.bulk_jobs = 0
 
+    def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
+        """`changes` as `write` sends them: one Bulk job from `bulk_threshold` distinct records,
+        else collections of `PER_CALL`."""
+        if len({change.record_id for change in changes}) >= self.bulk_threshold:
+            return [changes]
+        return [changes[i : i + PER_CALL] for i in range(0, len(changes), PER_CALL)]
+
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
         """One `WriteResult` per change, in order."""
         sobject = sobject_of(kind)
