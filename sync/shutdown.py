@@ -73,11 +73,15 @@ class Watchdog:
     def _count_down(self) -> None:
         if self._wait(self.grace) or self._done.is_set():
             return
-        log.error(
-            "shutdown grace passed; abandoning the CRM calls in flight (the next run resumes)",
-            extra={"grace_s": self.grace},
-        )
-        for handler in logging.getLogger("leadsync").handlers:
-            handler.flush()
-        sys.stderr.flush()
-        self._exit(ABANDONED_EXIT)
+        try:
+            log.error(
+                "shutdown grace passed; abandoning the CRM calls in flight (the next run resumes)",
+                extra={"grace_s": self.grace},
+            )
+            for handler in logging.getLogger("leadsync").handlers:
+                handler.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken log stream must not keep the process alive
+        finally:
+            self._exit(ABANDONED_EXIT)
