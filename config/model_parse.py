@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import get_args
 
+from config.kinds import SCORED_KINDS, unscored_reason
 from config.model_conditions import CondParser, scalar
 from config.yamlpos import Ctx, Node, suggest, type_name
 from scoring.spec import (
@@ -161,9 +162,13 @@ class ModelParser:
         if text not in RECORD_KINDS:
             self.ctx.error(
                 node,
-                f"unknown object '{text}'{suggest(text, RECORD_KINDS)}; "
-                f"valid: {', '.join(RECORD_KINDS)}",
+                f"unknown object '{text}'{suggest(text, SCORED_KINDS)}; "
+                f"valid: {', '.join(SCORED_KINDS)}",
             )
+            return None
+        problem = unscored_reason(text)
+        if problem:
+            self.ctx.error(node, problem)
             return None
         return text
 

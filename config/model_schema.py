@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.kinds import SCORED_KINDS
 from config.model_parse import GROUP_KEYS, RULE_KEYS, TOP_KEYS
 from scoring.spec import OPERATORS
-from scoring.types import EVENT_TYPES, RECORD_KINDS
+from scoring.types import EVENT_TYPES
 
 SCHEMA_ID = "https://leadsync.dev/schema/model.json"
 
@@ -170,7 +171,7 @@ def model_schema() -> dict[str, Any]:
     }
     top: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
-        "object": {"enum": list(RECORD_KINDS)},
+        "object": {"enum": list(SCORED_KINDS)},
         "description": {"type": "string"},
         "lists": {
             "type": "object",

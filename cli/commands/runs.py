@@ -163,7 +163,7 @@ def sync_command(
             if stop.is_set():
                 break
             connector = build_connector(
-                conn, daily_used=calls_today(ctx.store, conn.name, utc_now())
+                conn, daily_used=calls_today(ctx.store, conn, utc_now())
             )
             try:
                 for obj in conn.objects:
@@ -313,7 +313,7 @@ def status_command(
             f"next full rescore: {next_full.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         )
         letters = store.dead_letters(conn.name)
-        used = calls_today(store, conn.name, now)
+        used = calls_today(store, conn, now)
         click.echo(
             f"API calls today: {_against_budget(conn, used, live=live)}"
             + f"   outbox pending: {store.pending_count(conn.name):,}"
@@ -378,7 +378,7 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
             if not kinds:
                 continue
             connector = build_connector(
-                conn, daily_used=calls_today(ctx.store, conn.name, utc_now())
+                conn, daily_used=calls_today(ctx.store, conn, utc_now())
             )
             try:
                 for kind in kinds:

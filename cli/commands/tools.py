@@ -102,7 +102,7 @@ def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connecto
     """A connector for `conn`, closed afterwards; the tools' reads count against the
     connection's daily cap like a sync's."""
     connector = build_connector(
-        conn, daily_used=calls_today(ctx.store, conn.name, datetime.now(UTC))
+        conn, daily_used=calls_today(ctx.store, conn, datetime.now(UTC))
     )
     try:
         yield connector
