@@ -204,7 +204,7 @@ def test_daily_allowance_spent_is_not_retried():
         json=_error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
     )
     sleeps: list[float] = []
-    with pytest.raises(BudgetExhausted, match="TotalRequests.*asks Salesforce again at"):
+    with pytest.raises(BudgetExhausted, match=r"TotalRequests.*asks Salesforce again at"):
         _api(sleeps).query("SELECT Id FROM Lead")
     assert sleeps == [] and len(responses.calls) == 2
 
