@@ -154,9 +154,7 @@ def sync_command(
         for conn in ctx.connections(connection):
             if stop.is_set():
                 break
-            connector = build_connector(
-                conn, daily_used=calls_today(ctx.store, conn, utc_now())
-            )
+            connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, utc_now()))
             try:
                 for obj in conn.objects:
                     if stop.is_set():
@@ -369,9 +367,7 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
             kinds = [o.kind for o in conn.objects if ctx.store.dead_letters(conn.name, o.kind)]
             if not kinds:
                 continue
-            connector = build_connector(
-                conn, daily_used=calls_today(ctx.store, conn, utc_now())
-            )
+            connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, utc_now()))
             try:
                 for kind in kinds:
                     engine = Engine(
