@@ -167,8 +167,8 @@ def child(leads: int, info: dict[str, Any]) -> dict[str, Any]:
     def flush() -> None:
         nonlocal written, failed
         results = syncer.write("lead", pending)
-        written += sum(r.status == "ok" for r in results)
-        failed += sum(r.status == "failed" for r in results)
+        written += sum(r.ok for r in results)
+        failed += sum(not r.ok for r in results)
         pending.clear()
 
     for page in syncer.iter_pages("lead", model.properties, model.event_types, since=None):

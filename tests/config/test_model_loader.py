@@ -97,13 +97,7 @@ ERRORS = [
     (
         "name: m\nobject: contakt\n",
         "models/b2b.yaml:2:9 object: unknown object 'contakt' (did you mean 'contact'?); "
-        "valid: contact, company, lead",
-    ),
-    (
-        # the same answer as a connection's `kind: account` (config.kinds): not scored yet
-        "name: m\nobject: account\n",
-        "models/b2b.yaml:2:9 object: leadsync cannot score kind 'account'; "
-        "valid: contact, company, lead",
+        "valid: contact, lead, company, account",
     ),
     (
         HEAD + "interest:\n  rules:\n    - {name: O, event: email_opn, points: 1}\n",
