@@ -31,9 +31,7 @@ def load_model(path: str | Path, *, scored_only: bool = False) -> ScoringModel:
     return parse_model(text, source, scored_only=scored_only)
 
 
-def parse_model(
-    text: str, source: str = "<model>", *, scored_only: bool = False
-) -> ScoringModel:
+def parse_model(text: str, source: str = "<model>", *, scored_only: bool = False) -> ScoringModel:
     """Compile a model from YAML text; `source` names the file in problem messages."""
     tree = _load_yaml(text, source)
     ctx = Ctx(source)

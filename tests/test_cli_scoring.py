@@ -59,7 +59,10 @@ def test_a_model_of_a_kind_no_connection_scores_fails_validate_as_the_config_doe
     accounts = "config/examples/models/salesforce-accounts.yaml"
     assert main(["validate", "--model", accounts]) == 2
     err = capsys.readouterr().err
-    assert f"{accounts}:5:9 object: leadsync cannot score kind 'account'; valid: contact, company, lead" in err
+    assert (
+        f"{accounts}:5:9 object: leadsync cannot score kind 'account'; valid: contact, company, lead"
+        in err
+    )
     assert main(["validate", "--model", "config/examples/models/hubspot-companies.yaml"]) == 0
     capsys.readouterr()
     assert main(["schema"]) == 0
