@@ -241,7 +241,7 @@ class Daemon:
         # Seeded with today's stored calls so a restarted daemon keeps the daily cap.
         return build_connector(
             conn,
-            daily_used=calls_today(self.store, conn.name, self.clock()),
+            daily_used=calls_today(self.store, conn, self.clock()),
             sleep=stop_aware_sleep(self.stop),  # retry waits end on shutdown
         )
 
