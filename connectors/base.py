@@ -6,7 +6,7 @@ Vendor types (SDK models, simple-salesforce objects) never cross it: connectors 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -33,6 +33,20 @@ class Page:
 
     records: Sequence[Record]
     cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadHints:
+    """What the engine knows that lets a connector read less; every part is optional.
+
+    `events_since`: per canonical event type, the earliest occurrence the model can still
+    score (events before it are not needed). `scored(pairs)`: given `(record id, updated_at)`
+    pairs, the ids whose version is already scored with the current model; the engine will not
+    score them again, so the connector need not fetch their events or related records.
+    """
+
+    events_since: Mapping[str, datetime] = field(default_factory=dict)
+    scored: Callable[[Sequence[tuple[str, datetime | None]]], Collection[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +125,13 @@ class Connector(Protocol):
         *,
         since: datetime | None,
         resume: str | None = None,
+        hints: ReadHints | None = None,
     ) -> Iterator[Page]:
         """Stream records of `kind` modified at or after `since` (all when None).
 
         Only `fields` (CRM property names the model references) and events of `event_types` are
-        fetched, plus the current output values. `resume` is a cursor from an earlier `Page`.
+        fetched, plus the current output values. `resume` is a cursor from an earlier `Page`;
+        `hints` let the connector skip what the engine will not use.
         """
         ...
 

@@ -16,7 +16,15 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from connectors.base import ApiUsage, Change, OutputField, Page, SchemaReport, WriteResult
+from connectors.base import (
+    ApiUsage,
+    Change,
+    OutputField,
+    Page,
+    ReadHints,
+    SchemaReport,
+    WriteResult,
+)
 from connectors.retry import RetryPolicy
 from connectors.salesforce.auth import Credentials
 from connectors.salesforce.client import SalesforceApi, _utc_today
@@ -127,8 +135,12 @@ class SalesforceConnector:
         *,
         since: datetime | None,
         resume: str | None = None,
+        hints: ReadHints | None = None,
     ) -> Iterator[Page]:
-        """Pages of records modified at or after `since` (all when None), resumable."""
+        """Pages of records modified at or after `since` (all when None), resumable.
+
+        `hints` are not used: child activity comes in the records' own query (subqueries), so
+        skipping records the engine already scored would save no call."""
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
         return self._reader.pages(
             kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
