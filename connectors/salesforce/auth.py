@@ -20,6 +20,7 @@ import requests
 from pydantic import SecretStr
 
 from connectors.errors import AuthError, PermanentError, TransientError
+from connectors.salesforce.options import SalesforceOptions
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -43,6 +44,18 @@ class Credentials:
     username: str | None = None
     private_key_file: str | None = None
     audience: str | None = None
+
+    @classmethod
+    def of(cls, options: SalesforceOptions) -> Credentials:
+        """The credentials among a connection's options."""
+        return cls(
+            login_url=options.login_url.rstrip("/"),
+            client_id=options.client_id,
+            client_secret=options.client_secret,
+            username=options.username,
+            private_key_file=options.private_key_file,
+            audience=options.jwt_audience,
+        )
 
     @property
     def grant(self) -> str | None:

@@ -16,17 +16,17 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from pydantic import SecretStr
 from simple_salesforce.api import Salesforce
 from simple_salesforce.util import call_salesforce
 
 from connectors.base import ApiUsage
 from connectors.errors import AuthError, RateLimited
-from connectors.retry import RetryPolicy, retrying
+from connectors.retry import retrying
 from connectors.salesforce.auth import Credentials, Token, fetch_token
 from connectors.salesforce.budget import DailyShare
 from connectors.salesforce.errors import SessionExpired, classify
 from connectors.salesforce.http import ApiSession, LimitInfo
+from connectors.salesforce.options import SalesforceOptions
 
 T = TypeVar("T")
 
@@ -40,34 +40,30 @@ class SalesforceApi:
 
     def __init__(
         self,
-        credentials: Credentials,
+        options: SalesforceOptions,
         *,
-        session_id: str | None,
-        instance_url: str | None,
-        api_version: str,
-        ca_bundle: str | None,
-        timeout: float,
-        daily_share: float,
         sleep: Callable[[float], None],
         daily_used: int = 0,
         clock: Callable[[], float] = time.time,
         today: Callable[[], date] = _utc_today,
-        retry_policy: RetryPolicy | None = None,
     ) -> None:
-        self.version = api_version
+        credentials = Credentials.of(options)
+        self.version = options.api_version
         self.usage = ApiUsage()
-        self.budget = DailyShare(daily_share, today=today, used=daily_used)
-        self.session = ApiSession(timeout=timeout, ca_bundle=ca_bundle, on_limits=self._on_limits)
+        self.budget = DailyShare(options.daily_share, today=today, used=daily_used)
+        self.session = ApiSession(
+            timeout=options.timeout, ca_bundle=options.ca_bundle, on_limits=self._on_limits
+        )
         self.user_id: str | None = None
         self._credentials = credentials
         self._sleep = sleep
         self._clock = clock
-        self._policy = retry_policy or RetryPolicy()
+        self._policy = options.retry_policy
         self._sf: Salesforce | None = None
         self.reauthentications = 0
         self.retries = 0
-        if session_id and instance_url:
-            self._connect(Token(SecretStr(session_id), instance_url.rstrip("/"), None))
+        if options.session_id and options.instance_url:
+            self._connect(Token(options.session_id, options.instance_url.rstrip("/"), None))
         elif credentials.grant is None:
             raise AuthError(
                 "no Salesforce credentials: configure client_id + client_secret (client "

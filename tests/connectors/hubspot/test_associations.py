@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from pydantic import SecretStr
 
 from connectors.errors import PermanentError
 from connectors.hubspot.api import ApiReply, HubSpotApi
@@ -16,6 +17,7 @@ from connectors.hubspot.associations import (
     read_associations,
     read_records,
 )
+from connectors.hubspot.options import HubSpotOptions
 
 from .conftest import live_ids
 
@@ -25,19 +27,13 @@ def make_api(clock):
     made: list[HubSpotApi] = []
 
     def make(sandbox) -> HubSpotApi:
-        api = HubSpotApi(
+        options = HubSpotOptions(
             base_url=sandbox.url,
-            access_token=sandbox.token,
-            client_id=None,
-            client_secret=None,
-            refresh_token=None,
+            access_token=SecretStr(sandbox.token),
             tier="enterprise",
-            ca_bundle=None,
             timeout=5.0,
-            daily_budget=None,
-            sleep=clock.sleep,
-            clock=clock,
         )
+        api = HubSpotApi(options, sleep=clock.sleep, clock=clock)
         made.append(api)
         return api
 
