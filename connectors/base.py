@@ -59,12 +59,17 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """The outcome of writing one record: `ok`, or `failed` with the CRM's code and message."""
+    """The outcome of writing one record: `ok`, or `failed` with the CRM's code and message.
+
+    `modified_at` is the record's modification time after the write, when the CRM's reply
+    says it (HubSpot batch updates do): the engine remembers it, so that reading the record
+    again because of this write alone costs no scoring."""
 
     record_id: str
     status: Literal["ok", "failed"]
     error_code: str | None = None
     message: str | None = None
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,13 +36,22 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Protocol
 
-from connectors.base import Change, Connector, Page, WriteResult
-from connectors.errors import BudgetExhausted, ConnectorError, PermanentError, TransientError
+from connectors.base import Change, Connector, Page, ReadHints, WriteResult
+from connectors.errors import (
+    BudgetExhausted,
+    ConnectorError,
+    MissingPermission,
+    PermanentError,
+    SourceUnavailable,
+    TransientError,
+)
+from scoring.model import event_horizon_days
+from scoring.spec import ModelSpec
 from scoring.types import Record
 from sync.gc_tuning import fewer_collections
 from sync.lock import run_lock
 from sync.outage import Outage, OutagePolicy, Stopped, event_sleep
-from sync.page_scoring import PageScorer, Scorer, default_scorer
+from sync.page_scoring import PageScorer, Scorer, already_scored, default_scorer, version_ms
 from sync.plan import from_json_values
 from sync.run_summary import PlanSummary, RunResult
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
@@ -92,6 +101,8 @@ class Model(Protocol):
     def event_types(self) -> frozenset[str]: ...
     @property
     def qualify_lifecycle_stage(self) -> str | None: ...
+    @property
+    def spec(self) -> ModelSpec: ...
 
 
 def utc_now() -> datetime:
@@ -272,6 +283,7 @@ class _Run:
             min_points_change=options.min_points_change,
             sample_size=options.sample_size,
             scorer=engine.scorer,
+            skip_scored=mode == "incremental",
         )
         self.background: ThreadPoolExecutor | None = None
         if mode == "full" and not options.dry_run and engine.connector.concurrent_writes:
@@ -417,11 +429,14 @@ class _Run:
                             self.model.event_types,
                             since=self.since,
                             resume=token,
+                            hints=self.hints(),
                         )
                     )
                 page = next(iterator)
             except StopIteration:
                 return
+            except SourceUnavailable as exc:
+                raise MissingPermission(self.unavailable(exc)) from None
             except TransientError as exc:
                 iterator = None
                 self.outage.wait(exc)
@@ -429,6 +444,44 @@ class _Run:
             self.outage.reset()
             yield page
             token = page.cursor or token
+
+    def hints(self) -> ReadHints:
+        """What the connector may leave out: events older than the model can score and, in
+        incremental runs, records whose version is already scored (they are not scored)."""
+        since = {}
+        for event_type in self.model.event_types:
+            days = event_horizon_days(self.model.spec, event_type)
+            if days is not None:
+                since[event_type] = self.now - timedelta(days=days)
+        scored = self.scored if self.mode == "incremental" else None
+        return ReadHints(events_since=since, scored=scored)
+
+    def scored(self, versions: Sequence[tuple[str, datetime | None]]) -> set[str]:
+        """Of `(record id, updated_at)` pairs, the ids whose version is scored already."""
+        stored = self.store.previous_rows(self.connection, self.kind, [i for i, _ in versions])
+        model = self.model.version
+        return {
+            record_id
+            for record_id, updated in versions
+            if record_id in stored and already_scored(updated, stored[record_id], model)
+        }
+
+    def unavailable(self, exc: SourceUnavailable) -> str:
+        """The message of a run that needs an engagement source the CRM refused."""
+        rules = [
+            rule.name
+            for dimension in (self.model.spec.fit, self.model.spec.interest)
+            for rule in (*dimension.rules, *(r for g in dimension.groups for r in g.rules))
+            if rule.event in exc.event_types
+        ]
+        return (
+            f"{exc}. Model {self.model.name!r} needs it for its {', '.join(exc.event_types)} "
+            f"rules ({', '.join(repr(r) for r in rules)}); nothing was scored without them. "
+            "Fix: set the connection's tier to the account's real tier (leadsync then refuses "
+            "such rules when the config loads), replace those rules with the rollup properties "
+            "(hs_analytics_num_page_views, num_conversion_events), or restore the scopes or "
+            "the Enterprise subscription"
+        )
 
     def process(self, records: Sequence[Record], *, page_cursor: str | None) -> set[str]:
         """Score and plan one page, then commit it: its outbox entries, scores and the cursor
@@ -443,7 +496,7 @@ class _Run:
             self.high_water = page.high_water
         self.counts.pages += 1
         self.counts.read += page.read
-        self.counts.scored += page.read
+        self.counts.scored += page.read - page.skipped
         self.counts.unchanged += page.unchanged
         self.counts.planned += len(page.writes)
         if not self.options.dry_run:
@@ -559,7 +612,7 @@ class _Run:
 
     def _outcome(self, entry: OutboxEntry, result: WriteResult | None) -> WriteOutcome:
         if result is not None and result.status == "ok":
-            return WriteOutcome(entry, "applied")
+            return WriteOutcome(entry, "applied", crm_version=version_ms(result.modified_at))
         code = result.error_code if result is not None else "no_result"
         message = result.message if result is not None else "the CRM returned no result"
         transient = result is None or str(code).lower() in TRANSIENT_WRITE_CODES

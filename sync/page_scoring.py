@@ -14,14 +14,31 @@ from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.run_summary import PlanSummary
 from sync.state.inputs import InputsEncoder
-from sync.state.records import OutboxEntry, ScoreRow, encode_result, loads
+from sync.state.records import OutboxEntry, PreviousRow, ScoreRow, encode_result, loads
 
 Scorer = Callable[[Record, Any, datetime, ScoreResult | None], ScoreResult]
 
-#: Stored state of a record as `StateStore.previous_rows` returns it: result JSON, input snapshot.
-PreviousRows = Mapping[str, tuple[str, str | None]]
+#: Stored state of records as `StateStore.previous_rows` returns it.
+PreviousRows = Mapping[str, PreviousRow]
 
-_NOTHING: tuple[None, None] = (None, None)
+_NOTHING = PreviousRow("", None, None, None)
+
+
+def version_ms(updated: datetime | None) -> int | None:
+    """A record's modification time as the epoch milliseconds the state store keeps."""
+    return None if updated is None else round(updated.timestamp() * 1000)
+
+
+def already_scored(updated: datetime | None, row: PreviousRow, model_version: str) -> bool:
+    """Whether the stored result scored this version of the record with this model: the
+    record has not changed since (or only by our own write, which raised `crm_version`)."""
+    version = version_ms(updated)
+    return (
+        version is not None
+        and row.crm_version is not None
+        and row.model_version == model_version
+        and version <= row.crm_version
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +53,8 @@ class PlannedWrite:
 class ScoredPage:
     """What one page came to: score rows to store (only those that differ from the stored
     ones), planned writes, the page's share of the plan summary, the latest modification time
-    read and how many records need no write."""
+    read, how many records need no write and how many were not scored again (their version
+    was scored already)."""
 
     read: int
     scores: list[ScoreRow] = field(default_factory=list)
@@ -44,6 +62,7 @@ class ScoredPage:
     plan: PlanSummary = field(default_factory=PlanSummary)
     high_water: datetime | None = None
     unchanged: int = 0
+    skipped: int = 0
 
 
 #: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out.
@@ -51,7 +70,11 @@ default_scorer: Scorer = score
 
 
 class PageScorer:
-    """Scores pages for one run: one model, one scoring time, one write threshold."""
+    """Scores pages for one run: one model, one scoring time, one write threshold.
+
+    With `skip_scored` (incremental runs), a record whose version was already scored with this
+    model is counted and left alone; full runs score everything (interest decays daily).
+    """
 
     def __init__(
         self,
@@ -61,7 +84,9 @@ class PageScorer:
         min_points_change: float,
         sample_size: int = 10,
         scorer: Scorer = default_scorer,
+        skip_scored: bool = False,
     ) -> None:
+        self.skip_scored = skip_scored
         self.model = model
         self.now = now
         self.min_points_change = min_points_change
@@ -80,20 +105,31 @@ class PageScorer:
         page = ScoredPage(read=len(records), plan=PlanSummary(sample_size=self.sample_size))
         plan = page.plan
         high_water: datetime | None = None
+        skip = self.skip_scored
         for record in records:
-            stored_text, stored_inputs = previous.get(record.id, _NOTHING)
-            before = ScoreResult.from_dict(loads(stored_text)) if stored_text else None
-            result = scorer(record, model, now, before)
-            snapshot = encode(record)
-            encoded: str | None = None
-            if result != before or snapshot != stored_inputs:
-                row = ScoreRow.of(record.id, result, snapshot)
-                page.scores.append(row)
-                encoded = row.result
-            plan.add_result(result)
+            stored = previous.get(record.id, _NOTHING)
             updated = record.updated_at
             if updated is not None and (high_water is None or updated > high_water):
                 high_water = updated
+            if skip and already_scored(updated, stored, version):
+                page.skipped += 1
+                page.unchanged += 1
+                continue
+            before = ScoreResult.from_dict(loads(stored.result)) if stored.result else None
+            result = scorer(record, model, now, before)
+            snapshot = encode(record)
+            crm_version = version_ms(updated)
+            encoded: str | None = None
+            if (
+                result != before
+                or snapshot != stored.inputs
+                or stored.crm_version is None
+                or (crm_version is not None and crm_version > stored.crm_version)
+            ):
+                row = ScoreRow.of(record.id, result, snapshot, crm_version)
+                page.scores.append(row)
+                encoded = row.result
+            plan.add_result(result)
             change = plan_record(
                 record,
                 result,

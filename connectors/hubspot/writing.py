@@ -35,6 +35,7 @@ from connectors.hubspot.values import (
     OUTPUT_TYPES,
     crm_name,
     format_value,
+    parse_time,
     same_value,
 )
 
@@ -240,7 +241,11 @@ def _outcomes(
     ids = [rid for rid, _ in batch]
     if not isinstance(data, dict):
         data = {}
-    done = {str(r.get("id")) for r in data.get("results") or [] if isinstance(r, dict)}
+    done = {
+        str(r.get("id")): parse_time(r.get("updatedAt"))
+        for r in data.get("results") or []
+        if isinstance(r, dict)
+    }
     failed: dict[str, tuple[str, str]] = {}
     unattributed: tuple[str, str] | None = None
     for error in data.get("errors") or []:
@@ -266,7 +271,7 @@ def _outcomes(
                 )
             )
         elif rid in done:
-            out.append((rid, WriteResult(rid, "ok"), False))
+            out.append((rid, WriteResult(rid, "ok", modified_at=done[rid]), False))
         else:
             category, message = unattributed or (
                 "UNCONFIRMED",

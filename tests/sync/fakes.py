@@ -19,10 +19,12 @@ from connectors.base import (
     FieldStatus,
     OutputField,
     Page,
+    ReadHints,
     SchemaReport,
     WriteResult,
 )
 from connectors.errors import PermanentError, TransientError
+from scoring.spec import DimensionSpec, ModelSpec
 from scoring.types import Contribution, Record, ScoreResult
 
 BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -107,6 +109,7 @@ class FakeCRM:
         *,
         since: datetime | None,
         resume: str | None = None,
+        hints: ReadHints | None = None,
     ) -> Iterator[Page]:
         position = json.loads(resume) if resume else None
         while True:
@@ -201,6 +204,9 @@ def _crm_value(value: object) -> object:
     return str(value)
 
 
+FAKE_SPEC = ModelSpec("fake", "contact", DimensionSpec(), DimensionSpec())
+
+
 @dataclass(frozen=True)
 class FakeModel:
     name: str = "fake"
@@ -211,6 +217,7 @@ class FakeModel:
     grades: tuple[str, ...] = ("A", "B", "C", "D")
     labels: tuple[str, ...] = ("A1", "B1", "C2", "D3")
     qualify_lifecycle_stage: str | None = None
+    spec: ModelSpec = FAKE_SPEC
 
 
 def fake_score(
