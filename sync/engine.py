@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Protocol
 
+from config.settings import ReadSettings, WriteSettings
 from connectors.base import Change, Connector, Page, ReadHints, WriteResult
 from connectors.errors import (
     BudgetExhausted,
@@ -50,10 +51,17 @@ from scoring.spec import ModelSpec
 from scoring.types import Record
 from sync.gc_tuning import fewer_collections
 from sync.lock import run_lock
-from sync.outage import Outage, OutagePolicy, Stopped, event_sleep
-from sync.page_scoring import PageScorer, Scorer, already_scored, default_scorer, version_ms
+from sync.outage import Contact, Outage, OutagePolicy, Stopped, event_sleep
+from sync.page_scoring import (
+    PageScorer,
+    Rejected,
+    Scorer,
+    already_scored,
+    default_scorer,
+    version_ms,
+)
 from sync.plan import from_json_values
-from sync.run_summary import PlanSummary, RunResult
+from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
 
@@ -87,6 +95,9 @@ Batch = list[tuple[OutboxEntry, Mapping[str, object]]]
 #: past it a write may meet its record again later in the same run, which then plans nothing).
 INCREMENTAL_HOLD_CHUNKS = 20
 
+#: Payload of the dead letter of a record that was not scored: nothing to write.
+_UNSCORED_PAYLOAD = '{"new":{},"old":{},"reasons":[]}'
+
 
 class Model(Protocol):
     """What the engine needs of a scoring model (`scoring.model.ScoringModel`)."""
@@ -110,17 +121,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+#: A connection's configuration when nothing is configured
+_WRITE, _READ = WriteSettings(), ReadSettings()
+
+
 @dataclass(frozen=True)
 class RunOptions:
-    """How one run behaves; built from the connection's configuration and command options."""
+    """How one run behaves; built from the connection's configuration and command options.
+
+    The defaults are the configuration's (`config.settings`), stated there once.
+    """
 
     full: bool = False
     dry_run: bool = False
-    min_points_change: float = 3.0
-    overlap: timedelta = timedelta(minutes=2)
-    chunk_size: int = 1000
+    min_points_change: float = _WRITE.min_points_change
+    overlap: timedelta = _READ.overlap
+    chunk_size: int = _WRITE.chunk_size
     max_attempts: int = 3
-    sample_size: int = 10
+    sample_size: int = SAMPLE_SIZE
 
 
 @dataclass
@@ -290,9 +308,12 @@ class _Run:
             self.background = ThreadPoolExecutor(1, thread_name_prefix="leadsync-write")
         # the batch being written on `background`: its entries, the future and its record ids
         self.writing: tuple[Batch, Future[list[WriteOutcome]], frozenset[str]] | None = None
-        self.outage = Outage(engine.outage_policy, engine.sleep, f"{self.connection}/{kind}")
+        contact = Contact()
+        self.outage = Outage(
+            engine.outage_policy, engine.sleep, f"{self.connection}/{kind}", contact
+        )
         self.write_outage = Outage(
-            engine.outage_policy, engine.sleep, f"{self.connection}/{kind} writes"
+            engine.outage_policy, engine.sleep, f"{self.connection}/{kind} writes", contact
         )
         self.result = RunResult(
             connection=self.connection,
@@ -496,7 +517,7 @@ class _Run:
             self.high_water = page.high_water
         self.counts.pages += 1
         self.counts.read += page.read
-        self.counts.scored += page.read - page.skipped
+        self.counts.scored += page.read - page.skipped - len(page.rejected)
         self.counts.unchanged += page.unchanged
         self.counts.planned += len(page.writes)
         if not self.options.dry_run:
@@ -525,6 +546,8 @@ class _Run:
                 counts=self.counts,
                 now=self.engine.clock(),
             )
+            if page.rejected:
+                self._dead_letter_unscored(page.rejected)
             queue = self.queue
             for write in page.writes:
                 record_id = write.entry.record_id
@@ -536,6 +559,30 @@ class _Run:
         if self.engine.on_progress is not None:
             self.engine.on_progress(Progress(self.connection, self.kind, self.counts))
         return {write.entry.record_id for write in page.writes}
+
+    def _dead_letter_unscored(self, rejected: Sequence[Rejected]) -> None:
+        """Open dead letters for records the scorer refused or failed on (no write planned;
+        `retry-dead-letters` reads and scores them again)."""
+        version = self.model.version
+        outcomes = [
+            WriteOutcome(
+                OutboxEntry(r.record_id, _UNSCORED_PAYLOAD, version, self.run_id),
+                "dead_lettered",
+                r.code,
+                r.message,
+            )
+            for r in rejected
+        ]
+        self.store.record_writes(
+            self.run_id, self.connection, self.kind, outcomes, now=self.engine.clock()
+        )
+        for r in rejected:
+            self.counts.dead_lettered += 1
+            self.result.dead_letter_reasons[f"{r.code}: {r.message}"[:120]] += 1
+            log.warning(
+                "record not scored, dead-lettered",
+                extra={"connection": self.connection, "record_id": r.record_id, "code": r.code},
+            )
 
     # writing ---------------------------------------------------------------------------------
 

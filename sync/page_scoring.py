@@ -12,7 +12,7 @@ from typing import Any
 from scoring import score
 from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
-from sync.run_summary import PlanSummary
+from sync.run_summary import SAMPLE_SIZE, PlanSummary
 from sync.state.inputs import InputsEncoder
 from sync.state.records import OutboxEntry, PreviousRow, ScoreRow, encode_result, loads
 
@@ -41,6 +41,37 @@ def already_scored(updated: datetime | None, row: PreviousRow, model_version: st
     )
 
 
+#: The bound on what one record may hand the scorer. Model regexes run in time linear in the
+#: text (RE2) and every other test is linear too, so bounding the input bounds the time: a record
+#: past it is dead-lettered with the reason instead of holding up the run. Twice the longest
+#: text either CRM stores in one field (Salesforce long text areas: 131,072 characters).
+MAX_VALUE_CHARS = 262_144
+#: Events of one record handed to the scorer at most.
+MAX_EVENTS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record the scorer could not or would not score: dead-lettered with the reason."""
+
+    record_id: str
+    code: str
+    message: str
+
+
+def over_bound(record: Record) -> str | None:
+    """Why `record` is past the scoring bound, or None."""
+    for name, value in record.properties.items():
+        if type(value) is str and len(value) > MAX_VALUE_CHARS:
+            return (
+                f"{name} holds {len(value):,} characters, more than the {MAX_VALUE_CHARS:,} "
+                "a record may hand the scorer"
+            )
+    if len(record.events) > MAX_EVENTS:
+        return f"{len(record.events):,} events, more than the {MAX_EVENTS:,} the scorer takes"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedWrite:
     """A material change of one record: its outbox entry and the values to write."""
@@ -53,8 +84,8 @@ class PlannedWrite:
 class ScoredPage:
     """What one page came to: score rows to store (only those that differ from the stored
     ones), planned writes, the page's share of the plan summary, the latest modification time
-    read, how many records need no write and how many were not scored again (their version
-    was scored already)."""
+    read, how many records need no write, how many were not scored again (their version was
+    scored already) and the records rejected (dead-lettered, not scored)."""
 
     read: int
     scores: list[ScoreRow] = field(default_factory=list)
@@ -63,6 +94,7 @@ class ScoredPage:
     high_water: datetime | None = None
     unchanged: int = 0
     skipped: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 #: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out.
@@ -82,7 +114,7 @@ class PageScorer:
         *,
         now: datetime,
         min_points_change: float,
-        sample_size: int = 10,
+        sample_size: int = SAMPLE_SIZE,
         scorer: Scorer = default_scorer,
         skip_scored: bool = False,
     ) -> None:
@@ -109,14 +141,23 @@ class PageScorer:
         for record in records:
             stored = previous.get(record.id, _NOTHING)
             updated = record.updated_at
-            if updated is not None and (high_water is None or updated > high_water):
-                high_water = updated
             if skip and already_scored(updated, stored, version):
+                if updated is not None and (high_water is None or updated > high_water):
+                    high_water = updated
                 page.skipped += 1
                 page.unchanged += 1
                 continue
             before = ScoreResult.from_dict(loads(stored.result)) if stored.result else None
-            result = scorer(record, model, now, before)
+            try:
+                problem = over_bound(record)
+                if problem is not None:
+                    page.rejected.append(Rejected(record.id, "input_too_large", problem))
+                    continue
+                result = scorer(record, model, now, before)
+            except Exception as exc:  # one record's failure must not fail its page
+                message = f"{type(exc).__name__}: {exc}"[:500]
+                page.rejected.append(Rejected(record.id, "scoring_failed", message))
+                continue
             snapshot = encode(record)
             crm_version = version_ms(updated)
             encoded: str | None = None
@@ -130,6 +171,8 @@ class PageScorer:
                 page.scores.append(row)
                 encoded = row.result
             plan.add_result(result)
+            if updated is not None and (high_water is None or updated > high_water):
+                high_water = updated
             change = plan_record(
                 record,
                 result,

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 import urllib3
 from hubspot import events as sdk_events
 from hubspot import oauth as sdk_oauth
@@ -31,11 +30,20 @@ from hubspot.crm.associations import v4 as sdk_associations_v4
 from pydantic import SecretStr
 from tenacity import Retrying
 
+from connectors import jsontext
 from connectors.base import ApiUsage
-from connectors.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
+from connectors.errors import (
+    AuthError,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    Unreachable,
+)
 from connectors.hubspot.errors import HubSpotRejected, TokenRejected, classify
 from connectors.hubspot.options import HubSpotOptions
 from connectors.ratelimit import DailyCap, RollingWindow
+from connectors.reach import no_connection_reason, origin
 from connectors.retry import retrying
 
 __all__ = ["TIER_LIMITS", "ApiReply", "HubSpotApi"]
@@ -108,6 +116,7 @@ class HubSpotApi:
             raise ValueError(
                 f"unknown HubSpot tier {options.tier!r}; use one of {sorted(TIER_LIMITS)}"
             )
+        self.base_url = options.base_url
         self._oauth = options.oauth
         if not options.access_token and not self._oauth:
             raise AuthError(
@@ -273,6 +282,12 @@ class HubSpotApi:
                 reason = str(getattr(inner, "reason", ""))
                 raise self._tls_or_transient(endpoint, reason) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
+                refused = no_connection_reason(exc)
+                if refused is not None:
+                    raise Unreachable(
+                        f"HubSpot {endpoint}: cannot connect to {origin(self.base_url)} "
+                        f"({refused}); check base_url"
+                    ) from None
                 raise TransientError(
                     f"HubSpot {endpoint}: connection failed ({type(exc).__name__})"
                 ) from None
@@ -335,7 +350,7 @@ class HubSpotApi:
         if not raw:
             return {}
         try:
-            return orjson.loads(raw)
+            return jsontext.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise TransientError(
                 f"HubSpot {endpoint}: {status} reply is not JSON (truncated or an error page)"

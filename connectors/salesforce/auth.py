@@ -19,7 +19,8 @@ import jwt
 import requests
 from pydantic import SecretStr
 
-from connectors.errors import AuthError, PermanentError, TransientError
+from connectors.errors import AuthError, PermanentError, TransientError, Unreachable
+from connectors.reach import no_connection_reason, origin
 from connectors.salesforce.options import SalesforceOptions
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -133,6 +134,12 @@ def fetch_token(
             "signed the server certificate"
         ) from None
     except requests.RequestException as error:
+        reason = no_connection_reason(error)
+        if reason is not None:
+            raise Unreachable(
+                f"Salesforce token endpoint: cannot connect to {origin(url)} ({reason}); "
+                "check login_url"
+            ) from None
         raise TransientError(f"Salesforce token endpoint: {type(error).__name__}") from None
     if response.status_code >= 500:
         raise TransientError(f"Salesforce token endpoint: HTTP {response.status_code}")

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from simple_salesforce.api import Salesforce
 from simple_salesforce.util import call_salesforce
 
+from connectors import jsontext
 from connectors.base import ApiUsage
 from connectors.errors import AuthError, RateLimited
 from connectors.retry import retrying
@@ -118,6 +119,8 @@ class SalesforceApi:
 
     def call(self, endpoint: str, fn: Callable[[Salesforce], T], *, counted: bool = True) -> T:
         """Run one API call with budget, error classification, one re-auth and retries."""
+        if self._sf is None:
+            self.authenticate()  # retried on its own, not once more for every try of the call
 
         def attempt() -> T:
             try:
@@ -167,7 +170,7 @@ class SalesforceApi:
         """`GET query?q=` with the batch size header."""
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
         result: dict[str, Any] = self.call("query", lambda sf: sf.query(soql, headers=headers))
-        return result
+        return jsontext.encodable(result)  # type: ignore[no-any-return]
 
     def query_more(self, next_url: str, *, batch_size: int = 2000) -> dict[str, Any]:
         """`GET` a query's `nextRecordsUrl`."""
@@ -176,7 +179,7 @@ class SalesforceApi:
             "query_more",
             lambda sf: sf.query_more(next_url, identifier_is_url=True, headers=headers),
         )
-        return result
+        return jsontext.encodable(result)  # type: ignore[no-any-return]
 
     def rest(
         self,

@@ -97,12 +97,15 @@ def test_secrets_directory_fills_variables(folder):
     assert token.get_secret_value() == "from-file"  # type: ignore[union-attr]
 
 
-def test_leadsync_environment_variables_override_the_file(folder, monkeypatch):
-    monkeypatch.setenv("LEADSYNC_STATE_URL", "postgresql+psycopg://u@db/leadsync")
-    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "9100")
-    monkeypatch.setenv("LEADSYNC_LOGGING__FORMAT", "text")
+def test_leadsync_environment_variables_override_the_file(folder):
+    environ = {
+        "TOKEN": "t",
+        "LEADSYNC_STATE_URL": "postgresql+psycopg://u@db/leadsync",
+        "LEADSYNC_DAEMON__PORT": "9100",
+        "leadsync_logging__format": "text",
+    }
     text = BASE + "daemon: {port: 1, host: 0.0.0.0}\n"
-    s = load_config(write(folder, text), environ={"TOKEN": "t"}).settings
+    s = load_config(write(folder, text), environ=environ).settings
     assert s.state_url.get_secret_value() == "postgresql+psycopg://u@db/leadsync"
     assert (s.daemon.port, s.daemon.host, s.logging.format) == (9100, "0.0.0.0", "text")
 
@@ -206,12 +209,24 @@ def test_unset_variable_is_located_and_the_secret_never_printed(folder):
     assert not any("hunter2" in p for p in found)
 
 
-def test_environment_override_errors_name_the_variable(folder, monkeypatch):
-    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "http")
-    assert problems(write(folder, BASE)) == [
+def test_environment_override_errors_name_the_variable(folder):
+    environ = {"TOKEN": "t", "LEADSYNC_DAEMON__PORT": "http"}
+    assert problems(write(folder, BASE), environ) == [
         "environment variable LEADSYNC_DAEMON__PORT daemon.port: should be a valid integer, "
         "unable to parse string as an integer (got 'http')"
     ]
+
+
+def test_the_process_environment_is_not_read_when_an_environment_is_given(folder, monkeypatch):
+    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "http")
+    text = BASE + "daemon: {port: 9100}\n"
+    assert load_config(write(folder, text), environ={"TOKEN": "t"}).settings.daemon.port == 9100
+
+
+def test_without_an_environment_the_process_environment_overrides(folder, monkeypatch):
+    monkeypatch.setenv("TOKEN", "t")
+    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "9200")
+    assert load_config(write(folder, BASE)).settings.daemon.port == 9200
 
 
 def test_yaml_syntax_errors_are_located(folder):

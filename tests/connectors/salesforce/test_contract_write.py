@@ -10,10 +10,11 @@ import pytest
 
 from connectors.base import Change
 from connectors.errors import MissingPermission
+from connectors.outputs import output_fields
 from connectors.retry import RetryPolicy
 from sandbox.salesforce import SalesforceSandbox
 from sandbox.salesforce.ids import case_safe
-from tests.connectors.salesforce.conftest import NOW, OUTPUTS, converted_leads, open_leads
+from tests.connectors.salesforce.conftest import GRADES, NOW, OUTPUTS, converted_leads, open_leads
 
 SCORED_AT = dt.datetime(2026, 11, 20, 12, 30, tzinfo=dt.UTC)
 
@@ -219,7 +220,7 @@ def test_ensure_schema_conflicts_and_picklist_extension(make_sandbox, make_conne
     sandbox = make_sandbox(leads=50)
     connector = make_connector(sandbox, sales_permission_set="Nobody_Has_This")
     text = {"label": "Score", "type": "Text", "length": 10}
-    one_value = {"restricted": True, "valueSetDefinition": {"value": [{"fullName": "A"}]}}
+    one_value = {"restricted": True, "valueSetDefinition": {"value": [{"valueName": "A"}]}}
     picklist = {"label": "Grade", "type": "Picklist", "valueSet": one_value}
     for name, metadata in (("Leadsync_Score__c", text), ("Leadsync_Grade__c", picklist)):
         body = {"FullName": f"Lead.{name}", "Metadata": metadata}
@@ -234,3 +235,39 @@ def test_ensure_schema_conflicts_and_picklist_extension(make_sandbox, make_conne
     assert (states["score"], states["grade"], states["fit"]) == ("conflict", "updated", "created")
     assert "sales permission set 'Nobody_Has_This' not found" in applied.actions[-1]
     assert sandbox.store.sobject("Lead").field("Leadsync_Grade__c").picklist == ("A", "B", "C", "D")
+
+
+def test_a_second_setup_sends_no_metadata_change_and_a_new_grade_adds_only_it(
+    make_sandbox, make_connector
+):
+    sandbox = make_sandbox(leads=20)
+    connector = make_connector(sandbox)
+    connector.ensure_schema("lead", OUTPUTS, apply=True)
+    created = sandbox.counters["tooling_create"]
+    again = connector.ensure_schema("lead", OUTPUTS, apply=True)
+    assert {f.state for f in again.fields} == {"ok"} and again.actions == ()
+    assert (sandbox.counters["tooling_update"], sandbox.counters["tooling_create"]) == (0, created)
+    grade_id = next(
+        key
+        for key, row in sandbox.store.table("CustomField").items()
+        if row["DeveloperName"] == "Leadsync_Grade" and row["TableEnumOrId"] == "Lead"
+    )
+    sandbox.store.custom_metadata[grade_id]["valueSet"]["valueSetDefinition"]["value"][0][
+        "color"
+    ] = "#00AA00"
+    wider = output_fields((*GRADES, "E"), [f"{g}{t}" for g in GRADES for t in "123"])
+    report = connector.ensure_schema("lead", wider, apply=True)
+    states = {f.name: (f.state, f.detail) for f in report.fields}
+    assert states["grade"] == ("updated", "added picklist values ['E']")
+    assert {s for name, (s, _) in states.items() if name != "grade"} == {"ok"}
+    assert sandbox.counters["tooling_update"] == 1
+    values = sandbox.store.custom_metadata[grade_id]["valueSet"]["valueSetDefinition"]["value"]
+    assert [v["valueName"] for v in values] == ["A", "B", "C", "D", "E"]
+    assert values[0]["color"] == "#00AA00"  # existing entries go back as they were read
+    assert sandbox.store.sobject("Lead").field("Leadsync_Grade__c").picklist == (
+        "A",
+        "B",
+        "C",
+        "D",
+        "E",
+    )
