@@ -391,6 +391,16 @@ def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
                     )
                 )
                 continue
+            if model.rollup is not None or model.account_fields:
+                problems.append(
+                    loaded.problem(
+                        ("connections", i, "objects", j, "model"),
+                        f"model {model.name!r} ({obj.model.name}) uses account roll-ups or "
+                        "'account.' fields, which runs do not read from the CRM yet; remove "
+                        "'members' and 'account.' rules to sync it",
+                    )
+                )
+                continue
             models[(conn.name, obj.kind)] = model
             problems += _tier_problems(loaded, i, conn, obj.model, model)
     if problems:

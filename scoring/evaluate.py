@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from math import fsum
 
 from scoring.conditions import Values
 from scoring.model import CompiledDimension, CompiledGroup, ScoringModel
 from scoring.reasons import change_lines, reason_lines
+from scoring.rollup import MemberFacts, rollup_items
 from scoring.rules import EventTotals, Item, clip_to_cap, collect_events, describe_decay
 from scoring.trace import CheckTrace, GroupTrace, QualifyTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult
@@ -27,13 +28,20 @@ _floor = math.floor
 
 
 def score(
-    record: Record, model: ScoringModel, now: datetime, previous: ScoreResult | None = None
+    record: Record,
+    model: ScoringModel,
+    now: datetime,
+    previous: ScoreResult | None = None,
+    *,
+    members: Sequence[MemberFacts] = (),
 ) -> ScoreResult:
     """Score `record` with `model` as of `now`; `previous` drives hysteresis and the changes.
 
-    Never raises on property or event values, whatever the CRM sent.
+    For an account model, `members` are the facts of the account's people
+    (`scoring.rollup.member_facts`) its roll-up rules read. Never raises on property or event
+    values, whatever the CRM sent.
     """
-    return evaluate(record, model, now, previous, None)
+    return evaluate(record, model, now, previous, None, members=members)
 
 
 def _round(number: float) -> int:
@@ -49,6 +57,8 @@ def evaluate(
     now: datetime,
     previous: ScoreResult | None,
     trace: Trace | None,
+    *,
+    members: Sequence[MemberFacts] = (),
 ) -> ScoreResult:
     """`score` with an optional trace collector (used by `scoring.explain`)."""
     if now.tzinfo is None:
@@ -79,6 +89,11 @@ def evaluate(
                 disqualified = check.reason or check.name
             effect = "score forced to 0" if hit else ""
             trace.checks.append(CheckTrace(check.name, "disqualify", bool(hit), effect))
+    if model.rollup is not None:
+        rolled = rollup_items(members, model.rollup) if members else []
+        items.extend(rolled)
+        if trace is not None:
+            _trace_rollups(model, rolled, trace)
     contributions = tuple([item[0] for item in items])
     points = [c.points for c in contributions]
     # fsum is exact and order-free, so anyone can re-add the contributions and get these values.
@@ -221,6 +236,33 @@ def _trace_group(
     trace.groups.append(
         GroupTrace(group.name, dimension, group.max, before, after, group.first_match)
     )
+
+
+def _trace_rollups(model: ScoringModel, rolled: list[Item], trace: Trace) -> None:
+    assert model.rollup is not None
+    fired = {item[0].rule: item for item in rolled}
+    for position, rule in enumerate(model.rollup.rules):
+        slot = model.rule_count + position
+        item = fired.get(rule.name)
+        if item is None:
+            trace.rules.append(RuleTrace(rule.name, "interest", None, "rollup", slot, False))
+            continue
+        contribution, count, _, _ = item
+        trace.rules.append(
+            RuleTrace(
+                rule=rule.name,
+                dimension="interest",
+                group=None,
+                kind="rollup",
+                slot=slot,
+                matched=True,
+                points=contribution.points,
+                earned=contribution.points,
+                count=count,
+                age_days=contribution.age_days,
+                note=contribution.detail,
+            )
+        )
 
 
 def _band(bands: tuple[tuple[str, float], ...], value: int) -> str:

@@ -25,6 +25,7 @@ from scoring.codegen import (
     compile_values_predicate,
 )
 from scoring.conditions import Pred, compile_cond, cond_properties
+from scoring.rollup import RollupPlan, compile_rollup
 from scoring.rules import (
     Dimension,
     EventMatcher,
@@ -36,7 +37,7 @@ from scoring.rules import (
     make_runner,
     recency_steps,
 )
-from scoring.spec import NO_DECAY, Decay, ModelSpec, RuleSpec
+from scoring.spec import ACCOUNT_PREFIX, NO_DECAY, Decay, ModelSpec, RuleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,10 @@ class ScoringModel:
     rule_count: int
     #: The generated evaluation of every rule group (see scoring.codegen).
     fast: FastPath
+    #: Account models: roles and roll-ups over the account's people (None for people models).
+    rollup: RollupPlan | None = None
+    #: People models: the `account.<field>` names the rules read from the person's account.
+    account_fields: frozenset[str] = frozenset()
 
 
 def model_version(spec: ModelSpec) -> str:
@@ -227,6 +232,10 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
     grades = tuple(g for g, _ in spec.grades)
     tiers = tuple(t for t, _ in spec.tiers)
     qualify = spec.qualify
+    # `account.<field>` values come from the person's account result, not from the CRM.
+    account_fields = frozenset(p for p in properties if p.startswith(ACCOUNT_PREFIX))
+    properties -= account_fields
+    fit_properties = [p for p in fit_properties if p not in account_fields]
     completeness = spec.completeness or tuple(fit_properties)
     fast = compile_fast_path(
         _plan(dims["fit"]),
@@ -258,6 +267,8 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
         completeness_properties=completeness,
         rule_count=slot,
         fast=fast,
+        rollup=compile_rollup(spec.members, spec.interest.decay) if spec.members else None,
+        account_fields=account_fields,
     )
 
 

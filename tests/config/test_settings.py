@@ -265,6 +265,19 @@ def test_model_for_another_kind_is_reported_at_the_config_key(folder):
     ]
 
 
+def test_account_rollup_models_are_refused_by_runs_until_they_are_read(folder):
+    shutil.copy(EXAMPLES / "models" / "hubspot-companies.yaml", folder / "models" / "m.yaml")
+    config = BASE.replace("kind: contact", "kind: company")
+    loaded = load_config(write(folder, config), environ={"TOKEN": "t"})
+    with pytest.raises(ProblemsError) as info:
+        load_models(loaded)
+    assert [str(p).replace(str(folder), "D") for p in info.value.problems] == [
+        "D/leadsync.yaml:7:32 connections[0].objects[0].model: model 'hubspot-b2b-companies' "
+        "(m.yaml) uses account roll-ups or 'account.' fields, which runs do not read from the "
+        "CRM yet; remove 'members' and 'account.' rules to sync it"
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "seconds"),
     [(90, 90), ("30s", 30), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("250ms", 0.25)],

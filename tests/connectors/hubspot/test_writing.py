@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Change, WriteResult
+from connectors.base import Change, WriteAction, WriteResult
 from connectors.errors import PermanentError
 from connectors.hubspot.writing import KnownValues
 from connectors.outputs import output_fields
@@ -45,6 +45,9 @@ def spy_updates(connector) -> list[list[dict[str, Any]]]:
     return sent
 
 
+APPLIED = WriteAction.APPLIED
+
+
 def stored(sandbox, record_id: str, name: str) -> object:
     table = sandbox.store.table("contacts")
     return table.raw(table.rows[int(record_id)], name)
@@ -55,7 +58,7 @@ def ok(sandbox, record_id: str) -> WriteResult:
     batch update reply's `updatedAt` reports it."""
     modified = stored(sandbox, record_id, "lastmodifieddate")
     assert isinstance(modified, int)
-    return WriteResult(record_id, "ok", modified_at=datetime.fromtimestamp(modified / 1000, UTC))
+    return WriteResult(record_id, APPLIED, modified_at=datetime.fromtimestamp(modified / 1000, UTC))
 
 
 def test_writes_go_100_a_call_and_read_back_as_written(setup) -> None:
@@ -96,7 +99,7 @@ def test_values_hubspot_already_holds_are_never_sent(setup) -> None:
         "contact",
         [Change(ids[0], scored()), Change(ids[1], scored(fit=81)), Change(ids[2], scored())],
     )
-    assert [r.status for r in results] == ["ok", "ok", "ok"]
+    assert [r.action for r in results] == [APPLIED, APPLIED, APPLIED]
     assert [r.message for r in results] == ["unchanged", None, "unchanged"]
     assert sent == [[{"id": ids[1], "properties": {"leadsync_fit": "81"}}]]
 
@@ -113,11 +116,11 @@ def test_a_207_is_split_record_by_record(setup) -> None:
             Change(ids[2], scored(fit=12)),
         ],
     )
-    assert [(r.record_id, r.status, r.error_code) for r in results] == [
-        (ids[0], "ok", None),
-        ("999999999", "failed", "OBJECT_NOT_FOUND"),
-        (ids[1], "failed", "VALIDATION_ERROR"),
-        (ids[2], "ok", None),
+    assert [(r.record_id, r.action, r.error_code) for r in results] == [
+        (ids[0], APPLIED, None),
+        ("999999999", WriteAction.GONE, "OBJECT_NOT_FOUND"),
+        (ids[1], WriteAction.DEAD_LETTER, "VALIDATION_ERROR"),
+        (ids[2], APPLIED, None),
     ]
     assert "leadsync_grade" in (results[2].message or "")
     assert stored(sandbox, ids[2], "leadsync_fit") == "12"
@@ -134,12 +137,12 @@ def test_records_failing_transiently_in_a_207_are_sent_once_more(setup) -> None:
     assert len(sent) == 2
     retried = {item["id"] for item in sent[1]}
     assert 10 < len(retried) < 60
-    failed = [r for r in results if r.status == "failed"]
-    assert {r.error_code for r in failed} <= {"INTERNAL_ERROR"}
+    failed = [r for r in results if not r.ok]
+    assert {(r.action, r.error_code) for r in failed} <= {(WriteAction.RETRY, "INTERNAL_ERROR")}
     assert {r.record_id for r in failed} <= retried
     assert len(failed) < len(retried)
     for r in results:
-        assert (stored(sandbox, r.record_id, "leadsync_grade") == "A") is (r.status == "ok")
+        assert (stored(sandbox, r.record_id, "leadsync_grade") == "A") is r.ok
 
 
 def test_unowned_properties_and_bad_values_fail_without_a_call(setup) -> None:
@@ -154,10 +157,10 @@ def test_unowned_properties_and_bad_values_fail_without_a_call(setup) -> None:
             Change(ids[2], {"scored_at": datetime(2026, 1, 1)}),
         ],
     )
-    assert [(r.status, r.error_code) for r in results] == [
-        ("failed", "NOT_OWNED"),
-        ("failed", "INVALID_VALUE"),
-        ("failed", "INVALID_VALUE"),
+    assert [(r.action, r.error_code) for r in results] == [
+        (WriteAction.DEAD_LETTER, "NOT_OWNED"),
+        (WriteAction.DEAD_LETTER, "INVALID_VALUE"),
+        (WriteAction.DEAD_LETTER, "INVALID_VALUE"),
     ]
     assert sent == []
 
@@ -177,19 +180,19 @@ def test_lifecycle_stage_only_moves_forward(setup) -> None:
             Change(customer, {"lifecyclestage": "marketingqualifiedlead"}),
         ],
     )
-    assert [r.status for r in results] == ["ok", "ok"]
+    assert [r.action for r in results] == [APPLIED, APPLIED]
     assert sent == [[{"id": lead, "properties": {"lifecyclestage": "marketingqualifiedlead"}}]]
     assert stored(sandbox, lead, "lifecyclestage") == "marketingqualifiedlead"
     assert stored(sandbox, customer, "lifecyclestage") == "customer"
     assert connector.usage.by_endpoint["objects.batch_read"] == 1  # stages were not known yet
 
 
-def test_a_batch_failing_beyond_the_retries_comes_back_as_transient_failures(setup) -> None:
+def test_a_batch_failing_beyond_the_retries_calls_for_an_outage_pause(setup) -> None:
     sandbox, connector = setup
     ids = [r.id for r in read_all(connector)][:5]
     sandbox.faults.queue(*["503"] * 6)
     results = connector.write("contact", [Change(i, scored()) for i in ids])
-    assert {(r.status, r.error_code) for r in results} == {("failed", "TRANSIENT")}
+    assert {(r.action, r.error_code) for r in results} == {(WriteAction.PAUSE_OUTAGE, "TRANSIENT")}
     assert connector.write("contact", [Change(i, scored()) for i in ids]) == [
         ok(sandbox, i) for i in ids
     ]
@@ -219,11 +222,11 @@ def test_a_whole_batch_rejection_is_halved_until_the_bad_record_is_alone(make_co
         results = connector.write("contact", [Change(str(i), {"fit": i}) for i in range(1, 5)])
     finally:
         fake.server.stop()
-    assert [(r.record_id, r.status, r.error_code) for r in results] == [
-        ("1", "ok", None),
-        ("2", "ok", None),
-        ("3", "failed", "VALIDATION_ERROR"),
-        ("4", "ok", None),
+    assert [(r.record_id, r.action, r.error_code) for r in results] == [
+        ("1", APPLIED, None),
+        ("2", APPLIED, None),
+        ("3", WriteAction.DEAD_LETTER, "VALIDATION_ERROR"),
+        ("4", APPLIED, None),
     ]
     assert fake.batches == [["1", "2", "3", "4"], ["1", "2"], ["3", "4"], ["3"], ["4"]]
 

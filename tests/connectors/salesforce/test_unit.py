@@ -24,6 +24,7 @@ from connectors.errors import (
     MissingPermission,
     PermanentError,
     RateLimited,
+    RequestRejected,
     TransientError,
 )
 from connectors.retry import RetryPolicy
@@ -106,9 +107,9 @@ def _error(code: str, message: str) -> list[dict[str, str]]:
         (400, "INVALID_FIELD", "No such column 'Foo__c' on entity 'Lead'", MissingPermission),
         (400, "INVALID_TYPE", "sObject type 'Foo' is not supported", MissingPermission),
         (400, "INVALID_QUERY_LOCATOR", "invalid query locator", QueryLocatorExpired),
-        (400, "MALFORMED_QUERY", "unexpected token: 'OR'", PermanentError),
-        (400, "JSON_PARSER_ERROR", "Unexpected character", PermanentError),
-        (404, "NOT_FOUND", "The requested resource does not exist", PermanentError),
+        (400, "MALFORMED_QUERY", "unexpected token: 'OR'", RequestRejected),
+        (400, "JSON_PARSER_ERROR", "Unexpected character", RequestRejected),
+        (404, "NOT_FOUND", "The requested resource does not exist", RequestRejected),
         (429, "", "", RateLimited),
         (500, "UNKNOWN_EXCEPTION", "An unexpected error occurred", TransientError),
         (503, "SERVER_UNAVAILABLE", "Server unavailable", TransientError),
