@@ -262,6 +262,14 @@ class DaemonSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=9464, ge=0, le=65535)
     stale_after: Duration | None = None
+    heartbeat: Duration = timedelta(seconds=2)
+
+    @field_validator("heartbeat")
+    @classmethod
+    def _heartbeat_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(milliseconds=100) <= value <= timedelta(minutes=1):
+            raise ValueError("must be between 100ms and 1m")
+        return value
 
 
 class LoggingSettings(_Section):

@@ -36,6 +36,7 @@ from sync.engine import Engine, utc_now
 from sync.lock import LockBusy
 from sync.logs import setup_logging
 from sync.run_summary import RunResult
+from sync.state.records import RunStatus
 from sync.state.store import StateStore
 
 DEFAULT_CONFIG = "leadsync.yaml"
@@ -175,7 +176,9 @@ def sync_command(
                             obj.kind, ctx.models[(conn.name, obj.kind)], options, now=now
                         )
                     except LockBusy as exc:
-                        result = RunResult(conn.name, obj.kind, "-", dry_run, "busy", utc_now())
+                        result = RunResult(
+                            conn.name, obj.kind, "-", dry_run, RunStatus.BUSY, utc_now()
+                        )
                         result.error = str(exc)
                     results.append(result)
                     progress.finish()
@@ -387,7 +390,7 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
                             )
                         )
                     except LockBusy as exc:
-                        busy = RunResult(conn.name, kind, "retry", False, "busy", utc_now())
+                        busy = RunResult(conn.name, kind, "retry", False, RunStatus.BUSY, utc_now())
                         busy.error = str(exc)
                         results.append(busy)
             finally:

@@ -23,7 +23,9 @@ from connectors.base import (
     SchemaReport,
     WriteResult,
 )
+from connectors.history import PropertyHistories
 from connectors.salesforce.client import SalesforceApi, _utc_today
+from connectors.salesforce.history import read_history
 from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.reader import EchoMemory, Reader, pages_needed
 from connectors.salesforce.schema import SchemaManager
@@ -115,6 +117,12 @@ class SalesforceConnector:
     ) -> list[Record]:
         """Specific records by id (converted leads included)."""
         return self._reader.fetch(kind, list(record_ids), fields, event_types)
+
+    def property_history(
+        self, kind: str, ids: Sequence[str], properties: Sequence[str]
+    ) -> PropertyHistories:
+        """Field history of `properties` for `ids` (`connectors.history.HistoryReader`)."""
+        return read_history(self._api, kind, ids, properties, self._reader.batch_size)
 
     def org_allowance(self) -> tuple[int, int]:
         """(calls the whole org used, its daily allowance) from `GET limits` (one API call)."""

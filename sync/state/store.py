@@ -476,7 +476,7 @@ def _run_row(row: sa.RowMapping) -> RunRow:
         kind=row["kind"],
         mode=row["mode"],
         dry_run=bool(row["dry_run"]),
-        status=row["status"],
+        status=RunStatus(row["status"]),
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         model_version=row["model_version"],
