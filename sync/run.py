@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from config.settings import ReadSettings, WriteSettings
-from connectors.base import Connector, Page, ReadHints
+from connectors.base import Connector, MemberRequest, Page, ReadHints
 from connectors.errors import (
     BudgetExhausted,
     ConnectorError,
@@ -66,6 +66,15 @@ class Model(Protocol):
     def qualify_lifecycle_stage(self) -> str | None: ...
     @property
     def spec(self) -> ModelSpec: ...
+
+
+def member_kwargs(model: Model) -> dict[str, MemberRequest]:
+    """`{"members": ...}` for the connector's reads when `model` rolls up people, else `{}`
+    (connectors and models without account roll-ups never see the keyword)."""
+    plan = getattr(model, "rollup", None)  # scoring.ScoringModel of an account model
+    if plan is None:
+        return {}
+    return {"members": MemberRequest(plan.properties, plan.event_types)}
 
 
 @dataclass(frozen=True)
@@ -365,6 +374,7 @@ class Run:
                             since=self.position.since,
                             resume=token,
                             hints=self.hints(),
+                            **member_kwargs(model),
                         )
                     )
                 page = next(iterator)
