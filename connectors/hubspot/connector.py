@@ -21,6 +21,7 @@ from connectors.base import (
 from connectors.errors import PermanentError
 from connectors.hubspot import schema
 from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.engagement import Engagement, helper_properties
 from connectors.hubspot.enrichment import COMPANY_PREFIX, Enriched, Enricher, company_fields
@@ -173,24 +174,52 @@ class HubSpotConnector:
             low = None
         enricher = self._enricher(spec, fields, event_types, hints)
         names = tuple(fields)
-        pages: Iterable[Enriched[FullState | IncrementalState | None]] = (
+        enriched: Iterable[Enriched[FullState | IncrementalState | None]] = (
             enricher.pages(raw) if enricher.active else (Enriched(r, s) for r, s in raw)
         )
-        seen: set[str] = set()
-        for page in pages:
-            records = self._records(spec, page, names)
-            if members is not None and kind == "company":
-                records = attach_members(self._api, records, members)
-                seen.update(r.id for r in records)
-            yield Page(records, _cursor(page.state))
-        if members is None or kind != "company" or low is None:
+        pages = (Page(self._records(spec, e, names), _cursor(e.state)) for e in enriched)
+        if members is None or kind != "company":
+            yield from pages
             return
+        seen: set[str] = set()
+        yield from self._with_members(pages, members, seen)
+        if low is not None:
+            changed = self._changed_pages(low, seen, fields, event_types)
+            yield from self._with_members(changed, members, seen)
+
+    def _with_members(
+        self, pages: Iterable[Page], members: MemberRequest, seen: set[str]
+    ) -> Iterator[Page]:
+        """Pages of companies with their contacts, attached for 1,000 companies at a time (one
+        association batch read, full batch reads of contacts); `seen` collects their ids."""
+        buffer: list[Page] = []
+        count = 0
+        for page in pages:
+            buffer.append(page)
+            count += len(page.records)
+            if count >= ASSOCIATION_BATCH:
+                yield from self._attach(buffer, members, seen)
+                buffer, count = [], 0
+        if buffer:
+            yield from self._attach(buffer, members, seen)
+
+    def _attach(self, buffer: list[Page], members: MemberRequest, seen: set[str]) -> Iterator[Page]:
+        records = [record for page in buffer for record in page.records]
+        attached = iter(attach_members(self._api, records, members))
+        for page in buffer:
+            with_people = [next(attached) for _ in page.records]
+            seen.update(r.id for r in with_people)
+            yield Page(with_people, page.cursor)
+
+    def _changed_pages(
+        self, low: int, seen: set[str], fields: Collection[str], event_types: Collection[str]
+    ) -> Iterator[Page]:
+        """Pages (without cursors) of companies not yet read whose contacts changed since `low`."""
         for ids in changed_companies(self._api, low):
             fresh = [i for i in ids if i not in seen]
-            seen.update(fresh)
             for start in range(0, len(fresh), BATCH_SIZE):
                 chunk = fresh[start : start + BATCH_SIZE]
-                yield Page(self.fetch(kind, chunk, fields, event_types, members=members), None)
+                yield Page(self.fetch("company", chunk, fields, event_types), None)
 
     def _records(self, spec: ObjectSpec, page: Enriched[Any], names: Sequence[str]) -> list[Record]:
         events, companies = page.events, page.company
