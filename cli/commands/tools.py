@@ -97,9 +97,7 @@ def _offline(model_path: Path | None, input_path: Path | None) -> bool:
 def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connector]:
     """A connector for `conn`, closed afterwards; the tools' reads count against the
     connection's daily cap like a sync's."""
-    connector = build_connector(
-        conn, daily_used=calls_today(ctx.store, conn.name, datetime.now(UTC))
-    )
+    connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, datetime.now(UTC)))
     try:
         yield connector
     finally:
