@@ -147,7 +147,7 @@ class RunContext:
 class Run:
     """One run of one connection and kind; see the module docstring."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         context: RunContext,
         *,
@@ -180,7 +180,7 @@ class Run:
         self.high_water = position.high_water
 
     @classmethod
-    def start(
+    def start(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         cls,
         context: RunContext,
         *,
