@@ -69,7 +69,7 @@ def read_fields(model: Model, crm: str, kind: str) -> frozenset[str]:
     return model.properties | {link[0]}
 
 
-def with_accounts(
+def with_accounts(  # noqa: PLR0913  the records, their model and where their accounts are stored, keyword-only
     records: Sequence[Record],
     model: Model,
     *,
