@@ -132,7 +132,7 @@ def config_options(fn: Any) -> Any:
 @click.option("--dry-run", is_flag=True, help="Compute and show the plan; write nothing.")
 @time_option("--now", "now", "Score as of this ISO-8601 time.", hidden=True)
 @click.option("--verbose", "-v", is_flag=True, help="Log each run's start and end.")
-def sync_command(
+def sync_command(  # noqa: PLR0913  click passes each option as a keyword
     *,
     config: str,
     secrets_dir: str | None,
