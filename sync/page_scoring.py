@@ -105,8 +105,9 @@ default_scorer: Scorer = score
 class PageScorer:
     """Scores pages for one run: one model, one scoring time, one write threshold.
 
-    With `skip_scored` (incremental runs), a record whose version was already scored with this
-    model is counted and left alone; full runs score everything (interest decays daily).
+    `score(..., skip_scored=True)` (incremental runs) counts and leaves alone a record whose
+    version was already scored with this model; full runs score everything (interest decays
+    daily).
     """
 
     def __init__(
@@ -117,9 +118,7 @@ class PageScorer:
         min_points_change: float,
         sample_size: int = SAMPLE_SIZE,
         scorer: Scorer = default_scorer,
-        skip_scored: bool = False,
     ) -> None:
-        self.skip_scored = skip_scored
         self.model = model
         self.now = now
         self.min_points_change = min_points_change
@@ -127,7 +126,9 @@ class PageScorer:
         self.scorer = scorer
         self.inputs = InputsEncoder(model.properties, model.event_types)
 
-    def score(self, records: Sequence[Record], previous: PreviousRows) -> ScoredPage:
+    def score(
+        self, records: Sequence[Record], previous: PreviousRows, *, skip_scored: bool = False
+    ) -> ScoredPage:
         """Score `records` against their previous results and plan their writes."""
         model = self.model
         version = model.version
@@ -138,7 +139,7 @@ class PageScorer:
         page = ScoredPage(read=len(records), plan=PlanSummary(sample_size=self.sample_size))
         plan = page.plan
         high_water: datetime | None = None
-        skip = self.skip_scored
+        skip = skip_scored
         for record in records:
             stored = previous.get(record.id, _NOTHING)
             updated = record.updated_at

@@ -79,7 +79,7 @@ def read_fields(model: Model, crm: str, kind: str) -> frozenset[str]:
     return model.properties | {link[0]}
 
 
-def with_accounts(
+def with_accounts(  # noqa: PLR0913  the records, their model and where their accounts are stored, keyword-only
     records: Sequence[Record],
     model: Model,
     *,
@@ -201,7 +201,7 @@ class RunContext:
 class Run:
     """One run of one connection and kind; see the module docstring."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         context: RunContext,
         *,
@@ -234,7 +234,7 @@ class Run:
         self.high_water = position.high_water
 
     @classmethod
-    def start(
+    def start(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         cls,
         context: RunContext,
         *,
@@ -290,7 +290,6 @@ class Run:
             min_points_change=options.min_points_change,
             sample_size=options.sample_size,
             scorer=context.scorer,
-            skip_scored=position.mode == "incremental",
         )
         return cls(
             context,
@@ -495,7 +494,7 @@ class Run:
         store, connection = context.store, context.connection
         previous = store.previous_rows(connection, self.kind, [r.id for r in records])
         records = self._with_accounts(records)
-        page = self.scorer.score(records, previous)
+        page = self.scorer.score(records, previous, skip_scored=self.position.mode == "incremental")
         self.result.plan.merge(page.plan)
         if page.high_water is not None and (
             self.high_water is None or page.high_water > self.high_water

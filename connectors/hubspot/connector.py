@@ -24,7 +24,13 @@ from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.engagement import Engagement, helper_properties
-from connectors.hubspot.enrichment import COMPANY_PREFIX, Enriched, Enricher, company_fields
+from connectors.hubspot.enrichment import (
+    COMPANY_PREFIX,
+    Enriched,
+    Enricher,
+    Wanted,
+    company_fields,
+)
 from connectors.hubspot.members import attach_members, changed_companies
 from connectors.hubspot.options import HubSpotOptions
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
@@ -125,17 +131,16 @@ class HubSpotConnector:
     ) -> Enricher[FullState | IncrementalState | None]:
         _, company = self._split(spec, fields)
         contact = spec.kind == "contact"
-        return Enricher(
-            self._engagement,
-            self._pool,
+        wanted = Wanted(
             event_types=event_types if contact else (),
             company_properties=company,
-            events_since=hints.events_since if hints else None,
+            events_since=hints.events_since if hints else {},
             scored=hints.scored if hints else None,
             modified=spec.modified,
         )
+        return Enricher(self._engagement, self._pool, wanted)
 
-    def iter_pages(
+    def iter_pages(  # noqa: PLR0913  the Connector protocol read signature
         self,
         kind: str,
         fields: Collection[str],

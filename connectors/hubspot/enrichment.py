@@ -38,7 +38,7 @@ from connectors.hubspot.engagement import ACTIVITY_TYPES, Engagement
 from connectors.hubspot.values import parse_time
 from scoring.types import Event
 
-__all__ = ["COMPANY_PREFIX", "GROUP", "Enriched", "Enricher", "company_fields"]
+__all__ = ["COMPANY_PREFIX", "GROUP", "Enriched", "Enricher", "Wanted", "company_fields"]
 
 GROUP = ASSOCIATION_BATCH
 COMPANY_PREFIX = "company."
@@ -59,6 +59,19 @@ def company_fields(fields: Iterable[str]) -> tuple[list[str], list[str]]:
         else:
             own.append(name)
     return own, sorted(set(company))
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What an `Enricher` fetches: the canonical event types, the company properties (without
+    `company.`), per event type the oldest occurrence worth asking for, the engine's test of
+    versions already scored, and the modification property of the records."""
+
+    event_types: Collection[str] = ()
+    company_properties: Sequence[str] = ()
+    events_since: Mapping[str, datetime] = field(default_factory=dict)
+    scored: Callable[[Sequence[tuple[str, datetime | None]]], Collection[str]] | None = None
+    modified: str = "lastmodifieddate"
 
 
 @dataclass
@@ -85,26 +98,16 @@ class _Group(Generic[S]):
 class Enricher(Generic[S]):
     """Groups pages, reads their associations and associated records in full batches."""
 
-    def __init__(
-        self,
-        engagement: Engagement,
-        pool: Executor,
-        *,
-        event_types: Collection[str],
-        company_properties: Sequence[str],
-        events_since: Mapping[str, datetime] | None = None,
-        scored: Callable[[Sequence[tuple[str, datetime | None]]], Collection[str]] | None = None,
-        modified: str = "lastmodifieddate",
-    ) -> None:
+    def __init__(self, engagement: Engagement, pool: Executor, wanted: Wanted) -> None:
         self._engagement = engagement
         self._api = engagement.api
         self._pool = pool
-        self._event_types = frozenset(event_types)
+        self._event_types = frozenset(wanted.event_types)
         self._activities = [t for t in ACTIVITY_TYPES if t in self._event_types]
-        self._company_properties = list(company_properties)
-        self._events_since = dict(events_since or {})
-        self._scored = scored
-        self._modified = modified
+        self._company_properties = list(wanted.company_properties)
+        self._events_since = dict(wanted.events_since)
+        self._scored = wanted.scored
+        self._modified = wanted.modified
         self._companies: dict[str, Mapping[str, Any]] = {}
         # unread ids per object type, in arrival order, and who waits for each
         self._queue: dict[str, dict[str, list[tuple[_Group[S], str]]]] = {}
