@@ -360,6 +360,15 @@ def _check_files(settings: Settings, source: SourceMap) -> list[Problem]:
     return problems
 
 
+def _unread_account_parts(model: ScoringModel, crm: str) -> str | None:
+    """What of the model's account language runs on `crm` cannot feed yet, or None."""
+    if model.account_fields:
+        return "'account.' fields"
+    if model.rollup is not None and crm != "hubspot":
+        return "account roll-ups ('members')"
+    return None
+
+
 def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
     """Every connection's models keyed by (connection name, kind), all problems at once.
 
@@ -391,13 +400,13 @@ def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
                     )
                 )
                 continue
-            if model.rollup is not None or model.account_fields:
+            unread = _unread_account_parts(model, conn.crm)
+            if unread:
                 problems.append(
                     loaded.problem(
                         ("connections", i, "objects", j, "model"),
-                        f"model {model.name!r} ({obj.model.name}) uses account roll-ups or "
-                        "'account.' fields, which runs do not read from the CRM yet; remove "
-                        "'members' and 'account.' rules to sync it",
+                        f"model {model.name!r} ({obj.model.name}) uses {unread}, which "
+                        f"{conn.crm} runs do not read yet; remove them to sync this model",
                     )
                 )
                 continue

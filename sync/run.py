@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from config.settings import ReadSettings, WriteSettings
-from connectors.base import Connector, Page
+from connectors.base import Connector, MemberRequest, Page
 from connectors.errors import BudgetExhausted, ConnectorError, TransientError
 from scoring.types import Record
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
@@ -56,6 +56,15 @@ class Model(Protocol):
     def event_types(self) -> frozenset[str]: ...
     @property
     def qualify_lifecycle_stage(self) -> str | None: ...
+
+
+def member_kwargs(model: Model) -> dict[str, MemberRequest]:
+    """`{"members": ...}` for the connector's reads when `model` rolls up people, else `{}`
+    (connectors and models without account roll-ups never see the keyword)."""
+    plan = getattr(model, "rollup", None)  # scoring.ScoringModel of an account model
+    if plan is None:
+        return {}
+    return {"members": MemberRequest(plan.properties, plan.event_types)}
 
 
 @dataclass(frozen=True)
@@ -353,6 +362,7 @@ class Run:
                             model.event_types,
                             since=self.position.since,
                             resume=token,
+                            **member_kwargs(model),
                         )
                     )
                 page = next(iterator)

@@ -21,6 +21,7 @@ from sandbox.hubspot import activity, errors
 from sandbox.hubspot.associations import AssociationsApi
 from sandbox.hubspot.associations import scopes as association_scopes
 from sandbox.hubspot.auth import ALL_SCOPES, Auth, Token
+from sandbox.hubspot.committees import add_buying_committees
 from sandbox.hubspot.control import ControlApi
 from sandbox.hubspot.crm import CrmApi, object_type, read_scope, write_scope
 from sandbox.hubspot.events import EventsApi
@@ -67,7 +68,9 @@ class HubSpotSandbox:
     `rate_limit_10s`, `daily_limit` the limits; `latency_ms` the median latency; `tier` whether
     the Events API is available ("enterprise"); `tls` serves HTTPS with a throwaway CA
     (`ca_file`); `search_per_second` the search endpoints' own limit; `archived_contacts` adds
-    that many archived (deleted) contacts on top of `contacts`. `clock` (seconds since the epoch)
+    that many archived (deleted) contacts on top of `contacts`; `buying_committees` makes some
+    companies in market, their people engaging together, with a hidden won deal per company
+    (`sandbox.hubspot.committees`). `clock` (seconds since the epoch)
     drives rate windows, token expiry and write timestamps.
     """
 
@@ -86,6 +89,7 @@ class HubSpotSandbox:
         port: int = 0,
         search_per_second: int = 5,
         archived_contacts: int = 0,
+        buying_committees: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if tier not in TIERS:
@@ -94,6 +98,7 @@ class HubSpotSandbox:
         self.clock = clock
         self._contacts, self._companies, self._tls, self._port = contacts, companies, tls, port
         self._archived = archived_contacts
+        self._committees = buying_committees
         self.now = now or dt.datetime.fromtimestamp(clock(), dt.UTC)
         self.store = self._generate(seed)
         self.faults = Faults(seed=seed, latency_ms=latency_ms)
@@ -129,6 +134,8 @@ class HubSpotSandbox:
             seed=seed,
             archived=self._archived,
         )
+        if self._committees:
+            add_buying_committees(store, seed=seed)
         return store
 
     def start(self) -> HubSpotSandbox:

@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sync.state.records import RunStatus
 from sync.state.store import StateStore
 from tests.sync.conftest import postgres_url, unique_prefix
 from tests.sync.hubspot_env import NOW, crm_state, popen, sandbox, write_config
@@ -112,10 +111,10 @@ def test_kill_9_of_the_leader_mid_run_hands_over_to_a_standby_with_every_change_
             assert len(applied) == CONTACTS
             assert set(applied.values()) == {1}
             assert store.pending_count("hs") == 0
-            statuses = [r.status for r in store.runs("hs", limit=50)]
-            assert statuses.count(RunStatus.CRASHED) == 1
-            assert RunStatus.SUCCEEDED in statuses
-            assert RunStatus.RUNNING not in statuses
+            statuses = [str(r.status) for r in store.runs("hs", limit=50)]
+            assert statuses.count("crashed") == 1
+            assert "succeeded" in statuses
+            assert "running" not in statuses
         finally:
             store.drop_all()
             store.close()
