@@ -31,26 +31,11 @@ from sandbox.hubspot.limits import RateLimiter
 from sandbox.hubspot.properties import PropertiesApi
 from sandbox.hubspot.properties import read_scope as schema_read
 from sandbox.hubspot.properties import write_scope as schema_write
+from sandbox.hubspot.routes import Route, Scopes, no_scopes
 from sandbox.hubspot.store import Store
 from sandbox.hubspot.values import from_ms, to_ms
 
 TIERS = ("starter", "professional", "enterprise")
-Scopes = Callable[[dict[str, str]], Iterable[str]]
-
-
-class _Route:
-    """A handler with what the pipeline needs to know about it."""
-
-    def __init__(
-        self, label: str, handler: Callable[[Request], Response], scopes: Scopes, *, kind: str
-    ) -> None:
-        self.label = label
-        self.handler = handler
-        self.scopes = scopes
-        self.kind = kind  # "api", "search", "oauth" or "control"
-
-    def __call__(self, request: Request) -> Response:
-        return self.handler(request)
 
 
 def _object_scope(pick: Callable[[str], str]) -> Scopes:
@@ -120,7 +105,7 @@ class HubSpotSandbox:
         self.properties = PropertiesApi(self.store, clock_ms=lambda: int(self.clock() * 1000))
         self.associations = AssociationsApi(self.store)
         self.events = EventsApi(self.store, tier=tier, base_url=lambda: self.url)
-        self.router = Router()
+        self.router: Router[Route] = Router()
         self._register()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -270,11 +255,11 @@ class HubSpotSandbox:
         pattern: str,
         label: str,
         handler: Callable[[Request], Response],
-        scopes: Scopes = lambda _params: (),
+        scopes: Scopes = no_scopes,
         *,
         kind: str = "api",
     ) -> None:
-        self.router.add(method, pattern, _Route(f"{method} {label}", handler, scopes, kind=kind))
+        self.router.add(method, pattern, Route(f"{method} {label}", handler, scopes, kind=kind))
 
     def _register(self) -> None:
         obj, ident, name = r"(?P<object>[\w-]+)", r"(?P<id>[^/]+)", r"(?P<name>[^/]+)"
@@ -388,18 +373,18 @@ class HubSpotSandbox:
         if resolved is None:
             self._count(f"{request.method} (unknown)", 404)
             return errors.NOT_FOUND_ROUTE
-        route, params = resolved
-        request.params = params
-        if not isinstance(route, _Route):
+        route = resolved.handler
+        if route is None:
             self._count(f"{request.method} {request.path}", 405)
-            return route(request)
+            return errors.METHOD_NOT_ALLOWED
+        request.params = resolved.params
         if route.kind == "control":
             return route(request)
         response = self._serve(route, request)
         self._count(route.label, response.status)
         return response
 
-    def _serve(self, route: _Route, request: Request) -> Response:
+    def _serve(self, route: Route, request: Request) -> Response:
         fate = self.faults.draw()
         token: Token | None = None
         headers: dict[str, str] = {}
@@ -434,7 +419,7 @@ class HubSpotSandbox:
         response.headers.update(headers)
         return response
 
-    def _faulted(self, action: str | None, token: Token, route: _Route) -> Response | None:
+    def _faulted(self, action: str | None, token: Token, route: Route) -> Response | None:
         if action is None:
             return None
         if action == "429":

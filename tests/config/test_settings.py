@@ -302,3 +302,24 @@ def test_readme_shows_the_example_config_verbatim():
     readme = (EXAMPLES.parents[1] / "README.md").read_text()
     example = (EXAMPLES / "leadsync.yaml").read_text()
     assert f"```yaml\n{example}```" in readme
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda f: (f / "ca.pem").write_text("not a certificate\n"),
+            "is not a CA bundle (PEM certificates expected): NO_CERTIFICATE_OR_CRL_FOUND",
+        ),
+        (lambda f: (f / "ca.pem").mkdir(), "cannot be read: Is a directory"),
+        (lambda f: None, "not found"),
+    ],
+)
+def test_unusable_ca_bundle_is_located(folder, make, message):
+    make(folder)
+    text = BASE.replace(
+        '{access_token: "${TOKEN}"}', '{access_token: "${TOKEN}", ca_bundle: ca.pem}'
+    )
+    assert problems(write(folder, text)) == [
+        f"F:5:52 connections[0].hubspot.ca_bundle: file {folder / 'ca.pem'} {message}"
+    ]
