@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from scoring import score
-from scoring.rollup import record_facts
 from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.run_summary import SAMPLE_SIZE, PlanSummary
@@ -79,15 +78,9 @@ class ScoredPage:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def default_scorer(
-    record: Record, model: Any, now: datetime, previous: ScoreResult | None
-) -> ScoreResult:
-    """`scoring.score` with a compiled `ScoringModel`; an account model's roll-ups read the
-    people the connector read with the account (`Record.members`)."""
-    plan = model.rollup
-    if plan is None or not record.members:
-        return score(record, model, now, previous)
-    return score(record, model, now, previous, members=record_facts(record.members, plan, now))
+#: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out (an account model's
+#: roll-ups read the people the connector read with the account, `Record.members`).
+default_scorer: Scorer = score
 
 
 class PageScorer:
