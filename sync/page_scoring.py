@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scoring import score
+from scoring import score, score_page
 from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.run_summary import PlanSummary
@@ -46,7 +46,8 @@ class ScoredPage:
     unchanged: int = 0
 
 
-#: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out.
+#: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out. With it, pages are
+#: scored by `scoring.score_page` (equal results, one call per page).
 default_scorer: Scorer = score
 
 
@@ -80,10 +81,18 @@ class PageScorer:
         page = ScoredPage(read=len(records), plan=PlanSummary(sample_size=self.sample_size))
         plan = page.plan
         high_water: datetime | None = None
-        for record in records:
-            stored_text, stored_inputs = previous.get(record.id, _NOTHING)
-            before = ScoreResult.from_dict(loads(stored_text)) if stored_text else None
-            result = scorer(record, model, now, before)
+        stored = [previous.get(record.id, _NOTHING) for record in records]
+        befores = [ScoreResult.from_dict(loads(text)) if text else None for text, _ in stored]
+        if scorer is score:
+            results = score_page(records, model, now, befores)
+        else:
+            results = [
+                scorer(record, model, now, before)
+                for record, before in zip(records, befores, strict=True)
+            ]
+        for record, result, before, (_, stored_inputs) in zip(
+            records, results, befores, stored, strict=True
+        ):
             snapshot = encode(record)
             encoded: str | None = None
             if result != before or snapshot != stored_inputs:
