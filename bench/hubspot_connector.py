@@ -61,11 +61,15 @@ def status_total(counts: dict[str, Any], status: str) -> int:
 
 def child(url: str, token: str, n: int, live: int) -> dict[str, Any]:
     """Run both phases against a running sandbox; figures as a dict."""
+    from pydantic import SecretStr
+
     from connectors.base import Change
-    from connectors.hubspot import HubSpotConnector
+    from connectors.hubspot import HubSpotConnector, HubSpotOptions
     from connectors.outputs import output_fields
 
-    connector = HubSpotConnector(base_url=url, access_token=token, tier="enterprise")
+    connector = HubSpotConnector(
+        HubSpotOptions(base_url=url, access_token=SecretStr(token), tier="enterprise")
+    )
     connector.ensure_schema("contact", output_fields("ABCD", ("A1",)), apply=True)
     before = connector.usage.calls
     ids = array("q")

@@ -67,20 +67,23 @@ def _calls(usage: Any, *endpoints: str) -> int:
 
 def child(leads: int, info: dict[str, Any]) -> dict[str, Any]:
     """Run the connector against a serving sandbox; returns the figures."""
+    from pydantic import SecretStr
+
     from connectors.base import Change
     from connectors.outputs import output_fields
-    from connectors.salesforce import SalesforceConnector
+    from connectors.salesforce import SalesforceConnector, SalesforceOptions
 
     def connect(**kwargs: Any) -> SalesforceConnector:
-        return SalesforceConnector(
+        options = SalesforceOptions(
             login_url=info["url"],
             client_id=info["client_id"],
-            client_secret=info["client_secret"],
+            client_secret=SecretStr(info["client_secret"]),
             ca_bundle=info["ca_file"],
             daily_share=1.0,
             timeout=120.0,
             **kwargs,
         )
+        return SalesforceConnector(options)
 
     grades = ["A", "B", "C", "D"]
     outputs = output_fields(grades, [f"{g}{t}" for g in grades for t in "123"])

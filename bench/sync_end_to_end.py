@@ -40,11 +40,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config.model_loader import load_model  # noqa: E402
-from connectors.hubspot import HubSpotConnector  # noqa: E402
+from connectors.hubspot import HubSpotConnector, HubSpotOptions  # noqa: E402
 from connectors.outputs import output_fields  # noqa: E402
 from sandbox.hubspot import HubSpotSandbox  # noqa: E402
 from sync.engine import Engine, RunOptions  # noqa: E402
@@ -113,7 +115,9 @@ def limited(contacts: int, folder: Path) -> dict[str, Any]:
         clock=clock.seconds,
     ).start()
     model = load_model(MODEL)
-    connector = HubSpotConnector(base_url=sandbox.url, access_token=sandbox.token)
+    connector = HubSpotConnector(
+        HubSpotOptions(base_url=sandbox.url, access_token=SecretStr(sandbox.token))
+    )
     store = StateStore.open(f"sqlite:///{folder / 'limited.db'}", now=clock.now())
     try:
         connector.ensure_schema("contact", output_fields(model.grades, model.labels), apply=True)
@@ -173,7 +177,7 @@ def limited(contacts: int, folder: Path) -> dict[str, Any]:
 def _full_run(url: str, token: str, db: Path) -> tuple[float, int, int]:
     """A full run against `url`; (seconds, records read, API calls)."""
     model = load_model(MODEL)
-    connector = HubSpotConnector(base_url=url, access_token=token)
+    connector = HubSpotConnector(HubSpotOptions(base_url=url, access_token=SecretStr(token)))
     store = StateStore.open(f"sqlite:///{db}", now=datetime.now(UTC))
     try:
         connector.ensure_schema("contact", output_fields(model.grades, model.labels), apply=True)

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, datetime, time
 
 from config.yamlpos import Ctx, Node, suggest, type_name
 from scoring.coerce import to_datetime
+from scoring.patterns import pattern_problem
 from scoring.spec import OPERATORS, AllOf, AnyOf, Arg, Cond, Leaf, NotOf, Scalar
 
 COMBINATORS = ("all", "any", "not")
 _TEXT_LIST_OPS = ("contains", "not_contains", "starts_with", "ends_with")
 _BOUND_OPS = ("gt", "gte", "lt", "lte")
+
+#: How deep `all:` / `any:` / `not:` may nest. Deeper models are refused with a location rather
+#: than exhausting the interpreter's stack while parsing, compiling or explaining them.
+MAX_NESTING = 32
 
 
 def scalar(value: object) -> Scalar | None:
@@ -74,9 +78,24 @@ class CondParser:
             name: {v.casefold(): v for v in values} for name, values in (field_values or {}).items()
         }
         self.used_lists: set[str] = set()
+        self._depth = 0
 
     def parse(self, node: Node) -> Cond | None:
         """The condition at `node`, or None after reporting what is wrong."""
+        if self._depth >= MAX_NESTING:
+            self.ctx.error(
+                node,
+                f"conditions nested more than {MAX_NESTING} deep (all/any/not): "
+                "flatten them or split the rule",
+            )
+            return None
+        self._depth += 1
+        try:
+            return self._parse(node)
+        finally:
+            self._depth -= 1
+
+    def _parse(self, node: Node) -> Cond | None:
         if not isinstance(node.value, Mapping):
             self.ctx.error(
                 node,
@@ -199,10 +218,9 @@ class CondParser:
                     node, f"'matches' expects a regular expression, got {type_name(value)}"
                 )
                 return None
-            try:
-                re.compile(value, re.IGNORECASE)
-            except re.error as exc:
-                self.ctx.error(node, f"invalid regular expression {value!r}: {exc}")
+            problem = pattern_problem(value)
+            if problem is not None:
+                self.ctx.error(node, problem)
                 return None
             return value
         if op in ("exists", "missing"):

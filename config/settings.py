@@ -256,6 +256,7 @@ class LoggingSettings(_Section):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
+    personal_data: bool = False
 
     @field_validator("level", mode="before")
     @classmethod

@@ -2,7 +2,8 @@
 
     ConnectorError
     ├── TransientError          retry later: 5xx, timeouts, connection resets, lock contention
-    │   └── RateLimited         the CRM refused for rate; `retry_after` seconds when it said so
+    │   ├── RateLimited         the CRM refused for rate; `retry_after` seconds when it said so
+    │   └── Unreachable         no connection at all (refused, unknown host); names the URL
     ├── AuthError               credentials rejected or expired beyond refresh; a run cannot go on
     ├── MissingPermission        a scope or field permission is missing; names what to grant
     ├── BudgetExhausted         the connection's share of the daily API allowance is spent
@@ -30,6 +31,11 @@ class RateLimited(TransientError):
         super().__init__(message)
         self.retry_after = retry_after
         self.policy = policy
+
+
+class Unreachable(TransientError):
+    """No connection could be opened (refused, unknown host): an outage once the CRM has
+    answered, a misconfigured URL before it ever did. The message names the URL."""
 
 
 class AuthError(ConnectorError):

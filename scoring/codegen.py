@@ -14,7 +14,6 @@ both paths.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from typing import Any, cast
 
 from scoring.coerce import MISSING_TOKENS, to_bool, to_datetime, to_domain, to_number, to_text
 from scoring.conditions import Values, compile_leaf
+from scoring.patterns import compile_pattern
 from scoring.rules import BandTable, Item, RecencySteps, Runner, collect_events
 from scoring.spec import AllOf, AnyOf, Cond, Leaf, NotOf
 
@@ -174,7 +174,7 @@ class _Builder:
             return f"({t} is not None and not ({test}))"
         if op == "matches" and isinstance(arg, str):
             s = self.local(p, "s")
-            search = self.const(re.compile(arg, re.IGNORECASE).search, "R")
+            search = self.const(compile_pattern(arg), "R")
             return f"({s} is not None and {search}({s}) is not None)"
         if op in ("exists", "missing") and isinstance(arg, bool):
             t = self.local(p, "t")

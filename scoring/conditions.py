@@ -8,12 +8,12 @@ plain logical complement, so `not: {industry: {eq: government}}` holds for an un
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from scoring.coerce import MISSING_TOKENS, to_bool, to_datetime, to_domain, to_number, to_text
+from scoring.patterns import compile_pattern
 from scoring.spec import AllOf, Arg, Cond, Leaf, NotOf
 
 _UNSET: object = object()
@@ -145,8 +145,7 @@ def compile_leaf(leaf: Leaf) -> Pred:
         suffixes = _strings(arg)
         return lambda v: (t := v.text(p)) is not None and t.endswith(suffixes)
     if op == "matches":
-        pattern = re.compile(str(arg), re.IGNORECASE)
-        search = pattern.search
+        search = compile_pattern(str(arg))
 
         def matches(v: Values) -> bool:
             raw = v.raw.get(p)

@@ -1,7 +1,8 @@
 """Build a connector and run options from a connection's configuration.
 
-This is the only place that maps configuration keys onto connector keyword arguments, so a
-renamed or added connector option changes one function here.
+This is the only place that maps configuration keys onto the connectors' option objects
+(`HubSpotOptions`, `SalesforceOptions`), so a renamed or added connector option changes one
+function here. Secrets pass through as `SecretStr`; only the connectors' HTTP calls reveal them.
 """
 
 from __future__ import annotations
@@ -9,22 +10,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
-from config.settings import ConnectionSettings
+from config.settings import ConnectionSettings, HubSpotSettings, SalesforceSettings
 from connectors.base import Connector
 from sync.engine import RunOptions
 from sync.outage import OutagePolicy
 from sync.state.store import StateStore
 
+if TYPE_CHECKING:
+    from connectors.hubspot.options import HubSpotOptions
+    from connectors.salesforce.options import SalesforceOptions
+
 #: The largest write chunk a full run may hand a Salesforce connector so that it reaches Bulk
 #: API 2.0 (the most `write.chunk_size` allows): a `bulk_threshold` above it disables Bulk.
 MAX_BULK_CHUNK = 10_000
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value()
 
 
 def calls_today(store: StateStore, connection: str, now: datetime) -> int:
@@ -51,40 +52,54 @@ def build_connector(
 
         hub = conn.hubspot
         assert hub is not None  # guaranteed by ConnectionSettings validation
-        return HubSpotConnector(
-            base_url=hub.base_url,
-            access_token=_secret(hub.access_token),
-            client_id=hub.client_id,
-            client_secret=_secret(hub.client_secret),
-            refresh_token=_secret(hub.refresh_token),
-            tier=hub.tier,
-            ca_bundle=str(hub.ca_bundle) if hub.ca_bundle else None,
-            timeout=hub.timeout,
-            daily_budget=hub.daily_budget,
-            daily_used=daily_used,
-            sleep=sleep,
-        )
+        return HubSpotConnector(hubspot_options(hub), daily_used=daily_used, sleep=sleep)
     from connectors.salesforce import SalesforceConnector
 
     sf = conn.salesforce
     assert sf is not None
-    return SalesforceConnector(
+    return SalesforceConnector(salesforce_options(sf), daily_used=daily_used, sleep=sleep)
+
+
+def hubspot_options(hub: HubSpotSettings) -> HubSpotOptions:
+    """The HubSpot connector's options from a connection's `hubspot` section."""
+    from connectors.hubspot.options import HubSpotOptions
+
+    return HubSpotOptions(
+        base_url=hub.base_url,
+        access_token=hub.access_token,
+        client_id=hub.client_id,
+        client_secret=hub.client_secret,
+        refresh_token=hub.refresh_token,
+        tier=hub.tier,
+        ca_bundle=_path(hub.ca_bundle),
+        timeout=hub.timeout,
+        daily_budget=hub.daily_budget,
+    )
+
+
+def salesforce_options(sf: SalesforceSettings) -> SalesforceOptions:
+    """The Salesforce connector's options from a connection's `salesforce` section."""
+    from connectors.salesforce.options import SalesforceOptions
+
+    return SalesforceOptions(
         login_url=sf.login_url,
         client_id=sf.client_id,
-        client_secret=_secret(sf.client_secret),
+        client_secret=sf.client_secret,
         username=sf.username,
-        private_key_file=str(sf.private_key_file) if sf.private_key_file else None,
-        session_id=_secret(sf.session_id),
+        private_key_file=_path(sf.private_key_file),
+        session_id=sf.session_id,
         instance_url=sf.instance_url,
         api_version=sf.api_version,
-        ca_bundle=str(sf.ca_bundle) if sf.ca_bundle else None,
+        ca_bundle=_path(sf.ca_bundle),
         timeout=sf.timeout,
         daily_share=sf.daily_share,
-        daily_used=daily_used,
         bulk_threshold=sf.bulk_threshold,
         sales_permission_set=sf.sales_permission_set,
-        sleep=sleep,
     )
+
+
+def _path(path: Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 def run_options(conn: ConnectionSettings, *, full: bool, dry_run: bool) -> RunOptions:

@@ -41,8 +41,8 @@ from connectors.errors import BudgetExhausted, ConnectorError, PermanentError, T
 from scoring.types import Record
 from sync.gc_tuning import fewer_collections
 from sync.lock import run_lock
-from sync.outage import Outage, OutagePolicy, Stopped, event_sleep
-from sync.page_scoring import PageScorer, Scorer, default_scorer
+from sync.outage import Contact, Outage, OutagePolicy, Stopped, event_sleep
+from sync.page_scoring import PageScorer, Rejected, Scorer, default_scorer
 from sync.plan import from_json_values
 from sync.run_summary import PlanSummary, RunResult
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
@@ -77,6 +77,9 @@ Batch = list[tuple[OutboxEntry, Mapping[str, object]]]
 #: Incremental runs hold their writes until reading ends, up to this many chunks (memory bound;
 #: past it a write may meet its record again later in the same run, which then plans nothing).
 INCREMENTAL_HOLD_CHUNKS = 20
+
+#: Payload of the dead letter of a record that was not scored: nothing to write.
+_UNSCORED_PAYLOAD = '{"new":{},"old":{},"reasons":[]}'
 
 
 class Model(Protocol):
@@ -278,9 +281,12 @@ class _Run:
             self.background = ThreadPoolExecutor(1, thread_name_prefix="leadsync-write")
         # the batch being written on `background`: its entries, the future and its record ids
         self.writing: tuple[Batch, Future[list[WriteOutcome]], frozenset[str]] | None = None
-        self.outage = Outage(engine.outage_policy, engine.sleep, f"{self.connection}/{kind}")
+        contact = Contact()
+        self.outage = Outage(
+            engine.outage_policy, engine.sleep, f"{self.connection}/{kind}", contact
+        )
         self.write_outage = Outage(
-            engine.outage_policy, engine.sleep, f"{self.connection}/{kind} writes"
+            engine.outage_policy, engine.sleep, f"{self.connection}/{kind} writes", contact
         )
         self.result = RunResult(
             connection=self.connection,
@@ -443,7 +449,7 @@ class _Run:
             self.high_water = page.high_water
         self.counts.pages += 1
         self.counts.read += page.read
-        self.counts.scored += page.read
+        self.counts.scored += page.read - len(page.rejected)
         self.counts.unchanged += page.unchanged
         self.counts.planned += len(page.writes)
         if not self.options.dry_run:
@@ -472,6 +478,8 @@ class _Run:
                 counts=self.counts,
                 now=self.engine.clock(),
             )
+            if page.rejected:
+                self._dead_letter_unscored(page.rejected)
             queue = self.queue
             for write in page.writes:
                 record_id = write.entry.record_id
@@ -483,6 +491,30 @@ class _Run:
         if self.engine.on_progress is not None:
             self.engine.on_progress(Progress(self.connection, self.kind, self.counts))
         return {write.entry.record_id for write in page.writes}
+
+    def _dead_letter_unscored(self, rejected: Sequence[Rejected]) -> None:
+        """Open dead letters for records the scorer refused or failed on (no write planned;
+        `retry-dead-letters` reads and scores them again)."""
+        version = self.model.version
+        outcomes = [
+            WriteOutcome(
+                OutboxEntry(r.record_id, _UNSCORED_PAYLOAD, version, self.run_id),
+                "dead_lettered",
+                r.code,
+                r.message,
+            )
+            for r in rejected
+        ]
+        self.store.record_writes(
+            self.run_id, self.connection, self.kind, outcomes, now=self.engine.clock()
+        )
+        for r in rejected:
+            self.counts.dead_lettered += 1
+            self.result.dead_letter_reasons[f"{r.code}: {r.message}"[:120]] += 1
+            log.warning(
+                "record not scored, dead-lettered",
+                extra={"connection": self.connection, "record_id": r.record_id, "code": r.code},
+            )
 
     # writing ---------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ def run_lock(store: StateStore, connection: str) -> Iterator[None]:
         with _advisory_lock(store, connection):
             yield
         return
-    lock = filelock.FileLock(str(lock_file(store, connection)), thread_local=False)
+    lock = filelock.FileLock(str(lock_file(store, connection)), thread_local=False, mode=0o600)
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:

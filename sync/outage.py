@@ -5,6 +5,10 @@ The connector already retried each call (its one retry layer: seconds, honoring 
 engine pauses for longer stretches (doubling from `first_pause`, at most two minutes each) and tries
 again from the last saved cursor, until `max_pause` in total has passed for this outage. A stop
 request (SIGTERM) ends the pause at once.
+
+A run whose CRM has not answered once yet does not pause for `Unreachable` (connection refused,
+unknown host): nothing listens at the configured URL, which is a misconfiguration, not an outage,
+so the error (naming the URL) ends the run after the connector's own retries.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from connectors.errors import RateLimited, TransientError
+from connectors.errors import RateLimited, TransientError, Unreachable
 
 log = logging.getLogger("leadsync.engine")
 T = TypeVar("T")
@@ -49,24 +53,42 @@ def event_sleep(stop: threading.Event) -> Callable[[float], bool]:
     return sleep
 
 
+class Contact:
+    """Whether the CRM has answered a call of this run yet (shared by a run's outages)."""
+
+    def __init__(self) -> None:
+        self.answered = False
+
+
 class Outage:
     """Pause bookkeeping for one run; `reset` after each success ends the current outage."""
 
-    def __init__(self, policy: OutagePolicy, sleep: Callable[[float], bool], what: str) -> None:
+    def __init__(
+        self,
+        policy: OutagePolicy,
+        sleep: Callable[[float], bool],
+        what: str,
+        contact: Contact | None = None,
+    ) -> None:
         self.policy = policy
         self.sleep = sleep
         self.what = what
+        self.contact = contact or Contact()
         self.paused = 0.0
         self.next_pause = policy.first_pause
         self.pauses: list[float] = []
 
     def reset(self) -> None:
         """The CRM answered: the next failure starts a new outage."""
+        self.contact.answered = True
         self.paused = 0.0
         self.next_pause = self.policy.first_pause
 
     def wait(self, exc: TransientError) -> None:
-        """Pause after `exc`; re-raise it when the outage outlasted the policy."""
+        """Pause after `exc`; re-raise it when the outage outlasted the policy, or when nothing
+        ever answered at the CRM's address."""
+        if isinstance(exc, Unreachable) and not self.contact.answered:
+            raise exc
         retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
         pause = max(self.next_pause, retry_after or 0.0)
         if self.paused + pause > self.policy.max_pause:

@@ -23,6 +23,36 @@ PreviousRows = Mapping[str, tuple[str, str | None]]
 
 _NOTHING: tuple[None, None] = (None, None)
 
+#: The bound on what one record may hand the scorer. Model regexes run in time linear in the
+#: text (RE2) and every other test is linear too, so bounding the input bounds the time: a record
+#: past it is dead-lettered with the reason instead of holding up the run. Twice the longest
+#: text either CRM stores in one field (Salesforce long text areas: 131,072 characters).
+MAX_VALUE_CHARS = 262_144
+#: Events of one record handed to the scorer at most.
+MAX_EVENTS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record the scorer could not or would not score: dead-lettered with the reason."""
+
+    record_id: str
+    code: str
+    message: str
+
+
+def over_bound(record: Record) -> str | None:
+    """Why `record` is past the scoring bound, or None."""
+    for name, value in record.properties.items():
+        if type(value) is str and len(value) > MAX_VALUE_CHARS:
+            return (
+                f"{name} holds {len(value):,} characters, more than the {MAX_VALUE_CHARS:,} "
+                "a record may hand the scorer"
+            )
+    if len(record.events) > MAX_EVENTS:
+        return f"{len(record.events):,} events, more than the {MAX_EVENTS:,} the scorer takes"
+    return None
+
 
 @dataclass(frozen=True, slots=True)
 class PlannedWrite:
@@ -36,7 +66,8 @@ class PlannedWrite:
 class ScoredPage:
     """What one page came to: score rows to store (only those that differ from the stored
     ones), planned writes, the page's share of the plan summary, the latest modification time
-    read and how many records need no write."""
+    read, how many records need no write and the records rejected (dead-lettered, not
+    scored)."""
 
     read: int
     scores: list[ScoreRow] = field(default_factory=list)
@@ -44,6 +75,7 @@ class ScoredPage:
     plan: PlanSummary = field(default_factory=PlanSummary)
     high_water: datetime | None = None
     unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 #: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out. With it, pages are
@@ -76,23 +108,29 @@ class PageScorer:
         version = model.version
         lifecycle = model.qualify_lifecycle_stage
         encode = self.inputs.encode
-        scorer = self.scorer
         now = self.now
         page = ScoredPage(read=len(records), plan=PlanSummary(sample_size=self.sample_size))
         plan = page.plan
         high_water: datetime | None = None
-        stored = [previous.get(record.id, _NOTHING) for record in records]
+        accepted: list[Record] = []
+        for record in records:
+            try:
+                problem = over_bound(record)
+            except Exception as exc:  # one record's failure must not fail its page
+                page.rejected.append(_failed(record, exc))
+                continue
+            if problem is not None:
+                page.rejected.append(Rejected(record.id, "input_too_large", problem))
+                continue
+            accepted.append(record)
+        stored = [previous.get(record.id, _NOTHING) for record in accepted]
         befores = [ScoreResult.from_dict(loads(text)) if text else None for text, _ in stored]
-        if scorer is score:
-            results = score_page(records, model, now, befores)
-        else:
-            results = [
-                scorer(record, model, now, before)
-                for record, before in zip(records, befores, strict=True)
-            ]
+        results = self._results(accepted, befores, page.rejected)
         for record, result, before, (_, stored_inputs) in zip(
-            records, results, befores, stored, strict=True
+            accepted, results, befores, stored, strict=True
         ):
+            if result is None:
+                continue
             snapshot = encode(record)
             encoded: str | None = None
             if result != before or snapshot != stored_inputs:
@@ -126,3 +164,30 @@ class PageScorer:
             page.writes.append(PlannedWrite(entry, change.new))
         page.high_water = high_water
         return page
+
+    def _results(
+        self,
+        records: Sequence[Record],
+        befores: Sequence[ScoreResult | None],
+        rejected: list[Rejected],
+    ) -> list[ScoreResult | None]:
+        """Each record's result: the page at once with `score_page`; one by one (to isolate
+        it) when a record fails, or with an injected scorer. None for a record the scorer
+        failed on, which joins `rejected`."""
+        if self.scorer is score:
+            try:
+                return list(score_page(records, self.model, self.now, befores))
+            except Exception:
+                pass
+        results: list[ScoreResult | None] = []
+        for record, before in zip(records, befores, strict=True):
+            try:
+                results.append(self.scorer(record, self.model, self.now, before))
+            except Exception as exc:  # one record's failure must not fail its page
+                rejected.append(_failed(record, exc))
+                results.append(None)
+        return results
+
+
+def _failed(record: Record, exc: Exception) -> Rejected:
+    return Rejected(record.id, "scoring_failed", f"{type(exc).__name__}: {exc}"[:500])

@@ -205,7 +205,11 @@ def sync_command(
 def run_command(*, config: str, secrets_dir: str | None) -> int:
     """Run the daemon: every connection on its schedule, with /healthz, /readyz, /metrics."""
     ctx = open_context(config, secrets_dir)
-    setup_logging(ctx.settings.logging.level, ctx.settings.logging.format)
+    setup_logging(
+        ctx.settings.logging.level,
+        ctx.settings.logging.format,
+        personal_data=ctx.settings.logging.personal_data,
+    )
     daemon = Daemon(ctx.settings, ctx.models, ctx.store)
 
     def notify(name: str) -> None:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 import urllib3
 from hubspot import events as sdk_events
 from hubspot import oauth as sdk_oauth
@@ -28,13 +27,24 @@ from hubspot.crm import associations as sdk_associations
 from hubspot.crm import objects as sdk_objects
 from hubspot.crm import properties as sdk_properties
 from hubspot.crm.associations import v4 as sdk_associations_v4
+from pydantic import SecretStr
 from tenacity import Retrying
 
+from connectors import jsontext
 from connectors.base import ApiUsage
-from connectors.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
+from connectors.errors import (
+    AuthError,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    Unreachable,
+)
 from connectors.hubspot.errors import HubSpotRejected, TokenRejected, classify
+from connectors.hubspot.options import HubSpotOptions
 from connectors.ratelimit import DailyCap, RollingWindow
-from connectors.retry import RetryPolicy, retrying
+from connectors.reach import no_connection_reason, origin
+from connectors.retry import retrying
 
 __all__ = ["TIER_LIMITS", "ApiReply", "HubSpotApi"]
 
@@ -48,7 +58,6 @@ TIER_LIMITS: Mapping[str, int] = {
 }
 OAUTH_LIMIT = 100
 WINDOW_S = 10.0
-SEARCH_PER_SECOND = 5
 REFRESH_MARGIN_S = 60.0
 USER_AGENT = "leadsync (hubspot-api-client)"
 
@@ -79,6 +88,11 @@ def _headers(raw: Any) -> dict[str, str]:
         return {}
 
 
+def _reveal(secret: SecretStr | None) -> str | None:
+    """The plain text of `secret`, only where it goes into an HTTP request."""
+    return None if secret is None else secret.get_secret_value() or None
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -91,60 +105,51 @@ class HubSpotApi:
 
     def __init__(
         self,
+        options: HubSpotOptions,
         *,
-        base_url: str,
-        access_token: str | None,
-        client_id: str | None,
-        client_secret: str | None,
-        refresh_token: str | None,
-        tier: str,
-        ca_bundle: str | None,
-        timeout: float,
-        daily_budget: int | None,
         sleep: Callable[[float], None],
-        daily_used: int = 0,
         clock: Callable[[], float],
-        search_per_second: int = SEARCH_PER_SECOND,
-        retry_policy: RetryPolicy | None = None,
-        pool_size: int = 16,
+        daily_used: int = 0,
     ) -> None:
-        if tier.lower() not in TIER_LIMITS:
-            raise ValueError(f"unknown HubSpot tier {tier!r}; use one of {sorted(TIER_LIMITS)}")
-        self._oauth = bool(client_id and client_secret and refresh_token)
-        if not access_token and not self._oauth:
+        tier = options.tier.lower()
+        if tier not in TIER_LIMITS:
+            raise ValueError(
+                f"unknown HubSpot tier {options.tier!r}; use one of {sorted(TIER_LIMITS)}"
+            )
+        self.base_url = options.base_url
+        self._oauth = options.oauth
+        if not options.access_token and not self._oauth:
             raise AuthError(
                 "HubSpot needs a private-app access token, or client_id, client_secret and "
                 "refresh_token of an OAuth app"
             )
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._refresh_token = refresh_token
-        self._token = access_token or ""
+        self._options = options
+        self._token: SecretStr | None = options.access_token
         self._token_generation = 0
         self._expires_at: float | None = None
         self._auth_lock = threading.Lock()
-        self._timeout = timeout
+        self._timeout = options.timeout
         self._sleep = sleep
         self._clock = clock
-        self._policy = retry_policy or RetryPolicy()
-        limit = TIER_LIMITS[tier.lower()]
-        if self._oauth and not access_token:
+        self._policy = options.retry_policy
+        limit = TIER_LIMITS[tier]
+        if self._oauth and not options.access_token:
             limit = min(limit, OAUTH_LIMIT)
         self.window = RollingWindow(limit, WINDOW_S, clock=clock, sleep=sleep)
-        self.search_window = RollingWindow(search_per_second, 1.0, clock=clock, sleep=sleep)
-        self.daily = DailyCap(daily_budget, used=daily_used)
-        self._usage = ApiUsage(daily_limit=daily_budget)
+        self.search_window = RollingWindow(options.search_per_second, 1.0, clock=clock, sleep=sleep)
+        self.daily = DailyCap(options.daily_budget, used=daily_used)
+        self._usage = ApiUsage(daily_limit=options.daily_budget)
         self._usage_lock = threading.Lock()
         self.last_latency = 0.0  # seconds, of the latest answered call
 
         self._configs: list[Any] = []
 
         def client(package: Any) -> Any:
-            config = package.Configuration(host=base_url.rstrip("/"))
-            config.access_token = self._token or None
+            config = package.Configuration(host=options.base_url.rstrip("/"))
+            config.access_token = _reveal(self._token)
             config.retries = False  # the one retry layer is ours
-            config.ssl_ca_cert = ca_bundle
-            config.connection_pool_maxsize = pool_size
+            config.ssl_ca_cert = options.ca_bundle
+            config.connection_pool_maxsize = max(4, options.workers * 2)
             api_client = package.ApiClient(configuration=config)
             api_client.user_agent = USER_AGENT
             self._configs.append(config)
@@ -277,6 +282,12 @@ class HubSpotApi:
                 reason = str(getattr(inner, "reason", ""))
                 raise self._tls_or_transient(endpoint, reason) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
+                refused = no_connection_reason(exc)
+                if refused is not None:
+                    raise Unreachable(
+                        f"HubSpot {endpoint}: cannot connect to {origin(self.base_url)} "
+                        f"({refused}); check base_url"
+                    ) from None
                 raise TransientError(
                     f"HubSpot {endpoint}: connection failed ({type(exc).__name__})"
                 ) from None
@@ -339,7 +350,7 @@ class HubSpotApi:
         if not raw:
             return {}
         try:
-            return orjson.loads(raw)
+            return jsontext.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise TransientError(
                 f"HubSpot {endpoint}: {status} reply is not JSON (truncated or an error page)"
@@ -368,7 +379,7 @@ class HubSpotApi:
         if not self._oauth:
             return
         expires_at = self._expires_at
-        if not self._token or (
+        if _reveal(self._token) is None or (
             expires_at is not None and self._clock() >= expires_at - REFRESH_MARGIN_S
         ):
             self._refresh(self._token_generation)
@@ -386,9 +397,9 @@ class HubSpotApi:
                         (),
                         {
                             "grant_type": "refresh_token",
-                            "client_id": self._client_id,
-                            "client_secret": self._client_secret,
-                            "refresh_token": self._refresh_token,
+                            "client_id": self._options.client_id,
+                            "client_secret": _reveal(self._options.client_secret),
+                            "refresh_token": _reveal(self._options.refresh_token),
                         },
                         search=False,
                     )
@@ -402,7 +413,7 @@ class HubSpotApi:
             if not isinstance(token, str) or not token:
                 raise AuthError("HubSpot OAuth refresh answered without an access_token")
             expires_in = reply.data.get("expires_in")
-            self._token = token
+            self._token = SecretStr(token)
             self._expires_at = (
                 self._clock() + float(expires_in) if isinstance(expires_in, int | float) else None
             )

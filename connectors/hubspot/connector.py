@@ -14,6 +14,7 @@ from connectors.hubspot import schema
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.engagement import Engagement, helper_properties
+from connectors.hubspot.options import HubSpotOptions
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
 from connectors.hubspot.values import OUTPUT_TYPES, PREFIX, crm_name, parse_time
 from connectors.hubspot.writing import BATCH_SIZE, LIFECYCLE, KnownValues, write_changes
@@ -35,15 +36,10 @@ _OUTPUT_NAMES = tuple((name, name[len(PREFIX) :]) for name in OUTPUT_PROPERTIES)
 class HubSpotConnector:
     """Reads and scores-back HubSpot contacts and companies through `hubspot-api-client`.
 
-    Credentials: a private-app `access_token`, or an OAuth app's `client_id`, `client_secret`
-    and `refresh_token` (access tokens are refreshed before they expire and once after a 401).
-    `tier` sizes the rolling 10-second budget (starter 100, professional/enterprise 190; OAuth
-    apps 100), which the `X-HubSpot-RateLimit-*` headers then correct. `daily_budget` caps this
-    connection's calls per UTC day; `daily_used` is how many it already made today in earlier
-    processes (the sync engine passes its stored count), so the cap survives restarts.
-    `overlap_s` more seconds are re-read before `since` on incremental reads (0 by default: the
-    sync engine already passes `watermark - read.overlap`, which covers HubSpot's search index
-    trailing writes by a few seconds). `workers` bounds concurrent calls.
+    `options` says how to reach the account (`HubSpotOptions`). OAuth access tokens are
+    refreshed before they expire and once after a 401. `daily_used` is how many calls this
+    connection already made today in earlier processes (the sync engine passes its stored
+    count), so the daily cap survives restarts.
     """
 
     crm = "hubspot"
@@ -53,42 +49,15 @@ class HubSpotConnector:
 
     def __init__(
         self,
+        options: HubSpotOptions,
         *,
-        base_url: str,
-        access_token: str | None = None,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        refresh_token: str | None = None,
-        tier: str = "professional",
-        ca_bundle: str | None = None,
-        timeout: float = 30.0,
-        daily_budget: int | None = None,
         daily_used: int = 0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        search_per_second: int = 5,
-        overlap_s: float = 0.0,
-        workers: int = 8,
     ) -> None:
-        self._api = HubSpotApi(
-            base_url=base_url,
-            access_token=access_token,
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token=refresh_token,
-            tier=tier,
-            ca_bundle=ca_bundle,
-            timeout=timeout,
-            daily_budget=daily_budget,
-            daily_used=daily_used,
-            sleep=sleep,
-            clock=clock,
-            search_per_second=search_per_second,
-            pool_size=max(4, workers * 2),
-        )
-        self._clock = clock
-        self._overlap_ms = int(overlap_s * 1000)
-        self._workers = max(1, workers)
+        self._api = HubSpotApi(options, sleep=sleep, clock=clock, daily_used=daily_used)
+        self._overlap_ms = int(options.overlap_s * 1000)
+        self._workers = max(1, options.workers)
         self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="hubspot")
         self._engagement = Engagement(self._api, self._pool)
         self._known = KnownValues()

@@ -25,6 +25,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.associations import read_associations, read_records
 from connectors.hubspot.values import from_ms, parse_ms
 from scoring.types import Event
 
@@ -41,8 +42,6 @@ EMAIL_ROLLUPS = {
     "email_reply": "hs_sales_email_last_replied",
 }
 EVENTS_LIMIT = 100
-ASSOCIATION_BATCH = 1000
-BATCH_READ = 100
 MEETING_PROPERTIES = ["hs_timestamp", "hs_meeting_title", "hs_meeting_outcome"]
 CALL_PROPERTIES = ["hs_timestamp", "hs_call_title", "hs_call_disposition", "hs_call_duration"]
 
@@ -145,37 +144,18 @@ class Engagement:
     def _activities(self, kind_name: str, ids: list[str]) -> Iterable[tuple[str, Event]]:
         object_type = "meetings" if kind_name == "meeting" else "calls"
         owners: dict[str, list[str]] = {}
-        for start in range(0, len(ids), ASSOCIATION_BATCH):
-            inputs = [{"id": i} for i in ids[start : start + ASSOCIATION_BATCH]]
-            data = self._api.call(
-                "associations.batch_read",
-                self._api.associations_batch.get_page,
-                "contacts",
-                object_type,
-                {"inputs": inputs},
-            ).data
-            for result in data.get("results") or []:
-                source = str((result.get("from") or {}).get("id"))
-                for link in result.get("to") or []:
-                    owners.setdefault(str(link.get("toObjectId")), []).append(source)
+        for source, links in read_associations(self._api, "contacts", object_type, ids).items():
+            for link in links:
+                owners.setdefault(link.to_id, []).append(source)
         if not owners:
             return
         names = MEETING_PROPERTIES if kind_name == "meeting" else CALL_PROPERTIES
         labels = self._disposition_labels() if kind_name == "call" else {}
-        activity_ids = list(owners)
-        for start in range(0, len(activity_ids), BATCH_READ):
-            chunk = activity_ids[start : start + BATCH_READ]
-            data = self._api.call(
-                "objects.batch_read",
-                self._api.objects_batch.read,
-                object_type,
-                {"inputs": [{"id": i} for i in chunk], "properties": names},
-            ).data
-            for item in data.get("results") or []:
-                event = _activity_event(kind_name, item.get("properties") or {}, labels)
-                if event is not None:
-                    for owner in owners.get(str(item.get("id")), []):
-                        yield owner, event
+        for activity_id, props in read_records(self._api, object_type, owners, names).items():
+            event = _activity_event(kind_name, props, labels)
+            if event is not None:
+                for owner in owners[activity_id]:
+                    yield owner, event
 
     def _disposition_labels(self) -> dict[str, str]:
         with self._lock:

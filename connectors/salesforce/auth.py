@@ -19,7 +19,9 @@ import jwt
 import requests
 from pydantic import SecretStr
 
-from connectors.errors import AuthError, PermanentError, TransientError
+from connectors.errors import AuthError, PermanentError, TransientError, Unreachable
+from connectors.reach import no_connection_reason, origin
+from connectors.salesforce.options import SalesforceOptions
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -43,6 +45,18 @@ class Credentials:
     username: str | None = None
     private_key_file: str | None = None
     audience: str | None = None
+
+    @classmethod
+    def of(cls, options: SalesforceOptions) -> Credentials:
+        """The credentials among a connection's options."""
+        return cls(
+            login_url=options.login_url.rstrip("/"),
+            client_id=options.client_id,
+            client_secret=options.client_secret,
+            username=options.username,
+            private_key_file=options.private_key_file,
+            audience=options.jwt_audience,
+        )
 
     @property
     def grant(self) -> str | None:
@@ -120,6 +134,12 @@ def fetch_token(
             "signed the server certificate"
         ) from None
     except requests.RequestException as error:
+        reason = no_connection_reason(error)
+        if reason is not None:
+            raise Unreachable(
+                f"Salesforce token endpoint: cannot connect to {origin(url)} ({reason}); "
+                "check login_url"
+            ) from None
         raise TransientError(f"Salesforce token endpoint: {type(error).__name__}") from None
     if response.status_code >= 500:
         raise TransientError(f"Salesforce token endpoint: HTTP {response.status_code}")

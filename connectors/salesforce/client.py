@@ -16,17 +16,18 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from pydantic import SecretStr
 from simple_salesforce.api import Salesforce
 from simple_salesforce.util import call_salesforce
 
+from connectors import jsontext
 from connectors.base import ApiUsage
 from connectors.errors import AuthError, RateLimited
-from connectors.retry import RetryPolicy, retrying
+from connectors.retry import retrying
 from connectors.salesforce.auth import Credentials, Token, fetch_token
 from connectors.salesforce.budget import DailyShare
 from connectors.salesforce.errors import SessionExpired, classify
 from connectors.salesforce.http import ApiSession, LimitInfo
+from connectors.salesforce.options import SalesforceOptions
 
 T = TypeVar("T")
 
@@ -40,34 +41,30 @@ class SalesforceApi:
 
     def __init__(
         self,
-        credentials: Credentials,
+        options: SalesforceOptions,
         *,
-        session_id: str | None,
-        instance_url: str | None,
-        api_version: str,
-        ca_bundle: str | None,
-        timeout: float,
-        daily_share: float,
         sleep: Callable[[float], None],
         daily_used: int = 0,
         clock: Callable[[], float] = time.time,
         today: Callable[[], date] = _utc_today,
-        retry_policy: RetryPolicy | None = None,
     ) -> None:
-        self.version = api_version
+        credentials = Credentials.of(options)
+        self.version = options.api_version
         self.usage = ApiUsage()
-        self.budget = DailyShare(daily_share, today=today, used=daily_used)
-        self.session = ApiSession(timeout=timeout, ca_bundle=ca_bundle, on_limits=self._on_limits)
+        self.budget = DailyShare(options.daily_share, today=today, used=daily_used)
+        self.session = ApiSession(
+            timeout=options.timeout, ca_bundle=options.ca_bundle, on_limits=self._on_limits
+        )
         self.user_id: str | None = None
         self._credentials = credentials
         self._sleep = sleep
         self._clock = clock
-        self._policy = retry_policy or RetryPolicy()
+        self._policy = options.retry_policy
         self._sf: Salesforce | None = None
         self.reauthentications = 0
         self.retries = 0
-        if session_id and instance_url:
-            self._connect(Token(SecretStr(session_id), instance_url.rstrip("/"), None))
+        if options.session_id and options.instance_url:
+            self._connect(Token(options.session_id, options.instance_url.rstrip("/"), None))
         elif credentials.grant is None:
             raise AuthError(
                 "no Salesforce credentials: configure client_id + client_secret (client "
@@ -122,6 +119,8 @@ class SalesforceApi:
 
     def call(self, endpoint: str, fn: Callable[[Salesforce], T], *, counted: bool = True) -> T:
         """Run one API call with budget, error classification, one re-auth and retries."""
+        if self._sf is None:
+            self.authenticate()  # retried on its own, not once more for every try of the call
 
         def attempt() -> T:
             try:
@@ -171,7 +170,7 @@ class SalesforceApi:
         """`GET query?q=` with the batch size header."""
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
         result: dict[str, Any] = self.call("query", lambda sf: sf.query(soql, headers=headers))
-        return result
+        return jsontext.encodable(result)  # type: ignore[no-any-return]
 
     def query_more(self, next_url: str, *, batch_size: int = 2000) -> dict[str, Any]:
         """`GET` a query's `nextRecordsUrl`."""
@@ -180,7 +179,7 @@ class SalesforceApi:
             "query_more",
             lambda sf: sf.query_more(next_url, identifier_is_url=True, headers=headers),
         )
-        return result
+        return jsontext.encodable(result)  # type: ignore[no-any-return]
 
     def rest(
         self,

@@ -10,16 +10,13 @@ SalesforceConnector
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator, MutableMapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from pydantic import SecretStr
-
 from connectors.base import ApiUsage, Change, OutputField, Page, SchemaReport, WriteResult
-from connectors.retry import RetryPolicy
-from connectors.salesforce.auth import Credentials
 from connectors.salesforce.client import SalesforceApi, _utc_today
+from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.reader import EchoMemory, Reader, pages_needed
 from connectors.salesforce.schema import SchemaManager
 from connectors.salesforce.writer import PER_CALL, Writer
@@ -29,12 +26,9 @@ from scoring.types import Record
 class SalesforceConnector:
     """The `Connector` for Salesforce. Kinds: `lead`, `contact`.
 
-    Authenticates with JWT bearer (`client_id`, `username`, `private_key_file`) or client
-    credentials (`client_id`, `client_secret`), or uses an existing `session_id` +
-    `instance_url` (re-authenticating with the configured grant, if any, when it expires).
-    `daily_share` is the fraction of the org's daily API allowance this connection may spend
-    (`daily_used`: calls it already made today in earlier processes, from the state store);
-    `bulk_threshold` the number of changes from which writes use Bulk API 2.0.
+    `options` says how to reach the org and how to read and write (`SalesforceOptions`).
+    `daily_used` is how many calls this connection already made today in earlier processes
+    (from the state store), so its daily share survives restarts.
     """
 
     crm = "salesforce"
@@ -43,71 +37,33 @@ class SalesforceConnector:
 
     def __init__(
         self,
+        options: SalesforceOptions,
         *,
-        login_url: str,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        username: str | None = None,
-        private_key_file: str | None = None,
-        session_id: str | None = None,
-        instance_url: str | None = None,
-        api_version: str = "62.0",
-        ca_bundle: str | None = None,
-        timeout: float = 30.0,
-        daily_share: float = 0.2,
         daily_used: int = 0,
-        bulk_threshold: int = 10000,
-        sales_permission_set: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         today: Callable[[], date] = _utc_today,
-        batch_size: int = 2000,
-        activity_days: int = 365,
-        overlap: timedelta = timedelta(0),
-        echo_memory: MutableMapping[str, str] | None = None,
-        jwt_audience: str | None = None,
-        retry_policy: RetryPolicy | None = None,
-        bulk_poll_s: float = 2.0,
     ) -> None:
-        credentials = Credentials(
-            login_url=login_url.rstrip("/"),
-            client_id=client_id,
-            client_secret=SecretStr(client_secret) if client_secret else None,
-            username=username,
-            private_key_file=private_key_file,
-            audience=jwt_audience,
-        )
         self._api = SalesforceApi(
-            credentials,
-            session_id=session_id,
-            instance_url=instance_url,
-            api_version=api_version,
-            ca_bundle=ca_bundle,
-            timeout=timeout,
-            daily_share=daily_share,
-            daily_used=daily_used,
-            sleep=sleep,
-            clock=clock,
-            today=today,
-            retry_policy=retry_policy,
+            options, sleep=sleep, daily_used=daily_used, clock=clock, today=today
         )
         self._reader = Reader(
             self._api,
-            batch_size=max(200, min(2000, batch_size)),
-            activity_days=activity_days,
-            overlap=overlap,
-            echo=EchoMemory(echo_memory),
+            batch_size=max(200, min(2000, options.batch_size)),
+            activity_days=options.activity_days,
+            overlap=options.overlap,
+            echo=EchoMemory(),
         )
         self._writer = Writer(
             self._api,
             self._reader,
-            bulk_threshold=bulk_threshold,
+            bulk_threshold=options.bulk_threshold,
             sleep=sleep,
-            policy=retry_policy,
-            bulk_poll_s=bulk_poll_s,
+            policy=options.retry_policy,
+            bulk_poll_s=options.bulk_poll_s,
         )
         self._schema = SchemaManager(
-            self._api, self._reader, sales_permission_set=sales_permission_set
+            self._api, self._reader, sales_permission_set=options.sales_permission_set
         )
 
     def __repr__(self) -> str:

@@ -35,7 +35,9 @@ from connectors.errors import (
     PermanentError,
     RateLimited,
     TransientError,
+    Unreachable,
 )
+from connectors.reach import no_connection_reason, origin
 
 #: Record-level codes worth another try: lock contention and passing server trouble.
 RETRYABLE_RECORD_CODES = frozenset(
@@ -121,6 +123,10 @@ def classify(endpoint: str, error: BaseException) -> ConnectorError:
     if isinstance(error, requests.Timeout):
         return TransientError(f"Salesforce {endpoint}: timed out")
     if isinstance(error, requests.ConnectionError):
+        url = error.request.url if error.request is not None else None
+        reason = no_connection_reason(error)
+        if url and reason:
+            return Unreachable(f"Salesforce {endpoint}: cannot connect to {origin(url)} ({reason})")
         return TransientError(f"Salesforce {endpoint}: connection failed ({type(error).__name__})")
     if isinstance(error, ValueError):
         # A body that is not JSON: an HTML page from a proxy or a maintenance window.

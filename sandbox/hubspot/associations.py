@@ -3,7 +3,10 @@
 https://developers.hubspot.com/docs/api/crm/associations/v4: up to 1,000 inputs
 `{"id": "..."}`; each result is `{"from": {"id"}, "to": [{"toObjectId": <number>,
 "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId", "label"}]}]}`. Inputs without
-associations are reported in `errors[]` with a 207, as HubSpot does.
+associations are reported in `errors[]` with a 207 and subCategory
+`crm.associations.NO_ASSOCIATIONS_FOUND`. A record with more than `PAGE_SIZE` links gets a
+`paging.next.after` on its own result; sending `{"id", "after"}` returns the next links (the
+OpenAPI spec's `PublicFetchAssociationsBatchRequest`; the page size is assumed from v3's 100).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sandbox.hubspot.crm import batch_response, object_type, parse_json, read_sc
 from sandbox.hubspot.store import ASSOCIATION_TYPES, Store
 
 BATCH_MAX = 1000
+PAGE_SIZE = 100
 
 
 def scopes(params: dict[str, str]) -> list[str]:
@@ -74,8 +78,11 @@ class AssociationsApi:
                         }
                     )
                     continue
+                offset = _offset(item.get("after"))
+                if offset is None:
+                    return errors.validation(f"Invalid after token for {id_text}")
                 to = []
-                for index, other in enumerate(linked):
+                for index, other in enumerate(linked[offset : offset + PAGE_SIZE], start=offset):
                     types = []
                     if index == 0 and primary is not None:
                         types.append(
@@ -85,5 +92,16 @@ class AssociationsApi:
                         {"category": "HUBSPOT_DEFINED", "typeId": unlabeled, "label": None}
                     )
                     to.append({"toObjectId": other, "associationTypes": types})
-                results.append({"from": {"id": id_text}, "to": to})
+                result: dict[str, Any] = {"from": {"id": id_text}, "to": to}
+                if offset + PAGE_SIZE < len(linked):
+                    token = str(offset + PAGE_SIZE)
+                    result["paging"] = {"next": {"after": token}}
+                results.append(result)
         return batch_response(results, failures, started)
+
+
+def _offset(after: object) -> int | None:
+    if after is None:
+        return 0
+    text = str(after)
+    return int(text) if text.isdigit() else None

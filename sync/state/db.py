@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +29,8 @@ def create_engine(url: str) -> sa.Engine:
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True)
     memory = url in ("sqlite://", "sqlite:///:memory:")
+    if not memory:
+        create_private(sa.engine.make_url(url).database or "")
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
@@ -55,6 +60,20 @@ def create_engine(url: str) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def create_private(path: str) -> None:
+    """Create the SQLite file `path` readable by its owner only (0600), and its folder (0700)
+    when it does not exist yet. The state holds emails and names; SQLite gives its WAL and
+    shared-memory files the database file's permissions."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    if file.exists():
+        return
+    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process created it first
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class Checkpointer:

@@ -13,16 +13,36 @@ Size, measured on 500 sandbox contacts with the bundled example models (10 prope
 average and up to about 38 KB for the most active records, since every event of a used type is
 kept with its attributes. So the scores table roughly doubles; 100,000 contacts with event rules
 add about 150 MB.
+
+Long text is cut to `MAX_STORED_CHARS` characters (a 1 MB CRM value is not copied whole into the
+state database; a preview from state sees the first characters of such a value, and a snapshot
+that differs only past them counts as unchanged).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from scoring.types import Event, Record
 from sync.state.records import dumps
+
+#: Text values longer than this are stored cut to this many characters.
+MAX_STORED_CHARS = 4096
+
+
+def _short(value: object) -> object:
+    if type(value) is str and len(value) > MAX_STORED_CHARS:
+        return value[:MAX_STORED_CHARS]
+    return value
+
+
+def _short_attributes(attributes: Mapping[str, object]) -> Mapping[str, object]:
+    for value in attributes.values():
+        if type(value) is str and len(value) > MAX_STORED_CHARS:
+            return {k: _short(v) for k, v in attributes.items()}
+    return attributes
 
 
 class InputsEncoder:
@@ -37,11 +57,15 @@ class InputsEncoder:
     def encode(self, record: Record) -> str:
         """The snapshot text of `record`."""
         props = record.properties
-        data: dict[str, object] = {"p": {k: props[k] for k in self.properties if k in props}}
+        data: dict[str, object] = {
+            "p": {k: _short(props[k]) for k in self.properties if k in props}
+        }
         if self.event_types:
             types = self.event_types
             data["e"] = [
-                [e.type, e.at.isoformat(), e.attributes] for e in record.events if e.type in types
+                [e.type, e.at.isoformat(), _short_attributes(e.attributes)]
+                for e in record.events
+                if e.type in types
             ]
         return dumps(data)
 

@@ -119,8 +119,10 @@ def test_won_outcome_read_from_the_salesforce_sandbox_through_the_lead_query(tmp
     import json
     from pathlib import Path
 
+    from pydantic import SecretStr
+
     from cli.main import main
-    from connectors.salesforce import SalesforceConnector
+    from connectors.salesforce import SalesforceConnector, SalesforceOptions
     from sandbox.salesforce import SalesforceSandbox
 
     model = Path(__file__).resolve().parents[2] / "config/examples/models/salesforce-leads.yaml"
@@ -132,10 +134,12 @@ def test_won_outcome_read_from_the_salesforce_sandbox_through_the_lead_query(tmp
         opportunities[opportunity].update(IsWon=False, IsClosed=True, StageName="Closed Lost")
     try:
         connector = SalesforceConnector(
-            login_url=sb.url,
-            client_id=sb.client_id,
-            client_secret=sb.client_secret,
-            ca_bundle=sb.ca_file,
+            SalesforceOptions(
+                login_url=sb.url,
+                client_id=sb.client_id,
+                client_secret=SecretStr(sb.client_secret),
+                ca_bundle=sb.ca_file,
+            ),
             sleep=lambda s: None,
         )
         won = labelled_from_crm(

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from cli.commands.runs import open_store
 from cli.main import main
 from config.loader import load_config
 from config.model_loader import load_model, parse_model
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from revops import preview
 from sandbox.hubspot import HubSpotSandbox
 from scoring.types import ScoreResult
@@ -117,7 +118,9 @@ def test_preview_from_state_counts_exactly_what_preview_from_the_crm_counts(live
     candidate = parse_model(text.replace("points: 50\n", "points: 10\n"), "candidate.yaml")
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     store = open_store(settings)
-    connector = HubSpotConnector(base_url=live.sandbox.url, access_token=live.sandbox.token)
+    connector = HubSpotConnector(
+        HubSpotOptions(base_url=live.sandbox.url, access_token=SecretStr(live.sandbox.token))
+    )
     try:
         from_crm = preview.preview_from_crm(
             connector,

@@ -12,10 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from cli.main import main
 from config.loader import load_config, load_models
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from connectors.outputs import output_fields
 from sync.connections import run_options
 from sync.engine import Engine, RunOptions
@@ -50,12 +51,10 @@ class FakeTime:
         self.now += seconds
 
 
-def connector(sb, **kwargs) -> HubSpotConnector:
+def connector(sb, timeout: float = 5.0) -> HubSpotConnector:
     fake = FakeTime()
-    kwargs.setdefault("sleep", fake.sleep)
-    kwargs.setdefault("clock", fake.clock)
-    kwargs.setdefault("timeout", 5)
-    return HubSpotConnector(base_url=sb.url, access_token=sb.token, tier="professional", **kwargs)
+    options = HubSpotOptions(base_url=sb.url, access_token=SecretStr(sb.token), timeout=timeout)
+    return HubSpotConnector(options, sleep=fake.sleep, clock=fake.clock)
 
 
 def engine_for(env: Env, sb, **kwargs):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from config.errors import ProblemsError
 from config.model_loader import parse_model
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from connectors.outputs import output_fields
 from scoring.types import Record, ScoreResult
 from sync.engine import Engine, RunOptions
@@ -97,7 +98,7 @@ def test_sync_moves_qualified_contacts_forward_and_never_back(tmp_path):
     try:
         contacts = sb.store.table("contacts")
         model = parse_model(with_stage("marketingqualifiedlead"), "m.yaml")
-        conn = HubSpotConnector(base_url=sb.url, access_token=sb.token, tier="professional")
+        conn = HubSpotConnector(HubSpotOptions(base_url=sb.url, access_token=SecretStr(sb.token)))
         assert conn.ensure_schema(
             "contact", output_fields(model.grades, model.labels), apply=True
         ).ok

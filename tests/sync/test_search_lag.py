@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 
 from config.model_loader import load_model
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from connectors.outputs import output_fields
 from sync.engine import Engine, RunOptions
 from sync.state.store import StateStore
@@ -33,7 +34,7 @@ def test_overlap_longer_than_the_search_lag_loses_nothing(tmp_path, overlap_s, r
     sb.faults.set(search_lag_s=30)
     clock: SandboxClock = sb.clock  # type: ignore[assignment]
     model = load_model(MODEL)
-    conn = HubSpotConnector(base_url=sb.url, access_token=sb.token, tier="professional")
+    conn = HubSpotConnector(HubSpotOptions(base_url=sb.url, access_token=SecretStr(sb.token)))
     store = StateStore.open(f"sqlite:///{tmp_path}/state.db", now=NOW)
     try:
         assert conn.ensure_schema(

@@ -13,10 +13,14 @@ from typing import Any
 
 import pytest
 
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from sandbox.hubspot import HubSpotSandbox
+from tests.connectors.options import secret_strings
 
 START = 1_795_000_000.0  # 2026-11-18
+#: `make_connector` arguments for the connector itself; all others are `HubSpotOptions` fields.
+RUNTIME = ("daily_used", "sleep", "clock")
+SECRETS = ("access_token", "client_secret", "refresh_token")
 
 
 class FakeClock:
@@ -74,7 +78,9 @@ def make_connector(clock: FakeClock) -> Iterator[Callable[..., HubSpotConnector]
         kwargs.setdefault("timeout", 5.0)
         if sandbox.ca_file:
             kwargs.setdefault("ca_bundle", sandbox.ca_file)
-        connector = HubSpotConnector(base_url=sandbox.url, **kwargs)
+        runtime = {name: kwargs.pop(name) for name in RUNTIME if name in kwargs}
+        options = HubSpotOptions(base_url=sandbox.url, **secret_strings(kwargs, SECRETS))
+        connector = HubSpotConnector(options, **runtime)
         opened.append(connector)
         return connector
 

@@ -8,7 +8,7 @@ import pytest
 
 from connectors.base import Change
 from connectors.errors import AuthError, BudgetExhausted, MissingPermission, PermanentError
-from connectors.hubspot import HubSpotConnector
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from sandbox.hubspot.auth import ALL_SCOPES
 
 from .conftest import read_all
@@ -142,7 +142,7 @@ def test_an_unknown_private_app_token_is_an_auth_error(make_sandbox, make_connec
 
 def test_no_credentials_at_all_is_refused() -> None:
     with pytest.raises(AuthError, match="private-app access token, or client_id"):
-        HubSpotConnector(base_url="http://127.0.0.1:9")
+        HubSpotConnector(HubSpotOptions(base_url="http://127.0.0.1:9"))
 
 
 def test_a_missing_write_scope_names_the_scope(make_sandbox, make_connector) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from connectors.outputs import output_fields
-from connectors.salesforce import SalesforceConnector
+from connectors.salesforce import SalesforceConnector, SalesforceOptions
 from sandbox.salesforce import SalesforceSandbox
 from scoring.types import EVENT_TYPES
+from tests.connectors.options import secret_strings
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 FIELDS = [
@@ -27,6 +28,9 @@ FIELDS = [
 GRADES = ("A", "B", "C", "D")
 OUTPUTS = output_fields(GRADES, [f"{g}{t}" for g in GRADES for t in "123"])
 ALL_EVENTS = list(EVENT_TYPES)
+#: `make_connector` arguments for the connector itself; all others are `SalesforceOptions` fields.
+RUNTIME = ("daily_used", "sleep", "clock", "today")
+SECRETS = ("client_secret", "session_id")
 
 
 @pytest.fixture
@@ -61,7 +65,9 @@ def make_connector(sleeps: list[float]) -> Iterator[Callable[..., SalesforceConn
         kwargs.setdefault("ca_bundle", sandbox.ca_file)
         kwargs.setdefault("sleep", sleeps.append)
         kwargs.setdefault("timeout", 5.0)
-        connector = SalesforceConnector(login_url=sandbox.url, **kwargs)
+        runtime = {name: kwargs.pop(name) for name in RUNTIME if name in kwargs}
+        options = SalesforceOptions(login_url=sandbox.url, **secret_strings(kwargs, SECRETS))
+        connector = SalesforceConnector(options, **runtime)
         opened.append(connector)
         return connector
 

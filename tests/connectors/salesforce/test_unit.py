@@ -33,6 +33,7 @@ from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import QueryLocatorExpired, SessionExpired, classify_status
 from connectors.salesforce.fields import api_name, encode, encode_csv
 from connectors.salesforce.http import LimitInfo, parse_limit_info
+from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.reader import ReadCursor, quote, soql_datetime
 
 LOGIN = "https://acme.my.salesforce.com"
@@ -54,21 +55,15 @@ def _token_body(n: int = 1) -> dict[str, str]:
 
 
 def _api(sleeps: list[float], **kwargs) -> SalesforceApi:
-    credentials = kwargs.pop(
-        "credentials", Credentials(LOGIN, client_id="3MVG9", client_secret=_secret())
-    )
+    runtime = {
+        name: kwargs.pop(name) for name in ("clock", "today", "daily_used") if name in kwargs
+    }
+    if not {"client_id", "username", "session_id"} & set(kwargs):
+        kwargs.update(client_id="3MVG9", client_secret=_secret())
     kwargs.setdefault("retry_policy", RetryPolicy(attempts=4))
-    return SalesforceApi(
-        credentials,
-        session_id=kwargs.pop("session_id", None),
-        instance_url=kwargs.pop("instance_url", None),
-        api_version="62.0",
-        ca_bundle=kwargs.pop("ca_bundle", None),
-        timeout=kwargs.pop("timeout", 7.0),
-        daily_share=kwargs.pop("daily_share", 0.2),
-        sleep=sleeps.append,
-        **kwargs,
-    )
+    kwargs.setdefault("timeout", 7.0)
+    options = SalesforceOptions(login_url=kwargs.pop("login_url", LOGIN), **kwargs)
+    return SalesforceApi(options, sleep=sleeps.append, **runtime)
 
 
 def _secret():
@@ -263,10 +258,13 @@ def test_jwt_bearer_assertion(tmp_path):
     )
     responses.post(TOKEN_URL, json=_token_body())
     responses.get(QUERY_URL, json={"totalSize": 0, "done": True, "records": []})
-    credentials = Credentials(
-        LOGIN, client_id="3MVG9", username="int@acme.com", private_key_file=str(key_file)
-    )
-    _api([], credentials=credentials, clock=lambda: 1_795_000_000.0).query("SELECT Id FROM Lead")
+    _api(
+        [],
+        client_id="3MVG9",
+        username="int@acme.com",
+        private_key_file=str(key_file),
+        clock=lambda: 1_795_000_000.0,
+    ).query("SELECT Id FROM Lead")
     form = parse_qs(str(responses.calls[0].request.body))
     assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
     claims = jwt.decode(
@@ -300,7 +298,7 @@ def test_jwt_audience(login_url, audience):
 
 def test_no_credentials_at_all_is_auth_error():
     with pytest.raises(AuthError, match="no Salesforce credentials"):
-        _api([], credentials=Credentials(LOGIN))
+        _api([], client_id=None)
 
 
 # -- the daily share ------------------------------------------------------------------------------
