@@ -177,7 +177,7 @@ class PageScorer:
         if self.scorer is score:
             try:
                 return list(score_page(records, self.model, self.now, befores))
-            except Exception:
+            except Exception:  # scored again one by one below, which names the record
                 pass
         results: list[ScoreResult | None] = []
         for record, before in zip(records, befores, strict=True):
