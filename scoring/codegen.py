@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from scoring.coerce import MISSING_TOKENS, to_bool, to_datetime, to_domain, to_number, to_text
 from scoring.conditions import Values, compile_leaf
-from scoring.patterns import compile_pattern
+from scoring.patterns import compile_matcher
 from scoring.rules import BandTable, Item, RecencySteps, Runner, collect_events
 from scoring.spec import AllOf, AnyOf, Cond, Leaf, NotOf
 
@@ -174,8 +174,8 @@ class _Builder:
             return f"({t} is not None and not ({test}))"
         if op == "matches" and isinstance(arg, str):
             s = self.local(p, "s")
-            search = self.const(compile_pattern(arg), "R")
-            return f"({s} is not None and {search}({s}) is not None)"
+            search = self.const(compile_matcher(arg), "R")
+            return f"({s} is not None and {search}({s}))"
         if op in ("exists", "missing") and isinstance(arg, bool):
             t = self.local(p, "t")
             present = arg if op == "exists" else not arg
