@@ -225,7 +225,7 @@ Outputs = tuple[int, int, int, str, str, bool, tuple[str, ...]]
 
 def _text(raw: object) -> str | None:
     if raw.__class__ is str:
-        text = raw.strip().casefold()  # type: ignore[attr-defined]
+        text = raw.strip().casefold()
         return None if text in MISSING_TOKENS else text
     return None if raw is None else (str(raw).strip().casefold() or None)
 
@@ -245,13 +245,13 @@ def handwritten(props: Mapping[str, object], now: datetime) -> Outputs:
     title_raw = get("jobtitle")
     title = _text(title_raw)
     subject = title_raw if title_raw.__class__ is str else title
-    if subject is not None and _C_LEVEL(subject):  # type: ignore[arg-type]
+    if subject is not None and _C_LEVEL(subject):
         fit += 30
         add((-30, "+30 C-level"))
-    elif subject is not None and _VP(subject):  # type: ignore[arg-type]
+    elif subject is not None and _VP(subject):
         fit += 25
         add((-25, "+25 VP"))
-    elif subject is not None and _DIRECTOR(subject):  # type: ignore[arg-type]
+    elif subject is not None and _DIRECTOR(subject):
         fit += 20
         add((-20, "+20 Director"))
     elif title is not None and "manager" in title:
@@ -361,7 +361,7 @@ def handwritten(props: Mapping[str, object], now: datetime) -> Outputs:
     total = (fit + interest + 1) // 2  # weights 0.5/0.5, halves rounded up
     grade = "A" if fit >= 75 else "B" if fit >= 50 else "C" if fit >= 25 else "D"
     tier = "1" if interest >= 60 else "2" if interest >= 30 else "3"
-    student = subject is not None and _STUDENT(subject)  # type: ignore[arg-type]
+    student = subject is not None and _STUDENT(subject)
     lines = ["Disqualified: Student"] if student else []
     if student:
         fit, total, grade = 0, 0, "D"

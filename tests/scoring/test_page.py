@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from config.model_loader import ProblemsError
+from config.errors import ProblemsError
 from scoring import explain, score, score_page
 from scoring.codegen import slots_constructor
 from scoring.types import Contribution, Record, ScoreResult
@@ -179,4 +179,4 @@ def test_slots_constructor_builds_results_equal_to_the_dataclass_init():
     assert built == ScoreResult(*fields)
     assert hash(built) == hash(ScoreResult(*fields))
     with pytest.raises(AttributeError):
-        built.fit = 1  # type: ignore[misc]
+        built.fit = 1
