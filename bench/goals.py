@@ -82,3 +82,12 @@ def report(figures: Sequence[Figure], **context: Any) -> dict[str, Any]:
     }
     print(json.dumps(data, separators=(",", ":")))
     return data
+
+
+def window_minimum_s(calls: int, per_window: int, window_s: float, latency_s: float = 0.0) -> float:
+    """The least time `calls` calls can take under a rolling window of `per_window` calls per
+    `window_s` seconds: call k starts no earlier than `k // per_window` windows after the first
+    (the first `per_window` may all go at once), and the last still takes its latency."""
+    if calls <= 0:
+        return 0.0
+    return (calls - 1) // per_window * window_s + latency_s

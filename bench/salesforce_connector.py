@@ -7,14 +7,19 @@ RSS is its own. The connector process:
 1. creates leadsync's fields (`ensure_schema`, apply);
 2. reads every open lead without activity and counts query calls (target `ceil(N/2000)`);
 3. reads again with every activity type (leads plus merge-joined Task, Event and CampaignMember
-   streams) and writes a changed score for every lead, page by page as the sync engine does,
-   counting write calls (target `ceil(N/1000)`: five 200-record collections per composite call);
-4. writes all N scores again in one `write` call above `bulk_threshold` (one Bulk API 2.0 job);
+   streams) and writes a changed score for every lead with EVERY output field (fit, interest,
+   score, grade, label, qualified, multi-line reasons and changes, scored_at, model_version), page
+   by page as the sync engine does, counting write calls (target `ceil(N/1000)`: five 200-record
+   collections per composite call);
+4. writes all N scores again (every output field) in one `write` call above `bulk_threshold`
+   (one Bulk API 2.0 job);
 5. reports its peak RSS after step 3 (memory must not grow with N: records are never all held)
    and after step 4 (a single `write` of N changes holds those N changes and the job's CSV).
 
-Prints the figures per size, then one JSON object as the last line. Timings are wall-clock on a
-shared machine and only indicative; call counts and memory are the figures that matter.
+Goals (issue 12): query calls of the full read at most 1.05x ceil(N/2000), write calls at most
+1.05x ceil(N/1000), no write failed, peak RSS flat (largest size at most 1.25x the smallest).
+Prints the figures per size and each beside its goal, then one JSON object as the last line
+(`bench.goals`). Timings are wall-clock on a shared machine and only indicative.
 """
 
 from __future__ import annotations
@@ -34,7 +39,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.goals import Figure, report, shared_cpu  # noqa: E402
+from bench.payloads import GRADES, LABELS, outputs  # noqa: E402
+
 SIZES = (50_000, 200_000)
+CALLS_GOAL = 1.05
+RSS_GOAL = 1.25
 FIELDS = ["Title", "Industry", "NumberOfEmployees", "AnnualRevenue", "Country", "LeadSource"]
 EVENTS = ["email_open", "email_click", "email_reply", "call", "meeting", "campaign_response"]
 
@@ -85,10 +95,8 @@ def child(leads: int, info: dict[str, Any]) -> dict[str, Any]:
         )
         return SalesforceConnector(options)
 
-    grades = ["A", "B", "C", "D"]
-    outputs = output_fields(grades, [f"{g}{t}" for g in grades for t in "123"])
     setup = connect()
-    setup.ensure_schema("lead", outputs, apply=True)
+    setup.ensure_schema("lead", output_fields(GRADES, LABELS), apply=True)
     setup.close()
 
     reader = connect()
@@ -103,10 +111,7 @@ def child(leads: int, info: dict[str, Any]) -> dict[str, Any]:
     events = written = failed = 0
     for page in syncer.iter_pages("lead", FIELDS, EVENTS, since=None):
         events += sum(len(r.events) for r in page.records)
-        changes = [
-            Change(r.id, {"score": (len(r.events) * 7) % 100, "grade": "B", "scored_at": stamp})
-            for r in page.records
-        ]
+        changes = [Change(r.id, outputs(len(r.events), stamp)) for r in page.records]
         results = syncer.write("lead", changes)
         written += sum(r.status == "ok" for r in results)
         failed += sum(r.status == "failed" for r in results)
@@ -119,7 +124,7 @@ def child(leads: int, info: dict[str, Any]) -> dict[str, Any]:
     ids = [r.id for p in bulk.iter_pages("lead", ["Title"], [], since=None) for r in p.records]
     started = time.perf_counter()
     before = bulk.usage.calls
-    results = bulk.write("lead", [Change(i, {"score": 42, "scored_at": stamp}) for i in ids])
+    results = bulk.write("lead", [Change(i, outputs(n, stamp)) for n, i in enumerate(ids)])
     bulk_s = time.perf_counter() - started
     bulk_calls = bulk.usage.calls - before
     del ids, results
@@ -183,18 +188,23 @@ def main() -> None:
             f"peak RSS {result['peak_rss_mb']} MB",
             flush=True,
         )
-    sizes = list(figures.values())
-    summary = {
-        "read_calls_over_min": max(
-            s["full_read_query_calls"] / s["full_read_query_calls_min"] for s in sizes
-        )
-        - 1,
-        "write_calls_over_min": max(s["write_calls"] / s["write_calls_min"] for s in sizes) - 1,
-        "rss_growth": (sizes[-1]["peak_rss_mb"] / sizes[0]["peak_rss_mb"])
-        if len(sizes) > 1
-        else 1.0,
-    }
-    print(json.dumps({"sizes": figures, **{k: round(v, 4) for k, v in summary.items()}}))
+    judged: list[Figure] = []
+    for size, result in figures.items():
+        judged += [
+            Figure(f"{size}_full_read_calls_ratio",
+                   round(result["full_read_query_calls"] / result["full_read_query_calls_min"], 4),
+                   CALLS_GOAL, "x", at_most=True),
+            Figure(f"{size}_write_calls_ratio",
+                   round(result["write_calls"] / max(1, result["write_calls_min"]), 4),
+                   CALLS_GOAL, "x", at_most=True),
+            Figure(f"{size}_write_failed", result["write_failed"], 0, at_most=True),
+        ]  # fmt: skip
+    peaks = [result["peak_rss_mb"] for result in figures.values()]
+    judged.append(
+        Figure("rss_growth", round(max(peaks) / min(peaks), 3), RSS_GOAL, "x", at_most=True,
+               note=f"peak RSS {peaks} MB")
+    )  # fmt: skip
+    report(judged, sizes=figures, **shared_cpu())
 
 
 if __name__ == "__main__":
