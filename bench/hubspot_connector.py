@@ -101,8 +101,8 @@ def child(url: str, token: str, n: int, live: int) -> dict[str, Any]:
     for start in range(0, len(ids), WRITE_CHUNK):
         changes = [Change(str(i), outputs(i, stamp)) for i in ids[start : start + WRITE_CHUNK]]
         for result in connector.write("contact", changes):
-            written += result.status == "ok"
-            failed += result.status == "failed"
+            written += result.ok
+            failed += not result.ok
     write_s = time.perf_counter() - started
     write_calls = connector.usage.calls - before
     usage = connector.usage

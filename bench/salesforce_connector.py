@@ -113,8 +113,8 @@ def child(leads: int, info: dict[str, Any]) -> dict[str, Any]:
         events += sum(len(r.events) for r in page.records)
         changes = [Change(r.id, outputs(len(r.events), stamp)) for r in page.records]
         results = syncer.write("lead", changes)
-        written += sum(r.status == "ok" for r in results)
-        failed += sum(r.status == "failed" for r in results)
+        written += sum(r.ok for r in results)
+        failed += sum(not r.ok for r in results)
     sync_s = time.perf_counter() - started
     streaming_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     write_calls = _calls(syncer.usage, "composite", "composite/sobjects")

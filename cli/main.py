@@ -3,7 +3,7 @@
 Exit codes, the same for every command: 0 the command did its job (a sync that dead-lettered some
 records still finished); 1 it could not finish (authentication, an outage beyond the retries, a
 budget spent before any progress); 2 a configuration or usage error, printed as a located message
-without a traceback.
+without a traceback (a bad option value in one line: `error: --now: '2026-13-01' is not ...`).
 """
 
 from __future__ import annotations
@@ -60,6 +60,16 @@ def cli() -> None:
     """leadsync: score CRM leads for fit and interest and write the scores back."""
 
 
+def _where(exc: click.BadParameter) -> str:
+    """The option or argument a bad value was given to (`--now`)."""
+    hint = exc.param_hint
+    if hint is None and exc.param is not None:
+        hint = exc.param.opts[:1] or [str(exc.param.name)]
+    if hint is None:
+        return "value"
+    return hint if isinstance(hint, str) else " / ".join(hint)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn errors into messages and exit codes."""
     try:
@@ -69,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.BadParameter as exc:
+        click.echo(f"error: {_where(exc)}: {exc.message}", err=True)
+        return 2
     except click.ClickException as exc:
         exc.show()
         return 2 if isinstance(exc, click.UsageError) else int(exc.exit_code)

@@ -18,7 +18,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,8 +107,8 @@ def load_config(
     """Read, expand, override, validate and resolve the config file at `path`.
 
     Raises `UserError` when the file cannot be read and `ProblemsError` listing every problem.
-    `environ` defaults to `os.environ` (used for `${VAR}`; `LEADSYNC_*` overrides always come from
-    the process environment through pydantic-settings).
+    `environ` is the environment for both `${VAR}` and the `LEADSYNC_*` overrides (default:
+    `os.environ`).
     """
     env = os.environ if environ is None else environ
     file = Path(path)
@@ -127,7 +127,17 @@ def load_config(
         )
     problems: list[Problem] = []
     data = _expand(root, (), env, secrets, source, problems)
-    settings = _validate(data, source, secrets, file.parent, problems)
+    env_file = file.parent / ".env"
+    settings = _validate(
+        lambda: Settings.validated(
+            data,
+            environ=env,
+            secrets_dir=secrets,
+            env_file=env_file if env_file.is_file() else None,
+        ),
+        source,
+        problems,
+    )
     if settings is not None:
         settings = _resolve_paths(settings, file.parent.resolve())
         problems.extend(_check_files(settings, source))
@@ -205,7 +215,7 @@ def _expand(  # noqa: PLR0917
 def _env_origins(env: Mapping[str, str], secrets: Path | None) -> dict[PathKey, str]:
     """Which top-level or nested keys `LEADSYNC_*` variables or secret files override."""
     origins: dict[PathKey, str] = {}
-    names = {k.upper(): f"environment variable {k}" for k in os.environ}
+    names = {k.upper(): f"environment variable {k}" for k in env}
     if secrets is not None:
         for item in secrets.iterdir():
             if item.name.upper().startswith("LEADSYNC_"):
@@ -219,19 +229,10 @@ def _env_origins(env: Mapping[str, str], secrets: Path | None) -> dict[PathKey, 
 
 
 def _validate(
-    data: dict[str, Any],
-    source: SourceMap,
-    secrets: Path | None,
-    base: Path,
-    problems: list[Problem],
+    build: Callable[[], Settings], source: SourceMap, problems: list[Problem]
 ) -> Settings | None:
-    env_file = base / ".env"
     try:
-        return Settings(  # type: ignore[call-arg]
-            _secrets_dir=secrets,
-            _env_file=env_file if env_file.is_file() else None,
-            **data,
-        )
+        return build()
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             problems.append(_problem(error, source))
@@ -387,6 +388,16 @@ def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
                         ("connections", i, "objects", j, "kind"),
                         f"model {model.name!r} ({obj.model.name}) scores {model.object} records, "
                         f"not {obj.kind}; use kind: {model.object} or another model",
+                    )
+                )
+                continue
+            if model.rollup is not None or model.account_fields:
+                problems.append(
+                    loaded.problem(
+                        ("connections", i, "objects", j, "model"),
+                        f"model {model.name!r} ({obj.model.name}) uses account roll-ups or "
+                        "'account.' fields, which runs do not read from the CRM yet; remove "
+                        "'members' and 'account.' rules to sync it",
                     )
                 )
                 continue

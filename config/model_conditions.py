@@ -17,7 +17,18 @@ from datetime import date, datetime, time
 from config.yamlpos import Ctx, Node, suggest, type_name
 from scoring.coerce import to_datetime
 from scoring.patterns import pattern_problem
-from scoring.spec import OPERATORS, AllOf, AnyOf, Arg, Cond, Leaf, NotOf, Scalar
+from scoring.spec import (
+    ACCOUNT_FIELDS,
+    ACCOUNT_PREFIX,
+    OPERATORS,
+    AllOf,
+    AnyOf,
+    Arg,
+    Cond,
+    Leaf,
+    NotOf,
+    Scalar,
+)
 
 COMBINATORS = ("all", "any", "not")
 _TEXT_LIST_OPS = ("contains", "not_contains", "starts_with", "ends_with")
@@ -69,10 +80,13 @@ class CondParser:
         *,
         fields: Sequence[str] | None = None,
         field_values: Mapping[str, Sequence[str]] | None = None,
+        account_refs: str | None = None,
     ) -> None:
         self.ctx = ctx
         self.lists = lists
         self.fields = fields
+        #: Why `account.<field>` names are refused here (None: they are allowed).
+        self.account_refs = account_refs
         #: field -> {case-folded value: value as written in the model}
         self.field_values = {
             name: {v.casefold(): v for v in values} for name, values in (field_values or {}).items()
@@ -136,8 +150,25 @@ class CondParser:
                 f"valid fields: {', '.join(self.fields)}",
             )
             return None
+        if key.startswith(ACCOUNT_PREFIX) and not self._account_ref(key, parent):
+            return None
         name = "grade" if key == "fit_grade" else key
         return self._test(name, child)
+
+    def _account_ref(self, key: str, parent: Node) -> bool:
+        """Check an `account.<field>` name: allowed here, and a field of the account's result."""
+        if self.account_refs is not None:
+            self.ctx.error(parent.key_node(key), self.account_refs)
+            return False
+        field = key[len(ACCOUNT_PREFIX) :]
+        if field not in ACCOUNT_FIELDS:
+            self.ctx.error(
+                parent.key_node(key),
+                f"unknown account field '{field}'{suggest(field, ACCOUNT_FIELDS)}; "
+                f"valid: {', '.join(ACCOUNT_PREFIX + f for f in ACCOUNT_FIELDS)}",
+            )
+            return False
+        return True
 
     def _test(self, prop: str, node: Node) -> Cond | None:
         value = node.value

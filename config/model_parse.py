@@ -12,16 +12,22 @@ from typing import get_args
 from config.model_conditions import CondParser, scalar
 from config.yamlpos import Ctx, Node, suggest, type_name
 from scoring.spec import (
+    ACCOUNT_OBJECTS,
+    AGGREGATES,
     DEFAULT_GRADES,
     DEFAULT_TIERS,
+    MEMBER_SCORES,
     Band,
     Decay,
     DimensionSpec,
     DisqualifierSpec,
     GroupSpec,
+    MembersSpec,
     ModelSpec,
     OverrideSpec,
     QualifySpec,
+    RoleSpec,
+    RollupSpec,
     RuleKind,
     RuleSpec,
     Scalar,
@@ -42,6 +48,7 @@ TOP_KEYS = (
     "qualify",
     "reasons",
     "completeness",
+    "members",
 )
 DIMENSION_KEYS = ("max", "decay", "groups", "rules")
 GROUP_KEYS = ("name", "description", "first_match", "max", "rules")
@@ -69,6 +76,32 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "elapsed": ("property", "every_days", "points", "max"),
     "event": ("event", "where", "points", "bands", "max", "within_days", "decay"),
 }
+MEMBERS_KEYS = ("title", "roles", "default_weight", "rollup")
+ROLE_KEYS = ("name", "description", "if", "weight")
+ROLLUP_KEYS = (
+    "name",
+    "description",
+    "score",
+    "event",
+    "breadth",
+    "where",
+    "within_days",
+    "decay",
+    "points",
+    "aggregate",
+    "top",
+    "max",
+    "bands",
+)
+#: Keys each roll-up kind accepts besides name and description.
+ROLLUP_KIND_KEYS: dict[str, tuple[str, ...]] = {
+    "score": ("score", "points", "aggregate", "top", "max"),
+    "event": ("event", "where", "within_days", "decay", "points", "aggregate", "top", "max"),
+    "breadth": ("breadth", "bands"),
+}
+BREADTH_KEYS = ("within_days", "events")
+#: The member property holding a person's job title, per account object.
+DEFAULT_TITLE = {"company": "jobtitle", "account": "Title"}
 QUALIFY_FIELDS = ("fit", "interest", "score", "grade", "fit_grade", "tier", "label")
 #: HubSpot's default contact lifecycle stages, earliest first (`qualify.lifecycle_stage`).
 LIFECYCLE_STAGES = (
@@ -96,6 +129,7 @@ class ModelParser:
         self.ctx = ctx
         self.conds = CondParser(ctx, {})
         self.rule_names: dict[str, Node] = {}
+        self.object: str | None = None
 
     def parse(self, root: Node) -> ModelSpec | None:
         ctx = self.ctx
@@ -103,18 +137,27 @@ class ModelParser:
             return None
         value = root.value
         lists = self._lists(root.child("lists")) if "lists" in value else {}
-        self.conds = CondParser(ctx, lists)
         name = ctx.text(root.child("name")) if "name" in value else None
         kind = self._object(root.child("object")) if "object" in value else None
+        self.object = kind
+        refusal = None
+        if kind in ACCOUNT_OBJECTS:
+            refusal = (
+                f"'account.' fields are for contact and lead rules; a {kind} model reads its "
+                "own properties"
+            )
+        self.conds = CondParser(ctx, lists, account_refs=refusal)
         description = ""
         if "description" in value:
             description = ctx.text(root.child("description"), allow_empty=True) or ""
         fit = self._dimension(root, "fit")
         interest = self._dimension(root, "interest")
+        members = self._members(root, kind) if "members" in value else None
         if (
             not any((d.rules or d.groups) for d in (fit, interest) if d is not None)
             and "fit" not in value
             and "interest" not in value
+            and "members" not in value
         ):
             ctx.error(root, "a model needs 'fit' or 'interest' rules")
         weights = self._combine(root.child("combine")) if "combine" in value else (0.5, 0.5)
@@ -137,6 +180,8 @@ class ModelParser:
             completeness = self._names(root.child("completeness"))
         if ctx.problems or name is None or kind is None or fit is None or interest is None:
             return None
+        if "members" in value and members is None:
+            return None
         return ModelSpec(
             name=name,
             object=kind,
@@ -152,6 +197,7 @@ class ModelParser:
             reasons_top=top,
             changes_top=changes,
             completeness=completeness,
+            members=members,
         )
 
     def _object(self, node: Node) -> str | None:
@@ -258,6 +304,14 @@ class ModelParser:
         if kind == "event" and which == "fit":
             ctx.error(node.child("event"), "event rules belong under 'interest', not 'fit'")
             return None
+        if kind == "event" and self.object in ACCOUNT_OBJECTS:
+            ctx.error(
+                node.child("event"),
+                f"an event rule can never fire on a {self.object}: a {self.object} has no "
+                "activity of its own; roll its people's events up with a 'members.rollup' "
+                "rule (event: ..., aggregate: ...)",
+            )
+            return None
         allowed = KIND_KEYS[kind]
         ok = True
         for key in value:
@@ -269,18 +323,7 @@ class ModelParser:
                 f"(it takes: {', '.join(allowed)})",
             )
             ok = False
-        name = ctx.text(node.child("name")) if "name" in value else None
-        if name is not None:
-            if name in self.rule_names:
-                first = self.rule_names[name]
-                ctx.error(
-                    node.child("name"),
-                    f"duplicate rule name '{name}' (first used at line {first.line}); "
-                    "names must be unique because reasons and changes refer to them",
-                )
-                ok = False
-            else:
-                self.rule_names[name] = node.child("name")
+        name = self._rule_name(node)
         parsed = self._rule_body(node, kind, which)
         if not ok or name is None or parsed is None:
             return None
@@ -328,15 +371,7 @@ class ModelParser:
                     ok = False
                 take("decay", self._decay(node.child("decay")))
         elif kind == "event":
-            event = ctx.text(node.child("event"))
-            if event is not None and event not in EVENT_TYPES:
-                ctx.error(
-                    node.child("event"),
-                    f"unknown event type '{event}'{suggest(event, EVENT_TYPES)}; "
-                    f"valid: {', '.join(EVENT_TYPES)}",
-                )
-                event = None
-            take("event", event)
+            take("event", self._choice(node.child("event"), EVENT_TYPES, "event type"))
             if "where" in value:
                 take("where", self.conds.parse(node.child("where")))
             has_points, has_bands = "points" in value, "bands" in value
@@ -374,6 +409,223 @@ class ModelParser:
                     ok = False
                 if "max" in value:
                     take("max", ctx.number(node.child("max"), positive=True))
+        return out if ok else None
+
+    def _members(self, root: Node, kind: str | None) -> MembersSpec | None:
+        ctx = self.ctx
+        node = root.child("members")
+        if kind is not None and kind not in ACCOUNT_OBJECTS:
+            ctx.error(
+                root.key_node("members"),
+                f"'members' (roll-ups from an account's people) is for company and account "
+                f"models; a {kind} model scores people directly",
+            )
+            return None
+        if not ctx.mapping(node, MEMBERS_KEYS, required=("rollup",), what="a members mapping"):
+            return None
+        value = node.value
+        ok = True
+        title = DEFAULT_TITLE.get(kind or "", "jobtitle")
+        if "title" in value:
+            parsed_title = ctx.text(node.child("title"))
+            ok = ok and parsed_title is not None
+            title = parsed_title or title
+        weight = 1.0
+        if "default_weight" in value:
+            parsed_weight = ctx.number(node.child("default_weight"), minimum=0)
+            ok = ok and parsed_weight is not None
+            weight = parsed_weight if parsed_weight is not None else weight
+        roles: list[RoleSpec] = []
+        if "roles" in value:
+            people = CondParser(
+                ctx,
+                self.conds.lists,
+                account_refs="a role tests the person's own properties, not 'account.' fields",
+            )
+            for element in ctx.list_of(node.child("roles"), "roles"):
+                role = self._role(element, people)
+                ok = ok and role is not None
+                if role is not None:
+                    roles.append(role)
+            self.conds.used_lists |= people.used_lists
+        rollups: list[RollupSpec] = []
+        elements = ctx.list_of(node.child("rollup"), "roll-up rules") if "rollup" in value else []
+        for element in elements:
+            rollup = self._rollup(element)
+            ok = ok and rollup is not None
+            if rollup is not None:
+                rollups.append(rollup)
+        if not ok or not rollups:
+            return None
+        return MembersSpec(
+            title=title, roles=tuple(roles), default_weight=weight, rollups=tuple(rollups)
+        )
+
+    def _role(self, node: Node, people: CondParser) -> RoleSpec | None:
+        ctx = self.ctx
+        if not ctx.mapping(
+            node, ROLE_KEYS, required=("name", "if", "weight"), what="a role mapping"
+        ):
+            return None
+        name = ctx.text(node.child("name"))
+        cond = people.parse(node.child("if"))
+        weight = ctx.number(node.child("weight"), minimum=0)
+        if name is None or cond is None or weight is None:
+            return None
+        return RoleSpec(name=name, cond=cond, weight=weight)
+
+    def _rollup(self, node: Node) -> RollupSpec | None:
+        ctx = self.ctx
+        if not ctx.mapping(node, ROLLUP_KEYS, required=("name",), what="a roll-up rule mapping"):
+            return None
+        value = node.value
+        kinds = [k for k in ("score", "event", "breadth") if k in value]
+        if len(kinds) != 1:
+            ctx.error(
+                node,
+                "a roll-up rule needs exactly one of 'score' (a member score), 'event' "
+                "(an event type) or 'breadth' (people engaged)",
+            )
+            return None
+        kind = kinds[0]
+        allowed = ROLLUP_KIND_KEYS[kind]
+        ok = True
+        for key in value:
+            if key in ("name", "description") or key in allowed or key not in ROLLUP_KEYS:
+                continue
+            ctx.error(
+                node.key_node(key),
+                f"'{key}' does not apply to a {kind} roll-up (it takes: {', '.join(allowed)})",
+            )
+            ok = False
+        name = self._rule_name(node)
+        out: dict[str, object] = {}
+        if kind == "breadth":
+            parsed = self._breadth(node.child("breadth"))
+            if "bands" not in value:
+                ctx.error(node, "a breadth roll-up needs 'bands' on the number of people")
+                ok = False
+            bands = self._bands(node.child("bands")) if "bands" in value else None
+            if parsed is None or bands is None:
+                ok = False
+            else:
+                out.update(parsed, bands=bands)
+        else:
+            body = self._aggregate_body(node, kind)
+            if body is None:
+                ok = False
+            else:
+                out.update(body)
+        if not ok or name is None:
+            return None
+        return RollupSpec(name=name, kind=kind, **out)  # type: ignore[arg-type]
+
+    def _rule_name(self, node: Node) -> str | None:
+        """The rule's name, reported when another rule already has it."""
+        if "name" not in node.value:
+            return None
+        name = self.ctx.text(node.child("name"))
+        if name is None:
+            return None
+        if name in self.rule_names:
+            first = self.rule_names[name]
+            self.ctx.error(
+                node.child("name"),
+                f"duplicate rule name '{name}' (first used at line {first.line}); "
+                "names must be unique because reasons and changes refer to them",
+            )
+            return None
+        self.rule_names[name] = node.child("name")
+        return name
+
+    def _breadth(self, node: Node) -> dict[str, object] | None:
+        ctx = self.ctx
+        if not ctx.mapping(
+            node,
+            BREADTH_KEYS,
+            required=("within_days",),
+            what="a breadth mapping {within_days: N, events: [...]}",
+        ):
+            return None
+        days = ctx.number(node.child("within_days"), positive=True)
+        events: list[str] = []
+        ok = days is not None
+        if "events" in node.value:
+            for element in ctx.list_of(node.child("events"), "event types"):
+                event = self._choice(element, EVENT_TYPES, "event type")
+                ok = ok and event is not None
+                if event is not None:
+                    events.append(event)
+        return {"within_days": days, "events": tuple(sorted(set(events)))} if ok else None
+
+    def _choice(self, node: Node, choices: tuple[str, ...], what: str) -> str | None:
+        """The text at `node` if it is one of `choices`, else None after a did-you-mean."""
+        text = self.ctx.text(node)
+        if text is not None and text not in choices:
+            self.ctx.error(
+                node,
+                f"unknown {what} '{text}'{suggest(text, choices)}; valid: {', '.join(choices)}",
+            )
+            return None
+        return text
+
+    def _aggregate_body(self, node: Node, kind: str) -> dict[str, object] | None:
+        ctx = self.ctx
+        value = node.value
+        out: dict[str, object] = {}
+        ok = True
+        if kind == "score":
+            score = self._choice(node.child("score"), MEMBER_SCORES, "member score")
+            ok = score is not None
+            out["score"] = score
+            if "points" in value:
+                scale = ctx.number(node.child("points"), minimum=0)
+                ok = ok and scale is not None
+                out["points"] = scale
+        else:
+            event = self._choice(node.child("event"), EVENT_TYPES, "event type")
+            ok = event is not None
+            out["event"] = event
+            if "where" in value:
+                where = self.conds.parse(node.child("where"))
+                ok = ok and where is not None
+                out["where"] = where
+            if "points" not in value:
+                ctx.error(node, "an event roll-up needs 'points' (per occurrence)")
+                ok = False
+            else:
+                points = ctx.number(node.child("points"))
+                ok = ok and points is not None
+                out["points"] = points
+            if "within_days" in value:
+                days = ctx.number(node.child("within_days"), positive=True)
+                ok = ok and days is not None
+                out["within_days"] = days
+            if "decay" in value:
+                decay = self._decay(node.child("decay"))
+                ok = ok and decay is not None
+                out["decay"] = decay
+        aggregate = "sum"
+        if "aggregate" in value:
+            text = self._choice(node.child("aggregate"), AGGREGATES, "aggregate")
+            ok = ok and text is not None
+            aggregate = text or aggregate
+        out["aggregate"] = aggregate
+        if aggregate == "top_mean":
+            if "top" not in value:
+                ctx.error(node, "'aggregate: top_mean' needs 'top' (how many people to average)")
+                ok = False
+            else:
+                top = ctx.integer(node.child("top"), minimum=1, maximum=1000)
+                ok = ok and top is not None
+                out["top"] = top
+        elif "top" in value:
+            ctx.error(node.key_node("top"), "'top' applies to 'aggregate: top_mean' only")
+            ok = False
+        if "max" in value:
+            cap = ctx.number(node.child("max"), positive=True)
+            ok = ok and cap is not None
+            out["max"] = cap
         return out if ok else None
 
     def _bands(self, node: Node) -> tuple[Band, ...] | None:

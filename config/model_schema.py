@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.model_parse import GROUP_KEYS, RULE_KEYS, TOP_KEYS
-from scoring.spec import OPERATORS
+from config.model_parse import (
+    BREADTH_KEYS,
+    GROUP_KEYS,
+    MEMBERS_KEYS,
+    ROLE_KEYS,
+    ROLLUP_KEYS,
+    RULE_KEYS,
+    TOP_KEYS,
+)
+from scoring.spec import AGGREGATES, MEMBER_SCORES, OPERATORS
 from scoring.types import EVENT_TYPES, RECORD_KINDS
 
 SCHEMA_ID = "https://leadsync.dev/schema/model.json"
@@ -88,6 +96,75 @@ def _band() -> dict[str, Any]:
         },
         "required": ["points"],
         "additionalProperties": False,
+    }
+
+
+def _members() -> dict[str, Any]:
+    """The `members` section of account models: title, roles and roll-up rules."""
+    role = {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "if": {"$ref": "#/$defs/condition"},
+        "weight": {"type": "number", "minimum": 0},
+    }
+    assert tuple(role) == ROLE_KEYS
+    breadth = {
+        "within_days": {"type": "number", "exclusiveMinimum": 0},
+        "events": {"type": "array", "items": {"enum": list(EVENT_TYPES)}, "minItems": 1},
+    }
+    assert tuple(breadth) == BREADTH_KEYS
+    rollup = {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "score": {"enum": list(MEMBER_SCORES), "description": "roll up this member score"},
+        "event": {"enum": list(EVENT_TYPES), "description": "roll up these member events"},
+        "breadth": {
+            "type": "object",
+            "properties": breadth,
+            "required": ["within_days"],
+            "additionalProperties": False,
+            "description": "people engaged within N days, in bands",
+        },
+        "where": {"$ref": "#/$defs/condition"},
+        "within_days": {"type": "number", "exclusiveMinimum": 0},
+        "decay": {"$ref": "#/$defs/decay"},
+        "points": {"type": "number", "description": "per event, or a scale on a member score"},
+        "aggregate": {"enum": list(AGGREGATES)},
+        "top": {"type": "integer", "minimum": 1, "description": "how many top_mean averages"},
+        "max": {"type": "number", "exclusiveMinimum": 0},
+        "bands": {"type": "array", "items": _band(), "minItems": 1},
+    }
+    assert tuple(rollup) == ROLLUP_KEYS
+    members = {
+        "title": {"type": "string", "description": "the member property holding the job title"},
+        "roles": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": role,
+                "required": ["name", "if", "weight"],
+                "additionalProperties": False,
+            },
+        },
+        "default_weight": {"type": "number", "minimum": 0},
+        "rollup": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": rollup,
+                "required": ["name"],
+                "additionalProperties": False,
+            },
+        },
+    }
+    assert tuple(members) == MEMBERS_KEYS
+    return {
+        "type": "object",
+        "properties": members,
+        "required": ["rollup"],
+        "additionalProperties": False,
+        "description": "account models: roll-ups of the account's people",
     }
 
 
@@ -241,6 +318,7 @@ def model_schema() -> dict[str, Any]:
             "additionalProperties": False,
         },
         "completeness": {"type": "array", "items": {"type": "string"}},
+        "members": _members(),
     }
     assert tuple(top) == TOP_KEYS
     return {

@@ -9,6 +9,8 @@ with the keys that would be valid. Secrets are `SecretStr` and never printed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,7 +25,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 
 class At(ValueError):
@@ -187,12 +194,18 @@ class ScheduleSettings(_Section):
         return value
 
 
+#: The state tables' name prefix when `state_table_prefix` is not configured.
+TABLE_PREFIX = "leadsync_"
+#: The largest `write.chunk_size`.
+MAX_CHUNK_SIZE = 10_000
+
+
 class WriteSettings(_Section):
     """Which changes are worth an API call, and how many planned writes go to the connector at
     once (it sends them in the CRM's largest batches, several at a time)."""
 
-    min_points_change: float = Field(default=3, ge=0)
-    chunk_size: int = Field(default=1000, ge=1, le=10000)
+    min_points_change: float = Field(default=3.0, ge=0)
+    chunk_size: int = Field(default=1000, ge=1, le=MAX_CHUNK_SIZE)
 
 
 class ReadSettings(_Section):
@@ -249,6 +262,14 @@ class DaemonSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=9464, ge=0, le=65535)
     stale_after: Duration | None = None
+    heartbeat: Duration = timedelta(seconds=2)
+
+    @field_validator("heartbeat")
+    @classmethod
+    def _heartbeat_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(milliseconds=100) <= value <= timedelta(minutes=1):
+            raise ValueError("must be between 100ms and 1m")
+        return value
 
 
 class LoggingSettings(_Section):
@@ -272,6 +293,23 @@ class RetentionSettings(_Section):
     dead_letters_days: int = Field(default=90, ge=1)
 
 
+class EnvironSource(EnvSettingsSource):
+    """`LEADSYNC_*` variables read from a given mapping instead of the process environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # The hook pydantic-settings' own DotEnvSettingsSource overrides; names are matched
+        # case-insensitively, as `Settings` asks
+        return {name.lower(): value for name, value in self._environ.items()}
+
+
+#: The environment `Settings.validated` reads `LEADSYNC_*` overrides from (None: os.environ).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("leadsync_environ", default=None)
+
+
 class Settings(BaseSettings):
     """The whole configuration; environment `LEADSYNC_*` and the secrets directory override it.
 
@@ -288,7 +326,7 @@ class Settings(BaseSettings):
     )
 
     state_url: SecretStr = SecretStr("sqlite:///leadsync.db")
-    state_table_prefix: str = Field(default="leadsync_", pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    state_table_prefix: str = Field(default=TABLE_PREFIX, pattern=r"^[a-z][a-z0-9_]{0,30}$")
     connections: list[ConnectionSettings] = Field(min_length=1)
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -326,7 +364,27 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Environment beats the secrets directory, which beats `.env`, which beats the file."""
+        environ = _ENVIRON.get()
+        if environ is not None:
+            env_settings = EnvironSource(settings_cls, environ)
         return env_settings, file_secret_settings, dotenv_settings, init_settings
+
+    @classmethod
+    def validated(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        environ: Mapping[str, str],
+        secrets_dir: Path | None,
+        env_file: Path | None,
+    ) -> Settings:
+        """`data` (the file's values) validated under the overrides of `environ`'s `LEADSYNC_*`
+        variables, the files of `secrets_dir` and `env_file`."""
+        token = _ENVIRON.set(environ)
+        try:
+            return cls(_secrets_dir=secrets_dir, _env_file=env_file, **data)  # type: ignore[call-arg]
+        finally:
+            _ENVIRON.reset(token)
 
     def connection(self, name: str) -> ConnectionSettings:
         """The connection called `name`; a UserError listing the names when there is none."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Literal, Protocol
 
 from scoring.types import Record
@@ -43,14 +44,41 @@ class Change:
     values: Mapping[str, object]
 
 
+class WriteAction(Enum):
+    """What becomes of one record's write, decided once by the connector that read the CRM's
+    answer (after airbyte's `ResponseAction`); the engine acts on it and never reads CRM codes.
+
+    `RETRY` and `PAUSE_OUTAGE` keep the write for later, `DEAD_LETTER` and `GONE` end it.
+    """
+
+    #: The CRM holds the values (or already held them).
+    APPLIED = "applied"
+    #: Passing trouble with this record (a locked row, an internal error on one input): write
+    #: it again in a later batch, a bounded number of times, then dead-letter it.
+    RETRY = "retry"
+    #: The CRM is unavailable (the connector's retries are spent): pause the run as in an
+    #: outage, then write it again; never counted against the record.
+    PAUSE_OUTAGE = "pause_outage"
+    #: The CRM refuses these values: park the write for review and `retry-dead-letters`.
+    DEAD_LETTER = "dead_letter"
+    #: The record no longer exists or can no longer take scores: drop the write.
+    GONE = "gone"
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """The outcome of writing one record: `ok`, or `failed` with the CRM's code and message."""
+    """The outcome of writing one record: the action it calls for, with the CRM's code and
+    message when it failed."""
 
     record_id: str
-    status: Literal["ok", "failed"]
+    action: WriteAction
     error_code: str | None = None
     message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the CRM holds the values."""
+        return self.action is WriteAction.APPLIED
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +148,13 @@ class Connector(Protocol):
         ...
 
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
-        """Write output values in the CRM's largest batches; one result per change."""
+        """Write output values in the CRM's largest batches; one result per change, in order.
+
+        A failure of one record is a result whose `WriteAction` says what to do about it; a
+        request the CRM refuses whole is split (`connectors.batching.isolate_rejected`) so the
+        records at fault stand alone. Raises only for what stops every write (auth,
+        permissions, budget, an outage that outlasted the connector's retries).
+        """
         ...
 
     def fetch(

@@ -8,8 +8,11 @@
     ├── MissingPermission        a scope or field permission is missing; names what to grant
     ├── BudgetExhausted         the connection's share of the daily API allowance is spent
     └── PermanentError          the CRM will never accept this request as sent (per call)
+        └── RequestRejected     a 4xx over the request's content: with `status` 400, a record
+                                in it may be at fault and a smaller request may pass
 
-Per-record failures inside a batch are not exceptions: they come back as `WriteResult`s.
+Per-record failures inside a batch are not exceptions: they come back as `WriteResult`s whose
+`WriteAction` the connector decided.
 Messages never contain secrets.
 """
 
@@ -52,3 +55,12 @@ class BudgetExhausted(ConnectorError):
 
 class PermanentError(ConnectorError):
     """The CRM rejected the call as sent; retrying the same request cannot help."""
+
+
+class RequestRejected(PermanentError):
+    """The CRM refused the request's content (a 4xx); `status` and the CRM's `code` say why."""
+
+    def __init__(self, message: str, status: int, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code

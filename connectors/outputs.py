@@ -6,6 +6,18 @@ from collections.abc import Sequence
 
 from connectors.base import OutputField
 
+#: The outputs sync planning compares with a new result. Reads select only these: `reasons` and
+#: `changes` (long text) and `scored_at` are written, never read back.
+PLANNING_OUTPUTS: tuple[str, ...] = (
+    "fit",
+    "interest",
+    "score",
+    "grade",
+    "label",
+    "qualified",
+    "model_version",
+)
+
 
 def output_fields(grades: Sequence[str], labels: Sequence[str]) -> tuple[OutputField, ...]:
     """Every output field; `grades` and `labels` are the enumeration options of the model."""

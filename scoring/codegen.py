@@ -235,11 +235,15 @@ class PageTail:
     cooldown: float
     #: The event matchers by event type (empty for a model without event rules).
     matchers: Mapping[str, EventMatcher]
+    #: An account model's roll-up plan (`scoring.rollup.RollupPlan`), None for people models.
+    rollup: Any = None
 
 
-#: page(records, now, previous results aligned with records or None, out): appends one
-#: `ScoreResult` per record to `out`.
-PageFunction = Callable[[Sequence[Any], datetime, Sequence[Any] | None, list[Any]], None]
+#: page(records, now, previous results aligned with records or None, members' facts aligned
+#: with records or None, out): appends one `ScoreResult` per record to `out`.
+PageFunction = Callable[
+    [Sequence[Any], datetime, Sequence[Any] | None, Sequence[Any] | None, list[Any]], None
+]
 
 
 def compile_page_scorer(
@@ -255,7 +259,7 @@ def compile_page_scorer(
     inline (see the module docstring) and the whole way from points to `ScoreResult`.
 
     `helpers` supplies RESULT (the result type), REASONS (`reason_lines`), CHANGES
-    (`change_lines_of`) and SHARE (`outcome.share`).
+    (`change_lines_of`), SHARE (`outcome.share`) and ROLLUP (`rollup.rollup_items`).
     """
     b = _Builder(now_name="now")
     b.ns.update(helpers)
@@ -272,6 +276,13 @@ def compile_page_scorer(
         DQ=tuple(tail.disqualified_reasons),
         EMPTY={},
     )
+    if tail.rollup is not None:
+        # an account's roll-ups over its people's facts, after its own interest rules
+        b.ns["PLAN"] = tail.rollup
+        body += [
+            "facts = members[index] if members is not None else None",
+            "if facts: items.extend(ROLLUP(facts, PLAN))",
+        ]
     wf, wi = tail.weights
     present = " + ".join(f"({b.local(p, 't')} is not None)" for p in tail.completeness) or "0"
     body += [
@@ -323,7 +334,7 @@ def compile_page_scorer(
     if b.needs_values:
         head.append("values = VALUES(raw, now)")
     lines = [
-        "def page(records, now, previous, out):",
+        "def page(records, now, previous, members, out):",
         "    out_append = out.append",
         "    for index, record in enumerate(records):",
         *("        " + line for line in head + b.prologue + body),

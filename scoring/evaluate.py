@@ -23,6 +23,7 @@ from scoring.conditions import Values
 from scoring.model import CompiledDimension, CompiledGroup, ScoringModel
 from scoring.outcome import apply_overrides, band, qualify, round_half, scale, share
 from scoring.reasons import change_lines, reason_lines
+from scoring.rollup import MemberFacts, rollup_items
 from scoring.rules import EventTotals, Item, clip_to_cap, collect_events, describe_decay
 from scoring.trace import CheckTrace, GroupTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult
@@ -31,14 +32,27 @@ _EMPTY: dict[int, list[float]] = {}
 
 
 def score(
-    record: Record, model: ScoringModel, now: datetime, previous: ScoreResult | None = None
+    record: Record,
+    model: ScoringModel,
+    now: datetime,
+    previous: ScoreResult | None = None,
+    *,
+    members: Sequence[MemberFacts] = (),
 ) -> ScoreResult:
     """Score `record` with `model` as of `now`; `previous` drives hysteresis and the changes.
 
-    Never raises on property or event values, whatever the CRM sent.
+    For an account model, `members` are the facts of the account's people
+    (`scoring.rollup.member_facts`) its roll-up rules read. Never raises on property or event
+    values, whatever the CRM sent.
     """
     out: list[ScoreResult] = []
-    model.page((record,), _utc(now), None if previous is None else (previous,), out)
+    model.page(
+        (record,),
+        _utc(now),
+        None if previous is None else (previous,),
+        (members,) if members else None,
+        out,
+    )
     return out[0]
 
 
@@ -47,14 +61,17 @@ def score_page(
     model: ScoringModel,
     now: datetime,
     previous: Sequence[ScoreResult | None] | None = None,
+    *,
+    members: Sequence[Sequence[MemberFacts]] | None = None,
 ) -> list[ScoreResult]:
     """`score` of each of `records` (equal results, in order), faster per record: one call
-    scores the whole page. `previous`, when given, holds each record's previous result (or
-    None), aligned with `records`."""
-    if previous is not None and len(previous) != len(records):
-        raise ValueError(f"{len(previous)} previous results for {len(records)} records")
+    scores the whole page. `previous` and, for an account model, `members`, when given, hold
+    each record's previous result (or None) and its people's facts, aligned with `records`."""
+    for name, given in (("previous results", previous), ("members", members)):
+        if given is not None and len(given) != len(records):
+            raise ValueError(f"{len(given)} {name} for {len(records)} records")
     out: list[ScoreResult] = []
-    model.page(records, _utc(now), previous, out)
+    model.page(records, _utc(now), previous, members, out)
     return out
 
 
@@ -69,10 +86,12 @@ def evaluate(
     now: datetime,
     previous: ScoreResult | None,
     trace: Trace | None,
+    *,
+    members: Sequence[MemberFacts] = (),
 ) -> ScoreResult:
     """`score` with an optional trace collector (used by `scoring.explain`)."""
     if trace is None:
-        return score(record, model, now, previous)
+        return score(record, model, now, previous, members=members)
     now = _utc(now)
     props = record.properties
     if props.__class__ is not dict and not isinstance(props, Mapping):
@@ -93,6 +112,10 @@ def evaluate(
             disqualified = check.reason or check.name
         effect = "score forced to 0" if hit else ""
         trace.checks.append(CheckTrace(check.name, "disqualify", bool(hit), effect))
+    if model.rollup is not None:
+        rolled = rollup_items(members, model.rollup) if members else []
+        items.extend(rolled)
+        _trace_rollups(model, rolled, trace)
     contributions = tuple([item[0] for item in items])
     points = [c.points for c in contributions]
     # fsum is exact and order-free, so anyone can re-add the contributions and get these values.
@@ -231,6 +254,33 @@ def _trace_group(
     trace.groups.append(
         GroupTrace(group.name, dimension, group.max, before, after, group.first_match)
     )
+
+
+def _trace_rollups(model: ScoringModel, rolled: list[Item], trace: Trace) -> None:
+    assert model.rollup is not None
+    fired = {item[0].rule: item for item in rolled}
+    for position, rule in enumerate(model.rollup.rules):
+        slot = model.rule_count + position
+        item = fired.get(rule.name)
+        if item is None:
+            trace.rules.append(RuleTrace(rule.name, "interest", None, "rollup", slot, False))
+            continue
+        contribution, count, _, _ = item
+        trace.rules.append(
+            RuleTrace(
+                rule=rule.name,
+                dimension="interest",
+                group=None,
+                kind="rollup",
+                slot=slot,
+                matched=True,
+                points=contribution.points,
+                earned=contribution.points,
+                count=count,
+                age_days=contribution.age_days,
+                note=contribution.detail,
+            )
+        )
 
 
 def _completeness(model: ScoringModel, values: Values) -> float:

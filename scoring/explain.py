@@ -7,13 +7,15 @@ grade overrides, thresholds and the qualification decision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from scoring.conditions import LeafTrace, Values, describe_cond, trace_cond
 from scoring.evaluate import evaluate
 from scoring.model import CompiledRule, ScoringModel
+from scoring.rollup import MemberFacts
+from scoring.spec import RollupSpec
 from scoring.trace import CheckTrace, GroupTrace, QualifyTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult
 
@@ -42,6 +44,10 @@ class Explanation:
     grades: tuple[tuple[str, float], ...]
     tiers: tuple[tuple[str, float], ...]
     missing: tuple[str, ...]
+    #: Account models: the facts of the people the roll-ups read.
+    members: tuple[MemberFacts, ...] = ()
+    #: People models: how the person was tied to their account (e.g. a domain match).
+    account_link: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-serialisable form."""
@@ -93,6 +99,8 @@ class Explanation:
                 "why": self.qualify.why,
             },
             "missing": list(self.missing),
+            "members": [m.to_dict() for m in self.members],
+            "account_link": self.account_link,
         }  # fmt: skip
 
     def to_text(self) -> str:
@@ -139,11 +147,26 @@ class Explanation:
             out.append(f"qualification: {was} -> {now_text} ({q.why})")
         if self.missing:
             out.append(f"no data for: {', '.join(self.missing)}")
+        if self.account_link is not None:
+            out.append(f"account: {self.account_link}")
+        if self.members:
+            out.append(f"members: {len(self.members)}")
+            out.extend(_member_line(m) for m in self.members[:MEMBERS_SHOWN])
+            if len(self.members) > MEMBERS_SHOWN:
+                out.append(f"  ... and {len(self.members) - MEMBERS_SHOWN} more")
         if r.reasons:
             out.append("reasons: " + " | ".join(r.reasons))
         if r.changes:
             out.append("changes: " + " | ".join(r.changes))
         return "\n".join(out)
+
+
+MEMBERS_SHOWN = 25
+
+
+def _member_line(member: MemberFacts) -> str:
+    values = ", ".join(f"{v:g}" for v in member.values)
+    return f"  {member.id} {member.title} (weight {member.weight:g}): [{values}]"
 
 
 def _rule_lines(rule: RuleExplanation) -> list[str]:
@@ -205,12 +228,37 @@ def _range(low: float | None, high: float | None) -> str:
     return f"{'' if low is None else f'{low:g}'}-{high:g}"
 
 
+def _rollup_text(rule: RollupSpec) -> str:
+    cap = f", max {rule.max:g}" if rule.max is not None else ""
+    how = rule.aggregate if rule.aggregate != "top_mean" else f"mean of top {rule.top}"
+    if rule.kind == "breadth":
+        events = ", ".join(rule.events) if rule.events else "any event"
+        steps = ", ".join(f"{_range(b.min, b.max)} {b.points:+g}" for b in rule.bands)
+        return f"people with {events} within {rule.within_days:g}d, counted by role weight: {steps}"
+    if rule.kind == "score":
+        return f"members' {rule.score} x role weight, {how}, x {rule.points:g}{cap}"
+    where = f" where {describe_cond(rule.where)}" if rule.where is not None else ""
+    window = f" within {rule.within_days:g}d" if rule.within_days is not None else ""
+    return f"members' {rule.event}{where}{window}: {rule.points:+g} each x role weight, {how}{cap}"
+
+
 def explain(
-    record: Record, model: ScoringModel, now: datetime, previous: ScoreResult | None = None
+    record: Record,
+    model: ScoringModel,
+    now: datetime,
+    previous: ScoreResult | None = None,
+    *,
+    members: Sequence[MemberFacts] = (),
+    account_link: str | None = None,
 ) -> Explanation:
-    """Score `record` and return the full trace of every rule and decision."""
+    """Score `record` and return the full trace of every rule and decision.
+
+    For an account model, `members` are its people's facts, as for `scoring.score`; for a
+    person, `account_link` says how they were tied to their account (shown as is).
+    """
     trace = Trace()
-    result = evaluate(record, model, now, previous, trace)
+    result = evaluate(record, model, now, previous, trace, members=members)
+    rollups = model.rollup.rules if model.rollup is not None else ()
     props = record.properties if isinstance(record.properties, Mapping) else {}
     values = Values(props, now)
     rules_by_slot: dict[int, CompiledRule] = {
@@ -221,6 +269,10 @@ def explain(
     }
     explained = []
     for rule_trace in sorted(trace.rules, key=lambda t: t.slot):
+        if rule_trace.slot >= model.rule_count:
+            text = _rollup_text(rollups[rule_trace.slot - model.rule_count])
+            explained.append(RuleExplanation(rule_trace, text, ()))
+            continue
         rule = rules_by_slot[rule_trace.slot]
         leaves: tuple[LeafTrace, ...] = ()
         if rule.spec.cond is not None:
@@ -241,4 +293,6 @@ def explain(
         grades=model.spec.grades,
         tiers=model.spec.tiers,
         missing=missing,
+        members=tuple(members) if model.rollup is not None else (),
+        account_link=account_link,
     )

@@ -29,6 +29,7 @@ from scoring.codegen import (
 from scoring.conditions import Pred, Values, compile_cond, cond_properties
 from scoring.outcome import apply_overrides, qualifier, share
 from scoring.reasons import change_lines_of, reason_lines
+from scoring.rollup import RollupPlan, compile_rollup, rollup_items
 from scoring.rules import (
     Dimension,
     EventMatcher,
@@ -40,7 +41,7 @@ from scoring.rules import (
     make_runner,
     recency_steps,
 )
-from scoring.spec import NO_DECAY, Decay, ModelSpec, RuleSpec
+from scoring.spec import ACCOUNT_PREFIX, NO_DECAY, Decay, ModelSpec, RuleSpec
 from scoring.types import ScoreResult
 
 
@@ -117,6 +118,10 @@ class ScoringModel:
     rule_count: int
     #: The generated scorer of a page of records (see scoring.codegen and `score_page`).
     page: PageFunction
+    #: Account models: roles and roll-ups over the account's people (None for people models).
+    rollup: RollupPlan | None = None
+    #: People models: the `account.<field>` names the rules read from the person's account.
+    account_fields: frozenset[str] = frozenset()
 
 
 def model_version(spec: ModelSpec) -> str:
@@ -232,8 +237,13 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
     grades = tuple(g for g, _ in spec.grades)
     tiers = tuple(t for t, _ in spec.tiers)
     qualify = spec.qualify
+    # `account.<field>` values come from the person's account result, not from the CRM.
+    account_fields = frozenset(p for p in properties if p.startswith(ACCOUNT_PREFIX))
+    properties -= account_fields
+    fit_properties = [p for p in fit_properties if p not in account_fields]
     completeness = spec.completeness or tuple(fit_properties)
     event_rules = {k: compile_event_matcher(v) for k, v in events.items()}
+    rollup = compile_rollup(spec.members, spec.interest.decay) if spec.members else None
     qualify_enter = compile_values_predicate(qualify.enter) if qualify else None
     qualify_exit = compile_values_predicate(qualify.exit) if qualify and qualify.exit else None
     version = model_version(spec)
@@ -266,12 +276,14 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
             exit=qualify.exit if qualify else None,
             cooldown=qualify.cooldown_days if qualify else 0.0,
             matchers=event_rules,
+            rollup=rollup,
         ),
         helpers={
             "RESULT": slots_constructor(ScoreResult),
             "REASONS": reason_lines,
             "CHANGES": change_lines_of,
             "SHARE": share,
+            "ROLLUP": rollup_items,
         },
     )
     return ScoringModel(
@@ -297,6 +309,8 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
         completeness_properties=completeness,
         rule_count=slot,
         page=page,
+        rollup=rollup,
+        account_fields=account_fields,
     )
 
 

@@ -164,6 +164,78 @@ class QualifySpec:
     lifecycle_stage: str | None = field(default=None, metadata={"hash_when_set": True})
 
 
+@dataclass(frozen=True, slots=True)
+class RoleSpec:
+    """A member role of an account model: people whose properties match `cond` weigh `weight`."""
+
+    name: str
+    cond: Cond
+    weight: float
+
+
+RollupKind = Literal["score", "event", "breadth"]
+Aggregate = Literal["sum", "max", "top_mean"]
+#: The member scores a `score` roll-up can read.
+MEMBER_SCORES: tuple[str, ...] = ("fit", "interest", "score")
+AGGREGATES: tuple[str, ...] = ("sum", "max", "top_mean")
+
+
+@dataclass(frozen=True, slots=True)
+class RollupSpec:
+    """One account interest rule computed from the account's people. By `kind`:
+
+    - score: each member's `score` field (fit, interest or score) times their role weight,
+      aggregated (`sum`, `max`, or the mean of the `top` highest, fewer people counting as 0),
+      times `points` (a scale, default 1), capped by `max`.
+    - event: each member's events of type `event` matching `where` (within `within_days`),
+      `points` each decayed by age (`decay`, None: the interest decay), times the role weight,
+      aggregated as above and capped by `max`.
+    - breadth: the people with an event of one of `events` (any type when empty) within
+      `within_days`, counted by role weight and looked up in `bands`.
+    """
+
+    name: str
+    kind: RollupKind
+    score: str | None = None
+    event: str | None = None
+    where: Cond | None = None
+    events: tuple[str, ...] = ()
+    within_days: float | None = None
+    decay: Decay | None = None
+    points: float = 1.0
+    aggregate: Aggregate = "sum"
+    top: int = 0
+    max: float | None = None
+    bands: tuple[Band, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MembersSpec:
+    """How an account model sees its people: their title, role weights and the roll-ups."""
+
+    title: str
+    roles: tuple[RoleSpec, ...] = ()
+    #: Weight of a member no role matches.
+    default_weight: float = 1.0
+    rollups: tuple[RollupSpec, ...] = ()
+
+
+#: Result fields of the member's account that contact and lead rules may read as `account.<f>`.
+ACCOUNT_FIELDS: tuple[str, ...] = (
+    "fit",
+    "interest",
+    "score",
+    "grade",
+    "tier",
+    "label",
+    "qualified",
+)
+ACCOUNT_PREFIX = "account."
+#: Model objects that are accounts (scored from their people) and that are people.
+ACCOUNT_OBJECTS: tuple[str, ...] = ("company", "account")
+PERSON_OBJECTS: tuple[str, ...] = ("contact", "lead")
+
+
 Thresholds = tuple[tuple[str, float], ...]
 DEFAULT_GRADES: Thresholds = (("A", 75.0), ("B", 50.0), ("C", 25.0), ("D", 0.0))
 DEFAULT_TIERS: Thresholds = (("1", 60.0), ("2", 30.0), ("3", 0.0))
@@ -186,3 +258,5 @@ class ModelSpec:
     reasons_top: int = 5
     changes_top: int = 3
     completeness: tuple[str, ...] = field(default=())
+    #: Account models: roles and roll-ups over the account's people.
+    members: MembersSpec | None = field(default=None, metadata={"hash_when_set": True})

@@ -13,7 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config.settings import ConnectionSettings, HubSpotSettings, SalesforceSettings
+from config.settings import (
+    MAX_CHUNK_SIZE,
+    ConnectionSettings,
+    HubSpotSettings,
+    SalesforceSettings,
+)
 from connectors.base import Connector
 from sync.engine import RunOptions
 from sync.outage import OutagePolicy
@@ -22,10 +27,6 @@ from sync.state.store import StateStore
 if TYPE_CHECKING:
     from connectors.hubspot.options import HubSpotOptions
     from connectors.salesforce.options import SalesforceOptions
-
-#: The largest write chunk a full run may hand a Salesforce connector so that it reaches Bulk
-#: API 2.0 (the most `write.chunk_size` allows): a `bulk_threshold` above it disables Bulk.
-MAX_BULK_CHUNK = 10_000
 
 
 def calls_today(store: StateStore, connection: str, now: datetime) -> int:
@@ -124,7 +125,9 @@ def write_chunk(conn: ConnectionSettings, *, full: bool) -> int:
     """
     size = conn.write.chunk_size
     sf = conn.salesforce
-    if full and sf is not None and sf.bulk_threshold <= MAX_BULK_CHUNK:
+    # A full run's chunk may grow to `bulk_threshold` up to the largest `write.chunk_size`: a
+    # threshold above it disables Bulk
+    if full and sf is not None and sf.bulk_threshold <= MAX_CHUNK_SIZE:
         return max(size, sf.bulk_threshold)
     return size
 

@@ -36,40 +36,21 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Protocol
 
-from connectors.base import Change, Connector, Page, WriteResult
-from connectors.errors import BudgetExhausted, ConnectorError, PermanentError, TransientError
+from config.settings import ReadSettings, WriteSettings
+from connectors.base import Change, Connector, Page, WriteAction, WriteResult
+from connectors.errors import BudgetExhausted, ConnectorError, TransientError
 from scoring.types import Record
 from sync.gc_tuning import fewer_collections
 from sync.lock import run_lock
 from sync.outage import Contact, Outage, OutagePolicy, Stopped, event_sleep
 from sync.page_scoring import PageScorer, Rejected, Scorer, default_scorer
 from sync.plan import from_json_values
-from sync.run_summary import PlanSummary, RunResult
+from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
+from sync.state.ledger import GONE_RESOLUTION
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
 
 log = logging.getLogger("leadsync.engine")
-
-#: Per-record write error codes worth another attempt (compared case-insensitively).
-TRANSIENT_WRITE_CODES = frozenset(
-    {
-        "transient",
-        "rate_limited",
-        "rate_limit",
-        "timeout",
-        "unavailable",
-        "server_error",
-        "internal_error",
-        "unable_to_lock_row",
-        "request_running_too_long",
-        "429",
-        "500",
-        "502",
-        "503",
-        "504",
-    }
-)
-
 
 #: Planned writes taken from the queue: outbox entries with the values to write.
 Batch = list[tuple[OutboxEntry, Mapping[str, object]]]
@@ -102,17 +83,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+#: A connection's configuration when nothing is configured
+_WRITE, _READ = WriteSettings(), ReadSettings()
+
+
 @dataclass(frozen=True)
 class RunOptions:
-    """How one run behaves; built from the connection's configuration and command options."""
+    """How one run behaves; built from the connection's configuration and command options.
+
+    The defaults are the configuration's (`config.settings`), stated there once.
+    """
 
     full: bool = False
     dry_run: bool = False
-    min_points_change: float = 3.0
-    overlap: timedelta = timedelta(minutes=2)
-    chunk_size: int = 1000
+    min_points_change: float = _WRITE.min_points_change
+    overlap: timedelta = _READ.overlap
+    chunk_size: int = _WRITE.chunk_size
     max_attempts: int = 3
-    sample_size: int = 10
+    sample_size: int = SAMPLE_SIZE
 
 
 @dataclass
@@ -214,9 +202,7 @@ class Engine:
             records = run.outage.call(partial(self._fetch, run, ids))
             found = {r.id for r in records}
             gone = [letter.id for letter in chunk if letter.record_id not in found]
-            self.store.resolve_dead_letters(
-                gone, resolution="record no longer exists", now=self.clock()
-            )
+            self.store.resolve_dead_letters(gone, resolution=GONE_RESOLUTION, now=self.clock())
             planned = run.process(records, page_cursor=None)
             run.drain(final=True)
             self.store.resolve_dead_letters(
@@ -567,34 +553,52 @@ class _Run:
         return outcomes
 
     def _settle(self, batch: Batch, outcomes: list[WriteOutcome]) -> None:
+        pause: WriteOutcome | None = None
         for outcome, (entry, values) in zip(outcomes, batch, strict=True):
             if outcome.status == "applied":
                 self.counts.written += 1
                 continue
             self.counts.failed += 1
-            if outcome.status == "retry":
-                self.queue[entry.record_id] = (replace(entry, attempts=entry.attempts + 1), values)
-                continue
-            self.counts.dead_lettered += 1
-            reason = f"{outcome.error_code or 'error'}: {outcome.error or ''}"
-            self.result.dead_letter_reasons[reason[:120]] += 1
+            if outcome.status in ("retry", "paused"):
+                attempts = entry.attempts + (outcome.status == "retry")
+                self.queue[entry.record_id] = (replace(entry, attempts=attempts), values)
+                if outcome.status == "paused":
+                    pause = outcome
+            elif outcome.status == "dead_lettered":
+                self.counts.dead_lettered += 1
+                reason = f"{outcome.error_code or 'error'}: {outcome.error or ''}"
+                self.result.dead_letter_reasons[reason[:120]] += 1
+        if pause is not None:
+            # The CRM stayed unavailable through the connector's retries: an outage, paused
+            # like a failed call (re-raised once it outlasts the policy).
+            self.write_outage.wait(TransientError(f"{pause.error_code}: {pause.error}"))
+        elif outcomes:
+            self.write_outage.reset()
 
     def _write(self, changes: list[Change]) -> list[WriteResult]:
-        """Write, splitting a batch the CRM refused as a whole to find the records at fault."""
-        try:
-            return self.write_outage.call(lambda: self.connector.write(self.kind, changes))
-        except PermanentError as exc:
-            if len(changes) == 1:
-                return [WriteResult(changes[0].record_id, "failed", "rejected", str(exc)[:500])]
-            middle = len(changes) // 2
-            return self._write(changes[:middle]) + self._write(changes[middle:])
+        """Write a batch, pausing through an outage the connector's retries did not outlast."""
+        while True:
+            try:
+                return self.connector.write(self.kind, changes)
+            except TransientError as exc:
+                self.write_outage.wait(exc)
 
     def _outcome(self, entry: OutboxEntry, result: WriteResult | None) -> WriteOutcome:
-        if result is not None and result.status == "ok":
-            return WriteOutcome(entry, "applied")
-        code = result.error_code if result is not None else "no_result"
-        message = result.message if result is not None else "the CRM returned no result"
-        transient = result is None or str(code).lower() in TRANSIENT_WRITE_CODES
-        if transient and entry.attempts + 1 < self.options.max_attempts:
-            return WriteOutcome(entry, "retry", code, message)
-        return WriteOutcome(entry, "dead_lettered", code, message)
+        """What becomes of one entry: the connector's `WriteAction`, carried out (the one
+        place the engine decides about a failed write)."""
+        if result is None:
+            result = WriteResult(
+                entry.record_id, WriteAction.RETRY, "no_result", "the CRM returned no result"
+            )
+        code, message = result.error_code, result.message
+        match result.action:
+            case WriteAction.APPLIED:
+                return WriteOutcome(entry, "applied")
+            case WriteAction.RETRY if entry.attempts + 1 < self.options.max_attempts:
+                return WriteOutcome(entry, "retry", code, message)
+            case WriteAction.PAUSE_OUTAGE:
+                return WriteOutcome(entry, "paused", code, message)
+            case WriteAction.GONE:
+                return WriteOutcome(entry, "gone", code, message)
+            case _:  # DEAD_LETTER, or RETRY with its attempts spent
+                return WriteOutcome(entry, "dead_lettered", code, message)

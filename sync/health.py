@@ -1,8 +1,10 @@
 """`/healthz`, `/readyz` and `/metrics` over HTTP, for orchestrators and Prometheus.
 
 - `/healthz`: 200 while the process and its scheduler are alive.
-- `/readyz`: 200 when the last run of every connection succeeded and finished within
-  `stale_after`; otherwise 503 with a JSON body naming each connection's state.
+- `/readyz`: on the leader, 200 when the last run of every connection succeeded and finished
+  within `stale_after`; on a standby replica, 200 while it reaches the state database (it is
+  ready to take over); otherwise 503. The JSON body gives the replica's `role` and each
+  connection's state.
 - `/metrics`: the Prometheus text format.
 """
 
@@ -38,7 +40,15 @@ class Readiness:
         self.stale_after = stale_after
         self.connections = {name: ConnectionHealth() for name in stale_after}
         self.alive = True
+        self.role = "leader"
+        self.role_error: str | None = None
         self._lock = threading.Lock()
+
+    def set_role(self, role: str, error: str | None = None) -> None:
+        """Note this replica's role (`leader` or `standby`) and, for a standby, why it could not
+        reach the state database (None when it can)."""
+        with self._lock:
+            self.role, self.role_error = role, error
 
     def record(
         self, connection: str, status: str, finished: datetime, error: str | None = None
@@ -55,6 +65,7 @@ class Readiness:
         details: dict[str, Any] = {}
         ready = True
         with self._lock:
+            standby = self.role == "standby"
             for name, h in self.connections.items():
                 fresh = (
                     h.last_success is not None
@@ -68,6 +79,8 @@ class Readiness:
                     "last_success": h.last_success.isoformat() if h.last_success else None,
                     "last_error": h.last_error,
                 }
+            if standby:
+                ready = self.role_error is None
         return ready, details
 
 
@@ -126,7 +139,9 @@ class HealthServer:
             self._send(request, 200 if ok else 503, json.dumps(body).encode(), "application/json")
         elif path == "/readyz":
             ready, details = self.readiness.check(self.clock())
-            body = {"ready": ready, "connections": details}
+            body = {"ready": ready, "role": self.readiness.role, "connections": details}
+            if self.readiness.role_error:
+                body["error"] = self.readiness.role_error
             self._send(
                 request, 200 if ready else 503, json.dumps(body).encode(), "application/json"
             )

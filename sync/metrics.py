@@ -50,6 +50,11 @@ class Metrics:
         self.dead_letters = Gauge(
             "leadsync_dead_letters", "Open dead letters.", ["connection"], registry=r
         )
+        self.leader = Gauge(
+            "leadsync_leader",
+            "1 while this replica holds the leadership and runs the schedules, else 0.",
+            registry=r,
+        )
         self.outbox = Gauge(
             "leadsync_outbox_pending",
             "Planned writes not yet confirmed.",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
+from config.settings import OutageSettings
 from connectors.errors import RateLimited, TransientError, Unreachable
 
 log = logging.getLogger("leadsync.engine")
@@ -31,12 +32,16 @@ class Stopped(Exception):
     """A stop was requested while the run waited."""
 
 
+#: The configured pauses when nothing is configured
+_DEFAULT = OutageSettings()
+
+
 @dataclass(frozen=True)
 class OutagePolicy:
-    """How long one outage may pause a run."""
+    """How long one outage may pause a run (defaults: the configuration's)."""
 
-    first_pause: float = 5.0
-    max_pause: float = 600.0
+    first_pause: float = _DEFAULT.first_pause.total_seconds()
+    max_pause: float = _DEFAULT.max_pause.total_seconds()
 
     @classmethod
     def of(cls, first_pause: timedelta, max_pause: timedelta) -> OutagePolicy:

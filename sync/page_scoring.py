@@ -12,7 +12,7 @@ from typing import Any
 from scoring import score, score_page
 from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
-from sync.run_summary import PlanSummary
+from sync.run_summary import SAMPLE_SIZE, PlanSummary
 from sync.state.inputs import InputsEncoder
 from sync.state.records import OutboxEntry, ScoreRow, encode_result, loads
 
@@ -92,7 +92,7 @@ class PageScorer:
         *,
         now: datetime,
         min_points_change: float,
-        sample_size: int = 10,
+        sample_size: int = SAMPLE_SIZE,
         scorer: Scorer = default_scorer,
     ) -> None:
         self.model = model

@@ -24,11 +24,15 @@ class Sample:
     top_reasons: tuple[str, ...]
 
 
+#: Example changes a run keeps for its report
+SAMPLE_SIZE = 10
+
+
 @dataclass
 class PlanSummary:
     """Bounded summary of a run's plan (memory does not grow with the number of records)."""
 
-    sample_size: int = 10
+    sample_size: int = SAMPLE_SIZE
     by_reason: Counter[str] = field(default_factory=Counter)
     labels: Counter[str] = field(default_factory=Counter)
     score_bins: Counter[int] = field(default_factory=Counter)

@@ -110,7 +110,7 @@ def test_score_jsonl_carries_full_results(tmp_path, capsys):
     [
         (
             ["score", "--model", HUBSPOT, "--input", RECORDS, "--now", "tomorrow"],
-            "'tomorrow' is not an ISO-8601",
+            "error: --now: 'tomorrow' is not an ISO-8601 time",
         ),
         (["score", "--model", "missing.yaml", "--input", RECORDS], "missing.yaml: file not found"),
         (
@@ -119,7 +119,7 @@ def test_score_jsonl_carries_full_results(tmp_path, capsys):
         ),
         (
             ["score", "--model", HUBSPOT, "--input", RECORDS, "--format", "xml"],
-            "Invalid value for '--format'",
+            "error: --format: 'xml' is not one of 'table', 'jsonl'.\n",
         ),
     ],
 )

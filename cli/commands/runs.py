@@ -24,6 +24,7 @@ import click
 import sqlalchemy.exc
 
 from cli.render import ProgressLine, failures, plan_report, summary_table, table
+from cli.times import time_option
 from config.errors import UserError
 from config.loader import LoadedConfig, load_config, load_models
 from config.settings import ConnectionSettings, Settings
@@ -125,20 +126,12 @@ def config_options(fn: Any) -> Any:
     )(fn)
 
 
-def parse_time(text: str | None) -> datetime | None:
-    """An ISO-8601 time (hidden `--now` option) as aware UTC."""
-    if text is None:
-        return None
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @click.command("sync")
 @config_options
 @click.option("--connection", help="Run only this connection (default: all).")
 @click.option("--full", is_flag=True, help="Rescore every record, not only what changed.")
 @click.option("--dry-run", is_flag=True, help="Compute and show the plan; write nothing.")
-@click.option("--now", "now_text", hidden=True, help="Score as of this ISO-8601 time.")
+@time_option("--now", "now", "Score as of this ISO-8601 time.", hidden=True)
 @click.option("--verbose", "-v", is_flag=True, help="Log each run's start and end.")
 def sync_command(
     *,
@@ -147,7 +140,7 @@ def sync_command(
     connection: str | None,
     full: bool,
     dry_run: bool,
-    now_text: str | None,
+    now: datetime | None,
     verbose: bool,
 ) -> int:
     """Run every (or one) connection once now, then print a summary."""
@@ -157,7 +150,6 @@ def sync_command(
     stderr = sys.stderr
     progress = ProgressLine(stderr, enabled=stderr.isatty())
     results: list[RunResult] = []
-    now = parse_time(now_text)
     with stop_on_signals(stop):
         for conn in ctx.connections(connection):
             if stop.is_set():

@@ -10,28 +10,15 @@ from pathlib import Path
 
 import click
 
+from cli.times import time_option
 from config.errors import Problem, UserError
 from config.model_loader import load_model
 from config.model_schema import model_schema
 from config.record_files import read_records
 from scoring import ScoringModel, score
-from scoring.coerce import to_datetime
 from scoring.types import Record, ScoreResult
 
 _COLUMNS = ("id", "fit", "interest", "score", "label", "qualified", "reasons")
-
-
-def parse_now(text: str | None) -> datetime:
-    """`--now` as an aware UTC datetime; the wall clock when not given."""
-    if text is None:
-        return datetime.now(UTC)
-    parsed = to_datetime(text)
-    if parsed is None:
-        raise click.BadParameter(
-            f"{text!r} is not an ISO-8601 date or datetime (e.g. 2026-11-20T10:00:00Z)",
-            param_hint="--now",
-        )
-    return parsed
 
 
 def render_table(rows: Sequence[tuple[Record, ScoreResult]], *, reasons: int = 2) -> str:
@@ -119,7 +106,7 @@ def schema_command() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Records: JSONL (with events) or CSV (columns are properties).",
 )
-@click.option("--now", "now_text", help="Score as of this ISO-8601 time (default: now).")
+@time_option("--now", "now", "Score as of this ISO-8601 time (default: now).")
 @click.option(
     "--format",
     "output_format",
@@ -128,11 +115,11 @@ def schema_command() -> None:
     show_default=True,
 )
 def score_command(
-    model_path: Path, input_path: Path, now_text: str | None, output_format: str
+    model_path: Path, input_path: Path, now: datetime | None, output_format: str
 ) -> None:
     """Score records from a file without a CRM."""
     model = load_model(model_path)
-    now = parse_now(now_text)
+    now = now or datetime.now(UTC)
     records = read_records(input_path, kind=model.object, on_problem=_report)
     if output_format == "jsonl":
         count = 0

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from cli.commands.runs import Context, config_options, open_context
+from cli.times import time_option
 from config.errors import Problem, UserError
 from config.model_loader import load_model
 from config.record_files import read_records
@@ -60,17 +61,6 @@ ReportOption = click.option(
 
 def _warn(problem: Problem) -> None:
     click.echo(f"warning: {problem}", err=True)
-
-
-def _time(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    parsed = to_datetime(text)
-    if parsed is None:
-        raise click.BadParameter(
-            f"{text!r} is not an ISO-8601 date or datetime (e.g. 2026-06-30)", param_hint=option
-        )
-    return parsed
 
 
 def _records(path: Path, kind: str) -> list[Record]:
@@ -141,7 +131,7 @@ def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @InputOption
 @config_options
 @live_options
-@click.option("--now", "now_text", help="Explain as of this ISO-8601 time (default: now).")
+@time_option("--now", "now", "Explain as of this ISO-8601 time (default: now).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def explain_command(
     *,
@@ -152,11 +142,11 @@ def explain_command(
     secrets_dir: str | None,
     connection: str | None,
     kind: str | None,
-    now_text: str | None,
+    now: datetime | None,
     fmt: str,
 ) -> None:
     """Show how RECORD_ID gets its score: every rule, cap, threshold and the qualification."""
-    now = _time(now_text, "--now") or datetime.now(UTC)
+    now = now or datetime.now(UTC)
     if _offline(model_path, input_path):
         assert model_path is not None and input_path is not None
         model = load_model(model_path)
@@ -242,7 +232,7 @@ def _labelled_offline(
     "--config: converted (default) or won (Salesforce leads converted with a won opportunity).",
 )
 @click.option("--outcome-date", help="Column with the date of the outcome (point-in-time guard).")
-@click.option("--as-of", "as_of_text", help="Score as of this date; later events are excluded.")
+@time_option("--as-of", "as_of", "Score as of this date; later events are excluded.")
 @config_options
 @live_options
 @ReportOption
@@ -253,7 +243,7 @@ def backtest_command(
     input_path: Path | None,
     outcome: str | None,
     outcome_date: str | None,
-    as_of_text: str | None,
+    as_of: datetime | None,
     config: str,
     secrets_dir: str | None,
     connection: str | None,
@@ -262,7 +252,6 @@ def backtest_command(
     fmt: str,
 ) -> None:
     """Measure how well a model's scores predicted conversions (AUC, lift, leakage)."""
-    as_of = _time(as_of_text, "--as-of")
     if _offline(model_path, input_path):
         assert model_path is not None and input_path is not None
         model = load_model(model_path)
@@ -339,7 +328,7 @@ def _target(
 @InputOption
 @click.option("--outcome", required=True, help="Column saying whether the record converted.")
 @click.option("--outcome-date", help="Column with the date of the outcome (point-in-time guard).")
-@click.option("--as-of", "as_of_text", help="Score as of this date; later events are excluded.")
+@time_option("--as-of", "as_of", "Score as of this date; later events are excluded.")
 @click.option(
     "--out",
     "out_path",
@@ -360,7 +349,7 @@ def calibrate_command(
     input_path: Path | None,
     outcome: str,
     outcome_date: str | None,
-    as_of_text: str | None,
+    as_of: datetime | None,
     out_path: Path,
     target_precision: float | None,
     capacity: int | None,
@@ -377,9 +366,7 @@ def calibrate_command(
         raise UserError(f"--out {out_path} is the current model; write the proposal elsewhere")
     model = load_model(model_path)
     text = model_path.read_text(encoding="utf-8")
-    labelled = _labelled_offline(
-        model, input_path, outcome, outcome_date, _time(as_of_text, "--as-of")
-    )
+    labelled = _labelled_offline(model, input_path, outcome, outcome_date, as_of)
     target = _target(
         precision=target_precision,
         capacity=capacity,
@@ -414,7 +401,7 @@ def calibrate_command(
     "reading the CRM.",
 )
 @click.option("--samples", type=click.IntRange(0, 50), default=5, show_default=True)
-@click.option("--now", "now_text", help="Score both models as of this ISO-8601 time.")
+@time_option("--now", "now", "Score both models as of this ISO-8601 time (default: now).")
 @ReportOption
 def preview_command(
     *,
@@ -425,7 +412,7 @@ def preview_command(
     kind: str | None,
     from_state: bool,
     samples: int,
-    now_text: str | None,
+    now: datetime | None,
     report_path: Path | None,
 ) -> None:
     """Shadow-score the population with a candidate model against the live one; write nothing."""
@@ -438,7 +425,7 @@ def preview_command(
             raise UserError(
                 f"{model_path}: scores {candidate.object} records, the live model {live.object}"
             )
-        now = _time(now_text, "--now") or datetime.now(UTC)
+        now = now or datetime.now(UTC)
         if from_state:
             result = preview.preview_from_state(
                 ctx.store,

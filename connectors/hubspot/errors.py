@@ -12,7 +12,11 @@ HubSpot error bodies (https://developers.hubspot.com/docs/api/error-handling) ca
     403 MISSING_SCOPES                 -> MissingPermission naming the scopes
     403 other                          -> MissingPermission (tier or portal permission)
     408, 423, 425, 5xx                 -> TransientError
-    other 4xx                          -> HubSpotRejected (a PermanentError with status/category)
+    other 4xx                          -> HubSpotRejected (a RequestRejected with status/category)
+
+A record's failure inside a batch update is not an exception: `WRITE_ACTIONS` maps its category
+to the `WriteAction` the engine carries out (OBJECT_NOT_FOUND: gone; INTERNAL_ERROR and other
+passing trouble: retry; anything else: dead letter).
 
 Transport failures (resets, timeouts, refused connections, truncated or non-JSON 2xx bodies) are
 TransientError; a TLS verification failure is permanent (fix `ca_bundle`). Messages carry
@@ -28,18 +32,20 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from connectors.base import WriteAction
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
     ConnectorError,
     MissingPermission,
-    PermanentError,
     RateLimited,
+    RequestRejected,
     TransientError,
 )
 
 __all__ = [
     "RULES",
+    "WRITE_ACTIONS",
     "HubSpotRejected",
     "Rule",
     "TokenRejected",
@@ -47,6 +53,7 @@ __all__ = [
     "parse_body",
     "required_scopes",
     "retry_after",
+    "write_action",
 ]
 
 
@@ -58,12 +65,11 @@ class TokenRejected(AuthError):
         self.category = category
 
 
-class HubSpotRejected(PermanentError):
+class HubSpotRejected(RequestRejected):
     """A 4xx HubSpot will never accept as sent; keeps the status and category for callers."""
 
     def __init__(self, message: str, status: int, category: str | None) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status, category)
         self.category = category
 
 
@@ -91,6 +97,25 @@ RULES: tuple[Rule, ...] = (
     Rule(_codes(408, 423, 425, range(500, 600)), None, "transient"),
     Rule(_codes(range(400, 500)), None, "permanent"),
 )
+
+
+#: A record's error category in a batch update reply (or of a batch refused whole) -> what
+#: becomes of its write; any other category (VALIDATION_ERROR, ...) is dead-lettered.
+#: UNCONFIRMED is ours: a reply that neither confirmed nor rejected the record.
+WRITE_ACTIONS: Mapping[str, WriteAction] = {
+    "OBJECT_NOT_FOUND": WriteAction.GONE,
+    "INTERNAL_ERROR": WriteAction.RETRY,
+    "RATE_LIMITS": WriteAction.RETRY,
+    "RATE_LIMIT": WriteAction.RETRY,
+    "TIMEOUT": WriteAction.RETRY,
+    "SERVICE_UNAVAILABLE": WriteAction.RETRY,
+    "UNCONFIRMED": WriteAction.RETRY,
+}
+
+
+def write_action(category: str | None) -> WriteAction:
+    """What to do with a record write HubSpot failed with `category`."""
+    return WRITE_ACTIONS.get(category or "", WriteAction.DEAD_LETTER)
 
 
 def parse_body(raw: bytes | str | None) -> dict[str, Any]:

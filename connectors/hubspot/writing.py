@@ -6,13 +6,16 @@ Per record, never all-or-nothing:
   when the model's qualification sets it, forward only (never to an earlier stage);
 * values HubSpot already holds (known from the read that preceded the write) are not sent; a
   record left with nothing to send is `ok` without a call;
-* a 207 is split record by record: ids in `results` are `ok`, ids named in `errors[]` fail
-  with HubSpot's category and message; records failing for a transient reason
-  (INTERNAL_ERROR...) are sent once more in a later batch;
-* a batch HubSpot rejects whole (a 400 over one bad value) is halved until the bad records are
-  alone, so the good ones are still written;
-* a batch that keeps failing transiently after the retries comes back as `TRANSIENT` failures
-  for the engine to retry later; auth, permission and budget errors stop the write.
+* a 207 is split record by record: ids in `results` are applied, ids named in `errors[]` fail
+  with HubSpot's category and message and the `WriteAction` `errors.WRITE_ACTIONS` gives it;
+  records that call for a retry (INTERNAL_ERROR...) are sent once more in a later batch before
+  their result stands;
+* a batch HubSpot rejects whole (a 400 over one bad value) is halved by
+  `connectors.batching.isolate_rejected` until the bad records are alone, so the good ones
+  are still written;
+* a batch that keeps failing transiently after the retries comes back as `PAUSE_OUTAGE`
+  results (code `TRANSIENT`); `Unreachable` (nothing answered at all), auth, permission and
+  budget errors stop the write.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from typing import Any
 
 import orjson
 
-from connectors.base import Change, WriteResult
-from connectors.errors import TransientError
+from connectors.base import Change, WriteAction, WriteResult
+from connectors.batching import isolate_rejected
+from connectors.errors import RequestRejected, TransientError, Unreachable
 from connectors.hubspot.api import HubSpotApi
-from connectors.hubspot.errors import HubSpotRejected
+from connectors.hubspot.errors import write_action
 from connectors.hubspot.reading import ObjectSpec
 from connectors.hubspot.values import (
     LIFECYCLE_STAGES,
@@ -42,9 +46,6 @@ __all__ = ["BATCH_SIZE", "KnownValues", "write_changes"]
 
 BATCH_SIZE = 100
 LIFECYCLE = "lifecyclestage"
-TRANSIENT_CATEGORIES = frozenset(
-    {"INTERNAL_ERROR", "RATE_LIMITS", "RATE_LIMIT", "TIMEOUT", "SERVICE_UNAVAILABLE"}
-)
 
 
 class KnownValues:
@@ -120,7 +121,9 @@ def _plan_one(
                 try:
                     formatted = format_value(output_type, value)
                 except ValueError as exc:
-                    return WriteResult(record_id, "failed", "INVALID_VALUE", f"{key}: {exc}")
+                    return WriteResult(
+                        record_id, WriteAction.DEAD_LETTER, "INVALID_VALUE", f"{key}: {exc}"
+                    )
             if (
                 known is not None
                 and name in known
@@ -133,7 +136,7 @@ def _plan_one(
             if _stage_rank(target) < 0:
                 return WriteResult(
                     record_id,
-                    "failed",
+                    WriteAction.DEAD_LETTER,
                     "INVALID_VALUE",
                     f"lifecyclestage {value!r} is not one of {', '.join(LIFECYCLE_STAGES)}",
                 )
@@ -143,7 +146,7 @@ def _plan_one(
         else:
             return WriteResult(
                 record_id,
-                "failed",
+                WriteAction.DEAD_LETTER,
                 "NOT_OWNED",
                 f"leadsync does not write {key!r}; it writes only its own outputs",
             )
@@ -179,7 +182,7 @@ def write_changes(
         if isinstance(plan, WriteResult):
             outcomes[rid] = plan
         elif not plan:
-            outcomes[rid] = WriteResult(rid, "ok", None, "unchanged")
+            outcomes[rid] = WriteResult(rid, WriteAction.APPLIED, None, "unchanged")
         else:
             pending.append((rid, plan))
     retry_round = True
@@ -190,12 +193,13 @@ def write_changes(
         for batch, future in zip(batches, futures, strict=True):
             sent = dict(batch)
             written: list[tuple[str, dict[str, str]]] = []
-            for rid, result, retry in future.result():
-                if retry and retry_round:
+            for result in future.result():
+                rid = result.record_id
+                if result.action is WriteAction.RETRY and retry_round:
                     again.append((rid, sent[rid]))
                     continue
                 outcomes[rid] = result
-                if result.status == "ok":
+                if result.ok:
                     written.append((rid, sent[rid]))
             known.remember_many(written)
         pending, retry_round = again, False
@@ -218,25 +222,30 @@ def _read_stages(api: HubSpotApi, spec: ObjectSpec, ids: list[str], known: Known
 
 def _send(
     api: HubSpotApi, spec: ObjectSpec, batch: list[tuple[str, dict[str, str]]]
-) -> list[tuple[str, WriteResult, bool]]:
-    """One batch update; (id, result, worth one more try) per record."""
-    body = orjson.dumps({"inputs": [{"id": rid, "properties": props} for rid, props in batch]})
-    try:
-        reply = api.call("objects.batch_update", api.batch_update, spec.object_type, body)
-    except HubSpotRejected as exc:
-        if len(batch) > 1 and exc.status == 400:
-            half = len(batch) // 2
-            return _send(api, spec, batch[:half]) + _send(api, spec, batch[half:])
-        code = exc.category or str(exc.status)
-        return [(rid, WriteResult(rid, "failed", code, str(exc)), False) for rid, _ in batch]
-    except TransientError as exc:
-        return [(rid, WriteResult(rid, "failed", "TRANSIENT", str(exc)), False) for rid, _ in batch]
-    return _outcomes(batch, reply.data)
+) -> list[WriteResult]:
+    """One batch update (halved while HubSpot refuses it whole); one result per record."""
+
+    def send(part: Sequence[tuple[str, dict[str, str]]]) -> list[WriteResult]:
+        body = orjson.dumps({"inputs": [{"id": rid, "properties": props} for rid, props in part]})
+        try:
+            reply = api.call("objects.batch_update", api.batch_update, spec.object_type, body)
+        except Unreachable:
+            raise  # nothing answered at all: about the address, not these records
+        except TransientError as exc:  # HubSpot stayed unavailable through the retries
+            return [
+                WriteResult(rid, WriteAction.PAUSE_OUTAGE, "TRANSIENT", str(exc)) for rid, _ in part
+            ]
+        return _outcomes(part, reply.data)
+
+    return isolate_rejected(send, batch, _refused)
 
 
-def _outcomes(
-    batch: list[tuple[str, dict[str, str]]], data: Any
-) -> list[tuple[str, WriteResult, bool]]:
+def _refused(item: tuple[str, dict[str, str]], exc: RequestRejected) -> WriteResult:
+    code = exc.code or str(exc.status)
+    return WriteResult(item[0], write_action(exc.code), code, str(exc))
+
+
+def _outcomes(batch: Sequence[tuple[str, dict[str, str]]], data: Any) -> list[WriteResult]:
     ids = [rid for rid, _ in batch]
     if not isinstance(data, dict):
         data = {}
@@ -254,29 +263,18 @@ def _outcomes(
             failed[rid] = (category, message)
         if not named:
             unattributed = (category, message)
-    out: list[tuple[str, WriteResult, bool]] = []
+    out: list[WriteResult] = []
     for rid in ids:
-        if rid in failed:
-            category, message = failed[rid]
-            out.append(
-                (
-                    rid,
-                    WriteResult(rid, "failed", category, message),
-                    category in TRANSIENT_CATEGORIES,
-                )
-            )
-        elif rid in done:
-            out.append((rid, WriteResult(rid, "ok"), False))
-        else:
-            category, message = unattributed or (
+        if rid in done and rid not in failed:
+            out.append(WriteResult(rid, WriteAction.APPLIED))
+            continue
+        category, message = (
+            failed.get(rid)
+            or unattributed
+            or (
                 "UNCONFIRMED",
                 "HubSpot's reply neither confirmed nor rejected this record",
             )
-            out.append(
-                (
-                    rid,
-                    WriteResult(rid, "failed", category, message),
-                    category in TRANSIENT_CATEGORIES,
-                )
-            )
+        )
+        out.append(WriteResult(rid, write_action(category), category, message))
     return out

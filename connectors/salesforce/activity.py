@@ -1,37 +1,42 @@
 """Salesforce activity mapped onto leadsync's canonical events.
 
-    Task, TaskSubtype Email/ListEmail, Subject "Email Opened: <email>" ..... email_open
-    Task, TaskSubtype Email/ListEmail, Subject "Email Clicked: <url> (<email>)" email_click
-    Task, TaskSubtype Email/ListEmail, Subject "Email Reply: ..." / "Re: ..."   email_reply
-    Task, TaskSubtype Call (or Type Call) ................................... call
-    Event (StartDateTime) ..................................................... meeting
-    CampaignMember with HasResponded = true .................................. campaign_response
+    EmailMessageRelation ToAddress -> EmailMessage.FirstOpenedDate ........ email_open
+                                      EmailMessage.LastOpenedDate (later) . email_open
+                                      EmailMessage.FirstLinkClickedDate ... email_click
+    EmailMessageRelation FromAddress -> incoming EmailMessage.MessageDate .. email_reply
+    EmailStatus (list and mass email) FirstOpenDate, LastOpenDate (later) . email_open
+    Task with TaskSubtype Call (or Type Call) ............................. call
+    Event StartDateTime (past and future) ................................. meeting
+    CampaignMember with HasResponded = true ............................... campaign_response
 
-Email tracking tools log opens, clicks and replies as Tasks whose subjects follow these patterns
-(case-insensitive; "Opened:", "Clicked:" and "Replied:" without the "Email" prefix also match).
-Only the last `days` days of activity are read (`LAST_N_DAYS`, evaluated by Salesforce).
+Tracked one-to-one email (Enhanced Email) is an `EmailMessage`, linked to the lead or contact
+it went to (`ToAddress`) or came from (`FromAddress`) by `EmailMessageRelation`. Salesforce
+keeps its first and last open and its first link click, not every open: an email opened five
+times yields two `email_open` events (first and last), or one when both are the same moment.
+A reply is an incoming EmailMessage from the lead or contact. List and mass email opens are
+`EmailStatus` rows (`TimesOpened`, `FirstOpenDate`, `LastOpenDate`); Salesforce serves them only
+as the `EmailStatuses` subquery of Lead and Contact, so they ride in the record query itself.
+Account Engagement (Pardot) keeps its own score, grade and activity dates as fields on leads and
+contacts (`pi__score__c`, `pi__grade__c`, `pi__last_activity__c`, ...): models name them as
+properties, no activity object is read for them.
+
+Only the last `days` days of activity are read (`LAST_N_DAYS`, evaluated by Salesforce), and
+meetings booked ahead (Event `StartDateTime` after now) as well: an event dated in the future
+counts at full strength until it happens, and rules tell past from future meetings by the
+`start` attribute (`where: {start: {older_than_days: 0}}` is a meeting that has started).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from scoring.types import Event
 
-_OPEN = re.compile(r"^\s*(?:email\s+)?open(?:ed)?\s*:?\s*(?P<email>.*)$", re.IGNORECASE)
-_CLICK = re.compile(
-    r"^\s*(?:email\s+)?click(?:ed)?(?:\s+link)?\s*:?\s*(?P<url>\S*)\s*(?:\((?P<email>.*)\))?\s*$",
-    re.IGNORECASE,
-)
-_REPLY = re.compile(
-    r"^\s*(?:(?:email\s+)?repl(?:y|ied)\b|re:)\s*:?\s*(?P<email>.*)$", re.IGNORECASE
-)
-
 EMAIL_EVENTS = frozenset({"email_open", "email_click", "email_reply"})
+Mapper = Callable[[Mapping[str, Any], Collection[str]], list[Event]]
 
 
 def parse_datetime(value: object) -> datetime | None:
@@ -54,93 +59,134 @@ def parse_datetime(value: object) -> datetime | None:
 
 @dataclass(frozen=True)
 class ActivitySource:
-    """One activity object: how to select it and how to map its rows to events."""
+    """One activity object: how to select it and how to map its rows to events.
+
+    `relationship` names the child relationship of Lead and Contact that carries the object in
+    a subquery (None when it has none); `direct` says whether the object can be queried on its
+    own (EmailStatus cannot).
+    """
 
     sobject: str
-    relationship: str
+    relationship: str | None
     parent_fields: Mapping[str, str]
     fields: tuple[str, ...]
     produces: frozenset[str]
+    filters: Callable[[Collection[str], int], str]
+    order: str
+    mapper: Mapper
+    direct: bool = True
 
     def parent_field(self, sobject: str) -> str:
-        """The field holding the lead or contact id (`WhoId`, `LeadId`, `ContactId`)."""
+        """The field holding the lead or contact id (`WhoId`, `LeadId`, `RelationId`)."""
         return self.parent_fields[sobject]
 
     def parent_filter(self, sobject: str) -> str:
         """The filter keeping rows of `sobject` parents in a direct (non-subquery) read."""
         if self.sobject in ("Task", "Event"):
             return f"Who.Type = '{sobject}'"
+        if self.sobject == "EmailMessageRelation":
+            return f"RelationObjectType = '{sobject}'"
         return f"{self.parent_field(sobject)} != null"
 
     def where(self, event_types: Collection[str], days: int) -> str:
         """The row filter for the wanted event types."""
-        if self.sobject == "Task":
-            kinds = []
-            if EMAIL_EVENTS & set(event_types):
-                kinds.append("TaskSubtype IN ('Email', 'ListEmail')")
-            if "call" in event_types:
-                kinds.append("TaskSubtype = 'Call' OR Type = 'Call'")
-            return f"CreatedDate = LAST_N_DAYS:{days} AND ({' OR '.join(kinds)})"
-        if self.sobject == "Event":
-            return f"StartDateTime = LAST_N_DAYS:{days}"
-        return f"HasResponded = true AND CreatedDate = LAST_N_DAYS:{days}"
-
-    @property
-    def order(self) -> str:
-        """The order of rows within one parent."""
-        return {"Task": "CreatedDate", "Event": "StartDateTime"}.get(self.sobject, "CreatedDate")
+        return self.filters(event_types, days)
 
     def events(self, row: Mapping[str, Any], event_types: Collection[str]) -> list[Event]:
         """The canonical events of one row (none when it is not a wanted kind)."""
-        if self.sobject == "Task":
-            return _task_events(row, event_types)
-        if self.sobject == "Event":
-            at = parse_datetime(row.get("StartDateTime")) or parse_datetime(row.get("CreatedDate"))
-            if at is None or "meeting" not in event_types:
-                return []
-            attributes = {
-                "title": row.get("Subject"),
-                "outcome": row.get("Type"),
-                "duration_min": row.get("DurationInMinutes"),
-            }
-            return [Event("meeting", at, attributes)]
-        at = parse_datetime(row.get("FirstRespondedDate")) or parse_datetime(row.get("CreatedDate"))
-        if at is None or "campaign_response" not in event_types:
-            return []
-        campaign = row.get("Campaign") or {}
-        name = campaign.get("Name") if isinstance(campaign, Mapping) else None
-        return [Event("campaign_response", at, {"campaign": name, "status": row.get("Status")})]
+        return self.mapper(row, event_types)
+
+
+def _opens(
+    first: datetime | None, last: datetime | None, attributes: dict[str, Any]
+) -> list[Event]:
+    """The first and (when later) last open Salesforce keeps for one email."""
+    moments = [m for m in (first, last) if m is not None]
+    unique = sorted(set(moments))
+    return [Event("email_open", at, attributes) for at in unique]
+
+
+def _email_message_events(row: Mapping[str, Any], event_types: Collection[str]) -> list[Event]:
+    message = row.get("EmailMessage")
+    if not isinstance(message, Mapping):
+        return []
+    subject = message.get("Subject")
+    events: list[Event] = []
+    if row.get("RelationType") == "FromAddress":
+        at = parse_datetime(message.get("MessageDate"))
+        if message.get("Incoming") and at is not None and "email_reply" in event_types:
+            events.append(Event("email_reply", at, {"email": subject, "source": "EmailMessage"}))
+        return events
+    attributes = {"email": subject, "source": "EmailMessage"}
+    if "email_open" in event_types:
+        events += _opens(
+            parse_datetime(message.get("FirstOpenedDate")),
+            parse_datetime(message.get("LastOpenedDate")),
+            attributes,
+        )
+    clicked = parse_datetime(message.get("FirstLinkClickedDate"))
+    if clicked is not None and "email_click" in event_types:
+        events.append(Event("email_click", clicked, {**attributes, "url": None}))
+    return events
+
+
+def _email_message_filter(event_types: Collection[str], days: int) -> str:
+    kinds = []
+    if {"email_open", "email_click"} & set(event_types):
+        kinds.append("(RelationType = 'ToAddress' AND EmailMessage.Incoming = false)")
+    if "email_reply" in event_types:
+        kinds.append("(RelationType = 'FromAddress' AND EmailMessage.Incoming = true)")
+    return f"EmailMessage.MessageDate = LAST_N_DAYS:{days} AND ({' OR '.join(kinds)})"
+
+
+def _email_status_events(row: Mapping[str, Any], event_types: Collection[str]) -> list[Event]:
+    if "email_open" not in event_types:
+        return []
+    attributes = {
+        "email": row.get("EmailTemplateName"),
+        "source": "EmailStatus",
+        "times_opened": row.get("TimesOpened"),
+    }
+    return _opens(
+        parse_datetime(row.get("FirstOpenDate")),
+        parse_datetime(row.get("LastOpenDate")),
+        attributes,
+    )
 
 
 def _task_events(row: Mapping[str, Any], event_types: Collection[str]) -> list[Event]:
     at = parse_datetime(row.get("CompletedDateTime")) or parse_datetime(row.get("CreatedDate"))
-    if at is None:
+    is_call = row.get("TaskSubtype") == "Call" or row.get("Type") == "Call"
+    if at is None or not is_call or "call" not in event_types:
         return []
-    subtype = str(row.get("TaskSubtype") or "")
-    subject = str(row.get("Subject") or "")
-    if subtype == "Call" or row.get("Type") == "Call":
-        if "call" not in event_types:
-            return []
-        attributes = {
-            "outcome": row.get("CallDisposition") or row.get("Status"),
-            "duration_s": row.get("CallDurationInSeconds"),
-            "subject": subject,
-        }
-        return [Event("call", at, attributes)]
-    if subtype not in ("Email", "ListEmail"):
+    attributes = {
+        "outcome": row.get("CallDisposition") or row.get("Status"),
+        "duration_s": row.get("CallDurationInSeconds"),
+        "subject": row.get("Subject"),
+    }
+    return [Event("call", at, attributes)]
+
+
+def _meeting_events(row: Mapping[str, Any], event_types: Collection[str]) -> list[Event]:
+    at = parse_datetime(row.get("StartDateTime")) or parse_datetime(row.get("CreatedDate"))
+    if at is None or "meeting" not in event_types:
         return []
-    click = _CLICK.match(subject)
-    if click and "email_click" in event_types:
-        email = (click.group("email") or "").strip()
-        return [Event("email_click", at, {"url": click.group("url"), "email": email})]
-    opened = _OPEN.match(subject)
-    if opened and not click and "email_open" in event_types:
-        name = opened.group("email").strip()
-        return [Event("email_open", at, {"email": name, "campaign": name})]
-    reply = _REPLY.match(subject)
-    if reply and "email_reply" in event_types:
-        return [Event("email_reply", at, {"email": reply.group("email").strip()})]
-    return []
+    attributes = {
+        "title": row.get("Subject"),
+        "outcome": row.get("Type"),
+        "duration_min": row.get("DurationInMinutes"),
+        "start": row.get("StartDateTime"),
+    }
+    return [Event("meeting", at, attributes)]
+
+
+def _campaign_events(row: Mapping[str, Any], event_types: Collection[str]) -> list[Event]:
+    at = parse_datetime(row.get("FirstRespondedDate")) or parse_datetime(row.get("CreatedDate"))
+    if at is None or "campaign_response" not in event_types:
+        return []
+    campaign = row.get("Campaign") or {}
+    name = campaign.get("Name") if isinstance(campaign, Mapping) else None
+    return [Event("campaign_response", at, {"campaign": name, "status": row.get("Status")})]
 
 
 TASKS = ActivitySource(
@@ -158,7 +204,12 @@ TASKS = ActivitySource(
         "CreatedDate",
         "CompletedDateTime",
     ),
-    frozenset({"email_open", "email_click", "email_reply", "call"}),
+    frozenset({"call"}),
+    lambda types, days: (
+        f"CreatedDate = LAST_N_DAYS:{days} AND (TaskSubtype = 'Call' OR Type = 'Call')"
+    ),
+    "CreatedDate",
+    _task_events,
 )
 EVENTS = ActivitySource(
     "Event",
@@ -166,6 +217,10 @@ EVENTS = ActivitySource(
     {"Lead": "WhoId", "Contact": "WhoId"},
     ("Id", "Subject", "Type", "StartDateTime", "DurationInMinutes", "CreatedDate"),
     frozenset({"meeting"}),
+    # `>=` the range's start keeps every meeting booked ahead
+    lambda types, days: f"StartDateTime >= LAST_N_DAYS:{days}",
+    "StartDateTime",
+    _meeting_events,
 )
 CAMPAIGN_MEMBERS = ActivitySource(
     "CampaignMember",
@@ -173,8 +228,42 @@ CAMPAIGN_MEMBERS = ActivitySource(
     {"Lead": "LeadId", "Contact": "ContactId"},
     ("Id", "Status", "HasResponded", "FirstRespondedDate", "CreatedDate", "Campaign.Name"),
     frozenset({"campaign_response"}),
+    lambda types, days: f"HasResponded = true AND CreatedDate = LAST_N_DAYS:{days}",
+    "CreatedDate",
+    _campaign_events,
 )
-SOURCES = (TASKS, EVENTS, CAMPAIGN_MEMBERS)
+EMAIL_MESSAGES = ActivitySource(
+    "EmailMessageRelation",
+    None,
+    {"Lead": "RelationId", "Contact": "RelationId"},
+    (
+        "Id",
+        "RelationId",
+        "RelationType",
+        "EmailMessage.Subject",
+        "EmailMessage.MessageDate",
+        "EmailMessage.Incoming",
+        "EmailMessage.FirstOpenedDate",
+        "EmailMessage.LastOpenedDate",
+        "EmailMessage.FirstLinkClickedDate",
+    ),
+    EMAIL_EVENTS,
+    _email_message_filter,
+    "CreatedDate",
+    _email_message_events,
+)
+EMAIL_STATUSES = ActivitySource(
+    "EmailStatus",
+    "EmailStatuses",
+    {"Lead": "WhoId", "Contact": "WhoId"},
+    ("Id", "EmailTemplateName", "TimesOpened", "FirstOpenDate", "LastOpenDate"),
+    frozenset({"email_open"}),
+    lambda types, days: f"TimesOpened > 0 AND LastOpenDate = LAST_N_DAYS:{days}",
+    "FirstOpenDate",
+    _email_status_events,
+    direct=False,
+)
+SOURCES = (TASKS, EVENTS, CAMPAIGN_MEMBERS, EMAIL_MESSAGES, EMAIL_STATUSES)
 
 
 def sources_for(event_types: Collection[str]) -> list[ActivitySource]:

@@ -9,24 +9,32 @@ Call level (an HTTP response, or no response at all), by (status, errorCode):
     400 INVALID_FIELD, INVALID_TYPE ............... MissingPermission (missing, or hidden by
                                                     field-level security: Salesforce cannot tell)
     400 INVALID_QUERY_LOCATOR ..................... QueryLocatorExpired (restart the query)
-    400/404/405/409/415 anything else ............. PermanentError
+    400/404/405/409/415 anything else ............. RequestRejected (a PermanentError)
     429 ........................................... RateLimited
     5xx, timeouts, connection resets .............. TransientError
     TLS certificate verification failures ......... PermanentError (fix ca_bundle)
 
-Record level (a SaveResult or a Bulk 2.0 failed row): `RETRYABLE_RECORD_CODES` are retried,
-every other code is reported on that record's `WriteResult` and never retried.
+Record level (a SaveResult or a Bulk 2.0 failed row), by statusCode (`WRITE_ACTIONS`):
+
+    UNABLE_TO_LOCK_ROW, QUERY_TIMEOUT ............ retried in the call, then RETRY (a later batch)
+    SERVER_UNAVAILABLE, REQUEST_RUNNING_TOO_LONG . retried in the call, then PAUSE_OUTAGE
+    ENTITY_IS_DELETED ............................ GONE (the record is in the recycle bin or purged)
+    CANNOT_UPDATE_CONVERTED_LEAD ................. GONE (a converted lead takes no more writes)
+    UNPROCESSED (ours: a Bulk row with no result)  RETRY
+    anything else ................................ DEAD_LETTER
 
 Messages carry the endpoint, status, error code and Salesforce's message; never a token.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 from simple_salesforce.exceptions import SalesforceError
 
+from connectors.base import WriteAction
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
@@ -34,15 +42,35 @@ from connectors.errors import (
     MissingPermission,
     PermanentError,
     RateLimited,
+    RequestRejected,
     TransientError,
     Unreachable,
 )
 from connectors.reach import no_connection_reason, origin
 
-#: Record-level codes worth another try: lock contention and passing server trouble.
+#: Record-level codes worth another try within the call: lock contention and passing server
+#: trouble.
 RETRYABLE_RECORD_CODES = frozenset(
     {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT"}
 )
+
+#: A record's statusCode -> what becomes of its write once the call's own retries are spent;
+#: any other code is dead-lettered.
+WRITE_ACTIONS: Mapping[str, WriteAction] = {
+    "UNABLE_TO_LOCK_ROW": WriteAction.RETRY,
+    "QUERY_TIMEOUT": WriteAction.RETRY,
+    "SERVER_UNAVAILABLE": WriteAction.PAUSE_OUTAGE,
+    "REQUEST_RUNNING_TOO_LONG": WriteAction.PAUSE_OUTAGE,
+    "ENTITY_IS_DELETED": WriteAction.GONE,
+    "CANNOT_UPDATE_CONVERTED_LEAD": WriteAction.GONE,
+    "UNPROCESSED": WriteAction.RETRY,
+}
+
+
+def write_action(code: str | None) -> WriteAction:
+    """What to do with a record write Salesforce failed with status code `code`."""
+    return WRITE_ACTIONS.get(code or "", WriteAction.DEAD_LETTER)
+
 
 _PERMISSION_CODES = frozenset(
     {
@@ -106,7 +134,7 @@ def classify_status(endpoint: str, status: int, content: Any) -> ConnectorError:
         return QueryLocatorExpired(text)
     if status >= 500:
         return TransientError(text)
-    return PermanentError(text)
+    return RequestRejected(text, status, code or None)
 
 
 def classify(endpoint: str, error: BaseException) -> ConnectorError:

@@ -55,7 +55,7 @@ def tooling_metadata(output: OutputField) -> dict[str, Any]:
             "restricted": True,
             "valueSetDefinition": {
                 "sorted": False,
-                "value": [{"fullName": v, "label": v, "default": False} for v in output.options],
+                "value": [picklist_value(v) for v in output.options],
             },
         }
     elif output.type == "bool":
@@ -67,11 +67,22 @@ def tooling_metadata(output: OutputField) -> dict[str, Any]:
     return metadata
 
 
-def picklist_values(metadata: Mapping[str, Any]) -> list[str]:
-    """The values of a Picklist field's metadata."""
+def picklist_value(value: str) -> dict[str, Any]:
+    """One picklist value as Tooling `CustomField.Metadata` names it (`valueName`, not the
+    Metadata API's `fullName`)."""
+    return {"valueName": value, "label": value, "default": False}
+
+
+def picklist_entries(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The value entries of a Picklist field's Tooling metadata, as read."""
     value_set = metadata.get("valueSet") or {}
     definition = value_set.get("valueSetDefinition") or {}
-    return [str(v.get("fullName")) for v in definition.get("value") or []]
+    return [dict(v) for v in definition.get("value") or [] if isinstance(v, Mapping)]
+
+
+def picklist_values(metadata: Mapping[str, Any]) -> list[str]:
+    """The value names of a Picklist field's Tooling metadata."""
+    return [str(v["valueName"]) for v in picklist_entries(metadata) if v.get("valueName")]
 
 
 def encode(canonical: str, value: object, *, max_length: int = LONG_TEXT) -> Any:

@@ -7,18 +7,23 @@ Two modes, one cursor (`ReadCursor`, JSON in `Page.cursor`):
   its own `read.overlap` before the watermark). Resuming from a cursor `(stamp, id)` uses the
   tiebreak `SystemModstamp > stamp OR (SystemModstamp = stamp AND Id > id)`, so records sharing
   one timestamp (a bulk update stamps thousands alike) are neither skipped nor read twice.
-  Activity comes through child subqueries (`(SELECT ... FROM Tasks ...)`): pages are small. A
+  Activity comes through child subqueries (`(SELECT ... FROM Tasks ...)`), and, for objects
+  without a child relationship (EmailMessageRelation), one query per page for its ids. A
   subquery result of a very active record holds only a first batch of children (Salesforce
   returns about 200 with `"done": false` and its own `nextRecordsUrl`); the rest is fetched
   through that URL, one counted call per further batch, before the next page is asked for (the
   parent's next page invalidates the child cursors).
 * full (`since` None): `ORDER BY Id`, resuming with `Id > id`. Activity comes through direct
-  Task, Event and CampaignMember queries ordered by parent id and merge-joined with the lead
-  pages, so memory stays one page per stream however many records there are.
+  queries of each activity object ordered by parent id and merge-joined with the lead pages, so
+  memory stays one page per stream however many records there are and every page holds 2,000
+  rows; only EmailStatus, which Salesforce serves solely as the `EmailStatuses` subquery, rides
+  in the record query (its rows count toward the page's 2,000).
 
-Only the fields the model references, leadsync's visible output fields and the system fields
-the cursor and echo suppression need are selected. Converted leads (read-only in Salesforce)
-are left out, unless the caller asks for `IsConverted` itself (backtests label leads by it).
+Only the fields the model references, the leadsync outputs planning compares
+(`connectors.outputs.PLANNING_OUTPUTS`: no long text areas, which would cap pages at 200 rows)
+and the system fields the cursor and echo suppression need are selected. Converted leads
+(read-only in Salesforce) are left out, unless the caller asks for `IsConverted` itself
+(backtests label leads by it).
 
 Echo suppression (incremental reads only): a record last modified by the integration user,
 with no later system change, whose inputs hash as they did when leadsync last wrote it, changed
@@ -31,18 +36,20 @@ import hashlib
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Collection, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Page
 from connectors.errors import MissingPermission, PermanentError
+from connectors.outputs import PLANNING_OUTPUTS
 from connectors.salesforce.activity import ActivitySource, parse_datetime, sources_for
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import QueryLocatorExpired
 from connectors.salesforce.fields import api_name, sobject_of
-from scoring.types import OUTPUT_NAMES, Event, Record
+from connectors.salesforce.queries import id_filter, quote, select, soql_datetime, subquery
+from scoring.types import Event, Record
 
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById")
 
@@ -70,16 +77,6 @@ class ReadCursor:
             return cls(mode, data.get("id"), data.get("stamp"))
         except (ValueError, KeyError, TypeError):
             raise PermanentError(f"not a Salesforce read cursor: {text[:80]!r}") from None
-
-
-def soql_datetime(moment: datetime) -> str:
-    """A SOQL datetime literal in whole seconds (Salesforce stores no milliseconds)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def quote(text: str) -> str:
-    """A SOQL string literal."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class EchoMemory:
@@ -131,11 +128,28 @@ class _Selection:
             seen.setdefault(name.lower(), name)
         return list(seen.values())
 
-    def subqueries(self, days: int) -> list[str]:
+    def nested(self, *, full: bool) -> list[ActivitySource]:
+        """Sources read as subqueries of the record query.
+
+        Full reads nest only what cannot be queried on its own (EmailStatus), so record pages
+        stay full and the rest is merge-joined; other reads nest every source that has a child
+        relationship.
+        """
+        if full:
+            return [s for s in self.sources if not s.direct]
+        return [s for s in self.sources if s.relationship]
+
+    def joined(self, *, full: bool) -> list[ActivitySource]:
+        """Sources read by their own queries: merge-joined (full) or by the page's ids."""
+        nested = self.nested(full=full)
+        return [s for s in self.sources if s not in nested]
+
+    def subqueries(self, days: int, *, full: bool) -> list[str]:
         return [
-            f"(SELECT {', '.join(s.fields)} FROM {s.relationship} "
-            f"WHERE {s.where(self.event_types, days)} ORDER BY {s.order})"
-            for s in self.sources
+            subquery(
+                s.fields, str(s.relationship), where=s.where(self.event_types, days), order=s.order
+            )
+            for s in self.nested(full=full)
         ]
 
     def record(self, row: Mapping[str, Any], events: list[Event]) -> Record:
@@ -224,7 +238,7 @@ class Reader:
             )
         outputs = {
             visible[api_name(c).lower()]["name"]: c
-            for c in OUTPUT_NAMES
+            for c in PLANNING_OUTPUTS
             if api_name(c).lower() in visible
         }
         return _Selection(
@@ -274,18 +288,14 @@ class Reader:
                 where = f"SystemModstamp >= {start}"
             else:
                 where = ""
-            soql = self._soql(selection, where, "SystemModstamp, Id", subqueries=True)
+            soql = self._soql(selection, where, "SystemModstamp, Id", full=False)
+            joined = selection.joined(full=False)
             try:
-                for rows in self._query_pages(soql, reserve + 1):
+                for rows in self.query_pages(soql, reserve + 1 + len(joined)):
+                    events_of = self._page_events(selection, rows, reserve)
                     records = []
                     for row in rows:
-                        events = [
-                            event
-                            for source in selection.sources
-                            for child in self._children(row, source.relationship, reserve)
-                            for event in source.events(child, selection.event_types)
-                        ]
-                        record = selection.record(row, events)
+                        record = selection.record(row, events_of(row))
                         fp = fingerprint(record.properties)
                         if self._is_echo(row, me, fp):
                             self.echoes_skipped += 1
@@ -313,12 +323,14 @@ class Reader:
         restarted_from: str | None = None
         while True:
             where = f"Id > {quote(position)}" if position else ""
-            soql = self._soql(selection, where, "Id", subqueries=False)
+            soql = self._soql(selection, where, "Id", full=True)
             streams = [
-                _ChildStream(self, selection, source, position) for source in selection.sources
+                _ChildStream(self, selection, source, position)
+                for source in selection.joined(full=True)
             ]
+            nested = selection.nested(full=True)
             try:
-                for rows in self._query_pages(soql, reserve + 1 + len(streams)):
+                for rows in self.query_pages(soql, reserve + 1 + len(streams)):
                     last_id = str(rows[-1]["Id"])
                     children = [stream.through(last_id) for stream in streams]
                     records = []
@@ -328,7 +340,7 @@ class Reader:
                             for stream, grouped in zip(streams, children, strict=True)
                             for child in grouped.get(str(row["Id"]), [])
                             for event in stream.source.events(child, selection.event_types)
-                        ]
+                        ] + self._nested_events(selection, nested, row, reserve)
                         record = selection.record(row, events)
                         records.append(record)
                         self._note(record.id, fingerprint(record.properties))
@@ -353,16 +365,11 @@ class Reader:
         for start in range(0, len(record_ids), 200):
             chunk = record_ids[start : start + 200]
             where = f"Id IN ({', '.join(quote(i) for i in chunk)})"
-            soql = self._soql(selection, where, "Id", subqueries=True, converted=True)
-            for rows in self._query_pages(soql, 1):
+            soql = self._soql(selection, where, "Id", full=False, converted=True)
+            for rows in self.query_pages(soql, 1):
+                events_of = self._page_events(selection, rows, 0)
                 for row in rows:
-                    events = [
-                        event
-                        for source in selection.sources
-                        for child in self._children(row, source.relationship, 0)
-                        for event in source.events(child, selection.event_types)
-                    ]
-                    found[str(row["Id"])] = selection.record(row, events)
+                    found[str(row["Id"])] = selection.record(row, events_of(row))
         return [found[i] for i in record_ids if i in found]
 
     # -- helpers ------------------------------------------------------------------------------
@@ -373,20 +380,66 @@ class Reader:
         where: str,
         order: str,
         *,
-        subqueries: bool,
+        full: bool,
         converted: bool = False,
     ) -> str:
-        columns = selection.columns()
-        if subqueries:
-            columns += selection.subqueries(self.activity_days)
-        filters = [w for w in (where,) if w]
+        columns = selection.columns() + selection.subqueries(self.activity_days, full=full)
+        filters = [where]
         wants_converted = any(f.lower() == "isconverted" for f in selection.model_fields)
         if selection.sobject == "Lead" and not (converted or wants_converted):
             filters.insert(0, "IsConverted = false")
-        clause = f" WHERE {' AND '.join(filters)}" if filters else ""
-        return f"SELECT {', '.join(columns)} FROM {selection.sobject}{clause} ORDER BY {order}"
+        return select(selection.sobject, columns, where=filters, order=order)
 
-    def _query_pages(self, soql: str, calls_needed: int) -> Iterator[list[dict[str, Any]]]:
+    def _nested_events(
+        self,
+        selection: _Selection,
+        nested: list[ActivitySource],
+        row: Mapping[str, Any],
+        reserve: int,
+    ) -> list[Event]:
+        return [
+            event
+            for source in nested
+            for child in self._children(row, str(source.relationship), reserve)
+            for event in source.events(child, selection.event_types)
+        ]
+
+    def _page_events(
+        self, selection: _Selection, rows: list[dict[str, Any]], reserve: int
+    ) -> Callable[[Mapping[str, Any]], list[Event]]:
+        """Events per row of one page: its subquery results, and one query per source without
+        a child relationship (EmailMessageRelation) for all the page's ids."""
+        nested = selection.nested(full=False)
+        by_parent: list[tuple[ActivitySource, dict[str, list[dict[str, Any]]]]] = []
+        ids = [str(row["Id"]) for row in rows]
+        for source in selection.joined(full=False):
+            parent = source.parent_field(selection.sobject)
+            soql = select(
+                source.sobject,
+                [parent, *source.fields],
+                where=[
+                    source.parent_filter(selection.sobject),
+                    source.where(selection.event_types, self.activity_days),
+                    id_filter(parent, ids),
+                ],
+                order=f"{parent}, {source.order}, Id",
+            )
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for children in self.query_pages(soql, reserve + 1):
+                for child in children:
+                    grouped.setdefault(str(child[parent]), []).append(child)
+            by_parent.append((source, grouped))
+
+        def events_of(row: Mapping[str, Any]) -> list[Event]:
+            events = self._nested_events(selection, nested, row, reserve)
+            for source, grouped in by_parent:
+                for child in grouped.get(str(row["Id"]), []):
+                    events += source.events(child, selection.event_types)
+            return events
+
+        return events_of
+
+    def query_pages(self, soql: str, calls_needed: int) -> Iterator[list[dict[str, Any]]]:
         """Row lists of a query's pages; refuses a repeated `nextRecordsUrl` (no loops)."""
         self.api.budget.require(calls_needed, "reading the next page")
         result = self.api.query(soql, batch_size=self.batch_size)
@@ -454,15 +507,15 @@ class _ChildStream:
         filters = [
             source.parent_filter(selection.sobject),
             source.where(selection.event_types, reader.activity_days),
+            f"{self.parent} > {quote(after_id)}" if after_id else "",
         ]
-        if after_id:
-            filters.append(f"{self.parent} > {quote(after_id)}")
-        columns = list(dict.fromkeys([self.parent, *source.fields]))
-        soql = (
-            f"SELECT {', '.join(columns)} FROM {source.sobject} WHERE {' AND '.join(filters)} "
-            f"ORDER BY {self.parent}, {source.order}, Id"
+        soql = select(
+            source.sobject,
+            [self.parent, *source.fields],
+            where=filters,
+            order=f"{self.parent}, {source.order}, Id",
         )
-        self._pages = reader._query_pages(soql, 1)
+        self._pages = reader.query_pages(soql, 1)
         self._rows: list[dict[str, Any]] = []
         self._index = 0
         self._done = False

@@ -21,8 +21,16 @@ from typing import Any
 from connectors.base import FieldStatus, OutputField, SchemaReport
 from connectors.errors import PermanentError
 from connectors.salesforce.client import SalesforceApi
-from connectors.salesforce.fields import api_name, picklist_values, sobject_of, tooling_metadata
-from connectors.salesforce.reader import Reader, quote
+from connectors.salesforce.fields import (
+    api_name,
+    picklist_entries,
+    picklist_value,
+    picklist_values,
+    sobject_of,
+    tooling_metadata,
+)
+from connectors.salesforce.queries import quote
+from connectors.salesforce.reader import Reader
 
 PERMISSION_SET = "Leadsync_Integration"
 
@@ -112,14 +120,12 @@ class SchemaManager:
                     return FieldStatus(
                         output.name, name, "conflict", f"picklist lacks {lacking}; apply adds them"
                     )
-                values = [*have, *lacking]
-                metadata["valueSet"] = {
-                    **(metadata.get("valueSet") or {}),
-                    "valueSetDefinition": {
-                        "sorted": False,
-                        "value": [{"fullName": v, "label": v, "default": False} for v in values],
-                    },
-                }
+                # Existing entries go back as read (labels, colours, defaults kept).
+                entries = [*picklist_entries(metadata), *map(picklist_value, lacking)]
+                value_set = dict(metadata.get("valueSet") or {})
+                definition = dict(value_set.get("valueSetDefinition") or {})
+                value_set["valueSetDefinition"] = {**definition, "value": entries}
+                metadata["valueSet"] = value_set
                 self.api.tooling(
                     "tooling/CustomField",
                     f"sobjects/CustomField/{field_id}",

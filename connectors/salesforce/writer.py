@@ -9,9 +9,10 @@ reassign owners because of a score.
 
 Record-level outcomes come back as SaveResults (HTTP 200 even when records fail).
 `UNABLE_TO_LOCK_ROW` and other passing codes are retried, only for the records that hit them,
-through the project's retry layer; every other code is reported on the record's `WriteResult`.
-A call-level transient failure repeats the whole call of at most 1,000 records (updates set
-absolute values, so repeating one is harmless).
+through the project's retry layer; then each record's `WriteResult` carries the `WriteAction`
+`errors.WRITE_ACTIONS` gives its code. A call-level transient failure repeats the whole call of
+at most 1,000 records (updates set absolute values, so repeating one is harmless); a call
+refused whole with a 400 is halved by `connectors.batching.isolate_rejected`.
 
 At `bulk_threshold` changes and above, one Bulk API 2.0 ingest job carries them all (create,
 upload, close, poll, results: a handful of calls); rows that failed with a retryable code are
@@ -26,11 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import Change, WriteResult
-from connectors.errors import MissingPermission, PermanentError, TransientError
+from connectors.base import Change, WriteAction, WriteResult
+from connectors.batching import isolate_rejected
+from connectors.errors import MissingPermission, PermanentError, RequestRejected, TransientError
 from connectors.retry import RetryPolicy, retrying
 from connectors.salesforce.client import SalesforceApi
-from connectors.salesforce.errors import RETRYABLE_RECORD_CODES
+from connectors.salesforce.errors import RETRYABLE_RECORD_CODES, write_action
 from connectors.salesforce.fields import LONG_TEXT, api_name, encode, encode_csv, sobject_of
 from connectors.salesforce.reader import Reader, pages_needed
 from scoring.types import OUTPUT_NAMES
@@ -105,11 +107,10 @@ class Writer:
         for change in changes:
             outcome = outcomes[change.record_id]
             if outcome.ok:
-                results.append(WriteResult(change.record_id, "ok"))
+                results.append(WriteResult(change.record_id, WriteAction.APPLIED))
             else:
-                results.append(
-                    WriteResult(change.record_id, "failed", outcome.code, outcome.message)
-                )
+                action = write_action(outcome.code)
+                results.append(WriteResult(change.record_id, action, outcome.code, outcome.message))
         return results
 
     # -- field checks and encoding ------------------------------------------------------------
@@ -153,7 +154,9 @@ class Writer:
         try:
             for attempt in retrying(self._policy, sleep=self._sleep):
                 with attempt:
-                    sent = self._send(sobject, pending, fields)
+                    sent = isolate_rejected(
+                        lambda part: self._send(sobject, list(part), fields), pending, _refused
+                    )
                     still = []
                     for change, outcome in zip(pending, sent, strict=True):
                         results[change.record_id] = outcome
@@ -313,6 +316,10 @@ class Writer:
             self._sleep(delay)
             waited += delay
             delay = min(delay * 2, 30.0)
+
+
+def _refused(change: Change, exc: RequestRejected) -> _Outcome:
+    return _Outcome(False, exc.code or f"HTTP_{exc.status}", str(exc))
 
 
 def _first(body: Any) -> tuple[str, str]:

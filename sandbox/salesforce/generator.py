@@ -3,9 +3,13 @@
 Every lead has fit fields as a sales org holds them (Title, Industry, NumberOfEmployees,
 AnnualRevenue, Country, LeadSource, Status, Rating, HasOptedOutOfEmail), with the usual dirt:
 shouted or padded titles, blank industries and sizes, country spelled five ways, free-mail
-addresses, test records. Activity is Tasks (email opens, clicks and replies logged as tasks by
-email tracking, calls), Events (meetings) and CampaignMembers, dated over the last year and
-denser for engaged leads.
+addresses, test records. Activity, dated over the last year and denser for engaged leads: tracked
+one-to-one emails (a Task, an EmailMessage with its first and last open and first link click,
+EmailMessageRelations to the rep and the lead; some unopened, some answered by an incoming
+EmailMessage), list emails (a ListEmail Task and an EmailStatus with times opened, first and
+last open; some unopened), call Tasks, Events (meetings, a fifth of them booked ahead) and
+CampaignMembers. About 70% of leads and contacts carry Account Engagement (Pardot) score, grade
+and activity dates, readable through the `Account_Engagement_Fields` permission set.
 
 The hidden outcome of each lead (will it convert to a won opportunity?) is drawn from a logistic
 function of its true fit and of its recent, decayed engagement, so a sensible scoring model
@@ -25,7 +29,8 @@ import random
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sandbox.salesforce.schema import INDUSTRIES
+from sandbox.salesforce.ids import object_of
+from sandbox.salesforce.schema import ACCOUNT_ENGAGEMENT_FIELDS, INDUSTRIES
 from sandbox.salesforce.store import Outcome, Store
 from sandbox.salesforce.values import format_date
 from sandbox.salesforce.vocabulary import (
@@ -39,9 +44,10 @@ from sandbox.salesforce.vocabulary import (
     FREE_MAIL,
     GOOD_INDUSTRIES,
     LAST,
+    LIST_EMAILS,
+    PARDOT_GRADES,
     TITLE_WEIGHTS,
     TITLES,
-    URLS,
 )
 
 T = TypeVar("T")
@@ -76,6 +82,7 @@ def generate(store: Store, *, leads: int, seed: int) -> None:
     now = store.now_epoch
     with store.lock:
         _users(store, now)
+        _account_engagement_access(store, now)
         accounts = _accounts(store, rng, max(5, leads // 20), now)
         campaigns = [
             store.load(
@@ -272,6 +279,7 @@ def _lead(store: Store, rng: random.Random, now: int, campaigns: list[str]) -> N
         since=lead["CreatedDate"],
     )
     lead["LastActivityDate"] = format_date(last) if last else None
+    lead.update(_account_engagement(rng, engagement, fit, lead["CreatedDate"], last))
     chance = 1 / (1 + math.exp(-(-4.2 + 4.0 * fit + 3.0 * engagement)))
     wins = rng.random() < chance  # converts, and the opportunity is won
     loses = not wins and rng.random() < chance / 4  # converts, but the opportunity is lost
@@ -304,50 +312,50 @@ def _activity(
         age_days = rng.expovariate(1 / (60 + 200 * (1 - appetite)))
         at = now - int(min(age_days, 364) * DAY) - rng.randint(0, DAY - 1)
         at = max(at, since)
-        last = max(last or at, at)
         kind = _weighted(
             rng,
-            ("open", "click", "reply", "call", "meeting", "campaign"),
-            (0.38, 0.2, 0.05, 0.15, 0.07, 0.15),
+            (
+                "sent",
+                "open",
+                "click",
+                "reply",
+                "list",
+                "list_unopened",
+                "call",
+                "meeting",
+                "campaign",
+            ),
+            (0.08, 0.16, 0.14, 0.05, 0.14, 0.08, 0.15, 0.07, 0.13),
         )
+        if kind == "meeting" and rng.random() < 0.2:
+            at = now + rng.randint(1, 21) * DAY  # a meeting booked ahead
         points = {
+            "sent": 0.0,
             "open": 0.03,
             "click": 0.08,
             "reply": 0.2,
+            "list": 0.02,
+            "list_unopened": 0.0,
             "call": 0.1,
             "meeting": 0.3,
             "campaign": 0.12,
         }[kind]
-        weight += points * 0.5 ** ((now - at) / (45 * DAY))
+        weight += points * 0.5 ** (max(0, now - at) / (45 * DAY))
+        last = max(last or 0, min(at, now))
         owner = rng.choice(store.sales_users)
+        booked = at if at <= now else now - rng.randint(60, 3 * DAY)
         base = {
             "OwnerId": owner,
-            "CreatedDate": at,
+            "CreatedDate": booked,
             "CreatedById": owner,
-            "LastModifiedDate": at,
+            "LastModifiedDate": booked,
             "LastModifiedById": owner,
-            "SystemModstamp": at,
+            "SystemModstamp": booked,
         }
-        if kind in ("open", "click", "reply"):
-            email = rng.choice(EMAILS)
-            subject = {
-                "open": f"Email Opened: {email}",
-                "click": f"Email Clicked: {rng.choice(URLS)} ({email})",
-                "reply": f"Email Reply: Re: {email}",
-            }[kind]
-            store.load(
-                "Task",
-                {
-                    **base,
-                    "WhoId": who,
-                    "Subject": subject,
-                    "TaskSubtype": "Email",
-                    "Type": "Email",
-                    "Status": "Completed",
-                    "ActivityDate": format_date(at),
-                    "CompletedDateTime": at,
-                },
-            )
+        if kind in ("sent", "open", "click", "reply"):
+            _tracked_email(store, rng, who=who, owner=owner, at=at, now=now, kind=kind)
+        elif kind in ("list", "list_unopened"):
+            _list_email(store, rng, who=who, owner=owner, at=at, now=now, opened=kind == "list")
         elif kind == "call":
             connected = rng.random() < 0.45
             store.load(
@@ -402,6 +410,191 @@ def _activity(
                 },
             )
     return min(1.0, weight), last
+
+
+def _account_engagement(
+    rng: random.Random, engagement: float, fit: float, created: int, last: int | None
+) -> dict[str, Any]:
+    """Account Engagement (Pardot) score, grade and activity dates of a synced prospect (about
+    70% of people are synced; the others have the fields empty)."""
+    if rng.random() > 0.7:
+        return {f.name: None for f in ACCOUNT_ENGAGEMENT_FIELDS}
+    grade = PARDOT_GRADES[min(len(PARDOT_GRADES) - 1, int((1 - fit) * len(PARDOT_GRADES)))]
+    return {
+        "pi__score__c": float(round(engagement * 250 + rng.uniform(0, 25))),
+        "pi__grade__c": grade,
+        "pi__first_activity__c": created + rng.randint(0, DAY) if last else None,
+        "pi__last_activity__c": last,
+    }
+
+
+def _account_engagement_access(store: Store, now: int) -> None:
+    """The permission set through which the integration user reads the Account Engagement
+    fields (managed-package fields are hidden until field-level security grants them)."""
+    stamps = _stamped(now - 800 * DAY, store.integration_user)
+    permission_set = store.load(
+        "PermissionSet",
+        {
+            "Name": "Account_Engagement_Fields",
+            "Label": "Account Engagement Fields",
+            "Description": None,
+            "IsOwnedByProfile": False,
+            **stamps,
+        },
+    )
+    store.load(
+        "PermissionSetAssignment",
+        {"AssigneeId": store.integration_user, "PermissionSetId": permission_set, **stamps},
+    )
+    for object_name in ("Lead", "Contact"):
+        for definition in ACCOUNT_ENGAGEMENT_FIELDS:
+            store.load(
+                "FieldPermissions",
+                {
+                    "ParentId": permission_set,
+                    "SobjectType": object_name,
+                    "Field": f"{object_name}.{definition.name}",
+                    "PermissionsRead": True,
+                    "PermissionsEdit": False,
+                    **stamps,
+                },
+            )
+
+
+def _stamped(at: int, owner: str) -> dict[str, Any]:
+    return {
+        "CreatedDate": at,
+        "CreatedById": owner,
+        "LastModifiedDate": at,
+        "LastModifiedById": owner,
+        "SystemModstamp": at,
+    }
+
+
+def _relation(store: Store, message: str, who: str, *, kind: str, at: int, owner: str) -> None:
+    store.load(
+        "EmailMessageRelation",
+        {
+            "EmailMessageId": message,
+            "RelationId": who,
+            "RelationObjectType": object_of(who),
+            "RelationType": kind,
+            "RelationAddress": None,
+            **_stamped(at, owner),
+        },
+    )
+
+
+def _tracked_email(
+    store: Store, rng: random.Random, *, who: str, owner: str, at: int, now: int, kind: str
+) -> None:
+    """A one-to-one email a rep sent with Enhanced Email tracking: its Task, its EmailMessage
+    (first and last open, first link click as tracking records them) and its relations; for a
+    reply, the lead's incoming answer too."""
+    subject = rng.choice(EMAILS)
+    task = store.load(
+        "Task",
+        {
+            "OwnerId": owner,
+            "WhoId": who,
+            "Subject": f"Email: {subject}",
+            "TaskSubtype": "Email",
+            "Type": "Email",
+            "Status": "Completed",
+            "ActivityDate": format_date(at),
+            "CompletedDateTime": at,
+            **_stamped(at, owner),
+        },
+    )
+    first = last = clicked = None
+    if kind != "sent":
+        first = min(now, at + int(rng.expovariate(1 / 7200)))
+        last = min(now, first + int(rng.expovariate(1 / DAY))) if rng.random() < 0.5 else first
+    if kind == "click" and first is not None:
+        clicked = min(now, first + rng.randint(5, 600))
+    message = store.load(
+        "EmailMessage",
+        {
+            "Subject": subject,
+            "MessageDate": at,
+            "Incoming": False,
+            "FromAddress": None,
+            "ToAddress": None,
+            "IsTracked": True,
+            "IsBounced": False,
+            "FirstOpenedDate": first,
+            "LastOpenedDate": last,
+            "FirstLinkClickedDate": clicked,
+            "HasReply": kind == "reply",
+            "ReplyToEmailMessageId": None,
+            "ActivityId": task,
+            **_stamped(at, owner),
+        },
+    )
+    _relation(store, message, owner, kind="FromAddress", at=at, owner=owner)
+    _relation(store, message, who, kind="ToAddress", at=at, owner=owner)
+    if kind == "reply" and first is not None:
+        answered = min(now, first + rng.randint(600, 2 * DAY))
+        reply = store.load(
+            "EmailMessage",
+            {
+                "Subject": f"Re: {subject}",
+                "MessageDate": answered,
+                "Incoming": True,
+                "FromAddress": None,
+                "ToAddress": None,
+                "IsTracked": False,
+                "IsBounced": False,
+                "FirstOpenedDate": None,
+                "LastOpenedDate": None,
+                "FirstLinkClickedDate": None,
+                "HasReply": False,
+                "ReplyToEmailMessageId": message,
+                "ActivityId": None,
+                **_stamped(answered, owner),
+            },
+        )
+        _relation(store, reply, who, kind="FromAddress", at=answered, owner=owner)
+        _relation(store, reply, owner, kind="ToAddress", at=answered, owner=owner)
+
+
+def _list_email(
+    store: Store, rng: random.Random, *, who: str, owner: str, at: int, now: int, opened: bool
+) -> None:
+    """A list email the lead received: its ListEmail Task and its EmailStatus (times opened,
+    first and last open)."""
+    template = rng.choice(LIST_EMAILS)
+    task = store.load(
+        "Task",
+        {
+            "OwnerId": owner,
+            "WhoId": who,
+            "Subject": template,
+            "TaskSubtype": "ListEmail",
+            "Type": "Email",
+            "Status": "Completed",
+            "ActivityDate": format_date(at),
+            "CompletedDateTime": at,
+            **_stamped(at, owner),
+        },
+    )
+    times = first = last = None
+    if opened:
+        times = 1 + int(rng.expovariate(1 / 1.5))
+        first = min(now, at + int(rng.expovariate(1 / 14400)))
+        last = min(now, first + int(rng.expovariate(1 / (2 * DAY)))) if times > 1 else first
+    store.load(
+        "EmailStatus",
+        {
+            "WhoId": who,
+            "TaskId": task,
+            "EmailTemplateName": template,
+            "TimesOpened": times or 0,
+            "FirstOpenDate": first,
+            "LastOpenDate": last,
+            **_stamped(max(at, last or at), owner),
+        },
+    )
 
 
 def _convert(
@@ -490,7 +683,7 @@ def _contact(
         },
     )
     appetite = rng.betavariate(1.2, 3.0)
-    _, last = _activity(
+    engagement, last = _activity(
         store,
         rng,
         now=now,
@@ -499,4 +692,6 @@ def _contact(
         campaigns=campaigns,
         since=now - 700 * DAY,
     )
-    store.table("Contact")[contact_id]["LastActivityDate"] = format_date(last) if last else None
+    contact = store.table("Contact")[contact_id]
+    contact["LastActivityDate"] = format_date(last) if last else None
+    contact.update(_account_engagement(rng, engagement, 0.5, contact["CreatedDate"], last))

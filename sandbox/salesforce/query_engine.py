@@ -8,6 +8,10 @@ child rows toward the batch size), and `nextRecordsUrl` names the cursor and the
 (`/services/data/v62.0/query/01g...-2000`). A user holds at most 10 open cursors; the oldest is
 dropped (then `INVALID_QUERY_LOCATOR`), as in Salesforce.
 
+A query selecting two or more custom long text area fields (its subqueries included) gets pages
+of at most 200 rows whatever `batchSize` asks, as Salesforce documents ("Change the Batch Size in
+Queries").
+
 A subquery result (a lead's Tasks) holds at most 200 child rows; past that it says
 `"done": false` with its own `nextRecordsUrl` (`{"totalSize": 1200, "done": false,
 "nextRecordsUrl": "/services/data/v62.0/query/01g...-200", "records": [...200...]}`, the shape
@@ -50,6 +54,7 @@ CHILD_BATCH = 200  # child rows per subquery result and per page of its nextReco
 MAX_CHILD_CURSORS = 10_000  # a memory bound only: a page leaves at most one per parent row
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
+LONG_TEXT_BATCH = 200  # the cap for queries selecting two or more custom long text areas
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class _Plan:
     children: list[tuple[str, _Plan, str]]  # (relationship name, plan, child reference field)
     predicate: Callable[[dict[str, Any]], bool]
     order: list[tuple[Resolved, OrderKey]]
+    long_texts: int = 0  # custom long text area fields selected, subqueries included
 
 
 def _invalid_field(query: Query, ref: FieldRef, entity: str) -> SoqlError:
@@ -119,9 +125,11 @@ class QueryEngine:
         """Parse and validate a query for a user; raises `SoqlError`."""
         return self._plan(parse(text), user, include_deleted=include_deleted)
 
-    def _plan(self, query: Query, user: str, *, include_deleted: bool) -> _Plan:
+    def _plan(
+        self, query: Query, user: str, *, include_deleted: bool, nested: bool = False
+    ) -> _Plan:
         sobject = self.objects.get(query.sobject.lower())
-        if sobject is None or not sobject.queryable:
+        if sobject is None or not (sobject.queryable or nested):
             raise SoqlError(
                 "INVALID_TYPE",
                 f"\n{query.text}\nsObject type '{query.sobject}' is not supported. If you are "
@@ -146,7 +154,7 @@ class QueryEngine:
             children.append(
                 (
                     rel.name,
-                    self._plan(child_query, user, include_deleted=include_deleted),
+                    self._plan(child_query, user, include_deleted=include_deleted, nested=True),
                     rel.field,
                 )
             )
@@ -162,7 +170,10 @@ class QueryEngine:
                     f"\n{query.text}\nfield '{key.field.text}' can not be sorted in a query call",
                 )
             order.append((resolved, key))
-        return _Plan(query, sobject, fields, children, predicate, order)
+        long_texts = sum(
+            1 for f in fields if f.via is None and _is_custom_long_text(sobject, f.names[0])
+        ) + sum(child.long_texts for _, child, _ in children)
+        return _Plan(query, sobject, fields, children, predicate, order, long_texts)
 
     def _resolve(self, query: Query, sobject: SObjectDef, ref: FieldRef, user: str) -> Resolved:
         store = self.store
@@ -425,6 +436,8 @@ class QueryEngine:
     def _page(self, cursor: _Cursor, start: int, batch_size: int, version: str) -> dict[str, Any]:
         store = self.store
         plan = cursor.plan
+        if plan.long_texts >= 2:
+            batch_size = min(batch_size, LONG_TEXT_BATCH)
         records: list[dict[str, Any]] = []
         rows = 0
         position = start
@@ -503,6 +516,16 @@ class QueryEngine:
             while len(self._child_cursors) > MAX_CHILD_CURSORS:
                 self._child_cursors.popitem(last=False)
         return f"/services/data/v{version}/query/{locator}-{CHILD_BATCH}"
+
+
+def _is_custom_long_text(sobject: SObjectDef, name: str) -> bool:
+    definition = sobject.field(name)
+    return (
+        definition is not None
+        and definition.custom
+        and definition.type == "textarea"
+        and definition.length > 255
+    )
 
 
 def _attributes(sobject: str, record_id: str, version: str) -> dict[str, Any]:

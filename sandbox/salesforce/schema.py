@@ -65,6 +65,7 @@ RATINGS: tuple[str, ...] = ("Hot", "Warm", "Cold")
 TASK_SUBTYPES: tuple[str, ...] = ("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn")
 ACTIVITY_TYPES: tuple[str, ...] = ("Call", "Email", "Meeting", "Other")
 MEMBER_STATUSES: tuple[str, ...] = ("Sent", "Responded", "Registered", "Attended")
+EMAIL_RELATION_TYPES: tuple[str, ...] = ("FromAddress", "ToAddress", "CcAddress", "BccAddress")
 STAGES: tuple[str, ...] = ("Prospecting", "Qualification", "Proposal", "Closed Won", "Closed Lost")
 
 #: Fields every object has (system audit fields).
@@ -241,6 +242,15 @@ def _ref(name: str, *targets: str, relationship: str, updateable: bool = True) -
     )
 
 
+#: Account Engagement (Pardot) fields its managed package adds to Lead and Contact.
+ACCOUNT_ENGAGEMENT_FIELDS: tuple[FieldDef, ...] = (
+    FieldDef("pi__score__c", "double", label="Score", precision=18, custom=True),
+    FieldDef("pi__grade__c", "string", label="Grade", length=10, custom=True),
+    FieldDef("pi__last_activity__c", "datetime", label="Last Activity", custom=True),
+    FieldDef("pi__first_activity__c", "datetime", label="First Activity", custom=True),
+)
+
+
 def _audit() -> list[FieldDef]:
     return [
         _f("Id", "id", updateable=False, nillable=False),
@@ -278,6 +288,7 @@ def standard_objects() -> dict[str, SObjectDef]:
         _ref("OwnerId", "User", "Group", relationship="Owner"),
         _f("LastActivityDate", "date", updateable=False),
         _f("Description", "textarea", length=32000),
+        *ACCOUNT_ENGAGEMENT_FIELDS,
     ]
     objects = [
         _object(
@@ -319,6 +330,7 @@ def standard_objects() -> dict[str, SObjectDef]:
             Tasks=("Task", "WhoId"),
             Events=("Event", "WhoId"),
             CampaignMembers=("CampaignMember", "LeadId"),
+            EmailStatuses=("EmailStatus", "WhoId"),
         ),
         _object(
             "Contact",
@@ -333,6 +345,7 @@ def standard_objects() -> dict[str, SObjectDef]:
             Tasks=("Task", "WhoId"),
             Events=("Event", "WhoId"),
             CampaignMembers=("CampaignMember", "ContactId"),
+            EmailStatuses=("EmailStatus", "WhoId"),
         ),
         _object(
             "Account",
@@ -398,6 +411,48 @@ def standard_objects() -> dict[str, SObjectDef]:
                 _f("ActivityDateTime", "datetime"),
                 _f("DurationInMinutes", "int", precision=8),
                 _ref("OwnerId", "User", relationship="Owner"),
+            ],
+        ),
+        _object(
+            "EmailMessage",
+            "Email Message",
+            [
+                _f("Subject", "string", length=3000),
+                _f("MessageDate", "datetime"),
+                _f("Incoming", "boolean", nillable=False),
+                _f("FromAddress", "email", length=1000),
+                _f("ToAddress", "string", length=4000),
+                _f("IsTracked", "boolean", nillable=False),
+                _f("IsBounced", "boolean", nillable=False),
+                _f("FirstOpenedDate", "datetime", updateable=False),
+                _f("LastOpenedDate", "datetime", updateable=False),
+                _f("FirstLinkClickedDate", "datetime", updateable=False),
+                _f("HasReply", "boolean", updateable=False, nillable=False),
+                _ref("ReplyToEmailMessageId", "EmailMessage", relationship="ReplyToEmailMessage"),
+                _ref("ActivityId", "Task", relationship="Activity"),
+            ],
+        ),
+        _object(
+            "EmailMessageRelation",
+            "Email Message Relation",
+            [
+                _ref("EmailMessageId", "EmailMessage", relationship="EmailMessage"),
+                _ref("RelationId", "Contact", "Lead", "User", relationship="Relation"),
+                _f("RelationObjectType", "string", length=50, updateable=False),
+                _f("RelationType", "picklist", picklist=EMAIL_RELATION_TYPES),
+                _f("RelationAddress", "string", length=255),
+            ],
+        ),
+        _object(
+            "EmailStatus",
+            "Email Status",
+            [
+                _ref("WhoId", "Contact", "Lead", relationship="Who", updateable=False),
+                _ref("TaskId", "Task", relationship="Task", updateable=False),
+                _f("EmailTemplateName", "string", length=80, updateable=False),
+                _f("TimesOpened", "int", precision=9, updateable=False, nillable=False),
+                _f("FirstOpenDate", "datetime", updateable=False),
+                _f("LastOpenDate", "datetime", updateable=False),
             ],
         ),
         _object(
@@ -468,7 +523,9 @@ def standard_objects() -> dict[str, SObjectDef]:
             ],
         ),
     ]
-    return {obj.name.lower(): obj for obj in objects}
+    by_name = {obj.name.lower(): obj for obj in objects}
+    by_name["emailstatus"].queryable = False  # only as the EmailStatuses subquery
+    return by_name
 
 
 def tooling_objects() -> dict[str, SObjectDef]:
@@ -513,7 +570,7 @@ def custom_field(object_name: str, api_name: str, metadata: dict[str, Any]) -> F
     if kind == "Picklist":
         value_set = metadata.get("valueSet") or {}
         definition = value_set.get("valueSetDefinition") or {}
-        values = tuple(str(v.get("fullName")) for v in definition.get("value") or [])
+        values = tuple(str(v.get("valueName")) for v in definition.get("value") or [])
         return FieldDef(
             api_name,
             "picklist",
@@ -526,6 +583,43 @@ def custom_field(object_name: str, api_name: str, metadata: dict[str, Any]) -> F
     return FieldDef(
         api_name, "string", label=label, length=int(metadata.get("length") or 255), custom=True
     )
+
+
+def picklist_problem(metadata: dict[str, Any]) -> str | None:
+    """Why a Tooling picklist `Metadata` cannot be saved, or None.
+
+    The Tooling API names a picklist value `valueName` (the Metadata API's `fullName`).
+    """
+    value_set = metadata.get("valueSet") or {}
+    definition = value_set.get("valueSetDefinition") or {}
+    for index, value in enumerate(definition.get("value") or []):
+        if not isinstance(value, dict) or not value.get("valueName"):
+            return f"Metadata.valueSet.valueSetDefinition.value[{index}]: valueName is required"
+    return None
+
+
+def tooling_form(metadata: dict[str, Any]) -> dict[str, Any]:
+    """`Metadata` as the Tooling API returns it: every picklist value with all its keys."""
+    value_set = metadata.get("valueSet")
+    if not isinstance(value_set, dict) or not value_set.get("valueSetDefinition"):
+        return dict(metadata)
+    definition = value_set["valueSetDefinition"]
+    values = [
+        {
+            "color": value.get("color"),
+            "default": bool(value.get("default")),
+            "description": value.get("description"),
+            "isActive": value.get("isActive"),
+            "label": value.get("label") or value["valueName"],
+            "urls": value.get("urls"),
+            "valueName": value["valueName"],
+        }
+        for value in definition.get("value") or []
+    ]
+    return {
+        **metadata,
+        "valueSet": {**value_set, "valueSetDefinition": {**definition, "value": values}},
+    }
 
 
 #: Tooling `CustomField.Metadata.type` values the sandbox accepts.

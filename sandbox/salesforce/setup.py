@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.salesforce.schema import custom_field
+from sandbox.salesforce.schema import custom_field, tooling_form
 from sandbox.salesforce.store import Store
 
 GRADES = ("A", "B", "C", "D")
@@ -31,7 +31,7 @@ LEADSYNC_FIELDS: dict[str, dict[str, Any]] = {
             "restricted": True,
             "valueSetDefinition": {
                 "sorted": False,
-                "value": [{"fullName": g, "label": g, "default": False} for g in GRADES],
+                "value": [{"valueName": g, "label": g, "default": False} for g in GRADES],
             },
         },
     },
@@ -42,7 +42,7 @@ LEADSYNC_FIELDS: dict[str, dict[str, Any]] = {
             "restricted": True,
             "valueSetDefinition": {
                 "sorted": False,
-                "value": [{"fullName": v, "label": v, "default": False} for v in LABELS],
+                "value": [{"valueName": v, "label": v, "default": False} for v in LABELS],
             },
         },
     },
@@ -111,7 +111,7 @@ def install_leadsync_fields(store: Store, *, grant: bool = True) -> list[str]:
                             **stamps,
                         },
                     )
-                    store.custom_metadata[field_id] = dict(metadata)
+                    store.custom_metadata[field_id] = tooling_form(metadata)
                 if permission_set:
                     store.load(
                         "FieldPermissions",

@@ -11,7 +11,12 @@ import re
 from sandbox.httpserver import Request, Response
 from sandbox.salesforce.ids import normalise
 from sandbox.salesforce.rest import Call, api_error, json_object
-from sandbox.salesforce.schema import CUSTOM_FIELD_TYPES, custom_field
+from sandbox.salesforce.schema import (
+    CUSTOM_FIELD_TYPES,
+    custom_field,
+    picklist_problem,
+    tooling_form,
+)
 from sandbox.salesforce.store import Store
 
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c$")
@@ -55,6 +60,9 @@ class ToolingApi:
             return api_error(
                 400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Label]", ["Label"]
             )
+        problem = picklist_problem(metadata)
+        if problem:
+            return api_error(400, "FIELD_INTEGRITY_EXCEPTION", problem, ["Metadata"])
         with self.store.lock:
             if obj.field(api_name) is not None:
                 return api_error(
@@ -78,7 +86,7 @@ class ToolingApi:
                     "SystemModstamp": now,
                 },
             )
-            self.store.custom_metadata[new_id] = dict(metadata)
+            self.store.custom_metadata[new_id] = tooling_form(metadata)
         return Response(
             201, {"id": new_id, "success": True, "errors": [], "warnings": [], "infos": []}
         )
@@ -118,6 +126,9 @@ class ToolingApi:
             return api_error(
                 400, "FIELD_INTEGRITY_EXCEPTION", "Metadata.type: bad value", ["Metadata"]
             )
+        problem = picklist_problem(metadata)
+        if problem:
+            return api_error(400, "FIELD_INTEGRITY_EXCEPTION", problem, ["Metadata"])
         with self.store.lock:
             row = self.store.table("CustomField").get(full)
             if row is None:
@@ -126,6 +137,6 @@ class ToolingApi:
             assert obj is not None
             api_name = row["DeveloperName"] + "__c"
             obj.add(custom_field(obj.name, api_name, metadata))
-            self.store.custom_metadata[full] = dict(metadata)
+            self.store.custom_metadata[full] = tooling_form(metadata)
             row["LastModifiedDate"] = row["SystemModstamp"] = self.store.now()
         return Response(204)

@@ -85,19 +85,23 @@ GOOD_INDUSTRIES = {
     "Telecommunications",
     "Insurance",
 }
+#: Subjects of one-to-one emails sales reps send (tracked EmailMessages).
 EMAILS = (
+    "Quick question about your pipeline",
+    "Following up on the pricing guide",
+    "Intro: leadsync for your RevOps team",
+    "Notes from our call",
+    "Customer story you asked about",
+)
+#: Names of the list email templates marketing sends (EmailStatus.EmailTemplateName).
+LIST_EMAILS = (
     "Q3 Product Update",
     "Webinar Invite: Scaling RevOps",
-    "Pricing Guide",
-    "Customer Story: Hooli",
     "Monthly Newsletter",
+    "Pricing Guide Download",
 )
-URLS = (
-    "https://www.leadsync-demo.example/pricing",
-    "https://www.leadsync-demo.example/demo",
-    "https://www.leadsync-demo.example/blog/lead-scoring",
-    "https://www.leadsync-demo.example/careers",
-)
+#: Account Engagement (Pardot) grades, as its fields hold them.
+PARDOT_GRADES = ("A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D", "F")
 CAMPAIGNS = (
     ("Webinar: Pipeline Hygiene", "Webinar"),
     ("Webinar: Forecasting 101", "Webinar"),

@@ -2,8 +2,9 @@
 
 An outbox entry is a planned write not yet confirmed by the CRM. `record_writes` turns a batch
 of outcomes into ledger rows (append-only, one per attempt) and, in the same transaction, takes
-applied and dead-lettered entries out of the outbox, counts another attempt on retried ones and
-opens, updates or resolves dead letters.
+applied, dead-lettered and gone entries out of the outbox, counts another attempt on retried ones
+(paused ones keep theirs: the CRM was down, not the record at fault) and opens, updates or
+resolves dead letters.
 """
 
 from __future__ import annotations
@@ -28,7 +29,16 @@ from sync.state.records import (
 if TYPE_CHECKING:
     from sync.state.schema import Tables
 
-_LEDGER_STATUS = {"applied": "applied", "retry": "failed", "dead_lettered": "dead_lettered"}
+_LEDGER_STATUS = {
+    "applied": "applied",
+    "retry": "failed",
+    "paused": "failed",
+    "dead_lettered": "dead_lettered",
+    "gone": "gone",
+}
+#: How a dead letter is closed when its record turns out to be gone.
+GONE_RESOLUTION = "record no longer exists"
+_KEPT = frozenset({"retry", "paused"})
 
 
 class LedgerMixin:
@@ -73,9 +83,10 @@ class LedgerMixin:
         *,
         now: datetime,
     ) -> None:
-        """Append one ledger row per outcome; applied and dead-lettered entries leave the
-        outbox, retried ones stay with one more attempt; dead letters are opened or updated,
-        and an applied write resolves the record's open dead letter."""
+        """Append one ledger row per outcome; applied, dead-lettered and gone entries leave the
+        outbox, retried ones stay with one more attempt, paused ones stay as they are; dead
+        letters are opened or updated, and an applied (or gone) write resolves the record's open
+        dead letter."""
         if not outcomes:
             return
         d = self.t.dead_letters
@@ -90,7 +101,7 @@ class LedgerMixin:
                     for x in outcomes
                 ),
             )  # fmt: skip
-            done = [x.entry.record_id for x in outcomes if x.status != "retry"]
+            done = [x.entry.record_id for x in outcomes if x.status not in _KEPT]
             key = {"p_conn": connection, "p_kind": kind}
             if done:
                 self._outbox_delete_ids.execute(conn, connection, kind, done)
@@ -100,20 +111,26 @@ class LedgerMixin:
             dead = [x for x in outcomes if x.status == "dead_lettered"]
             if dead:
                 self._open_dead_letters(conn, run_id, connection, kind, dead, now=now)
-            applied = [x.entry.record_id for x in outcomes if x.status == "applied"]
             # Most batches meet no open dead letter: one indexed probe instead of an UPDATE
             # with a thousand ids to render.
-            if applied and (dead or conn.execute(self._dead_open, key).first() is not None):
-                conn.execute(
-                    d.update()
-                    .where(
-                        d.c.connection == connection,
-                        d.c.kind == kind,
-                        d.c.record_id.in_(applied),
-                        d.c.resolved_at.is_(None),
+            open_letters: bool | None = True if dead else None
+            for status, resolution in (("applied", "written"), ("gone", GONE_RESOLUTION)):
+                ids = [x.entry.record_id for x in outcomes if x.status == status]
+                if not ids:
+                    continue
+                if open_letters is None:
+                    open_letters = conn.execute(self._dead_open, key).first() is not None
+                if open_letters:
+                    conn.execute(
+                        d.update()
+                        .where(
+                            d.c.connection == connection,
+                            d.c.kind == kind,
+                            d.c.record_id.in_(ids),
+                            d.c.resolved_at.is_(None),
+                        )
+                        .values(resolved_at=now, updated_at=now, resolution=resolution)
                     )
-                    .values(resolved_at=now, updated_at=now, resolution="written")
-                )
 
     def _open_dead_letters(
         self,

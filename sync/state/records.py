@@ -206,10 +206,13 @@ def payload_contributions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class WriteOutcome:
-    """What became of one outbox entry after a write call."""
+    """What became of one outbox entry after a write call: `applied`; `retry` (stays in the
+    outbox with one more attempt); `paused` (stays, the CRM was unavailable: no attempt
+    counted); `dead_lettered`; `gone` (the record no longer exists: the write is dropped and an
+    open dead letter resolved)."""
 
     entry: OutboxEntry
-    status: Literal["applied", "retry", "dead_lettered"]
+    status: Literal["applied", "retry", "paused", "dead_lettered", "gone"]
     error_code: str | None = None
     error: str | None = None
 

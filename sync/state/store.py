@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from config.settings import RetentionSettings
+from config.settings import TABLE_PREFIX, RetentionSettings
 from scoring.types import Record, ScoreResult
 from sync.state.bulk import BulkInsert, KeyedIds
 from sync.state.db import Checkpointer, create_engine
@@ -115,7 +115,7 @@ class StateStore(LedgerMixin):
         )  # fmt: skip
 
     @classmethod
-    def open(cls, url: str, *, now: datetime, table_prefix: str = "leadsync_") -> StateStore:
+    def open(cls, url: str, *, now: datetime, table_prefix: str = TABLE_PREFIX) -> StateStore:
         """Connect to `url` and migrate the schema to the current version."""
         engine = create_engine(url)
         tables = build_tables(table_prefix)

@@ -96,12 +96,15 @@ def test_secrets_directory_fills_variables(folder):
     assert token.get_secret_value() == "from-file"  # type: ignore[union-attr]
 
 
-def test_leadsync_environment_variables_override_the_file(folder, monkeypatch):
-    monkeypatch.setenv("LEADSYNC_STATE_URL", "postgresql+psycopg://u@db/leadsync")
-    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "9100")
-    monkeypatch.setenv("LEADSYNC_LOGGING__FORMAT", "text")
+def test_leadsync_environment_variables_override_the_file(folder):
+    environ = {
+        "TOKEN": "t",
+        "LEADSYNC_STATE_URL": "postgresql+psycopg://u@db/leadsync",
+        "LEADSYNC_DAEMON__PORT": "9100",
+        "leadsync_logging__format": "text",
+    }
     text = BASE + "daemon: {port: 1, host: 0.0.0.0}\n"
-    s = load_config(write(folder, text), environ={"TOKEN": "t"}).settings
+    s = load_config(write(folder, text), environ=environ).settings
     assert s.state_url.get_secret_value() == "postgresql+psycopg://u@db/leadsync"
     assert (s.daemon.port, s.daemon.host, s.logging.format) == (9100, "0.0.0.0", "text")
 
@@ -205,12 +208,24 @@ def test_unset_variable_is_located_and_the_secret_never_printed(folder):
     assert not any("hunter2" in p for p in found)
 
 
-def test_environment_override_errors_name_the_variable(folder, monkeypatch):
-    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "http")
-    assert problems(write(folder, BASE)) == [
+def test_environment_override_errors_name_the_variable(folder):
+    environ = {"TOKEN": "t", "LEADSYNC_DAEMON__PORT": "http"}
+    assert problems(write(folder, BASE), environ) == [
         "environment variable LEADSYNC_DAEMON__PORT daemon.port: should be a valid integer, "
         "unable to parse string as an integer (got 'http')"
     ]
+
+
+def test_the_process_environment_is_not_read_when_an_environment_is_given(folder, monkeypatch):
+    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "http")
+    text = BASE + "daemon: {port: 9100}\n"
+    assert load_config(write(folder, text), environ={"TOKEN": "t"}).settings.daemon.port == 9100
+
+
+def test_without_an_environment_the_process_environment_overrides(folder, monkeypatch):
+    monkeypatch.setenv("TOKEN", "t")
+    monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "9200")
+    assert load_config(write(folder, BASE)).settings.daemon.port == 9200
 
 
 def test_yaml_syntax_errors_are_located(folder):
@@ -246,6 +261,19 @@ def test_model_for_another_kind_is_reported_at_the_config_key(folder):
     assert [str(p).replace(str(folder), "D") for p in info.value.problems] == [
         "D/leadsync.yaml:7:16 connections[0].objects[0].kind: model 'salesforce-b2b-leads' "
         "(m.yaml) scores lead records, not contact; use kind: lead or another model"
+    ]
+
+
+def test_account_rollup_models_are_refused_by_runs_until_they_are_read(folder):
+    shutil.copy(EXAMPLES / "models" / "hubspot-companies.yaml", folder / "models" / "m.yaml")
+    config = BASE.replace("kind: contact", "kind: company")
+    loaded = load_config(write(folder, config), environ={"TOKEN": "t"})
+    with pytest.raises(ProblemsError) as info:
+        load_models(loaded)
+    assert [str(p).replace(str(folder), "D") for p in info.value.problems] == [
+        "D/leadsync.yaml:7:32 connections[0].objects[0].model: model 'hubspot-b2b-companies' "
+        "(m.yaml) uses account roll-ups or 'account.' fields, which runs do not read from the "
+        "CRM yet; remove 'members' and 'account.' rules to sync it"
     ]
 
 

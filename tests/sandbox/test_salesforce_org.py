@@ -193,6 +193,16 @@ def test_subquery_children_count_toward_the_batch(sandbox, sf):
             assert record["Tasks"] is None
 
 
+def test_two_custom_long_text_areas_cap_pages_at_200_rows(sandbox, sf):
+    sandbox.install_leadsync_fields()
+    one = sf.query("SELECT Id, Leadsync_Reasons__c, Description FROM Lead ORDER BY Id")
+    assert len(one["records"]) == 250  # Description is standard: one custom long text area
+    two = sf.query("SELECT Id, Leadsync_Reasons__c, Leadsync_Changes__c FROM Lead ORDER BY Id")
+    assert len(two["records"]) == 200 and two["nextRecordsUrl"].endswith("-200")
+    rest = sf.query_more(two["nextRecordsUrl"], identifier_is_url=True)
+    assert len(rest["records"]) == 50 and rest["done"] is True
+
+
 def test_limit_header_counts_every_call_and_limits_resource(sandbox, sf):
     sf.query("SELECT Id FROM Lead LIMIT 1")
     assert sf.api_usage["api-usage"].used == 1
@@ -399,6 +409,39 @@ def test_custom_field_is_invisible_until_permissions_grant_it(sandbox, sf):
             {"AssigneeId": sandbox.integration_user_id, "PermissionSetId": permission_set}
         )
     assert _error_code(caught) == "DUPLICATE_VALUE"
+
+
+def test_tooling_picklist_values_are_named_value_name(sf):
+    def create(name: str, value: dict[str, Any]) -> Any:
+        metadata = {
+            "label": "Grade",
+            "type": "Picklist",
+            "valueSet": {"restricted": True, "valueSetDefinition": {"value": [value]}},
+        }
+        return sf.toolingexecute(
+            "sobjects/CustomField",
+            method="POST",
+            data={"FullName": f"Lead.{name}", "Metadata": metadata},
+        )
+
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        create("Grade_A__c", {"fullName": "A", "label": "A"})
+    assert _content(caught)[0]["message"] == (
+        "Metadata.valueSet.valueSetDefinition.value[0]: valueName is required"
+    )
+    created = create("Grade_B__c", {"valueName": "A", "label": "Top"})
+    read = sf.toolingexecute(f"sobjects/CustomField/{created['id']}")
+    assert read["Metadata"]["valueSet"]["valueSetDefinition"]["value"] == [
+        {
+            "color": None,
+            "default": False,
+            "description": None,
+            "isActive": None,
+            "label": "Top",
+            "urls": None,
+            "valueName": "A",
+        }
+    ]
 
 
 # -- Bulk API 2.0 ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from config.errors import ProblemsError
 from scoring import explain, score, score_page
 from scoring.codegen import slots_constructor
+from scoring.rollup import member_facts
 from scoring.types import Contribution, Record, ScoreResult
 from tests.scoring.helpers import NOW, model
 from tests.scoring.test_properties import MODELS, events, junk
@@ -180,3 +181,25 @@ def test_slots_constructor_builds_results_equal_to_the_dataclass_init():
     assert hash(built) == hash(ScoreResult(*fields))
     with pytest.raises(AttributeError):
         built.fit = 1
+
+
+def test_score_page_of_accounts_equals_score_and_the_traced_path_with_their_members():
+    from tests.scoring.test_rollup import PEOPLE, account_model
+
+    m = account_model(
+        "    - {name: Hottest people, score: interest, aggregate: top_mean, top: 3, points: 0.25}\n",
+        extra="fit:\n  rules:\n    - {name: Big, if: {numberofemployees: {gte: 500}}, points: 80}\n",
+    )
+    assert m.rollup is not None
+    facts = [member_facts(p, m.rollup, NOW) for p in PEOPLE]
+    accounts = [Record(str(n), "company", {"numberofemployees": str(300 * n)}) for n in range(4)]
+    members = [facts, facts[:2], [], facts[3:]]
+    page = score_page(accounts, m, NOW, members=members)
+    assert page == [score(a, m, NOW, members=f) for a, f in zip(accounts, members, strict=True)]
+    assert page == [
+        explain(a, m, NOW, members=f).result for a, f in zip(accounts, members, strict=True)
+    ]
+    # mean of the top 3 weighted interests x 0.25: (160+120+40)/3, (160+120)/3, none, 10/3
+    assert [r.interest for r in page] == [27, 23, 0, 1]
+    with pytest.raises(ValueError, match="1 members for 4 records"):
+        score_page(accounts, m, NOW, members=[facts])

@@ -3,7 +3,10 @@
 `FakeCRM` really paginates: full reads page by record id with an offset cursor, incremental
 reads order by (updated_at, id) and resume after the last pair seen, like a search API. Writes
 set output values and bump `updated_at`, so our own writes come back on the next incremental
-read. Faults are injected per call (transient errors, permanent per-record failures, a hook).
+read. Faults are injected per call (transient errors, a 400 over one record, a hook) and per record
+(rejected, flaky, unavailable); a deleted record's write comes back `GONE`. Each per-record
+failure carries the `WriteAction` a real connector would give it, and a whole-batch 400 is split
+by the same `connectors.batching.isolate_rejected` the connectors use.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from connectors.base import (
     OutputField,
     Page,
     SchemaReport,
+    WriteAction,
     WriteResult,
 )
-from connectors.errors import PermanentError, TransientError
+from connectors.batching import isolate_rejected
+from connectors.errors import RequestRejected, TransientError
 from scoring.types import Contribution, Record, ScoreResult
 
 BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -62,7 +67,8 @@ class FakeCRM:
         self.write_failures = 0  # the next N write calls raise TransientError
         self.reject: dict[str, str] = {}  # record id -> permanent per-record error message
         self.flaky: dict[str, int] = {}  # record id -> remaining transient per-record failures
-        self.batch_reject: set[str] = set()  # ids that make a whole write call fail permanently
+        self.unavailable: dict[str, int] = {}  # record id -> remaining "CRM unavailable" results
+        self.batch_reject: set[str] = set()  # ids that make the CRM refuse a whole write (400)
         self.raise_on_read: Exception | None = None
         self.before_write: Callable[[int, Sequence[Change]], None] | None = None
         self.after_write: Callable[[int, Sequence[Change]], None] | None = None
@@ -75,6 +81,10 @@ class FakeCRM:
         rec = self.records[record_id]
         rec.properties.update(properties)
         rec.updated_at = self.crm_now
+
+    def delete(self, record_id: str) -> None:
+        """A user deletes a record in the CRM (a no-op when it is gone already)."""
+        self.records.pop(record_id, None)
 
     def state(self) -> dict[str, dict[str, object]]:
         """Output values of every record, without the time-dependent `scored_at`."""
@@ -142,6 +152,9 @@ class FakeCRM:
                 return
 
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
+        return isolate_rejected(self._write_call, changes, _refused)
+
+    def _write_call(self, changes: Sequence[Change]) -> list[WriteResult]:
         self._call()
         self.write_calls += 1
         if self.write_failures:
@@ -149,28 +162,36 @@ class FakeCRM:
             self._usage.errors += 1
             raise TransientError("502 Bad Gateway")
         if any(c.record_id in self.batch_reject for c in changes):
-            raise PermanentError("400 one input was invalid")
+            raise RequestRejected("400 one input was invalid", 400, "INVALID")
         if self.before_write is not None:
             self.before_write(self.write_calls, changes)
         self.write_sizes.append(len(changes))
         self.crm_now += timedelta(seconds=1)
         results = []
         for change in changes:
-            if change.record_id in self.reject:
+            rid = change.record_id
+            if rid in self.reject:
                 results.append(
-                    WriteResult(
-                        change.record_id, "failed", "INVALID", self.reject[change.record_id]
-                    )
+                    WriteResult(rid, WriteAction.DEAD_LETTER, "INVALID", self.reject[rid])
                 )
                 continue
-            if self.flaky.get(change.record_id):
-                self.flaky[change.record_id] -= 1
-                results.append(WriteResult(change.record_id, "failed", "TIMEOUT", "timed out"))
+            if self.flaky.get(rid):
+                self.flaky[rid] -= 1
+                results.append(WriteResult(rid, WriteAction.RETRY, "TIMEOUT", "timed out"))
                 continue
-            rec = self.records[change.record_id]
+            if self.unavailable.get(rid):
+                self.unavailable[rid] -= 1
+                results.append(
+                    WriteResult(rid, WriteAction.PAUSE_OUTAGE, "UNAVAILABLE", "try later")
+                )
+                continue
+            rec = self.records.get(rid)
+            if rec is None:
+                results.append(WriteResult(rid, WriteAction.GONE, "NOT_FOUND", "deleted"))
+                continue
             rec.outputs = {k: _crm_value(v) for k, v in change.values.items()}
             rec.updated_at = self.crm_now
-            results.append(WriteResult(change.record_id, "ok"))
+            results.append(WriteResult(rid, WriteAction.APPLIED))
         if self.after_write is not None:
             self.after_write(self.write_calls, changes)
         return results
@@ -190,6 +211,10 @@ class FakeCRM:
 
     def _call(self) -> None:
         self._usage.calls += 1
+
+
+def _refused(change: Change, exc: RequestRejected) -> WriteResult:
+    return WriteResult(change.record_id, WriteAction.DEAD_LETTER, exc.code, str(exc))
 
 
 def _crm_value(value: object) -> object:

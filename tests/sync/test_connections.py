@@ -9,10 +9,18 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from config.settings import HubSpotSettings, SalesforceSettings
+from config.settings import (
+    HubSpotSettings,
+    OutageSettings,
+    ReadSettings,
+    SalesforceSettings,
+    WriteSettings,
+)
 from connectors.hubspot import HubSpotOptions
 from connectors.salesforce import SalesforceOptions
 from sync.connections import hubspot_options, salesforce_options
+from sync.engine import RunOptions
+from sync.outage import OutagePolicy
 
 TOKEN = SecretStr("token-never-shown")
 SECRET = SecretStr("client-secret-never-shown")
@@ -54,3 +62,14 @@ def test_options_keep_every_secret_a_secret_str(
     assert type(options.client_secret) is SecretStr
     assert SECRET.get_secret_value() not in repr(options)
     assert TOKEN.get_secret_value() not in repr(options)
+
+
+def test_engine_defaults_are_the_configuration_defaults() -> None:
+    write, read, outage = WriteSettings(), ReadSettings(), OutageSettings()
+    options = RunOptions()
+    assert (options.min_points_change, options.chunk_size, options.overlap) == (
+        write.min_points_change,
+        write.chunk_size,
+        read.overlap,
+    )
+    assert OutagePolicy() == OutagePolicy.of(outage.first_pause, outage.max_pause)

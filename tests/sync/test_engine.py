@@ -186,6 +186,56 @@ def test_a_batch_refused_as_a_whole_is_split_to_find_the_bad_record(store):
     assert crm.write_sizes == [4, 1, 2]
 
 
+def test_records_the_crm_cannot_take_now_pause_the_run_without_counting_an_attempt(store):
+    crm = FakeCRM(10)
+    crm.unavailable = {"00003": 3}
+    pauses: list[float] = []
+    result = run(store, crm, full=True, sleep=recorder(pauses), options={"max_attempts": 2})
+    assert (result.status, result.counts.written, result.counts.failed) == ("succeeded", 10, 3)
+    assert result.counts.dead_lettered == 0
+    assert pauses == [5.0, 10.0, 20.0]  # one outage: doubling from `first_pause`
+    assert [r.status for r in store.ledger("acme", "contact", record_id="00003")] == [
+        "failed",
+        "failed",
+        "failed",
+        "applied",
+    ]
+
+
+def test_an_outage_of_record_writes_beyond_the_limit_fails_and_keeps_the_write(store):
+    crm = FakeCRM(10)
+    crm.unavailable = {"00003": 5}
+    pauses: list[float] = []
+    policy = OutagePolicy(first_pause=1.0, max_pause=3.0)
+    failed = run(store, crm, full=True, sleep=recorder(pauses), outage=policy)
+    assert (failed.status, failed.counts.written) == ("failed", 9)
+    assert pauses == [1.0, 2.0]
+    assert [e.record_id for e in store.pending("acme", "contact")] == ["00003"]
+    crm.unavailable = {}
+    again = run(store, crm, full=True)
+    assert again.status == "succeeded"
+    assert store.pending("acme", "contact") == []
+    assert crm.records["00003"].outputs["score"] == "14"
+
+
+def test_a_write_to_a_deleted_record_is_dropped_and_closes_its_dead_letter(store):
+    crm = FakeCRM(10)
+    crm.reject = {"00002": "nope"}
+    run(store, crm, full=True)
+    assert [d.record_id for d in store.dead_letters("acme")] == ["00002"]
+    crm.reject = {}
+    crm.before_write = lambda call, changes: crm.delete("00002")
+    result = run(store, crm, full=True)
+    assert (result.status, result.counts.planned, result.counts.failed) == ("succeeded", 1, 1)
+    assert result.counts.dead_lettered == 0
+    assert [r.status for r in store.ledger("acme", "contact", record_id="00002")] == [
+        "dead_lettered",
+        "gone",
+    ]
+    assert store.dead_letters("acme") == []
+    assert store.pending("acme", "contact") == []
+
+
 def test_an_outage_pauses_and_resumes_with_the_same_outcome(store):
     crm = FakeCRM(120, page_size=25)
     crm.read_failures = 0

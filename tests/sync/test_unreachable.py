@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
@@ -12,9 +13,12 @@ from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from connectors.salesforce import SalesforceConnector, SalesforceOptions
 from sync.engine import Engine, RunOptions
 from sync.outage import Contact, Outage, OutagePolicy
+from sync.state.records import OutboxEntry, RunCounts
 from tests.sync.fakes import FakeModel
 from tests.sync.test_e2e_hubspot import FakeTime
 from tests.sync.test_engine import recorder
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def free_port() -> int:
@@ -71,3 +75,28 @@ def test_unreachable_after_the_crm_answered_is_an_outage():
     outage.wait(Unreachable("cannot connect"))
     outage.wait(TransientError("503"))
     assert waits == [5, 10]
+
+
+def test_writes_left_by_a_crash_meeting_no_crm_fail_the_run_without_a_pause(store):
+    url = f"http://127.0.0.1:{free_port()}"
+    fake = FakeTime()
+    run_id = store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=NOW, model_version="v1"
+    )
+    payload = '{"new": {"score": 5}, "old": {}, "reasons": ["new"]}'
+    store.save_page(
+        run_id,
+        "acme",
+        "contact",
+        cursor=None,
+        outbox=[OutboxEntry("1", payload, "v1", run_id)],
+        scores=[],
+        counts=RunCounts(),
+        now=NOW,
+    )
+    pauses: list[float] = []
+    engine = Engine(store, hubspot(url, fake), connection="acme", sleep=recorder(pauses))
+    result = engine.run("contact", FakeModel(), RunOptions(full=True))
+    assert (result.status, result.error_type) == ("failed", "Unreachable")
+    assert pauses == []
+    assert [e.record_id for e in store.pending("acme", "contact")] == ["1"]

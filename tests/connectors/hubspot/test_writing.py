@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Change, WriteResult
+from connectors.base import Change, WriteAction, WriteResult
 from connectors.errors import PermanentError
 from connectors.hubspot.writing import KnownValues
 from connectors.outputs import output_fields
@@ -45,6 +45,9 @@ def spy_updates(connector) -> list[list[dict[str, Any]]]:
     return sent
 
 
+APPLIED = WriteAction.APPLIED
+
+
 def stored(sandbox, record_id: str, name: str) -> object:
     table = sandbox.store.table("contacts")
     return table.raw(table.rows[int(record_id)], name)
@@ -57,7 +60,7 @@ def test_writes_go_100_a_call_and_read_back_as_written(setup) -> None:
     results = connector.write(
         "contact", [Change(i, scored(fit=n % 100)) for n, i in enumerate(ids)]
     )
-    assert results == [WriteResult(i, "ok") for i in ids]
+    assert results == [WriteResult(i, APPLIED) for i in ids]
     assert sorted(len(batch) for batch in sent) == [50, 100, 100]
     first = next(batch for batch in sent if batch[0]["id"] == ids[0])
     assert first[1] == {
@@ -88,7 +91,7 @@ def test_values_hubspot_already_holds_are_never_sent(setup) -> None:
         "contact",
         [Change(ids[0], scored()), Change(ids[1], scored(fit=81)), Change(ids[2], scored())],
     )
-    assert [r.status for r in results] == ["ok", "ok", "ok"]
+    assert [r.action for r in results] == [APPLIED, APPLIED, APPLIED]
     assert [r.message for r in results] == ["unchanged", None, "unchanged"]
     assert sent == [[{"id": ids[1], "properties": {"leadsync_fit": "81"}}]]
 
@@ -105,11 +108,11 @@ def test_a_207_is_split_record_by_record(setup) -> None:
             Change(ids[2], scored(fit=12)),
         ],
     )
-    assert [(r.record_id, r.status, r.error_code) for r in results] == [
-        (ids[0], "ok", None),
-        ("999999999", "failed", "OBJECT_NOT_FOUND"),
-        (ids[1], "failed", "VALIDATION_ERROR"),
-        (ids[2], "ok", None),
+    assert [(r.record_id, r.action, r.error_code) for r in results] == [
+        (ids[0], APPLIED, None),
+        ("999999999", WriteAction.GONE, "OBJECT_NOT_FOUND"),
+        (ids[1], WriteAction.DEAD_LETTER, "VALIDATION_ERROR"),
+        (ids[2], APPLIED, None),
     ]
     assert "leadsync_grade" in (results[2].message or "")
     assert stored(sandbox, ids[2], "leadsync_fit") == "12"
@@ -126,12 +129,12 @@ def test_records_failing_transiently_in_a_207_are_sent_once_more(setup) -> None:
     assert len(sent) == 2
     retried = {item["id"] for item in sent[1]}
     assert 10 < len(retried) < 60
-    failed = [r for r in results if r.status == "failed"]
-    assert {r.error_code for r in failed} <= {"INTERNAL_ERROR"}
+    failed = [r for r in results if not r.ok]
+    assert {(r.action, r.error_code) for r in failed} <= {(WriteAction.RETRY, "INTERNAL_ERROR")}
     assert {r.record_id for r in failed} <= retried
     assert len(failed) < len(retried)
     for r in results:
-        assert (stored(sandbox, r.record_id, "leadsync_grade") == "A") is (r.status == "ok")
+        assert (stored(sandbox, r.record_id, "leadsync_grade") == "A") is r.ok
 
 
 def test_unowned_properties_and_bad_values_fail_without_a_call(setup) -> None:
@@ -146,10 +149,10 @@ def test_unowned_properties_and_bad_values_fail_without_a_call(setup) -> None:
             Change(ids[2], {"scored_at": datetime(2026, 1, 1)}),
         ],
     )
-    assert [(r.status, r.error_code) for r in results] == [
-        ("failed", "NOT_OWNED"),
-        ("failed", "INVALID_VALUE"),
-        ("failed", "INVALID_VALUE"),
+    assert [(r.action, r.error_code) for r in results] == [
+        (WriteAction.DEAD_LETTER, "NOT_OWNED"),
+        (WriteAction.DEAD_LETTER, "INVALID_VALUE"),
+        (WriteAction.DEAD_LETTER, "INVALID_VALUE"),
     ]
     assert sent == []
 
@@ -169,21 +172,21 @@ def test_lifecycle_stage_only_moves_forward(setup) -> None:
             Change(customer, {"lifecyclestage": "marketingqualifiedlead"}),
         ],
     )
-    assert [r.status for r in results] == ["ok", "ok"]
+    assert [r.action for r in results] == [APPLIED, APPLIED]
     assert sent == [[{"id": lead, "properties": {"lifecyclestage": "marketingqualifiedlead"}}]]
     assert stored(sandbox, lead, "lifecyclestage") == "marketingqualifiedlead"
     assert stored(sandbox, customer, "lifecyclestage") == "customer"
     assert connector.usage.by_endpoint["objects.batch_read"] == 1  # stages were not known yet
 
 
-def test_a_batch_failing_beyond_the_retries_comes_back_as_transient_failures(setup) -> None:
+def test_a_batch_failing_beyond_the_retries_calls_for_an_outage_pause(setup) -> None:
     sandbox, connector = setup
     ids = [r.id for r in read_all(connector)][:5]
     sandbox.faults.queue(*["503"] * 6)
     results = connector.write("contact", [Change(i, scored()) for i in ids])
-    assert {(r.status, r.error_code) for r in results} == {("failed", "TRANSIENT")}
+    assert {(r.action, r.error_code) for r in results} == {(WriteAction.PAUSE_OUTAGE, "TRANSIENT")}
     assert connector.write("contact", [Change(i, scored()) for i in ids]) == [
-        WriteResult(i, "ok") for i in ids
+        WriteResult(i, APPLIED) for i in ids
     ]
 
 
@@ -211,11 +214,11 @@ def test_a_whole_batch_rejection_is_halved_until_the_bad_record_is_alone(make_co
         results = connector.write("contact", [Change(str(i), {"fit": i}) for i in range(1, 5)])
     finally:
         fake.server.stop()
-    assert [(r.record_id, r.status, r.error_code) for r in results] == [
-        ("1", "ok", None),
-        ("2", "ok", None),
-        ("3", "failed", "VALIDATION_ERROR"),
-        ("4", "ok", None),
+    assert [(r.record_id, r.action, r.error_code) for r in results] == [
+        ("1", APPLIED, None),
+        ("2", APPLIED, None),
+        ("3", WriteAction.DEAD_LETTER, "VALIDATION_ERROR"),
+        ("4", APPLIED, None),
     ]
     assert fake.batches == [["1", "2", "3", "4"], ["1", "2"], ["3", "4"], ["3"], ["4"]]
 
@@ -227,7 +230,7 @@ def test_duplicate_changes_for_one_record_are_merged(setup) -> None:
     results = connector.write(
         "contact", [Change(record, {"fit": 1}), Change(record, {"fit": 2, "grade": "B"})]
     )
-    assert results == [WriteResult(record, "ok"), WriteResult(record, "ok")]
+    assert results == [WriteResult(record, APPLIED), WriteResult(record, APPLIED)]
     assert sent == [[{"id": record, "properties": {"leadsync_fit": "2", "leadsync_grade": "B"}}]]
 
 

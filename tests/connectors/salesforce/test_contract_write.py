@@ -8,12 +8,15 @@ import datetime as dt
 
 import pytest
 
-from connectors.base import Change
+from connectors.base import Change, WriteAction
 from connectors.errors import MissingPermission
+from connectors.outputs import output_fields
 from connectors.retry import RetryPolicy
 from sandbox.salesforce import SalesforceSandbox
 from sandbox.salesforce.ids import case_safe
-from tests.connectors.salesforce.conftest import NOW, OUTPUTS, converted_leads, open_leads
+from tests.connectors.salesforce.conftest import GRADES, NOW, OUTPUTS, converted_leads, open_leads
+
+APPLIED, DEAD = WriteAction.APPLIED, WriteAction.DEAD_LETTER
 
 SCORED_AT = dt.datetime(2026, 11, 20, 12, 30, tzinfo=dt.UTC)
 
@@ -55,7 +58,7 @@ def test_writes_cost_ceil_n_over_1000_calls(
     ids = open_leads(sandbox)[:count]
     used = sandbox.api_used
     results = connector.write("lead", [_change(i) for i in ids])
-    assert [r.status for r in results] == ["ok"] * count
+    assert [r.action for r in results] == [APPLIED] * count
     assert sandbox.api_used - used == -(-count // 1000) + 1  # + the describe that checks fields
     assert connector.usage.by_endpoint.get("composite", 0) == composite
     assert connector.usage.by_endpoint.get("composite/sobjects", 0) == collections
@@ -76,7 +79,7 @@ def test_partial_failures_are_reported_per_record(make_sandbox, make_connector, 
     good, integrity, shortened = open_leads(sandbox)[:3]
     converted = converted_leads(sandbox)[0]
     sandbox.store.integrity_rule_ids.add(integrity)
-    assert connector.write("lead", [_change(good)])[0].status == "ok"
+    assert connector.write("lead", [_change(good)])[0].ok
     # An admin shortens a field after the connector described it: Salesforce refuses the value.
     sandbox.store.sobject("Lead").field("Leadsync_Model_Version__c").length = 3
     changes = [
@@ -89,14 +92,14 @@ def test_partial_failures_are_reported_per_record(make_sandbox, make_connector, 
         _change(good, score=2),
     ]
     results = connector.write("lead", changes)
-    assert [(r.record_id, r.status, r.error_code) for r in results] == [
-        (good, "failed", "STRING_TOO_LONG"),  # the same record twice: one write, the last wins
-        (converted, "failed", "CANNOT_UPDATE_CONVERTED_LEAD"),
-        (integrity, "failed", "FIELD_INTEGRITY_EXCEPTION"),
-        ("00Q5g00000zzzzzZZZ", "failed", "MALFORMED_ID"),  # wrong case-safe suffix
-        (case_safe("00Q5g00000zzzzz"), "failed", "INVALID_CROSS_REFERENCE_KEY"),
-        (shortened, "failed", "STRING_TOO_LONG"),
-        (good, "failed", "STRING_TOO_LONG"),
+    assert [(r.record_id, r.action, r.error_code) for r in results] == [
+        (good, DEAD, "STRING_TOO_LONG"),  # the same record twice: one write, the last wins
+        (converted, WriteAction.GONE, "CANNOT_UPDATE_CONVERTED_LEAD"),
+        (integrity, DEAD, "FIELD_INTEGRITY_EXCEPTION"),
+        ("00Q5g00000zzzzzZZZ", DEAD, "MALFORMED_ID"),  # wrong case-safe suffix
+        (case_safe("00Q5g00000zzzzz"), DEAD, "INVALID_CROSS_REFERENCE_KEY"),
+        (shortened, DEAD, "STRING_TOO_LONG"),
+        (good, DEAD, "STRING_TOO_LONG"),
     ]
     assert results[1].message == "cannot reference converted lead"
     assert sleeps == []  # nothing retryable
@@ -111,7 +114,7 @@ def test_locked_rows_are_retried_until_they_succeed(make_sandbox, make_connector
     sandbox.store.locked[ids[250]] = 1
     used = sandbox.api_used
     results = connector.write("lead", [_change(i) for i in ids])
-    assert {r.status for r in results} == {"ok"}
+    assert {r.action for r in results} == {APPLIED}
     assert (
         sandbox.api_used - used == 1 + 3
     )  # describe, then a call, a retry of 2 records, a retry of 1
@@ -126,8 +129,8 @@ def test_a_row_that_stays_locked_fails_with_its_code(make_sandbox, make_connecto
     ids = open_leads(sandbox)[:5]
     sandbox.store.locked[ids[0]] = 99
     results = connector.write("lead", [_change(i) for i in ids])
-    assert (results[0].status, results[0].error_code) == ("failed", "UNABLE_TO_LOCK_ROW")
-    assert [r.status for r in results[1:]] == ["ok"] * 4
+    assert (results[0].action, results[0].error_code) == (WriteAction.RETRY, "UNABLE_TO_LOCK_ROW")
+    assert [r.action for r in results[1:]] == [APPLIED] * 4
     assert len(sleeps) == 2  # three attempts in all
     assert sandbox.store.locked[ids[0]] == 96
 
@@ -154,12 +157,12 @@ def test_bulk_api_above_the_threshold_with_failed_rows(make_sandbox, make_connec
     sandbox.store.locked[ids[7]] = 1
     results = connector.write("lead", [*(_change(i, score=55) for i in ids), _change(converted)])
     by_id = {r.record_id: r for r in results}
-    assert (by_id[converted].status, by_id[converted].error_code) == (
-        "failed",
+    assert (by_id[converted].action, by_id[converted].error_code) == (
+        WriteAction.GONE,
         "CANNOT_UPDATE_CONVERTED_LEAD",
     )
-    assert by_id[ids[7]].status == "ok"  # failed in the job with UNABLE_TO_LOCK_ROW, then retried
-    assert all(by_id[i].status == "ok" for i in ids)
+    assert by_id[ids[7]].ok  # failed in the job with UNABLE_TO_LOCK_ROW, then retried
+    assert all(by_id[i].ok for i in ids)
     assert {sandbox.store.table("Lead")[i]["Leadsync_Score__c"] for i in ids} == {55.0}
     assert connector.stats["bulk_jobs"] == 1
     assert sleeps == [3.0]  # one poll found the job InProgress
@@ -189,7 +192,7 @@ def test_fields_hidden_by_field_level_security_block_writes(make_sandbox, make_c
         f"assigned Leadsync_Integration to the integration user {sandbox.integration_user_id}",
     )
     results = connector.write("lead", [Change(open_leads(sandbox)[0], {"score": 5, "grade": "A"})])
-    assert results[0].status == "ok"
+    assert results[0].ok
 
 
 def test_ensure_schema_reports_then_creates_then_is_idempotent(make_sandbox, make_connector):
@@ -212,14 +215,14 @@ def test_ensure_schema_reports_then_creates_then_is_idempotent(make_sandbox, mak
     again = connector.ensure_schema("contact", OUTPUTS, apply=False)
     assert again.ok and {f.state for f in again.fields} == {"ok"} and again.actions == ()
     contact = next(iter(sandbox.store.table("Contact")))
-    assert connector.write("contact", [Change(contact, {"label": "D3"})])[0].status == "ok"
+    assert connector.write("contact", [Change(contact, {"label": "D3"})])[0].ok
 
 
 def test_ensure_schema_conflicts_and_picklist_extension(make_sandbox, make_connector):
     sandbox = make_sandbox(leads=50)
     connector = make_connector(sandbox, sales_permission_set="Nobody_Has_This")
     text = {"label": "Score", "type": "Text", "length": 10}
-    one_value = {"restricted": True, "valueSetDefinition": {"value": [{"fullName": "A"}]}}
+    one_value = {"restricted": True, "valueSetDefinition": {"value": [{"valueName": "A"}]}}
     picklist = {"label": "Grade", "type": "Picklist", "valueSet": one_value}
     for name, metadata in (("Leadsync_Score__c", text), ("Leadsync_Grade__c", picklist)):
         body = {"FullName": f"Lead.{name}", "Metadata": metadata}
@@ -234,3 +237,39 @@ def test_ensure_schema_conflicts_and_picklist_extension(make_sandbox, make_conne
     assert (states["score"], states["grade"], states["fit"]) == ("conflict", "updated", "created")
     assert "sales permission set 'Nobody_Has_This' not found" in applied.actions[-1]
     assert sandbox.store.sobject("Lead").field("Leadsync_Grade__c").picklist == ("A", "B", "C", "D")
+
+
+def test_a_second_setup_sends_no_metadata_change_and_a_new_grade_adds_only_it(
+    make_sandbox, make_connector
+):
+    sandbox = make_sandbox(leads=20)
+    connector = make_connector(sandbox)
+    connector.ensure_schema("lead", OUTPUTS, apply=True)
+    created = sandbox.counters["tooling_create"]
+    again = connector.ensure_schema("lead", OUTPUTS, apply=True)
+    assert {f.state for f in again.fields} == {"ok"} and again.actions == ()
+    assert (sandbox.counters["tooling_update"], sandbox.counters["tooling_create"]) == (0, created)
+    grade_id = next(
+        key
+        for key, row in sandbox.store.table("CustomField").items()
+        if row["DeveloperName"] == "Leadsync_Grade" and row["TableEnumOrId"] == "Lead"
+    )
+    sandbox.store.custom_metadata[grade_id]["valueSet"]["valueSetDefinition"]["value"][0][
+        "color"
+    ] = "#00AA00"
+    wider = output_fields((*GRADES, "E"), [f"{g}{t}" for g in GRADES for t in "123"])
+    report = connector.ensure_schema("lead", wider, apply=True)
+    states = {f.name: (f.state, f.detail) for f in report.fields}
+    assert states["grade"] == ("updated", "added picklist values ['E']")
+    assert {s for name, (s, _) in states.items() if name != "grade"} == {"ok"}
+    assert sandbox.counters["tooling_update"] == 1
+    values = sandbox.store.custom_metadata[grade_id]["valueSet"]["valueSetDefinition"]["value"]
+    assert [v["valueName"] for v in values] == ["A", "B", "C", "D", "E"]
+    assert values[0]["color"] == "#00AA00"  # existing entries go back as they were read
+    assert sandbox.store.sobject("Lead").field("Leadsync_Grade__c").picklist == (
+        "A",
+        "B",
+        "C",
+        "D",
+        "E",
+    )

@@ -17,16 +17,25 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from responses.registries import OrderedRegistry
 
+from config.model_loader import parse_model
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
     MissingPermission,
     PermanentError,
     RateLimited,
+    RequestRejected,
     TransientError,
 )
 from connectors.retry import RetryPolicy
-from connectors.salesforce.activity import TASKS, parse_datetime
+from connectors.salesforce.activity import (
+    EMAIL_MESSAGES,
+    EMAIL_STATUSES,
+    EVENTS,
+    TASKS,
+    parse_datetime,
+    sources_for,
+)
 from connectors.salesforce.auth import Credentials
 from connectors.salesforce.budget import DailyShare
 from connectors.salesforce.client import SalesforceApi
@@ -34,7 +43,10 @@ from connectors.salesforce.errors import QueryLocatorExpired, SessionExpired, cl
 from connectors.salesforce.fields import api_name, encode, encode_csv
 from connectors.salesforce.http import LimitInfo, parse_limit_info
 from connectors.salesforce.options import SalesforceOptions
-from connectors.salesforce.reader import ReadCursor, quote, soql_datetime
+from connectors.salesforce.queries import quote, soql_datetime
+from connectors.salesforce.reader import ReadCursor
+from scoring.evaluate import score
+from scoring.types import Record
 
 LOGIN = "https://acme.my.salesforce.com"
 INSTANCE = "https://acme.my.salesforce.com"
@@ -95,9 +107,9 @@ def _error(code: str, message: str) -> list[dict[str, str]]:
         (400, "INVALID_FIELD", "No such column 'Foo__c' on entity 'Lead'", MissingPermission),
         (400, "INVALID_TYPE", "sObject type 'Foo' is not supported", MissingPermission),
         (400, "INVALID_QUERY_LOCATOR", "invalid query locator", QueryLocatorExpired),
-        (400, "MALFORMED_QUERY", "unexpected token: 'OR'", PermanentError),
-        (400, "JSON_PARSER_ERROR", "Unexpected character", PermanentError),
-        (404, "NOT_FOUND", "The requested resource does not exist", PermanentError),
+        (400, "MALFORMED_QUERY", "unexpected token: 'OR'", RequestRejected),
+        (400, "JSON_PARSER_ERROR", "Unexpected character", RequestRejected),
+        (404, "NOT_FOUND", "The requested resource does not exist", RequestRejected),
         (429, "", "", RateLimited),
         (500, "UNKNOWN_EXCEPTION", "An unexpected error occurred", TransientError),
         (503, "SERVER_UNAVAILABLE", "Server unavailable", TransientError),
@@ -348,8 +360,6 @@ ALL = {"email_open", "email_click", "email_reply", "call", "meeting", "campaign_
 AT = "2026-11-01T10:00:00.000+0000"
 
 
-OPENED = {"TaskSubtype": "Email", "Subject": "Email Opened: Q3 Update"}
-CLICKED = {"TaskSubtype": "ListEmail", "Subject": "Email Clicked: https://x.example/p (Q3 Update)"}
 CALL = {"TaskSubtype": "Call", "CallDisposition": "Connected", "CallDurationInSeconds": 300}
 LOGGED_CALL = {"TaskSubtype": "Task", "Type": "Call", "Status": "Completed"}
 
@@ -357,18 +367,6 @@ LOGGED_CALL = {"TaskSubtype": "Task", "Type": "Call", "Status": "Completed"}
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        (OPENED, ("email_open", {"email": "Q3 Update", "campaign": "Q3 Update"})),
-        (
-            {"TaskSubtype": "Email", "Subject": "Opened: Guide"},
-            ("email_open", {"email": "Guide", "campaign": "Guide"}),
-        ),
-        (CLICKED, ("email_click", {"url": "https://x.example/p", "email": "Q3 Update"})),
-        (
-            {"TaskSubtype": "Email", "Subject": "Email Reply: Re: intro"},
-            ("email_reply", {"email": "Re: intro"}),
-        ),
-        ({"TaskSubtype": "Email", "Subject": "Re: intro"}, ("email_reply", {"email": "intro"})),
-        ({"TaskSubtype": "Email", "Subject": "Email: Following up"}, None),
         (
             {**CALL, "Subject": "Call"},
             ("call", {"outcome": "Connected", "duration_s": 300, "subject": "Call"}),
@@ -378,6 +376,9 @@ LOGGED_CALL = {"TaskSubtype": "Task", "Type": "Call", "Status": "Completed"}
             ("call", {"outcome": "Completed", "duration_s": None, "subject": "Logged"}),
         ),
         ({"TaskSubtype": "Task", "Subject": "Send contract"}, None),
+        # email Tasks are no engagement: opens, clicks and replies live on EmailMessage
+        ({"TaskSubtype": "Email", "Subject": "Email Opened: Q3 Update"}, None),
+        ({"TaskSubtype": "ListEmail", "Subject": "Q3 Update"}, None),
     ],
 )
 def test_task_mapping(row, expected):
@@ -389,9 +390,112 @@ def test_task_mapping(row, expected):
         assert events[0].at == dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)
 
 
-def test_unwanted_event_types_are_dropped():
-    row = {"CreatedDate": AT, "TaskSubtype": "Email", "Subject": "Email Opened: x"}
-    assert TASKS.events(row, {"call"}) == []
+LATER = "2026-11-03T08:30:00.000+0000"
+CLICK = "2026-11-01T10:05:00.000+0000"
+
+
+def _relation(kind: str, **message: Any) -> dict[str, Any]:
+    return {
+        "RelationType": kind,
+        "EmailMessage": {"Subject": "Notes from our call", "MessageDate": AT, **message},
+    }
+
+
+def _at(text: str) -> dt.datetime:
+    parsed = parse_datetime(text)
+    assert parsed is not None
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            _relation("ToAddress", Incoming=False, FirstOpenedDate=AT, LastOpenedDate=LATER),
+            [("email_open", AT), ("email_open", LATER)],
+        ),
+        (
+            _relation(
+                "ToAddress",
+                Incoming=False,
+                FirstOpenedDate=AT,
+                LastOpenedDate=AT,
+                FirstLinkClickedDate=CLICK,
+            ),
+            [("email_open", AT), ("email_click", CLICK)],
+        ),
+        (_relation("ToAddress", Incoming=False), []),  # sent, never opened
+        (_relation("FromAddress", Incoming=True, MessageDate=LATER), [("email_reply", LATER)]),
+        (_relation("FromAddress", Incoming=False), []),  # the lead as sender of an outgoing mail
+    ],
+)
+def test_email_message_mapping(row, expected):
+    events = EMAIL_MESSAGES.events(row, ALL)
+    assert [(e.type, e.at) for e in events] == [(kind, _at(at)) for kind, at in expected]
+    assert all(e.attributes["email"] == "Notes from our call" for e in events)
+    assert all(e.attributes["source"] == "EmailMessage" for e in events)
+    assert EMAIL_MESSAGES.events(row, {"call"}) == []
+
+
+def test_email_status_mapping():
+    row = {
+        "EmailTemplateName": "Q3 Product Update",
+        "TimesOpened": 4,
+        "FirstOpenDate": AT,
+        "LastOpenDate": LATER,
+    }
+    events = EMAIL_STATUSES.events(row, ALL)
+    assert [(e.type, e.at) for e in events] == [("email_open", _at(AT)), ("email_open", _at(LATER))]
+    assert dict(events[0].attributes) == {
+        "email": "Q3 Product Update",
+        "source": "EmailStatus",
+        "times_opened": 4,
+    }
+    once = {**row, "TimesOpened": 1, "LastOpenDate": AT}
+    assert [e.at for e in EMAIL_STATUSES.events(once, ALL)] == [_at(AT)]
+
+
+def test_only_the_objects_a_model_needs_are_read():
+    def names(types: set[str]) -> list[str]:
+        return [source.sobject for source in sources_for(types)]
+
+    assert names({"email_open"}) == ["EmailMessageRelation", "EmailStatus"]
+    assert names({"email_click", "email_reply"}) == ["EmailMessageRelation"]
+    assert names({"meeting"}) == ["Event"]
+    assert names({"page_view", "form_submission"}) == []
+    assert EMAIL_MESSAGES.where({"email_reply"}, 90) == (
+        "EmailMessage.MessageDate = LAST_N_DAYS:90 AND "
+        "((RelationType = 'FromAddress' AND EmailMessage.Incoming = true))"
+    )
+    assert EVENTS.where({"meeting"}, 365) == "StartDateTime >= LAST_N_DAYS:365"
+
+
+def test_rules_tell_past_from_future_meetings():
+    model = parse_model(
+        """
+name: meetings
+object: lead
+interest:
+  max: 100
+  decay: {half_life_days: 30}
+  rules:
+    - {name: Meeting held, event: meeting, where: {start: {older_than_days: 0}}, points: 20}
+    - name: Meeting booked
+      event: meeting
+      where: {not: {start: {older_than_days: 0}}}
+      points: 40
+"""
+    )
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    rows = [
+        {"StartDateTime": "2026-11-27T15:00:00.000+0000", "Subject": "Demo"},
+        {"StartDateTime": "2026-11-20T09:00:00.000+0000", "Subject": "Intro"},
+    ]
+    events = [e for row in rows for e in EVENTS.events(row, {"meeting"})]
+    result = score(Record("00Q1", "lead", {}, tuple(events)), model, now)
+    points = {c.rule: round(c.points, 2) for c in result.contributions}
+    assert points["Meeting booked"] == 40.0  # a future meeting counts in full
+    assert 19.5 < points["Meeting held"] < 20.0  # three hours of decay
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,37 @@
+"""People rules that read their account's result (`if: {account.grade: A}`), pure.
+
+Within one run the engine scores accounts from their members' facts, then scores each person
+with `with_account(record, account_result)`: the account's result fields are added to the
+person's properties as `account.<field>` (`scoring.spec.ACCOUNT_FIELDS`), so ordinary
+conditions read them and no second pass over the CRM is needed. A person without an account
+(or whose account was not scored) has none of these values: `account.grade: A` does not hold,
+`account.grade: {missing: true}` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from scoring.spec import ACCOUNT_PREFIX
+from scoring.types import Record, ScoreResult
+
+
+def account_values(account: ScoreResult) -> dict[str, object]:
+    """`{"account.fit": 80, "account.grade": "A", ...}` for one account result."""
+    return {
+        ACCOUNT_PREFIX + "fit": account.fit,
+        ACCOUNT_PREFIX + "interest": account.interest,
+        ACCOUNT_PREFIX + "score": account.score,
+        ACCOUNT_PREFIX + "grade": account.grade,
+        ACCOUNT_PREFIX + "tier": account.tier,
+        ACCOUNT_PREFIX + "label": account.label,
+        ACCOUNT_PREFIX + "qualified": account.qualified,
+    }
+
+
+def with_account(record: Record, account: ScoreResult | None) -> Record:
+    """`record` with its account's result readable as `account.<field>` (unchanged if None)."""
+    if account is None:
+        return record
+    properties = {**record.properties, **account_values(account)}
+    return dataclasses.replace(record, properties=properties)
