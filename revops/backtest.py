@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from revops import evaluation as ev
 from revops import leakage
-from revops.features import rule_activity
-from revops.outcomes import Labelled
+from revops.features import rule_activity, rule_properties
+from revops.outcomes import Labelled, point_in_time_lines
 from scoring.model import ScoringModel
 
 
@@ -39,6 +39,8 @@ class Backtest:
     inversions: tuple[tuple[str, str], ...]
     rules: tuple[ev.RuleLift, ...]
     warnings: tuple[leakage.LeakageWarning, ...]
+    leaky_rules: tuple[str, ...]
+    point_in_time: tuple[str, ...]
     events_after_outcome: int
     records_after_outcome: int
     events_after_as_of: int
@@ -49,22 +51,22 @@ class Backtest:
 
 def run(labelled: Labelled, model: ScoringModel, *, outcome: str) -> Backtest:
     """Score every record at the labelled set's `now` and compute the backtest figures."""
-    activity = rule_activity(model, labelled.records, labelled.now)
+    activity = rule_activity(model, labelled.records, labelled.moments())
     results = activity.results
     ys = list(labelled.outcomes)
     scores = [float(r.score) for r in results]
     fired = activity.fired()
     auc = ev.roc_auc(scores, ys)
-    columns = {
-        prop: [record.properties.get(prop) for record in labelled.records]
-        for prop in sorted(model.properties)
-    }
-    warnings = [
-        *leakage.post_outcome_fields(sorted(model.properties), outcome),
-        *leakage.separating_fields(columns, ys),
-        *leakage.separating_rules(fired, ys),
-        *leakage.implausible_model(auc),
-    ]
+    warnings = leakage.assess(
+        sorted(model.properties),
+        [record.properties for record in labelled.records],
+        ys,
+        outcome=outcome,
+        fired=fired,
+        auc=auc,
+        late=labelled.late,
+    )
+    leaky = leakage.rules_reading(rule_properties(model), warnings)
     deciles = ev.lift_by_decile(scores, ys)
     calibration = ev.calibration_table(scores, ys)
     return Backtest(
@@ -85,6 +87,8 @@ def run(labelled: Labelled, model: ScoringModel, *, outcome: str) -> Backtest:
         inversions=tuple(ev.inversions(calibration)),
         rules=tuple(ev.rule_lifts(fired, ys, activity.signs())),
         warnings=tuple(warnings),
+        leaky_rules=tuple(sorted(leaky)),
+        point_in_time=tuple(point_in_time_lines(labelled, model.properties)),
         events_after_outcome=labelled.events_after_outcome,
         records_after_outcome=labelled.records_after_outcome,
         events_after_as_of=labelled.events_after_as_of,

@@ -27,8 +27,8 @@ import numpy as np
 from config.errors import UserError
 from config.model_loader import parse_model
 from revops import evaluation as ev
-from revops import fitting
-from revops.features import Activity, Unit, model_rules, rule_activity
+from revops import fitting, leakage
+from revops.features import Activity, Unit, model_rules, rule_activity, rule_properties
 from revops.model_edit import Edits, apply_edits, unified_diff
 from revops.outcomes import Labelled
 from scoring import score
@@ -58,6 +58,17 @@ class PointChange:
     before: float
     after: float
     weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class LeakyRule:
+    """A rule reading a property the leakage checks flagged, and what calibrate did to it."""
+
+    rule: str
+    reasons: tuple[str, ...]
+    before: float
+    after: float
+    excluded: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +112,63 @@ class Calibration:
     threshold_notes: tuple[str, ...]
     text: str
     diff: str
+    warnings: tuple[leakage.LeakageWarning, ...] = ()
+    leaky: tuple[LeakyRule, ...] = ()
+
+
+#: No grade may hold less than this share of records (unless the scores allow no better).
+MIN_GRADE_SHARE = 0.05
 
 
 def _ladder(values: ev.Numbers, names: Sequence[str]) -> dict[str, float]:
-    """Thresholds per name, strictly decreasing whole numbers ending at 0."""
-    raw = fitting.quantile_thresholds(values, fitting.ladder_shares(len(names)))
-    out: list[int] = []
-    for i, value in enumerate(raw):
+    """Whole-number thresholds per name, best first, ending at 0.
+
+    Each threshold is the score whose share of records at or above it comes closest to the
+    ladder's cumulative share (1:2:3...), among the scores that leave every grade above it at
+    least `MIN_GRADE_SHARE` of the records; so no two grades sit a point apart holding almost
+    nobody between them.
+    """
+    v = np.floor(np.asarray(values, dtype=float))
+    n = len(v)
+    if n == 0:
+        return {name: float(max(len(names) - 1 - i, 0)) for i, name in enumerate(names)}
+    distinct = np.unique(v)[::-1]
+    at_or_above = np.array([(v >= t).sum() / n for t in distinct])
+    targets = np.cumsum(fitting.ladder_shares(len(names)))
+    out: list[float] = []
+    taken = 0.0
+    for i, target in enumerate(targets[:-1]):
         floor = len(names) - 1 - i
-        t = max(int(value), floor)
-        if out and t >= out[-1]:
-            t = out[-1] - 1
-        out.append(t)
-    out[-1] = 0
-    return dict(zip(names, (float(t) for t in out), strict=True))
+        ok = [
+            j
+            for j, t in enumerate(distinct)
+            if at_or_above[j] - taken >= MIN_GRADE_SHARE
+            and (not out or t < out[-1])
+            and t >= floor
+            and 1.0 - at_or_above[j] >= MIN_GRADE_SHARE * (len(names) - 1 - i)
+        ]
+        if not ok:
+            t = (out[-1] - 1) if out else float(floor)
+            out.append(max(t, float(floor)))
+            continue
+        j = min(ok, key=lambda k: abs(at_or_above[k] - target))
+        out.append(float(distinct[j]))
+        taken = float(at_or_above[j])
+    out.append(0.0)
+    return dict(zip(names, out, strict=True))
+
+
+def grade_shares(values: ev.Numbers, ladder: Sequence[tuple[str, float]]) -> list[float]:
+    """Share of `values` in each grade of `ladder` ((name, threshold), best first)."""
+    v = np.asarray(values, dtype=float)
+    if not len(v):
+        return [0.0] * len(ladder)
+    shares, above = [], 0.0
+    for _, threshold in ladder:
+        here = float((v >= threshold).mean())
+        shares.append(here - above)
+        above = here
+    return shares
 
 
 def _points_for(
@@ -161,15 +215,25 @@ def propose(
     target: Target,
     c: float = fitting.DEFAULT_C,
     header: str | None = None,
+    dropped: frozenset[int] = frozenset(),
 ) -> Proposal:
-    """Fit points on (x, y) and build the proposed model text and compiled model."""
+    """Fit points on (x, y) and build the proposed model text and compiled model.
+
+    Units in `dropped` (leaky rules with `--exclude-leaky`) take no part in the fit and get 0
+    points.
+    """
     signs = [u.sign for u in units]
+    if dropped:
+        x = x.copy()
+        x[:, sorted(dropped)] = 0.0
     weights = fitting.fit_weights(x, y, signs, c=c)
     coef = np.asarray(weights.coef)
-    unused = [i for i in range(len(units)) if np.ptp(x[:, i]) == 0]
+    unused = [i for i in range(len(units)) if np.ptp(x[:, i]) == 0 and i not in dropped]
     points, reach = _points_for(units, x, coef, model)
     for i in unused:
         points[i] = units[i].points
+    for i in dropped:
+        points[i] = 0.0
     if "fit" in reach and "interest" in reach and reach["fit"] + reach["interest"] > 0:
         w_fit = round(reach["fit"] / (reach["fit"] + reach["interest"]), 2)
         combine: tuple[float, float] = (w_fit, round(1.0 - w_fit, 2))
@@ -216,7 +280,8 @@ def propose(
 
 
 def _fold_results(labelled: Labelled, model: ScoringModel, rows: np.ndarray) -> list[ScoreResult]:
-    return [score(labelled.records[i], model, labelled.now) for i in rows]
+    moments = labelled.moments()
+    return [score(labelled.records[i], model, moments[i]) for i in rows]
 
 
 def calibrate(
@@ -230,8 +295,14 @@ def calibrate(
     folds: int = 5,
     seed: int = 0,
     c: float = fitting.DEFAULT_C,
+    outcome: str | None = None,
+    exclude_leaky: bool = False,
 ) -> Calibration:
-    """Fit, cross-validate and write the proposal; see the module docstring for the method."""
+    """Fit, cross-validate and write the proposal; see the module docstring for the method.
+
+    Rules reading a property the leakage checks flag are listed in `leaky` with their points
+    before and after; `exclude_leaky` drops them from the fit (0 points).
+    """
     y = np.asarray(labelled.outcomes, dtype=bool)
     converted = int(y.sum())
     if converted < folds or len(y) - converted < folds:
@@ -239,12 +310,27 @@ def calibrate(
             f"{source}: calibration needs at least {folds} converted and {folds} other records "
             f"(found {converted} converted of {len(y)})"
         )
-    activity: Activity = rule_activity(model, labelled.records, labelled.now)
+    activity: Activity = rule_activity(model, labelled.records, labelled.moments())
     units = list(activity.units)
     if not units:
         raise UserError(f"{source}: the model has no rules with points to calibrate")
     x = activity.matrix
     before = activity.results
+    warnings = leakage.assess(
+        sorted(model.properties),
+        [r.properties for r in labelled.records],
+        labelled.outcomes,
+        outcome=outcome,
+        fired=activity.fired(),
+        auc=ev.roc_auc([r.score for r in before], labelled.outcomes),
+        late=labelled.late,
+    )
+    flagged = leakage.rules_reading(rule_properties(model), warnings)
+    dropped = (
+        frozenset(i for i, u in enumerate(units) if u.rule in flagged)
+        if exclude_leaky
+        else frozenset()
+    )
     eligible = np.array([r.disqualified_reason is None for r in before])
     qualified_before = np.array([r.qualified for r in before])
     from sklearn.model_selection import StratifiedKFold  # heavy; only when calibrating
@@ -265,6 +351,7 @@ def calibrate(
             current_qualified_share=float(qualified_before[fit_rows].mean()),
             target=target,
             c=c,
+            dropped=dropped,
         )
         held = _fold_results(labelled, proposal.model, test)
         order.extend(test.tolist())
@@ -292,12 +379,24 @@ def calibrate(
         target=target,
         c=c,
         header=header,
+        dropped=dropped,
     )
     changes = tuple(
         PointChange(u.key, u.dimension, u.points, final.points[u.key], w)
         for u, w in zip(units, final.weights, strict=True)
     )
     notes = _notes(activity, units, final, y, auc_before=auc_before, auc_after=auc_after)
+    leaky = tuple(
+        LeakyRule(
+            u.key,
+            tuple(str(w) for w in flagged[u.rule]),
+            u.points,
+            final.points[u.key],
+            excluded=i in dropped,
+        )
+        for i, u in enumerate(units)
+        if u.rule in flagged
+    )
     q_after = ev.qualification([r.qualified for r in after], y_held)
     return Calibration(
         model_name=model.name,
@@ -327,6 +426,8 @@ def calibrate(
         threshold_notes=tuple(_threshold_notes(final, q_after, target, len(y))),
         text=final.text,
         diff=unified_diff(text, final.text, source, out_name),
+        warnings=tuple(warnings),
+        leaky=leaky,
     )
 
 
@@ -348,20 +449,35 @@ def _notes(
     index = {u.key: i for i, u in enumerate(units)}
     for key in final.zeroed:
         fired = activity.hits[:, index[key]]
-        with_rate = y[fired].mean() if fired.any() else 0.0
-        without = y[~fired].mean() if (~fired).any() else 0.0
-        unit = units[index[key]]
-        direction = "bonus" if unit.points > 0 else "penalty"
-        notes.append(
-            f"{key}: written as a {direction} ({unit.points:+g}) but, with the other rules "
-            f"accounted for, the data points the other way (converts {100 * with_rate:.1f}% "
-            f"when it fires, {100 * without:.1f}% otherwise); set to 0, review or remove it."
-        )
+        with_rate = float(y[fired].mean()) if fired.any() else 0.0
+        without = float(y[~fired].mean()) if (~fired).any() else 0.0
+        notes.append(zeroed_note(key, units[index[key]].points, with_rate, without))
     for key in final.unused:
         fired = activity.hits[:, index[key]]
         why = "never fired" if not fired.any() else "fired the same way for every record"
         notes.append(f"{key}: {why} in this data, so it cannot be weighed; points left unchanged.")
     return notes
+
+
+def zeroed_note(key: str, points: float, rate_with: float, rate_without: float) -> str:
+    """Why a rule the fit set to 0 points was set so, in words that agree with its rates.
+
+    The fit weighs every rule together, so a rule can convert more when it fires and still add
+    nothing once the rules it fires with are counted; the note says which case it is.
+    """
+    bonus = points > 0
+    kind = "bonus" if bonus else "penalty"
+    rates = f"converts {100 * rate_with:.1f}% when it fires, {100 * rate_without:.1f}% otherwise"
+    if rate_with == rate_without:
+        alone = f"it makes no difference on its own ({rates})"
+    elif (rate_with > rate_without) == bonus:
+        alone = (
+            f"on its own it points the way it is written ({rates}), but the rules it fires "
+            "together with already account for that"
+        )
+    else:
+        alone = f"the data points the other way ({rates})"
+    return f"{key}: written as a {kind} ({points:+g}) but {alone}; set to 0, review or remove it."
 
 
 def _threshold_notes(

@@ -24,13 +24,19 @@ from datetime import datetime
 
 from config.errors import UserError
 from connectors.base import Connector
+from connectors.history import HistoryReader, PropertyHistories
 from revops.outcomes import Labelled, label
+from revops.point_in_time import CutoffPolicy
 from scoring.coerce import to_bool, to_datetime, to_text
 from scoring.model import ScoringModel
 
 #: Names of the synthetic properties that carry the outcome into `revops.outcomes.label`.
 OUTCOME = "leadsync_backtest_outcome"
 OUTCOME_DATE = "leadsync_backtest_outcome_date"
+CREATED = "leadsync_backtest_created"
+#: The CRM field holding each record's creation date (for the cutoff of records without an
+#: outcome date), per CRM.
+CREATED_FIELD = {"hubspot": "createdate", "salesforce": "CreatedDate"}
 
 HUBSPOT_REACHED = ("opportunity", "customer", "evangelist")
 #: `backtest --config --outcome NAME`: what counts as a positive outcome.
@@ -104,11 +110,14 @@ def labelled_from_crm(
     as_of: datetime | None,
     now: datetime,
     outcome: str = "converted",
+    policy: CutoffPolicy | None = None,
+    history: HistoryReader | None = None,
 ) -> Labelled:
-    """Read every record of `kind` with its outcome (one of `OUTCOMES`) and apply the
-    point-in-time guard."""
+    """Read every record of `kind` with its outcome (one of `OUTCOMES`) and take each as it was
+    at its cutoff (`revops.point_in_time`), with the property history `history` reads."""
     rule = outcome_rule(crm, kind, outcome)
-    fields = sorted(set(model.properties) | set(rule.fields))
+    created = CREATED_FIELD.get(crm, "createdate")
+    fields = sorted(set(model.properties) | set(rule.fields) | {created})
     records = []
     for page in connector.iter_pages(kind, fields, sorted(model.event_types), since=None):
         for record in page.records:
@@ -117,15 +126,23 @@ def labelled_from_crm(
                 **record.properties,
                 OUTCOME: "yes" if converted else "no",
                 OUTCOME_DATE: when.isoformat() if when else "",
+                CREATED: record.properties.get(created),
             }
             records.append(replace(record, properties=properties))
     if not records:
         raise UserError(f"the CRM returned no {kind} records to backtest on")
+    known: PropertyHistories | None = None
+    if history is not None:
+        known = history.property_history(kind, [r.id for r in records], sorted(model.properties))
     return label(
         records,
         outcome=OUTCOME,
         outcome_date=OUTCOME_DATE,
+        created=CREATED,
         as_of=as_of,
         default_now=now,
         source=f"{crm} {kind} records ({rule.description})",
+        policy=policy,
+        history=None if known is None else known.values,
+        history_properties=None if known is None else known.tracked,
     )

@@ -20,6 +20,7 @@ from datetime import datetime
 import numpy as np
 
 from scoring.coerce import to_datetime, to_number
+from scoring.conditions import cond_properties
 from scoring.evaluate import evaluate, score
 from scoring.model import CompiledRule, ScoringModel
 from scoring.spec import Band, RuleSpec
@@ -75,6 +76,17 @@ def model_rules(model: ScoringModel) -> list[tuple[CompiledRule, bool]]:
         ),
         key=lambda item: item[0].slot,
     )
+
+
+def rule_properties(model: ScoringModel) -> dict[str, frozenset[str]]:
+    """Per rule name, the properties the rule reads."""
+    out = {}
+    for rule, _ in model_rules(model):
+        spec = rule.spec
+        props = cond_properties(spec.cond)
+        extra = {p for p in (spec.property, spec.age_from) if p}
+        out[spec.name] = frozenset(props | extra)
+    return out
 
 
 def _band_key(spec: RuleSpec, index: int) -> str:
@@ -156,11 +168,13 @@ def _matches(
 def rule_activity(
     model: ScoringModel,
     records: Sequence[Record],
-    now: datetime,
+    now: datetime | Sequence[datetime],
     *,
     traced: bool | None = None,
 ) -> Activity:
     """Score every record and return the unit matrix and the results.
+
+    `now` is one moment for every record, or one per record (each at its own cutoff).
 
     Plain scoring is used when contributions tell everything (see `needs_trace`), else the
     engine's trace collector, which is several times slower; `traced` forces one or the other.
@@ -173,13 +187,14 @@ def rule_activity(
     matrix = np.zeros((len(records), len(units)))
     hits = np.zeros((len(records), len(units)), dtype=bool)
     results = []
-    for row, record in enumerate(records):
-        result, fired = _matches(model, record, now, traced=traced)
+    moments = [now] * len(records) if isinstance(now, datetime) else now
+    for row, (record, moment) in enumerate(zip(records, moments, strict=True)):
+        result, fired = _matches(model, record, moment, traced=traced)
         results.append(result)
         for name, earned, count in fired:
             spec = specs[name]
             if spec.bands:
-                index = _band_index(spec, count, record, now)
+                index = _band_index(spec, count, record, moment)
                 if index is None:
                     continue
                 points = spec.bands[index].points

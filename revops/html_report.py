@@ -34,6 +34,11 @@ def _backtest_body(page: HtmlPage, bt: Backtest) -> None:
         page.heading("Leakage warnings")
         for warning in bt.warnings:
             page.warning(str(warning))
+    page.heading("Point in time")
+    for line in bt.point_in_time:
+        page.paragraph(line[0].upper() + line[1:] + ".")
+    if bt.leaky_rules:
+        page.warning(f"Rules reading a flagged property: {', '.join(bt.leaky_rules)}.")
     if bt.events_after_outcome or bt.events_after_as_of:
         page.paragraph(
             f"Point-in-time guard: {bt.events_after_outcome:,} events dated after their "
@@ -130,6 +135,13 @@ def calibration_report(cal: Calibration) -> str:
     )
     for note in cal.notes:
         page.warning(note)
+    for leak in cal.leaky:
+        did = (
+            "dropped with --exclude-leaky (0 points)"
+            if leak.excluded
+            else f"{leak.before:g} -> {leak.after:g} points; --exclude-leaky drops it"
+        )
+        page.warning(f"Leaky rule {leak.rule}: {did}. " + " ".join(leak.reasons))
     page.heading("Held-out AUC per fold")
     page.chart(charts.fold_auc(cal.fold_auc_before, cal.fold_auc_after, "AUC per held-out fold"))
     page.heading("Score distribution before and after")

@@ -1,12 +1,21 @@
 """Leakage warnings: model inputs that know the outcome instead of predicting it.
 
 A backtest looks great when a model reads a field that is only filled in after the sale (deal
-stage, tags set by sales, the duration of the sales call). Three checks, each with a reason a
+stage, tags set by sales, the duration of the sales call). The checks, each with a reason a
 RevOps admin can act on:
 
-- a property the model reads is *known* to be filled after the sale (a name table below);
-- a single property or rule separates converted from other records almost perfectly;
+- names: a property is *known* to be filled after the sale (a table of CRM fields below), or
+  its name says sales sets it (words such as tags, quality, status, stage, disposition,
+  reason, in any spelling: `Lead Quality`, `lead_quality`, `LeadQuality`);
+- data, offline: a single property or rule separates converted from other records almost
+  perfectly, or far better than every other property of the model, or is filled in mostly for
+  the records that converted;
+- data, live: the CRM's property history shows the value was mostly set after the outcome for
+  converted records;
 - the whole model ranks almost perfectly, which real lead data never allows.
+
+`rules_reading` maps the warnings onto the model's rules, for `calibrate`, which never raises a
+flagged rule's points without listing it, and drops flagged rules with `--exclude-leaky`.
 """
 
 from __future__ import annotations
@@ -25,8 +34,40 @@ from revops.evaluation import Bools, roc_auc
 SEPARATION_AUC = 0.95
 #: AUC of the whole model from which the result is implausible for real lead data.
 IMPLAUSIBLE_AUC = 0.97
+#: A field is an outlier when its AUC reaches this and beats every other field's by `OUTLIER_GAP`.
+OUTLIER_AUC = 0.8
+OUTLIER_GAP = 0.15
+#: A field is filled "mostly for converted records" when its fill rate among converted records
+#: exceeds the rate among the others by this much (a presence AUC of 0.8).
+PRESENCE_GAP = 0.6
+#: Share of converted records whose value was set after their outcome from which a field leaks.
+LATE_SHARE = 0.5
 
-LeakKind = Literal["outcome_column", "post_outcome_field", "separates_outcomes", "too_good"]
+LeakKind = Literal[
+    "outcome_column",
+    "post_outcome_field",
+    "sales_field",
+    "separates_outcomes",
+    "outlier",
+    "filled_for_converted",
+    "set_after_outcome",
+    "too_good",
+]
+
+#: Words in a property name that say sales (not the lead) sets the value, and why it leaks.
+SALES_WORDS: dict[str, str] = {
+    "tag": "tags are usually set by sales after talking to the lead",
+    "tags": "tags are usually set by sales after talking to the lead",
+    "quality": "a quality grade is usually given by sales after working the lead",
+    "status": "a status is moved by sales reps while they work the lead",
+    "stage": "a stage is moved along the sales pipeline, towards the outcome",
+    "disposition": "a disposition is recorded by sales after a call",
+    "reason": "a reason (lost reason, close reason) is recorded once the outcome is known",
+    "outcome": "an outcome field records the result itself",
+    "rating": "a rating is usually given by sales after qualifying the lead",
+    "notes": "notes are written by sales while working the lead",
+}
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 _SALES_STAGE = (
     "is set when a deal moves through the sales pipeline, so it already holds the outcome the "
@@ -91,8 +132,22 @@ class LeakageWarning:
         return f"{self.subject}{auc}: {self.explanation}"
 
 
+def name_words(name: str) -> list[str]:
+    """The lower-case words of a property name (`Lead Quality`, `lead_quality`, `LeadQuality`)."""
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def sales_field(name: str) -> str | None:
+    """Why `name` reads as a field sales fills in, or None."""
+    for word in name_words(name):
+        if word in SALES_WORDS:
+            return SALES_WORDS[word]
+    return None
+
+
 def post_outcome_fields(fields: Sequence[str], outcome: str | None = None) -> list[LeakageWarning]:
-    """Warnings for fields known to be filled after the sale (and for the outcome itself)."""
+    """Warnings for fields known to be filled after the sale, fields whose name says sales sets
+    them, and the outcome itself."""
     warnings = []
     for name in sorted(fields):
         if outcome is not None and name.lower() == outcome.lower():
@@ -115,6 +170,17 @@ def post_outcome_fields(fields: Sequence[str], outcome: str | None = None) -> li
                     )
                 )
                 break
+        else:
+            sales_why = sales_field(name)
+            if sales_why is not None:
+                warnings.append(
+                    LeakageWarning(
+                        name,
+                        "sales_field",
+                        f"the name says sales sets it: {sales_why}, so it may describe the outcome "
+                        "rather than predict it. Check when it is filled before trusting it.",
+                    )
+                )
     return warnings
 
 
@@ -174,13 +240,54 @@ def field_separation(values: Sequence[object], outcomes: Bools, folds: int = 5) 
     return 0.5 if auc is None else max(auc, 1.0 - auc)
 
 
+def _filled(value: object) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def fill_rates(values: Sequence[object], outcomes: Bools) -> tuple[float, float]:
+    """Share of converted records, and of the others, that have a value."""
+    y = np.asarray(outcomes, dtype=bool)
+    filled = np.array([_filled(v) for v in values], dtype=bool)
+    with_y = float(filled[y].mean()) if y.any() else 0.0
+    without = float(filled[~y].mean()) if (~y).any() else 0.0
+    return with_y, without
+
+
 def separating_fields(
     columns: Mapping[str, Sequence[object]], outcomes: Bools
 ) -> list[LeakageWarning]:
-    """Fields that alone separate converted from other records almost perfectly."""
+    """Fields that alone separate converted from other records almost perfectly, far better
+    than every other field, or that are filled in mostly for converted records."""
     warnings = []
+    aucs = {name: field_separation(columns[name], outcomes) for name in columns}
     for name in sorted(columns):
-        auc = field_separation(columns[name], outcomes)
+        auc = aucs[name]
+        others = [a for other, a in aucs.items() if other != name]
+        rate_with, rate_without = fill_rates(columns[name], outcomes)
+        if rate_with - rate_without >= PRESENCE_GAP:
+            warnings.append(
+                LeakageWarning(
+                    name,
+                    "filled_for_converted",
+                    f"filled for {100 * rate_with:.0f}% of converted records but only "
+                    f"{100 * rate_without:.0f}% of the others: a field a person fills in "
+                    "mostly for the records that convert is usually filled during the sale",
+                    auc,
+                )
+            )
+        elif auc < SEPARATION_AUC and others and auc >= OUTLIER_AUC:
+            runner_up = max(others)
+            if auc - runner_up >= OUTLIER_GAP:
+                warnings.append(
+                    LeakageWarning(
+                        name,
+                        "outlier",
+                        f"this field alone separates outcomes far better than any other field "
+                        f"of the model (next best AUC {runner_up:.3f}); a single field that "
+                        "much ahead is often filled after the sale, so check when it is filled",
+                        auc,
+                    )
+                )
         if auc >= SEPARATION_AUC:
             warnings.append(
                 LeakageWarning(
@@ -213,6 +320,43 @@ def separating_rules(fired: Mapping[str, Sequence[bool]], outcomes: Bools) -> li
     return warnings
 
 
+def set_after_outcome(late: Mapping[str, tuple[int, int]]) -> list[LeakageWarning]:
+    """Fields whose history shows the value was mostly set after the outcome.
+
+    `late` maps a field to (converted records whose current value was set after their outcome
+    date, converted records with a value and a history of it).
+    """
+    warnings = []
+    for name in sorted(late):
+        after, known = late[name]
+        if known and after / known >= LATE_SHARE:
+            warnings.append(
+                LeakageWarning(
+                    name,
+                    "set_after_outcome",
+                    f"the CRM's history shows the value was set after the outcome for {after:,} "
+                    f"of {known:,} converted records: it records the sale, not a sign of it",
+                )
+            )
+    return warnings
+
+
+def rules_reading(
+    rule_properties: Mapping[str, frozenset[str]], warnings: Sequence[LeakageWarning]
+) -> dict[str, tuple[LeakageWarning, ...]]:
+    """Per rule, the warnings about the properties it reads (and about the rule itself)."""
+    by_subject: dict[str, list[LeakageWarning]] = {}
+    for warning in warnings:
+        by_subject.setdefault(warning.subject, []).append(warning)
+    out: dict[str, tuple[LeakageWarning, ...]] = {}
+    for rule, props in rule_properties.items():
+        found = [w for p in sorted(props) for w in by_subject.get(p, [])]
+        found += by_subject.get(f"rule {rule!r}", [])
+        if found:
+            out[rule] = tuple(found)
+    return out
+
+
 def implausible_model(auc: float | None) -> list[LeakageWarning]:
     """A warning when the model as a whole ranks too well to be true."""
     if auc is None or auc < IMPLAUSIBLE_AUC:
@@ -225,4 +369,25 @@ def implausible_model(auc: float | None) -> list[LeakageWarning]:
             "without an input that is filled after the sale",
             auc,
         )
+    ]
+
+
+def assess(
+    model_properties: Sequence[str],
+    records_properties: Sequence[Mapping[str, object]],
+    outcomes: Bools,
+    *,
+    outcome: str | None,
+    fired: Mapping[str, Sequence[bool]],
+    auc: float | None,
+    late: Mapping[str, tuple[int, int]],
+) -> list[LeakageWarning]:
+    """Every leakage check on one labelled set (see the module docstring)."""
+    columns = {p: [props.get(p) for props in records_properties] for p in model_properties}
+    return [
+        *post_outcome_fields(model_properties, outcome),
+        *set_after_outcome(late),
+        *separating_fields(columns, outcomes),
+        *separating_rules(fired, outcomes),
+        *implausible_model(auc),
     ]

@@ -1,20 +1,29 @@
 """Labelled records for backtests: the outcome of each record and the point-in-time guard.
 
 An input file carries, besides the properties a model reads, an outcome column (did the record
-convert?) and optionally the date of the outcome. The guard removes every event dated after that
-date (and after the as-of date), so a backtest never scores a record on what happened after it
-converted; it counts what it removed so the report can say so.
+convert?) and optionally the date of the outcome and the record's creation date. Each record is
+then taken as it was at its own cutoff (`revops.point_in_time`): events after the cutoff are
+removed and, where the CRM keeps property history, properties take their value at the cutoff.
+A backtest scores each record at its cutoff, so it never sees what happened after the record
+converted; the guard counts what it removed so the report can say so.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from config.errors import UserError
+from revops.point_in_time import (
+    CutoffPolicy,
+    PropertyHistory,
+    as_of_cutoff,
+    cutoffs,
+    late_values,
+)
 from scoring.types import Record
 
 YES_VALUES = frozenset(
@@ -60,7 +69,12 @@ def parse_date(value: object) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class Labelled:
-    """Records with their outcomes, in input order, after the point-in-time guard."""
+    """Records with their outcomes, in input order, each as it was at its cutoff.
+
+    `events_after_outcome` counts the events dropped because they came after their record's
+    cutoff (but not after `now`); `history` names the properties whose values were taken from
+    the CRM's property history (None when no history was read: current values throughout).
+    """
 
     records: tuple[Record, ...]
     outcomes: tuple[bool, ...]
@@ -69,6 +83,15 @@ class Labelled:
     events_after_outcome: int
     records_after_outcome: int
     events_after_as_of: int
+    cutoffs: tuple[datetime, ...] = ()
+    horizon_days: float = 0.0
+    window_days: float | None = None
+    history: frozenset[str] | None = None
+    late: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def moments(self) -> tuple[datetime, ...]:
+        """The moment each record is scored at (its cutoff), in record order."""
+        return self.cutoffs or (self.now,) * len(self.records)
 
 
 def outcomes_of(records: Sequence[Record], column: str, source: str) -> list[bool]:
@@ -112,37 +135,37 @@ def label(
     *,
     outcome: str,
     outcome_date: str | None = None,
+    created: str | None = None,
     as_of: datetime | None = None,
     default_now: datetime,
     source: str = "<input>",
+    policy: CutoffPolicy | None = None,
+    history: Mapping[str, PropertyHistory] | None = None,
+    history_properties: frozenset[str] | None = None,
 ) -> Labelled:
-    """Attach outcomes and apply the point-in-time guard.
+    """Attach outcomes and take each record as it was at its cutoff.
 
-    `now` (the moment every record is scored at) is `as_of` when given, else the latest event or
-    outcome date in the data, else `default_now`. A record keeps only the events dated at or
-    before both `now` and its own outcome date.
+    `now` (the latest moment anything is scored at) is `as_of` when given, else the latest
+    event or outcome date in the data, else `default_now`. Each record's cutoff follows
+    `revops.point_in_time.cutoffs` (outcome date minus the horizon; creation plus the window
+    when it has no outcome date; `now` when neither date is known). `history` maps record ids to
+    their property history; `history_properties` names the properties it covers.
     """
+    policy = policy or CutoffPolicy()
     ys = outcomes_of(records, outcome, source)
-    dates: list[datetime | None] = []
-    for record in records:
-        raw = record.properties.get(outcome_date) if outcome_date else None
-        dates.append(parse_date(raw))
+    dates = [parse_date(r.properties.get(outcome_date)) if outcome_date else None for r in records]
+    born = [parse_date(r.properties.get(created)) if created else None for r in records]
     now = as_of or _latest(records, dates) or default_now
+    cuts, window = cutoffs(dates, born, now, policy)
     kept: list[Record] = []
     after_outcome = after_as_of = records_hit = 0
-    for record, when in zip(records, dates, strict=True):
-        events = []
-        dropped_here = 0
-        for event in record.events:
-            if event.at > now:
-                after_as_of += 1
-            elif when is not None and event.at > when:
-                dropped_here += 1
-            else:
-                events.append(event)
-        after_outcome += dropped_here
-        records_hit += dropped_here > 0
-        kept.append(record if len(events) == len(record.events) else replace(record, events=events))
+    for record, cut in zip(records, cuts, strict=True):
+        late = sum(e.at > now for e in record.events)
+        taken, dropped = as_of_cutoff(record, cut, (history or {}).get(record.id))
+        after_as_of += late
+        after_outcome += dropped - late
+        records_hit += dropped > late
+        kept.append(taken)
     return Labelled(
         records=tuple(kept),
         outcomes=tuple(ys),
@@ -151,4 +174,46 @@ def label(
         events_after_outcome=after_outcome,
         records_after_outcome=records_hit,
         events_after_as_of=after_as_of,
+        cutoffs=tuple(cuts),
+        horizon_days=policy.horizon_days,
+        window_days=window
+        if any(d is None and b for d, b in zip(dates, born, strict=True))
+        else None,
+        history=history_properties,
+        late=late_values(records, ys, dates, history) if history else {},
     )
+
+
+def point_in_time_lines(labelled: Labelled, properties: Iterable[str]) -> list[str]:
+    """What the report says about when records were scored and which values are historical."""
+    moments = set(labelled.moments())
+    if len(moments) <= 1:
+        lines = [f"every record scored as of {labelled.now.isoformat()}"]
+    else:
+        lines = [
+            "each record scored at its own cutoff: its outcome date"
+            + (f" minus {labelled.horizon_days:g} days" if labelled.horizon_days else "")
+            + (
+                f"; records without one {labelled.window_days:.0f} days after creation"
+                if labelled.window_days is not None
+                else ""
+            )
+            + f"; none after {labelled.now.isoformat()}"
+        ]
+    names = sorted(properties)
+    if labelled.history is None:
+        lines.append(
+            "no property history read: every property is its value at export time, which may "
+            "have changed after the outcome"
+        )
+        return lines
+    kept = [p for p in names if p in labelled.history]
+    missing = [p for p in names if p not in labelled.history]
+    if kept:
+        lines.append(f"property history from the CRM for: {', '.join(kept)}")
+    if missing:
+        lines.append(
+            f"no history in the CRM for: {', '.join(missing)} (current values used; they may "
+            "have changed after the outcome)"
+        )
+    return lines

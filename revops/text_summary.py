@@ -19,9 +19,12 @@ def backtest_text(bt: Backtest) -> str:
         f"point-in-time guard: {bt.events_after_outcome:,} events after the outcome date "
         f"excluded ({bt.records_after_outcome:,} records), {bt.events_after_as_of:,} after "
         "the as-of date",
+        *(f"point in time: {line}" for line in bt.point_in_time),
     ]
     for warning in bt.warnings:
         out.append(f"LEAKAGE WARNING {warning}")
+    if bt.leaky_rules:
+        out.append(f"rules reading a flagged property: {', '.join(bt.leaky_rules)}")
     out.append("")
     out.append(
         table(
@@ -91,6 +94,17 @@ def calibration_text(cal: Calibration, out_path: str) -> str:
         "",
         *cal.threshold_notes,
     ]
+    if cal.leaky:
+        out.append("")
+        out.append("leaky rules (calibrate never raises these silently):")
+        for leak in cal.leaky:
+            did = (
+                "dropped (--exclude-leaky): 0 points"
+                if leak.excluded
+                else f"{leak.before:g} -> {leak.after:g} points; --exclude-leaky drops it"
+            )
+            out.append(f"  {leak.rule}: {did}")
+            out.extend(f"    {reason}" for reason in leak.reasons)
     if cal.notes:
         out.append("")
         out.extend(f"note: {n}" for n in cal.notes)

@@ -21,16 +21,16 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from scoring.codegen import EventRulePlan, compile_event_matcher
-from scoring.coerce import round_half_up
+from scoring.coerce import MISSING_TOKENS, round_half_up, to_number
 from scoring.conditions import Pred, Values, compile_cond, cond_properties
 from scoring.reasons import signed
 from scoring.rules import EventMatcher, Item, band_for, cap, collect_events
-from scoring.spec import NO_DECAY, Decay, MembersSpec, RollupSpec
-from scoring.types import EVENT_TYPES, Contribution, Event, ScoreResult
+from scoring.spec import MEMBER_SCORES, NO_DECAY, Decay, MembersSpec, RollupSpec
+from scoring.types import EVENT_TYPES, Contribution, Event, Record, ScoreResult
 
 _INF = math.inf
 #: How many people a reason line names before "+N more".
@@ -39,12 +39,29 @@ NAMED_PEOPLE = 4
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One person of an account: their properties, events and their own score (if scored)."""
+    """One person of an account: their properties, events and their own 0-100 `fit`,
+    `interest` and `score` (absent: 0)."""
 
     id: str
     properties: Mapping[str, object]
     events: Sequence[Event] = ()
-    result: ScoreResult | None = None
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def scored(cls, record: Record, result: ScoreResult) -> Member:
+        """A person with the result they were just scored with."""
+        scores = {"fit": result.fit, "interest": result.interest, "score": result.score}
+        return cls(record.id, record.properties, record.events, scores)
+
+    @classmethod
+    def from_record(cls, record: Record) -> Member:
+        """A person as read from the CRM: their scores are leadsync's outputs on the record
+        (what the person's own model last wrote), unreadable values as 0."""
+        scores = {}
+        for name in MEMBER_SCORES:
+            number = to_number(record.outputs.get(name))
+            scores[name] = number if number is not None else 0.0
+        return cls(record.id, record.properties, record.events, scores)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +158,18 @@ def member_facts(member: Member, plan: RollupPlan, now: datetime) -> MemberFacts
                 break
     raw_title = props.get(plan.spec.title)
     title = raw_title.strip() if isinstance(raw_title, str) else ""
+    if title.casefold() in MISSING_TOKENS:
+        title = ""
     totals: Mapping[int, list[float]] = {}
     if plan.matchers and member.events:
         totals = collect_events(member.events, plan.matchers, now)
-    result = member.result
+    scores = member.scores
     values: list[float] = []
     counts: list[int] = []
     ages: list[float] = []
     for slot, rule in enumerate(plan.rules):
         if rule.kind == "score":
-            base = float(getattr(result, rule.score or "score")) if result is not None else 0.0
+            base = float(scores.get(rule.score or "score", 0.0))
             values.append(base * weight)
             counts.append(1 if base else 0)
             ages.append(_INF)
@@ -172,6 +191,11 @@ def member_facts(member: Member, plan: RollupPlan, now: datetime) -> MemberFacts
         counts=tuple(counts),
         ages=tuple(ages),
     )
+
+
+def record_facts(members: Sequence[Record], plan: RollupPlan, now: datetime) -> list[MemberFacts]:
+    """`member_facts` of people read from the CRM with their account (`Member.from_record`)."""
+    return [member_facts(Member.from_record(m), plan, now) for m in members]
 
 
 def rollup_items(facts: Sequence[MemberFacts], plan: RollupPlan) -> list[Item]:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from scoring.types import ScoreResult
 from sync.plan import PlannedChange
-from sync.state.records import RunCounts
+from sync.state.records import RunCounts, RunStatus
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class RunResult:
     kind: str
     mode: str
     dry_run: bool
-    status: str
+    status: RunStatus
     started_at: datetime
     finished_at: datetime | None = None
     run_id: int | None = None
@@ -103,4 +103,4 @@ class RunResult:
     @property
     def finished(self) -> bool:
         """True when the run did its job (exit status 0)."""
-        return self.status in ("succeeded", "interrupted", "paused")
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.INTERRUPTED, RunStatus.PAUSED)

@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,14 @@ from config.model_loader import load_model
 from config.record_files import read_records
 from config.settings import ConnectionSettings
 from connectors.base import Connector
+from connectors.history import HistoryReader
 from revops import backtest as bt
 from revops import crm_outcomes, history, preview
 from revops import html_report as report
 from revops import text_summary as summary
 from revops.calibrate import Target, calibrate
 from revops.outcomes import Labelled, label
+from revops.point_in_time import CutoffPolicy
 from scoring import explain
 from scoring.coerce import to_datetime
 from scoring.model import ScoringModel
@@ -70,7 +73,9 @@ def _records(path: Path, kind: str) -> list[Record]:
     return records
 
 
-def _write(path: Path, text: str, what: str) -> None:
+def _write(path: Path, text: str, what: str, *, force: bool) -> None:
+    if path.exists() and not force:
+        raise UserError(f"{path} exists; pass --force to overwrite it")
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -203,12 +208,39 @@ def history_command(
     click.echo(history.render(entries, record_id))
 
 
+def point_in_time_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that place each record's cutoff (see `revops.point_in_time`)."""
+    fn = click.option(
+        "--window-days",
+        type=click.FloatRange(min=0),
+        help="Records without an outcome date are scored this many days after creation "
+        "(default: the median age at cutoff of the records with one).",
+    )(fn)
+    fn = click.option(
+        "--horizon-days",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        show_default=True,
+        help="Score each record this many days before its outcome date.",
+    )(fn)
+    fn = click.option(
+        "--created-column", help="With --input: column with each record's creation date."
+    )(fn)
+    fn = time_option("--as-of", "as_of", "Score as of this date at the latest.")(fn)
+    return click.option(
+        "--outcome-date", help="With --input: column with the date of the outcome."
+    )(fn)
+
+
 def _labelled_offline(
     model: ScoringModel,
     input_path: Path,
     outcome: str | None,
     outcome_date: str | None,
     as_of: datetime | None,
+    *,
+    created: str | None = None,
+    policy: CutoffPolicy | None = None,
 ) -> Labelled:
     if outcome is None:
         raise click.UsageError("--outcome COLUMN is required with --input")
@@ -217,10 +249,85 @@ def _labelled_offline(
         records,
         outcome=outcome,
         outcome_date=outcome_date,
+        created=created,
         as_of=as_of,
         default_now=datetime.now(UTC),
         source=str(input_path),
+        policy=policy,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Study:
+    """What backtest and calibrate work on: a model, its file text and labelled records."""
+
+    model: ScoringModel
+    text: str
+    source: str
+    labelled: Labelled
+    outcome: str
+
+
+def _study(
+    *,
+    model_path: Path | None,
+    input_path: Path | None,
+    outcome: str | None,
+    outcome_date: str | None,
+    created_column: str | None,
+    as_of: datetime | None,
+    horizon_days: float,
+    window_days: float | None,
+    config: str,
+    secrets_dir: str | None,
+    connection: str | None,
+    kind: str | None,
+) -> Study:
+    """The model and labelled records, from a file (`--input`) or the CRM (`--config`).
+
+    With `--config`, `--model` names a candidate to try on the live records instead of the
+    configured model.
+    """
+    policy = CutoffPolicy(horizon_days=horizon_days, window_days=window_days)
+    if input_path is not None:
+        if model_path is None:
+            raise click.UsageError("--input needs --model")
+        model = load_model(model_path)
+        labelled = _labelled_offline(
+            model, input_path, outcome, outcome_date, as_of, created=created_column, policy=policy
+        )
+        return Study(model, _read(model_path), str(model_path), labelled, outcome or "")
+    if outcome_date or created_column:
+        raise click.UsageError("--outcome-date and --created-column go with --input")
+    ctx = open_context(config, secrets_dir)
+    try:
+        conn, obj_kind = _object(ctx, connection, kind)
+        path = model_path or next(o.model for o in conn.objects if o.kind == obj_kind)
+        model = load_model(path) if model_path else ctx.models[(conn.name, obj_kind)]
+        if model.object != obj_kind:
+            raise UserError(f"{path}: scores {model.object} records, {conn.name} {obj_kind}")
+        with _live_connector(ctx, conn) as connector:
+            labelled = crm_outcomes.labelled_from_crm(
+                connector,
+                conn.crm,
+                obj_kind,
+                model,
+                as_of=as_of,
+                now=datetime.now(UTC),
+                outcome=outcome or "converted",
+                policy=policy,
+                history=connector if isinstance(connector, HistoryReader) else None,
+            )
+    finally:
+        ctx.store.close()
+    return Study(model, _read(path), str(path), labelled, crm_outcomes.OUTCOME)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the model: {exc.strerror}") from None
 
 
 @click.command("backtest")
@@ -231,56 +338,25 @@ def _labelled_offline(
     help="With --input: column saying whether the record converted (yes/no, 1/0...). With "
     "--config: converted (default) or won (Salesforce leads converted with a won opportunity).",
 )
-@click.option("--outcome-date", help="Column with the date of the outcome (point-in-time guard).")
-@time_option("--as-of", "as_of", "Score as of this date; later events are excluded.")
+@point_in_time_options
 @config_options
 @live_options
 @ReportOption
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def backtest_command(
-    *,
-    model_path: Path | None,
-    input_path: Path | None,
-    outcome: str | None,
-    outcome_date: str | None,
-    as_of: datetime | None,
-    config: str,
-    secrets_dir: str | None,
-    connection: str | None,
-    kind: str | None,
-    report_path: Path | None,
-    fmt: str,
-) -> None:
-    """Measure how well a model's scores predicted conversions (AUC, lift, leakage)."""
-    if _offline(model_path, input_path):
-        assert model_path is not None and input_path is not None
-        model = load_model(model_path)
-        labelled = _labelled_offline(model, input_path, outcome, outcome_date, as_of)
-        result = bt.run(labelled, model, outcome=outcome or "")
-    else:
-        ctx = open_context(config, secrets_dir)
-        try:
-            conn, obj_kind = _object(ctx, connection, kind)
-            model = ctx.models[(conn.name, obj_kind)]
-            with _live_connector(ctx, conn) as connector:
-                labelled = crm_outcomes.labelled_from_crm(
-                    connector,
-                    conn.crm,
-                    obj_kind,
-                    model,
-                    as_of=as_of,
-                    now=datetime.now(UTC),
-                    outcome=outcome or "converted",
-                )
-        finally:
-            ctx.store.close()
-        result = bt.run(labelled, model, outcome=crm_outcomes.OUTCOME)
+def backtest_command(*, report_path: Path | None, fmt: str, **options: Any) -> None:
+    """Measure how well a model's scores predicted conversions (AUC, lift, leakage).
+
+    Offline: --model M --input FILE --outcome COLUMN. Live: --config F (the configured model, or
+    a candidate with --model M), each record scored as it was at its cutoff.
+    """
+    study = _study(**options)
+    result = bt.run(study.labelled, study.model, outcome=study.outcome)
     if fmt == "json":
         click.echo(json.dumps(bt.to_dict(result), indent=2, default=str))
     else:
         click.echo(summary.backtest_text(result))
     if report_path is not None:
-        _write(report_path, report.backtest_report(result), "report")
+        _write(report_path, report.backtest_report(result), "report", force=True)
 
 
 def _target(
@@ -326,15 +402,26 @@ def _target(
 @click.command("calibrate")
 @ModelOption
 @InputOption
-@click.option("--outcome", required=True, help="Column saying whether the record converted.")
-@click.option("--outcome-date", help="Column with the date of the outcome (point-in-time guard).")
-@time_option("--as-of", "as_of", "Score as of this date; later events are excluded.")
+@click.option(
+    "--outcome",
+    help="With --input: column saying whether the record converted. With --config: converted "
+    "(default) or won.",
+)
+@point_in_time_options
+@config_options
+@live_options
 @click.option(
     "--out",
     "out_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the proposed model (never the current model file).",
+)
+@click.option("--force", is_flag=True, help="Overwrite --out (and --report) if they exist.")
+@click.option(
+    "--exclude-leaky",
+    is_flag=True,
+    help="Drop the rules whose properties look filled after the outcome (see the leakage list).",
 )
 @click.option("--target-precision", type=float, help="Qualify so that this share converts.")
 @click.option("--capacity", type=int, help="Qualify at most this many records per --per.")
@@ -345,12 +432,9 @@ def _target(
 @ReportOption
 def calibrate_command(
     *,
-    model_path: Path | None,
-    input_path: Path | None,
-    outcome: str,
-    outcome_date: str | None,
-    as_of: datetime | None,
     out_path: Path,
+    force: bool,
+    exclude_leaky: bool,
     target_precision: float | None,
     capacity: int | None,
     per: str,
@@ -358,30 +442,44 @@ def calibrate_command(
     date_column: str | None,
     folds: int,
     report_path: Path | None,
+    **options: Any,
 ) -> None:
-    """Propose points and thresholds from data; report held-out AUC before and after."""
-    if model_path is None or input_path is None:
-        raise click.UsageError("calibrate needs --model and --input")
-    if out_path.resolve() == model_path.resolve():
+    """Propose points and thresholds from data; report held-out AUC before and after.
+
+    Offline: --model M --input FILE --outcome COLUMN. Live: --config F [--connection C], on the
+    CRM's records and outcomes, each record as it was at its cutoff.
+    """
+    if options["model_path"] is not None and out_path.resolve() == options["model_path"].resolve():
         raise UserError(f"--out {out_path} is the current model; write the proposal elsewhere")
-    model = load_model(model_path)
-    text = model_path.read_text(encoding="utf-8")
-    labelled = _labelled_offline(model, input_path, outcome, outcome_date, as_of)
+    for path in (out_path, report_path):
+        if path is not None and path.exists() and not force:
+            raise UserError(f"{path} exists; pass --force to overwrite it")
+    study = _study(**options)
+    if Path(study.source).resolve() == out_path.resolve():
+        raise UserError(f"--out {out_path} is the current model; write the proposal elsewhere")
     target = _target(
         precision=target_precision,
         capacity=capacity,
         per=per,
         arrivals=arrivals,
         date_column=date_column,
-        labelled=labelled,
+        labelled=study.labelled,
     )
     result = calibrate(
-        text, model, labelled, target, source=str(model_path), out_name=str(out_path), folds=folds
+        study.text,
+        study.model,
+        study.labelled,
+        target,
+        source=study.source,
+        out_name=str(out_path),
+        folds=folds,
+        outcome=study.outcome,
+        exclude_leaky=exclude_leaky,
     )
-    _write(out_path, result.text, "proposed model")
+    _write(out_path, result.text, "proposed model", force=True)
     click.echo(summary.calibration_text(result, str(out_path)))
     if report_path is not None:
-        _write(report_path, report.calibration_report(result), "report")
+        _write(report_path, report.calibration_report(result), "report", force=True)
 
 
 @click.command("preview")
@@ -452,7 +550,7 @@ def preview_command(
         ctx.store.close()
     click.echo(preview.render(result))
     if report_path is not None:
-        _write(report_path, report.preview_report(result), "report")
+        _write(report_path, report.preview_report(result), "report", force=True)
 
 
 def register(group: click.Group) -> None:

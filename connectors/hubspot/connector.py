@@ -8,12 +8,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from connectors.base import ApiUsage, Change, OutputField, Page, SchemaReport, WriteResult
+from connectors.base import (
+    ApiUsage,
+    Change,
+    MemberRequest,
+    OutputField,
+    Page,
+    SchemaReport,
+    WriteResult,
+)
 from connectors.errors import PermanentError
 from connectors.hubspot import schema
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.engagement import Engagement, helper_properties
+from connectors.hubspot.members import attach_members, changed_companies
 from connectors.hubspot.options import HubSpotOptions
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
 from connectors.hubspot.values import OUTPUT_TYPES, PREFIX, crm_name, parse_time
@@ -100,28 +109,47 @@ class HubSpotConnector:
         *,
         since: datetime | None,
         resume: str | None = None,
+        members: MemberRequest | None = None,
     ) -> Iterator[Page]:
         """Stream records of `kind`: a full read when `since` is None, else modified since then.
 
         Full reads use the list endpoint, incremental reads search on the modification date
-        from `since - overlap_s`; `Page.cursor` resumes after its page (`resume=`).
+        from `since - overlap_s`; `Page.cursor` resumes after its page (`resume=`). With
+        `members` (companies), every company carries its contacts, and an incremental read
+        then also yields the companies one of whose contacts changed since `since - overlap_s`
+        (pages without a cursor: a run stopped among them reads from `since` again).
         """
         spec = self._spec(kind)
         properties = self._properties(spec, fields, event_types)
         state = decode(resume, spec.object_type) if resume else None
         raw: Iterator[tuple[list[dict[str, Any]], Any]]
-        if isinstance(state, IncrementalState) or (state is None and since is not None):
+        low: int | None = None
+        if since is not None:
+            low = int(since.timestamp() * 1000) - self._overlap_ms
+        if isinstance(state, IncrementalState) or (state is None and low is not None):
             if state is None:
-                assert since is not None
-                low = int(since.timestamp() * 1000) - self._overlap_ms
+                assert low is not None
                 state = IncrementalState(spec.object_type, low, 0)
             raw = read_incremental(self._api, spec, properties, state)
         else:
             assert state is None or isinstance(state, FullState)
             raw = read_full(self._api, spec, properties, state, max_chains=self._workers)
+            low = None
+        seen: set[str] = set()
         for results, next_state in raw:
             records = self._records(spec, results, set(fields), event_types)
+            if members is not None and kind == "company":
+                records = attach_members(self._api, records, members)
+                seen.update(r.id for r in records)
             yield Page(records, encode(next_state) if next_state is not None else None)
+        if members is None or kind != "company" or low is None:
+            return
+        for ids in changed_companies(self._api, low):
+            fresh = [i for i in ids if i not in seen]
+            seen.update(fresh)
+            for start in range(0, len(fresh), BATCH_SIZE):
+                chunk = fresh[start : start + BATCH_SIZE]
+                yield Page(self.fetch(kind, chunk, fields, event_types, members=members), None)
 
     def _records(
         self,
@@ -169,8 +197,11 @@ class HubSpotConnector:
         record_ids: Sequence[str],
         fields: Collection[str],
         event_types: Collection[str],
+        members: MemberRequest | None = None,
     ) -> list[Record]:
-        """Read specific records by id through batch read (100 a call); unknown ids are skipped."""
+        """Read specific records by id through batch read (100 a call); unknown ids are skipped.
+
+        With `members` (companies), each company carries its contacts."""
         spec = self._spec(kind)
         properties = self._properties(spec, fields, event_types)
         records: list[Record] = []
@@ -185,7 +216,10 @@ class HubSpotConnector:
             ).data
             records += self._records(spec, data["results"], set(fields), event_types)
         order = {rid: n for n, rid in enumerate(record_ids)}
-        return sorted(records, key=lambda r: order.get(r.id, len(order)))
+        records.sort(key=lambda r: order.get(r.id, len(order)))
+        if members is not None and kind == "company":
+            return attach_members(self._api, records, members)
+        return records
 
     # -- writing --------------------------------------------------------------------------
 

@@ -647,6 +647,19 @@ def _convert(
             **stamps,
         },
     )
+    # Lead Status is history-tracked in this org: the conversion leaves a LeadHistory row
+    store.load(
+        "LeadHistory",
+        {
+            "LeadId": lead_id,
+            "Field": "Status",
+            "DataType": "DynamicEnum",
+            "OldValue": lead["Status"],
+            "NewValue": "Closed - Converted",
+            "CreatedDate": at,
+            "CreatedById": owner,
+        },
+    )
     lead.update(
         IsConverted=True,
         Status="Closed - Converted",

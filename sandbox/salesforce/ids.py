@@ -27,6 +27,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Organization": "00D",
     "Campaign": "701",
     "CampaignMember": "00v",
+    "LeadHistory": "017",
     "EmailMessage": "02s",
     "EmailMessageRelation": "0Ed",
     "EmailStatus": "018",

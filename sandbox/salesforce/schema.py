@@ -274,6 +274,28 @@ def _object(
     return obj
 
 
+def _history(name: str, label: str, parent_field: str, parent: str) -> SObjectDef:
+    """A field history object (`LeadHistory`): one row per change of a tracked field.
+
+    History objects carry no LastModified or SystemModstamp fields; `OldValue` and `NewValue`
+    are anyType in Salesforce, served here as text.
+    """
+    obj = SObjectDef(name, label)
+    for definition in (
+        _f("Id", "id", updateable=False, nillable=False),
+        _f("IsDeleted", "boolean", updateable=False, nillable=False),
+        _f("CreatedDate", "datetime", updateable=False, nillable=False),
+        _ref("CreatedById", "User", relationship="CreatedBy", updateable=False),
+        _ref(parent_field, parent, relationship=parent, updateable=False),
+        _f("Field", "picklist", updateable=False, nillable=False),
+        _f("DataType", "picklist", updateable=False),
+        _f("OldValue", "string", updateable=False),
+        _f("NewValue", "string", updateable=False),
+    ):
+        obj.add(definition)
+    return obj
+
+
 def standard_objects() -> dict[str, SObjectDef]:
     """Fresh definitions of every object the sandbox serves, by lower-case name."""
     person = [
@@ -480,6 +502,7 @@ def standard_objects() -> dict[str, SObjectDef]:
                 _f("FirstRespondedDate", "date", updateable=False),
             ],
         ),
+        _history("LeadHistory", "Lead History", "LeadId", "Lead"),
         _object(
             "User",
             "User",

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal, NamedTuple
 
 import orjson
@@ -97,7 +98,21 @@ class ScoreRow(NamedTuple):
         )
 
 
-RunStatus = Literal["running", "succeeded", "interrupted", "paused", "failed", "crashed"]
+class RunStatus(StrEnum):
+    """Where a run stands or how it ended (stored as its value)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    #: a stop was requested; the cursor is saved
+    INTERRUPTED = "interrupted"
+    #: the daily budget ran out after some progress; the cursor is saved
+    PAUSED = "paused"
+    #: could not finish; the run's error says why
+    FAILED = "failed"
+    #: the process ended mid-run (found by the next run)
+    CRASHED = "crashed"
+    #: another run of the connection held the lock; nothing done (never stored)
+    BUSY = "busy"
 
 
 @dataclass
@@ -132,7 +147,7 @@ class RunRow:
     kind: str
     mode: str
     dry_run: bool
-    status: str
+    status: RunStatus
     started_at: datetime
     finished_at: datetime | None
     model_version: str | None

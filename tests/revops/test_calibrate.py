@@ -1,14 +1,18 @@
+import re
 import textwrap
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cli.main import main
 from config.model_loader import load_model, parse_model
 from config.record_files import read_records
-from revops.calibrate import Target, calibrate
+from revops.calibrate import MIN_GRADE_SHARE, Target, _ladder, calibrate, grade_shares, zeroed_note
 from revops.outcomes import label
 from scoring.types import Record
 
@@ -107,9 +111,15 @@ def test_capacity_sets_the_share_qualified(tmp_path, capsys):
     assert 0 < share <= 10.0
     assert load_model(out).spec.qualify is not None
     assert main(["calibrate", "--model", str(hand), "--input", str(data), "--outcome", "won",
-                 "--out", str(hand)]) == 2  # fmt: skip
+                 "--out", str(hand), "--force"]) == 2  # fmt: skip
+    assert "is the current model" in capsys.readouterr().err
+    written = out.read_text()
     assert main(["calibrate", "--model", str(hand), "--input", str(data), "--outcome", "won",
-                 "--out", str(out), "--capacity", "50"]) == 2  # fmt: skip
+                 "--out", str(out)]) == 2  # fmt: skip
+    assert f"{out} exists; pass --force to overwrite it" in capsys.readouterr().err
+    assert out.read_text() == written
+    assert main(["calibrate", "--model", str(hand), "--input", str(data), "--outcome", "won",
+                 "--out", str(out), "--capacity", "50", "--force"]) == 2  # fmt: skip
     assert "--capacity needs the number of records arriving per week" in capsys.readouterr().err
 
 
@@ -126,3 +136,67 @@ def test_bank_model_reaches_the_published_auc_after_calibration(tmp_path):
     assert cal.auc_before >= 0.77
     assert cal.auc_after >= 0.78
     assert cal.auc_after >= cal.auc_before
+
+
+def test_leaky_rules_are_listed_and_dropped_with_exclude_leaky():
+    text = HAND.replace(
+        "    - {name: Looks good but is not,",
+        "    - {name: Good quality, if: {lead_quality: High}, points: 5}\n"
+        "    - {name: Looks good but is not,",
+    )
+    model = parse_model(text)
+    records = [
+        replace(r, properties={**r.properties, "lead_quality": "High" if i % 3 else "Low"})
+        for i, r in enumerate(synthetic())
+    ]
+    labelled = label(records, outcome="won", default_now=NOW)
+    cal = calibrate(text, model, labelled, Target(), source="m.yaml", out_name="p.yaml")
+    (leak,) = cal.leaky
+    assert (leak.rule, leak.before, leak.excluded) == ("Good quality", 5.0, False)
+    assert leak.reasons[0].startswith("lead_quality: the name says sales sets it: a quality")
+    dropped = calibrate(
+        text, model, labelled, Target(), source="m.yaml", out_name="p.yaml", exclude_leaky=True
+    )
+    assert [(d.rule, d.after, d.excluded) for d in dropped.leaky] == [("Good quality", 0.0, True)]
+    assert {c.rule: c.after for c in dropped.changes}["Good quality"] == 0.0
+
+
+@given(
+    points=st.sampled_from([-20.0, -5.0, 5.0, 30.0]),
+    rate_with=st.floats(0, 1, allow_nan=False),
+    rate_without=st.floats(0, 1, allow_nan=False),
+)
+def test_zeroed_notes_agree_with_their_figures(points, rate_with, rate_without):
+    note = zeroed_note("R", points, rate_with, rate_without)
+    pattern = r"converts ([\d.]+)% when it fires, ([\d.]+)% otherwise"
+    shown_with, shown_without = (float(x) for x in re.findall(pattern, note)[0])
+    assert shown_with == round(100 * rate_with, 1) and shown_without == round(100 * rate_without, 1)
+    agrees = (rate_with > rate_without) == (points > 0)
+    if rate_with == rate_without:
+        assert "no difference on its own" in note
+    elif agrees:
+        assert "points the way it is written" in note and "other way" not in note
+    else:
+        assert "the data points the other way" in note and "the way it is written" not in note
+    assert note.startswith(f"R: written as a {'bonus' if points > 0 else 'penalty'} ({points:+g})")
+
+
+@given(
+    st.lists(st.integers(0, 100), min_size=40, max_size=400),
+)
+def test_proposed_grades_are_distinct_and_each_holds_a_real_share(scores):
+    ladder = _ladder(np.asarray(scores, dtype=float), ("A", "B", "C", "D"))
+    values = list(ladder.values())
+    assert values == sorted(values, reverse=True) and len(set(values)) == 4 and values[-1] == 0
+    shares = grade_shares(scores, list(ladder.items()))
+    distinct = len(set(scores))
+    if distinct >= 8 and all(scores.count(s) <= len(scores) * 0.05 for s in set(scores)):
+        assert min(shares) >= MIN_GRADE_SHARE - 1e-9
+
+
+def test_lumpy_scores_get_grades_far_enough_apart():
+    scores = [28] * 30 + [26] * 30 + [60] * 10 + [40] * 20 + list(range(0, 25)) * 2
+    ladder = _ladder(np.asarray(scores, dtype=float), ("A", "B", "C", "D"))
+    shares = grade_shares(scores, list(ladder.items()))
+    assert all(s >= MIN_GRADE_SHARE for s in shares)
+    assert ladder == {"A": 60.0, "B": 40.0, "C": 26.0, "D": 0.0}

@@ -37,9 +37,13 @@ class FakeConnector:
         yield Page(self.records[1:], None)
 
 
-def lead(rid: str, converted: object, on: str | None, *event_days: int) -> Record:
+def lead(
+    rid: str, converted: object, on: str | None, *event_days: int, created: str | None = None
+) -> Record:
     events = [Event("page_view", datetime(2026, 5, d, tzinfo=UTC)) for d in event_days]
     properties = {"Title": "VP", "IsConverted": converted, "ConvertedDate": on}
+    if created:
+        properties["CreatedDate"] = created
     return Record(rid, "lead", properties, events)
 
 
@@ -52,11 +56,31 @@ def test_salesforce_converted_leads_with_the_point_in_time_guard():
         ]
     )
     out = labelled_from_crm(connector, "salesforce", "lead", MODEL, as_of=None, now=NOW)  # type: ignore[arg-type]
-    assert connector.asked == (["ConvertedDate", "IsConverted", "Title"], ["page_view"])
+    assert connector.asked == (
+        ["ConvertedDate", "CreatedDate", "IsConverted", "Title"],
+        ["page_view"],
+    )
     assert out.outcomes == (True, False, True)
     assert out.outcome_dates[0] == datetime(2026, 5, 10, tzinfo=UTC)
     assert (out.events_after_outcome, out.records_after_outcome) == (2, 2)  # a: day 20, c: day 3
     assert out.now == datetime(2026, 5, 20, tzinfo=UTC)  # the latest date seen
+    # No creation dates: the lead without an outcome is scored at `now`, the others at theirs.
+    assert [c.day for c in out.cutoffs] == [10, 20, 2]
+
+
+def test_records_without_an_outcome_are_scored_at_the_median_age_of_the_converted():
+    connector = FakeConnector(
+        [
+            lead("a", True, "2026-05-10", 5, 9, created="2026-05-01T00:00:00.000+0000"),
+            lead("b", False, None, 6, 8, 15, created="2026-05-01T00:00:00.000+0000"),
+            lead("c", True, "2026-05-02", 1, created="2026-04-28T00:00:00.000+0000"),
+        ]
+    )
+    out = labelled_from_crm(connector, "salesforce", "lead", MODEL, as_of=None, now=NOW)  # type: ignore[arg-type]
+    assert out.window_days == 6.5  # median of 9 and 4 days from creation to conversion
+    assert out.cutoffs[1] == datetime(2026, 5, 7, 12, tzinfo=UTC)
+    assert [[e.at.day for e in r.events] for r in out.records] == [[5, 9], [6], [1]]
+    assert out.events_after_outcome == 2
 
 
 @pytest.mark.parametrize(
@@ -178,3 +202,48 @@ connections:
     assert (cli_won["records"], cli_won["converted"]) == (len(leads), sum(truth.values()))
     assert sum(converted.outcomes) - sum(got.values()) >= 6
     assert 0 < sum(got.values()) < sum(converted.outcomes) < len(leads)
+
+
+def test_salesforce_engagement_comes_out_with_the_sign_of_the_sandboxs_hidden_outcome(
+    tmp_path, capsys
+):
+    """The sandbox draws each lead's hidden outcome from its fit and engagement, so engaged
+    leads convert more. Scored at one moment, converted leads lost their activity after the
+    conversion and sat months back on the decay curve, and `Status` read 'Closed - Converted':
+    interest ranked them below the rest (AUC 0.34). Each lead at its own cutoff, with `Status`
+    rewound through LeadHistory, engagement ranks converters first, as the truth says."""
+    import json
+    from pathlib import Path
+
+    from cli.main import main
+    from revops.evaluation import roc_auc
+    from sandbox.salesforce import SalesforceSandbox
+
+    model = Path(__file__).resolve().parents[2] / "config/examples/models/salesforce-leads.yaml"
+    sb = SalesforceSandbox(leads=1500, now=NOW).start()
+    try:
+        config = tmp_path / "leadsync.yaml"
+        config.write_text(
+            f"""\
+state_url: sqlite:///{tmp_path / "state.db"}
+connections:
+  - name: sf
+    crm: salesforce
+    salesforce: {{login_url: "{sb.url}", client_id: "{sb.client_id}",
+                 client_secret: "{sb.client_secret}", ca_bundle: "{sb.ca_file}"}}
+    objects:
+      - {{kind: lead, model: {model}}}
+"""
+        )
+        capsys.readouterr()
+        assert main(["backtest", "--config", str(config), "--format", "json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+    finally:
+        sb.stop()
+    truth = sb.store.outcomes
+    hidden = roc_auc([o.engagement for o in truth.values()], [o.converted for o in truth.values()])
+    assert hidden is not None and hidden > 0.5  # the expected answer: engagement helps
+    assert result["interest_auc"] > 0.5
+    late = [w for w in result["warnings"] if w["kind"] == "set_after_outcome"]
+    assert [w["subject"] for w in late] == ["Status"]
+    assert "Being worked" in result["leaky_rules"]

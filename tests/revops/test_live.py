@@ -224,3 +224,33 @@ def test_history_lists_each_write_with_what_moved(live, capsys):
     assert f"score {first[rid].score} -> {second[rid].score}" in writes[1]
     code, out = run(capsys, "history", rid, "--config", str(live.config), "--format", "json")
     assert [e["new"]["score"] for e in json.loads(out)] == [first[rid].score, second[rid].score]
+
+
+def test_backtest_a_candidate_model_on_live_data_without_editing_the_config(live, capsys):
+    candidate = live.tmp / "candidate.yaml"
+    candidate.write_text(MODEL.read_text().replace("name: hubspot-b2b-contacts", "name: candidate"))
+    args = ["backtest", "--config", str(live.config), "--format", "json"]
+    code, configured = run(capsys, *args)
+    assert code == 0
+    code, tried = run(capsys, *args, "--model", str(candidate))
+    assert code == 0
+    a, b = json.loads(configured), json.loads(tried)
+    assert (a["model_name"], b["model_name"]) == ("hubspot-b2b-contacts", "candidate")
+    assert (a["records"], a["converted"], a["auc"]) == (b["records"], b["converted"], b["auc"])
+    lines = a["point_in_time"]
+    assert any(line.startswith("each record scored at its own cutoff") for line in lines)
+
+
+def test_calibrate_live_writes_a_proposal_and_refuses_to_overwrite_it(live, capsys):
+    out = live.tmp / "proposed.yaml"
+    args = ["calibrate", "--config", str(live.config), "--connection", "sandbox", "--out",
+            str(out), "--folds", "3"]  # fmt: skip
+    code, text = run(capsys, *args)
+    assert code == 0
+    assert text.startswith("calibration of hubspot-b2b-contacts on 120 records, 3-fold")
+    proposal = load_model(out)
+    assert proposal.object == "contact"
+    capsys.readouterr()
+    assert main(args) == 2
+    assert f"{out} exists; pass --force to overwrite it" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0

@@ -1,0 +1,137 @@
+"""Point in time: each record as it was at its own cutoff.
+
+A backtest must score a record with what was known *before* its outcome, not with today's
+values. Every record gets a cutoff:
+
+- a record with an outcome date: that date minus the horizon (`horizon_days`, how far ahead the
+  score should predict; 0 scores it at the moment of the outcome);
+- a record without one (still open, or lost without a date): its creation date plus
+  `window_days` (by default the median time from creation to cutoff of the records that have an
+  outcome date, so both groups are judged at a comparable age), or the as-of moment when the
+  record has no creation date;
+- never later than the as-of moment (`now`), never earlier than the record's creation.
+
+At the cutoff, events dated after it are dropped, and properties whose history the CRM keeps
+(`PropertyHistory`: HubSpot `propertiesWithHistory`, Salesforce field history) take the value
+they had then. A property without history keeps its current value: the report says which.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from scoring.types import Record
+
+#: One property's values over time, oldest first: (when it was set, the value set).
+Changes = Sequence[tuple[datetime, object]]
+#: Per property name, its changes; what a CRM's history gives for one record.
+PropertyHistory = Mapping[str, Changes]
+
+DEFAULT_WINDOW_DAYS = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class CutoffPolicy:
+    """How far before the outcome to score, and at what age to score records without one."""
+
+    horizon_days: float = 0.0
+    window_days: float | None = None
+
+
+def value_as_of(changes: Changes, cutoff: datetime) -> tuple[bool, object]:
+    """(known, value) of a property at `cutoff`: the last change strictly before it.
+
+    A change at the very moment of the cutoff is left out: a conversion stamps its own changes
+    (Salesforce's `Status` on conversion) at the moment the outcome date names. `known` is False
+    when the first recorded change came later: the property was empty then (HubSpot and
+    Salesforce both start a history at the first value set).
+    """
+    value: object = None
+    known = False
+    for at, changed_to in changes:
+        if at >= cutoff:
+            break
+        value, known = changed_to, True
+    return known, value
+
+
+def window_from(
+    created: Sequence[datetime | None], dated_cutoffs: Sequence[datetime | None]
+) -> float:
+    """Median days from creation to cutoff over records having both; the default otherwise."""
+    ages = [
+        (cut - born).total_seconds() / 86400.0
+        for born, cut in zip(created, dated_cutoffs, strict=True)
+        if born is not None and cut is not None and cut >= born
+    ]
+    return statistics.median(ages) if ages else DEFAULT_WINDOW_DAYS
+
+
+def cutoffs(
+    outcome_dates: Sequence[datetime | None],
+    created: Sequence[datetime | None],
+    now: datetime,
+    policy: CutoffPolicy,
+) -> tuple[list[datetime], float]:
+    """Every record's cutoff, and the window (days after creation) used for undated ones."""
+    horizon = timedelta(days=policy.horizon_days)
+    dated = [None if d is None else d - horizon for d in outcome_dates]
+    window = policy.window_days
+    if window is None:
+        window = window_from(created, dated)
+    out = []
+    for born, when in zip(created, dated, strict=True):
+        cut = when
+        if cut is None:
+            cut = now if born is None else born + timedelta(days=window)
+        if born is not None and cut < born:
+            cut = born
+        out.append(min(cut, now))
+    return out, window
+
+
+def as_of_cutoff(
+    record: Record, cutoff: datetime, history: PropertyHistory | None = None
+) -> tuple[Record, int]:
+    """The record at `cutoff` and how many of its events came after it."""
+    events = [e for e in record.events if e.at <= cutoff]
+    dropped = len(record.events) - len(events)
+    properties: Mapping[str, object] = record.properties
+    if history:
+        changed = dict(record.properties)
+        for name, changes in history.items():
+            if not changes:
+                continue
+            known, value = value_as_of(changes, cutoff)
+            changed[name] = value if known else None
+        properties = changed
+    if not dropped and properties is record.properties:
+        return record, 0
+    return replace(record, events=events, properties=properties), dropped
+
+
+def late_values(
+    records: Sequence[Record],
+    outcomes: Sequence[bool],
+    outcome_dates: Sequence[datetime | None],
+    history: Mapping[str, PropertyHistory],
+) -> dict[str, tuple[int, int]]:
+    """Per property, (converted records whose current value was set at or after their outcome,
+    converted records with a dated outcome, a current value and a history of it)."""
+    late: dict[str, list[int]] = {}
+    for record, converted, when in zip(records, outcomes, outcome_dates, strict=True):
+        if not converted or when is None:
+            continue
+        for name, changes in (history.get(record.id) or {}).items():
+            if not changes:
+                continue
+            at, value = changes[-1]
+            if value is None or str(value).strip() == "":
+                continue
+            counts = late.setdefault(name, [0, 0])
+            counts[0] += at >= when
+            counts[1] += 1
+    return {name: (after, known) for name, (after, known) in late.items()}

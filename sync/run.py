@@ -1,0 +1,461 @@
+"""One run, built whole: where it reads from (`Position`), its collaborators (`RunContext`) and
+its state while it goes (`Run`: counts, status, the highest modification time read).
+
+`Run.start` stores the `running` row and builds everything the run uses (page scorer, read and
+write outages sharing one `Contact`, the write path `sync.writes.Writes`) before the `Run`
+exists; nothing is set on it from outside afterwards. `Run.execute(body)` runs a body (a sync
+or a dead-letter retry, in `sync.engine`), which returns the run's `RunStatus`, and stores the
+outcome whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+
+from config.settings import ReadSettings, WriteSettings
+from connectors.base import Connector, MemberRequest, Page
+from connectors.errors import BudgetExhausted, ConnectorError, TransientError
+from scoring.types import Record
+from sync.outage import Contact, Outage, OutagePolicy, Stopped
+from sync.page_scoring import PageScorer, Rejected, Scorer
+from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
+from sync.state.records import CursorState, OutboxEntry, RunCounts, RunStatus, WriteOutcome
+from sync.state.store import StateStore
+from sync.writes import Writes
+
+log = logging.getLogger("leadsync.engine")
+
+Mode = Literal["full", "incremental", "retry"]
+
+#: Incremental runs hold their writes until reading ends, up to this many chunks (memory bound;
+#: past it a write may meet its record again later in the same run, which then plans nothing).
+INCREMENTAL_HOLD_CHUNKS = 20
+
+#: Payload of the dead letter of a record that was not scored: nothing to write.
+_UNSCORED_PAYLOAD = '{"new":{},"old":{},"reasons":[]}'
+
+#: A connection's configuration when nothing is configured
+_WRITE, _READ = WriteSettings(), ReadSettings()
+
+
+class Model(Protocol):
+    """What the engine needs of a scoring model (`scoring.model.ScoringModel`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def properties(self) -> frozenset[str]: ...
+    @property
+    def event_types(self) -> frozenset[str]: ...
+    @property
+    def qualify_lifecycle_stage(self) -> str | None: ...
+
+
+def member_kwargs(model: Model) -> dict[str, MemberRequest]:
+    """`{"members": ...}` for the connector's reads when `model` rolls up people, else `{}`
+    (connectors and models without account roll-ups never see the keyword)."""
+    plan = getattr(model, "rollup", None)  # scoring.ScoringModel of an account model
+    if plan is None:
+        return {}
+    return {"members": MemberRequest(plan.properties, plan.event_types)}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run behaves; built from the connection's configuration and command options.
+
+    The defaults are the configuration's (`config.settings`), stated there once.
+    """
+
+    full: bool = False
+    dry_run: bool = False
+    min_points_change: float = _WRITE.min_points_change
+    overlap: timedelta = _READ.overlap
+    chunk_size: int = _WRITE.chunk_size
+    max_attempts: int = 3
+    sample_size: int = SAMPLE_SIZE
+
+
+@dataclass
+class Progress:
+    """Sent to `on_progress` after every page."""
+
+    connection: str
+    kind: str
+    counts: RunCounts
+
+
+def utc_now() -> datetime:
+    """The wall clock, timezone-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a run reads from: its mode, `since` (None: everything), the page cursor to resume
+    after, the highest modification time a resumed run had read, when its reading began (None:
+    now) and the stored cursor row it started from."""
+
+    mode: Mode
+    since: datetime | None = None
+    resume: str | None = None
+    high_water: datetime | None = None
+    started: datetime | None = None
+    cursor: CursorState = field(default_factory=CursorState)
+
+    @classmethod
+    def of(cls, cursor: CursorState, options: RunOptions) -> Position:
+        """Resume an interrupted run (same mode and `since`; a requested full run discards an
+        interrupted incremental one), else full (`since=None`) or incremental
+        (`since = watermark - overlap`)."""
+        if cursor.resume and not (options.full and cursor.resume_mode != "full"):
+            mode: Mode = "incremental" if cursor.resume_mode == "incremental" else "full"
+            return cls(
+                mode,
+                cursor.resume_since,
+                cursor.resume,
+                cursor.high_water,
+                cursor.resume_started,
+                cursor,
+            )
+        if options.full or cursor.watermark is None:
+            return cls("full", cursor=cursor)
+        return cls("incremental", cursor.watermark - options.overlap, cursor=cursor)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """The collaborators a run uses, taken from its engine when the run starts."""
+
+    store: StateStore
+    connector: Connector
+    connection: str
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], bool]
+    outage: OutagePolicy
+    scorer: Scorer
+    on_progress: Callable[[Progress], None] | None = None
+
+
+class Run:
+    """One run of one connection and kind; see the module docstring."""
+
+    def __init__(
+        self,
+        context: RunContext,
+        *,
+        kind: str,
+        model: Model,
+        options: RunOptions,
+        position: Position,
+        started: datetime,
+        run_id: int,
+        scorer: PageScorer,
+        read_outage: Outage,
+        write_outage: Outage,
+        writes: Writes,
+        result: RunResult,
+    ) -> None:
+        self.context = context
+        self.kind = kind
+        self.model = model
+        self.options = options
+        self.position = position
+        self.started = started  # when the reading began, in the CRM's time
+        self.run_id = run_id
+        self.scorer = scorer
+        self.read_outage = read_outage
+        self.write_outage = write_outage
+        self.writes = writes
+        self.result = result
+        self.counts = result.counts
+        self.status = RunStatus.RUNNING
+        self.high_water = position.high_water
+
+    @classmethod
+    def start(
+        cls,
+        context: RunContext,
+        *,
+        kind: str,
+        model: Model,
+        options: RunOptions,
+        position: Position,
+        now: datetime,
+    ) -> Run:
+        """Store the `running` row and build the run; `now` is the scoring time."""
+        started_at = context.clock()
+        run_id = context.store.start_run(
+            context.connection,
+            kind,
+            mode=position.mode,
+            dry_run=options.dry_run,
+            started_at=started_at,
+            model_version=model.version,
+        )
+        counts = RunCounts()
+        result = RunResult(
+            connection=context.connection,
+            kind=kind,
+            mode=position.mode,
+            dry_run=options.dry_run,
+            status=RunStatus.RUNNING,
+            started_at=started_at,
+            run_id=run_id,
+            counts=counts,
+            plan=PlanSummary(sample_size=options.sample_size),
+        )
+        what, contact = f"{context.connection}/{kind}", Contact()
+        write_outage = Outage(context.outage, context.sleep, f"{what} writes", contact)
+        writes = Writes(
+            store=context.store,
+            connector=context.connector,
+            connection=context.connection,
+            kind=kind,
+            run_id=run_id,
+            chunk_size=options.chunk_size,
+            max_attempts=options.max_attempts,
+            outage=write_outage,
+            clock=context.clock,
+            counts=counts,
+            reasons=result.dead_letter_reasons,
+            beside_reading=position.mode == "full"
+            and not options.dry_run
+            and context.connector.concurrent_writes,
+        )
+        scorer = PageScorer(
+            model,
+            now=now,
+            min_points_change=options.min_points_change,
+            sample_size=options.sample_size,
+            scorer=context.scorer,
+        )
+        return cls(
+            context,
+            kind=kind,
+            model=model,
+            options=options,
+            position=position,
+            started=position.started or now,
+            run_id=run_id,
+            scorer=scorer,
+            read_outage=Outage(context.outage, context.sleep, what, contact),
+            write_outage=write_outage,
+            writes=writes,
+            result=result,
+        )
+
+    def execute(self, body: Callable[[Run], RunStatus]) -> RunResult:
+        """Run `body` and store the outcome: status, counts, error and, for a succeeded run
+        that read (not a retry, not a dry run), the new watermark, in one transaction."""
+        context, result = self.context, self.result
+        started = time.monotonic()
+        usage = context.connector.usage
+        calls0, limited0 = usage.calls, usage.rate_limited
+        self._log(
+            "run started", since=_iso(self.position.since), resuming=bool(self.position.resume)
+        )
+        try:
+            self.status = body(self)
+        except Stopped:
+            self.status = RunStatus.INTERRUPTED
+        except BudgetExhausted as exc:
+            progress = self.counts.read > 0 or self.counts.written > 0
+            self._fail(exc, RunStatus.PAUSED if progress else RunStatus.FAILED)
+        except ConnectorError as exc:
+            self._fail(exc, RunStatus.FAILED)
+        except Exception as exc:
+            result.error = f"internal error: {type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self.writes.close()
+            usage = context.connector.usage
+            self.counts.api_calls = usage.calls - calls0
+            self.counts.rate_limited = usage.rate_limited - limited0
+            if self.status is RunStatus.RUNNING:
+                self.status = RunStatus.FAILED
+            result.status = self.status
+            result.finished_at = context.clock()
+            result.elapsed_s = time.monotonic() - started
+            result.pauses = self.read_outage.pauses + self.write_outage.pauses
+            complete = None
+            if (
+                self.status is RunStatus.SUCCEEDED
+                and self.position.mode != "retry"
+                and not self.options.dry_run
+            ):
+                complete = (context.connection, self.kind, self.new_watermark())
+            context.store.finish_run(
+                self.run_id,
+                status=self.status,
+                counts=self.counts,
+                finished_at=result.finished_at,
+                error=result.error,
+                complete_cursor=complete,
+            )
+            self._log(
+                "run finished",
+                status=str(self.status),
+                elapsed_s=round(result.elapsed_s, 3),
+                error=result.error,
+                **self.counts.as_dict(),
+            )
+        return result
+
+    def _log(self, message: str, **extra: object) -> None:
+        context = self.context
+        log.info(
+            message,
+            extra={
+                "connection": context.connection,
+                "kind": self.kind,
+                "mode": self.position.mode,
+                "run_id": self.run_id,
+                "dry_run": self.options.dry_run,
+                **extra,
+            },
+        )
+
+    def _fail(self, exc: ConnectorError, status: RunStatus) -> None:
+        self.status = status
+        self.result.error = f"{type(exc).__name__}: {exc}"
+        self.result.error_type = type(exc).__name__
+
+    def new_watermark(self) -> datetime | None:
+        """Where the next incremental read may start (before its overlap), never backwards.
+
+        Every record modified before this run's reading began was indexed `overlap` later at
+        the latest and read by the run, so the watermark can move to `started - overlap` even
+        when nothing changed (a quiet CRM does not make every run re-read our last writes). The
+        highest modification time read counts up to `started` only: a full read is not ordered
+        by time, so a record changed after it was read can hide behind a later one.
+        """
+        candidates = [self.started - self.options.overlap]
+        if self.position.cursor.watermark is not None:
+            candidates.append(self.position.cursor.watermark)
+        if self.high_water is not None:
+            candidates.append(min(self.high_water, self.started))
+        return max(candidates)
+
+    # reading ---------------------------------------------------------------------------------
+
+    def pages(self) -> Iterator[Page]:
+        """The connector's pages from the run's position, pausing through outages and
+        reading on from the last page cursor."""
+        token = self.position.resume
+        iterator: Iterator[Page] | None = None
+        connector, model = self.context.connector, self.model
+        while True:
+            try:
+                if iterator is None:
+                    iterator = iter(
+                        connector.iter_pages(
+                            self.kind,
+                            model.properties,
+                            model.event_types,
+                            since=self.position.since,
+                            resume=token,
+                            **member_kwargs(model),
+                        )
+                    )
+                page = next(iterator)
+            except StopIteration:
+                return
+            except TransientError as exc:
+                iterator = None
+                self.read_outage.wait(exc)
+                continue
+            self.read_outage.reset()
+            yield page
+            token = page.cursor or token
+
+    def process(self, records: Sequence[Record], *, page_cursor: str | None) -> set[str]:
+        """Score and plan one page, then commit it: its outbox entries, scores and the cursor
+        after it together (and write full batches); the ids of its records with a planned
+        write."""
+        context, counts = self.context, self.counts
+        store, connection = context.store, context.connection
+        previous = store.previous_rows(connection, self.kind, [r.id for r in records])
+        page = self.scorer.score(records, previous)
+        self.result.plan.merge(page.plan)
+        if page.high_water is not None and (
+            self.high_water is None or page.high_water > self.high_water
+        ):
+            self.high_water = page.high_water
+        counts.pages += 1
+        counts.read += page.read
+        counts.scored += page.read - len(page.rejected)
+        counts.unchanged += page.unchanged
+        counts.planned += len(page.writes)
+        planned = {write.entry.record_id for write in page.writes}
+        if not self.options.dry_run:
+            self.writes.wait_for(planned)
+            store.save_page(
+                self.run_id,
+                connection,
+                self.kind,
+                cursor=self._cursor_after(page_cursor),
+                outbox=[write.entry for write in page.writes],
+                scores=page.scores,
+                counts=counts,
+                now=context.clock(),
+            )
+            if page.rejected:
+                self._dead_letter_unscored(page.rejected)
+            self.writes.add([(write.entry, write.values) for write in page.writes])
+            held = self.options.chunk_size * INCREMENTAL_HOLD_CHUNKS
+            if self.position.mode == "full" or len(self.writes) >= held:
+                self.writes.drain(final=False)
+        if context.on_progress is not None:
+            context.on_progress(Progress(connection, self.kind, counts))
+        return planned
+
+    def _cursor_after(self, page_cursor: str | None) -> CursorState | None:
+        """The cursor row that resumes after this page (a retry run keeps none)."""
+        position = self.position
+        if position.mode == "retry":
+            return None
+        return replace(
+            position.cursor,
+            resume=page_cursor,
+            resume_mode=position.mode,
+            resume_since=position.since,
+            resume_run_id=self.run_id,
+            resume_started=self.started,
+            high_water=self.high_water,
+        )
+
+    def _dead_letter_unscored(self, rejected: Sequence[Rejected]) -> None:
+        """Open dead letters for records the scorer refused or failed on (no write planned;
+        `retry-dead-letters` reads and scores them again)."""
+        context, version = self.context, self.model.version
+        outcomes = [
+            WriteOutcome(
+                OutboxEntry(r.record_id, _UNSCORED_PAYLOAD, version, self.run_id),
+                "dead_lettered",
+                r.code,
+                r.message,
+            )
+            for r in rejected
+        ]
+        context.store.record_writes(
+            self.run_id, context.connection, self.kind, outcomes, now=context.clock()
+        )
+        for r in rejected:
+            self.counts.dead_lettered += 1
+            self.result.dead_letter_reasons[f"{r.code}: {r.message}"[:120]] += 1
+            log.warning(
+                "record not scored, dead-lettered",
+                extra={"connection": context.connection, "record_id": r.record_id, "code": r.code},
+            )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

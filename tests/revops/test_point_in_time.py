@@ -1,0 +1,69 @@
+from datetime import UTC, datetime
+
+from revops.point_in_time import (
+    CutoffPolicy,
+    as_of_cutoff,
+    cutoffs,
+    late_values,
+    value_as_of,
+    window_from,
+)
+from scoring.types import Event, Record
+
+
+def day(d: int) -> datetime:
+    return datetime(2026, 3, d, tzinfo=UTC)
+
+
+CHANGES = [(day(2), "Open"), (day(9), "Working"), (day(20), "Closed - Converted")]
+
+
+def test_value_as_of_takes_the_last_change_at_or_before_the_cutoff():
+    assert value_as_of(CHANGES, day(1)) == (False, None)  # empty before its first value
+    assert value_as_of(CHANGES, day(2)) == (False, None)  # set at the cutoff: not yet known
+    assert value_as_of(CHANGES, day(3)) == (True, "Open")
+    assert value_as_of(CHANGES, day(20)) == (True, "Working")
+    assert value_as_of(CHANGES, day(25)) == (True, "Closed - Converted")
+
+
+def test_cutoffs_per_record():
+    now = day(28)
+    dates = [day(20), None, None, day(3), day(30)]
+    born = [day(1), day(5), None, day(10), day(1)]
+    cuts, window = cutoffs(dates, born, now, CutoffPolicy(horizon_days=2))
+    # outcome minus horizon; creation plus the window; now; never before creation; never after now
+    assert cuts == [day(18), day(5 + 22), now, day(10), now]
+    assert window == 22.0  # median of 17 (day 1 -> 18) and 27 (day 1 -> 28) days
+    assert window_from([day(1)], [None]) == 90.0
+    fixed, used = cutoffs([None], [day(1)], now, CutoffPolicy(window_days=3))
+    assert (fixed, used) == ([day(4)], 3)
+
+
+def test_as_of_cutoff_drops_later_events_and_rewinds_tracked_properties():
+    record = Record(
+        "1",
+        "lead",
+        {"Status": "Closed - Converted", "Title": "VP", "Rating": "Hot"},
+        [Event("call", day(5)), Event("call", day(12))],
+    )
+    history = {"Status": CHANGES, "Rating": [(day(15), "Hot")]}
+    taken, dropped = as_of_cutoff(record, day(10), history)
+    assert dropped == 1
+    assert [e.at for e in taken.events] == [day(5)]
+    assert taken.properties == {"Status": "Working", "Title": "VP", "Rating": None}
+    same, none = as_of_cutoff(record, day(30))
+    assert same is record and none == 0
+
+
+def test_late_values_count_converted_records_whose_value_came_after_the_outcome():
+    records = [Record(str(i), "lead", {}) for i in range(4)]
+    history = {
+        "0": {"Status": CHANGES, "Title": [(day(1), "VP")]},
+        "1": {"Status": CHANGES},
+        "2": {"Status": CHANGES},  # not converted: not counted
+        "3": {"Status": [(day(1), "")]},  # empty now: not counted
+    }
+    late = late_values(
+        records, [True, True, False, True], [day(20), day(25), day(15), day(15)], history
+    )
+    assert late == {"Status": (1, 2), "Title": (0, 1)}  # record 0: set at its outcome moment

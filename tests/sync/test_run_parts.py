@@ -1,0 +1,97 @@
+"""The pure parts of a run: where it reads from (`Position.of`) and what becomes of a written
+record (`writes.outcome`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connectors.base import WriteAction, WriteResult
+from sync.run import Position, RunOptions
+from sync.state.records import CursorState, OutboxEntry, WriteOutcome
+from sync.writes import outcome
+
+T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+WATERMARK = CursorState(watermark=T)
+INTERRUPTED_FULL = CursorState(
+    watermark=T,
+    resume="page-7",
+    resume_mode="full",
+    resume_since=None,
+    resume_started=T + timedelta(hours=1),
+    high_water=T + timedelta(minutes=30),
+)
+INTERRUPTED_INCREMENTAL = CursorState(
+    watermark=T, resume="page-2", resume_mode="incremental", resume_since=T - timedelta(minutes=2)
+)
+
+
+@pytest.mark.parametrize(
+    ("cursor", "full", "expected"),
+    [
+        (CursorState(), False, Position("full", cursor=CursorState())),
+        (WATERMARK, False, Position("incremental", T - timedelta(minutes=2), cursor=WATERMARK)),
+        (WATERMARK, True, Position("full", cursor=WATERMARK)),
+        (
+            INTERRUPTED_FULL,
+            False,
+            Position(
+                "full",
+                None,
+                "page-7",
+                T + timedelta(minutes=30),
+                T + timedelta(hours=1),
+                INTERRUPTED_FULL,
+            ),
+        ),
+        (
+            INTERRUPTED_INCREMENTAL,
+            False,
+            Position(
+                "incremental",
+                T - timedelta(minutes=2),
+                "page-2",
+                cursor=INTERRUPTED_INCREMENTAL,
+            ),
+        ),
+        # a requested full run discards an interrupted incremental one
+        (INTERRUPTED_INCREMENTAL, True, Position("full", cursor=INTERRUPTED_INCREMENTAL)),
+    ],
+    ids=["first", "incremental", "full", "resume-full", "resume-incremental", "full-over-resume"],
+)
+def test_position(cursor, full, expected):
+    options = RunOptions(full=full, overlap=timedelta(minutes=2))
+    assert Position.of(cursor, options) == expected
+
+
+ENTRY = OutboxEntry("r1", "{}", "v1", 1)
+
+
+@pytest.mark.parametrize(
+    ("action", "attempts", "status"),
+    [
+        (WriteAction.APPLIED, 0, "applied"),
+        (WriteAction.RETRY, 0, "retry"),
+        (WriteAction.RETRY, 1, "retry"),
+        (WriteAction.RETRY, 2, "dead_lettered"),  # the third attempt was the last
+        (WriteAction.PAUSE_OUTAGE, 5, "paused"),  # never counted against the record
+        (WriteAction.DEAD_LETTER, 0, "dead_lettered"),
+        (WriteAction.GONE, 0, "gone"),
+    ],
+)
+def test_outcome_carries_out_the_connectors_action(action, attempts, status):
+    entry = OutboxEntry("r1", "{}", "v1", 1, attempts)
+    result = WriteResult("r1", action, None if status == "applied" else "CODE", "why")
+    expected = (
+        WriteOutcome(entry, "applied")
+        if status == "applied"
+        else WriteOutcome(entry, status, "CODE", "why")
+    )
+    assert outcome(entry, result, max_attempts=3) == expected
+
+
+def test_a_missing_result_is_retried():
+    assert outcome(ENTRY, None, max_attempts=3) == WriteOutcome(
+        ENTRY, "retry", "no_result", "the CRM returned no result"
+    )
