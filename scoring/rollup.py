@@ -54,11 +54,11 @@ class Member:
         return cls(record.id, record.properties, record.events, scores)
 
     @classmethod
-    def from_record(cls, record: Record) -> Member:
-        """A person as read from the CRM: their scores are leadsync's outputs on the record
-        (what the person's own model last wrote), unreadable values as 0."""
+    def from_record(cls, record: Record, names: Sequence[str] = MEMBER_SCORES) -> Member:
+        """A person as read from the CRM: their scores (`names`) are leadsync's outputs on the
+        record (what the person's own model last wrote), unreadable values as 0."""
         scores = {}
-        for name in MEMBER_SCORES:
+        for name in names:
             number = to_number(record.outputs.get(name))
             scores[name] = number if number is not None else 0.0
         return cls(record.id, record.properties, record.events, scores)
@@ -117,6 +117,13 @@ class RollupPlan:
     properties: frozenset[str]
     #: Event types of members the roll-up reads.
     event_types: frozenset[str]
+    #: The member scores the score roll-ups read.
+    score_names: tuple[str, ...] = ()
+    #: (role inputs, now) -> (weight, title): people share few titles, and RE2 matching is the
+    #: costliest step of a member, so each combination is judged once (bounded, see `_who`).
+    who: dict[tuple[object, ...], tuple[float, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 def compile_rollup(spec: MembersSpec, interest_decay: Decay) -> RollupPlan:
@@ -142,24 +149,14 @@ def compile_rollup(spec: MembersSpec, interest_decay: Decay) -> RollupPlan:
         matchers={t: compile_event_matcher(p) for t, p in plans.items()},
         properties=frozenset(properties),
         event_types=frozenset(plans),
+        score_names=tuple(sorted({r.score for r in spec.rollups if r.score is not None})),
     )
 
 
 def member_facts(member: Member, plan: RollupPlan, now: datetime) -> MemberFacts:
     """The roll-up's view of one member as of `now` (never raises on CRM values)."""
     props = member.properties if isinstance(member.properties, Mapping) else {}
-    weight = plan.spec.default_weight
-    role = ""
-    if plan.roles:
-        view = Values(props, now)
-        for name, pred, role_weight in plan.roles:
-            if pred(view):
-                weight, role = role_weight, name
-                break
-    raw_title = props.get(plan.spec.title)
-    title = raw_title.strip() if isinstance(raw_title, str) else ""
-    if title.casefold() in MISSING_TOKENS:
-        title = ""
+    weight, title = _who(props, plan, now)
     totals: Mapping[int, list[float]] = {}
     if plan.matchers and member.events:
         totals = collect_events(member.events, plan.matchers, now)
@@ -185,7 +182,7 @@ def member_facts(member: Member, plan: RollupPlan, now: datetime) -> MemberFacts
         ages.append(entry[2])
     return MemberFacts(
         id=str(member.id),
-        title=title or role or "(no title)",
+        title=title,
         weight=weight,
         values=tuple(values),
         counts=tuple(counts),
@@ -193,9 +190,44 @@ def member_facts(member: Member, plan: RollupPlan, now: datetime) -> MemberFacts
     )
 
 
+#: Entries of `RollupPlan.who` before it starts afresh.
+WHO_CACHE = 65_536
+
+
+def _who(props: Mapping[str, object], plan: RollupPlan, now: datetime) -> tuple[float, str]:
+    """A member's role weight and shown title (their title, else their role's name)."""
+    key: tuple[object, ...] | None = (now, *[props.get(p) for p in sorted(plan.properties)])
+    cache = plan.who
+    try:
+        found = cache.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable CRM value: judge it without the cache
+        found, key = None, None
+    if found is not None:
+        return found
+    weight = plan.spec.default_weight
+    role = ""
+    if plan.roles:
+        view = Values(props, now)
+        for name, pred, role_weight in plan.roles:
+            if pred(view):
+                weight, role = role_weight, name
+                break
+    raw_title = props.get(plan.spec.title)
+    title = raw_title.strip() if isinstance(raw_title, str) else ""
+    if title.casefold() in MISSING_TOKENS:
+        title = ""
+    found = (weight, title or role or "(no title)")
+    if key is not None:
+        if len(cache) >= WHO_CACHE:
+            cache.clear()
+        cache[key] = found
+    return found
+
+
 def record_facts(members: Sequence[Record], plan: RollupPlan, now: datetime) -> list[MemberFacts]:
     """`member_facts` of people read from the CRM with their account (`Member.from_record`)."""
-    return [member_facts(Member.from_record(m), plan, now) for m in members]
+    names = plan.score_names
+    return [member_facts(Member.from_record(m, names), plan, now) for m in members]
 
 
 def rollup_items(facts: Sequence[MemberFacts], plan: RollupPlan) -> list[Item]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from connectors.base import (
 from connectors.errors import PermanentError
 from connectors.hubspot import schema
 from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.engagement import Engagement, helper_properties
 from connectors.hubspot.members import attach_members, changed_companies
@@ -135,21 +136,55 @@ class HubSpotConnector:
             assert state is None or isinstance(state, FullState)
             raw = read_full(self._api, spec, properties, state, max_chains=self._workers)
             low = None
-        seen: set[str] = set()
-        for results, next_state in raw:
-            records = self._records(spec, results, set(fields), event_types)
-            if members is not None and kind == "company":
-                records = attach_members(self._api, records, members)
-                seen.update(r.id for r in records)
-            yield Page(records, encode(next_state) if next_state is not None else None)
-        if members is None or kind != "company" or low is None:
+        pages = (
+            Page(
+                self._records(spec, results, set(fields), event_types),
+                encode(next_state) if next_state is not None else None,
+            )
+            for results, next_state in raw
+        )
+        if members is None or kind != "company":
+            yield from pages
             return
+        seen: set[str] = set()
+        yield from self._with_members(pages, members, seen)
+        if low is not None:
+            changed = self._changed_pages(low, seen, fields, event_types)
+            yield from self._with_members(changed, members, seen)
+
+    def _with_members(
+        self, pages: Iterable[Page], members: MemberRequest, seen: set[str]
+    ) -> Iterator[Page]:
+        """Pages of companies with their contacts, attached for 1,000 companies at a time (one
+        association batch read, full batch reads of contacts); `seen` collects their ids."""
+        buffer: list[Page] = []
+        count = 0
+        for page in pages:
+            buffer.append(page)
+            count += len(page.records)
+            if count >= ASSOCIATION_BATCH:
+                yield from self._attach(buffer, members, seen)
+                buffer, count = [], 0
+        if buffer:
+            yield from self._attach(buffer, members, seen)
+
+    def _attach(self, buffer: list[Page], members: MemberRequest, seen: set[str]) -> Iterator[Page]:
+        records = [record for page in buffer for record in page.records]
+        attached = iter(attach_members(self._api, records, members))
+        for page in buffer:
+            with_people = [next(attached) for _ in page.records]
+            seen.update(r.id for r in with_people)
+            yield Page(with_people, page.cursor)
+
+    def _changed_pages(
+        self, low: int, seen: set[str], fields: Collection[str], event_types: Collection[str]
+    ) -> Iterator[Page]:
+        """Pages (without cursors) of companies not yet read whose contacts changed since `low`."""
         for ids in changed_companies(self._api, low):
             fresh = [i for i in ids if i not in seen]
-            seen.update(fresh)
             for start in range(0, len(fresh), BATCH_SIZE):
                 chunk = fresh[start : start + BATCH_SIZE]
-                yield Page(self.fetch(kind, chunk, fields, event_types, members=members), None)
+                yield Page(self.fetch("company", chunk, fields, event_types), None)
 
     def _records(
         self,
