@@ -23,7 +23,7 @@ from scoring.conditions import Values
 from scoring.model import CompiledDimension, CompiledGroup, ScoringModel
 from scoring.outcome import apply_overrides, band, qualify, round_half, scale, share
 from scoring.reasons import change_lines, reason_lines
-from scoring.rollup import MemberFacts, rollup_items
+from scoring.rollup import MemberFacts, record_facts, rollup_items
 from scoring.rules import EventTotals, Item, clip_to_cap, collect_events, describe_decay
 from scoring.trace import CheckTrace, GroupTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult
@@ -42,17 +42,15 @@ def score(
     """Score `record` with `model` as of `now`; `previous` drives hysteresis and the changes.
 
     For an account model, `members` are the facts of the account's people
-    (`scoring.rollup.member_facts`) its roll-up rules read. Never raises on property or event
-    values, whatever the CRM sent.
+    (`scoring.rollup.member_facts`) its roll-up rules read; without them, the people read with
+    the record (`Record.members`) are used. Never raises on property or event values, whatever
+    the CRM sent.
     """
+    now = _utc(now)
+    if model.rollup is not None and not members and record.members:
+        members = record_facts(record.members, model.rollup, now)
     out: list[ScoreResult] = []
-    model.page(
-        (record,),
-        _utc(now),
-        None if previous is None else (previous,),
-        (members,) if members else None,
-        out,
-    )
+    model.page((record,), now, None if previous is None else (previous,), (members,), out)
     return out[0]
 
 
@@ -66,12 +64,21 @@ def score_page(
 ) -> list[ScoreResult]:
     """`score` of each of `records` (equal results, in order), faster per record: one call
     scores the whole page. `previous` and, for an account model, `members`, when given, hold
-    each record's previous result (or None) and its people's facts, aligned with `records`."""
+    each record's previous result (or None) and its people's facts, aligned with `records`;
+    an account without given facts uses the people read with it (`Record.members`)."""
     for name, given in (("previous results", previous), ("members", members)):
         if given is not None and len(given) != len(records):
             raise ValueError(f"{len(given)} {name} for {len(records)} records")
+    now = _utc(now)
+    plan = model.rollup
+    if plan is not None:
+        given_facts = members if members is not None else [()] * len(records)
+        members = [
+            facts if facts or not record.members else record_facts(record.members, plan, now)
+            for record, facts in zip(records, given_facts, strict=True)
+        ]
     out: list[ScoreResult] = []
-    model.page(records, _utc(now), previous, members, out)
+    model.page(records, now, previous, members, out)
     return out
 
 
@@ -113,6 +120,8 @@ def evaluate(
         effect = "score forced to 0" if hit else ""
         trace.checks.append(CheckTrace(check.name, "disqualify", bool(hit), effect))
     if model.rollup is not None:
+        if not members and record.members:
+            members = record_facts(record.members, model.rollup, now)
         rolled = rollup_items(members, model.rollup) if members else []
         items.extend(rolled)
         _trace_rollups(model, rolled, trace)

@@ -46,7 +46,7 @@ from sync.run import (
     Run,
     RunContext,
     RunOptions,
-    member_kwargs,
+    member_request,
     utc_now,
 )
 from sync.run_summary import RunResult
@@ -179,5 +179,5 @@ class Engine:
     def _fetch(self, run: Run, ids: list[str]) -> list[Record]:
         model = run.model
         return self.connector.fetch(
-            run.kind, ids, model.properties, model.event_types, **member_kwargs(model)
+            run.kind, ids, model.properties, model.event_types, members=member_request(model)
         )

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from scoring import score, score_page
-from scoring.rollup import record_facts
 from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.run_summary import SAMPLE_SIZE, PlanSummary
@@ -79,16 +78,10 @@ class ScoredPage:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def default_scorer(
-    record: Record, model: Any, now: datetime, previous: ScoreResult | None
-) -> ScoreResult:
-    """`scoring.score` with a compiled `ScoringModel`; an account model's roll-ups read the
-    people the connector read with the account (`Record.members`). With it, pages are scored
-    by `scoring.score_page` (equal results, one call per page)."""
-    plan = model.rollup
-    if plan is None or not record.members:
-        return score(record, model, now, previous)
-    return score(record, model, now, previous, members=record_facts(record.members, plan, now))
+#: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out (an account model's
+#: roll-ups read the people the connector read with the account, `Record.members`). With it,
+#: pages are scored by `scoring.score_page` (equal results, one call per page).
+default_scorer: Scorer = score
 
 
 class PageScorer:
@@ -182,13 +175,9 @@ class PageScorer:
         """Each record's result: the page at once with `score_page`; one by one (to isolate
         it) when a record fails, or with an injected scorer. None for a record the scorer
         failed on, which joins `rejected`."""
-        if self.scorer is default_scorer:
-            plan = self.model.rollup
+        if self.scorer is score:
             try:
-                members = None
-                if plan is not None:
-                    members = [record_facts(r.members, plan, self.now) for r in records]
-                return list(score_page(records, self.model, self.now, befores, members=members))
+                return list(score_page(records, self.model, self.now, befores))
             except Exception:  # scored again one by one below, which names the record
                 pass
         results: list[ScoreResult | None] = []

@@ -58,13 +58,15 @@ class Model(Protocol):
     def qualify_lifecycle_stage(self) -> str | None: ...
 
 
-def member_kwargs(model: Model) -> dict[str, MemberRequest]:
-    """`{"members": ...}` for the connector's reads when `model` rolls up people, else `{}`
-    (connectors and models without account roll-ups never see the keyword)."""
-    plan = getattr(model, "rollup", None)  # scoring.ScoringModel of an account model
-    if plan is None:
-        return {}
-    return {"members": MemberRequest(plan.properties, plan.event_types)}
+def member_request(*models: Model) -> MemberRequest | None:
+    """What the connector reads of each account's people when a model rolls them up (what all
+    of `models` read), else None."""
+    plans = [p for p in (getattr(m, "rollup", None) for m in models) if p is not None]
+    if not plans:  # plans exist on scoring.ScoringModel of account models only
+        return None
+    properties = frozenset().union(*(p.properties for p in plans))
+    event_types = frozenset().union(*(p.event_types for p in plans))
+    return MemberRequest(properties, event_types)
 
 
 @dataclass(frozen=True)
@@ -362,7 +364,7 @@ class Run:
                             model.event_types,
                             since=self.position.since,
                             resume=token,
-                            **member_kwargs(model),
+                            members=member_request(model),
                         )
                     )
                 page = next(iterator)

@@ -161,6 +161,13 @@ def test_secret_file_overrides_a_top_level_key(folder):
             ],
         ),
         (
+            BASE.replace("kind: contact", "kind: account"),
+            [
+                "F:7:16 connections[0].objects[0].kind: hubspot cannot score kind 'account'; "
+                "valid: contact, company"
+            ],
+        ),
+        (
             BASE.replace('hubspot: {access_token: "${TOKEN}"}', "hubspot: {tier: professional}"),
             [
                 "F:5:14 connections[0].hubspot: no credentials: set access_token (a private-app "
