@@ -203,3 +203,22 @@ def test_score_page_of_accounts_equals_score_and_the_traced_path_with_their_memb
     assert [r.interest for r in page] == [27, 23, 0, 1]
     with pytest.raises(ValueError, match="1 members for 4 records"):
         score_page(accounts, m, NOW, members=[facts])
+
+
+def test_score_page_reads_an_accounts_people_from_the_record_when_given_no_facts():
+    from tests.scoring.test_rollup import account_model
+
+    m = account_model("    - {name: Hottest, score: interest, aggregate: max}\n")
+    people = (
+        Record("p1", "contact", {"jobtitle": "VP Sales"}, outputs={"interest": "80"}),
+        Record("p2", "contact", {"jobtitle": "Engineer"}, outputs={"interest": "55"}),
+    )
+    accounts = [
+        Record("a1", "company", {}, members=people),
+        Record("a2", "company", {}, members=people[1:]),
+        Record("a3", "company", {}),
+    ]
+    page = score_page(accounts, m, NOW)
+    assert page == [score(a, m, NOW) for a in accounts]
+    assert page == [explain(a, m, NOW).result for a in accounts]
+    assert [r.interest_raw for r in page] == [160.0, 55.0, 0.0]  # the VP's 80 x weight 2
