@@ -139,7 +139,7 @@ class _Builder:
         assert isinstance(cond, AllOf | AnyOf)
         return "(" + joiner.join(self.expr(c) for c in cond.items) + ")"
 
-    def leaf(self, leaf: Leaf) -> str:
+    def leaf(self, leaf: Leaf) -> str:  # noqa: PLR0912  one branch per condition operator
         p, op, arg = leaf.prop, leaf.op, leaf.arg
         if op in ("eq", "neq") and isinstance(arg, str):
             t = self.local(p, "t")
@@ -246,7 +246,7 @@ PageFunction = Callable[
 ]
 
 
-def compile_page_scorer(
+def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the disqualifiers, the cap, the tail and the helpers
     fit: Sequence[GroupPlan],
     interest: Sequence[GroupPlan],
     disqualifiers: Sequence[Cond],
@@ -420,7 +420,7 @@ def _banded(value: str, bands: Sequence[tuple[str, float]]) -> str:
     return "".join(chain) + repr(bands[-1][0])
 
 
-def _rule_lines(
+def _rule_lines(  # noqa: PLR0912  one branch per rule kind
     b: _Builder,
     fit: Sequence[GroupPlan],
     interest: Sequence[GroupPlan],

@@ -87,7 +87,7 @@ def _utc(now: datetime) -> datetime:
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now
 
 
-def evaluate(
+def evaluate(  # noqa: PLR0913  the inputs of one evaluation and its trace
     record: Record,
     model: ScoringModel,
     now: datetime,

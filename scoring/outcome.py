@@ -72,7 +72,7 @@ def apply_overrides(
     return grades[index]
 
 
-def qualify(
+def qualify(  # noqa: PLR0913  the conditions, the previous state and the result fields
     enter: Pred | None,
     exit_pred: Pred | None,
     cooldown: float,

@@ -77,7 +77,7 @@ def change_lines(current: ScoreResult, previous: ScoreResult, top: int) -> tuple
     )
 
 
-def change_lines_of(
+def change_lines_of(  # noqa: PLR0913  the current result's fields before the result is built
     previous: ScoreResult,
     top: int,
     *,
