@@ -14,14 +14,32 @@ from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.run_summary import SAMPLE_SIZE, PlanSummary
 from sync.state.inputs import InputsEncoder
-from sync.state.records import OutboxEntry, ScoreRow, encode_result, loads
+from sync.state.records import OutboxEntry, PreviousRow, ScoreRow, encode_result, loads
 
 Scorer = Callable[[Record, Any, datetime, ScoreResult | None], ScoreResult]
 
-#: Stored state of a record as `StateStore.previous_rows` returns it: result JSON, input snapshot.
-PreviousRows = Mapping[str, tuple[str, str | None]]
+#: Stored state of records as `StateStore.previous_rows` returns it.
+PreviousRows = Mapping[str, PreviousRow]
 
-_NOTHING: tuple[None, None] = (None, None)
+_NOTHING = PreviousRow("", None, None, None)
+
+
+def version_ms(updated: datetime | None) -> int | None:
+    """A record's modification time as the epoch milliseconds the state store keeps."""
+    return None if updated is None else round(updated.timestamp() * 1000)
+
+
+def already_scored(updated: datetime | None, row: PreviousRow, model_version: str) -> bool:
+    """Whether the stored result scored this version of the record with this model: the
+    record has not changed since (or only by our own write, which raised `crm_version`)."""
+    version = version_ms(updated)
+    return (
+        version is not None
+        and row.crm_version is not None
+        and row.model_version == model_version
+        and version <= row.crm_version
+    )
+
 
 #: The bound on what one record may hand the scorer. Model regexes run in time linear in the
 #: text (RE2) and every other test is linear too, so bounding the input bounds the time: a record
@@ -66,8 +84,8 @@ class PlannedWrite:
 class ScoredPage:
     """What one page came to: score rows to store (only those that differ from the stored
     ones), planned writes, the page's share of the plan summary, the latest modification time
-    read, how many records need no write and the records rejected (dead-lettered, not
-    scored)."""
+    read, how many records need no write, how many were not scored again (their version was
+    scored already) and the records rejected (dead-lettered, not scored)."""
 
     read: int
     scores: list[ScoreRow] = field(default_factory=list)
@@ -75,6 +93,7 @@ class ScoredPage:
     plan: PlanSummary = field(default_factory=PlanSummary)
     high_water: datetime | None = None
     unchanged: int = 0
+    skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
 
 
@@ -85,7 +104,12 @@ default_scorer: Scorer = score
 
 
 class PageScorer:
-    """Scores pages for one run: one model, one scoring time, one write threshold."""
+    """Scores pages for one run: one model, one scoring time, one write threshold.
+
+    `score(..., skip_scored=True)` (incremental runs) counts and leaves alone a record whose
+    version was already scored with this model; full runs score everything (interest decays
+    daily).
+    """
 
     def __init__(
         self,
@@ -103,7 +127,9 @@ class PageScorer:
         self.scorer = scorer
         self.inputs = InputsEncoder(model.properties, model.event_types)
 
-    def score(self, records: Sequence[Record], previous: PreviousRows) -> ScoredPage:
+    def score(
+        self, records: Sequence[Record], previous: PreviousRows, *, skip_scored: bool = False
+    ) -> ScoredPage:
         """Score `records` against their previous results and plan their writes."""
         model = self.model
         version = model.version
@@ -112,34 +138,31 @@ class PageScorer:
         now = self.now
         page = ScoredPage(read=len(records), plan=PlanSummary(sample_size=self.sample_size))
         plan = page.plan
-        high_water: datetime | None = None
-        accepted: list[Record] = []
-        for record in records:
-            try:
-                problem = over_bound(record)
-            except Exception as exc:  # one record's failure must not fail its page
-                page.rejected.append(_failed(record, exc))
-                continue
-            if problem is not None:
-                page.rejected.append(Rejected(record.id, "input_too_large", problem))
-                continue
-            accepted.append(record)
-        stored = [previous.get(record.id, _NOTHING) for record in accepted]
-        befores = [ScoreResult.from_dict(loads(text)) if text else None for text, _ in stored]
+        accepted, stored_rows, high_water = self._accept(records, previous, page, skip=skip_scored)
+        befores = [
+            ScoreResult.from_dict(loads(stored.result)) if stored.result else None
+            for stored in stored_rows
+        ]
         results = self._results(accepted, befores, page.rejected)
-        for record, result, before, (_, stored_inputs) in zip(
-            accepted, results, befores, stored, strict=True
+        for record, result, before, stored in zip(
+            accepted, results, befores, stored_rows, strict=True
         ):
             if result is None:
                 continue
+            updated = record.updated_at
             snapshot = encode(record)
+            crm_version = version_ms(updated)
             encoded: str | None = None
-            if result != before or snapshot != stored_inputs:
-                row = ScoreRow.of(record.id, result, snapshot)
+            if (
+                result != before
+                or snapshot != stored.inputs
+                or stored.crm_version is None
+                or (crm_version is not None and crm_version > stored.crm_version)
+            ):
+                row = ScoreRow.of(record.id, result, snapshot, crm_version)
                 page.scores.append(row)
                 encoded = row.result
             plan.add_result(result)
-            updated = record.updated_at
             if updated is not None and (high_water is None or updated > high_water):
                 high_water = updated
             change = plan_record(
@@ -165,6 +188,37 @@ class PageScorer:
             page.writes.append(PlannedWrite(entry, change.new))
         page.high_water = high_water
         return page
+
+    def _accept(
+        self, records: Sequence[Record], previous: PreviousRows, page: ScoredPage, *, skip: bool
+    ) -> tuple[list[Record], list[PreviousRow], datetime | None]:
+        """The records to score with their stored rows, and the latest modification time of
+        those skipped (incremental runs leave a record alone that was scored as it is now);
+        records past the scoring bound join `page.rejected`."""
+        version = self.model.version
+        accepted: list[Record] = []
+        stored_rows: list[PreviousRow] = []
+        high_water: datetime | None = None
+        for record in records:
+            stored = previous.get(record.id, _NOTHING)
+            updated = record.updated_at
+            if skip and already_scored(updated, stored, version):
+                if updated is not None and (high_water is None or updated > high_water):
+                    high_water = updated
+                page.skipped += 1
+                page.unchanged += 1
+                continue
+            try:
+                problem = over_bound(record)
+            except Exception as exc:  # one record's failure must not fail its page
+                page.rejected.append(_failed(record, exc))
+                continue
+            if problem is not None:
+                page.rejected.append(Rejected(record.id, "input_too_large", problem))
+                continue
+            accepted.append(record)
+            stored_rows.append(stored)
+        return accepted, stored_rows, high_water
 
     def _results(
         self,
