@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import ssl
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -353,11 +354,41 @@ def _check_files(settings: Settings, source: SourceMap) -> list[Problem]:
         block = conn.hubspot if conn.crm == "hubspot" else conn.salesforce
         for key in ("ca_bundle", "private_key_file"):
             value = getattr(block, key, None)
-            if value is not None and not Path(value).is_file():
-                problems.append(
-                    source.problem(("connections", i, block_name, key), f"file {value} not found")
-                )
+            if value is None:
+                continue
+            problem = _file_problem(Path(value), ca_bundle=key == "ca_bundle")
+            if problem is not None:
+                problems.append(source.problem(("connections", i, block_name, key), problem))
     return problems
+
+
+def _file_problem(path: Path, *, ca_bundle: bool) -> str | None:
+    """Why `path` cannot serve as a key file or (with `ca_bundle`) a CA bundle, or None."""
+    if not path.exists():
+        return f"file {path} not found"
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        return f"file {path} cannot be read: {exc.strerror or exc}"
+    if ca_bundle:
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except (ssl.SSLError, ValueError) as exc:
+            return (
+                f"file {path} is not a CA bundle (PEM certificates expected): "
+                f"{getattr(exc, 'reason', None) or exc}"
+            )
+    return None
+
+
+def _unread_account_parts(model: ScoringModel, crm: str) -> str | None:
+    """What of the model's account language runs on `crm` cannot feed yet, or None."""
+    if model.account_fields:
+        return "'account.' fields"
+    if model.rollup is not None and crm != "hubspot":
+        return "account roll-ups ('members')"
+    return None
 
 
 def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
@@ -391,13 +422,13 @@ def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
                     )
                 )
                 continue
-            if model.rollup is not None or model.account_fields:
+            unread = _unread_account_parts(model, conn.crm)
+            if unread:
                 problems.append(
                     loaded.problem(
                         ("connections", i, "objects", j, "model"),
-                        f"model {model.name!r} ({obj.model.name}) uses account roll-ups or "
-                        "'account.' fields, which runs do not read from the CRM yet; remove "
-                        "'members' and 'account.' rules to sync it",
+                        f"model {model.name!r} ({obj.model.name}) uses {unread}, which "
+                        f"{conn.crm} runs do not read yet; remove them to sync this model",
                     )
                 )
                 continue

@@ -7,32 +7,26 @@ the end with all of them. Key names are documented in docs/model-language.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import get_args
 
 from config.model_conditions import CondParser, scalar
+from config.model_members import MembersParser
+from config.model_rules import RuleParser
 from config.yamlpos import Ctx, Node, suggest, type_name
 from scoring.spec import (
     ACCOUNT_OBJECTS,
-    AGGREGATES,
     DEFAULT_GRADES,
     DEFAULT_TIERS,
-    MEMBER_SCORES,
-    Band,
     Decay,
     DimensionSpec,
     DisqualifierSpec,
     GroupSpec,
-    MembersSpec,
     ModelSpec,
     OverrideSpec,
     QualifySpec,
-    RoleSpec,
-    RollupSpec,
-    RuleKind,
     RuleSpec,
     Scalar,
 )
-from scoring.types import EVENT_TYPES, RECORD_KINDS
+from scoring.types import RECORD_KINDS
 
 TOP_KEYS = (
     "name",
@@ -52,56 +46,6 @@ TOP_KEYS = (
 )
 DIMENSION_KEYS = ("max", "decay", "groups", "rules")
 GROUP_KEYS = ("name", "description", "first_match", "max", "rules")
-RULE_KEYS = (
-    "name",
-    "description",
-    "if",
-    "points",
-    "property",
-    "bands",
-    "recency",
-    "every_days",
-    "max",
-    "event",
-    "where",
-    "within_days",
-    "decay",
-    "age_from",
-)
-#: Keys each rule kind accepts besides name and description.
-KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "condition": ("if", "points", "age_from", "decay"),
-    "bands": ("property", "bands"),
-    "recency": ("property", "recency"),
-    "elapsed": ("property", "every_days", "points", "max"),
-    "event": ("event", "where", "points", "bands", "max", "within_days", "decay"),
-}
-MEMBERS_KEYS = ("title", "roles", "default_weight", "rollup")
-ROLE_KEYS = ("name", "description", "if", "weight")
-ROLLUP_KEYS = (
-    "name",
-    "description",
-    "score",
-    "event",
-    "breadth",
-    "where",
-    "within_days",
-    "decay",
-    "points",
-    "aggregate",
-    "top",
-    "max",
-    "bands",
-)
-#: Keys each roll-up kind accepts besides name and description.
-ROLLUP_KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "score": ("score", "points", "aggregate", "top", "max"),
-    "event": ("event", "where", "within_days", "decay", "points", "aggregate", "top", "max"),
-    "breadth": ("breadth", "bands"),
-}
-BREADTH_KEYS = ("within_days", "events")
-#: The member property holding a person's job title, per account object.
-DEFAULT_TITLE = {"company": "jobtitle", "account": "Title"}
 QUALIFY_FIELDS = ("fit", "interest", "score", "grade", "fit_grade", "tier", "label")
 #: HubSpot's default contact lifecycle stages, earliest first (`qualify.lifecycle_stage`).
 LIFECYCLE_STAGES = (
@@ -119,7 +63,6 @@ _MISPLACED = {
     "qualify": "'qualify' belongs at the top level of the model",
     "grades": "'grades' belongs at the top level of the model",
 }
-assert set(KIND_KEYS) == set(get_args(RuleKind))
 
 
 class ModelParser:
@@ -128,8 +71,7 @@ class ModelParser:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.conds = CondParser(ctx, {})
-        self.rule_names: dict[str, Node] = {}
-        self.object: str | None = None
+        self.rules = RuleParser(ctx, self.conds)
 
     def parse(self, root: Node) -> ModelSpec | None:
         ctx = self.ctx
@@ -139,7 +81,6 @@ class ModelParser:
         lists = self._lists(root.child("lists")) if "lists" in value else {}
         name = ctx.text(root.child("name")) if "name" in value else None
         kind = self._object(root.child("object")) if "object" in value else None
-        self.object = kind
         refusal = None
         if kind in ACCOUNT_OBJECTS:
             refusal = (
@@ -147,12 +88,13 @@ class ModelParser:
                 "own properties"
             )
         self.conds = CondParser(ctx, lists, account_refs=refusal)
+        self.rules = RuleParser(ctx, self.conds, record_object=kind)
         description = ""
         if "description" in value:
             description = ctx.text(root.child("description"), allow_empty=True) or ""
         fit = self._dimension(root, "fit")
         interest = self._dimension(root, "interest")
-        members = self._members(root, kind) if "members" in value else None
+        members = MembersParser(self.rules).members(root, kind) if "members" in value else None
         if (
             not any((d.rules or d.groups) for d in (fit, interest) if d is not None)
             and "fit" not in value
@@ -252,7 +194,7 @@ class ModelParser:
             return None
         value = node.value
         maximum = ctx.number(node.child("max"), positive=True) if "max" in value else 100.0
-        decay = self._decay(node.child("decay")) if "decay" in value else Decay()
+        decay = self.rules.decay(node.child("decay")) if "decay" in value else Decay()
         groups: list[GroupSpec] = []
         if "groups" in value:
             for element in ctx.list_of(node.child("groups"), "groups"):
@@ -262,7 +204,7 @@ class ModelParser:
         rules: list[RuleSpec] = []
         if "rules" in value:
             for element in ctx.list_of(node.child("rules"), "rules"):
-                rule = self._rule(element, which)
+                rule = self.rules.rule(element, which)
                 if rule is not None:
                     rules.append(rule)
         if maximum is None or decay is None:
@@ -284,440 +226,12 @@ class ModelParser:
                 ctx.error(elements, "empty group: add at least one rule or remove the group")
             else:
                 for element in ctx.list_of(elements, "rules"):
-                    rule = self._rule(element, which)
+                    rule = self.rules.rule(element, which)
                     if rule is not None:
                         rules.append(rule)
         if name is None or first is None or not rules:
             return None
         return GroupSpec(name=name, rules=tuple(rules), first_match=first, max=cap)
-
-    def _rule(self, node: Node, which: str) -> RuleSpec | None:
-        ctx = self.ctx
-        hints = {"disqualify": "a disqualifier goes in the top-level 'disqualify:' list"}
-        if not ctx.mapping(node, RULE_KEYS, required=("name",), what="a rule mapping", hints=hints):
-            return None
-        value = node.value
-        kind = _kind(value)
-        if kind is None:
-            ctx.error(node, "a rule needs 'if' (a condition), 'property' or 'event'")
-            return None
-        if kind == "event" and which == "fit":
-            ctx.error(node.child("event"), "event rules belong under 'interest', not 'fit'")
-            return None
-        if kind == "event" and self.object in ACCOUNT_OBJECTS:
-            ctx.error(
-                node.child("event"),
-                f"an event rule can never fire on a {self.object}: a {self.object} has no "
-                "activity of its own; roll its people's events up with a 'members.rollup' "
-                "rule (event: ..., aggregate: ...)",
-            )
-            return None
-        allowed = KIND_KEYS[kind]
-        ok = True
-        for key in value:
-            if key in ("name", "description") or key in allowed or key not in RULE_KEYS:
-                continue  # unknown keys were reported above, with a suggestion
-            ctx.error(
-                node.key_node(key),
-                f"'{key}' does not apply to a {_kind_label(kind)} rule "
-                f"(it takes: {', '.join(allowed)})",
-            )
-            ok = False
-        name = self._rule_name(node)
-        parsed = self._rule_body(node, kind, which)
-        if not ok or name is None or parsed is None:
-            return None
-        return RuleSpec(name=name, kind=kind, **parsed)  # type: ignore[arg-type]
-
-    def _rule_body(self, node: Node, kind: str, which: str) -> dict[str, object] | None:
-        ctx = self.ctx
-        value = node.value
-        out: dict[str, object] = {}
-        ok = True
-
-        def need(key: str) -> bool:
-            if key not in value:
-                ctx.error(node, f"a {_kind_label(kind)} rule needs '{key}'")
-                return False
-            return True
-
-        def take(key: str, parsed: object) -> None:
-            nonlocal ok
-            if parsed is None:
-                ok = False
-            else:
-                out[key] = parsed
-
-        if kind == "condition":
-            take("cond", self.conds.parse(node.child("if")))
-            if need("points"):
-                take("points", ctx.number(node.child("points")))
-            else:
-                ok = False
-            if "age_from" in value:
-                if which == "fit":
-                    ctx.error(
-                        node.key_node("age_from"),
-                        "'age_from' (decay by a date) is for interest rules",
-                    )
-                    ok = False
-                take("age_from", ctx.text(node.child("age_from")))
-            if "decay" in value:
-                if "age_from" not in value:
-                    ctx.error(
-                        node.key_node("decay"),
-                        "'decay' on a condition rule needs 'age_from' (the date to age from)",
-                    )
-                    ok = False
-                take("decay", self._decay(node.child("decay")))
-        elif kind == "event":
-            take("event", self._choice(node.child("event"), EVENT_TYPES, "event type"))
-            if "where" in value:
-                take("where", self.conds.parse(node.child("where")))
-            has_points, has_bands = "points" in value, "bands" in value
-            if has_points == has_bands:
-                ctx.error(
-                    node,
-                    "an event rule needs either 'points' (per occurrence) "
-                    "or 'bands' (on the count)",
-                )
-                ok = False
-            elif has_points:
-                take("points", ctx.number(node.child("points")))
-            else:
-                take("bands", self._bands(node.child("bands")))
-            if "max" in value:
-                take("max", ctx.number(node.child("max"), positive=True))
-            if "within_days" in value:
-                take("within_days", ctx.number(node.child("within_days"), positive=True))
-            if "decay" in value:
-                take("decay", self._decay(node.child("decay")))
-        else:
-            take("property", ctx.text(node.child("property")))
-            if kind == "bands":
-                if need("bands"):
-                    take("bands", self._bands(node.child("bands")))
-                else:
-                    ok = False
-            elif kind == "recency":
-                take("bands", self._recency(node.child("recency")))
-            else:
-                take("every_days", ctx.number(node.child("every_days"), positive=True))
-                if need("points"):
-                    take("points", ctx.number(node.child("points")))
-                else:
-                    ok = False
-                if "max" in value:
-                    take("max", ctx.number(node.child("max"), positive=True))
-        return out if ok else None
-
-    def _members(self, root: Node, kind: str | None) -> MembersSpec | None:
-        ctx = self.ctx
-        node = root.child("members")
-        if kind is not None and kind not in ACCOUNT_OBJECTS:
-            ctx.error(
-                root.key_node("members"),
-                f"'members' (roll-ups from an account's people) is for company and account "
-                f"models; a {kind} model scores people directly",
-            )
-            return None
-        if not ctx.mapping(node, MEMBERS_KEYS, required=("rollup",), what="a members mapping"):
-            return None
-        value = node.value
-        ok = True
-        title = DEFAULT_TITLE.get(kind or "", "jobtitle")
-        if "title" in value:
-            parsed_title = ctx.text(node.child("title"))
-            ok = ok and parsed_title is not None
-            title = parsed_title or title
-        weight = 1.0
-        if "default_weight" in value:
-            parsed_weight = ctx.number(node.child("default_weight"), minimum=0)
-            ok = ok and parsed_weight is not None
-            weight = parsed_weight if parsed_weight is not None else weight
-        roles: list[RoleSpec] = []
-        if "roles" in value:
-            people = CondParser(
-                ctx,
-                self.conds.lists,
-                account_refs="a role tests the person's own properties, not 'account.' fields",
-            )
-            for element in ctx.list_of(node.child("roles"), "roles"):
-                role = self._role(element, people)
-                ok = ok and role is not None
-                if role is not None:
-                    roles.append(role)
-            self.conds.used_lists |= people.used_lists
-        rollups: list[RollupSpec] = []
-        elements = ctx.list_of(node.child("rollup"), "roll-up rules") if "rollup" in value else []
-        for element in elements:
-            rollup = self._rollup(element)
-            ok = ok and rollup is not None
-            if rollup is not None:
-                rollups.append(rollup)
-        if not ok or not rollups:
-            return None
-        return MembersSpec(
-            title=title, roles=tuple(roles), default_weight=weight, rollups=tuple(rollups)
-        )
-
-    def _role(self, node: Node, people: CondParser) -> RoleSpec | None:
-        ctx = self.ctx
-        if not ctx.mapping(
-            node, ROLE_KEYS, required=("name", "if", "weight"), what="a role mapping"
-        ):
-            return None
-        name = ctx.text(node.child("name"))
-        cond = people.parse(node.child("if"))
-        weight = ctx.number(node.child("weight"), minimum=0)
-        if name is None or cond is None or weight is None:
-            return None
-        return RoleSpec(name=name, cond=cond, weight=weight)
-
-    def _rollup(self, node: Node) -> RollupSpec | None:
-        ctx = self.ctx
-        if not ctx.mapping(node, ROLLUP_KEYS, required=("name",), what="a roll-up rule mapping"):
-            return None
-        value = node.value
-        kinds = [k for k in ("score", "event", "breadth") if k in value]
-        if len(kinds) != 1:
-            ctx.error(
-                node,
-                "a roll-up rule needs exactly one of 'score' (a member score), 'event' "
-                "(an event type) or 'breadth' (people engaged)",
-            )
-            return None
-        kind = kinds[0]
-        allowed = ROLLUP_KIND_KEYS[kind]
-        ok = True
-        for key in value:
-            if key in ("name", "description") or key in allowed or key not in ROLLUP_KEYS:
-                continue
-            ctx.error(
-                node.key_node(key),
-                f"'{key}' does not apply to a {kind} roll-up (it takes: {', '.join(allowed)})",
-            )
-            ok = False
-        name = self._rule_name(node)
-        out: dict[str, object] = {}
-        if kind == "breadth":
-            parsed = self._breadth(node.child("breadth"))
-            if "bands" not in value:
-                ctx.error(node, "a breadth roll-up needs 'bands' on the number of people")
-                ok = False
-            bands = self._bands(node.child("bands")) if "bands" in value else None
-            if parsed is None or bands is None:
-                ok = False
-            else:
-                out.update(parsed, bands=bands)
-        else:
-            body = self._aggregate_body(node, kind)
-            if body is None:
-                ok = False
-            else:
-                out.update(body)
-        if not ok or name is None:
-            return None
-        return RollupSpec(name=name, kind=kind, **out)  # type: ignore[arg-type]
-
-    def _rule_name(self, node: Node) -> str | None:
-        """The rule's name, reported when another rule already has it."""
-        if "name" not in node.value:
-            return None
-        name = self.ctx.text(node.child("name"))
-        if name is None:
-            return None
-        if name in self.rule_names:
-            first = self.rule_names[name]
-            self.ctx.error(
-                node.child("name"),
-                f"duplicate rule name '{name}' (first used at line {first.line}); "
-                "names must be unique because reasons and changes refer to them",
-            )
-            return None
-        self.rule_names[name] = node.child("name")
-        return name
-
-    def _breadth(self, node: Node) -> dict[str, object] | None:
-        ctx = self.ctx
-        if not ctx.mapping(
-            node,
-            BREADTH_KEYS,
-            required=("within_days",),
-            what="a breadth mapping {within_days: N, events: [...]}",
-        ):
-            return None
-        days = ctx.number(node.child("within_days"), positive=True)
-        events: list[str] = []
-        ok = days is not None
-        if "events" in node.value:
-            for element in ctx.list_of(node.child("events"), "event types"):
-                event = self._choice(element, EVENT_TYPES, "event type")
-                ok = ok and event is not None
-                if event is not None:
-                    events.append(event)
-        return {"within_days": days, "events": tuple(sorted(set(events)))} if ok else None
-
-    def _choice(self, node: Node, choices: tuple[str, ...], what: str) -> str | None:
-        """The text at `node` if it is one of `choices`, else None after a did-you-mean."""
-        text = self.ctx.text(node)
-        if text is not None and text not in choices:
-            self.ctx.error(
-                node,
-                f"unknown {what} '{text}'{suggest(text, choices)}; valid: {', '.join(choices)}",
-            )
-            return None
-        return text
-
-    def _aggregate_body(self, node: Node, kind: str) -> dict[str, object] | None:
-        ctx = self.ctx
-        value = node.value
-        out: dict[str, object] = {}
-        ok = True
-        if kind == "score":
-            score = self._choice(node.child("score"), MEMBER_SCORES, "member score")
-            ok = score is not None
-            out["score"] = score
-            if "points" in value:
-                scale = ctx.number(node.child("points"), minimum=0)
-                ok = ok and scale is not None
-                out["points"] = scale
-        else:
-            event = self._choice(node.child("event"), EVENT_TYPES, "event type")
-            ok = event is not None
-            out["event"] = event
-            if "where" in value:
-                where = self.conds.parse(node.child("where"))
-                ok = ok and where is not None
-                out["where"] = where
-            if "points" not in value:
-                ctx.error(node, "an event roll-up needs 'points' (per occurrence)")
-                ok = False
-            else:
-                points = ctx.number(node.child("points"))
-                ok = ok and points is not None
-                out["points"] = points
-            if "within_days" in value:
-                days = ctx.number(node.child("within_days"), positive=True)
-                ok = ok and days is not None
-                out["within_days"] = days
-            if "decay" in value:
-                decay = self._decay(node.child("decay"))
-                ok = ok and decay is not None
-                out["decay"] = decay
-        aggregate = "sum"
-        if "aggregate" in value:
-            text = self._choice(node.child("aggregate"), AGGREGATES, "aggregate")
-            ok = ok and text is not None
-            aggregate = text or aggregate
-        out["aggregate"] = aggregate
-        if aggregate == "top_mean":
-            if "top" not in value:
-                ctx.error(node, "'aggregate: top_mean' needs 'top' (how many people to average)")
-                ok = False
-            else:
-                top = ctx.integer(node.child("top"), minimum=1, maximum=1000)
-                ok = ok and top is not None
-                out["top"] = top
-        elif "top" in value:
-            ctx.error(node.key_node("top"), "'top' applies to 'aggregate: top_mean' only")
-            ok = False
-        if "max" in value:
-            cap = ctx.number(node.child("max"), positive=True)
-            ok = ok and cap is not None
-            out["max"] = cap
-        return out if ok else None
-
-    def _bands(self, node: Node) -> tuple[Band, ...] | None:
-        ctx = self.ctx
-        bands: list[tuple[Band, Node]] = []
-        ok = True
-        for element in ctx.list_of(node, "bands"):
-            if not ctx.mapping(
-                element,
-                ("min", "max", "points"),
-                required=("points",),
-                what="a band {min, max, points}",
-            ):
-                ok = False
-                continue
-            v = element.value
-            low = ctx.number(element.child("min")) if "min" in v else None
-            high = ctx.number(element.child("max")) if "max" in v else None
-            points = ctx.number(element.child("points")) if "points" in v else None
-            if "min" not in v and "max" not in v:
-                ctx.error(element, "a band needs 'min', 'max' or both")
-                ok = False
-            if points is None or ("min" in v and low is None) or ("max" in v and high is None):
-                ok = False
-                continue
-            if low is not None and high is not None and low > high:
-                ctx.error(element, f"impossible bounds: min {low:g} is above max {high:g}")
-                ok = False
-                continue
-            bands.append((Band(points=points, min=low, max=high), element))
-        for i, (band, element) in enumerate(bands):
-            for earlier, _ in bands[:i]:
-                if _overlap(band, earlier):
-                    ctx.error(
-                        element, f"band {_band_text(band)} overlaps band {_band_text(earlier)}"
-                    )
-                    ok = False
-                    break
-        if not ok or not bands:
-            return None
-        return tuple(b for b, _ in bands)
-
-    def _recency(self, node: Node) -> tuple[Band, ...] | None:
-        ctx = self.ctx
-        bands: list[Band] = []
-        ok = True
-        for element in ctx.list_of(node, "recency steps"):
-            if not ctx.mapping(
-                element,
-                ("within_days", "points"),
-                required=("within_days", "points"),
-                what="{within_days, points}",
-            ):
-                ok = False
-                continue
-            days = (
-                ctx.number(element.child("within_days"), positive=True)
-                if "within_days" in element.value
-                else None
-            )
-            points = ctx.number(element.child("points")) if "points" in element.value else None
-            if days is None or points is None:
-                ok = False
-                continue
-            if any(b.max == days for b in bands):
-                ctx.error(element, f"within_days {days:g} is listed twice")
-                ok = False
-                continue
-            bands.append(Band(points=points, max=days))
-        if not ok or not bands:
-            return None
-        return tuple(sorted(bands, key=lambda b: b.max or 0.0))
-
-    def _decay(self, node: Node) -> Decay | None:
-        ctx = self.ctx
-        value = node.value
-        if value is False or (isinstance(value, str) and value.strip().casefold() == "none"):
-            return Decay()
-        if not ctx.mapping(
-            node,
-            ("half_life_days", "lifespan_days"),
-            what="a decay mapping ({half_life_days: N} or {lifespan_days: N}) or 'none'",
-        ):
-            return None
-        if len(value) != 1:
-            ctx.error(node, "decay takes exactly one of 'half_life_days' or 'lifespan_days'")
-            return None
-        key = next(iter(value))
-        days = ctx.number(node.child(key), positive=True)
-        if days is None:
-            return None
-        return Decay("half_life" if key == "half_life_days" else "linear", days)
 
     def _combine(self, node: Node) -> tuple[float, float]:
         ctx = self.ctx
@@ -905,40 +419,3 @@ class ModelParser:
         top = ctx.integer(node.child("top"), maximum=20) if "top" in node.value else 5
         changes = ctx.integer(node.child("changes"), maximum=20) if "changes" in node.value else 3
         return top if top is not None else 5, changes if changes is not None else 3
-
-
-def _kind(value: Mapping[str, object]) -> str | None:
-    if "event" in value:
-        return "event"
-    if "property" in value:
-        if "recency" in value:
-            return "recency"
-        if "every_days" in value:
-            return "elapsed"
-        return "bands"
-    if "if" in value:
-        return "condition"
-    return None
-
-
-def _kind_label(kind: str) -> str:
-    return {
-        "condition": "condition ('if')",
-        "bands": "property bands",
-        "recency": "property recency",
-        "elapsed": "elapsed-time ('every_days')",
-        "event": "event",
-    }[kind]
-
-
-def _overlap(a: Band, b: Band) -> bool:
-    inf = float("inf")
-    a_lo, a_hi = a.min if a.min is not None else -inf, a.max if a.max is not None else inf
-    b_lo, b_hi = b.min if b.min is not None else -inf, b.max if b.max is not None else inf
-    return a_lo <= b_hi and b_lo <= a_hi
-
-
-def _band_text(band: Band) -> str:
-    low = f"{band.min:g}" if band.min is not None else ""
-    high = f"{band.max:g}" if band.max is not None else ""
-    return f"{low}-{high}" if high else f"{low}+"

@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.model_parse import (
-    BREADTH_KEYS,
-    GROUP_KEYS,
-    MEMBERS_KEYS,
-    ROLE_KEYS,
-    ROLLUP_KEYS,
-    RULE_KEYS,
-    TOP_KEYS,
-)
+from config.model_members import BREADTH_KEYS, MEMBERS_KEYS, ROLE_KEYS, ROLLUP_KEYS
+from config.model_parse import GROUP_KEYS, TOP_KEYS
+from config.model_rules import RULE_KEYS
 from scoring.spec import AGGREGATES, MEMBER_SCORES, OPERATORS
 from scoring.types import EVENT_TYPES, RECORD_KINDS
 

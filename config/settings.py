@@ -310,6 +310,40 @@ class EnvironSource(EnvSettingsSource):
 _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("leadsync_environ", default=None)
 
 
+class WebhookSettings(_Section):
+    """One alert destination: an HTTPS endpoint that receives a POST per alert state change."""
+
+    url: SecretStr
+    format: Literal["json", "slack"] = "json"
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: SecretStr) -> SecretStr:
+        if not re.match(r"^https?://[^\s/]+", value.get_secret_value()):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class DriftSettings(_Section):
+    """Newly qualified records per day against their trailing average (a broken model or a CRM
+    import shows as a jump or a collapse)."""
+
+    factor: float = Field(default=3.0, gt=1.0)
+    trailing_days: int = Field(default=14, ge=3, le=90)
+    min_average: float = Field(default=5.0, ge=0)
+
+
+class AlertSettings(_Section):
+    """Webhooks called when an alert starts firing and when it resolves."""
+
+    webhooks: list[WebhookSettings] = []
+    failing_runs: int = Field(default=3, ge=1)
+    dead_letters_growth: int = Field(default=50, ge=1)
+    budget_share: float = Field(default=0.9, gt=0, le=1)
+    drift: DriftSettings | None = DriftSettings()
+    timeout: Duration = timedelta(seconds=10)
+
+
 class Settings(BaseSettings):
     """The whole configuration; environment `LEADSYNC_*` and the secrets directory override it.
 
@@ -331,6 +365,7 @@ class Settings(BaseSettings):
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     retention: RetentionSettings = RetentionSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @field_validator("state_url")
     @classmethod

@@ -37,6 +37,15 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberRequest:
+    """What an account model reads of each account's people: their properties and events
+    (besides their leadsync outputs, always read)."""
+
+    properties: frozenset[str]
+    event_types: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """Output values to write to one record, keyed by canonical output name."""
 
@@ -139,11 +148,14 @@ class Connector(Protocol):
         *,
         since: datetime | None,
         resume: str | None = None,
+        members: MemberRequest | None = None,
     ) -> Iterator[Page]:
         """Stream records of `kind` modified at or after `since` (all when None).
 
         Only `fields` (CRM property names the model references) and events of `event_types` are
         fetched, plus the current output values. `resume` is a cursor from an earlier `Page`.
+        With `members` (account kinds), each account carries its people (`Record.members`), and
+        an incremental read also yields the accounts one of whose people changed since `since`.
         """
         ...
 
@@ -163,8 +175,10 @@ class Connector(Protocol):
         record_ids: Sequence[str],
         fields: Collection[str],
         event_types: Collection[str],
+        members: MemberRequest | None = None,
     ) -> list[Record]:
-        """Read specific records by id (explain, retries of dead letters)."""
+        """Read specific records by id (explain, retries of dead letters), with their people
+        when `members` is given."""
         ...
 
     @property

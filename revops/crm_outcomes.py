@@ -29,6 +29,7 @@ from revops.outcomes import Labelled, label
 from revops.point_in_time import CutoffPolicy
 from scoring.coerce import to_bool, to_datetime, to_text
 from scoring.model import ScoringModel
+from sync.run import member_request
 
 #: Names of the synthetic properties that carry the outcome into `revops.outcomes.label`.
 OUTCOME = "leadsync_backtest_outcome"
@@ -119,7 +120,10 @@ def labelled_from_crm(
     created = CREATED_FIELD.get(crm, "createdate")
     fields = sorted(set(model.properties) | set(rule.fields) | {created})
     records = []
-    for page in connector.iter_pages(kind, fields, sorted(model.event_types), since=None):
+    pages = connector.iter_pages(
+        kind, fields, sorted(model.event_types), since=None, members=member_request(model)
+    )
+    for page in pages:
         for record in page.records:
             converted, when = rule.read(record.properties)
             properties = {

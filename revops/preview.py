@@ -18,6 +18,7 @@ from revops.formatting import table
 from scoring import score
 from scoring.model import ScoringModel
 from scoring.types import Record, ScoreResult
+from sync.run import member_request
 from sync.state.store import StateStore
 
 SAMPLE_KINDS = (
@@ -196,7 +197,10 @@ def preview_from_crm(
     events = sorted(live.event_types | candidate.event_types)
     source = f"{connection} ({kind} records read from the CRM)"
     comparer = _Comparer.for_models(live, candidate, source, samples)
-    for page in connector.iter_pages(kind, fields, events, since=None):
+    pages = connector.iter_pages(
+        kind, fields, events, since=None, members=member_request(live, candidate)
+    )
+    for page in pages:
         previous = store.previous_scores(connection, kind, [r.id for r in page.records])
         for record in page.records:
             comparer.add_scored(record, previous.get(record.id), live, candidate, now)

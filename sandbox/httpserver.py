@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.tls import LoopbackTLS, make_loopback_tls
@@ -69,31 +69,38 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
+H = TypeVar("H")
 
 
-class Router:
-    """Routes `(method, path regex)` to handlers; named groups become `Request.params`."""
+@dataclass(frozen=True, slots=True)
+class Match(Generic[H]):
+    """A resolved path: its handler for the method, or None when the path takes only other
+    methods (answer 405); named groups of the path pattern in `params`."""
+
+    handler: H | None
+    params: dict[str, str]
+
+
+class Router(Generic[H]):
+    """Routes `(method, path regex)` to handlers of any shape; the first match wins."""
 
     def __init__(self) -> None:
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[tuple[str, re.Pattern[str], H]] = []
 
-    def add(self, method: str, pattern: str, handler: Handler) -> None:
+    def add(self, method: str, pattern: str, handler: H) -> None:
         """Register a handler for a method and a full-path regex."""
         self._routes.append((method.upper(), re.compile(f"^{pattern}$"), handler))
 
-    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
-        """The handler and path parameters for a request, or None. A path match with another
-        method resolves to a 405 handler."""
+    def resolve(self, method: str, path: str) -> Match[H] | None:
+        """The handler and path parameters for a request; None when no pattern matches `path`."""
         allowed = False
         for route_method, regex, handler in self._routes:
             match = regex.match(path)
             if match:
                 if route_method == method:
-                    return handler, match.groupdict()
+                    return Match(handler, match.groupdict())
                 allowed = True
-        if allowed:
-            return (lambda _request: Response(405, {"message": "Method not allowed"})), {}
-        return None
+        return Match(None, {}) if allowed else None
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

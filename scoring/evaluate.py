@@ -18,7 +18,7 @@ from math import fsum
 from scoring.conditions import Values
 from scoring.model import CompiledDimension, CompiledGroup, ScoringModel
 from scoring.reasons import change_lines, reason_lines
-from scoring.rollup import MemberFacts, rollup_items
+from scoring.rollup import MemberFacts, record_facts, rollup_items
 from scoring.rules import EventTotals, Item, clip_to_cap, collect_events, describe_decay
 from scoring.trace import CheckTrace, GroupTrace, QualifyTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult
@@ -38,8 +38,9 @@ def score(
     """Score `record` with `model` as of `now`; `previous` drives hysteresis and the changes.
 
     For an account model, `members` are the facts of the account's people
-    (`scoring.rollup.member_facts`) its roll-up rules read. Never raises on property or event
-    values, whatever the CRM sent.
+    (`scoring.rollup.member_facts`) its roll-up rules read; without them, the people read with
+    the record (`Record.members`) are used. Never raises on property or event values, whatever
+    the CRM sent.
     """
     return evaluate(record, model, now, previous, None, members=members)
 
@@ -90,6 +91,8 @@ def evaluate(
             effect = "score forced to 0" if hit else ""
             trace.checks.append(CheckTrace(check.name, "disqualify", bool(hit), effect))
     if model.rollup is not None:
+        if not members and record.members:
+            members = record_facts(record.members, model.rollup, now)
         rolled = rollup_items(members, model.rollup) if members else []
         items.extend(rolled)
         if trace is not None:

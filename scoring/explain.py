@@ -14,7 +14,7 @@ from datetime import datetime
 from scoring.conditions import LeafTrace, Values, describe_cond, trace_cond
 from scoring.evaluate import evaluate
 from scoring.model import CompiledRule, ScoringModel
-from scoring.rollup import MemberFacts
+from scoring.rollup import MemberFacts, record_facts
 from scoring.spec import RollupSpec
 from scoring.trace import CheckTrace, GroupTrace, QualifyTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult
@@ -257,6 +257,8 @@ def explain(
     person, `account_link` says how they were tied to their account (shown as is).
     """
     trace = Trace()
+    if model.rollup is not None and not members and record.members:
+        members = record_facts(record.members, model.rollup, now)
     result = evaluate(record, model, now, previous, trace, members=members)
     rollups = model.rollup.rules if model.rollup is not None else ()
     props = record.properties if isinstance(record.properties, Mapping) else {}

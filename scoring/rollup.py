@@ -21,16 +21,16 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from scoring.codegen import EventRulePlan, compile_event_matcher
-from scoring.coerce import round_half_up
+from scoring.coerce import MISSING_TOKENS, round_half_up, to_number
 from scoring.conditions import Pred, Values, compile_cond, cond_properties
 from scoring.reasons import signed
 from scoring.rules import EventMatcher, Item, band_for, cap, collect_events
-from scoring.spec import NO_DECAY, Decay, MembersSpec, RollupSpec
-from scoring.types import EVENT_TYPES, Contribution, Event, ScoreResult
+from scoring.spec import MEMBER_SCORES, NO_DECAY, Decay, MembersSpec, RollupSpec
+from scoring.types import EVENT_TYPES, Contribution, Event, Record, ScoreResult
 
 _INF = math.inf
 #: How many people a reason line names before "+N more".
@@ -39,12 +39,29 @@ NAMED_PEOPLE = 4
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One person of an account: their properties, events and their own score (if scored)."""
+    """One person of an account: their properties, events and their own 0-100 `fit`,
+    `interest` and `score` (absent: 0)."""
 
     id: str
     properties: Mapping[str, object]
     events: Sequence[Event] = ()
-    result: ScoreResult | None = None
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def scored(cls, record: Record, result: ScoreResult) -> Member:
+        """A person with the result they were just scored with."""
+        scores = {"fit": result.fit, "interest": result.interest, "score": result.score}
+        return cls(record.id, record.properties, record.events, scores)
+
+    @classmethod
+    def from_record(cls, record: Record, names: Sequence[str] = MEMBER_SCORES) -> Member:
+        """A person as read from the CRM: their scores (`names`) are leadsync's outputs on the
+        record (what the person's own model last wrote), unreadable values as 0."""
+        scores = {}
+        for name in names:
+            number = to_number(record.outputs.get(name))
+            scores[name] = number if number is not None else 0.0
+        return cls(record.id, record.properties, record.events, scores)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +117,13 @@ class RollupPlan:
     properties: frozenset[str]
     #: Event types of members the roll-up reads.
     event_types: frozenset[str]
+    #: The member scores the score roll-ups read.
+    score_names: tuple[str, ...] = ()
+    #: (role inputs, now) -> (weight, title): people share few titles, and RE2 matching is the
+    #: costliest step of a member, so each combination is judged once (bounded, see `_who`).
+    who: dict[tuple[object, ...], tuple[float, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 def compile_rollup(spec: MembersSpec, interest_decay: Decay) -> RollupPlan:
@@ -125,32 +149,24 @@ def compile_rollup(spec: MembersSpec, interest_decay: Decay) -> RollupPlan:
         matchers={t: compile_event_matcher(p) for t, p in plans.items()},
         properties=frozenset(properties),
         event_types=frozenset(plans),
+        score_names=tuple(sorted({r.score for r in spec.rollups if r.score is not None})),
     )
 
 
 def member_facts(member: Member, plan: RollupPlan, now: datetime) -> MemberFacts:
     """The roll-up's view of one member as of `now` (never raises on CRM values)."""
     props = member.properties if isinstance(member.properties, Mapping) else {}
-    weight = plan.spec.default_weight
-    role = ""
-    if plan.roles:
-        view = Values(props, now)
-        for name, pred, role_weight in plan.roles:
-            if pred(view):
-                weight, role = role_weight, name
-                break
-    raw_title = props.get(plan.spec.title)
-    title = raw_title.strip() if isinstance(raw_title, str) else ""
+    weight, title = _who(props, plan, now)
     totals: Mapping[int, list[float]] = {}
     if plan.matchers and member.events:
         totals = collect_events(member.events, plan.matchers, now)
-    result = member.result
+    scores = member.scores
     values: list[float] = []
     counts: list[int] = []
     ages: list[float] = []
     for slot, rule in enumerate(plan.rules):
         if rule.kind == "score":
-            base = float(getattr(result, rule.score or "score")) if result is not None else 0.0
+            base = float(scores.get(rule.score or "score", 0.0))
             values.append(base * weight)
             counts.append(1 if base else 0)
             ages.append(_INF)
@@ -166,12 +182,52 @@ def member_facts(member: Member, plan: RollupPlan, now: datetime) -> MemberFacts
         ages.append(entry[2])
     return MemberFacts(
         id=str(member.id),
-        title=title or role or "(no title)",
+        title=title,
         weight=weight,
         values=tuple(values),
         counts=tuple(counts),
         ages=tuple(ages),
     )
+
+
+#: Entries of `RollupPlan.who` before it starts afresh.
+WHO_CACHE = 65_536
+
+
+def _who(props: Mapping[str, object], plan: RollupPlan, now: datetime) -> tuple[float, str]:
+    """A member's role weight and shown title (their title, else their role's name)."""
+    key: tuple[object, ...] | None = (now, *[props.get(p) for p in sorted(plan.properties)])
+    cache = plan.who
+    try:
+        found = cache.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable CRM value: judge it without the cache
+        found, key = None, None
+    if found is not None:
+        return found
+    weight = plan.spec.default_weight
+    role = ""
+    if plan.roles:
+        view = Values(props, now)
+        for name, pred, role_weight in plan.roles:
+            if pred(view):
+                weight, role = role_weight, name
+                break
+    raw_title = props.get(plan.spec.title)
+    title = raw_title.strip() if isinstance(raw_title, str) else ""
+    if title.casefold() in MISSING_TOKENS:
+        title = ""
+    found = (weight, title or role or "(no title)")
+    if key is not None:
+        if len(cache) >= WHO_CACHE:
+            cache.clear()
+        cache[key] = found
+    return found
+
+
+def record_facts(members: Sequence[Record], plan: RollupPlan, now: datetime) -> list[MemberFacts]:
+    """`member_facts` of people read from the CRM with their account (`Member.from_record`)."""
+    names = plan.score_names
+    return [member_facts(Member.from_record(m, names), plan, now) for m in members]
 
 
 def rollup_items(facts: Sequence[MemberFacts], plan: RollupPlan) -> list[Item]:

@@ -57,7 +57,8 @@ class Record:
 
     `properties` hold values as the CRM sent them (often strings). `outputs` hold the record's
     current leadsync output values as read from the CRM, keyed by the canonical names in
-    `OUTPUT_NAMES` (raw CRM values; absent when never written).
+    `OUTPUT_NAMES` (raw CRM values; absent when never written). `members` are an account's
+    people, each with their own properties, events and leadsync outputs.
     """
 
     id: str
@@ -66,6 +67,8 @@ class Record:
     events: Sequence[Event] = ()
     updated_at: datetime | None = None
     outputs: Mapping[str, object] = field(default_factory=dict)
+    #: An account's people (contacts, leads) as read with it for an account model's roll-ups.
+    members: Sequence[Record] = ()
 
 
 @dataclass(frozen=True, slots=True)

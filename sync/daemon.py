@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.settings import ConnectionSettings, Settings
 from connectors.base import Connector
 from scoring.model import ScoringModel
+from sync.alerts import Alert, Alerter, WebhookSender
 from sync.connections import build_connector, calls_today, outage_policy, run_options
 from sync.engine import Engine, utc_now
 from sync.health import HealthServer, Readiness
@@ -77,6 +78,7 @@ class Daemon:
         metrics: Metrics | None = None,
         leadership: Leadership | None = None,
         heartbeat_s: float | None = None,
+        send_alert: Callable[[Alert], None] | None = None,
     ) -> None:
         self.settings = settings
         self.models = models
@@ -95,6 +97,13 @@ class Daemon:
         )
         self.health: HealthServer | None = None
         self.leadership = leadership or leadership_for(store)
+        alerts = settings.alerts
+        self.alerter = Alerter(
+            alerts,
+            store,
+            send_alert or WebhookSender(alerts.webhooks, timeout=alerts.timeout.total_seconds()),
+            clock=clock,
+        )
         self.heartbeat_s = (
             heartbeat_s if heartbeat_s is not None else settings.daemon.heartbeat.total_seconds()
         )
@@ -241,13 +250,22 @@ class Daemon:
         try:
             if term_stop.is_set():
                 return []
-            return self._run_locked(self.settings.connection(name), full=full, stop=term_stop)
+            results = self._run_locked(self.settings.connection(name), full=full, stop=term_stop)
+            self._alert(name, results)
+            return results
         except Exception as exc:  # a job must never take the scheduler down
             log.exception("run crashed", extra={"connection": name})
             self.readiness.record(name, "failed", self.clock(), f"{type(exc).__name__}: {exc}")
             return []
         finally:
             lock.release()
+
+    def _alert(self, name: str, results: list[RunResult]) -> None:
+        connector = self.connectors.get(name)
+        try:
+            self.alerter.after_job(name, results, connector.usage if connector else None)
+        except Exception:  # alerting must never fail a job
+            log.exception("alerting failed", extra={"connection": name})
 
     def _run_locked(
         self, conn: ConnectionSettings, *, full: bool, stop: threading.Event

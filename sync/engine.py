@@ -46,6 +46,7 @@ from sync.run import (
     Run,
     RunContext,
     RunOptions,
+    member_request,
     utc_now,
 )
 from sync.run_summary import RunResult
@@ -176,4 +177,7 @@ class Engine:
         return RunStatus.SUCCEEDED
 
     def _fetch(self, run: Run, ids: list[str]) -> list[Record]:
-        return self.connector.fetch(run.kind, ids, run.model.properties, run.model.event_types)
+        model = run.model
+        return self.connector.fetch(
+            run.kind, ids, model.properties, model.event_types, members=member_request(model)
+        )

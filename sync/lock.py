@@ -16,6 +16,7 @@ from pathlib import Path
 import filelock
 import sqlalchemy as sa
 
+from sync.state.errors import state_error
 from sync.state.migrations import advisory_key
 from sync.state.store import StateStore
 
@@ -44,6 +45,8 @@ def run_lock(store: StateStore, connection: str) -> Iterator[None]:
         lock.acquire(timeout=0)
     except filelock.Timeout:
         raise LockBusy(f"connection {connection!r} is already running in another process") from None
+    except OSError as exc:
+        raise state_error(exc, store.engine.url) or exc from None
     try:
         yield
     finally:

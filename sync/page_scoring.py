@@ -78,7 +78,8 @@ class ScoredPage:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-#: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out.
+#: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out (an account model's
+#: roll-ups read the people the connector read with the account, `Record.members`).
 default_scorer: Scorer = score
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from config.settings import ReadSettings, WriteSettings
-from connectors.base import Connector, Page
+from connectors.base import Connector, MemberRequest, Page
 from connectors.errors import BudgetExhausted, ConnectorError, TransientError
 from scoring.types import Record
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
@@ -56,6 +56,17 @@ class Model(Protocol):
     def event_types(self) -> frozenset[str]: ...
     @property
     def qualify_lifecycle_stage(self) -> str | None: ...
+
+
+def member_request(*models: Model) -> MemberRequest | None:
+    """What the connector reads of each account's people when a model rolls them up (what all
+    of `models` read), else None."""
+    plans = [p for p in (getattr(m, "rollup", None) for m in models) if p is not None]
+    if not plans:  # plans exist on scoring.ScoringModel of account models only
+        return None
+    properties = frozenset().union(*(p.properties for p in plans))
+    event_types = frozenset().union(*(p.event_types for p in plans))
+    return MemberRequest(properties, event_types)
 
 
 @dataclass(frozen=True)
@@ -353,6 +364,7 @@ class Run:
                             model.event_types,
                             since=self.position.since,
                             resume=token,
+                            members=member_request(model),
                         )
                     )
                 page = next(iterator)

@@ -77,3 +77,16 @@ def test_daemon_command_loads_no_sandbox_revops_or_plots() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_every_lazily_listed_command_exists_under_its_name() -> None:
+    import click
+
+    from cli.main import COMMAND_MODULES, cli
+
+    ctx = click.Context(cli)
+    for name in COMMAND_MODULES:
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name, name
+    # and no module registers a command the lazy list does not know
+    assert set(cli.commands) == set(COMMAND_MODULES)

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import click
@@ -36,6 +35,7 @@ from sync.engine import Engine, utc_now
 from sync.lock import LockBusy
 from sync.logs import setup_logging
 from sync.run_summary import RunResult
+from sync.state.errors import StateDatabaseError, database_name
 from sync.state.records import RunStatus
 from sync.state.store import StateStore
 
@@ -71,10 +71,8 @@ def open_context(config: str, secrets_dir: str | None, *, with_models: bool = Tr
 
 
 def open_store(settings: Settings) -> StateStore:
-    """The state store of `settings`; its folder is created for SQLite."""
+    """The state store of `settings`; a SQLite file and its folder are created private."""
     url = settings.state_url.get_secret_value()
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
         return StateStore.open(url, now=utc_now(), table_prefix=settings.state_table_prefix)
     except sqlalchemy.exc.OperationalError as exc:
@@ -276,6 +274,14 @@ def status_command(
     """Per connection: last runs, next runs, errors, dead letters, API calls today."""
     ctx = open_context(config, secrets_dir, with_models=False)
     now = utc_now()
+    damaged = ctx.store.integrity_problems()
+    if damaged:
+        ctx.store.close()
+        raise StateDatabaseError(
+            f"state database {database_name(ctx.store.engine.url)}: integrity check failed: "
+            f"{'; '.join(damaged)} (restore it from a backup or move it aside; the next run "
+            "then starts a new state)"
+        )
     for conn in ctx.connections(connection):
         store = ctx.store
         runs = store.runs(conn.name, limit=limit)

@@ -39,6 +39,7 @@ from scoring.coerce import to_datetime
 from scoring.model import ScoringModel
 from scoring.types import Record
 from sync.connections import build_connector, calls_today
+from sync.run import member_request
 
 _PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
 
@@ -167,7 +168,11 @@ def explain_command(
             model = ctx.models[(conn.name, obj_kind)]
             with _live_connector(ctx, conn) as connector:
                 fetched = connector.fetch(
-                    obj_kind, [record_id], sorted(model.properties), sorted(model.event_types)
+                    obj_kind,
+                    [record_id],
+                    sorted(model.properties),
+                    sorted(model.event_types),
+                    members=member_request(model),
                 )
             if not fetched:
                 raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")

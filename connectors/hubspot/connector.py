@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from connectors.base import ApiUsage, Change, OutputField, Page, SchemaReport, WriteResult
+from connectors.base import (
+    ApiUsage,
+    Change,
+    MemberRequest,
+    OutputField,
+    Page,
+    SchemaReport,
+    WriteResult,
+)
 from connectors.errors import PermanentError
 from connectors.hubspot import schema
 from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.engagement import Engagement, helper_properties
+from connectors.hubspot.members import attach_members, changed_companies
 from connectors.hubspot.options import HubSpotOptions
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
 from connectors.hubspot.values import OUTPUT_TYPES, PREFIX, crm_name, parse_time
@@ -100,28 +110,81 @@ class HubSpotConnector:
         *,
         since: datetime | None,
         resume: str | None = None,
+        members: MemberRequest | None = None,
     ) -> Iterator[Page]:
         """Stream records of `kind`: a full read when `since` is None, else modified since then.
 
         Full reads use the list endpoint, incremental reads search on the modification date
-        from `since - overlap_s`; `Page.cursor` resumes after its page (`resume=`).
+        from `since - overlap_s`; `Page.cursor` resumes after its page (`resume=`). With
+        `members` (companies), every company carries its contacts, and an incremental read
+        then also yields the companies one of whose contacts changed since `since - overlap_s`
+        (pages without a cursor: a run stopped among them reads from `since` again).
         """
         spec = self._spec(kind)
         properties = self._properties(spec, fields, event_types)
         state = decode(resume, spec.object_type) if resume else None
         raw: Iterator[tuple[list[dict[str, Any]], Any]]
-        if isinstance(state, IncrementalState) or (state is None and since is not None):
+        low: int | None = None
+        if since is not None:
+            low = int(since.timestamp() * 1000) - self._overlap_ms
+        if isinstance(state, IncrementalState) or (state is None and low is not None):
             if state is None:
-                assert since is not None
-                low = int(since.timestamp() * 1000) - self._overlap_ms
+                assert low is not None
                 state = IncrementalState(spec.object_type, low, 0)
             raw = read_incremental(self._api, spec, properties, state)
         else:
             assert state is None or isinstance(state, FullState)
             raw = read_full(self._api, spec, properties, state, max_chains=self._workers)
-        for results, next_state in raw:
-            records = self._records(spec, results, set(fields), event_types)
-            yield Page(records, encode(next_state) if next_state is not None else None)
+            low = None
+        pages = (
+            Page(
+                self._records(spec, results, set(fields), event_types),
+                encode(next_state) if next_state is not None else None,
+            )
+            for results, next_state in raw
+        )
+        if members is None or kind != "company":
+            yield from pages
+            return
+        seen: set[str] = set()
+        yield from self._with_members(pages, members, seen)
+        if low is not None:
+            changed = self._changed_pages(low, seen, fields, event_types)
+            yield from self._with_members(changed, members, seen)
+
+    def _with_members(
+        self, pages: Iterable[Page], members: MemberRequest, seen: set[str]
+    ) -> Iterator[Page]:
+        """Pages of companies with their contacts, attached for 1,000 companies at a time (one
+        association batch read, full batch reads of contacts); `seen` collects their ids."""
+        buffer: list[Page] = []
+        count = 0
+        for page in pages:
+            buffer.append(page)
+            count += len(page.records)
+            if count >= ASSOCIATION_BATCH:
+                yield from self._attach(buffer, members, seen)
+                buffer, count = [], 0
+        if buffer:
+            yield from self._attach(buffer, members, seen)
+
+    def _attach(self, buffer: list[Page], members: MemberRequest, seen: set[str]) -> Iterator[Page]:
+        records = [record for page in buffer for record in page.records]
+        attached = iter(attach_members(self._api, records, members))
+        for page in buffer:
+            with_people = [next(attached) for _ in page.records]
+            seen.update(r.id for r in with_people)
+            yield Page(with_people, page.cursor)
+
+    def _changed_pages(
+        self, low: int, seen: set[str], fields: Collection[str], event_types: Collection[str]
+    ) -> Iterator[Page]:
+        """Pages (without cursors) of companies not yet read whose contacts changed since `low`."""
+        for ids in changed_companies(self._api, low):
+            fresh = [i for i in ids if i not in seen]
+            for start in range(0, len(fresh), BATCH_SIZE):
+                chunk = fresh[start : start + BATCH_SIZE]
+                yield Page(self.fetch("company", chunk, fields, event_types), None)
 
     def _records(
         self,
@@ -169,8 +232,11 @@ class HubSpotConnector:
         record_ids: Sequence[str],
         fields: Collection[str],
         event_types: Collection[str],
+        members: MemberRequest | None = None,
     ) -> list[Record]:
-        """Read specific records by id through batch read (100 a call); unknown ids are skipped."""
+        """Read specific records by id through batch read (100 a call); unknown ids are skipped.
+
+        With `members` (companies), each company carries its contacts."""
         spec = self._spec(kind)
         properties = self._properties(spec, fields, event_types)
         records: list[Record] = []
@@ -185,7 +251,10 @@ class HubSpotConnector:
             ).data
             records += self._records(spec, data["results"], set(fields), event_types)
         order = {rid: n for n, rid in enumerate(record_ids)}
-        return sorted(records, key=lambda r: order.get(r.id, len(order)))
+        records.sort(key=lambda r: order.get(r.id, len(order)))
+        if members is not None and kind == "company":
+            return attach_members(self._api, records, members)
+        return records
 
     # -- writing --------------------------------------------------------------------------
 

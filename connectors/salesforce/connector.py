@@ -14,7 +14,16 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from connectors.base import ApiUsage, Change, OutputField, Page, SchemaReport, WriteResult
+from connectors.base import (
+    ApiUsage,
+    Change,
+    MemberRequest,
+    OutputField,
+    Page,
+    SchemaReport,
+    WriteResult,
+)
+from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
 from connectors.salesforce.client import SalesforceApi, _utc_today
 from connectors.salesforce.history import read_history
@@ -85,8 +94,13 @@ class SalesforceConnector:
         *,
         since: datetime | None,
         resume: str | None = None,
+        members: MemberRequest | None = None,
     ) -> Iterator[Page]:
-        """Pages of records modified at or after `since` (all when None), resumable."""
+        """Pages of records modified at or after `since` (all when None), resumable.
+
+        Account roll-ups (`members`) are not read from Salesforce yet: asking for them raises
+        `PermanentError` (the configuration loader refuses such models before a run)."""
+        _no_members(members)
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
         return self._reader.pages(
             kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
@@ -102,8 +116,10 @@ class SalesforceConnector:
         record_ids: Sequence[str],
         fields: Collection[str],
         event_types: Collection[str],
+        members: MemberRequest | None = None,
     ) -> list[Record]:
         """Specific records by id (converted leads included)."""
+        _no_members(members)
         return self._reader.fetch(kind, list(record_ids), fields, event_types)
 
     def property_history(
@@ -140,3 +156,8 @@ class SalesforceConnector:
     def close(self) -> None:
         """Release the HTTP connections."""
         self._api.session.close()
+
+
+def _no_members(members: MemberRequest | None) -> None:
+    if members is not None:
+        raise PermanentError("Salesforce account roll-ups (people of an Account) are not read yet")

@@ -21,6 +21,7 @@ from sandbox.hubspot import activity, errors
 from sandbox.hubspot.associations import AssociationsApi
 from sandbox.hubspot.associations import scopes as association_scopes
 from sandbox.hubspot.auth import ALL_SCOPES, Auth, Token
+from sandbox.hubspot.committees import add_buying_committees
 from sandbox.hubspot.control import ControlApi
 from sandbox.hubspot.crm import CrmApi, object_type, read_scope, write_scope
 from sandbox.hubspot.events import EventsApi
@@ -30,26 +31,11 @@ from sandbox.hubspot.limits import RateLimiter
 from sandbox.hubspot.properties import PropertiesApi
 from sandbox.hubspot.properties import read_scope as schema_read
 from sandbox.hubspot.properties import write_scope as schema_write
+from sandbox.hubspot.routes import Route, Scopes, no_scopes
 from sandbox.hubspot.store import Store
 from sandbox.hubspot.values import from_ms, to_ms
 
 TIERS = ("starter", "professional", "enterprise")
-Scopes = Callable[[dict[str, str]], Iterable[str]]
-
-
-class _Route:
-    """A handler with what the pipeline needs to know about it."""
-
-    def __init__(
-        self, label: str, handler: Callable[[Request], Response], scopes: Scopes, *, kind: str
-    ) -> None:
-        self.label = label
-        self.handler = handler
-        self.scopes = scopes
-        self.kind = kind  # "api", "search", "oauth" or "control"
-
-    def __call__(self, request: Request) -> Response:
-        return self.handler(request)
 
 
 def _object_scope(pick: Callable[[str], str]) -> Scopes:
@@ -67,7 +53,9 @@ class HubSpotSandbox:
     `rate_limit_10s`, `daily_limit` the limits; `latency_ms` the median latency; `tier` whether
     the Events API is available ("enterprise"); `tls` serves HTTPS with a throwaway CA
     (`ca_file`); `search_per_second` the search endpoints' own limit; `archived_contacts` adds
-    that many archived (deleted) contacts on top of `contacts`. `clock` (seconds since the epoch)
+    that many archived (deleted) contacts on top of `contacts`; `buying_committees` makes some
+    companies in market, their people engaging together, with a hidden won deal per company
+    (`sandbox.hubspot.committees`). `clock` (seconds since the epoch)
     drives rate windows, token expiry and write timestamps.
     """
 
@@ -86,6 +74,7 @@ class HubSpotSandbox:
         port: int = 0,
         search_per_second: int = 5,
         archived_contacts: int = 0,
+        buying_committees: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if tier not in TIERS:
@@ -94,6 +83,7 @@ class HubSpotSandbox:
         self.clock = clock
         self._contacts, self._companies, self._tls, self._port = contacts, companies, tls, port
         self._archived = archived_contacts
+        self._committees = buying_committees
         self.now = now or dt.datetime.fromtimestamp(clock(), dt.UTC)
         self.store = self._generate(seed)
         self.faults = Faults(seed=seed, latency_ms=latency_ms)
@@ -115,7 +105,7 @@ class HubSpotSandbox:
         self.properties = PropertiesApi(self.store, clock_ms=lambda: int(self.clock() * 1000))
         self.associations = AssociationsApi(self.store)
         self.events = EventsApi(self.store, tier=tier, base_url=lambda: self.url)
-        self.router = Router()
+        self.router: Router[Route] = Router()
         self._register()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -129,6 +119,8 @@ class HubSpotSandbox:
             seed=seed,
             archived=self._archived,
         )
+        if self._committees:
+            add_buying_committees(store, seed=seed)
         return store
 
     def start(self) -> HubSpotSandbox:
@@ -263,11 +255,11 @@ class HubSpotSandbox:
         pattern: str,
         label: str,
         handler: Callable[[Request], Response],
-        scopes: Scopes = lambda _params: (),
+        scopes: Scopes = no_scopes,
         *,
         kind: str = "api",
     ) -> None:
-        self.router.add(method, pattern, _Route(f"{method} {label}", handler, scopes, kind=kind))
+        self.router.add(method, pattern, Route(f"{method} {label}", handler, scopes, kind=kind))
 
     def _register(self) -> None:
         obj, ident, name = r"(?P<object>[\w-]+)", r"(?P<id>[^/]+)", r"(?P<name>[^/]+)"
@@ -381,18 +373,18 @@ class HubSpotSandbox:
         if resolved is None:
             self._count(f"{request.method} (unknown)", 404)
             return errors.NOT_FOUND_ROUTE
-        route, params = resolved
-        request.params = params
-        if not isinstance(route, _Route):
+        route = resolved.handler
+        if route is None:
             self._count(f"{request.method} {request.path}", 405)
-            return route(request)
+            return errors.METHOD_NOT_ALLOWED
+        request.params = resolved.params
         if route.kind == "control":
             return route(request)
         response = self._serve(route, request)
         self._count(route.label, response.status)
         return response
 
-    def _serve(self, route: _Route, request: Request) -> Response:
+    def _serve(self, route: Route, request: Request) -> Response:
         fate = self.faults.draw()
         token: Token | None = None
         headers: dict[str, str] = {}
@@ -427,7 +419,7 @@ class HubSpotSandbox:
         response.headers.update(headers)
         return response
 
-    def _faulted(self, action: str | None, token: Token, route: _Route) -> Response | None:
+    def _faulted(self, action: str | None, token: Token, route: Route) -> Response | None:
         if action is None:
             return None
         if action == "429":

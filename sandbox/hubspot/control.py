@@ -17,14 +17,42 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from sandbox.httpserver import Request, Response, Router
-from sandbox.hubspot.auth import ALL_SCOPES
+from sandbox.hubspot.auth import ALL_SCOPES, Auth
+from sandbox.hubspot.faults import Faults
+from sandbox.hubspot.routes import Route, no_scopes
+from sandbox.hubspot.store import Store
 from sandbox.hubspot.values import iso_ms, to_ms
 
-if TYPE_CHECKING:
-    from sandbox.hubspot.app import HubSpotSandbox
+
+class Controlled(Protocol):
+    """What the control API drives: the sandbox (`HubSpotSandbox`), without importing it."""
+
+    store: Store
+    faults: Faults
+    auth: Auth
+
+    @property
+    def calls(self) -> int: ...
+
+    def reset(self, *, seed: int | None = None) -> None: ...
+
+    def request_counts(self) -> dict[str, dict[str, int]]: ...
+
+    def clear_counts(self) -> None: ...
+
+    def new_token(self, scopes: Iterable[str] = ...) -> str: ...
+
+    def mutate(self, count: int, *, at: dt.datetime | None = None) -> list[str]: ...
+
+    def create_contacts(self, count: int, *, at: dt.datetime | None = None) -> list[str]: ...
+
+    def archive_contacts(self, count: int, *, at: dt.datetime | None = None) -> list[str]: ...
+
+    def ground_truth(self) -> dict[str, dict[str, Any]]: ...
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -42,14 +70,11 @@ def _bad(message: str) -> Response:
 class ControlApi:
     """Routes of the control API bound to one sandbox."""
 
-    def __init__(self, sandbox: HubSpotSandbox) -> None:
+    def __init__(self, sandbox: Controlled) -> None:
         self.sandbox = sandbox
 
-    def register(self, router: Router) -> None:
+    def register(self, router: Router[Route]) -> None:
         """Add the control routes."""
-        from sandbox.hubspot.app import _Route
-
-        none = lambda _params: ()  # noqa: E731
         for method, path, handler in (
             ("GET", "health", self.health),
             ("POST", "reset", self.reset),
@@ -63,7 +88,7 @@ class ControlApi:
             ("POST", "expire-tokens", self.expire_tokens),
             ("GET", "outcomes", self.outcomes),
         ):
-            route = _Route(f"{method} /_sandbox/{path}", handler, none, kind="control")
+            route = Route(f"{method} /_sandbox/{path}", handler, no_scopes, kind="control")
             router.add(method, f"/_sandbox/{path}", route)
 
     def health(self, request: Request) -> Response:

@@ -16,6 +16,7 @@ from sandbox.httpserver import Response
 
 #: Used by the sandbox for unknown routes; HubSpot answers an empty 404 there.
 NOT_FOUND_ROUTE = Response(404, b"", content_type="text/plain")
+METHOD_NOT_ALLOWED = Response(405, {"message": "Method not allowed"})
 
 
 def correlation_id() -> str:

@@ -324,6 +324,8 @@ class Store:
     #: (from type, to type) -> from id -> list of to ids (the first one is primary).
     associations: dict[tuple[str, str], dict[int, list[int]]] = field(default_factory=dict)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
+    #: Hidden account outcomes by company id (`committees.AccountOutcome`), when generated.
+    account_outcomes: dict[int, Any] = field(default_factory=dict)
     #: Web events added after generation (by `mutate`), per contact id.
     extra_events: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     #: Engagement rollups as generated, for contacts changed since (events derive from them).

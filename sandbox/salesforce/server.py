@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sandbox.httpserver import DropConnection, Request, Response, SandboxServer
+from sandbox.httpserver import DropConnection, Request, Response, Router, SandboxServer
 from sandbox.salesforce.bulk import BulkIngest
 from sandbox.salesforce.faults import Faults
 from sandbox.salesforce.generator import generate
@@ -205,19 +205,19 @@ class SalesforceSandbox:
 
     def _route(self, request: Request, call: Call, rest: str) -> Response:
         """Run one REST resource (also used for composite subrequests, without counting)."""
-        for method, regex, name, handler in self._routes:
-            match = regex.match(rest)
-            if match and method == request.method:
-                self.counters[name] += 1
-                result: Response = handler(request, call, **match.groupdict())
-                return result
-        if any(regex.match(rest) for _, regex, _, _ in self._routes):
+        found = self._routes.resolve(request.method, rest)
+        if found is None:
+            return api_error(404, "NOT_FOUND", "The requested resource does not exist")
+        if found.handler is None:
             return api_error(
                 405,
                 "METHOD_NOT_ALLOWED",
                 f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,POST",
             )
-        return api_error(404, "NOT_FOUND", "The requested resource does not exist")
+        name, handler = found.handler
+        self.counters[name] += 1
+        result: Response = handler(request, call, **found.params)
+        return result
 
     def _subrequest(self, request: Request, call: Call) -> Response:
         match = _DATA.match(request.path)
@@ -232,7 +232,7 @@ class SalesforceSandbox:
             match.group("rest") or "/",
         )
 
-    def _build_routes(self) -> list[tuple[str, re.Pattern[str], str, Handler]]:
+    def _build_routes(self) -> Router[tuple[str, Handler]]:
         rest, bulk, tooling = self.rest, self.bulk, self.tooling
         locator = r"(?P<locator>01g[A-Za-z0-9]+-\d+)"
         job = r"(?P<job_id>750[A-Za-z0-9]+)"
@@ -302,7 +302,10 @@ class SalesforceSandbox:
                 bulk.results,
             ),
         ]
-        return [(m, re.compile(f"^{p}$"), n, h) for m, p, n, h in table]
+        router: Router[tuple[str, Handler]] = Router()
+        for method, pattern, name, handler in table:
+            router.add(method, pattern, (name, handler))
+        return router
 
     def _limits(self, request: Request, call: Call) -> Response:
         return self.rest.limits(request, call, used=self.api_used, limit=self.daily_api_limit)

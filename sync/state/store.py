@@ -22,6 +22,7 @@ from config.settings import TABLE_PREFIX, RetentionSettings
 from scoring.types import Record, ScoreResult
 from sync.state.bulk import BulkInsert, KeyedIds
 from sync.state.db import Checkpointer, create_engine
+from sync.state.errors import state_error
 from sync.state.inputs import decode_inputs
 from sync.state.ledger import LedgerMixin
 from sync.state.migrations import migrate
@@ -116,24 +117,52 @@ class StateStore(LedgerMixin):
 
     @classmethod
     def open(cls, url: str, *, now: datetime, table_prefix: str = TABLE_PREFIX) -> StateStore:
-        """Connect to `url` and migrate the schema to the current version."""
-        engine = create_engine(url)
+        """Connect to `url` and migrate the schema to the current version; a database that
+        cannot be used (read-only, full, damaged, unreachable) raises `StateDatabaseError`."""
         tables = build_tables(table_prefix)
-        migrate(engine, tables, now=now)
+        try:
+            engine = create_engine(url)
+            migrate(engine, tables, now=now)
+        except (sa.exc.DBAPIError, OSError) as exc:
+            error = state_error(exc, url)
+            if error is None:
+                raise
+            raise error from exc
         return cls(engine, tables)
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:
-        """`engine.begin()`: one transaction, committed when the block ends without error."""
-        if self._write_turn is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._write_turn:
-            if self._wal and self._checkpointer is None:
-                self._checkpointer = Checkpointer(self.engine)
-            with self.engine.begin() as conn:
-                yield conn
+        """`engine.begin()`: one transaction, committed when the block ends without error. A
+        write the database refuses for a reason the operator must fix (read-only, disk full,
+        file size limit, damaged file) raises `StateDatabaseError`."""
+        try:
+            if self._write_turn is None:
+                with self.engine.begin() as conn:
+                    yield conn
+                return
+            with self._write_turn:
+                if self._wal and self._checkpointer is None:
+                    self._checkpointer = Checkpointer(self.engine)
+                with self.engine.begin() as conn:
+                    yield conn
+        except sa.exc.DBAPIError as exc:
+            error = state_error(exc, self.engine.url)
+            if error is None:
+                raise
+            raise error from exc
+
+    def integrity_problems(self, limit: int = 5) -> list[str]:
+        """What SQLite's `quick_check` finds wrong with the database file (empty when sound;
+        PostgreSQL checks its own pages, so always empty there)."""
+        if self.dialect != "sqlite":
+            return []
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.exec_driver_sql(f"PRAGMA quick_check({limit})").all()
+        except sa.exc.DBAPIError as exc:
+            return [str(exc.orig).strip()]
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
 
     @property
     def dialect(self) -> str:

@@ -264,16 +264,23 @@ def test_model_for_another_kind_is_reported_at_the_config_key(folder):
     ]
 
 
-def test_account_rollup_models_are_refused_by_runs_until_they_are_read(folder):
+def test_account_models_load_on_hubspot_and_unread_parts_are_refused(folder):
     shutil.copy(EXAMPLES / "models" / "hubspot-companies.yaml", folder / "models" / "m.yaml")
     config = BASE.replace("kind: contact", "kind: company")
-    loaded = load_config(write(folder, config), environ={"TOKEN": "t"})
+    models = load_models(load_config(write(folder, config), environ={"TOKEN": "t"}))
+    assert models[("acme", "company")].rollup is not None
+    people = (
+        "name: people\nobject: contact\n"
+        "fit:\n  rules:\n    - {name: A account, if: {account.grade: A}, points: 5}\n"
+    )
+    (folder / "models" / "m.yaml").write_text(people, encoding="utf-8")
+    loaded = load_config(write(folder, BASE), environ={"TOKEN": "t"})
     with pytest.raises(ProblemsError) as info:
         load_models(loaded)
     assert [str(p).replace(str(folder), "D") for p in info.value.problems] == [
-        "D/leadsync.yaml:7:32 connections[0].objects[0].model: model 'hubspot-b2b-companies' "
-        "(m.yaml) uses account roll-ups or 'account.' fields, which runs do not read from the "
-        "CRM yet; remove 'members' and 'account.' rules to sync it"
+        "D/leadsync.yaml:7:32 connections[0].objects[0].model: model 'people' "
+        "(m.yaml) uses 'account.' fields, which hubspot runs do not read yet; remove them to "
+        "sync this model"
     ]
 
 
@@ -295,3 +302,24 @@ def test_readme_shows_the_example_config_verbatim():
     readme = (EXAMPLES.parents[1] / "README.md").read_text()
     example = (EXAMPLES / "leadsync.yaml").read_text()
     assert f"```yaml\n{example}```" in readme
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda f: (f / "ca.pem").write_text("not a certificate\n"),
+            "is not a CA bundle (PEM certificates expected): NO_CERTIFICATE_OR_CRL_FOUND",
+        ),
+        (lambda f: (f / "ca.pem").mkdir(), "cannot be read: Is a directory"),
+        (lambda f: None, "not found"),
+    ],
+)
+def test_unusable_ca_bundle_is_located(folder, make, message):
+    make(folder)
+    text = BASE.replace(
+        '{access_token: "${TOKEN}"}', '{access_token: "${TOKEN}", ca_bundle: ca.pem}'
+    )
+    assert problems(write(folder, text)) == [
+        f"F:5:52 connections[0].hubspot.ca_bundle: file {folder / 'ca.pem'} {message}"
+    ]

@@ -31,6 +31,7 @@ class FakeConnector:
         *,
         since=None,
         resume=None,
+        members=None,
     ) -> Iterator[Page]:
         self.asked = (list(fields), list(event_types))
         yield Page(self.records[:1], "1")

@@ -6,7 +6,7 @@ import pytest
 
 from scoring import explain, score
 from scoring.account_link import with_account
-from scoring.rollup import Member, MemberFacts, member_facts, rollup_items
+from scoring.rollup import Member, MemberFacts, member_facts, record_facts, rollup_items
 from scoring.types import Record, ScoreResult
 from tests.scoring.helpers import NOW, event, model
 
@@ -23,21 +23,8 @@ def account_model(rollup: str, extra: str = ""):
     return model("object: company\n" + extra + ROLES + rollup)
 
 
-def result(interest: int, fit: int = 0) -> ScoreResult:
-    return ScoreResult(
-        fit=fit,
-        interest=interest,
-        score=round((fit + interest) / 2),
-        grade="D",
-        tier="3",
-        label="D3",
-        qualified=False,
-        disqualified_reason=None,
-        contributions=(),
-        reasons=(),
-        completeness=1.0,
-        model_version="m",
-    )
+def result(interest: int, fit: int = 0) -> dict[str, float]:
+    return {"fit": fit, "interest": interest, "score": round((fit + interest) / 2)}
 
 
 PEOPLE = [
@@ -323,3 +310,32 @@ def test_contact_rules_read_their_account_result():
     assert score(with_account(person, account), m, NOW).fit == 15
     assert score(with_account(person, None), m, NOW).fit == 0
     assert score(person, m, NOW).reasons == ("-5 No account",)
+
+
+def test_members_read_from_the_crm_take_their_scores_from_leadsync_outputs():
+    m = account_model("    - {name: R, score: interest}\n")
+    assert m.rollup is not None
+    people = [
+        Record("1", "contact", {"jobtitle": "VP Sales"}, outputs={"interest": "40", "fit": "9"}),
+        Record("2", "contact", {"jobtitle": "N/A"}, outputs={"interest": "not a number"}),
+        Record("3", "contact", {"jobtitle": "  CFO "}),
+    ]
+    assert Member.from_record(people[0]).scores == {"fit": 9.0, "interest": 40.0, "score": 0.0}
+    facts = record_facts(people, m.rollup, NOW)
+    assert [(f.title, f.values) for f in facts] == [
+        ("VP Sales", (80.0,)),
+        ("(no title)", (0.0,)),
+        ("CFO", (0.0,)),
+    ]
+    account = Record("c1", "company", {}, members=tuple(people))
+    assert score(account, m, NOW, members=facts).interest == 80
+
+
+def test_a_person_scored_in_the_run_brings_that_result():
+    account = ScoreResult(
+        fit=80, interest=55, score=68, grade="A", tier="2", label="A2", qualified=True,
+        disqualified_reason=None, contributions=(), reasons=(), completeness=1.0,
+        model_version="a",
+    )  # fmt: skip
+    person = Record("p1", "contact", {"jobtitle": "CFO"})
+    assert Member.scored(person, account).scores == {"fit": 80, "interest": 55, "score": 68}

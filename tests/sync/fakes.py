@@ -20,6 +20,7 @@ from connectors.base import (
     ApiUsage,
     Change,
     FieldStatus,
+    MemberRequest,
     OutputField,
     Page,
     SchemaReport,
@@ -117,6 +118,7 @@ class FakeCRM:
         *,
         since: datetime | None,
         resume: str | None = None,
+        members: MemberRequest | None = None,
     ) -> Iterator[Page]:
         position = json.loads(resume) if resume else None
         while True:
@@ -202,6 +204,7 @@ class FakeCRM:
         record_ids: Sequence[str],
         fields: Collection[str],
         event_types: Collection[str],
+        members: MemberRequest | None = None,
     ) -> list[Record]:
         self._call()
         return [self._record(self.records[i], kind) for i in record_ids if i in self.records]

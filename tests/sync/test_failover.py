@@ -111,7 +111,7 @@ def test_kill_9_of_the_leader_mid_run_hands_over_to_a_standby_with_every_change_
             assert len(applied) == CONTACTS
             assert set(applied.values()) == {1}
             assert store.pending_count("hs") == 0
-            statuses = [r.status for r in store.runs("hs", limit=50)]
+            statuses = [str(r.status) for r in store.runs("hs", limit=50)]
             assert statuses.count("crashed") == 1
             assert "succeeded" in statuses
             assert "running" not in statuses

@@ -11,6 +11,7 @@ from config.loader import load_config, load_models
 from connectors.outputs import output_fields
 from connectors.salesforce import SalesforceConnector
 from sandbox.salesforce import SalesforceSandbox
+from sandbox.tls import make_loopback_tls
 from sync.connections import build_connector, run_options, write_chunk
 from sync.engine import Engine
 from sync.state.store import StateStore
@@ -61,7 +62,8 @@ connections:
 def test_full_runs_of_salesforce_get_chunks_of_bulk_threshold(
     tmp_path, chunk_size, bulk_threshold, full, expected
 ):
-    (tmp_path / "ca.pem").write_text("")
+    # a real CA file: the config loader checks that a ca_bundle holds PEM certificates
+    (tmp_path / "ca.pem").write_bytes(make_loopback_tls().ca_file.read_bytes())
     loaded = _config(tmp_path, None, chunk_size=chunk_size, bulk_threshold=bulk_threshold)
     conn = loaded.settings.connections[0]
     assert write_chunk(conn, full=full) == expected

@@ -1,0 +1,257 @@
+"""`leadsync doctor`: a checklist per connection, for the day of the install and the day it breaks.
+
+Config valid (loading it is the first check: a bad file exits 2 with every located problem), the
+state store reachable, migrated and intact, then per connection: the CRM reachable and its clock
+close to ours, the credentials accepted, the scopes and permissions there, every output property
+present with the right type and visible, and the daily budget's headroom. Each line says what
+was found and, when something is wrong, what to do. Exit 0 when nothing failed (warnings
+allowed), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+import click
+import requests
+import sqlalchemy as sa
+
+from cli.commands.runs import Context, config_options, open_context
+from cli.render import table
+from config.settings import ConnectionSettings
+from connectors.base import Connector
+from connectors.errors import (
+    AuthError,
+    BudgetExhausted,
+    ConnectorError,
+    MissingPermission,
+    PermanentError,
+    TransientError,
+)
+from connectors.outputs import output_fields
+from sync.connections import build_connector, calls_today
+from sync.engine import utc_now
+from sync.state.migrations import LATEST
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+#: Clock skew against the CRM that deserves a warning, and one that fails the check (seconds):
+#: incremental reads start at the saved watermark minus `read.overlap`, and decay is computed
+#: from our clock, so minutes of skew lose changes or age engagement wrongly.
+SKEW_WARN_S, SKEW_FAIL_S = 30.0, 120.0
+#: Share of the daily cap used that deserves a warning.
+BUDGET_WARN = 0.8
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the checklist."""
+
+    scope: str
+    name: str
+    status: str
+    detail: str
+
+
+def check_state_store(ctx: Context) -> list[Check]:
+    """The state store: reachable, at the schema version this leadsync understands, intact."""
+    store = ctx.store
+    checks = [Check("state", "reachable", OK, f"{store.dialect} state store opened")]
+    with store.engine.connect() as conn:
+        version = conn.execute(
+            sa.select(sa.func.max(store.t.schema_version.c.version))
+        ).scalar_one()
+        if store.dialect == "sqlite":
+            rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+            intact = rows == ["ok"]
+            integrity = "PRAGMA quick_check: ok" if intact else "; ".join(map(str, rows[:3]))
+        else:
+            conn.execute(sa.text("SELECT 1"))
+            intact, integrity = True, "PostgreSQL answers"
+    migrated = version == LATEST
+    checks.append(
+        Check(
+            "state",
+            "migrated",
+            OK if migrated else FAIL,
+            f"schema version {version}"
+            + ("" if migrated else f", this leadsync expects {LATEST}: restart to migrate"),
+        )
+    )
+    checks.append(
+        Check(
+            "state",
+            "integrity",
+            OK if intact else FAIL,
+            integrity if intact else f"{integrity}: restore the database from a backup",
+        )
+    )
+    return checks
+
+
+def crm_url(conn: ConnectionSettings) -> tuple[str, str | None, float]:
+    """(base URL, CA bundle, timeout) of the connection's CRM."""
+    if conn.hubspot is not None:
+        hub = conn.hubspot
+        return hub.base_url, str(hub.ca_bundle) if hub.ca_bundle else None, hub.timeout
+    sf = conn.salesforce
+    assert sf is not None
+    return sf.login_url, str(sf.ca_bundle) if sf.ca_bundle else None, sf.timeout
+
+
+def check_clock(conn: ConnectionSettings, now: Callable[[], datetime]) -> Check:
+    """Our clock against the `Date` header of the CRM's answer (any status will do)."""
+    url, ca_bundle, timeout = crm_url(conn)
+    try:
+        response = requests.get(url, timeout=timeout, verify=ca_bundle or True)
+    except requests.RequestException as exc:
+        return Check(
+            conn.name,
+            "CRM reachable",
+            FAIL,
+            f"{url}: {type(exc).__name__}; check base_url/login_url, the network and ca_bundle",
+        )
+    header = response.headers.get("Date")
+    if not header:
+        return Check(conn.name, "clock skew", WARN, f"{url} sent no Date header to compare")
+    skew = (now() - parsedate_to_datetime(header)).total_seconds()
+    status = OK if abs(skew) < SKEW_WARN_S else WARN if abs(skew) < SKEW_FAIL_S else FAIL
+    detail = f"{skew:+.0f} s against {url}"
+    if status != OK:
+        detail += "; synchronise this host's clock (NTP)"
+    return Check(conn.name, "clock skew", status, detail)
+
+
+def check_schema(ctx: Context, conn: ConnectionSettings, connector: Connector) -> list[Check]:
+    """Credentials, scopes and every output property of every object (no changes made)."""
+    checks: list[Check] = []
+    for obj in conn.objects:
+        model = ctx.models[(conn.name, obj.kind)]
+        try:
+            report = connector.ensure_schema(
+                obj.kind, output_fields(model.grades, model.labels), apply=False
+            )
+        except AuthError as exc:
+            return [Check(conn.name, "credentials", FAIL, f"{exc}; check the token or client")]
+        except (MissingPermission, PermanentError) as exc:
+            return [
+                Check(conn.name, "credentials", OK, "accepted"),
+                Check(conn.name, "scopes and permissions", FAIL, str(exc)),
+            ]
+        if not checks:
+            checks += [
+                Check(conn.name, "credentials", OK, "accepted"),
+                Check(conn.name, "scopes and permissions", OK, "schema readable"),
+            ]
+        bad = [f for f in report.fields if f.state not in ("ok", "created", "updated")]
+        if not bad:
+            checks.append(
+                Check(
+                    conn.name,
+                    f"{obj.kind} outputs",
+                    OK,
+                    f"{len(report.fields)} properties present with the right types",
+                )
+            )
+            continue
+        missing = [f.crm_name for f in bad if f.state == "missing"]
+        conflicts = [f"{f.crm_name} ({f.detail})" for f in bad if f.state == "conflict"]
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}: run `leadsync setup --apply`")
+        if conflicts:
+            parts.append(f"wrong type {', '.join(conflicts)}: fix or delete them in the CRM")
+        checks.append(Check(conn.name, f"{obj.kind} outputs", FAIL, "; ".join(parts)))
+    return checks
+
+
+def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -> Check:
+    """Today's calls against the connection's daily cap, as far as it is known."""
+    used = calls_today(ctx.store, conn.name, utc_now())
+    if conn.hubspot is not None:
+        cap = conn.hubspot.daily_budget
+        if not cap:
+            return Check(conn.name, "budget headroom", OK, f"{used:,} calls today, no daily_budget")
+        where = "daily_budget"
+    else:
+        sf = conn.salesforce
+        assert sf is not None
+        from connectors.salesforce import SalesforceConnector
+
+        assert isinstance(connector, SalesforceConnector)
+        _, org_limit = connector.org_allowance()
+        cap = max(1, math.floor(sf.daily_share * org_limit))
+        where = f"{sf.daily_share:.0%} of the org's {org_limit:,}"
+    share = used / cap
+    status = OK if share < BUDGET_WARN else WARN if share < 1 else FAIL
+    detail = f"{used:,} of {cap:,} calls today ({where}, {share:.0%})"
+    if status != OK:
+        detail += "; raise the cap or space the full rescores"
+    return Check(conn.name, "budget headroom", status, detail)
+
+
+@contextmanager
+def _connector(conn: ConnectionSettings) -> Iterator[Connector]:
+    connector = build_connector(conn)
+    try:
+        yield connector
+    finally:
+        connector.close()
+
+
+def check_connection(ctx: Context, conn: ConnectionSettings) -> list[Check]:
+    """Every check of one connection; a failure that makes the rest meaningless stops there."""
+    reach = check_clock(conn, utc_now)
+    checks = [reach]
+    if reach.status == FAIL and reach.name == "CRM reachable":
+        return checks
+    try:
+        with _connector(conn) as connector:
+            schema = check_schema(ctx, conn, connector)
+            checks += schema
+            if all(c.status != FAIL for c in schema):
+                checks.append(check_budget(ctx, conn, connector))
+    except BudgetExhausted as exc:
+        checks.append(Check(conn.name, "budget headroom", FAIL, str(exc)))
+    except (TransientError, ConnectorError) as exc:
+        checks.append(Check(conn.name, "CRM answers", FAIL, f"{type(exc).__name__}: {exc}"))
+    return checks
+
+
+@click.command("doctor")
+@config_options
+@click.option("--connection", help="Only this connection (default: all).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def doctor_command(
+    *, config: str, secrets_dir: str | None, connection: str | None, fmt: str
+) -> int:
+    """Check the config, the state store and each connection's CRM access; change nothing."""
+    ctx = open_context(config, secrets_dir)
+    try:
+        checks = [Check("config", "valid", OK, f"{config}: {len(ctx.models)} model(s) loaded")]
+        checks += check_state_store(ctx)
+        for conn in ctx.connections(connection):
+            checks += check_connection(ctx, conn)
+    finally:
+        ctx.store.close()
+    failed = sum(c.status == FAIL for c in checks)
+    warned = sum(c.status == WARN for c in checks)
+    if fmt == "json":
+        body = {"ok": failed == 0, "checks": [asdict(c) for c in checks]}
+        click.echo(json.dumps(body, indent=2))
+    else:
+        click.echo(table(("", "check", "result", "detail"), [
+            (c.scope, c.name, c.status, c.detail) for c in checks
+        ]))  # fmt: skip
+        click.echo(f"\n{len(checks)} checks: {failed} failed, {warned} warnings")
+    return 1 if failed else 0
+
+
+def register(group: click.Group) -> None:
+    """Add `doctor` to the `leadsync` group."""
+    group.add_command(doctor_command)

@@ -1,0 +1,119 @@
+"""Account models through the model tools against the HubSpot sandbox with buying committees:
+`setup` and `sync` of contacts then companies, `explain` and `preview` of a company, and the
+hidden account outcome that the breadth of engagement predicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cli.commands.runs import open_store
+from cli.main import main
+from config.loader import load_config
+from revops.evaluation import roc_auc
+from sandbox.hubspot import HubSpotSandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+PEOPLE = ROOT / "config/examples/models/hubspot-professional.yaml"
+ACCOUNTS = ROOT / "config/examples/models/hubspot-companies.yaml"
+NOW = "2026-11-20T12:00:00Z"
+COMPANIES = 300
+
+
+@dataclass
+class Live:
+    sandbox: HubSpotSandbox
+    config: Path
+    tmp: Path
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    tmp = tmp_path_factory.mktemp("accounts")
+    sandbox = HubSpotSandbox(
+        contacts=COMPANIES * 8,
+        companies=COMPANIES,
+        now=datetime(2026, 11, 20, 12, tzinfo=UTC),
+        rate_limit_10s=100_000,
+        search_per_second=100_000,
+        buying_committees=True,
+    ).start()
+    config = tmp / "leadsync.yaml"
+    config.write_text(
+        f"state_url: sqlite:///{tmp}/state.db\n"
+        "connections:\n"
+        "  - name: sandbox\n"
+        "    crm: hubspot\n"
+        f'    hubspot: {{base_url: "{sandbox.url}", access_token: "{sandbox.token}"}}\n'
+        f"    objects: [{{kind: contact, model: {PEOPLE}}}, {{kind: company, model: {ACCOUNTS}}}]\n"
+    )
+    try:
+        assert main(["setup", "--config", str(config), "--apply"]) == 0
+        assert main(["sync", "--config", str(config), "--full", "--now", NOW]) == 0
+        yield Live(sandbox, config, tmp)
+    finally:
+        sandbox.stop()
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    return code, capsys.readouterr().out
+
+
+def company_scores(live: Live) -> dict[str, tuple[int, int]]:
+    store = open_store(load_config(live.config).settings)
+    try:
+        ids = [str(i) for i in live.sandbox.store.table("companies").ids]
+        found = store.previous_scores("sandbox", "company", ids)
+        return {rid: (r.interest, r.score) for rid, r in found.items()}
+    finally:
+        store.close()
+
+
+def test_sync_scores_every_company_and_breadth_predicts_the_hidden_won_deals(live):
+    scores = company_scores(live)
+    assert len(scores) == COMPANIES
+    truth = live.sandbox.store.account_outcomes
+    ids = sorted(scores)
+    won = [truth[int(i)].won for i in ids]
+    interest_auc = roc_auc([scores[i][0] for i in ids], won)
+    assert interest_auc is not None and interest_auc >= 0.7
+
+
+def test_explain_a_company_names_its_people_and_roll_ups(live, capsys):
+    links = live.sandbox.store.associations[("companies", "contacts")]
+    company = next(str(c) for c, people in links.items() if len(people) >= 5)
+    code, out = run(
+        capsys, "explain", company, "--config", str(live.config), "--kind", "company",
+        "--now", NOW,
+    )  # fmt: skip
+    assert code == 0
+    assert out.splitlines()[0].startswith(f"record {company}  model hubspot-b2b-companies")
+    assert " Buying committee: people with call, email_click, email_reply, form_submission, " in out
+    assert f"\nmembers: {len(links[int(company)])}\n" in out
+
+
+def test_preview_of_an_account_model_change(live, capsys):
+    candidate = live.tmp / "candidate.yaml"
+    text = ACCOUNTS.read_text()
+    assert text.count("{min: 5, points: 40}") == 1
+    candidate.write_text(text.replace("{min: 5, points: 40}", "{min: 5, points: 10}"))
+    code, out = run(
+        capsys, "preview", "--config", str(live.config), "--model", str(candidate), "--kind",
+        "company", "--now", NOW,
+    )  # fmt: skip
+    assert code == 0
+    assert f"on {COMPANIES} records from sandbox" in out
+    assert any(line.startswith("Buying committee") for line in out.splitlines())
+
+
+def test_history_of_a_company(live, capsys):
+    company = next(iter(company_scores(live)))
+    code, out = run(capsys, "history", company, "--config", str(live.config), "--kind", "company")
+    assert code == 0
+    assert out.splitlines()[0] == f"score history of {company}: 1 write(s)"

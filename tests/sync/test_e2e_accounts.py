@@ -1,0 +1,104 @@
+"""Account models end to end against the HubSpot sandbox: companies scored from their contacts,
+written back, and recomputed on incremental runs when one of their people changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from config.model_loader import load_model
+from connectors.base import MemberRequest
+from connectors.outputs import output_fields
+from scoring import score
+from scoring.rollup import record_facts
+from sync.engine import Engine, RunOptions
+from sync.state.store import StateStore
+from tests.sync.hubspot_env import NOW, ROOT, SandboxClock, sandbox
+from tests.sync.test_e2e_hubspot import connector
+
+MODELS = ROOT / "config" / "examples" / "models"
+CONTACTS, COMPANIES = 400, 40
+
+
+def outputs(sb, object_type: str, record_id: str) -> dict[str, str | None]:
+    table = sb.store.table(object_type)
+    with sb.store.lock:
+        row = table.rows[int(record_id)]
+        return {n: table.text(row, f"leadsync_{n}") for n in ("fit", "interest", "score", "label")}
+
+
+@pytest.fixture
+def world(tmp_path):
+    sb = sandbox(CONTACTS, companies=COMPANIES, buying_committees=True)
+    people = load_model(MODELS / "hubspot-professional.yaml")
+    accounts = load_model(MODELS / "hubspot-companies.yaml")
+    conn = connector(sb)
+    for kind, model in (("contact", people), ("company", accounts)):
+        assert conn.ensure_schema(kind, output_fields(model.grades, model.labels), apply=True).ok
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    engine = Engine(store, conn, connection="hs", sleep=lambda s: True)
+    yield sb, conn, engine, people, accounts
+    conn.close()
+    store.close()
+    sb.stop()
+
+
+def test_companies_are_scored_from_their_people_written_back_and_recomputed(world):
+    sb, conn, engine, people, accounts = world
+    full = RunOptions(full=True)
+    assert engine.run("contact", people, full, now=NOW).status == "succeeded"
+    before = conn.usage.calls
+    run = engine.run("company", accounts, full, now=NOW)
+    assert (run.status, run.counts.read, run.counts.failed) == ("succeeded", COMPANIES, 0)
+    # one list page of companies, one association batch read, one batch read per 100 distinct
+    # contacts of those companies, one batch update per 100 written companies
+    links = sb.store.associations[("companies", "contacts")]
+    members = len({c for company in links.values() for c in company})
+    expected = 1 + 1 + -(-members // 100) + -(-run.counts.written // 100)
+    assert conn.usage.calls - before == run.counts.api_calls == expected
+
+    # every written value is what scoring the company with its people gives
+    request = MemberRequest(accounts.rollup.properties, accounts.rollup.event_types)
+    ids = [str(i) for i in sb.store.table("companies").ids]
+    records = conn.fetch("company", ids, accounts.properties, (), members=request)
+    assert [len(r.members) for r in records] == [len(links.get(int(i), [])) for i in ids]
+    engaged = 0
+    for record in records:
+        facts = record_facts(record.members, accounts.rollup, NOW)
+        result = score(record, accounts, NOW, members=facts)
+        assert outputs(sb, "companies", record.id) == {
+            "fit": str(result.fit),
+            "interest": str(result.interest),
+            "score": str(result.score),
+            "label": result.label,
+        }
+        engaged += any("engaged in 14 days" in line for line in result.reasons)
+    assert engaged >= 5  # the sandbox's buying committees show up in the reasons
+
+    # a contact of one company changes: the next incremental run recomputes that company
+    # (and the companies our own writes touched) and reads no other company's people
+    clock: SandboxClock = sb.clock
+    clock.advance(600)
+    engine.run("company", accounts, RunOptions(), now=NOW + timedelta(minutes=10))
+    clock.advance(600)
+    quiet = engine.run("company", accounts, RunOptions(), now=NOW + timedelta(minutes=20))
+    assert (quiet.counts.read, quiet.counts.written) == (0, 0)
+    company_id = next(i for i, contacts in links.items() if len(contacts) >= 3)
+    contact_id = links[company_id][0]
+    contacts = sb.store.table("contacts")
+    clock.advance(600)
+    with sb.store.lock:
+        row = contacts.rows[contact_id]
+        stamp = int(clock() * 1000)
+        contacts.set_raw(row, "hs_analytics_last_visit_timestamp", stamp)
+        contacts.touch(row, stamp)
+    companies_of_contact = sb.store.associated("contacts", contact_id, "companies")
+    before = conn.usage.by_endpoint.copy()
+    changed = engine.run("company", accounts, RunOptions(), now=NOW + timedelta(minutes=30))
+    assert (changed.mode, changed.status) == ("incremental", "succeeded")
+    assert changed.counts.read == len(companies_of_contact)
+    calls = {k: v - before.get(k, 0) for k, v in conn.usage.by_endpoint.items()}
+    # companies searched (none changed), contacts searched (one), its companies, the companies
+    # read by id, their associations and their people
+    assert calls["objects.batch_read"] == 2

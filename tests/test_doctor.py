@@ -1,0 +1,119 @@
+"""`leadsync doctor`: the checklist against the HubSpot sandbox, healthy and broken."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import responses
+
+from cli.commands.doctor import FAIL, OK, WARN, check_clock
+from cli.main import main
+from config.settings import ConnectionSettings
+from tests.sync.hubspot_env import sandbox, write_config
+
+
+def doctor(capsys, config, *extra: str) -> tuple[int, dict[str, Any]]:
+    capsys.readouterr()
+    code = main(["doctor", "--config", str(config), "--format", "json", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def lines(body: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(c["scope"], c["name"], c["status"]) for c in body["checks"]]
+
+
+def test_a_healthy_connection_passes_every_check(tmp_path, capsys):
+    sb = sandbox(20)
+    try:
+        env = write_config(tmp_path, sb, extra="")
+        assert main(["setup", "--apply", "--config", str(env.config)]) == 0
+        code, body = doctor(capsys, env.config)
+        assert code == 0 and body["ok"] is True
+        assert lines(body) == [
+            ("config", "valid", OK),
+            ("state", "reachable", OK),
+            ("state", "migrated", OK),
+            ("state", "integrity", OK),
+            ("hs", "clock skew", OK),
+            ("hs", "credentials", OK),
+            ("hs", "scopes and permissions", OK),
+            ("hs", "contact outputs", OK),
+            ("hs", "budget headroom", OK),
+        ]
+        details = {c["name"]: c["detail"] for c in body["checks"]}
+        assert details["integrity"] == "PRAGMA quick_check: ok"
+        assert details["budget headroom"] == "0 calls today, no daily_budget"
+    finally:
+        sb.stop()
+
+
+def test_missing_outputs_fail_with_the_fix(tmp_path, capsys):
+    sb = sandbox(20)
+    try:
+        env = write_config(tmp_path, sb)
+        code, body = doctor(capsys, env.config)
+        assert code == 1 and body["ok"] is False
+        (outputs,) = [c for c in body["checks"] if c["name"] == "contact outputs"]
+        assert outputs["status"] == FAIL
+        assert outputs["detail"].startswith("missing leadsync_")
+        assert outputs["detail"].endswith("run `leadsync setup --apply`")
+    finally:
+        sb.stop()
+
+
+def test_a_rejected_token_fails_the_credentials_without_printing_it(tmp_path, capsys, monkeypatch):
+    sb = sandbox(20)
+    try:
+        env = write_config(tmp_path, sb)
+        monkeypatch.setenv("LEADSYNC_TEST_HUBSPOT_TOKEN", "pat-na1-wrong-token-1234")
+        capsys.readouterr()
+        code = main(["doctor", "--config", str(env.config)])
+        out = capsys.readouterr().out
+        assert code == 1
+        assert "credentials" in out and "FAIL" in out
+        assert "pat-na1-wrong-token-1234" not in out
+    finally:
+        sb.stop()
+
+
+def test_nothing_listening_names_the_url_and_stops_there(tmp_path, capsys):
+    sb = sandbox(5)
+    env = write_config(tmp_path, sb)
+    url = sb.url
+    sb.stop()
+    code, body = doctor(capsys, env.config)
+    assert code == 1
+    assert lines(body)[-1] == ("hs", "CRM reachable", FAIL)
+    assert body["checks"][-1]["detail"].startswith(f"{url}: ConnectionError")
+
+
+def hubspot_conn() -> ConnectionSettings:
+    return ConnectionSettings.model_validate(
+        {
+            "name": "hs",
+            "crm": "hubspot",
+            "hubspot": {"access_token": "t", "base_url": "https://crm.example"},
+            "objects": [{"kind": "contact", "model": "m.yaml"}],
+        }
+    )
+
+
+@responses.activate
+def test_clock_skew_against_the_crm_date_header():
+    responses.get(
+        "https://crm.example", status=404, headers={"Date": "Fri, 20 Nov 2026 12:00:00 GMT"}
+    )
+    at = datetime(2026, 11, 20, 12, 0, 10, tzinfo=UTC)
+    assert check_clock(hubspot_conn(), lambda: at).status == OK
+    late = check_clock(hubspot_conn(), lambda: datetime(2026, 11, 20, 12, 1, tzinfo=UTC))
+    assert (late.status, late.detail) == (
+        WARN,
+        "+60 s against https://crm.example; synchronise this host's clock (NTP)",
+    )
+    early = check_clock(hubspot_conn(), lambda: datetime(2026, 11, 20, 11, 55, tzinfo=UTC))
+    assert (early.status, early.detail.split(";")[0]) == (
+        FAIL,
+        "-300 s against https://crm.example",
+    )
