@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from config.account_links import ACCOUNT_LINKS
 from config.errors import Problem, ProblemsError, UserError
 from config.settings import At, ConnectionSettings, Settings
 from scoring.model import ScoringModel
@@ -384,7 +385,7 @@ def _file_problem(path: Path, *, ca_bundle: bool) -> str | None:
 
 def _unread_account_parts(model: ScoringModel, crm: str) -> str | None:
     """What of the model's account language runs on `crm` cannot feed yet, or None."""
-    if model.account_fields:
+    if model.account_fields and (crm, model.object) not in ACCOUNT_LINKS:
         return "'account.' fields"
     if model.rollup is not None and crm != "hubspot":
         return "account roll-ups ('members')"

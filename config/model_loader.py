@@ -14,8 +14,12 @@ from config.yamlpos import Ctx, Node
 from scoring.model import ScoringModel, compile_model
 
 
-def load_model(path: str | Path) -> ScoringModel:
-    """Read and compile the model file at `path`; `ProblemsError` lists every problem found."""
+def load_model(path: str | Path, *, scored_only: bool = False) -> ScoringModel:
+    """Read and compile the model file at `path`; `ProblemsError` lists every problem found.
+
+    With `scored_only` (what `validate` asks), a model for a kind no CRM connection scores yet
+    is a problem too, located at its `object` (`config.kinds`: the configuration's answer).
+    """
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -24,14 +28,14 @@ def load_model(path: str | Path) -> ScoringModel:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ProblemsError([Problem(source, None, None, "", f"cannot read: {reason}")]) from None
-    return parse_model(text, source)
+    return parse_model(text, source, scored_only=scored_only)
 
 
-def parse_model(text: str, source: str = "<model>") -> ScoringModel:
+def parse_model(text: str, source: str = "<model>", *, scored_only: bool = False) -> ScoringModel:
     """Compile a model from YAML text; `source` names the file in problem messages."""
     tree = _load_yaml(text, source)
     ctx = Ctx(source)
-    spec = ModelParser(ctx).parse(Node(tree, "", 1, 1))
+    spec = ModelParser(ctx, scored_only=scored_only).parse(Node(tree, "", 1, 1))
     if ctx.problems or spec is None:
         problems = ctx.problems or [Problem(source, None, None, "", "invalid model")]
         raise ProblemsError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))

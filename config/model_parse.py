@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from config.kinds import unscored_reason
 from config.model_conditions import CondParser, scalar
 from config.model_members import MembersParser
 from config.model_rules import RuleParser
@@ -68,8 +69,9 @@ _MISPLACED = {
 class ModelParser:
     """One pass over a model tree; read `problems` from the `Ctx` afterwards."""
 
-    def __init__(self, ctx: Ctx) -> None:
+    def __init__(self, ctx: Ctx, *, scored_only: bool = False) -> None:
         self.ctx = ctx
+        self.scored_only = scored_only
         self.conds = CondParser(ctx, {})
         self.rules = RuleParser(ctx, self.conds)
 
@@ -153,6 +155,9 @@ class ModelParser:
                 f"valid: {', '.join(RECORD_KINDS)}",
             )
             return None
+        problem = unscored_reason(text) if self.scored_only else None
+        if problem:
+            self.ctx.error(node, problem)  # the rest of the file is still checked
         return text
 
     def _lists(self, node: Node) -> dict[str, tuple[Scalar, ...]]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.kinds import SCORED_KINDS
 from config.model_members import BREADTH_KEYS, MEMBERS_KEYS, ROLE_KEYS, ROLLUP_KEYS
 from config.model_parse import GROUP_KEYS, TOP_KEYS
 from config.model_rules import RULE_KEYS
 from scoring.spec import AGGREGATES, MEMBER_SCORES, OPERATORS
-from scoring.types import EVENT_TYPES, RECORD_KINDS
+from scoring.types import EVENT_TYPES
 
 SCHEMA_ID = "https://leadsync.dev/schema/model.json"
 
@@ -241,7 +242,7 @@ def model_schema() -> dict[str, Any]:
     }
     top: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
-        "object": {"enum": list(RECORD_KINDS)},
+        "object": {"enum": list(SCORED_KINDS)},
         "description": {"type": "string"},
         "lists": {
             "type": "object",

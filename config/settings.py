@@ -32,6 +32,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from config.kinds import unscored_reason
+
 
 class At(ValueError):
     """A validation error about a key below the validated model; `path` is relative to it."""
@@ -61,11 +63,6 @@ def parse_duration(value: object) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-CRM_KINDS: dict[str, tuple[str, ...]] = {
-    "hubspot": ("contact", "company"),
-    "salesforce": ("lead", "contact"),
-}
 
 
 class _Section(BaseModel):
@@ -242,14 +239,11 @@ class ConnectionSettings(_Section):
         other = "salesforce" if self.crm == "hubspot" else "hubspot"
         if blocks[other] is not None:
             raise At((other,), f"crm is {self.crm}: remove the `{other}:` block or change crm")
-        allowed = CRM_KINDS[self.crm]
         seen: set[str] = set()
         for index, obj in enumerate(self.objects):
-            if obj.kind not in allowed:
-                raise At(
-                    ("objects", index, "kind"),
-                    f"{self.crm} cannot score kind {obj.kind!r}; valid: {', '.join(allowed)}",
-                )
+            problem = unscored_reason(obj.kind, self.crm)
+            if problem:
+                raise At(("objects", index, "kind"), problem)
             if obj.kind in seen:
                 raise At(("objects", index, "kind"), f"kind {obj.kind!r} is listed twice")
             seen.add(obj.kind)

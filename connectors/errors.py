@@ -18,6 +18,8 @@ Messages never contain secrets.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class ConnectorError(Exception):
     """Base of every connector error."""
@@ -50,7 +52,14 @@ class MissingPermission(ConnectorError):
 
 
 class BudgetExhausted(ConnectorError):
-    """The connection reached its configured share of the CRM's daily API allowance."""
+    """The connection reached its configured share of the CRM's daily API allowance.
+
+    `resume_at`, when the connector knows it, is when the work will fit again.
+    """
+
+    def __init__(self, message: str, *, resume_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.resume_at = resume_at
 
 
 class PermanentError(ConnectorError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,10 +29,13 @@ if TYPE_CHECKING:
     from connectors.salesforce.options import SalesforceOptions
 
 
-def calls_today(store: StateStore, connection: str, now: datetime) -> int:
-    """API calls runs of `connection` recorded since 00:00 UTC of `now`'s day."""
+def calls_today(store: StateStore, conn: ConnectionSettings, now: datetime) -> int:
+    """API calls runs of `conn` recorded in the CRM's current daily window: since 00:00 UTC of
+    `now`'s day for HubSpot, in the last 24 hours for Salesforce (a rolling window)."""
+    if conn.crm == "salesforce":
+        return store.api_calls_since(conn.name, now - timedelta(days=1))
     midnight = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
-    return store.api_calls_since(connection, midnight)
+    return store.api_calls_since(conn.name, midnight)
 
 
 def build_connector(
@@ -45,7 +48,7 @@ def build_connector(
 
     `daily_used` seeds the connector's daily cap (HubSpot `daily_budget`, Salesforce
     `daily_share`) with the calls this connection already made today in earlier processes,
-    normally `calls_today(store, conn.name, now)`; without it the cap would restart from zero
+    normally `calls_today(store, conn, now)`; without it the cap would restart from zero
     in every process.
     """
     if conn.crm == "hubspot":

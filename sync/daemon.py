@@ -238,7 +238,7 @@ class Daemon:
 
     def _build_connector(self, conn: ConnectionSettings) -> Connector:
         # Seeded with today's stored calls so a restarted daemon keeps the daily cap.
-        return build_connector(conn, daily_used=calls_today(self.store, conn.name, self.clock()))
+        return build_connector(conn, daily_used=calls_today(self.store, conn, self.clock()))
 
     def run_job(self, name: str, *, full: bool) -> list[RunResult]:
         """One scheduled run of connection `name` (every kind, in configured order)."""

@@ -47,6 +47,7 @@ from sync.run import (
     RunContext,
     RunOptions,
     member_request,
+    read_fields,
     utc_now,
 )
 from sync.run_summary import RunResult
@@ -178,6 +179,7 @@ class Engine:
 
     def _fetch(self, run: Run, ids: list[str]) -> list[Record]:
         model = run.model
+        fields = read_fields(model, self.connector.crm, run.kind)
         return self.connector.fetch(
-            run.kind, ids, model.properties, model.event_types, members=member_request(model)
+            run.kind, ids, fields, model.event_types, members=member_request(model)
         )

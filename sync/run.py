@@ -17,9 +17,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
+from config.account_links import ACCOUNT_LINKS
 from config.settings import ReadSettings, WriteSettings
 from connectors.base import Connector, MemberRequest, Page
 from connectors.errors import BudgetExhausted, ConnectorError, TransientError
+from scoring.account_link import with_account
 from scoring.types import Record
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer
@@ -56,6 +58,46 @@ class Model(Protocol):
     def event_types(self) -> frozenset[str]: ...
     @property
     def qualify_lifecycle_stage(self) -> str | None: ...
+
+
+def read_fields(model: Model, crm: str, kind: str) -> frozenset[str]:
+    """The fields a run reads: the model's, and the account link when its rules read
+    `account.` fields."""
+    link = ACCOUNT_LINKS.get((crm, kind))
+    if link is None or not getattr(model, "account_fields", None):
+        return model.properties
+    return model.properties | {link[0]}
+
+
+def with_accounts(
+    records: Sequence[Record],
+    model: Model,
+    *,
+    crm: str,
+    kind: str,
+    store: StateStore,
+    connection: str,
+) -> Sequence[Record]:
+    """People whose model reads `account.` fields, each with their account's latest stored
+    result (scored by the account model of the same connection): no second read of the CRM.
+    The records must carry the account link (`read_fields`)."""
+    link = ACCOUNT_LINKS.get((crm, kind))
+    if link is None or not getattr(model, "account_fields", None):
+        return records
+    field, account_kind = link
+    owners = {r.id: _text_id(r.properties.get(field)) for r in records}
+    ids = {i for i in owners.values() if i is not None}
+    found = store.previous_scores(connection, account_kind, ids)
+    return [with_account(r, found.get(owners[r.id] or "")) for r in records]
+
+
+def _text_id(value: object) -> str | None:
+    """An account id as stored: HubSpot sends `associatedcompanyid` as a number's text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def member_request(*models: Model) -> MemberRequest | None:
@@ -360,7 +402,7 @@ class Run:
                     iterator = iter(
                         connector.iter_pages(
                             self.kind,
-                            model.properties,
+                            read_fields(model, connector.crm, self.kind),
                             model.event_types,
                             since=self.position.since,
                             resume=token,
@@ -378,6 +420,17 @@ class Run:
             yield page
             token = page.cursor or token
 
+    def _with_accounts(self, records: Sequence[Record]) -> Sequence[Record]:
+        context = self.context
+        return with_accounts(
+            records,
+            self.model,
+            crm=context.connector.crm,
+            kind=self.kind,
+            store=context.store,
+            connection=context.connection,
+        )
+
     def process(self, records: Sequence[Record], *, page_cursor: str | None) -> set[str]:
         """Score and plan one page, then commit it: its outbox entries, scores and the cursor
         after it together (and write full batches); the ids of its records with a planned
@@ -385,6 +438,7 @@ class Run:
         context, counts = self.context, self.counts
         store, connection = context.store, context.connection
         previous = store.previous_rows(connection, self.kind, [r.id for r in records])
+        records = self._with_accounts(records)
         page = self.scorer.score(records, previous)
         self.result.plan.merge(page.plan)
         if page.high_water is not None and (

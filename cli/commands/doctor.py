@@ -172,7 +172,7 @@ def check_schema(ctx: Context, conn: ConnectionSettings, connector: Connector) -
 
 def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -> Check:
     """Today's calls against the connection's daily cap, as far as it is known."""
-    used = calls_today(ctx.store, conn.name, utc_now())
+    used = calls_today(ctx.store, conn, utc_now())
     if conn.hubspot is not None:
         cap = conn.hubspot.daily_budget
         if not cap:

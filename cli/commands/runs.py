@@ -153,9 +153,7 @@ def sync_command(
         for conn in ctx.connections(connection):
             if stop.is_set():
                 break
-            connector = build_connector(
-                conn, daily_used=calls_today(ctx.store, conn.name, utc_now())
-            )
+            connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, utc_now()))
             try:
                 for obj in conn.objects:
                     if stop.is_set():
@@ -314,7 +312,7 @@ def status_command(
             f"next full rescore: {next_full.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         )
         letters = store.dead_letters(conn.name)
-        used = calls_today(store, conn.name, now)
+        used = calls_today(store, conn, now)
         click.echo(
             f"API calls today: {_against_budget(conn, used, live=live)}"
             + f"   outbox pending: {store.pending_count(conn.name):,}"
@@ -378,9 +376,7 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
             kinds = [o.kind for o in conn.objects if ctx.store.dead_letters(conn.name, o.kind)]
             if not kinds:
                 continue
-            connector = build_connector(
-                conn, daily_used=calls_today(ctx.store, conn.name, utc_now())
-            )
+            connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, utc_now()))
             try:
                 for kind in kinds:
                     engine = Engine(

@@ -73,7 +73,8 @@ def validate_command(models: tuple[Path, ...]) -> None:
     problems: list[str] = []
     for path in models:
         try:
-            model = load_model(path)
+            # the configuration's answer: a kind no CRM connection scores is refused here too
+            model = load_model(path, scored_only=True)
         except UserError as exc:
             problems.append(str(exc))
             continue

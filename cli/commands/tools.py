@@ -39,7 +39,7 @@ from scoring.coerce import to_datetime
 from scoring.model import ScoringModel
 from scoring.types import Record
 from sync.connections import build_connector, calls_today
-from sync.run import member_request
+from sync.run import member_request, read_fields, with_accounts
 
 _PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
 
@@ -97,9 +97,7 @@ def _offline(model_path: Path | None, input_path: Path | None) -> bool:
 def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connector]:
     """A connector for `conn`, closed afterwards; the tools' reads count against the
     connection's daily cap like a sync's."""
-    connector = build_connector(
-        conn, daily_used=calls_today(ctx.store, conn.name, datetime.now(UTC))
-    )
+    connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, datetime.now(UTC)))
     try:
         yield connector
     finally:
@@ -170,12 +168,22 @@ def explain_command(
                 fetched = connector.fetch(
                     obj_kind,
                     [record_id],
-                    sorted(model.properties),
+                    sorted(read_fields(model, conn.crm, obj_kind)),
                     sorted(model.event_types),
                     members=member_request(model),
                 )
             if not fetched:
                 raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
+            fetched = list(
+                with_accounts(
+                    fetched,
+                    model,
+                    crm=conn.crm,
+                    kind=obj_kind,
+                    store=ctx.store,
+                    connection=conn.name,
+                )
+            )
             previous = ctx.store.previous_scores(conn.name, obj_kind, [record_id]).get(record_id)
             explanation = explain(fetched[0], model, now, previous)
         finally:

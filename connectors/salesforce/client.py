@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from simple_salesforce.api import Salesforce
@@ -21,7 +20,7 @@ from simple_salesforce.util import call_salesforce
 
 from connectors import jsontext
 from connectors.base import ApiUsage
-from connectors.errors import AuthError, RateLimited
+from connectors.errors import AuthError, BudgetExhausted, RateLimited
 from connectors.retry import retrying
 from connectors.salesforce.auth import Credentials, Token, fetch_token
 from connectors.salesforce.budget import DailyShare
@@ -30,10 +29,6 @@ from connectors.salesforce.http import ApiSession, LimitInfo
 from connectors.salesforce.options import SalesforceOptions
 
 T = TypeVar("T")
-
-
-def _utc_today() -> date:
-    return datetime.now(UTC).date()
 
 
 class SalesforceApi:
@@ -46,12 +41,11 @@ class SalesforceApi:
         sleep: Callable[[float], None],
         daily_used: int = 0,
         clock: Callable[[], float] = time.time,
-        today: Callable[[], date] = _utc_today,
     ) -> None:
         credentials = Credentials.of(options)
         self.version = options.api_version
         self.usage = ApiUsage()
-        self.budget = DailyShare(options.daily_share, today=today, used=daily_used)
+        self.budget = DailyShare(options.daily_share, clock=clock, used=daily_used)
         self.session = ApiSession(
             timeout=options.timeout, ca_bundle=options.ca_bundle, on_limits=self._on_limits
         )
@@ -121,10 +115,35 @@ class SalesforceApi:
         """Run one API call with budget, error classification, one re-auth and retries."""
         if self._sf is None:
             self.authenticate()  # retried on its own, not once more for every try of the call
+        if counted and self.budget.recheck_due():
+            self.recheck_allowance()
+        return self._call(endpoint, fn, counted=counted)
+
+    def recheck_allowance(self) -> None:
+        """Ask `GET limits` whether the org's spent allowance has room again (one call); raise
+        `BudgetExhausted` with the next re-check time when it has not."""
+        body = self._call("limits", lambda sf: sf.restful("limits/"), counted=True, recheck=True)
+        daily = (body or {}).get("DailyApiRequests") or {}
+        limit = int(daily.get("Max") or 0)
+        if limit:
+            self.budget.observe(
+                LimitInfo(used=limit - int(daily.get("Remaining") or 0), limit=limit)
+            )
+        if self.budget.recheck_at is not None:
+            raise self.budget.org_spent()
+
+    def _call(
+        self,
+        endpoint: str,
+        fn: Callable[[Salesforce], T],
+        *,
+        counted: bool,
+        recheck: bool = False,
+    ) -> T:
 
         def attempt() -> T:
             try:
-                return self._once(endpoint, fn, counted=counted)
+                return self._once(endpoint, fn, counted=counted, recheck=recheck)
             except SessionExpired as expired:
                 if self._credentials.grant is None:
                     raise AuthError(
@@ -134,16 +153,18 @@ class SalesforceApi:
                 self.reauthentications += 1
                 self.authenticate()
                 try:
-                    return self._once(endpoint, fn, counted=counted)
+                    return self._once(endpoint, fn, counted=counted, recheck=recheck)
                 except SessionExpired as again:
                     raise AuthError(f"{again} (right after a fresh login)") from None
 
         return retrying(self._policy, sleep=self._sleep, on_retry=self._on_retry)(attempt)
 
-    def _once(self, endpoint: str, fn: Callable[[Salesforce], T], *, counted: bool) -> T:
+    def _once(
+        self, endpoint: str, fn: Callable[[Salesforce], T], *, counted: bool, recheck: bool
+    ) -> T:
         sf = self.sf
         if counted:
-            self.budget.spend()
+            self.budget.spend(recheck=recheck)
         self._count(endpoint, counted=counted)
         try:
             return fn(sf)
@@ -153,6 +174,9 @@ class SalesforceApi:
                 self.usage.rate_limited += 1
             else:
                 self.usage.errors += 1
+            if isinstance(classified, BudgetExhausted):
+                spent = self.budget.org_spent()
+                raise BudgetExhausted(f"{classified}; {spent}", resume_at=spent.resume_at) from None
             raise classified from None
 
     def _count(self, endpoint: str, *, counted: bool = False) -> None:

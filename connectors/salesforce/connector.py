@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from connectors.base import (
@@ -25,7 +25,7 @@ from connectors.base import (
 )
 from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
-from connectors.salesforce.client import SalesforceApi, _utc_today
+from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.history import read_history
 from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.reader import EchoMemory, Reader, pages_needed
@@ -38,8 +38,9 @@ class SalesforceConnector:
     """The `Connector` for Salesforce. Kinds: `lead`, `contact`.
 
     `options` says how to reach the org and how to read and write (`SalesforceOptions`).
-    `daily_used` is how many calls this connection already made today in earlier processes
-    (from the state store), so its daily share survives restarts.
+    `daily_used` is how many calls this connection made in the last 24 hours in earlier
+    processes (from the state store), so its share of the org's rolling 24-hour allowance
+    survives restarts.
     """
 
     crm = "salesforce"
@@ -53,11 +54,8 @@ class SalesforceConnector:
         daily_used: int = 0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
-        today: Callable[[], date] = _utc_today,
     ) -> None:
-        self._api = SalesforceApi(
-            options, sleep=sleep, daily_used=daily_used, clock=clock, today=today
-        )
+        self._api = SalesforceApi(options, sleep=sleep, daily_used=daily_used, clock=clock)
         self._reader = Reader(
             self._api,
             batch_size=max(200, min(2000, options.batch_size)),

@@ -3,7 +3,7 @@
 Call level (an HTTP response, or no response at all), by (status, errorCode):
 
     401 INVALID_SESSION_ID ........................ re-authenticate once, then AuthError
-    403 REQUEST_LIMIT_EXCEEDED "TotalRequests" .... BudgetExhausted (the org's daily allowance)
+    403 REQUEST_LIMIT_EXCEEDED "TotalRequests" .... BudgetExhausted (the org's 24-hour allowance)
     403 REQUEST_LIMIT_EXCEEDED (concurrency) ...... RateLimited (retry later)
     403 API_DISABLED_FOR_ORG, API_CURRENTLY_DISABLED, INSUFFICIENT_ACCESS* ... MissingPermission
     400 INVALID_FIELD, INVALID_TYPE ............... MissingPermission (missing, or hidden by
@@ -113,10 +113,7 @@ def classify_status(endpoint: str, status: int, content: Any) -> ConnectorError:
         return SessionExpired(text)
     if code == "REQUEST_LIMIT_EXCEEDED":
         if "TotalRequests" in message:
-            return BudgetExhausted(
-                f"{text} (the org's daily API allowance is spent; the run resumes tomorrow from "
-                "its cursor)"
-            )
+            return BudgetExhausted(text)
         return RateLimited(text)
     if status == 429:
         return RateLimited(text)

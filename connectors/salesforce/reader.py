@@ -52,6 +52,7 @@ from connectors.salesforce.queries import id_filter, quote, select, soql_datetim
 from scoring.types import Event, Record
 
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById")
+IDS_PER_QUERY = 200  # ids in one `IN (...)` filter (the query is part of a GET URL)
 
 
 @dataclass(frozen=True)
@@ -359,11 +360,11 @@ class Reader:
         fields: Collection[str],
         event_types: Collection[str],
     ) -> list[Record]:
-        """Specific records by id, with activity through subqueries (200 ids per query)."""
+        """Specific records by id, with activity through subqueries (`IDS_PER_QUERY` a query)."""
         selection = self.selection(kind, fields, event_types)
         found: dict[str, Record] = {}
-        for start in range(0, len(record_ids), 200):
-            chunk = record_ids[start : start + 200]
+        for start in range(0, len(record_ids), IDS_PER_QUERY):
+            chunk = record_ids[start : start + IDS_PER_QUERY]
             where = f"Id IN ({', '.join(quote(i) for i in chunk)})"
             soql = self._soql(selection, where, "Id", full=False, converted=True)
             for rows in self.query_pages(soql, 1):
@@ -414,20 +415,22 @@ class Reader:
         ids = [str(row["Id"]) for row in rows]
         for source in selection.joined(full=False):
             parent = source.parent_field(selection.sobject)
-            soql = select(
-                source.sobject,
-                [parent, *source.fields],
-                where=[
-                    source.parent_filter(selection.sobject),
-                    source.where(selection.event_types, self.activity_days),
-                    id_filter(parent, ids),
-                ],
-                order=f"{parent}, {source.order}, Id",
-            )
             grouped: dict[str, list[dict[str, Any]]] = {}
-            for children in self.query_pages(soql, reserve + 1):
-                for child in children:
-                    grouped.setdefault(str(child[parent]), []).append(child)
+            # A query travels in the URL: at most IDS_PER_QUERY ids keep it far below the limit.
+            for start in range(0, len(ids), IDS_PER_QUERY):
+                soql = select(
+                    source.sobject,
+                    [parent, *source.fields],
+                    where=[
+                        source.parent_filter(selection.sobject),
+                        source.where(selection.event_types, self.activity_days),
+                        id_filter(parent, ids[start : start + IDS_PER_QUERY]),
+                    ],
+                    order=f"{parent}, {source.order}, Id",
+                )
+                for children in self.query_pages(soql, reserve + 1):
+                    for child in children:
+                        grouped.setdefault(str(child[parent]), []).append(child)
             by_parent.append((source, grouped))
 
         def events_of(row: Mapping[str, Any]) -> list[Event]:

@@ -16,7 +16,10 @@ refused whole with a 400 is halved by `connectors.batching.isolate_rejected`.
 
 At `bulk_threshold` changes and above, one Bulk API 2.0 ingest job carries them all (create,
 upload, close, poll, results: a handful of calls); rows that failed with a retryable code are
-then written through collections.
+then written through collections. Every status poll is an API call like any other: it is
+counted against the daily share, and before a job starts the share must hold the job's calls
+with as many polls as the longest wait (`bulk_max_wait_s`, backing off to one poll per 30 s)
+could take.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ COLLECTIONS_PER_COMPOSITE = 5
 PER_CALL = COLLECTION_SIZE * COLLECTIONS_PER_COMPOSITE
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 BULK_CALLS = 6  # create, upload, close, first poll, successful and failed results
+BULK_MAX_POLL_S = 30.0  # status polls back off from `bulk_poll_s` up to this
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ class Writer:
         self._bulk_poll_s = bulk_poll_s
         self._bulk_max_wait_s = bulk_max_wait_s
         self.bulk_jobs = 0
+        # The budget holds every call a job may take, its status polls included, so a job is
+        # never left half-read because the share ran out while it was processing.
+        self.bulk_calls = BULK_CALLS + bulk_polls(bulk_poll_s, bulk_max_wait_s)
 
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
         """One `WriteResult` per change, in order."""
@@ -89,7 +96,7 @@ class Writer:
         latest = {change.record_id: change for change in changes}  # absolute values: last wins
         unique = list(latest.values())
         use_bulk = len(unique) >= self.bulk_threshold
-        needed = BULK_CALLS if use_bulk else pages_needed(len(unique), PER_CALL)
+        needed = self.bulk_calls if use_bulk else pages_needed(len(unique), PER_CALL)
         self.api.budget.require(needed, f"writing {len(unique)} changes")
         outcomes: dict[str, _Outcome] = {}
         to_collections = unique
@@ -315,7 +322,17 @@ class Writer:
                 )
             self._sleep(delay)
             waited += delay
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, BULK_MAX_POLL_S)
+
+
+def bulk_polls(poll_s: float, max_wait_s: float) -> int:
+    """Status polls after the first that `Writer._wait` may make before giving up."""
+    polls, waited, delay = 0, 0.0, poll_s
+    while waited < max_wait_s:
+        waited += delay
+        delay = min(delay * 2, BULK_MAX_POLL_S)
+        polls += 1
+    return polls
 
 
 def _refused(change: Change, exc: RequestRejected) -> _Outcome:

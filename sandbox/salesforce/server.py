@@ -2,8 +2,9 @@
 
 Request path, in order: faults (latency, resets, timeouts, 5xx, session expiry) for REST calls;
 OAuth endpoints (`/services/oauth2/token`, `/userinfo`, not counted); for `/services/data/vXX.X/`
-a valid session (else 401 `INVALID_SESSION_ID`), the daily allowance (else 403
-`REQUEST_LIMIT_EXCEEDED`, "TotalRequests Limit exceeded."), one counted call, the resource. Every
+a valid session (else 401 `INVALID_SESSION_ID`), the daily allowance, counted over the last 24
+hours of the org's clock as Salesforce does (else 403 `REQUEST_LIMIT_EXCEEDED`, "TotalRequests
+Limit exceeded."), one counted call, the resource. Every
 REST response carries `Sforce-Limit-Info: api-usage=N/M`.
 
 Control and inspection for tests and demos live under `/_sandbox/` (never counted, never
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -34,6 +35,7 @@ from sandbox.salesforce.values import to_epoch
 
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)(?P<rest>/.*)?$")
 MIN_VERSION, MAX_VERSION = 31.0, 64.0
+WINDOW_S = 86_400  # the daily allowance counts the calls of the last 24 hours
 Handler = Callable[..., Response]
 _ID = r"(?P<record_id>[A-Za-z0-9]{15,18})"
 
@@ -60,7 +62,7 @@ class SalesforceSandbox:
         self.bulk = BulkIngest(self.store, self.faults)
         self.tooling = ToolingApi(self.store)
         self.daily_api_limit = daily_api_limit
-        self.api_used = 0
+        self._calls: deque[int] = deque()  # org-clock second of each counted call
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._routes = self._build_routes()
@@ -124,10 +126,22 @@ class SalesforceSandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def set_usage(self, used: int) -> None:
-        """Pretend other clients already spent `used` calls of today's allowance."""
+    @property
+    def api_used(self) -> int:
+        """Calls counted in the last 24 hours of the org's clock (Salesforce's rolling window)."""
         with self._lock:
-            self.api_used = used
+            return self._in_window()
+
+    def _in_window(self) -> int:
+        horizon = self.store.now() - WINDOW_S
+        while self._calls and self._calls[0] <= horizon:
+            self._calls.popleft()
+        return len(self._calls)
+
+    def set_usage(self, used: int) -> None:
+        """Pretend other clients made `used` calls just now (they leave the window in 24 h)."""
+        with self._lock:
+            self._calls = deque([self.store.now()] * used)
 
     def install_leadsync_fields(self, *, grant: bool = True) -> list[str]:
         """Create leadsync's output fields on Lead and Contact directly (demo and bench setup).
@@ -176,10 +190,10 @@ class SalesforceSandbox:
         if not MIN_VERSION <= float(version) <= MAX_VERSION:
             return api_error(404, "NOT_FOUND", "The requested resource does not exist")
         with self._lock:
-            if self.api_used >= self.daily_api_limit:
+            if self._in_window() >= self.daily_api_limit:
                 self.counters["limit_exceeded"] += 1
                 return api_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-            self.api_used += 1
+            self._calls.append(self.store.now())
         if fault == "503":
             return api_error(
                 503, "SERVER_UNAVAILABLE", "Server unavailable, please try again later."

@@ -161,6 +161,13 @@ def test_secret_file_overrides_a_top_level_key(folder):
             ],
         ),
         (
+            BASE.replace("kind: contact", "kind: account"),
+            [
+                "F:7:16 connections[0].objects[0].kind: hubspot cannot score kind 'account'; "
+                "valid: contact, company"
+            ],
+        ),
+        (
             BASE.replace('hubspot: {access_token: "${TOKEN}"}', "hubspot: {tier: professional}"),
             [
                 "F:5:14 connections[0].hubspot: no credentials: set access_token (a private-app "
@@ -269,18 +276,25 @@ def test_account_models_load_on_hubspot_and_unread_parts_are_refused(folder):
     config = BASE.replace("kind: contact", "kind: company")
     models = load_models(load_config(write(folder, config), environ={"TOKEN": "t"}))
     assert models[("acme", "company")].rollup is not None
-    people = (
+    (folder / "models" / "m.yaml").write_text(
         "name: people\nobject: contact\n"
-        "fit:\n  rules:\n    - {name: A account, if: {account.grade: A}, points: 5}\n"
+        "fit:\n  rules:\n    - {name: A account, if: {account.grade: A}, points: 5}\n",
+        encoding="utf-8",
     )
-    (folder / "models" / "m.yaml").write_text(people, encoding="utf-8")
-    loaded = load_config(write(folder, BASE), environ={"TOKEN": "t"})
+    models = load_models(load_config(write(folder, BASE), environ={"TOKEN": "t"}))
+    assert models[("acme", "contact")].account_fields == frozenset({"account.grade"})
+    salesforce = BASE.replace(
+        'crm: hubspot\n    hubspot: {access_token: "${TOKEN}"}',
+        'crm: salesforce\n    salesforce: {login_url: "https://login.example", '
+        'client_id: c, client_secret: "${TOKEN}"}',
+    )
+    loaded = load_config(write(folder, salesforce), environ={"TOKEN": "t"})
     with pytest.raises(ProblemsError) as info:
         load_models(loaded)
     assert [str(p).replace(str(folder), "D") for p in info.value.problems] == [
-        "D/leadsync.yaml:7:32 connections[0].objects[0].model: model 'people' "
-        "(m.yaml) uses 'account.' fields, which hubspot runs do not read yet; remove them to "
-        "sync this model"
+        "D/leadsync.yaml:7:32 connections[0].objects[0].model: model 'people' (m.yaml) uses "
+        "'account.' fields, which salesforce runs do not read yet; remove them to sync this "
+        "model"
     ]
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from config.model_loader import load_model
+from config.model_loader import load_model, parse_model
 from connectors.base import MemberRequest
 from connectors.outputs import output_fields
 from scoring import score
@@ -102,3 +102,38 @@ def test_companies_are_scored_from_their_people_written_back_and_recomputed(worl
     # companies searched (none changed), contacts searched (one), its companies, the companies
     # read by id, their associations and their people
     assert calls["objects.batch_read"] == 2
+
+
+def test_contact_rules_read_their_company_result_from_the_same_connection(world):
+    sb, conn, engine, people, accounts = world
+    full = RunOptions(full=True)
+    engine.run("contact", people, full, now=NOW)
+    engine.run("company", accounts, full, now=NOW)
+    linked = parse_model(
+        "name: linked\nobject: contact\nfit:\n  rules:\n"
+        "    - {name: A-grade account, if: {account.grade: A}, points: 10}\n"
+        "    - {name: No account, if: {account.grade: {missing: true}}, points: 1}\n",
+        "linked.yaml",
+    )
+    before = conn.usage.calls
+    run = engine.run("contact", linked, full, now=NOW)
+    assert run.status == "succeeded"
+    # the account results come from the state store: reads and writes only
+    assert run.counts.api_calls == conn.usage.calls - before
+    assert conn.usage.calls - before <= -(-CONTACTS // 100) + 1 + -(-run.counts.written // 100)
+    company_ids = [str(i) for i in sb.store.table("companies").ids]
+    grades = {
+        i: r.grade for i, r in engine.store.previous_scores("hs", "company", company_ids).items()
+    }
+    contact_ids = [str(i) for i in sb.store.table("contacts").ids]
+    results = engine.store.previous_scores("hs", "contact", contact_ids)
+    primary = {
+        str(contact): str(companies[0])
+        for contact, companies in sb.store.associations[("contacts", "companies")].items()
+    }
+    expected = {
+        i: 10 if grades.get(primary.get(i, "")) == "A" else (0 if i in primary else 1)
+        for i in contact_ids
+    }
+    assert {i: r.fit for i, r in results.items()} == expected
+    assert 0 < sum(1 for v in expected.values() if v == 10) < len(primary)

@@ -29,7 +29,7 @@ GRADES = ("A", "B", "C", "D")
 OUTPUTS = output_fields(GRADES, [f"{g}{t}" for g in GRADES for t in "123"])
 ALL_EVENTS = list(EVENT_TYPES)
 #: `make_connector` arguments for the connector itself; all others are `SalesforceOptions` fields.
-RUNTIME = ("daily_used", "sleep", "clock", "today")
+RUNTIME = ("daily_used", "sleep", "clock")
 SECRETS = ("client_secret", "session_id")
 
 

@@ -163,24 +163,56 @@ def test_echo_suppression_skips_records_changed_only_by_our_write(make_sandbox, 
     assert changed[0].properties["Title"] == "Chief Revenue Officer"
 
 
-def test_daily_share_stops_cleanly_and_the_next_day_resumes(make_sandbox, make_connector):
-    sandbox = make_sandbox(leads=1300, daily_api_limit=25)  # 20% share: 5 calls a day
-    connector = make_connector(sandbox, batch_size=200, today=lambda: dt.date(2026, 11, 20))
+def test_daily_share_stops_cleanly_and_resumes_when_its_calls_age_out(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=1300, daily_api_limit=25)  # 20% share: 5 calls in 24 hours
+    now = [NOW.timestamp()]
+    connector = make_connector(sandbox, batch_size=200, clock=lambda: now[0])
     seen, cursor = [], None
-    with pytest.raises(BudgetExhausted, match="remain of this connection's share"):
+    with pytest.raises(BudgetExhausted, match="remain of this connection's share") as caught:
         for page in connector.iter_pages("lead", FIELDS, [], since=None):
             seen += [r.id for r in page.records]
             cursor = page.cursor
+            now[0] += 600  # ten minutes a page
     # describe + 3 pages; a 4th page would leave nothing to write that page with
     assert connector.usage.calls == 4
     assert sandbox.api_used == 4
     assert len(seen) == 600
-    sandbox.set_usage(0)
-    tomorrow = make_connector(
-        sandbox, batch_size=200, daily_share=1.0, today=lambda: dt.date(2026, 11, 21)
-    )
-    rest = read_all(tomorrow, resume=cursor)
-    assert seen + [r.id for r in rest] == open_leads(sandbox)
+    # two calls must leave the window: the describe's and the first page's (both at NOW)
+    assert caught.value.resume_at == NOW + dt.timedelta(days=1)
+    now[0] = (NOW + dt.timedelta(days=1)).timestamp()
+    sandbox.store.advance(86_400)
+    rest = []
+    with pytest.raises(BudgetExhausted):
+        for page in connector.iter_pages("lead", FIELDS, [], since=None, resume=cursor):
+            rest += [r.id for r in page.records]
+            cursor = page.cursor
+    assert seen + rest == open_leads(sandbox)[: len(seen) + len(rest)] and len(rest) >= 200
+
+
+def test_a_spent_org_allowance_is_rechecked_with_limits_not_waited_out_until_midnight(
+    make_sandbox, make_connector, sleeps
+):
+    sandbox = make_sandbox(leads=50, daily_api_limit=1000)
+    sandbox.set_usage(1000)
+    now = [NOW.timestamp()]
+    connector = make_connector(sandbox, clock=lambda: now[0])
+    with pytest.raises(BudgetExhausted, match="TotalRequests Limit exceeded") as caught:
+        read_all(connector)
+    assert caught.value.resume_at == NOW + dt.timedelta(minutes=15)
+    assert "asks Salesforce again at 2026-11-20 12:15 UTC" in str(caught.value)
+    with pytest.raises(BudgetExhausted):
+        read_all(connector)  # before the re-check time: refused without a call
+    assert sandbox.counters["limit_exceeded"] == 1 and sleeps == []
+    now[0] += 900
+    sandbox.store.advance(900)
+    with pytest.raises(BudgetExhausted) as again:
+        read_all(connector)  # re-checked: still spent
+    assert sandbox.counters["limits"] == 0 and sandbox.counters["limit_exceeded"] == 2
+    assert again.value.resume_at == NOW + dt.timedelta(minutes=30)
+    now[0] += 86_400
+    sandbox.store.advance(86_400)  # the other clients' calls leave the 24-hour window
+    assert len(read_all(connector)) == len(open_leads(sandbox))
+    assert sandbox.counters["limits"] == 1  # one GET limits, then the read went on
 
 
 def test_org_allowance_spent_by_others_is_budget_exhausted_without_retries(
@@ -189,10 +221,11 @@ def test_org_allowance_spent_by_others_is_budget_exhausted_without_retries(
     sandbox = make_sandbox(leads=50)
     sandbox.set_usage(sandbox.daily_api_limit)
     connector = make_connector(sandbox)
-    with pytest.raises(BudgetExhausted, match="TotalRequests Limit exceeded"):
+    with pytest.raises(BudgetExhausted, match="TotalRequests Limit exceeded") as caught:
         read_all(connector)
     assert sleeps == []
     assert sandbox.counters["limit_exceeded"] == 1
+    assert "leadsync asks Salesforce again at" in str(caught.value)
 
 
 def test_invisible_model_field_is_named_in_missing_permission(make_sandbox, make_connector):
@@ -404,12 +437,14 @@ def test_email_engagement_comes_from_email_message_and_email_status(make_sandbox
     assert not [t for t in sandbox.store.table("Task").values() if "Opened" in t["Subject"]]
     email_types = ["email_open", "email_click", "email_reply"]
     full = {r.id: r for r in read_all(make_connector(sandbox), event_types=email_types)}
-    incremental = {
-        r.id: r
-        for r in read_all(
-            make_connector(sandbox), since=NOW - dt.timedelta(days=3650), event_types=email_types
-        )
-    }
+    reader = make_connector(sandbox)
+    pages = list(
+        reader.iter_pages("lead", FIELDS, email_types, since=NOW - dt.timedelta(days=3650))
+    )
+    incremental = {r.id: r for page in pages for r in page.records}
+    # per page: the lead query, and EmailMessageRelation by 200 of the page's ids at a time
+    relations = sum(math.ceil(len(page.records) / 200) for page in pages)
+    assert reader.usage.by_endpoint["query"] == len(pages) + relations and relations > len(pages)
     seen = {"email_reply": 0, "email_click": 0, "EmailStatus": 0}
     for lead_id, record in full.items():
         got = sorted((e.type, e.at, e.attributes["source"]) for e in record.events)

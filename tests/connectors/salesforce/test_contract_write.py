@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from connectors.base import Change, WriteAction
-from connectors.errors import MissingPermission
+from connectors.errors import BudgetExhausted, MissingPermission
 from connectors.outputs import output_fields
 from connectors.retry import RetryPolicy
 from sandbox.salesforce import SalesforceSandbox
@@ -173,6 +173,8 @@ def test_bulk_api_above_the_threshold_with_failed_rows(make_sandbox, make_connec
         endpoints["jobs/ingest/info"],
     ) == (1, 1, 2)
     assert endpoints["composite/sobjects"] == 1  # the locked row, written again
+    # every call, the two status polls included, counted against the share
+    assert connector.stats["daily_share_used"] == connector.usage.calls == sandbox.api_used
     assert sandbox.store.table("Lead")[ids[0]]["Leadsync_Changes__c"] is None  # "" was sent as #N/A
 
 
@@ -273,3 +275,14 @@ def test_a_second_setup_sends_no_metadata_change_and_a_new_grade_adds_only_it(
         "D",
         "E",
     )
+
+
+def test_a_bulk_job_starts_only_when_the_share_holds_its_polls(make_sandbox, make_connector):
+    sandbox = make_sandbox(leads=400, daily_api_limit=150)  # 20% share: 30 calls in 24 hours
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox, bulk_threshold=50, bulk_poll_s=2.0)
+    changes = [_change(i, score=40) for i in open_leads(sandbox)[:60]]
+    # 6 calls and up to 123 polls (2, 4, 8, 16 then 30 s apart for an hour) do not fit in 30
+    with pytest.raises(BudgetExhausted, match="writing 60 changes needs 129 API calls"):
+        connector.write("lead", changes)
+    assert sandbox.counters["bulk_create"] == 0

@@ -67,9 +67,7 @@ def _token_body(n: int = 1) -> dict[str, str]:
 
 
 def _api(sleeps: list[float], **kwargs) -> SalesforceApi:
-    runtime = {
-        name: kwargs.pop(name) for name in ("clock", "today", "daily_used") if name in kwargs
-    }
+    runtime = {name: kwargs.pop(name) for name in ("clock", "daily_used") if name in kwargs}
     if not {"client_id", "username", "session_id"} & set(kwargs):
         kwargs.update(client_id="3MVG9", client_secret=_secret())
     kwargs.setdefault("retry_policy", RetryPolicy(attempts=4))
@@ -207,7 +205,7 @@ def test_daily_allowance_spent_is_not_retried():
         json=_error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
     )
     sleeps: list[float] = []
-    with pytest.raises(BudgetExhausted, match="resumes tomorrow"):
+    with pytest.raises(BudgetExhausted, match=r"TotalRequests.*asks Salesforce again at"):
         _api(sleeps).query("SELECT Id FROM Lead")
     assert sleeps == [] and len(responses.calls) == 2
 
@@ -316,42 +314,70 @@ def test_no_credentials_at_all_is_auth_error():
 # -- the daily share ------------------------------------------------------------------------------
 
 
-def test_daily_share_counts_calls_and_refuses_work_that_does_not_fit():
-    day = [dt.date(2026, 11, 20)]
-    share = DailyShare(0.2, today=lambda: day[0])
+T0 = dt.datetime(2026, 11, 18, 4, 0, tzinfo=dt.UTC).timestamp()
+
+
+def test_daily_share_counts_calls_over_a_rolling_24_hours():
+    now = [T0]
+    share = DailyShare(0.2, clock=lambda: now[0])
     share.spend()  # before any response names the allowance
     share.observe(LimitInfo(used=50, limit=100))
     assert (share.limit, share.used, share.remaining()) == (20, 1, 19)
     for _ in range(17):
+        now[0] += 3600  # one call an hour: calls 2..18 at T0 + 1h .. T0 + 17h
         share.spend()
     share.require(2, "a page")
-    with pytest.raises(BudgetExhausted, match="a page needs 3 API calls but 2 remain"):
+    with pytest.raises(BudgetExhausted, match="a page needs 3 API calls but 2 remain") as caught:
         share.require(3, "a page")
+    # one call must age out: the oldest (T0) leaves at T0 + 24h
+    assert caught.value.resume_at == dt.datetime.fromtimestamp(T0 + 86_400, dt.UTC)
+    assert "resumes from its cursor at 2026-11-19 04:00 UTC" in str(caught.value)
     share.spend()
+    with pytest.raises(BudgetExhausted, match="at 2026-11-19 05:00 UTC"):
+        share.require(3, "a page")  # 19 used: the oldest two (T0, T0 + 1h) must go
     share.spend()
+    with pytest.raises(BudgetExhausted, match="frees up from 2026-11-19 04:00 UTC") as caught:
+        share.spend()
+    assert caught.value.resume_at == dt.datetime.fromtimestamp(T0 + 86_400, dt.UTC)
+    now[0] = T0 + 86_400  # the first call leaves the window: one call fits, not midnight
+    share.spend()
+    assert share.used == 20
     with pytest.raises(BudgetExhausted):
         share.spend()
-    day[0] = dt.date(2026, 11, 21)
-    share.spend()
-    assert share.used == 1
+    with pytest.raises(BudgetExhausted, match="can never fit: raise daily_share"):
+        share.require(21, "a write")
 
 
 @pytest.mark.parametrize(("used", "calls"), [(0, 20), (15, 5), (19, 1), (20, 0), (35, 0)])
 def test_daily_share_seeded_with_calls_of_earlier_processes(used, calls):
-    share = DailyShare(0.2, today=lambda: dt.date(2026, 11, 20), used=used)
+    now = [T0]
+    share = DailyShare(0.2, clock=lambda: now[0], used=used)
     share.observe(LimitInfo(used=50, limit=100))
     assert share.remaining() == calls
     for _ in range(calls):
         share.spend()
-    with pytest.raises(BudgetExhausted, match="daily API budget of 20 calls"):
+    with pytest.raises(BudgetExhausted, match="share of the org's API allowance"):
         share.spend()
+    now[0] += 86_400  # seeded calls are taken as made at start: gone a day later
+    assert share.remaining() == 20
 
 
-def test_daily_share_stops_when_the_org_reports_nothing_left():
-    share = DailyShare(0.5, today=lambda: dt.date(2026, 11, 20))
+def test_a_spent_org_allowance_stops_calls_until_the_recheck_time():
+    now = [T0]
+    share = DailyShare(0.5, clock=lambda: now[0])
     share.observe(LimitInfo(used=100, limit=100))
-    with pytest.raises(BudgetExhausted, match="allowance is spent"):
+    with pytest.raises(BudgetExhausted, match="asks Salesforce again at 2026-11-18 04:15 UTC"):
         share.spend()
+    assert share.recheck_at == dt.datetime.fromtimestamp(T0 + 900, dt.UTC)
+    assert not share.recheck_due()
+    with pytest.raises(BudgetExhausted):
+        share.spend(recheck=True)  # not even the re-check before its time
+    now[0] += 900
+    assert share.recheck_due()
+    share.spend(recheck=True)
+    share.observe(LimitInfo(used=99, limit=100))  # the window moved on
+    assert share.recheck_at is None and not share.recheck_due()
+    share.spend()
 
 
 # -- activity, cursors, values --------------------------------------------------------------------

@@ -1,0 +1,15 @@
+"""Where a person record names its account, per CRM (used by runs of people models whose rules
+read `account.` fields, and by the configuration check that refuses them elsewhere).
+
+HubSpot keeps a contact's primary company id in the contact property `associatedcompanyid`
+("Primary Associated Company ID"), so reading it costs no call beyond the contact's own read.
+Salesforce is not listed: runs do not score Salesforce accounts yet, so a Salesforce person
+would never find an account result.
+"""
+
+from __future__ import annotations
+
+#: (CRM, person kind) -> (the person's field holding their account's id, the account kind).
+ACCOUNT_LINKS: dict[tuple[str, str], tuple[str, str]] = {
+    ("hubspot", "contact"): ("associatedcompanyid", "company"),
+}
