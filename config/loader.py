@@ -128,7 +128,7 @@ def load_config(
             [Problem(str(file), 1, 1, "", "the config must be a mapping of keys (state_url, ...)")]
         )
     problems: list[Problem] = []
-    data = _expand(root, (), env, secrets, source, problems)
+    data = _Expander(env, secrets, source, problems).expand(root, ())
     env_file = file.parent / ".env"
     settings = _validate(
         lambda: Settings.validated(
@@ -172,29 +172,30 @@ def _secrets_dir(explicit: str | Path | None, env: Mapping[str, str]) -> Path | 
     return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
 
 
-def _expand(  # noqa: PLR0917
-    node: Any,
-    path: PathKey,
-    env: Mapping[str, str],
-    secrets: Path | None,
-    source: SourceMap,
-    problems: list[Problem],
-) -> Any:
-    """A plain copy of `node` with `${VAR}` substituted in every string."""
-    if isinstance(node, CommentedMap):
-        return {
-            str(k): _expand(v, (*path, str(k)), env, secrets, source, problems)
-            for k, v in node.items()
-        }
-    if isinstance(node, CommentedSeq):
-        return [_expand(v, (*path, i), env, secrets, source, problems) for i, v in enumerate(node)]
-    if not isinstance(node, str) or "$" not in node:
-        return node
+@dataclass(frozen=True)
+class _Expander:
+    """Substitutes `${VAR}` from the environment or the secrets directory; problems collected."""
 
-    def substitute(match: re.Match[str]) -> str:
+    env: Mapping[str, str]
+    secrets: Path | None
+    source: SourceMap
+    problems: list[Problem]
+
+    def expand(self, node: Any, path: PathKey) -> Any:
+        """A plain copy of `node` with `${VAR}` substituted in every string."""
+        if isinstance(node, CommentedMap):
+            return {str(k): self.expand(v, (*path, str(k))) for k, v in node.items()}
+        if isinstance(node, CommentedSeq):
+            return [self.expand(v, (*path, i)) for i, v in enumerate(node)]
+        if not isinstance(node, str) or "$" not in node:
+            return node
+        return _VAR.sub(lambda match: self._value(match, path), node)
+
+    def _value(self, match: re.Match[str], path: PathKey) -> str:
         if match.group(0) == "$$":
             return "$"
         name, default = match.group(1), match.group(2)
+        env, secrets = self.env, self.secrets
         if name in env:
             return env[name]
         if secrets is not None and (secrets / name).is_file():
@@ -202,16 +203,14 @@ def _expand(  # noqa: PLR0917
         if default is not None:
             return default
         where = f" nor a file {name} in {secrets}" if secrets else ""
-        problems.append(
-            source.problem(
+        self.problems.append(
+            self.source.problem(
                 path,
                 f"${{{name}}}: environment variable {name} is not set{where}; "
                 f"export it, or write ${{{name}:-default}}",
             )
         )
         return ""
-
-    return _VAR.sub(substitute, node)
 
 
 def _env_origins(env: Mapping[str, str], secrets: Path | None) -> dict[PathKey, str]:

@@ -30,7 +30,6 @@ from scoring.spec import (
     Scalar,
 )
 
-COMBINATORS = ("all", "any", "not")
 _TEXT_LIST_OPS = ("contains", "not_contains", "starts_with", "ends_with")
 _BOUND_OPS = ("gt", "gte", "lt", "lte")
 
@@ -178,42 +177,46 @@ class CondParser:
             items = self._list_arg(node, "in")
             return None if items is None else self._leaf(prop, "in", items, node)
         if not isinstance(value, Mapping):
-            if isinstance(value, str) and not value.strip():
-                self.ctx.error(node, "empty value: use `missing: true` to test for no data")
-                return None
-            constant = scalar(value)
-            if constant is None:
-                self.ctx.error(node, f"expected a value or operators, got {type_name(value)}")
-                return None
-            return self._leaf(prop, "eq", constant, node)
+            return self._equals(prop, node)
         if not value:
             self.ctx.error(node, "no operator given, e.g. {eq: value} or {gte: 100}")
             return None
         leaves: list[Leaf] = []
         ok = True
         for op, arg_node in node.items():
-            if op not in OPERATORS:
-                self.ctx.error(
-                    node.key_node(op),
-                    f"unknown operator '{op}'{suggest(op, OPERATORS)}; "
-                    f"valid operators: {', '.join(OPERATORS)}",
-                )
-                ok = False
-                continue
-            arg = self._arg(op, arg_node)
-            if arg is None:
-                ok = False
-                continue
-            leaf = self._leaf(prop, op, arg, arg_node)
-            if leaf is None:
-                ok = False
-            else:
+            leaf = self._operator(prop, op, arg_node, node)
+            ok = ok and leaf is not None
+            if leaf is not None:
                 leaves.append(leaf)
         if not ok or not leaves:
             return None
         if not self._bounds_possible(leaves, node):
             return None
         return _all(leaves)
+
+    def _equals(self, prop: str, node: Node) -> Leaf | None:
+        """`property: value`, the shorthand of `{eq: value}`."""
+        value = node.value
+        if isinstance(value, str) and not value.strip():
+            self.ctx.error(node, "empty value: use `missing: true` to test for no data")
+            return None
+        constant = scalar(value)
+        if constant is None:
+            self.ctx.error(node, f"expected a value or operators, got {type_name(value)}")
+            return None
+        return self._leaf(prop, "eq", constant, node)
+
+    def _operator(self, prop: str, op: str, arg_node: Node, parent: Node) -> Leaf | None:
+        """One `op: argument` of a property's operator mapping."""
+        if op not in OPERATORS:
+            self.ctx.error(
+                parent.key_node(op),
+                f"unknown operator '{op}'{suggest(op, OPERATORS)}; "
+                f"valid operators: {', '.join(OPERATORS)}",
+            )
+            return None
+        arg = self._arg(op, arg_node)
+        return None if arg is None else self._leaf(prop, op, arg, arg_node)
 
     def _leaf(self, prop: str, op: str, arg: Arg, node: Node) -> Leaf | None:
         known = self.field_values.get(prop)

@@ -9,7 +9,7 @@ whole model (`RuleParser.name`). Key names are documented in docs/model-language
 from __future__ import annotations
 
 from config.model_conditions import CondParser
-from config.model_rules import RuleParser
+from config.model_rules import Fields, RuleParser
 from config.yamlpos import Node
 from scoring.spec import (
     ACCOUNT_OBJECTS,
@@ -186,60 +186,51 @@ class MembersParser:
         return {"within_days": days, "events": tuple(sorted(set(events)))} if ok else None
 
     def _aggregate_body(self, node: Node, kind: str) -> dict[str, object] | None:
-        ctx = self.ctx
-        value = node.value
-        out: dict[str, object] = {}
-        ok = True
+        ctx, value = self.ctx, node.value
+        fields = Fields()
         if kind == "score":
-            score = self.rules.choice(node.child("score"), MEMBER_SCORES, "member score")
-            ok = score is not None
-            out["score"] = score
+            fields.take(
+                "score", self.rules.choice(node.child("score"), MEMBER_SCORES, "member score")
+            )
             if "points" in value:
-                scale = ctx.number(node.child("points"), minimum=0)
-                ok = ok and scale is not None
-                out["points"] = scale
+                fields.take("points", ctx.number(node.child("points"), minimum=0))
         else:
-            event = self.rules.choice(node.child("event"), EVENT_TYPES, "event type")
-            ok = event is not None
-            out["event"] = event
-            if "where" in value:
-                where = self.rules.conds.parse(node.child("where"))
-                ok = ok and where is not None
-                out["where"] = where
-            if "points" not in value:
-                ctx.error(node, "an event roll-up needs 'points' (per occurrence)")
-                ok = False
-            else:
-                points = ctx.number(node.child("points"))
-                ok = ok and points is not None
-                out["points"] = points
-            if "within_days" in value:
-                days = ctx.number(node.child("within_days"), positive=True)
-                ok = ok and days is not None
-                out["within_days"] = days
-            if "decay" in value:
-                decay = self.rules.decay(node.child("decay"))
-                ok = ok and decay is not None
-                out["decay"] = decay
+            self._event_body(node, fields)
+        self._aggregate(node, fields)
+        if "max" in value:
+            fields.take("max", ctx.number(node.child("max"), positive=True))
+        return fields.values if fields.ok else None
+
+    def _event_body(self, node: Node, fields: Fields) -> None:
+        ctx, value = self.ctx, node.value
+        fields.take("event", self.rules.choice(node.child("event"), EVENT_TYPES, "event type"))
+        if "where" in value:
+            fields.take("where", self.rules.conds.parse(node.child("where")))
+        if "points" not in value:
+            ctx.error(node, "an event roll-up needs 'points' (per occurrence)")
+            fields.ok = False
+        else:
+            fields.take("points", ctx.number(node.child("points")))
+        if "within_days" in value:
+            fields.take("within_days", ctx.number(node.child("within_days"), positive=True))
+        if "decay" in value:
+            fields.take("decay", self.rules.decay(node.child("decay")))
+
+    def _aggregate(self, node: Node, fields: Fields) -> None:
+        """`aggregate` (default sum) and, for `top_mean`, how many people `top` averages."""
+        ctx, value = self.ctx, node.value
         aggregate = "sum"
         if "aggregate" in value:
             text = self.rules.choice(node.child("aggregate"), AGGREGATES, "aggregate")
-            ok = ok and text is not None
+            fields.ok = fields.ok and text is not None
             aggregate = text or aggregate
-        out["aggregate"] = aggregate
+        fields.values["aggregate"] = aggregate
         if aggregate == "top_mean":
             if "top" not in value:
                 ctx.error(node, "'aggregate: top_mean' needs 'top' (how many people to average)")
-                ok = False
+                fields.ok = False
             else:
-                top = ctx.integer(node.child("top"), minimum=1, maximum=1000)
-                ok = ok and top is not None
-                out["top"] = top
+                fields.take("top", ctx.integer(node.child("top"), minimum=1, maximum=1000))
         elif "top" in value:
             ctx.error(node.key_node("top"), "'top' applies to 'aggregate: top_mean' only")
-            ok = False
-        if "max" in value:
-            cap = ctx.number(node.child("max"), positive=True)
-            ok = ok and cap is not None
-            out["max"] = cap
-        return out if ok else None
+            fields.ok = False

@@ -43,7 +43,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
 assert set(KIND_KEYS) == set(get_args(RuleKind))
 
 
-class _Fields:
+class Fields:
     """The parsed fields of one rule; `ok` turns False when any of them failed."""
 
     def __init__(self) -> None:
@@ -51,6 +51,7 @@ class _Fields:
         self.ok = True
 
     def take(self, key: str, parsed: object) -> None:
+        """Keep `parsed` as field `key`; None (it failed) makes the whole rule fail."""
         if parsed is None:
             self.ok = False
         else:
@@ -92,7 +93,7 @@ class RuleParser:
             return None
         ok = self._keys_apply(node, kind)
         name = self.name(node)
-        fields = _Fields()
+        fields = Fields()
         if kind == "condition":
             self._condition(node, which, fields)
         elif kind == "event":
@@ -147,14 +148,14 @@ class RuleParser:
             return None
         return text
 
-    def _need(self, node: Node, kind: str, key: str, fields: _Fields) -> bool:
+    def _need(self, node: Node, kind: str, key: str, fields: Fields) -> bool:
         if key not in node.value:
             self.ctx.error(node, f"a {kind_label(kind)} rule needs '{key}'")
             fields.ok = False
             return False
         return True
 
-    def _condition(self, node: Node, which: str, fields: _Fields) -> None:
+    def _condition(self, node: Node, which: str, fields: Fields) -> None:
         ctx, value = self.ctx, node.value
         fields.take("cond", self.conds.parse(node.child("if")))
         if self._need(node, "condition", "points", fields):
@@ -175,7 +176,7 @@ class RuleParser:
                 fields.ok = False
             fields.take("decay", self.decay(node.child("decay")))
 
-    def _event(self, node: Node, fields: _Fields) -> None:
+    def _event(self, node: Node, fields: Fields) -> None:
         ctx, value = self.ctx, node.value
         event = ctx.text(node.child("event"))
         if event is not None and event not in EVENT_TYPES:
@@ -206,7 +207,7 @@ class RuleParser:
         if "decay" in value:
             fields.take("decay", self.decay(node.child("decay")))
 
-    def _property(self, node: Node, kind: str, fields: _Fields) -> None:
+    def _property(self, node: Node, kind: str, fields: Fields) -> None:
         ctx = self.ctx
         fields.take("property", ctx.text(node.child("property")))
         if kind == "bands":

@@ -140,7 +140,7 @@ class Connector(Protocol):
         """Verify (and with `apply`, create) the output properties for `kind`."""
         ...
 
-    def iter_pages(
+    def iter_pages(  # noqa: PLR0913  the Connector protocol read signature
         self,
         kind: str,
         fields: Collection[str],

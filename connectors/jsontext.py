@@ -15,8 +15,6 @@ from typing import Any
 
 import orjson
 
-REPLACEMENT = "\ufffd"
-
 
 def loads(raw: bytes | str) -> Any:
     """Parse a reply; lone surrogates in strings become U+FFFD. `ValueError` when not JSON."""

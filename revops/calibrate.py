@@ -206,7 +206,7 @@ def _approx_scores(
     return fit, interest, total
 
 
-def propose(
+def propose(  # noqa: PLR0913  the options of one analysis
     text: str,
     model: ScoringModel,
     units: Sequence[Unit],
@@ -354,7 +354,7 @@ def _fold_results(labelled: Labelled, model: ScoringModel, rows: np.ndarray) -> 
     return [score(labelled.records[i], model, moments[i]) for i in rows]
 
 
-def calibrate(
+def calibrate(  # noqa: PLR0913  the options of one analysis
     text: str,
     model: ScoringModel,
     labelled: Labelled,
@@ -545,7 +545,7 @@ def calibrate(
     )
 
 
-def _notes(
+def _notes(  # noqa: PLR0913  the options of one analysis
     activity: Activity,
     units: Sequence[Unit],
     final: Proposal,

@@ -102,7 +102,7 @@ def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule
     )
 
 
-def labelled_from_crm(
+def labelled_from_crm(  # noqa: PLR0913  the options of one analysis
     connector: Connector,
     crm: str,
     kind: str,

@@ -372,7 +372,7 @@ def implausible_model(auc: float | None) -> list[LeakageWarning]:
     ]
 
 
-def assess(
+def assess(  # noqa: PLR0913  the options of one analysis
     model_properties: Sequence[str],
     records_properties: Sequence[Mapping[str, object]],
     outcomes: Bools,

@@ -95,7 +95,7 @@ def _indent(text: str) -> tuple[int, int, int] | None:
     return (sequence - offset if sequence > offset else sequence), sequence, offset
 
 
-def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:
+def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:  # noqa: PLR0912  one branch per kind of edit, in file order
     """The model text with `edits` applied."""
     yaml = _yaml()
     root = yaml.load(StringIO(text))

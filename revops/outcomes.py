@@ -130,7 +130,7 @@ def _latest(records: Iterable[Record], dates: Iterable[datetime | None]) -> date
     return max(moments) if moments else None
 
 
-def label(
+def label(  # noqa: PLR0913  the options of one analysis
     records: Sequence[Record],
     *,
     outcome: str,

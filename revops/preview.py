@@ -163,7 +163,7 @@ class _Comparer:
         return self.preview
 
 
-def compare(
+def compare(  # noqa: PLR0913  the options of one analysis
     records: Iterable[Record],
     live: ScoringModel,
     candidate: ScoringModel,
@@ -181,7 +181,7 @@ def compare(
     return comparer.finish()
 
 
-def preview_from_crm(
+def preview_from_crm(  # noqa: PLR0913  the options of one analysis
     connector: Connector,
     store: StateStore,
     *,
@@ -207,7 +207,7 @@ def preview_from_crm(
     return comparer.finish()
 
 
-def preview_from_state(
+def preview_from_state(  # noqa: PLR0913  the options of one analysis
     store: StateStore,
     *,
     connection: str,

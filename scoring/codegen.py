@@ -122,7 +122,7 @@ class _Builder:
         assert isinstance(cond, AllOf | AnyOf)
         return "(" + joiner.join(self.expr(c) for c in cond.items) + ")"
 
-    def leaf(self, leaf: Leaf) -> str:
+    def leaf(self, leaf: Leaf) -> str:  # noqa: PLR0912  one branch per condition operator
         p, op, arg = leaf.prop, leaf.op, leaf.arg
         if op in ("eq", "neq") and isinstance(arg, str):
             t = self.local(p, "t")
@@ -193,7 +193,7 @@ class _Builder:
         return f"{self.const(compile_leaf(leaf), 'L')}(values)"
 
 
-def compile_fast_path(
+def compile_fast_path(  # noqa: PLR0912  one branch per rule kind
     fit: Sequence[GroupPlan],
     interest: Sequence[GroupPlan],
     completeness: Sequence[str],
@@ -331,8 +331,3 @@ def compile_event_matcher(rules: Sequence[EventRulePlan]) -> EventMatcher:
     if b.needs_values:
         b.prologue.insert(0, "values = VALUES(raw, now)")
     return cast(EventMatcher, _define(b, "match", "raw, age, now, acc", body))
-
-
-def generated_source(fast: FastPath) -> str:
-    """The source a fast path was generated from (for debugging and tests)."""
-    return fast.__doc__ or ""

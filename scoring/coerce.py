@@ -44,19 +44,6 @@ def _remember(memo: dict[str, _T], key: str, value: _T) -> _T:
     return value
 
 
-def is_missing(value: object) -> bool:
-    """True when `value` carries no data: None, empty or a placeholder such as "N/A"."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value.strip().casefold() in MISSING_TOKENS
-    if isinstance(value, float):
-        return math.isnan(value)
-    if isinstance(value, list | tuple | set | frozenset | dict):
-        return len(value) == 0
-    return False
-
-
 def to_text(value: object) -> str | None:
     """The value as case-folded, trimmed text, or None when missing."""
     if value is None:

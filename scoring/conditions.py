@@ -115,7 +115,7 @@ def _is_date_arg(arg: Arg) -> bool:
     return isinstance(arg, str)
 
 
-def compile_leaf(leaf: Leaf) -> Pred:
+def compile_leaf(leaf: Leaf) -> Pred:  # noqa: PLR0912  one branch per condition operator
     """A predicate for one `property: {operator: argument}` test."""
     p, op, arg = leaf.prop, leaf.op, leaf.arg
     if op in ("eq", "neq"):

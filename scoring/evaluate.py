@@ -52,7 +52,7 @@ def _round(number: float) -> int:
     return -int(_floor(-number + 0.5))
 
 
-def evaluate(
+def evaluate(  # noqa: PLR0912, PLR0913, PLR0915  the scoring hot path, inlined for speed (bench/score_throughput.py)
     record: Record,
     model: ScoringModel,
     now: datetime,
@@ -291,7 +291,7 @@ def _apply_overrides(model: ScoringModel, values: Values, grade: str, trace: Tra
     return grades[index]
 
 
-def _qualify(
+def _qualify(  # noqa: PLR0913  the inputs of one evaluation
     model: ScoringModel,
     now: datetime,
     previous: ScoreResult | None,

@@ -103,7 +103,7 @@ class Explanation:
             "account_link": self.account_link,
         }  # fmt: skip
 
-    def to_text(self) -> str:
+    def to_text(self) -> str:  # noqa: PLR0912  one branch per part of the explanation
         """A readable multi-line rendering for `leadsync explain`."""
         r = self.result
         out = [
@@ -242,7 +242,7 @@ def _rollup_text(rule: RollupSpec) -> str:
     return f"members' {rule.event}{where}{window}: {rule.points:+g} each x role weight, {how}{cap}"
 
 
-def explain(
+def explain(  # noqa: PLR0913  the inputs of one evaluation
     record: Record,
     model: ScoringModel,
     now: datetime,

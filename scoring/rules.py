@@ -200,7 +200,7 @@ def cap_into(limit: float, fired: list[Item], items: list[Item]) -> None:
     items.extend(clip_to_cap(limit, fired))
 
 
-def make_runner(
+def make_runner(  # noqa: PLR0913  the inputs of one evaluation
     spec: RuleSpec,
     dimension: Dimension,
     group: str | None,

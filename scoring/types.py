@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-RecordKind = Literal["contact", "lead", "company", "account"]
 RECORD_KINDS: tuple[str, ...] = ("contact", "lead", "company", "account")
 
 #: Canonical event types connectors map CRM activity onto.

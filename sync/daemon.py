@@ -66,7 +66,7 @@ def incremental_trigger(conn: ConnectionSettings) -> IntervalTrigger:
 class Daemon:
     """The scheduler, the health endpoint and the jobs of every configured connection."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         settings: Settings,
         models: dict[tuple[str, str], ScoringModel],

@@ -68,7 +68,7 @@ __all__ = [
 class Engine:
     """Runs one connection against one connector and one state store."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         store: StateStore,
         connector: Connector,

@@ -19,26 +19,40 @@ from contextlib import contextmanager
 #: Young-generation threshold during runs (CPython's default is 700).
 RUN_THRESHOLD = 50_000
 
-_lock = threading.Lock()
-_active = 0
-_saved: tuple[int, int, int] | None = None
+
+class _Raised:
+    """How many blocks hold the threshold raised, and the thresholds to restore after the last."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = 0
+        self.saved: tuple[int, int, int] | None = None
+
+    def enter(self, threshold: int) -> None:
+        with self.lock:
+            if self.active == 0:
+                self.saved = gc.get_threshold()
+                gen0, gen1, gen2 = self.saved
+                gc.set_threshold(max(gen0, threshold), gen1, gen2)
+            self.active += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.active -= 1
+            if self.active == 0 and self.saved is not None:
+                gc.set_threshold(*self.saved)
+                self.saved = None
+
+
+#: One per process, like the collector it tunes
+_RAISED = _Raised()
 
 
 @contextmanager
 def fewer_collections(threshold: int = RUN_THRESHOLD) -> Iterator[None]:
     """Raise the young-generation threshold to at least `threshold` for the block."""
-    global _active, _saved
-    with _lock:
-        if _active == 0:
-            _saved = gc.get_threshold()
-            gen0, gen1, gen2 = _saved
-            gc.set_threshold(max(gen0, threshold), gen1, gen2)
-        _active += 1
+    _RAISED.enter(threshold)
     try:
         yield
     finally:
-        with _lock:
-            _active -= 1
-            if _active == 0 and _saved is not None:
-                gc.set_threshold(*_saved)
-                _saved = None
+        _RAISED.leave()

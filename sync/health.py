@@ -28,7 +28,6 @@ class ConnectionHealth:
     """The latest known outcome of one connection."""
 
     last_status: str | None = None
-    last_finished: datetime | None = None
     last_success: datetime | None = None
     last_error: str | None = None
 
@@ -56,7 +55,7 @@ class Readiness:
         """Note a finished run of `connection`."""
         with self._lock:
             health = self.connections[connection]
-            health.last_status, health.last_finished, health.last_error = status, finished, error
+            health.last_status, health.last_error = status, error
             if status == "succeeded":
                 health.last_success = finished
 

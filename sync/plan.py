@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 from scoring.types import Record, ScoreResult
 
 NUMERIC = ("fit", "interest", "score")
-BANDS = ("grade", "label", "qualified")
 _TRUE = {"true", "1", "yes", "y", "t", "on"}
 _FALSE = {"false", "0", "no", "n", "f", "off"}
 

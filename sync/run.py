@@ -69,7 +69,7 @@ def read_fields(model: Model, crm: str, kind: str) -> frozenset[str]:
     return model.properties | {link[0]}
 
 
-def with_accounts(
+def with_accounts(  # noqa: PLR0913  the records, their model and where their accounts are stored, keyword-only
     records: Sequence[Record],
     model: Model,
     *,
@@ -191,7 +191,7 @@ class RunContext:
 class Run:
     """One run of one connection and kind; see the module docstring."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         context: RunContext,
         *,
@@ -224,7 +224,7 @@ class Run:
         self.high_water = position.high_water
 
     @classmethod
-    def start(
+    def start(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         cls,
         context: RunContext,
         *,

@@ -65,7 +65,7 @@ class Writes:
     settle.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         *,
         store: StateStore,

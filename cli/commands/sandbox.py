@@ -46,7 +46,7 @@ def sandbox_group() -> None:
     "Salesforce: API requests per 24 h (default 100000).",
 )
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a generated CA (Salesforce always).")
-def serve_command(
+def serve_command(  # noqa: PLR0913  click passes each option as a keyword
     *,
     crm: str,
     port: int,

@@ -137,7 +137,7 @@ def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @live_options
 @time_option("--now", "now", "Explain as of this ISO-8601 time (default: now).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def explain_command(
+def explain_command(  # noqa: PLR0913  click passes each option as a keyword
     *,
     record_id: str,
     model_path: Path | None,
@@ -199,7 +199,7 @@ def explain_command(
 @config_options
 @live_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def history_command(
+def history_command(  # noqa: PLR0913  click passes each option as a keyword
     *,
     record_id: str,
     config: str,
@@ -245,7 +245,7 @@ def point_in_time_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
-def _labelled_offline(
+def _labelled_offline(  # noqa: PLR0913  the command options it passes on
     model: ScoringModel,
     input_path: Path,
     outcome: str | None,
@@ -281,7 +281,7 @@ class Study:
     outcome: str
 
 
-def _study(
+def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
     *,
     model_path: Path | None,
     input_path: Path | None,
@@ -372,7 +372,7 @@ def backtest_command(*, report_path: Path | None, fmt: str, **options: Any) -> N
         _write(report_path, report.backtest_report(result), "report", force=True)
 
 
-def _target(
+def _target(  # noqa: PLR0913  the command options it checks, keyword-only
     *,
     precision: float | None,
     capacity: int | None,
@@ -450,7 +450,7 @@ def _target(
 @click.option("--date-column", help="Creation-date column to measure arrivals (for --capacity).")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
 @ReportOption
-def calibrate_command(
+def calibrate_command(  # noqa: PLR0913  click passes each option as a keyword
     *,
     out_path: Path,
     force: bool,
@@ -525,7 +525,7 @@ def calibrate_command(
 @click.option("--samples", type=click.IntRange(0, 50), default=5, show_default=True)
 @time_option("--now", "now", "Score both models as of this ISO-8601 time (default: now).")
 @ReportOption
-def preview_command(
+def preview_command(  # noqa: PLR0913  click passes each option as a keyword
     *,
     model_path: Path,
     config: str,

@@ -102,7 +102,7 @@ class HubSpotConnector:
             names.add(LIFECYCLE)
         return sorted(names)
 
-    def iter_pages(
+    def iter_pages(  # noqa: PLR0913  the Connector protocol read signature
         self,
         kind: str,
         fields: Collection[str],

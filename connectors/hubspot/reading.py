@@ -153,7 +153,7 @@ def read_full(
     yield from _run_chains(api, spec, properties, chains)
 
 
-def _plan(
+def _plan(  # noqa: PLR0913  keyword-only inputs of one plan
     api: HubSpotApi,
     spec: ObjectSpec,
     after: str,
@@ -234,7 +234,7 @@ def _check_order(
     return ids[-1] if ids else floor
 
 
-def _run_chains(
+def _run_chains(  # noqa: PLR0915  threads, queue and stop handling read best as one unit
     api: HubSpotApi,
     spec: ObjectSpec,
     properties: Sequence[str],

@@ -84,7 +84,7 @@ class SalesforceConnector:
         """Verify (and with `apply`, create) the output fields and their permissions."""
         return self._schema.ensure(kind, outputs, apply=apply)
 
-    def iter_pages(
+    def iter_pages(  # noqa: PLR0913  the Connector protocol read signature
         self,
         kind: str,
         fields: Collection[str],

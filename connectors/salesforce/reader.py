@@ -253,7 +253,7 @@ class Reader:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def pages(
+    def pages(  # noqa: PLR0913  the Connector read signature plus the write reserve
         self,
         kind: str,
         fields: Collection[str],

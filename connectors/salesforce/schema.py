@@ -198,7 +198,7 @@ class SchemaManager:
         records = result.get("records") or []
         return str(records[0]["Id"]) if records else None
 
-    def _grant(
+    def _grant(  # noqa: PLR0913  one grant row: object, field, permission set and access
         self,
         permission_set: str,
         label: str,

@@ -64,7 +64,7 @@ class _RecordsToRetry(TransientError):
 class Writer:
     """Writes `Change`s for one connector."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         api: SalesforceApi,
         reader: Reader,

@@ -59,7 +59,7 @@ class HubSpotSandbox:
     drives rate windows, token expiry and write timestamps.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         *,
         contacts: int = 1000,
@@ -171,10 +171,6 @@ class HubSpotSandbox:
         """Another private-app token, e.g. with fewer scopes."""
         return self.auth.private_app_token(scopes)
 
-    def new_oauth_app(self, scopes: Iterable[str] = ALL_SCOPES) -> tuple[str, str, str]:
-        """Another OAuth installation: (client_id, client_secret, refresh_token)."""
-        return self.auth.oauth_app(scopes)
-
     def mutate(self, count: int, *, at: dt.datetime | None = None) -> list[str]:
         """New activity on `count` random contacts at `at` (default: the clock now); their
         modification dates move to that moment. Returns their ids. Reproducible per seed."""
@@ -249,7 +245,7 @@ class HubSpotSandbox:
 
     # -- routing --------------------------------------------------------------------------
 
-    def _add(
+    def _add(  # noqa: PLR0913  one route: method, pattern, label, handler, scopes, kind
         self,
         method: str,
         pattern: str,

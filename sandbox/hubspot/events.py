@@ -176,7 +176,7 @@ class EventsApi:
         refusal = self._tier_refusal()
         return refusal or Response(200, {"eventTypes": list(EVENT_TYPES)})
 
-    def list_events(self, request: Request) -> Response:
+    def list_events(self, request: Request) -> Response:  # noqa: PLR0912, PLR0915  one branch per Events API query parameter
         """Event occurrences of contacts, filtered and paged."""
         refusal = self._tier_refusal()
         if refusal:

@@ -209,7 +209,7 @@ def _title(rng: random.Random) -> tuple[str, str]:
     return seniority, title
 
 
-def _contacts(
+def _contacts(  # noqa: PLR0912, PLR0913, PLR0915  the inputs of one seeded record
     store: Store,
     rng: random.Random,
     count: int,
@@ -312,7 +312,7 @@ def _contacts(
         company_table.set_raw(company.row, "num_associated_contacts", count_text)
 
 
-def _engagement(
+def _engagement(  # noqa: PLR0913, PLR0915  the inputs of one seeded record
     store: Store,
     rng: random.Random,
     row: Row,
@@ -393,7 +393,7 @@ def _engagement(
     return min(1.0, signal * decay + 0.1 * decay * min(appetite, 2))
 
 
-def _add_meeting(
+def _add_meeting(  # noqa: PLR0913  the inputs of one seeded record
     store: Store, rng: random.Random, contact_id: int, *, at: int, now: int, pending: list[Row]
 ) -> str:
     table = store.table("meetings")
@@ -437,7 +437,7 @@ def _add_call(
     store.associate("calls", row.id, "contacts", contact_id)
 
 
-def _lifecycle(
+def _lifecycle(  # noqa: PLR0913  the inputs of one seeded record
     store: Store,
     rng: random.Random,
     row: Row,

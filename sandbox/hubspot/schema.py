@@ -177,7 +177,7 @@ def _label(value: str) -> str:
     return value.replace("_", " ").title()
 
 
-def _p(  # noqa: PLR0917 - a table row builder
+def _p(  # noqa: PLR0913, PLR0917  a table row builder
     name: str,
     label: str,
     type_: str,

@@ -239,7 +239,7 @@ class Table:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def coerce(self, name: str, value: Any) -> tuple[Any, ValueProblem | None]:
+    def coerce(self, name: str, value: Any) -> tuple[Any, ValueProblem | None]:  # noqa: PLR0912  one branch per HubSpot property type
         """Validate and normalize a value written to a property, as HubSpot does."""
         prop = self.props.get(name)
         if prop is None:

@@ -50,7 +50,6 @@ class Job:
     assignment_rule: str | None = None
     state: str = "Open"
     data: str | None = None
-    polls_after_close: int = 0
     error_message: str | None = None
     header: list[str] = field(default_factory=list)
     successes: list[list[str]] = field(default_factory=list)

@@ -294,7 +294,7 @@ def _lead(store: Store, rng: random.Random, now: int, campaigns: list[str]) -> N
         _convert(store, rng, lead_id, lead, converted_at, won=wins)
 
 
-def _activity(
+def _activity(  # noqa: PLR0913  the inputs of one seeded record
     store: Store,
     rng: random.Random,
     *,
@@ -471,7 +471,7 @@ def _stamped(at: int, owner: str) -> dict[str, Any]:
     }
 
 
-def _relation(store: Store, message: str, who: str, *, kind: str, at: int, owner: str) -> None:
+def _relation(store: Store, message: str, who: str, *, kind: str, at: int, owner: str) -> None:  # noqa: PLR0913  the inputs of one seeded record
     store.load(
         "EmailMessageRelation",
         {
@@ -485,7 +485,7 @@ def _relation(store: Store, message: str, who: str, *, kind: str, at: int, owner
     )
 
 
-def _tracked_email(
+def _tracked_email(  # noqa: PLR0913  the inputs of one seeded record
     store: Store, rng: random.Random, *, who: str, owner: str, at: int, now: int, kind: str
 ) -> None:
     """A one-to-one email a rep sent with Enhanced Email tracking: its Task, its EmailMessage
@@ -558,7 +558,7 @@ def _tracked_email(
         _relation(store, reply, owner, kind="ToAddress", at=answered, owner=owner)
 
 
-def _list_email(
+def _list_email(  # noqa: PLR0913  the inputs of one seeded record
     store: Store, rng: random.Random, *, who: str, owner: str, at: int, now: int, opened: bool
 ) -> None:
     """A list email the lead received: its ListEmail Task and its EmailStatus (times opened,
@@ -597,7 +597,7 @@ def _list_email(
     )
 
 
-def _convert(
+def _convert(  # noqa: PLR0913  the inputs of one seeded record
     store: Store, rng: random.Random, lead_id: str, lead: dict[str, Any], at: int, *, won: bool
 ) -> None:
     owner = lead["OwnerId"]

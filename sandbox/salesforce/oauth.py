@@ -68,7 +68,6 @@ class OAuthServer:
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     key_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="leadsync-sf-")))
     sessions: dict[str, Session] = field(default_factory=dict)
-    issued: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -148,7 +147,6 @@ class OAuthServer:
         token = f"{self.store.org_id[:15]}!AQ" + secrets.token_urlsafe(72)
         with self._lock:
             self.sessions[token] = Session(user, time.monotonic() + self.session_ttl)
-            self.issued += 1
         issued_at = str(int(time.time() * 1000))
         return Response(
             200,

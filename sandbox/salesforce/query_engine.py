@@ -609,7 +609,7 @@ def _like_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + "$", re.IGNORECASE | re.DOTALL)
 
 
-def _date_range(literal: tuple[str, int], now: int, kind: str) -> tuple[Any, Any]:
+def _date_range(literal: tuple[str, int], now: int, kind: str) -> tuple[Any, Any]:  # noqa: PLR0912  one branch per SOQL date literal
     """[start, end) of a relative date literal, in the field's stored form."""
     word, n = literal
     today = from_epoch(now).date()

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from sandbox.httpserver import Request, Response
 from sandbox.salesforce.faults import Faults
 from sandbox.salesforce.ids import normalise, object_of
-from sandbox.salesforce.query_engine import QueryEngine, render_value
+from sandbox.salesforce.query_engine import DEFAULT_BATCH, MIN_BATCH, QueryEngine, render_value
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.store import SaveError, Store, save_error
 
@@ -55,8 +55,8 @@ def batch_size_of(value: str) -> int:
     """`Sforce-Query-Options: batchSize=N`, clamped to Salesforce's 200..2000 (default 2000)."""
     match = re.search(r"batchSize\s*=\s*(\d+)", value)
     if not match:
-        return 2000
-    return max(200, min(2000, int(match.group(1))))
+        return DEFAULT_BATCH
+    return max(MIN_BATCH, min(DEFAULT_BATCH, int(match.group(1))))
 
 
 class RestApi:

@@ -68,15 +68,6 @@ MEMBER_STATUSES: tuple[str, ...] = ("Sent", "Responded", "Registered", "Attended
 EMAIL_RELATION_TYPES: tuple[str, ...] = ("FromAddress", "ToAddress", "CcAddress", "BccAddress")
 STAGES: tuple[str, ...] = ("Prospecting", "Qualification", "Proposal", "Closed Won", "Closed Lost")
 
-#: Fields every object has (system audit fields).
-AUDIT_FIELDS = (
-    "CreatedDate",
-    "CreatedById",
-    "LastModifiedDate",
-    "LastModifiedById",
-    "SystemModstamp",
-)
-
 
 @dataclass
 class FieldDef:

@@ -43,7 +43,7 @@ _ID = r"(?P<record_id>[A-Za-z0-9]{15,18})"
 class SalesforceSandbox:
     """An in-process Salesforce org served over HTTPS with a CA generated at start."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         *,
         leads: int = 1000,

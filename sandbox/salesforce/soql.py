@@ -278,7 +278,7 @@ class _Parser:
         return token
 
     # SELECT ... FROM ...
-    def query(self, *, nested: bool = False) -> Query:
+    def query(self, *, nested: bool = False) -> Query:  # noqa: PLR0912  one branch per SOQL clause
         self.expect_keyword("SELECT")
         fields: list[FieldRef] = []
         subqueries: list[SubQuery] = []

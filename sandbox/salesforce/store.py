@@ -245,7 +245,7 @@ class Store:
             self._journal[-1] = (obj.name, new_id, None)
         return new_id, []
 
-    def update(
+    def update(  # noqa: PLR0912, PLR0913  one record update with its Salesforce checks in order
         self,
         name: str,
         record_id: str,
@@ -332,7 +332,7 @@ def _not_updateable(definition: FieldDef) -> SaveError:
     )
 
 
-def coerce(definition: FieldDef, value: Any) -> tuple[Any, SaveError | None]:
+def coerce(definition: FieldDef, value: Any) -> tuple[Any, SaveError | None]:  # noqa: PLR0912  one branch per Salesforce field type
     """Convert a JSON value for a field, or explain why Salesforce would refuse it."""
     label = definition.label or definition.name
     if value is None:

@@ -132,7 +132,7 @@ class LedgerMixin:
                         .values(resolved_at=now, updated_at=now, resolution=resolution)
                     )
 
-    def _open_dead_letters(
+    def _open_dead_letters(  # noqa: PLR0913  one dead-letter row, keyword-only
         self,
         conn: sa.Connection,
         run_id: int,

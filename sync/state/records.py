@@ -182,7 +182,7 @@ class OutboxEntry:
     attempts: int = 0
 
     @classmethod
-    def build(
+    def build(  # noqa: PLR0913  one ledger row, keyword-only
         cls,
         record_id: str,
         *,

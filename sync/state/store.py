@@ -182,7 +182,7 @@ class StateStore(LedgerMixin):
 
     # runs ------------------------------------------------------------------------------------
 
-    def start_run(
+    def start_run(  # noqa: PLR0913  one runs row, keyword-only
         self,
         connection: str,
         kind: str,
@@ -218,7 +218,7 @@ class StateStore(LedgerMixin):
             )
             return int(result.rowcount)
 
-    def finish_run(
+    def finish_run(  # noqa: PLR0913  one runs row, keyword-only
         self,
         run_id: int,
         *,
@@ -300,7 +300,7 @@ class StateStore(LedgerMixin):
 
     # pages -----------------------------------------------------------------------------------
 
-    def save_page(
+    def save_page(  # noqa: PLR0913  one page committed in one transaction, keyword-only
         self,
         run_id: int,
         connection: str,

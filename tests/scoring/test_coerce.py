@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from scoring.coerce import (
-    is_missing,
     round_half_up,
     to_bool,
     to_datetime,
@@ -123,14 +122,6 @@ def test_to_text(raw, text):
 )  # fmt: skip
 def test_to_bool(raw, value):
     assert to_bool(raw) is value
-
-
-@pytest.mark.parametrize(
-    ("raw", "missing"), [(None, True), ("", True), (" n/a ", True), ("-", True), ([], True),
-                         (0, False), ("0", False), ("x", False), (float("nan"), True)]
-)  # fmt: skip
-def test_is_missing(raw, missing):
-    assert is_missing(raw) is missing
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ written back, and recomputed on incremental runs when one of their people change
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from config.model_loader import load_model, parse_model
 from connectors.base import MemberRequest
 from connectors.outputs import output_fields
+from sandbox.hubspot import activity
 from scoring import score
 from scoring.rollup import record_facts
 from sync.engine import Engine, RunOptions
@@ -137,3 +139,28 @@ def test_contact_rules_read_their_company_result_from_the_same_connection(world)
     }
     assert {i: r.fit for i, r in results.items()} == expected
     assert 0 < sum(1 for v in expected.values() if v == 10) < len(primary)
+
+
+def test_a_company_whose_people_change_between_runs_is_recomputed_with_them(world):
+    sb, conn, engine, people, accounts = world
+    engine.run("contact", people, RunOptions(full=True), now=NOW)
+    engine.run("company", accounts, RunOptions(full=True), now=NOW)
+    clock: SandboxClock = sb.clock
+    for minutes in (10, 20):  # the first incremental run meets our own writes again
+        clock.advance(600)
+        engine.run("company", accounts, RunOptions(), now=NOW + timedelta(minutes=minutes))
+    clock.advance(600)
+    with sb.store.lock:
+        [new_id] = activity.create(sb.store, 1, at_ms=int(clock() * 1000), rng=random.Random(5))
+    [company] = sb.store.associated("contacts", int(new_id), "companies")
+    before = len(sb.store.associated("companies", company, "contacts")) - 1
+    later = NOW + timedelta(minutes=30)
+    run = engine.run("company", accounts, RunOptions(), now=later)
+    assert (run.status, run.counts.read) == ("succeeded", 1)
+    request = MemberRequest(accounts.rollup.properties, accounts.rollup.event_types)
+    [record] = conn.fetch("company", [str(company)], accounts.properties, (), members=request)
+    assert len(record.members) == before + 1
+    assert new_id in {m.id for m in record.members}
+    stored = engine.store.previous_scores("hs", "company", [str(company)])[str(company)]
+    expected = score(record, accounts, later)
+    assert (stored.interest, stored.contributions) == (expected.interest, expected.contributions)
