@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -332,6 +332,34 @@ def _gains(
     return out
 
 
+def _select_proposals(
+    fitted: Callable[[frozenset[str]], Proposal],
+    found: Sequence[proposals.Candidate],
+    gains: Mapping[str, float],
+    records: int,
+) -> tuple[Proposal, tuple[proposals.ProposedRule, ...]]:
+    """The final proposal: keep the proposed rules that earned points and gained on held-out
+    folds, refit without the others."""
+    final = fitted(frozenset())
+    if not found:
+        return final, ()
+    keep = {c.name for c in found if final.points[c.name] > 0 and gains[c.name] > 0}
+    final = fitted(frozenset(c.name for c in found if c.name not in keep))
+    proposed = tuple(
+        proposals.ProposedRule(
+            c.name,
+            c.property,
+            c.support,
+            c.support / records,
+            final.points[c.name],
+            gains[c.name],
+            kept=c.name in keep and final.points[c.name] > 0,
+        )
+        for c in found
+    )
+    return _without_dropped_proposals(final, proposed), proposed
+
+
 def _without_dropped_proposals(
     final: Proposal, proposed: Sequence[proposals.ProposedRule]
 ) -> Proposal:
@@ -352,6 +380,37 @@ def _without_dropped_proposals(
 def _fold_results(labelled: Labelled, model: ScoringModel, rows: np.ndarray) -> list[ScoreResult]:
     moments = labelled.moments()
     return [score(labelled.records[i], model, moments[i]) for i in rows]
+
+
+def _enough(y: np.ndarray, folds: int, source: str) -> int:
+    """The number of converted records; a UserError when a class is too small to fold."""
+    converted = int(y.sum())
+    if converted < folds or len(y) - converted < folds:
+        raise UserError(
+            f"{source}: calibration needs at least {folds} converted and {folds} other records "
+            f"(found {converted} converted of {len(y)})"
+        )
+    return converted
+
+
+def _leaks(
+    model: ScoringModel,
+    labelled: Labelled,
+    activity: Activity,
+    outcome: str | None,
+    proposed: Collection[str],
+) -> tuple[list[leakage.LeakageWarning], dict[str, tuple[leakage.LeakageWarning, ...]]]:
+    """The leakage warnings about the admin's model, and the rules each concerns."""
+    warnings = leakage.assess(
+        sorted(model.properties),
+        [r.properties for r in labelled.records],
+        labelled.outcomes,
+        outcome=outcome,
+        fired={k: v for k, v in activity.fired().items() if k not in proposed},
+        auc=ev.roc_auc([r.score for r in activity.results], labelled.outcomes),
+        late=labelled.late,
+    )
+    return warnings, leakage.rules_reading(rule_properties(model), warnings)
 
 
 def calibrate(  # noqa: PLR0913  the options of one analysis
@@ -383,28 +442,14 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         text, model, found = _extended(text, model, labelled, [*ignore, *(outcome or "",)])
     proposed_names = {c.name for c in found}
     y = np.asarray(labelled.outcomes, dtype=bool)
-    converted = int(y.sum())
-    if converted < folds or len(y) - converted < folds:
-        raise UserError(
-            f"{source}: calibration needs at least {folds} converted and {folds} other records "
-            f"(found {converted} converted of {len(y)})"
-        )
+    converted = _enough(y, folds, source)
     activity: Activity = rule_activity(model, labelled.records, labelled.moments())
     units = list(activity.units)
     if not units:
         raise UserError(f"{source}: the model has no rules with points to calibrate")
     x = activity.matrix
     before = activity.results
-    warnings = leakage.assess(
-        sorted(original_model.properties),
-        [r.properties for r in labelled.records],
-        labelled.outcomes,
-        outcome=outcome,
-        fired={k: v for k, v in activity.fired().items() if k not in proposed_names},
-        auc=ev.roc_auc([r.score for r in before], labelled.outcomes),
-        late=labelled.late,
-    )
-    flagged = leakage.rules_reading(rule_properties(original_model), warnings)
+    warnings, flagged = _leaks(original_model, labelled, activity, outcome, proposed_names)
     candidate_columns = [i for i, u in enumerate(units) if u.rule in proposed_names]
     gains = np.zeros(len(units))
     dropped = (
@@ -454,7 +499,7 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         f"{auc_before:.3f}, proposed {auc_after:.3f}."
     )
 
-    def fitted(leave_out: frozenset[int]) -> Proposal:
+    def fitted(leave_out: frozenset[str]) -> Proposal:
         return propose(
             text,
             model,
@@ -465,34 +510,12 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
             target=target,
             c=c,
             header=header,
-            dropped=dropped | leave_out,
+            dropped=dropped | {i for i, u in enumerate(units) if u.rule in leave_out},
             bonuses=frozenset(candidate_columns),
         )
 
-    final = fitted(frozenset())
-    proposed: tuple[proposals.ProposedRule, ...] = ()
-    if found:
-        column = {u.rule: i for i, u in enumerate(units)}
-        keep = {
-            cand.name
-            for cand in found
-            if final.points[cand.name] > 0 and gains[column[cand.name]] > 0
-        }
-        final = fitted(frozenset(column[cand.name] for cand in found if cand.name not in keep))
-        proposed = tuple(
-            proposals.ProposedRule(
-                cand.name,
-                cand.property,
-                cand.support,
-                cand.support / len(y),
-                final.points[cand.name],
-                float(gains[column[cand.name]]),
-                kept=cand.name in keep and final.points[cand.name] > 0,
-            )
-            for cand in found
-        )
-        final = _without_dropped_proposals(final, proposed)
-        text = original_text
+    gain_of = {u.rule: float(g) for u, g in zip(units, gains, strict=True)}
+    final, proposed = _select_proposals(fitted, found, gain_of, len(y))
     changes = tuple(
         PointChange(u.key, u.dimension, u.points, final.points[u.key], w)
         for u, w in zip(units, final.weights, strict=True)
@@ -538,7 +561,7 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         notes=tuple(notes),
         threshold_notes=tuple(_threshold_notes(final, q_after, target, len(y))),
         text=final.text,
-        diff=unified_diff(text, final.text, source, out_name),
+        diff=unified_diff(original_text, final.text, source, out_name),
         warnings=tuple(warnings),
         leaky=leaky,
         proposed=proposed,

@@ -95,15 +95,8 @@ def _indent(text: str) -> tuple[int, int, int] | None:
     return (sequence - offset if sequence > offset else sequence), sequence, offset
 
 
-def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:  # noqa: PLR0912  one branch per kind of edit, in file order
-    """The model text with `edits` applied."""
-    yaml = _yaml()
-    root = yaml.load(StringIO(text))
-    indent = _indent(text)
-    if indent is not None:
-        yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
-    if not isinstance(root, CommentedMap):
-        raise UserError(f"{source}: not a model mapping")
+def _set_points(root: CommentedMap, edits: Edits) -> None:
+    """New points (and rule caps) of the rules named in `edits`."""
     for rule in _rules(root):
         if not isinstance(rule, CommentedMap):
             continue
@@ -121,6 +114,18 @@ def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:  # noq
                 steps[band]["points"] = _number(points)
         if name in edits.rule_max and "max" in rule:
             rule["max"] = _number(edits.rule_max[name])
+
+
+def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:
+    """The model text with `edits` applied."""
+    yaml = _yaml()
+    root = yaml.load(StringIO(text))
+    indent = _indent(text)
+    if indent is not None:
+        yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
+    if not isinstance(root, CommentedMap):
+        raise UserError(f"{source}: not a model mapping")
+    _set_points(root, edits)
     _add_groups(root, edits)
     _remove_rules(root, edits.remove)
     for rule in _rules(root):
