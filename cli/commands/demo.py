@@ -161,16 +161,10 @@ def _top_leads(ctx: Context, connector: Connector, connection: str) -> None:
 
 def _linked(sandbox: HubSpotSandbox) -> dict[str, int]:
     """How many companies (primary ones), meetings and calls the live contacts link to."""
-    store = sandbox.store
-    table = store.table("contacts")
-    found: dict[str, set[int]] = {"companies": set(), "meetings": set(), "calls": set()}
-    with store.lock:
-        for contact in table.ids:
-            if not table.rows[contact].archived:
-                for kind, ids in found.items():
-                    linked = store.associated("contacts", contact, kind)
-                    ids.update(linked[:1] if kind == "companies" else linked)
-    return {kind: len(ids) for kind, ids in found.items()}
+    return {
+        kind: len(sandbox.store.linked_to_contacts(kind))
+        for kind in ("companies", "meetings", "calls")
+    }
 
 
 def _calls(full: RunResult, linked: dict[str, int]) -> None:

@@ -56,6 +56,9 @@ TIER_LIMITS: Mapping[str, int] = {
     "professional": 190,
     "enterprise": 190,
 }
+#: HubSpot's usage guidelines: "Apps using OAuth are only subject to a limit of 100 requests
+#: every 10 seconds" (developers.hubspot.com/apisbytier; changelog "New and Improved HubSpot API
+#: Limits"). The X-HubSpot-RateLimit-Max header raises it when an account allows more.
 OAUTH_LIMIT = 100
 WINDOW_S = 10.0
 REFRESH_MARGIN_S = 60.0
@@ -202,21 +205,34 @@ class HubSpotApi:
         fn: Callable[..., Any],
         *args: Any,
         search: bool = False,
+        exempt: bool = False,
         check: Callable[[Any], None] | None = None,
         **kwargs: Any,
     ) -> ApiReply:
         """Call one SDK method with retries, budgets and auth; returns the parsed 2xx reply.
 
+        `search` calls take a slot of the search endpoints' per-second window instead of the
+        ten-second one; `exempt` calls (association batch reads) take neither: the OpenAPI
+        specs mark both `x-hubspot-rate-limit-exemptions: ["ten-secondly"]`. Both count
+        against the day.
+
         `check(data)` validates the parsed body inside the retried attempt: it raises
         `TransientError` for a malformed payload, which is then retried like a 5xx.
         """
+        windows: tuple[RollingWindow, ...]
+        if search:
+            windows = (self.search_window,)
+        elif exempt:
+            windows = ()
+        else:
+            windows = (self.window,)
         refreshed = False
         while True:
             self._refresh_if_expiring()
             generation = self._token_generation
 
             def attempt() -> ApiReply:
-                reply = self._attempt(endpoint, fn, args, kwargs, search=search)
+                reply = self._attempt(endpoint, fn, args, kwargs, windows)
                 if check is not None:
                     check(reply.data)
                 return reply
@@ -246,11 +262,9 @@ class HubSpotApi:
         fn: Callable[..., Any],
         args: Iterable[Any],
         kwargs: Mapping[str, Any],
-        *,
-        search: bool,
+        windows: tuple[RollingWindow, ...],
     ) -> ApiReply:
         self.daily.spend()
-        windows = (self.window, self.search_window) if search else (self.window,)
         for window in windows:
             window.acquire()
         status: int | None = None
@@ -291,7 +305,7 @@ class HubSpotApi:
                 raise TransientError(
                     f"HubSpot {endpoint}: connection failed ({type(exc).__name__})"
                 ) from None
-            if not search:
+            if self.window in windows:  # exempt replies report no ten-second window
                 self._observe(headers)
         finally:
             for window in windows:
@@ -401,7 +415,7 @@ class HubSpotApi:
                             "client_secret": _reveal(self._options.client_secret),
                             "refresh_token": _reveal(self._options.refresh_token),
                         },
-                        search=False,
+                        (self.window,),
                     )
                 )
             except (HubSpotRejected, TokenRejected) as exc:

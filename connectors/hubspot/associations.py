@@ -103,6 +103,7 @@ def read_associations(
                 from_type,
                 to_type,
                 {"inputs": inputs},
+                exempt=True,
                 check=check_associations,
             ).data
             _failures(data, from_type, to_type)

@@ -6,7 +6,10 @@ Headers follow https://developers.hubspot.com/docs/api/usage-details ("Rate limi
 `-Interval-Milliseconds`, `-Max`, `-Remaining`, and the deprecated `-Secondly` and
 `-Secondly-Remaining`; responses of the search endpoints carry none of them. OAuth-authenticated
 calls have no daily limit. A 429 names the policy (`TEN_SECONDLY_ROLLING`, `DAILY`, or
-`SECONDLY` for search) and has no Retry-After.
+`SECONDLY` for search) and has no Retry-After. Search requests and association batch reads are
+exempt from the ten-second window (the OpenAPI specs mark them `x-hubspot-rate-limit-exemptions:
+["ten-secondly"]`): they count against the day, search against its own per-second limit, and
+carry no window headers.
 """
 
 from __future__ import annotations
@@ -55,9 +58,13 @@ class RateLimiter:
             self._buckets.clear()
 
     def admit(
-        self, app: str, *, search: bool, oauth: bool
+        self, app: str, *, search: bool, oauth: bool, exempt: bool = False
     ) -> tuple[Response | None, dict[str, str]]:
-        """Count one request; returns (a 429 or None, the rate-limit headers to send)."""
+        """Count one request; returns (a 429 or None, the rate-limit headers to send).
+
+        `exempt` requests (search, association batch reads: the OpenAPI specs mark them
+        `x-hubspot-rate-limit-exemptions: ["ten-secondly"]`) count against the day only, and
+        search against its own per-second limit."""
         now = self.clock()
         with self._lock:
             bucket = self._buckets.setdefault(app, _Bucket())
@@ -72,7 +79,7 @@ class RateLimiter:
             # limit headers will now appear for OAuth authenticated calls").
             if not oauth and bucket.daily >= self.daily:
                 refusal = errors.rate_limited("DAILY", "You have reached your daily limit.")
-            elif len(window) >= self.per_window:
+            elif not exempt and len(window) >= self.per_window:
                 refusal = errors.rate_limited(
                     "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."
                 )
@@ -87,9 +94,10 @@ class RateLimiter:
                 else:
                     recent.append(now)
             if refusal is None:
-                window.append(now)
+                if not exempt:
+                    window.append(now)
                 bucket.daily += 1
-            headers = {} if search else self._headers(bucket, now, oauth=oauth)
+            headers = {} if exempt else self._headers(bucket, now, oauth=oauth)
         return refusal, headers
 
     def _headers(self, bucket: _Bucket, now: float, *, oauth: bool) -> dict[str, str]:

@@ -368,6 +368,19 @@ class Store:
         """Ids of the `to_type` records linked to one record (primary first)."""
         return self.associations.get((from_type, to_type), {}).get(from_id, [])
 
+    def linked_to_contacts(self, object_type: str) -> set[int]:
+        """Ids of the `object_type` records linked to live contacts (for companies, only each
+        contact's primary one): what a full read of the contacts' associations reaches."""
+        table = self.tables["contacts"]
+        found: set[int] = set()
+        with self.lock:
+            for contact in table.ids:
+                if table.rows[contact].archived:
+                    continue
+                ids = self.associated("contacts", contact, object_type)
+                found.update(ids[:1] if object_type == "companies" else ids)
+        return found
+
     def ground_truth(self) -> dict[str, Outcome]:
         """The hidden conversion outcome of every generated contact, keyed by record id."""
         return {str(key): value for key, value in self.outcomes.items()}

@@ -1,0 +1,28 @@
+"""Search and association batch reads are exempt from HubSpot's ten-second window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .conftest import live_ids, read_all
+
+
+def test_searches_and_association_reads_do_not_count_in_the_ten_second_window(
+    make_sandbox, make_connector, clock
+) -> None:
+    # three calls per ten seconds would refuse the fourth search if searches counted there
+    sandbox = make_sandbox(contacts=1200, rate_limit_10s=3, search_per_second=1000)
+    connector = make_connector(sandbox, search_per_second=1000)
+    records = read_all(
+        connector,
+        since=sandbox.now - timedelta(days=3650),
+        fields=["email", "company.industry"],
+        event_types=["meeting"],
+    )
+    assert {r.id for r in records} == live_ids(sandbox)
+    usage = connector.usage
+    assert usage.by_endpoint["objects.search"] == 7  # 1,200 contacts, 200 a search, one more
+    assert usage.by_endpoint["associations.batch_read"] == 4  # companies, meetings x 2 groups
+    # no search or association read was refused for the window (batch reads count in it)
+    assert "objects.search 429" not in usage.by_endpoint
+    assert "associations.batch_read 429" not in usage.by_endpoint
