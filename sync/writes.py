@@ -1,7 +1,8 @@
 """The write path of one run: queue, drain, write, settle.
 
     planned writes -> queue (in memory, mirrors the outbox) -> batches of `chunk_size`
-        -> Connector.write (on the write thread beside the reading, when allowed)
+        -> Connector.write, one API call's part at a time (`Connector.write_parts`), each part
+           ledgered before the next goes (on the write thread beside the reading, when allowed)
         -> one `WriteOutcome` per entry (`outcome`: the connector's `WriteAction` carried out)
         -> ledger rows + outbox + dead letters in one transaction (`StateStore.record_writes`)
         -> settle: counts, retries queued again, an outage pause when the CRM was unavailable
@@ -25,6 +26,7 @@ from datetime import datetime
 from connectors.base import Change, Connector, WriteAction, WriteResult
 from connectors.errors import TransientError
 from sync.outage import Outage
+from sync.page_scoring import version_ms
 from sync.plan import from_json_values
 from sync.state.records import OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
@@ -45,7 +47,7 @@ def outcome(entry: OutboxEntry, result: WriteResult | None, *, max_attempts: int
     code, message = result.error_code, result.message
     match result.action:
         case WriteAction.APPLIED:
-            return WriteOutcome(entry, "applied")
+            return WriteOutcome(entry, "applied", crm_version=version_ms(result.modified_at))
         case WriteAction.RETRY if entry.attempts + 1 < max_attempts:
             return WriteOutcome(entry, "retry", code, message)
         case WriteAction.PAUSE_OUTAGE:
@@ -161,17 +163,24 @@ class Writes:
             self._thread.shutdown(wait=True)
 
     def _write_batch(self, batch: Batch) -> list[WriteOutcome]:
-        """Write a batch and ledger every outcome (in the run's thread or the write thread)."""
+        """Write a batch and ledger every outcome (in the run's thread or the write thread),
+        one API call's part at a time: each part's ledger rows are committed before the next
+        part is sent, so a crash (kill -9) sends at most the part in flight again."""
+        entries = {entry.record_id: entry for entry, _ in batch}
         changes = [Change(entry.record_id, values) for entry, values in batch]
-        results = {r.record_id: r for r in self._write(changes)}
         limit = self._max_attempts
-        outcomes = [
-            outcome(entry, results.get(entry.record_id), max_attempts=limit) for entry, _ in batch
-        ]
-        self._store.record_writes(
-            self._run_id, self._connection, self._kind, outcomes, now=self._clock()
-        )
-        return outcomes
+        done: dict[str, WriteOutcome] = {}
+        for part in self._connector.write_parts(changes):
+            results = {r.record_id: r for r in self._write(list(part))}
+            outcomes = [
+                outcome(entries[c.record_id], results.get(c.record_id), max_attempts=limit)
+                for c in part
+            ]
+            self._store.record_writes(
+                self._run_id, self._connection, self._kind, outcomes, now=self._clock()
+            )
+            done.update((o.entry.record_id, o) for o in outcomes)
+        return [done[entry.record_id] for entry, _ in batch]
 
     def _write(self, changes: list[Change]) -> list[WriteResult]:
         """Write a batch, pausing through an outage the connector's retries did not outlast."""

@@ -23,12 +23,14 @@ from connectors.base import (
     MemberRequest,
     OutputField,
     Page,
+    ReadHints,
     SchemaReport,
     WriteAction,
     WriteResult,
 )
 from connectors.batching import isolate_rejected
 from connectors.errors import RequestRejected, TransientError
+from scoring.spec import DimensionSpec, ModelSpec
 from scoring.types import Contribution, Record, ScoreResult
 
 BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -118,6 +120,7 @@ class FakeCRM:
         *,
         since: datetime | None,
         resume: str | None = None,
+        hints: ReadHints | None = None,
         members: MemberRequest | None = None,
     ) -> Iterator[Page]:
         position = json.loads(resume) if resume else None
@@ -152,6 +155,9 @@ class FakeCRM:
             yield Page([self._record(r, kind) for r in batch], json.dumps(position))
             if len(batch) < self.page_size:
                 return
+
+    def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
+        return [changes]  # one call per batch the engine hands over
 
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
         return isolate_rejected(self._write_call, changes, _refused)
@@ -229,6 +235,9 @@ def _crm_value(value: object) -> object:
     return str(value)
 
 
+FAKE_SPEC = ModelSpec("fake", "contact", DimensionSpec(), DimensionSpec())
+
+
 @dataclass(frozen=True)
 class FakeModel:
     name: str = "fake"
@@ -239,6 +248,7 @@ class FakeModel:
     grades: tuple[str, ...] = ("A", "B", "C", "D")
     labels: tuple[str, ...] = ("A1", "B1", "C2", "D3")
     qualify_lifecycle_stage: str | None = None
+    spec: ModelSpec = FAKE_SPEC
 
 
 def fake_score(
