@@ -241,6 +241,23 @@ def test_environment_override_errors_name_the_variable(folder):
     ]
 
 
+def test_dotenv_override_errors_name_the_dotenv_file(folder):
+    (folder / ".env").write_text("LEADSYNC_DAEMON__PORT=http\n")
+    text = BASE + "daemon: {port: 9100}\n"
+    assert problems(write(folder, text)) == [
+        f"{folder / '.env'} LEADSYNC_DAEMON__PORT daemon.port: should be a valid integer, "
+        "unable to parse string as an integer (got 'http')"
+    ]
+
+
+def test_a_whole_section_override_that_is_not_json_is_a_located_problem(folder):
+    environ = {"TOKEN": "t", "LEADSYNC_DAEMON": "{port: 1"}
+    assert problems(write(folder, BASE), environ) == [
+        "environment variable LEADSYNC_DAEMON daemon: not valid JSON; write the whole section "
+        "as JSON, or set its keys one by one (LEADSYNC_DAEMON__<KEY>)"
+    ]
+
+
 def test_the_process_environment_is_not_read_when_an_environment_is_given(folder, monkeypatch):
     monkeypatch.setenv("LEADSYNC_DAEMON__PORT", "http")
     text = BASE + "daemon: {port: 9100}\n"
