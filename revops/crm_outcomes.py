@@ -12,8 +12,13 @@ guard):
   date stays `ConvertedDate`: activity after the conversion belongs to the sales cycle, and
   scoring with it would leak the outcome.
 
+- HubSpot companies with the outcome `won` (the default for account models): a won deal
+  associated with the company; the date is the earliest close date of its won deals. The
+  connector reads them (`connectors.won_deals.WonDealReader`): association and deal batch reads
+  at the API's batch sizes, after the companies.
+
 HubSpot moves a contact to customer when one of its deals is won (the default lifecycle
-automation), so a won deal shows here without reading deals.
+automation), so a won deal shows on contacts without reading deals.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from datetime import datetime
 from config.errors import UserError
 from connectors.base import Connector
 from connectors.history import HistoryReader, PropertyHistories
-from revops.outcomes import Labelled, label
+from connectors.won_deals import WonDealReader
+from revops.outcomes import Labelled, label, parse_outcome
 from revops.point_in_time import CutoffPolicy
 from scoring.coerce import to_bool, to_datetime, to_text
 from scoring.model import ScoringModel
+from scoring.types import Record
 from sync.run import member_request
 
 #: Names of the synthetic properties that carry the outcome into `revops.outcomes.label`.
@@ -51,6 +58,8 @@ class OutcomeRule:
     fields: tuple[str, ...]
     read: Callable[[Mapping[str, object]], tuple[bool, datetime | None]]
     description: str
+    #: The outcome is a won deal on the account, read by the connector after the records.
+    won_deals: bool = False
 
 
 def _hubspot(properties: Mapping[str, object]) -> tuple[bool, datetime | None]:
@@ -72,6 +81,15 @@ def _salesforce_won(properties: Mapping[str, object]) -> tuple[bool, datetime | 
     return won, when
 
 
+def _deal_marked(properties: Mapping[str, object]) -> tuple[bool, datetime | None]:
+    return parse_outcome(properties.get(OUTCOME)) is True, to_datetime(properties.get(OUTCOME_DATE))
+
+
+def default_outcome(crm: str, kind: str) -> str:
+    """`won` for HubSpot companies (a won deal on the account), `converted` otherwise."""
+    return "won" if (crm, kind) == ("hubspot", "company") else "converted"
+
+
 def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule:
     """The outcome definition for `crm` and `kind`; a UserError when there is none."""
     if outcome not in OUTCOMES:
@@ -80,6 +98,10 @@ def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule
             f"{', '.join(OUTCOMES)}"
         )
     if outcome == "won":
+        if crm == "hubspot" and kind == "company":
+            return OutcomeRule(
+                (), _deal_marked, "a won deal associated with the company", won_deals=True
+            )
         if crm == "salesforce" and kind == "lead":
             return OutcomeRule(
                 ("IsConverted", "ConvertedDate", "ConvertedOpportunity.IsWon"),
@@ -87,8 +109,9 @@ def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule
                 "converted lead whose opportunity was won",
             )
         raise UserError(
-            f"--outcome won is for Salesforce leads; for {crm} {kind} records use --outcome "
-            "converted (HubSpot moves a contact to customer when one of its deals is won)"
+            f"--outcome won is for Salesforce leads and HubSpot companies; for {crm} {kind} "
+            "records use --outcome converted (HubSpot moves a contact to customer when one of "
+            "its deals is won)"
         )
     if crm == "hubspot" and kind in ("contact", "company"):
         fields = ("lifecyclestage", *(f"hs_lifecyclestage_{s}_date" for s in HUBSPOT_REACHED))
@@ -110,13 +133,14 @@ def labelled_from_crm(  # noqa: PLR0913  the options of one analysis
     *,
     as_of: datetime | None,
     now: datetime,
-    outcome: str = "converted",
+    outcome: str | None = None,
     policy: CutoffPolicy | None = None,
     history: HistoryReader | None = None,
 ) -> Labelled:
-    """Read every record of `kind` with its outcome (one of `OUTCOMES`) and take each as it was
-    at its cutoff (`revops.point_in_time`), with the property history `history` reads."""
-    rule = outcome_rule(crm, kind, outcome)
+    """Read every record of `kind` with its outcome (one of `OUTCOMES`, by default
+    `default_outcome`) and take each as it was at its cutoff (`revops.point_in_time`), with the
+    property history `history` reads."""
+    rule = outcome_rule(crm, kind, outcome or default_outcome(crm, kind))
     created = CREATED_FIELD.get(crm, "createdate")
     fields = sorted(set(model.properties) | set(rule.fields) | {created})
     records = []
@@ -135,6 +159,8 @@ def labelled_from_crm(  # noqa: PLR0913  the options of one analysis
             records.append(replace(record, properties=properties))
     if not records:
         raise UserError(f"the CRM returned no {kind} records to backtest on")
+    if rule.won_deals:
+        records = _with_won_deals(connector, crm, kind, records)
     known: PropertyHistories | None = None
     if history is not None:
         known = history.property_history(kind, [r.id for r in records], sorted(model.properties))
@@ -150,3 +176,23 @@ def labelled_from_crm(  # noqa: PLR0913  the options of one analysis
         history=None if known is None else known.values,
         history_properties=None if known is None else known.tracked,
     )
+
+
+def _with_won_deals(
+    connector: Connector, crm: str, kind: str, records: list[Record]
+) -> list[Record]:
+    """`records` with the outcome properties set from the won deals the connector reads."""
+    if not isinstance(connector, WonDealReader):
+        raise UserError(f"the {crm} connector cannot read won deals of {kind} records")
+    won = connector.won_deals(kind, [r.id for r in records])
+    out = []
+    for record in records:
+        dated = record.id in won
+        when = won.get(record.id)
+        properties = {
+            **record.properties,
+            OUTCOME: "yes" if dated else "no",
+            OUTCOME_DATE: when.isoformat() if when else "",
+        }
+        out.append(replace(record, properties=properties))
+    return out

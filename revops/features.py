@@ -9,10 +9,16 @@ elapsed rule; so `points x value` is what the unit contributed before group caps
 Every rule that fires is among a result's contributions, even at 0 points. When contributions
 cannot tell a unit's value (group caps, event count bands), scoring runs with the engine's trace
 collector (the one `scoring.explain` uses) instead.
+
+Account models add their roll-up rules (`members.rollup`, interest): a score or event roll-up is
+one unit whose value is its contribution over its `points` (the aggregated scores or decayed
+occurrences, after its cap); a breadth roll-up has a unit per band, the band the account's
+engaged people fall in (recounted from the members as the engine counts them).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +29,8 @@ from scoring.coerce import to_datetime, to_number
 from scoring.conditions import cond_properties
 from scoring.evaluate import evaluate, score
 from scoring.model import CompiledRule, ScoringModel
-from scoring.spec import Band, RuleSpec
+from scoring.rollup import record_facts
+from scoring.spec import Band, RollupSpec, RuleSpec
 from scoring.trace import Trace
 from scoring.types import Record, ScoreResult
 
@@ -89,7 +96,33 @@ def rule_properties(model: ScoringModel) -> dict[str, frozenset[str]]:
     return out
 
 
-def _band_key(spec: RuleSpec, index: int) -> str:
+def _rollup_units(model: ScoringModel) -> list[Unit]:
+    members = model.spec.members
+    units = []
+    for spec in members.rollups if members else ():
+        common = {"rule": spec.name, "dimension": "interest", "group": None, "first_match": False}
+        kind = f"rollup {spec.kind}"
+        if spec.kind == "breadth":
+            units += [
+                Unit(_band_key(spec, i), band=i, points=band.points, kind=kind, **common)  # type: ignore[arg-type]
+                for i, band in enumerate(spec.bands)
+            ]
+        else:
+            units.append(Unit(spec.name, band=None, points=spec.points, kind=kind, **common))  # type: ignore[arg-type]
+    return units
+
+
+def _breadth_band(model: ScoringModel, name: str, record: Record, now: datetime) -> int | None:
+    plan = model.rollup
+    if plan is None:
+        return None
+    slot = next(i for i, rule in enumerate(plan.rules) if rule.name == name)
+    facts = record_facts(record.members, plan, now)
+    counted = math.fsum(f.weight for f in facts if f.counts[slot] > 0 and f.weight > 0)
+    return _band_of(plan.rules[slot].bands, counted)
+
+
+def _band_key(spec: RuleSpec | RollupSpec, index: int) -> str:
     band = spec.bands[index]
     if spec.kind == "recency":
         return f"{spec.name} [within {band.max:g}d]"
@@ -115,7 +148,7 @@ def model_units(model: ScoringModel) -> list[Unit]:
                 Unit(spec.name, band=None, first_match=first_match, points=spec.points,
                      kind=spec.kind, **common)  # type: ignore[arg-type]
             )  # fmt: skip
-    return units
+    return units + _rollup_units(model)
 
 
 def _band_of(bands: Sequence[Band], number: float) -> int | None:
@@ -162,7 +195,10 @@ def _matches(
         return result, [(c.rule, c.points, 1) for c in result.contributions]
     trace = Trace()
     result = evaluate(record, model, now, None, trace)
-    return result, [(t.rule, t.earned, t.count) for t in trace.rules if t.matched]
+    fired = [(t.rule, t.earned, t.count) for t in trace.rules if t.matched]
+    named = {name for name, _, _ in fired}
+    rolled = [(c.rule, c.points, 1) for c in result.contributions if c.rule not in named]
+    return result, fired + rolled
 
 
 def rule_activity(
@@ -182,6 +218,8 @@ def rule_activity(
     units = model_units(model)
     column = {(u.rule, u.band): i for i, u in enumerate(units)}
     specs = {rule.spec.name: rule.spec for rule, _ in model_rules(model)}
+    members = model.spec.members
+    rollups = {r.name: r for r in members.rollups} if members else {}
     if traced is None:
         traced = needs_trace(model)
     matrix = np.zeros((len(records), len(units)))
@@ -192,6 +230,13 @@ def rule_activity(
         result, fired = _matches(model, record, moment, traced=traced)
         results.append(result)
         for name, earned, count in fired:
+            if name in rollups:
+                found = _rollup_value(model, rollups[name], earned, record, moment)
+                if found is not None:
+                    col = column[(name, found[0])]
+                    hits[row, col] = True
+                    matrix[row, col] = found[1]
+                continue
             spec = specs[name]
             if spec.bands:
                 index = _band_index(spec, count, record, moment)
@@ -207,3 +252,13 @@ def rule_activity(
             else:
                 matrix[row, col] = float(count) if spec.kind in ("event", "elapsed") else 1.0
     return Activity(tuple(units), matrix, hits, tuple(results))
+
+
+def _rollup_value(
+    model: ScoringModel, spec: RollupSpec, earned: float, record: Record, moment: datetime
+) -> tuple[int | None, float] | None:
+    """(band index or None, unit value) of a roll-up rule that fired; None: no band holds it."""
+    if spec.kind == "breadth":
+        index = _breadth_band(model, spec.name, record, moment)
+        return None if index is None else (index, 1.0)
+    return None, earned / spec.points if spec.points else 1.0

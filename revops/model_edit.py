@@ -69,6 +69,9 @@ def _rules(root: Any) -> Iterator[Any]:
             if isinstance(group, Mapping):
                 yield from group.get("rules") or []
         yield from dim.get("rules") or []
+    members = root.get("members") if isinstance(root, Mapping) else None
+    if isinstance(members, Mapping):
+        yield from members.get("rollup") or []
 
 
 def _set_thresholds(root: Any, which: str, values: Mapping[str, float]) -> None:

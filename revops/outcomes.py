@@ -22,6 +22,7 @@ from revops.point_in_time import (
     PropertyHistory,
     as_of_cutoff,
     cutoffs,
+    event_times,
     late_values,
 )
 from scoring.types import Record
@@ -137,7 +138,7 @@ def _require_column(
 
 
 def _latest(records: Iterable[Record], dates: Iterable[datetime | None]) -> datetime | None:
-    moments = [e.at for r in records for e in r.events]
+    moments = [at for r in records for at in event_times(r)]
     moments += [d for d in dates if d is not None]
     moments += [r.updated_at for r in records if r.updated_at is not None]
     return max(moments) if moments else None
@@ -175,7 +176,7 @@ def label(  # noqa: PLR0913  the options of one analysis
     kept: list[Record] = []
     after_outcome = after_as_of = records_hit = 0
     for record, cut in zip(records, cuts, strict=True):
-        late = sum(e.at > now for e in record.events)
+        late = sum(at > now for at in event_times(record))
         taken, dropped = as_of_cutoff(record, cut, (history or {}).get(record.id))
         after_as_of += late
         after_outcome += dropped - late

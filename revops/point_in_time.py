@@ -14,6 +14,11 @@ values. Every record gets a cutoff:
 At the cutoff, events dated after it are dropped, and properties whose history the CRM keeps
 (`PropertyHistory`: HubSpot `propertiesWithHistory`, Salesforce field history) take the value
 they had then. A property without history keeps its current value: the report says which.
+
+An account's people (`Record.members`) are cut at the account's cutoff too: their events after
+it are dropped, and the scores leadsync wrote on them (`outputs`) count only when their
+`scored_at` is before the cutoff; a later score (or an undated one) was not known then, so the
+roll-ups read it as no score.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from scoring.coerce import to_datetime
 from scoring.types import Record
 
 #: One property's values over time, oldest first: (when it was set, the value set).
@@ -93,12 +99,32 @@ def cutoffs(
     return out, window
 
 
+def event_times(record: Record) -> list[datetime]:
+    """When each event of the record and of its members (an account's people) happened."""
+    return [e.at for e in record.events] + [e.at for m in record.members for e in m.events]
+
+
+def _member_at(member: Record, cutoff: datetime) -> tuple[Record, int]:
+    events = tuple(e for e in member.events if e.at <= cutoff)
+    scored = to_datetime(member.outputs.get("scored_at"))
+    outputs = member.outputs if scored is not None and scored < cutoff else {}
+    if len(events) == len(member.events) and outputs is member.outputs:
+        return member, 0
+    return replace(member, events=events, outputs=outputs), len(member.events) - len(events)
+
+
 def as_of_cutoff(
     record: Record, cutoff: datetime, history: PropertyHistory | None = None
 ) -> tuple[Record, int]:
-    """The record at `cutoff` and how many of its events came after it."""
+    """The record (and its members) at `cutoff` and how many events came after it."""
     events = [e for e in record.events if e.at <= cutoff]
     dropped = len(record.events) - len(events)
+    members = record.members
+    if members:
+        cut = [_member_at(m, cutoff) for m in members]
+        dropped += sum(n for _, n in cut)
+        if any(new is not old for (new, _), old in zip(cut, members, strict=True)):
+            members = tuple(m for m, _ in cut)
     properties: Mapping[str, object] = record.properties
     if history:
         changed = dict(record.properties)
@@ -108,9 +134,9 @@ def as_of_cutoff(
             known, value = value_as_of(changes, cutoff)
             changed[name] = value if known else None
         properties = changed
-    if not dropped and properties is record.properties:
+    if not dropped and properties is record.properties and members is record.members:
         return record, 0
-    return replace(record, events=events, properties=properties), dropped
+    return replace(record, events=events, properties=properties, members=members), dropped
 
 
 def late_values(

@@ -327,7 +327,7 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
                 model,
                 as_of=as_of,
                 now=datetime.now(UTC),
-                outcome=outcome or "converted",
+                outcome=outcome,
                 policy=policy,
                 history=connector if isinstance(connector, HistoryReader) else None,
             )
@@ -349,7 +349,8 @@ def _read(path: Path) -> str:
 @click.option(
     "--outcome",
     help="With --input: column saying whether the record converted (yes/no, 1/0...). With "
-    "--config: converted (default) or won (Salesforce leads converted with a won opportunity).",
+    "--config: converted (default) or won (Salesforce leads converted with a won opportunity; "
+    "HubSpot companies with a won deal, their default).",
 )
 @point_in_time_options
 @config_options
@@ -418,7 +419,7 @@ def _target(  # noqa: PLR0913  the command options it checks, keyword-only
 @click.option(
     "--outcome",
     help="With --input: column saying whether the record converted. With --config: converted "
-    "(default) or won.",
+    "(default) or won (the default for HubSpot companies: a won deal on the company).",
 )
 @point_in_time_options
 @config_options

@@ -23,6 +23,7 @@ from connectors.hubspot import schema
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
+from connectors.hubspot.deals import won_deals
 from connectors.hubspot.engagement import Engagement, helper_properties
 from connectors.hubspot.enrichment import (
     COMPANY_PREFIX,
@@ -311,6 +312,13 @@ class HubSpotConnector:
         return records
 
     # -- writing --------------------------------------------------------------------------
+
+    def won_deals(self, kind: str, ids: Sequence[str]) -> dict[str, datetime | None]:
+        """The companies among `ids` with a won deal and their earliest won close date
+        (`connectors.won_deals.WonDealReader`; `connectors.hubspot.deals`)."""
+        if kind != "company":
+            raise PermanentError(f"HubSpot keeps won deals on companies, not on {kind} records")
+        return won_deals(self._api, ids)
 
     def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
         """Batches of 100, as `write` sends them."""

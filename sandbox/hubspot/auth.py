@@ -30,6 +30,7 @@ ALL_SCOPES: frozenset[str] = frozenset(
         "crm.objects.contacts.write",
         "crm.objects.companies.read",
         "crm.objects.companies.write",
+        "crm.objects.deals.read",
         "crm.schemas.contacts.read",
         "crm.schemas.contacts.write",
         "crm.schemas.companies.read",

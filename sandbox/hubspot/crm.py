@@ -37,12 +37,16 @@ def object_type(name: str) -> str | None:
 
 def read_scope(name: str) -> str:
     """The scope reading an object type needs; engagements fall under contacts in HubSpot."""
-    return "crm.objects.companies.read" if name == "companies" else "crm.objects.contacts.read"
+    if name in ("companies", "deals"):
+        return f"crm.objects.{name}.read"
+    return "crm.objects.contacts.read"
 
 
 def write_scope(name: str) -> str:
     """The scope writing an object type needs."""
-    return "crm.objects.companies.write" if name == "companies" else "crm.objects.contacts.write"
+    if name in ("companies", "deals"):
+        return f"crm.objects.{name}.write"
+    return "crm.objects.contacts.write"
 
 
 def parse_json(request: Request) -> tuple[Any, Response | None]:

@@ -31,16 +31,19 @@ FIELD_TYPES: dict[str, frozenset[str]] = {
 OBJECT_TYPES: dict[str, tuple[str, str]] = {
     "contacts": ("CONTACT", "0-1"),
     "companies": ("COMPANY", "0-2"),
+    "deals": ("DEAL", "0-3"),
     "calls": ("CALL", "0-48"),
     "meetings": ("MEETING", "0-47"),
 }
 OBJECT_ALIASES: dict[str, str] = {
     "contact": "contacts",
     "company": "companies",
+    "deal": "deals",
     "call": "calls",
     "meeting": "meetings",
     "0-1": "contacts",
     "0-2": "companies",
+    "0-3": "deals",
     "0-48": "calls",
     "0-47": "meetings",
 }
@@ -112,6 +115,16 @@ def options(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
 
 BOOL_OPTIONS = options(("true", "Yes"), ("false", "No"))
 
+#: The stage ids of HubSpot's default deal pipeline ("Sales Pipeline", id `default`).
+DEAL_STAGES: tuple[str, ...] = (
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+    "closedwon",
+    "closedlost",
+)
 LIFECYCLE_STAGES: tuple[str, ...] = (
     "subscriber",
     "lead",
@@ -338,6 +351,52 @@ def company_properties() -> list[PropertyDef]:
     ]
 
 
+def deal_properties() -> list[PropertyDef]:
+    """Default deal properties a backtest reads (https://knowledge.hubspot.com/crm-deals/
+    hubspots-default-deal-properties): stage, close date and HubSpot's calculated won flag."""
+    di = "dealinformation"
+    return [
+        *_common(di, "hs_lastmodifieddate"),
+        _p("dealname", "Deal Name", "string", "text", di),
+        _p(
+            "pipeline",
+            "Pipeline",
+            "enumeration",
+            "select",
+            di,
+            options(("default", "Sales Pipeline")),
+        ),
+        _p(
+            "dealstage",
+            "Deal Stage",
+            "enumeration",
+            "radio",
+            di,
+            options(*((stage, _label(stage)) for stage in DEAL_STAGES)),
+        ),
+        _p("closedate", "Close Date", "datetime", "date", di),
+        _p("amount", "Amount", "number", "number", di),
+        _p(
+            "hs_is_closed_won",
+            "Is Closed Won",
+            "bool",
+            "booleancheckbox",
+            di,
+            BOOL_OPTIONS,
+            read_only=True,
+        ),
+        _p(
+            "hs_is_closed_lost",
+            "Is closed lost",
+            "bool",
+            "booleancheckbox",
+            di,
+            BOOL_OPTIONS,
+            read_only=True,
+        ),
+    ]
+
+
 def _engagement_common(group: str) -> list[PropertyDef]:
     """The record id, create and modify dates and activity date of an engagement object."""
     return [
@@ -415,6 +474,7 @@ DEFAULT_GROUPS: dict[str, list[tuple[str, str]]] = {
         ("sales_properties", "Sales properties"),
     ],
     "companies": [("companyinformation", "Company information")],
+    "deals": [("dealinformation", "Deal information")],
     "meetings": [("meeting", "Meeting information")],
     "calls": [("call", "Call information")],
 }
@@ -422,6 +482,7 @@ DEFAULT_GROUPS: dict[str, list[tuple[str, str]]] = {
 DEFAULT_PROPERTIES = {
     "contacts": contact_properties,
     "companies": company_properties,
+    "deals": deal_properties,
     "meetings": meeting_properties,
     "calls": call_properties,
 }
@@ -438,6 +499,16 @@ DEFAULT_RETURNED: dict[str, tuple[str, ...]] = {
         "lastname",
     ),
     "companies": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
+    "deals": (
+        "amount",
+        "closedate",
+        "createdate",
+        "dealname",
+        "dealstage",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+        "pipeline",
+    ),
     "meetings": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
     "calls": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
 }
@@ -446,12 +517,14 @@ DEFAULT_RETURNED: dict[str, tuple[str, ...]] = {
 MODIFIED_PROPERTY: dict[str, str] = {
     "contacts": "lastmodifieddate",
     "companies": "hs_lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
     "meetings": "hs_lastmodifieddate",
     "calls": "hs_lastmodifieddate",
 }
 CREATED_PROPERTY: dict[str, str] = {
     "contacts": "createdate",
     "companies": "createdate",
+    "deals": "createdate",
     "meetings": "hs_createdate",
     "calls": "hs_createdate",
 }

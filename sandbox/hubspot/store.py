@@ -31,6 +31,8 @@ from sandbox.hubspot.values import iso_ms, number_text, parse_datetime_ms, parse
 ASSOCIATION_TYPES: dict[tuple[str, str], tuple[int, int | None]] = {
     ("contacts", "companies"): (279, 1),
     ("companies", "contacts"): (280, 2),
+    ("companies", "deals"): (342, 6),
+    ("deals", "companies"): (341, 5),
     ("contacts", "meetings"): (199, None),
     ("meetings", "contacts"): (200, None),
     ("contacts", "calls"): (193, None),
@@ -40,6 +42,8 @@ ASSOCIATION_TYPES: dict[tuple[str, str], tuple[int, int | None]] = {
 ASSOCIATION_NAMES: dict[tuple[str, str], str] = {
     ("contacts", "companies"): "contact_to_company",
     ("companies", "contacts"): "company_to_contact",
+    ("companies", "deals"): "company_to_deal",
+    ("deals", "companies"): "deal_to_company",
     ("contacts", "meetings"): "contact_to_meeting_event",
     ("meetings", "contacts"): "meeting_event_to_contact",
     ("contacts", "calls"): "contact_to_call",
@@ -346,7 +350,7 @@ class Store:
         return store
 
     def table(self, object_type: str) -> Table:
-        """The table of an object type (`contacts`, `companies`, `meetings`, `calls`)."""
+        """The table of an object type (`contacts`, `companies`, `deals`, `meetings`, `calls`)."""
         return self.tables[object_type]
 
     def allocate_id(self) -> int:

@@ -248,3 +248,55 @@ connections:
     late = [w for w in result["warnings"] if w["kind"] == "set_after_outcome"]
     assert [w["subject"] for w in late] == ["Status"]
     assert "Being worked" in result["leaky_rules"]
+
+
+COMPANY_MODEL = parse_model(
+    "name: c\nobject: company\nfit:\n  rules:\n    - {name: Big, if: {size: {gte: 100}}, "
+    "points: 10}\nmembers:\n  rollup:\n    - name: Committee\n      breadth: {within_days: 14}\n"
+    "      bands: [{min: 2, points: 20}]\n"
+)
+
+
+class DealConnector(FakeConnector):
+    """Companies whose won deals it knows; remembers which ids it was asked about."""
+
+    crm = "hubspot"
+
+    def __init__(self, records: list[Record], won: dict[str, datetime | None]) -> None:
+        super().__init__(records)
+        self.won = won
+        self.deals_asked: tuple[str, list[str]] | None = None
+
+    def won_deals(self, kind: str, ids: list[str]) -> dict[str, datetime | None]:
+        self.deals_asked = (kind, list(ids))
+        return {i: self.won[i] for i in ids if i in self.won}
+
+
+def company(rid: str, *people_days: int) -> Record:
+    people = tuple(
+        Record(f"{rid}-{d}", "contact", {}, [Event("page_view", datetime(2026, 5, d, tzinfo=UTC))])
+        for d in people_days
+    )
+    return Record(rid, "company", {"size": "500", "createdate": "2026-01-01"}, members=people)
+
+
+def test_hubspot_companies_default_to_a_won_deal_dated_by_its_close():
+    closed = datetime(2026, 5, 10, tzinfo=UTC)
+    connector = DealConnector(
+        [company("a", 4, 8, 12), company("b", 6), company("c")], {"a": closed, "c": None}
+    )
+    out = labelled_from_crm(connector, "hubspot", "company", COMPANY_MODEL, as_of=NOW, now=NOW)  # type: ignore[arg-type]
+    assert connector.deals_asked == ("company", ["a", "b", "c"])
+    assert out.outcomes == (True, False, True)
+    assert out.outcome_dates == (closed, None, None)
+    # a is taken at its close: the visit of day 12 is dropped from its people
+    assert [len(m.events) for m in out.records[0].members] == [1, 1, 0]
+    assert (out.events_after_outcome, out.records_after_outcome) == (1, 1)
+
+
+def test_won_deals_need_a_connector_that_reads_them():
+    with pytest.raises(UserError, match="cannot read won deals of company records"):
+        plain = FakeConnector([company("a")])
+        labelled_from_crm(plain, "hubspot", "company", COMPANY_MODEL, as_of=NOW, now=NOW)  # type: ignore[arg-type]
+    rule = outcome_rule("hubspot", "company", "converted")
+    assert not rule.won_deals and rule.fields[0] == "lifecyclestage"

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +7,7 @@ import pytest
 from config.model_loader import load_model
 from config.record_files import read_records
 from revops.features import model_units, needs_trace, rule_activity
+from scoring.types import Event, Record
 
 HERE = Path(__file__).resolve().parent
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
@@ -72,3 +73,39 @@ def test_plain_scoring_and_the_trace_agree_when_contributions_suffice(tmp_path):
     assert np.array_equal(fast.matrix, slow.matrix)
     assert np.array_equal(fast.hits, slow.hits)
     assert fast.hits.any(axis=0).sum() >= 20
+
+
+ACCOUNTS = HERE.parents[1] / "config/examples/models/hubspot-companies.yaml"
+
+
+def person(pid, title, interest, *events):
+    return Record(pid, "contact", {"jobtitle": title}, events, None, {"interest": interest})
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_roll_up_units_of_an_account_model(traced):
+    model = load_model(ACCOUNTS)
+    assert [u.key for u in model_units(model)][-5:] == [
+        "Hottest people",
+        "Pricing visits",
+        "Buying committee [2-2]",
+        "Buying committee [3-4]",
+        "Buying committee [5+]",
+    ]
+    members = (
+        person("1", "VP Sales", "60", Event("page_view", NOW, {"url": "/pricing"})),
+        person("2", "Engineer", "30", Event("page_view", NOW - timedelta(days=3))),
+        person("3", "Analyst", "", Event("form_submission", NOW - timedelta(days=5))),
+    )
+    account = Record("c1", "company", {}, (), None, {}, members)
+    quiet = Record("c2", "company", {}, (), None, {}, (person("4", "CEO", "10"),))
+    activity = rule_activity(model, [account, quiet], NOW, traced=traced)
+    values = dict(zip([u.key for u in activity.units], activity.matrix[0].tolist(), strict=True))
+    # top 3 interest x role weight: (60x2 + 30 + 0) / 3 = 50 (x 0.6 = 30 points)
+    assert values["Hottest people"] == pytest.approx(50.0)
+    # one pricing view today by a decision maker: 4 points x weight 2 = 8 points, value 2
+    assert values["Pricing visits"] == pytest.approx(2.0)
+    # engaged within 14 days, counted by role: 2 + 1 + 1 = 4 -> the 3-4 band
+    assert [values[f"Buying committee [{b}]"] for b in ("2-2", "3-4", "5+")] == [0.0, 1.0, 0.0]
+    quiet_hits = dict(zip([u.key for u in activity.units], activity.hits[1].tolist(), strict=True))
+    assert [k for k, hit in quiet_hits.items() if hit and k in values] == ["Hottest people"]

@@ -1,4 +1,5 @@
 import textwrap
+from pathlib import Path
 
 from config.model_loader import parse_model
 from revops.model_edit import Edits, apply_edits, unified_diff
@@ -111,3 +112,33 @@ def test_edits_keep_comments_layout_and_parse_to_the_intended_model():
 
 def test_no_edits_no_diff():
     assert unified_diff(MODEL, apply_edits(MODEL, Edits()), "a", "b") == ""
+
+
+HOTTEST = "score: interest, aggregate: top_mean, top: 3"
+
+
+def test_edits_reach_the_roll_up_rules_of_an_account_model():
+    text = (
+        Path(__file__).resolve().parents[2] / "config/examples/models/hubspot-companies.yaml"
+    ).read_text()
+    edits = Edits(
+        points={("Hottest people", None): 0.25, ("Buying committee", 2): 55},
+        rule_max={"Pricing visits": 30},
+    )
+    out = apply_edits(text, edits)
+    diff = [line for line in unified_diff(text, out, "a", "b").splitlines() if line[:1] in "+-"]
+    assert diff == [
+        "--- a",
+        "+++ b",
+        f"-    - {{name: Hottest people, {HOTTEST}, points: 0.6, max: 40}}",
+        f"+    - {{name: Hottest people, {HOTTEST}, points: 0.25, max: 40}}",
+        "-      max: 20",
+        "+      max: 30",
+        "-        - {min: 5, points: 40}",
+        "+        - {min: 5, points: 55}",
+    ]
+    members = parse_model(out, "b").spec.members
+    assert members is not None
+    rollups = {r.name: r for r in members.rollups}
+    assert (rollups["Hottest people"].points, rollups["Pricing visits"].max) == (0.25, 30.0)
+    assert rollups["Buying committee"].bands[2].points == 55.0

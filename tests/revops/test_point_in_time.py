@@ -4,6 +4,7 @@ from revops.point_in_time import (
     CutoffPolicy,
     as_of_cutoff,
     cutoffs,
+    event_times,
     late_values,
     value_as_of,
     window_from,
@@ -67,3 +68,25 @@ def test_late_values_count_converted_records_whose_value_came_after_the_outcome(
         records, [True, True, False, True], [day(20), day(25), day(15), day(15)], history
     )
     assert late == {"Status": (1, 2), "Title": (0, 1)}  # record 0: set at its outcome moment
+
+
+def test_as_of_cutoff_cuts_an_accounts_people_too():
+    scored_before = {"interest": "80", "scored_at": day(8).isoformat()}
+    scored_after = {"interest": "90", "scored_at": day(11).isoformat()}
+    early = Record("p1", "contact", {}, [Event("page_view", day(4))], None, scored_before)
+    late = Record(
+        "p2", "contact", {}, [Event("page_view", day(6)), Event("page_view", day(14))], None,
+        scored_after,
+    )  # fmt: skip
+    undated = Record("p3", "contact", {}, (), None, {"interest": "70"})
+    account = Record("a", "company", {}, (), None, {}, members=(early, late, undated))
+    taken, dropped = as_of_cutoff(account, day(10))
+    assert dropped == 1  # p2's visit on day 14
+    first, second, third = taken.members
+    assert first is early  # nothing after the cutoff: the same person
+    assert [e.at for e in second.events] == [day(6)]
+    # a score written after the cutoff (or undated) was not known then
+    assert (second.outputs, third.outputs) == ({}, {})
+    assert event_times(account) == [day(4), day(6), day(14)]
+    same, none = as_of_cutoff(Record("b", "company", {}, (), None, {}, members=(early,)), day(10))
+    assert none == 0 and same.members[0] is early
