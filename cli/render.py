@@ -98,9 +98,11 @@ def histogram(bins: Counter[int], *, width: int = 40) -> str:
 def plan_report(result: RunResult) -> str:
     """A dry run's plan: counts by reason, the label distribution and sample changes."""
     plan = result.plan
+    # of the records read: an incremental run does not rescore those already scored at their
+    # CRM version, which still count as unchanged
     out = [
         f"{result.connection}/{result.kind}: would write {result.counts.planned:,} of "
-        f"{result.counts.scored:,} records ({result.counts.unchanged:,} unchanged)"
+        f"{result.counts.read:,} records ({result.counts.unchanged:,} unchanged)"
     ]
     if plan.by_reason:
         reasons = ", ".join(f"{k} {v:,}" for k, v in plan.by_reason.most_common())

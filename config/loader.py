@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic_settings import SettingsError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -122,21 +124,18 @@ def load_config(
         raise UserError(f"{file}: cannot read config file: {exc.strerror}") from None
     secrets = _secrets_dir(secrets_dir, env)
     root = _parse(text, str(file))
-    source = SourceMap(str(file), root, _env_origins(env, secrets))
+    env_file: Path | None = file.parent / ".env"
+    if env_file is not None and not env_file.is_file():
+        env_file = None
+    source = SourceMap(str(file), root, _env_origins(env, secrets, env_file))
     if not isinstance(root, CommentedMap):
         raise ProblemsError(
             [Problem(str(file), 1, 1, "", "the config must be a mapping of keys (state_url, ...)")]
         )
     problems: list[Problem] = []
     data = _Expander(env, secrets, source, problems).expand(root, ())
-    env_file = file.parent / ".env"
     settings = _validate(
-        lambda: Settings.validated(
-            data,
-            environ=env,
-            secrets_dir=secrets,
-            env_file=env_file if env_file.is_file() else None,
-        ),
+        lambda: Settings.validated(data, environ=env, secrets_dir=secrets, env_file=env_file),
         source,
         problems,
     )
@@ -213,14 +212,20 @@ class _Expander:
         return ""
 
 
-def _env_origins(env: Mapping[str, str], secrets: Path | None) -> dict[PathKey, str]:
-    """Which top-level or nested keys `LEADSYNC_*` variables or secret files override."""
+def _env_origins(
+    env: Mapping[str, str], secrets: Path | None, env_file: Path | None
+) -> dict[PathKey, str]:
+    """Which top-level or nested keys `LEADSYNC_*` variables, secret files or `.env` override
+    (in that order of precedence)."""
     origins: dict[PathKey, str] = {}
     names = {k.upper(): f"environment variable {k}" for k in env}
     if secrets is not None:
         for item in secrets.iterdir():
             if item.name.upper().startswith("LEADSYNC_"):
                 names.setdefault(item.name.upper(), f"secret file {item}")
+    if env_file is not None:
+        for name in dotenv_values(env_file):
+            names.setdefault(name.upper(), f"{env_file} {name}")
     for name, origin in names.items():
         if name.startswith("LEADSYNC_") and name != "LEADSYNC_SECRETS_DIR":
             key = tuple(part.lower() for part in name[len("LEADSYNC_") :].split("__"))
@@ -237,6 +242,17 @@ def _validate(
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             problems.append(_problem(error, source))
+        return None
+    except SettingsError as exc:  # a whole section overridden with text that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = found.group(1) if found else ""
+        problems.append(
+            source.problem(
+                (name,),
+                "not valid JSON; write the whole section as JSON, or set its keys one by one "
+                f"(LEADSYNC_{name.upper()}__<KEY>)",
+            )
+        )
         return None
 
 

@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NestedSecretsSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -397,7 +398,10 @@ class Settings(BaseSettings):
         environ = _ENVIRON.get()
         if environ is not None:
             env_settings = EnvironSource(settings_cls, environ)
-        return env_settings, file_secret_settings, dotenv_settings, init_settings
+        # secret files name nested keys like the variables (`leadsync_daemon__port`), which the
+        # plain secrets source does not split
+        secrets = NestedSecretsSettingsSource(file_secret_settings)
+        return env_settings, secrets, dotenv_settings, init_settings
 
     @classmethod
     def validated(

@@ -124,6 +124,19 @@ def outcomes_of(records: Sequence[Record], column: str, source: str) -> list[boo
     return outcomes
 
 
+def _require_column(
+    records: Sequence[Record], column: str | None, option: str, source: str
+) -> None:
+    """A UserError when `column` (given to `option`) is a column no record has: a typo."""
+    if column is None or any(column in r.properties for r in records):
+        return
+    names = sorted({name for r in records for name in r.properties})
+    listed = ", ".join(names[:20]) + (f", ... ({len(names) - 20} more)" if len(names) > 20 else "")
+    raise UserError(
+        f"{source}: no record has the column {column!r} given to {option}; the columns are {listed}"
+    )
+
+
 def _latest(records: Iterable[Record], dates: Iterable[datetime | None]) -> datetime | None:
     moments = [at for r in records for at in event_times(r)]
     moments += [d for d in dates if d is not None]
@@ -154,6 +167,8 @@ def label(  # noqa: PLR0913  the options of one analysis
     """
     policy = policy or CutoffPolicy()
     ys = outcomes_of(records, outcome, source)
+    _require_column(records, outcome_date, "--outcome-date", source)
+    _require_column(records, created, "--created-column", source)
     dates = [parse_date(r.properties.get(outcome_date)) if outcome_date else None for r in records]
     born = [parse_date(r.properties.get(created)) if created else None for r in records]
     now = as_of or _latest(records, dates) or default_now

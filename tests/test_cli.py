@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from cli.main import main
 
 
@@ -9,3 +11,24 @@ def test_help_exits_zero(capsys):
 def test_unknown_command_is_usage_error(capsys):
     assert main(["no-such-command"]) == 2
     assert "No such command" in capsys.readouterr().err
+
+
+def test_status_refuses_a_run_count_below_one(tmp_path, capsys):
+    model = Path(__file__).resolve().parents[1] / "config/examples/models/hubspot-contacts.yaml"
+    config = tmp_path / "leadsync.yaml"
+    config.write_text(
+        f"""\
+state_url: sqlite:///{tmp_path / "state.db"}
+connections:
+  - name: hs
+    crm: hubspot
+    hubspot: {{base_url: "http://127.0.0.1:9", access_token: pat-test}}
+    objects:
+      - {{kind: contact, model: {model}}}
+"""
+    )
+    assert main(["status", "--config", str(config), "--runs", "2"]) == 0
+    capsys.readouterr()
+    for runs in ("0", "-1"):
+        assert main(["status", "--config", str(config), "--runs", runs]) == 2
+        assert capsys.readouterr().err == f"error: --runs: {runs} is not in the range x>=1.\n"

@@ -277,7 +277,14 @@ def setup_command(
 @click.command("status")
 @config_options
 @click.option("--connection", help="Only this connection (default: all).")
-@click.option("--runs", "limit", default=5, show_default=True, help="How many recent runs.")
+@click.option(
+    "--runs",
+    "limit",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="How many recent runs.",
+)
 @click.option(
     "--live",
     is_flag=True,

@@ -57,6 +57,42 @@ def serve_command(  # noqa: PLR0913  click passes each option as a keyword
     tls: bool,
 ) -> None:
     """Serve a sandbox CRM on 127.0.0.1 until interrupted."""
+    try:
+        server, info = _start(
+            crm=crm,
+            port=port,
+            contacts=contacts,
+            seed=seed,
+            latency_ms=latency_ms,
+            rate_limit=rate_limit,
+            tls=tls,
+        )
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); "
+            "pick another --port, or 0 for a free one",
+            param_hint="--port",
+        ) from exc
+    click.echo(json.dumps(info), nl=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def _start(  # noqa: PLR0913  the options of `serve`, passed on
+    *,
+    crm: str,
+    port: int,
+    contacts: int,
+    seed: int,
+    latency_ms: float,
+    rate_limit: int | None,
+    tls: bool,
+) -> tuple[Any, dict[str, Any]]:
+    """Start the chosen sandbox; return it with the JSON line `serve` prints."""
     server: Any
     if crm == "hubspot":
         from sandbox.hubspot import HubSpotSandbox
@@ -95,13 +131,7 @@ def serve_command(  # noqa: PLR0913  click passes each option as a keyword
             "client_secret": server.client_secret,
             "ca_file": server.ca_file,
         }
-    click.echo(json.dumps(info), nl=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    return server, info
 
 
 def register(group: click.Group) -> None:

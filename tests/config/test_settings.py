@@ -118,6 +118,23 @@ def test_secret_file_overrides_a_top_level_key(folder):
     assert s.state_url.get_secret_value() == "postgresql+psycopg://u:pw@db/x"
 
 
+def test_secret_files_override_nested_keys(folder):
+    secrets = folder / "secrets"
+    secrets.mkdir()
+    (secrets / "leadsync_daemon__port").write_text("9100\n")
+    (secrets / "leadsync_logging__format").write_text("text")
+    text = BASE + "daemon: {port: 1, host: 0.0.0.0}\n"
+    s = load_config(write(folder, text), environ={"TOKEN": "t"}, secrets_dir=secrets).settings
+    assert (s.daemon.port, s.daemon.host, s.logging.format) == (9100, "0.0.0.0", "text")
+    (secrets / "leadsync_daemon__port").write_text("http")
+    with pytest.raises(ProblemsError) as info:
+        load_config(write(folder, text), environ={"TOKEN": "t"}, secrets_dir=secrets)
+    assert [str(p) for p in info.value.problems] == [
+        f"secret file {secrets / 'leadsync_daemon__port'} daemon.port: should be a valid "
+        "integer, unable to parse string as an integer (got 'http')"
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -221,6 +238,23 @@ def test_environment_override_errors_name_the_variable(folder):
     assert problems(write(folder, BASE), environ) == [
         "environment variable LEADSYNC_DAEMON__PORT daemon.port: should be a valid integer, "
         "unable to parse string as an integer (got 'http')"
+    ]
+
+
+def test_dotenv_override_errors_name_the_dotenv_file(folder):
+    (folder / ".env").write_text("LEADSYNC_DAEMON__PORT=http\n")
+    text = BASE + "daemon: {port: 9100}\n"
+    assert problems(write(folder, text)) == [
+        f"{folder / '.env'} LEADSYNC_DAEMON__PORT daemon.port: should be a valid integer, "
+        "unable to parse string as an integer (got 'http')"
+    ]
+
+
+def test_a_whole_section_override_that_is_not_json_is_a_located_problem(folder):
+    environ = {"TOKEN": "t", "LEADSYNC_DAEMON": "{port: 1"}
+    assert problems(write(folder, BASE), environ) == [
+        "environment variable LEADSYNC_DAEMON daemon: not valid JSON; write the whole section "
+        "as JSON, or set its keys one by one (LEADSYNC_DAEMON__<KEY>)"
     ]
 
 

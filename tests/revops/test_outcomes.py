@@ -75,3 +75,21 @@ def test_outcome_errors_name_the_column_and_the_bad_values():
         label(records, outcome="won", default_now=NOW, source="data.csv")
     with pytest.raises(UserError, match=r"data.csv: 3 record\(s\) have no outcome column 'y'"):
         label(records, outcome="y", default_now=NOW, source="data.csv")
+
+
+def test_a_date_column_no_record_has_is_an_error_naming_the_option():
+    # a typo in --outcome-date or --created-column must not silently score every record as of
+    # one moment
+    records = [record("1", "yes", "2026-01-10"), record("2", "no", "")]
+    with pytest.raises(UserError) as raised:
+        label(records, outcome="won", outcome_date="won_on", default_now=NOW, source="data.csv")
+    assert str(raised.value) == (
+        "data.csv: no record has the column 'won_on' given to --outcome-date; "
+        "the columns are won, won_at"
+    )
+    with pytest.raises(UserError) as raised:
+        label(records, outcome="won", created="created", default_now=NOW, source="data.csv")
+    assert str(raised.value) == (
+        "data.csv: no record has the column 'created' given to --created-column; "
+        "the columns are won, won_at"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -84,3 +85,17 @@ def test_serve_salesforce_branch_prints_credentials_and_serves_tls():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_serve_on_a_port_in_use_is_a_one_line_usage_error(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for crm in ("hubspot", "salesforce"):
+            assert main(["sandbox", "serve", "--crm", crm, "--port", str(port)]) == 2
+            err = capsys.readouterr().err
+            assert err == (
+                f"error: --port: cannot listen on 127.0.0.1:{port} (Address already in use); "
+                "pick another --port, or 0 for a free one\n"
+            )
