@@ -433,6 +433,32 @@ def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
                 )
                 continue
             models[(conn.name, obj.kind)] = model
+            problems += _tier_problems(loaded, i, conn, obj.model, model)
     if problems:
         raise ProblemsError(problems)
     return models
+
+
+def _tier_problems(
+    loaded: LoadedConfig, index: int, conn: ConnectionSettings, path: Path, model: ScoringModel
+) -> list[Problem]:
+    """A model's Enterprise-only rules on a HubSpot connection below Enterprise: one problem
+    at the connection's `tier` and one at each rule."""
+    from config.tiers import enterprise_rules, rule_problems
+
+    hub = conn.hubspot
+    if hub is None or hub.tier == "enterprise":
+        return []
+    rules = enterprise_rules(model)
+    if not rules:
+        return []
+    events = sorted({event for _, event in rules})
+    names = ", ".join(repr(name) for name, _ in rules)
+    at_tier = loaded.problem(
+        ("connections", index, "hubspot", "tier"),
+        f"tier {hub.tier} has no Events API, which model {model.name!r} ({path.name}) needs for "
+        f"its {' and '.join(events)} rules ({names}): HubSpot serves event-level web activity "
+        "to Enterprise hubs only. Use tier: enterprise if the account has it, or score the "
+        "rollup properties (hs_analytics_num_page_views, num_conversion_events) instead",
+    )
+    return [at_tier, *rule_problems(path, rules, hub.tier)]

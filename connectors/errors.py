@@ -6,6 +6,7 @@
     │   └── Unreachable         no connection at all (refused, unknown host); names the URL
     ├── AuthError               credentials rejected or expired beyond refresh; a run cannot go on
     ├── MissingPermission        a scope or field permission is missing; names what to grant
+    │   └── SourceUnavailable   an engagement source refused (tier, scopes): names the event types
     ├── BudgetExhausted         the connection's share of the daily API allowance is spent
     └── PermanentError          the CRM will never accept this request as sent (per call)
         └── RequestRejected     a 4xx over the request's content: with `status` 400, a record
@@ -49,6 +50,17 @@ class AuthError(ConnectorError):
 
 class MissingPermission(ConnectorError):
     """The integration user lacks a scope or a field permission; the message names it."""
+
+
+class SourceUnavailable(MissingPermission):
+    """An engagement source the model's rules need refused access (subscription tier, revoked
+    scopes). `source` names it, `event_types` the canonical event types it serves; the engine
+    adds the rules that use them to the message."""
+
+    def __init__(self, message: str, *, source: str, event_types: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.source = source
+        self.event_types = event_types
 
 
 class BudgetExhausted(ConnectorError):

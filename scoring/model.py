@@ -290,3 +290,27 @@ def _rule_plan(rule: CompiledRule) -> RulePlan:
         steps = recency_steps(spec, rule.dimension, rule.group)
         return RulePlan(rule.run, recency=(spec.property, steps))
     return RulePlan(rule.run)
+
+
+def event_horizon_days(spec: ModelSpec, event_type: str) -> float | None:
+    """How many days back an event of `event_type` can still change a score: the longest
+    horizon of the rules on it (`within_days`, or a linear decay's length when no count bands
+    read the events), None when some rule reads events of any age (half-life decay, no decay
+    or count bands without `within_days`) or no rule reads that type."""
+    longest = 0.0
+    found = False
+    for dimension in (spec.fit, spec.interest):
+        rules = [*dimension.rules, *(r for g in dimension.groups for r in g.rules)]
+        for rule in rules:
+            if rule.event != event_type:
+                continue
+            found = True
+            decay = rule.decay if rule.decay is not None else dimension.decay
+            if rule.within_days is not None:
+                horizon = rule.within_days
+            elif decay.kind == "linear" and not rule.bands:
+                horizon = decay.days
+            else:
+                return None
+            longest = max(longest, horizon)
+    return longest if found else None

@@ -14,14 +14,32 @@ from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.run_summary import SAMPLE_SIZE, PlanSummary
 from sync.state.inputs import InputsEncoder
-from sync.state.records import OutboxEntry, ScoreRow, encode_result, loads
+from sync.state.records import OutboxEntry, PreviousRow, ScoreRow, encode_result, loads
 
 Scorer = Callable[[Record, Any, datetime, ScoreResult | None], ScoreResult]
 
-#: Stored state of a record as `StateStore.previous_rows` returns it: result JSON, input snapshot.
-PreviousRows = Mapping[str, tuple[str, str | None]]
+#: Stored state of records as `StateStore.previous_rows` returns it.
+PreviousRows = Mapping[str, PreviousRow]
 
-_NOTHING: tuple[None, None] = (None, None)
+_NOTHING = PreviousRow("", None, None, None)
+
+
+def version_ms(updated: datetime | None) -> int | None:
+    """A record's modification time as the epoch milliseconds the state store keeps."""
+    return None if updated is None else round(updated.timestamp() * 1000)
+
+
+def already_scored(updated: datetime | None, row: PreviousRow, model_version: str) -> bool:
+    """Whether the stored result scored this version of the record with this model: the
+    record has not changed since (or only by our own write, which raised `crm_version`)."""
+    version = version_ms(updated)
+    return (
+        version is not None
+        and row.crm_version is not None
+        and row.model_version == model_version
+        and version <= row.crm_version
+    )
+
 
 #: The bound on what one record may hand the scorer. Model regexes run in time linear in the
 #: text (RE2) and every other test is linear too, so bounding the input bounds the time: a record
@@ -66,8 +84,8 @@ class PlannedWrite:
 class ScoredPage:
     """What one page came to: score rows to store (only those that differ from the stored
     ones), planned writes, the page's share of the plan summary, the latest modification time
-    read, how many records need no write and the records rejected (dead-lettered, not
-    scored)."""
+    read, how many records need no write, how many were not scored again (their version was
+    scored already) and the records rejected (dead-lettered, not scored)."""
 
     read: int
     scores: list[ScoreRow] = field(default_factory=list)
@@ -75,6 +93,7 @@ class ScoredPage:
     plan: PlanSummary = field(default_factory=PlanSummary)
     high_water: datetime | None = None
     unchanged: int = 0
+    skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
 
 
@@ -84,7 +103,12 @@ default_scorer: Scorer = score
 
 
 class PageScorer:
-    """Scores pages for one run: one model, one scoring time, one write threshold."""
+    """Scores pages for one run: one model, one scoring time, one write threshold.
+
+    `score(..., skip_scored=True)` (incremental runs) counts and leaves alone a record whose
+    version was already scored with this model; full runs score everything (interest decays
+    daily).
+    """
 
     def __init__(
         self,
@@ -102,7 +126,9 @@ class PageScorer:
         self.scorer = scorer
         self.inputs = InputsEncoder(model.properties, model.event_types)
 
-    def score(self, records: Sequence[Record], previous: PreviousRows) -> ScoredPage:
+    def score(
+        self, records: Sequence[Record], previous: PreviousRows, *, skip_scored: bool = False
+    ) -> ScoredPage:
         """Score `records` against their previous results and plan their writes."""
         model = self.model
         version = model.version
@@ -113,9 +139,17 @@ class PageScorer:
         page = ScoredPage(read=len(records), plan=PlanSummary(sample_size=self.sample_size))
         plan = page.plan
         high_water: datetime | None = None
+        skip = skip_scored
         for record in records:
-            stored_text, stored_inputs = previous.get(record.id, _NOTHING)
-            before = ScoreResult.from_dict(loads(stored_text)) if stored_text else None
+            stored = previous.get(record.id, _NOTHING)
+            updated = record.updated_at
+            if skip and already_scored(updated, stored, version):
+                if updated is not None and (high_water is None or updated > high_water):
+                    high_water = updated
+                page.skipped += 1
+                page.unchanged += 1
+                continue
+            before = ScoreResult.from_dict(loads(stored.result)) if stored.result else None
             try:
                 problem = over_bound(record)
                 if problem is not None:
@@ -127,13 +161,18 @@ class PageScorer:
                 page.rejected.append(Rejected(record.id, "scoring_failed", message))
                 continue
             snapshot = encode(record)
+            crm_version = version_ms(updated)
             encoded: str | None = None
-            if result != before or snapshot != stored_inputs:
-                row = ScoreRow.of(record.id, result, snapshot)
+            if (
+                result != before
+                or snapshot != stored.inputs
+                or stored.crm_version is None
+                or (crm_version is not None and crm_version > stored.crm_version)
+            ):
+                row = ScoreRow.of(record.id, result, snapshot, crm_version)
                 page.scores.append(row)
                 encoded = row.result
             plan.add_result(result)
-            updated = record.updated_at
             if updated is not None and (high_water is None or updated > high_water):
                 high_water = updated
             change = plan_record(

@@ -19,12 +19,20 @@ from typing import Literal, Protocol
 
 from config.account_links import ACCOUNT_LINKS
 from config.settings import ReadSettings, WriteSettings
-from connectors.base import Connector, MemberRequest, Page
-from connectors.errors import BudgetExhausted, ConnectorError, TransientError
+from connectors.base import Connector, MemberRequest, Page, ReadHints
+from connectors.errors import (
+    BudgetExhausted,
+    ConnectorError,
+    MissingPermission,
+    SourceUnavailable,
+    TransientError,
+)
 from scoring.account_link import with_account
+from scoring.model import event_horizon_days
+from scoring.spec import ModelSpec
 from scoring.types import Record
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
-from sync.page_scoring import PageScorer, Rejected, Scorer
+from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
 from sync.state.records import CursorState, OutboxEntry, RunCounts, RunStatus, WriteOutcome
 from sync.state.store import StateStore
@@ -58,6 +66,8 @@ class Model(Protocol):
     def event_types(self) -> frozenset[str]: ...
     @property
     def qualify_lifecycle_stage(self) -> str | None: ...
+    @property
+    def spec(self) -> ModelSpec: ...
 
 
 def read_fields(model: Model, crm: str, kind: str) -> frozenset[str]:
@@ -406,12 +416,15 @@ class Run:
                             model.event_types,
                             since=self.position.since,
                             resume=token,
+                            hints=self.hints(),
                             members=member_request(model),
                         )
                     )
                 page = next(iterator)
             except StopIteration:
                 return
+            except SourceUnavailable as exc:
+                raise MissingPermission(self.unavailable(exc)) from None
             except TransientError as exc:
                 iterator = None
                 self.read_outage.wait(exc)
@@ -419,6 +432,48 @@ class Run:
             self.read_outage.reset()
             yield page
             token = page.cursor or token
+
+    def hints(self) -> ReadHints:
+        """What the connector may leave out: events older than the model can score and, in
+        incremental runs, records whose version is already scored (they are not scored)."""
+        since = {}
+        for event_type in self.model.event_types:
+            days = event_horizon_days(self.model.spec, event_type)
+            if days is not None:
+                since[event_type] = self.scorer.now - timedelta(days=days)
+        scored = self.scored if self.position.mode == "incremental" else None
+        return ReadHints(events_since=since, scored=scored)
+
+    def scored(self, versions: Sequence[tuple[str, datetime | None]]) -> set[str]:
+        """Of `(record id, updated_at)` pairs, the ids whose version is scored already."""
+        context = self.context
+        stored = context.store.previous_rows(
+            context.connection, self.kind, [i for i, _ in versions]
+        )
+        model = self.model.version
+        return {
+            record_id
+            for record_id, updated in versions
+            if record_id in stored and already_scored(updated, stored[record_id], model)
+        }
+
+    def unavailable(self, exc: SourceUnavailable) -> str:
+        """The message of a run that needs an engagement source the CRM refused."""
+        spec = self.model.spec
+        rules = [
+            rule.name
+            for dimension in (spec.fit, spec.interest)
+            for rule in (*dimension.rules, *(r for g in dimension.groups for r in g.rules))
+            if rule.event in exc.event_types
+        ]
+        return (
+            f"{exc}. Model {self.model.name!r} needs it for its {', '.join(exc.event_types)} "
+            f"rules ({', '.join(repr(r) for r in rules)}); nothing was scored without them. "
+            "Fix: set the connection's tier to the account's real tier (leadsync then refuses "
+            "such rules when the config loads), replace those rules with the rollup properties "
+            "(hs_analytics_num_page_views, num_conversion_events), or restore the scopes or "
+            "the Enterprise subscription"
+        )
 
     def _with_accounts(self, records: Sequence[Record]) -> Sequence[Record]:
         context = self.context
@@ -439,7 +494,7 @@ class Run:
         store, connection = context.store, context.connection
         previous = store.previous_rows(connection, self.kind, [r.id for r in records])
         records = self._with_accounts(records)
-        page = self.scorer.score(records, previous)
+        page = self.scorer.score(records, previous, skip_scored=self.position.mode == "incremental")
         self.result.plan.merge(page.plan)
         if page.high_water is not None and (
             self.high_water is None or page.high_water > self.high_water
@@ -447,7 +502,7 @@ class Run:
             self.high_water = page.high_water
         counts.pages += 1
         counts.read += page.read
-        counts.scored += page.read - len(page.rejected)
+        counts.scored += page.read - page.skipped - len(page.rejected)
         counts.unchanged += page.unchanged
         counts.planned += len(page.writes)
         planned = {write.entry.record_id for write in page.writes}

@@ -25,6 +25,7 @@ from datetime import datetime
 from connectors.base import Change, Connector, WriteAction, WriteResult
 from connectors.errors import TransientError
 from sync.outage import Outage
+from sync.page_scoring import version_ms
 from sync.plan import from_json_values
 from sync.state.records import OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
@@ -45,7 +46,7 @@ def outcome(entry: OutboxEntry, result: WriteResult | None, *, max_attempts: int
     code, message = result.error_code, result.message
     match result.action:
         case WriteAction.APPLIED:
-            return WriteOutcome(entry, "applied")
+            return WriteOutcome(entry, "applied", crm_version=version_ms(result.modified_at))
         case WriteAction.RETRY if entry.attempts + 1 < max_attempts:
             return WriteOutcome(entry, "retry", code, message)
         case WriteAction.PAUSE_OUTAGE:

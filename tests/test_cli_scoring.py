@@ -30,7 +30,7 @@ def test_validate_ok(capsys):
     assert out[0].startswith(
         f"OK {HUBSPOT}: model 'hubspot-b2b-contacts' for contact records, version "
     )
-    assert out[0].endswith(", 28 rules")
+    assert out[0].endswith(", 29 rules")
     assert out[1].endswith(", 24 rules")
 
 
@@ -95,7 +95,7 @@ def test_score_table(capsys):
 def test_score_jsonl_carries_full_results(tmp_path, capsys):
     csv = tmp_path / "export.csv"
     csv.write_text(
-        "id;jobtitle;numemployees;email\n7;Chief Executive Officer;1000+;ceo@acme.io\n8;;;\n",
+        "id;jobtitle;company.numberofemployees;email\n7;Chief Executive Officer;1000;ceo@acme.io\n8;;;\n",
         encoding="utf-8",
     )
     assert (

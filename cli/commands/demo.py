@@ -110,7 +110,7 @@ def _demo(path: Path, sandbox: HubSpotSandbox, *, began: float, keep_running: bo
             return 1
         _distribution(full)
         _top_leads(ctx, connector, conn.name)
-        _calls(full)
+        _calls(full, _linked(sandbox))
 
         incremental = engine.run("contact", model, run_options(conn, full=False, dry_run=False))
         click.echo(
@@ -159,17 +159,36 @@ def _top_leads(ctx: Context, connector: Connector, connection: str) -> None:
     click.echo(table(("contact", "title, company", "score", "label", "MQL", "why"), rows))
 
 
-def _calls(full: RunResult) -> None:
+def _linked(sandbox: HubSpotSandbox) -> dict[str, int]:
+    """How many companies (primary ones), meetings and calls the live contacts link to."""
+    store = sandbox.store
+    table = store.table("contacts")
+    found: dict[str, set[int]] = {"companies": set(), "meetings": set(), "calls": set()}
+    with store.lock:
+        for contact in table.ids:
+            if not table.rows[contact].archived:
+                for kind, ids in found.items():
+                    linked = store.associated("contacts", contact, kind)
+                    ids.update(linked[:1] if kind == "companies" else linked)
+    return {kind: len(ids) for kind, ids in found.items()}
+
+
+def _calls(full: RunResult, linked: dict[str, int]) -> None:
+    """The full run's calls against the fewest the API's batch sizes allow for the model."""
     c = full.counts
     reads, writes = math.ceil(c.read / 100), math.ceil(c.written / 100)
-    minimum = reads + writes
+    # per 1,000 contacts one associations call for each of companies, meetings and calls, the
+    # linked records 100 a batch read, and the call dispositions once
+    related = 3 * math.ceil(c.read / 1000) + sum(math.ceil(n / 100) for n in linked.values()) + 1
+    minimum = reads + writes + related
     if minimum <= 190:
         limit = f"{minimum} calls fit in one 10-second window of the 190-call limit"
     else:
         limit = f"the 190 calls / 10 s limit alone needs {(minimum - 190) / 19:.1f} s"
     click.echo(
         f"\nAPI calls: {c.api_calls} for {c.read:,} contacts read and {c.written:,} written; "
-        f"the minimum is {minimum} ({reads} reads + {writes} writes of 100). "
+        f"the minimum is {minimum} ({reads} reads + {writes} writes of 100 + {related} for "
+        "companies, meetings and calls). "
         f"{c.rate_limited} refused for rate."
     )
     click.echo(f"Full sync time: {full.elapsed_s:.1f} s ({limit}).")

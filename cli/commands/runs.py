@@ -314,7 +314,7 @@ def status_command(
         letters = store.dead_letters(conn.name)
         used = calls_today(store, conn, now)
         click.echo(
-            f"API calls today: {_against_budget(conn, used, live=live)}"
+            f"API calls {_budget_window(conn)}: {_against_budget(conn, used, live=live)}"
             + f"   outbox pending: {store.pending_count(conn.name):,}"
             + f"   dead letters: {len(letters):,}"
         )
@@ -323,6 +323,11 @@ def status_command(
         click.echo("")
     ctx.store.close()
     return 0
+
+
+def _budget_window(conn: ConnectionSettings) -> str:
+    """The window the CRM counts its daily allowance over."""
+    return "in the last 24 h" if conn.crm == "salesforce" else "today"
 
 
 def _against_budget(conn: ConnectionSettings, used: int, *, live: bool) -> str:

@@ -14,6 +14,7 @@ from connectors.base import (
     MemberRequest,
     OutputField,
     Page,
+    ReadHints,
     SchemaReport,
     WriteResult,
 )
@@ -23,6 +24,13 @@ from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.engagement import Engagement, helper_properties
+from connectors.hubspot.enrichment import (
+    COMPANY_PREFIX,
+    Enriched,
+    Enricher,
+    Wanted,
+    company_fields,
+)
 from connectors.hubspot.members import attach_members, changed_companies
 from connectors.hubspot.options import HubSpotOptions
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
@@ -41,6 +49,10 @@ OUTPUT_PROPERTIES = tuple(crm_name(name) for name in OUTPUT_TYPES)
 
 #: (HubSpot property, canonical output name) of every leadsync output property.
 _OUTPUT_NAMES = tuple((name, name[len(PREFIX) :]) for name in OUTPUT_PROPERTIES)
+
+
+def _cursor(state: FullState | IncrementalState | None) -> str | None:
+    return encode(state) if state is not None else None
 
 
 class HubSpotConnector:
@@ -69,7 +81,7 @@ class HubSpotConnector:
         self._overlap_ms = int(options.overlap_s * 1000)
         self._workers = max(1, options.workers)
         self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="hubspot")
-        self._engagement = Engagement(self._api, self._pool)
+        self._engagement = Engagement(self._api)
         self._known = KnownValues()
 
     def __repr__(self) -> str:
@@ -96,11 +108,37 @@ class HubSpotConnector:
     def _properties(
         self, spec: ObjectSpec, fields: Collection[str], event_types: Collection[str]
     ) -> list[str]:
-        names = set(fields) | set(OUTPUT_PROPERTIES) | {spec.modified}
+        own, _ = self._split(spec, fields)
+        names = set(own) | set(OUTPUT_PROPERTIES) | {spec.modified}
         names |= helper_properties(spec.kind, event_types)
         if spec.kind == "contact":
             names.add(LIFECYCLE)
         return sorted(names)
+
+    @staticmethod
+    def _split(spec: ObjectSpec, fields: Collection[str]) -> tuple[list[str], list[str]]:
+        """The record's own properties and, for contacts, the `company.<property>` names."""
+        if spec.kind != "contact":
+            return list(fields), []
+        return company_fields(fields)
+
+    def _enricher(
+        self,
+        spec: ObjectSpec,
+        fields: Collection[str],
+        event_types: Collection[str],
+        hints: ReadHints | None,
+    ) -> Enricher[FullState | IncrementalState | None]:
+        _, company = self._split(spec, fields)
+        contact = spec.kind == "contact"
+        wanted = Wanted(
+            event_types=event_types if contact else (),
+            company_properties=company,
+            events_since=hints.events_since if hints else {},
+            scored=hints.scored if hints else None,
+            modified=spec.modified,
+        )
+        return Enricher(self._engagement, self._pool, wanted)
 
     def iter_pages(  # noqa: PLR0913  the Connector protocol read signature
         self,
@@ -110,12 +148,15 @@ class HubSpotConnector:
         *,
         since: datetime | None,
         resume: str | None = None,
+        hints: ReadHints | None = None,
         members: MemberRequest | None = None,
     ) -> Iterator[Page]:
         """Stream records of `kind`: a full read when `since` is None, else modified since then.
 
         Full reads use the list endpoint, incremental reads search on the modification date
-        from `since - overlap_s`; `Page.cursor` resumes after its page (`resume=`). With
+        from `since - overlap_s`; `Page.cursor` resumes after its page (`resume=`). Contacts'
+        events and `company.<property>` values are read for groups of pages at the API's batch
+        sizes (`connectors.hubspot.enrichment`), except for records `hints.scored` names. With
         `members` (companies), every company carries its contacts, and an incremental read
         then also yields the companies one of whose contacts changed since `since - overlap_s`
         (pages without a cursor: a run stopped among them reads from `since` again).
@@ -123,7 +164,7 @@ class HubSpotConnector:
         spec = self._spec(kind)
         properties = self._properties(spec, fields, event_types)
         state = decode(resume, spec.object_type) if resume else None
-        raw: Iterator[tuple[list[dict[str, Any]], Any]]
+        raw: Iterator[tuple[list[dict[str, Any]], FullState | IncrementalState | None]]
         low: int | None = None
         if since is not None:
             low = int(since.timestamp() * 1000) - self._overlap_ms
@@ -136,13 +177,12 @@ class HubSpotConnector:
             assert state is None or isinstance(state, FullState)
             raw = read_full(self._api, spec, properties, state, max_chains=self._workers)
             low = None
-        pages = (
-            Page(
-                self._records(spec, results, set(fields), event_types),
-                encode(next_state) if next_state is not None else None,
-            )
-            for results, next_state in raw
+        enricher = self._enricher(spec, fields, event_types, hints)
+        names = tuple(fields)
+        enriched: Iterable[Enriched[FullState | IncrementalState | None]] = (
+            enricher.pages(raw) if enricher.active else (Enriched(r, s) for r, s in raw)
         )
+        pages = (Page(self._records(spec, e, names), _cursor(e.state)) for e in enriched)
         if members is None or kind != "company":
             yield from pages
             return
@@ -186,20 +226,14 @@ class HubSpotConnector:
                 chunk = fresh[start : start + BATCH_SIZE]
                 yield Page(self.fetch("company", chunk, fields, event_types), None)
 
-    def _records(
-        self,
-        spec: ObjectSpec,
-        results: Sequence[dict[str, Any]],
-        fields: set[str],
-        event_types: Collection[str],
-    ) -> list[Record]:
-        events = self._engagement.events(spec.kind, results, event_types) if event_types else {}
+    def _records(self, spec: ObjectSpec, page: Enriched[Any], names: Sequence[str]) -> list[Record]:
+        events, companies = page.events, page.company
         records = []
         known: list[tuple[str, dict[str, Any]]] = []
         kind, modified = spec.kind, spec.modified
         contact = kind == "contact"
-        names = tuple(fields)
-        for item in results:
+        skip = len(COMPANY_PREFIX)
+        for item in page.results:
             rid = str(item["id"])
             props: dict[str, Any] = item.get("properties") or {}
             get = props.get
@@ -213,11 +247,20 @@ class HubSpotConnector:
                 owned[LIFECYCLE] = get(LIFECYCLE)
             known.append((rid, owned))
             updated = parse_time(get(modified)) or parse_time(item.get("updatedAt"))
+            company = companies.get(rid)
+            values = {
+                name: (
+                    (company.get(name[skip:]) if company is not None else None)
+                    if contact and name.startswith(COMPANY_PREFIX)
+                    else get(name)
+                )
+                for name in names
+            }
             records.append(
                 Record(
                     rid,
                     kind,
-                    {name: get(name) for name in names},
+                    values,
                     tuple(events[rid]) if rid in events else (),
                     updated,
                     outputs,
@@ -239,17 +282,28 @@ class HubSpotConnector:
         With `members` (companies), each company carries its contacts."""
         spec = self._spec(kind)
         properties = self._properties(spec, fields, event_types)
-        records: list[Record] = []
-        for start in range(0, len(record_ids), BATCH_SIZE):
-            chunk = list(record_ids[start : start + BATCH_SIZE])
-            data = self._api.call(
-                "objects.batch_read",
-                self._api.objects_batch.read,
-                spec.object_type,
-                {"inputs": [{"id": i} for i in chunk], "properties": properties},
-                check=check_results,
-            ).data
-            records += self._records(spec, data["results"], set(fields), event_types)
+
+        def raw() -> Iterator[tuple[list[dict[str, Any]], None]]:
+            for start in range(0, len(record_ids), BATCH_SIZE):
+                chunk = list(record_ids[start : start + BATCH_SIZE])
+                data = self._api.call(
+                    "objects.batch_read",
+                    self._api.objects_batch.read,
+                    spec.object_type,
+                    {"inputs": [{"id": i} for i in chunk], "properties": properties},
+                    check=check_results,
+                ).data
+                yield list(data["results"]), None
+
+        enricher = self._enricher(spec, fields, event_types, None)
+        names = tuple(fields)
+        records = [
+            record
+            for page in (
+                enricher.pages(raw()) if enricher.active else (Enriched(r, s) for r, s in raw())
+            )
+            for record in self._records(spec, page, names)
+        ]
         order = {rid: n for n, rid in enumerate(record_ids)}
         records.sort(key=lambda r: order.get(r.id, len(order)))
         if members is not None and kind == "company":

@@ -2,9 +2,9 @@
 
 Full reads (`mode: full`) keep, per id-range chain, the next list cursor and the chain's id
 range `[lo, hi)` (None: unbounded). Incremental
-reads (`mode: incremental`) keep the position `(t, i)`: every record with
-`(lastmodified, id) <= (t, i)` (lexicographically) at or after the lower bound has been
-returned; `block` says the walk is paging the records sharing timestamp `t` by id.
+reads keep `(t, i)`: every record modified at or after `t` with an id up to `i` has been
+returned (`mode: id`). Cursors of the earlier time-ordered walk (`mode: inc`) resume from
+`(t, 0)`, which reads again what they had read rather than skip anything.
 """
 
 from __future__ import annotations
@@ -31,12 +31,11 @@ class FullState:
 
 @dataclass(frozen=True, slots=True)
 class IncrementalState:
-    """The search walk's position in (lastmodified ms, id) order."""
+    """The search walk's position: lower bound `t` (modification ms) and last id `i`."""
 
     object_type: str
     t: int
     i: int
-    block: bool = False
 
 
 def encode(state: FullState | IncrementalState) -> str:
@@ -45,7 +44,7 @@ def encode(state: FullState | IncrementalState) -> str:
     if isinstance(state, FullState):
         data = {"m": "full", "o": state.object_type, "c": [list(c) for c in state.chains]}
     else:
-        data = {"m": "inc", "o": state.object_type, "t": state.t, "i": state.i, "b": state.block}
+        data = {"m": "id", "o": state.object_type, "t": state.t, "i": state.i}
     raw = json.dumps(data, separators=(",", ":")).encode()
     return _PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -69,8 +68,10 @@ def decode(cursor: str, object_type: str) -> FullState | IncrementalState:
                 for a, lo, hi in data["c"]
             )
             return FullState(object_type, chains)
+        if data["m"] == "id":
+            return IncrementalState(object_type, int(data["t"]), int(data["i"]))
         if data["m"] == "inc":
-            return IncrementalState(object_type, int(data["t"]), int(data["i"]), bool(data["b"]))
+            return IncrementalState(object_type, int(data["t"]), 0)
         raise ValueError("mode")
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise PermanentError(

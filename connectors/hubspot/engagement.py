@@ -1,15 +1,16 @@
-"""Engagement as canonical `Event`s, fetched per page and only for the event types a model needs.
+"""Where HubSpot keeps each kind of engagement, and how it becomes canonical `Event`s.
 
 Sources (HubSpot keeps no single activity feed):
 
 * `page_view`, `form_submission`: the Events API, `GET /events/v3/events/` with `objectType=
-  contact&objectId=...` (`e_visited_page`: hs_url, hs_title; `e_submitted_form`: hs_form_title,
-  hs_url). It takes one object per call and needs an Enterprise hub, so contacts whose rollups
-  say they never viewed a page (`hs_analytics_num_page_views`) or converted
-  (`num_conversion_events`) are skipped, and the calls run concurrently under the budget.
-* `meeting`, `call`: associations v4 batch read (up to 1,000 contacts a call), then batch reads
-  of the meetings / calls (100 a call). Call outcomes are HubSpot disposition ids, turned into
-  their labels with the calls property definition (read once).
+  contact&objectId=...` (`e_visited_page`: hs_url, hs_title; `e_submitted_form`: see
+  `FORM_NAME_PROPERTIES`). It takes one object per call and serves Enterprise hubs only, so
+  contacts whose rollups say they never viewed a page (`hs_analytics_num_page_views`) or
+  converted (`num_conversion_events`) are skipped, `occurredAfter` limits the answer to what the
+  model can still score, and a 403 becomes `SourceUnavailable`.
+* `meeting`, `call`: associated meetings / calls (`connectors.hubspot.enrichment` reads the
+  associations and the records in batches). Call outcomes are HubSpot disposition ids, named
+  with the calls property definition (read once).
 * `email_open`, `email_click`, `email_reply`: the CRM keeps only the latest date of each
   (`hs_email_last_open_date`, `hs_email_last_click_date`, `hs_sales_email_last_replied`); each
   becomes one event at that date with `attributes["rollup"] = True`. Marketing email events
@@ -20,16 +21,22 @@ Sources (HubSpot keeps no single activity feed):
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from concurrent.futures import Executor
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
+from connectors.errors import MissingPermission, SourceUnavailable
 from connectors.hubspot.api import HubSpotApi
-from connectors.hubspot.associations import read_associations, read_records
 from connectors.hubspot.values import from_ms, parse_ms
 from scoring.types import Event
 
-__all__ = ["Engagement", "helper_properties"]
+__all__ = [
+    "ACTIVITY_TYPES",
+    "EVENTS_API",
+    "WEB_TYPES",
+    "Engagement",
+    "helper_properties",
+]
 
 WEB_TYPES = {"page_view": "e_visited_page", "form_submission": "e_submitted_form"}
 ROLLUP_GATES = {
@@ -41,9 +48,15 @@ EMAIL_ROLLUPS = {
     "email_click": "hs_email_last_click_date",
     "email_reply": "hs_sales_email_last_replied",
 }
+ACTIVITY_TYPES = ("meeting", "call")
+EVENTS_API = "the HubSpot Events API (GET /events/v3/events)"
 EVENTS_LIMIT = 100
-MEETING_PROPERTIES = ["hs_timestamp", "hs_meeting_title", "hs_meeting_outcome"]
-CALL_PROPERTIES = ["hs_timestamp", "hs_call_title", "hs_call_disposition", "hs_call_duration"]
+#: Properties of an `e_submitted_form` event that may carry the form's name, most telling first.
+FORM_NAME_PROPERTIES = ("hs_form_title", "hs_form_name", "hs_form_id")
+ACTIVITY_PROPERTIES = {
+    "meetings": ["hs_timestamp", "hs_meeting_title", "hs_meeting_outcome"],
+    "calls": ["hs_timestamp", "hs_call_title", "hs_call_disposition", "hs_call_duration"],
+}
 
 
 def helper_properties(kind: str, event_types: Collection[str]) -> set[str]:
@@ -63,51 +76,23 @@ def _count(value: object) -> int | None:
 
 
 class Engagement:
-    """Fetches events for pages of contacts; one per connector, thread-safe."""
+    """The engagement sources of one connector; thread-safe."""
 
-    def __init__(self, api: HubSpotApi, pool: Executor) -> None:
-        self._api = api
-        self._pool = pool
+    def __init__(self, api: HubSpotApi) -> None:
+        self.api = api
         self._dispositions: dict[str, str] | None = None
         self._lock = threading.Lock()
 
-    def events(
-        self, kind: str, records: Sequence[Mapping[str, Any]], event_types: Collection[str]
-    ) -> dict[str, list[Event]]:
-        """Events per record id (oldest first) for the wanted canonical `event_types`."""
-        found: dict[str, list[Event]] = {str(r["id"]): [] for r in records}
-        if kind != "contact" or not event_types or not records:
-            return found
-        web = [t for t in event_types if t in WEB_TYPES]
-        futures = []
-        if web:
-            for record in records:
-                if self._needs_web(record, web):
-                    futures.append(
-                        self._pool.submit(self._web_events, str(record["id"]), tuple(web))
-                    )
-        activity = [t for t in ("meeting", "call") if t in event_types]
-        for kind_name in activity:
-            for event_id, event in self._activities(kind_name, list(found)):
-                found[event_id].append(event)
-        for future in futures:
-            record_id, events = future.result()
-            found[record_id].extend(events)
-        for record in records:
-            properties = record.get("properties") or {}
-            for event_type, name in EMAIL_ROLLUPS.items():
-                if event_type in event_types:
-                    ms = parse_ms(properties.get(name))
-                    if ms is not None:
-                        found[str(record["id"])].append(
-                            Event(event_type, from_ms(ms), {"rollup": True})
-                        )
-        for events in found.values():
-            events.sort(key=lambda e: e.at)
-        return found
+    # -- web activity (Events API) ----------------------------------------------------------
 
     @staticmethod
-    def _needs_web(record: Mapping[str, Any], web: Iterable[str]) -> bool:
+    def web_types(event_types: Collection[str]) -> tuple[str, ...]:
+        """The wanted canonical types the Events API serves."""
+        return tuple(t for t in WEB_TYPES if t in event_types)
+
+    @staticmethod
+    def needs_web(record: Mapping[str, Any], web: Iterable[str]) -> bool:
+        """Whether a contact's rollups say it has web activity of a wanted type."""
         properties = record.get("properties") or {}
         for event_type in web:
             value = properties.get(ROLLUP_GATES[event_type])
@@ -118,7 +103,10 @@ class Engagement:
                 return True
         return False
 
-    def _web_events(self, record_id: str, web: tuple[str, ...]) -> tuple[str, list[Event]]:
+    def web_events(
+        self, record_id: str, web: tuple[str, ...], since: datetime | None
+    ) -> tuple[str, list[Event]]:
+        """One contact's web events of the `web` types, occurred after `since` when given."""
         wanted = {WEB_TYPES[t]: t for t in web}
         params: dict[str, Any] = {
             "object_type": "contact",
@@ -127,12 +115,22 @@ class Engagement:
         }
         if len(wanted) == 1:
             params["event_type"] = next(iter(wanted))
+        if since is not None:
+            params["occurred_after"] = since
         events: list[Event] = []
         after: str | None = None
         while True:
             if after is not None:
                 params["after"] = after
-            data = self._api.call("events.list", self._api.events_api.get_page, **params).data
+            try:
+                data = self.api.call("events.list", self.api.events_api.get_page, **params).data
+            except MissingPermission as exc:
+                raise SourceUnavailable(
+                    f"{EVENTS_API} refused access ({exc}); it serves Enterprise hubs with the "
+                    "analytics read scope",
+                    source=EVENTS_API,
+                    event_types=web,
+                ) from None
             for item in data.get("results") or []:
                 event = _web_event(item, wanted)
                 if event is not None:
@@ -141,28 +139,46 @@ class Engagement:
             if not after:
                 return record_id, events
 
-    def _activities(self, kind_name: str, ids: list[str]) -> Iterable[tuple[str, Event]]:
-        object_type = "meetings" if kind_name == "meeting" else "calls"
-        owners: dict[str, list[str]] = {}
-        for source, links in read_associations(self._api, "contacts", object_type, ids).items():
-            for link in links:
-                owners.setdefault(link.to_id, []).append(source)
-        if not owners:
-            return
-        names = MEETING_PROPERTIES if kind_name == "meeting" else CALL_PROPERTIES
-        labels = self._disposition_labels() if kind_name == "call" else {}
-        for activity_id, props in read_records(self._api, object_type, owners, names).items():
-            event = _activity_event(kind_name, props, labels)
-            if event is not None:
-                for owner in owners[activity_id]:
-                    yield owner, event
+    # -- meetings and calls ---------------------------------------------------------------
+
+    @staticmethod
+    def activity_properties(object_type: str) -> list[str]:
+        """The properties read from `meetings` or `calls`."""
+        return ACTIVITY_PROPERTIES[object_type]
+
+    def activity_event(self, object_type: str, props: Mapping[str, Any]) -> Event | None:
+        """A meeting or call record as a canonical event (None without a timestamp)."""
+        ms = parse_ms(props.get("hs_timestamp"))
+        if ms is None:
+            return None
+        if object_type == "meetings":
+            return Event(
+                "meeting",
+                from_ms(ms),
+                {
+                    "title": props.get("hs_meeting_title"),
+                    "outcome": props.get("hs_meeting_outcome"),
+                },
+            )
+        disposition = props.get("hs_call_disposition")
+        duration_ms = _count(props.get("hs_call_duration"))
+        labels = self._disposition_labels() if disposition else {}
+        return Event(
+            "call",
+            from_ms(ms),
+            {
+                "outcome": labels.get(str(disposition), disposition) if disposition else None,
+                "duration_s": None if duration_ms is None else duration_ms / 1000,
+                "title": props.get("hs_call_title"),
+            },
+        )
 
     def _disposition_labels(self) -> dict[str, str]:
         with self._lock:
             if self._dispositions is None:
-                data = self._api.call(
+                data = self.api.call(
                     "properties.read",
-                    self._api.properties_core.get_by_name,
+                    self.api.properties_core.get_by_name,
                     "calls",
                     "hs_call_disposition",
                 ).data
@@ -172,6 +188,24 @@ class Engagement:
                     if isinstance(o, dict)
                 }
             return self._dispositions
+
+    # -- email rollups --------------------------------------------------------------------
+
+    @staticmethod
+    def email_types(event_types: Collection[str]) -> tuple[str, ...]:
+        """The wanted canonical types kept as rollup dates."""
+        return tuple(t for t in EMAIL_ROLLUPS if t in event_types)
+
+    @staticmethod
+    def email_events(record: Mapping[str, Any], types: Iterable[str]) -> list[Event]:
+        """One event per wanted email rollup date the contact has."""
+        properties = record.get("properties") or {}
+        events = []
+        for event_type in types:
+            ms = parse_ms(properties.get(EMAIL_ROLLUPS[event_type]))
+            if ms is not None:
+                events.append(Event(event_type, from_ms(ms), {"rollup": True}))
+        return events
 
 
 def _web_event(item: Mapping[str, Any], wanted: Mapping[str, str]) -> Event | None:
@@ -185,31 +219,6 @@ def _web_event(item: Mapping[str, Any], wanted: Mapping[str, str]) -> Event | No
         if attributes["title"] is None:
             attributes["title"] = props.get("hs_page_title")
     else:
-        form = props.get("hs_form_title") or props.get("hs_form_name") or props.get("hs_form_id")
+        form = next((props[n] for n in FORM_NAME_PROPERTIES if props.get(n)), None)
         attributes = {"form": form, "url": props.get("hs_url")}
     return Event(event_type, from_ms(ms), attributes)
-
-
-def _activity_event(
-    kind_name: str, props: Mapping[str, Any], labels: Mapping[str, str]
-) -> Event | None:
-    ms = parse_ms(props.get("hs_timestamp"))
-    if ms is None:
-        return None
-    if kind_name == "meeting":
-        return Event(
-            "meeting",
-            from_ms(ms),
-            {"title": props.get("hs_meeting_title"), "outcome": props.get("hs_meeting_outcome")},
-        )
-    disposition = props.get("hs_call_disposition")
-    duration_ms = _count(props.get("hs_call_duration"))
-    return Event(
-        "call",
-        from_ms(ms),
-        {
-            "outcome": labels.get(str(disposition), disposition) if disposition else None,
-            "duration_s": None if duration_ms is None else duration_ms / 1000,
-            "title": props.get("hs_call_title"),
-        },
-    )

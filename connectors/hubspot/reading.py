@@ -13,19 +13,15 @@ and a range chain that meets a page breaking the order, or a cursor that does no
 fails with `PermanentError` instead of losing or repeating records silently. One unsplit
 chain only needs its cursors to advance.
 
-Incremental reads use search, sorted by the modification timestamp ascending, and never page
-with `after`, so they never meet the 10,000-result cap nor skip records that move while being
-paged. Each query asks for the first 200 records after the position `(t, i)`:
-
-* a page shorter than 200 ends the walk;
-* a full page returns every record older than its newest timestamp `tk`, and the walk resumes
-  at `(tk, 0)` (records at `tk` may continue past the page);
-* a full page whose records all share `tk` switches to block mode: records with timestamp
-  `tk` are paged by `hs_object_id > i`, sorted by id, until a short page; then the timestamp
-  walk resumes after `(tk, i)`.
-
-Positions only grow, so the walk cannot loop, and 25,000 records sharing five timestamps take
-about 27 queries per timestamp.
+Incremental reads use search: records modified at or after the lower bound, 200 a query,
+sorted by `hs_object_id` and paged by `hs_object_id > i` (keyset, never `after`), so they never
+meet the 10,000-result cap, a page is never shared with the previous one, and a walk of M
+records costs `ceil(M / 200)` queries (one more when M is a multiple of 200). Search allows one
+sort, so a walk ordered by modification time had to re-read every record sharing a full page's
+newest timestamp (HubSpot's batch writes give many records one), up to half a page a query. A
+record modified during the walk keeps its id, so it stays in the result set and is never
+skipped; if the walk had already passed it, the next run reads it, because the engine's
+watermark never passes the time this walk began.
 """
 
 from __future__ import annotations
@@ -41,7 +37,6 @@ from typing import Any
 from connectors.errors import PermanentError, TransientError
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.cursor import FullState, IncrementalState
-from connectors.hubspot.values import parse_ms
 
 __all__ = [
     "LIST_LIMIT",
@@ -328,68 +323,27 @@ def read_incremental(
     properties: Sequence[str],
     state: IncrementalState,
 ) -> Iterator[tuple[list[Raw], IncrementalState]]:
-    """Records modified at or after the state's position, oldest first, never twice in a walk."""
-    mod = spec.modified
-    t, i, block = state.t, state.i, state.block
-    last: tuple[int, int, bool] | None = None
-
-    def stamp(record: Raw) -> int:
-        ms = parse_ms((record.get("properties") or {}).get(mod))
-        return t if ms is None else ms
-
+    """Records modified at or after `state.t` with ids above `state.i`, by id, each once."""
+    t, i = state.t, state.i
     while True:
-        if (t, i, block) == last:
-            raise PermanentError(
-                f"HubSpot search made no progress at {mod}={t}, hs_object_id>{i}; "
-                "the search index may be inconsistent"
-            )
-        last = (t, i, block)
-        if block:
-            body = {
-                "filterGroups": [
-                    {"filters": [_filter(mod, "EQ", t), _filter("hs_object_id", "GT", i)]}
-                ],
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "properties": list(properties),
-                "limit": SEARCH_LIMIT,
-            }
-            results = search_page(api, spec, body)["results"]
-            if results:
-                i = max(_id(r) for r in results)
-            block = len(results) >= SEARCH_LIMIT
-            if results:
-                yield results, IncrementalState(spec.object_type, t, i, block)
-            continue
-        if i == 0:
-            groups = [{"filters": [_filter(mod, "GTE", t)]}]
-        else:
-            groups = [
-                {"filters": [_filter(mod, "EQ", t), _filter("hs_object_id", "GT", i)]},
-                {"filters": [_filter(mod, "GT", t)]},
-            ]
         body = {
-            "filterGroups": groups,
-            "sorts": [{"propertyName": mod, "direction": "ASCENDING"}],
+            "filterGroups": [
+                {"filters": [_filter(spec.modified, "GTE", t), _filter("hs_object_id", "GT", i)]}
+            ],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             "properties": list(properties),
             "limit": SEARCH_LIMIT,
         }
         results = search_page(api, spec, body)["results"]
         if not results:
             return
-        newest = max(stamp(r) for r in results)
-        if len(results) < SEARCH_LIMIT:
-            at_newest = [_id(r) for r in results if stamp(r) == newest]
-            top = max(at_newest)
-            yield (
-                results,
-                IncrementalState(spec.object_type, newest, max(top, i) if newest == t else top),
+        top = max(_id(r) for r in results)
+        if top <= i:
+            raise PermanentError(
+                f"HubSpot search made no progress past hs_object_id {i} "
+                f"({spec.modified} >= {t}); the search index may be inconsistent"
             )
+        i = top
+        yield results, IncrementalState(spec.object_type, t, i)
+        if len(results) < SEARCH_LIMIT:
             return
-        head = [r for r in results if stamp(r) < newest]
-        if head:
-            t, i = newest, 0
-            yield head, IncrementalState(spec.object_type, t, i, False)
-        else:
-            if newest != t:
-                i = 0
-            t, block = newest, True

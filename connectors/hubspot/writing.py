@@ -39,6 +39,7 @@ from connectors.hubspot.values import (
     OUTPUT_TYPES,
     crm_name,
     format_value,
+    parse_time,
     same_value,
 )
 
@@ -249,7 +250,11 @@ def _outcomes(batch: Sequence[tuple[str, dict[str, str]]], data: Any) -> list[Wr
     ids = [rid for rid, _ in batch]
     if not isinstance(data, dict):
         data = {}
-    done = {str(r.get("id")) for r in data.get("results") or [] if isinstance(r, dict)}
+    done = {
+        str(r.get("id")): parse_time(r.get("updatedAt"))
+        for r in data.get("results") or []
+        if isinstance(r, dict)
+    }
     failed: dict[str, tuple[str, str]] = {}
     unattributed: tuple[str, str] | None = None
     for error in data.get("errors") or []:
@@ -266,7 +271,7 @@ def _outcomes(batch: Sequence[tuple[str, dict[str, str]]], data: Any) -> list[Wr
     out: list[WriteResult] = []
     for rid in ids:
         if rid in done and rid not in failed:
-            out.append(WriteResult(rid, WriteAction.APPLIED))
+            out.append(WriteResult(rid, WriteAction.APPLIED, modified_at=done[rid]))
             continue
         category, message = (
             failed.get(rid)

@@ -20,6 +20,7 @@ from connectors.base import (
     MemberRequest,
     OutputField,
     Page,
+    ReadHints,
     SchemaReport,
     WriteResult,
 )
@@ -92,12 +93,15 @@ class SalesforceConnector:
         *,
         since: datetime | None,
         resume: str | None = None,
+        hints: ReadHints | None = None,
         members: MemberRequest | None = None,
     ) -> Iterator[Page]:
         """Pages of records modified at or after `since` (all when None), resumable.
 
-        Account roll-ups (`members`) are not read from Salesforce yet: asking for them raises
-        `PermanentError` (the configuration loader refuses such models before a run)."""
+        `hints` are not used: child activity comes in the records' own query (subqueries), so
+        skipping records the engine already scored would save no call. Account roll-ups
+        (`members`) are not read from Salesforce yet: asking for them raises `PermanentError`
+        (the configuration loader refuses such models before a run)."""
         _no_members(members)
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
         return self._reader.pages(

@@ -49,6 +49,7 @@ class LedgerMixin:
     _ledger_insert: BulkInsert
     _outbox_delete_ids: KeyedIds
     _outbox_retry: sa.Update
+    _version_raise: sa.Update
     _dead_open: sa.Select[Any]
 
     transaction: Callable[[], AbstractContextManager[sa.Connection]]  # StateStore's
@@ -101,6 +102,14 @@ class LedgerMixin:
                     for x in outcomes
                 ),
             )  # fmt: skip
+            versions = [
+                {"p_conn": connection, "p_kind": kind, "p_id": x.entry.record_id,
+                 "p_version": x.crm_version}
+                for x in outcomes
+                if x.status == "applied" and x.crm_version is not None
+            ]  # fmt: skip
+            if versions:
+                conn.execute(self._version_raise, versions)
             done = [x.entry.record_id for x in outcomes if x.status not in _KEPT]
             key = {"p_conn": connection, "p_kind": kind}
             if done:

@@ -42,9 +42,21 @@ def _add_score_inputs(conn: sa.Connection, tables: Tables) -> None:
     )
 
 
+def _add_score_versions(conn: sa.Connection, tables: Tables) -> None:
+    """scores.crm_version and scores.model_version: which record version a result scored
+    (NULL until rescored, which then scores it once more)."""
+    preparer = conn.dialect.identifier_preparer
+    table = preparer.format_table(tables.scores)
+    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {preparer.quote('crm_version')} BIGINT")
+    conn.exec_driver_sql(
+        f"ALTER TABLE {table} ADD COLUMN {preparer.quote('model_version')} VARCHAR(32)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, cursors, outbox, ledger, dead letters, scores"),
     Migration(2, "scores.inputs: model inputs of the latest score", _add_score_inputs),
+    Migration(3, "scores.crm_version, scores.model_version: version scored", _add_score_versions),
 )
 LATEST = MIGRATIONS[-1].version
 

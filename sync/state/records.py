@@ -89,13 +89,39 @@ class ScoreRow(NamedTuple):
     qualified: bool
     result: str
     inputs: str | None = None
+    crm_version: int | None = None
+    model_version: str | None = None
 
     @classmethod
-    def of(cls, record_id: str, result: ScoreResult, inputs: str | None = None) -> ScoreRow:
-        """The row of `result` for `record_id`, with its input snapshot text."""
+    def of(
+        cls,
+        record_id: str,
+        result: ScoreResult,
+        inputs: str | None = None,
+        crm_version: int | None = None,
+    ) -> ScoreRow:
+        """The row of `result` for `record_id`, with its input snapshot text and the CRM
+        modification time (epoch ms) of the record version it scored."""
         return cls(
-            record_id, result.score, result.label, result.qualified, encode_result(result), inputs
+            record_id,
+            result.score,
+            result.label,
+            result.qualified,
+            encode_result(result),
+            inputs,
+            crm_version,
+            result.model_version,
         )
+
+
+class PreviousRow(NamedTuple):
+    """What the state store holds for one record: result JSON, input snapshot text, the CRM
+    version scored (epoch ms, raised by our own writes) and the result's model version."""
+
+    result: str
+    inputs: str | None
+    crm_version: int | None
+    model_version: str | None
 
 
 class RunStatus(StrEnum):
@@ -230,6 +256,7 @@ class WriteOutcome:
     status: Literal["applied", "retry", "paused", "dead_lettered", "gone"]
     error_code: str | None = None
     error: str | None = None
+    crm_version: int | None = None  # the record's modification time (ms) after the write
 
 
 @dataclass(frozen=True)

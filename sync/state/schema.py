@@ -166,6 +166,10 @@ def build_tables(prefix: str) -> Tables:
         sa.Column("result", sa.Text, nullable=False),
         sa.Column("scored_at", UTCDateTime, nullable=False),
         sa.Column("inputs", sa.Text),  # migration 2; NULL for results stored before it
+        # migration 3: the CRM modification time (epoch ms) of the record version scored, raised
+        # to the one our own write produced, and the model version of `result`
+        sa.Column("crm_version", sa.BigInteger),
+        sa.Column("model_version", sa.String(32)),
         sa.PrimaryKeyConstraint("connection", "kind", "record_id"),
     )
     schema_version = sa.Table(

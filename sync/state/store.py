@@ -30,6 +30,7 @@ from sync.state.records import (
     COUNT_NAMES,
     CursorState,
     OutboxEntry,
+    PreviousRow,
     RunCounts,
     RunRow,
     RunStatus,
@@ -102,18 +103,35 @@ class StateStore(LedgerMixin):
         quote = dialect.identifier_preparer.quote
         self._outbox_delete_ids = KeyedIds(f"DELETE FROM {quote(o.name)}", dialect)
         self._previous = KeyedIds(
-            f"SELECT {quote('record_id')}, {quote('result')}, {quote('inputs')} "
+            f"SELECT {quote('record_id')}, {quote('result')}, {quote('inputs')}, "
+            f"{quote('crm_version')}, {quote('model_version')} FROM {quote(s.name)}",
+            dialect,
+        )
+        self._versions = KeyedIds(
+            f"SELECT {quote('record_id')}, {quote('crm_version')}, {quote('model_version')} "
             f"FROM {quote(s.name)}",
             dialect,
         )
         self._score_upsert = BulkInsert(
             tables.scores,
             ("connection", "kind", "record_id", "score", "label", "qualified", "result",
-             "scored_at", "inputs"),
+             "scored_at", "inputs", "crm_version", "model_version"),
             dialect,
             conflict=("connection", "kind", "record_id"),
-            update=("score", "label", "qualified", "result", "scored_at", "inputs"),
+            update=("score", "label", "qualified", "result", "scored_at", "inputs",
+                    "crm_version", "model_version"),
         )  # fmt: skip
+        # our own write's modification time: the version scored, when it is newer
+        self._version_raise = (
+            s.update()
+            .where(
+                s.c.connection == sa.bindparam("p_conn"),
+                s.c.kind == sa.bindparam("p_kind"),
+                s.c.record_id == sa.bindparam("p_id"),
+                sa.or_(s.c.crm_version.is_(None), s.c.crm_version < sa.bindparam("p_version")),
+            )
+            .values(crm_version=sa.bindparam("p_version"))
+        )
 
     @classmethod
     def open(cls, url: str, *, now: datetime, table_prefix: str = TABLE_PREFIX) -> StateStore:
@@ -331,7 +349,7 @@ class StateStore(LedgerMixin):
                     conn,
                     (
                         (connection, kind, r.record_id, r.score, r.label, r.qualified, r.result,
-                         now, r.inputs)
+                         now, r.inputs, r.crm_version, r.model_version)
                         for r in scores
                     ),
                 )  # fmt: skip
@@ -355,22 +373,37 @@ class StateStore(LedgerMixin):
         `record_ids` that has a result."""
         rows = self.previous_rows(connection, kind, record_ids)
         return {
-            record_id: (ScoreResult.from_dict(loads(text)), inputs)
-            for record_id, (text, inputs) in rows.items()
+            record_id: (ScoreResult.from_dict(loads(row.result)), row.inputs)
+            for record_id, row in rows.items()
         }
 
     def previous_rows(
         self, connection: str, kind: str, record_ids: Iterable[str]
-    ) -> dict[str, tuple[str, str | None]]:
-        """`previous_state` undecoded: the stored result JSON and input snapshot text of each of
-        `record_ids` that has a result (decoding is left to whoever scores the page)."""
+    ) -> dict[str, PreviousRow]:
+        """`previous_state` undecoded, with the version scored: the stored result JSON, input
+        snapshot text, CRM version and model version of each of `record_ids` that has a result
+        (decoding is left to whoever scores the page)."""
         ids = list(record_ids)
         if not ids:
             return {}
         with self.engine.connect() as conn:
             return {
-                record_id: (text, inputs)
-                for record_id, text, inputs in self._previous.execute(conn, connection, kind, ids)
+                row[0]: PreviousRow(*row[1:])
+                for row in self._previous.execute(conn, connection, kind, ids)
+            }
+
+    def scored_versions(
+        self, connection: str, kind: str, record_ids: Iterable[str]
+    ) -> dict[str, tuple[int | None, str | None]]:
+        """The CRM version (epoch ms) and model version of the stored result of each of
+        `record_ids` that has one."""
+        ids = list(record_ids)
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            return {
+                record_id: (version, model)
+                for record_id, version, model in self._versions.execute(conn, connection, kind, ids)
             }
 
     def iter_latest(

@@ -233,7 +233,7 @@ def test_load_model_reports_missing_and_unreadable_files(tmp_path):
 
 def test_example_models_load():
     for name, kind, rules in (
-        ("hubspot-contacts", "contact", 28),
+        ("hubspot-contacts", "contact", 29),
         ("salesforce-leads", "lead", 24),
     ):
         m = load_model(f"config/examples/models/{name}.yaml")

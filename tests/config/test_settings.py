@@ -58,7 +58,8 @@ def test_example_config_loads_with_both_crms():
     assert hub.hubspot is not None and hub.hubspot.access_token is not None
     assert hub.hubspot.access_token.get_secret_value() == "pat-1"
     assert "pat-1" not in repr(s)
-    assert hub.objects[0].model == EXAMPLES / "models" / "hubspot-contacts.yaml"
+    assert hub.objects[0].model == EXAMPLES / "models" / "hubspot-professional.yaml"
+    assert hub.hubspot.tier == "professional"  # the example model works on the tier named
     assert hub.schedule.incremental_every == timedelta(minutes=5)
     assert sf.schedule.timezone == "Europe/Berlin"
     assert sf.write.min_points_change == 5

@@ -49,7 +49,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "connections:\n"
         "  - name: sandbox\n"
         "    crm: hubspot\n"
-        f'    hubspot: {{base_url: "{sandbox.url}", access_token: "{sandbox.token}"}}\n'
+        f'    hubspot: {{base_url: "{sandbox.url}", access_token: "{sandbox.token}", '
+        "tier: enterprise}\n"
         f"    objects: [{{kind: contact, model: {MODEL}}}]\n"
     )
     try:

@@ -411,9 +411,16 @@ def test_model_contract_attributes():
     hubspot = load_model("config/examples/models/hubspot-contacts.yaml")
     assert hubspot.object == "contact"
     assert hubspot.event_types == frozenset(
-        {"page_view", "form_submission", "email_click", "meeting"}
+        {"page_view", "form_submission", "email_click", "meeting", "call"}
     )
-    assert {"jobtitle", "numemployees", "hs_email_open", "email", "website"} <= hubspot.properties
+    assert {
+        "jobtitle",
+        "company.numberofemployees",
+        "company.industry",
+        "hs_email_open",
+        "email",
+        "website",
+    } <= hubspot.properties
     assert hubspot.grades == ("A", "B", "C", "D")
     assert hubspot.labels[:3] == ("A1", "A2", "A3") and len(hubspot.labels) == 12
     assert (hubspot.fit_max, hubspot.interest_max) == (100.0, 100.0)

@@ -23,12 +23,14 @@ from connectors.base import (
     MemberRequest,
     OutputField,
     Page,
+    ReadHints,
     SchemaReport,
     WriteAction,
     WriteResult,
 )
 from connectors.batching import isolate_rejected
 from connectors.errors import RequestRejected, TransientError
+from scoring.spec import DimensionSpec, ModelSpec
 from scoring.types import Contribution, Record, ScoreResult
 
 BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -118,6 +120,7 @@ class FakeCRM:
         *,
         since: datetime | None,
         resume: str | None = None,
+        hints: ReadHints | None = None,
         members: MemberRequest | None = None,
     ) -> Iterator[Page]:
         position = json.loads(resume) if resume else None
@@ -229,6 +232,9 @@ def _crm_value(value: object) -> object:
     return str(value)
 
 
+FAKE_SPEC = ModelSpec("fake", "contact", DimensionSpec(), DimensionSpec())
+
+
 @dataclass(frozen=True)
 class FakeModel:
     name: str = "fake"
@@ -239,6 +245,7 @@ class FakeModel:
     grades: tuple[str, ...] = ("A", "B", "C", "D")
     labels: tuple[str, ...] = ("A1", "B1", "C2", "D3")
     qualify_lifecycle_stage: str | None = None
+    spec: ModelSpec = FAKE_SPEC
 
 
 def fake_score(

@@ -104,3 +104,25 @@ def popen(env: Env, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def linked(sb: HubSpotSandbox, object_type: str) -> set[int]:
+    """Ids of the `object_type` records linked to live contacts (primary company only)."""
+    store = sb.store
+    table = store.table("contacts")
+    found: set[int] = set()
+    with store.lock:
+        for contact in table.ids:
+            if table.rows[contact].archived:
+                continue
+            ids = store.associated("contacts", contact, object_type)
+            found.update(ids[:1] if object_type == "companies" else ids)
+    return found
+
+
+def full_run_minimum(sb: HubSpotSandbox, live: int, written: int) -> int:
+    """The fewest calls a full run of the example model can make at HubSpot's batch sizes:
+    lists and writes of 100, per 1,000 contacts one association call for each of companies,
+    meetings and calls, the linked records 100 a batch read, and the call dispositions once."""
+    related = sum(-(-len(linked(sb, t)) // 100) for t in ("companies", "meetings", "calls"))
+    return -(-live // 100) + -(-written // 100) + 3 * -(-live // 1000) + related + 1

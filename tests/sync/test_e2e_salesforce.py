@@ -52,13 +52,16 @@ connections:
         today = sum(r.counts.api_calls for r in runs)
         assert main(["status", *args]) == 0
         out = capsys.readouterr().out
-        assert f"API calls today: {today:,} of 20% of the org's daily allowance (the " in out
+        assert (
+            f"API calls in the last 24 h: {today:,} of 20% of the org's daily allowance (the "
+            in out
+        )
         assert "`status --live` asks Salesforce" in out
         assert main(["status", "--live", *args]) == 0
         out = capsys.readouterr().out
         org = re.search(
-            rf"API calls today: {today:,} of 20,000 \(20% of the org's 100,000 daily calls; "
-            r"the whole org used ([\d,]+) in its rolling 24 hours\)",
+            rf"API calls in the last 24 h: {today:,} of 20,000 \(20% of the org's 100,000 daily "
+            r"calls; the whole org used ([\d,]+) in its rolling 24 hours\)",
             out,
         )
         assert org is not None, out

@@ -19,7 +19,7 @@ from tests.sync.hubspot_env import NOW, sandbox
 
 EXAMPLE = Path(__file__).parents[2] / "config/examples/models/hubspot-professional.yaml"
 #: (qualified contacts moved to MQL, qualified contacts already past MQL left alone) for seed 7
-EXPECTED_MOVES = (2, 6)
+EXPECTED_MOVES = (7, 14)
 QUALIFY = "qualify:\n  enter: {grade: [A, B], interest: {gte: 50}}\n"
 
 
@@ -63,7 +63,7 @@ def test_unknown_stage_is_a_located_error_with_a_suggestion():
         parse_model(with_stage("marketingqualifiedleed"), "m.yaml")
     [problem] = info.value.problems
     assert problem.path == "qualify.lifecycle_stage"
-    assert problem.line == 60
+    assert problem.line == 75
     assert "(did you mean 'marketingqualifiedlead'?)" in problem.message
 
 

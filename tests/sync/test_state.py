@@ -197,7 +197,7 @@ def test_in_memory_sqlite_works_for_one_process():
     s.close()
 
 
-def test_migration_2_adds_score_inputs_to_a_version_1_database(any_store):
+def test_migrations_2_and_3_add_score_inputs_and_versions_to_a_version_1_database(any_store):
     t = any_store.t
     run_id = any_store.start_run(
         "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
@@ -209,14 +209,16 @@ def test_migration_2_adds_score_inputs_to_a_version_1_database(any_store):
         counts=RunCounts(), now=T0,
     )  # fmt: skip
     with any_store.engine.begin() as conn:  # back to the schema of version 1
-        conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN inputs")
-        conn.execute(t.schema_version.delete().where(t.schema_version.c.version == 2))
+        for column in ("inputs", "crm_version", "model_version"):
+            conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN {column}")
+        conn.execute(t.schema_version.delete().where(t.schema_version.c.version >= 2))
     assert migrate(any_store.engine, t, now=T0) == 1
     with any_store.engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns(t.scores.name)}
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
-    assert "inputs" in columns
-    assert versions == [1, 2]
+    assert {"inputs", "crm_version", "model_version"} <= columns
+    assert versions == [1, 2, 3]
+    assert any_store.scored_versions("acme", "contact", ["1"]) == {"1": (None, None)}
     assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
     assert any_store.latest_count("acme", "contact") == (1, 0)
     assert list(any_store.iter_latest("acme", "contact")) == []

@@ -10,7 +10,7 @@ import pytest
 from connectors.errors import MissingPermission
 from sandbox.hubspot.events import contact_events
 
-from .conftest import read_all
+from .conftest import live_ids, read_all
 
 WEB = ["page_view", "form_submission"]
 
@@ -57,23 +57,44 @@ def test_page_views_alone_ask_only_for_page_views(make_sandbox, make_connector) 
     assert {e.type for r in records for e in r.events} == {"page_view"}
 
 
-def test_meetings_and_calls_come_through_associations_in_batches(
-    make_sandbox, make_connector
-) -> None:
-    sandbox = make_sandbox(contacts=250)
+def test_meetings_and_calls_are_read_at_the_api_batch_sizes(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=2500)
     connector = make_connector(sandbox)
     records = read_all(connector, event_types=["meeting", "call"])
+    store = sandbox.store
+    ids = live_ids(sandbox)
+    meetings = {m for i in ids for m in store.associated("contacts", int(i), "meetings")}
+    calls = {c for i in ids for c in store.associated("contacts", int(i), "calls")}
     usage = connector.usage.by_endpoint
-    assert usage["associations.batch_read"] == 2 * usage["objects.list"]  # meetings + calls
+    # one association call per 1,000 contacts and type, activities 100 a call across pages
+    assert usage["associations.batch_read"] == 2 * math.ceil(len(ids) / 1000)
+    assert usage["objects.batch_read"] == math.ceil(len(meetings) / 100) + math.ceil(
+        len(calls) / 100
+    )
     assert "events.list" not in usage
-    meetings = [e for r in records for e in r.events if e.type == "meeting"]
-    calls = [e for r in records for e in r.events if e.type == "call"]
-    assert meetings
-    assert calls
-    assert set(meetings[0].attributes) == {"title", "outcome"}
-    outcomes = {e.attributes["outcome"] for e in calls}
-    assert "Connected" in outcomes  # disposition ids turned into their labels
-    assert all(isinstance(e.attributes["duration_s"], float) for e in calls)
+    for record in records:
+        assert sum(e.type == "meeting" for e in record.events) == len(
+            store.associated("contacts", int(record.id), "meetings")
+        )
+        assert sum(e.type == "call" for e in record.events) == len(
+            store.associated("contacts", int(record.id), "calls")
+        )
+    meeting = next(e for r in records for e in r.events if e.type == "meeting")
+    assert set(meeting.attributes) == {"title", "outcome"}
+    calls_seen = [e for r in records for e in r.events if e.type == "call"]
+    assert "Connected" in {e.attributes["outcome"] for e in calls_seen}  # labels, not ids
+    assert all(isinstance(e.attributes["duration_s"], float) for e in calls_seen)
+
+
+def test_pages_keep_their_order_and_cursors_when_grouped(make_sandbox, make_connector) -> None:
+    sandbox = make_sandbox(contacts=1500)
+    connector = make_connector(sandbox, workers=1)
+    pages = list(connector.iter_pages("contact", ["email"], ["meeting"], since=None))
+    ids = [r.id for p in pages for r in p.records]
+    assert ids == sorted(ids, key=int)
+    assert len(ids) == len(set(ids)) == len(live_ids(sandbox))
+    rest = read_all(make_connector(sandbox, workers=1), resume=pages[11].cursor)
+    assert [r.id for r in rest] == [r.id for p in pages[12:] for r in p.records]
 
 
 def test_email_events_come_from_rollup_dates(make_sandbox, make_connector) -> None:
@@ -103,3 +124,41 @@ def test_events_api_below_enterprise_is_a_missing_permission(make_sandbox, make_
     connector = make_connector(make_sandbox(contacts=50, tier="professional"))
     with pytest.raises(MissingPermission, match="web-analytics-api-access"):
         read_all(connector, event_types=["page_view"])
+
+
+def test_company_properties_come_from_the_primary_company_read_once(
+    make_sandbox, make_connector
+) -> None:
+    sandbox = make_sandbox(contacts=2500)
+    connector = make_connector(sandbox)
+    fields = ["email", "company.industry", "company.numberofemployees"]
+    records = read_all(connector, fields=fields)
+    store = sandbox.store
+    companies = store.table("companies")
+    ids = live_ids(sandbox)
+    linked = {i: store.associated("contacts", int(i), "companies") for i in ids}
+    distinct = {c[0] for c in linked.values() if c}
+    usage = connector.usage.by_endpoint
+    assert usage["associations.batch_read"] == math.ceil(len(ids) / 1000)
+    # each company once, 100 a call, though contacts of one company span several groups
+    assert usage["objects.batch_read"] == math.ceil(len(distinct) / 100)
+    with_company = 0
+    for record in records:
+        assert set(record.properties) == set(fields)
+        company = linked[record.id][0] if linked[record.id] else None
+        if company is None:
+            assert record.properties["company.industry"] is None
+            continue
+        with_company += 1
+        row = companies.rows[company]
+        assert record.properties["company.industry"] == companies.raw(row, "industry")
+        assert str(record.properties["company.numberofemployees"]) == str(
+            companies.raw(row, "numberofemployees")
+        )
+    assert 0 < with_company < len(records)
+
+
+def test_no_company_reads_without_company_fields(make_sandbox, make_connector) -> None:
+    connector = make_connector(make_sandbox(contacts=300))
+    read_all(connector, fields=["email", "industry"])
+    assert set(connector.usage.by_endpoint) == {"objects.list"}

@@ -132,7 +132,7 @@ def test_incremental_read_with_faults_and_changes_reads_every_contact_once(
 ) -> None:
     sandbox = faulty(make_sandbox, seed, contacts=1500, search_per_second=1000)
     base = int(sandbox.now.timestamp() * 1000) - 60_000
-    stamp_all(sandbox, [base, base + 1000, base + 2000])  # 500 a stamp: block mode
+    stamp_all(sandbox, [base, base + 1000, base + 2000])  # 500 records share each stamp
     connector = make_connector(sandbox, timeout=0.4)
     walk = engine_pages(connector, since=datetime.fromtimestamp(base / 1000, UTC))
     first = next(walk)
@@ -146,9 +146,11 @@ def test_incremental_read_with_faults_and_changes_reads_every_contact_once(
     expected = Counter(
         {i: 1 for i in matching - archived}
         | {i: 1 for i in archived & read_before}
-        | {i: 2 if i in read_before else 1 for i in touched - archived}
+        | {i: 1 for i in touched - archived}
         | {i: 1 for i in created}
     )
+    # A contact touched after the walk passed it is not read again in this walk: its new
+    # modification time is after the walk began, so the next run reads it.
     assert seen == expected
     assert len(touched & read_before) > 0  # both kinds of touched contacts occur
     assert failures(sandbox, SEARCH)

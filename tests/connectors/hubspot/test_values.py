@@ -155,13 +155,22 @@ def test_property_definitions_match_hubspot_types() -> None:
         FullState("contacts", ((None, None, None),)),
         FullState("contacts", (("101", None, 500), ("499", 500, None))),
         IncrementalState("contacts", 1795169730123, 0),
-        IncrementalState("contacts", 1795169730123, 4242, block=True),
+        IncrementalState("contacts", 1795169730123, 4242),
     ],
 )
 def test_cursor_round_trip(state) -> None:
     cursor = encode(state)
     assert cursor.startswith("hs1.")
     assert decode(cursor, "contacts") == state
+
+
+def test_a_cursor_of_the_time_ordered_walk_resumes_from_its_timestamp() -> None:
+    import base64
+    import json
+
+    raw = json.dumps({"m": "inc", "o": "contacts", "t": 1795169730123, "i": 4242, "b": True})
+    cursor = "hs1." + base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    assert decode(cursor, "contacts") == IncrementalState("contacts", 1795169730123, 0)
 
 
 @pytest.mark.parametrize(

@@ -53,14 +53,22 @@ def stored(sandbox, record_id: str, name: str) -> object:
     return table.raw(table.rows[int(record_id)], name)
 
 
+def ok(sandbox, record_id: str) -> WriteResult:
+    """An `ok` result carrying the modification time HubSpot now holds for the record, as the
+    batch update reply's `updatedAt` reports it."""
+    modified = stored(sandbox, record_id, "lastmodifieddate")
+    assert isinstance(modified, int)
+    return WriteResult(record_id, APPLIED, modified_at=datetime.fromtimestamp(modified / 1000, UTC))
+
+
 def test_writes_go_100_a_call_and_read_back_as_written(setup) -> None:
-    _sandbox, connector = setup
+    sandbox, connector = setup
     ids = [r.id for r in read_all(connector)][:250]
     sent = spy_updates(connector)
     results = connector.write(
         "contact", [Change(i, scored(fit=n % 100)) for n, i in enumerate(ids)]
     )
-    assert results == [WriteResult(i, APPLIED) for i in ids]
+    assert results == [ok(sandbox, i) for i in ids]
     assert sorted(len(batch) for batch in sent) == [50, 100, 100]
     first = next(batch for batch in sent if batch[0]["id"] == ids[0])
     assert first[1] == {
@@ -186,7 +194,7 @@ def test_a_batch_failing_beyond_the_retries_calls_for_an_outage_pause(setup) -> 
     results = connector.write("contact", [Change(i, scored()) for i in ids])
     assert {(r.action, r.error_code) for r in results} == {(WriteAction.PAUSE_OUTAGE, "TRANSIENT")}
     assert connector.write("contact", [Change(i, scored()) for i in ids]) == [
-        WriteResult(i, APPLIED) for i in ids
+        ok(sandbox, i) for i in ids
     ]
 
 
@@ -224,13 +232,13 @@ def test_a_whole_batch_rejection_is_halved_until_the_bad_record_is_alone(make_co
 
 
 def test_duplicate_changes_for_one_record_are_merged(setup) -> None:
-    _, connector = setup
+    sandbox, connector = setup
     record = read_all(connector)[0].id
     sent = spy_updates(connector)
     results = connector.write(
         "contact", [Change(record, {"fit": 1}), Change(record, {"fit": 2, "grade": "B"})]
     )
-    assert results == [WriteResult(record, APPLIED), WriteResult(record, APPLIED)]
+    assert results == [ok(sandbox, record), ok(sandbox, record)]
     assert sent == [[{"id": record, "properties": {"leadsync_fit": "2", "leadsync_grade": "B"}}]]
 
 

@@ -1,0 +1,279 @@
+"""Engagement and company context for pages of contacts, read at HubSpot's batch sizes.
+
+A model's meetings, calls and `company.<property>` values live on other objects, reached
+through associations. Read per page of 100 contacts, that is one association call and at least
+one batch read per source and page: four calls per 100 contacts for meetings and calls. Here
+pages are held in groups of `GROUP` (1,000) contacts, the v4 associations batch size: one
+association call per source per group, then the associated records are read 100 a call from a
+queue shared across groups. Only full batches of 100 are sent while reading goes on; the
+remainder waits for the next group's ids, so a group's pages leave when every record they need
+has been read (normally the next group's reads complete them, so at most two groups are held).
+When the pages end, the last partial batches go. A full read of N contacts with meetings and
+calls then costs `2 x ceil(N / 1000)` association calls plus `ceil(activities / 100)` reads.
+
+Companies are read once per `Enricher` (one `iter_pages`), whichever group first needs them.
+Pages keep their order and their cursors, so resuming after any page reads nothing twice.
+
+Records the engine has already scored at their current version (`ReadHints.scored`) get
+neither events nor company values: they will not be scored again.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from connectors.hubspot.associations import (
+    ASSOCIATION_BATCH,
+    BATCH_READ,
+    primary,
+    read_associations,
+    read_records,
+)
+from connectors.hubspot.engagement import ACTIVITY_TYPES, Engagement
+from connectors.hubspot.values import parse_time
+from scoring.types import Event
+
+__all__ = ["COMPANY_PREFIX", "GROUP", "Enriched", "Enricher", "Wanted", "company_fields"]
+
+GROUP = ASSOCIATION_BATCH
+COMPANY_PREFIX = "company."
+COMPANIES = "companies"
+
+Raw = dict[str, Any]
+S = TypeVar("S")
+
+
+def company_fields(fields: Iterable[str]) -> tuple[list[str], list[str]]:
+    """`fields` split into the contact's own properties and the company properties named by
+    `company.<property>` (without the prefix)."""
+    own: list[str] = []
+    company: list[str] = []
+    for name in fields:
+        if name.startswith(COMPANY_PREFIX) and len(name) > len(COMPANY_PREFIX):
+            company.append(name[len(COMPANY_PREFIX) :])
+        else:
+            own.append(name)
+    return own, sorted(set(company))
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What an `Enricher` fetches: the canonical event types, the company properties (without
+    `company.`), per event type the oldest occurrence worth asking for, the engine's test of
+    versions already scored, and the modification property of the records."""
+
+    event_types: Collection[str] = ()
+    company_properties: Sequence[str] = ()
+    events_since: Mapping[str, datetime] = field(default_factory=dict)
+    scored: Callable[[Sequence[tuple[str, datetime | None]]], Collection[str]] | None = None
+    modified: str = "lastmodifieddate"
+
+
+@dataclass
+class Enriched(Generic[S]):
+    """One page of raw records with what was fetched for them."""
+
+    results: list[Raw]
+    state: S | None
+    events: dict[str, list[Event]] = field(default_factory=dict)
+    company: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Group(Generic[S]):
+    pages: list[Enriched[S]]
+    waiting: set[tuple[str, str]] = field(default_factory=set)  # (object type, id) unread
+    company_of: dict[str, str] = field(default_factory=dict)
+    web: list[Future[tuple[str, list[Event]]]] = field(default_factory=list)
+
+    def ids(self) -> list[str]:
+        return [str(r["id"]) for page in self.pages for r in page.results]
+
+
+class Enricher(Generic[S]):
+    """Groups pages, reads their associations and associated records in full batches."""
+
+    def __init__(self, engagement: Engagement, pool: Executor, wanted: Wanted) -> None:
+        self._engagement = engagement
+        self._api = engagement.api
+        self._pool = pool
+        self._event_types = frozenset(wanted.event_types)
+        self._activities = [t for t in ACTIVITY_TYPES if t in self._event_types]
+        self._company_properties = list(wanted.company_properties)
+        self._events_since = dict(wanted.events_since)
+        self._scored = wanted.scored
+        self._modified = wanted.modified
+        self._companies: dict[str, Mapping[str, Any]] = {}
+        # unread ids per object type, in arrival order, and who waits for each
+        self._queue: dict[str, dict[str, list[tuple[_Group[S], str]]]] = {}
+
+    @property
+    def active(self) -> bool:
+        """Whether anything beyond the contacts' own properties is fetched."""
+        return bool(self._event_types or self._company_properties)
+
+    def pages(self, raw: Iterable[tuple[list[Raw], S | None]]) -> Iterator[Enriched[S]]:
+        """The pages of `raw`, in order, each with its events and company values."""
+        held: deque[_Group[S]] = deque()
+        group: list[Enriched[S]] = []
+        size = 0
+        for results, state in raw:
+            group.append(Enriched(list(results), state))
+            size += len(results)
+            if size >= GROUP:
+                held.append(self._start(group))
+                group, size = [], 0
+                self._read(final=False)
+                yield from self._release(held)
+        if group:
+            held.append(self._start(group))
+        self._read(final=True)
+        yield from self._release(held)
+
+    # -- one group ------------------------------------------------------------------------
+
+    def _start(self, pages: list[Enriched[S]]) -> _Group[S]:
+        group: _Group[S] = _Group(pages)
+        for page in pages:
+            for record in page.results:
+                page.events[str(record["id"])] = []
+        needed = self._needed(group)
+        if not needed:
+            return group
+        records = {str(r["id"]): r for page in pages for r in page.results}
+        web = self._engagement.web_types(self._event_types)
+        for record_id in needed:
+            if web and self._engagement.needs_web(records[record_id], web):
+                group.web.append(
+                    self._pool.submit(
+                        self._engagement.web_events, record_id, web, self._web_since(web)
+                    )
+                )
+        sources = [*self._activities] + ([COMPANIES] if self._company_properties else [])
+        links = dict(
+            zip(
+                sources,
+                self._pool.map(
+                    lambda source: read_associations(
+                        self._api, "contacts", _object_type(source), needed
+                    ),
+                    sources,
+                ),
+                strict=True,
+            )
+        )
+        for source in self._activities:
+            for contact, found in links[source].items():
+                for link in found:
+                    self._wait(group, _object_type(source), link.to_id, contact)
+        if self._company_properties:
+            for contact, found in links[COMPANIES].items():
+                company = primary(found)
+                if company is None:
+                    continue
+                group.company_of[contact] = company
+                if company not in self._companies:
+                    self._wait(group, COMPANIES, company, contact)
+        return group
+
+    def _needed(self, group: _Group[S]) -> list[str]:
+        ids = group.ids()
+        if self._scored is None or not ids:
+            return ids
+        modified = self._modified
+        versions = [
+            (
+                str(r["id"]),
+                parse_time((r.get("properties") or {}).get(modified))
+                or parse_time(r.get("updatedAt")),
+            )
+            for page in group.pages
+            for r in page.results
+        ]
+        done = set(self._scored(versions))
+        return [i for i in ids if i not in done]
+
+    def _web_since(self, web: Sequence[str]) -> datetime | None:
+        bounds = [self._events_since.get(t) for t in web]
+        if any(b is None for b in bounds):
+            return None
+        return min(b for b in bounds if b is not None)
+
+    def _wait(self, group: _Group[S], object_type: str, object_id: str, contact: str) -> None:
+        group.waiting.add((object_type, object_id))
+        self._queue.setdefault(object_type, {}).setdefault(object_id, []).append((group, contact))
+
+    # -- the shared read queue ------------------------------------------------------------
+
+    def _read(self, *, final: bool) -> None:
+        """Read every full batch of 100 queued ids (and with `final`, the rest too)."""
+        jobs: list[tuple[str, list[str]]] = []
+        for object_type, queued in self._queue.items():
+            ids = list(queued)
+            full = len(ids) if final else len(ids) - len(ids) % BATCH_READ
+            jobs += [
+                (object_type, ids[start : start + BATCH_READ])
+                for start in range(0, full, BATCH_READ)
+            ]
+        if not jobs:
+            return
+        for (object_type, chunk), found in zip(
+            jobs, self._pool.map(lambda job: self._fetch(*job), jobs), strict=True
+        ):
+            queued = self._queue[object_type]
+            for object_id in chunk:
+                waiters = queued.pop(object_id, [])
+                props = found.get(object_id)
+                if object_type == COMPANIES and props is not None:
+                    self._companies[object_id] = props
+                for group, contact in waiters:
+                    group.waiting.discard((object_type, object_id))
+                    if props is not None and object_type != COMPANIES:
+                        event = self._engagement.activity_event(object_type, props)
+                        if event is not None:
+                            _page_of(group, contact).events[contact].append(event)
+
+    def _fetch(self, object_type: str, ids: list[str]) -> dict[str, Raw]:
+        if object_type == COMPANIES:
+            names = self._company_properties
+        else:
+            names = self._engagement.activity_properties(object_type)
+        return read_records(self._api, object_type, ids, names)
+
+    def _release(self, held: deque[_Group[S]]) -> Iterator[Enriched[S]]:
+        while held and not held[0].waiting:
+            group = held.popleft()
+            for future in group.web:
+                record_id, events = future.result()
+                _page_of(group, record_id).events[record_id].extend(events)
+            for page in group.pages:
+                self._finish(page, group)
+                yield page
+
+    def _finish(self, page: Enriched[S], group: _Group[S]) -> None:
+        email = self._engagement.email_types(self._event_types)
+        for record in page.results:
+            record_id = str(record["id"])
+            events = page.events[record_id]
+            if email:
+                events += self._engagement.email_events(record, email)
+            events.sort(key=lambda e: e.at)
+            company = group.company_of.get(record_id)
+            if company is not None and company in self._companies:
+                page.company[record_id] = self._companies[company]
+
+
+def _object_type(source: str) -> str:
+    return {"meeting": "meetings", "call": "calls"}.get(source, source)
+
+
+def _page_of(group: _Group[Any], record_id: str) -> Enriched[Any]:
+    for page in group.pages:
+        if record_id in page.events:
+            return page
+    raise KeyError(record_id)
