@@ -256,6 +256,7 @@ class DaemonSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=9464, ge=0, le=65535)
     stale_after: Duration | None = None
+    shutdown_grace: Duration = timedelta(seconds=30)
     heartbeat: Duration = timedelta(seconds=2)
 
     @field_validator("heartbeat")

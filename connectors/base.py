@@ -190,6 +190,13 @@ class Connector(Protocol):
         """
         ...
 
+    def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
+        """`changes` split as `write` sends them, one part per API call (HubSpot batches of
+        100, Salesforce collections of 200; one Bulk API job is one part). The engine writes
+        the parts one after another and ledgers each before the next, so a crash sends at most
+        one call's worth again."""
+        ...
+
     def fetch(
         self,
         kind: str,

@@ -39,6 +39,7 @@ from sync.leadership import Leadership, leadership_for
 from sync.lock import LockBusy
 from sync.metrics import Metrics
 from sync.run_summary import RunResult
+from sync.shutdown import stop_aware_sleep
 from sync.state.store import StateStore
 
 log = logging.getLogger("leadsync.daemon")
@@ -238,7 +239,11 @@ class Daemon:
 
     def _build_connector(self, conn: ConnectionSettings) -> Connector:
         # Seeded with today's stored calls so a restarted daemon keeps the daily cap.
-        return build_connector(conn, daily_used=calls_today(self.store, conn, self.clock()))
+        return build_connector(
+            conn,
+            daily_used=calls_today(self.store, conn, self.clock()),
+            sleep=stop_aware_sleep(self.stop),  # retry waits end on shutdown
+        )
 
     def run_job(self, name: str, *, full: bool) -> list[RunResult]:
         """One scheduled run of connection `name` (every kind, in configured order)."""

@@ -441,8 +441,15 @@ class Run:
             days = event_horizon_days(self.model.spec, event_type)
             if days is not None:
                 since[event_type] = self.scorer.now - timedelta(days=days)
-        scored = self.scored if self.position.mode == "incremental" else None
+        scored = self.scored if self.skips_scored else None
         return ReadHints(events_since=since, scored=scored)
+
+    @property
+    def skips_scored(self) -> bool:
+        """Whether records whose version is already scored are left alone: in incremental
+        runs, unless the model rolls up people (an account's score moves with its people
+        while its own modification time stays)."""
+        return self.position.mode == "incremental" and member_request(self.model) is None
 
     def scored(self, versions: Sequence[tuple[str, datetime | None]]) -> set[str]:
         """Of `(record id, updated_at)` pairs, the ids whose version is scored already."""
@@ -494,7 +501,7 @@ class Run:
         store, connection = context.store, context.connection
         previous = store.previous_rows(connection, self.kind, [r.id for r in records])
         records = self._with_accounts(records)
-        page = self.scorer.score(records, previous, skip_scored=self.position.mode == "incremental")
+        page = self.scorer.score(records, previous, skip_scored=self.skips_scored)
         self.result.plan.merge(page.plan)
         if page.high_water is not None and (
             self.high_water is None or page.high_water > self.high_water

@@ -1,7 +1,8 @@
 """The write path of one run: queue, drain, write, settle.
 
     planned writes -> queue (in memory, mirrors the outbox) -> batches of `chunk_size`
-        -> Connector.write (on the write thread beside the reading, when allowed)
+        -> Connector.write, one API call's part at a time (`Connector.write_parts`), each part
+           ledgered before the next goes (on the write thread beside the reading, when allowed)
         -> one `WriteOutcome` per entry (`outcome`: the connector's `WriteAction` carried out)
         -> ledger rows + outbox + dead letters in one transaction (`StateStore.record_writes`)
         -> settle: counts, retries queued again, an outage pause when the CRM was unavailable
@@ -162,17 +163,24 @@ class Writes:
             self._thread.shutdown(wait=True)
 
     def _write_batch(self, batch: Batch) -> list[WriteOutcome]:
-        """Write a batch and ledger every outcome (in the run's thread or the write thread)."""
+        """Write a batch and ledger every outcome (in the run's thread or the write thread),
+        one API call's part at a time: each part's ledger rows are committed before the next
+        part is sent, so a crash (kill -9) sends at most the part in flight again."""
+        entries = {entry.record_id: entry for entry, _ in batch}
         changes = [Change(entry.record_id, values) for entry, values in batch]
-        results = {r.record_id: r for r in self._write(changes)}
         limit = self._max_attempts
-        outcomes = [
-            outcome(entry, results.get(entry.record_id), max_attempts=limit) for entry, _ in batch
-        ]
-        self._store.record_writes(
-            self._run_id, self._connection, self._kind, outcomes, now=self._clock()
-        )
-        return outcomes
+        done: dict[str, WriteOutcome] = {}
+        for part in self._connector.write_parts(changes):
+            results = {r.record_id: r for r in self._write(list(part))}
+            outcomes = [
+                outcome(entries[c.record_id], results.get(c.record_id), max_attempts=limit)
+                for c in part
+            ]
+            self._store.record_writes(
+                self._run_id, self._connection, self._kind, outcomes, now=self._clock()
+            )
+            done.update((o.entry.record_id, o) for o in outcomes)
+        return [done[entry.record_id] for entry, _ in batch]
 
     def _write(self, changes: list[Change]) -> list[WriteResult]:
         """Write a batch, pausing through an outage the connector's retries did not outlast."""

@@ -35,6 +35,7 @@ from sync.engine import Engine, utc_now
 from sync.lock import LockBusy
 from sync.logs import setup_logging
 from sync.run_summary import RunResult
+from sync.shutdown import Watchdog, stop_aware_sleep
 from sync.state.errors import StateDatabaseError, database_name
 from sync.state.records import RunStatus
 from sync.state.store import StateStore
@@ -87,21 +88,31 @@ def _tell_user(name: str) -> None:
 
 @contextlib.contextmanager
 def stop_on_signals(
-    stop: threading.Event, notify: Callable[[str], None] = _tell_user
+    stop: threading.Event,
+    notify: Callable[[str], None] = _tell_user,
+    *,
+    grace: float | None = None,
 ) -> Iterator[None]:
-    """SIGTERM and SIGINT set `stop` (the run finishes its page and saves its cursor)."""
+    """SIGTERM and SIGINT set `stop` (the run finishes its page and saves its cursor); with
+    `grace`, a `Watchdog` ends the process that many seconds later if it is still there (a
+    hanging CRM), abandoning the calls in flight."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    watchdog = Watchdog(grace) if grace is not None else None
 
     def handler(signum: int, _frame: Any) -> None:
         notify(signal.Signals(signum).name)
         stop.set()
+        if watchdog is not None:
+            watchdog.arm()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
+        if watchdog is not None:
+            watchdog.disarm()
         for sig, old in previous.items():
             signal.signal(sig, old)
 
@@ -149,11 +160,16 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
     stderr = sys.stderr
     progress = ProgressLine(stderr, enabled=stderr.isatty())
     results: list[RunResult] = []
-    with stop_on_signals(stop):
+    grace = ctx.settings.daemon.shutdown_grace.total_seconds()
+    with stop_on_signals(stop, grace=grace):
         for conn in ctx.connections(connection):
             if stop.is_set():
                 break
-            connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, utc_now()))
+            connector = build_connector(
+                conn,
+                daily_used=calls_today(ctx.store, conn, utc_now()),
+                sleep=stop_aware_sleep(stop),
+            )
             try:
                 for obj in conn.objects:
                     if stop.is_set():
@@ -206,7 +222,8 @@ def run_command(*, config: str, secrets_dir: str | None) -> int:
     def notify(name: str) -> None:
         log.info("stop requested; finishing the pages in flight", extra={"signal": name})
 
-    with stop_on_signals(daemon.stop, notify):
+    grace = ctx.settings.daemon.shutdown_grace.total_seconds()
+    with stop_on_signals(daemon.stop, notify, grace=grace):
         try:
             daemon.start()
         except OSError as exc:

@@ -312,6 +312,10 @@ class HubSpotConnector:
 
     # -- writing --------------------------------------------------------------------------
 
+    def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
+        """Batches of 100, as `write` sends them."""
+        return [changes[i : i + BATCH_SIZE] for i in range(0, len(changes), BATCH_SIZE)]
+
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
         """Write output values with batch updates of 100; one result per change, in order."""
         return write_changes(self._api, self._pool, self._spec(kind), changes, self._known)

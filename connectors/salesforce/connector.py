@@ -108,6 +108,11 @@ class SalesforceConnector:
             kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
         )
 
+    def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
+        """Collections of 200; a change set for Bulk API 2.0 (`bulk_threshold` records or more)
+        is one job, so one part."""
+        return self._writer.write_parts(changes)
+
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
         """Write output values; one result per change."""
         return self._writer.write(kind, changes)

@@ -87,6 +87,13 @@ class Writer:
         # never left half-read because the share ran out while it was processing.
         self.bulk_calls = BULK_CALLS + bulk_polls(bulk_poll_s, bulk_max_wait_s)
 
+    def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
+        """`changes` as `write` sends them: one Bulk job from `bulk_threshold` distinct records,
+        else collections of `PER_CALL`."""
+        if len({change.record_id for change in changes}) >= self.bulk_threshold:
+            return [changes]
+        return [changes[i : i + PER_CALL] for i in range(0, len(changes), PER_CALL)]
+
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
         """One `WriteResult` per change, in order."""
         sobject = sobject_of(kind)

@@ -156,6 +156,9 @@ class FakeCRM:
             if len(batch) < self.page_size:
                 return
 
+    def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
+        return [changes]  # one call per batch the engine hands over
+
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
         return isolate_rejected(self._write_call, changes, _refused)
 
