@@ -11,7 +11,8 @@ Policy, as a value (`RetryPolicy`): retry `TransientError` (and its subclass `Ra
 
 Every other exception (auth, permission, budget, permanent) is raised on the first try. After the
 last try the original exception is re-raised, never a tenacity `RetryError`. `sleep` and `rng` are
-injectable so tests assert exact waits without sleeping.
+injectable (`rng` also as the policy's `jitter`, which reaches every connector through its
+options) so tests assert exact waits without sleeping.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
@@ -30,12 +31,18 @@ __all__ = ["RetryPolicy", "backoff_wait", "retrying"]
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How often and how long to retry transient failures."""
+    """How often and how long to retry transient failures.
+
+    `jitter` draws the backoff's random share in [0, 1) (None: a fresh `random.Random`); it
+    travels with the policy through the connectors' options, so tests fix it and assert exact
+    waits.
+    """
 
     attempts: int = 6
     base: float = 0.5
     cap: float = 30.0
     max_retry_after: float = 120.0
+    jitter: Callable[[], float] | None = field(default=None, compare=False)
 
 
 def backoff_wait(policy: RetryPolicy, retry_number: int, rng: Callable[[], float]) -> float:
@@ -57,7 +64,7 @@ def retrying(
     Use it as `retrying(...)(fn, *args)` or `for attempt in retrying(...): with attempt: ...`.
     """
     pol = policy or RetryPolicy()
-    draw = rng or random.Random().random
+    draw = rng or pol.jitter or random.Random().random
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -13,20 +13,18 @@ both paths.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from math import fsum
 from typing import Any, cast
 
 from scoring.coerce import MISSING_TOKENS, to_bool, to_datetime, to_domain, to_number, to_text
 from scoring.conditions import Values, compile_leaf
-from scoring.patterns import compile_pattern
-from scoring.rules import BandTable, EventTotals, Item, RecencySteps, Runner
+from scoring.patterns import compile_matcher
+from scoring.rules import BandTable, Item, RecencySteps, Runner, collect_events
 from scoring.spec import AllOf, AnyOf, Cond, Leaf, NotOf
-
-#: fast(raw, values, events, items) -> (number of fit items, present completeness properties,
-#: index of the first disqualifier that holds or -1)
-FastPath = Callable[[Mapping[str, object], Values, EventTotals, list[Item]], tuple[int, int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +50,34 @@ _INF = float("inf")
 
 
 class _Builder:
-    def __init__(self, now_name: str = "now") -> None:
+    """Generates expressions over coerced locals; `fields` binds property names to existing
+    variables (any other property reads as None) instead of reading them from `raw`."""
+
+    def __init__(
+        self,
+        now_name: str = "now",
+        *,
+        fields: Mapping[str, str] | None = None,
+        prefix: str = "",
+        ns: dict[str, Any] | None = None,
+    ) -> None:
         self.needs_values = False
-        self.ns: dict[str, Any] = {
-            "VALUES": Values,
-            "MISSING": MISSING_TOKENS,
-            "TXT": to_text,
-            "NUM": to_number,
-            "DATE": to_datetime,
-            "DOM": to_domain,
-            "BOOL": to_bool,
-            "inf": _INF,
-        }
+        self.fields = fields
+        self.prefix = prefix
+        self.ns: dict[str, Any] = (
+            ns
+            if ns is not None
+            else {
+                "VALUES": Values,
+                "MISSING": MISSING_TOKENS,
+                "TXT": to_text,
+                "NUM": to_number,
+                "DATE": to_datetime,
+                "DOM": to_domain,
+                "BOOL": to_bool,
+                "inf": _INF,
+            }
+        )
         self.locals: dict[tuple[str, str], str] = {}
         self.prologue: list[str] = []
         self.raw_names: dict[str, str] = {}
@@ -77,8 +91,11 @@ class _Builder:
     def _raw(self, prop: str) -> str:
         name = self.raw_names.get(prop)
         if name is None:
-            name = self.raw_names[prop] = f"x{len(self.raw_names)}"
-            self.prologue.append(f"{name} = get({prop!r})")
+            name = self.raw_names[prop] = f"{self.prefix}x{len(self.raw_names)}"
+            if self.fields is None:
+                self.prologue.append(f"{name} = get({prop!r})")
+            else:
+                self.prologue.append(f"{name} = {self.fields.get(prop, 'None')}")
         return name
 
     def local(self, prop: str, kind: str) -> str:
@@ -89,7 +106,7 @@ class _Builder:
         if name is not None:
             return name
         raw = self._raw(prop)
-        name = f"{kind}{len(self.locals)}"
+        name = f"{self.prefix}{kind}{len(self.locals)}"
         if kind == "t":
             self.prologue.append(
                 f"{name} = {raw}.strip().casefold() if {raw}.__class__ is str else TXT({raw})"
@@ -157,8 +174,8 @@ class _Builder:
             return f"({t} is not None and not ({test}))"
         if op == "matches" and isinstance(arg, str):
             s = self.local(p, "s")
-            search = self.const(compile_pattern(arg), "R")
-            return f"({s} is not None and {search}({s}) is not None)"
+            search = self.const(compile_matcher(arg), "R")
+            return f"({s} is not None and {search}({s}))"
         if op in ("exists", "missing") and isinstance(arg, bool):
             t = self.local(p, "t")
             present = arg if op == "exists" else not arg
@@ -193,15 +210,225 @@ class _Builder:
         return f"{self.const(compile_leaf(leaf), 'L')}(values)"
 
 
-def compile_fast_path(  # noqa: PLR0912  one branch per rule kind
+@dataclass(frozen=True, slots=True)
+class PageTail:
+    """What the page scorer needs of a model beyond its rules: the fields of the result."""
+
+    fit_max: float
+    interest_max: float
+    weights: tuple[float, float]
+    grades: tuple[tuple[str, float], ...]
+    tiers: tuple[tuple[str, float], ...]
+    version: str
+    reasons_top: int
+    changes_top: int
+    completeness: Sequence[str]
+    #: Reason written for each disqualifier (its `reason`, else its name), in order.
+    disqualified_reasons: Sequence[str]
+    #: apply(values, grade) -> grade after the model's overrides, or None without overrides.
+    overrides: Callable[[Values, str], str] | None
+    #: qualify(now, previous, fields, disqualified) -> (qualified, qualified_at); generated
+    #: inline instead from `enter` and `exit` when the model has no cooldown.
+    qualify: Callable[..., tuple[bool, datetime | None]]
+    enter: Cond | None
+    exit: Cond | None
+    cooldown: float
+    #: The event matchers by event type (empty for a model without event rules).
+    matchers: Mapping[str, EventMatcher]
+    #: An account model's roll-up plan (`scoring.rollup.RollupPlan`), None for people models.
+    rollup: Any = None
+
+
+#: page(records, now, previous results aligned with records or None, members' facts aligned
+#: with records or None, out): appends one `ScoreResult` per record to `out`.
+PageFunction = Callable[
+    [Sequence[Any], datetime, Sequence[Any] | None, Sequence[Any] | None, list[Any]], None
+]
+
+
+def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the disqualifiers, the cap, the tail and the helpers
     fit: Sequence[GroupPlan],
     interest: Sequence[GroupPlan],
-    completeness: Sequence[str],
     disqualifiers: Sequence[Cond],
     cap_group: Callable[[float, list[Item], list[Item]], None],
-) -> FastPath:
-    """Generate the fast path for the given groups (see the module docstring)."""
-    b = _Builder(now_name="values.now")
+    *,
+    tail: PageTail,
+    helpers: Mapping[str, Any],
+) -> PageFunction:
+    """Generate the scorer of a page of records: one loop holding every rule of the model
+    inline (see the module docstring) and the whole way from points to `ScoreResult`.
+
+    `helpers` supplies RESULT (the result type), REASONS (`reason_lines`), CHANGES
+    (`change_lines_of`), SHARE (`outcome.share`) and ROLLUP (`rollup.rollup_items`).
+    """
+    b = _Builder(now_name="now")
+    b.ns.update(helpers)
+    b.ns["CAP"] = cap_group
+    body = _rule_lines(b, fit, interest, disqualifiers, cap_group)
+    b.ns.update(
+        FSUM=fsum,
+        FLOOR=math.floor,
+        MAPPING=Mapping,
+        QUALIFY=tail.qualify,
+        OVERRIDE=tail.overrides,
+        COLLECT=collect_events,
+        MATCHERS=tail.matchers,
+        DQ=tuple(tail.disqualified_reasons),
+        EMPTY={},
+    )
+    if tail.rollup is not None:
+        # an account's roll-ups over its people's facts, after its own interest rules
+        b.ns["PLAN"] = tail.rollup
+        body += [
+            "facts = members[index] if members is not None else None",
+            "if facts: items.extend(ROLLUP(facts, PLAN))",
+        ]
+    wf, wi = tail.weights
+    present = " + ".join(f"({b.local(p, 't')} is not None)" for p in tail.completeness) or "0"
+    body += [
+        f"completeness = SHARE({present}, {len(tail.completeness)})",
+        "contributions = tuple([item[0] for item in items])",
+        "points = [c.points for c in contributions]",
+        # fsum is exact and order-free, so anyone can re-add the contributions and get these.
+        "fit_raw = FSUM(points[:fit_items])",
+        "interest_raw = FSUM(points[fit_items:])",
+        *_scaled("fit", "fit_raw", tail.fit_max),
+        *_scaled("interest", "interest_raw", tail.interest_max),
+        f"total = {wf!r} * fit + {wi!r} * interest",
+        "total = int(FLOOR(total + 0.5)) if total >= 0 else -int(FLOOR(-total + 0.5))",
+        f"grade = {_banded('fit', tail.grades)}",
+    ]
+    if tail.overrides is not None:
+        b.needs_values = True
+        body.append("grade = OVERRIDE(values, grade)")
+    body += [
+        f"tier = {_banded('interest', tail.tiers)}",
+        "if dq >= 0:",
+        "    disqualified = DQ[dq]",
+        f"    fit = total = 0; grade = {tail.grades[-1][0]!r}",
+        "else:",
+        "    disqualified = None",
+        "label = grade + tier",
+        "before = previous[index] if previous is not None else None",
+        *_qualify_lines(b, tail),
+        f"reasons = REASONS(items, {tail.reasons_top}, disqualified)",
+        f"changes = () if before is None else CHANGES(before, {tail.changes_top}, "
+        f"version={tail.version!r}, disqualified_reason=disqualified, qualified=qualified, "
+        "grade=grade, contributions=contributions)",
+        "out_append(RESULT(fit, interest, total, grade, tier, label, qualified, disqualified, "
+        f"contributions, reasons, completeness, {tail.version!r}, fit_raw, interest_raw, "
+        "changes, qualified_at))",
+    ]
+    head = [
+        "raw = record.properties",
+        "if raw.__class__ is not dict and not isinstance(raw, MAPPING): raw = {}",
+        "get = raw.get",
+        "items = []",
+        "append = items.append",
+    ]
+    if tail.matchers:
+        head.append("occurred = record.events")
+        head.append("events = COLLECT(occurred, MATCHERS, now) if occurred else EMPTY")
+    else:
+        head.append("events = EMPTY")
+    if b.needs_values:
+        head.append("values = VALUES(raw, now)")
+    lines = [
+        "def page(records, now, previous, members, out):",
+        "    out_append = out.append",
+        "    for index, record in enumerate(records):",
+        *("        " + line for line in head + b.prologue + body),
+    ]
+    return cast(PageFunction, _compile(b, "page", lines))
+
+
+#: The result fields qualify conditions read, by name, and the generated variable holding each.
+_RESULT_FIELDS = {
+    "fit": "fit",
+    "interest": "interest",
+    "score": "total",
+    "grade": "grade",
+    "tier": "tier",
+    "label": "label",
+}
+
+
+def _qualify_lines(b: _Builder, tail: PageTail) -> list[str]:
+    """`outcome.qualify` inline (no cooldown, conditions without closures), else its call."""
+    call = [
+        "qualified, qualified_at = QUALIFY(now, before, "
+        "(fit, interest, total, grade, tier, label), dq >= 0)"
+    ]
+    if tail.cooldown > 0:
+        return call
+    lines = ["qualified = False"]
+    if tail.enter is not None:
+        q = _Builder("now", fields=_RESULT_FIELDS, prefix="q", ns=b.ns)
+        enter = q.expr(tail.enter)
+        leave = q.expr(tail.exit) if tail.exit is not None else None
+        if q.needs_values:
+            return call
+        lines = ["if dq >= 0:", "    qualified = False", "else:"]
+        lines += ["    " + line for line in q.prologue]
+        if leave is not None:
+            lines += [
+                "    if before is not None and before.qualified:",
+                f"        qualified = not {leave}",
+                "    else:",
+                f"        qualified = {enter}",
+            ]
+        else:
+            lines.append(f"    qualified = {enter}")
+    return [
+        *lines,
+        "if before is not None:",
+        "    qualified_at = now if qualified != before.qualified else before.qualified_at",
+        "else:",
+        "    qualified_at = now if qualified else None",
+    ]
+
+
+def slots_constructor(cls: type) -> Callable[..., Any]:
+    """A faster equivalent of a frozen slots dataclass's `__init__` taking every field
+    positionally: it sets the slots through their descriptors, where the generated `__init__`
+    goes through `object.__setattr__` per field (about twice the time for a 16-field result)."""
+    fields = list(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    assert not hasattr(cls, "__post_init__"), cls
+    ns: dict[str, Any] = {"NEW": object.__new__, "CLS": cls}
+    body = ["result = NEW(CLS)"]
+    for index, name in enumerate(fields):
+        ns[f"S{index}"] = getattr(cls, name).__set__
+        body.append(f"S{index}(result, {name})")
+    lines = [f"def make({', '.join(fields)}):", *("    " + line for line in body)]
+    lines.append("    return result")
+    namespace = dict(ns)
+    exec(compile("\n".join(lines), f"<leadsync {cls.__name__}>", "exec"), namespace)
+    return cast(Callable[..., Any], namespace["make"])
+
+
+def _scaled(name: str, raw: str, maximum: float) -> list[str]:
+    # `outcome.scale` then `outcome.round_half` (the clamped value is never negative)
+    clamp = f"0.0 if {raw} < 0.0 else ({maximum!r} if {raw} > {maximum!r} else {raw})"
+    if maximum == 100.0:
+        return [f"{name} = {clamp}", f"{name} = int(FLOOR({name} + 0.5))"]
+    return [f"{name} = {clamp}", f"{name} = int(FLOOR({name} * 100.0 / {maximum!r} + 0.5))"]
+
+
+def _banded(value: str, bands: Sequence[tuple[str, float]]) -> str:
+    # `outcome.band`: the first band reached, else the last one
+    chain = [f"{name!r} if {value} >= {threshold!r} else " for name, threshold in bands]
+    return "".join(chain) + repr(bands[-1][0])
+
+
+def _rule_lines(  # noqa: PLR0912  one branch per rule kind
+    b: _Builder,
+    fit: Sequence[GroupPlan],
+    interest: Sequence[GroupPlan],
+    disqualifiers: Sequence[Cond],
+    cap_group: Callable[[float, list[Item], list[Item]], None],
+) -> list[str]:
+    """Lines appending each fired rule's item to `items` (`append`), setting `fit_items` and
+    `dq` (index of the first disqualifier that holds, or -1)."""
     b.ns["CAP"] = cap_group
     body: list[str] = []
     for dimension, groups in (("fit", fit), ("interest", interest)):
@@ -246,6 +473,7 @@ def compile_fast_path(  # noqa: PLR0912  one branch per rule kind
                         keyword = "elif"
                     continue
                 else:
+                    b.needs_values = True  # runners take the record's `Values` view
                     body.append(f"{indent}item = {b.const(plan.runner, 'F')}(values, events)")
                     body.append(f"{indent}if item is not None:")
                     body.append(f"{indent}    {target}(item)")
@@ -263,10 +491,16 @@ def compile_fast_path(  # noqa: PLR0912  one branch per rule kind
         body.append(f"{keyword} {b.expr(cond)}:")
         body.append(f"    dq = {index}")
         keyword = "elif"
-    present = " + ".join(f"({b.local(p, 't')} is not None)" for p in completeness) or "0"
-    body.append(f"return fit_items, {present}, dq")
-    b.prologue.insert(0, "append = items.append")
-    return cast(FastPath, _define(b, "fast", "raw, values, events, items", body))
+    return body
+
+
+def _compile(builder: _Builder, name: str, lines: Sequence[str]) -> Any:
+    source = "\n".join(lines)
+    namespace = dict(builder.ns)
+    exec(compile(source, f"<leadsync {name}>", "exec"), namespace)
+    function = namespace[name]
+    function.__doc__ = source
+    return function
 
 
 def _define(
@@ -279,12 +513,7 @@ def _define(
         *("    " + line for line in builder.prologue),
     ]
     lines.extend("    " + line for line in body)
-    source = "\n".join(lines)
-    namespace = dict(builder.ns)
-    exec(compile(source, f"<leadsync {name}>", "exec"), namespace)
-    function = namespace[name]
-    function.__doc__ = source
-    return function
+    return _compile(builder, name, lines)
 
 
 def compile_values_predicate(cond: Cond) -> Callable[[Values], bool]:

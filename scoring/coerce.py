@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 #: Values that mean "no data" whatever the property.
 MISSING_TOKENS: frozenset[str] = frozenset(
@@ -32,9 +32,20 @@ _MEMO_LIMIT = 65536
 _NUMBER_MEMO: dict[str, float | None] = {}
 
 
+_MEMOS: list[dict[Any, Any]] = [_NUMBER_MEMO]
+
+
+def register_memo(memo: dict[Any, Any]) -> dict[Any, Any]:
+    """Have `clear_memos` empty `memo` too (e.g. `scoring.patterns`' per-pattern memos)."""
+    _MEMOS.append(memo)
+    return memo
+
+
 def clear_memos() -> None:
-    """Forget memoized parses (benchmarks use it to measure with cold caches)."""
-    _NUMBER_MEMO.clear()
+    """Forget memoized parses and pattern tests (benchmarks use it to measure with cold
+    caches)."""
+    for memo in _MEMOS:
+        memo.clear()
 
 
 def _remember(memo: dict[str, _T], key: str, value: _T) -> _T:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scoring.coerce import MISSING_TOKENS, to_bool, to_datetime, to_domain, to_number, to_text
-from scoring.patterns import compile_pattern
+from scoring.patterns import compile_matcher
 from scoring.spec import AllOf, Arg, Cond, Leaf, NotOf
 
 _UNSET: object = object()
@@ -145,14 +145,14 @@ def compile_leaf(leaf: Leaf) -> Pred:  # noqa: PLR0912  one branch per condition
         suffixes = _strings(arg)
         return lambda v: (t := v.text(p)) is not None and t.endswith(suffixes)
     if op == "matches":
-        search = compile_pattern(str(arg))
+        search = compile_matcher(str(arg))
 
         def matches(v: Values) -> bool:
             raw = v.raw.get(p)
             if raw is None:
                 return False
             text = raw if isinstance(raw, str) else v.text(p)
-            return text is not None and search(text) is not None
+            return text is not None and search(text)
 
         return matches
     if op == "exists":

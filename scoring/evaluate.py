@@ -1,30 +1,34 @@
-"""`score`: one record in, one `ScoreResult` out; the clock and the previous result are inputs.
+"""`score`: one record in, one `ScoreResult` out; `score_page`: the same for many records at
+once. The clock and the previous result are inputs.
 
 Order of work: accumulate events per event rule, evaluate every group of each dimension (rule
 caps, `first_match`, group caps), clamp each dimension to `[0, max]` and scale it to 0-100,
 combine, grade (then grade overrides), tier, disqualifiers, qualification with hysteresis, and
 finally the reasons and the "what changed" lines.
+
+Both run the model's generated page scorer (`scoring.codegen.compile_page_scorer`): every rule
+inline in one loop over the records, with no per-record calls beyond coercion, the reasons and
+the result itself. `evaluate` with a trace (used by `scoring.explain`) walks the compiled rules
+one by one instead; tests check both ways give equal results.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from math import fsum
 
 from scoring.conditions import Values
 from scoring.model import CompiledDimension, CompiledGroup, ScoringModel
+from scoring.outcome import apply_overrides, band, qualify, round_half, scale, share
 from scoring.reasons import change_lines, reason_lines
 from scoring.rollup import MemberFacts, record_facts, rollup_items
 from scoring.rules import EventTotals, Item, clip_to_cap, collect_events, describe_decay
-from scoring.trace import CheckTrace, GroupTrace, QualifyTrace, RuleTrace, Trace
+from scoring.trace import CheckTrace, GroupTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult
 
 _EMPTY: dict[int, list[float]] = {}
-_floor = math.floor
 
 
 def score(
@@ -42,17 +46,48 @@ def score(
     the record (`Record.members`) are used. Never raises on property or event values, whatever
     the CRM sent.
     """
-    return evaluate(record, model, now, previous, None, members=members)
+    now = _utc(now)
+    if model.rollup is not None and not members and record.members:
+        members = record_facts(record.members, model.rollup, now)
+    out: list[ScoreResult] = []
+    model.page((record,), now, None if previous is None else (previous,), (members,), out)
+    return out[0]
 
 
-def _round(number: float) -> int:
-    # Round half away from zero (scoring.coerce.round_half_up), inlined for speed.
-    if number >= 0:
-        return int(_floor(number + 0.5))
-    return -int(_floor(-number + 0.5))
+def score_page(
+    records: Sequence[Record],
+    model: ScoringModel,
+    now: datetime,
+    previous: Sequence[ScoreResult | None] | None = None,
+    *,
+    members: Sequence[Sequence[MemberFacts]] | None = None,
+) -> list[ScoreResult]:
+    """`score` of each of `records` (equal results, in order), faster per record: one call
+    scores the whole page. `previous` and, for an account model, `members`, when given, hold
+    each record's previous result (or None) and its people's facts, aligned with `records`;
+    an account without given facts uses the people read with it (`Record.members`)."""
+    for name, given in (("previous results", previous), ("members", members)):
+        if given is not None and len(given) != len(records):
+            raise ValueError(f"{len(given)} {name} for {len(records)} records")
+    now = _utc(now)
+    plan = model.rollup
+    if plan is not None:
+        given_facts = members if members is not None else [()] * len(records)
+        members = [
+            facts if facts or not record.members else record_facts(record.members, plan, now)
+            for record, facts in zip(records, given_facts, strict=True)
+        ]
+    out: list[ScoreResult] = []
+    model.page(records, now, previous, members, out)
+    return out
 
 
-def evaluate(  # noqa: PLR0912, PLR0913, PLR0915  the scoring hot path, inlined for speed (bench/score_throughput.py)
+def _utc(now: datetime) -> datetime:
+    # callers pass UTC; a naive one must not break scoring
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now
+
+
+def evaluate(  # noqa: PLR0913  the inputs of one evaluation and its trace
     record: Record,
     model: ScoringModel,
     now: datetime,
@@ -62,8 +97,9 @@ def evaluate(  # noqa: PLR0912, PLR0913, PLR0915  the scoring hot path, inlined 
     members: Sequence[MemberFacts] = (),
 ) -> ScoreResult:
     """`score` with an optional trace collector (used by `scoring.explain`)."""
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)  # callers pass UTC; a naive one must not break scoring
+    if trace is None:
+        return score(record, model, now, previous, members=members)
+    now = _utc(now)
     props = record.properties
     if props.__class__ is not dict and not isinstance(props, Mapping):
         props = {}
@@ -73,30 +109,22 @@ def evaluate(  # noqa: PLR0912, PLR0913, PLR0915  the scoring hot path, inlined 
         events = collect_events(record.events, model.event_rules, now)
     items: list[Item] = []
     disqualified = None
-    if trace is None:
-        fit_items, present, dq = model.fast(props, values, events, items)
-        completeness = _share(present, len(model.completeness_properties))
-        if dq >= 0:
-            check = model.disqualifiers[dq]
+    _dimension(model.fit, values, events, items, trace)
+    fit_items = len(items)
+    _dimension(model.interest, values, events, items, trace)
+    completeness = _completeness(model, values)
+    for check in model.disqualifiers:
+        hit = disqualified is None and check.pred(values)
+        if hit:
             disqualified = check.reason or check.name
-    else:
-        _dimension(model.fit, values, events, items, trace)
-        fit_items = len(items)
-        _dimension(model.interest, values, events, items, trace)
-        completeness = _completeness(model, values)
-        for check in model.disqualifiers:
-            hit = disqualified is None and check.pred(values)
-            if hit:
-                disqualified = check.reason or check.name
-            effect = "score forced to 0" if hit else ""
-            trace.checks.append(CheckTrace(check.name, "disqualify", bool(hit), effect))
+        effect = "score forced to 0" if hit else ""
+        trace.checks.append(CheckTrace(check.name, "disqualify", bool(hit), effect))
     if model.rollup is not None:
         if not members and record.members:
             members = record_facts(record.members, model.rollup, now)
         rolled = rollup_items(members, model.rollup) if members else []
         items.extend(rolled)
-        if trace is not None:
-            _trace_rollups(model, rolled, trace)
+        _trace_rollups(model, rolled, trace)
     contributions = tuple([item[0] for item in items])
     points = [c.points for c in contributions]
     # fsum is exact and order-free, so anyone can re-add the contributions and get these values.
@@ -104,27 +132,28 @@ def evaluate(  # noqa: PLR0912, PLR0913, PLR0915  the scoring hot path, inlined 
     interest_raw = fsum(points[fit_items:])
 
     spec = model.spec
-    fit = _round(_scale(fit_raw, model.fit_max))
-    interest = _round(_scale(interest_raw, model.interest_max))
+    fit = round_half(scale(fit_raw, model.fit_max))
+    interest = round_half(scale(interest_raw, model.interest_max))
     w_fit, w_interest = spec.weights
-    total = _round(w_fit * fit + w_interest * interest)
+    total = round_half(w_fit * fit + w_interest * interest)
 
-    grade = _band(spec.grades, fit)
-    if trace is not None:
-        trace.grade_before_overrides = grade
+    grade = band(spec.grades, fit)
+    trace.grade_before_overrides = grade
     if model.overrides:
-        grade = _apply_overrides(model, values, grade, trace)
-    tier = _band(spec.tiers, interest)
+        grade = apply_overrides(model.overrides, model.grades, values, grade, trace)
+    tier = band(spec.tiers, interest)
     if disqualified is not None:
         fit, total = 0, 0
         grade = model.grades[-1]
     label = grade + tier
 
-    qualified, qualified_at = _qualify(
-        model,
-        now,
-        previous,
-        (fit, interest, total, grade, tier, label),
+    qualified, qualified_at = qualify(
+        model.qualify_enter,
+        model.qualify_exit,
+        spec.qualify.cooldown_days if spec.qualify is not None else 0.0,
+        now=now,
+        previous=previous,
+        fields=(fit, interest, total, grade, tier, label),
         disqualified=disqualified is not None,
         trace=trace,
     )
@@ -149,11 +178,6 @@ def evaluate(  # noqa: PLR0912, PLR0913, PLR0915  the scoring hot path, inlined 
         return result
     changes = change_lines(result, previous, spec.changes_top)
     return dataclasses.replace(result, changes=changes)
-
-
-def _scale(raw: float, maximum: float) -> float:
-    clamped = 0.0 if raw < 0.0 else (maximum if raw > maximum else raw)
-    return clamped if maximum == 100.0 else clamped * 100.0 / maximum
 
 
 def _dimension(
@@ -268,100 +292,8 @@ def _trace_rollups(model: ScoringModel, rolled: list[Item], trace: Trace) -> Non
         )
 
 
-def _band(bands: tuple[tuple[str, float], ...], value: int) -> str:
-    for name, threshold in bands:
-        if value >= threshold:
-            return name
-    return bands[-1][0]
-
-
-def _apply_overrides(model: ScoringModel, values: Values, grade: str, trace: Trace | None) -> str:
-    grades = model.grades
-    index = grades.index(grade)
-    for check in model.overrides:
-        hit = check.pred(values)
-        before = index
-        if hit and check.at_least is not None:
-            index = min(index, grades.index(check.at_least))
-        if hit and check.at_most is not None:
-            index = max(index, grades.index(check.at_most))
-        if trace is not None:
-            effect = f"grade {grades[before]} -> {grades[index]}" if index != before else ""
-            trace.checks.append(CheckTrace(check.name, "override", hit, effect))
-    return grades[index]
-
-
-def _qualify(  # noqa: PLR0913  the inputs of one evaluation
-    model: ScoringModel,
-    now: datetime,
-    previous: ScoreResult | None,
-    fields: tuple[int, int, int, str, str, str],
-    *,
-    disqualified: bool,
-    trace: Trace | None,
-) -> tuple[bool, datetime | None]:
-    was = previous.qualified if previous is not None else None
-    enter = model.qualify_enter
-    exit_pred = model.qualify_exit
-    enter_holds: bool | None = None
-    exit_holds: bool | None = None
-    held = False
-    if enter is None:
-        decision, why = False, "the model has no qualify section"
-    elif disqualified:
-        decision, why = False, "disqualified"
-    else:
-        fit, interest, total, grade, tier, label = fields
-        view = Values(
-            {
-                "fit": fit,
-                "interest": interest,
-                "score": total,
-                "grade": grade,
-                "tier": tier,
-                "label": label,
-            },
-            now,
-        )
-        if was and exit_pred is not None:
-            exit_holds = exit_pred(view)
-            decision = not exit_holds
-            why = "exit condition holds" if exit_holds else "exit condition does not hold"
-        else:
-            enter_holds = enter(view)
-            decision = enter_holds
-            why = "enter condition holds" if enter_holds else "enter condition does not hold"
-        spec = model.spec.qualify
-        cooldown = spec.cooldown_days if spec is not None else 0.0
-        since = previous.qualified_at if previous is not None else None
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        if (
-            was is not None
-            and decision != was
-            and cooldown > 0
-            and since is not None
-            and now - since < timedelta(days=cooldown)
-        ):
-            decision, held = was, True
-            why = f"held by the {cooldown:g}-day cooldown since {since.date().isoformat()}"
-    if previous is not None:
-        qualified_at = now if decision != was else previous.qualified_at
-    else:
-        qualified_at = now if decision else None
-    if trace is not None:
-        trace.qualify = QualifyTrace(was, enter_holds, exit_holds, held, decision, why)
-    return decision, qualified_at
-
-
 def _completeness(model: ScoringModel, values: Values) -> float:
     names = model.completeness_properties
     if not names:
         return 1.0
-    return _share(sum(1 for name in names if values.present(name)), len(names))
-
-
-@functools.cache
-def _share(present: int, total: int) -> float:
-    # Cached: a model has only `total + 1` shares, and float `round` to 3 digits is slow.
-    return round(present / total, 3) if total else 1.0
+    return share(sum(1 for name in names if values.present(name)), len(names))

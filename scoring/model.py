@@ -17,15 +17,19 @@ from dataclasses import dataclass
 
 from scoring.codegen import (
     EventRulePlan,
-    FastPath,
     GroupPlan,
+    PageFunction,
+    PageTail,
     RulePlan,
     compile_event_matcher,
-    compile_fast_path,
+    compile_page_scorer,
     compile_values_predicate,
+    slots_constructor,
 )
-from scoring.conditions import Pred, compile_cond, cond_properties
-from scoring.rollup import RollupPlan, compile_rollup
+from scoring.conditions import Pred, Values, compile_cond, cond_properties
+from scoring.outcome import apply_overrides, qualifier, share
+from scoring.reasons import change_lines_of, reason_lines
+from scoring.rollup import RollupPlan, compile_rollup, rollup_items
 from scoring.rules import (
     Dimension,
     EventMatcher,
@@ -38,6 +42,7 @@ from scoring.rules import (
     recency_steps,
 )
 from scoring.spec import ACCOUNT_PREFIX, NO_DECAY, Decay, ModelSpec, RuleSpec
+from scoring.types import ScoreResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +116,8 @@ class ScoringModel:
     qualify_lifecycle_stage: str | None
     completeness_properties: tuple[str, ...]
     rule_count: int
-    #: The generated evaluation of every rule group (see scoring.codegen).
-    fast: FastPath
+    #: The generated scorer of a page of records (see scoring.codegen and `score_page`).
+    page: PageFunction
     #: Account models: roles and roll-ups over the account's people (None for people models).
     rollup: RollupPlan | None = None
     #: People models: the `account.<field>` names the rules read from the person's account.
@@ -237,18 +242,55 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
     properties -= account_fields
     fit_properties = [p for p in fit_properties if p not in account_fields]
     completeness = spec.completeness or tuple(fit_properties)
-    fast = compile_fast_path(
+    event_rules = {k: compile_event_matcher(v) for k, v in events.items()}
+    rollup = compile_rollup(spec.members, spec.interest.decay) if spec.members else None
+    qualify_enter = compile_values_predicate(qualify.enter) if qualify else None
+    qualify_exit = compile_values_predicate(qualify.exit) if qualify and qualify.exit else None
+    version = model_version(spec)
+    override_checks = overrides
+
+    def override(values: Values, grade: str) -> str:
+        return apply_overrides(override_checks, grades, values, grade, None)
+
+    page = compile_page_scorer(
         _plan(dims["fit"]),
         _plan(dims["interest"]),
-        completeness,
         [d.cond for d in spec.disqualify],
         cap_into,
+        tail=PageTail(
+            fit_max=spec.fit.max,
+            interest_max=spec.interest.max,
+            weights=spec.weights,
+            grades=spec.grades,
+            tiers=spec.tiers,
+            version=version,
+            reasons_top=spec.reasons_top,
+            changes_top=spec.changes_top,
+            completeness=completeness,
+            disqualified_reasons=[d.reason or d.name for d in disqualifiers],
+            overrides=override if overrides else None,
+            qualify=qualifier(
+                qualify_enter, qualify_exit, qualify.cooldown_days if qualify else 0.0
+            ),
+            enter=qualify.enter if qualify else None,
+            exit=qualify.exit if qualify else None,
+            cooldown=qualify.cooldown_days if qualify else 0.0,
+            matchers=event_rules,
+            rollup=rollup,
+        ),
+        helpers={
+            "RESULT": slots_constructor(ScoreResult),
+            "REASONS": reason_lines,
+            "CHANGES": change_lines_of,
+            "SHARE": share,
+            "ROLLUP": rollup_items,
+        },
     )
     return ScoringModel(
         spec=spec,
         name=spec.name,
         object=spec.object,
-        version=model_version(spec),
+        version=version,
         properties=frozenset(properties),
         event_types=frozenset(events),
         grades=grades,
@@ -258,16 +300,16 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
         interest_max=spec.interest.max,
         fit=dims["fit"],
         interest=dims["interest"],
-        event_rules={k: compile_event_matcher(v) for k, v in events.items()},
+        event_rules=event_rules,
         disqualifiers=disqualifiers,
         overrides=overrides,
-        qualify_enter=compile_values_predicate(qualify.enter) if qualify else None,
-        qualify_exit=compile_values_predicate(qualify.exit) if qualify and qualify.exit else None,
+        qualify_enter=qualify_enter,
+        qualify_exit=qualify_exit,
         qualify_lifecycle_stage=qualify.lifecycle_stage if qualify else None,
         completeness_properties=completeness,
         rule_count=slot,
-        fast=fast,
-        rollup=compile_rollup(spec.members, spec.interest.decay) if spec.members else None,
+        page=page,
+        rollup=rollup,
         account_fields=account_fields,
     )
 

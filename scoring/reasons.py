@@ -66,20 +66,42 @@ def change_lines(current: ScoreResult, previous: ScoreResult, top: int) -> tuple
 
     e.g. `+15 since last score: Pricing page`, `-6 since last score: Demo request`.
     """
+    return change_lines_of(
+        previous,
+        top,
+        version=current.model_version,
+        disqualified_reason=current.disqualified_reason,
+        qualified=current.qualified,
+        grade=current.grade,
+        contributions=current.contributions,
+    )
+
+
+def change_lines_of(  # noqa: PLR0913  the current result's fields before the result is built
+    previous: ScoreResult,
+    top: int,
+    *,
+    version: str,
+    disqualified_reason: str | None,
+    qualified: bool,
+    grade: str,
+    contributions: Sequence[Contribution],
+) -> tuple[str, ...]:
+    """`change_lines` from the current result's fields (before the result is built)."""
     lines: list[str] = []
-    if previous.model_version != current.model_version:
-        lines.append(f"Model changed: {previous.model_version} -> {current.model_version}")
-    if current.disqualified_reason != previous.disqualified_reason:
-        if current.disqualified_reason is not None:
-            lines.append(f"Disqualified: {current.disqualified_reason}")
+    if previous.model_version != version:
+        lines.append(f"Model changed: {previous.model_version} -> {version}")
+    if disqualified_reason != previous.disqualified_reason:
+        if disqualified_reason is not None:
+            lines.append(f"Disqualified: {disqualified_reason}")
         else:
             lines.append("No longer disqualified")
-    if current.qualified != previous.qualified:
-        lines.append("Qualified" if current.qualified else "No longer qualified")
-    if current.grade != previous.grade:
-        lines.append(f"Grade {previous.grade} -> {current.grade}")
+    if qualified != previous.qualified:
+        lines.append("Qualified" if qualified else "No longer qualified")
+    if grade != previous.grade:
+        lines.append(f"Grade {previous.grade} -> {grade}")
     before = _by_rule(previous.contributions)
-    after = _by_rule(current.contributions)
+    after = _by_rule(contributions)
     deltas: list[tuple[float, str]] = []
     for key in list(after) + [k for k in before if k not in after]:
         delta = after.get(key, 0.0) - before.get(key, 0.0)

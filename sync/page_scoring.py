@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scoring import score
+from scoring import score, score_page
 from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.run_summary import SAMPLE_SIZE, PlanSummary
@@ -98,7 +98,8 @@ class ScoredPage:
 
 
 #: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out (an account model's
-#: roll-ups read the people the connector read with the account, `Record.members`).
+#: roll-ups read the people the connector read with the account, `Record.members`). With it,
+#: pages are scored by `scoring.score_page` (equal results, one call per page).
 default_scorer: Scorer = score
 
 
@@ -134,32 +135,21 @@ class PageScorer:
         version = model.version
         lifecycle = model.qualify_lifecycle_stage
         encode = self.inputs.encode
-        scorer = self.scorer
         now = self.now
         page = ScoredPage(read=len(records), plan=PlanSummary(sample_size=self.sample_size))
         plan = page.plan
-        high_water: datetime | None = None
-        skip = skip_scored
-        for record in records:
-            stored = previous.get(record.id, _NOTHING)
+        accepted, stored_rows, high_water = self._accept(records, previous, page, skip=skip_scored)
+        befores = [
+            ScoreResult.from_dict(loads(stored.result)) if stored.result else None
+            for stored in stored_rows
+        ]
+        results = self._results(accepted, befores, page.rejected)
+        for record, result, before, stored in zip(
+            accepted, results, befores, stored_rows, strict=True
+        ):
+            if result is None:
+                continue
             updated = record.updated_at
-            if skip and already_scored(updated, stored, version):
-                if updated is not None and (high_water is None or updated > high_water):
-                    high_water = updated
-                page.skipped += 1
-                page.unchanged += 1
-                continue
-            before = ScoreResult.from_dict(loads(stored.result)) if stored.result else None
-            try:
-                problem = over_bound(record)
-                if problem is not None:
-                    page.rejected.append(Rejected(record.id, "input_too_large", problem))
-                    continue
-                result = scorer(record, model, now, before)
-            except Exception as exc:  # one record's failure must not fail its page
-                message = f"{type(exc).__name__}: {exc}"[:500]
-                page.rejected.append(Rejected(record.id, "scoring_failed", message))
-                continue
             snapshot = encode(record)
             crm_version = version_ms(updated)
             encoded: str | None = None
@@ -198,3 +188,61 @@ class PageScorer:
             page.writes.append(PlannedWrite(entry, change.new))
         page.high_water = high_water
         return page
+
+    def _accept(
+        self, records: Sequence[Record], previous: PreviousRows, page: ScoredPage, *, skip: bool
+    ) -> tuple[list[Record], list[PreviousRow], datetime | None]:
+        """The records to score with their stored rows, and the latest modification time of
+        those skipped (incremental runs leave a record alone that was scored as it is now);
+        records past the scoring bound join `page.rejected`."""
+        version = self.model.version
+        accepted: list[Record] = []
+        stored_rows: list[PreviousRow] = []
+        high_water: datetime | None = None
+        for record in records:
+            stored = previous.get(record.id, _NOTHING)
+            updated = record.updated_at
+            if skip and already_scored(updated, stored, version):
+                if updated is not None and (high_water is None or updated > high_water):
+                    high_water = updated
+                page.skipped += 1
+                page.unchanged += 1
+                continue
+            try:
+                problem = over_bound(record)
+            except Exception as exc:  # one record's failure must not fail its page
+                page.rejected.append(_failed(record, exc))
+                continue
+            if problem is not None:
+                page.rejected.append(Rejected(record.id, "input_too_large", problem))
+                continue
+            accepted.append(record)
+            stored_rows.append(stored)
+        return accepted, stored_rows, high_water
+
+    def _results(
+        self,
+        records: Sequence[Record],
+        befores: Sequence[ScoreResult | None],
+        rejected: list[Rejected],
+    ) -> list[ScoreResult | None]:
+        """Each record's result: the page at once with `score_page`; one by one (to isolate
+        it) when a record fails, or with an injected scorer. None for a record the scorer
+        failed on, which joins `rejected`."""
+        if self.scorer is score:
+            try:
+                return list(score_page(records, self.model, self.now, befores))
+            except Exception:  # scored again one by one below, which names the record
+                pass
+        results: list[ScoreResult | None] = []
+        for record, before in zip(records, befores, strict=True):
+            try:
+                results.append(self.scorer(record, self.model, self.now, before))
+            except Exception as exc:  # one record's failure must not fail its page
+                rejected.append(_failed(record, exc))
+                results.append(None)
+        return results
+
+
+def _failed(record: Record, exc: Exception) -> Rejected:
+    return Rejected(record.id, "scoring_failed", f"{type(exc).__name__}: {exc}"[:500])

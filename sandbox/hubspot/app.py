@@ -9,6 +9,7 @@ timeouts sleep outside the store lock, so slow requests never block others. Requ
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import threading
 import time
@@ -97,6 +98,7 @@ class HubSpotSandbox:
         self.token = self.auth.private_app_token()
         self.client_id, self.client_secret, self.refresh_token = self.auth.oauth_app()
         self._counts: Counter[tuple[str, int]] = Counter()
+        self._journals: dict[str, list[Any]] = {}
         self._counts_lock = threading.Lock()
         self._stopping = threading.Event()
         self._mutations = 0
@@ -218,6 +220,13 @@ class HubSpotSandbox:
         for (label, status), count in sorted(items):
             counts.setdefault(label, {})[str(status)] = count
         return counts
+
+    def journal(self, label: str) -> list[Any]:
+        """From now on, the JSON body of every API request on the route `label` (as
+        `request_counts` names it) is appended to the returned list, in arrival order: what a
+        client sent, for tests."""
+        with self._counts_lock:
+            return self._journals.setdefault(label, [])
 
     def clear_counts(self) -> None:
         """Forget the request counts."""
@@ -359,6 +368,12 @@ class HubSpotSandbox:
         with self._counts_lock:
             self._counts[(label, status)] += 1
 
+    def _note(self, label: str, body: bytes) -> None:
+        with self._counts_lock:
+            journal = self._journals.get(label)
+            if journal is not None:
+                journal.append(json.loads(body) if body else None)
+
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
             self._stopping.wait(seconds)
@@ -376,6 +391,8 @@ class HubSpotSandbox:
         request.params = resolved.params
         if route.kind == "control":
             return route(request)
+        if self._journals:
+            self._note(route.label, request.body)
         response = self._serve(route, request)
         self._count(route.label, response.status)
         return response

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -107,7 +108,7 @@ class BulkInsert:
             size = self.max_rows
             for start in range(0, len(data), size):
                 chunk = data[start : start + size]
-                cursor.execute(self.statement(len(chunk)), [v for row in chunk for v in row])
+                cursor.execute(self.statement(len(chunk)), list(chain.from_iterable(chunk)))
         finally:
             cursor.close()
 

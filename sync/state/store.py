@@ -187,6 +187,16 @@ class StateStore(LedgerMixin):
         """`sqlite` or `postgresql`."""
         return self.engine.dialect.name
 
+    def checkpoint(self) -> bool:
+        """Fold the WAL into the database file now, as the checkpoint thread does every second;
+        False when this store runs no checkpoint thread (in memory, PostgreSQL, no write yet,
+        or closed)."""
+        checkpointer = self._checkpointer
+        if checkpointer is None:
+            return False
+        checkpointer.checkpoint()
+        return True
+
     def close(self) -> None:
         """Stop the checkpoint thread and release pooled connections."""
         checkpointer, self._checkpointer = self._checkpointer, None

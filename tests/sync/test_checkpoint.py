@@ -15,9 +15,8 @@ def test_a_file_store_checkpoints_its_wal_on_its_own_thread_until_closed(tmp_pat
     store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=BASE)
     for n in range(50):
         store.put_cursor("acme", "contact", CursorState(resume=str(n) * 100), now=BASE)
-    checkpointer = store._checkpointer
-    assert checkpointer is not None and len(_checkpoint_threads()) == before + 1
-    checkpointer.checkpoint()
+    assert len(_checkpoint_threads()) == before + 1
+    assert store.checkpoint()
     # `immutable` reads the database file alone, without the WAL: the last write is there
     raw = sqlite3.connect(f"file:{tmp_path / 'state.db'}?immutable=1", uri=True)
     (resume,) = raw.execute("SELECT resume FROM leadsync_cursors").fetchone()
@@ -25,7 +24,7 @@ def test_a_file_store_checkpoints_its_wal_on_its_own_thread_until_closed(tmp_pat
     assert resume == "49" * 100
     store.close()
     assert len(_checkpoint_threads()) == before
-    assert store._checkpointer is None
+    assert not store.checkpoint()
 
 
 def test_reading_and_in_memory_stores_start_no_checkpoint_thread(tmp_path):
@@ -35,7 +34,7 @@ def test_reading_and_in_memory_stores_start_no_checkpoint_thread(tmp_path):
     assert reader.get_cursor("acme", "contact") == CursorState()
     memory = StateStore.open("sqlite://", now=BASE)
     memory.put_cursor("acme", "contact", CursorState(resume="1"), now=BASE)
-    assert (reader._checkpointer, memory._checkpointer) == (None, None)
+    assert (reader.checkpoint(), memory.checkpoint()) == (False, False)
     assert len(_checkpoint_threads()) == before
     reader.close()
     memory.close()

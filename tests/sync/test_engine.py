@@ -535,15 +535,23 @@ def test_full_runs_write_on_the_write_thread_while_reading_goes_on(store, concur
         pytest.skip("the connector does not allow writes beside reads")
     crm = FakeCRM(300, page_size=30)
     seen: list[tuple[str, int]] = []
+    six_pages = threading.Event()
+    original = crm.iter_pages
+
+    def pages(*args, **kwargs):
+        for page in original(*args, **kwargs):
+            if crm.pages_served >= 6:
+                six_pages.set()
+            yield page
 
     def before_write(call, _changes):
         # The first batch (pages 1-4) waits until the run has read two more pages: only a
-        # write beside the reading gets past this (inline, it would wait out the timeout).
-        deadline = time.monotonic() + 5
-        while call == 1 and crm.pages_served < 6 and time.monotonic() < deadline:
-            time.sleep(0.005)
+        # write beside the reading gets past this (inline, the wait would time out).
+        if call == 1:
+            six_pages.wait(timeout=5)
         seen.append((threading.current_thread().name, crm.pages_served))
 
+    crm.iter_pages = pages  # type: ignore[method-assign]
     crm.before_write = before_write
     result = run(store, crm, full=True)
     assert result.status == "succeeded"

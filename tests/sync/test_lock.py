@@ -19,38 +19,36 @@ from tests.sync.fakes import BASE
 
 HOLDER = textwrap.dedent(
     """
-    import sys, time
-    from pathlib import Path
+    import sys
     from sync.lock import run_lock
     from sync.state.store import StateStore
     from tests.sync.fakes import BASE
-    url, prefix, flag = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    url, prefix = sys.argv[1], sys.argv[2]
     store = StateStore.open(url, now=BASE, table_prefix=prefix)
     with run_lock(store, "acme"):
-        flag.write_text("locked")
-        while not flag.with_suffix(".release").exists():
-            time.sleep(0.02)
+        print("locked", flush=True)
+        sys.stdin.readline()  # held until the test writes a line (or kills us)
     """
 )
 
 
-def _wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"holder exited early: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
-        if time.monotonic() > deadline:
-            raise AssertionError("holder never took the lock")
-        time.sleep(0.02)
+def _wait_for_lock(proc: subprocess.Popen[str]) -> None:
+    """Block until the holder says it took the lock (a line on its stdout, no polling)."""
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    if line.strip() != "locked":
+        raise AssertionError(f"holder exited early: {proc.stderr.read()}")  # type: ignore[union-attr]
 
 
-def _holder(url: str, prefix: str, flag: Path) -> subprocess.Popen[bytes]:
+def _holder(url: str, prefix: str) -> subprocess.Popen[str]:
     root = Path(__file__).resolve().parents[2]
     return subprocess.Popen(
-        [sys.executable, "-c", HOLDER, url, prefix, str(flag)],
+        [sys.executable, "-c", HOLDER, url, prefix],
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -72,15 +70,14 @@ def test_another_process_holding_the_lock_keeps_us_out_until_it_ends(tmp_path, b
     else:
         url, prefix = postgres_url(), unique_prefix()
     store = StateStore.open(url, now=BASE, table_prefix=prefix)
-    flag = tmp_path / "flag"
-    holder = _holder(url, prefix, flag)
+    holder = _holder(url, prefix)
     try:
-        _wait_for(flag, holder)
+        _wait_for_lock(holder)
         with pytest.raises(LockBusy), run_lock(store, "acme"):
             pass
         if end == "release":
-            flag.with_suffix(".release").write_text("go")
-            assert holder.wait(timeout=20) == 0
+            holder.communicate("release\n", timeout=20)
+            assert holder.returncode == 0
         else:
             holder.send_signal(signal.SIGKILL)
             holder.wait(timeout=20)

@@ -13,6 +13,7 @@ from connectors.errors import PermanentError
 from connectors.hubspot.writing import KnownValues
 from connectors.outputs import output_fields
 from sandbox.httpserver import Request, Response, SandboxServer
+from sandbox.hubspot import HubSpotSandbox
 
 from .conftest import read_all
 
@@ -33,16 +34,13 @@ def setup(make_sandbox, make_connector):
     return sandbox, connector
 
 
-def spy_updates(connector) -> list[list[dict[str, Any]]]:
-    sent: list[list[dict[str, Any]]] = []
-    original = connector._api.batch_update
+def spy_updates(sandbox: HubSpotSandbox) -> list[Any]:
+    """The bodies of the batch updates the sandbox receives from now on."""
+    return sandbox.journal("POST /crm/v3/objects/{object}/batch/update")
 
-    def spy(object_type, body, **kwargs):
-        sent.append(json.loads(body)["inputs"])
-        return original(object_type, body, **kwargs)
 
-    connector._api.batch_update = spy
-    return sent
+def inputs(sent: list[Any]) -> list[list[dict[str, Any]]]:
+    return [body["inputs"] for body in sent]
 
 
 APPLIED = WriteAction.APPLIED
@@ -64,13 +62,13 @@ def ok(sandbox, record_id: str) -> WriteResult:
 def test_writes_go_100_a_call_and_read_back_as_written(setup) -> None:
     sandbox, connector = setup
     ids = [r.id for r in read_all(connector)][:250]
-    sent = spy_updates(connector)
+    sent = spy_updates(sandbox)
     results = connector.write(
         "contact", [Change(i, scored(fit=n % 100)) for n, i in enumerate(ids)]
     )
     assert results == [ok(sandbox, i) for i in ids]
-    assert sorted(len(batch) for batch in sent) == [50, 100, 100]
-    first = next(batch for batch in sent if batch[0]["id"] == ids[0])
+    assert sorted(len(batch) for batch in inputs(sent)) == [50, 100, 100]
+    first = next(batch for batch in inputs(sent) if batch[0]["id"] == ids[0])
     assert first[1] == {
         "id": ids[1],
         "properties": {
@@ -90,18 +88,18 @@ def test_writes_go_100_a_call_and_read_back_as_written(setup) -> None:
 
 
 def test_values_hubspot_already_holds_are_never_sent(setup) -> None:
-    _, connector = setup
+    sandbox, connector = setup
     ids = [r.id for r in read_all(connector)][:3]
     connector.write("contact", [Change(i, scored()) for i in ids])
     read_all(connector)  # what HubSpot holds now is known from this read
-    sent = spy_updates(connector)
+    sent = spy_updates(sandbox)
     results = connector.write(
         "contact",
         [Change(ids[0], scored()), Change(ids[1], scored(fit=81)), Change(ids[2], scored())],
     )
     assert [r.action for r in results] == [APPLIED, APPLIED, APPLIED]
     assert [r.message for r in results] == ["unchanged", None, "unchanged"]
-    assert sent == [[{"id": ids[1], "properties": {"leadsync_fit": "81"}}]]
+    assert inputs(sent) == [[{"id": ids[1], "properties": {"leadsync_fit": "81"}}]]
 
 
 def test_a_207_is_split_record_by_record(setup) -> None:
@@ -132,10 +130,10 @@ def test_records_failing_transiently_in_a_207_are_sent_once_more(setup) -> None:
     sandbox, connector = setup
     ids = [r.id for r in read_all(connector)][:100]
     sandbox.faults.set(partial_207=0.3)
-    sent = spy_updates(connector)
+    sent = spy_updates(sandbox)
     results = connector.write("contact", [Change(i, scored()) for i in ids])
     assert len(sent) == 2
-    retried = {item["id"] for item in sent[1]}
+    retried = {item["id"] for item in inputs(sent)[1]}
     assert 10 < len(retried) < 60
     failed = [r for r in results if not r.ok]
     assert {(r.action, r.error_code) for r in failed} <= {(WriteAction.RETRY, "INTERNAL_ERROR")}
@@ -146,9 +144,9 @@ def test_records_failing_transiently_in_a_207_are_sent_once_more(setup) -> None:
 
 
 def test_unowned_properties_and_bad_values_fail_without_a_call(setup) -> None:
-    _, connector = setup
+    sandbox, connector = setup
     ids = [r.id for r in read_all(connector)][:3]
-    sent = spy_updates(connector)
+    sent = spy_updates(sandbox)
     results = connector.write(
         "contact",
         [
@@ -172,7 +170,7 @@ def test_lifecycle_stage_only_moves_forward(setup) -> None:
     for row in table.rows.values():
         by_stage.setdefault(str(table.raw(row, "lifecyclestage")), str(row.id))
     lead, customer = by_stage["lead"], by_stage["customer"]
-    sent = spy_updates(connector)
+    sent = spy_updates(sandbox)
     results = connector.write(
         "contact",
         [
@@ -181,7 +179,9 @@ def test_lifecycle_stage_only_moves_forward(setup) -> None:
         ],
     )
     assert [r.action for r in results] == [APPLIED, APPLIED]
-    assert sent == [[{"id": lead, "properties": {"lifecyclestage": "marketingqualifiedlead"}}]]
+    assert inputs(sent) == [
+        [{"id": lead, "properties": {"lifecyclestage": "marketingqualifiedlead"}}]
+    ]
     assert stored(sandbox, lead, "lifecyclestage") == "marketingqualifiedlead"
     assert stored(sandbox, customer, "lifecyclestage") == "customer"
     assert connector.usage.by_endpoint["objects.batch_read"] == 1  # stages were not known yet
@@ -234,12 +234,14 @@ def test_a_whole_batch_rejection_is_halved_until_the_bad_record_is_alone(make_co
 def test_duplicate_changes_for_one_record_are_merged(setup) -> None:
     sandbox, connector = setup
     record = read_all(connector)[0].id
-    sent = spy_updates(connector)
+    sent = spy_updates(sandbox)
     results = connector.write(
         "contact", [Change(record, {"fit": 1}), Change(record, {"fit": 2, "grade": "B"})]
     )
     assert results == [ok(sandbox, record), ok(sandbox, record)]
-    assert sent == [[{"id": record, "properties": {"leadsync_fit": "2", "leadsync_grade": "B"}}]]
+    assert inputs(sent) == [
+        [{"id": record, "properties": {"leadsync_fit": "2", "leadsync_grade": "B"}}]
+    ]
 
 
 def test_an_unknown_kind_is_refused(setup) -> None:

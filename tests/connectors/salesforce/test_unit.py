@@ -189,10 +189,10 @@ def test_transient_failures_are_retried_with_the_injected_sleep():
     responses.get(QUERY_URL, body=requests.ReadTimeout("read timed out"))
     responses.get(QUERY_URL, json={"totalSize": 1, "done": True, "records": [{"Id": "00Q1"}]})
     sleeps: list[float] = []
-    api = _api(sleeps, retry_policy=RetryPolicy(attempts=4, base=1.0, cap=10.0))
+    policy = RetryPolicy(attempts=4, base=1.0, cap=10.0, jitter=lambda: 0.5)
+    api = _api(sleeps, retry_policy=policy)
     assert api.query("SELECT Id FROM Lead")["records"] == [{"Id": "00Q1"}]
-    assert len(sleeps) == 3
-    assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0 and 2.0 <= sleeps[2] <= 4.0
+    assert sleeps == [0.75, 1.5, 3.0]  # e/2 + 0.5 * e/2 for e = 1, 2, 4
     assert (api.usage.calls, api.usage.errors, api.retries) == (4, 3, 3)
 
 
