@@ -18,8 +18,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,7 @@ import numpy as np
 from config.errors import UserError
 from config.model_loader import parse_model
 from revops import evaluation as ev
-from revops import fitting, leakage
+from revops import fitting, leakage, proposals
 from revops.features import Activity, Unit, model_rules, rule_activity, rule_properties
 from revops.model_edit import Edits, apply_edits, unified_diff
 from revops.outcomes import Labelled
@@ -114,6 +115,7 @@ class Calibration:
     diff: str
     warnings: tuple[leakage.LeakageWarning, ...] = ()
     leaky: tuple[LeakyRule, ...] = ()
+    proposed: tuple[proposals.ProposedRule, ...] = ()
 
 
 #: No grade may hold less than this share of records (unless the scores allow no better).
@@ -216,13 +218,15 @@ def propose(  # noqa: PLR0913  the options of one analysis
     c: float = fitting.DEFAULT_C,
     header: str | None = None,
     dropped: frozenset[int] = frozenset(),
+    bonuses: frozenset[int] = frozenset(),
 ) -> Proposal:
     """Fit points on (x, y) and build the proposed model text and compiled model.
 
-    Units in `dropped` (leaky rules with `--exclude-leaky`) take no part in the fit and get 0
-    points.
+    Units in `dropped` (leaky rules with `--exclude-leaky`, proposals not kept) take no part in
+    the fit and get 0 points; units in `bonuses` (proposed rules) may only earn points: a
+    dimension is clamped at 0, so penalties on most records would flatten its ranking.
     """
-    signs = [u.sign for u in units]
+    signs = [1 if i in bonuses else u.sign for i, u in enumerate(units)]
     if dropped:
         x = x.copy()
         x[:, sorted(dropped)] = 0.0
@@ -279,9 +283,134 @@ def propose(  # noqa: PLR0913  the options of one analysis
     )
 
 
+def _extended(
+    text: str, model: ScoringModel, labelled: Labelled, ignore: Sequence[str]
+) -> tuple[str, ScoringModel, list[proposals.Candidate]]:
+    """The model with every candidate of `revops.proposals` added at 0 points."""
+    records = [r.properties for r in labelled.records]
+    usable = proposals.usable_properties(records, labelled.outcomes, ignore=ignore)
+    found = proposals.candidates(records, exclude=set(records[0]) - set(usable) if records else ())
+    taken = {rule.spec.name for rule, _ in model_rules(model)}
+    found = [c for c in found if c.name not in taken]
+    interest = {
+        p for rule, _ in model_rules(model) if rule.dimension == "interest"
+        for p in rule_properties(model).get(rule.spec.name, frozenset())
+    }  # fmt: skip
+    edits = Edits(
+        add_groups=tuple(
+            (
+                "interest" if prop in interest else "fit",
+                proposals.GROUP_PREFIX + prop,
+                tuple((c.name, prop, c.condition, 0.0) for c in group),
+            )
+            for prop, group in proposals.groups(found).items()
+        )
+    )
+    extended = apply_edits(text, edits)
+    return extended, parse_model(extended, "<model with proposed rules>"), found
+
+
+def _gains(
+    units: Sequence[Unit],
+    held: tuple[np.ndarray, np.ndarray],
+    proposal: Proposal,
+    model: ScoringModel,
+    columns: Sequence[int],
+) -> np.ndarray:
+    """Per unit, how much held-out AUC the fold's approximate score loses without it."""
+    x, y = held
+    points = np.array([proposal.points[u.key] for u in units])
+    weights = (proposal.model.spec.weights[0], proposal.model.spec.weights[1])
+    base = ev.roc_auc(_approx_scores(units, x, points, model, weights)[2], y) or 0.5
+    out = np.zeros(len(units))
+    for i in columns:
+        if not points[i]:
+            continue
+        without = points.copy()
+        without[i] = 0.0
+        out[i] = base - (ev.roc_auc(_approx_scores(units, x, without, model, weights)[2], y) or 0.5)
+    return out
+
+
+def _select_proposals(
+    fitted: Callable[[frozenset[str]], Proposal],
+    found: Sequence[proposals.Candidate],
+    gains: Mapping[str, float],
+    records: int,
+) -> tuple[Proposal, tuple[proposals.ProposedRule, ...]]:
+    """The final proposal: keep the proposed rules that earned points and gained on held-out
+    folds, refit without the others."""
+    final = fitted(frozenset())
+    if not found:
+        return final, ()
+    keep = {c.name for c in found if final.points[c.name] > 0 and gains[c.name] > 0}
+    final = fitted(frozenset(c.name for c in found if c.name not in keep))
+    proposed = tuple(
+        proposals.ProposedRule(
+            c.name,
+            c.property,
+            c.support,
+            c.support / records,
+            final.points[c.name],
+            gains[c.name],
+            kept=c.name in keep and final.points[c.name] > 0,
+        )
+        for c in found
+    )
+    return _without_dropped_proposals(final, proposed), proposed
+
+
+def _without_dropped_proposals(
+    final: Proposal, proposed: Sequence[proposals.ProposedRule]
+) -> Proposal:
+    """The final proposal without the proposed rules it does not keep, the kept ones annotated."""
+    edits = Edits(
+        remove=frozenset(p.name for p in proposed if not p.kept),
+        comments={
+            p.name: f"proposed: {p.support:,} records ({100 * p.share:.1f}%), held-out gain "
+            f"{p.gain:+.4f} AUC"
+            for p in proposed
+            if p.kept
+        },
+    )
+    text = apply_edits(final.text, edits)
+    return dataclasses.replace(final, text=text, model=parse_model(text, "<proposed model>"))
+
+
 def _fold_results(labelled: Labelled, model: ScoringModel, rows: np.ndarray) -> list[ScoreResult]:
     moments = labelled.moments()
     return [score(labelled.records[i], model, moments[i]) for i in rows]
+
+
+def _enough(y: np.ndarray, folds: int, source: str) -> int:
+    """The number of converted records; a UserError when a class is too small to fold."""
+    converted = int(y.sum())
+    if converted < folds or len(y) - converted < folds:
+        raise UserError(
+            f"{source}: calibration needs at least {folds} converted and {folds} other records "
+            f"(found {converted} converted of {len(y)})"
+        )
+    return converted
+
+
+def _leaks(
+    model: ScoringModel,
+    labelled: Labelled,
+    activity: Activity,
+    outcome: str | None,
+    proposed: Collection[str],
+) -> tuple[list[leakage.LeakageWarning], dict[str, tuple[leakage.LeakageWarning, ...]]]:
+    """The leakage warnings about the admin's model, and the rules each concerns."""
+    warnings = leakage.assess(
+        sorted(model.properties),
+        [r.properties for r in labelled.records],
+        labelled.outcomes,
+        outcome=outcome,
+        fired={k: v for k, v in activity.fired().items() if k not in proposed},
+        auc=ev.roc_auc([r.score for r in activity.results], labelled.outcomes),
+        late=labelled.late,
+    )
+    return warnings, leakage.rules_reading(rule_properties(model), warnings)
 
 
 def calibrate(  # noqa: PLR0913  the options of one analysis
@@ -297,35 +426,32 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
     c: float = fitting.DEFAULT_C,
     outcome: str | None = None,
     exclude_leaky: bool = False,
+    propose_rules: bool = False,
+    ignore: Collection[str] = (),
 ) -> Calibration:
     """Fit, cross-validate and write the proposal; see the module docstring for the method.
 
     Rules reading a property the leakage checks flag are listed in `leaky` with their points
-    before and after; `exclude_leaky` drops them from the fit (0 points).
+    before and after; `exclude_leaky` drops them from the fit (0 points). `propose_rules` adds
+    the candidates of `revops.proposals` (never reading the columns in `ignore`, such as the
+    outcome and its date) and keeps those that earn points and gain on held-out folds.
     """
+    original_text, original_model = text, model
+    found: list[proposals.Candidate] = []
+    if propose_rules:
+        text, model, found = _extended(text, model, labelled, [*ignore, *(outcome or "",)])
+    proposed_names = {c.name for c in found}
     y = np.asarray(labelled.outcomes, dtype=bool)
-    converted = int(y.sum())
-    if converted < folds or len(y) - converted < folds:
-        raise UserError(
-            f"{source}: calibration needs at least {folds} converted and {folds} other records "
-            f"(found {converted} converted of {len(y)})"
-        )
+    converted = _enough(y, folds, source)
     activity: Activity = rule_activity(model, labelled.records, labelled.moments())
     units = list(activity.units)
     if not units:
         raise UserError(f"{source}: the model has no rules with points to calibrate")
     x = activity.matrix
     before = activity.results
-    warnings = leakage.assess(
-        sorted(model.properties),
-        [r.properties for r in labelled.records],
-        labelled.outcomes,
-        outcome=outcome,
-        fired=activity.fired(),
-        auc=ev.roc_auc([r.score for r in before], labelled.outcomes),
-        late=labelled.late,
-    )
-    flagged = leakage.rules_reading(rule_properties(model), warnings)
+    warnings, flagged = _leaks(original_model, labelled, activity, outcome, proposed_names)
+    candidate_columns = [i for i, u in enumerate(units) if u.rule in proposed_names]
+    gains = np.zeros(len(units))
     dropped = (
         frozenset(i for i, u in enumerate(units) if u.rule in flagged)
         if exclude_leaky
@@ -352,7 +478,10 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
             target=target,
             c=c,
             dropped=dropped,
+            bonuses=frozenset(candidate_columns),
         )
+        if candidate_columns:
+            gains += _gains(units, (x[test], y[test]), proposal, model, candidate_columns) / folds
         held = _fold_results(labelled, proposal.model, test)
         order.extend(test.tolist())
         after.extend(held)
@@ -369,21 +498,28 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         f"({converted:,} converted).\nHeld-out ROC AUC ({folds}-fold): current "
         f"{auc_before:.3f}, proposed {auc_after:.3f}."
     )
-    final = propose(
-        text,
-        model,
-        units,
-        x[eligible],
-        y[eligible],
-        current_qualified_share=float(qualified_before[eligible].mean()),
-        target=target,
-        c=c,
-        header=header,
-        dropped=dropped,
-    )
+
+    def fitted(leave_out: frozenset[str]) -> Proposal:
+        return propose(
+            text,
+            model,
+            units,
+            x[eligible],
+            y[eligible],
+            current_qualified_share=float(qualified_before[eligible].mean()),
+            target=target,
+            c=c,
+            header=header,
+            dropped=dropped | {i for i, u in enumerate(units) if u.rule in leave_out},
+            bonuses=frozenset(candidate_columns),
+        )
+
+    gain_of = {u.rule: float(g) for u, g in zip(units, gains, strict=True)}
+    final, proposed = _select_proposals(fitted, found, gain_of, len(y))
     changes = tuple(
         PointChange(u.key, u.dimension, u.points, final.points[u.key], w)
         for u, w in zip(units, final.weights, strict=True)
+        if u.rule not in proposed_names
     )
     notes = _notes(activity, units, final, y, auc_before=auc_before, auc_after=auc_after)
     leaky = tuple(
@@ -425,9 +561,10 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         notes=tuple(notes),
         threshold_notes=tuple(_threshold_notes(final, q_after, target, len(y))),
         text=final.text,
-        diff=unified_diff(text, final.text, source, out_name),
+        diff=unified_diff(original_text, final.text, source, out_name),
         warnings=tuple(warnings),
         leaky=leaky,
+        proposed=proposed,
     )
 
 

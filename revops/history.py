@@ -1,8 +1,10 @@
 """`leadsync history`: one record's score changes over time, read from the ledger.
 
 Each ledger row is one attempted write of the record's outputs: the values the CRM held before
-(`old_values`), the values leadsync wrote (`new_values`), the reasons, the model version and
-whether the write was applied. The history shows them oldest first, with what moved.
+(`old_values`), the values leadsync wrote (`new_values`), why the change was material enough to
+write, the rules behind the result, the model version and whether the write was applied. The
+history shows them oldest first: what moved, the result's reason lines (`+45 Demo form (3d ago)`,
+ages as of the write) and what triggered the write.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scoring.reasons import reason_line
+from scoring.types import Contribution
 from sync.state.store import StateStore
+
+#: Reason lines shown per write, largest contributions first.
+TOP_REASONS = 5
 
 #: Output values shown as "old -> new" when they changed, in this order.
 _MOVES = ("score", "fit", "interest", "label", "qualified")
@@ -30,6 +37,7 @@ class HistoryEntry:
     reasons: tuple[str, ...]
     model_version: str
     error: str | None
+    why: tuple[str, ...] = ()
 
     def moves(self) -> list[str]:
         """ "name old -> new" for each shown output that changed (or was set the first time)."""
@@ -49,6 +57,7 @@ class HistoryEntry:
             "old": dict(self.old),
             "new": dict(self.new),
             "reasons": list(self.reasons),
+            "why": list(self.why),
             "model_version": self.model_version,
             "error": self.error,
         }
@@ -65,6 +74,23 @@ def _shown(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def why_lines(
+    contributions: Sequence[Mapping[str, Any]], top: int = TOP_REASONS
+) -> tuple[str, ...]:
+    """The result's reason lines from the contributions stored with a write, largest first."""
+    fields = ("rule", "dimension", "points", "detail", "group", "age_days")
+    items = []
+    for raw in contributions:
+        try:
+            item = Contribution(**{k: raw[k] for k in fields if k in raw})
+        except TypeError:
+            continue  # a row from an older layout without rule or points
+        if round(item.points):
+            items.append(item)
+    items.sort(key=lambda c: -abs(c.points))
+    return tuple(reason_line(c, 1) for c in items[:top])
 
 
 def record_history(
@@ -84,6 +110,7 @@ def record_history(
                 reasons=tuple(str(r) for r in reasons),
                 model_version=str(row.extra.get("model_version") or ""),
                 error=row.error,
+                why=why_lines(row.contributions),
             )
         )
     return entries
@@ -100,8 +127,10 @@ def render(entries: Sequence[HistoryEntry], record_id: str) -> str:
             f"{entry.at.isoformat(timespec='seconds')}  run {entry.run_id}  {entry.status}"
             f"  model {entry.model_version}  {moves}"
         )
+        if entry.why:
+            lines.append("    why: " + " | ".join(entry.why))
         if entry.reasons:
-            lines.append("    reasons: " + " | ".join(entry.reasons))
+            lines.append("    written because: " + " | ".join(entry.reasons))
         if entry.error:
             lines.append(f"    error: {entry.error}")
     return "\n".join(lines)

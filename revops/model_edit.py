@@ -15,10 +15,13 @@ from io import StringIO
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from config.errors import UserError
+
+#: A rule to add: (name, property, condition on it, points).
+NewRule = tuple[str, str, Mapping[str, object], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,12 @@ class Edits:
     tiers: Mapping[str, float] | None = None
     qualify: tuple[float, float] | None = None
     header: str | None = None
+    #: New rule groups: (dimension, group name, rules as (name, property, condition, points)).
+    add_groups: tuple[tuple[str, str, tuple[NewRule, ...]], ...] = ()
+    #: Names of rules to delete (a group left without rules goes too).
+    remove: frozenset[str] = frozenset()
+    #: Per rule name, a comment written after it.
+    comments: Mapping[str, str] = field(default_factory=dict)
 
 
 def _yaml() -> YAML:
@@ -86,15 +95,8 @@ def _indent(text: str) -> tuple[int, int, int] | None:
     return (sequence - offset if sequence > offset else sequence), sequence, offset
 
 
-def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:  # noqa: PLR0912  one branch per kind of edit, in file order
-    """The model text with `edits` applied."""
-    yaml = _yaml()
-    root = yaml.load(StringIO(text))
-    indent = _indent(text)
-    if indent is not None:
-        yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
-    if not isinstance(root, CommentedMap):
-        raise UserError(f"{source}: not a model mapping")
+def _set_points(root: CommentedMap, edits: Edits) -> None:
+    """New points (and rule caps) of the rules named in `edits`."""
     for rule in _rules(root):
         if not isinstance(rule, CommentedMap):
             continue
@@ -112,6 +114,23 @@ def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:  # noq
                 steps[band]["points"] = _number(points)
         if name in edits.rule_max and "max" in rule:
             rule["max"] = _number(edits.rule_max[name])
+
+
+def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:
+    """The model text with `edits` applied."""
+    yaml = _yaml()
+    root = yaml.load(StringIO(text))
+    indent = _indent(text)
+    if indent is not None:
+        yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
+    if not isinstance(root, CommentedMap):
+        raise UserError(f"{source}: not a model mapping")
+    _set_points(root, edits)
+    _add_groups(root, edits)
+    _remove_rules(root, edits.remove)
+    for rule in _rules(root):
+        if isinstance(rule, CommentedMap) and str(rule.get("name")) in edits.comments:
+            rule.yaml_add_eol_comment(edits.comments[str(rule.get("name"))], "points")
     if edits.weights is not None:
         combine = _flow({"fit": _number(edits.weights[0]), "interest": _number(edits.weights[1])})
         if "combine" in root:
@@ -139,6 +158,56 @@ def apply_edits(text: str, edits: Edits, source: str = "<model>") -> str:  # noq
         header = "".join(f"# {line}\n" if line else "#\n" for line in edits.header.splitlines())
         body = header + body
     return body
+
+
+def _add_groups(root: CommentedMap, edits: Edits) -> None:
+    for dimension, group_name, rules in edits.add_groups:
+        dim = root.get(dimension)
+        if not isinstance(dim, CommentedMap):
+            dim = CommentedMap()
+            root[dimension] = dim
+        if not isinstance(dim.get("groups"), list):
+            dim.insert(0 if "max" not in dim else 1, "groups", CommentedSeq())
+        group = CommentedMap()
+        group["name"] = group_name
+        group["rules"] = CommentedSeq(
+            CommentedMap(
+                {
+                    "name": name,
+                    "if": _flow({prop: _flow({k: _plain(v) for k, v in condition.items()})}),
+                    "points": _number(points),
+                }
+            )
+            for name, prop, condition, points in rules
+        )
+        dim["groups"].append(group)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _remove_rules(root: CommentedMap, names: frozenset[str]) -> None:
+    if not names:
+        return
+    for dimension in ("fit", "interest"):
+        dim = root.get(dimension)
+        if not isinstance(dim, Mapping):
+            continue
+        groups = dim.get("groups") or []
+        for group in list(groups):
+            if not isinstance(group, Mapping) or not group.get("rules"):
+                continue
+            rules = group["rules"]
+            for rule in [r for r in rules if isinstance(r, Mapping) and r.get("name") in names]:
+                rules.remove(rule)
+            if not rules:
+                groups.remove(group)
+        rules = dim.get("rules") or []
+        for rule in [r for r in rules if isinstance(r, Mapping) and r.get("name") in names]:
+            rules.remove(rule)
 
 
 def unified_diff(before: str, after: str, before_name: str, after_name: str) -> str:

@@ -94,6 +94,22 @@ def calibration_text(cal: Calibration, out_path: str) -> str:
         "",
         *cal.threshold_notes,
     ]
+    if cal.proposed:
+        kept = [p for p in cal.proposed if p.kept]
+        out.append("")
+        out.append(
+            f"proposed rules: {len(kept)} of {len(cal.proposed)} candidates earned points and "
+            "gained on held-out folds; they are in the written file, delete any you do not want"
+        )
+        out.append(
+            table(
+                ["proposed rule", "records", "share", "points", "held-out gain"],
+                [
+                    [p.name, p.support, pct(p.share), f"{p.points:g}", f"{p.gain:+.4f}"]
+                    for p in kept
+                ],
+            )
+        )
     if cal.leaky:
         out.append("")
         out.append("leaky rules (calibrate never raises these silently):")

@@ -436,6 +436,13 @@ def _target(  # noqa: PLR0913  the command options it checks, keyword-only
     is_flag=True,
     help="Drop the rules whose properties look filled after the outcome (see the leakage list).",
 )
+@click.option(
+    "--propose",
+    "propose_rules",
+    is_flag=True,
+    help="Also propose bands for numeric properties and rules for values, kept in the file when "
+    "they earn points and gain on held-out folds.",
+)
 @click.option("--target-precision", type=float, help="Qualify so that this share converts.")
 @click.option("--capacity", type=int, help="Qualify at most this many records per --per.")
 @click.option("--per", type=click.Choice(sorted(_PERIOD_DAYS)), default="week", show_default=True)
@@ -448,6 +455,7 @@ def calibrate_command(  # noqa: PLR0913  click passes each option as a keyword
     out_path: Path,
     force: bool,
     exclude_leaky: bool,
+    propose_rules: bool,
     target_precision: float | None,
     capacity: int | None,
     per: str,
@@ -488,6 +496,9 @@ def calibrate_command(  # noqa: PLR0913  click passes each option as a keyword
         folds=folds,
         outcome=study.outcome,
         exclude_leaky=exclude_leaky,
+        propose_rules=propose_rules,
+        ignore=[c for c in (options["outcome_date"], options["created_column"], date_column) if c]
+        + [crm_outcomes.OUTCOME_DATE, crm_outcomes.CREATED],
     )
     _write(out_path, result.text, "proposed model", force=True)
     click.echo(summary.calibration_text(result, str(out_path)))

@@ -22,6 +22,7 @@ from config.model_loader import load_model, parse_model
 from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from revops import preview
 from sandbox.hubspot import HubSpotSandbox
+from scoring.reasons import signed
 from scoring.types import ScoreResult
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,8 +224,19 @@ def test_history_lists_each_write_with_what_moved(live, capsys):
     assert f"score – -> {first[rid].score}" in lines[1]
     writes = [line for line in lines if "  run " in line]
     assert f"score {first[rid].score} -> {second[rid].score}" in writes[1]
+    # Each write shows the reason lines of the result it wrote, largest contribution first.
+    whys = [
+        line.removeprefix("    why: ").split(" | ")
+        for line in lines
+        if line.startswith("    why: ")
+    ]
+    assert len(whys) == 2
+    top = max(second[rid].contributions, key=lambda c: abs(c.points))
+    assert whys[1][0].startswith(f"{signed(top.points)} {top.rule}")
+    assert len(whys[1]) == min(5, sum(1 for c in second[rid].contributions if round(c.points)))
     code, out = run(capsys, "history", rid, "--config", str(live.config), "--format", "json")
     assert [e["new"]["score"] for e in json.loads(out)] == [first[rid].score, second[rid].score]
+    assert json.loads(out)[1]["why"] == whys[1]
 
 
 def test_backtest_a_candidate_model_on_live_data_without_editing_the_config(live, capsys):

@@ -1,0 +1,69 @@
+from itertools import pairwise
+
+import numpy as np
+
+from config.model_loader import parse_model
+from revops.calibrate import Target, calibrate
+from revops.outcomes import label
+from revops.proposals import candidates
+from scoring.types import Record
+from tests.revops.test_calibrate import NOW
+
+MODEL = """\
+name: m
+object: contact
+fit:
+  rules:
+    - {name: Big, if: {size: {gte: 100}}, points: 10}
+interest:
+  rules:
+    - {name: Active, if: {visits: {gte: 1}}, points: 10}
+"""
+
+
+def test_candidates_are_half_open_bands_and_frequent_values_without_looking_at_outcomes():
+    records = [
+        {"size": str(i), "tier": ("gold", "silver", "bronze", "rare")[min(i % 40, 3)], "y": "1"}
+        for i in range(200)
+    ]
+    found = candidates(records, exclude={"y"})
+    bands = [c for c in found if c.property == "size"]
+    assert bands[0].condition == {"lt": 24.875} and bands[-1].condition == {"gte": 174.125}
+    assert all(a.condition.get("lt") == b.condition.get("gte") for a, b in pairwise(bands))
+    assert sum(c.support for c in bands) == 200  # adjacent bands touch: no gap, no overlap
+    values = {c.name: c.support for c in found if c.property == "tier"}
+    assert values == {
+        "tier is bronze": 5,
+        "tier is gold": 5,
+        "tier is rare": 185,
+        "tier is silver": 5,
+    }
+
+
+def test_calibrate_proposes_the_signal_the_model_misses_and_keeps_it_in_the_file():
+    rng = np.random.default_rng(5)
+    n = 2000
+    size = rng.integers(1, 400, n)
+    region = rng.choice(["north", "south", "east"], n)
+    visits = rng.integers(0, 4, n)
+    logit = -2.0 + 0.004 * size + 1.8 * (region == "east") + 0.3 * visits
+    won = rng.random(n) < 1 / (1 + np.exp(-logit))
+    records = [
+        Record(str(i), "contact", {"size": str(size[i]), "region": str(region[i]),
+               "visits": str(visits[i]), "won": "yes" if won[i] else "no"})
+        for i in range(n)
+    ]  # fmt: skip
+    labelled = label(records, outcome="won", default_now=NOW)
+    model = parse_model(MODEL)
+    plain = calibrate(MODEL, model, labelled, Target(), source="m", out_name="p", folds=3,
+                      outcome="won")  # fmt: skip
+    wide = calibrate(MODEL, model, labelled, Target(), source="m", out_name="p", folds=3,
+                     outcome="won", propose_rules=True)  # fmt: skip
+    assert wide.auc_after > plain.auc_after + 0.05
+    kept = {p.name: p for p in wide.proposed if p.kept}
+    assert "region is east" in kept and kept["region is east"].gain > 0
+    assert not any(p.property == "won" for p in wide.proposed)
+    assert "name: region is east" in wide.text and "held-out gain" in wide.text
+    proposed = parse_model(wide.text)
+    assert {r.spec.name for g in proposed.fit.groups for r in g.rules} >= {"region is east"}
+    assert all(p.points > 0 for p in kept.values())
