@@ -32,7 +32,6 @@ from connectors.errors import (
     ConnectorError,
     MissingPermission,
     PermanentError,
-    TransientError,
 )
 from connectors.outputs import output_fields
 from sync.connections import build_connector, calls_today
@@ -66,13 +65,12 @@ def check_state_store(ctx: Context) -> list[Check]:
         version = conn.execute(
             sa.select(sa.func.max(store.t.schema_version.c.version))
         ).scalar_one()
-        if store.dialect == "sqlite":
-            rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
-            intact = rows == ["ok"]
-            integrity = "PRAGMA quick_check: ok" if intact else "; ".join(map(str, rows[:3]))
-        else:
-            conn.execute(sa.text("SELECT 1"))
-            intact, integrity = True, "PostgreSQL answers"
+    problems = store.integrity_problems()
+    intact = not problems
+    if store.dialect == "sqlite":
+        integrity = "PRAGMA quick_check: ok" if intact else "; ".join(problems[:3])
+    else:
+        integrity = "PostgreSQL checks its own pages"
     migrated = version == LATEST
     checks.append(
         Check(
@@ -218,7 +216,7 @@ def check_connection(ctx: Context, conn: ConnectionSettings) -> list[Check]:
                 checks.append(check_budget(ctx, conn, connector))
     except BudgetExhausted as exc:
         checks.append(Check(conn.name, "budget headroom", FAIL, str(exc)))
-    except (TransientError, ConnectorError) as exc:
+    except ConnectorError as exc:
         checks.append(Check(conn.name, "CRM answers", FAIL, f"{type(exc).__name__}: {exc}"))
     return checks
 
