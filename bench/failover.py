@@ -51,7 +51,7 @@ class Replica:
 
     def __init__(self, config: Path, environ: dict[str, str]) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.sync.cli_runner", "run", "--config", str(config)],
+            [sys.executable, "-m", "cli.main", "run", "--config", str(config)],
             cwd=ROOT,
             env=environ,
             stdout=subprocess.DEVNULL,
@@ -125,7 +125,7 @@ def trial(contacts: int) -> dict[str, float | bool]:
         )
         environ = {**os.environ, "BENCH_TOKEN": sb.token, "PYTHONPATH": str(ROOT)}
         setup = subprocess.run(
-            [sys.executable, "-m", "tests.sync.cli_runner", "setup", "--apply", "--config",
+            [sys.executable, "-m", "cli.main", "setup", "--apply", "--config",
              str(config)], cwd=ROOT, env=environ, capture_output=True, check=True,
         )  # fmt: skip
         del setup

@@ -27,7 +27,7 @@ def test_sigterm_while_the_crm_hangs_exits_after_the_grace_and_the_next_run_resu
         sb.faults.queue("timeout")
         sb.faults.set(timeout=1.0, timeout_s=120)
         proc = popen(
-            env, "-m", "tests.sync.cli_runner", "sync", "--full", "--config", str(env.config)
+            env, "-m", "cli.main", "sync", "--full", "--config", str(env.config)
         )
         _wait(lambda: not sb.faults.snapshot()["queue"], what="a call hanging")
         proc.send_signal(signal.SIGTERM)

@@ -262,7 +262,7 @@ def test_sigterm_mid_run_exits_0_with_the_cursor_saved_and_the_next_run_finishes
         proc = popen(
             env,
             "-m",
-            "tests.sync.cli_runner",
+            "cli.main",
             "sync",
             "--full",
             "--config",
@@ -303,7 +303,7 @@ def test_daemon_serves_health_and_exits_0_on_sigterm(tmp_path, capsys):
     try:
         env = write_config(tmp_path, sb, extra="daemon: {port: 0}\nlogging: {level: INFO}\n")
         assert cli(capsys, "setup", "--apply", "--config", str(env.config))[0] == 0
-        proc = popen(env, "-m", "tests.sync.cli_runner", "run", "--config", str(env.config))
+        proc = popen(env, "-m", "cli.main", "run", "--config", str(env.config))
         lines: list[str] = []
 
         def started() -> bool:
@@ -341,7 +341,7 @@ def test_two_processes_on_one_postgresql_never_run_a_connection_at_once(tmp_path
     try:
         env = write_config(tmp_path, sb, state_url=url, prefix=prefix)
         procs = [
-            popen(env, "-m", "tests.sync.cli_runner", "sync", "--full", "--config", str(env.config))
+            popen(env, "-m", "cli.main", "sync", "--full", "--config", str(env.config))
             for _ in range(2)
         ]
         outcomes = [(*p.communicate(timeout=120), p.returncode) for p in procs]
@@ -427,7 +427,7 @@ def test_a_second_sync_process_on_the_same_day_stops_at_the_daily_budget(tmp_pat
         calls_before = sb.calls
         # a new process (as from cron) counts the calls the first one made today
         second = popen(
-            env, "-m", "tests.sync.cli_runner", "sync", "--full", "--dry-run",
+            env, "-m", "cli.main", "sync", "--full", "--dry-run",
             "--now", NOW.isoformat(), *config,
         )  # fmt: skip
         out, err = second.communicate(timeout=60)

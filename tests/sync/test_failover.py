@@ -75,10 +75,10 @@ def test_kill_9_of_the_leader_mid_run_hands_over_to_a_standby_with_every_change_
             chunk_size=100,
             extra="daemon: {port: 0, heartbeat: 300ms}\n",
         )
-        setup = popen(env, "-m", "tests.sync.cli_runner", "setup", "--apply", "--config",
+        setup = popen(env, "-m", "cli.main", "setup", "--apply", "--config",
                       str(env.config))  # fmt: skip
         assert setup.wait(60) == 0
-        run = ("-m", "tests.sync.cli_runner", "run", "--config", str(env.config))
+        run = ("-m", "cli.main", "run", "--config", str(env.config))
         replicas.append(Replica(popen(env, *run)))
         wait(lambda: replicas[0].role() == "leader", "the first replica to lead")
         replicas += [Replica(popen(env, *run)) for _ in range(2)]

@@ -32,7 +32,7 @@ def leadsync(
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
 
     return subprocess.run(
-        [sys.executable, "-m", "tests.sync.cli_runner", *args, "--config", str(env.config)],
+        [sys.executable, "-m", "cli.main", *args, "--config", str(env.config)],
         cwd=ROOT,
         env=env.environ,
         capture_output=True,
