@@ -26,9 +26,7 @@ def test_sigterm_while_the_crm_hangs_exits_after_the_grace_and_the_next_run_resu
         # every call hangs for two minutes, from the first (the run's first page) on
         sb.faults.queue("timeout")
         sb.faults.set(timeout=1.0, timeout_s=120)
-        proc = popen(
-            env, "-m", "cli.main", "sync", "--full", "--config", str(env.config)
-        )
+        proc = popen(env, "-m", "cli.main", "sync", "--full", "--config", str(env.config))
         _wait(lambda: not sb.faults.snapshot()["queue"], what="a call hanging")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
