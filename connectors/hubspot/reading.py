@@ -43,6 +43,7 @@ __all__ = [
     "SEARCH_LIMIT",
     "ObjectSpec",
     "check_results",
+    "plan_chains",
     "read_full",
     "read_incremental",
 ]
@@ -141,14 +142,16 @@ def read_full(
         if after is None:
             yield results, None
             return
-        chains = _plan(api, spec, after, first=results, latency=latency, max_chains=max_chains)
+        chains = plan_chains(
+            api, spec, after, first=results, latency=latency, max_chains=max_chains
+        )
         yield results, FullState(spec.object_type, chains)
     else:
         chains = state.chains
     yield from _run_chains(api, spec, properties, chains)
 
 
-def _plan(  # noqa: PLR0913  keyword-only inputs of one plan
+def plan_chains(  # noqa: PLR0913  keyword-only inputs of one plan
     api: HubSpotApi,
     spec: ObjectSpec,
     after: str,
@@ -159,7 +162,11 @@ def _plan(  # noqa: PLR0913  keyword-only inputs of one plan
 ) -> tuple[tuple[str | None, int | None, int | None], ...]:
     """Split the rest of a full read into id ranges, enough to keep the rate budget busy.
 
-    `first` is the first page, read from the start, and `after` its next cursor.
+    `first` is the first page, read from the start, `after` its next cursor and `latency` the
+    seconds that call took. Returns `(after, lo, hi)` chains (`FullState.chains`): one chain
+    `((after, None, None),)` unless the list pages by id and the budget allows several calls
+    in flight, else up to `max_chains` id ranges `[lo, hi)`, the last open-ended. Costs one
+    search call (for the top id) when it splits, none otherwise.
     """
     single = ((after, None, None),)
     lo = _numeric(after)
