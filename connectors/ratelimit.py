@@ -194,12 +194,6 @@ class DailyCap:
             self._roll()
             return self._server_spent
 
-    def count(self) -> None:
-        """Count one call made whatever the cap (the one that learns the account's day)."""
-        with self._lock:
-            self._roll()
-            self._used += 1
-
     def rezone(self, today: Callable[[], date]) -> None:
         """From now on the day is `today()`'s (the account's); today's count is kept."""
         with self._lock:

@@ -282,17 +282,15 @@ class HubSpotApi:
 
         return retrying(self._policy, sleep=self._sleep, on_retry=on_retry)
 
-    def _attempt(  # noqa: PLR0913  one attempt's call, its windows and its charge
+    def _attempt(
         self,
         endpoint: str,
         fn: Callable[..., Any],
         args: Iterable[Any],
         kwargs: Mapping[str, Any],
         windows: tuple[RollingWindow, ...],
-        *,
-        charge: Callable[[], None] | None = None,
     ) -> ApiReply:
-        (charge or self.daily.spend)()
+        self.daily.spend()
         for window in windows:
             window.acquire()
         status: int | None = None
@@ -404,8 +402,8 @@ class HubSpotApi:
 
     def _load_zone(self) -> None:
         """Ask once for the account's time zone; the daily cap's day is the account's from
-        then on. The call is counted but never refused by our own cap (it is what tells when
-        the cap resets); a failure leaves the day UTC's."""
+        then on. The call counts against the cap like any other (a process started on a spent
+        day makes none); a failure or a refusal leaves the day UTC's."""
         with self._zone_lock:
             if self._zone_tried:
                 return
@@ -420,7 +418,6 @@ class HubSpotApi:
                         (DETAILS_PATH,),
                         {},
                         (self.window,),
-                        charge=self.daily.count,
                     )
                 )
             except (ConnectorError, TokenRejected):

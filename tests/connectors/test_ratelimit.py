@@ -209,7 +209,7 @@ def test_daily_cap_none_only_stops_when_the_server_says_so() -> None:
 def test_daily_cap_rezoned_keeps_todays_count_and_rolls_on_the_new_day() -> None:
     utc, account = Days(), Days()
     cap = DailyCap(3, today=utc, used=1)
-    cap.count()  # counted whatever the cap
+    cap.spend()
     account.day = date(2026, 11, 19)  # the account is still on the day before
     cap.rezone(account)
     assert cap.used == 2
