@@ -87,9 +87,7 @@ def test_id_range_chains_read_everything_once(make_sandbox, make_connector, monk
     first, after = list_page(api, CONTACTS, properties, None)
     assert after is not None
     monkeypatch.setattr(reading, "PAGES_PER_CHAIN", 5)
-    chains = _plan(
-        api, CONTACTS, after, last=first, read=len(first), latency=0.5, max_chains=4
-    )
+    chains = _plan(api, CONTACTS, after, last=first, read=len(first), latency=0.5, max_chains=4)
     assert len(chains) == 4
     assert chains[0][:2] == (after, None)
     assert chains[-1][2] is None  # the last chain is open-ended: new records are read too
@@ -127,9 +125,7 @@ def test_a_full_read_searches_for_the_top_id_only_when_it_splits(
 
 def test_a_non_numeric_list_cursor_keeps_one_chain(make_sandbox, make_connector) -> None:
     connector = make_connector(make_sandbox(contacts=10))
-    chains = _plan(
-        connector._api, CONTACTS, "MTAx", last=[], read=0, latency=1.0, max_chains=4
-    )
+    chains = _plan(connector._api, CONTACTS, "MTAx", last=[], read=0, latency=1.0, max_chains=4)
     assert chains == (("MTAx", None, None),)
     assert connector.usage.calls == 0
 
