@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_an_unknown_zone_name_falls_back_to_the_reported_offset_then_utc() -> No
     assert zone_of({}) == AccountZone("UTC", UTC)
 
 
-def get(sandbox, path: str) -> dict:
+def get(sandbox: Any, path: str) -> Any:
     request = urllib.request.Request(
         sandbox.url + path, headers={"Authorization": f"Bearer {sandbox.token}"}
     )

@@ -103,6 +103,7 @@ def test_full_read_with_faults_and_changes_reads_every_contact_once(
         state = decode(page.cursor or "", "contacts")
         if isinstance(state, FullState) and len(state.chains) > 1:
             break
+    assert isinstance(state, FullState)
     assert len(state.chains) == 6  # the premise: a split read
     later = sandbox.now + timedelta(hours=1)
     sandbox.mutate(100, at=later)

@@ -216,6 +216,7 @@ def test_a_spent_day_says_when_the_accounts_day_ends(
     assert str(caught.value).startswith(message)
     assert str(caught.value).endswith("; resumes at 00:00 Asia/Kolkata (18:30 UTC)")
     resume = caught.value.resume_at
+    assert resume is not None
     assert (resume.hour, resume.minute, resume.tzinfo) == (18, 30, UTC)
     assert connector.usage.by_endpoint == calls
 
