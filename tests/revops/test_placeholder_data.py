@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from config.model_loader import parse_model
 from config.record_files import read_records
@@ -35,7 +36,8 @@ def test_pdays_999_as_a_placeholder_turns_a_constant_rule_into_a_real_one() -> N
     )
     figures = {}
     for head in ("", "placeholders: {properties: {pdays: [999]}}\n"):
-        result = bt.to_dict(bt.run(labelled, parse_model(head + MODEL, "m.yaml"), outcome="y"))
+        model = parse_model(head + MODEL, "m.yaml")
+        result: dict[str, Any] = bt.to_dict(bt.run(labelled, model, outcome="y"))
         rule = result["rules"][0]
         figures[bool(head)] = (
             round(result["auc"], 6),

@@ -82,7 +82,7 @@ def test_property_placeholders_apply_to_their_property_only() -> None:
             - {name: Pages, if: {pages: {exists: true}}, points: 5}
         """
     )
-    cases = [
+    cases: list[tuple[dict[str, object], float, float]] = [
         ({"visits": "0", "pages": "0"}, 5.0, 0.5),
         ({"visits": 0.0, "pages": 0}, 5.0, 0.5),
         ({"visits": 999, "pages": "select"}, 0.0, 0.0),
