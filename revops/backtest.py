@@ -59,7 +59,7 @@ def run(labelled: Labelled, model: ScoringModel, *, outcome: str) -> Backtest:
     auc = ev.roc_auc(scores, ys)
     warnings = leakage.assess(
         sorted(model.properties),
-        [record.properties for record in labelled.records],
+        [model.known(record.properties) for record in labelled.records],
         ys,
         outcome=outcome,
         fired=fired,

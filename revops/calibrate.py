@@ -287,7 +287,7 @@ def _extended(
     text: str, model: ScoringModel, labelled: Labelled, ignore: Sequence[str]
 ) -> tuple[str, ScoringModel, list[proposals.Candidate]]:
     """The model with every candidate of `revops.proposals` added at 0 points."""
-    records = [r.properties for r in labelled.records]
+    records = [model.known(r.properties) for r in labelled.records]
     usable = proposals.usable_properties(records, labelled.outcomes, ignore=ignore)
     found = proposals.candidates(records, exclude=set(records[0]) - set(usable) if records else ())
     taken = {rule.spec.name for rule, _ in model_rules(model)}
@@ -403,7 +403,7 @@ def _leaks(
     """The leakage warnings about the admin's model, and the rules each concerns."""
     warnings = leakage.assess(
         sorted(model.properties),
-        [r.properties for r in labelled.records],
+        [model.known(r.properties) for r in labelled.records],
         labelled.outcomes,
         outcome=outcome,
         fired={k: v for k, v in activity.fired().items() if k not in proposed},
