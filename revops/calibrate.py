@@ -534,6 +534,7 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         if u.rule in flagged
     )
     q_after = ev.qualification([r.qualified for r in after], y_held)
+    held_ids = [labelled.records[i].id for i in rows]
     return Calibration(
         model_name=model.name,
         records=len(y),
@@ -544,8 +545,8 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         fold_auc_after=tuple(fold_after),
         scores_before=tuple(scores_before),
         scores_after=tuple(scores_after),
-        deciles_before=tuple(ev.lift_by_decile(scores_before, y_held)),
-        deciles_after=tuple(ev.lift_by_decile(scores_after, y_held)),
+        deciles_before=tuple(ev.lift_by_decile(scores_before, y_held, ids=held_ids)),
+        deciles_after=tuple(ev.lift_by_decile(scores_after, y_held, ids=held_ids)),
         calibration_before=tuple(ev.calibration_table(scores_before, y_held)),
         calibration_after=tuple(ev.calibration_table(scores_after, y_held)),
         labels_before=tuple(
