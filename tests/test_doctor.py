@@ -72,6 +72,7 @@ def test_a_rejected_token_fails_the_credentials_without_printing_it(tmp_path, ca
         code = main(["doctor", "--config", str(env.config)])
         out = capsys.readouterr().out
         assert code == 1
+        assert out.splitlines()[0].split() == ["scope", "check", "result", "detail"]
         assert "credentials" in out and "FAIL" in out
         assert "pat-na1-wrong-token-1234" not in out
     finally:

@@ -243,7 +243,7 @@ def doctor_command(
         body = {"ok": failed == 0, "checks": [asdict(c) for c in checks]}
         click.echo(json.dumps(body, indent=2))
     else:
-        click.echo(table(("", "check", "result", "detail"), [
+        click.echo(table(("scope", "check", "result", "detail"), [
             (c.scope, c.name, c.status, c.detail) for c in checks
         ]))  # fmt: skip
         click.echo(f"\n{len(checks)} checks: {failed} failed, {warned} warnings")
