@@ -55,6 +55,13 @@ def test_missing_outputs_fail_with_the_fix(tmp_path, capsys):
         env = write_config(tmp_path, sb)
         code, body = doctor(capsys, env.config)
         assert code == 1 and body["ok"] is False
+        # before the first run: no state to check, and doctor creates none
+        (state,) = [c for c in body["checks"] if c["scope"] == "state"]
+        assert (state["status"], state["detail"]) == (
+            OK,
+            f"no state yet: {tmp_path / 'state.db'} holds none; the first run creates it",
+        )
+        assert not (tmp_path / "state.db").exists()
         (outputs,) = [c for c in body["checks"] if c["name"] == "contact outputs"]
         assert outputs["status"] == FAIL
         assert outputs["detail"].startswith("missing leadsync_")
