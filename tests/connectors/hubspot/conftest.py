@@ -45,6 +45,20 @@ class FakeClock:
             self._now += seconds
 
 
+class TickingClock(FakeClock):
+    """A fake clock that also moves `tick` seconds whenever it is read, so a call takes time as
+    the connector measures it and full reads are split into id-range chains."""
+
+    def __init__(self, tick: float) -> None:
+        super().__init__()
+        self.tick = tick
+
+    def __call__(self) -> float:
+        with self._lock:
+            self._now += self.tick
+            return self._now
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
