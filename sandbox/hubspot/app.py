@@ -234,8 +234,9 @@ class HubSpotSandbox:
 
     def journal(self, label: str) -> list[Any]:
         """From now on, the JSON body of every API request on the route `label` (as
-        `request_counts` names it) is appended to the returned list, in arrival order: what a
-        client sent, for tests."""
+        `request_counts` names it) is appended to the returned list, in arrival order, or for
+        a request without a body its query parameters (`{name: [values]}`): what a client
+        sent, for tests."""
         with self._counts_lock:
             return self._journals.setdefault(label, [])
 
@@ -399,11 +400,11 @@ class HubSpotSandbox:
         with self._counts_lock:
             self._counts[(label, status)] += 1
 
-    def _note(self, label: str, body: bytes) -> None:
+    def _note(self, label: str, request: Request) -> None:
         with self._counts_lock:
             journal = self._journals.get(label)
             if journal is not None:
-                journal.append(json.loads(body) if body else None)
+                journal.append(json.loads(request.body) if request.body else request.query)
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -423,7 +424,7 @@ class HubSpotSandbox:
         if route.kind == "control":
             return route(request)
         if self._journals:
-            self._note(route.label, request.body)
+            self._note(route.label, request)
         response = self._serve(route, request)
         self._count(route.label, response.status)
         return response
