@@ -24,7 +24,7 @@ from scoring.coerce import MISSING_TOKENS, to_bool, to_datetime, to_domain, to_n
 from scoring.conditions import Values, compile_leaf
 from scoring.patterns import compile_matcher
 from scoring.rules import BandTable, Item, RecencySteps, Runner, collect_events
-from scoring.spec import AllOf, AnyOf, Cond, Leaf, NotOf
+from scoring.spec import AllOf, AnyOf, Band, Cond, Leaf, NotOf
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +237,9 @@ class PageTail:
     matchers: Mapping[str, EventMatcher]
     #: An account model's roll-up plan (`scoring.rollup.RollupPlan`), None for people models.
     rollup: Any = None
+    #: The model's placeholder filter (`scoring.placeholders`), run on each record's properties
+    #: before any rule reads them; None without placeholders.
+    clean: Callable[[Mapping[str, object]], Mapping[str, object]] | None = None
 
 
 #: page(records, now, previous results aligned with records or None, members' facts aligned
@@ -275,6 +278,7 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
         MATCHERS=tail.matchers,
         DQ=tuple(tail.disqualified_reasons),
         EMPTY={},
+        CLEAN=tail.clean,
     )
     if tail.rollup is not None:
         # an account's roll-ups over its people's facts, after its own interest rules
@@ -322,6 +326,7 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
     head = [
         "raw = record.properties",
         "if raw.__class__ is not dict and not isinstance(raw, MAPPING): raw = {}",
+        *(["raw = CLEAN(raw)"] if tail.clean is not None else []),
         "get = raw.get",
         "items = []",
         "append = items.append",
@@ -448,13 +453,8 @@ def _rule_lines(  # noqa: PLR0912  one branch per rule kind
                     if plan.bands is not None:
                         n = b.local(plan.bands[0], "n")
                         branches = [
-                            (
-                                f"{low!r} <= {n} <= {high!r}"
-                                if high != _INF
-                                else f"{low!r} <= {n}",
-                                b.const(item, "I"),
-                            )
-                            for low, high, item in plan.bands[1]
+                            (_band_test(band, n), b.const(item, "I"))
+                            for band, item in plan.bands[1]
                         ]
                     else:
                         assert plan.recency is not None
@@ -492,6 +492,16 @@ def _rule_lines(  # noqa: PLR0912  one branch per rule kind
         body.append(f"    dq = {index}")
         keyword = "elif"
     return body
+
+
+def _band_test(band: Band, n: str) -> str:
+    # `Band.holds` inline
+    tests = []
+    if band.min is not None:
+        tests.append(f"{band.min!r} {'<' if band.min_open else '<='} {n}")
+    if band.max is not None:
+        tests.append(f"{n} {'<' if band.max_open else '<='} {band.max!r}")
+    return " and ".join(tests) or "True"
 
 
 def _compile(builder: _Builder, name: str, lines: Sequence[str]) -> Any:

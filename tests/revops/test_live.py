@@ -92,20 +92,21 @@ def test_preview_of_a_deliberately_changed_rule(live, capsys):
     assert demo  # the sandbox population holds demo requests
     code, out = run(
         capsys, "preview", "--config", str(live.config), "--model", str(candidate), "--now", NOW,
-        "--report", str(live.tmp / "preview.html"),
+        "--report", str(live.tmp / "reports" / "preview.html"),  # a folder not made yet
     )  # fmt: skip
     assert code == 0
     assert f"on {len(before)} records from sandbox" in out
     # The live side is exactly what the sync engine stored; only records with a demo can move.
     lines = out.splitlines()
     shift = next(line for line in lines if line.startswith("Demo request"))
-    total = sum(demo.values())
+    # Mean points per record over the whole population, live and candidate (a fifth).
+    mean = sum(demo.values()) / len(before)
     assert shift.split() == [
-        "Demo", "request", f"{total:.3f}", f"{total / 5:.3f}", f"{total / 5 - total:.3f}",
+        "Demo", "request", f"{mean:.2f}", f"{mean / 5:.2f}", f"{mean / 5 - mean:+.2f}",
         str(len(demo)),
     ]  # fmt: skip
     assert sum(1 for line in lines if line.startswith(("Demo request", "rule "))) == 2
-    assert (live.tmp / "preview.html").stat().st_size > 1_000_000
+    assert (live.tmp / "reports" / "preview.html").stat().st_size > 1_000_000
     code, out = run(
         capsys, "preview", "--config", str(live.config), "--model", str(MODEL), "--now", NOW
     )
