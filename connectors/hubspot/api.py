@@ -56,7 +56,7 @@ from connectors.hubspot.errors import HubSpotRejected, TokenRejected, classify
 from connectors.hubspot.options import HubSpotOptions
 from connectors.ratelimit import DailyCap, RollingWindow
 from connectors.reach import no_connection_reason, origin
-from connectors.retry import rate_backoff, retrying
+from connectors.retry import RetryPolicy, rate_backoff, retrying
 
 __all__ = ["TIER_LIMITS", "ApiReply", "HubSpotApi"]
 
@@ -126,6 +126,22 @@ def _remaining(headers: Mapping[str, str]) -> int | None:
     return _int(next((v for k, v in headers.items() if k.lower() == name), None))
 
 
+def _windows(
+    policy: RetryPolicy,
+    limits: tuple[tuple[int, float], tuple[int, float]],
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> tuple[RollingWindow, RollingWindow]:
+    """The ten-second and search windows, backing off after 429s with the policy's jitter."""
+    jitter = policy.jitter or random.Random().random
+    backoff = rate_backoff(policy, jitter)
+    (n1, s1), (n2, s2) = limits
+    return (
+        RollingWindow(n1, s1, clock=clock, sleep=sleep, backoff=backoff, jitter=jitter),
+        RollingWindow(n2, s2, clock=clock, sleep=sleep, backoff=backoff, jitter=jitter),
+    )
+
+
 class HubSpotApi:
     """One HubSpot account connection, shared by every thread of a connector."""
 
@@ -161,11 +177,8 @@ class HubSpotApi:
         limit = TIER_LIMITS[tier]
         if self._oauth and not options.access_token:
             limit = min(limit, OAUTH_LIMIT)
-        jitter = self._policy.jitter or random.Random().random
-        backoff = rate_backoff(self._policy, jitter)
-        self.window, self.search_window = (
-            RollingWindow(n, s, clock=clock, sleep=sleep, backoff=backoff, jitter=jitter)
-            for n, s in ((limit, WINDOW_S), (options.search_per_second, 1.0))
+        self.window, self.search_window = _windows(
+            self._policy, ((limit, WINDOW_S), (options.search_per_second, 1.0)), clock, sleep
         )
         self.daily = DailyCap(options.daily_budget, used=daily_used)
         self.zone: AccountZone | None = None  # the account's, once looked up
