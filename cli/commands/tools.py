@@ -25,7 +25,6 @@ from cli.inputs import IdColumnOption, read_input
 from cli.times import time_option
 from config.errors import Problem, ProblemsError, UserError
 from config.model_loader import load_model
-from config.record_files import read_records
 from config.settings import ConnectionSettings
 from connectors.base import Connector
 from connectors.history import HistoryReader
@@ -162,7 +161,13 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
     if _offline(model_path, input_path):
         assert model_path is not None and input_path is not None
         model = load_model(model_path)
-        records = read_records(input_path, model.object, on_problem=_warn, id_column=id_column)
+        records = read_input(
+            model=model,
+            model_path=model_path,
+            input_path=input_path,
+            on_problem=_warn,
+            id_column=id_column,
+        )
         found = next((r for r in records if r.id == record_id), None)
         if found is None:
             by = f"in column {id_column!r}" if id_column else "(ids: --id-column COLUMN)"
