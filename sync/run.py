@@ -120,7 +120,9 @@ def member_request(*models: Model) -> MemberRequest | None:
         return None
     properties = frozenset().union(*(p.properties for p in plans))
     event_types = frozenset().union(*(p.event_types for p in plans))
-    return MemberRequest(properties, event_types)
+    windows = [r.within_days for p in plans for r in p.rules if r.kind != "score"]
+    horizon = None if None in windows or not windows else max(w for w in windows if w is not None)
+    return MemberRequest(properties, event_types, horizon)
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,7 @@ class Run:
             result.finished_at = context.clock()
             result.elapsed_s = time.monotonic() - started
             result.pauses = self.read_outage.pauses + self.write_outage.pauses
+            result.retried = self.writes.retried
             complete = None
             if (
                 self.status is RunStatus.SUCCEEDED
@@ -361,6 +364,7 @@ class Run:
                 status=str(self.status),
                 elapsed_s=round(result.elapsed_s, 3),
                 error=result.error,
+                retried=result.retried,
                 **self.counts.as_dict(),
             )
         return result

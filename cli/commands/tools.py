@@ -26,6 +26,7 @@ from cli.times import time_option
 from config.errors import Problem, ProblemsError, UserError
 from config.model_loader import load_model
 from config.settings import ConnectionSettings
+from connectors.account_match import AccountMatcher
 from connectors.base import Connector
 from connectors.history import HistoryReader
 from revops import backtest as bt
@@ -80,9 +81,12 @@ def _records(
 
 
 def _write(path: Path, text: str, what: str, *, force: bool) -> None:
+    """Write `text` to `path`, creating its folder when missing (a report asked for in a new
+    folder must not fail after all the work)."""
     if path.exists() and not force:
         raise UserError(f"{path} exists; pass --force to overwrite it")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{path}: cannot write the {what}: {exc.strerror}") from None
@@ -235,8 +239,9 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                     sorted(model.event_types),
                     members=member_request(model),
                 )
-            if not fetched:
-                raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
+                if not fetched:
+                    raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
+                link = _account_link(ctx, conn, obj_kind, connector, record_id)
             fetched = list(
                 with_accounts(
                     fetched,
@@ -251,13 +256,26 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                 record_id
             )
             fetched = [_own_outputs(fetched[0], ctx, conn.name, obj_kind, picked)]
-            explanation = explain(fetched[0], model, now, previous)
+            explanation = explain(fetched[0], model, now, previous, account_link=link)
         finally:
             ctx.store.close()
     if fmt == "json":
         click.echo(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
         click.echo(explanation.to_text())
+
+
+def _account_link(
+    ctx: Context, conn: ConnectionSettings, kind: str, connector: Connector, record_id: str
+) -> str | None:
+    """How a person is tied to their account, when the connection scores accounts and its
+    CRM ties people by a rule (`connectors.account_match.AccountMatcher`)."""
+    scores_accounts = any(
+        name == conn.name and model.rollup is not None for (name, _), model in ctx.models.items()
+    )
+    if not scores_accounts or not isinstance(connector, AccountMatcher):
+        return None
+    return connector.account_links(kind, [record_id]).get(record_id)
 
 
 @click.command("history")

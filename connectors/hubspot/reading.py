@@ -48,6 +48,7 @@ __all__ = [
     "SEARCH_LIMIT",
     "ObjectSpec",
     "check_results",
+    "plan_chains",
     "read_full",
     "read_incremental",
 ]
@@ -145,7 +146,7 @@ def read_full(
 
     A fresh read (or one resumed in its one unsplit chain) goes on as one chain for
     `PAGES_PER_CHAIN` pages after the first; only a read still going after them, in ascending
-    id order, may be split (`_plan`), so shorter reads never pay for the search of the top id,
+    id order, may be split (`plan_chains`), so shorter reads never pay for the search of the top id,
     whatever the latency. A resumed read counts only the records it read itself, so it may
     plan a chain or two more than the rest needs (each costs at most one call).
     """
@@ -177,7 +178,7 @@ def _lead(  # noqa: PLR0913  keyword-only inputs of one plan
     max_chains: int,
 ) -> Generator[tuple[list[Raw], FullState | None], None, Sequence[Chain]]:
     """Read one unsplit chain for `PAGES_PER_CHAIN` pages; the chains for the rest: none at
-    the end, else the read split by `_plan` when every page showed ascending ids."""
+    the end, else the read split by `plan_chains` when every page showed ascending ids."""
     lead = _run_chains(api, spec, properties, chains, max_pages=PAGES_PER_CHAIN)
     last: list[Raw] = []
     ordered = True
@@ -193,7 +194,7 @@ def _lead(  # noqa: PLR0913  keyword-only inputs of one plan
         yield page, page_state
     if not rest or not ordered or rest[0][0] is None:
         return rest
-    return _plan(
+    return plan_chains(
         api,
         spec,
         rest[0][0],
@@ -213,7 +214,7 @@ def _by_id(page: Sequence[Raw], after: str | None) -> bool:
     return _ascending(ids) and (cursor is None or not ids or cursor >= ids[-1])
 
 
-def _plan(  # noqa: PLR0913  keyword-only inputs of one plan
+def plan_chains(  # noqa: PLR0913  keyword-only inputs of one plan
     api: HubSpotApi,
     spec: ObjectSpec,
     after: str,
@@ -225,10 +226,14 @@ def _plan(  # noqa: PLR0913  keyword-only inputs of one plan
 ) -> tuple[tuple[str | None, int | None, int | None], ...]:
     """Split the rest of a full read into id ranges, enough to keep the rate budget busy.
 
-    `after` is the next cursor, `last` the page read last and `read` the records read so far
-    (`read_full` plans after `PAGES_PER_CHAIN + 1` pages). One search for the top id and
-    the total, then at most one chain per `PAGES_PER_CHAIN` pages of the whole read, and no
-    more chains than pages left; each range chain may read one page beyond its range.
+    `after` is the next cursor, `last` the page read last, `read` the records read so far
+    (`read_full` plans after `PAGES_PER_CHAIN + 1` pages) and `latency` the seconds a call
+    took. Returns `(after, lo, hi)` chains (`FullState.chains`): the one chain
+    `((after, None, None),)` unless the list pages by id and the budget allows several calls
+    in flight, else id ranges `[lo, hi)`, the last open-ended. One search for the top id and
+    the total, then at most one chain per `PAGES_PER_CHAIN` pages of the whole read, no more
+    than `max_chains` and no more than pages left; each range chain may read one page beyond
+    its range.
     """
     single = ((after, None, None),)
     lo = _numeric(after)

@@ -80,7 +80,9 @@ def ensure_schema(
             statuses.append(status)
             continue
         if not apply:
-            statuses.append(FieldStatus(field.name, name, "missing", "run with apply to create"))
+            statuses.append(
+                FieldStatus(field.name, name, "missing", "`leadsync setup --apply` creates it")
+            )
             continue
         if not group_ready:
             actions += _ensure_group(api, object_type)

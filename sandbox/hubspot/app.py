@@ -29,6 +29,8 @@ from sandbox.hubspot.control import ControlApi
 from sandbox.hubspot.crm import CrmApi, object_type, read_scope, write_scope
 from sandbox.hubspot.events import EventsApi
 from sandbox.hubspot.faults import Faults
+from sandbox.hubspot.forms import FormsApi
+from sandbox.hubspot.forms import scopes as forms_scopes
 from sandbox.hubspot.generator import generate
 from sandbox.hubspot.limits import RateLimiter
 from sandbox.hubspot.properties import PropertiesApi
@@ -115,6 +117,7 @@ class HubSpotSandbox:
         self.properties = PropertiesApi(self.store, clock_ms=lambda: int(self.clock() * 1000))
         self.associations = AssociationsApi(self.store)
         self.events = EventsApi(self.store, tier=tier, base_url=lambda: self.url)
+        self.forms = FormsApi()
         self.router: Router[Route] = Router()
         self._register()
 
@@ -231,8 +234,9 @@ class HubSpotSandbox:
 
     def journal(self, label: str) -> list[Any]:
         """From now on, the JSON body of every API request on the route `label` (as
-        `request_counts` names it) is appended to the returned list, in arrival order: what a
-        client sent, for tests."""
+        `request_counts` names it) is appended to the returned list, in arrival order, or for
+        a request without a body its query parameters (`{name: [values]}`): what a client
+        sent, for tests."""
         with self._counts_lock:
             return self._journals.setdefault(label, [])
 
@@ -367,6 +371,16 @@ class HubSpotSandbox:
             self.events.event_types,
         )
         self._add(
+            "GET", "/marketing/v3/forms/?", "/marketing/v3/forms", self.forms.list, forms_scopes
+        )
+        self._add(
+            "GET",
+            rf"/marketing/v3/forms/{ident}",
+            "/marketing/v3/forms/{formId}",
+            self.forms.get,
+            forms_scopes,
+        )
+        self._add(
             "GET", "/account-info/v3/details", "/account-info/v3/details", self.account.details
         )
         self._add(
@@ -386,11 +400,11 @@ class HubSpotSandbox:
         with self._counts_lock:
             self._counts[(label, status)] += 1
 
-    def _note(self, label: str, body: bytes) -> None:
+    def _note(self, label: str, request: Request) -> None:
         with self._counts_lock:
             journal = self._journals.get(label)
             if journal is not None:
-                journal.append(json.loads(body) if body else None)
+                journal.append(json.loads(request.body) if request.body else request.query)
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -410,7 +424,7 @@ class HubSpotSandbox:
         if route.kind == "control":
             return route(request)
         if self._journals:
-            self._note(route.label, request.body)
+            self._note(route.label, request)
         response = self._serve(route, request)
         self._count(route.label, response.status)
         return response

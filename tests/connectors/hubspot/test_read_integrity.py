@@ -29,7 +29,7 @@ from connectors.base import Page
 from connectors.errors import PermanentError, TransientError
 from connectors.hubspot import reading
 from connectors.hubspot.cursor import FullState, decode, encode
-from connectors.hubspot.reading import ObjectSpec, _plan
+from connectors.hubspot.reading import ObjectSpec, plan_chains
 from sandbox.httpserver import Request, Response, SandboxServer
 
 from .conftest import FakeClock, TickingClock, live_ids, read_all, stamp_all
@@ -189,13 +189,13 @@ def rows(*ids: int) -> list[dict[str, Any]]:
         ("MTAx", rows(1, 2)),  # not a number at all
     ],
 )
-def test_no_split_unless_the_first_page_pages_by_id(make_sandbox, make_connector, after, first):
-    connector = make_connector(make_sandbox(contacts=10))
-    chains = _plan(
-        connector._api, CONTACTS, after, last=first, read=len(first), latency=1.0, max_chains=4
+def test_no_split_unless_the_first_page_pages_by_id(make_sandbox, make_api, after, first):
+    api = make_api(make_sandbox(contacts=10))
+    chains = plan_chains(
+        api, CONTACTS, after, last=first, read=len(first), latency=1.0, max_chains=4
     )
     assert chains == ((after, None, None),)
-    assert connector.usage.calls == 0  # not even the search for the top id
+    assert api.usage.calls == 0  # not even the search for the top id
 
 
 class ListScript:
