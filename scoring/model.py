@@ -28,7 +28,7 @@ from scoring.codegen import (
 )
 from scoring.conditions import Pred, Values, compile_cond, cond_properties
 from scoring.outcome import apply_overrides, qualifier, share
-from scoring.reasons import change_lines_of, reason_lines
+from scoring.reasons import change_lines_of, reason_line
 from scoring.rollup import RollupPlan, compile_rollup, rollup_items
 from scoring.rules import (
     Dimension,
@@ -280,7 +280,7 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
         ),
         helpers={
             "RESULT": slots_constructor(ScoreResult),
-            "REASONS": reason_lines,
+            "LINE": reason_line,
             "CHANGES": change_lines_of,
             "SHARE": share,
             "ROLLUP": rollup_items,

@@ -1,0 +1,328 @@
+"""The rule part of the generated page scorer: each rule group evaluated in rule order.
+
+A group is evaluated whole when it is `first_match` or capped, else rule by rule; each such
+segment appends its fired items to the record's `items` and, where the sum is exact (whole
+points, see `exact_sum`), adds their points to a running sum instead of a later `fsum`.
+
+A segment decided by one property's value alone (plain conditions and bands, with no clock and
+no closure) is looked up instead of evaluated: per such property a memo holds, by raw text, the
+items of all its segments, its completeness flag and its value-only disqualifiers (`Memos`).
+CRM values repeat (picklists, titles, sizes), so most records pay one dict lookup per property.
+Domains are left out: they come from email addresses and websites, which rarely repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scoring.coerce import new_memo
+from scoring.conditions import cond_properties
+from scoring.expr_codegen import ExprBuilder, compile_source
+from scoring.patterns import MEMO_ENTRIES, MEMO_TEXT_CHARS
+from scoring.rules import BandTable, Item, RecencySteps, Runner
+from scoring.spec import Cond
+
+
+@dataclass(frozen=True, slots=True)
+class RulePlan:
+    """How the fast path evaluates one rule: inline when it can, else by calling `runner`.
+
+    `cond` + `fixed`: a plain condition and its constant item; `bands`: (property, band table);
+    `recency`: (date property, steps).
+    """
+
+    runner: Runner
+    cond: Cond | None = None
+    fixed: Item | None = None
+    bands: tuple[str, BandTable] | None = None
+    recency: tuple[str, RecencySteps] | None = None
+
+
+#: (group name, rules, first_match, cap)
+GroupPlan = tuple[str | None, Sequence[RulePlan], bool, float | None]
+
+_INF = float("inf")
+#: Whole points up to this size add exactly in any order (far inside 2**53).
+_WHOLE_LIMIT = 2.0**40
+
+
+def _whole(points: float) -> bool:
+    # integral points well inside the float mantissa: any order of adding them is exact
+    return points.is_integer() and abs(points) <= _WHOLE_LIMIT
+
+
+def _plan_points(plan: RulePlan) -> list[float] | None:
+    """The constant points `plan` can produce, or None when they vary (events, decay)."""
+    if plan.cond is not None and plan.fixed is not None:
+        return [plan.fixed[0].points]
+    if plan.bands is not None:
+        return [item[0].points for _, _, item in plan.bands[1]]
+    if plan.recency is not None:
+        return [make(0.0)[0].points for _, make in plan.recency[1]]
+    return None
+
+
+def _exact_sum(groups: Sequence[GroupPlan]) -> bool:
+    """Whether a running sum of the dimension's points equals their `fsum`: every rule has
+    constant whole points and every group cap is whole."""
+    for _name, rules, _first, limit in groups:
+        if limit is not None and not _whole(limit):
+            return False
+        for plan in rules:
+            points = _plan_points(plan)
+            if points is None or not all(_whole(p) for p in points):
+                return False
+    return True
+
+
+def _segments(groups: Sequence[GroupPlan]) -> list[GroupPlan]:
+    """The units evaluated on their own, in rule order: a `first_match` or capped group
+    whole, every other group rule by rule."""
+    out: list[GroupPlan] = []
+    for group in groups:
+        name, rules, first_match, limit = group
+        if first_match or limit is not None:
+            out.append(group)
+        else:
+            out.extend((name, [plan], False, None) for plan in rules)
+    return out
+
+
+def _single_property(cond: Cond) -> str | None:
+    """The one property `cond` reads when its value alone decides it (no clock, no
+    closure over the record's values), else None."""
+    props = cond_properties(cond)
+    if len(props) != 1:
+        return None
+    scratch = ExprBuilder()
+    scratch.expr(cond)
+    if scratch.needs_values or any(kind in "am" for _, kind in scratch.locals):
+        return None
+    return next(iter(props))
+
+
+def _memo_property(segment: GroupPlan) -> str | None:
+    """The property whose raw value alone decides `segment`'s items, else None."""
+    props: set[str | None] = set()
+    for plan in segment[1]:
+        if plan.cond is not None and plan.fixed is not None:
+            props.add(_single_property(plan.cond))
+        elif plan.bands is not None:
+            props.add(plan.bands[0])
+        else:
+            return None
+    return props.pop() if len(props) == 1 else None
+
+
+def _group_lines(
+    b: ExprBuilder, segment: GroupPlan, *, acc: str | None, items: str = "items"
+) -> list[str]:
+    """Lines appending `segment`'s fired items to `items` (through `append`), adding their
+    points to `acc` when it is given (see `_exact_sum`)."""
+    _name, rules, first_match, limit = segment
+    body: list[str] = []
+    target = "append" if limit is None else "gappend"
+    into = acc if limit is None else "group_acc"
+    if limit is not None:
+        body += ["group = []", "gappend = group.append"]
+        if acc is not None:
+            body.append("group_acc = 0.0")
+    if first_match:
+        body.append("while True:")
+    indent = "    " if first_match else ""
+    for plan in rules:
+        if plan.cond is not None and plan.fixed is not None:
+            body.append(f"{indent}if {b.expr(plan.cond)}:")
+            body.append(f"{indent}    {target}({b.const(plan.fixed, 'I')})")
+            if acc is not None:
+                body.append(f"{indent}    {into} += {plan.fixed[0].points!r}")
+        elif plan.bands is not None or plan.recency is not None:
+            added = into if acc is not None else None
+            body += [
+                indent + line
+                for line in _ranged_lines(b, plan, target, added, first_match=first_match)
+            ]
+            continue
+        else:
+            b.needs_values = True  # runners take the record's `Values` view
+            body.append(f"{indent}item = {b.const(plan.runner, 'F')}(values, events)")
+            body.append(f"{indent}if item is not None:")
+            body.append(f"{indent}    {target}(item)")
+        if first_match:
+            body.append(f"{indent}    break")
+    if first_match:
+        body.append(f"{indent}break")
+    if limit is not None:
+        body.append("if group:")
+        body.append(f"    CAP({limit!r}, group, {items})")
+        if acc is not None:
+            # `clip_to_cap` leaves the group's total at exactly min(total, cap)
+            body.append(f"    {acc} += group_acc if group_acc <= {limit!r} else {limit!r}")
+    return body
+
+
+def _ranged_lines(
+    b: ExprBuilder, plan: RulePlan, target: str, acc: str | None, *, first_match: bool
+) -> list[str]:
+    """A bands or recency rule: the first band or step holding the value fires."""
+    if plan.bands is not None:
+        n = b.local(plan.bands[0], "n")
+        branches = [
+            (
+                f"{low!r} <= {n} <= {high!r}" if high != _INF else f"{low!r} <= {n}",
+                b.const(item, "I"),
+            )
+            for low, high, item in plan.bands[1]
+        ]
+    else:
+        assert plan.recency is not None
+        n = b.local(plan.recency[0], "a")
+        branches = [
+            (f"{n} <= {within!r}", f"{b.const(make, 'M')}({n})") for within, make in plan.recency[1]
+        ]
+    body = [f"if {n} is not None:"]
+    keyword = "if"
+    for (test, produce), earned in zip(branches, _plan_points(plan) or [], strict=True):
+        body.append(f"    {keyword} {test}:")
+        body.append(f"        {target}({produce})")
+        if acc is not None:
+            body.append(f"        {acc} += {earned!r}")
+        if first_match:
+            body.append("        break")
+        keyword = "elif"
+    return body
+
+
+@dataclass
+class _Memo:
+    """One property's memo while it is built: its per-record tuple's name, the builder of its
+    fill function (reading the property from `value`), the fill's lines, and its slots."""
+
+    name: str
+    builder: ExprBuilder
+    lines: list[str] = field(default_factory=list)
+    slots: int = 0
+
+
+class Memos:
+    """The memos of one page scorer, by property (see the module docstring): each maps a raw
+    text to a tuple of slots (a segment's items, their points, a completeness flag, a
+    disqualifier's test) computed by a generated fill function on a miss."""
+
+    def __init__(self, b: ExprBuilder) -> None:
+        self.b = b
+        self._memos: dict[str, _Memo] = {}
+
+    def __contains__(self, prop: str) -> bool:
+        return prop in self._memos
+
+    def builder(self, prop: str) -> ExprBuilder:
+        """The builder of `prop`'s fill function (its value is the function's argument)."""
+        memo = self._memos.get(prop)
+        if memo is None:
+            fill = ExprBuilder("now", fields={prop: "value"}, prefix="f", ns=self.b.ns)
+            memo = self._memos[prop] = _Memo(f"o{len(self._memos)}", fill)
+        return memo.builder
+
+    def add(self, prop: str, lines: Sequence[str], value: str) -> str:
+        """A new slot of `prop`'s memo holding `value` after the fill runs `lines`; returns
+        the expression reading the slot per record."""
+        self.builder(prop)
+        memo = self._memos[prop]
+        memo.lines += [*lines, f"out{memo.slots} = {value}"]
+        memo.slots += 1
+        return f"{memo.name}[{memo.slots - 1}]"
+
+    def prologue(self) -> list[str]:
+        """Per record, each memo's tuple: looked up by raw text, else computed (the tuple of
+        a missing value is computed once, here)."""
+        lines: list[str] = []
+        for prop, memo in self._memos.items():
+            fill = self._compile_fill(memo)
+            raw = self.b.raw(prop)
+            lines.append(
+                f"{memo.name} = {fill}_GET({raw}) if {raw}.__class__ is str else "
+                f"({fill}_NONE if {raw} is None else {fill}({raw}))"
+            )
+            lines.append(f"if {memo.name} is None: {memo.name} = {fill}({raw})")
+        return lines
+
+    def _compile_fill(self, memo: _Memo) -> str:
+        table: dict[object, tuple[Any, ...]] = new_memo()
+        fill = f"FILL{memo.name}"
+        ns = self.b.ns
+        ns[f"{fill}_MEMO"] = table
+        ns[f"{fill}_GET"] = table.get
+        body = [
+            *memo.builder.prologue,
+            *memo.lines,
+            f"result = ({''.join(f'out{k}, ' for k in range(memo.slots))})",
+            # only exact `str` texts are kept: equal values of other types (True == 1) are not
+            f"if value.__class__ is str and len(value) <= {MEMO_TEXT_CHARS}:",
+            f"    if len({fill}_MEMO) >= {MEMO_ENTRIES}: {fill}_MEMO.clear()",
+            f"    {fill}_MEMO[value] = result",
+            "return result",
+        ]
+        ns[fill] = compile_source(
+            self.b, fill, [f"def {fill}(value):", *("    " + x for x in body)]
+        )
+        ns[f"{fill}_NONE"] = ns[fill](None)
+        return fill
+
+
+def rule_lines(
+    b: ExprBuilder,
+    fit: Sequence[GroupPlan],
+    interest: Sequence[GroupPlan],
+    disqualifiers: Sequence[Cond],
+    memos: Memos,
+) -> tuple[list[str], set[str]]:
+    """Lines appending each fired rule's item to `items` (`append`), setting `fit_items` and
+    `dq` (index of the first disqualifier that holds, or -1), and the dimensions whose raw
+    sum they keep in `<dimension>_acc` as they go (see `_exact_sum`). Segments decided by
+    one property's value read `memos` instead of testing their rules."""
+    body: list[str] = []
+    exact: set[str] = set()
+    for dimension, groups in (("fit", fit), ("interest", interest)):
+        summed = _exact_sum(groups)
+        acc = f"{dimension}_acc" if summed else None
+        if summed:
+            exact.add(dimension)
+            body.append(f"{dimension}_acc = 0.0")
+        for segment in _segments(groups):
+            prop = _memo_property(segment)
+            if prop is None:
+                body.extend(_group_lines(b, segment, acc=acc))
+                continue
+            fill = ["items = []", "append = items.append"]
+            if summed:
+                fill.append("seg_acc = 0.0")
+            fill += _group_lines(memos.builder(prop), segment, acc="seg_acc" if summed else None)
+            read = memos.add(prop, fill, "tuple(items)")
+            body.append(f"if {read}:")
+            body.append(f"    items += {read}")
+            if summed:
+                body.append(f"    {acc} += {memos.add(prop, [], 'seg_acc')}")
+        if dimension == "fit":
+            body.append("fit_items = len(items)")
+    body.append("dq = -1")
+    keyword = "if"
+    for index, cond in enumerate(disqualifiers):
+        prop = _single_property(cond)
+        if prop is None:
+            test = b.expr(cond)
+        else:
+            test = memos.add(prop, [], f"bool({memos.builder(prop).expr(cond)})")
+        body.append(f"{keyword} {test}:")
+        body.append(f"    dq = {index}")
+        keyword = "elif"
+    return body, exact
+
+
+def presence(b: ExprBuilder, memos: Memos, prop: str) -> str:
+    """Whether the record holds a value of `prop` (for completeness), as an expression."""
+    if prop not in memos:
+        return f"({b.local(prop, 't')} is not None)"
+    return memos.add(prop, [], f"{memos.builder(prop).local(prop, 't')} is not None")
