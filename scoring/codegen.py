@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from math import fsum
 from operator import itemgetter
@@ -25,9 +25,16 @@ from typing import Any, cast
 
 from scoring.coerce import epoch_micros
 from scoring.conditions import Values
-from scoring.expr_codegen import ExprBuilder, compile_source, compile_values_predicate, define
+from scoring.event_codegen import (
+    EventMatcher,
+    EventRulePlan,
+    compile_event_matcher,
+    event_loop_lines,
+)
+from scoring.expr_codegen import ExprBuilder, compile_source, compile_values_predicate
 from scoring.rule_codegen import GroupPlan, Memos, RulePlan, presence, rule_lines
-from scoring.rules import Item, collect_events
+from scoring.rules import Item, capped_note, collect_events
+from scoring.slots import new_contribution, slots_constructor
 from scoring.spec import Cond
 
 __all__ = [
@@ -71,6 +78,8 @@ class PageTail:
     cooldown: float
     #: The event matchers by event type (empty for a model without event rules).
     matchers: Mapping[str, EventMatcher]
+    #: The event rules by event type (what the matchers test).
+    event_plans: Mapping[str, Sequence[EventRulePlan]]
     #: An account model's roll-up plan (`scoring.rollup.RollupPlan`), None for people models.
     rollup: Any = None
 
@@ -100,6 +109,10 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
     b = ExprBuilder(now_name="now", now_micros="now_micros")
     b.ns.update(helpers)
     b.ns["CAP"] = cap_group
+    b.ns.update(MAPPING=Mapping, EMPTY={}, NEWC=new_contribution, CAPPED=capped_note)
+    events = event_loop_lines(b, tail.event_plans) if tail.event_plans else []
+    if events is None:  # the matchers accumulate the events, the runners read them
+        fit, interest = _without_events(fit), _without_events(interest)
     memos = Memos(b)
     body, exact = rule_lines(b, fit, interest, disqualifiers, memos)
     if tail.rollup is not None:
@@ -108,13 +121,11 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
         FSUM=fsum,
         MICROS=epoch_micros,
         FLOOR=math.floor,
-        MAPPING=Mapping,
         QUALIFY=tail.qualify,
         OVERRIDE=tail.overrides,
         COLLECT=collect_events,
         MATCHERS=tail.matchers,
         DQ=tuple(tail.disqualified_reasons),
-        EMPTY={},
     )
     if tail.rollup is not None:
         # an account's roll-ups over its people's facts, after its own interest rules
@@ -163,11 +174,11 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
         "items = []",
         "append = items.append",
     ]
-    if tail.matchers:
+    if events is None:
         head.append("occurred = record.events")
         head.append("events = COLLECT(occurred, MATCHERS, now) if occurred else EMPTY")
     else:
-        head.append("events = EMPTY")
+        head += [*events, "events = EMPTY"]
     if b.needs_values:
         head.append("values = VALUES(raw, now)")
     looked_up = memos.prologue()
@@ -179,6 +190,14 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
         *("        " + line for line in head + b.prologue + looked_up + body),
     ]
     return cast(PageFunction, compile_source(b, "page", lines))
+
+
+def _without_events(groups: Sequence[GroupPlan]) -> list[GroupPlan]:
+    """The plans with event rules left to their runners."""
+    return [
+        (name, [replace(plan, event=None) for plan in rules], first_match, limit)
+        for name, rules, first_match, limit in groups
+    ]
 
 
 def _raw_sums(exact: set[str]) -> list[str]:
@@ -254,24 +273,6 @@ def _qualify_lines(b: ExprBuilder, tail: PageTail) -> list[str]:
     ]
 
 
-def slots_constructor(cls: type) -> Callable[..., Any]:
-    """A faster equivalent of a frozen slots dataclass's `__init__` taking every field
-    positionally: it sets the slots through their descriptors, where the generated `__init__`
-    goes through `object.__setattr__` per field (about twice the time for a 16-field result)."""
-    fields = list(cls.__dataclass_fields__)  # type: ignore[attr-defined]
-    assert not hasattr(cls, "__post_init__"), cls
-    ns: dict[str, Any] = {"NEW": object.__new__, "CLS": cls}
-    body = ["result = NEW(CLS)"]
-    for index, name in enumerate(fields):
-        ns[f"S{index}"] = getattr(cls, name).__set__
-        body.append(f"S{index}(result, {name})")
-    lines = [f"def make({', '.join(fields)}):", *("    " + line for line in body)]
-    lines.append("    return result")
-    namespace = dict(ns)
-    exec(compile("\n".join(lines), f"<leadsync {cls.__name__}>", "exec"), namespace)
-    return cast(Callable[..., Any], namespace["make"])
-
-
 def _scaled(name: str, raw: str, maximum: float) -> list[str]:
     # `outcome.scale` then `outcome.round_half` (the clamped value is never negative)
     clamp = f"0.0 if {raw} < 0.0 else ({maximum!r} if {raw} > {maximum!r} else {raw})"
@@ -284,41 +285,3 @@ def _banded(value: str, bands: Sequence[tuple[str, float]]) -> str:
     # `outcome.band`: the first band reached, else the last one
     chain = [f"{name!r} if {value} >= {threshold!r} else " for name, threshold in bands]
     return "".join(chain) + repr(bands[-1][0])
-
-
-#: One event rule: (slot, within_days or inf, where or None, points, decay kind, decay days).
-EventRulePlan = tuple[int, float, Cond | None, float, str, float]
-#: matcher(attributes, age in days, now, totals): adds the event to every rule it matches.
-EventMatcher = Callable[[Mapping[str, object], float, datetime, dict[int, list[float]]], None]
-
-
-def compile_event_matcher(rules: Sequence[EventRulePlan]) -> EventMatcher:
-    """One generated function testing an event of one type against all that type's rules."""
-    b = ExprBuilder(now_name="now")
-    body: list[str] = []
-    for slot, within, where, points, kind, days in rules:
-        tests = []
-        if within != _INF:
-            tests.append(f"age <= {within!r}")
-        if kind == "linear":
-            tests.append(f"age < {days!r}")  # past its lifespan an occurrence no longer counts
-        if where is not None:
-            tests.append(b.expr(where))
-        if kind == "half_life":
-            earned = f"{points!r} * 2.0 ** (-age / {days!r})"
-        elif kind == "linear":
-            earned = f"{points!r} * (1.0 - age / {days!r})"
-        else:
-            earned = repr(points)
-        body.append(f"if {' and '.join(tests) or 'True'}:")
-        body.append(f"    earned = {earned}")
-        body.append(f"    entry = acc.get({slot})")
-        body.append("    if entry is None:")
-        body.append(f"        acc[{slot}] = [1.0, earned, age]")
-        body.append("    else:")
-        body.append("        entry[0] += 1.0")
-        body.append("        entry[1] += earned")
-        body.append("        if age < entry[2]: entry[2] = age")
-    if b.needs_values:
-        b.prologue.insert(0, "values = VALUES(raw, now)")
-    return cast(EventMatcher, define(b, "match", "raw, age, now, acc", body))

@@ -17,14 +17,15 @@ from typing import Any, cast
 from scoring.coerce import (
     MISSING_TOKENS,
     age_days,
+    new_memo,
     to_bool,
     to_datetime,
     to_domain,
     to_number,
     to_text,
 )
-from scoring.conditions import Values, compile_leaf
-from scoring.patterns import compile_matcher
+from scoring.conditions import Values, compile_leaf, cond_properties
+from scoring.patterns import MEMO_ENTRIES, MEMO_TEXT_CHARS, compile_matcher
 from scoring.spec import AllOf, AnyOf, Cond, Leaf, NotOf
 
 _DAY_SECONDS = 86400.0
@@ -37,7 +38,7 @@ class ExprBuilder:
     """Generates expressions over coerced locals; `fields` binds property names to existing
     variables (any other property reads as None) instead of reading them from `raw`."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the names it generates with, keyword-only
         self,
         now_name: str = "now",
         *,
@@ -45,9 +46,11 @@ class ExprBuilder:
         prefix: str = "",
         ns: dict[str, Any] | None = None,
         now_micros: str | None = None,
+        getter: str = "get",
     ) -> None:
         self.needs_values = False
         self.now_micros = now_micros
+        self.getter = getter
         self.fields = fields
         self.prefix = prefix
         self.ns: dict[str, Any] = (
@@ -87,7 +90,7 @@ class ExprBuilder:
         if name is None:
             name = self.raw_names[prop] = f"{self.prefix}x{len(self.raw_names)}"
             if self.fields is None:
-                self.prologue.append(f"{name} = get({prop!r})")
+                self.prologue.append(f"{name} = {self.getter}({prop!r})")
             else:
                 self.prologue.append(f"{name} = {self.fields.get(prop, 'None')}")
         return name
@@ -243,3 +246,48 @@ def compile_values_predicate(cond: Cond) -> Callable[[Values], bool]:
     body = [f"return {b.expr(cond)}"]
     function = define(b, "pred", "values", body, head=["raw = values.raw"])
     return cast(Callable[[Values], bool], function)
+
+
+def value_only_property(cond: Cond) -> str | None:
+    """The one property `cond` reads when that value alone decides it (no clock, no closure
+    over the record's values, no domain: emails and websites rarely repeat), else None."""
+    props = cond_properties(cond)
+    if len(props) != 1:
+        return None
+    scratch = ExprBuilder()
+    scratch.expr(cond)
+    if scratch.needs_values or any(kind in "am" for _, kind in scratch.locals):
+        return None
+    return next(iter(props))
+
+
+def memo_lookup(
+    b: ExprBuilder, name: str, raw: str, fill: ExprBuilder, lines: Sequence[str]
+) -> list[str]:
+    """Lines setting `name` to the tuple of what `lines` append to `slots` for the value in
+    the local `raw`, remembered by text: looked up when `raw` is a `str` (bounded memo,
+    emptied by `coerce.clear_memos`), computed once here for None, computed each time for
+    other values (equal values of other types, True == 1, must not share an answer).
+    `fill` is the builder `lines` were generated with, reading the value from `value`."""
+    table = new_memo()
+    function = f"FILL{name}"
+    b.ns[f"{function}_MEMO"] = table
+    b.ns[f"{function}_GET"] = table.get
+    body = [
+        "slots = []",
+        *fill.prologue,
+        *lines,
+        "result = tuple(slots)",
+        f"if value.__class__ is str and len(value) <= {MEMO_TEXT_CHARS}:",
+        f"    if len({function}_MEMO) >= {MEMO_ENTRIES}: {function}_MEMO.clear()",
+        f"    {function}_MEMO[value] = result",
+        "return result",
+    ]
+    source = [f"def {function}(value):", *("    " + line for line in body)]
+    b.ns[function] = compile_source(b, function, source)
+    b.ns[f"{function}_NONE"] = b.ns[function](None)
+    return [
+        f"{name} = {function}_GET({raw}) if {raw}.__class__ is str else "
+        f"({function}_NONE if {raw} is None else {function}({raw}))",
+        f"if {name} is None: {name} = {function}({raw})",
+    ]

@@ -37,6 +37,7 @@ from scoring.rules import (
     Runner,
     band_items,
     cap_into,
+    event_plan,
     fixed_item,
     make_runner,
     recency_steps,
@@ -276,6 +277,7 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
             exit=qualify.exit if qualify else None,
             cooldown=qualify.cooldown_days if qualify else 0.0,
             matchers=event_rules,
+            event_plans=events,
             rollup=rollup,
         ),
         helpers={
@@ -331,6 +333,10 @@ def _rule_plan(rule: CompiledRule) -> RulePlan:
     if spec.kind == "recency" and spec.property:
         steps = recency_steps(spec, rule.dimension, rule.group)
         return RulePlan(rule.run, recency=(spec.property, steps))
+    if spec.kind == "event":
+        return RulePlan(
+            rule.run, event=event_plan(spec, rule.dimension, rule.group, rule.slot, rule.decay)
+        )
     return RulePlan(rule.run)
 
 

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from scoring.coerce import new_memo
-from scoring.conditions import cond_properties
-from scoring.expr_codegen import ExprBuilder, compile_source
-from scoring.patterns import MEMO_ENTRIES, MEMO_TEXT_CHARS
-from scoring.rules import BandTable, Item, RecencySteps, Runner
+from scoring.expr_codegen import ExprBuilder, memo_lookup, value_only_property
+from scoring.rules import BandTable, EventPlan, Item, RecencySteps, Runner
 from scoring.spec import Cond
 
 
@@ -30,7 +26,9 @@ class RulePlan:
     """How the fast path evaluates one rule: inline when it can, else by calling `runner`.
 
     `cond` + `fixed`: a plain condition and its constant item; `bands`: (property, band table);
-    `recency`: (date property, steps).
+    `recency`: (date property, steps); `event`: an event rule whose
+    occurrences the page scorer accumulates in locals (`c<slot>` count, `s<slot>` summed
+    points, `n<slot>` newest age; see `scoring.codegen`).
     """
 
     runner: Runner
@@ -38,6 +36,7 @@ class RulePlan:
     fixed: Item | None = None
     bands: tuple[str, BandTable] | None = None
     recency: tuple[str, RecencySteps] | None = None
+    event: EventPlan | None = None
 
 
 #: (group name, rules, first_match, cap)
@@ -90,25 +89,12 @@ def _segments(groups: Sequence[GroupPlan]) -> list[GroupPlan]:
     return out
 
 
-def _single_property(cond: Cond) -> str | None:
-    """The one property `cond` reads when its value alone decides it (no clock, no
-    closure over the record's values), else None."""
-    props = cond_properties(cond)
-    if len(props) != 1:
-        return None
-    scratch = ExprBuilder()
-    scratch.expr(cond)
-    if scratch.needs_values or any(kind in "am" for _, kind in scratch.locals):
-        return None
-    return next(iter(props))
-
-
 def _memo_property(segment: GroupPlan) -> str | None:
     """The property whose raw value alone decides `segment`'s items, else None."""
     props: set[str | None] = set()
     for plan in segment[1]:
         if plan.cond is not None and plan.fixed is not None:
-            props.add(_single_property(plan.cond))
+            props.add(value_only_property(plan.cond))
         elif plan.bands is not None:
             props.add(plan.bands[0])
         else:
@@ -133,25 +119,8 @@ def _group_lines(
         body.append("while True:")
     indent = "    " if first_match else ""
     for plan in rules:
-        if plan.cond is not None and plan.fixed is not None:
-            body.append(f"{indent}if {b.expr(plan.cond)}:")
-            body.append(f"{indent}    {target}({b.const(plan.fixed, 'I')})")
-            if acc is not None:
-                body.append(f"{indent}    {into} += {plan.fixed[0].points!r}")
-        elif plan.bands is not None or plan.recency is not None:
-            added = into if acc is not None else None
-            body += [
-                indent + line
-                for line in _ranged_lines(b, plan, target, added, first_match=first_match)
-            ]
-            continue
-        else:
-            b.needs_values = True  # runners take the record's `Values` view
-            body.append(f"{indent}item = {b.const(plan.runner, 'F')}(values, events)")
-            body.append(f"{indent}if item is not None:")
-            body.append(f"{indent}    {target}(item)")
-        if first_match:
-            body.append(f"{indent}    break")
+        lines = _one_rule(b, plan, target, into if acc is not None else None, first_match)
+        body += [indent + line for line in lines]
     if first_match:
         body.append(f"{indent}break")
     if limit is not None:
@@ -161,6 +130,35 @@ def _group_lines(
             # `clip_to_cap` leaves the group's total at exactly min(total, cap)
             body.append(f"    {acc} += group_acc if group_acc <= {limit!r} else {limit!r}")
     return body
+
+
+def _one_rule(
+    b: ExprBuilder,
+    plan: RulePlan,
+    target: str,
+    acc: str | None,
+    first_match: bool,  # noqa: FBT001
+) -> list[str]:
+    """One rule: its item appended through `target` when it fires (its points added to
+    `acc`), then `break` in a `first_match` group."""
+    if plan.bands is not None or plan.recency is not None:
+        return _ranged_lines(b, plan, target, acc, first_match=first_match)
+    if plan.event is not None:
+        return _event_lines(b, plan.event, target, first_match)
+    if plan.cond is not None and plan.fixed is not None:
+        lines = [f"if {b.expr(plan.cond)}:", f"    {target}({b.const(plan.fixed, 'I')})"]
+        if acc is not None:
+            lines.append(f"    {acc} += {plan.fixed[0].points!r}")
+    else:
+        b.needs_values = True  # runners take the record's `Values` view
+        lines = [
+            f"item = {b.const(plan.runner, 'F')}(values, events)",
+            "if item is not None:",
+            f"    {target}(item)",
+        ]
+    if first_match:
+        lines.append("    break")
+    return lines
 
 
 def _ranged_lines(
@@ -193,6 +191,35 @@ def _ranged_lines(
             body.append("        break")
         keyword = "elif"
     return body
+
+
+def _event_lines(b: ExprBuilder, plan: EventPlan, target: str, first_match: bool) -> list[str]:  # noqa: FBT001
+    """An event rule's item from its accumulated occurrences (`scoring.rules.event_finisher`
+    inline, or called when count bands decide the points)."""
+    slot = plan.slot
+    if plan.banded:
+        return [
+            f"if c{slot}:",
+            f"    item = {b.const(plan.finish, 'E')}(c{slot}, s{slot}, n{slot})",
+            "    if item is not None:",
+            f"        {target}(item)",
+            *(["        break"] if first_match else []),
+        ]
+    lines = [f"if c{slot}:", f"    capped = s{slot}"]
+    if plan.limit is not None:
+        limit = plan.limit
+        lines.append(f"    if capped > {limit!r}: capped = {limit!r}")
+        lines.append(f"    elif capped < {-limit!r}: capped = {-limit!r}")
+    count = f"{b.const(f'x {plan.event}', 'K')}"
+    lines += [
+        f"    detail = str(c{slot}) + {count}",
+        f"    if capped != s{slot}: detail += CAPPED(capped)",
+        f"    {target}((NEWC({plan.name!r}, {plan.dimension!r}, capped, detail, "
+        f"{plan.group!r}, n{slot}), c{slot}, None, -capped if capped >= 0.0 else capped))",
+    ]
+    if first_match:
+        lines.append("    break")
+    return lines
 
 
 @dataclass
@@ -231,45 +258,16 @@ class Memos:
         the expression reading the slot per record."""
         self.builder(prop)
         memo = self._memos[prop]
-        memo.lines += [*lines, f"out{memo.slots} = {value}"]
+        memo.lines += [*lines, f"slots.append({value})"]
         memo.slots += 1
         return f"{memo.name}[{memo.slots - 1}]"
 
     def prologue(self) -> list[str]:
-        """Per record, each memo's tuple: looked up by raw text, else computed (the tuple of
-        a missing value is computed once, here)."""
+        """Per record, each memo's tuple (see `expr_codegen.memo_lookup`)."""
         lines: list[str] = []
         for prop, memo in self._memos.items():
-            fill = self._compile_fill(memo)
-            raw = self.b.raw(prop)
-            lines.append(
-                f"{memo.name} = {fill}_GET({raw}) if {raw}.__class__ is str else "
-                f"({fill}_NONE if {raw} is None else {fill}({raw}))"
-            )
-            lines.append(f"if {memo.name} is None: {memo.name} = {fill}({raw})")
+            lines += memo_lookup(self.b, memo.name, self.b.raw(prop), memo.builder, memo.lines)
         return lines
-
-    def _compile_fill(self, memo: _Memo) -> str:
-        table: dict[object, tuple[Any, ...]] = new_memo()
-        fill = f"FILL{memo.name}"
-        ns = self.b.ns
-        ns[f"{fill}_MEMO"] = table
-        ns[f"{fill}_GET"] = table.get
-        body = [
-            *memo.builder.prologue,
-            *memo.lines,
-            f"result = ({''.join(f'out{k}, ' for k in range(memo.slots))})",
-            # only exact `str` texts are kept: equal values of other types (True == 1) are not
-            f"if value.__class__ is str and len(value) <= {MEMO_TEXT_CHARS}:",
-            f"    if len({fill}_MEMO) >= {MEMO_ENTRIES}: {fill}_MEMO.clear()",
-            f"    {fill}_MEMO[value] = result",
-            "return result",
-        ]
-        ns[fill] = compile_source(
-            self.b, fill, [f"def {fill}(value):", *("    " + x for x in body)]
-        )
-        ns[f"{fill}_NONE"] = ns[fill](None)
-        return fill
 
 
 def rule_lines(
@@ -310,7 +308,7 @@ def rule_lines(
     body.append("dq = -1")
     keyword = "if"
     for index, cond in enumerate(disqualifiers):
-        prop = _single_property(cond)
+        prop = value_only_property(cond)
         if prop is None:
             test = b.expr(cond)
         else:
