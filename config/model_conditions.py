@@ -283,6 +283,14 @@ class CondParser:
         self.used_lists.add(name)
         return self.lists[name]
 
+    def values(self, node: Node, what: str) -> tuple[Scalar, ...]:
+        """A value, a list of values or a `$list` (lists may name lists) under key `what`;
+        () after reporting a problem."""
+        item = scalar(node.value) if not isinstance(node.value, list) else None
+        if item is not None and not (isinstance(item, str) and item.startswith("$")):
+            return (item,)
+        return self._list_arg(node, what) or ()
+
     def _list_arg(self, node: Node, op: str) -> tuple[Scalar, ...] | None:
         value = node.value
         if isinstance(value, str) and value.startswith("$"):

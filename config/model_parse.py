@@ -13,6 +13,8 @@ from config.model_conditions import CondParser, scalar
 from config.model_members import MembersParser
 from config.model_rules import RuleParser
 from config.yamlpos import Ctx, Node, suggest, type_name
+from scoring.coerce import to_text
+from scoring.model import spec_properties
 from scoring.spec import (
     ACCOUNT_OBJECTS,
     DEFAULT_GRADES,
@@ -44,7 +46,9 @@ TOP_KEYS = (
     "reasons",
     "completeness",
     "members",
+    "placeholders",
 )
+PLACEHOLDER_KEYS = ("all", "properties")
 DIMENSION_KEYS = ("max", "decay", "groups", "rules")
 GROUP_KEYS = ("name", "description", "first_match", "max", "rules")
 QUALIFY_FIELDS = ("fit", "interest", "score", "grade", "fit_grade", "tier", "label")
@@ -122,11 +126,15 @@ class ModelParser:
         completeness: tuple[str, ...] = ()
         if "completeness" in value:
             completeness = self._names(root.child("completeness"))
+        every: tuple[str, ...] = ()
+        by_property: tuple[tuple[str, tuple[str, ...]], ...] = ()
+        if "placeholders" in value:
+            every, by_property = self._placeholders(root.child("placeholders"))
         if ctx.problems or name is None or kind is None or fit is None or interest is None:
             return None
         if "members" in value and members is None:
             return None
-        return ModelSpec(
+        spec = ModelSpec(
             name=name,
             object=kind,
             description=description,
@@ -142,7 +150,57 @@ class ModelParser:
             changes_top=changes,
             completeness=completeness,
             members=members,
+            placeholders=every,
+            property_placeholders=by_property,
         )
+        if by_property and not self._placeholders_read(root.child("placeholders"), spec):
+            return None
+        return spec
+
+    def _placeholders(
+        self, node: Node
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+        """`[values]` (every property) or `{all: [values], properties: {name: [values]}}`."""
+        ctx = self.ctx
+        if not isinstance(node.value, Mapping):
+            return self._placeholder_values(node), ()
+        what = "a list of values, or {all: [values], properties: {property: [values]}}"
+        if not ctx.mapping(node, PLACEHOLDER_KEYS, what=what):
+            return (), ()
+        every = self._placeholder_values(node.child("all")) if "all" in node.value else ()
+        by_property: list[tuple[str, tuple[str, ...]]] = []
+        if "properties" in node.value:
+            props = node.child("properties")
+            if not isinstance(props.value, Mapping) or not props.value:
+                ctx.error(props, "expected a mapping of property names to lists of values")
+            else:
+                for prop, child in props.items():
+                    by_property.append((prop.strip(), self._placeholder_values(child)))
+        return every, tuple(sorted(by_property))
+
+    def _placeholder_values(self, node: Node) -> tuple[str, ...]:
+        # compared as the scorer reads text (`to_text`): case-folded, trimmed, 10.0 as "10";
+        # values that always mean "no data" (N/A, -, unknown) need no declaring but do no harm
+        texts = set()
+        for item in self.conds.values(node, "placeholders"):
+            text = to_text(item)
+            if text is not None:
+                texts.add(text)
+        return tuple(sorted(texts))
+
+    def _placeholders_read(self, node: Node, spec: ModelSpec) -> bool:
+        """Check each property with its own placeholders is one the model reads."""
+        read = spec_properties(spec)
+        props = node.child("properties")
+        ok = True
+        for name, _ in spec.property_placeholders:
+            if name not in read:
+                self.ctx.error(
+                    props.key_node(name),
+                    f"placeholders for '{name}', which no rule reads{suggest(name, read)}",
+                )
+                ok = False
+        return ok
 
     def _object(self, node: Node) -> str | None:
         text = self.ctx.text(node)

@@ -13,6 +13,7 @@ from typing import get_args
 
 from config.model_conditions import CondParser
 from config.yamlpos import Ctx, Node, suggest
+from scoring.rules import band_text
 from scoring.spec import ACCOUNT_OBJECTS, Band, Decay, RuleKind, RuleSpec
 from scoring.types import EVENT_TYPES
 
@@ -32,6 +33,8 @@ RULE_KEYS = (
     "decay",
     "age_from",
 )
+#: Keys of one band: its bounds (min/max inclusive, or gte/gt and lte/lt) and its points.
+BAND_KEYS = ("min", "max", "gte", "gt", "lte", "lt", "points")
 #: Keys each rule kind accepts besides name and description.
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "condition": ("if", "points", "age_from", "decay"),
@@ -223,45 +226,78 @@ class RuleParser:
                 fields.take("max", ctx.number(node.child("max"), positive=True))
 
     def bands(self, node: Node) -> tuple[Band, ...] | None:
-        """`[{min, max, points}, ...]` as bands that do not overlap, or None when invalid."""
+        """`[{min, max, points}, ...]` (or half-open `{gte: 1, lt: 2, points}`) as bands that
+        neither overlap nor are empty, or None when invalid."""
         ctx = self.ctx
         bands: list[tuple[Band, Node]] = []
         ok = True
         for element in ctx.list_of(node, "bands"):
-            if not ctx.mapping(
-                element,
-                ("min", "max", "points"),
-                required=("points",),
-                what="a band {min, max, points}",
-            ):
+            band = self._band(element)
+            if band is None:
                 ok = False
-                continue
-            v = element.value
-            low = ctx.number(element.child("min")) if "min" in v else None
-            high = ctx.number(element.child("max")) if "max" in v else None
-            points = ctx.number(element.child("points")) if "points" in v else None
-            if "min" not in v and "max" not in v:
-                ctx.error(element, "a band needs 'min', 'max' or both")
-                ok = False
-            if points is None or ("min" in v and low is None) or ("max" in v and high is None):
-                ok = False
-                continue
-            if low is not None and high is not None and low > high:
-                ctx.error(element, f"impossible bounds: min {low:g} is above max {high:g}")
-                ok = False
-                continue
-            bands.append((Band(points=points, min=low, max=high), element))
+            else:
+                bands.append((band, element))
         for i, (band, element) in enumerate(bands):
             for earlier, _ in bands[:i]:
                 if _overlap(band, earlier):
                     ctx.error(
-                        element, f"band {_band_text(band)} overlaps band {_band_text(earlier)}"
+                        element,
+                        f"band {band_text(band)} overlaps band {band_text(earlier)}"
+                        + _touching_hint(band, earlier),
                     )
                     ok = False
                     break
         if not ok or not bands:
             return None
         return tuple(b for b, _ in bands)
+
+    def _band(self, element: Node) -> Band | None:
+        ctx = self.ctx
+        what = "a band {min, max, points}"
+        if not ctx.mapping(element, BAND_KEYS, required=("points",), what=what):
+            return None
+        v = element.value
+        lows = [k for k in ("min", "gte", "gt") if k in v]
+        highs = [k for k in ("max", "lte", "lt") if k in v]
+        ok = True
+        for keys, side in ((lows, "lower"), (highs, "upper")):
+            if len(keys) > 1:
+                ctx.error(element, f"a band takes one {side} bound, got {' and '.join(keys)}")
+                ok = False
+        if not lows and not highs:
+            ctx.error(
+                element,
+                "a band needs a lower bound (min/gte/gt), an upper one (max/lte/lt) or both",
+            )
+            ok = False
+        bounds = {k: ctx.number(element.child(k)) for k in (*lows, *highs)}
+        points = ctx.number(element.child("points")) if "points" in v else None
+        if not ok or points is None or any(b is None for b in bounds.values()):
+            return None
+        low_key = lows[0] if lows else ""
+        high_key = highs[0] if highs else ""
+        band = Band(
+            points=points,
+            min=bounds[low_key] if lows else None,
+            max=bounds[high_key] if highs else None,
+            min_open=low_key == "gt",
+            max_open=high_key == "lt",
+        )
+        if band.min is not None and band.max is not None:
+            if band.min > band.max:
+                ctx.error(
+                    element,
+                    f"impossible bounds: {low_key} {band.min:g} is above {high_key} {band.max:g}",
+                )
+                return None
+            if band.min == band.max and (band.min_open or band.max_open):
+                ctx.error(
+                    element,
+                    f"impossible bounds: {low_key} {band.min:g} and {high_key} {band.max:g} "
+                    "hold for no number",
+                )
+                return None
+        return band
 
     def recency(self, node: Node) -> tuple[Band, ...] | None:
         """`[{within_days, points}, ...]` as bands sorted by days, or None when invalid."""
@@ -343,14 +379,24 @@ def kind_label(kind: str) -> str:
     }[kind]
 
 
+def _touching_hint(a: Band, b: Band) -> str:
+    """For two closed bands sharing only an edge, how to make them touch instead."""
+    for low, high in ((a, b), (b, a)):
+        if low.max is not None and low.max == high.min and not (low.max_open or high.min_open):
+            return f" at {low.max:g} (end the lower band with 'lt: {low.max:g}' so they touch)"
+    return ""
+
+
 def _overlap(a: Band, b: Band) -> bool:
+    """Whether some number lies in both bands."""
     inf = float("inf")
-    a_lo, a_hi = a.min if a.min is not None else -inf, a.max if a.max is not None else inf
-    b_lo, b_hi = b.min if b.min is not None else -inf, b.max if b.max is not None else inf
-    return a_lo <= b_hi and b_lo <= a_hi
-
-
-def _band_text(band: Band) -> str:
-    low = f"{band.min:g}" if band.min is not None else ""
-    high = f"{band.max:g}" if band.max is not None else ""
-    return f"{low}-{high}" if high else f"{low}+"
+    low, low_open = max(
+        ((a.min if a.min is not None else -inf), a.min_open),
+        ((b.min if b.min is not None else -inf), b.min_open),
+    )
+    high, high_closed = min(
+        ((a.max if a.max is not None else inf), not a.max_open),
+        ((b.max if b.max is not None else inf), not b.max_open),
+    )
+    # max()/min() on (bound, flag) pick the tighter bound, and at a tie the open one
+    return low < high or (low == high and not low_open and high_closed)

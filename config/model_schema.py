@@ -13,7 +13,7 @@ from typing import Any
 from config.kinds import SCORED_KINDS
 from config.model_members import BREADTH_KEYS, MEMBERS_KEYS, ROLE_KEYS, ROLLUP_KEYS
 from config.model_parse import GROUP_KEYS, TOP_KEYS
-from config.model_rules import RULE_KEYS
+from config.model_rules import BAND_KEYS, RULE_KEYS
 from scoring.spec import AGGREGATES, MEMBER_SCORES, OPERATORS
 from scoring.types import EVENT_TYPES
 
@@ -82,15 +82,34 @@ def _decay() -> dict[str, Any]:
 
 
 def _band() -> dict[str, Any]:
+    properties = {key: {"type": "number"} for key in BAND_KEYS}
     return {
         "type": "object",
-        "properties": {
-            "min": {"type": "number"},
-            "max": {"type": "number"},
-            "points": {"type": "number"},
-        },
+        "properties": properties,
         "required": ["points"],
         "additionalProperties": False,
+    }
+
+
+def _placeholders() -> dict[str, Any]:
+    return {
+        "description": "values that mean 'no data' (matched ignoring case and surrounding "
+        "spaces): a list for every property, or {all: [...], properties: {property: [...]}}",
+        "anyOf": [
+            _SCALAR,
+            _VALUES,
+            {
+                "type": "object",
+                "properties": {
+                    "all": {"anyOf": [_SCALAR, _VALUES]},
+                    "properties": {
+                        "type": "object",
+                        "additionalProperties": {"anyOf": [_SCALAR, _VALUES]},
+                    },
+                },
+                "additionalProperties": False,
+            },
+        ],
     }
 
 
@@ -314,6 +333,7 @@ def model_schema() -> dict[str, Any]:
         },
         "completeness": {"type": "array", "items": {"type": "string"}},
         "members": _members(),
+        "placeholders": _placeholders(),
     }
     assert tuple(top) == TOP_KEYS
     return {

@@ -59,7 +59,7 @@ def run(labelled: Labelled, model: ScoringModel, *, outcome: str) -> Backtest:
     auc = ev.roc_auc(scores, ys)
     warnings = leakage.assess(
         sorted(model.properties),
-        [record.properties for record in labelled.records],
+        [model.known(record.properties) for record in labelled.records],
         ys,
         outcome=outcome,
         fired=fired,
@@ -67,7 +67,7 @@ def run(labelled: Labelled, model: ScoringModel, *, outcome: str) -> Backtest:
         late=labelled.late,
     )
     leaky = leakage.rules_reading(rule_properties(model), warnings)
-    deciles = ev.lift_by_decile(scores, ys)
+    deciles = ev.lift_by_decile(scores, ys, ids=[r.id for r in labelled.records])
     calibration = ev.calibration_table(scores, ys)
     return Backtest(
         model_name=model.name,

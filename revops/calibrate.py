@@ -122,7 +122,7 @@ class Calibration:
 MIN_GRADE_SHARE = 0.05
 
 
-def _ladder(values: ev.Numbers, names: Sequence[str]) -> dict[str, float]:
+def threshold_ladder(values: ev.Numbers, names: Sequence[str]) -> dict[str, float]:
     """Whole-number thresholds per name, best first, ending at 0.
 
     Each threshold is the score whose share of records at or above it comes closest to the
@@ -265,8 +265,8 @@ def propose(  # noqa: PLR0913  the options of one analysis
         points={(u.rule, u.band): float(p) for u, p in zip(units, points, strict=True)},
         rule_max=rule_max,
         weights=combine,
-        grades=_ladder(fit, model.grades),
-        tiers=_ladder(interest, model.tiers),
+        grades=threshold_ladder(fit, model.grades),
+        tiers=threshold_ladder(interest, model.tiers),
         qualify=qualify,
         header=header,
     )
@@ -287,7 +287,7 @@ def _extended(
     text: str, model: ScoringModel, labelled: Labelled, ignore: Sequence[str]
 ) -> tuple[str, ScoringModel, list[proposals.Candidate]]:
     """The model with every candidate of `revops.proposals` added at 0 points."""
-    records = [r.properties for r in labelled.records]
+    records = [model.known(r.properties) for r in labelled.records]
     usable = proposals.usable_properties(records, labelled.outcomes, ignore=ignore)
     found = proposals.candidates(records, exclude=set(records[0]) - set(usable) if records else ())
     taken = {rule.spec.name for rule, _ in model_rules(model)}
@@ -403,7 +403,7 @@ def _leaks(
     """The leakage warnings about the admin's model, and the rules each concerns."""
     warnings = leakage.assess(
         sorted(model.properties),
-        [r.properties for r in labelled.records],
+        [model.known(r.properties) for r in labelled.records],
         labelled.outcomes,
         outcome=outcome,
         fired={k: v for k, v in activity.fired().items() if k not in proposed},
@@ -534,6 +534,7 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         if u.rule in flagged
     )
     q_after = ev.qualification([r.qualified for r in after], y_held)
+    held_ids = [labelled.records[i].id for i in rows]
     return Calibration(
         model_name=model.name,
         records=len(y),
@@ -544,8 +545,8 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         fold_auc_after=tuple(fold_after),
         scores_before=tuple(scores_before),
         scores_after=tuple(scores_after),
-        deciles_before=tuple(ev.lift_by_decile(scores_before, y_held)),
-        deciles_after=tuple(ev.lift_by_decile(scores_after, y_held)),
+        deciles_before=tuple(ev.lift_by_decile(scores_before, y_held, ids=held_ids)),
+        deciles_after=tuple(ev.lift_by_decile(scores_after, y_held, ids=held_ids)),
         calibration_before=tuple(ev.calibration_table(scores_before, y_held)),
         calibration_after=tuple(ev.calibration_table(scores_after, y_held)),
         labels_before=tuple(

@@ -4,8 +4,10 @@ Everything here is a pure function of scores and outcomes (no model, no I/O), so
 checked by hand on a small table. Conventions shared by every function:
 
 - `outcomes` are booleans (converted or not); `scores` are numbers where higher means "more likely".
-- Records with equal scores are never split between deciles: a tie group belongs to the decile in
-  which it starts, so a decile can hold more or fewer than a tenth of the records (or none).
+- Deciles split the records by rank, a tenth each (sizes differ by at most one), so no decile is
+  empty however many scores tie: records are ordered by score, best first, then by a stable key
+  (the record id where the caller gives one, else input order). A tie group can therefore span
+  deciles; `Bucket.low`/`high` show it (two deciles with the same score range).
 - `lift` is a conversion rate divided by the base rate of the whole population.
 """
 
@@ -113,23 +115,41 @@ def roc_auc(scores: Numbers, outcomes: Bools) -> float | None:
     return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
 
 
-def decile_of(scores: Numbers, bins: int = 10) -> np.ndarray:
-    """The decile (1 = best) of each record; a tie group goes to the decile where it starts."""
+def _id_key(record_id: str) -> tuple[int, int | str]:
+    """Numeric ids in numeric order, then the rest as text: "9" before "10"."""
+    return (0, int(record_id)) if record_id.isdigit() else (1, record_id)
+
+
+def decile_of(scores: Numbers, bins: int = 10, ids: Sequence[str] | None = None) -> np.ndarray:
+    """The decile (1 = best) of each record, by rank: best score first, ties in the order of
+    `ids` (or of the input); decile sizes differ by at most one record."""
     s = np.asarray(scores, dtype=float)
     n = len(s)
     if n == 0:
         return np.zeros(0, dtype=int)
-    # Records strictly above each score = n - (records at or below it).
-    sorted_scores = np.sort(s)
-    above = n - np.searchsorted(sorted_scores, s, side="right")
-    return np.minimum(above * bins // n, bins - 1).astype(int) + 1
+    if ids is None:
+        tiebreak = np.arange(n)
+    else:
+        if len(ids) != n:
+            raise ValueError(f"{len(ids)} ids for {n} scores")
+        order_of = sorted(range(n), key=lambda i: _id_key(str(ids[i])))
+        tiebreak = np.empty(n, dtype=int)
+        tiebreak[order_of] = np.arange(n)
+    # lexsort sorts by the last key first: score descending, then the tie-break ascending.
+    ranked = np.lexsort((tiebreak, -s))
+    rank = np.empty(n, dtype=int)
+    rank[ranked] = np.arange(n)
+    return (rank * bins // n).astype(int) + 1
 
 
-def lift_by_decile(scores: Numbers, outcomes: Bools, bins: int = 10) -> list[Bucket]:
-    """Conversion rate and lift of each decile, best first (empty deciles included)."""
+def lift_by_decile(
+    scores: Numbers, outcomes: Bools, bins: int = 10, ids: Sequence[str] | None = None
+) -> list[Bucket]:
+    """Conversion rate and lift of each decile, best first (see `decile_of` for ties); a
+    decile is empty only when there are fewer records than deciles."""
     s, y = _arrays(scores, outcomes)
     base = base_rate(y)
-    deciles = decile_of(s, bins)
+    deciles = decile_of(s, bins, ids)
     rows = []
     for d in range(1, bins + 1):
         mask = deciles == d
@@ -149,6 +169,36 @@ def lift_by_decile(scores: Numbers, outcomes: Bools, bins: int = 10) -> list[Buc
             )
         )
     return rows
+
+
+def shared_scores(deciles: Sequence[Bucket]) -> list[tuple[float, tuple[str, ...]]]:
+    """Each score whose tied records were split over two or more adjacent deciles, with the
+    deciles it spans, best first."""
+    runs: list[tuple[float, tuple[str, ...]]] = []
+    filled = [b for b in deciles if b.count]
+    for above, below in itertools.pairwise(filled):
+        if above.low is None or above.low != below.high:
+            continue
+        if runs and runs[-1][0] == above.low and runs[-1][1][-1] == above.name:
+            runs[-1] = (above.low, (*runs[-1][1], below.name))
+        else:
+            runs.append((above.low, (above.name, below.name)))
+    return runs
+
+
+def tie_note(deciles: Sequence[Bucket]) -> str | None:
+    """A sentence saying which deciles share a tied score, or None when no tie was split."""
+    runs = shared_scores(deciles)
+    if not runs:
+        return None
+    parts = [
+        f"deciles {names[0]}-{names[-1]} all hold the score {score:g}" for score, names in runs
+    ]
+    return (
+        "; ".join(parts)
+        + ": records with the same score are split between deciles by rank (record id), so "
+        "their difference in conversion is chance, not score"
+    )
 
 
 def cumulative_gains(deciles: Sequence[Bucket]) -> list[float | None]:

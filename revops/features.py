@@ -19,7 +19,7 @@ engaged people fall in (recounted from the members as the engine counts them).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +30,7 @@ from scoring.conditions import cond_properties
 from scoring.evaluate import evaluate, score
 from scoring.model import CompiledRule, ScoringModel
 from scoring.rollup import record_facts
+from scoring.rules import band_text
 from scoring.spec import Band, RollupSpec, RuleSpec
 from scoring.trace import Trace
 from scoring.types import Record, ScoreResult
@@ -126,6 +127,8 @@ def _band_key(spec: RuleSpec | RollupSpec, index: int) -> str:
     band = spec.bands[index]
     if spec.kind == "recency":
         return f"{spec.name} [within {band.max:g}d]"
+    if band.min_open or band.max_open:
+        return f"{spec.name} [{band_text(band)}]"
     low = "" if band.min is None else f"{band.min:g}"
     high = "" if band.max is None else f"{band.max:g}"
     return f"{spec.name} [{low}-{high}]" if high else f"{spec.name} [{low}+]"
@@ -152,22 +155,24 @@ def model_units(model: ScoringModel) -> list[Unit]:
 
 
 def _band_of(bands: Sequence[Band], number: float) -> int | None:
-    """Index of the first band holding `number` (bounds inclusive), as the engine picks it."""
+    """Index of the first band holding `number`, as the engine picks it."""
     for i, band in enumerate(bands):
-        if (band.min is None or number >= band.min) and (band.max is None or number <= band.max):
+        if band.holds(number):
             return i
     return None
 
 
-def _band_index(spec: RuleSpec, count: int, record: Record, now: datetime) -> int | None:
+def _band_index(
+    spec: RuleSpec, count: int, known: Mapping[str, object], now: datetime
+) -> int | None:
     measure: float | None
     if spec.kind == "event":
         measure = float(count)
     elif spec.kind == "recency":
-        when = to_datetime(record.properties.get(spec.property or ""))
+        when = to_datetime(known.get(spec.property or ""))
         measure = None if when is None else max(0.0, (now - when).total_seconds() / 86400.0)
     else:
-        measure = to_number(record.properties.get(spec.property or ""))
+        measure = to_number(known.get(spec.property or ""))
     return None if measure is None else _band_of(spec.bands, measure)
 
 
@@ -239,7 +244,7 @@ def rule_activity(
                 continue
             spec = specs[name]
             if spec.bands:
-                index = _band_index(spec, count, record, moment)
+                index = _band_index(spec, count, model.known(record.properties), moment)
                 if index is None:
                     continue
                 points = spec.bands[index].points

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from revops import charts
+from revops import evaluation as ev
 from revops.formatting import fmt, pct
 from revops.html import HtmlPage
+from revops.preview import RULE_SHIFT_HEADERS, rule_shift_rows
 
 if TYPE_CHECKING:
     from revops.backtest import Backtest
@@ -70,6 +72,9 @@ def _backtest_body(page: HtmlPage, bt: Backtest) -> None:
             for d, gain in zip(bt.deciles, bt.gains, strict=True)
         ],
     )
+    note = ev.tie_note(bt.deciles)
+    if note:
+        page.paragraph(note[0].upper() + note[1:] + ".")
     page.heading("Conversion by label")
     page.chart(charts.conversion_by_label({bt.model_name: bt.labels}, "Conversion by label"))
     q = bt.qualification
@@ -208,10 +213,10 @@ def preview_report(pv: Preview) -> str:
     page.heading("Label moves")
     page.chart(charts.transitions(pv.transitions, pv.label_order, "Records per label move"))
     page.heading("Rules whose effect changed most")
-    page.table(
-        ["rule", "points before", "points after", "change", "records affected"],
-        [[r.rule, r.before, r.after, r.delta, r.records] for r in pv.rule_shifts],
+    page.paragraph(
+        "Points each rule adds per record, averaged over all records (0 where it does not fire)."
     )
+    page.table(list(RULE_SHIFT_HEADERS), rule_shift_rows(pv.rule_shifts))
     page.heading("Samples")
     for kind, samples in pv.samples.items():
         if samples:

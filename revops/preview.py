@@ -8,7 +8,7 @@ keeps only counts, score lists and a few samples, so it streams through any popu
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,7 +42,8 @@ class Sample:
 
 @dataclass(frozen=True, slots=True)
 class RuleShift:
-    """How much a rule adds over the whole population with each model."""
+    """How much a rule adds per record, on average over the whole population, with each model
+    (a record the rule does not fire on counts 0)."""
 
     rule: str
     before: float
@@ -51,7 +52,7 @@ class RuleShift:
 
     @property
     def delta(self) -> float:
-        """Points after minus points before, summed over all records."""
+        """Mean points per record after minus before."""
         return self.after - self.before
 
 
@@ -153,8 +154,14 @@ class _Comparer:
         self.add(record.id, score(record, live, now, prior), score(record, candidate, now, prior))
 
     def finish(self, top_rules: int = 10) -> Preview:
+        n = self.preview.records or 1
         shifts = [
-            RuleShift(rule, self.points_before[rule], self.points_after[rule], self.touched[rule])
+            RuleShift(
+                rule,
+                self.points_before[rule] / n,
+                self.points_after[rule] / n,
+                self.touched[rule],
+            )
             for rule in self.touched
         ]
         shifts.sort(key=lambda s: (-abs(s.delta), s.rule))
@@ -263,6 +270,24 @@ def preview_from_state(  # noqa: PLR0913  the options of one analysis
     return comparer.finish()
 
 
+#: Column headers of the rule table (terminal and HTML report).
+RULE_SHIFT_HEADERS = (
+    "rule",
+    "mean points per record, live",
+    "candidate",
+    "change",
+    "records whose points changed",
+)
+
+
+def rule_shift_rows(shifts: Sequence[RuleShift]) -> list[list[object]]:
+    """The rule table's rows: means with two decimals, the change signed."""
+    return [
+        [r.rule, f"{r.before:.2f}", f"{r.after:.2f}", f"{r.delta:+.2f}", f"{r.records:,}"]
+        for r in shifts
+    ]
+
+
 def render(pv: Preview) -> str:
     """The preview summary for the terminal."""
     n = pv.records
@@ -288,8 +313,8 @@ def render(pv: Preview) -> str:
         lines.append("")
         lines.append(
             table(
-                ["rule", "points before", "points after", "change", "records"],
-                [[r.rule, r.before, r.after, r.delta, r.records] for r in pv.rule_shifts],
+                list(RULE_SHIFT_HEADERS),
+                rule_shift_rows(pv.rule_shifts),
             )
         )
     for kind, samples in pv.samples.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from revops import evaluation as ev
 from revops.backtest import Backtest
 from revops.calibrate import Calibration
 from revops.formatting import fmt, pct, table
@@ -35,6 +36,9 @@ def backtest_text(bt: Backtest) -> str:
             ],
         )
     )
+    note = ev.tie_note(bt.deciles)
+    if note:
+        out.append(note[0].upper() + note[1:] + ".")
     out.append("")
     out.append(
         table(

@@ -50,7 +50,6 @@ __all__ = [
     "slots_constructor",
 ]
 
-_INF = float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +81,9 @@ class PageTail:
     event_plans: Mapping[str, Sequence[EventRulePlan]]
     #: An account model's roll-up plan (`scoring.rollup.RollupPlan`), None for people models.
     rollup: Any = None
+    #: The model's placeholder filter (`scoring.placeholders`), run on each record's properties
+    #: before any rule reads them; None without placeholders.
+    clean: Callable[[Mapping[str, object]], Mapping[str, object]] | None = None
 
 
 #: page(records, now, previous results aligned with records or None, members' facts aligned
@@ -126,6 +128,7 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
         COLLECT=collect_events,
         MATCHERS=tail.matchers,
         DQ=tuple(tail.disqualified_reasons),
+        CLEAN=tail.clean,
     )
     if tail.rollup is not None:
         # an account's roll-ups over its people's facts, after its own interest rules
@@ -170,6 +173,7 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
     head = [
         "raw = record.properties",
         "if raw.__class__ is not dict and not isinstance(raw, MAPPING): raw = {}",
+        *(["raw = CLEAN(raw)"] if tail.clean is not None else []),
         "get = raw.get",
         "items = []",
         "append = items.append",

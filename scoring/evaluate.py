@@ -103,7 +103,7 @@ def evaluate(  # noqa: PLR0913  the inputs of one evaluation and its trace
     props = record.properties
     if props.__class__ is not dict and not isinstance(props, Mapping):
         props = {}
-    values = Values(props, now)
+    values = Values(model.known(props), now)
     events: EventTotals = _EMPTY
     if model.event_rules and record.events:
         events = collect_events(record.events, model.event_rules, now)

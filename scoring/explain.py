@@ -15,7 +15,8 @@ from scoring.conditions import LeafTrace, Values, describe_cond, trace_cond
 from scoring.evaluate import evaluate
 from scoring.model import CompiledRule, ScoringModel
 from scoring.rollup import MemberFacts, record_facts
-from scoring.spec import RollupSpec
+from scoring.rules import band_text
+from scoring.spec import Band, RollupSpec
 from scoring.trace import CheckTrace, GroupTrace, QualifyTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult
 
@@ -48,6 +49,8 @@ class Explanation:
     members: tuple[MemberFacts, ...] = ()
     #: People models: how the person was tied to their account (e.g. a domain match).
     account_link: str | None = None
+    #: (property, value as sent) of the values the model's placeholders made "no data".
+    placeholders: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-serialisable form."""
@@ -101,6 +104,7 @@ class Explanation:
             "missing": list(self.missing),
             "members": [m.to_dict() for m in self.members],
             "account_link": self.account_link,
+            "placeholders": {name: value for name, value in self.placeholders},
         }  # fmt: skip
 
     def to_text(self) -> str:  # noqa: PLR0912  one branch per part of the explanation
@@ -147,6 +151,9 @@ class Explanation:
             out.append(f"qualification: {was} -> {now_text} ({q.why})")
         if self.missing:
             out.append(f"no data for: {', '.join(self.missing)}")
+        if self.placeholders:
+            shown = ", ".join(f"{name}={value!r}" for name, value in self.placeholders)
+            out.append(f"placeholders (read as no data): {shown}")
         if self.account_link is not None:
             out.append(f"account: {self.account_link}")
         if self.members:
@@ -218,11 +225,14 @@ def _test_text(rule: CompiledRule) -> str:
     if spec.kind == "recency":
         steps = ", ".join(f"<={b.max:g}d {b.points:+g}" for b in spec.bands)
         return f"days since {spec.property}: {steps}"
-    steps = ", ".join(f"{_range(b.min, b.max)} {b.points:+g}" for b in spec.bands)
+    steps = ", ".join(f"{_range(b)} {b.points:+g}" for b in spec.bands)
     return f"{spec.property} bands: {steps}"
 
 
-def _range(low: float | None, high: float | None) -> str:
+def _range(band: Band) -> str:
+    if band.min_open or band.max_open:
+        return band_text(band)
+    low, high = band.min, band.max
     if high is None:
         return f"{low:g}+"
     return f"{'' if low is None else f'{low:g}'}-{high:g}"
@@ -233,7 +243,7 @@ def _rollup_text(rule: RollupSpec) -> str:
     how = rule.aggregate if rule.aggregate != "top_mean" else f"mean of top {rule.top}"
     if rule.kind == "breadth":
         events = ", ".join(rule.events) if rule.events else "any event"
-        steps = ", ".join(f"{_range(b.min, b.max)} {b.points:+g}" for b in rule.bands)
+        steps = ", ".join(f"{_range(b)} {b.points:+g}" for b in rule.bands)
         return f"people with {events} within {rule.within_days:g}d, counted by role weight: {steps}"
     if rule.kind == "score":
         return f"members' {rule.score} x role weight, {how}, x {rule.points:g}{cap}"
@@ -262,7 +272,13 @@ def explain(  # noqa: PLR0913  the inputs of one evaluation
     result = evaluate(record, model, now, previous, trace, members=members)
     rollups = model.rollup.rules if model.rollup is not None else ()
     props = record.properties if isinstance(record.properties, Mapping) else {}
-    values = Values(props, now)
+    known = model.known(props)
+    values = Values(known, now)
+    placeholders = tuple(
+        (name, str(props[name]))
+        for name in sorted(props)
+        if known is not props and known.get(name) is None and props[name] is not None
+    )
     rules_by_slot: dict[int, CompiledRule] = {
         rule.slot: rule
         for dim in (model.fit, model.interest)
@@ -297,4 +313,5 @@ def explain(  # noqa: PLR0913  the inputs of one evaluation
         missing=missing,
         members=tuple(members) if model.rollup is not None else (),
         account_link=account_link,
+        placeholders=placeholders,
     )

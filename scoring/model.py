@@ -28,6 +28,7 @@ from scoring.codegen import (
 )
 from scoring.conditions import Pred, Values, compile_cond, cond_properties
 from scoring.outcome import apply_overrides, qualifier, share
+from scoring.placeholders import PlaceholderFilter, Properties, placeholder_filter
 from scoring.reasons import change_lines_of, reason_line
 from scoring.rollup import RollupPlan, compile_rollup, rollup_items
 from scoring.rules import (
@@ -123,6 +124,15 @@ class ScoringModel:
     rollup: RollupPlan | None = None
     #: People models: the `account.<field>` names the rules read from the person's account.
     account_fields: frozenset[str] = frozenset()
+    #: The declared placeholder values as a filter of a record's properties (None: none).
+    placeholder_filter: PlaceholderFilter | None = None
+
+    def known(self, properties: Properties) -> Properties:
+        """`properties` with the model's placeholder values (`Select`, ...) as None: what the
+        rules read. The same mapping when the model declares no placeholders."""
+        if self.placeholder_filter is None:
+            return properties
+        return self.placeholder_filter(properties)
 
 
 def model_version(spec: ModelSpec) -> str:
@@ -141,9 +151,9 @@ def _canonical(value: object) -> object:
         out: dict[str, object] = {"@": type(value).__name__}
         for field in dataclasses.fields(value):
             item = getattr(value, field.name)
-            # An optional key left out hashes as if the language never had it, so adding one
-            # keeps the versions of existing models.
-            if item is None and field.metadata.get("hash_when_set"):
+            # An optional key left out (at its default) hashes as if the language never had it,
+            # so adding one keeps the versions of existing models.
+            if field.metadata.get("hash_when_set") and item == field.default:
                 continue
             out[field.name] = _canonical(item)
         return out
@@ -179,6 +189,22 @@ def _rule_properties(rule: RuleSpec) -> frozenset[str]:
     if rule.age_from:
         props |= {rule.age_from}
     return props
+
+
+def spec_properties(spec: ModelSpec) -> frozenset[str]:
+    """Every record property a spec reads (rules, disqualifiers, overrides, completeness),
+    without its `account.<field>` values."""
+    rules = [
+        rule
+        for dim in (spec.fit, spec.interest)
+        for rule in (*dim.rules, *(r for g in dim.groups for r in g.rules))
+    ]
+    props: set[str] = set(spec.completeness)
+    for rule in rules:
+        props |= _rule_properties(rule)
+    for cond in [d.cond for d in spec.disqualify] + [o.cond for o in spec.overrides]:
+        props |= cond_properties(cond)
+    return frozenset(p for p in props if not p.startswith(ACCOUNT_PREFIX))
 
 
 def compile_model(spec: ModelSpec) -> ScoringModel:
@@ -243,6 +269,7 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
     properties -= account_fields
     fit_properties = [p for p in fit_properties if p not in account_fields]
     completeness = spec.completeness or tuple(fit_properties)
+    clean = placeholder_filter(spec.placeholders, spec.property_placeholders)
     event_rules = {k: compile_event_matcher(v) for k, v in events.items()}
     rollup = compile_rollup(spec.members, spec.interest.decay) if spec.members else None
     qualify_enter = compile_values_predicate(qualify.enter) if qualify else None
@@ -279,6 +306,7 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
             matchers=event_rules,
             event_plans=events,
             rollup=rollup,
+            clean=clean,
         ),
         helpers={
             "RESULT": slots_constructor(ScoreResult),
@@ -313,6 +341,7 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
         page=page,
         rollup=rollup,
         account_fields=account_fields,
+        placeholder_filter=clean,
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from scoring.expr_codegen import ExprBuilder, memo_lookup, value_only_property
 from scoring.rules import BandTable, EventPlan, Item, RecencySteps, Runner
-from scoring.spec import Cond
+from scoring.spec import Band, Cond
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,6 @@ class RulePlan:
 #: (group name, rules, first_match, cap)
 GroupPlan = tuple[str | None, Sequence[RulePlan], bool, float | None]
 
-_INF = float("inf")
 #: Whole points up to this size add exactly in any order (far inside 2**53).
 _WHOLE_LIMIT = 2.0**40
 
@@ -57,7 +56,7 @@ def _plan_points(plan: RulePlan) -> list[float] | None:
     if plan.cond is not None and plan.fixed is not None:
         return [plan.fixed[0].points]
     if plan.bands is not None:
-        return [item[0].points for _, _, item in plan.bands[1]]
+        return [item[0].points for _, item in plan.bands[1]]
     if plan.recency is not None:
         return [make(0.0)[0].points for _, make in plan.recency[1]]
     return None
@@ -167,13 +166,7 @@ def _ranged_lines(
     """A bands or recency rule: the first band or step holding the value fires."""
     if plan.bands is not None:
         n = b.local(plan.bands[0], "n")
-        branches = [
-            (
-                f"{low!r} <= {n} <= {high!r}" if high != _INF else f"{low!r} <= {n}",
-                b.const(item, "I"),
-            )
-            for low, high, item in plan.bands[1]
-        ]
+        branches = [(_band_test(band, n), b.const(item, "I")) for band, item in plan.bands[1]]
     else:
         assert plan.recency is not None
         n = b.local(plan.recency[0], "a")
@@ -220,6 +213,16 @@ def _event_lines(b: ExprBuilder, plan: EventPlan, target: str, first_match: bool
     if first_match:
         lines.append("    break")
     return lines
+
+
+def _band_test(band: Band, n: str) -> str:
+    # `Band.holds` inline
+    tests = []
+    if band.min is not None:
+        tests.append(f"{band.min!r} {'<' if band.min_open else '<='} {n}")
+    if band.max is not None:
+        tests.append(f"{n} {'<' if band.max_open else '<='} {band.max!r}")
+    return " and ".join(tests) or "True"
 
 
 @dataclass

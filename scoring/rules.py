@@ -57,20 +57,28 @@ def _num(x: float) -> str:
 
 
 def band_for(bands: Sequence[Band], number: float) -> Band | None:
-    """The first band holding `number` (bounds inclusive), or None."""
+    """The first band holding `number`, or None."""
     for band in bands:
-        if (band.min is None or number >= band.min) and (band.max is None or number <= band.max):
+        if band.holds(number):
             return band
     return None
 
 
 def band_text(band: Band) -> str:
-    """`1-5`, `21+`, `<=7`."""
-    if band.max is None:
-        return f"{_num(band.min or 0)}+"
-    if band.min is None:
-        return f"<={_num(band.max)}"
-    return f"{_num(band.min)}-{_num(band.max)}"
+    """`1-5`, `21+`, `<=7`; with open ends `>=1 <2`, `>5`, `<7`."""
+    low, high = band.min, band.max
+    if not band.min_open and not band.max_open:
+        if high is None:
+            return f"{_num(low or 0)}+"
+        if low is None:
+            return f"<={_num(high)}"
+        return f"{_num(low)}-{_num(high)}"
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if band.min_open else '>='}{_num(low)}")
+    if high is not None:
+        parts.append(f"{'<' if band.max_open else '<='}{_num(high)}")
+    return " ".join(parts)
 
 
 def cap(points: float, limit: float | None) -> float:
@@ -120,16 +128,16 @@ def fixed_item(spec: RuleSpec, dimension: Dimension, group: str | None) -> Item 
     return (contribution, 1, f"{signed(spec.points)} {spec.name}", -abs(spec.points))
 
 
-BandTable = tuple[tuple[float, float, Item], ...]
+#: (band, constant item) for each band of a property-bands rule.
+BandTable = tuple[tuple[Band, Item], ...]
 
 
 def band_items(spec: RuleSpec, dimension: Dimension, group: str | None) -> BandTable:
-    """(low, high, constant item) for each band of a property-bands rule."""
+    """(band, constant item) for each band of a property-bands rule."""
     prop = spec.property
     return tuple(
         (
-            band.min if band.min is not None else -_INF,
-            band.max if band.max is not None else _INF,
+            band,
             (
                 Contribution(spec.name, dimension, band.points, f"{prop} {band_text(band)}", group),
                 1,
@@ -251,8 +259,8 @@ def make_runner(  # noqa: PLR0913  the inputs of one evaluation
             number = v.num(prop)
             if number is None:
                 return None
-            for low, high, fixed in table:
-                if low <= number <= high:
+            for band, fixed in table:
+                if band.holds(number):
                     return fixed
             return None
 

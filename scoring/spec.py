@@ -69,11 +69,21 @@ Cond = Leaf | AllOf | AnyOf | NotOf
 
 @dataclass(frozen=True, slots=True)
 class Band:
-    """Points for a count (or a number of days) between `min` and `max`, both inclusive."""
+    """Points for a count (or a number of days) between `min` and `max`, both inclusive unless
+    `min_open` / `max_open` (`{gt: 1}`, `{lt: 2}`: half-open bands that touch without overlap)."""
 
     points: float
     min: float | None = None
     max: float | None = None
+    min_open: bool = field(default=False, metadata={"hash_when_set": True})
+    max_open: bool = field(default=False, metadata={"hash_when_set": True})
+
+    def holds(self, number: float) -> bool:
+        """True when `number` lies in the band."""
+        low, high = self.min, self.max
+        if low is not None and (number <= low if self.min_open else number < low):
+            return False
+        return high is None or (number < high if self.max_open else number <= high)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,3 +270,9 @@ class ModelSpec:
     completeness: tuple[str, ...] = field(default=())
     #: Account models: roles and roll-ups over the account's people.
     members: MembersSpec | None = field(default=None, metadata={"hash_when_set": True})
+    #: Case-folded values that mean "no data" in every property the model reads (`Select`).
+    placeholders: tuple[str, ...] = field(default=(), metadata={"hash_when_set": True})
+    #: (property, case-folded values) meaning "no data" in that property only, sorted.
+    property_placeholders: tuple[tuple[str, tuple[str, ...]], ...] = field(
+        default=(), metadata={"hash_when_set": True}
+    )

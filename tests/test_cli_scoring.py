@@ -8,6 +8,8 @@ import json
 import pytest
 
 from cli.main import main
+from config.model_loader import load_model
+from scoring.model import spec_properties
 
 HUBSPOT = "config/examples/models/hubspot-contacts.yaml"
 RECORDS = "config/examples/records/hubspot-contacts.jsonl"
@@ -93,9 +95,19 @@ def test_score_table(capsys):
 
 
 def test_score_jsonl_carries_full_results(tmp_path, capsys):
+    # every column the model reads must be in the export; these are all empty but three
+    others = sorted(
+        spec_properties(load_model(HUBSPOT).spec)
+        - {"jobtitle", "company.numberofemployees", "email"}
+    )
     csv = tmp_path / "export.csv"
     csv.write_text(
-        "id;jobtitle;company.numberofemployees;email\n7;Chief Executive Officer;1000;ceo@acme.io\n8;;;\n",
+        ";".join(["id", "jobtitle", "company.numberofemployees", "email", *others])
+        + "\n7;Chief Executive Officer;1000;ceo@acme.io"
+        + ";" * len(others)
+        + "\n8;;;"
+        + ";" * len(others)
+        + "\n",
         encoding="utf-8",
     )
     assert (

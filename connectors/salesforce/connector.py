@@ -26,7 +26,9 @@ from connectors.base import (
 )
 from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
+from connectors.property_names import PropertyNames
 from connectors.salesforce.client import SalesforceApi
+from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.history import read_history
 from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.reader import EchoMemory, Reader, pages_needed
@@ -84,6 +86,14 @@ class SalesforceConnector:
     ) -> SchemaReport:
         """Verify (and with `apply`, create) the output fields and their permissions."""
         return self._schema.ensure(kind, outputs, apply=apply)
+
+    def property_names(self, kind: str) -> PropertyNames:
+        """The fields of `kind`'s object the integration user can see (describe; Salesforce
+        matches field names in any case)."""
+        visible = self._reader.visible_fields(sobject_of(kind))
+        return PropertyNames(
+            kind, frozenset(str(f["name"]) for f in visible.values()), case_sensitive=False
+        )
 
     def iter_pages(  # noqa: PLR0913  the Connector protocol read signature
         self,

@@ -86,7 +86,7 @@ ERRORS = [
     ),
     (
         "object: account\nmembers:\n  rollup:\n    - {name: R, breadth: {within_days: 14}, bands: [{min: 1, max: 3, points: 2}, {min: 3, points: 4}]}\n",
-        "m.yaml:5:82 members.rollup[0].bands[1]: band 3+ overlaps band 1-3",
+        "m.yaml:5:82 members.rollup[0].bands[1]: band 3+ overlaps band 1-3 at 3 (end the lower band with 'lt: 3' so they touch)",
     ),
 ]
 

@@ -63,7 +63,7 @@ ERRORS = [
     (
         HEAD + "interest:\n  rules:\n    - name: O\n      property: opens\n      bands:\n"
         "        - {min: 1, max: 5, points: 5}\n        - {min: 5, max: 10, points: 10}\n",
-        "models/b2b.yaml:9:11 interest.rules[0].bands[1]: band 5-10 overlaps band 1-5",
+        "models/b2b.yaml:9:11 interest.rules[0].bands[1]: band 5-10 overlaps band 1-5 at 5 (end the lower band with 'lt: 5' so they touch)",
     ),
     (
         HEAD + "fit:\n  rules:\n    - {name: A, if: {a: x}, points: 1}\n"

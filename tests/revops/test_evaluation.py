@@ -36,14 +36,42 @@ def test_lift_per_decile_of_distinct_scores():
     assert ev.cumulative_gains(rows) == [0.4, 0.6, 0.6, 0.6, 0.8, 0.8, 0.8, 1.0, 1.0, 1.0]
 
 
-def test_ties_are_never_split_between_deciles():
+def test_tied_scores_are_split_into_deciles_by_rank():
     scores = [9, 9, 9, 8, 7, 6, 5, 4, 3, 2]
-    assert ev.decile_of(scores).tolist() == [1, 1, 1, 4, 5, 6, 7, 8, 9, 10]
+    assert ev.decile_of(scores).tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     rows = ev.lift_by_decile(scores, [True, False, False, True] + [False] * 6)
-    assert [r.count for r in rows] == [3, 0, 0, 1, 1, 1, 1, 1, 1, 1]
-    assert rows[1].rate is None and rows[1].lift is None
-    assert rows[0].rate == pytest.approx(1 / 3)
-    assert rows[3].lift == 5.0
+    assert [r.count for r in rows] == [1] * 10
+    assert [r.converted for r in rows] == [1, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    assert ev.shared_scores(rows) == [(9.0, ("1", "2", "3"))]
+
+
+def test_many_ties_leave_no_decile_empty_and_order_ties_by_record_id():
+    # 95 records at 0 and 5 at 50 (the usual shape of a properties-only model on sparse data).
+    scores = [0.0] * 95 + [50.0] * 5
+    ids = [str(1000 - i) for i in range(100)]  # ids fall while the input order rises
+    outcomes = [i % 10 == 0 for i in range(100)]
+    deciles = ev.decile_of(scores, ids=ids)
+    assert [int((deciles == d).sum()) for d in range(1, 11)] == [10] * 10
+    # Decile 1: the five 50s, then the five zeros with the smallest ids ("906".."910").
+    top = sorted(ids[i] for i in range(100) if deciles[i] == 1)
+    assert top == ["901", "902", "903", "904", "905", "906", "907", "908", "909", "910"]
+    rows = ev.lift_by_decile(scores, outcomes, ids=ids)
+    assert [(r.count, r.low, r.high) for r in rows] == [(10, 0.0, 50.0)] + [(10, 0.0, 0.0)] * 9
+    assert [r.converted for r in rows] == [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    assert ev.shared_scores(rows) == [(0.0, tuple(str(d) for d in range(1, 11)))]
+    assert ev.tie_note(rows) == (
+        "deciles 1-10 all hold the score 0: records with the same score are split between "
+        "deciles by rank (record id), so their difference in conversion is chance, not score"
+    )
+
+
+def test_numeric_ids_order_ties_numerically_and_fewer_records_than_deciles():
+    assert ev.decile_of([1.0, 1.0, 1.0], bins=3, ids=["10", "9", "x"]).tolist() == [2, 1, 3]
+    rows = ev.lift_by_decile([3.0, 2.0, 1.0], [True, False, False])
+    assert [r.count for r in rows] == [1, 0, 0, 1, 0, 0, 1, 0, 0, 0]
+    assert ev.tie_note(rows) is None
+    with pytest.raises(ValueError, match="2 ids for 3 scores"):
+        ev.decile_of([1.0, 2.0, 3.0], ids=["a", "b"])
 
 
 def test_conversion_by_label_keeps_model_order_and_adds_unknown_labels():

@@ -99,9 +99,10 @@ def test_preview_of_a_deliberately_changed_rule(live, capsys):
     # The live side is exactly what the sync engine stored; only records with a demo can move.
     lines = out.splitlines()
     shift = next(line for line in lines if line.startswith("Demo request"))
-    total = sum(demo.values())
+    # Mean points per record over the whole population, live and candidate (a fifth).
+    mean = sum(demo.values()) / len(before)
     assert shift.split() == [
-        "Demo", "request", f"{total:.3f}", f"{total / 5:.3f}", f"{total / 5 - total:.3f}",
+        "Demo", "request", f"{mean:.2f}", f"{mean / 5:.2f}", f"{mean / 5 - mean:+.2f}",
         str(len(demo)),
     ]  # fmt: skip
     assert sum(1 for line in lines if line.startswith(("Demo request", "rule "))) == 2

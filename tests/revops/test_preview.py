@@ -51,8 +51,9 @@ def test_preview_counts_a_deliberately_changed_rule():
     moves = {k: v for k, v in pv.transitions.items() if k[0] != k[1]}
     assert moves == {("A1", "B1"): 1, ("A3", "B3"): 1, ("B1", "C1"): 1, ("B3", "C3"): 1}
     [shift] = pv.rule_shifts
+    # Means over all 8 records: 4 VPs at 60 points, then at 30.
     assert (shift.rule, shift.before, shift.after, shift.delta, shift.records) == (
-        "VP", 240.0, 120.0, -120.0, 4,
+        "VP", 30.0, 15.0, -15.0, 4,
     )  # fmt: skip
     assert [s.record_id for s in pv.samples["no longer qualified"]] == ["r2", "r3"]
     assert pv.samples["newly qualified"] == []
@@ -63,6 +64,11 @@ def test_preview_counts_a_deliberately_changed_rule():
     text = render(pv)
     assert "label changes 4  grade changes 4  newly qualified 0  no longer qualified 2" in text
     assert "A1 -> B1" in text
+    rule_table = [line for line in text.splitlines() if line.startswith(("rule", "VP"))]
+    assert rule_table == [
+        "rule  mean points per record, live  candidate  change  records whose points changed",
+        "VP                           30.00      15.00  -15.00                             4",
+    ]
 
 
 def test_previous_results_drive_hysteresis_for_both_models():
