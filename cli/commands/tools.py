@@ -27,6 +27,7 @@ from config.errors import Problem, ProblemsError, UserError
 from config.model_loader import load_model
 from config.record_files import read_records
 from config.settings import ConnectionSettings
+from connectors.account_match import AccountMatcher
 from connectors.base import Connector
 from connectors.history import HistoryReader
 from revops import backtest as bt
@@ -181,8 +182,9 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                     sorted(model.event_types),
                     members=member_request(model),
                 )
-            if not fetched:
-                raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
+                if not fetched:
+                    raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
+                link = _account_link(ctx, conn, obj_kind, connector, record_id)
             fetched = list(
                 with_accounts(
                     fetched,
@@ -194,13 +196,26 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                 )
             )
             previous = ctx.store.previous_scores(conn.name, obj_kind, [record_id]).get(record_id)
-            explanation = explain(fetched[0], model, now, previous)
+            explanation = explain(fetched[0], model, now, previous, account_link=link)
         finally:
             ctx.store.close()
     if fmt == "json":
         click.echo(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
         click.echo(explanation.to_text())
+
+
+def _account_link(
+    ctx: Context, conn: ConnectionSettings, kind: str, connector: Connector, record_id: str
+) -> str | None:
+    """How a person is tied to their account, when the connection scores accounts and its
+    CRM ties people by a rule (`connectors.account_match.AccountMatcher`)."""
+    scores_accounts = any(
+        name == conn.name and model.rollup is not None for (name, _), model in ctx.models.items()
+    )
+    if not scores_accounts or not isinstance(connector, AccountMatcher):
+        return None
+    return connector.account_links(kind, [record_id]).get(record_id)
 
 
 @click.command("history")

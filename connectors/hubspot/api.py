@@ -29,6 +29,7 @@ from hubspot.crm import associations as sdk_associations
 from hubspot.crm import objects as sdk_objects
 from hubspot.crm import properties as sdk_properties
 from hubspot.crm.associations import v4 as sdk_associations_v4
+from hubspot.marketing import forms as sdk_forms
 from pydantic import SecretStr
 from tenacity import Retrying
 
@@ -75,6 +76,7 @@ _SDK_ERRORS: tuple[type[Exception], ...] = (
     sdk_associations.ApiException,
     sdk_events.ApiException,
     sdk_oauth.ApiException,
+    sdk_forms.ApiException,
 )
 
 
@@ -175,6 +177,7 @@ class HubSpotApi:
         self.properties_groups = sdk_properties.GroupsApi(properties)
         self.associations_batch = sdk_associations_v4.BatchApi(client(sdk_associations_v4))
         self.events_api = sdk_events.EventsApi(client(sdk_events))
+        self.forms_api = sdk_forms.FormsApi(client(sdk_forms))
         self.tokens_api = sdk_oauth.TokensApi(client(sdk_oauth))
 
     # -- usage ----------------------------------------------------------------------------
@@ -534,6 +537,7 @@ class HubSpotApi:
             self.properties_core,
             self.associations_batch,
             self.events_api,
+            self.forms_api,
             self.tokens_api,
         ):
             pool = getattr(getattr(api.api_client, "rest_client", None), "pool_manager", None)

@@ -29,6 +29,8 @@ from sandbox.hubspot.control import ControlApi
 from sandbox.hubspot.crm import CrmApi, object_type, read_scope, write_scope
 from sandbox.hubspot.events import EventsApi
 from sandbox.hubspot.faults import Faults
+from sandbox.hubspot.forms import FormsApi
+from sandbox.hubspot.forms import scopes as forms_scopes
 from sandbox.hubspot.generator import generate
 from sandbox.hubspot.limits import RateLimiter
 from sandbox.hubspot.properties import PropertiesApi
@@ -115,6 +117,7 @@ class HubSpotSandbox:
         self.properties = PropertiesApi(self.store, clock_ms=lambda: int(self.clock() * 1000))
         self.associations = AssociationsApi(self.store)
         self.events = EventsApi(self.store, tier=tier, base_url=lambda: self.url)
+        self.forms = FormsApi()
         self.router: Router[Route] = Router()
         self._register()
 
@@ -366,6 +369,16 @@ class HubSpotSandbox:
             "/events/v3/events/event-types",
             "/events/v3/events/event-types",
             self.events.event_types,
+        )
+        self._add(
+            "GET", "/marketing/v3/forms/?", "/marketing/v3/forms", self.forms.list, forms_scopes
+        )
+        self._add(
+            "GET",
+            rf"/marketing/v3/forms/{ident}",
+            "/marketing/v3/forms/{formId}",
+            self.forms.get,
+            forms_scopes,
         )
         self._add(
             "GET", "/account-info/v3/details", "/account-info/v3/details", self.account.details
