@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True, slots=True)
 class PageTail:
     """What the page scorer needs of a model beyond its rules: the fields of the result."""
