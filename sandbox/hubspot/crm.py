@@ -280,6 +280,7 @@ class CrmApi:
                 table.set_raw(row, name, value)
         table.touch(row, now_ms)
         table.version += 1
+        table.updates[row.id] += 1
 
     @staticmethod
     def _echo(table: Table, values: dict[str, Any]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -99,6 +100,8 @@ class Table:
         self.ids: list[int] = []
         self.by_modified: list[tuple[int, int]] = []
         self.version = 0
+        #: Writes applied per row id (benches count writes repeated after a crash).
+        self.updates: Counter[int] = Counter()
 
     # -- schema ---------------------------------------------------------------------------
 
