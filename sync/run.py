@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from config.account_links import ACCOUNT_LINKS
+from config.model_group import ModelGroup
 from config.settings import ReadSettings, WriteSettings
 from connectors.base import Connector, MemberRequest, Page, ReadHints
 from connectors.errors import (
@@ -31,6 +32,7 @@ from scoring.account_link import with_account
 from scoring.model import event_horizon_days
 from scoring.spec import ModelSpec
 from scoring.types import Record
+from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
@@ -213,7 +215,7 @@ class Run:
         position: Position,
         started: datetime,
         run_id: int,
-        scorer: PageScorer,
+        scorer: PageScorer | GroupScorer,
         read_outage: Outage,
         write_outage: Outage,
         writes: Writes,
@@ -286,7 +288,7 @@ class Run:
             and not options.dry_run
             and context.connector.concurrent_writes,
         )
-        scorer = PageScorer(
+        scorer = scorer_for(
             model,
             now=now,
             min_points_change=options.min_points_change,
@@ -441,10 +443,21 @@ class Run:
         """What the connector may leave out: events older than the model can score and, in
         incremental runs, records whose version is already scored (they are not scored)."""
         since = {}
-        for event_type in self.model.event_types:
-            days = event_horizon_days(self.model.spec, event_type)
-            if days is not None:
-                since[event_type] = self.scorer.now - timedelta(days=days)
+        model = self.model
+        models: list[Model] = (
+            [s.model for s in model.slots] if isinstance(model, ModelGroup) else [model]
+        )
+        for event_type in model.event_types:
+            horizons = [
+                event_horizon_days(m.spec, event_type)
+                for m in models
+                if event_type in m.event_types
+            ]
+            # a model reading this type at any age (None) needs every occurrence
+            if horizons and None not in horizons:
+                since[event_type] = self.scorer.now - timedelta(
+                    days=max(h or 0.0 for h in horizons)
+                )
         scored = self.scored if self.skips_scored else None
         return ReadHints(events_since=since, scored=scored)
 
@@ -453,7 +466,11 @@ class Run:
         """Whether records whose version is already scored are left alone: in incremental
         runs, unless the model rolls up people (an account's score moves with its people
         while its own modification time stays)."""
-        return self.position.mode == "incremental" and member_request(self.model) is None
+        return (
+            self.position.mode == "incremental"
+            and member_request(self.model) is None
+            and not isinstance(self.model, ModelGroup)
+        )
 
     def scored(self, versions: Sequence[tuple[str, datetime | None]]) -> set[str]:
         """Of `(record id, updated_at)` pairs, the ids whose version is scored already."""
@@ -503,9 +520,16 @@ class Run:
         write."""
         context, counts = self.context, self.counts
         store, connection = context.store, context.connection
-        previous = store.previous_rows(connection, self.kind, [r.id for r in records])
+        ids = [r.id for r in records]
         records = self._with_accounts(records)
-        page = self.scorer.score(records, previous, skip_scored=self.skips_scored)
+        scorer = self.scorer
+        if isinstance(scorer, GroupScorer):
+            kinds = [slot.state_kind for slot in scorer.group.slots]
+            stored = {k: store.previous_rows(connection, k, ids) for k in kinds}
+            page = scorer.score(records, stored)
+        else:
+            previous = store.previous_rows(connection, self.kind, ids)
+            page = scorer.score(records, previous, skip_scored=self.skips_scored)
         self.result.plan.merge(page.plan)
         if page.high_water is not None and (
             self.high_water is None or page.high_water > self.high_water
@@ -528,6 +552,7 @@ class Run:
                 scores=page.scores,
                 counts=counts,
                 now=context.clock(),
+                extra_scores=page.extra_scores,
             )
             if page.rejected:
                 self._dead_letter_unscored(page.rejected)

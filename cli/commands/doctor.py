@@ -35,7 +35,6 @@ from connectors.errors import (
     MissingPermission,
     PermanentError,
 )
-from connectors.outputs import output_fields
 from sync.connections import build_connector, calls_today
 from sync.engine import utc_now
 from sync.state.errors import database_name
@@ -133,11 +132,8 @@ def check_schema(ctx: Context, conn: ConnectionSettings, connector: Connector) -
     """Credentials, scopes and every output property of every object (no changes made)."""
     checks: list[Check] = []
     for obj in conn.objects:
-        model = ctx.models[(conn.name, obj.kind)]
         try:
-            report = connector.ensure_schema(
-                obj.kind, output_fields(model.grades, model.labels), apply=False
-            )
+            report = connector.ensure_schema(obj.kind, ctx.outputs_for(conn.name, obj), apply=False)
         except AuthError as exc:
             return [Check(conn.name, "credentials", FAIL, f"{exc}; check the token or client")]
         except (MissingPermission, PermanentError) as exc:
