@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 from config.account_links import ACCOUNT_LINKS
 from config.settings import ReadSettings, WriteSettings
 from connectors.base import Connector, MemberRequest, Page, ReadHints
+from connectors.engagement_gates import EngagementGates
 from connectors.errors import (
     BudgetExhausted,
     ConnectorError,
@@ -34,6 +35,7 @@ from scoring.types import Record
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
+from sync.state.inputs import decode_inputs
 from sync.state.records import CursorState, OutboxEntry, RunCounts, RunStatus, WriteOutcome
 from sync.state.store import StateStore
 from sync.writes import Writes
@@ -284,12 +286,18 @@ class Run:
             and not options.dry_run
             and context.connector.concurrent_writes,
         )
+        connector = context.connector
         scorer = PageScorer(
             model,
             now=now,
             min_points_change=options.min_points_change,
             sample_size=options.sample_size,
             scorer=context.scorer,
+            kept=(
+                connector.engagement_gates(kind, model.event_types)
+                if isinstance(connector, EngagementGates)
+                else frozenset()
+            ),
         )
         return cls(
             context,
@@ -434,15 +442,16 @@ class Run:
             token = page.cursor or token
 
     def hints(self) -> ReadHints:
-        """What the connector may leave out: events older than the model can score and, in
-        incremental runs, records whose version is already scored (they are not scored)."""
+        """What the connector may leave out: events older than the model can score, in
+        incremental runs records whose version is already scored (they are not scored), and
+        what the model last scored each record with (`stored`)."""
         since = {}
         for event_type in self.model.event_types:
             days = event_horizon_days(self.model.spec, event_type)
             if days is not None:
                 since[event_type] = self.scorer.now - timedelta(days=days)
         scored = self.scored if self.skips_scored else None
-        return ReadHints(events_since=since, scored=scored)
+        return ReadHints(events_since=since, scored=scored, stored=self.stored)
 
     @property
     def skips_scored(self) -> bool:
@@ -462,6 +471,17 @@ class Run:
             record_id
             for record_id, updated in versions
             if record_id in stored and already_scored(updated, stored[record_id], model)
+        }
+
+    def stored(self, record_ids: Sequence[str]) -> dict[str, Record]:
+        """The input snapshots this model last scored `record_ids` with, as records."""
+        context = self.context
+        rows = context.store.previous_rows(context.connection, self.kind, record_ids)
+        version = self.model.version
+        return {
+            record_id: decode_inputs(record_id, self.kind, row.inputs)
+            for record_id, row in rows.items()
+            if row.inputs is not None and row.model_version == version
         }
 
     def unavailable(self, exc: SourceUnavailable) -> str:
