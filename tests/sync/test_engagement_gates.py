@@ -76,8 +76,7 @@ def event_pages(sandbox: HubSpotSandbox, ids: Any) -> int:
     """Events API calls a read of these contacts' web events takes (100 events a page)."""
     table = sandbox.store.table("contacts")
     return sum(
-        max(1, math.ceil(len(contact_events(sandbox.store, table.rows[int(i)])) / 100))
-        for i in ids
+        max(1, math.ceil(len(contact_events(sandbox.store, table.rows[int(i)])) / 100)) for i in ids
     )
 
 
