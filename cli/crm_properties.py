@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.errors import Problem, ProblemsError, UserError
-from config.loader import load_config, load_models
+from config.loader import load_config, load_configured
 from config.model_refs import unknown_properties
 from config.settings import ConnectionSettings
 from connectors.base import Connector
@@ -48,7 +48,7 @@ def validate_config(config: str, secrets_dir: str | None, echo: Callable[[str], 
     property-list call per object); says OK per object to `echo`."""
     try:
         loaded = load_config(config, secrets_dir=secrets_dir)
-        models = load_models(loaded)
+        models, groups = load_configured(loaded)
     except UserError as exc:
         return [str(exc)]
     problems: list[str] = []
@@ -56,7 +56,12 @@ def validate_config(config: str, secrets_dir: str | None, echo: Callable[[str], 
         connector = build_connector(conn)
         try:
             for obj in conn.objects:
-                model = models[(conn.name, obj.kind)]
+                group = groups.get((conn.name, obj.kind))
+                model = (
+                    models[(conn.name, obj.kind)]
+                    if group is None
+                    else next(s.model for s in group.slots if s.namespace == obj.namespace)
+                )
                 found = unknown_in_crm(
                     conn=conn, connector=connector, kind=obj.kind, model=model, model_path=obj.model
                 )

@@ -34,6 +34,7 @@ from pydantic_settings import (
 )
 
 from config.kinds import unscored_reason
+from scoring.types import OUTPUT_NAMES
 
 
 class At(ValueError):
@@ -145,11 +146,28 @@ class SalesforceSettings(_Section):
         return self
 
 
+#: Output property prefixes: leadsync's own, optionally followed by a model's part.
+DEFAULT_OUTPUT_PREFIX = "leadsync_"
+
+
+def output_properties(namespace: str) -> frozenset[str]:
+    """The CRM names of the outputs a model with this namespace writes."""
+    return frozenset(DEFAULT_OUTPUT_PREFIX + namespace + name for name in OUTPUT_NAMES)
+
+
 class ObjectSettings(_Section):
-    """One record kind of a connection and the scoring model that scores it."""
+    """One record kind of a connection and a scoring model that scores it; with
+    `output_prefix` (HubSpot: several models of one kind) the model writes its own output
+    properties (`leadsync_pl_a_score`)."""
 
     kind: Literal["contact", "lead", "company", "account"]
     model: Path
+    output_prefix: str | None = Field(default=None, pattern=r"^leadsync_[a-z0-9_]*_$")
+
+    @property
+    def namespace(self) -> str:
+        """The part of the output names after `leadsync_` (`pl_a_`; empty by default)."""
+        return (self.output_prefix or DEFAULT_OUTPUT_PREFIX)[len(DEFAULT_OUTPUT_PREFIX) :]
 
 
 class ScheduleSettings(_Section):
@@ -240,15 +258,50 @@ class ConnectionSettings(_Section):
         other = "salesforce" if self.crm == "hubspot" else "hubspot"
         if blocks[other] is not None:
             raise At((other,), f"crm is {self.crm}: remove the `{other}:` block or change crm")
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for index, obj in enumerate(self.objects):
             problem = unscored_reason(obj.kind, self.crm)
             if problem:
                 raise At(("objects", index, "kind"), problem)
-            if obj.kind in seen:
-                raise At(("objects", index, "kind"), f"kind {obj.kind!r} is listed twice")
-            seen.add(obj.kind)
+            repeat = self._repeat_problem(index, obj, seen.get(obj.kind))
+            if repeat:
+                raise At(("objects", index, *repeat[0]), repeat[1])
+            seen.setdefault(obj.kind, index)
         return self
+
+    def _repeat_problem(
+        self, index: int, obj: ObjectSettings, first: int | None
+    ) -> tuple[tuple[str, ...], str] | None:
+        """Why `obj` cannot be one more model of its kind (key path under it, message)."""
+        if obj.output_prefix is not None and self.crm != "hubspot":
+            return ("output_prefix",), "output_prefix (several models per kind) is HubSpot only"
+        if first is None:
+            return None
+        if self.crm != "hubspot" or obj.kind not in ("contact",):
+            return ("kind",), (
+                f"kind {obj.kind!r} is listed twice: several models of one kind are for HubSpot "
+                "contacts (each with its own output_prefix)"
+            )
+        mine = output_properties(obj.namespace)
+        for other in self.objects[:index]:
+            shared = sorted(mine & output_properties(other.namespace))
+            if other.kind == obj.kind and shared:
+                return ("output_prefix",), (
+                    f"two {obj.kind} models would write {', '.join(shared[:3])}"
+                    f"{' ...' if len(shared) > 3 else ''}: give each model of a kind its own "
+                    "output_prefix, e.g. leadsync_pl_a_"
+                )
+        return None
+
+    @property
+    def kinds(self) -> list[str]:
+        """The record kinds scored, each once, in the order of `objects`."""
+        return list(dict.fromkeys(o.kind for o in self.objects))
+
+    def models_of(self, kind: str) -> list[ObjectSettings]:
+        """The entries (models) of `kind`, in order; the first one's results are the kind's
+        main state (cursor, outbox, ledger)."""
+        return [o for o in self.objects if o.kind == kind]
 
 
 class DaemonSettings(_Section):

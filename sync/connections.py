@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,7 +57,9 @@ def build_connector(
 
         hub = conn.hubspot
         assert hub is not None  # guaranteed by ConnectionSettings validation
-        return HubSpotConnector(hubspot_options(hub), daily_used=daily_used, sleep=sleep)
+        namespaces = tuple(dict.fromkeys(o.namespace for o in conn.objects if o.namespace))
+        options = replace(hubspot_options(hub), output_namespaces=namespaces)
+        return HubSpotConnector(options, daily_used=daily_used, sleep=sleep)
     from connectors.salesforce import SalesforceConnector
 
     sf = conn.salesforce

@@ -95,6 +95,8 @@ class ScoredPage:
     unchanged: int = 0
     skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    #: Score rows of a group's other models, by the state kind they are stored under.
+    extra_scores: dict[str, list[ScoreRow]] = field(default_factory=dict)
 
 
 #: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out (an account model's

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from config.account_links import ACCOUNT_LINKS
+from config.model_group import ModelGroup
 from config.settings import ReadSettings, WriteSettings
 from connectors.base import Connector, MemberRequest, Page, ReadHints
 from connectors.engagement_gates import EngagementGates
@@ -32,6 +33,7 @@ from scoring.account_link import with_account
 from scoring.model import event_horizon_days
 from scoring.spec import ModelSpec
 from scoring.types import Record
+from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
@@ -120,7 +122,9 @@ def member_request(*models: Model) -> MemberRequest | None:
         return None
     properties = frozenset().union(*(p.properties for p in plans))
     event_types = frozenset().union(*(p.event_types for p in plans))
-    return MemberRequest(properties, event_types)
+    windows = [r.within_days for p in plans for r in p.rules if r.kind != "score"]
+    horizon = None if None in windows or not windows else max(w for w in windows if w is not None)
+    return MemberRequest(properties, event_types, horizon)
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,7 @@ class Run:
         position: Position,
         started: datetime,
         run_id: int,
-        scorer: PageScorer,
+        scorer: PageScorer | GroupScorer,
         read_outage: Outage,
         write_outage: Outage,
         writes: Writes,
@@ -287,7 +291,7 @@ class Run:
             and context.connector.concurrent_writes,
         )
         connector = context.connector
-        scorer = PageScorer(
+        scorer = scorer_for(
             model,
             now=now,
             min_points_change=options.min_points_change,
@@ -347,6 +351,7 @@ class Run:
             result.finished_at = context.clock()
             result.elapsed_s = time.monotonic() - started
             result.pauses = self.read_outage.pauses + self.write_outage.pauses
+            result.retried = self.writes.retried
             complete = None
             if (
                 self.status is RunStatus.SUCCEEDED
@@ -367,6 +372,7 @@ class Run:
                 status=str(self.status),
                 elapsed_s=round(result.elapsed_s, 3),
                 error=result.error,
+                retried=result.retried,
                 **self.counts.as_dict(),
             )
         return result
@@ -446,19 +452,36 @@ class Run:
         incremental runs records whose version is already scored (they are not scored), and
         what the model last scored each record with (`stored`)."""
         since = {}
-        for event_type in self.model.event_types:
-            days = event_horizon_days(self.model.spec, event_type)
-            if days is not None:
-                since[event_type] = self.scorer.now - timedelta(days=days)
+        model = self.model
+        models: list[Model] = (
+            [s.model for s in model.slots] if isinstance(model, ModelGroup) else [model]
+        )
+        for event_type in model.event_types:
+            horizons = [
+                event_horizon_days(m.spec, event_type)
+                for m in models
+                if event_type in m.event_types
+            ]
+            # a model reading this type at any age (None) needs every occurrence
+            if horizons and None not in horizons:
+                since[event_type] = self.scorer.now - timedelta(
+                    days=max(h or 0.0 for h in horizons)
+                )
         scored = self.scored if self.skips_scored else None
-        return ReadHints(events_since=since, scored=scored, stored=self.stored)
+        # a group's models keep their inputs apart: no one snapshot to take events from
+        stored = None if isinstance(model, ModelGroup) else self.stored
+        return ReadHints(events_since=since, scored=scored, stored=stored)
 
     @property
     def skips_scored(self) -> bool:
         """Whether records whose version is already scored are left alone: in incremental
         runs, unless the model rolls up people (an account's score moves with its people
         while its own modification time stays)."""
-        return self.position.mode == "incremental" and member_request(self.model) is None
+        return (
+            self.position.mode == "incremental"
+            and member_request(self.model) is None
+            and not isinstance(self.model, ModelGroup)
+        )
 
     def scored(self, versions: Sequence[tuple[str, datetime | None]]) -> set[str]:
         """Of `(record id, updated_at)` pairs, the ids whose version is scored already."""
@@ -519,9 +542,16 @@ class Run:
         write."""
         context, counts = self.context, self.counts
         store, connection = context.store, context.connection
-        previous = store.previous_rows(connection, self.kind, [r.id for r in records])
+        ids = [r.id for r in records]
         records = self._with_accounts(records)
-        page = self.scorer.score(records, previous, skip_scored=self.skips_scored)
+        scorer = self.scorer
+        if isinstance(scorer, GroupScorer):
+            kinds = [slot.state_kind for slot in scorer.group.slots]
+            stored = {k: store.previous_rows(connection, k, ids) for k in kinds}
+            page = scorer.score(records, stored)
+        else:
+            previous = store.previous_rows(connection, self.kind, ids)
+            page = scorer.score(records, previous, skip_scored=self.skips_scored)
         self.result.plan.merge(page.plan)
         if page.high_water is not None and (
             self.high_water is None or page.high_water > self.high_water
@@ -544,6 +574,7 @@ class Run:
                 scores=page.scores,
                 counts=counts,
                 now=context.clock(),
+                extra_scores=page.extra_scores,
             )
             if page.rejected:
                 self._dead_letter_unscored(page.rejected)

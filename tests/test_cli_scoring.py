@@ -56,20 +56,14 @@ def test_validate_prints_located_problems_and_exits_2(tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def test_a_model_of_a_kind_no_connection_scores_fails_validate_as_the_config_does(capsys):
-    # config.kinds is the one answer: Salesforce accounts are not scored yet, HubSpot companies are
-    accounts = "config/examples/models/salesforce-accounts.yaml"
-    assert main(["validate", "--model", accounts]) == 2
-    err = capsys.readouterr().err
-    assert (
-        f"{accounts}:5:9 object: leadsync cannot score kind 'account'; valid: contact, company, lead"
-        in err
-    )
-    assert main(["validate", "--model", "config/examples/models/hubspot-companies.yaml"]) == 0
+def test_validate_and_schema_accept_the_kinds_the_config_scores(capsys):
+    # config.kinds is the one answer: Salesforce accounts and HubSpot companies are scored
+    for name in ("salesforce-accounts.yaml", "hubspot-companies.yaml"):
+        assert main(["validate", "--model", f"config/examples/models/{name}"]) == 0
     capsys.readouterr()
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert schema["properties"]["object"]["enum"] == ["contact", "company", "lead"]
+    assert schema["properties"]["object"]["enum"] == ["contact", "company", "lead", "account"]
 
 
 def test_schema_is_json(capsys):

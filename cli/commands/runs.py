@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,8 +25,10 @@ import sqlalchemy.exc
 from cli.render import ProgressLine, failures, plan_report, summary_table, table
 from cli.times import time_option
 from config.errors import UserError
-from config.loader import LoadedConfig, load_config, load_models
-from config.settings import ConnectionSettings, Settings
+from config.loader import LoadedConfig, load_config, load_configured
+from config.model_group import ModelGroup
+from config.settings import ConnectionSettings, ObjectSettings, Settings
+from connectors.base import OutputField
 from connectors.outputs import output_fields
 from scoring.model import ScoringModel
 from sync.connections import build_connector, calls_today, outage_policy, run_options
@@ -51,6 +53,28 @@ class Context:
     loaded: LoadedConfig
     models: dict[tuple[str, str], ScoringModel]
     store: StateStore
+    #: Kinds scored by several models (or with an output prefix): the group the engine runs.
+    groups: dict[tuple[str, str], ModelGroup] = field(default_factory=dict)
+
+    def configured(self, connection: str, kind: str) -> ScoringModel | ModelGroup:
+        """What a run of `connection`'s `kind` scores with: its model or its group."""
+        return self.groups.get((connection, kind)) or self.models[(connection, kind)]
+
+    def model_for(self, connection: str, obj: ObjectSettings) -> ScoringModel:
+        """The model of one `objects` entry of `connection`."""
+        group = self.groups.get((connection, obj.kind))
+        if group is None:
+            return self.models[(connection, obj.kind)]
+        return next(s.model for s in group.slots if s.namespace == obj.namespace)
+
+    def outputs_for(self, connection: str, obj: ObjectSettings) -> tuple[OutputField, ...]:
+        """The output properties one `objects` entry writes."""
+        model = self.model_for(connection, obj)
+        return output_fields(model.grades, model.labels, namespace=obj.namespace, model=model.name)
+
+    def run_models(self) -> dict[tuple[str, str], ScoringModel | ModelGroup]:
+        """`configured` for every connection and kind."""
+        return {key: self.configured(*key) for key in self.models}
 
     @property
     def settings(self) -> Settings:
@@ -59,16 +83,22 @@ class Context:
 
     def connections(self, name: str | None) -> list[ConnectionSettings]:
         """All connections, or the one named (a UserError listing the names otherwise)."""
-        if name is None:
-            return list(self.settings.connections)
-        return [self.settings.connection(name)]
+        return chosen(self.settings, name)
+
+
+def chosen(settings: Settings, name: str | None) -> list[ConnectionSettings]:
+    """All connections of `settings`, or the one named (a UserError listing the names
+    otherwise)."""
+    if name is None:
+        return list(settings.connections)
+    return [settings.connection(name)]
 
 
 def open_context(config: str, secrets_dir: str | None, *, with_models: bool = True) -> Context:
     """Load and validate the config (and its models), and open the state store."""
     loaded = load_config(config, secrets_dir=secrets_dir)
-    models = load_models(loaded) if with_models else {}
-    return Context(loaded, models, open_store(loaded.settings))
+    models, groups = load_configured(loaded) if with_models else ({}, {})
+    return Context(loaded, models, open_store(loaded.settings), groups)
 
 
 def open_store(settings: Settings) -> StateStore:
@@ -171,7 +201,7 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                 sleep=stop_aware_sleep(stop),
             )
             try:
-                for obj in conn.objects:
+                for kind in conn.kinds:
                     if stop.is_set():
                         break
                     engine = Engine(
@@ -184,13 +214,9 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                     )
                     options = run_options(conn, full=full, dry_run=dry_run)
                     try:
-                        result = engine.run(
-                            obj.kind, ctx.models[(conn.name, obj.kind)], options, now=now
-                        )
+                        result = engine.run(kind, ctx.configured(conn.name, kind), options, now=now)
                     except LockBusy as exc:
-                        result = RunResult(
-                            conn.name, obj.kind, "-", dry_run, RunStatus.BUSY, utc_now()
-                        )
+                        result = RunResult(conn.name, kind, "-", dry_run, RunStatus.BUSY, utc_now())
                         result.error = str(exc)
                     results.append(result)
                     progress.finish()
@@ -217,7 +243,7 @@ def run_command(*, config: str, secrets_dir: str | None) -> int:
         ctx.settings.logging.format,
         personal_data=ctx.settings.logging.personal_data,
     )
-    daemon = Daemon(ctx.settings, ctx.models, ctx.store)
+    daemon = Daemon(ctx.settings, ctx.run_models(), ctx.store)
 
     def notify(name: str) -> None:
         log.info("stop requested; finishing the pages in flight", extra={"signal": name})
@@ -252,11 +278,10 @@ def setup_command(
         connector = build_connector(conn)
         try:
             for obj in conn.objects:
-                model = ctx.models[(conn.name, obj.kind)]
-                report = connector.ensure_schema(
-                    obj.kind, output_fields(model.grades, model.labels), apply=apply
-                )
-                click.echo(f"{conn.name} ({conn.crm}) {obj.kind}:")
+                outputs = ctx.outputs_for(conn.name, obj)
+                report = connector.ensure_schema(obj.kind, outputs, apply=apply)
+                prefix = f" ({obj.output_prefix}*)" if obj.output_prefix else ""
+                click.echo(f"{conn.name} ({conn.crm}) {obj.kind}{prefix}:")
                 rows = [(f.name, f.crm_name, f.state, f.detail) for f in report.fields]
                 click.echo(table(("output", "CRM name", "state", "detail"), rows))
                 for action in report.actions:
@@ -294,7 +319,19 @@ def status_command(
     *, config: str, secrets_dir: str | None, connection: str | None, limit: int, live: bool
 ) -> int:
     """Per connection: last runs, next runs, errors, dead letters, API calls today."""
-    ctx = open_context(config, secrets_dir, with_models=False)
+    loaded = load_config(config, secrets_dir=secrets_dir)
+    settings = loaded.settings
+    url = settings.state_url.get_secret_value()
+    if not StateStore.exists(url, table_prefix=settings.state_table_prefix):
+        # Looking must not create the state store (nor a SQLite file and its folder).
+        for conn in chosen(settings, connection):
+            click.echo(f"== {conn.name} ({conn.crm}: {', '.join(o.kind for o in conn.objects)})")
+            click.echo(
+                f"no state yet: {database_name(url)} holds no leadsync state; the first "
+                "`leadsync sync` or `leadsync run` creates it\n"
+            )
+        return 0
+    ctx = Context(loaded, {}, open_store(settings))
     now = utc_now()
     damaged = ctx.store.integrity_problems()
     if damaged:
@@ -307,7 +344,7 @@ def status_command(
     for conn in ctx.connections(connection):
         store = ctx.store
         runs = store.runs(conn.name, limit=limit)
-        click.echo(f"== {conn.name} ({conn.crm}: {', '.join(o.kind for o in conn.objects)})")
+        click.echo(f"== {conn.name} ({conn.crm}: {', '.join(conn.kinds)})")
         if runs:
             rows = [
                 (
@@ -315,14 +352,14 @@ def status_command(
                     r.started_at,
                     round((r.finished_at - r.started_at).total_seconds(), 1)
                     if r.finished_at else None,
-                    r.counts.read, r.counts.written, r.counts.failed, r.counts.api_calls,
-                    (r.error or "")[:60],
+                    r.counts.read, r.counts.written, r.counts.failed, r.counts.answered_calls,
+                    r.counts.rate_limited, (r.error or "")[:60],
                 )
                 for r in runs
             ]  # fmt: skip
             header = (
                 "run", "kind", "mode", "status", "started (UTC)", "seconds", "read", "written",
-                "failed", "API calls", "error",
+                "failed", "API calls", "refused", "error",
             )  # fmt: skip
             click.echo(table(header, rows))
         else:
@@ -402,7 +439,7 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
     results: list[RunResult] = []
     with stop_on_signals(stop):
         for conn in ctx.connections(connection):
-            kinds = [o.kind for o in conn.objects if ctx.store.dead_letters(conn.name, o.kind)]
+            kinds = [k for k in conn.kinds if ctx.store.dead_letters(conn.name, k)]
             if not kinds:
                 continue
             connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, utc_now()))
@@ -416,7 +453,7 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
                         results.append(
                             engine.retry_dead_letters(
                                 kind,
-                                ctx.models[(conn.name, kind)],
+                                ctx.configured(conn.name, kind),
                                 run_options(conn, full=False, dry_run=False),
                             )
                         )

@@ -35,8 +35,14 @@ from connectors.hubspot.enrichment import (
 from connectors.hubspot.members import attach_members, changed_companies
 from connectors.hubspot.options import HubSpotOptions
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
-from connectors.hubspot.values import OUTPUT_TYPES, PREFIX, crm_name, parse_time
-from connectors.hubspot.writing import BATCH_SIZE, LIFECYCLE, KnownValues, write_changes
+from connectors.hubspot.values import parse_time
+from connectors.hubspot.writing import (
+    BATCH_SIZE,
+    LIFECYCLE,
+    KnownValues,
+    output_map,
+    write_changes,
+)
 from connectors.property_names import PropertyNames
 from scoring.types import Record
 
@@ -46,11 +52,6 @@ KINDS: Mapping[str, ObjectSpec] = {
     "contact": ObjectSpec("contact", "contacts", "lastmodifieddate"),
     "company": ObjectSpec("company", "companies", "hs_lastmodifieddate"),
 }
-OUTPUT_PROPERTIES = tuple(crm_name(name) for name in OUTPUT_TYPES)
-
-
-#: (HubSpot property, canonical output name) of every leadsync output property.
-_OUTPUT_NAMES = tuple((name, name[len(PREFIX) :]) for name in OUTPUT_PROPERTIES)
 
 
 def _cursor(state: FullState | IncrementalState | None) -> str | None:
@@ -80,6 +81,9 @@ class HubSpotConnector:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api = HubSpotApi(options, sleep=sleep, clock=clock, daily_used=daily_used)
+        self._outputs = output_map(options.output_namespaces)
+        #: (HubSpot property, canonical output name) of every output property read
+        self._output_names = tuple((name, key) for key, (name, _) in self._outputs.items())
         self._overlap_ms = int(options.overlap_s * 1000)
         self._workers = max(1, options.workers)
         self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="hubspot")
@@ -116,7 +120,7 @@ class HubSpotConnector:
         self, spec: ObjectSpec, fields: Collection[str], event_types: Collection[str]
     ) -> list[str]:
         own, _ = self._split(spec, fields)
-        names = set(own) | set(OUTPUT_PROPERTIES) | {spec.modified}
+        names = set(own) | {name for name, _ in self._output_names} | {spec.modified}
         names |= helper_properties(spec.kind, event_types)
         if spec.kind == "contact":
             names.add(LIFECYCLE)
@@ -256,14 +260,15 @@ class HubSpotConnector:
         kind, modified = spec.kind, spec.modified
         contact = kind == "contact"
         skip = len(COMPANY_PREFIX)
+        output_names = self._output_names
         for item in page.results:
             rid = str(item["id"])
             props: dict[str, Any] = item.get("properties") or {}
             get = props.get
-            owned = {name: get(name) for name in OUTPUT_PROPERTIES}
+            owned = {name: get(name) for name, _ in output_names}
             outputs = {
                 short: value
-                for name, short in _OUTPUT_NAMES
+                for name, short in output_names
                 if (value := owned[name]) is not None and value != ""
             }
             if contact:
@@ -348,7 +353,9 @@ class HubSpotConnector:
 
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
         """Write output values with batch updates of 100; one result per change, in order."""
-        return write_changes(self._api, self._pool, self._spec(kind), changes, self._known)
+        return write_changes(
+            self._api, self._pool, self._spec(kind), changes, self._known, outputs=self._outputs
+        )
 
     # -- housekeeping ---------------------------------------------------------------------
 

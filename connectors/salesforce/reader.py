@@ -198,8 +198,22 @@ class Reader:
         self.echo = echo or EchoMemory()
         self.echoes_skipped = 0
         self.child_pages = 0  # further batches of subquery results fetched (one call each)
+        self.stats = QueryStats()
         self._describes: dict[str, dict[str, Any]] = {}
         self._recent: OrderedDict[str, str] = OrderedDict()
+
+    def for_activity(self, days: int) -> Reader:
+        """A reader of the same org reading `days` days of activity (describes shared)."""
+        other = Reader(
+            self.api,
+            batch_size=self.batch_size,
+            activity_days=days,
+            overlap=self.overlap,
+            echo=self.echo,
+        )
+        other._describes = self._describes
+        other.stats = self.stats
+        return other
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -361,17 +375,31 @@ class Reader:
         event_types: Collection[str],
     ) -> list[Record]:
         """Specific records by id, with activity through subqueries (`IDS_PER_QUERY` a query)."""
-        selection = self.selection(kind, fields, event_types)
         found: dict[str, Record] = {}
         for start in range(0, len(record_ids), IDS_PER_QUERY):
             chunk = record_ids[start : start + IDS_PER_QUERY]
             where = f"Id IN ({', '.join(quote(i) for i in chunk)})"
-            soql = self._soql(selection, where, "Id", full=False, converted=True)
-            for rows in self.query_pages(soql, 1):
-                events_of = self._page_events(selection, rows, 0)
-                for row in rows:
-                    found[str(row["Id"])] = selection.record(row, events_of(row))
+            for records in self.records_where(kind, fields, event_types, where, converted=True):
+                found.update((r.id, r) for r in records)
         return [found[i] for i in record_ids if i in found]
+
+    def records_where(
+        self,
+        kind: str,
+        fields: Collection[str],
+        event_types: Collection[str],
+        where: str,
+        *,
+        converted: bool = False,
+    ) -> Iterator[list[Record]]:
+        """Records matching the SOQL filter `where`, a query page at a time, with activity
+        through subqueries (and one query per `IDS_PER_QUERY` ids of a page for sources without
+        a child relationship). Converted leads only with `converted`."""
+        selection = self.selection(kind, fields, event_types)
+        soql = self._soql(selection, where, "Id", full=False, converted=converted)
+        for rows in self.query_pages(soql, 1):
+            events_of = self._page_events(selection, rows, 0)
+            yield [selection.record(row, events_of(row)) for row in rows]
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -447,12 +475,19 @@ class Reader:
         self.api.budget.require(calls_needed, "reading the next page")
         result = self.api.query(soql, batch_size=self.batch_size)
         seen: set[str] = set()
+        stats = self.stats
+        stats.queries += 1
+        stats.calls_minimum += 1
+        rows_of_query = 0
         while True:
             rows = list(result.get("records") or [])
+            rows_of_query += _rows_with_children(rows)
             if rows:
                 yield rows
             next_url = result.get("nextRecordsUrl")
             if result.get("done", True) or not next_url:
+                stats.rows += rows_of_query
+                stats.calls_minimum += max(0, math.ceil(rows_of_query / self.batch_size) - 1)
                 return
             if next_url in seen:
                 raise PermanentError(f"Salesforce repeated the query page {next_url}; stopping")
@@ -541,6 +576,28 @@ class _ChildStream:
             grouped.setdefault(str(row[self.parent]), []).append(row)
             self._index += 1
         return grouped
+
+
+@dataclass
+class QueryStats:
+    """Queries sent, the rows they returned (subquery children included) and the fewest calls
+    those rows need at the batch size (one at least per query): what benches compare calls
+    against. Readers of one connector share it."""
+
+    queries: int = 0
+    rows: int = 0
+    calls_minimum: int = 0
+
+
+def _rows_with_children(rows: list[dict[str, Any]]) -> int:
+    """Rows of one query page, each subquery result's rows counted too (as Salesforce counts
+    them toward the batch size)."""
+    total = len(rows)
+    for row in rows:
+        for value in row.values():
+            if isinstance(value, dict) and isinstance(value.get("records"), list):
+                total += len(value["records"])
+    return total
 
 
 def pages_needed(count: int, per_call: int) -> int:

@@ -10,10 +10,11 @@ entries, scores, the cursor after it and the run's counts, together) and `record
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -147,6 +148,29 @@ class StateStore(LedgerMixin):
                 raise
             raise error from exc
         return cls(engine, tables)
+
+    @staticmethod
+    def exists(url: str, *, table_prefix: str = TABLE_PREFIX) -> bool:
+        """Whether `url` already holds a state store (its schema version table), found without
+        creating anything: a SQLite file that is not there (nor its folder) is no store, and
+        nothing is written to one that is. A database that cannot be reached raises
+        `StateDatabaseError`, as `open` does."""
+        parsed = sa.make_url(url)
+        if parsed.drivername.startswith("sqlite"):
+            path = parsed.database or ""
+            if path in ("", ":memory:") or not Path(path).is_file():
+                return False
+        engine = sa.create_engine(parsed)
+        try:
+            with engine.connect() as conn:
+                return sa.inspect(conn).has_table(build_tables(table_prefix).schema_version.name)
+        except sa.exc.DBAPIError as exc:
+            error = state_error(exc, url)
+            if error is None:
+                raise
+            raise error from exc
+        finally:
+            engine.dispose()
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:
@@ -339,9 +363,11 @@ class StateStore(LedgerMixin):
         scores: Sequence[ScoreRow],
         counts: RunCounts,
         now: datetime,
+        extra_scores: Mapping[str, Sequence[ScoreRow]] | None = None,
     ) -> None:
         """Commit one page: its planned writes, its new scores (pass only results or input
         snapshots that differ from the stored ones; a row without a snapshot stores NULL), the
+        scores of a model group's other models under their own kinds (`extra_scores`), the
         cursor after it (unless None) and the run's counts so far."""
         with self.transaction() as conn:
             if outbox:
@@ -354,13 +380,15 @@ class StateStore(LedgerMixin):
                         for e in outbox
                     ),
                 )
-            if scores:
+            for score_kind, rows in [(kind, scores), *(extra_scores or {}).items()]:
+                if not rows:
+                    continue
                 self._score_upsert.execute(
                     conn,
                     (
-                        (connection, kind, r.record_id, r.score, r.label, r.qualified, r.result,
-                         now, r.inputs, r.crm_version, r.model_version)
-                        for r in scores
+                        (connection, score_kind, r.record_id, r.score, r.label, r.qualified,
+                         r.result, now, r.inputs, r.crm_version, r.model_version)
+                        for r in rows
                     ),
                 )  # fmt: skip
             if cursor is not None:
