@@ -95,7 +95,7 @@ def test_full_runs_ask_the_events_api_only_for_contacts_whose_gates_moved(setup)
     model = parse_model(MODEL, "web.yaml")
 
     def events_calls() -> int:
-        return connector.usage.by_endpoint.get("events.list", 0)
+        return int(connector.usage.by_endpoint.get("events.list", 0))
 
     first = engine.run("contact", model, RunOptions(full=True), now=clock.now())
     assert first.finished
