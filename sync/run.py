@@ -287,6 +287,9 @@ class Run:
             beside_reading=position.mode == "full"
             and not options.dry_run
             and context.connector.concurrent_writes,
+            score_kinds=[s.state_kind for s in model.slots[1:]]
+            if isinstance(model, ModelGroup)
+            else (),
         )
         scorer = scorer_for(
             model,
@@ -466,24 +469,28 @@ class Run:
         """Whether records whose version is already scored are left alone: in incremental
         runs, unless the model rolls up people (an account's score moves with its people
         while its own modification time stays)."""
-        return (
-            self.position.mode == "incremental"
-            and member_request(self.model) is None
-            and not isinstance(self.model, ModelGroup)
-        )
+        return self.position.mode == "incremental" and member_request(self.model) is None
 
     def scored(self, versions: Sequence[tuple[str, datetime | None]]) -> set[str]:
-        """Of `(record id, updated_at)` pairs, the ids whose version is scored already."""
+        """Of `(record id, updated_at)` pairs, the ids whose version is scored already (by
+        every model of a group)."""
         context = self.context
-        stored = context.store.previous_rows(
-            context.connection, self.kind, [i for i, _ in versions]
+        model = self.model
+        kinds = (
+            [(s.state_kind, s.model.version) for s in model.slots]
+            if isinstance(model, ModelGroup)
+            else [(self.kind, model.version)]
         )
-        model = self.model.version
-        return {
-            record_id
-            for record_id, updated in versions
-            if record_id in stored and already_scored(updated, stored[record_id], model)
-        }
+        ids = [i for i, _ in versions]
+        done = {i for i, _ in versions}
+        for kind, version in kinds:
+            stored = context.store.previous_rows(context.connection, kind, ids)
+            done &= {
+                record_id
+                for record_id, updated in versions
+                if record_id in stored and already_scored(updated, stored[record_id], version)
+            }
+        return done
 
     def unavailable(self, exc: SourceUnavailable) -> str:
         """The message of a run that needs an engagement source the CRM refused."""
@@ -526,7 +533,7 @@ class Run:
         if isinstance(scorer, GroupScorer):
             kinds = [slot.state_kind for slot in scorer.group.slots]
             stored = {k: store.previous_rows(connection, k, ids) for k in kinds}
-            page = scorer.score(records, stored)
+            page = scorer.score(records, stored, skip_scored=self.skips_scored)
         else:
             previous = store.previous_rows(connection, self.kind, ids)
             page = scorer.score(records, previous, skip_scored=self.skips_scored)

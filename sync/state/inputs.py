@@ -56,14 +56,21 @@ class InputsEncoder:
 
     def encode(self, record: Record) -> str:
         """The snapshot text of `record`."""
+        text = self._encode(record, cut=False)
+        # A text this short holds no value longer than it: nothing to cut (the common case).
+        return text if len(text) <= MAX_STORED_CHARS else self._encode(record, cut=True)
+
+    def _encode(self, record: Record, *, cut: bool) -> str:
         props = record.properties
-        data: dict[str, object] = {
-            "p": {k: _short(props[k]) for k in self.properties if k in props}
-        }
+        if cut:
+            own = {k: _short(props[k]) for k in self.properties if k in props}
+        else:
+            own = {k: props[k] for k in self.properties if k in props}
+        data: dict[str, object] = {"p": own}
         if self.event_types:
             types = self.event_types
             data["e"] = [
-                [e.type, e.at.isoformat(), _short_attributes(e.attributes)]
+                [e.type, e.at.isoformat(), _short_attributes(e.attributes) if cut else e.attributes]
                 for e in record.events
                 if e.type in types
             ]
