@@ -289,6 +289,9 @@ class Run:
             beside_reading=position.mode == "full"
             and not options.dry_run
             and context.connector.concurrent_writes,
+            score_kinds=[s.state_kind for s in model.slots[1:]]
+            if isinstance(model, ModelGroup)
+            else (),
         )
         connector = context.connector
         scorer = scorer_for(
@@ -477,24 +480,28 @@ class Run:
         """Whether records whose version is already scored are left alone: in incremental
         runs, unless the model rolls up people (an account's score moves with its people
         while its own modification time stays)."""
-        return (
-            self.position.mode == "incremental"
-            and member_request(self.model) is None
-            and not isinstance(self.model, ModelGroup)
-        )
+        return self.position.mode == "incremental" and member_request(self.model) is None
 
     def scored(self, versions: Sequence[tuple[str, datetime | None]]) -> set[str]:
-        """Of `(record id, updated_at)` pairs, the ids whose version is scored already."""
+        """Of `(record id, updated_at)` pairs, the ids whose version is scored already (by
+        every model of a group)."""
         context = self.context
-        stored = context.store.previous_rows(
-            context.connection, self.kind, [i for i, _ in versions]
+        model = self.model
+        kinds = (
+            [(s.state_kind, s.model.version) for s in model.slots]
+            if isinstance(model, ModelGroup)
+            else [(self.kind, model.version)]
         )
-        model = self.model.version
-        return {
-            record_id
-            for record_id, updated in versions
-            if record_id in stored and already_scored(updated, stored[record_id], model)
-        }
+        ids = [i for i, _ in versions]
+        done = {i for i, _ in versions}
+        for kind, version in kinds:
+            stored = context.store.previous_rows(context.connection, kind, ids)
+            done &= {
+                record_id
+                for record_id, updated in versions
+                if record_id in stored and already_scored(updated, stored[record_id], version)
+            }
+        return done
 
     def stored(self, record_ids: Sequence[str]) -> dict[str, Record]:
         """The input snapshots this model last scored `record_ids` with, as records."""
@@ -548,7 +555,7 @@ class Run:
         if isinstance(scorer, GroupScorer):
             kinds = [slot.state_kind for slot in scorer.group.slots]
             stored = {k: store.previous_rows(connection, k, ids) for k in kinds}
-            page = scorer.score(records, stored)
+            page = scorer.score(records, stored, skip_scored=self.skips_scored)
         else:
             previous = store.previous_rows(connection, self.kind, ids)
             page = scorer.score(records, previous, skip_scored=self.skips_scored)
