@@ -52,14 +52,22 @@ class GroupScorer:
             for slot in group.slots
         ]
 
-    def score(self, records: Sequence[Record], previous: Mapping[str, PreviousRows]) -> ScoredPage:
-        """Score `records` with every model (`previous`: stored rows per state kind); the
-        first model's page with the merged writes, the other models' score rows in
-        `extra_scores` and every record rejected by any model."""
+    def score(
+        self,
+        records: Sequence[Record],
+        previous: Mapping[str, PreviousRows],
+        *,
+        skip_scored: bool = False,
+    ) -> ScoredPage:
+        """Score `records` with every model (`previous`: stored rows per state kind; with
+        `skip_scored`, each model leaves alone the records whose version it scored); the first
+        model's page with the merged writes, the other models' score rows in `extra_scores` and
+        every record rejected by any model."""
         pages = []
         for slot, scorer in zip(self.group.slots, self.scorers, strict=True):
             view = [replace(r, outputs=slot.own(r.outputs)) for r in records]
-            pages.append(scorer.score(view, previous.get(slot.state_kind, {})))
+            stored = previous.get(slot.state_kind, {})
+            pages.append(scorer.score(view, stored, skip_scored=skip_scored))
         first = pages[0]
         merged: dict[str, list[tuple[Slot, PlannedWrite]]] = {}
         for slot, page in zip(self.group.slots, pages, strict=True):
@@ -72,6 +80,9 @@ class GroupScorer:
             first.rejected += [r for r in page.rejected if r.record_id not in rejected]
             rejected |= {r.record_id for r in page.rejected}
         first.unchanged = first.read - len(rejected) - len(first.writes)
+        # skipped: left alone by every model; the models skip alike unless one's version
+        # changed, so the fewest any model skipped is the count
+        first.skipped = min(page.skipped for page in pages)
         return first
 
 
@@ -102,15 +113,17 @@ def _merge(record_id: str, parts: list[tuple[Slot, PlannedWrite]]) -> PlannedWri
     return PlannedWrite(entry, values)
 
 
-def scorer_for(
+def scorer_for(  # noqa: PLR0913  the model and the run's settings, keyword-only
     model: object,
     *,
     now: datetime,
     min_points_change: float,
     sample_size: int,
     scorer: Scorer,
+    kept: frozenset[str] = frozenset(),
 ) -> PageScorer | GroupScorer:
-    """The page scorer of a run: a `GroupScorer` for a `ModelGroup`, else a `PageScorer`."""
+    """The page scorer of a run: a `GroupScorer` for a `ModelGroup`, else a `PageScorer`
+    (`kept`: properties its input snapshots keep beside the model's)."""
     if isinstance(model, ModelGroup):
         return GroupScorer(
             model,
@@ -120,5 +133,10 @@ def scorer_for(
             scorer=scorer,
         )
     return PageScorer(
-        model, now=now, min_points_change=min_points_change, sample_size=sample_size, scorer=scorer
+        model,
+        now=now,
+        min_points_change=min_points_change,
+        sample_size=sample_size,
+        scorer=scorer,
+        kept=kept,
     )

@@ -130,6 +130,16 @@ def test_two_models_write_their_own_properties_in_one_write_per_contact(env, cap
     sb.clear_counts()
     assert main(["sync", "--config", str(env.config), "--full", "--now", NOW]) == 0
     assert "POST /crm/v3/objects/{object}/batch/update" not in sb.request_counts()
+    # an incremental run reads our writes back and scores none of them again (both models'
+    # stored versions were raised by the one write)
+    assert main(["sync", "--config", str(env.config), "--now", NOW]) == 0
+    store = open_store(load_config(env.config).settings)
+    try:
+        latest = store.runs("hub")[0]
+    finally:
+        store.close()
+    assert (latest.mode, latest.counts.scored, latest.counts.written) == ("incremental", 0, 0)
+    assert latest.counts.read > 0
     # explain each model's view of one contact
     rid = ids[0]
     capsys.readouterr()
