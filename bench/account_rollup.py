@@ -46,16 +46,16 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Figure, median, report, shared_cpu  # noqa: E402
-from config.model_loader import load_model  # noqa: E402
-from connectors.base import MemberRequest  # noqa: E402
-from connectors.hubspot import HubSpotConnector, HubSpotOptions  # noqa: E402
-from connectors.salesforce import SalesforceConnector, SalesforceOptions  # noqa: E402
-from sandbox.hubspot import HubSpotSandbox  # noqa: E402
-from sandbox.salesforce import SalesforceSandbox  # noqa: E402
-from scoring import score  # noqa: E402
-from scoring.rollup import record_facts  # noqa: E402
-from sync.run import member_request  # noqa: E402
+from bench.goals import Figure, median, report, shared_cpu
+from config.model_loader import load_model
+from connectors.base import MemberRequest
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
+from connectors.salesforce import SalesforceConnector, SalesforceOptions
+from sandbox.hubspot import HubSpotSandbox
+from sandbox.salesforce import SalesforceSandbox
+from scoring import score
+from scoring.rollup import record_facts
+from sync.run import member_request
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 MODEL = ROOT / "config" / "examples" / "models" / "hubspot-companies.yaml"

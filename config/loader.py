@@ -486,11 +486,14 @@ def _tier_problems(
         return []
     events = sorted({event for _, event in rules})
     names = ", ".join(repr(name) for name, _ in rules)
+    # No tier set is below Enterprise too: the connector then sizes its budget for a
+    # Professional account (`HubSpotOptions.tier`).
+    where = f"tier {hub.tier}" if hub.tier else "a connection with no tier set"
     at_tier = loaded.problem(
         ("connections", index, "hubspot", "tier"),
-        f"tier {hub.tier} has no Events API, which model {model.name!r} ({path.name}) needs for "
+        f"{where} has no Events API, which model {model.name!r} ({path.name}) needs for "
         f"its {' and '.join(events)} rules ({names}): HubSpot serves event-level web activity "
         "to Enterprise hubs only. Use tier: enterprise if the account has it, or score the "
         "rollup properties (hs_analytics_num_page_views, num_conversion_events) instead",
     )
-    return [at_tier, *rule_problems(path, rules, hub.tier)]
+    return [at_tier, *rule_problems(path, rules, where)]

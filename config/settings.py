@@ -72,21 +72,27 @@ class _Section(BaseModel):
 
 
 class HubSpotSettings(_Section):
-    """How to reach one HubSpot account: a private-app token or OAuth (client + refresh token)."""
+    """How to reach one HubSpot account: a private-app token or OAuth (client + refresh token).
 
-    base_url: str = "https://api.hubapi.com"
+    A key left out (None) takes the connector's default, stated once in
+    `connectors.hubspot.HubSpotOptions` (`sync.connections.hubspot_options` maps the keys).
+    """
+
+    base_url: str | None = None
     access_token: SecretStr | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
-    tier: Literal["free", "starter", "professional", "enterprise"] = "professional"
+    tier: Literal["free", "starter", "professional", "enterprise"] | None = None
     ca_bundle: Path | None = None
-    timeout: float = Field(default=30.0, gt=0)
+    timeout: float | None = Field(default=None, gt=0)
     daily_budget: int | None = Field(default=None, gt=0)
 
     @field_validator("base_url")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError(f"{value!r} is not an http(s) URL; e.g. https://api.hubapi.com")
         return value.rstrip("/")
@@ -103,7 +109,12 @@ class HubSpotSettings(_Section):
 
 
 class SalesforceSettings(_Section):
-    """How to reach one Salesforce org: client credentials, JWT bearer, or an existing session."""
+    """How to reach one Salesforce org: client credentials, JWT bearer, or an existing session.
+
+    A key left out (None) takes the connector's default, stated once in
+    `connectors.salesforce.SalesforceOptions` (`sync.connections.salesforce_options` maps the
+    keys).
+    """
 
     login_url: str
     client_id: str | None = None
@@ -112,11 +123,11 @@ class SalesforceSettings(_Section):
     private_key_file: Path | None = None
     session_id: SecretStr | None = None
     instance_url: str | None = None
-    api_version: str = "62.0"
+    api_version: str | None = None
     ca_bundle: Path | None = None
-    timeout: float = Field(default=30.0, gt=0)
-    daily_share: float = Field(default=0.2, gt=0, le=1)
-    bulk_threshold: int = Field(default=10000, gt=0)
+    timeout: float | None = Field(default=None, gt=0)
+    daily_share: float | None = Field(default=None, gt=0, le=1)
+    bulk_threshold: int | None = Field(default=None, gt=0)
     sales_permission_set: str | None = None
 
     @field_validator("login_url", "instance_url")
@@ -128,8 +139,8 @@ class SalesforceSettings(_Section):
 
     @field_validator("api_version")
     @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{2,3}\.0", value):
+    def _version(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d{2,3}\.0", value):
             raise ValueError(f"{value!r} is not a Salesforce API version; write it like '62.0'")
         return value
 

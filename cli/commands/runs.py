@@ -31,7 +31,13 @@ from config.settings import ConnectionSettings, ObjectSettings, Settings
 from connectors.base import OutputField
 from connectors.outputs import output_fields
 from scoring.model import ScoringModel
-from sync.connections import build_connector, calls_today, outage_policy, run_options
+from sync.connections import (
+    build_connector,
+    calls_today,
+    outage_policy,
+    run_options,
+    salesforce_options,
+)
 from sync.daemon import Daemon, full_trigger
 from sync.engine import Engine, utc_now
 from sync.lock import LockBusy
@@ -396,9 +402,9 @@ def _against_budget(conn: ConnectionSettings, used: int, *, live: bool) -> str:
     if conn.hubspot is not None:
         budget = conn.hubspot.daily_budget
         return f"{used:,}" + (f" of {budget:,} (daily_budget)" if budget else "")
-    sf = conn.salesforce
-    assert sf is not None
-    share = f"{sf.daily_share:.0%}"
+    assert conn.salesforce is not None
+    daily_share = salesforce_options(conn.salesforce).daily_share
+    share = f"{daily_share:.0%}"
     if not live:
         # The org's allowance arrives with every Salesforce reply but is not stored.
         return (
@@ -413,7 +419,7 @@ def _against_budget(conn: ConnectionSettings, used: int, *, live: bool) -> str:
         org_used, org_limit = connector.org_allowance()
     finally:
         connector.close()
-    allowed = max(1, math.floor(sf.daily_share * org_limit))
+    allowed = max(1, math.floor(daily_share * org_limit))
     return (
         f"{used:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the whole "
         f"org used {org_used:,} in its rolling 24 hours)"

@@ -25,7 +25,7 @@ class HubSpotOptions:
     seconds). `workers` bounds concurrent calls.
     """
 
-    base_url: str
+    base_url: str = "https://api.hubapi.com"
     access_token: SecretStr | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None

@@ -73,7 +73,7 @@ def test_defaults_env_expansion_and_relative_paths(folder):
     s = loaded.settings
     conn = s.connections[0]
     assert conn.hubspot is not None
-    assert conn.hubspot.base_url == "https://api.hubapi.com"
+    assert conn.hubspot.base_url is None  # not set: the connector's default applies
     assert conn.hubspot.access_token.get_secret_value() == "secret-token"  # type: ignore[union-attr]
     assert conn.objects[0].model == folder / "models" / "m.yaml"
     assert s.state_url.get_secret_value() == f"sqlite:///{folder / 'state' / 'leadsync.db'}"
