@@ -35,7 +35,9 @@ class StoreJournal:
         self._open = True
 
     def jobs(self) -> list[tuple[str, dict[str, str]]]:
-        """The noted jobs not settled yet, oldest first."""
+        """The noted jobs not settled yet, oldest first (no query once none is known open)."""
+        if self._open is False:
+            return []
         found = self._store.write_jobs(self._connection, self._kind)
         self._open = bool(found)
         return found
