@@ -113,15 +113,17 @@ def _merge(record_id: str, parts: list[tuple[Slot, PlannedWrite]]) -> PlannedWri
     return PlannedWrite(entry, values)
 
 
-def scorer_for(
+def scorer_for(  # noqa: PLR0913  the model and the run's settings, keyword-only
     model: object,
     *,
     now: datetime,
     min_points_change: float,
     sample_size: int,
     scorer: Scorer,
+    kept: frozenset[str] = frozenset(),
 ) -> PageScorer | GroupScorer:
-    """The page scorer of a run: a `GroupScorer` for a `ModelGroup`, else a `PageScorer`."""
+    """The page scorer of a run: a `GroupScorer` for a `ModelGroup`, else a `PageScorer`
+    (`kept`: properties its input snapshots keep beside the model's)."""
     if isinstance(model, ModelGroup):
         return GroupScorer(
             model,
@@ -131,5 +133,10 @@ def scorer_for(
             scorer=scorer,
         )
     return PageScorer(
-        model, now=now, min_points_change=min_points_change, sample_size=sample_size, scorer=scorer
+        model,
+        now=now,
+        min_points_change=min_points_change,
+        sample_size=sample_size,
+        scorer=scorer,
+        kept=kept,
     )

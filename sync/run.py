@@ -21,6 +21,7 @@ from config.account_links import ACCOUNT_LINKS
 from config.model_group import ModelGroup
 from config.settings import ReadSettings, WriteSettings
 from connectors.base import Connector, MemberRequest, Page, ReadHints
+from connectors.engagement_gates import EngagementGates
 from connectors.errors import (
     BudgetExhausted,
     ConnectorError,
@@ -36,6 +37,7 @@ from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
+from sync.state.inputs import decode_inputs
 from sync.state.records import CursorState, OutboxEntry, RunCounts, RunStatus, WriteOutcome
 from sync.state.store import StateStore
 from sync.writes import Writes
@@ -291,12 +293,18 @@ class Run:
             if isinstance(model, ModelGroup)
             else (),
         )
+        connector = context.connector
         scorer = scorer_for(
             model,
             now=now,
             min_points_change=options.min_points_change,
             sample_size=options.sample_size,
             scorer=context.scorer,
+            kept=(
+                connector.engagement_gates(kind, model.event_types)
+                if isinstance(connector, EngagementGates)
+                else frozenset()
+            ),
         )
         return cls(
             context,
@@ -443,8 +451,9 @@ class Run:
             token = page.cursor or token
 
     def hints(self) -> ReadHints:
-        """What the connector may leave out: events older than the model can score and, in
-        incremental runs, records whose version is already scored (they are not scored)."""
+        """What the connector may leave out: events older than the model can score, in
+        incremental runs records whose version is already scored (they are not scored), and
+        what the model last scored each record with (`stored`)."""
         since = {}
         model = self.model
         models: list[Model] = (
@@ -462,7 +471,9 @@ class Run:
                     days=max(h or 0.0 for h in horizons)
                 )
         scored = self.scored if self.skips_scored else None
-        return ReadHints(events_since=since, scored=scored)
+        # a group's models keep their inputs apart: no one snapshot to take events from
+        stored = None if isinstance(model, ModelGroup) else self.stored
+        return ReadHints(events_since=since, scored=scored, stored=stored)
 
     @property
     def skips_scored(self) -> bool:
@@ -491,6 +502,17 @@ class Run:
                 if record_id in stored and already_scored(updated, stored[record_id], version)
             }
         return done
+
+    def stored(self, record_ids: Sequence[str]) -> dict[str, Record]:
+        """The input snapshots this model last scored `record_ids` with, as records."""
+        context = self.context
+        rows = context.store.previous_rows(context.connection, self.kind, record_ids)
+        version = self.model.version
+        return {
+            record_id: decode_inputs(record_id, self.kind, row.inputs)
+            for record_id, row in rows.items()
+            if row.inputs is not None and row.model_version == version
+        }
 
     def unavailable(self, exc: SourceUnavailable) -> str:
         """The message of a run that needs an engagement source the CRM refused."""

@@ -24,7 +24,7 @@ from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.deals import won_deals
-from connectors.hubspot.engagement import Engagement, helper_properties
+from connectors.hubspot.engagement import Engagement, gates, helper_properties
 from connectors.hubspot.enrichment import (
     COMPANY_PREFIX,
     Enriched,
@@ -127,6 +127,21 @@ class HubSpotConnector:
         return sorted(names)
 
     @staticmethod
+    def _names(
+        spec: ObjectSpec, fields: Collection[str], event_types: Collection[str]
+    ) -> tuple[str, ...]:
+        """The properties a record carries: the model's, and its engagement gates."""
+        extra = sorted(gates(spec.kind, event_types) - set(fields))
+        return (*fields, *extra)
+
+    def engagement_gates(self, kind: str, event_types: Collection[str]) -> frozenset[str]:
+        """Contacts' rollup counters of Events API activity (`hs_analytics_num_page_views`,
+        `num_conversion_events`), carried in each contact's properties: a contact whose
+        counters did not move since its stored scoring needs no Events API call
+        (`connectors.engagement_gates`)."""
+        return gates(self._spec(kind).kind, event_types)
+
+    @staticmethod
     def _split(spec: ObjectSpec, fields: Collection[str]) -> tuple[list[str], list[str]]:
         """The record's own properties and, for contacts, the `company.<property>` names."""
         if spec.kind != "contact":
@@ -148,6 +163,7 @@ class HubSpotConnector:
             events_since=hints.events_since if hints else {},
             scored=hints.scored if hints else None,
             modified=spec.modified,
+            stored=hints.stored if hints else None,
         )
         return Enricher(self._engagement, self._pool, wanted)
 
@@ -189,7 +205,7 @@ class HubSpotConnector:
             raw = read_full(self._api, spec, properties, state, max_chains=self._workers)
             low = None
         enricher = self._enricher(spec, fields, event_types, hints)
-        names = tuple(fields)
+        names = self._names(spec, fields, event_types)
         enriched: Iterable[Enriched[FullState | IncrementalState | None]] = (
             enricher.pages(raw) if enricher.active else (Enriched(r, s) for r, s in raw)
         )
@@ -308,7 +324,7 @@ class HubSpotConnector:
                 yield list(data["results"]), None
 
         enricher = self._enricher(spec, fields, event_types, None)
-        names = tuple(fields)
+        names = self._names(spec, fields, event_types)
         records = [
             record
             for page in (

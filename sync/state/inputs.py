@@ -2,10 +2,12 @@
 stored population without reading the CRM (`leadsync preview --from-state`).
 
 A snapshot holds only what the live model reads: the properties it references that the record
-has, and the events of the types its rules use, as compact JSON
-`{"p": {property: value}, "e": [[type, iso_time, {attributes}], ...]}` (`"e"` only for models with
-event rules). Keys are written in a fixed order, so the same inputs always give the same text and
-the engine can tell an unchanged snapshot by comparing strings instead of writing it again.
+has (and the connector's engagement gates, `connectors.engagement_gates`, which tell the next
+read whether the stored events still hold), and the events of the types its rules use, as
+compact JSON `{"p": {property: value}, "e": [[type, iso_time, {attributes}], ...]}` (`"e"` only
+for models with event rules). Keys are written in a fixed order, so the same inputs always give
+the same text and the engine can tell an unchanged snapshot by comparing strings instead of
+writing it again.
 
 Size, measured on 500 sandbox contacts with the bundled example models (10 properties each):
 `hubspot-professional.yaml` (no events) about 310 bytes per record, less than the stored result
