@@ -18,6 +18,10 @@ from connectors.property_names import PropertyLister
 from scoring.model import ScoringModel
 from sync.connections import build_connector
 
+#: Related-record names a connector reads, by (CRM, kind): the prefix and the related kind
+#: whose property list holds the rest (HubSpot contacts read `company.<property>`).
+RELATED: dict[tuple[str, str], tuple[str, str]] = {("hubspot", "contact"): ("company.", "company")}
+
 
 def unknown_in_crm(
     *,
@@ -32,14 +36,19 @@ def unknown_in_crm(
     if not isinstance(connector, PropertyLister):
         return None
     names = connector.property_names(kind)
+    available = set(names.names)
+    related = RELATED.get((conn.crm, kind))
+    if related is not None:
+        prefix, other = related
+        available |= {prefix + n for n in connector.property_names(other).names}
     where = f"among the {kind} properties of connection '{conn.name}' ({conn.crm})"
     return unknown_properties(
         model,
         model_path,
-        names.names,
+        available,
         where,
         case_sensitive=names.case_sensitive,
-        related=False,
+        related=related is not None,
     )
 
 

@@ -46,10 +46,10 @@ def test_a_slot_is_held_for_one_window_after_its_response() -> None:
         clock.now += latency
         budget.release()
     # Completed at 0.5 and 1.5: the third call may go at 10.5, the fourth at 11.5.
-    assert budget.acquire() == pytest.approx(9.0)
+    assert budget.acquire() == 9.0
     budget.release()
-    assert clock.now == pytest.approx(10.5)
-    assert budget.acquire() == pytest.approx(1.0)
+    assert clock.now == 10.5
+    assert budget.acquire() == 1.0
     assert clock.sleeps == [9.0, 1.0]
 
 
@@ -64,7 +64,7 @@ def test_exact_waits_for_a_steady_stream() -> None:
         budget.release()
     # Four calls per window of hold: 0.0 .. 0.3 complete at 0.1 .. 0.4, so call 5 waits to 1.1.
     assert starts == [0.0, 0.1, 0.2, 0.3, 1.1, 1.2, 1.3, 1.4, 2.2, 2.3]
-    assert budget.waited == pytest.approx(1.4)  # 0.7 twice
+    assert budget.waited == 1.4  # 0.7 twice
 
 
 def test_no_window_of_server_arrival_times_ever_exceeds_the_limit() -> None:
@@ -89,9 +89,21 @@ def test_no_window_of_server_arrival_times_ever_exceeds_the_limit() -> None:
 
 def test_calls_in_flight_block_until_one_is_released() -> None:
     clock = FakeClock()
-    budget = RollingWindow(1, 10.0, clock=clock, sleep=clock.sleep)
+    waiting, got = threading.Event(), threading.Event()
+    reads, worker = 0, None
+
+    def watched() -> float:
+        # The worker reads the clock twice, the second time holding the window's lock right
+        # before it waits: `release` below can only run once it waits.
+        nonlocal reads
+        if threading.current_thread() is worker:
+            reads += 1
+            if reads == 2:
+                waiting.set()
+        return clock.now
+
+    budget = RollingWindow(1, 10.0, clock=watched, sleep=clock.sleep)
     budget.acquire()
-    got = threading.Event()
 
     def second() -> None:
         budget.acquire()
@@ -99,12 +111,13 @@ def test_calls_in_flight_block_until_one_is_released() -> None:
 
     worker = threading.Thread(target=second)
     worker.start()
-    assert not got.wait(0.05)
+    assert waiting.wait(timeout=10), "the second call never reached the window"
+    assert not got.is_set()
     clock.now = 1.0
     budget.release()  # the held slot now expires at 11.0; the waiter sleeps until then
-    worker.join(timeout=5)
+    worker.join(timeout=10)
     assert got.is_set()
-    assert clock.now == pytest.approx(11.0)
+    assert clock.now == 11.0
 
 
 def test_observe_adopts_the_server_limit_and_window() -> None:
@@ -126,7 +139,7 @@ def test_observe_holds_calls_made_by_someone_else() -> None:
     assert budget.used() == 7  # our call, now completed, plus 6 phantoms
     waits = [budget.acquire() for _ in range(3)]
     assert waits == [0.0, 0.0, 0.0]
-    assert budget.acquire() == pytest.approx(10.0)
+    assert budget.acquire() == 10.0
 
 
 def test_observe_never_frees_slots_we_hold() -> None:
@@ -146,7 +159,7 @@ def test_saturate_holds_the_whole_window() -> None:
     budget.saturate()
     budget.release()
     assert budget.used() == 3
-    assert budget.acquire() == pytest.approx(10.0)
+    assert budget.acquire() == 10.0
 
 
 def test_invalid_window_is_refused() -> None:
