@@ -243,6 +243,7 @@ def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
     acme = account(sb, "HTTPS://WWW.Acme-Rockets.example/about")
     twins = [account(sb, "twin-co.example"), account(sb, "www.twin-co.example")]
     bare = account(sb, None)
+    free = account(sb, "https://www.gmail.com")  # a sole trader: never takes anyone
     cases = {
         lead(sb, "jo@acme-rockets.example"): "email domain acme-rockets.example",
         lead(sb, "JO@ACME-ROCKETS.EXAMPLE"): "email domain acme-rockets.example",
@@ -263,7 +264,7 @@ def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
     }
     request = member_request(accounts)
     found = conn.fetch(
-        "account", [acme, *twins, bare], sorted(accounts.properties), [], members=request
+        "account", [acme, *twins, bare, free], sorted(accounts.properties), [], members=request
     )
     links = {r.id: {m.id: m.link for m in r.members} for r in found}
     assert links == {
@@ -271,6 +272,7 @@ def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
         twins[0]: {},
         twins[1]: {},
         bare: {},
+        free: {},
     }
     assert conn.account_links("lead", [*cases, *unmatched]) == {
         **{i: f"{acme} ({why})" for i, why in cases.items()},
