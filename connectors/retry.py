@@ -14,7 +14,7 @@ errors then carry as `retry_after` the hold that budget imposes on every thread
 (`RollingWindow.refused`: the CRM's Retry-After, or the same equal-jitter backoff over the run of
 refusals, capped at `rate_ceiling`), they do not use up the `attempts` (in a storm most calls are
 refused several times in a row; counting those as failures ended calls that were making
-progress), and the call gives up only once it has waited `rate_patience` seconds through them.
+progress), and the call gives up only once its holds reach `rate_patience` seconds.
 
 Every other exception (auth, permission, budget, permanent) is raised on the first try. After the
 last try the original exception is re-raised, never a tenacity `RetryError`. `sleep` and `rng` are
@@ -103,15 +103,22 @@ def retrying(
         if state.attempt_number == 1:
             tally.failures, tally.held = 0, 0.0
 
+    def after(state: RetryCallState) -> None:
+        # Runs once per failed attempt, before wait and stop (whichever tenacity calls first).
+        error = state.outcome.exception() if state.outcome else None
+        if shared_rate_hold and isinstance(error, RateLimited):
+            tally.held += max(0.0, float(error.retry_after or 0.0))
+        else:
+            tally.failures += 1
+
+    def failures(state: RetryCallState) -> int:
+        return tally.failures if shared_rate_hold else state.attempt_number
+
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RateLimited) and error.retry_after is not None:
-            pause = max(0.0, float(error.retry_after))
-            if held(error):
-                tally.held += pause
-            return pause
-        failures = tally.failures if shared_rate_hold else state.attempt_number
-        return backoff_wait(pol, max(1, failures), draw)
+            return max(0.0, float(error.retry_after))
+        return backoff_wait(pol, max(1, failures(state)), draw)
 
     def stop(state: RetryCallState) -> bool:
         error = state.outcome.exception() if state.outcome else None
@@ -123,8 +130,7 @@ def retrying(
             return True
         if held(error):
             return tally.held >= pol.rate_patience
-        tally.failures += 1
-        return (tally.failures if shared_rate_hold else state.attempt_number) >= pol.attempts
+        return failures(state) >= pol.attempts
 
     def before_sleep(state: RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None and state.next_action is not None:
@@ -138,6 +144,7 @@ def retrying(
         stop=stop,
         sleep=sleep,
         before=before,
+        after=after,
         before_sleep=before_sleep,
         reraise=True,
     )
