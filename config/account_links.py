@@ -3,8 +3,9 @@ read `account.` fields, and by the configuration check that refuses them elsewhe
 
 HubSpot keeps a contact's primary company id in the contact property `associatedcompanyid`
 ("Primary Associated Company ID"), so reading it costs no call beyond the contact's own read.
-Salesforce is not listed: runs do not score Salesforce accounts yet, so a Salesforce person
-would never find an account result.
+A Salesforce Contact names its Account in `AccountId`. Salesforce Leads have no account field
+(they are matched to Accounts by domain for account roll-ups only), so Lead rules cannot read
+`account.` fields.
 """
 
 from __future__ import annotations
@@ -12,4 +13,5 @@ from __future__ import annotations
 #: (CRM, person kind) -> (the person's field holding their account's id, the account kind).
 ACCOUNT_LINKS: dict[tuple[str, str], tuple[str, str]] = {
     ("hubspot", "contact"): ("associatedcompanyid", "company"),
+    ("salesforce", "contact"): ("AccountId", "account"),
 }

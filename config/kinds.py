@@ -2,8 +2,7 @@
 
 The configuration accepts an object only when its CRM scores the kind (`CRM_KINDS`), and a
 model file (`validate --model`, `schema`) only when some CRM does (`SCORED_KINDS`). A kind that
-records may still carry (Salesforce `account`, see `scoring.types.RECORD_KINDS`) but no
-connector scores yet is refused by both with the same words. Scoring a new kind is one edit
+no connector scores is refused by both with the same words. Scoring a new kind is one edit
 here.
 """
 
@@ -13,7 +12,7 @@ __all__ = ["CRM_KINDS", "SCORED_KINDS", "unscored_reason"]
 
 CRM_KINDS: dict[str, tuple[str, ...]] = {
     "hubspot": ("contact", "company"),
-    "salesforce": ("lead", "contact"),
+    "salesforce": ("lead", "contact", "account"),
 }
 SCORED_KINDS: tuple[str, ...] = tuple(
     dict.fromkeys(kind for kinds in CRM_KINDS.values() for kind in kinds)

@@ -402,8 +402,6 @@ def _unread_account_parts(model: ScoringModel, crm: str) -> str | None:
     """What of the model's account language runs on `crm` cannot feed yet, or None."""
     if model.account_fields and (crm, model.object) not in ACCOUNT_LINKS:
         return "'account.' fields"
-    if model.rollup is not None and crm != "hubspot":
-        return "account roll-ups ('members')"
     return None
 
 

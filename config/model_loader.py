@@ -33,7 +33,7 @@ def load_model(path: str | Path, *, scored_only: bool = False) -> ScoringModel:
 
 def parse_model(text: str, source: str = "<model>", *, scored_only: bool = False) -> ScoringModel:
     """Compile a model from YAML text; `source` names the file in problem messages."""
-    tree = _load_yaml(text, source)
+    tree = load_yaml(text, source)
     ctx = Ctx(source)
     spec = ModelParser(ctx, scored_only=scored_only).parse(Node(tree, "", 1, 1))
     if ctx.problems or spec is None:
@@ -42,7 +42,8 @@ def parse_model(text: str, source: str = "<model>", *, scored_only: bool = False
     return compile_model(spec)
 
 
-def _load_yaml(text: str, source: str) -> object:
+def load_yaml(text: str, source: str) -> object:
+    """The round-trip YAML tree of `text` (positions kept); `ProblemsError` when unreadable."""
     yaml = YAML(typ="rt")
     try:
         tree = yaml.load(StringIO(text))

@@ -3,7 +3,8 @@
 JSONL: one object per line, `{"id": "...", "properties": {...}, "events": [{"type": "...",
 "at": "<ISO-8601 or epoch ms>", "attributes": {...}}]}`; optional `kind`, `updated_at` and
 `outputs`. CSV: one record per row, columns are properties, the delimiter is detected among
-`,` `;` tab and `|`, the record id comes from an `id` column (any case) or else the row number.
+`,` `;` tab and `|`, the record id comes from the column named by `id_column` (for example
+`Prospect ID`), else an `id` column (any case), else the row number.
 
 A bad line or row is reported as `file:line: what is wrong` to `on_problem` (by default logged as
 a warning) and skipped; the rest of the file is still read.
@@ -12,6 +13,7 @@ a warning) and skipped; the rest of the file is still read.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import logging
@@ -34,26 +36,61 @@ def _warn(problem: Problem) -> None:
 
 
 def read_records(
-    path: str | Path, kind: str = "contact", *, on_problem: ProblemSink | None = None
+    path: str | Path,
+    kind: str = "contact",
+    *,
+    on_problem: ProblemSink | None = None,
+    id_column: str | None = None,
 ) -> Iterator[Record]:
-    """Yield the records in `path` (JSONL or CSV, chosen by suffix, else by content)."""
+    """Yield the records in `path` (JSONL or CSV, chosen by suffix, else by content).
+
+    `id_column` names the CSV column holding each record's id; a file without it is a
+    `ProblemsError` naming the columns (with a suggestion). JSONL records carry their `id`.
+    """
     report = on_problem or _warn
     source = str(path)
+    with _open(path) as handle:
+        head = handle.read(8192)
+        handle.seek(0)
+        if _is_jsonl(source, head):
+            yield from _jsonl(handle, source, kind, report)
+        else:
+            yield from _csv(handle, source, kind, head, report, id_name=id_column)
+
+
+def read_columns(path: str | Path) -> tuple[str, ...] | None:
+    """The header of a CSV file (names trimmed), or None for JSONL, whose records each carry
+    their own properties."""
+    source = str(path)
+    with _open(path) as handle:
+        head = handle.read(8192)
+        handle.seek(0)
+        if _is_jsonl(source, head):
+            return None
+        try:
+            header = next(csv.reader(handle, delimiter=_delimiter(head)))
+        except (StopIteration, csv.Error):
+            return ()
+    return tuple(c.strip() for c in header)
+
+
+def _open(path: str | Path) -> io.TextIOWrapper:
+    source = str(path)
     try:
-        handle = open(path, encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
+        return open(path, encoding="utf-8-sig", errors="replace", newline="")
     except FileNotFoundError:
         raise ProblemsError([Problem(source, None, None, "", "file not found")]) from None
     except OSError as exc:
         raise ProblemsError(
             [Problem(source, None, None, "", f"cannot read: {exc.strerror}")]
         ) from None
-    with handle:
-        head = handle.read(8192)
-        handle.seek(0)
-        if _is_jsonl(source, head):
-            yield from _jsonl(handle, source, kind, report)
-        else:
-            yield from _csv(handle, source, kind, head, report)
+
+
+def _delimiter(head: str) -> str:
+    try:
+        return csv.Sniffer().sniff(head, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def _is_jsonl(source: str, head: str) -> bool:
@@ -148,14 +185,16 @@ def _events(raw: object, say: Callable[[str], None]) -> list[Event]:
     return events
 
 
-def _csv(
-    handle: io.TextIOBase, source: str, kind: str, head: str, report: ProblemSink
+def _csv(  # noqa: PLR0913  the file, what to read and where to report
+    handle: io.TextIOBase,
+    source: str,
+    kind: str,
+    head: str,
+    report: ProblemSink,
+    *,
+    id_name: str | None,
 ) -> Iterator[Record]:
-    try:
-        delimiter = csv.Sniffer().sniff(head, delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(handle, delimiter=delimiter)
+    reader = csv.reader(handle, delimiter=_delimiter(head))
     try:
         header = next(reader)
     except StopIteration:
@@ -164,7 +203,7 @@ def _csv(
         report(Problem(source, 1, None, "", f"cannot read the header row: {exc}"))
         return
     columns = [c.strip() for c in header]
-    id_column = next((i for i, c in enumerate(columns) if c.casefold() == "id"), None)
+    id_column = _id_index(columns, id_name, source)
     row_number = 0
     while True:
         try:
@@ -191,3 +230,19 @@ def _csv(
         properties = dict(zip(columns, row, strict=True))
         record_id = row[id_column].strip() if id_column is not None else ""
         yield Record(id=record_id or str(row_number), kind=kind, properties=properties)
+
+
+def _id_index(columns: list[str], name: str | None, source: str) -> int | None:
+    """Where the record ids are: the named column, else one called `id` (any case)."""
+    if name is None:
+        return next((i for i, c in enumerate(columns) if c.casefold() == "id"), None)
+    if name.strip() in columns:
+        return columns.index(name.strip())
+    folded = [c for c in columns if c.casefold() == name.strip().casefold()]
+    close = folded or difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    more = len(columns) - 12
+    shown = ", ".join(columns[:12]) + (f" and {more} more" if more > 0 else "")
+    raise ProblemsError(
+        [Problem(source, 1, None, "", f"no id column '{name}'{hint}; the columns are {shown}")]
+    )

@@ -53,10 +53,13 @@ class ReadHints:
 @dataclass(frozen=True, slots=True)
 class MemberRequest:
     """What an account model reads of each account's people: their properties and events
-    (besides their leadsync outputs, always read)."""
+    (besides their leadsync outputs, always read). `horizon_days`: the oldest member event the
+    roll-ups can count, in days before now (None: no bound), so a connector reading activity
+    per person reads no older rows."""
 
     properties: frozenset[str]
     event_types: frozenset[str]
+    horizon_days: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,11 @@ when it says fewer calls remain than we account for (another client shares the a
 difference is held as phantom calls for one window. After a rate refusal `saturate()` holds the
 whole window.
 
-`DailyCap(limit, used=n)` counts calls per UTC day and raises `BudgetExhausted` instead of making a
-call past the cap, or once the server says the daily allowance is spent. `used` seeds today's count
-with calls earlier processes of the same connection made (a daemon restart, `leadsync sync` from
-cron), so the cap holds per day, not per process.
+`DailyCap(limit, used=n)` counts calls per day (UTC's, or the CRM account's once `rezone` says
+what "today" is there) and raises `BudgetExhausted` instead of making a call past the cap, or once
+the server says the daily allowance is spent. `used` seeds today's count with calls earlier
+processes of the same connection made (a daemon restart, `leadsync sync` from cron), so the cap
+holds per day, not per process.
 
 `clock` and `sleep` are injectable; tests drive both with a fake clock and never sleep.
 """
@@ -149,7 +150,7 @@ def _utc_today() -> date:
 
 
 class DailyCap:
-    """A cap on calls per UTC day for one connection; `None` means no cap of our own."""
+    """A cap on calls per day for one connection; `None` means no cap of our own."""
 
     def __init__(
         self, limit: int | None, *, today: Callable[[], date] = _utc_today, used: int = 0
@@ -178,13 +179,26 @@ class DailyCap:
         with self._lock:
             self._roll()
             if self._server_spent:
-                raise BudgetExhausted("the CRM's daily API allowance is spent; resumes tomorrow")
+                raise BudgetExhausted("the CRM's daily API allowance is spent")
             if self._limit is not None and self._used >= self._limit:
                 raise BudgetExhausted(
                     f"daily API budget of {self._limit} calls for this connection is spent; "
-                    "raise daily_budget or wait until tomorrow (UTC)"
+                    "raise daily_budget or wait for the next day"
                 )
             self._used += 1
+
+    @property
+    def server_spent(self) -> bool:
+        """Whether the server said today's allowance is spent."""
+        with self._lock:
+            self._roll()
+            return self._server_spent
+
+    def rezone(self, today: Callable[[], date]) -> None:
+        """From now on the day is `today()`'s (the account's); today's count is kept."""
+        with self._lock:
+            self._today = today
+            self._day = today()
 
     def observe(self, *, remaining: int | None) -> None:
         """Note the server's count of calls left today; zero stops calls until the day rolls."""

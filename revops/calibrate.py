@@ -122,7 +122,7 @@ class Calibration:
 MIN_GRADE_SHARE = 0.05
 
 
-def _ladder(values: ev.Numbers, names: Sequence[str]) -> dict[str, float]:
+def threshold_ladder(values: ev.Numbers, names: Sequence[str]) -> dict[str, float]:
     """Whole-number thresholds per name, best first, ending at 0.
 
     Each threshold is the score whose share of records at or above it comes closest to the
@@ -265,8 +265,8 @@ def propose(  # noqa: PLR0913  the options of one analysis
         points={(u.rule, u.band): float(p) for u, p in zip(units, points, strict=True)},
         rule_max=rule_max,
         weights=combine,
-        grades=_ladder(fit, model.grades),
-        tiers=_ladder(interest, model.tiers),
+        grades=threshold_ladder(fit, model.grades),
+        tiers=threshold_ladder(interest, model.tiers),
         qualify=qualify,
         header=header,
     )

@@ -16,6 +16,9 @@ guard):
   associated with the company; the date is the earliest close date of its won deals. The
   connector reads them (`connectors.won_deals.WonDealReader`): association and deal batch reads
   at the API's batch sizes, after the companies.
+- Salesforce Accounts with the outcome `won` (their default): an Opportunity on the Account
+  (`AccountId`) with `IsWon` true; the date is the earliest `CloseDate` of those. The connector
+  reads the won Opportunities in one query at 2,000 rows a page.
 
 HubSpot moves a contact to customer when one of its deals is won (the default lifecycle
 automation), so a won deal shows on contacts without reading deals.
@@ -85,9 +88,14 @@ def _deal_marked(properties: Mapping[str, object]) -> tuple[bool, datetime | Non
     return parse_outcome(properties.get(OUTCOME)) is True, to_datetime(properties.get(OUTCOME_DATE))
 
 
+#: Account kinds whose outcome is a won deal or opportunity on the account.
+ACCOUNT_KINDS = (("hubspot", "company"), ("salesforce", "account"))
+
+
 def default_outcome(crm: str, kind: str) -> str:
-    """`won` for HubSpot companies (a won deal on the account), `converted` otherwise."""
-    return "won" if (crm, kind) == ("hubspot", "company") else "converted"
+    """`won` for HubSpot companies and Salesforce Accounts (a won deal or opportunity on the
+    account), `converted` otherwise."""
+    return "won" if (crm, kind) in ACCOUNT_KINDS else "converted"
 
 
 def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule:
@@ -102,6 +110,10 @@ def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule
             return OutcomeRule(
                 (), _deal_marked, "a won deal associated with the company", won_deals=True
             )
+        if crm == "salesforce" and kind == "account":
+            return OutcomeRule(
+                (), _deal_marked, "a won opportunity on the account (IsWon)", won_deals=True
+            )
         if crm == "salesforce" and kind == "lead":
             return OutcomeRule(
                 ("IsConverted", "ConvertedDate", "ConvertedOpportunity.IsWon"),
@@ -109,7 +121,8 @@ def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule
                 "converted lead whose opportunity was won",
             )
         raise UserError(
-            f"--outcome won is for Salesforce leads and HubSpot companies; for {crm} {kind} "
+            f"--outcome won is for Salesforce leads and accounts and HubSpot companies; for "
+            f"{crm} {kind} "
             "records use --outcome converted (HubSpot moves a contact to customer when one of "
             "its deals is won)"
         )

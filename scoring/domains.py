@@ -87,7 +87,7 @@ def domain_of(value: object) -> str | None:
     return domain
 
 
-def _parents(domain: str) -> list[str]:
+def parent_domains(domain: str) -> list[str]:
     """`eu.acme.com` -> [`eu.acme.com`, `acme.com`] (never a single label)."""
     labels = domain.split(".")
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
@@ -105,12 +105,13 @@ class DomainIndex:
         self._accounts: dict[str, list[str]] = {}
         for account_id, website in websites:
             domain = domain_of(website)
-            if domain is None or self._is_free(domain):
+            if domain is None or self.is_free(domain):
                 continue
             self._accounts.setdefault(domain, []).append(str(account_id))
 
-    def _is_free(self, domain: str) -> bool:
-        return any(parent in self.free_email for parent in _parents(domain))
+    def is_free(self, domain: str) -> bool:
+        """Whether `domain` is a free-email domain or a subdomain of one."""
+        return any(parent in self.free_email for parent in parent_domains(domain))
 
     def accounts_on(self, domain: str) -> tuple[str, ...]:
         """The ids of the accounts indexed under exactly `domain`."""
@@ -123,10 +124,10 @@ class DomainIndex:
             domain = domain_of(value)
             if domain is None:
                 continue
-            if self._is_free(domain):
+            if self.is_free(domain):
                 notes.append(f"{field} domain {domain} is a free-email domain")
                 continue
-            for candidate in _parents(domain):
+            for candidate in parent_domains(domain):
                 ids = self._accounts.get(candidate)
                 if not ids:
                     continue

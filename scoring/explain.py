@@ -49,11 +49,14 @@ class Explanation:
     members: tuple[MemberFacts, ...] = ()
     #: People models: how the person was tied to their account (e.g. a domain match).
     account_link: str | None = None
+    #: Account models: how each member was tied to the account (`Record.link`), by member id.
+    member_links: tuple[tuple[str, str], ...] = ()
     #: (property, value as sent) of the values the model's placeholders made "no data".
     placeholders: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-serialisable form."""
+        links = dict(self.member_links)
         return {
             "record_id": self.record_id,
             "model": self.model_name,
@@ -102,7 +105,9 @@ class Explanation:
                 "why": self.qualify.why,
             },
             "missing": list(self.missing),
-            "members": [m.to_dict() for m in self.members],
+            "members": [
+                {**m.to_dict(), "link": links.get(m.id)} for m in self.members
+            ],
             "account_link": self.account_link,
             "placeholders": {name: value for name, value in self.placeholders},
         }  # fmt: skip
@@ -158,7 +163,8 @@ class Explanation:
             out.append(f"account: {self.account_link}")
         if self.members:
             out.append(f"members: {len(self.members)}")
-            out.extend(_member_line(m) for m in self.members[:MEMBERS_SHOWN])
+            links = dict(self.member_links)
+            out.extend(_member_line(m, links.get(m.id)) for m in self.members[:MEMBERS_SHOWN])
             if len(self.members) > MEMBERS_SHOWN:
                 out.append(f"  ... and {len(self.members) - MEMBERS_SHOWN} more")
         if r.reasons:
@@ -171,9 +177,10 @@ class Explanation:
 MEMBERS_SHOWN = 25
 
 
-def _member_line(member: MemberFacts) -> str:
+def _member_line(member: MemberFacts, link: str | None) -> str:
     values = ", ".join(f"{v:g}" for v in member.values)
-    return f"  {member.id} {member.title} (weight {member.weight:g}): [{values}]"
+    via = f"  via {link}" if link else ""
+    return f"  {member.id} {member.title} (weight {member.weight:g}): [{values}]{via}"
 
 
 def _rule_lines(rule: RuleExplanation) -> list[str]:
@@ -313,5 +320,6 @@ def explain(  # noqa: PLR0913  the inputs of one evaluation
         missing=missing,
         members=tuple(members) if model.rollup is not None else (),
         account_link=account_link,
+        member_links=tuple((m.id, m.link) for m in record.members if m.link),
         placeholders=placeholders,
     )

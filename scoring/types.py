@@ -68,6 +68,9 @@ class Record:
     outputs: Mapping[str, object] = field(default_factory=dict)
     #: An account's people (contacts, leads) as read with it for an account model's roll-ups.
     members: Sequence[Record] = ()
+    #: For a member: how the person was tied to the account (`Contact.AccountId`, `Lead: email
+    #: domain acme.com`), shown by `explain`; None when the CRM links them directly.
+    link: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,7 +118,9 @@ def member_request(*models: Model) -> MemberRequest | None:
         return None
     properties = frozenset().union(*(p.properties for p in plans))
     event_types = frozenset().union(*(p.event_types for p in plans))
-    return MemberRequest(properties, event_types)
+    windows = [r.within_days for p in plans for r in p.rules if r.kind != "score"]
+    horizon = None if None in windows or not windows else max(w for w in windows if w is not None)
+    return MemberRequest(properties, event_types, horizon)
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ class Writes:
         """Settle the batch being written when it holds one of `record_ids` (its ledger rows
         remove outbox entries by record id, so it must land before a new entry of them)."""
         if self._writing is not None and not self._writing[2].isdisjoint(record_ids):
+            log.debug("waiting for the write batch in flight: it holds records of this page")
             self.settle()
 
     def drain(self, *, final: bool) -> None:

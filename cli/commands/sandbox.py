@@ -30,6 +30,19 @@ def sandbox_group() -> None:
     show_default=True,
     help="Contacts to generate (Salesforce: leads).",
 )
+@click.option(
+    "--accounts",
+    type=click.IntRange(1),
+    default=None,
+    help="Companies (HubSpot) or Accounts (Salesforce) to generate (default: one per 20 "
+    "contacts or leads).",
+)
+@click.option(
+    "--buying-committees",
+    is_flag=True,
+    help="Accounts whose people engage together, a hidden won deal or opportunity per account "
+    "that the breadth predicts, and (Salesforce) leads matched to accounts by domain.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same data.")
 @click.option(
     "--latency-ms",
@@ -51,6 +64,8 @@ def serve_command(  # noqa: PLR0913  click passes each option as a keyword
     crm: str,
     port: int,
     contacts: int,
+    accounts: int | None,
+    buying_committees: bool,
     seed: int,
     latency_ms: float,
     rate_limit: int | None,
@@ -62,6 +77,8 @@ def serve_command(  # noqa: PLR0913  click passes each option as a keyword
             crm=crm,
             port=port,
             contacts=contacts,
+            accounts=accounts,
+            buying_committees=buying_committees,
             seed=seed,
             latency_ms=latency_ms,
             rate_limit=rate_limit,
@@ -87,6 +104,8 @@ def _start(  # noqa: PLR0913  the options of `serve`, passed on
     crm: str,
     port: int,
     contacts: int,
+    accounts: int | None,
+    buying_committees: bool,
     seed: int,
     latency_ms: float,
     rate_limit: int | None,
@@ -99,6 +118,8 @@ def _start(  # noqa: PLR0913  the options of `serve`, passed on
 
         server = HubSpotSandbox(
             contacts=contacts,
+            companies=accounts,
+            buying_committees=buying_committees,
             seed=seed,
             latency_ms=latency_ms,
             rate_limit_10s=rate_limit or 190,
@@ -119,6 +140,8 @@ def _start(  # noqa: PLR0913  the options of `serve`, passed on
 
         server = SalesforceSandbox(
             leads=contacts,
+            accounts=accounts,
+            buying_committees=buying_committees,
             seed=seed,
             latency_ms=latency_ms,
             daily_api_limit=rate_limit or 100_000,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
+from cli.inputs import IdColumnOption, read_input
 from cli.times import time_option
 from config.errors import Problem, UserError
 from config.model_loader import load_model
 from config.model_schema import model_schema
-from config.record_files import read_records
 from scoring import ScoringModel, score
 from scoring.types import Record, ScoreResult
 
@@ -64,24 +64,51 @@ def _report(problem: Problem) -> None:
     "--model",
     "models",
     multiple=True,
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="A scoring-model YAML file (repeatable).",
 )
-def validate_command(models: tuple[Path, ...]) -> None:
-    """Check model files; print OK or every problem (exit 2)."""
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also check that every property the models read is a column of this export.",
+)
+@click.option(
+    "--config",
+    "-c",
+    "config",
+    help="Check the configuration, its models, and each model's properties against the CRM's "
+    "property list (reads the CRM).",
+)
+@click.option("--secrets-dir", type=click.Path(file_okay=False), envvar="LEADSYNC_SECRETS_DIR")
+def validate_command(
+    models: tuple[Path, ...], input_path: Path | None, config: str | None, secrets_dir: str | None
+) -> None:
+    """Check model files (and their properties against an export or the CRM); print OK or
+    every problem (exit 2)."""
+    if not models and config is None:
+        raise click.UsageError("give --model FILE (repeatable) or --config FILE")
+    if input_path is not None and not models:
+        raise click.UsageError("--input checks the --model files against an export")
     problems: list[str] = []
     for path in models:
         try:
             # the configuration's answer: a kind no CRM connection scores is refused here too
             model = load_model(path, scored_only=True)
+            if input_path is not None:
+                read_input(model=model, model_path=path, input_path=input_path, on_problem=_report)
         except UserError as exc:
             problems.append(str(exc))
             continue
+        checked = f", every property in {input_path.name}" if input_path is not None else ""
         click.echo(
             f"OK {path}: model '{model.name}' for {model.object} records, "
-            f"version {model.version}, {model.rule_count} rules"
+            f"version {model.version}, {model.rule_count} rules{checked}"
         )
+    if config is not None:
+        from cli.crm_properties import validate_config
+
+        problems.extend(validate_config(config, secrets_dir, click.echo))
     if problems:
         raise UserError("\n".join(problems))
 
@@ -115,13 +142,24 @@ def schema_command() -> None:
     default="table",
     show_default=True,
 )
+@IdColumnOption
 def score_command(
-    model_path: Path, input_path: Path, now: datetime | None, output_format: str
+    model_path: Path,
+    input_path: Path,
+    now: datetime | None,
+    output_format: str,
+    id_column: str | None,
 ) -> None:
     """Score records from a file without a CRM."""
     model = load_model(model_path)
     now = now or datetime.now(UTC)
-    records = read_records(input_path, kind=model.object, on_problem=_report)
+    records = read_input(
+        model=model,
+        model_path=model_path,
+        input_path=input_path,
+        on_problem=_report,
+        id_column=id_column,
+    )
     if output_format == "jsonl":
         count = 0
         for record in records:

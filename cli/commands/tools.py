@@ -20,11 +20,14 @@ from typing import Any
 import click
 
 from cli.commands.runs import Context, config_options, open_context
+from cli.crm_properties import unknown_in_crm
+from cli.inputs import IdColumnOption, read_input
 from cli.times import time_option
-from config.errors import Problem, UserError
+from config.errors import Problem, ProblemsError, UserError
 from config.model_loader import load_model
 from config.record_files import read_records
 from config.settings import ConnectionSettings
+from connectors.account_match import AccountMatcher
 from connectors.base import Connector
 from connectors.history import HistoryReader
 from revops import backtest as bt
@@ -67,8 +70,12 @@ def _warn(problem: Problem) -> None:
     click.echo(f"warning: {problem}", err=True)
 
 
-def _records(path: Path, kind: str) -> list[Record]:
-    records = list(read_records(path, kind=kind, on_problem=_warn))
+def _records(
+    model: ScoringModel, model_path: Path, path: Path, id_column: str | None
+) -> list[Record]:
+    records = read_input(
+        model=model, model_path=model_path, input_path=path, on_problem=_warn, id_column=id_column
+    )
     if not records:
         raise UserError(f"{path}: no records to read")
     return records
@@ -133,6 +140,7 @@ def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("record_id")
 @ModelOption
 @InputOption
+@IdColumnOption
 @config_options
 @live_options
 @time_option("--now", "now", "Explain as of this ISO-8601 time (default: now).")
@@ -142,6 +150,7 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
     record_id: str,
     model_path: Path | None,
     input_path: Path | None,
+    id_column: str | None,
     config: str,
     secrets_dir: str | None,
     connection: str | None,
@@ -160,10 +169,11 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
     if _offline(model_path, input_path):
         assert model_path is not None and input_path is not None
         model = load_model(model_path)
-        records = read_records(input_path, model.object, on_problem=_warn)
+        records = read_records(input_path, model.object, on_problem=_warn, id_column=id_column)
         found = next((r for r in records if r.id == record_id), None)
         if found is None:
-            raise UserError(f"{input_path}: no record with id {record_id!r}")
+            by = f"in column {id_column!r}" if id_column else "(ids: --id-column COLUMN)"
+            raise UserError(f"{input_path}: no record with id {record_id!r} {by}")
         explanation = explain(found, model, now)
     else:
         ctx = open_context(config, secrets_dir)
@@ -178,7 +188,10 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                     sorted(model.event_types),
                     members=member_request(model),
                 )
-                if fetched and past and isinstance(connector, HistoryReader):
+                if not fetched:
+                    raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
+                link = _account_link(ctx, conn, obj_kind, connector, record_id)
+                if past and isinstance(connector, HistoryReader):
                     known = connector.property_history(
                         obj_kind, [record_id], sorted(model.properties)
                     )
@@ -190,8 +203,6 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                         known.tracked,
                     )
                     fetched = [rewound.record]
-            if not fetched:
-                raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
             fetched = list(
                 with_accounts(
                     fetched,
@@ -203,7 +214,7 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                 )
             )
             previous = ctx.store.previous_scores(conn.name, obj_kind, [record_id]).get(record_id)
-            explanation = explain(fetched[0], model, now, previous)
+            explanation = explain(fetched[0], model, now, previous, account_link=link)
         finally:
             ctx.store.close()
     if fmt == "json":
@@ -215,6 +226,19 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
         click.echo(explanation.to_text())
         if rewound is not None:
             click.echo("\n".join(rewound.lines()))
+
+
+def _account_link(
+    ctx: Context, conn: ConnectionSettings, kind: str, connector: Connector, record_id: str
+) -> str | None:
+    """How a person is tied to their account, when the connection scores accounts and its
+    CRM ties people by a rule (`connectors.account_match.AccountMatcher`)."""
+    scores_accounts = any(
+        name == conn.name and model.rollup is not None for (name, _), model in ctx.models.items()
+    )
+    if not scores_accounts or not isinstance(connector, AccountMatcher):
+        return None
+    return connector.account_links(kind, [record_id]).get(record_id)
 
 
 @click.command("history")
@@ -270,17 +294,19 @@ def point_in_time_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _labelled_offline(  # noqa: PLR0913  the command options it passes on
     model: ScoringModel,
+    model_path: Path,
     input_path: Path,
+    *,
     outcome: str | None,
     outcome_date: str | None,
     as_of: datetime | None,
-    *,
     created: str | None = None,
     policy: CutoffPolicy | None = None,
+    id_column: str | None = None,
 ) -> Labelled:
     if outcome is None:
         raise click.UsageError("--outcome COLUMN is required with --input")
-    records = _records(input_path, model.object)
+    records = _records(model, model_path, input_path, id_column)
     return label(
         records,
         outcome=outcome,
@@ -318,6 +344,7 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
     secrets_dir: str | None,
     connection: str | None,
     kind: str | None,
+    id_column: str | None = None,
 ) -> Study:
     """The model and labelled records, from a file (`--input`) or the CRM (`--config`).
 
@@ -330,11 +357,19 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
             raise click.UsageError("--input needs --model")
         model = load_model(model_path)
         labelled = _labelled_offline(
-            model, input_path, outcome, outcome_date, as_of, created=created_column, policy=policy
+            model,
+            model_path,
+            input_path,
+            outcome=outcome,
+            outcome_date=outcome_date,
+            as_of=as_of,
+            created=created_column,
+            policy=policy,
+            id_column=id_column,
         )
         return Study(model, _read(model_path), str(model_path), labelled, outcome or "")
-    if outcome_date or created_column:
-        raise click.UsageError("--outcome-date and --created-column go with --input")
+    if outcome_date or created_column or id_column:
+        raise click.UsageError("--outcome-date, --created-column and --id-column go with --input")
     ctx = open_context(config, secrets_dir)
     try:
         conn, obj_kind = _object(ctx, connection, kind)
@@ -343,6 +378,11 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
         if model.object != obj_kind:
             raise UserError(f"{path}: scores {model.object} records, {conn.name} {obj_kind}")
         with _live_connector(ctx, conn) as connector:
+            unknown = unknown_in_crm(
+                conn=conn, connector=connector, kind=obj_kind, model=model, model_path=path
+            )
+            if unknown:
+                raise ProblemsError(unknown)
             labelled = crm_outcomes.labelled_from_crm(
                 connector,
                 conn.crm,
@@ -376,6 +416,7 @@ def _read(path: Path) -> str:
     "HubSpot companies with a won deal, their default).",
 )
 @point_in_time_options
+@IdColumnOption
 @config_options
 @live_options
 @ReportOption
@@ -445,6 +486,7 @@ def _target(  # noqa: PLR0913  the command options it checks, keyword-only
     "(default) or won (the default for HubSpot companies: a won deal on the company).",
 )
 @point_in_time_options
+@IdColumnOption
 @config_options
 @live_options
 @click.option(

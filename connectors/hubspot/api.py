@@ -3,7 +3,8 @@
 Every HubSpot call goes through `HubSpotApi.call`, which
 
 1. refreshes an OAuth access token shortly before it expires (and once after a 401),
-2. counts the call against the connection's daily cap (`BudgetExhausted` past it),
+2. counts the call against the connection's daily cap (`BudgetExhausted` past it, saying when
+   the account's day ends: `connectors.hubspot.account`),
 3. takes a slot in the rolling 10-second window (and the search endpoints' per-second window),
 4. calls the SDK with `_preload_content=False` and parses the JSON itself (the SDK's model
    objects cost more than the request at 100 records a page; see docs/architecture.md),
@@ -17,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +29,7 @@ from hubspot.crm import associations as sdk_associations
 from hubspot.crm import objects as sdk_objects
 from hubspot.crm import properties as sdk_properties
 from hubspot.crm.associations import v4 as sdk_associations_v4
+from hubspot.marketing import forms as sdk_forms
 from pydantic import SecretStr
 from tenacity import Retrying
 
@@ -34,12 +37,14 @@ from connectors import jsontext
 from connectors.base import ApiUsage
 from connectors.errors import (
     AuthError,
+    BudgetExhausted,
     ConnectorError,
     PermanentError,
     RateLimited,
     TransientError,
     Unreachable,
 )
+from connectors.hubspot.account import DETAILS_PATH, AccountZone, low, zone_of
 from connectors.hubspot.errors import HubSpotRejected, TokenRejected, classify
 from connectors.hubspot.options import HubSpotOptions
 from connectors.ratelimit import DailyCap, RollingWindow
@@ -71,6 +76,7 @@ _SDK_ERRORS: tuple[type[Exception], ...] = (
     sdk_associations.ApiException,
     sdk_events.ApiException,
     sdk_oauth.ApiException,
+    sdk_forms.ApiException,
 )
 
 
@@ -141,6 +147,10 @@ class HubSpotApi:
         self.window = RollingWindow(limit, WINDOW_S, clock=clock, sleep=sleep)
         self.search_window = RollingWindow(options.search_per_second, 1.0, clock=clock, sleep=sleep)
         self.daily = DailyCap(options.daily_budget, used=daily_used)
+        self.zone: AccountZone | None = None  # the account's, once looked up
+        self._zone_wanted = options.daily_budget is not None
+        self._zone_tried = False
+        self._zone_lock = threading.Lock()
         self._usage = ApiUsage(daily_limit=options.daily_budget)
         self._usage_lock = threading.Lock()
         self.last_latency = 0.0  # seconds, of the latest answered call
@@ -167,6 +177,7 @@ class HubSpotApi:
         self.properties_groups = sdk_properties.GroupsApi(properties)
         self.associations_batch = sdk_associations_v4.BatchApi(client(sdk_associations_v4))
         self.events_api = sdk_events.EventsApi(client(sdk_events))
+        self.forms_api = sdk_forms.FormsApi(client(sdk_forms))
         self.tokens_api = sdk_oauth.TokensApi(client(sdk_oauth))
 
     # -- usage ----------------------------------------------------------------------------
@@ -219,6 +230,24 @@ class HubSpotApi:
         `check(data)` validates the parsed body inside the retried attempt: it raises
         `TransientError` for a malformed payload, which is then retried like a 5xx.
         """
+        if self._zone_wanted and not self._zone_tried:
+            self._load_zone()
+        try:
+            return self._call(endpoint, fn, args, kwargs, search=search, exempt=exempt, check=check)
+        except BudgetExhausted as exc:
+            raise self._explain(exc) from None
+
+    def _call(  # noqa: PLR0913  `call`'s arguments, keyword-only
+        self,
+        endpoint: str,
+        fn: Callable[..., Any],
+        args: Iterable[Any],
+        kwargs: Mapping[str, Any],
+        *,
+        search: bool,
+        exempt: bool,
+        check: Callable[[Any], None] | None,
+    ) -> ApiReply:
         windows: tuple[RollingWindow, ...]
         if search:
             windows = (self.search_window,)
@@ -350,6 +379,70 @@ class HubSpotApi:
         except urllib3.exceptions.SSLError as exc:
             raise self._tls_or_transient("objects.batch_update", str(exc)) from None
 
+    def get_json(
+        self, path: str, *, _preload_content: bool = False, _request_timeout: float | None = None
+    ) -> Any:
+        """GET `path` (an API the SDK does not cover, such as Account Info) over the objects
+        client's pool, token and user agent, for `call`; the reply is the raw urllib3
+        response."""
+        client = self.objects_basic.api_client
+        config = client.configuration
+        headers = {"Accept": "application/json", "User-Agent": client.user_agent}
+        if config.access_token:
+            headers["Authorization"] = f"Bearer {config.access_token}"
+        try:
+            return client.rest_client.pool_manager.request(
+                "GET",
+                f"{config.host}{path}",
+                headers=headers,
+                preload_content=_preload_content,
+                timeout=urllib3.Timeout(total=_request_timeout),
+            )
+        except urllib3.exceptions.SSLError as exc:
+            raise self._tls_or_transient("account.details", str(exc)) from None
+
+    # -- the account's day ----------------------------------------------------------------
+
+    def _load_zone(self) -> None:
+        """Ask once for the account's time zone; the daily cap's day is the account's from
+        then on. The call counts against the cap like any other (a process started on a spent
+        day makes none); a failure or a refusal leaves the day UTC's."""
+        with self._zone_lock:
+            if self._zone_tried:
+                return
+            self._zone_tried = True
+            if self.daily.server_spent:
+                return  # HubSpot would refuse this call too
+            try:
+                reply = self._retry("account.details")(
+                    lambda: self._attempt(
+                        "account.details",
+                        self.get_json,
+                        (DETAILS_PATH,),
+                        {},
+                        (self.window,),
+                    )
+                )
+            except (ConnectorError, TokenRejected):
+                return
+            data = reply.data if isinstance(reply.data, dict) else {}
+            zone = zone_of(data)
+            self.zone = zone
+            self.daily.rezone(lambda: zone.today(datetime.now(UTC)))
+
+    def _explain(self, exc: BudgetExhausted) -> BudgetExhausted:
+        """`exc` saying when the account's day ends: `...; resumes at 00:00 America/New_York
+        (05:00 UTC)`."""
+        if exc.resume_at is not None:
+            return exc
+        if self.zone is None and not self._zone_tried:
+            self._load_zone()
+        zone = self.zone
+        if zone is None:
+            return BudgetExhausted(f"{exc}; resumes at midnight in the HubSpot account's time zone")
+        now = datetime.now(UTC)
+        return BudgetExhausted(f"{exc}; {zone.resumes(now)}", resume_at=zone.next_midnight(now))
+
     @staticmethod
     def _tls_or_transient(endpoint: str, reason: str) -> ConnectorError:
         if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
@@ -381,6 +474,8 @@ class HubSpotApi:
         daily_remaining = _int(lower.get("x-hubspot-ratelimit-daily-remaining"))
         daily = _int(lower.get("x-hubspot-ratelimit-daily"))
         self.daily.observe(remaining=daily_remaining)
+        if self.zone is None and low(daily, daily_remaining):
+            self._zone_wanted = True
         if daily is not None and daily_remaining is not None:
             with self._usage_lock:
                 self._usage.daily_used = daily - daily_remaining
@@ -442,6 +537,7 @@ class HubSpotApi:
             self.properties_core,
             self.associations_batch,
             self.events_api,
+            self.forms_api,
             self.tokens_api,
         ):
             pool = getattr(getattr(api.api_client, "rest_client", None), "pool_manager", None)

@@ -39,6 +39,7 @@ from connectors.hubspot.options import HubSpotOptions
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
 from connectors.hubspot.values import OUTPUT_TYPES, PREFIX, crm_name, parse_time
 from connectors.hubspot.writing import BATCH_SIZE, LIFECYCLE, KnownValues, write_changes
+from connectors.property_names import PropertyNames
 from scoring.types import Record
 
 __all__ = ["KINDS", "HubSpotConnector"]
@@ -105,6 +106,11 @@ class HubSpotConnector:
         """Verify (and with `apply`, create) the `leadsync` group and output properties."""
         report = schema.ensure_schema(self._api, self._spec(kind).object_type, outputs, apply=apply)
         return SchemaReport(kind=kind, fields=report.fields, actions=report.actions)
+
+    def property_names(self, kind: str) -> PropertyNames:
+        """The names of `kind`'s properties (HubSpot matches names exactly)."""
+        names = schema.list_properties(self._api, self._spec(kind).object_type)
+        return PropertyNames(kind, frozenset(names), case_sensitive=True)
 
     # -- reading --------------------------------------------------------------------------
 

@@ -3,8 +3,9 @@
 Sources (HubSpot keeps no single activity feed):
 
 * `page_view`, `form_submission`: the Events API, `GET /events/v3/events/` with `objectType=
-  contact&objectId=...` (`e_visited_page`: hs_url, hs_title; `e_submitted_form`: see
-  `FORM_NAME_PROPERTIES`). It takes one object per call and serves Enterprise hubs only, so
+  contact&objectId=...` (`e_visited_page`: hs_url, hs_title; `e_submitted_form`: the form's
+  name from `FORM_NAME_PROPERTIES`, else its `hs_form_id` resolved by the Forms API,
+  `connectors.hubspot.forms`). It takes one object per call and serves Enterprise hubs only, so
   contacts whose rollups say they never viewed a page (`hs_analytics_num_page_views`) or
   converted (`num_conversion_events`) are skipped, `occurredAfter` limits the answer to what the
   model can still score, and a 403 becomes `SourceUnavailable`.
@@ -27,6 +28,7 @@ from typing import Any
 
 from connectors.errors import MissingPermission, SourceUnavailable
 from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.forms import FormNames
 from connectors.hubspot.values import from_ms, parse_ms
 from scoring.types import Event
 
@@ -51,8 +53,9 @@ EMAIL_ROLLUPS = {
 ACTIVITY_TYPES = ("meeting", "call")
 EVENTS_API = "the HubSpot Events API (GET /events/v3/events)"
 EVENTS_LIMIT = 100
-#: Properties of an `e_submitted_form` event that may carry the form's name, most telling first.
-FORM_NAME_PROPERTIES = ("hs_form_title", "hs_form_name", "hs_form_id")
+#: Properties of an `e_submitted_form` event that may carry the form's name, most telling first;
+#: without them, `hs_form_id` goes through the Forms API.
+FORM_NAME_PROPERTIES = ("hs_form_title", "hs_form_name")
 ACTIVITY_PROPERTIES = {
     "meetings": ["hs_timestamp", "hs_meeting_title", "hs_meeting_outcome"],
     "calls": ["hs_timestamp", "hs_call_title", "hs_call_disposition", "hs_call_duration"],
@@ -104,9 +107,14 @@ class Engagement:
         return False
 
     def web_events(
-        self, record_id: str, web: tuple[str, ...], since: datetime | None
+        self,
+        record_id: str,
+        web: tuple[str, ...],
+        since: datetime | None,
+        forms: FormNames | None = None,
     ) -> tuple[str, list[Event]]:
-        """One contact's web events of the `web` types, occurred after `since` when given."""
+        """One contact's web events of the `web` types, occurred after `since` when given;
+        `forms` names the forms that events give only by id."""
         wanted = {WEB_TYPES[t]: t for t in web}
         params: dict[str, Any] = {
             "object_type": "contact",
@@ -132,7 +140,7 @@ class Engagement:
                     event_types=web,
                 ) from None
             for item in data.get("results") or []:
-                event = _web_event(item, wanted)
+                event = _web_event(item, wanted, forms)
                 if event is not None:
                     events.append(event)
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
@@ -208,7 +216,9 @@ class Engagement:
         return events
 
 
-def _web_event(item: Mapping[str, Any], wanted: Mapping[str, str]) -> Event | None:
+def _web_event(
+    item: Mapping[str, Any], wanted: Mapping[str, str], forms: FormNames | None
+) -> Event | None:
     event_type = wanted.get(str(item.get("eventType")))
     ms = parse_ms(item.get("occurredAt"))
     if event_type is None or ms is None:
@@ -220,5 +230,8 @@ def _web_event(item: Mapping[str, Any], wanted: Mapping[str, str]) -> Event | No
             attributes["title"] = props.get("hs_page_title")
     else:
         form = next((props[n] for n in FORM_NAME_PROPERTIES if props.get(n)), None)
+        form_id = props.get("hs_form_id")
+        if form is None and form_id:
+            form = forms.name(str(form_id)) if forms is not None else form_id
         attributes = {"form": form, "url": props.get("hs_url")}
     return Event(event_type, from_ms(ms), attributes)

@@ -35,6 +35,7 @@ from connectors.hubspot.associations import (
     read_records,
 )
 from connectors.hubspot.engagement import ACTIVITY_TYPES, Engagement
+from connectors.hubspot.forms import FormNames
 from connectors.hubspot.values import parse_time
 from scoring.types import Event
 
@@ -109,6 +110,7 @@ class Enricher(Generic[S]):
         self._scored = wanted.scored
         self._modified = wanted.modified
         self._companies: dict[str, Mapping[str, Any]] = {}
+        self._forms = FormNames(self._api)  # form names of this read, asked once each
         # unread ids per object type, in arrival order, and who waits for each
         self._queue: dict[str, dict[str, list[tuple[_Group[S], str]]]] = {}
 
@@ -151,7 +153,11 @@ class Enricher(Generic[S]):
             if web and self._engagement.needs_web(records[record_id], web):
                 group.web.append(
                     self._pool.submit(
-                        self._engagement.web_events, record_id, web, self._web_since(web)
+                        self._engagement.web_events,
+                        record_id,
+                        web,
+                        self._web_since(web),
+                        self._forms,
                     )
                 )
         sources = [*self._activities] + ([COMPANIES] if self._company_properties else [])

@@ -1,17 +1,22 @@
 """Paging HubSpot objects: full reads through the list endpoint, incremental through search.
 
 Full reads use `GET /crm/v3/objects/{type}` (100 a page, `after` cursor). One list chain at a
-time is latency-bound (one call in flight), so when the first page's `after` is a record id, as
-HubSpot's list cursors are, the rest is split into a few id-range chains read concurrently;
-each chain drops ids outside its `[lo, hi)`, so nothing is read twice and at most one extra
-page per chain (plus one search for the top id) is spent.
+time is latency-bound (one call in flight), so a long read whose `after` cursors are record ids,
+as HubSpot's list cursors are, is split into a few id-range chains read concurrently; each
+chain drops ids outside its `[lo, hi)`, so nothing is read twice and at most one extra page per
+chain (plus one search for the top id and the total) is spent. The read goes on as one chain
+for `PAGES_PER_CHAIN` pages after the first and is split only if it goes on past them: a
+split needs a read that long (at most one chain per `PAGES_PER_CHAIN` pages), so a shorter read
+never makes the search, however slow the calls. (It was made whenever latency asked for
+chains, and wasted when the read then proved too short to split: the demo's 7 calls instead of
+6 under load.)
 
 Splitting is sound only while the list pages in ascending id order with cursors that are ids
-(a chain stops at its first id >= hi, and would lose later smaller ids otherwise). So the
-first page must show it (ids ascending, cursor >= its last id) or the read stays one chain,
-and a range chain that meets a page breaking the order, or a cursor that does not advance,
-fails with `PermanentError` instead of losing or repeating records silently. One unsplit
-chain only needs its cursors to advance.
+(a chain stops at its first id >= hi, and would lose later smaller ids otherwise). So every
+page read before the split must show it (ids ascending, cursor >= its last id) or the read
+stays one chain, and a range chain that meets a page breaking the order, or a cursor that does
+not advance, fails with `PermanentError` instead of losing or repeating records silently. One
+unsplit chain only needs its cursors to advance.
 
 Incremental reads use search: records modified at or after the lower bound, 200 a query,
 sorted by `hs_object_id` and paged by `hs_object_id > i` (keyset, never `after`), so they never
@@ -30,7 +35,7 @@ import itertools
 import math
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +48,7 @@ __all__ = [
     "SEARCH_LIMIT",
     "ObjectSpec",
     "check_results",
+    "plan_chains",
     "read_full",
     "read_incremental",
 ]
@@ -53,6 +59,8 @@ SEARCH_LIMIT = 200
 PAGES_PER_CHAIN = 50
 
 Raw = dict[str, Any]
+#: A chain of a full read: its next cursor and its id range `[lo, hi)` (None: unbounded).
+Chain = tuple[str | None, int | None, int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,39 +142,102 @@ def read_full(
     *,
     max_chains: int,
 ) -> Iterator[tuple[list[Raw], FullState | None]]:
-    """Every live record of `spec`, page by page, with the state that resumes after each page."""
+    """Every live record of `spec`, page by page, with the state that resumes after each page.
+
+    A fresh read (or one resumed in its one unsplit chain) goes on as one chain for
+    `PAGES_PER_CHAIN` pages after the first; only a read still going after them, in ascending
+    id order, may be split (`plan_chains`), so shorter reads never pay for the search of the top id,
+    whatever the latency. A resumed read counts only the records it read itself, so it may
+    plan a chain or two more than the rest needs (each costs at most one call).
+    """
+    read = 0
     if state is None:
         results, after = list_page(api, spec, properties, None)
-        latency = api.last_latency
         if after is None:
             yield results, None
             return
-        chains = _plan(api, spec, after, first=results, latency=latency, max_chains=max_chains)
-        yield results, FullState(spec.object_type, chains)
+        chains: Sequence[Chain] = ((after, None, None),)
+        yield results, FullState(spec.object_type, tuple(chains))
+        read = len(results)
+        if not _by_id(results, after):
+            max_chains = 1
     else:
         chains = state.chains
+    if max_chains > 1 and len(chains) == 1 and chains[0][1:] == (None, None):
+        chains = yield from _lead(api, spec, properties, chains, read=read, max_chains=max_chains)
     yield from _run_chains(api, spec, properties, chains)
 
 
-def _plan(  # noqa: PLR0913  keyword-only inputs of one plan
+def _lead(  # noqa: PLR0913  keyword-only inputs of one plan
+    api: HubSpotApi,
+    spec: ObjectSpec,
+    properties: Sequence[str],
+    chains: Sequence[Chain],
+    *,
+    read: int,
+    max_chains: int,
+) -> Generator[tuple[list[Raw], FullState | None], None, Sequence[Chain]]:
+    """Read one unsplit chain for `PAGES_PER_CHAIN` pages; the chains for the rest: none at
+    the end, else the read split by `plan_chains` when every page showed ascending ids."""
+    lead = _run_chains(api, spec, properties, chains, max_pages=PAGES_PER_CHAIN)
+    last: list[Raw] = []
+    ordered = True
+    while True:
+        try:
+            page, page_state = next(lead)
+        except StopIteration as stop:
+            rest: tuple[Chain, ...] = stop.value
+            break
+        following = page_state.chains[0][0] if page_state is not None else None
+        read, last = read + len(page), page
+        ordered = ordered and _by_id(page, following)
+        yield page, page_state
+    if not rest or not ordered or rest[0][0] is None:
+        return rest
+    return plan_chains(
+        api,
+        spec,
+        rest[0][0],
+        last=last,
+        read=read,
+        latency=api.last_latency,
+        max_chains=max_chains,
+    )
+
+
+def _by_id(page: Sequence[Raw], after: str | None) -> bool:
+    """Whether a page shows the list paging by id: ids ascending, next cursor an id past them."""
+    ids = [_id(r) for r in page]
+    cursor = _numeric(after)
+    if after is not None and cursor is None:
+        return False
+    return _ascending(ids) and (cursor is None or not ids or cursor >= ids[-1])
+
+
+def plan_chains(  # noqa: PLR0913  keyword-only inputs of one plan
     api: HubSpotApi,
     spec: ObjectSpec,
     after: str,
     *,
-    first: Sequence[Raw],
+    last: Sequence[Raw],
+    read: int,
     latency: float,
     max_chains: int,
 ) -> tuple[tuple[str | None, int | None, int | None], ...]:
     """Split the rest of a full read into id ranges, enough to keep the rate budget busy.
 
-    `first` is the first page, read from the start, and `after` its next cursor.
+    `after` is the next cursor, `last` the page read last, `read` the records read so far
+    (`read_full` plans after `PAGES_PER_CHAIN + 1` pages) and `latency` the seconds a call
+    took. Returns `(after, lo, hi)` chains (`FullState.chains`): the one chain
+    `((after, None, None),)` unless the list pages by id and the budget allows several calls
+    in flight, else id ranges `[lo, hi)`, the last open-ended. One search for the top id and
+    the total, then at most one chain per `PAGES_PER_CHAIN` pages of the whole read, no more
+    than `max_chains` and no more than pages left; each range chain may read one page beyond
+    its range.
     """
     single = ((after, None, None),)
     lo = _numeric(after)
-    if lo is None or max_chains <= 1:
-        return single
-    first_ids = [_id(r) for r in first]
-    if not _ascending(first_ids) or (first_ids and lo < first_ids[-1]):
+    if lo is None or max_chains <= 1 or not _by_id(last, after):
         return single  # not paged by id: ranges would lose records
     rate = api.window.limit / api.window.window
     wanted = math.ceil(rate * latency * 2)
@@ -186,8 +257,9 @@ def _plan(  # noqa: PLR0913  keyword-only inputs of one plan
     if not top_results:
         return single
     top = _id(top_results[0])
-    pages_left = math.ceil(max(0, total - len(first)) / LIST_LIMIT)
-    count = min(max_chains, wanted, 1 + pages_left // PAGES_PER_CHAIN)
+    pages_left = math.ceil(max(0, total - read) / LIST_LIMIT)
+    pages = math.ceil(read / LIST_LIMIT) + pages_left
+    count = min(max_chains, wanted, 1 + pages // PAGES_PER_CHAIN, pages_left)
     if count <= 1 or top < lo:
         return single
     bounds = [lo + (top + 1 - lo) * j // count for j in range(count)]
@@ -234,9 +306,16 @@ def _run_chains(  # noqa: PLR0915  threads, queue and stop handling read best as
     spec: ObjectSpec,
     properties: Sequence[str],
     chains: Sequence[tuple[str | None, int | None, int | None]],
-) -> Iterator[tuple[list[Raw], FullState | None]]:
+    *,
+    max_pages: int | None = None,
+) -> Generator[tuple[list[Raw], FullState | None], None, tuple[Chain, ...]]:
+    """Read `chains` on threads, yielding pages as they arrive with the state after each.
+
+    With `max_pages`, each chain stops after that many pages; the chains' positions then are
+    the generator's return value (empty when every chain reached its end).
+    """
     if not chains:
-        return
+        return ()
     positions: dict[int, tuple[str | None, int | None, int | None]] = dict(enumerate(chains))
     pages: queue.Queue[Any] = queue.Queue(maxsize=2 * len(chains))
     stop = threading.Event()
@@ -252,6 +331,7 @@ def _run_chains(  # noqa: PLR0915  threads, queue and stop handling read best as
     def run(index: int, after: str | None, lo: int | None, hi: int | None) -> None:
         ranged = lo is not None or hi is not None
         floor = _numeric(after)  # every id still to come is at least this
+        read = 0
         try:
             while not stop.is_set():
                 results, following = list_page(api, spec, properties, after)
@@ -275,7 +355,8 @@ def _run_chains(  # noqa: PLR0915  threads, queue and stop handling read best as
                     or (hi is not None and next_id is not None and next_id >= hi)
                 )
                 put((index, kept, None if done else following))
-                if done:
+                read += 1
+                if done or (max_pages is not None and read >= max_pages):
                     break
                 after = following
         except BaseException as exc:  # handed to the consumer, which re-raises it
@@ -308,6 +389,7 @@ def _run_chains(  # noqa: PLR0915  threads, queue and stop handling read best as
                 yield payload, FullState(spec.object_type, remaining) if remaining else None
     finally:
         stop.set()
+    return tuple(positions[k] for k in sorted(positions))
 
 
 # -- incremental reads --------------------------------------------------------------------

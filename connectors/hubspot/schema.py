@@ -57,14 +57,17 @@ def _judge(field: OutputField, existing: Mapping[str, Any]) -> FieldStatus:
     return FieldStatus(field.name, name, "ok", "; ".join(notes))
 
 
+def list_properties(api: HubSpotApi, object_type: str) -> dict[str, dict[str, Any]]:
+    """Every (unarchived) property definition of `object_type` by name: one call."""
+    reply = api.call("properties.list", api.properties_core.get_all, object_type, archived=False)
+    return {str(p.get("name")): p for p in (reply.data.get("results") or []) if isinstance(p, dict)}
+
+
 def ensure_schema(
     api: HubSpotApi, object_type: str, outputs: Sequence[OutputField], *, apply: bool
 ) -> SchemaReport:
     """Verify (and with `apply`, create or extend) the output properties of `object_type`."""
-    reply = api.call("properties.list", api.properties_core.get_all, object_type, archived=False)
-    existing = {
-        str(p.get("name")): p for p in (reply.data.get("results") or []) if isinstance(p, dict)
-    }
+    existing = list_properties(api, object_type)
     statuses: list[FieldStatus] = []
     actions: list[str] = []
     group_ready = False
@@ -77,7 +80,9 @@ def ensure_schema(
             statuses.append(status)
             continue
         if not apply:
-            statuses.append(FieldStatus(field.name, name, "missing", "run with apply to create"))
+            statuses.append(
+                FieldStatus(field.name, name, "missing", "`leadsync setup --apply` creates it")
+            )
             continue
         if not group_ready:
             actions += _ensure_group(api, object_type)

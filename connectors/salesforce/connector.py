@@ -1,10 +1,11 @@
-"""`SalesforceConnector`: leads and contacts in, scores out, through simple-salesforce.
+"""`SalesforceConnector`: leads, contacts and accounts in, scores out, through simple-salesforce.
 
 SalesforceConnector
-├── SalesforceApi   (client.py)  auth, budget, one re-auth, error classes, the retry layer
-├── Reader          (reader.py)  describe, incremental / full pages, activity, echo memory
-├── Writer          (writer.py)  composite-packed collections, Bulk API 2.0, record retries
-└── SchemaManager   (schema.py)  Tooling API fields, permission sets
+├── SalesforceApi   (client.py)   auth, budget, one re-auth, error classes, the retry layer
+├── Reader          (reader.py)   describe, incremental / full pages, activity, echo memory
+├── AccountPeople   (members.py)  an Account's Contacts and domain-matched Leads
+├── Writer          (writer.py)   composite-packed collections, Bulk API 2.0, record retries
+└── SchemaManager   (schema.py)   Tooling API fields, permission sets
 """
 
 from __future__ import annotations
@@ -26,17 +27,22 @@ from connectors.base import (
 )
 from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
+from connectors.property_names import PropertyNames
+from connectors.salesforce.activity import parse_datetime
 from connectors.salesforce.client import SalesforceApi
+from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.history import read_history
+from connectors.salesforce.members import WEBSITE, AccountPeople
 from connectors.salesforce.options import SalesforceOptions
-from connectors.salesforce.reader import EchoMemory, Reader, pages_needed
+from connectors.salesforce.queries import id_filter, select
+from connectors.salesforce.reader import IDS_PER_QUERY, EchoMemory, ReadCursor, Reader, pages_needed
 from connectors.salesforce.schema import SchemaManager
 from connectors.salesforce.writer import PER_CALL, Writer
 from scoring.types import Record
 
 
 class SalesforceConnector:
-    """The `Connector` for Salesforce. Kinds: `lead`, `contact`.
+    """The `Connector` for Salesforce. Kinds: `lead`, `contact`, `account`.
 
     `options` says how to reach the org and how to read and write (`SalesforceOptions`).
     `daily_used` is how many calls this connection made in the last 24 hours in earlier
@@ -85,6 +91,14 @@ class SalesforceConnector:
         """Verify (and with `apply`, create) the output fields and their permissions."""
         return self._schema.ensure(kind, outputs, apply=apply)
 
+    def property_names(self, kind: str) -> PropertyNames:
+        """The fields of `kind`'s object the integration user can see (describe; Salesforce
+        matches field names in any case)."""
+        visible = self._reader.visible_fields(sobject_of(kind))
+        return PropertyNames(
+            kind, frozenset(str(f["name"]) for f in visible.values()), case_sensitive=False
+        )
+
     def iter_pages(  # noqa: PLR0913  the Connector protocol read signature
         self,
         kind: str,
@@ -99,14 +113,45 @@ class SalesforceConnector:
         """Pages of records modified at or after `since` (all when None), resumable.
 
         `hints` are not used: child activity comes in the records' own query (subqueries), so
-        skipping records the engine already scored would save no call. Account roll-ups
-        (`members`) are not read from Salesforce yet: asking for them raises `PermanentError`
-        (the configuration loader refuses such models before a run)."""
-        _no_members(members)
+        skipping records the engine already scored would save no call. With `members`
+        (accounts), every Account carries its people (`connectors.salesforce.members`); an
+        incremental read then also yields, in pages without a cursor, the Accounts one of whose
+        Contacts or matched Leads changed since `since`."""
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
-        return self._reader.pages(
-            kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
+        if members is None or kind != "account":
+            return self._reader.pages(
+                kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
+            )
+        return self._account_pages(fields, event_types, since, resume, members)
+
+    def _account_pages(
+        self,
+        fields: Collection[str],
+        event_types: Collection[str],
+        since: datetime | None,
+        resume: str | None,
+        members: MemberRequest,
+    ) -> Iterator[Page]:
+        reserve = pages_needed(self._reader.batch_size, PER_CALL)
+        people = AccountPeople(self._reader, members)
+        own = sorted({*fields, WEBSITE})
+        mode = ReadCursor.decode(resume).mode if resume else None
+        pages = self._reader.pages(
+            "account", own, event_types, since=since, resume=resume, write_reserve=reserve
         )
+        if (mode or ("full" if since is None else "incremental")) == "full":
+            yield from people.full_pages(pages, resumed=resume is not None)
+            return
+        seen: set[str] = set()
+        for page in pages:
+            seen.update(r.id for r in page.records)
+            yield Page(people.attach(page.records), page.cursor)
+        assert since is not None
+        changed = people.changed_accounts(since - self._reader.overlap, seen)
+        for start in range(0, len(changed), IDS_PER_QUERY):
+            chunk = changed[start : start + IDS_PER_QUERY]
+            accounts = self._reader.fetch("account", chunk, own, event_types)
+            yield Page(people.attach(accounts), None)
 
     def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
         """Collections of 200; a change set for Bulk API 2.0 (`bulk_threshold` records or more)
@@ -125,9 +170,85 @@ class SalesforceConnector:
         event_types: Collection[str],
         members: MemberRequest | None = None,
     ) -> list[Record]:
-        """Specific records by id (converted leads included)."""
-        _no_members(members)
-        return self._reader.fetch(kind, list(record_ids), fields, event_types)
+        """Specific records by id (converted leads included); Accounts with their people when
+        `members` is given."""
+        if members is None or kind != "account":
+            return self._reader.fetch(kind, list(record_ids), fields, event_types)
+        own = sorted({*fields, WEBSITE})
+        accounts = self._reader.fetch(kind, list(record_ids), own, event_types)
+        return AccountPeople(self._reader, members).attach(accounts)
+
+    def account_links(self, kind: str, record_ids: Sequence[str]) -> dict[str, str]:
+        """How each person among `record_ids` is tied to an Account, for `explain`
+        (`connectors.account_match.AccountMatcher`): a Contact by `AccountId`, an unconverted
+        Lead by the domain rule (`connectors.salesforce.members`)."""
+        if kind not in ("lead", "contact"):
+            return {}
+        sobject = "Lead" if kind == "lead" else "Contact"
+        columns = ["Id", "Email", WEBSITE] if kind == "lead" else ["Id", "AccountId"]
+        rows = [
+            row
+            for start in range(0, len(record_ids), IDS_PER_QUERY)
+            for page in self._reader.query_pages(
+                select(
+                    sobject,
+                    columns,
+                    where=[id_filter("Id", record_ids[start : start + IDS_PER_QUERY])],
+                    order="Id",
+                ),
+                1,
+            )
+            for row in page
+        ]
+        if kind == "contact":
+            return {
+                str(r["Id"]): f"{r['AccountId']} (Contact.AccountId)"
+                if r.get("AccountId")
+                else "none (Contact.AccountId is empty)"
+                for r in rows
+            }
+        leads = [
+            Record(str(r["Id"]), "lead", {"Email": r.get("Email"), WEBSITE: r.get(WEBSITE)})
+            for r in rows
+        ]
+        people = AccountPeople(self._reader, MemberRequest(frozenset(), frozenset()))
+        return {
+            lead_id: f"{m.account_id} ({m.why})" if m.account_id else m.why
+            for lead_id, m in people.matches(leads).items()
+        }
+
+    def won_deals(self, kind: str, ids: Sequence[str]) -> dict[str, datetime | None]:
+        """The Accounts among `ids` with a won Opportunity (`IsWon`) and the earliest
+        `CloseDate` of their won ones (`connectors.won_deals.WonDealReader`): one query of the
+        org's won Opportunities at 2,000 rows a page, or by `AccountId` 200 ids a query for a
+        few Accounts."""
+        if kind != "account":
+            raise PermanentError(f"Salesforce keeps won opportunities on accounts, not on {kind}")
+        wanted = set(ids)
+        filters = ["AccountId != null"]
+        if len(ids) <= 5 * IDS_PER_QUERY:
+            step = IDS_PER_QUERY
+            filters = [id_filter("AccountId", ids[i : i + step]) for i in range(0, len(ids), step)]
+        won: dict[str, datetime | None] = {}
+        for where in filters:
+            soql = select(
+                "Opportunity",
+                ["Id", "AccountId", "CloseDate"],
+                where=["IsWon = true", where],
+                order="AccountId, CloseDate, Id",
+            )
+            for rows in self._reader.query_pages(soql, 1):
+                for row in rows:
+                    account = str(row["AccountId"])
+                    if account not in wanted:
+                        continue
+                    closed = parse_datetime(row.get("CloseDate"))
+                    earlier = won.get(account)
+                    if account not in won or (
+                        closed is not None and (earlier is None or closed < earlier)
+                    ):
+                        won[account] = closed
+        return won
 
     def property_history(
         self, kind: str, ids: Sequence[str], properties: Sequence[str]
@@ -163,8 +284,3 @@ class SalesforceConnector:
     def close(self) -> None:
         """Release the HTTP connections."""
         self._api.session.close()
-
-
-def _no_members(members: MemberRequest | None) -> None:
-    if members is not None:
-        raise PermanentError("Salesforce account roll-ups (people of an Account) are not read yet")

@@ -124,7 +124,7 @@ def classify_status(endpoint: str, status: int, content: Any) -> ConnectorError:
     if code in ("INVALID_FIELD", "INVALID_TYPE"):
         return MissingPermission(
             f"{text} (the field or object is missing, or field-level security hides it from the "
-            "integration user: run `ensure_schema` with apply, or grant read access in a "
+            "integration user: run `leadsync setup --apply`, or grant read access in a "
             "permission set assigned to that user)"
         )
     if code == "INVALID_QUERY_LOCATOR":

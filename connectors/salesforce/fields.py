@@ -13,7 +13,7 @@ from typing import Any
 
 from connectors.base import OutputField
 
-SOBJECTS: dict[str, str] = {"lead": "Lead", "contact": "Contact"}
+SOBJECTS: dict[str, str] = {"lead": "Lead", "contact": "Contact", "account": "Account"}
 LONG_TEXT = 32768
 TOOLING_TYPES: dict[str, str] = {
     "number": "Number",

@@ -201,6 +201,18 @@ class Reader:
         self._describes: dict[str, dict[str, Any]] = {}
         self._recent: OrderedDict[str, str] = OrderedDict()
 
+    def for_activity(self, days: int) -> Reader:
+        """A reader of the same org reading `days` days of activity (describes shared)."""
+        other = Reader(
+            self.api,
+            batch_size=self.batch_size,
+            activity_days=days,
+            overlap=self.overlap,
+            echo=self.echo,
+        )
+        other._describes = self._describes
+        return other
+
     # -- schema -------------------------------------------------------------------------------
 
     def describe(self, sobject: str, *, refresh: bool = False) -> dict[str, Any]:
@@ -361,17 +373,31 @@ class Reader:
         event_types: Collection[str],
     ) -> list[Record]:
         """Specific records by id, with activity through subqueries (`IDS_PER_QUERY` a query)."""
-        selection = self.selection(kind, fields, event_types)
         found: dict[str, Record] = {}
         for start in range(0, len(record_ids), IDS_PER_QUERY):
             chunk = record_ids[start : start + IDS_PER_QUERY]
             where = f"Id IN ({', '.join(quote(i) for i in chunk)})"
-            soql = self._soql(selection, where, "Id", full=False, converted=True)
-            for rows in self.query_pages(soql, 1):
-                events_of = self._page_events(selection, rows, 0)
-                for row in rows:
-                    found[str(row["Id"])] = selection.record(row, events_of(row))
+            for records in self.records_where(kind, fields, event_types, where, converted=True):
+                found.update((r.id, r) for r in records)
         return [found[i] for i in record_ids if i in found]
+
+    def records_where(
+        self,
+        kind: str,
+        fields: Collection[str],
+        event_types: Collection[str],
+        where: str,
+        *,
+        converted: bool = False,
+    ) -> Iterator[list[Record]]:
+        """Records matching the SOQL filter `where`, a query page at a time, with activity
+        through subqueries (and one query per `IDS_PER_QUERY` ids of a page for sources without
+        a child relationship). Converted leads only with `converted`."""
+        selection = self.selection(kind, fields, event_types)
+        soql = self._soql(selection, where, "Id", full=False, converted=converted)
+        for rows in self.query_pages(soql, 1):
+            events_of = self._page_events(selection, rows, 0)
+            yield [selection.record(row, events_of(row)) for row in rows]
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -118,7 +118,10 @@ class SchemaManager:
             if lacking:
                 if not apply:
                     return FieldStatus(
-                        output.name, name, "conflict", f"picklist lacks {lacking}; apply adds them"
+                        output.name,
+                        name,
+                        "conflict",
+                        f"picklist lacks {lacking}; `leadsync setup --apply` adds them",
                     )
                 # Existing entries go back as read (labels, colours, defaults kept).
                 entries = [*picklist_entries(metadata), *map(picklist_value, lacking)]

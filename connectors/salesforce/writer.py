@@ -142,7 +142,7 @@ class Writer:
         if blocked:
             raise MissingPermission(
                 f"Salesforce {sobject} field(s) {', '.join(blocked)} are missing or not editable "
-                "by the integration user: run ensure_schema with apply, which creates them and "
+                "by the integration user: run `leadsync setup --apply`, which creates them and "
                 "grants edit access through the Leadsync_Integration permission set"
             )
         return {c: f for c, f in fields.items() if f is not None}
@@ -319,8 +319,8 @@ class Writer:
                 message = str(info.get("errorMessage") or state)
                 if "Field name not found" in message:
                     raise MissingPermission(
-                        f"Salesforce Bulk API job {job_id} failed: {message} (run ensure_schema "
-                        "with apply, or grant edit access to the field)"
+                        f"Salesforce Bulk API job {job_id} failed: {message} (run `leadsync "
+                        "setup --apply`, or grant edit access to the field)"
                     )
                 raise PermanentError(f"Salesforce Bulk API job {job_id} {state}: {message}")
             if waited >= self._bulk_max_wait_s:

@@ -16,9 +16,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sandbox.httpserver import DropConnection, Request, Response, Router, SandboxServer
 from sandbox.hubspot import activity, errors
+from sandbox.hubspot.account import AccountInfoApi
 from sandbox.hubspot.associations import AssociationsApi
 from sandbox.hubspot.associations import scopes as association_scopes
 from sandbox.hubspot.auth import ALL_SCOPES, Auth, Token
@@ -27,6 +29,8 @@ from sandbox.hubspot.control import ControlApi
 from sandbox.hubspot.crm import CrmApi, object_type, read_scope, write_scope
 from sandbox.hubspot.events import EventsApi
 from sandbox.hubspot.faults import Faults
+from sandbox.hubspot.forms import FormsApi
+from sandbox.hubspot.forms import scopes as forms_scopes
 from sandbox.hubspot.generator import generate
 from sandbox.hubspot.limits import RateLimiter
 from sandbox.hubspot.properties import PropertiesApi
@@ -56,7 +60,8 @@ class HubSpotSandbox:
     (`ca_file`); `search_per_second` the search endpoints' own limit; `archived_contacts` adds
     that many archived (deleted) contacts on top of `contacts`; `buying_committees` makes some
     companies in market, their people engaging together, with a hidden won deal per company
-    (`sandbox.hubspot.committees`). `clock` (seconds since the epoch)
+    (`sandbox.hubspot.committees`). `time_zone` is the account's (the Account Info API
+    reports it; the daily limit resets at its midnight). `clock` (seconds since the epoch)
     drives rate windows, token expiry and write timestamps.
     """
 
@@ -76,6 +81,7 @@ class HubSpotSandbox:
         search_per_second: int = 5,
         archived_contacts: int = 0,
         buying_committees: bool = False,
+        time_zone: str = "America/New_York",
         clock: Callable[[], float] = time.time,
     ) -> None:
         if tier not in TIERS:
@@ -93,8 +99,12 @@ class HubSpotSandbox:
             daily=daily_limit,
             search_per_second=search_per_second,
             clock=clock,
+            zone=ZoneInfo(time_zone),
         )
         self.auth = Auth(seed=seed, clock=clock)
+        self.account = AccountInfoApi(
+            time_zone=time_zone, limits=self.limits, auth=self.auth, clock=clock
+        )
         self.token = self.auth.private_app_token()
         self.client_id, self.client_secret, self.refresh_token = self.auth.oauth_app()
         self._counts: Counter[tuple[str, int]] = Counter()
@@ -107,6 +117,7 @@ class HubSpotSandbox:
         self.properties = PropertiesApi(self.store, clock_ms=lambda: int(self.clock() * 1000))
         self.associations = AssociationsApi(self.store)
         self.events = EventsApi(self.store, tier=tier, base_url=lambda: self.url)
+        self.forms = FormsApi()
         self.router: Router[Route] = Router()
         self._register()
 
@@ -223,8 +234,9 @@ class HubSpotSandbox:
 
     def journal(self, label: str) -> list[Any]:
         """From now on, the JSON body of every API request on the route `label` (as
-        `request_counts` names it) is appended to the returned list, in arrival order: what a
-        client sent, for tests."""
+        `request_counts` names it) is appended to the returned list, in arrival order, or for
+        a request without a body its query parameters (`{name: [values]}`): what a client
+        sent, for tests."""
         with self._counts_lock:
             return self._journals.setdefault(label, [])
 
@@ -359,6 +371,25 @@ class HubSpotSandbox:
             self.events.event_types,
         )
         self._add(
+            "GET", "/marketing/v3/forms/?", "/marketing/v3/forms", self.forms.list, forms_scopes
+        )
+        self._add(
+            "GET",
+            rf"/marketing/v3/forms/{ident}",
+            "/marketing/v3/forms/{formId}",
+            self.forms.get,
+            forms_scopes,
+        )
+        self._add(
+            "GET", "/account-info/v3/details", "/account-info/v3/details", self.account.details
+        )
+        self._add(
+            "GET",
+            "/account-info/v3/api-usage/daily/private-apps",
+            "/account-info/v3/api-usage/daily/private-apps",
+            self.account.private_app_usage,
+        )
+        self._add(
             "POST", "/oauth/v1/token", "/oauth/v1/token", self.auth.token_endpoint, kind="oauth"
         )
         ControlApi(self).register(self.router)
@@ -369,11 +400,11 @@ class HubSpotSandbox:
         with self._counts_lock:
             self._counts[(label, status)] += 1
 
-    def _note(self, label: str, body: bytes) -> None:
+    def _note(self, label: str, request: Request) -> None:
         with self._counts_lock:
             journal = self._journals.get(label)
             if journal is not None:
-                journal.append(json.loads(body) if body else None)
+                journal.append(json.loads(request.body) if request.body else request.query)
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -393,7 +424,7 @@ class HubSpotSandbox:
         if route.kind == "control":
             return route(request)
         if self._journals:
-            self._note(route.label, request.body)
+            self._note(route.label, request)
         response = self._serve(route, request)
         self._count(route.label, response.status)
         return response

@@ -35,6 +35,7 @@ ALL_SCOPES: frozenset[str] = frozenset(
         "crm.schemas.contacts.write",
         "crm.schemas.companies.read",
         "crm.schemas.companies.write",
+        "forms",
     }
 )
 _INVALID = (

@@ -7,7 +7,8 @@ tiers HubSpot answers 403 naming missing analytics access; there, only the rollu
 the contact (`hs_analytics_num_page_views`, `recent_conversion_event_name`, ...) are available,
 and the sandbox does the same. Event types served: `e_visited_page` (properties `hs_url`,
 `hs_title`, `hs_referrer`, `hs_session_id`, `hs_session_source`, `hs_city`, `hs_country`) and
-`e_submitted_form` (`hs_form_id`, `hs_form_title`, `hs_form_type`, `hs_url`, `hs_title`).
+`e_submitted_form` (`hs_form_id`, `hs_form_type`, `hs_url`, `hs_title`: the form by id, its name
+from the Forms API, `sandbox.hubspot.forms`).
 
 Events are derived on request from each contact's engagement rollups and a per-contact seed,
 so 100,000 contacts cost no memory for events; events added by `mutate` are stored. Results
@@ -68,12 +69,16 @@ def page_view(
     return _event("e_visited_page", contact_id, at, props, serial)
 
 
+def form_id(form: str) -> str:
+    """The id of the form named `form` (the same in events and the Forms API)."""
+    return str(uuid.uuid5(_NAMESPACE, form))
+
+
 def form_submission(contact_id: int, at: int, form: str, *, serial: str) -> dict[str, Any]:
-    """One `e_submitted_form` event."""
+    """One `e_submitted_form` event: the form by id only (its name is the Forms API's)."""
     path, title = _FORM_PAGES.get(form, ("/resources", form))
     props = {
-        "hs_form_id": str(uuid.uuid5(_NAMESPACE, form)),
-        "hs_form_title": form,
+        "hs_form_id": form_id(form),
         "hs_form_type": "HUBSPOT",
         "hs_url": f"{SITE}{path}",
         "hs_title": title,

@@ -9,11 +9,14 @@ calls have no daily limit. A 429 names the policy (`TEN_SECONDLY_ROLLING`, `DAIL
 `SECONDLY` for search) and has no Retry-After. Search requests and association batch reads are
 exempt from the ten-second window (the OpenAPI specs mark them `x-hubspot-rate-limit-exemptions:
 ["ten-secondly"]`): they count against the day, search against its own per-second limit, and
-carry no window headers.
+carry no window headers. The day is the account's: it starts at midnight in its time zone
+(developers.hubspot.com/apisbytier: "The daily limits reset at midnight based on the time zone
+setting of the HubSpot account").
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import deque
@@ -35,7 +38,7 @@ class _Bucket:
 class RateLimiter:
     """Counts requests per app and refuses those over a limit."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the limits and the test seams, keyword-only
         self,
         *,
         per_window: int = 190,
@@ -43,8 +46,10 @@ class RateLimiter:
         window_s: float = 10.0,
         search_per_second: int = 5,
         clock: Callable[[], float] = time.time,
+        zone: dt.tzinfo = dt.UTC,
     ) -> None:
         self.per_window = per_window
+        self.zone = zone
         self.daily = daily
         self.window_s = window_s
         self.search_per_second = search_per_second
@@ -68,7 +73,7 @@ class RateLimiter:
         now = self.clock()
         with self._lock:
             bucket = self._buckets.setdefault(app, _Bucket())
-            day = int(now // 86400)
+            day = self._day(now)
             if bucket.day != day:
                 bucket.day, bucket.daily = day, 0
             window = bucket.window
@@ -99,6 +104,17 @@ class RateLimiter:
                 bucket.daily += 1
             headers = {} if exempt else self._headers(bucket, now, oauth=oauth)
         return refusal, headers
+
+    def _day(self, now: float) -> int:
+        return dt.datetime.fromtimestamp(now, self.zone).date().toordinal()
+
+    def used_today(self, app: str) -> int:
+        """Calls `app` made in the account's current day."""
+        with self._lock:
+            bucket = self._buckets.get(app)
+            if bucket is None or bucket.day != self._day(self.clock()):
+                return 0
+            return bucket.daily
 
     def _headers(self, bucket: _Bucket, now: float, *, oauth: bool) -> dict[str, str]:
         used = len(bucket.window)

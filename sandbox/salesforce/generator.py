@@ -76,14 +76,15 @@ def _employees(rng: random.Random) -> int:
     return int(math.exp(rng.uniform(math.log(2), math.log(50_000))))
 
 
-def generate(store: Store, *, leads: int, seed: int) -> None:
-    """Fill an empty store with a seeded org of `leads` leads and everything around them."""
+def generate(store: Store, *, leads: int, seed: int, accounts: int | None = None) -> None:
+    """Fill an empty store with a seeded org of `leads` leads and everything around them
+    (`accounts` prospect Accounts, by default one per 20 leads)."""
     rng = random.Random(seed)
     now = store.now_epoch
     with store.lock:
         _users(store, now)
         _account_engagement_access(store, now)
-        accounts = _accounts(store, rng, max(5, leads // 20), now)
+        account_ids = _accounts(store, rng, accounts or max(5, leads // 20), now)
         campaigns = [
             store.load(
                 "Campaign",
@@ -92,7 +93,7 @@ def generate(store: Store, *, leads: int, seed: int) -> None:
                     "Type": kind,
                     "Status": "Completed",
                     "IsActive": True,
-                    **_stamps(rng, now, 400),
+                    **stamps(rng, now, 400),
                 },
             )
             for name, kind in CAMPAIGNS
@@ -100,13 +101,14 @@ def generate(store: Store, *, leads: int, seed: int) -> None:
         for _ in range(leads):
             _lead(store, rng, now, campaigns)
         for _ in range(leads // 4):
-            account = rng.choice(accounts)
+            account = rng.choice(account_ids)
             _contact(store, rng, now, account, campaigns)
 
 
-def _stamps(
+def stamps(
     rng: random.Random, now: int, max_age_days: int, owner: str | None = None
 ) -> dict[str, Any]:
+    """Created, modified and system stamps of a record up to `max_age_days` old."""
     created = now - rng.randint(DAY, max_age_days * DAY)
     modified = rng.randint(created, now - 60)
     system = modified if rng.random() < 0.9 else min(now - 1, modified + rng.randint(1, DAY))
@@ -190,14 +192,15 @@ def _accounts(store: Store, rng: random.Random, count: int, now: int) -> list[st
                     "Website": f"https://www.{domain}",
                     "Type": "Prospect",
                     "OwnerId": owner,
-                    **_stamps(rng, now, 900, owner),
+                    **stamps(rng, now, 900, owner),
                 },
             )
         )
     return ids
 
 
-def _person(rng: random.Random, domain: str) -> dict[str, Any]:
+def person_fields(rng: random.Random, domain: str) -> dict[str, Any]:
+    """A person's name, email, phone, title and lead source (plus `_seniority`, `_free_mail`)."""
     first, last = rng.choice(FIRST), rng.choice(LAST)
     titles, seniority, _w = _weighted(rng, TITLES, TITLE_WEIGHTS)
     title = rng.choice(titles)
@@ -230,7 +233,7 @@ def _person(rng: random.Random, domain: str) -> dict[str, Any]:
 
 def _lead(store: Store, rng: random.Random, now: int, campaigns: list[str]) -> None:
     name, domain = _company(rng)
-    person = _person(rng, domain)
+    person = person_fields(rng, domain)
     seniority = person.pop("_seniority")
     free_mail = person.pop("_free_mail")
     countries, _weight = _weighted(rng, COUNTRIES, COUNTRY_WEIGHTS)
@@ -259,7 +262,7 @@ def _lead(store: Store, rng: random.Random, now: int, campaigns: list[str]) -> N
         "Rating": _weighted(rng, ("Hot", "Warm", "Cold", None), (0.1, 0.25, 0.25, 0.4)),
         "IsConverted": False,
         "OwnerId": owner,
-        **_stamps(rng, now, 730, owner),
+        **stamps(rng, now, 730, owner),
     }
     fit = (
         0.45 * seniority
@@ -358,41 +361,13 @@ def _activity(  # noqa: PLR0913  the inputs of one seeded record
             _list_email(store, rng, who=who, owner=owner, at=at, now=now, opened=kind == "list")
         elif kind == "call":
             connected = rng.random() < 0.45
-            store.load(
-                "Task",
-                {
-                    **base,
-                    "WhoId": who,
-                    "Subject": "Call",
-                    "TaskSubtype": "Call",
-                    "Type": "Call",
-                    "Status": "Completed",
-                    "ActivityDate": format_date(at),
-                    "CompletedDateTime": at,
-                    "CallDurationInSeconds": rng.randint(60, 1800)
-                    if connected
-                    else rng.randint(0, 40),
-                    "CallDisposition": "Connected"
-                    if connected
-                    else rng.choice(("Left voicemail", "No answer")),
-                },
-            )
+            seconds = rng.randint(60, 1800) if connected else rng.randint(0, 40)
+            disposition = "Connected" if connected else rng.choice(("Left voicemail", "No answer"))
+            call_task(store, base, who=who, at=at, seconds=seconds, disposition=disposition)
         elif kind == "meeting":
             minutes = rng.choice((30, 45, 60))
-            store.load(
-                "Event",
-                {
-                    **base,
-                    "WhoId": who,
-                    "Subject": rng.choice(("Discovery call", "Product demo", "Intro meeting")),
-                    "Type": "Meeting",
-                    "EventSubtype": "Event",
-                    "StartDateTime": at,
-                    "ActivityDateTime": at,
-                    "EndDateTime": at + minutes * 60,
-                    "DurationInMinutes": minutes,
-                },
-            )
+            subject = rng.choice(("Discovery call", "Product demo", "Intro meeting"))
+            meeting_event(store, base, who=who, at=at, minutes=minutes, subject=subject)
         else:
             status = _weighted(
                 rng, ("Sent", "Responded", "Registered", "Attended"), (0.4, 0.25, 0.2, 0.15)
@@ -410,6 +385,47 @@ def _activity(  # noqa: PLR0913  the inputs of one seeded record
                 },
             )
     return min(1.0, weight), last
+
+
+def call_task(  # noqa: PLR0913  the fields of one seeded call
+    store: Store, base: dict[str, Any], *, who: str, at: int, seconds: int, disposition: str
+) -> str:
+    """A logged call Task of `who` at `at` (`base`: owner and stamps)."""
+    return store.load(
+        "Task",
+        {
+            **base,
+            "WhoId": who,
+            "Subject": "Call",
+            "TaskSubtype": "Call",
+            "Type": "Call",
+            "Status": "Completed",
+            "ActivityDate": format_date(at),
+            "CompletedDateTime": at,
+            "CallDurationInSeconds": seconds,
+            "CallDisposition": disposition,
+        },
+    )
+
+
+def meeting_event(  # noqa: PLR0913  the fields of one seeded meeting
+    store: Store, base: dict[str, Any], *, who: str, at: int, minutes: int, subject: str
+) -> str:
+    """A meeting Event of `who` starting at `at` (`base`: owner and stamps)."""
+    return store.load(
+        "Event",
+        {
+            **base,
+            "WhoId": who,
+            "Subject": subject,
+            "Type": "Meeting",
+            "EventSubtype": "Event",
+            "StartDateTime": at,
+            "ActivityDateTime": at,
+            "EndDateTime": at + minutes * 60,
+            "DurationInMinutes": minutes,
+        },
+    )
 
 
 def _account_engagement(
@@ -677,7 +693,7 @@ def _contact(
 ) -> None:
     account_row = store.table("Account")[account]
     domain = str(account_row["Website"]).removeprefix("https://www.")
-    person = _person(rng, domain)
+    person = person_fields(rng, domain)
     person.pop("_seniority")
     person.pop("_free_mail")
     countries = next(
@@ -692,7 +708,7 @@ def _contact(
             "Department": rng.choice(("Sales", "Marketing", "IT", "Finance", "Operations", None)),
             "MailingCountry": rng.choice(countries),
             "OwnerId": owner,
-            **_stamps(rng, now, 700, owner),
+            **stamps(rng, now, 700, owner),
         },
     )
     appetite = rng.betavariate(1.2, 3.0)

@@ -418,6 +418,16 @@ class QueryEngine:
         cursor = _Cursor(store.ids.new("QueryLocator"), plan.sobject, plan, ids, user)
         return self._page(cursor, 0, batch_size, version)
 
+    def drop_cursors(self) -> int:
+        """Forget every open query cursor, as Salesforce does with locators left idle for 15
+        minutes: the next `nextRecordsUrl` of any of them is `INVALID_QUERY_LOCATOR`. Returns
+        how many were open."""
+        with self._lock:
+            count = len(self._cursors) + len(self._child_cursors)
+            self._cursors.clear()
+            self._child_cursors.clear()
+        return count
+
     def more(self, locator: str, user: str, *, batch_size: int, version: str) -> dict[str, Any]:
         """The page of an open cursor at `locator` (`01g...-2000`)."""
         cursor_id, _, start_text = locator.partition("-")

@@ -25,6 +25,7 @@ from typing import Any
 
 from sandbox.httpserver import DropConnection, Request, Response, Router, SandboxServer
 from sandbox.salesforce.bulk import BulkIngest
+from sandbox.salesforce.committees import add_buying_committees
 from sandbox.salesforce.faults import Faults
 from sandbox.salesforce.generator import generate
 from sandbox.salesforce.oauth import OAuthServer
@@ -41,12 +42,20 @@ _ID = r"(?P<record_id>[A-Za-z0-9]{15,18})"
 
 
 class SalesforceSandbox:
-    """An in-process Salesforce org served over HTTPS with a CA generated at start."""
+    """An in-process Salesforce org served over HTTPS with a CA generated at start.
+
+    `leads` leads and `accounts` prospect Accounts (default: one per 20 leads) with a quarter
+    as many Contacts as leads; `buying_committees` adds domain-matched Leads, committees that
+    engage together and a won Opportunity per Account that their breadth predicts
+    (`sandbox.salesforce.committees`).
+    """
 
     def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         *,
         leads: int = 1000,
+        accounts: int | None = None,
+        buying_committees: bool = False,
         seed: int = 7,
         now: datetime | None = None,
         daily_api_limit: int = 100_000,
@@ -55,7 +64,9 @@ class SalesforceSandbox:
     ) -> None:
         moment = now or datetime.now(UTC)
         self.store = Store(now_epoch=to_epoch(moment), seed=seed)
-        generate(self.store, leads=leads, seed=seed)
+        generate(self.store, leads=leads, seed=seed, accounts=accounts)
+        if buying_committees:
+            add_buying_committees(self.store, seed=seed)
         self.faults = Faults(seed=seed, latency_ms=latency_ms)
         self.oauth = OAuthServer(self.store)
         self.rest = RestApi(self.store, self.faults)

@@ -55,6 +55,8 @@ class Store:
     tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     children: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    #: Hidden Account outcomes by id (`committees.AccountOutcome`), when generated.
+    account_outcomes: dict[str, Any] = field(default_factory=dict)
     ids: IdFactory = field(default_factory=IdFactory)
     lock: threading.RLock = field(default_factory=threading.RLock)
     org_id: str = ""

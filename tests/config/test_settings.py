@@ -306,7 +306,7 @@ def test_model_for_another_kind_is_reported_at_the_config_key(folder):
     ]
 
 
-def test_account_models_load_on_hubspot_and_unread_parts_are_refused(folder):
+def test_account_models_load_on_both_crms_and_unread_parts_are_refused(folder):
     shutil.copy(EXAMPLES / "models" / "hubspot-companies.yaml", folder / "models" / "m.yaml")
     config = BASE.replace("kind: contact", "kind: company")
     models = load_models(load_config(write(folder, config), environ={"TOKEN": "t"}))
@@ -323,11 +323,28 @@ def test_account_models_load_on_hubspot_and_unread_parts_are_refused(folder):
         'crm: salesforce\n    salesforce: {login_url: "https://login.example", '
         'client_id: c, client_secret: "${TOKEN}"}',
     )
-    loaded = load_config(write(folder, salesforce), environ={"TOKEN": "t"})
+    # a Salesforce Contact names its Account (AccountId): account. rules load
+    models = load_models(load_config(write(folder, salesforce), environ={"TOKEN": "t"}))
+    assert models[("acme", "contact")].account_fields == frozenset({"account.grade"})
+    shutil.copy(EXAMPLES / "models" / "salesforce-accounts.yaml", folder / "models" / "a.yaml")
+    accounts = salesforce.replace(
+        "{kind: contact, model: models/m.yaml}", "{kind: account, model: models/a.yaml}"
+    )
+    models = load_models(load_config(write(folder, accounts), environ={"TOKEN": "t"}))
+    assert models[("acme", "account")].rollup is not None
+    # a Lead is tied to an Account by domain for roll-ups only: its rules cannot read account.
+    (folder / "models" / "m.yaml").write_text(
+        "name: people\nobject: lead\n"
+        "fit:\n  rules:\n    - {name: A account, if: {account.grade: A}, points: 5}\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(
+        write(folder, salesforce.replace("kind: contact", "kind: lead")), environ={"TOKEN": "t"}
+    )
     with pytest.raises(ProblemsError) as info:
         load_models(loaded)
     assert [str(p).replace(str(folder), "D") for p in info.value.problems] == [
-        "D/leadsync.yaml:7:32 connections[0].objects[0].model: model 'people' (m.yaml) uses "
+        "D/leadsync.yaml:7:29 connections[0].objects[0].model: model 'people' (m.yaml) uses "
         "'account.' fields, which salesforce runs do not read yet; remove them to sync this "
         "model"
     ]

@@ -204,3 +204,19 @@ def test_daily_cap_none_only_stops_when_the_server_says_so() -> None:
     days.day = date(2026, 11, 21)
     cap.spend()
     assert cap.used == 1
+
+
+def test_daily_cap_rezoned_keeps_todays_count_and_rolls_on_the_new_day() -> None:
+    utc, account = Days(), Days()
+    cap = DailyCap(3, today=utc, used=1)
+    cap.spend()
+    account.day = date(2026, 11, 19)  # the account is still on the day before
+    cap.rezone(account)
+    assert cap.used == 2
+    cap.spend()
+    with pytest.raises(BudgetExhausted, match="daily API budget of 3 calls"):
+        cap.spend()
+    utc.day = date(2026, 11, 21)  # UTC's day rolling no longer matters
+    assert cap.used == 3
+    account.day = date(2026, 11, 20)
+    assert cap.used == 0

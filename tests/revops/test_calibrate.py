@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from cli.main import main
 from config.model_loader import load_model, parse_model
 from config.record_files import read_records
-from revops.calibrate import MIN_GRADE_SHARE, Target, _ladder, calibrate, grade_shares, zeroed_note
+from revops.calibrate import (
+    MIN_GRADE_SHARE,
+    Target,
+    calibrate,
+    grade_shares,
+    threshold_ladder,
+    zeroed_note,
+)
 from revops.outcomes import label
 from scoring.types import Record
 
@@ -185,7 +192,7 @@ def test_zeroed_notes_agree_with_their_figures(points, rate_with, rate_without):
     st.lists(st.integers(0, 100), min_size=40, max_size=400),
 )
 def test_proposed_grades_are_distinct_and_each_holds_a_real_share(scores):
-    ladder = _ladder(np.asarray(scores, dtype=float), ("A", "B", "C", "D"))
+    ladder = threshold_ladder(np.asarray(scores, dtype=float), ("A", "B", "C", "D"))
     values = list(ladder.values())
     assert values == sorted(values, reverse=True) and len(set(values)) == 4 and values[-1] == 0
     shares = grade_shares(scores, list(ladder.items()))
@@ -196,7 +203,7 @@ def test_proposed_grades_are_distinct_and_each_holds_a_real_share(scores):
 
 def test_lumpy_scores_get_grades_far_enough_apart():
     scores = [28] * 30 + [26] * 30 + [60] * 10 + [40] * 20 + list(range(0, 25)) * 2
-    ladder = _ladder(np.asarray(scores, dtype=float), ("A", "B", "C", "D"))
+    ladder = threshold_ladder(np.asarray(scores, dtype=float), ("A", "B", "C", "D"))
     shares = grade_shares(scores, list(ladder.items()))
     assert all(s >= MIN_GRADE_SHARE for s in shares)
     assert ladder == {"A": 60.0, "B": 40.0, "C": 26.0, "D": 0.0}

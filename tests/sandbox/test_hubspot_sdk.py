@@ -232,8 +232,11 @@ def test_sdk_events_api_page_views_and_forms(sandbox, client):
         object_type="contact", object_id=contact, event_type="e_submitted_form", limit=100
     ).results
     assert len(forms) == int(table.raw(row, "num_conversion_events"))
-    assert forms[0].properties["hs_form_title"] == table.raw(row, "first_conversion_event_name")
-    assert forms[-1].properties["hs_form_title"] == table.raw(row, "recent_conversion_event_name")
+    # events name the form by id; the Forms API knows its name
+    first = client.marketing.forms.forms_api.get_by_id(forms[0].properties["hs_form_id"])
+    recent = client.marketing.forms.forms_api.get_by_id(forms[-1].properties["hs_form_id"])
+    assert first.name == table.raw(row, "first_conversion_event_name")
+    assert recent.name == table.raw(row, "recent_conversion_event_name")
 
 
 def test_sdk_oauth_refresh(sandbox):

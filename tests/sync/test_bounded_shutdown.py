@@ -11,7 +11,8 @@ from sync.shutdown import ABANDONED_EXIT, Watchdog, stop_aware_sleep
 from sync.state.store import StateStore
 from tests.sync import crash_runner
 from tests.sync.hubspot_env import NOW, crm_state, popen, sandbox, write_config
-from tests.sync.test_e2e_hubspot import _wait, cli
+from tests.sync.test_e2e_hubspot import cli
+from tests.waiting import wait_until
 
 
 def test_sigterm_while_the_crm_hangs_exits_after_the_grace_and_the_next_run_resumes(
@@ -27,7 +28,9 @@ def test_sigterm_while_the_crm_hangs_exits_after_the_grace_and_the_next_run_resu
         sb.faults.queue("timeout")
         sb.faults.set(timeout=1.0, timeout_s=120)
         proc = popen(env, "-m", "cli.main", "sync", "--full", "--config", str(env.config))
-        _wait(lambda: not sb.faults.snapshot()["queue"], what="a call hanging")
+        # The subprocess's first call takes the queued fault when it reaches the sandbox;
+        # nothing in this process learns of that but the queue: polled, with a deadline.
+        wait_until(lambda: not sb.faults.snapshot()["queue"], what="a call hanging")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == ABANDONED_EXIT, err
@@ -53,10 +56,17 @@ def test_the_watchdog_ends_the_process_only_after_the_grace():
         waited.append(seconds)
         return False
 
-    dog = Watchdog(30, exit=exits.append, wait=times_out)
+    fired = threading.Event()
+
+    def exit_process(code: int) -> None:
+        exits.append(code)
+        fired.set()
+
+    dog = Watchdog(30, exit=exit_process, wait=times_out)
     dog.arm()
     dog.arm()  # once
-    _wait(lambda: exits == [ABANDONED_EXIT], what="watchdog fired")
+    assert fired.wait(timeout=10), "the watchdog never fired"
+    assert exits == [ABANDONED_EXIT]
     assert waited == [30]
     calm = Watchdog(30, exit=exits.append, wait=lambda s: True)  # the process ended in time
     calm.arm()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
 
 import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from config.model_loader import parse_model
 from config.settings import Settings
@@ -90,6 +90,13 @@ def test_jobs_run_each_connection_and_feed_metrics_and_readiness(daemon):
 
 
 def test_schedule_has_an_incremental_and_a_full_job_per_connection(daemon):
+    ran = threading.Event()
+
+    def executed(event: JobExecutionEvent) -> None:
+        if event.job_id == "two:incremental":
+            ran.set()
+
+    daemon.scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
     daemon.start()
     jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
     assert sorted(jobs) == ["one:full", "one:incremental", "retention", "two:full",
@@ -101,12 +108,10 @@ def test_schedule_has_an_incremental_and_a_full_job_per_connection(daemon):
         == "cron[month='*', day='*', day_of_week='*', hour='2', minute='0']"
     )
     assert jobs["one:incremental"].trigger.interval == timedelta(minutes=1)
-    # the first incremental run of each connection starts at once
-    deadline = time.monotonic() + 20
-    while sample(daemon, "leadsync_runs_total", connection="two", kind="contact", mode="full",
-                 status="succeeded") is None:  # fmt: skip
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # the first incremental run of each connection starts at once (a full read: no watermark)
+    assert ran.wait(timeout=30), "the first incremental run of 'two' never ran"
+    assert sample(daemon, "leadsync_runs_total", connection="two", kind="contact", mode="full",
+                  status="succeeded") == 1  # fmt: skip
 
 
 def test_readiness_fails_when_the_last_run_failed(daemon):

@@ -6,7 +6,6 @@ import itertools
 import json
 import signal
 import sqlite3
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ from tests.sync.hubspot_env import (
     sandbox,
     write_config,
 )
+from tests.waiting import Lines, wait_until
 
 CONTACTS = 450
 
@@ -236,13 +236,6 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def _wait(predicate, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def _pages_done(db: Path) -> int:
     try:
         with sqlite3.connect(db) as conn:
@@ -270,7 +263,8 @@ def test_sigterm_mid_run_exits_0_with_the_cursor_saved_and_the_next_run_finishes
             "--now",
             NOW.isoformat(),
         )
-        _wait(lambda: _pages_done(tmp_path / "state.db") >= 1, what="the first page")
+        # The subprocess's progress shows only in its state database: polled, with a deadline.
+        wait_until(lambda: _pages_done(tmp_path / "state.db") >= 1, what="the first page")
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
@@ -304,14 +298,13 @@ def test_daemon_serves_health_and_exits_0_on_sigterm(tmp_path, capsys):
         env = write_config(tmp_path, sb, extra="daemon: {port: 0}\nlogging: {level: INFO}\n")
         assert cli(capsys, "setup", "--apply", "--config", str(env.config))[0] == 0
         proc = popen(env, "-m", "cli.main", "run", "--config", str(env.config))
-        lines: list[str] = []
-
-        def started() -> bool:
-            line = proc.stderr.readline()  # type: ignore[union-attr]
-            lines.append(line)
-            return '"msg":"run finished"' in line
-
-        _wait(started, what="the first scheduled run")
+        assert proc.stderr is not None
+        logged = Lines(proc.stderr)
+        logged.wait_for(
+            lambda lines: any('"msg":"run finished"' in x for x in lines),
+            what="the first scheduled run",
+        )
+        lines = logged.snapshot()
         health = next(json.loads(x) for x in lines if '"daemon started"' in x)["health"]
         with urllib.request.urlopen(health, timeout=5) as response:
             assert response.status == 200
@@ -322,15 +315,16 @@ def test_daemon_serves_health_and_exits_0_on_sigterm(tmp_path, capsys):
             with urllib.request.urlopen(url, timeout=5) as response:
                 return str(response.read().decode())
 
-        _wait(lambda: written in metrics(), what="the run's metrics")
+        # The daemon's metrics are another process's state, read over HTTP: polled.
+        wait_until(lambda: written in metrics(), what="the run's metrics")
         assert health.startswith("http://127.0.0.1:")
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        assert '"msg":"daemon stopped"' in err
-        bad = [line for line in lines + err.splitlines() if line.strip() and line[0] != "{"]
+        lines = logged.until_end(timeout=60)
+        assert proc.wait(timeout=60) == 0, "".join(lines)
+        assert any('"msg":"daemon stopped"' in line for line in lines)
+        bad = [line for line in lines if line.strip() and line[0] != "{"]
         assert bad == []
-        assert all(json.loads(line) for line in lines + err.splitlines() if line.strip())
+        assert all(json.loads(line) for line in lines if line.strip())
     finally:
         sb.stop()
 

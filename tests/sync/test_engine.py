@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -561,9 +561,14 @@ def test_full_runs_write_on_the_write_thread_while_reading_goes_on(store, concur
     assert crm.state() == _uninterrupted_state(300, page_size=30)
 
 
-def test_a_page_planning_a_record_of_the_batch_in_flight_waits_for_that_batch(store):
+def test_a_page_planning_a_record_of_the_batch_in_flight_waits_for_that_batch(
+    store, concurrent_writes
+):
     crm = FakeCRM(99, page_size=50)
     events: list[str] = []
+    # The write of batch 1 is held until the run either saves page 2 (the fault this test
+    # catches) or says it waits for the batch, so the order below is decided, not raced.
+    go = threading.Event()
     original = crm.iter_pages
 
     def pages_with_a_repeat(*args, **kwargs):
@@ -575,8 +580,9 @@ def test_a_page_planning_a_record_of_the_batch_in_flight_waits_for_that_batch(st
         yield type(second)([first.records[0], *second.records], second.cursor)
         yield from pages
 
-    def slow_write(call, _changes):
-        time.sleep(0.2)  # long enough for page 2 to be committed first, were it not held
+    def held_write(call, _changes):
+        if call == 1 and concurrent_writes:
+            assert go.wait(timeout=30), "the run neither saved page 2 nor waited for the batch"
         events.append(f"write {call} done")
 
     save_page = store.save_page
@@ -584,15 +590,32 @@ def test_a_page_planning_a_record_of_the_batch_in_flight_waits_for_that_batch(st
     def saving(*args, **kwargs):
         save_page(*args, **kwargs)
         events.append(f"page {kwargs['counts'].pages} saved")
+        if kwargs["counts"].pages == 2:
+            go.set()
 
+    class Waiting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("waiting for the write batch in flight"):
+                events.append("page 2 waits")
+                go.set()
+
+    waiting, engine_log = Waiting(), logging.getLogger("leadsync.engine")
+    engine_log.addHandler(waiting)
+    level = engine_log.level
+    engine_log.setLevel(logging.DEBUG)
     crm.iter_pages = pages_with_a_repeat  # type: ignore[method-assign]
-    crm.after_write = slow_write
+    crm.after_write = held_write
     store.save_page = saving
-    result = run(store, crm, full=True, options={"chunk_size": 50})
+    try:
+        result = run(store, crm, full=True, options={"chunk_size": 50})
+    finally:
+        engine_log.removeHandler(waiting)
+        engine_log.setLevel(level)
     assert result.status == "succeeded"
     # page 2 plans 00001 again: its outbox entry may not be saved while the batch holding
     # 00001 is in flight (that batch's ledger rows take 00001 out of the outbox)
-    assert events.index("write 1 done") < events.index("page 2 saved")
+    waits = ["page 2 waits"] if concurrent_writes else []  # inline, nothing is in flight
+    assert events[: 3 + len(waits)] == ["page 1 saved", *waits, "write 1 done", "page 2 saved"]
     assert applied_per_record(store) == {**{rid: 1 for rid in crm.records}, "00001": 2}
     assert store.pending_count("acme") == 0
     assert crm.state() == _uninterrupted_state(99, page_size=50)

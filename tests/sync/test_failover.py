@@ -18,8 +18,13 @@ from typing import Any
 from sync.state.store import StateStore
 from tests.sync.conftest import postgres_url, unique_prefix
 from tests.sync.hubspot_env import NOW, crm_state, popen, sandbox, write_config
+from tests.waiting import Lines, wait_on, wait_until
 
 CONTACTS = 2000
+
+
+#: Notified on every log line of any replica: waits on the replicas' logs never poll.
+LOGGED = threading.Condition()
 
 
 class Replica:
@@ -27,29 +32,24 @@ class Replica:
 
     def __init__(self, proc: subprocess.Popen[str]) -> None:
         self.proc = proc
-        self.lines: list[dict[str, Any]] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        assert proc.stderr is not None
+        self.output = Lines(proc.stderr, LOGGED)
 
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            if line.startswith("{"):
-                self.lines.append(json.loads(line))
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.output.snapshot() if line.startswith("{")]
 
     def logged(self, msg: str) -> bool:
-        return any(entry.get("msg") == msg for entry in list(self.lines))
+        return any(entry.get("msg") == msg for entry in self.lines)
 
     def role(self) -> str | None:
-        started = [e for e in list(self.lines) if e.get("msg") == "daemon started"]
+        started = [e for e in self.lines if e.get("msg") == "daemon started"]
         return started[0]["role"] if started else None
 
 
 def wait(predicate: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    """Wait for a condition on the replicas' logs, woken by each new line."""
+    wait_on(LOGGED, predicate, what=what, timeout=timeout)
 
 
 def applied_count(url: str, prefix: str) -> int:
@@ -84,7 +84,8 @@ def test_kill_9_of_the_leader_mid_run_hands_over_to_a_standby_with_every_change_
         replicas += [Replica(popen(env, *run)) for _ in range(2)]
         wait(lambda: all(r.role() == "standby" for r in replicas[1:]), "two standbys")
 
-        wait(lambda: applied_count(url, prefix) >= 100, "the leader's first writes")
+        # The leader's writes show only in the database it writes: polled, with a deadline.
+        wait_until(lambda: applied_count(url, prefix) >= 100, what="the leader's first writes")
         replicas[0].proc.send_signal(signal.SIGKILL)
         assert replicas[0].proc.wait(30) == -signal.SIGKILL
 
@@ -98,7 +99,7 @@ def test_kill_9_of_the_leader_mid_run_hands_over_to_a_standby_with_every_change_
         wait(
             lambda: any(
                 e.get("msg") == "run finished" and e.get("status") == "succeeded"
-                for e in list(new_leaders[0].lines)
+                for e in new_leaders[0].lines
             ),
             "the new leader's run to succeed",
         )

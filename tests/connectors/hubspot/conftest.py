@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from connectors.hubspot import HubSpotConnector, HubSpotOptions
+from connectors.hubspot.api import HubSpotApi
 from sandbox.hubspot import HubSpotSandbox
 from tests.connectors.options import secret_strings
 
@@ -45,6 +46,20 @@ class FakeClock:
             self._now += seconds
 
 
+class TickingClock(FakeClock):
+    """A fake clock that also moves `tick` seconds whenever it is read, so a call takes time as
+    the connector measures it and full reads are split into id-range chains."""
+
+    def __init__(self, tick: float) -> None:
+        super().__init__()
+        self.tick = tick
+
+    def __call__(self) -> float:
+        with self._lock:
+            self._now += self.tick
+            return self._now
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -65,28 +80,48 @@ def make_sandbox(clock: FakeClock) -> Iterator[Callable[..., HubSpotSandbox]]:
         sandbox.stop()
 
 
+def _options(sandbox: Any, clock: FakeClock, kwargs: dict[str, Any]) -> HubSpotOptions:
+    """Options for `sandbox` from `kwargs`; the runtime arguments are left in `kwargs`."""
+    if "access_token" not in kwargs and "refresh_token" not in kwargs:
+        kwargs["access_token"] = sandbox.token
+    kwargs.setdefault("tier", "enterprise")
+    kwargs.setdefault("clock", clock)
+    kwargs.setdefault("sleep", clock.sleep)
+    kwargs.setdefault("timeout", 5.0)
+    if sandbox.ca_file:
+        kwargs.setdefault("ca_bundle", sandbox.ca_file)
+    options = {name: kwargs.pop(name) for name in list(kwargs) if name not in RUNTIME}
+    return HubSpotOptions(base_url=sandbox.url, **secret_strings(options, SECRETS))
+
+
+def _opening(clock: FakeClock, build: Callable[..., Any], opened: list[Any]) -> Callable[..., Any]:
+    """`make(sandbox, **kwargs)`: `build(options, **runtime)` on `sandbox`, kept in `opened`."""
+
+    def make(sandbox: Any, **kwargs: Any) -> Any:
+        built = build(_options(sandbox, clock, kwargs), **kwargs)
+        opened.append(built)
+        return built
+
+    return make
+
+
 @pytest.fixture
 def make_connector(clock: FakeClock) -> Iterator[Callable[..., HubSpotConnector]]:
     opened: list[HubSpotConnector] = []
-
-    def make(sandbox: Any, **kwargs: Any) -> HubSpotConnector:
-        if "access_token" not in kwargs and "refresh_token" not in kwargs:
-            kwargs["access_token"] = sandbox.token
-        kwargs.setdefault("tier", "enterprise")
-        kwargs.setdefault("clock", clock)
-        kwargs.setdefault("sleep", clock.sleep)
-        kwargs.setdefault("timeout", 5.0)
-        if sandbox.ca_file:
-            kwargs.setdefault("ca_bundle", sandbox.ca_file)
-        runtime = {name: kwargs.pop(name) for name in RUNTIME if name in kwargs}
-        options = HubSpotOptions(base_url=sandbox.url, **secret_strings(kwargs, SECRETS))
-        connector = HubSpotConnector(options, **runtime)
-        opened.append(connector)
-        return connector
-
-    yield make
+    yield _opening(clock, HubSpotConnector, opened)
     for connector in opened:
         connector.close()
+
+
+@pytest.fixture
+def make_api(clock: FakeClock) -> Iterator[Callable[..., HubSpotApi]]:
+    """A `HubSpotApi` of its own on a sandbox, as `make_connector` would configure it: for
+    tests of the reading and schema functions, and for arranging the CRM as another client
+    of the account would."""
+    opened: list[HubSpotApi] = []
+    yield _opening(clock, HubSpotApi, opened)
+    for api in opened:
+        api.close()
 
 
 def read_all(connector: HubSpotConnector, **kwargs: Any) -> list[Any]:

@@ -8,7 +8,9 @@ from collections import Counter
 import pytest
 
 from connectors.errors import MissingPermission
-from sandbox.hubspot.events import contact_events
+from sandbox.hubspot.auth import ALL_SCOPES
+from sandbox.hubspot.events import contact_events, form_id
+from sandbox.hubspot.vocabulary import FORMS
 
 from .conftest import live_ids, read_all
 
@@ -48,6 +50,37 @@ def test_web_events_come_from_the_events_api_mapped_to_canonical_events(
         assert all(e.at.tzinfo is not None for e in record.events)
         if record.id not in active:
             assert record.events == ()
+
+
+def submitted_forms(sandbox) -> set[str]:
+    """Ids of the forms the sandbox's contacts submitted."""
+    table = sandbox.store.table("contacts")
+    return {
+        event["properties"]["hs_form_id"]
+        for row in table.rows.values()
+        for _, event in contact_events(sandbox.store, row)
+        if event["eventType"] == "e_submitted_form"
+    }
+
+
+def test_forms_are_named_through_the_forms_api_once_per_form(make_sandbox, make_connector):
+    sandbox = make_sandbox(contacts=300)
+    connector = make_connector(sandbox)
+    records = read_all(connector, fields=["email"], event_types=["form_submission"])
+    names = {form_id(name): name for name, _, _ in FORMS}
+    forms = [e.attributes["form"] for r in records for e in r.events]
+    assert set(forms) == {names[i] for i in submitted_forms(sandbox)}
+    assert connector.usage.by_endpoint["forms.read"] == len(submitted_forms(sandbox))
+
+
+def test_without_the_forms_scope_forms_keep_their_ids(make_sandbox, make_connector):
+    sandbox = make_sandbox(contacts=300)
+    token = sandbox.new_token(ALL_SCOPES - {"forms"})
+    connector = make_connector(sandbox, access_token=token)
+    records = read_all(connector, fields=["email"], event_types=["form_submission"])
+    assert {e.attributes["form"] for r in records for e in r.events} == submitted_forms(sandbox)
+    assert connector.usage.by_endpoint["forms.read"] == 1  # refused once, then not asked
+    assert connector.usage.errors == 1
 
 
 def test_page_views_alone_ask_only_for_page_views(make_sandbox, make_connector) -> None:

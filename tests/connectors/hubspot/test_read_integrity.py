@@ -29,10 +29,10 @@ from connectors.base import Page
 from connectors.errors import PermanentError, TransientError
 from connectors.hubspot import reading
 from connectors.hubspot.cursor import FullState, decode, encode
-from connectors.hubspot.reading import ObjectSpec, _plan
+from connectors.hubspot.reading import ObjectSpec, plan_chains
 from sandbox.httpserver import Request, Response, SandboxServer
 
-from .conftest import FakeClock, live_ids, read_all, stamp_all
+from .conftest import FakeClock, TickingClock, live_ids, read_all, stamp_all
 
 CONTACTS = ObjectSpec("contact", "contacts", "lastmodifieddate")
 LIST = "GET /crm/v3/objects/{object}"
@@ -50,20 +50,6 @@ FAULTS = {
     "timeout": 0.02,
     "timeout_s": 0.6,
 }
-
-
-class TickingClock(FakeClock):
-    """A fake clock that also moves `tick` seconds whenever it is read, so a call takes time as
-    the connector measures it and full reads are split into id-range chains."""
-
-    def __init__(self, tick: float) -> None:
-        super().__init__()
-        self.tick = tick
-
-    def __call__(self) -> float:
-        with self._lock:
-            self._now += self.tick
-            return self._now
 
 
 @pytest.fixture
@@ -111,15 +97,19 @@ def test_full_read_with_faults_and_changes_reads_every_contact_once(
     connector = make_connector(sandbox, timeout=0.4)
     at_start = live_ids(sandbox)
     walk = engine_pages(connector, since=None)
-    first = next(walk)
-    state = decode(first.cursor or "", "contacts")
+    before: list[Page] = []
+    for page in walk:  # one chain for the first PAGES_PER_CHAIN + 1 pages, then the split
+        before.append(page)
+        state = decode(page.cursor or "", "contacts")
+        if isinstance(state, FullState) and len(state.chains) > 1:
+            break
     assert isinstance(state, FullState)
-    assert len(state.chains) == 5  # the premise: a split read
+    assert len(state.chains) == 6  # the premise: a split read
     later = sandbox.now + timedelta(hours=1)
     sandbox.mutate(100, at=later)
     created = set(sandbox.create_contacts(30, at=later))
     archived = set(sandbox.archive_contacts(30, at=later))
-    seen = Counter(r.id for page in [first, *walk] for r in page.records)
+    seen = Counter(r.id for page in [*before, *walk] for r in page.records)
     assert [i for i, n in seen.items() if n > 1] == []
     assert at_start - archived - set(seen) == set()
     assert set(seen) - at_start - created == set()
@@ -199,11 +189,13 @@ def rows(*ids: int) -> list[dict[str, Any]]:
         ("MTAx", rows(1, 2)),  # not a number at all
     ],
 )
-def test_no_split_unless_the_first_page_pages_by_id(make_sandbox, make_connector, after, first):
-    connector = make_connector(make_sandbox(contacts=10))
-    chains = _plan(connector._api, CONTACTS, after, first=first, latency=1.0, max_chains=4)
+def test_no_split_unless_the_first_page_pages_by_id(make_sandbox, make_api, after, first):
+    api = make_api(make_sandbox(contacts=10))
+    chains = plan_chains(
+        api, CONTACTS, after, last=first, read=len(first), latency=1.0, max_chains=4
+    )
     assert chains == ((after, None, None),)
-    assert connector.usage.calls == 0  # not even the search for the top id
+    assert api.usage.calls == 0  # not even the search for the top id
 
 
 class ListScript:

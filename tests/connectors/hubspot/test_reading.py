@@ -11,10 +11,10 @@ import pytest
 from connectors.errors import PermanentError, TransientError
 from connectors.hubspot import reading
 from connectors.hubspot.cursor import FullState, encode
-from connectors.hubspot.reading import ObjectSpec, _plan, list_page
+from connectors.hubspot.reading import ObjectSpec, list_page, plan_chains
 from sandbox.httpserver import Request, Response, SandboxServer
 
-from .conftest import live_ids, read_all, stamp_all
+from .conftest import TickingClock, live_ids, read_all, stamp_all
 
 CONTACTS = ObjectSpec("contact", "contacts", "lastmodifieddate")
 
@@ -40,16 +40,9 @@ def test_full_read_pages_to_the_end_with_one_call_per_100(make_sandbox, make_con
 def test_full_read_requests_only_model_fields_and_outputs(make_sandbox, make_connector) -> None:
     sandbox = make_sandbox(contacts=50)
     connector = make_connector(sandbox)
-    seen: list[list[str]] = []
-    original = connector._api.objects_basic.get_page
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs["properties"])
-        return original(*args, **kwargs)
-
-    connector._api.objects_basic.get_page = spy
+    sent = sandbox.journal("GET /crm/v3/objects/{object}")
     read_all(connector, fields=["jobtitle"])
-    assert seen == [
+    assert [query["properties"] for query in sent] == [
         [
             "jobtitle",
             "lastmodifieddate",
@@ -79,15 +72,19 @@ def test_resuming_from_any_page_cursor_reads_the_rest_once(make_sandbox, make_co
         assert len(ids) == len(set(ids)) == len(live_ids(sandbox))
 
 
-def test_id_range_chains_read_everything_once(make_sandbox, make_connector, monkeypatch) -> None:
+def test_id_range_chains_read_everything_once(
+    make_sandbox, make_connector, make_api, monkeypatch
+) -> None:
     sandbox = make_sandbox(contacts=2000)
     connector = make_connector(sandbox)
-    api = connector._api
+    api = make_api(sandbox)
     properties = ["email", "lastmodifieddate"]
     first, after = list_page(api, CONTACTS, properties, None)
     assert after is not None
     monkeypatch.setattr(reading, "PAGES_PER_CHAIN", 5)
-    chains = _plan(api, CONTACTS, after, first=first, latency=0.5, max_chains=4)
+    chains = plan_chains(
+        api, CONTACTS, after, last=first, read=len(first), latency=0.5, max_chains=4
+    )
     assert len(chains) == 4
     assert chains[0][:2] == (after, None)
     assert chains[-1][2] is None  # the last chain is open-ended: new records are read too
@@ -100,12 +97,34 @@ def test_id_range_chains_read_everything_once(make_sandbox, make_connector, monk
     assert list_calls <= math.ceil(len(ids) / 100) + len(chains)
 
 
-def test_a_non_numeric_list_cursor_keeps_one_chain(make_sandbox, make_connector) -> None:
-    connector = make_connector(make_sandbox(contacts=10))
-    assert _plan(connector._api, CONTACTS, "MTAx", first=[], latency=1.0, max_chains=4) == (
-        ("MTAx", None, None),
-    )
-    assert connector.usage.calls == 0
+@pytest.mark.parametrize(
+    ("contacts", "expected"),
+    [
+        (250, {"objects.list": 3}),
+        # 51 pages: the first and PAGES_PER_CHAIN more, none left to split
+        (5_100, {"objects.list": 51}),
+        # the one search that cannot pay: a single page after the 51st (nothing to split)
+        (5_150, {"objects.list": 52, "objects.search": 1}),
+        # two pages left: one search, the rest split into 2 chains (the first reads 1 page past)
+        (5_300, {"objects.list": 54, "objects.search": 1}),
+    ],
+)
+def test_a_full_read_searches_for_the_top_id_only_when_it_splits(
+    make_sandbox, make_connector, contacts, expected
+) -> None:
+    slow = TickingClock(0.5)  # every call takes 0.5 s as the connector measures it
+    sandbox = make_sandbox(contacts=contacts, clock=slow)
+    connector = make_connector(sandbox, clock=slow, sleep=slow.sleep)
+    ids = [r.id for r in read_all(connector, fields=["email"])]
+    assert len(ids) == len(set(ids)) == contacts
+    assert connector.usage.by_endpoint == expected
+
+
+def test_a_non_numeric_list_cursor_keeps_one_chain(make_sandbox, make_api) -> None:
+    api = make_api(make_sandbox(contacts=10))
+    chains = plan_chains(api, CONTACTS, "MTAx", last=[], read=0, latency=1.0, max_chains=4)
+    assert chains == (("MTAx", None, None),)
+    assert api.usage.calls == 0
 
 
 def test_25000_records_on_five_timestamps_nothing_lost_nothing_twice(

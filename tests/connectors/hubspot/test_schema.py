@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from connectors.base import OutputField
 from connectors.errors import MissingPermission
-from connectors.hubspot import schema
 from connectors.outputs import output_fields
+from sandbox.httpserver import Request, Response, SandboxServer
 from sandbox.hubspot.auth import ALL_SCOPES
 
 OUTPUTS = output_fields(("A", "B", "C", "D"), ("A1", "B2", "C3"))
@@ -67,25 +69,56 @@ def test_companies_get_their_own_properties(make_sandbox, make_connector) -> Non
     assert properties(sandbox, "contacts") == {}
 
 
-def test_a_409_on_the_group_or_a_property_is_judged_not_fatal(make_sandbox, make_connector) -> None:
-    sandbox = make_sandbox(contacts=5)
-    connector = make_connector(sandbox)
-    api = connector._api
-    api.call("groups.create", api.properties_groups.create, "contacts",
-             {"name": "leadsync", "label": "leadsync"})  # fmt: skip
+class FirstComer:
+    """A loopback server in front of a sandbox where another client wins every race: each
+    create of a property group or property the connector sends reaches the sandbox only
+    after an identical create from elsewhere did."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self.server = SandboxServer(self.dispatch).start()
+
+    def dispatch(self, request: Request) -> Response:
+        if f"{request.method} {request.path}".startswith("POST /crm/v3/properties/"):
+            self.sandbox.dispatch(request)  # the other client's create, answered 201
+        response: Response = self.sandbox.dispatch(request)
+        return response
+
+    def front(self) -> SimpleNamespace:
+        """What the connector fixtures need of a sandbox, pointing at this server."""
+        return SimpleNamespace(url=self.server.url, token=self.sandbox.token, ca_file=None)
+
+
+@pytest.fixture
+def first_comer(make_sandbox) -> Iterator[FirstComer]:
+    proxy = FirstComer(make_sandbox(contacts=5))
+    yield proxy
+    proxy.server.stop()
+
+
+def test_a_409_on_the_group_or_a_property_is_judged_not_fatal(first_comer, make_connector):
+    sandbox = first_comer.sandbox
+    connector = make_connector(first_comer.front())
     report = connector.ensure_schema("contact", OUTPUTS[:1], apply=True)
-    assert [f.state for f in report.fields] == ["created"]
-    assert report.actions == ("created contacts property leadsync_fit",)
-    # Another process created the property between our read and our create: HubSpot says 409.
-    status = schema._create(api, "contacts", OUTPUTS[0], 0)
-    assert (status.state, status.crm_name) == ("ok", "leadsync_fit")
-    assert sandbox.request_counts()["POST /crm/v3/properties/{object}"] == {"201": 1, "409": 1}
+    # the property the other client created is judged like any existing one: ours exactly
+    assert [(f.crm_name, f.state, f.detail) for f in report.fields] == [("leadsync_fit", "ok", "")]
+    assert report.actions == ()
+    counts = sandbox.request_counts()
+    assert counts["POST /crm/v3/properties/{object}/groups"] == {"201": 1, "409": 1}
+    assert counts["POST /crm/v3/properties/{object}"] == {"201": 1, "409": 1}
+    assert connector.usage.by_endpoint == {
+        "properties.list": 1,
+        "groups.create": 1,
+        "properties.create": 1,
+        "properties.read": 1,
+    }
+    assert set(properties(sandbox)) == {"leadsync_fit"}
 
 
-def test_type_conflicts_are_reported_and_left_alone(make_sandbox, make_connector) -> None:
+def test_type_conflicts_are_reported_and_left_alone(make_sandbox, make_connector, make_api):
     sandbox = make_sandbox(contacts=5)
     connector = make_connector(sandbox)
-    api = connector._api
+    api = make_api(sandbox)  # another client of the account
     for body in (
         {"name": "leadsync_fit", "label": "Fit", "type": "string", "fieldType": "text",
          "groupName": "contactinformation"},
@@ -102,18 +135,18 @@ def test_type_conflicts_are_reported_and_left_alone(make_sandbox, make_connector
         "then run again",
     )
     assert states["grade"] == ("conflict", "options missing: C, D")
-    assert states["score"] == ("missing", "run with apply to create")
+    assert states["score"] == ("missing", "`leadsync setup --apply` creates it")
     applied = connector.ensure_schema("contact", [OutputField("fit", "Fit", "number")], apply=True)
     assert [f.state for f in applied.fields] == ["conflict"]
     assert properties(sandbox)["leadsync_fit"].type == "string"
 
 
 def test_existing_compatible_property_elsewhere_is_ok_with_a_note(
-    make_sandbox, make_connector
+    make_sandbox, make_connector, make_api
 ) -> None:
     sandbox = make_sandbox(contacts=5)
     connector = make_connector(sandbox)
-    api = connector._api
+    api = make_api(sandbox)  # another client of the account
     api.call("properties.create", api.properties_core.create, "contacts",
              {"name": "leadsync_reasons", "label": "Why", "type": "string", "fieldType": "text",
               "groupName": "contactinformation"})  # fmt: skip
@@ -135,11 +168,11 @@ def test_missing_schema_scope_names_the_scope(make_sandbox, make_connector) -> N
 
 
 def test_apply_adds_missing_dropdown_options_keeping_existing_ones(
-    make_sandbox, make_connector
+    make_sandbox, make_connector, make_api
 ) -> None:
     sandbox = make_sandbox(contacts=5)
     connector = make_connector(sandbox)
-    api = connector._api
+    api = make_api(sandbox)  # another client of the account
     api.call("groups.create", api.properties_groups.create, "contacts",
              {"name": "leadsync", "label": "leadsync"})  # fmt: skip
     api.call("properties.create", api.properties_core.create, "contacts",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.request
+from datetime import UTC
 
 import pytest
 
@@ -166,7 +167,19 @@ def test_the_daily_budget_stops_calls_before_they_are_made(make_sandbox, make_co
     assert connector.usage.daily_used == 3
 
 
-@pytest.mark.parametrize(("used", "calls"), [(0, 5), (3, 2), (4, 1), (5, 0), (7, 0)])
+ZONE = {"account.details": 1}
+
+
+@pytest.mark.parametrize(
+    ("used", "calls"),
+    [
+        (0, ZONE | {"objects.list": 4}),
+        (3, ZONE | {"objects.list": 1}),
+        (4, ZONE),
+        (5, {}),  # a process started on a spent day makes no call at all
+        (7, {}),
+    ],
+)
 def test_the_daily_budget_counts_calls_earlier_processes_made_today(
     make_sandbox, make_connector, used, calls
 ) -> None:
@@ -174,7 +187,38 @@ def test_the_daily_budget_counts_calls_earlier_processes_made_today(
     connector = make_connector(sandbox, daily_budget=5, daily_used=used)
     with pytest.raises(BudgetExhausted, match="daily API budget of 5 calls"):
         read_all(connector)
-    assert sandbox.calls == calls
+    # the account's time zone is asked first (it says when the cap resets), within the cap
+    assert connector.usage.by_endpoint == calls
+    assert sandbox.calls == sum(calls.values())
+
+
+@pytest.mark.parametrize(
+    ("budget", "daily_limit", "message", "calls"),
+    [
+        # our own cap: the zone is asked with the first call
+        (3, 1000, "daily API budget of 3 calls", {"account.details": 1, "objects.list": 2}),
+        # HubSpot's allowance: asked when at most 5% of it is left (here 2 of 40)
+        (
+            None,
+            40,
+            "the CRM's daily API allowance is spent",
+            {"objects.list": 39, "account.details": 1},
+        ),
+    ],
+)
+def test_a_spent_day_says_when_the_accounts_day_ends(
+    make_sandbox, make_connector, budget, daily_limit, message, calls
+) -> None:
+    sandbox = make_sandbox(contacts=5000, daily_limit=daily_limit, time_zone="Asia/Kolkata")
+    connector = make_connector(sandbox, daily_budget=budget)
+    with pytest.raises(BudgetExhausted) as caught:
+        read_all(connector)
+    assert str(caught.value).startswith(message)
+    assert str(caught.value).endswith("; resumes at 00:00 Asia/Kolkata (18:30 UTC)")
+    resume = caught.value.resume_at
+    assert resume is not None
+    assert (resume.hour, resume.minute, resume.tzinfo) == (18, 30, UTC)
+    assert connector.usage.by_endpoint == calls
 
 
 def test_hubspots_daily_headers_stop_calls_at_zero(make_sandbox, make_connector) -> None:

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from connectors.outputs import output_fields
+from connectors.retry import RetryPolicy
 from connectors.salesforce import SalesforceConnector, SalesforceOptions
+from connectors.salesforce.client import SalesforceApi
 from sandbox.salesforce import SalesforceSandbox
 from scoring.types import EVENT_TYPES
 from tests.connectors.options import secret_strings
@@ -31,6 +33,8 @@ ALL_EVENTS = list(EVENT_TYPES)
 #: `make_connector` arguments for the connector itself; all others are `SalesforceOptions` fields.
 RUNTIME = ("daily_used", "sleep", "clock")
 SECRETS = ("client_secret", "session_id")
+#: The default retry policy with its jitter fixed, so tests assert exact backoff waits.
+NO_JITTER = RetryPolicy(jitter=lambda: 0.0)
 
 
 @pytest.fixture
@@ -54,26 +58,48 @@ def sleeps() -> list[float]:
     return []
 
 
+def _options(sandbox: SalesforceSandbox, sleeps: list[float], kwargs: dict[str, Any]):
+    """Options for `sandbox` from `kwargs`; the runtime arguments are left in `kwargs`."""
+    if not {"session_id", "username"} & set(kwargs):
+        kwargs.setdefault("client_id", sandbox.client_id)
+        kwargs.setdefault("client_secret", sandbox.client_secret)
+    kwargs.setdefault("ca_bundle", sandbox.ca_file)
+    kwargs.setdefault("sleep", sleeps.append)
+    kwargs.setdefault("timeout", 5.0)
+    kwargs.setdefault("retry_policy", NO_JITTER)
+    options = {name: kwargs.pop(name) for name in list(kwargs) if name not in RUNTIME}
+    return SalesforceOptions(login_url=sandbox.url, **secret_strings(options, SECRETS))
+
+
+def _opening(
+    sleeps: list[float], build: Callable[..., Any], opened: list[Any]
+) -> Callable[..., Any]:
+    """`make(sandbox, **kwargs)`: `build(options, **runtime)` on `sandbox`, kept in `opened`."""
+
+    def make(sandbox: SalesforceSandbox, **kwargs: Any) -> Any:
+        built = build(_options(sandbox, sleeps, kwargs), **kwargs)
+        opened.append(built)
+        return built
+
+    return make
+
+
 @pytest.fixture
 def make_connector(sleeps: list[float]) -> Iterator[Callable[..., SalesforceConnector]]:
     opened: list[SalesforceConnector] = []
-
-    def make(sandbox: SalesforceSandbox, **kwargs: Any) -> SalesforceConnector:
-        if not {"session_id", "username"} & set(kwargs):
-            kwargs.setdefault("client_id", sandbox.client_id)
-            kwargs.setdefault("client_secret", sandbox.client_secret)
-        kwargs.setdefault("ca_bundle", sandbox.ca_file)
-        kwargs.setdefault("sleep", sleeps.append)
-        kwargs.setdefault("timeout", 5.0)
-        runtime = {name: kwargs.pop(name) for name in RUNTIME if name in kwargs}
-        options = SalesforceOptions(login_url=sandbox.url, **secret_strings(kwargs, SECRETS))
-        connector = SalesforceConnector(options, **runtime)
-        opened.append(connector)
-        return connector
-
-    yield make
+    yield _opening(sleeps, SalesforceConnector, opened)
     for connector in opened:
         connector.close()
+
+
+@pytest.fixture
+def make_api(sleeps: list[float]) -> Iterator[Callable[..., SalesforceApi]]:
+    """A `SalesforceApi` of its own on a sandbox org, configured as `make_connector` would:
+    another client of the org, for arranging it the way an admin would."""
+    opened: list[SalesforceApi] = []
+    yield _opening(sleeps, SalesforceApi, opened)
+    for api in opened:
+        api.session.close()
 
 
 def read_all(connector: SalesforceConnector, **kwargs: Any) -> list[Any]:

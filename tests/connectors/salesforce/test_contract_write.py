@@ -125,13 +125,13 @@ def test_locked_rows_are_retried_until_they_succeed(make_sandbox, make_connector
 def test_a_row_that_stays_locked_fails_with_its_code(make_sandbox, make_connector, sleeps):
     sandbox = make_sandbox(leads=100)
     sandbox.install_leadsync_fields()
-    connector = make_connector(sandbox, retry_policy=RetryPolicy(attempts=3))
+    connector = make_connector(sandbox, retry_policy=RetryPolicy(attempts=3, jitter=lambda: 0.0))
     ids = open_leads(sandbox)[:5]
     sandbox.store.locked[ids[0]] = 99
     results = connector.write("lead", [_change(i) for i in ids])
     assert (results[0].action, results[0].error_code) == (WriteAction.RETRY, "UNABLE_TO_LOCK_ROW")
     assert [r.action for r in results[1:]] == [APPLIED] * 4
-    assert len(sleeps) == 2  # three attempts in all
+    assert sleeps == [0.25, 0.5]  # three attempts in all
     assert sandbox.store.locked[ids[0]] == 96
 
 
@@ -220,20 +220,24 @@ def test_ensure_schema_reports_then_creates_then_is_idempotent(make_sandbox, mak
     assert connector.write("contact", [Change(contact, {"label": "D3"})])[0].ok
 
 
-def test_ensure_schema_conflicts_and_picklist_extension(make_sandbox, make_connector):
+def test_ensure_schema_conflicts_and_picklist_extension(make_sandbox, make_connector, make_api):
     sandbox = make_sandbox(leads=50)
     connector = make_connector(sandbox, sales_permission_set="Nobody_Has_This")
+    admin = make_api(sandbox)  # someone made two fields of our names by hand
     text = {"label": "Score", "type": "Text", "length": 10}
     one_value = {"restricted": True, "valueSetDefinition": {"value": [{"valueName": "A"}]}}
     picklist = {"label": "Grade", "type": "Picklist", "valueSet": one_value}
     for name, metadata in (("Leadsync_Score__c", text), ("Leadsync_Grade__c", picklist)):
         body = {"FullName": f"Lead.{name}", "Metadata": metadata}
-        connector._api.tooling("t", "sobjects/CustomField", method="POST", data=body)
+        admin.tooling("t", "sobjects/CustomField", method="POST", data=body)
     dry = connector.ensure_schema("lead", OUTPUTS, apply=False)
     details = {f.name: (f.state, f.detail) for f in dry.fields}
     assert details["score"][0] == "conflict"
     assert "is a Text field, leadsync needs Number" in details["score"][1]
-    assert details["grade"] == ("conflict", "picklist lacks ['B', 'C', 'D']; apply adds them")
+    assert details["grade"] == (
+        "conflict",
+        "picklist lacks ['B', 'C', 'D']; `leadsync setup --apply` adds them",
+    )
     applied = connector.ensure_schema("lead", OUTPUTS, apply=True)
     states = {f.name: f.state for f in applied.fields}
     assert (states["score"], states["grade"], states["fit"]) == ("conflict", "updated", "created")

@@ -70,7 +70,7 @@ def _api(sleeps: list[float], **kwargs) -> SalesforceApi:
     runtime = {name: kwargs.pop(name) for name in ("clock", "daily_used") if name in kwargs}
     if not {"client_id", "username", "session_id"} & set(kwargs):
         kwargs.update(client_id="3MVG9", client_secret=_secret())
-    kwargs.setdefault("retry_policy", RetryPolicy(attempts=4))
+    kwargs.setdefault("retry_policy", RetryPolicy(attempts=4, jitter=lambda: 0.0))
     kwargs.setdefault("timeout", 7.0)
     options = SalesforceOptions(login_url=kwargs.pop("login_url", LOGIN), **kwargs)
     return SalesforceApi(options, sleep=sleeps.append, **runtime)
@@ -222,7 +222,7 @@ def test_concurrency_limit_is_rate_limited_and_retried():
     sleeps: list[float] = []
     api = _api(sleeps)
     api.query("SELECT Id FROM Lead")
-    assert len(sleeps) == 1 and api.usage.rate_limited == 1
+    assert sleeps == [0.25] and api.usage.rate_limited == 1
 
 
 @responses.activate

@@ -1,0 +1,205 @@
+"""Account models end to end against the Salesforce sandbox: `setup` creates the Account fields,
+a full run scores every Account from its Contacts and domain-matched Leads and writes the
+scores back, and incremental runs recompute an Account when one of its people changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import SecretStr
+
+from config.model_loader import load_model
+from connectors.outputs import output_fields
+from connectors.salesforce import SalesforceConnector, SalesforceOptions
+from sandbox.salesforce import SalesforceSandbox
+from scoring import score
+from sync.engine import Engine, RunOptions
+from sync.run import member_request
+from sync.state.store import StateStore
+from tests.sync.hubspot_env import ROOT
+
+MODELS = ROOT / "config" / "examples" / "models"
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+LEADS = 600
+
+
+def account_outputs(sb: SalesforceSandbox, account_id: str) -> dict[str, object]:
+    row = sb.store.table("Account")[account_id]
+    return {n: row.get(f"Leadsync_{n.capitalize()}__c") for n in ("fit", "interest", "score")}
+
+
+@pytest.fixture
+def world(tmp_path):
+    sb = SalesforceSandbox(leads=LEADS, now=NOW, buying_committees=True).start()
+    conn = SalesforceConnector(
+        SalesforceOptions(
+            login_url=sb.url,
+            client_id=sb.client_id,
+            client_secret=SecretStr(sb.client_secret),
+            ca_bundle=sb.ca_file,
+        )
+    )
+    people = load_model(MODELS / "salesforce-leads.yaml")
+    accounts = load_model(MODELS / "salesforce-accounts.yaml")
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    engine = Engine(store, conn, connection="sf", sleep=lambda s: True)
+    yield sb, conn, engine, people, accounts
+    conn.close()
+    store.close()
+    sb.stop()
+
+
+def by_rep(sb: SalesforceSandbox, stamp: int) -> dict[str, object]:
+    """Owner and stamps of a record a sales rep created at `stamp`."""
+    rep = sb.store.sales_users[0]
+    return {
+        "OwnerId": rep,
+        "CreatedDate": stamp,
+        "CreatedById": rep,
+        "LastModifiedDate": stamp,
+        "LastModifiedById": rep,
+        "SystemModstamp": stamp,
+    }
+
+
+def later(sb: SalesforceSandbox, minutes: int) -> datetime:
+    """Move the org's clock `minutes` on and return the matching run time."""
+    sb.store.advance(minutes * 60)
+    return NOW + timedelta(seconds=sb.store.now() - sb.store.now_epoch)
+
+
+def test_setup_creates_the_account_fields_once(world):
+    sb, conn, _, _, accounts = world
+    outputs = output_fields(accounts.grades, accounts.labels)
+    report = conn.ensure_schema("account", outputs, apply=True)
+    assert report.ok and {f.state for f in report.fields} == {"created"}
+    again = conn.ensure_schema("account", outputs, apply=True)
+    assert {f.state for f in again.fields} == {"ok"}
+    account = sb.store.objects["account"]
+    for name, kind in (("Fit", "double"), ("Grade", "picklist"), ("Reasons", "textarea")):
+        definition = account.field(f"Leadsync_{name}__c")
+        assert definition is not None and definition.type == kind
+
+
+def test_accounts_are_scored_from_contacts_and_matched_leads_and_recomputed(world):
+    sb, conn, engine, people, accounts = world
+    for kind, model in (("lead", people), ("account", accounts)):
+        outputs = output_fields(model.grades, model.labels)
+        assert conn.ensure_schema(kind, outputs, apply=True).ok
+    assert engine.run("lead", people, RunOptions(full=True), now=NOW).status == "succeeded"
+    before = dict(conn.usage.by_endpoint)
+    run = engine.run("account", accounts, RunOptions(full=True), now=NOW)
+    ids = sorted(sb.store.table("Account"))
+    assert (run.status, run.counts.read, run.counts.failed) == ("succeeded", len(ids), 0)
+    calls = {k: d for k, v in conn.usage.by_endpoint.items() if (d := v - before.get(k, 0))}
+    # one page of Accounts, one of Contacts and one of Leads (fewer than 2,000 rows each),
+    # each people read with one query per activity object merge-joined (Task, Event,
+    # CampaignMember, EmailMessageRelation), the describe of Contact (setup and the lead run
+    # described Account and Lead) and one sObject Collection for the written Accounts
+    assert 0 < run.counts.written <= 200
+    assert calls == {"query": 3 + 2 * 4, "describe": 1, "composite/sobjects": 1}
+    assert run.counts.api_calls == sum(calls.values())
+
+    # every written value is what scoring the Account with its people gives
+    request = member_request(accounts)
+    records = conn.fetch("account", ids, sorted(accounts.properties), [], members=request)
+    assert [r.id for r in records] == ids
+    engaged = leads = 0
+    for record in records:
+        result = score(record, accounts, NOW)
+        assert account_outputs(sb, record.id) == {
+            "fit": result.fit,
+            "interest": result.interest,
+            "score": result.score,
+        }
+        engaged += any("engaged in 14 days" in line for line in result.reasons)
+        leads += sum(1 for m in record.members if m.kind == "lead")
+    assert engaged >= 5 and leads >= 20  # the committees show up, Leads among the people
+
+    # the run after a full run meets our own writes (echoes, skipped); then a quiet run
+    engine.run("account", accounts, RunOptions(), now=later(sb, 10))
+    quiet = engine.run("account", accounts, RunOptions(), now=later(sb, 10))
+    assert (quiet.counts.read, quiet.counts.written) == (0, 0)
+
+    # a Contact of one Account changes title: that Account alone is recomputed
+    by_account: dict[str, list[str]] = {}
+    for contact_id, row in sb.store.table("Contact").items():
+        by_account.setdefault(str(row.get("AccountId")), []).append(contact_id)
+    account_id = next(a for a in ids if len(by_account.get(a, [])) >= 2)
+    contact_id = by_account[account_id][0]
+    run_at = later(sb, 10)
+    with sb.store.lock:
+        errors = sb.store.update(
+            "Contact",
+            contact_id,
+            {"Title": "Chief Financial Officer"},
+            user=sb.store.sales_users[0],
+            auto_assign=False,
+            stamp=sb.store.now(),
+        )
+    assert errors == []
+    changed = engine.run("account", accounts, RunOptions(), now=run_at)
+    assert (changed.mode, changed.status, changed.counts.read) == ("incremental", "succeeded", 1)
+    stored = engine.store.previous_scores("sf", "account", [account_id])[account_id]
+    [record] = conn.fetch("account", [account_id], sorted(accounts.properties), [], members=request)
+    assert stored.contributions == score(record, accounts, run_at).contributions
+
+
+def test_an_account_gaining_a_lead_by_domain_is_recomputed_with_it(world):
+    sb, conn, engine, _, accounts = world
+    assert conn.ensure_schema(
+        "account", output_fields(accounts.grades, accounts.labels), apply=True
+    ).ok
+    engine.run("account", accounts, RunOptions(full=True), now=NOW)
+    for minutes in (10, 10):
+        engine.run("account", accounts, RunOptions(), now=later(sb, minutes))
+    request = member_request(accounts)
+    ids = sorted(sb.store.table("Account"))
+    records = conn.fetch("account", ids, sorted(accounts.properties), [], members=request)
+    account = next(r for r in records if r.properties.get("Website"))
+    domain = str(account.properties["Website"]).removeprefix("https://www.")
+    before = {m.id for m in account.members}
+    run_at = later(sb, 10)
+    with sb.store.lock:
+        stamp = sb.store.now()
+        lead_id = sb.store.load(
+            "Lead",
+            {
+                "FirstName": "Ada",
+                "LastName": "Park",
+                "Name": "Ada Park",
+                "Email": f"Ada.Park@EU.{domain.upper()}",
+                "Title": "VP Engineering",
+                "Company": account.properties.get("Name") or "Acme",
+                "Status": "Open - Not Contacted",
+                "IsConverted": False,
+                "HasOptedOutOfEmail": False,
+                **by_rep(sb, stamp),
+            },
+        )
+        sb.store.load(  # a demo an hour ago
+            "Event",
+            {
+                "WhoId": lead_id,
+                "Subject": "Product demo",
+                "Type": "Meeting",
+                "EventSubtype": "Event",
+                "StartDateTime": stamp - 3600,
+                "ActivityDateTime": stamp - 3600,
+                "EndDateTime": stamp - 1800,
+                "DurationInMinutes": 30,
+                **by_rep(sb, stamp),
+            },
+        )
+    run = engine.run("account", accounts, RunOptions(), now=run_at)
+    assert (run.status, run.counts.read) == ("succeeded", 1)
+    [record] = conn.fetch("account", [account.id], sorted(accounts.properties), [], members=request)
+    assert {m.id for m in record.members} == before | {lead_id}
+    [lead] = [m for m in record.members if m.id == lead_id]
+    assert lead.link == f"Lead: email domain {domain} (parent of eu.{domain})"
+    stored = engine.store.previous_scores("sf", "account", [account.id])[account.id]
+    assert stored.contributions == score(record, accounts, run_at).contributions
+    meetings = next(c for c in stored.contributions if c.rule == "Meetings held")
+    # 10 points a meeting, twice for a decision maker (the model's role weight)
+    assert (meetings.points, meetings.detail) == (20.0, "1x meeting, 1 person: VP Engineering")

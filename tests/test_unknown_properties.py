@@ -1,0 +1,229 @@
+"""A rule naming a property the input lacks is reported, located in the model file with a
+suggestion: by `validate --input`, `score`, `backtest` and `calibrate` on files (an error for
+CSV, a warning for JSONL) and by `validate --config` / `backtest --config` against the CRM's
+property list. `--id-column` picks the CSV column holding record ids."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+from config.model_refs import did_you_mean
+from sandbox.hubspot import HubSpotSandbox
+
+MODEL = """\
+name: leads
+object: lead
+fit:
+  rules:
+    - {name: Visited, if: {Totalvisits: {gte: 1}}, points: 20}
+    - name: Time on site
+      property: Total Time Spent on Websit
+      bands: [{lt: 300, points: 0}, {gte: 300, points: 10}]
+    - {name: Source, if: {Lead Source: Google}, points: 5}
+"""
+CSV = (
+    "Prospect ID,Lead Source,TotalVisits,Total Time Spent on Website,Converted\n"
+    "p-1,Google,3,400,1\n"
+    "p-2,Select,0,10,0\n"
+    "p-3,Direct Traffic,1,,0\n"
+)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    model = tmp_path / "leads.yaml"
+    model.write_text(MODEL)
+    data = tmp_path / "leads.csv"
+    data.write_text(CSV)
+    return model, data
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def expected(model: Path, where: str) -> list[str]:
+    return [
+        f"{model}:5:28 fit.rules[0].if.Totalvisits: no property 'Totalvisits' {where} "
+        "(did you mean 'TotalVisits'?)",
+        f"{model}:7:17 fit.rules[1].property: no property 'Total Time Spent on Websit' {where} "
+        "(did you mean 'Total Time Spent on Website'?)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "choices", "hint"),
+    [
+        ("totalvisits", ["TotalVisits", "Total Visits"], " (did you mean 'TotalVisits'?)"),
+        ("Lead Sorce", ["Lead Source", "Lead Origin", "Country"], " (did you mean 'Lead Source'?)"),
+        (
+            "jobtitel",
+            ["jobtitle", "job_title", "city"],
+            " (did you mean 'jobtitle' or 'job_title'?)",
+        ),
+        ("zzz", ["jobtitle", "city"], ""),
+    ],
+)
+def test_did_you_mean(name: str, choices: list[str], hint: str) -> None:
+    assert did_you_mean(name, choices) == hint
+
+
+def test_validate_input_locates_each_missing_column(files, capsys) -> None:
+    model, data = files
+    code, out, err = run(capsys, "validate", "--model", str(model), "--input", str(data))
+    assert code == 2 and out == ""
+    assert err.removeprefix("error: ").splitlines() == expected(
+        model, "in the columns of leads.csv"
+    )
+
+
+@pytest.mark.parametrize("command", ["score", "backtest", "calibrate"])
+def test_file_commands_refuse_a_csv_without_a_column_the_model_reads(
+    files, capsys, command
+) -> None:
+    model, data = files
+    args = ["--model", str(model), "--input", str(data)]
+    if command != "score":
+        args += ["--outcome", "Converted"]
+    if command == "calibrate":
+        args += ["--out", str(model.parent / "proposed.yaml")]
+    code, out, err = run(capsys, command, *args)
+    assert code == 2 and out == ""
+    assert err.removeprefix("error: ").splitlines() == expected(
+        model, "in the columns of leads.csv"
+    )
+    assert not (model.parent / "proposed.yaml").exists()
+
+
+def test_jsonl_input_warns_and_still_scores(files, capsys) -> None:
+    model, _ = files
+    data = model.parent / "leads.jsonl"
+    data.write_text(
+        json.dumps(
+            {
+                "id": "p-1",
+                "properties": {
+                    "Lead Source": "Google",
+                    "TotalVisits": 3,
+                    "Total Time Spent on Website": 400,
+                },
+            }
+        )
+        + "\n"
+    )
+    code, out, err = run(
+        capsys, "score", "--model", str(model), "--input", str(data), "--now", "2026-01-01"
+    )
+    assert code == 0
+    assert err.splitlines()[:2] == [
+        f"warning: {line}; rules on it never fire"
+        for line in expected(model, "in any record of leads.jsonl")
+    ]
+    assert out.splitlines()[1].split()[:4] == ["p-1", "5", "0", "3"]
+
+
+def test_fixed_names_and_the_id_column(files, capsys) -> None:
+    model, data = files
+    model.write_text(
+        MODEL.replace("Totalvisits", "TotalVisits").replace("on Websit\n", "on Website\n")
+    )
+    code, out, err = run(
+        capsys, "score", "--model", str(model), "--input", str(data), "--id-column", "Prospect ID",
+        "--now", "2026-01-01",
+    )  # fmt: skip
+    assert code == 0
+    assert err.startswith("\n3 records scored with leads (")
+    rows = [line.split()[:4] for line in out.splitlines()[1:]]
+    # p-1: visited (20), 400 s on site (10), Google (5); p-3: visited only
+    assert rows == [["p-1", "35", "0", "18"], ["p-2", "0", "0", "0"], ["p-3", "20", "0", "10"]]
+    code, out, _ = run(
+        capsys, "explain", "p-3", "--model", str(model), "--input", str(data), "--id-column",
+        "Prospect ID", "--now", "2026-01-01",
+    )  # fmt: skip
+    assert code == 0
+    head = out.splitlines()[0]
+    assert head.startswith("record p-3  model leads (")
+    assert head.endswith(")  as of 2026-01-01T00:00:00+00:00")
+    code, out, err = run(
+        capsys, "explain", "p-3", "--model", str(model), "--input", str(data), "--id-column",
+        "prospect id",
+    )  # fmt: skip
+    assert code == 2
+    assert err == (
+        f"error: {data}:1: no id column 'prospect id' (did you mean 'Prospect ID'?); the columns "
+        "are Prospect ID, Lead Source, TotalVisits, Total Time Spent on Website, Converted\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def hubspot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubSpotSandbox, Path]]:
+    tmp = tmp_path_factory.mktemp("crm-properties")
+    sandbox = HubSpotSandbox(
+        contacts=30, now=datetime(2026, 11, 20, 12, tzinfo=UTC), rate_limit_10s=100_000
+    ).start()
+    try:
+        yield sandbox, tmp
+    finally:
+        sandbox.stop()
+
+
+def hubspot_config(sandbox: HubSpotSandbox, tmp: Path, model_text: str) -> tuple[Path, Path]:
+    model = tmp / "contacts.yaml"
+    model.write_text(model_text)
+    config = tmp / "leadsync.yaml"
+    config.write_text(
+        f"state_url: sqlite:///{tmp}/state.db\n"
+        "connections:\n"
+        "  - name: hub\n"
+        "    crm: hubspot\n"
+        f'    hubspot: {{base_url: "{sandbox.url}", access_token: "{sandbox.token}"}}\n'
+        f"    objects: [{{kind: contact, model: {model}}}]\n"
+    )
+    return config, model
+
+
+CONTACT_MODEL = """\
+name: contacts
+object: contact
+fit:
+  rules:
+    - {name: VP, if: {JobTitle: {contains: vp}}, points: 20}
+    - {name: Big, if: {company.numberofemployees: {gte: 500}}, points: 10}
+interest:
+  rules:
+    - {name: Opens, property: hs_email_opn, bands: [{gte: 1, points: 5}]}
+"""
+
+
+def test_validate_and_backtest_against_the_crm_property_list(hubspot, capsys) -> None:
+    sandbox, tmp = hubspot
+    config, model = hubspot_config(sandbox, tmp, CONTACT_MODEL)
+    where = "among the contact properties of connection 'hub' (hubspot)"
+    lines = [
+        f"{model}:5:23 fit.rules[0].if.JobTitle: no property 'JobTitle' {where} "
+        "(did you mean 'jobtitle'?)",
+        f"{model}:9:31 interest.rules[0].property: no property 'hs_email_opn' {where} "
+        "(did you mean 'hs_email_open'?)",
+    ]
+    code, out, err = run(capsys, "validate", "--config", str(config))
+    assert (code, out) == (2, "")
+    assert err.removeprefix("error: ").splitlines() == lines
+    code, out, err = run(capsys, "backtest", "--config", str(config))
+    assert (code, out) == (2, "")
+    assert err.removeprefix("error: ").splitlines() == lines
+    config, _ = hubspot_config(
+        sandbox, tmp, CONTACT_MODEL.replace("JobTitle", "jobtitle").replace("opn", "open")
+    )
+    code, out, err = run(capsys, "validate", "--config", str(config))
+    assert (code, err) == (0, "")
+    assert out.startswith("OK hub contact: model 'contacts' (")
+    assert out.endswith("), properties all found\n")
