@@ -44,10 +44,13 @@ def _cell(value: object) -> str:
 
 
 def summary_table(results: Sequence[RunResult]) -> str:
-    """One row per run: what it read, wrote and spent."""
+    """One row per run: what it read, wrote and spent. A write retried and then applied counts
+    as written (and once under `retried`); `failed` are the writes given up on. `API calls`
+    are those the CRM answered, `refused` those it refused for rate (429) and that were sent
+    again."""
     header = (
         "connection", "kind", "mode", "status", "read", "written", "unchanged", "failed",
-        "dead-lettered", "API calls", "429s", "seconds",
+        "dead-lettered", "retried", "API calls", "refused", "seconds",
     )  # fmt: skip
     rows = [
         (
@@ -60,7 +63,8 @@ def summary_table(results: Sequence[RunResult]) -> str:
             r.counts.unchanged,
             r.counts.failed,
             r.counts.dead_lettered,
-            r.counts.api_calls,
+            r.retried,
+            r.counts.answered_calls,
             r.counts.rate_limited,
             round(r.elapsed_s, 1),
         )

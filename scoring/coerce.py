@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -26,25 +27,38 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLIS_THRESHOLD = 1e11
 _UNSET: object = object()
 _T = TypeVar("_T")
+#: Entries of the text -> number memo at most (it starts over when full).
+_MEMO_LIMIT = 65536
+
+
+class Memo(dict[Any, Any]):
+    """A memo `clear_memos` empties; it lives as long as its owner (a compiled pattern or
+    model) holds it."""
+
+    __slots__ = ("__weakref__",)
+
+
+#: Every live memo, by id (a memo compares as a dict, so it cannot be a set member).
+_MEMOS: weakref.WeakValueDictionary[int, Memo] = weakref.WeakValueDictionary()
+
+
+def new_memo() -> Memo:
+    """An empty memo that `clear_memos` empties too (e.g. `scoring.patterns`' per-pattern
+    memos, the page scorer's per-property memos)."""
+    memo = Memo()
+    _MEMOS[id(memo)] = memo
+    return memo
+
+
 #: Numeric CRM values repeat a lot (dropdowns, counts): a text -> number memo, bounded so that a
 #: long run over unique values cannot grow it without limit. (Dates are mostly unique: no memo.)
-_MEMO_LIMIT = 65536
-_NUMBER_MEMO: dict[str, float | None] = {}
-
-
-_MEMOS: list[dict[Any, Any]] = [_NUMBER_MEMO]
-
-
-def register_memo(memo: dict[Any, Any]) -> dict[Any, Any]:
-    """Have `clear_memos` empty `memo` too (e.g. `scoring.patterns`' per-pattern memos)."""
-    _MEMOS.append(memo)
-    return memo
+_NUMBER_MEMO: dict[str, float | None] = new_memo()
 
 
 def clear_memos() -> None:
     """Forget memoized parses and pattern tests (benchmarks use it to measure with cold
     caches)."""
-    for memo in _MEMOS:
+    for memo in list(_MEMOS.values()):
         memo.clear()
 
 
@@ -148,7 +162,7 @@ def to_datetime(value: object) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else _in_utc(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, int):
@@ -162,7 +176,7 @@ def to_datetime(value: object) -> datetime | None:
 
 def _text_to_datetime(value: str) -> datetime | None:
     # Fast path first: the forms CRMs send (epoch digits, clean ISO-8601) parse in C.
-    if value.isdigit():
+    if value.isdecimal():  # what int() reads (isdigit() also holds for "²")
         return _from_digits(value)
     try:
         parsed = datetime.fromisoformat(value)
@@ -170,14 +184,58 @@ def _text_to_datetime(value: str) -> datetime | None:
         return _loose_datetime(value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+    return parsed if parsed.tzinfo is UTC else _in_utc(parsed)
+
+
+def _in_utc(value: datetime) -> datetime | None:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first UTC datetime
+        return None
+
+
+#: Epoch milliseconds below this (the year 2100) map exactly to whole milliseconds through
+#: `datetime.fromtimestamp(number / 1000)` (see `_from_epoch_int`).
+_EXACT_MILLIS_LIMIT = 4_102_444_800_000
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(now: datetime) -> int:
+    """`now` as whole microseconds since the epoch (what `age_days` takes beside it)."""
+    return (now - _EPOCH) // _ONE_MICROSECOND
+
+
+def age_days(value: object, now: datetime, now_micros: int) -> float | None:
+    """Days from `to_datetime(value)` to `now` as `(now - date).total_seconds() / 86400`
+    computes them (the same float), or None; `now_micros` is `epoch_micros(now)`.
+
+    Epoch digits, as HubSpot sends many dates, skip the datetime: `total_seconds` divides
+    whole microseconds by a million, and so does this."""
+    if type(value) is str:
+        if value.isdecimal() and len(value) != 8:
+            number = int(value)
+            if number < _MILLIS_THRESHOLD:
+                return (now_micros - number * 1_000_000) / 1_000_000 / 86400.0
+            if number < _EXACT_MILLIS_LIMIT:
+                return (now_micros - number * 1000) / 1_000_000 / 86400.0
+        else:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                return (now - parsed.replace(tzinfo=UTC)).total_seconds() / 86400.0
+            if parsed is not None and parsed.tzinfo is UTC:
+                return (now - parsed).total_seconds() / 86400.0
+    when = to_datetime(value)
+    return None if when is None else (now - when).total_seconds() / 86400.0
 
 
 def _loose_datetime(value: str) -> datetime | None:
     text = value.strip()
     if text and text != value:
         return _text_to_datetime(text)  # padded: try again trimmed
-    if text[:1] == "-" and text[1:].isdigit():
+    if text[:1] == "-" and text[1:].isdecimal():
         return _from_epoch_int(int(text))  # before 1970
     return None  # empty, a placeholder such as N/A, or not a date
 

@@ -29,7 +29,7 @@ from scoring.codegen import (
 from scoring.conditions import Pred, Values, compile_cond, cond_properties
 from scoring.outcome import apply_overrides, qualifier, share
 from scoring.placeholders import PlaceholderFilter, Properties, placeholder_filter
-from scoring.reasons import change_lines_of, reason_lines
+from scoring.reasons import change_lines_of, reason_line
 from scoring.rollup import RollupPlan, compile_rollup, rollup_items
 from scoring.rules import (
     Dimension,
@@ -38,6 +38,7 @@ from scoring.rules import (
     Runner,
     band_items,
     cap_into,
+    event_plan,
     fixed_item,
     make_runner,
     recency_steps,
@@ -303,12 +304,13 @@ def compile_model(spec: ModelSpec) -> ScoringModel:
             exit=qualify.exit if qualify else None,
             cooldown=qualify.cooldown_days if qualify else 0.0,
             matchers=event_rules,
+            event_plans=events,
             rollup=rollup,
             clean=clean,
         ),
         helpers={
             "RESULT": slots_constructor(ScoreResult),
-            "REASONS": reason_lines,
+            "LINE": reason_line,
             "CHANGES": change_lines_of,
             "SHARE": share,
             "ROLLUP": rollup_items,
@@ -360,6 +362,10 @@ def _rule_plan(rule: CompiledRule) -> RulePlan:
     if spec.kind == "recency" and spec.property:
         steps = recency_steps(spec, rule.dimension, rule.group)
         return RulePlan(rule.run, recency=(spec.property, steps))
+    if spec.kind == "event":
+        return RulePlan(
+            rule.run, event=event_plan(spec, rule.dimension, rule.group, rule.slot, rule.decay)
+        )
     return RulePlan(rule.run)
 
 

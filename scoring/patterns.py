@@ -16,7 +16,7 @@ from typing import Any
 
 import re2
 
-from scoring.coerce import register_memo
+from scoring.coerce import new_memo
 
 #: A compiled pattern's `search`: text in, a match object or None out.
 Search = Callable[[str], object]
@@ -97,7 +97,7 @@ def compile_matcher(pattern: str) -> Callable[[str], bool]:
     most of that time. `scoring.coerce.clear_memos` empties it.
     """
     search = compile_pattern(pattern)
-    memo: dict[str, bool] = register_memo({})
+    memo: dict[str, bool] = new_memo()
 
     def matches(text: str) -> bool:
         found = memo.get(text)

@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scoring.codegen import EventRulePlan, compile_event_matcher
 from scoring.coerce import MISSING_TOKENS, round_half_up, to_number
 from scoring.conditions import Pred, Values, compile_cond, cond_properties
+from scoring.event_codegen import EventRulePlan, compile_event_matcher
 from scoring.reasons import signed
 from scoring.rules import EventMatcher, Item, band_for, cap, collect_events
 from scoring.spec import MEMBER_SCORES, NO_DECAY, Decay, MembersSpec, RollupSpec

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import fsum
 from typing import Literal
 
 from scoring.conditions import Pred, Values
 from scoring.reasons import signed
+from scoring.slots import new_contribution
 from scoring.spec import Band, Decay, RuleSpec
 from scoring.types import Contribution, Event
 
@@ -160,7 +162,12 @@ def recency_steps(spec: RuleSpec, dimension: Dimension, group: str | None) -> Re
 
         def make(age: float) -> Item:
             age = age if age > 0.0 else 0.0  # a future date counts as today
-            return (Contribution(spec.name, dimension, points, detail, group, age), 1, None, size)
+            return (
+                new_contribution(spec.name, dimension, points, detail, group, age),
+                1,
+                None,
+                size,
+            )
 
         return make
 
@@ -220,7 +227,7 @@ def make_runner(  # noqa: PLR0913  the inputs of one evaluation
     """Compile one rule into its runner."""
 
     def item(points: float, detail: str = "", age: float | None = None, count: int = 1) -> Item:
-        contribution = Contribution(spec.name, dimension, points, detail, group, age)
+        contribution = new_contribution(spec.name, dimension, points, detail, group, age)
         return (contribution, count, None, -abs(points))
 
     kind = spec.kind
@@ -242,7 +249,7 @@ def make_runner(  # noqa: PLR0913  the inputs of one evaluation
 
         return aged
     if kind == "event":
-        return _event_runner(spec, slot, decay, item)
+        return _event_runner(spec, slot, event_finisher(spec, dimension, group, decay))
     prop = spec.property
     assert prop is not None
     if kind == "bands":
@@ -291,27 +298,78 @@ def make_runner(  # noqa: PLR0913  the inputs of one evaluation
     return elapsed
 
 
-def _event_runner(
-    spec: RuleSpec, slot: int, decay: Decay, item: Callable[[float, str, float | None, int], Item]
-) -> Runner:
+#: finish(count, summed decayed points, newest age in days) of an event rule's occurrences
+#: (count >= 1) -> its item, or None when no count band holds the count.
+EventFinisher = Callable[[int, float, float], Item | None]
+
+
+def event_finisher(
+    spec: RuleSpec, dimension: Dimension, group: str | None, decay: Decay
+) -> EventFinisher:
+    """An event rule's item from its accumulated occurrences: count bands, the rule cap and
+    the detail line."""
     bands = spec.bands
     limit = spec.max
     event = spec.event
+    name = spec.name
 
-    def run(v: Values, e: EventTotals) -> Item | None:
-        entry = e.get(slot)
-        if entry is None:
-            return None
-        count, total, newest = int(entry[0]), entry[1], entry[2]
+    def finish(count: int, total: float, newest: float) -> Item | None:
         if bands:
             band = band_for(bands, count)
             if band is None:
                 return None
             total = band.points * decay_factor(decay, newest)
-        capped = cap(total, limit)
+        capped = total if limit is None else cap(total, limit)
         detail = f"{count}x {event}"
         if capped != total:
-            detail += f"; capped at {_num(capped)}"
-        return item(capped, detail, newest, count)
+            detail += capped_note(capped)
+        contribution = new_contribution(name, dimension, capped, detail, group, newest)
+        return (contribution, count, None, -abs(capped))
+
+    return finish
+
+
+@dataclass(frozen=True, slots=True)
+class EventPlan:
+    """An event rule as the page scorer finishes it inline: its slot, finisher (for count
+    bands, `banded`), and what its item holds."""
+
+    slot: int
+    finish: EventFinisher
+    name: str
+    dimension: Dimension
+    group: str | None
+    limit: float | None
+    event: str
+    banded: bool
+
+
+def event_plan(
+    spec: RuleSpec, dimension: Dimension, group: str | None, slot: int, decay: Decay
+) -> EventPlan:
+    """The `EventPlan` of an event rule."""
+    return EventPlan(
+        slot,
+        event_finisher(spec, dimension, group, decay),
+        spec.name,
+        dimension,
+        group,
+        spec.max,
+        str(spec.event),
+        bool(spec.bands),
+    )
+
+
+def capped_note(capped: float) -> str:
+    """The detail's note on an event rule's total cut to its cap."""
+    return f"; capped at {_num(capped)}"
+
+
+def _event_runner(spec: RuleSpec, slot: int, finish: EventFinisher) -> Runner:
+    def run(v: Values, e: EventTotals) -> Item | None:
+        entry = e.get(slot)
+        if entry is None:
+            return None
+        return finish(int(entry[0]), entry[1], entry[2])
 
     return run

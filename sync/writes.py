@@ -64,7 +64,7 @@ class Writes:
     With `beside_reading`, `drain` hands each full batch to a write thread and returns: one
     batch at a time, settled before the next goes (`wait_for` settles it early when the run is
     about to plan a record of it). `counts` and `reasons` are the run's, updated as batches
-    settle.
+    settle; `retried` counts the writes queued to be sent again.
     """
 
     def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
@@ -100,6 +100,8 @@ class Writes:
         )
         # the batch being written on the thread: its entries, the future and its record ids
         self._writing: tuple[Batch, Future[list[WriteOutcome]], frozenset[str]] | None = None
+        #: writes the CRM did not take yet and that were queued to be sent again
+        self.retried = 0
 
     def __len__(self) -> int:
         """Entries queued (not counting a batch being written)."""
@@ -197,13 +199,16 @@ class Writes:
             if done.status == "applied":
                 counts.written += 1
                 continue
-            counts.failed += 1
             if done.status in ("retry", "paused"):
+                # not a failure: counted once written or given up on
+                self.retried += 1
                 attempts = entry.attempts + (done.status == "retry")
                 self._queue[entry.record_id] = (replace(entry, attempts=attempts), values)
                 if done.status == "paused":
                     pause = done
-            elif done.status == "dead_lettered":
+                continue
+            counts.failed += 1
+            if done.status == "dead_lettered":
                 counts.dead_lettered += 1
                 reason = f"{done.error_code or 'error'}: {done.error or ''}"
                 self._reasons[reason[:120]] += 1

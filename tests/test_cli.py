@@ -13,12 +13,12 @@ def test_unknown_command_is_usage_error(capsys):
     assert "No such command" in capsys.readouterr().err
 
 
-def test_status_refuses_a_run_count_below_one(tmp_path, capsys):
+def test_status_without_state_says_so_and_refuses_a_run_count_below_one(tmp_path, capsys):
     model = Path(__file__).resolve().parents[1] / "config/examples/models/hubspot-contacts.yaml"
     config = tmp_path / "leadsync.yaml"
     config.write_text(
         f"""\
-state_url: sqlite:///{tmp_path / "state.db"}
+state_url: sqlite:///{tmp_path / "state" / "leadsync.db"}
 connections:
   - name: hs
     crm: hubspot
@@ -28,7 +28,12 @@ connections:
 """
     )
     assert main(["status", "--config", str(config), "--runs", "2"]) == 0
-    capsys.readouterr()
+    assert capsys.readouterr().out == (
+        "== hs (hubspot: contact)\n"
+        f"no state yet: {tmp_path / 'state' / 'leadsync.db'} holds no leadsync state; the first "
+        "`leadsync sync` or `leadsync run` creates it\n\n"
+    )
+    assert not (tmp_path / "state").exists()  # looking creates no state
     for runs in ("0", "-1"):
         assert main(["status", "--config", str(config), "--runs", runs]) == 2
         assert capsys.readouterr().err == f"error: --runs: {runs} is not in the range x>=1.\n"

@@ -55,6 +55,13 @@ def test_missing_outputs_fail_with_the_fix(tmp_path, capsys):
         env = write_config(tmp_path, sb)
         code, body = doctor(capsys, env.config)
         assert code == 1 and body["ok"] is False
+        # before the first run: no state to check, and doctor creates none
+        (state,) = [c for c in body["checks"] if c["scope"] == "state"]
+        assert (state["status"], state["detail"]) == (
+            OK,
+            f"no state yet: {tmp_path / 'state.db'} holds none; the first run creates it",
+        )
+        assert not (tmp_path / "state.db").exists()
         (outputs,) = [c for c in body["checks"] if c["name"] == "contact outputs"]
         assert outputs["status"] == FAIL
         assert outputs["detail"].startswith("missing leadsync_")
@@ -72,6 +79,7 @@ def test_a_rejected_token_fails_the_credentials_without_printing_it(tmp_path, ca
         code = main(["doctor", "--config", str(env.config)])
         out = capsys.readouterr().out
         assert code == 1
+        assert out.splitlines()[0].split() == ["scope", "check", "result", "detail"]
         assert "credentials" in out and "FAIL" in out
         assert "pat-na1-wrong-token-1234" not in out
     finally:

@@ -116,7 +116,7 @@ def _demo(path: Path, sandbox: HubSpotSandbox, *, began: float, keep_running: bo
         click.echo(
             f"\nIncremental sync: read {incremental.counts.read:,} records modified since the "
             f"full sync (our own writes come back), wrote {incremental.counts.written:,}, "
-            f"{incremental.counts.api_calls} API calls, {incremental.elapsed_s:.1f} s."
+            f"{incremental.counts.answered_calls} API calls, {incremental.elapsed_s:.1f} s."
         )
         click.echo(f"Demo finished in {time.monotonic() - began:.1f} s.")
         if keep_running:
@@ -179,11 +179,15 @@ def _calls(full: RunResult, linked: dict[str, int]) -> None:
         limit = f"{minimum} calls fit in one 10-second window of the 190-call limit"
     else:
         limit = f"the 190 calls / 10 s limit alone needs {(minimum - 190) / 19:.1f} s"
+    refused = (
+        f" {c.rate_limited} more were refused for rate (429) and sent again."
+        if c.rate_limited
+        else " None was refused for rate."
+    )
     click.echo(
-        f"\nAPI calls: {c.api_calls} for {c.read:,} contacts read and {c.written:,} written; "
-        f"the minimum is {minimum} ({reads} reads + {writes} writes of 100 + {related} for "
-        "companies, meetings and calls). "
-        f"{c.rate_limited} refused for rate."
+        f"\nAPI calls: {c.answered_calls} for {c.read:,} contacts read and {c.written:,} "
+        f"written; the minimum is {minimum} ({reads} reads + {writes} writes of 100 + "
+        f"{related} for companies, meetings and calls).{refused}"
     )
     click.echo(f"Full sync time: {full.elapsed_s:.1f} s ({limit}).")
 

@@ -1,7 +1,8 @@
 """`leadsync doctor`: a checklist per connection, for the day of the install and the day it breaks.
 
 Config valid (loading it is the first check: a bad file exits 2 with every located problem), the
-state store reachable, migrated and intact, then per connection: the CRM reachable and its clock
+state store reachable, migrated and intact (or not there yet: doctor creates none), then per
+connection: the CRM reachable and its clock
 close to ours, the credentials accepted, the scopes and permissions there, every output property
 present with the right type and visible, and the daily budget's headroom. Each line says what
 was found and, when something is wrong, what to do. Exit 0 when nothing failed (warnings
@@ -22,8 +23,9 @@ import click
 import requests
 import sqlalchemy as sa
 
-from cli.commands.runs import Context, config_options, open_context
+from cli.commands.runs import Context, config_options, open_store
 from cli.render import table
+from config.loader import load_config, load_models
 from config.settings import ConnectionSettings
 from connectors.base import Connector
 from connectors.errors import (
@@ -36,7 +38,9 @@ from connectors.errors import (
 from connectors.outputs import output_fields
 from sync.connections import build_connector, calls_today
 from sync.engine import utc_now
+from sync.state.errors import database_name
 from sync.state.migrations import LATEST
+from sync.state.store import StateStore
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 #: Clock skew against the CRM that deserves a warning, and one that fails the check (seconds):
@@ -229,10 +233,27 @@ def doctor_command(
     *, config: str, secrets_dir: str | None, connection: str | None, fmt: str
 ) -> int:
     """Check the config, the state store and each connection's CRM access; change nothing."""
-    ctx = open_context(config, secrets_dir)
+    loaded = load_config(config, secrets_dir=secrets_dir)
+    settings = loaded.settings
+    url = settings.state_url.get_secret_value()
+    # Before the first run there is no state to check, and looking must not create it: the
+    # checks below that read the state (calls today) read an empty one in memory.
+    fresh = not StateStore.exists(url, table_prefix=settings.state_table_prefix)
+    store = StateStore.open("sqlite://", now=utc_now()) if fresh else open_store(settings)
+    ctx = Context(loaded, load_models(loaded), store)
     try:
         checks = [Check("config", "valid", OK, f"{config}: {len(ctx.models)} model(s) loaded")]
-        checks += check_state_store(ctx)
+        if fresh:
+            checks.append(
+                Check(
+                    "state",
+                    "reachable",
+                    OK,
+                    f"no state yet: {database_name(url)} holds none; the first run creates it",
+                )
+            )
+        else:
+            checks += check_state_store(ctx)
         for conn in ctx.connections(connection):
             checks += check_connection(ctx, conn)
     finally:
@@ -243,7 +264,7 @@ def doctor_command(
         body = {"ok": failed == 0, "checks": [asdict(c) for c in checks]}
         click.echo(json.dumps(body, indent=2))
     else:
-        click.echo(table(("", "check", "result", "detail"), [
+        click.echo(table(("scope", "check", "result", "detail"), [
             (c.scope, c.name, c.status, c.detail) for c in checks
         ]))  # fmt: skip
         click.echo(f"\n{len(checks)} checks: {failed} failed, {warned} warnings")

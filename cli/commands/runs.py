@@ -59,9 +59,15 @@ class Context:
 
     def connections(self, name: str | None) -> list[ConnectionSettings]:
         """All connections, or the one named (a UserError listing the names otherwise)."""
-        if name is None:
-            return list(self.settings.connections)
-        return [self.settings.connection(name)]
+        return chosen(self.settings, name)
+
+
+def chosen(settings: Settings, name: str | None) -> list[ConnectionSettings]:
+    """All connections of `settings`, or the one named (a UserError listing the names
+    otherwise)."""
+    if name is None:
+        return list(settings.connections)
+    return [settings.connection(name)]
 
 
 def open_context(config: str, secrets_dir: str | None, *, with_models: bool = True) -> Context:
@@ -294,7 +300,19 @@ def status_command(
     *, config: str, secrets_dir: str | None, connection: str | None, limit: int, live: bool
 ) -> int:
     """Per connection: last runs, next runs, errors, dead letters, API calls today."""
-    ctx = open_context(config, secrets_dir, with_models=False)
+    loaded = load_config(config, secrets_dir=secrets_dir)
+    settings = loaded.settings
+    url = settings.state_url.get_secret_value()
+    if not StateStore.exists(url, table_prefix=settings.state_table_prefix):
+        # Looking must not create the state store (nor a SQLite file and its folder).
+        for conn in chosen(settings, connection):
+            click.echo(f"== {conn.name} ({conn.crm}: {', '.join(o.kind for o in conn.objects)})")
+            click.echo(
+                f"no state yet: {database_name(url)} holds no leadsync state; the first "
+                "`leadsync sync` or `leadsync run` creates it\n"
+            )
+        return 0
+    ctx = Context(loaded, {}, open_store(settings))
     now = utc_now()
     damaged = ctx.store.integrity_problems()
     if damaged:
@@ -315,14 +333,14 @@ def status_command(
                     r.started_at,
                     round((r.finished_at - r.started_at).total_seconds(), 1)
                     if r.finished_at else None,
-                    r.counts.read, r.counts.written, r.counts.failed, r.counts.api_calls,
-                    (r.error or "")[:60],
+                    r.counts.read, r.counts.written, r.counts.failed, r.counts.answered_calls,
+                    r.counts.rate_limited, (r.error or "")[:60],
                 )
                 for r in runs
             ]  # fmt: skip
             header = (
                 "run", "kind", "mode", "status", "started (UTC)", "seconds", "read", "written",
-                "failed", "API calls", "error",
+                "failed", "API calls", "refused", "error",
             )  # fmt: skip
             click.echo(table(header, rows))
         else:

@@ -1,7 +1,8 @@
 """`leadsync sandbox serve`: run a local HubSpot- or Salesforce-compatible CRM until Ctrl-C.
 
-Prints one JSON line with what a client needs (base URL, credentials of the sandbox itself, CA
-bundle when serving TLS), then serves. The credentials are the sandbox's own throwaway ones.
+Prints one JSON line with what a client needs (base URL, credentials of the sandbox itself:
+HubSpot's token and OAuth app, Salesforce's connected app and the JWT username and key file; the
+CA bundle when serving TLS), then serves. The credentials are the sandbox's own throwaway ones.
 """
 
 from __future__ import annotations
@@ -152,6 +153,8 @@ def _start(  # noqa: PLR0913  the options of `serve`, passed on
             "url": server.url,
             "client_id": server.client_id,
             "client_secret": server.client_secret,
+            "username": server.username,
+            "private_key_file": server.private_key_file,
             "ca_file": server.ca_file,
         }
     return server, info

@@ -82,9 +82,12 @@ def _records(
 
 
 def _write(path: Path, text: str, what: str, *, force: bool) -> None:
+    """Write `text` to `path`, creating its folder when missing (a report asked for in a new
+    folder must not fail after all the work)."""
     if path.exists() and not force:
         raise UserError(f"{path} exists; pass --force to overwrite it")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{path}: cannot write the {what}: {exc.strerror}") from None

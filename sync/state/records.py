@@ -143,7 +143,13 @@ class RunStatus(StrEnum):
 
 @dataclass
 class RunCounts:
-    """What a run did; accumulated page by page and stored with the run."""
+    """What a run did; accumulated page by page and stored with the run.
+
+    `written`: writes the CRM applied (a write retried and then applied counts once, here);
+    `failed`: writes the run gave up on (dead-lettered, or dropped because the record is gone);
+    `api_calls`: every request sent, `rate_limited` of them refused for rate (429, Salesforce
+    `REQUEST_LIMIT_EXCEEDED`) and sent again; `answered_calls` the rest.
+    """
 
     pages: int = 0
     read: int = 0
@@ -159,6 +165,11 @@ class RunCounts:
     def as_dict(self) -> dict[str, int]:
         """Counts by name."""
         return asdict(self)
+
+    @property
+    def answered_calls(self) -> int:
+        """API calls the CRM answered (every call sent but those refused for rate)."""
+        return self.api_calls - self.rate_limited
 
 
 COUNT_NAMES = tuple(f.name for f in fields(RunCounts))

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -147,6 +148,29 @@ class StateStore(LedgerMixin):
                 raise
             raise error from exc
         return cls(engine, tables)
+
+    @staticmethod
+    def exists(url: str, *, table_prefix: str = TABLE_PREFIX) -> bool:
+        """Whether `url` already holds a state store (its schema version table), found without
+        creating anything: a SQLite file that is not there (nor its folder) is no store, and
+        nothing is written to one that is. A database that cannot be reached raises
+        `StateDatabaseError`, as `open` does."""
+        parsed = sa.make_url(url)
+        if parsed.drivername.startswith("sqlite"):
+            path = parsed.database or ""
+            if path in ("", ":memory:") or not Path(path).is_file():
+                return False
+        engine = sa.create_engine(parsed)
+        try:
+            with engine.connect() as conn:
+                return sa.inspect(conn).has_table(build_tables(table_prefix).schema_version.name)
+        except sa.exc.DBAPIError as exc:
+            error = state_error(exc, url)
+            if error is None:
+                raise
+            raise error from exc
+        finally:
+            engine.dispose()
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:

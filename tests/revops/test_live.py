@@ -99,7 +99,7 @@ def test_preview_of_a_deliberately_changed_rule(live, capsys):
     assert demo  # the sandbox population holds demo requests
     code, out = run(
         capsys, "preview", "--config", str(live.config), "--model", str(candidate), "--now", NOW,
-        "--report", str(live.tmp / "preview.html"),
+        "--report", str(live.tmp / "reports" / "preview.html"),  # a folder not made yet
     )  # fmt: skip
     assert code == 0
     assert f"on {len(before)} records from sandbox" in out
@@ -113,7 +113,7 @@ def test_preview_of_a_deliberately_changed_rule(live, capsys):
         str(len(demo)),
     ]  # fmt: skip
     assert sum(1 for line in lines if line.startswith(("Demo request", "rule "))) == 2
-    assert (live.tmp / "preview.html").stat().st_size > 1_000_000
+    assert (live.tmp / "reports" / "preview.html").stat().st_size > 1_000_000
     code, out = run(
         capsys, "preview", "--config", str(live.config), "--model", str(MODEL), "--now", NOW
     )

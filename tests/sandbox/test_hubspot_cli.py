@@ -10,6 +10,7 @@ import sys
 import requests
 
 from cli.main import main
+from connectors.salesforce import SalesforceConnector, SalesforceOptions
 
 
 def test_serve_help_lists_the_options(capsys):
@@ -78,10 +79,27 @@ def test_serve_salesforce_branch_prints_credentials_and_serves_tls():
     try:
         assert process.stdout is not None
         info = json.loads(process.stdout.readline())
-        assert sorted(info) == ["ca_file", "client_id", "client_secret", "crm", "url"]
+        assert sorted(info) == [
+            "ca_file", "client_id", "client_secret", "crm", "private_key_file", "url", "username",
+        ]  # fmt: skip
         assert info["url"].startswith("https://127.0.0.1:")
         reply = requests.get(f"{info['url']}/services/data", verify=info["ca_file"], timeout=5)
         assert reply.status_code < 500
+        # what the line prints is enough for a JWT bearer login
+        jwt = SalesforceOptions(
+            login_url=info["url"],
+            client_id=info["client_id"],
+            username=info["username"],
+            private_key_file=info["private_key_file"],
+            ca_bundle=info["ca_file"],
+        )
+        connector = SalesforceConnector(jwt)
+        try:
+            pages = list(connector.iter_pages("lead", ["Title"], [], since=None))
+            assert [len(page.records) for page in pages] == [10]
+            assert connector.usage.by_endpoint == {"oauth2/token": 1, "describe": 1, "query": 1}
+        finally:
+            connector.close()
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scoring.coerce import (
+    age_days,
+    epoch_micros,
     round_half_up,
     to_bool,
     to_datetime,
@@ -82,10 +86,42 @@ def test_to_number(raw, number):
         (True, None),
         (float("nan"), None),
         ("99999999999999999999999", None),
+        ("²", None),  # a digit int() does not read
+        ("0001-01-01T00:00:00+01:00", None),  # before the first UTC datetime
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))), None),
     ],
 )
 def test_to_datetime(raw, expected):
     assert to_datetime(raw) == expected
+
+
+NOW = datetime(2026, 11, 20, 12, 0, 0, 250_000, tzinfo=UTC)
+dates = st.one_of(
+    st.integers(min_value=-(10**13), max_value=10**14).map(str),
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(
+        lambda d: d.isoformat()
+    ),
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5))])).map(
+        lambda d: d.isoformat().replace("+00:00", "Z")
+    ),
+    st.sampled_from(["20261120", "²", "", "N/A", " 2026-11-20 ", "1763634930123", "-86400"]),
+    st.text(max_size=12),
+    st.integers(),
+    st.floats(),
+    st.none(),
+)
+
+
+@given(dates)
+def test_age_days_is_the_age_of_to_datetime_to_the_last_bit(raw):
+    when = to_datetime(raw)
+    expected = None if when is None else (NOW - when).total_seconds() / 86400.0
+    assert age_days(raw, NOW, epoch_micros(NOW)) == expected
+
+
+def test_age_days_of_epoch_milliseconds():
+    # 2026-11-19T12:00:00.250Z: one day before NOW
+    assert age_days("1795089600250", NOW, epoch_micros(NOW)) == 1.0
 
 
 @pytest.mark.parametrize(

@@ -222,3 +222,26 @@ def test_score_page_reads_an_accounts_people_from_the_record_when_given_no_facts
     assert page == [score(a, m, NOW) for a in accounts]
     assert page == [explain(a, m, NOW).result for a in accounts]
     assert [r.interest_raw for r in page] == [160.0, 55.0, 0.0]  # the VP's 80 x weight 2
+
+
+def test_values_remembered_by_text_answer_only_for_that_text():
+    # `a` alone decides every rule, so the page scorer looks its outcome up by the raw text;
+    # equal values of other types (1, True, 1.0) and unhashable ones are worked out each time
+    m = model(
+        """
+        fit:
+          groups:
+            - name: G
+              first_match: true
+              rules:
+                - {name: Big, if: {a: {gte: 1}}, points: 3}
+          rules:
+            - {name: One, if: {a: {eq: 1}}, points: 10}
+            - {name: Yes, if: {a: {eq: "true"}}, points: 5}
+        """
+    )
+    values = ["1", 1, True, 1.0, None, "true", " 1 ", "N/A", ["1"]]
+    records = [Record(str(i), "contact", {"a": v}) for i, v in enumerate(values * 2)]
+    results = score_page(records, m, NOW)
+    assert [r.fit for r in results] == [13, 13, 5, 13, 0, 5, 13, 0, 0] * 2
+    assert results == [explain(r, m, NOW).result for r in records]

@@ -59,7 +59,37 @@ RICH = model(
       cooldown_days: 2
     """
 )
-MODELS = (HUBSPOT, SALESFORCE, RICH)
+# Event rules the page scorer's event loop handles every way: memoized `where`s (one
+# attribute), `where`s over two attributes, count bands, windows, both decays, caps, a
+# first_match group of event rules; and a model whose `where` needs a closure (bool equality),
+# which falls back to the per-type matchers.
+EVENTS = model(
+    """
+    interest:
+      decay: {half_life_days: 12.5}
+      groups:
+        - name: Forms
+          first_match: true
+          rules:
+            - {name: Demo, event: form_submission, where: {form: {contains: demo}}, points: 40.5}
+            - {name: Any form, event: form_submission, points: 7, within_days: 30}
+      rules:
+        - {name: Pricing, event: page_view, where: {url: {contains: /pricing}}, points: 10, max: 25}
+        - {name: Blog, event: page_view, where: {url: {starts_with: /blog}}, points: 2.5, within_days: 14}
+        - {name: Visits, event: page_view, bands: [{min: 2, max: 4, points: 3}, {min: 5, points: 9}], decay: {lifespan_days: 60}}
+        - {name: Calls, event: call, where: {all: [{outcome: connected}, {status: {exists: true}}]}, points: 15, max: 30}
+        - {name: Opens, event: email_open, points: -1.5, max: 4, decay: none}
+    """
+)
+CLOSURE = model(
+    """
+    interest:
+      rules:
+        - {name: Flag, event: campaign_response, where: {status: {eq: true}}, points: 5}
+        - {name: Views, event: page_view, where: {url: {contains: p}}, points: 3, max: 9}
+    """
+)
+MODELS = (HUBSPOT, SALESFORCE, RICH, EVENTS, CLOSURE)
 KEYS = sorted(
     {"a", "b", "c", "d", "e", "email", "g", "last", "order", "m", "m_date", "z", "o"}
     | HUBSPOT.properties
