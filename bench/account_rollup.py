@@ -1,4 +1,5 @@
-"""Benchmark: account scoring, 10,000 HubSpot companies with about 200,000 associated contacts.
+"""Benchmark: account scoring, 10,000 HubSpot companies with about 200,000 associated contacts,
+and Salesforce Accounts with their Contacts and domain-matched Leads.
 
 Setup: the HubSpot sandbox in this process (no rate limit, no latency: the figure is API calls,
 not seconds) with `--companies` companies and enough contacts that `--members` of them belong
@@ -16,7 +17,18 @@ to a company (the generator links 85% of contacts to a company), and the example
   machine shared with other work, wall time counts the time others ran) over `--runs` runs
   (median, wall time printed beside it); members per CPU second. Goal: at least 50,000.
 
-    .venv/bin/python bench/account_rollup.py [--companies 10000] [--members 200000] [--runs 3]
+* salesforce (`--crm salesforce` or `both`): the Salesforce sandbox in this process with
+  `--sf-accounts` Accounts, `--sf-leads` leads (a quarter as many Contacts, spread over the
+  Accounts) and buying committees (0-3 more Leads on each Account's domain), and the example
+  model `config/examples/models/salesforce-accounts.yaml`. One full read of every Account with
+  its people (what a full account run reads: Accounts, every Contact with an Account and every
+  unconverted Lead, each with its activity in the roll-ups' horizon). Query calls against the
+  minimum: for each object read (one query each: Account, Contact, Lead, and per activity
+  object merge-joined with them), ceil(rows / 2,000) calls, subquery rows counted as Salesforce
+  counts them, one call at least. Goal: at most 1.05x; calls per account reported.
+
+    .venv/bin/python bench/account_rollup.py [--crm both] [--companies 10000] [--members 200000]
+        [--runs 3] [--sf-accounts 10000] [--sf-leads 100000]
 """
 
 from __future__ import annotations
@@ -27,32 +39,52 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Figure, median, report, shared_cpu  # noqa: E402
-from config.model_loader import load_model  # noqa: E402
-from connectors.base import MemberRequest  # noqa: E402
-from connectors.hubspot import HubSpotConnector, HubSpotOptions  # noqa: E402
-from sandbox.hubspot import HubSpotSandbox  # noqa: E402
-from scoring import score  # noqa: E402
-from scoring.rollup import record_facts  # noqa: E402
+from bench.goals import Figure, median, report, shared_cpu
+from config.model_loader import load_model
+from connectors.base import MemberRequest
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
+from connectors.salesforce import SalesforceConnector, SalesforceOptions
+from sandbox.hubspot import HubSpotSandbox
+from sandbox.salesforce import SalesforceSandbox
+from scoring import score
+from scoring.rollup import record_facts
+from sync.run import member_request
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 MODEL = ROOT / "config" / "examples" / "models" / "hubspot-companies.yaml"
+SF_MODEL = ROOT / "config" / "examples" / "models" / "salesforce-accounts.yaml"
 CALLS_GOAL = 1.05
 RATE_GOAL = 50_000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crm", choices=("hubspot", "salesforce", "both"), default="both")
     parser.add_argument("--companies", type=int, default=10_000)
     parser.add_argument("--members", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sf-accounts", type=int, default=10_000)
+    parser.add_argument("--sf-leads", type=int, default=100_000)
     args = parser.parse_args()
+    figures: list[Figure] = []
+    context: dict[str, Any] = {}
+    for crm, section in (("hubspot", hubspot), ("salesforce", salesforce)):
+        if args.crm in (crm, "both"):
+            found, more = section(args)
+            figures += found
+            context.update(more)
+    report(figures, **context, **shared_cpu())
+
+
+def hubspot(args: argparse.Namespace) -> tuple[list[Figure], dict[str, Any]]:
+    """Read every HubSpot company with its contacts once, then time the roll-up."""
     model = load_model(MODEL)
     assert model.rollup is not None
     contacts = round(args.members / 0.85)
@@ -117,23 +149,90 @@ def main() -> None:
             f"({wall:.2f} s wall) = {rates[-1]:,.0f} members per CPU second"
         )
     rate = median(rates)
-    report(
-        [
-            Figure("api_calls_ratio", round(ratio, 4), CALLS_GOAL, "x", at_most=True,
-                   note=f"{usage.calls:,} calls, minimum {minimum:,}"),
-            Figure("rollup_members_per_cpu_s", round(rate), RATE_GOAL, "members/s",
-                   note=f"median of {args.runs} runs"),
-        ],
-        accounts=n,
-        member_links=read_members,
-        distinct_members=distinct,
-        api_calls=usage.calls,
-        api_calls_minimum=minimum,
-        calls_per_account=round(usage.calls / n, 4),
-        rollup_members_per_s_runs=[round(r) for r in rates],
-        member_links_expected=member_links,
-        **shared_cpu(),
-    )  # fmt: skip
+    figures = [
+        Figure("api_calls_ratio", round(ratio, 4), CALLS_GOAL, "x", at_most=True,
+               note=f"{usage.calls:,} calls, minimum {minimum:,}"),
+        Figure("rollup_members_per_cpu_s", round(rate), RATE_GOAL, "members/s",
+               note=f"median of {args.runs} runs"),
+    ]  # fmt: skip
+    context = {
+        "accounts": n,
+        "member_links": read_members,
+        "distinct_members": distinct,
+        "api_calls": usage.calls,
+        "api_calls_minimum": minimum,
+        "calls_per_account": round(usage.calls / n, 4),
+        "rollup_members_per_s_runs": [round(r) for r in rates],
+        "member_links_expected": member_links,
+    }
+    return figures, context
+
+
+def salesforce(args: argparse.Namespace) -> tuple[list[Figure], dict[str, Any]]:
+    """Read every Salesforce Account with its people once, as a full account run does;
+    query calls against each object read once at 2,000 rows a page."""
+    model = load_model(SF_MODEL)
+    request = member_request(model)
+    assert request is not None
+    t0 = time.perf_counter()
+    sb = SalesforceSandbox(
+        leads=args.sf_leads,
+        accounts=args.sf_accounts,
+        buying_committees=True,
+        now=NOW,
+        daily_api_limit=10_000_000,
+    ).start()
+    print(
+        f"salesforce sandbox: {args.sf_leads:,} leads, {args.sf_accounts:,} accounts in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+    try:
+        conn = SalesforceConnector(
+            SalesforceOptions(
+                login_url=sb.url,
+                client_id=sb.client_id,
+                client_secret=SecretStr(sb.client_secret),
+                ca_bundle=sb.ca_file,
+                timeout=120,
+            )
+        )
+        t0 = time.perf_counter()
+        accounts = [
+            record
+            for page in conn.iter_pages(
+                "account", sorted(model.properties), (), since=None, members=request
+            )
+            for record in page.records
+        ]
+        read_s = time.perf_counter() - t0
+        usage, stats = conn.usage, conn.stats
+        conn.close()
+    finally:
+        sb.stop()
+    n = len(accounts)
+    links = sum(len(a.members) for a in accounts)
+    queries = usage.by_endpoint.get("query", 0) + usage.by_endpoint.get("query_more", 0)
+    minimum = stats["query_calls_minimum"]
+    ratio = queries / minimum
+    print(
+        f"read {n:,} accounts with {links:,} people ({stats['queries']} queries, "
+        f"{stats['query_rows']:,} rows incl. activity) in {read_s:.1f} s"
+    )
+    print(f"calls {usage.calls:,} by endpoint {dict(sorted(usage.by_endpoint.items()))}")
+    print(f"query calls {queries:,}, minimum {minimum:,}; {usage.calls / n:.4f} calls per account")
+    figures = [
+        Figure("salesforce_query_calls_ratio", round(ratio, 4), CALLS_GOAL, "x", at_most=True,
+               note=f"{queries:,} query calls, minimum {minimum:,}"),
+    ]  # fmt: skip
+    context = {
+        "salesforce_accounts": n,
+        "salesforce_member_links": links,
+        "salesforce_api_calls": usage.calls,
+        "salesforce_query_calls": queries,
+        "salesforce_query_calls_minimum": minimum,
+        "salesforce_calls_per_account": round(usage.calls / n, 4),
+    }
+    return figures, context
 
 
 if __name__ == "__main__":

@@ -34,9 +34,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Figure, report, shared_cpu  # noqa: E402
-from sandbox.hubspot import HubSpotSandbox  # noqa: E402
-from sync.state.store import StateStore  # noqa: E402
+from bench.goals import Figure, report, shared_cpu
+from sandbox.hubspot import HubSpotSandbox
+from sync.state.store import StateStore
 
 INTERVAL_S = 10
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -45,8 +45,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Figure, report, shared_cpu, window_minimum_s  # noqa: E402
-from bench.payloads import GRADES, LABELS, outputs  # noqa: E402
+from bench.goals import Figure, report, shared_cpu, window_minimum_s
+from bench.payloads import GRADES, LABELS, outputs
 
 LIMIT_10S = 190
 WRITE_CHUNK = 2000

@@ -45,8 +45,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Figure, report, shared_cpu  # noqa: E402
-from bench.payloads import outputs  # noqa: E402
+from bench.goals import Figure, report, shared_cpu
+from bench.payloads import outputs
 
 SIZES = (50_000,)
 MODEL = ROOT / "config" / "examples" / "models" / "salesforce-leads.yaml"

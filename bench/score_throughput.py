@@ -38,12 +38,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Figure, median, report, shared_cpu  # noqa: E402
-from config.model_loader import parse_model  # noqa: E402
-from scoring import ScoringModel, score, score_page  # noqa: E402
-from scoring.coerce import MISSING_TOKENS, clear_memos, to_datetime, to_domain, to_number  # noqa: E402
-from scoring.patterns import compile_matcher  # noqa: E402
-from scoring.types import Event, Record, ScoreResult  # noqa: E402
+from bench.goals import Figure, median, report, shared_cpu
+from config.model_loader import parse_model
+from scoring import ScoringModel, score, score_page
+from scoring.coerce import MISSING_TOKENS, clear_memos, to_datetime, to_domain, to_number
+from scoring.patterns import compile_matcher
+from scoring.types import Event, Record, ScoreResult
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PAGE = 100

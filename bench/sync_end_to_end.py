@@ -53,13 +53,13 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Figure, median, report, shared_cpu, window_minimum_s  # noqa: E402
-from config.model_loader import load_model  # noqa: E402
-from connectors.hubspot import HubSpotConnector, HubSpotOptions  # noqa: E402
-from connectors.outputs import output_fields  # noqa: E402
-from sandbox.hubspot import HubSpotSandbox  # noqa: E402
-from sync.engine import Engine, RunOptions  # noqa: E402
-from sync.state.store import StateStore  # noqa: E402
+from bench.goals import Figure, median, report, shared_cpu, window_minimum_s
+from config.model_loader import load_model
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
+from connectors.outputs import output_fields
+from sandbox.hubspot import HubSpotSandbox
+from sync.engine import Engine, RunOptions
+from sync.state.store import StateStore
 
 MODEL = ROOT / "config" / "examples" / "models" / "hubspot-professional.yaml"
 LIMIT_10S = 190

@@ -10,13 +10,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.errors import Problem, ProblemsError, UserError
-from config.loader import load_config, load_models
+from config.loader import load_config, load_configured
 from config.model_refs import unknown_properties
 from config.settings import ConnectionSettings
 from connectors.base import Connector
 from connectors.property_names import PropertyLister
 from scoring.model import ScoringModel
 from sync.connections import build_connector
+
+#: Related-record names a connector reads, by (CRM, kind): the prefix and the related kind
+#: whose property list holds the rest (HubSpot contacts read `company.<property>`).
+RELATED: dict[tuple[str, str], tuple[str, str]] = {("hubspot", "contact"): ("company.", "company")}
 
 
 def unknown_in_crm(
@@ -32,14 +36,19 @@ def unknown_in_crm(
     if not isinstance(connector, PropertyLister):
         return None
     names = connector.property_names(kind)
+    available = set(names.names)
+    related = RELATED.get((conn.crm, kind))
+    if related is not None:
+        prefix, other = related
+        available |= {prefix + n for n in connector.property_names(other).names}
     where = f"among the {kind} properties of connection '{conn.name}' ({conn.crm})"
     return unknown_properties(
         model,
         model_path,
-        names.names,
+        available,
         where,
         case_sensitive=names.case_sensitive,
-        related=False,
+        related=related is not None,
     )
 
 
@@ -48,7 +57,7 @@ def validate_config(config: str, secrets_dir: str | None, echo: Callable[[str], 
     property-list call per object); says OK per object to `echo`."""
     try:
         loaded = load_config(config, secrets_dir=secrets_dir)
-        models = load_models(loaded)
+        models, groups = load_configured(loaded)
     except UserError as exc:
         return [str(exc)]
     problems: list[str] = []
@@ -56,7 +65,12 @@ def validate_config(config: str, secrets_dir: str | None, echo: Callable[[str], 
         connector = build_connector(conn)
         try:
             for obj in conn.objects:
-                model = models[(conn.name, obj.kind)]
+                group = groups.get((conn.name, obj.kind))
+                model = (
+                    models[(conn.name, obj.kind)]
+                    if group is None
+                    else next(s.model for s in group.slots if s.namespace == obj.namespace)
+                )
                 found = unknown_in_crm(
                     conn=conn, connector=connector, kind=obj.kind, model=model, model_path=obj.model
                 )

@@ -33,6 +33,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from config.account_links import ACCOUNT_LINKS
 from config.errors import Problem, ProblemsError, UserError
+from config.model_group import ModelGroup, Slot, state_kind
 from config.settings import At, ConnectionSettings, Settings
 from scoring.model import ScoringModel
 
@@ -406,7 +407,16 @@ def _unread_account_parts(model: ScoringModel, crm: str) -> str | None:
 
 
 def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
-    """Every connection's models keyed by (connection name, kind), all problems at once.
+    """Every connection's models keyed by (connection name, kind) (the first model of a kind
+    that has several), all problems at once; see `load_configured`."""
+    return load_configured(loaded)[0]
+
+
+def load_configured(
+    loaded: LoadedConfig,
+) -> tuple[dict[tuple[str, str], ScoringModel], dict[tuple[str, str], ModelGroup]]:
+    """Every connection's models keyed by (connection name, kind), all problems at once,
+    and the `ModelGroup` of each kind with several models (or an output prefix).
 
     A model that scores another kind than the one it is configured for is reported at the
     config's `objects[i].kind`; problems inside a model file are reported in that file.
@@ -414,6 +424,8 @@ def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
     from config.model_loader import load_model
 
     models: dict[tuple[str, str], ScoringModel] = {}
+    groups: dict[tuple[str, str], ModelGroup] = {}
+    slots: dict[tuple[str, str], list[Slot]] = {}
     problems: list[Problem] = []
     cache: dict[Path, ScoringModel] = {}
     for i, conn in enumerate(loaded.settings.connections):
@@ -446,11 +458,17 @@ def load_models(loaded: LoadedConfig) -> dict[tuple[str, str], ScoringModel]:
                     )
                 )
                 continue
-            models[(conn.name, obj.kind)] = model
+            first = (conn.name, obj.kind) not in slots
+            where = state_kind(obj.kind, obj.namespace, first=first)
+            slots.setdefault((conn.name, obj.kind), []).append(Slot(model, obj.namespace, where))
             problems += _tier_problems(loaded, i, conn, obj.model, model)
     if problems:
         raise ProblemsError(problems)
-    return models
+    for key, found in slots.items():
+        models[key] = found[0].model
+        if len(found) > 1 or found[0].namespace:
+            groups[key] = ModelGroup(tuple(found))
+    return models, groups
 
 
 def _tier_problems(
@@ -468,11 +486,14 @@ def _tier_problems(
         return []
     events = sorted({event for _, event in rules})
     names = ", ".join(repr(name) for name, _ in rules)
+    # No tier set is below Enterprise too: the connector then sizes its budget for a
+    # Professional account (`HubSpotOptions.tier`).
+    where = f"tier {hub.tier}" if hub.tier else "a connection with no tier set"
     at_tier = loaded.problem(
         ("connections", index, "hubspot", "tier"),
-        f"tier {hub.tier} has no Events API, which model {model.name!r} ({path.name}) needs for "
+        f"{where} has no Events API, which model {model.name!r} ({path.name}) needs for "
         f"its {' and '.join(events)} rules ({names}): HubSpot serves event-level web activity "
         "to Enterprise hubs only. Use tier: enterprise if the account has it, or score the "
         "rollup properties (hs_analytics_num_page_views, num_conversion_events) instead",
     )
-    return [at_tier, *rule_problems(path, rules, hub.tier)]
+    return [at_tier, *rule_problems(path, rules, where)]

@@ -34,6 +34,7 @@ from pydantic_settings import (
 )
 
 from config.kinds import unscored_reason
+from scoring.types import OUTPUT_NAMES
 
 
 class At(ValueError):
@@ -71,21 +72,27 @@ class _Section(BaseModel):
 
 
 class HubSpotSettings(_Section):
-    """How to reach one HubSpot account: a private-app token or OAuth (client + refresh token)."""
+    """How to reach one HubSpot account: a private-app token or OAuth (client + refresh token).
 
-    base_url: str = "https://api.hubapi.com"
+    A key left out (None) takes the connector's default, stated once in
+    `connectors.hubspot.HubSpotOptions` (`sync.connections.hubspot_options` maps the keys).
+    """
+
+    base_url: str | None = None
     access_token: SecretStr | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
-    tier: Literal["free", "starter", "professional", "enterprise"] = "professional"
+    tier: Literal["free", "starter", "professional", "enterprise"] | None = None
     ca_bundle: Path | None = None
-    timeout: float = Field(default=30.0, gt=0)
+    timeout: float | None = Field(default=None, gt=0)
     daily_budget: int | None = Field(default=None, gt=0)
 
     @field_validator("base_url")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError(f"{value!r} is not an http(s) URL; e.g. https://api.hubapi.com")
         return value.rstrip("/")
@@ -102,7 +109,12 @@ class HubSpotSettings(_Section):
 
 
 class SalesforceSettings(_Section):
-    """How to reach one Salesforce org: client credentials, JWT bearer, or an existing session."""
+    """How to reach one Salesforce org: client credentials, JWT bearer, or an existing session.
+
+    A key left out (None) takes the connector's default, stated once in
+    `connectors.salesforce.SalesforceOptions` (`sync.connections.salesforce_options` maps the
+    keys).
+    """
 
     login_url: str
     client_id: str | None = None
@@ -111,11 +123,11 @@ class SalesforceSettings(_Section):
     private_key_file: Path | None = None
     session_id: SecretStr | None = None
     instance_url: str | None = None
-    api_version: str = "62.0"
+    api_version: str | None = None
     ca_bundle: Path | None = None
-    timeout: float = Field(default=30.0, gt=0)
-    daily_share: float = Field(default=0.2, gt=0, le=1)
-    bulk_threshold: int = Field(default=10000, gt=0)
+    timeout: float | None = Field(default=None, gt=0)
+    daily_share: float | None = Field(default=None, gt=0, le=1)
+    bulk_threshold: int | None = Field(default=None, gt=0)
     sales_permission_set: str | None = None
 
     @field_validator("login_url", "instance_url")
@@ -127,8 +139,8 @@ class SalesforceSettings(_Section):
 
     @field_validator("api_version")
     @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{2,3}\.0", value):
+    def _version(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d{2,3}\.0", value):
             raise ValueError(f"{value!r} is not a Salesforce API version; write it like '62.0'")
         return value
 
@@ -145,11 +157,28 @@ class SalesforceSettings(_Section):
         return self
 
 
+#: Output property prefixes: leadsync's own, optionally followed by a model's part.
+DEFAULT_OUTPUT_PREFIX = "leadsync_"
+
+
+def output_properties(namespace: str) -> frozenset[str]:
+    """The CRM names of the outputs a model with this namespace writes."""
+    return frozenset(DEFAULT_OUTPUT_PREFIX + namespace + name for name in OUTPUT_NAMES)
+
+
 class ObjectSettings(_Section):
-    """One record kind of a connection and the scoring model that scores it."""
+    """One record kind of a connection and a scoring model that scores it; with
+    `output_prefix` (HubSpot: several models of one kind) the model writes its own output
+    properties (`leadsync_pl_a_score`)."""
 
     kind: Literal["contact", "lead", "company", "account"]
     model: Path
+    output_prefix: str | None = Field(default=None, pattern=r"^leadsync_[a-z0-9_]*_$")
+
+    @property
+    def namespace(self) -> str:
+        """The part of the output names after `leadsync_` (`pl_a_`; empty by default)."""
+        return (self.output_prefix or DEFAULT_OUTPUT_PREFIX)[len(DEFAULT_OUTPUT_PREFIX) :]
 
 
 class ScheduleSettings(_Section):
@@ -240,15 +269,50 @@ class ConnectionSettings(_Section):
         other = "salesforce" if self.crm == "hubspot" else "hubspot"
         if blocks[other] is not None:
             raise At((other,), f"crm is {self.crm}: remove the `{other}:` block or change crm")
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for index, obj in enumerate(self.objects):
             problem = unscored_reason(obj.kind, self.crm)
             if problem:
                 raise At(("objects", index, "kind"), problem)
-            if obj.kind in seen:
-                raise At(("objects", index, "kind"), f"kind {obj.kind!r} is listed twice")
-            seen.add(obj.kind)
+            repeat = self._repeat_problem(index, obj, seen.get(obj.kind))
+            if repeat:
+                raise At(("objects", index, *repeat[0]), repeat[1])
+            seen.setdefault(obj.kind, index)
         return self
+
+    def _repeat_problem(
+        self, index: int, obj: ObjectSettings, first: int | None
+    ) -> tuple[tuple[str, ...], str] | None:
+        """Why `obj` cannot be one more model of its kind (key path under it, message)."""
+        if obj.output_prefix is not None and self.crm != "hubspot":
+            return ("output_prefix",), "output_prefix (several models per kind) is HubSpot only"
+        if first is None:
+            return None
+        if self.crm != "hubspot" or obj.kind not in ("contact",):
+            return ("kind",), (
+                f"kind {obj.kind!r} is listed twice: several models of one kind are for HubSpot "
+                "contacts (each with its own output_prefix)"
+            )
+        mine = output_properties(obj.namespace)
+        for other in self.objects[:index]:
+            shared = sorted(mine & output_properties(other.namespace))
+            if other.kind == obj.kind and shared:
+                return ("output_prefix",), (
+                    f"two {obj.kind} models would write {', '.join(shared[:3])}"
+                    f"{' ...' if len(shared) > 3 else ''}: give each model of a kind its own "
+                    "output_prefix, e.g. leadsync_pl_a_"
+                )
+        return None
+
+    @property
+    def kinds(self) -> list[str]:
+        """The record kinds scored, each once, in the order of `objects`."""
+        return list(dict.fromkeys(o.kind for o in self.objects))
+
+    def models_of(self, kind: str) -> list[ObjectSettings]:
+        """The entries (models) of `kind`, in order; the first one's results are the kind's
+        main state (cursor, outbox, ledger)."""
+        return [o for o in self.objects if o.kind == kind]
 
 
 class DaemonSettings(_Section):

@@ -40,8 +40,9 @@ def enterprise_rules(model: ScoringModel) -> list[tuple[str, str]]:
     ]
 
 
-def rule_problems(path: Path, rules: list[tuple[str, str]], tier: str) -> list[Problem]:
-    """One problem per rule, located at the rule in its model file."""
+def rule_problems(path: Path, rules: list[tuple[str, str]], where: str) -> list[Problem]:
+    """One problem per rule, located at the rule in its model file; `where` names the
+    connection's tier (`tier professional`)."""
     places = _rule_places(path)
     problems = []
     for name, event in rules:
@@ -53,7 +54,7 @@ def rule_problems(path: Path, rules: list[tuple[str, str]], tier: str) -> list[P
                 column,
                 key,
                 f"rule {name!r} reads {event} events, which HubSpot serves only through the "
-                f"Events API of Enterprise hubs, not on tier {tier}; score the rollup "
+                f"Events API of Enterprise hubs, not on {where}; score the rollup "
                 f"properties instead ({ROLLUP_ALTERNATIVES[event]}) or use a connection with "
                 "tier: enterprise",
             )

@@ -44,10 +44,15 @@ class ReadHints:
     score (events before it are not needed). `scored(pairs)`: given `(record id, updated_at)`
     pairs, the ids whose version is already scored with the current model; the engine will not
     score them again, so the connector need not fetch their events or related records.
+    `stored(ids)`: the inputs the current model last scored each of `ids` with (the model's
+    properties, the connector's engagement gates, `connectors.engagement_gates`, and the events
+    of the model's types), for the ids that have them; a record whose gates did not move since
+    may take its events from there.
     """
 
     events_since: Mapping[str, datetime] = field(default_factory=dict)
     scored: Callable[[Sequence[tuple[str, datetime | None]]], Collection[str]] | None = None
+    stored: Callable[[Sequence[str]], Mapping[str, Record]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

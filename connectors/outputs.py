@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from connectors.base import OutputField
 
@@ -19,8 +20,22 @@ PLANNING_OUTPUTS: tuple[str, ...] = (
 )
 
 
-def output_fields(grades: Sequence[str], labels: Sequence[str]) -> tuple[OutputField, ...]:
-    """Every output field; `grades` and `labels` are the enumeration options of the model."""
+def output_fields(
+    grades: Sequence[str], labels: Sequence[str], *, namespace: str = "", model: str = ""
+) -> tuple[OutputField, ...]:
+    """Every output field; `grades` and `labels` are the enumeration options of the model. A
+    further model of a kind names its outputs in its `namespace` (`pl_a_score`), labelled with
+    the `model`'s name."""
+    fields = _fields(grades, labels)
+    if not namespace:
+        return fields
+    return tuple(
+        replace(f, name=namespace + f.name, label=f"{f.label} ({model or namespace.rstrip('_')})")
+        for f in fields
+    )
+
+
+def _fields(grades: Sequence[str], labels: Sequence[str]) -> tuple[OutputField, ...]:
     return (
         OutputField("fit", "Fit score", "number", description="leadsync fit score, 0-100"),
         OutputField("interest", "Interest score", "number", description="leadsync interest, 0-100"),

@@ -42,10 +42,16 @@ class HistoryEntry:
     def moves(self) -> list[str]:
         """ "name old -> new" for each shown output that changed (or was set the first time)."""
         out = []
-        for name in _MOVES:
-            before, after = self.old.get(name), self.new.get(name)
-            if name in self.new and _shown(before) != _shown(after):
-                out.append(f"{name} {_shown(before)} -> {_shown(after)}")
+        # a model group's write holds each model's outputs under its namespace (pl_a_score)
+        spaces = sorted(
+            {key[: -len(name)] for key in self.new for name in _MOVES if key.endswith(name)}
+        )
+        for space in spaces:
+            for name in _MOVES:
+                key = space + name
+                before, after = self.old.get(key), self.new.get(key)
+                if key in self.new and _shown(before) != _shown(after):
+                    out.append(f"{key} {_shown(before)} -> {_shown(after)}")
         return out
 
     def to_dict(self) -> dict[str, object]:

@@ -151,7 +151,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(b"".join(buffer))
         buffer.clear()
 
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle  # noqa: N815
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle  # noqa: N815  http.server dispatches on do_<METHOD>
 
 
 class _Server(ThreadingHTTPServer):

@@ -34,8 +34,8 @@ from scoring.event_codegen import (
 from scoring.expr_codegen import ExprBuilder, compile_source, compile_values_predicate
 from scoring.rule_codegen import GroupPlan, Memos, RulePlan, presence, rule_lines
 from scoring.rules import Item, capped_note, collect_events
-from scoring.slots import new_contribution, slots_constructor
 from scoring.spec import Cond
+from scoring.types import new_contribution, slots_constructor
 
 __all__ = [
     "EventMatcher",

@@ -200,9 +200,19 @@ _EXACT_MILLIS_LIMIT = 4_102_444_800_000
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
+#: The last (time, epoch microseconds) `epoch_micros` computed: `score` asks again per record.
+_LAST_MICROS: tuple[datetime | None, int] = (None, 0)
+
+
 def epoch_micros(now: datetime) -> int:
     """`now` as whole microseconds since the epoch (what `age_days` takes beside it)."""
-    return (now - _EPOCH) // _ONE_MICROSECOND
+    global _LAST_MICROS  # noqa: PLW0603  a one-entry cache; a race only recomputes it
+    last = _LAST_MICROS
+    if last[0] is now:
+        return last[1]
+    micros = (now - _EPOCH) // _ONE_MICROSECOND
+    _LAST_MICROS = (now, micros)
+    return micros
 
 
 def age_days(value: object, now: datetime, now_micros: int) -> float | None:

@@ -18,9 +18,8 @@ from typing import Literal
 
 from scoring.conditions import Pred, Values
 from scoring.reasons import signed
-from scoring.slots import new_contribution
 from scoring.spec import Band, Decay, RuleSpec
-from scoring.types import Contribution, Event
+from scoring.types import Contribution, Event, new_contribution
 
 _DAY_SECONDS = 86400.0
 _INF = math.inf

@@ -241,9 +241,8 @@ ACCOUNT_FIELDS: tuple[str, ...] = (
     "qualified",
 )
 ACCOUNT_PREFIX = "account."
-#: Model objects that are accounts (scored from their people) and that are people.
+#: Model objects that are accounts (scored from their people).
 ACCOUNT_OBJECTS: tuple[str, ...] = ("company", "account")
-PERSON_OBJECTS: tuple[str, ...] = ("contact", "lead")
 
 
 Thresholds = tuple[tuple[str, float], ...]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from config.settings import (
     MAX_CHUNK_SIZE,
@@ -56,7 +57,9 @@ def build_connector(
 
         hub = conn.hubspot
         assert hub is not None  # guaranteed by ConnectionSettings validation
-        return HubSpotConnector(hubspot_options(hub), daily_used=daily_used, sleep=sleep)
+        namespaces = tuple(dict.fromkeys(o.namespace for o in conn.objects if o.namespace))
+        options = replace(hubspot_options(hub), output_namespaces=namespaces)
+        return HubSpotConnector(options, daily_used=daily_used, sleep=sleep)
     from connectors.salesforce import SalesforceConnector
 
     sf = conn.salesforce
@@ -65,41 +68,52 @@ def build_connector(
 
 
 def hubspot_options(hub: HubSpotSettings) -> HubSpotOptions:
-    """The HubSpot connector's options from a connection's `hubspot` section."""
+    """The HubSpot connector's options from a connection's `hubspot` section; keys the section
+    leaves out take `HubSpotOptions`' defaults."""
     from connectors.hubspot.options import HubSpotOptions
 
     return HubSpotOptions(
-        base_url=hub.base_url,
-        access_token=hub.access_token,
-        client_id=hub.client_id,
-        client_secret=hub.client_secret,
-        refresh_token=hub.refresh_token,
-        tier=hub.tier,
-        ca_bundle=_path(hub.ca_bundle),
-        timeout=hub.timeout,
-        daily_budget=hub.daily_budget,
+        **_given(
+            base_url=hub.base_url,
+            access_token=hub.access_token,
+            client_id=hub.client_id,
+            client_secret=hub.client_secret,
+            refresh_token=hub.refresh_token,
+            tier=hub.tier,
+            ca_bundle=_path(hub.ca_bundle),
+            timeout=hub.timeout,
+            daily_budget=hub.daily_budget,
+        )
     )
 
 
 def salesforce_options(sf: SalesforceSettings) -> SalesforceOptions:
-    """The Salesforce connector's options from a connection's `salesforce` section."""
+    """The Salesforce connector's options from a connection's `salesforce` section; keys the
+    section leaves out take `SalesforceOptions`' defaults."""
     from connectors.salesforce.options import SalesforceOptions
 
     return SalesforceOptions(
         login_url=sf.login_url,
-        client_id=sf.client_id,
-        client_secret=sf.client_secret,
-        username=sf.username,
-        private_key_file=_path(sf.private_key_file),
-        session_id=sf.session_id,
-        instance_url=sf.instance_url,
-        api_version=sf.api_version,
-        ca_bundle=_path(sf.ca_bundle),
-        timeout=sf.timeout,
-        daily_share=sf.daily_share,
-        bulk_threshold=sf.bulk_threshold,
-        sales_permission_set=sf.sales_permission_set,
+        **_given(
+            client_id=sf.client_id,
+            client_secret=sf.client_secret,
+            username=sf.username,
+            private_key_file=_path(sf.private_key_file),
+            session_id=sf.session_id,
+            instance_url=sf.instance_url,
+            api_version=sf.api_version,
+            ca_bundle=_path(sf.ca_bundle),
+            timeout=sf.timeout,
+            daily_share=sf.daily_share,
+            bulk_threshold=sf.bulk_threshold,
+            sales_permission_set=sf.sales_permission_set,
+        ),
     )
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The options a configuration section sets (None: not set, the option's default holds)."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _path(path: Path | None) -> str | None:
@@ -127,12 +141,12 @@ def write_chunk(conn: ConnectionSettings, *, full: bool) -> int:
     before writing, and dead-letter retries fetch records a chunk at a time.
     """
     size = conn.write.chunk_size
-    sf = conn.salesforce
+    if not full or conn.salesforce is None:
+        return size
+    threshold = salesforce_options(conn.salesforce).bulk_threshold
     # A full run's chunk may grow to `bulk_threshold` up to the largest `write.chunk_size`: a
     # threshold above it disables Bulk
-    if full and sf is not None and sf.bulk_threshold <= MAX_CHUNK_SIZE:
-        return max(size, sf.bulk_threshold)
-    return size
+    return max(size, threshold) if threshold <= MAX_CHUNK_SIZE else size
 
 
 def outage_policy(conn: ConnectionSettings) -> OutagePolicy:

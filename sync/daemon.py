@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor as CheckPool
 from concurrent.futures import TimeoutError as CheckTimeout
@@ -30,7 +30,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.settings import ConnectionSettings, Settings
 from connectors.base import Connector
-from scoring.model import ScoringModel
 from sync.alerts import Alert, Alerter, WebhookSender
 from sync.connections import build_connector, calls_today, outage_policy, run_options
 from sync.engine import Engine, utc_now
@@ -38,6 +37,7 @@ from sync.health import HealthServer, Readiness
 from sync.leadership import Leadership, leadership_for
 from sync.lock import LockBusy
 from sync.metrics import Metrics
+from sync.run import Model
 from sync.run_summary import RunResult
 from sync.shutdown import stop_aware_sleep
 from sync.state.store import StateStore
@@ -70,7 +70,7 @@ class Daemon:
     def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
         self,
         settings: Settings,
-        models: dict[tuple[str, str], ScoringModel],
+        models: Mapping[tuple[str, str], Model],
         store: StateStore,
         *,
         connector_factory: Callable[[ConnectionSettings], Connector] | None = None,
@@ -279,7 +279,7 @@ class Daemon:
         if connector is None:
             connector = self.connectors[conn.name] = self.connector_factory(conn)
         results: list[RunResult] = []
-        for obj in conn.objects:
+        for kind in conn.kinds:
             if stop.is_set():
                 break
             engine = Engine(
@@ -292,8 +292,8 @@ class Daemon:
             )
             try:
                 result = engine.run(
-                    obj.kind,
-                    self.models[(conn.name, obj.kind)],
+                    kind,
+                    self.models[(conn.name, kind)],
                     run_options(conn, full=full, dry_run=False),
                 )
             except LockBusy as exc:

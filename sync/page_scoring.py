@@ -95,6 +95,8 @@ class ScoredPage:
     unchanged: int = 0
     skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    #: Score rows of a group's other models, by the state kind they are stored under.
+    extra_scores: dict[str, list[ScoreRow]] = field(default_factory=dict)
 
 
 #: `scoring.score`: a compiled `ScoringModel` in, a `ScoreResult` out (an account model's
@@ -108,10 +110,11 @@ class PageScorer:
 
     `score(..., skip_scored=True)` (incremental runs) counts and leaves alone a record whose
     version was already scored with this model; full runs score everything (interest decays
-    daily).
+    daily). `kept` properties are stored in the input snapshots beside the model's (the
+    connector's engagement gates, `connectors.engagement_gates`).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the model and the run's settings, keyword-only
         self,
         model: Any,
         *,
@@ -119,13 +122,14 @@ class PageScorer:
         min_points_change: float,
         sample_size: int = SAMPLE_SIZE,
         scorer: Scorer = default_scorer,
+        kept: frozenset[str] = frozenset(),
     ) -> None:
         self.model = model
         self.now = now
         self.min_points_change = min_points_change
         self.sample_size = sample_size
         self.scorer = scorer
-        self.inputs = InputsEncoder(model.properties, model.event_types)
+        self.inputs = InputsEncoder(model.properties | kept, model.event_types)
 
     def score(
         self, records: Sequence[Record], previous: PreviousRows, *, skip_scored: bool = False

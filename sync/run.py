@@ -18,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from config.account_links import ACCOUNT_LINKS
+from config.model_group import ModelGroup
 from config.settings import ReadSettings, WriteSettings
 from connectors.base import Connector, MemberRequest, Page, ReadHints
+from connectors.engagement_gates import EngagementGates
 from connectors.errors import (
     BudgetExhausted,
     ConnectorError,
@@ -31,9 +33,11 @@ from scoring.account_link import with_account
 from scoring.model import event_horizon_days
 from scoring.spec import ModelSpec
 from scoring.types import Record
+from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
+from sync.state.inputs import decode_inputs
 from sync.state.records import CursorState, OutboxEntry, RunCounts, RunStatus, WriteOutcome
 from sync.state.store import StateStore
 from sync.writes import Writes
@@ -213,7 +217,7 @@ class Run:
         position: Position,
         started: datetime,
         run_id: int,
-        scorer: PageScorer,
+        scorer: PageScorer | GroupScorer,
         read_outage: Outage,
         write_outage: Outage,
         writes: Writes,
@@ -285,13 +289,22 @@ class Run:
             beside_reading=position.mode == "full"
             and not options.dry_run
             and context.connector.concurrent_writes,
+            score_kinds=[s.state_kind for s in model.slots[1:]]
+            if isinstance(model, ModelGroup)
+            else (),
         )
-        scorer = PageScorer(
+        connector = context.connector
+        scorer = scorer_for(
             model,
             now=now,
             min_points_change=options.min_points_change,
             sample_size=options.sample_size,
             scorer=context.scorer,
+            kept=(
+                connector.engagement_gates(kind, model.event_types)
+                if isinstance(connector, EngagementGates)
+                else frozenset()
+            ),
         )
         return cls(
             context,
@@ -438,15 +451,29 @@ class Run:
             token = page.cursor or token
 
     def hints(self) -> ReadHints:
-        """What the connector may leave out: events older than the model can score and, in
-        incremental runs, records whose version is already scored (they are not scored)."""
+        """What the connector may leave out: events older than the model can score, in
+        incremental runs records whose version is already scored (they are not scored), and
+        what the model last scored each record with (`stored`)."""
         since = {}
-        for event_type in self.model.event_types:
-            days = event_horizon_days(self.model.spec, event_type)
-            if days is not None:
-                since[event_type] = self.scorer.now - timedelta(days=days)
+        model = self.model
+        models: list[Model] = (
+            [s.model for s in model.slots] if isinstance(model, ModelGroup) else [model]
+        )
+        for event_type in model.event_types:
+            horizons = [
+                event_horizon_days(m.spec, event_type)
+                for m in models
+                if event_type in m.event_types
+            ]
+            # a model reading this type at any age (None) needs every occurrence
+            if horizons and None not in horizons:
+                since[event_type] = self.scorer.now - timedelta(
+                    days=max(h or 0.0 for h in horizons)
+                )
         scored = self.scored if self.skips_scored else None
-        return ReadHints(events_since=since, scored=scored)
+        # a group's models keep their inputs apart: no one snapshot to take events from
+        stored = None if isinstance(model, ModelGroup) else self.stored
+        return ReadHints(events_since=since, scored=scored, stored=stored)
 
     @property
     def skips_scored(self) -> bool:
@@ -456,16 +483,35 @@ class Run:
         return self.position.mode == "incremental" and member_request(self.model) is None
 
     def scored(self, versions: Sequence[tuple[str, datetime | None]]) -> set[str]:
-        """Of `(record id, updated_at)` pairs, the ids whose version is scored already."""
+        """Of `(record id, updated_at)` pairs, the ids whose version is scored already (by
+        every model of a group)."""
         context = self.context
-        stored = context.store.previous_rows(
-            context.connection, self.kind, [i for i, _ in versions]
+        model = self.model
+        kinds = (
+            [(s.state_kind, s.model.version) for s in model.slots]
+            if isinstance(model, ModelGroup)
+            else [(self.kind, model.version)]
         )
-        model = self.model.version
+        ids = [i for i, _ in versions]
+        done = {i for i, _ in versions}
+        for kind, version in kinds:
+            stored = context.store.previous_rows(context.connection, kind, ids)
+            done &= {
+                record_id
+                for record_id, updated in versions
+                if record_id in stored and already_scored(updated, stored[record_id], version)
+            }
+        return done
+
+    def stored(self, record_ids: Sequence[str]) -> dict[str, Record]:
+        """The input snapshots this model last scored `record_ids` with, as records."""
+        context = self.context
+        rows = context.store.previous_rows(context.connection, self.kind, record_ids)
+        version = self.model.version
         return {
-            record_id
-            for record_id, updated in versions
-            if record_id in stored and already_scored(updated, stored[record_id], model)
+            record_id: decode_inputs(record_id, self.kind, row.inputs)
+            for record_id, row in rows.items()
+            if row.inputs is not None and row.model_version == version
         }
 
     def unavailable(self, exc: SourceUnavailable) -> str:
@@ -503,9 +549,16 @@ class Run:
         write."""
         context, counts = self.context, self.counts
         store, connection = context.store, context.connection
-        previous = store.previous_rows(connection, self.kind, [r.id for r in records])
+        ids = [r.id for r in records]
         records = self._with_accounts(records)
-        page = self.scorer.score(records, previous, skip_scored=self.skips_scored)
+        scorer = self.scorer
+        if isinstance(scorer, GroupScorer):
+            kinds = [slot.state_kind for slot in scorer.group.slots]
+            stored = {k: store.previous_rows(connection, k, ids) for k in kinds}
+            page = scorer.score(records, stored, skip_scored=self.skips_scored)
+        else:
+            previous = store.previous_rows(connection, self.kind, ids)
+            page = scorer.score(records, previous, skip_scored=self.skips_scored)
         self.result.plan.merge(page.plan)
         if page.high_water is not None and (
             self.high_water is None or page.high_water > self.high_water
@@ -528,6 +581,7 @@ class Run:
                 scores=page.scores,
                 counts=counts,
                 now=context.clock(),
+                extra_scores=page.extra_scores,
             )
             if page.rejected:
                 self._dead_letter_unscored(page.rejected)

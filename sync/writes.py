@@ -82,8 +82,11 @@ class Writes:
         counts: RunCounts,
         reasons: Counter[str],
         beside_reading: bool,
+        score_kinds: Sequence[str] = (),
     ) -> None:
         self._store = store
+        #: where a model group's other models keep their results (versions raised on writes)
+        self._score_kinds = tuple(score_kinds)
         self._connector = connector
         self._connection = connection
         self._kind = kind
@@ -180,7 +183,12 @@ class Writes:
                 for c in part
             ]
             self._store.record_writes(
-                self._run_id, self._connection, self._kind, outcomes, now=self._clock()
+                self._run_id,
+                self._connection,
+                self._kind,
+                outcomes,
+                now=self._clock(),
+                score_kinds=self._score_kinds,
             )
             done.update((o.entry.record_id, o) for o in outcomes)
         return [done[entry.record_id] for entry, _ in batch]

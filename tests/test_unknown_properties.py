@@ -198,6 +198,7 @@ fit:
   rules:
     - {name: VP, if: {JobTitle: {contains: vp}}, points: 20}
     - {name: Big, if: {company.numberofemployees: {gte: 500}}, points: 10}
+    - {name: Software, if: {company.industri: COMPUTER_SOFTWARE}, points: 10}
 interest:
   rules:
     - {name: Opens, property: hs_email_opn, bands: [{gte: 1, points: 5}]}
@@ -211,7 +212,9 @@ def test_validate_and_backtest_against_the_crm_property_list(hubspot, capsys) ->
     lines = [
         f"{model}:5:23 fit.rules[0].if.JobTitle: no property 'JobTitle' {where} "
         "(did you mean 'jobtitle'?)",
-        f"{model}:9:31 interest.rules[0].property: no property 'hs_email_opn' {where} "
+        f"{model}:7:29 fit.rules[2].if.company.industri: no property 'company.industri' "
+        f"{where} (did you mean 'company.industry'?)",
+        f"{model}:10:31 interest.rules[0].property: no property 'hs_email_opn' {where} "
         "(did you mean 'hs_email_open'?)",
     ]
     code, out, err = run(capsys, "validate", "--config", str(config))
@@ -221,7 +224,11 @@ def test_validate_and_backtest_against_the_crm_property_list(hubspot, capsys) ->
     assert (code, out) == (2, "")
     assert err.removeprefix("error: ").splitlines() == lines
     config, _ = hubspot_config(
-        sandbox, tmp, CONTACT_MODEL.replace("JobTitle", "jobtitle").replace("opn", "open")
+        sandbox,
+        tmp,
+        CONTACT_MODEL.replace("JobTitle", "jobtitle")
+        .replace("opn", "open")
+        .replace("industri:", "industry:"),
     )
     code, out, err = run(capsys, "validate", "--config", str(config))
     assert (code, err) == (0, "")

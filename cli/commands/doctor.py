@@ -35,8 +35,7 @@ from connectors.errors import (
     MissingPermission,
     PermanentError,
 )
-from connectors.outputs import output_fields
-from sync.connections import build_connector, calls_today
+from sync.connections import build_connector, calls_today, hubspot_options, salesforce_options
 from sync.engine import utc_now
 from sync.state.errors import database_name
 from sync.state.migrations import LATEST
@@ -99,11 +98,11 @@ def check_state_store(ctx: Context) -> list[Check]:
 def crm_url(conn: ConnectionSettings) -> tuple[str, str | None, float]:
     """(base URL, CA bundle, timeout) of the connection's CRM."""
     if conn.hubspot is not None:
-        hub = conn.hubspot
-        return hub.base_url, str(hub.ca_bundle) if hub.ca_bundle else None, hub.timeout
-    sf = conn.salesforce
-    assert sf is not None
-    return sf.login_url, str(sf.ca_bundle) if sf.ca_bundle else None, sf.timeout
+        hub = hubspot_options(conn.hubspot)
+        return hub.base_url, hub.ca_bundle, hub.timeout
+    assert conn.salesforce is not None
+    sf = salesforce_options(conn.salesforce)
+    return sf.login_url, sf.ca_bundle, sf.timeout
 
 
 def check_clock(conn: ConnectionSettings, now: Callable[[], datetime]) -> Check:
@@ -133,11 +132,8 @@ def check_schema(ctx: Context, conn: ConnectionSettings, connector: Connector) -
     """Credentials, scopes and every output property of every object (no changes made)."""
     checks: list[Check] = []
     for obj in conn.objects:
-        model = ctx.models[(conn.name, obj.kind)]
         try:
-            report = connector.ensure_schema(
-                obj.kind, output_fields(model.grades, model.labels), apply=False
-            )
+            report = connector.ensure_schema(obj.kind, ctx.outputs_for(conn.name, obj), apply=False)
         except AuthError as exc:
             return [Check(conn.name, "credentials", FAIL, f"{exc}; check the token or client")]
         except (MissingPermission, PermanentError) as exc:
@@ -181,14 +177,14 @@ def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -
             return Check(conn.name, "budget headroom", OK, f"{used:,} calls today, no daily_budget")
         where = "daily_budget"
     else:
-        sf = conn.salesforce
-        assert sf is not None
+        assert conn.salesforce is not None
+        daily_share = salesforce_options(conn.salesforce).daily_share
         from connectors.salesforce import SalesforceConnector
 
         assert isinstance(connector, SalesforceConnector)
         _, org_limit = connector.org_allowance()
-        cap = max(1, math.floor(sf.daily_share * org_limit))
-        where = f"{sf.daily_share:.0%} of the org's {org_limit:,}"
+        cap = max(1, math.floor(daily_share * org_limit))
+        where = f"{daily_share:.0%} of the org's {org_limit:,}"
     share = used / cap
     status = OK if share < BUDGET_WARN else WARN if share < 1 else FAIL
     detail = f"{used:,} of {cap:,} calls today ({where}, {share:.0%})"

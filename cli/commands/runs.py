@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,11 +25,19 @@ import sqlalchemy.exc
 from cli.render import ProgressLine, failures, plan_report, summary_table, table
 from cli.times import time_option
 from config.errors import UserError
-from config.loader import LoadedConfig, load_config, load_models
-from config.settings import ConnectionSettings, Settings
+from config.loader import LoadedConfig, load_config, load_configured
+from config.model_group import ModelGroup
+from config.settings import ConnectionSettings, ObjectSettings, Settings
+from connectors.base import OutputField
 from connectors.outputs import output_fields
 from scoring.model import ScoringModel
-from sync.connections import build_connector, calls_today, outage_policy, run_options
+from sync.connections import (
+    build_connector,
+    calls_today,
+    outage_policy,
+    run_options,
+    salesforce_options,
+)
 from sync.daemon import Daemon, full_trigger
 from sync.engine import Engine, utc_now
 from sync.lock import LockBusy
@@ -51,6 +59,28 @@ class Context:
     loaded: LoadedConfig
     models: dict[tuple[str, str], ScoringModel]
     store: StateStore
+    #: Kinds scored by several models (or with an output prefix): the group the engine runs.
+    groups: dict[tuple[str, str], ModelGroup] = field(default_factory=dict)
+
+    def configured(self, connection: str, kind: str) -> ScoringModel | ModelGroup:
+        """What a run of `connection`'s `kind` scores with: its model or its group."""
+        return self.groups.get((connection, kind)) or self.models[(connection, kind)]
+
+    def model_for(self, connection: str, obj: ObjectSettings) -> ScoringModel:
+        """The model of one `objects` entry of `connection`."""
+        group = self.groups.get((connection, obj.kind))
+        if group is None:
+            return self.models[(connection, obj.kind)]
+        return next(s.model for s in group.slots if s.namespace == obj.namespace)
+
+    def outputs_for(self, connection: str, obj: ObjectSettings) -> tuple[OutputField, ...]:
+        """The output properties one `objects` entry writes."""
+        model = self.model_for(connection, obj)
+        return output_fields(model.grades, model.labels, namespace=obj.namespace, model=model.name)
+
+    def run_models(self) -> dict[tuple[str, str], ScoringModel | ModelGroup]:
+        """`configured` for every connection and kind."""
+        return {key: self.configured(*key) for key in self.models}
 
     @property
     def settings(self) -> Settings:
@@ -73,8 +103,8 @@ def chosen(settings: Settings, name: str | None) -> list[ConnectionSettings]:
 def open_context(config: str, secrets_dir: str | None, *, with_models: bool = True) -> Context:
     """Load and validate the config (and its models), and open the state store."""
     loaded = load_config(config, secrets_dir=secrets_dir)
-    models = load_models(loaded) if with_models else {}
-    return Context(loaded, models, open_store(loaded.settings))
+    models, groups = load_configured(loaded) if with_models else ({}, {})
+    return Context(loaded, models, open_store(loaded.settings), groups)
 
 
 def open_store(settings: Settings) -> StateStore:
@@ -177,7 +207,7 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                 sleep=stop_aware_sleep(stop),
             )
             try:
-                for obj in conn.objects:
+                for kind in conn.kinds:
                     if stop.is_set():
                         break
                     engine = Engine(
@@ -190,13 +220,9 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                     )
                     options = run_options(conn, full=full, dry_run=dry_run)
                     try:
-                        result = engine.run(
-                            obj.kind, ctx.models[(conn.name, obj.kind)], options, now=now
-                        )
+                        result = engine.run(kind, ctx.configured(conn.name, kind), options, now=now)
                     except LockBusy as exc:
-                        result = RunResult(
-                            conn.name, obj.kind, "-", dry_run, RunStatus.BUSY, utc_now()
-                        )
+                        result = RunResult(conn.name, kind, "-", dry_run, RunStatus.BUSY, utc_now())
                         result.error = str(exc)
                     results.append(result)
                     progress.finish()
@@ -223,7 +249,7 @@ def run_command(*, config: str, secrets_dir: str | None) -> int:
         ctx.settings.logging.format,
         personal_data=ctx.settings.logging.personal_data,
     )
-    daemon = Daemon(ctx.settings, ctx.models, ctx.store)
+    daemon = Daemon(ctx.settings, ctx.run_models(), ctx.store)
 
     def notify(name: str) -> None:
         log.info("stop requested; finishing the pages in flight", extra={"signal": name})
@@ -258,11 +284,10 @@ def setup_command(
         connector = build_connector(conn)
         try:
             for obj in conn.objects:
-                model = ctx.models[(conn.name, obj.kind)]
-                report = connector.ensure_schema(
-                    obj.kind, output_fields(model.grades, model.labels), apply=apply
-                )
-                click.echo(f"{conn.name} ({conn.crm}) {obj.kind}:")
+                outputs = ctx.outputs_for(conn.name, obj)
+                report = connector.ensure_schema(obj.kind, outputs, apply=apply)
+                prefix = f" ({obj.output_prefix}*)" if obj.output_prefix else ""
+                click.echo(f"{conn.name} ({conn.crm}) {obj.kind}{prefix}:")
                 rows = [(f.name, f.crm_name, f.state, f.detail) for f in report.fields]
                 click.echo(table(("output", "CRM name", "state", "detail"), rows))
                 for action in report.actions:
@@ -325,7 +350,7 @@ def status_command(
     for conn in ctx.connections(connection):
         store = ctx.store
         runs = store.runs(conn.name, limit=limit)
-        click.echo(f"== {conn.name} ({conn.crm}: {', '.join(o.kind for o in conn.objects)})")
+        click.echo(f"== {conn.name} ({conn.crm}: {', '.join(conn.kinds)})")
         if runs:
             rows = [
                 (
@@ -377,9 +402,9 @@ def _against_budget(conn: ConnectionSettings, used: int, *, live: bool) -> str:
     if conn.hubspot is not None:
         budget = conn.hubspot.daily_budget
         return f"{used:,}" + (f" of {budget:,} (daily_budget)" if budget else "")
-    sf = conn.salesforce
-    assert sf is not None
-    share = f"{sf.daily_share:.0%}"
+    assert conn.salesforce is not None
+    daily_share = salesforce_options(conn.salesforce).daily_share
+    share = f"{daily_share:.0%}"
     if not live:
         # The org's allowance arrives with every Salesforce reply but is not stored.
         return (
@@ -394,7 +419,7 @@ def _against_budget(conn: ConnectionSettings, used: int, *, live: bool) -> str:
         org_used, org_limit = connector.org_allowance()
     finally:
         connector.close()
-    allowed = max(1, math.floor(sf.daily_share * org_limit))
+    allowed = max(1, math.floor(daily_share * org_limit))
     return (
         f"{used:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the whole "
         f"org used {org_used:,} in its rolling 24 hours)"
@@ -420,7 +445,7 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
     results: list[RunResult] = []
     with stop_on_signals(stop):
         for conn in ctx.connections(connection):
-            kinds = [o.kind for o in conn.objects if ctx.store.dead_letters(conn.name, o.kind)]
+            kinds = [k for k in conn.kinds if ctx.store.dead_letters(conn.name, k)]
             if not kinds:
                 continue
             connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, utc_now()))
@@ -434,7 +459,7 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
                         results.append(
                             engine.retry_dead_letters(
                                 kind,
-                                ctx.models[(conn.name, kind)],
+                                ctx.configured(conn.name, kind),
                                 run_options(conn, full=False, dry_run=False),
                             )
                         )

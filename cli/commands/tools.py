@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from cli.inputs import IdColumnOption, read_input
 from cli.times import time_option
 from config.errors import Problem, ProblemsError, UserError
 from config.model_loader import load_model
-from config.record_files import read_records
 from config.settings import ConnectionSettings
 from connectors.account_match import AccountMatcher
 from connectors.base import Connector
@@ -123,7 +122,7 @@ def _object(
         names = ", ".join(c.name for c in conns)
         raise UserError(f"the config has several connections ({names}); pick one with --connection")
     conn = conns[0]
-    kinds = [o.kind for o in conn.objects]
+    kinds = conn.kinds
     if kind is None:
         if len(kinds) > 1:
             raise UserError(f"{conn.name} scores {', '.join(kinds)}; pick one with --kind")
@@ -131,6 +130,52 @@ def _object(
     if kind not in kinds:
         raise UserError(f"{conn.name} has no {kind!r} object; it scores {', '.join(kinds)}")
     return conn, kind
+
+
+def _own_outputs(
+    record: Record, ctx: Context, connection: str, kind: str, picked: Picked
+) -> Record:
+    """The record with only the picked model's outputs, under their canonical names."""
+    group = ctx.groups.get((connection, kind))
+    if group is None:
+        return record
+    slot = next(s for s in group.slots if s.state_kind == picked.state_kind)
+    return replace(record, outputs=slot.own(record.outputs))
+
+
+def model_name_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--model-name` for commands that read one model of a kind scored by several."""
+    return click.option(
+        "--model-name",
+        help="With --config: the model (its name or output prefix part, e.g. pl_a), when the "
+        "kind has several (default: the first).",
+    )(fn)
+
+
+@dataclass(frozen=True, slots=True)
+class Picked:
+    """One configured model of a kind: the model, its file and where its results are stored."""
+
+    model: ScoringModel
+    path: Path
+    state_kind: str
+
+
+def _pick(ctx: Context, conn: ConnectionSettings, kind: str, name: str | None) -> Picked:
+    """The model `name` of `conn`'s `kind` (the first when None)."""
+    entries = conn.models_of(kind)
+    group = ctx.groups.get((conn.name, kind))
+    if group is None:
+        if name is not None and name != ctx.models[(conn.name, kind)].name:
+            raise UserError(f"{conn.name} scores {kind} with one model; drop --model-name")
+        return Picked(ctx.models[(conn.name, kind)], entries[0].model, kind)
+    try:
+        slot = group.slot(name)
+    except KeyError:
+        names = ", ".join(s.model.name for s in group.slots)
+        raise UserError(f"{conn.name} has no {kind} model {name!r}; its models: {names}") from None
+    path = next(o.model for o in entries if o.namespace == slot.namespace)
+    return Picked(slot.model, path, slot.state_kind)
 
 
 def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -146,6 +191,7 @@ def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @IdColumnOption
 @config_options
 @live_options
+@model_name_option
 @time_option("--now", "now", "Explain as of this ISO-8601 time (default: now).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def explain_command(  # noqa: PLR0913  click passes each option as a keyword
@@ -158,6 +204,7 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
     secrets_dir: str | None,
     connection: str | None,
     kind: str | None,
+    model_name: str | None,
     now: datetime | None,
     fmt: str,
 ) -> None:
@@ -172,7 +219,13 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
     if _offline(model_path, input_path):
         assert model_path is not None and input_path is not None
         model = load_model(model_path)
-        records = read_records(input_path, model.object, on_problem=_warn, id_column=id_column)
+        records = read_input(
+            model=model,
+            model_path=model_path,
+            input_path=input_path,
+            on_problem=_warn,
+            id_column=id_column,
+        )
         found = next((r for r in records if r.id == record_id), None)
         if found is None:
             by = f"in column {id_column!r}" if id_column else "(ids: --id-column COLUMN)"
@@ -182,7 +235,8 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
         ctx = open_context(config, secrets_dir)
         try:
             conn, obj_kind = _object(ctx, connection, kind)
-            model = ctx.models[(conn.name, obj_kind)]
+            picked = _pick(ctx, conn, obj_kind, model_name)
+            model = picked.model
             with _live_connector(ctx, conn) as connector:
                 fetched = connector.fetch(
                     obj_kind,
@@ -216,7 +270,10 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                     connection=conn.name,
                 )
             )
-            previous = ctx.store.previous_scores(conn.name, obj_kind, [record_id]).get(record_id)
+            previous = ctx.store.previous_scores(conn.name, picked.state_kind, [record_id]).get(
+                record_id
+            )
+            fetched = [_own_outputs(fetched[0], ctx, conn.name, obj_kind, picked)]
             explanation = explain(fetched[0], model, now, previous, account_link=link)
         finally:
             ctx.store.close()
@@ -348,6 +405,7 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
     connection: str | None,
     kind: str | None,
     id_column: str | None = None,
+    model_name: str | None = None,
 ) -> Study:
     """The model and labelled records, from a file (`--input`) or the CRM (`--config`).
 
@@ -376,8 +434,9 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
     ctx = open_context(config, secrets_dir)
     try:
         conn, obj_kind = _object(ctx, connection, kind)
-        path = model_path or next(o.model for o in conn.objects if o.kind == obj_kind)
-        model = load_model(path) if model_path else ctx.models[(conn.name, obj_kind)]
+        picked = _pick(ctx, conn, obj_kind, model_name)
+        path = model_path or picked.path
+        model = load_model(path) if model_path else picked.model
         if model.object != obj_kind:
             raise UserError(f"{path}: scores {model.object} records, {conn.name} {obj_kind}")
         with _live_connector(ctx, conn) as connector:
@@ -422,6 +481,7 @@ def _read(path: Path) -> str:
 @IdColumnOption
 @config_options
 @live_options
+@model_name_option
 @ReportOption
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def backtest_command(*, report_path: Path | None, fmt: str, **options: Any) -> None:
@@ -492,6 +552,7 @@ def _target(  # noqa: PLR0913  the command options it checks, keyword-only
 @IdColumnOption
 @config_options
 @live_options
+@model_name_option
 @click.option(
     "--out",
     "out_path",
@@ -585,6 +646,7 @@ def calibrate_command(  # noqa: PLR0913  click passes each option as a keyword
 )
 @config_options
 @live_options
+@model_name_option
 @click.option(
     "--from-state",
     is_flag=True,
@@ -601,6 +663,7 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
     secrets_dir: str | None,
     connection: str | None,
     kind: str | None,
+    model_name: str | None,
     from_state: bool,
     samples: int,
     now: datetime | None,
@@ -611,7 +674,13 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
     ctx = open_context(config, secrets_dir)
     try:
         conn, obj_kind = _object(ctx, connection, kind)
-        live = ctx.models[(conn.name, obj_kind)]
+        picked = _pick(ctx, conn, obj_kind, model_name)
+        if picked.state_kind != obj_kind:
+            raise UserError(
+                f"preview compares with the first {obj_kind} model of {conn.name}; for "
+                f"{picked.model.name!r} use backtest --config F --model-name {model_name}"
+            )
+        live = picked.model
         if candidate.object != live.object:
             raise UserError(
                 f"{model_path}: scores {candidate.object} records, the live model {live.object}"

@@ -25,7 +25,7 @@ from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.deals import won_deals
-from connectors.hubspot.engagement import Engagement, helper_properties
+from connectors.hubspot.engagement import Engagement, gates, helper_properties
 from connectors.hubspot.enrichment import (
     COMPANY_PREFIX,
     Enriched,
@@ -37,8 +37,14 @@ from connectors.hubspot.history import read_history
 from connectors.hubspot.members import attach_members, changed_companies
 from connectors.hubspot.options import HubSpotOptions
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
-from connectors.hubspot.values import OUTPUT_TYPES, PREFIX, crm_name, parse_time
-from connectors.hubspot.writing import BATCH_SIZE, LIFECYCLE, KnownValues, write_changes
+from connectors.hubspot.values import parse_time
+from connectors.hubspot.writing import (
+    BATCH_SIZE,
+    LIFECYCLE,
+    KnownValues,
+    output_map,
+    write_changes,
+)
 from connectors.property_names import PropertyNames
 from scoring.types import Record
 
@@ -48,11 +54,6 @@ KINDS: Mapping[str, ObjectSpec] = {
     "contact": ObjectSpec("contact", "contacts", "lastmodifieddate"),
     "company": ObjectSpec("company", "companies", "hs_lastmodifieddate"),
 }
-OUTPUT_PROPERTIES = tuple(crm_name(name) for name in OUTPUT_TYPES)
-
-
-#: (HubSpot property, canonical output name) of every leadsync output property.
-_OUTPUT_NAMES = tuple((name, name[len(PREFIX) :]) for name in OUTPUT_PROPERTIES)
 
 
 def _cursor(state: FullState | IncrementalState | None) -> str | None:
@@ -82,6 +83,9 @@ class HubSpotConnector:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api = HubSpotApi(options, sleep=sleep, clock=clock, daily_used=daily_used)
+        self._outputs = output_map(options.output_namespaces)
+        #: (HubSpot property, canonical output name) of every output property read
+        self._output_names = tuple((name, key) for key, (name, _) in self._outputs.items())
         self._overlap_ms = int(options.overlap_s * 1000)
         self._workers = max(1, options.workers)
         self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="hubspot")
@@ -118,11 +122,26 @@ class HubSpotConnector:
         self, spec: ObjectSpec, fields: Collection[str], event_types: Collection[str]
     ) -> list[str]:
         own, _ = self._split(spec, fields)
-        names = set(own) | set(OUTPUT_PROPERTIES) | {spec.modified}
+        names = set(own) | {name for name, _ in self._output_names} | {spec.modified}
         names |= helper_properties(spec.kind, event_types)
         if spec.kind == "contact":
             names.add(LIFECYCLE)
         return sorted(names)
+
+    @staticmethod
+    def _names(
+        spec: ObjectSpec, fields: Collection[str], event_types: Collection[str]
+    ) -> tuple[str, ...]:
+        """The properties a record carries: the model's, and its engagement gates."""
+        extra = sorted(gates(spec.kind, event_types) - set(fields))
+        return (*fields, *extra)
+
+    def engagement_gates(self, kind: str, event_types: Collection[str]) -> frozenset[str]:
+        """Contacts' rollup counters of Events API activity (`hs_analytics_num_page_views`,
+        `num_conversion_events`), carried in each contact's properties: a contact whose
+        counters did not move since its stored scoring needs no Events API call
+        (`connectors.engagement_gates`)."""
+        return gates(self._spec(kind).kind, event_types)
 
     @staticmethod
     def _split(spec: ObjectSpec, fields: Collection[str]) -> tuple[list[str], list[str]]:
@@ -146,6 +165,7 @@ class HubSpotConnector:
             events_since=hints.events_since if hints else {},
             scored=hints.scored if hints else None,
             modified=spec.modified,
+            stored=hints.stored if hints else None,
         )
         return Enricher(self._engagement, self._pool, wanted)
 
@@ -187,7 +207,7 @@ class HubSpotConnector:
             raw = read_full(self._api, spec, properties, state, max_chains=self._workers)
             low = None
         enricher = self._enricher(spec, fields, event_types, hints)
-        names = tuple(fields)
+        names = self._names(spec, fields, event_types)
         enriched: Iterable[Enriched[FullState | IncrementalState | None]] = (
             enricher.pages(raw) if enricher.active else (Enriched(r, s) for r, s in raw)
         )
@@ -242,14 +262,15 @@ class HubSpotConnector:
         kind, modified = spec.kind, spec.modified
         contact = kind == "contact"
         skip = len(COMPANY_PREFIX)
+        output_names = self._output_names
         for item in page.results:
             rid = str(item["id"])
             props: dict[str, Any] = item.get("properties") or {}
             get = props.get
-            owned = {name: get(name) for name in OUTPUT_PROPERTIES}
+            owned = {name: get(name) for name, _ in output_names}
             outputs = {
                 short: value
-                for name, short in _OUTPUT_NAMES
+                for name, short in output_names
                 if (value := owned[name]) is not None and value != ""
             }
             if contact:
@@ -305,7 +326,7 @@ class HubSpotConnector:
                 yield list(data["results"]), None
 
         enricher = self._enricher(spec, fields, event_types, None)
-        names = tuple(fields)
+        names = self._names(spec, fields, event_types)
         records = [
             record
             for page in (
@@ -341,7 +362,9 @@ class HubSpotConnector:
 
     def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
         """Write output values with batch updates of 100; one result per change, in order."""
-        return write_changes(self._api, self._pool, self._spec(kind), changes, self._known)
+        return write_changes(
+            self._api, self._pool, self._spec(kind), changes, self._known, outputs=self._outputs
+        )
 
     # -- housekeeping ---------------------------------------------------------------------
 

@@ -30,13 +30,14 @@ from connectors.errors import MissingPermission, SourceUnavailable
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.forms import FormNames
 from connectors.hubspot.values import from_ms, parse_ms
-from scoring.types import Event
+from scoring.types import Event, Record
 
 __all__ = [
     "ACTIVITY_TYPES",
     "EVENTS_API",
     "WEB_TYPES",
     "Engagement",
+    "gates",
     "helper_properties",
 ]
 
@@ -69,6 +70,14 @@ def helper_properties(kind: str, event_types: Collection[str]) -> set[str]:
     names = {ROLLUP_GATES[t] for t in event_types if t in ROLLUP_GATES}
     names |= {EMAIL_ROLLUPS[t] for t in event_types if t in EMAIL_ROLLUPS}
     return names
+
+
+def gates(kind: str, event_types: Collection[str]) -> frozenset[str]:
+    """The rollup properties that move whenever a contact's Events API activity of the
+    wanted types grows (`connectors.engagement_gates`)."""
+    if kind != "contact":
+        return frozenset()
+    return frozenset(ROLLUP_GATES[t] for t in event_types if t in ROLLUP_GATES)
 
 
 def _count(value: object) -> int | None:
@@ -105,6 +114,19 @@ class Engagement:
             if count is None or count > 0:
                 return True
         return False
+
+    @staticmethod
+    def unchanged(record: Mapping[str, Any], stored: Record, web: Iterable[str]) -> bool:
+        """Whether a contact's rollup gates hold the values they had when `stored` was
+        scored (then no page view or form submission of the `web` types happened since)."""
+        now = record.get("properties") or {}
+        for event_type in web:
+            gate = ROLLUP_GATES[event_type]
+            if gate not in stored.properties:
+                return False
+            if str(now.get(gate) or "") != str(stored.properties[gate] or ""):
+                return False
+        return True
 
     def web_events(
         self,

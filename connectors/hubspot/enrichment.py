@@ -15,7 +15,10 @@ Companies are read once per `Enricher` (one `iter_pages`), whichever group first
 Pages keep their order and their cursors, so resuming after any page reads nothing twice.
 
 Records the engine has already scored at their current version (`ReadHints.scored`) get
-neither events nor company values: they will not be scored again.
+neither events nor company values: they will not be scored again. A contact whose rollup gates
+(`hs_analytics_num_page_views`, `num_conversion_events`) hold the values they had when the model
+last scored it (`ReadHints.stored`) has had no page view or form submission since: its web
+events come from that stored scoring, without an Events API call.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from connectors.hubspot.associations import (
 from connectors.hubspot.engagement import ACTIVITY_TYPES, Engagement
 from connectors.hubspot.forms import FormNames
 from connectors.hubspot.values import parse_time
-from scoring.types import Event
+from scoring.types import Event, Record
 
 __all__ = ["COMPANY_PREFIX", "GROUP", "Enriched", "Enricher", "Wanted", "company_fields"]
 
@@ -66,13 +69,15 @@ def company_fields(fields: Iterable[str]) -> tuple[list[str], list[str]]:
 class Wanted:
     """What an `Enricher` fetches: the canonical event types, the company properties (without
     `company.`), per event type the oldest occurrence worth asking for, the engine's test of
-    versions already scored, and the modification property of the records."""
+    versions already scored, the modification property of the records, and the engine's
+    stored scoring inputs."""
 
     event_types: Collection[str] = ()
     company_properties: Sequence[str] = ()
     events_since: Mapping[str, datetime] = field(default_factory=dict)
     scored: Callable[[Sequence[tuple[str, datetime | None]]], Collection[str]] | None = None
     modified: str = "lastmodifieddate"
+    stored: Callable[[Sequence[str]], Mapping[str, Record]] | None = None
 
 
 @dataclass
@@ -108,6 +113,7 @@ class Enricher(Generic[S]):
         self._company_properties = list(wanted.company_properties)
         self._events_since = dict(wanted.events_since)
         self._scored = wanted.scored
+        self._stored = wanted.stored
         self._modified = wanted.modified
         self._companies: dict[str, Mapping[str, Any]] = {}
         self._forms = FormNames(self._api)  # form names of this read, asked once each
@@ -148,18 +154,7 @@ class Enricher(Generic[S]):
         if not needed:
             return group
         records = {str(r["id"]): r for page in pages for r in page.results}
-        web = self._engagement.web_types(self._event_types)
-        for record_id in needed:
-            if web and self._engagement.needs_web(records[record_id], web):
-                group.web.append(
-                    self._pool.submit(
-                        self._engagement.web_events,
-                        record_id,
-                        web,
-                        self._web_since(web),
-                        self._forms,
-                    )
-                )
+        self._start_web(group, records, needed)
         sources = [*self._activities] + ([COMPANIES] if self._company_properties else [])
         links = dict(
             zip(
@@ -186,6 +181,34 @@ class Enricher(Generic[S]):
                 if company not in self._companies:
                     self._wait(group, COMPANIES, company, contact)
         return group
+
+    def _start_web(
+        self, group: _Group[S], records: Mapping[str, Raw], needed: Sequence[str]
+    ) -> None:
+        """Web events of the group's contacts with activity: from their stored scoring when
+        their rollup gates did not move since, else one Events API read each."""
+        web = self._engagement.web_types(self._event_types)
+        active = [i for i in needed if web and self._engagement.needs_web(records[i], web)]
+        stored = self._stored(active) if self._stored is not None and active else {}
+        for record_id in active:
+            previous = stored.get(record_id)
+            if previous is not None and self._engagement.unchanged(
+                records[record_id], previous, web
+            ):
+                since = self._web_since(web)
+                _page_of(group, record_id).events[record_id].extend(
+                    e for e in previous.events if e.type in web and (since is None or e.at >= since)
+                )
+            else:
+                group.web.append(
+                    self._pool.submit(
+                        self._engagement.web_events,
+                        record_id,
+                        web,
+                        self._web_since(web),
+                        self._forms,
+                    )
+                )
 
     def _needed(self, group: _Group[S]) -> list[str]:
         ids = group.ids()

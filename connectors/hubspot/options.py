@@ -25,7 +25,7 @@ class HubSpotOptions:
     seconds). `workers` bounds concurrent calls.
     """
 
-    base_url: str
+    base_url: str = "https://api.hubapi.com"
     access_token: SecretStr | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
@@ -38,6 +38,9 @@ class HubSpotOptions:
     overlap_s: float = 0.0
     workers: int = 8
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Namespaces of the connection's further models of a kind (`pl_a_`: they own
+    #: `leadsync_pl_a_score` ...), read and written besides the `leadsync_*` outputs.
+    output_namespaces: tuple[str, ...] = ()
 
     @property
     def oauth(self) -> bool:

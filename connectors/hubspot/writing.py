@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from connectors.base import Change, WriteAction, WriteResult
+from connectors.base import Change, OutputType, WriteAction, WriteResult
 from connectors.batching import isolate_rejected
 from connectors.errors import RequestRejected, TransientError, Unreachable
 from connectors.hubspot.api import HubSpotApi
@@ -101,7 +101,20 @@ def _stage_rank(stage: object) -> int:
 
 
 #: Canonical output name -> (HubSpot property name, output type), looked up once per value.
-_OUTPUTS = {key: (crm_name(key), output_type) for key, output_type in OUTPUT_TYPES.items()}
+Outputs = Mapping[str, tuple[str, OutputType]]
+
+
+def output_map(namespaces: Sequence[str] = ()) -> dict[str, tuple[str, OutputType]]:
+    """The outputs leadsync owns: its own (`score` -> `leadsync_score`) and those of each
+    further model's namespace (`pl_a_score` -> `leadsync_pl_a_score`)."""
+    return {
+        ns + key: (crm_name(ns + key), output_type)
+        for ns in ("", *namespaces)
+        for key, output_type in OUTPUT_TYPES.items()
+    }
+
+
+_OUTPUTS = output_map()
 
 
 def _plan_one(
@@ -109,11 +122,12 @@ def _plan_one(
     record_id: str,
     values: Mapping[str, object],
     known: Mapping[str, object] | None,
+    outputs: Outputs,
 ) -> dict[str, str] | WriteResult:
     """The properties to send for one record's change, or its final result."""
     send: dict[str, str] = {}
     for key, value in values.items():
-        output = _OUTPUTS.get(key)
+        output = outputs.get(key)
         if output is not None:
             name, output_type = output
             if value.__class__ is int and output_type == "number":
@@ -154,14 +168,17 @@ def _plan_one(
     return send
 
 
-def write_changes(
+def write_changes(  # noqa: PLR0913  the API, its pool, the object, the changes and what it owns
     api: HubSpotApi,
     pool: Executor,
     spec: ObjectSpec,
     changes: Sequence[Change],
     known: KnownValues,
+    *,
+    outputs: Outputs = _OUTPUTS,
 ) -> list[WriteResult]:
-    """Write `changes`; one `WriteResult` per change, in order."""
+    """Write `changes` (values keyed by the canonical names of `outputs`); one `WriteResult`
+    per change, in order."""
     merged: dict[str, Mapping[str, object]] = {}
     for change in changes:
         earlier = merged.get(change.record_id)
@@ -179,7 +196,7 @@ def write_changes(
     outcomes: dict[str, WriteResult] = {}
     pending: list[tuple[str, dict[str, str]]] = []
     for rid, values in merged.items():
-        plan = _plan_one(spec, rid, values, known.get(rid))
+        plan = _plan_one(spec, rid, values, known.get(rid), outputs)
         if isinstance(plan, WriteResult):
             outcomes[rid] = plan
         elif not plan:

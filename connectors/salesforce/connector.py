@@ -274,6 +274,9 @@ class SalesforceConnector:
         return {
             "echoes_skipped": self._reader.echoes_skipped,
             "child_pages": self._reader.child_pages,
+            "queries": self._reader.stats.queries,
+            "query_rows": self._reader.stats.rows,
+            "query_calls_minimum": self._reader.stats.calls_minimum,
             "reauthentications": self._api.reauthentications,
             "retries": self._api.retries,
             "bulk_jobs": self._writer.bulk_jobs,

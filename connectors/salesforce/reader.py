@@ -198,6 +198,7 @@ class Reader:
         self.echo = echo or EchoMemory()
         self.echoes_skipped = 0
         self.child_pages = 0  # further batches of subquery results fetched (one call each)
+        self.stats = QueryStats()
         self._describes: dict[str, dict[str, Any]] = {}
         self._recent: OrderedDict[str, str] = OrderedDict()
 
@@ -211,6 +212,7 @@ class Reader:
             echo=self.echo,
         )
         other._describes = self._describes
+        other.stats = self.stats
         return other
 
     # -- schema -------------------------------------------------------------------------------
@@ -473,12 +475,19 @@ class Reader:
         self.api.budget.require(calls_needed, "reading the next page")
         result = self.api.query(soql, batch_size=self.batch_size)
         seen: set[str] = set()
+        stats = self.stats
+        stats.queries += 1
+        stats.calls_minimum += 1
+        rows_of_query = 0
         while True:
             rows = list(result.get("records") or [])
+            rows_of_query += _rows_with_children(rows)
             if rows:
                 yield rows
             next_url = result.get("nextRecordsUrl")
             if result.get("done", True) or not next_url:
+                stats.rows += rows_of_query
+                stats.calls_minimum += max(0, math.ceil(rows_of_query / self.batch_size) - 1)
                 return
             if next_url in seen:
                 raise PermanentError(f"Salesforce repeated the query page {next_url}; stopping")
@@ -567,6 +576,28 @@ class _ChildStream:
             grouped.setdefault(str(row[self.parent]), []).append(row)
             self._index += 1
         return grouped
+
+
+@dataclass
+class QueryStats:
+    """Queries sent, the rows they returned (subquery children included) and the fewest calls
+    those rows need at the batch size (one at least per query): what benches compare calls
+    against. Readers of one connector share it."""
+
+    queries: int = 0
+    rows: int = 0
+    calls_minimum: int = 0
+
+
+def _rows_with_children(rows: list[dict[str, Any]]) -> int:
+    """Rows of one query page, each subquery result's rows counted too (as Salesforce counts
+    them toward the batch size)."""
+    total = len(rows)
+    for row in rows:
+        for value in row.values():
+            if isinstance(value, dict) and isinstance(value.get("records"), list):
+                total += len(value["records"])
+    return total
 
 
 def pages_needed(count: int, per_call: int) -> int:

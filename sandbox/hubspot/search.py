@@ -95,8 +95,24 @@ def parse(table: Table, body: Any) -> Query:  # noqa: PLR0912  one branch per se
         raise SearchError(f"limit must be between 0 and {MAX_LIMIT}, was {limit}")
     after = _integer(body.get("after") or 0, "after")
     text = str(body.get("query") or "").strip().casefold()
-    key = json.dumps([parsed, sort_property, descending, text], sort_keys=True, default=str)
-    return Query(parsed, sort_property, descending, text, limit, after, key)
+    return Query(
+        parsed,
+        sort_property,
+        descending,
+        text,
+        limit,
+        after,
+        _key(parsed, sort_property, descending, text),
+    )
+
+
+def _key(
+    groups: list[list[dict[str, Any]]],
+    sort_property: str,
+    descending: bool,  # noqa: FBT001
+    text: str,
+) -> str:
+    return json.dumps([groups, sort_property, descending, text], sort_keys=True, default=str)
 
 
 def _integer(value: Any, name: str) -> int:
@@ -251,6 +267,14 @@ class Searcher:
         if cached is not None:
             self._cache.move_to_end(cache_key)
             return cached
+        after_id = self._after_id(query)
+        if after_id is not None:
+            # Paging by id (`hs_object_id GT last id`, by id ascending): the matches without
+            # that filter, found once while the table is unchanged, cut where ids pass it.
+            base, bound, strict = after_id
+            ids = self.matching_ids(base)
+            cut = bisect.bisect_right if strict else bisect.bisect_left
+            return ids[cut(ids, bound) :]
         groups = [[_predicate(table, item) for item in group] for group in query.groups]
         text_predicate = self._text_predicate(query.text)
         ranges = [_modified_range(table, group) for group in query.groups]
@@ -290,6 +314,34 @@ class Searcher:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return ids
+
+    def _after_id(self, query: Query) -> tuple[Query, float, bool] | None:
+        """For one filter group holding one `hs_object_id` GT/GTE number, sorted by id
+        ascending: (the query without that filter, the number, whether GT)."""
+        if len(query.groups) != 1 or query.sort_property != "hs_object_id" or query.descending:
+            return None
+        group = query.groups[0]
+        found = [
+            item
+            for item in group
+            if item["propertyName"] == "hs_object_id" and item["operator"] in ("GT", "GTE")
+        ]
+        if len(found) != 1:
+            return None
+        bound = _converter(self.table, "hs_object_id")(found[0]["value"])
+        if isinstance(bound, bool) or not isinstance(bound, int | float):
+            return None
+        rest = [[item for item in group if item is not found[0]]]
+        base = Query(
+            rest,
+            query.sort_property,
+            query.descending,
+            query.text,
+            query.limit,
+            query.after,
+            _key(rest, query.sort_property, query.descending, query.text),
+        )
+        return base, bound, found[0]["operator"] == "GT"
 
     def _text_predicate(self, text: str) -> Predicate | None:
         if not text:

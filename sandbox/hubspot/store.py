@@ -215,7 +215,10 @@ class Table:
         fetch: Callable[[list[Any]], Any] = _nothing
         if len(indexes) == 1:
             only = indexes[0]
-            fetch = lambda values: (values[only],)  # noqa: E731
+
+            def fetch(values: list[Any]) -> Any:
+                return (values[only],)
+
         elif indexes:
             fetch = itemgetter(*indexes)
 

@@ -2,10 +2,12 @@
 stored population without reading the CRM (`leadsync preview --from-state`).
 
 A snapshot holds only what the live model reads: the properties it references that the record
-has, and the events of the types its rules use, as compact JSON
-`{"p": {property: value}, "e": [[type, iso_time, {attributes}], ...]}` (`"e"` only for models with
-event rules). Keys are written in a fixed order, so the same inputs always give the same text and
-the engine can tell an unchanged snapshot by comparing strings instead of writing it again.
+has (and the connector's engagement gates, `connectors.engagement_gates`, which tell the next
+read whether the stored events still hold), and the events of the types its rules use, as
+compact JSON `{"p": {property: value}, "e": [[type, iso_time, {attributes}], ...]}` (`"e"` only
+for models with event rules). Keys are written in a fixed order, so the same inputs always give
+the same text and the engine can tell an unchanged snapshot by comparing strings instead of
+writing it again.
 
 Size, measured on 500 sandbox contacts with the bundled example models (10 properties each):
 `hubspot-professional.yaml` (no events) about 310 bytes per record, less than the stored result
@@ -56,14 +58,21 @@ class InputsEncoder:
 
     def encode(self, record: Record) -> str:
         """The snapshot text of `record`."""
+        text = self._encode(record, cut=False)
+        # A text this short holds no value longer than it: nothing to cut (the common case).
+        return text if len(text) <= MAX_STORED_CHARS else self._encode(record, cut=True)
+
+    def _encode(self, record: Record, *, cut: bool) -> str:
         props = record.properties
-        data: dict[str, object] = {
-            "p": {k: _short(props[k]) for k in self.properties if k in props}
-        }
+        if cut:
+            own = {k: _short(props[k]) for k in self.properties if k in props}
+        else:
+            own = {k: props[k] for k in self.properties if k in props}
+        data: dict[str, object] = {"p": own}
         if self.event_types:
             types = self.event_types
             data["e"] = [
-                [e.type, e.at.isoformat(), _short_attributes(e.attributes)]
+                [e.type, e.at.isoformat(), _short_attributes(e.attributes) if cut else e.attributes]
                 for e in record.events
                 if e.type in types
             ]

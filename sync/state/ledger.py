@@ -75,7 +75,7 @@ class LedgerMixin:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def record_writes(
+    def record_writes(  # noqa: PLR0913  one batch's outcomes and where they belong
         self,
         run_id: int,
         connection: str,
@@ -83,11 +83,13 @@ class LedgerMixin:
         outcomes: Sequence[WriteOutcome],
         *,
         now: datetime,
+        score_kinds: Sequence[str] = (),
     ) -> None:
         """Append one ledger row per outcome; applied, dead-lettered and gone entries leave the
         outbox, retried ones stay with one more attempt, paused ones stay as they are; dead
         letters are opened or updated, and an applied (or gone) write resolves the record's open
-        dead letter."""
+        dead letter. An applied write raises the version scored of the record's stored results
+        under `kind` and `score_kinds` (a model group's other models)."""
         if not outcomes:
             return
         d = self.t.dead_letters
@@ -103,10 +105,11 @@ class LedgerMixin:
                 ),
             )  # fmt: skip
             versions = [
-                {"p_conn": connection, "p_kind": kind, "p_id": x.entry.record_id,
+                {"p_conn": connection, "p_kind": k, "p_id": x.entry.record_id,
                  "p_version": x.crm_version}
                 for x in outcomes
                 if x.status == "applied" and x.crm_version is not None
+                for k in (kind, *score_kinds)
             ]  # fmt: skip
             if versions:
                 conn.execute(self._version_raise, versions)

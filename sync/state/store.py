@@ -10,7 +10,7 @@ entries, scores, the cursor after it and the run's counts, together) and `record
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
@@ -363,9 +363,11 @@ class StateStore(LedgerMixin):
         scores: Sequence[ScoreRow],
         counts: RunCounts,
         now: datetime,
+        extra_scores: Mapping[str, Sequence[ScoreRow]] | None = None,
     ) -> None:
         """Commit one page: its planned writes, its new scores (pass only results or input
         snapshots that differ from the stored ones; a row without a snapshot stores NULL), the
+        scores of a model group's other models under their own kinds (`extra_scores`), the
         cursor after it (unless None) and the run's counts so far."""
         with self.transaction() as conn:
             if outbox:
@@ -378,13 +380,15 @@ class StateStore(LedgerMixin):
                         for e in outbox
                     ),
                 )
-            if scores:
+            for score_kind, rows in [(kind, scores), *(extra_scores or {}).items()]:
+                if not rows:
+                    continue
                 self._score_upsert.execute(
                     conn,
                     (
-                        (connection, kind, r.record_id, r.score, r.label, r.qualified, r.result,
-                         now, r.inputs, r.crm_version, r.model_version)
-                        for r in scores
+                        (connection, score_kind, r.record_id, r.score, r.label, r.qualified,
+                         r.result, now, r.inputs, r.crm_version, r.model_version)
+                        for r in rows
                     ),
                 )  # fmt: skip
             if cursor is not None:

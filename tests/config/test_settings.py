@@ -73,7 +73,7 @@ def test_defaults_env_expansion_and_relative_paths(folder):
     s = loaded.settings
     conn = s.connections[0]
     assert conn.hubspot is not None
-    assert conn.hubspot.base_url == "https://api.hubapi.com"
+    assert conn.hubspot.base_url is None  # not set: the connector's default applies
     assert conn.hubspot.access_token.get_secret_value() == "secret-token"  # type: ignore[union-attr]
     assert conn.objects[0].model == folder / "models" / "m.yaml"
     assert s.state_url.get_secret_value() == f"sqlite:///{folder / 'state' / 'leadsync.db'}"
@@ -389,3 +389,37 @@ def test_unusable_ca_bundle_is_located(folder, make, message):
     assert problems(write(folder, text)) == [
         f"F:5:52 connections[0].hubspot.ca_bundle: file {folder / 'ca.pem'} {message}"
     ]
+
+
+SALESFORCE = BASE.replace(
+    'crm: hubspot\n    hubspot: {access_token: "${TOKEN}"}',
+    'crm: salesforce\n    salesforce: {login_url: "https://login.example", '
+    'client_id: c, client_secret: "${TOKEN}"}',
+)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            SALESFORCE.replace(
+                "model: models/m.yaml}", "model: models/m.yaml, output_prefix: leadsync_a_}"
+            ),
+            "F:7:62 connections[0].objects[0].output_prefix: output_prefix (several models per "
+            "kind) is HubSpot only",
+        ),
+        (
+            SALESFORCE + "      - {kind: contact, model: models/m.yaml}\n",
+            "F:8:16 connections[0].objects[1].kind: kind 'contact' is listed twice: several "
+            "models of one kind are for HubSpot contacts (each with its own output_prefix)",
+        ),
+        (
+            BASE.replace("kind: contact", "kind: company")
+            + "      - {kind: company, model: models/m.yaml, output_prefix: leadsync_b_}\n",
+            "F:8:16 connections[0].objects[1].kind: kind 'company' is listed twice: several "
+            "models of one kind are for HubSpot contacts (each with its own output_prefix)",
+        ),
+    ],
+)
+def test_several_models_of_a_kind_are_for_hubspot_contacts(folder, config, message):
+    assert problems(write(folder, config)) == [message]

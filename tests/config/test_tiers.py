@@ -90,3 +90,16 @@ def test_sync_exits_2_before_any_api_call(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert "connections[0].hubspot.tier: tier professional has no Events API" in err
     assert "Traceback" not in err
+
+
+def test_web_event_rules_without_a_tier_are_refused_too(tmp_path) -> None:
+    path = setup(tmp_path, "professional")
+    path.write_text(path.read_text().replace(", tier: professional", ""))
+    with pytest.raises(ProblemsError) as info:
+        load_models(load_config(path, environ={}))
+    found = [str(p).replace(str(tmp_path), "D") for p in info.value.problems]
+    assert found[0].startswith(
+        "D/leadsync.yaml:5:14 connections[0].hubspot.tier: a connection with no tier set has no "
+        "Events API, which model 'hubspot-b2b-contacts' (m.yaml) needs"
+    )
+    assert "Enterprise hubs, not on a connection with no tier set; score the rollup" in found[1]

@@ -46,10 +46,10 @@ def test_a_slot_is_held_for_one_window_after_its_response() -> None:
         clock.now += latency
         budget.release()
     # Completed at 0.5 and 1.5: the third call may go at 10.5, the fourth at 11.5.
-    assert budget.acquire() == pytest.approx(9.0)
+    assert budget.acquire() == 9.0
     budget.release()
-    assert clock.now == pytest.approx(10.5)
-    assert budget.acquire() == pytest.approx(1.0)
+    assert clock.now == 10.5
+    assert budget.acquire() == 1.0
     assert clock.sleeps == [9.0, 1.0]
 
 
@@ -64,7 +64,7 @@ def test_exact_waits_for_a_steady_stream() -> None:
         budget.release()
     # Four calls per window of hold: 0.0 .. 0.3 complete at 0.1 .. 0.4, so call 5 waits to 1.1.
     assert starts == [0.0, 0.1, 0.2, 0.3, 1.1, 1.2, 1.3, 1.4, 2.2, 2.3]
-    assert budget.waited == pytest.approx(1.4)  # 0.7 twice
+    assert budget.waited == 1.4  # 0.7 twice
 
 
 def test_no_window_of_server_arrival_times_ever_exceeds_the_limit() -> None:
@@ -104,7 +104,7 @@ def test_calls_in_flight_block_until_one_is_released() -> None:
     budget.release()  # the held slot now expires at 11.0; the waiter sleeps until then
     worker.join(timeout=5)
     assert got.is_set()
-    assert clock.now == pytest.approx(11.0)
+    assert clock.now == 11.0
 
 
 def test_observe_adopts_the_server_limit_and_window() -> None:
@@ -126,7 +126,7 @@ def test_observe_holds_calls_made_by_someone_else() -> None:
     assert budget.used() == 7  # our call, now completed, plus 6 phantoms
     waits = [budget.acquire() for _ in range(3)]
     assert waits == [0.0, 0.0, 0.0]
-    assert budget.acquire() == pytest.approx(10.0)
+    assert budget.acquire() == 10.0
 
 
 def test_observe_never_frees_slots_we_hold() -> None:
@@ -146,7 +146,7 @@ def test_saturate_holds_the_whole_window() -> None:
     budget.saturate()
     budget.release()
     assert budget.used() == 3
-    assert budget.acquire() == pytest.approx(10.0)
+    assert budget.acquire() == 10.0
 
 
 def test_invalid_window_is_refused() -> None:

@@ -318,6 +318,33 @@ def test_search_operators_match_a_python_evaluation(sandbox, http, filt, predica
     assert 0 < len(expected) < 300
 
 
+@pytest.mark.parametrize(
+    ("operator", "passes"), [("GT", lambda i, b: i > b), ("GTE", lambda i, b: i >= b)]
+)
+def test_search_paging_by_id_matches_a_python_evaluation(sandbox, http, operator, passes):
+    # the connector's incremental read: modified since, ids past the last one, by id
+    since = "2026-11-01T00:00:00.000Z"
+    recent = _python_filter(sandbox, "lastmodifieddate", lambda v: v is not None and v >= since)
+    for bound in (0, recent[len(recent) // 2], recent[len(recent) // 2] + 0.5, recent[-1]):
+        body = {
+            "filterGroups": [
+                {
+                    "filters": [
+                        {"propertyName": "lastmodifieddate", "operator": "GTE", "value": since},
+                        {"propertyName": "hs_object_id", "operator": operator, "value": str(bound)},
+                    ]
+                }
+            ],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "limit": 7,
+            "properties": ["lastmodifieddate"],
+        }
+        page = _search(sandbox, http, body).json()
+        expected = [i for i in recent if passes(i, bound)]
+        assert page["total"] == len(expected)
+        assert [int(r["id"]) for r in page["results"]] == expected[:7]
+
+
 def test_search_groups_are_ored_and_sort_applies(sandbox, http):
     body = {
         "filterGroups": [

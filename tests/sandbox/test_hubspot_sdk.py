@@ -190,7 +190,7 @@ def test_sdk_associations_v4(sandbox, client):
         ),
     )
     (result,) = page.results
-    assert result._from.id == str(contact)
+    assert result._from.id == str(contact)  # the SDK model names the "from" field `_from`
     assert result.to[0].to_object_id == str(store.associated("contacts", contact, "companies")[0])
     assert [t.type_id for t in result.to[0].association_types] == [1, 279]
 

@@ -529,7 +529,11 @@ def test_generator_is_seeded_and_has_a_plausible_hidden_outcome():
     converted = [o for o in truth.values() if o.converted]
     others = [o for o in truth.values() if not o.converted]
     assert 0 < len(converted) < len(others)
-    mean = lambda items, key: sum(getattr(o, key) for o in items) / len(items)  # noqa: E731
+
+    def mean(items: list[Any], key: str) -> float:
+        total: float = sum(getattr(o, key) for o in items)
+        return total / len(items)
+
     assert mean(converted, "fit") > mean(others, "fit")
     assert mean(converted, "engagement") > mean(others, "engagement")
     titles = [r["Title"] for r in a.store.table("Lead").values()]

@@ -64,6 +64,19 @@ def test_options_keep_every_secret_a_secret_str(
     assert TOKEN.get_secret_value() not in repr(options)
 
 
+@pytest.mark.parametrize("section", [HubSpotSettings, SalesforceSettings])
+def test_a_connector_section_states_no_default_of_its_own(section: Any) -> None:
+    # every default lives in the connector's options; None only says "not set"
+    defaults = {name: f.default for name, f in section.model_fields.items() if not f.is_required()}
+    assert set(defaults.values()) == {None}
+
+
+def test_keys_left_out_take_the_connectors_defaults() -> None:
+    assert hubspot_options(HubSpotSettings(**HUBSPOT)) == HubSpotOptions(**HUBSPOT)
+    assert salesforce_options(SalesforceSettings(**SALESFORCE)) == SalesforceOptions(**SALESFORCE)
+    assert HubSpotOptions().base_url == "https://api.hubapi.com"
+
+
 def test_engine_defaults_are_the_configuration_defaults() -> None:
     write, read, outage = WriteSettings(), ReadSettings(), OutageSettings()
     options = RunOptions()

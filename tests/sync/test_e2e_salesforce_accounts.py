@@ -193,7 +193,7 @@ def test_an_account_gaining_a_lead_by_domain_is_recomputed_with_it(world):
             },
         )
     run = engine.run("account", accounts, RunOptions(), now=run_at)
-    assert (run.status, run.counts.read) == ("succeeded", 1)
+    assert (run.status, run.counts.read, run.counts.written) == ("succeeded", 1, 1)
     [record] = conn.fetch("account", [account.id], sorted(accounts.properties), [], members=request)
     assert {m.id for m in record.members} == before | {lead_id}
     [lead] = [m for m in record.members if m.id == lead_id]
@@ -203,3 +203,76 @@ def test_an_account_gaining_a_lead_by_domain_is_recomputed_with_it(world):
     meetings = next(c for c in stored.contributions if c.rule == "Meetings held")
     # 10 points a meeting, twice for a decision maker (the model's role weight)
     assert (meetings.points, meetings.detail) == (20.0, "1x meeting, 1 person: VP Engineering")
+    # the incremental run wrote the new score to the Account's fields
+    assert account_outputs(sb, account.id) == {
+        "fit": stored.fit,
+        "interest": stored.interest,
+        "score": stored.score,
+    }
+
+
+def lead(sb: SalesforceSandbox, email: str | None, website: str | None = None) -> str:
+    """A new unconverted Lead with this email and website."""
+    with sb.store.lock:
+        return sb.store.load(
+            "Lead",
+            {
+                "LastName": "Doe",
+                "Name": "Jo Doe",
+                "Email": email,
+                "Website": website,
+                "Company": "Doe Inc",
+                "Status": "Open - Not Contacted",
+                "IsConverted": False,
+                "HasOptedOutOfEmail": False,
+                **by_rep(sb, sb.store.now()),
+            },
+        )
+
+
+def account(sb: SalesforceSandbox, website: str | None) -> str:
+    """A new prospect Account with this website."""
+    with sb.store.lock:
+        return sb.store.load(
+            "Account", {"Name": "Doe", "Website": website, **by_rep(sb, sb.store.now())}
+        )
+
+
+def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
+    sb, conn, _, _, accounts = world
+    acme = account(sb, "HTTPS://WWW.Acme-Rockets.example/about")
+    twins = [account(sb, "twin-co.example"), account(sb, "www.twin-co.example")]
+    bare = account(sb, None)
+    cases = {
+        lead(sb, "jo@acme-rockets.example"): "email domain acme-rockets.example",
+        lead(sb, "JO@ACME-ROCKETS.EXAMPLE"): "email domain acme-rockets.example",
+        lead(sb, "jo@www.acme-rockets.example"): "email domain acme-rockets.example",
+        lead(sb, "jo@eu.acme-rockets.example"): (
+            "email domain acme-rockets.example (parent of eu.acme-rockets.example)"
+        ),
+        lead(sb, "jo@gmail.com", "www.acme-rockets.example"): (
+            "website domain acme-rockets.example"
+        ),
+    }
+    unmatched = {
+        lead(sb, "jo@gmail.com"): ("not matched: email domain gmail.com is a free-email domain"),
+        lead(sb, "jo@twin-co.example"): (
+            f"not matched: 2 accounts share twin-co.example ({twins[0]}, {twins[1]})"
+        ),
+        lead(sb, None): "not matched: no email or website domain",
+    }
+    request = member_request(accounts)
+    found = conn.fetch(
+        "account", [acme, *twins, bare], sorted(accounts.properties), [], members=request
+    )
+    links = {r.id: {m.id: m.link for m in r.members} for r in found}
+    assert links == {
+        acme: {i: f"Lead: {why}" for i, why in cases.items()},
+        twins[0]: {},
+        twins[1]: {},
+        bare: {},
+    }
+    assert conn.account_links("lead", [*cases, *unmatched]) == {
+        **{i: f"{acme} ({why})" for i, why in cases.items()},
+        **unmatched,
+    }

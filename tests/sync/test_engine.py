@@ -33,8 +33,9 @@ class Crash(BaseException):
 def engine(store, crm, **kwargs) -> Engine:
     kwargs.setdefault("sleep", lambda s: True)
     # the engine's clock is the CRM's: runs happen "now" in the CRM's world
-    clock = lambda: crm.crm_now  # noqa: E731
-    return Engine(store, crm, connection="acme", scorer=fake_score, clock=clock, **kwargs)
+    return Engine(
+        store, crm, connection="acme", scorer=fake_score, clock=lambda: crm.crm_now, **kwargs
+    )
 
 
 def run(store, crm, *, full=False, dry_run=False, **kwargs):

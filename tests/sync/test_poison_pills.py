@@ -16,8 +16,14 @@ from tests.sync.test_e2e_hubspot import engine_for
 
 
 def run(store, crm, scorer=fake_score):
-    clock = lambda: crm.crm_now  # noqa: E731
-    engine = Engine(store, crm, connection="acme", scorer=scorer, clock=clock, sleep=lambda s: True)
+    engine = Engine(
+        store,
+        crm,
+        connection="acme",
+        scorer=scorer,
+        clock=lambda: crm.crm_now,
+        sleep=lambda s: True,
+    )
     return engine, engine.run("contact", FakeModel(), RunOptions(full=True, chunk_size=100))
 
 

@@ -1,0 +1,119 @@
+"""Events API calls only for contacts whose rollup gates moved since their stored scoring."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from config.model_loader import parse_model
+from connectors.hubspot import HubSpotConnector, HubSpotOptions
+from connectors.outputs import output_fields
+from sandbox.hubspot import HubSpotSandbox
+from sandbox.hubspot.events import contact_events
+from sync.engine import Engine, RunOptions
+from sync.state.store import StateStore
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+MODEL = """\
+name: web
+object: contact
+fit:
+  max: 100
+  rules:
+    - {name: Free email domain, if: {email: {domain_in: [gmail.com]}}, points: -10}
+interest:
+  max: 100
+  decay: {half_life_days: 30}
+  rules:
+    - {name: Demo request, event: form_submission, where: {form: {contains: demo}}, points: 50}
+    - {name: Pricing page, event: page_view, where: {url: {contains: /pricing}}, points: 20}
+    - {name: Any page, event: page_view, points: 1, max: 20}
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = NOW.timestamp()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += max(0.0, seconds)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, UTC)
+
+
+@pytest.fixture
+def setup(tmp_path) -> Iterator[tuple[HubSpotSandbox, HubSpotConnector, Engine, Clock]]:
+    clock = Clock()
+    sandbox = HubSpotSandbox(
+        contacts=400, now=NOW, tier="enterprise", rate_limit_10s=100_000, clock=clock
+    ).start()
+    connector = HubSpotConnector(
+        HubSpotOptions(base_url=sandbox.url, access_token=SecretStr(sandbox.token)),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    model = parse_model(MODEL, "web.yaml")
+    connector.ensure_schema("contact", output_fields(model.grades, model.labels), apply=True)
+    try:
+        yield sandbox, connector, Engine(store, connector, connection="t", clock=clock.now), clock
+    finally:
+        connector.close()
+        store.close()
+        sandbox.stop()
+
+
+def event_pages(sandbox: HubSpotSandbox, ids: Any) -> int:
+    """Events API calls a read of these contacts' web events takes (100 events a page)."""
+    table = sandbox.store.table("contacts")
+    return sum(
+        max(1, math.ceil(len(contact_events(sandbox.store, table.rows[int(i)])) / 100)) for i in ids
+    )
+
+
+def active(sandbox: HubSpotSandbox) -> list[int]:
+    table = sandbox.store.table("contacts")
+    return [
+        row.id
+        for row in table.rows.values()
+        if int(table.raw(row, "hs_analytics_num_page_views") or 0) > 0
+        or int(table.raw(row, "num_conversion_events") or 0) > 0
+    ]
+
+
+def test_full_runs_ask_the_events_api_only_for_contacts_whose_gates_moved(setup) -> None:
+    sandbox, connector, engine, clock = setup
+    model = parse_model(MODEL, "web.yaml")
+
+    def events_calls() -> int:
+        return int(connector.usage.by_endpoint.get("events.list", 0))
+
+    first = engine.run("contact", model, RunOptions(full=True), now=clock.now())
+    assert first.finished
+    assert events_calls() == event_pages(sandbox, active(sandbox))
+
+    # nothing happened since: the second full rescore reads no event at all
+    clock.sleep(3600)
+    before = events_calls()
+    second = engine.run("contact", model, RunOptions(full=True), now=clock.now())
+    assert (second.counts.read, events_calls() - before) == (400, 0)
+    assert second.counts.api_calls == 4  # the four list pages, nothing else
+    assert second.counts.written == 0  # the stored events gave the same scores
+
+    # 12 contacts come back to the site: exactly their events are read again
+    clock.sleep(3600)
+    touched = sandbox.mutate(12, at=clock.now() - timedelta(minutes=1))
+    before = events_calls()
+    third = engine.run("contact", model, RunOptions(full=True), now=clock.now())
+    assert third.finished
+    assert events_calls() - before == event_pages(sandbox, touched)
+    assert third.counts.scored == 400
