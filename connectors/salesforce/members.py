@@ -55,6 +55,7 @@ CONTACT_LINK = "Contact.AccountId"
 #: Domains in one `LIKE` query (three patterns each; the query travels in the URL).
 LIKES_PER_QUERY = 20
 _PLAIN_DOMAIN = re.compile(r"[a-z0-9.-]+")
+_NO_ACCOUNTS = DomainIndex(())
 
 
 def _text(value: object) -> str | None:
@@ -193,11 +194,10 @@ class AccountPeople:
         """The index of every Account that could take one of `people`: those whose Website
         contains one of their domains or parent domains."""
         candidates: set[str] = set()
-        probe = DomainIndex(())
         for person in people:
             for field in ("Email", WEBSITE):
                 domain = _domain(person.properties.get(field))
-                if domain is not None and not probe.is_free(domain):
+                if domain is not None:
                     candidates.update(parent_domains(domain))
         websites: dict[str, object] = {}
         for chunk in _chunks(sorted(candidates), LIKES_PER_QUERY):
@@ -245,8 +245,10 @@ class AccountPeople:
 
 
 def _domain(value: object) -> str | None:
+    """The domain a `LIKE` may look for: none for free-email domains (they never match, and
+    would fetch every Lead on gmail.com) or names `LIKE` would read as wildcards."""
     domain = domain_of(value)
-    if domain is None or not _PLAIN_DOMAIN.fullmatch(domain):
+    if domain is None or not _PLAIN_DOMAIN.fullmatch(domain) or _NO_ACCOUNTS.is_free(domain):
         return None
     return domain
 

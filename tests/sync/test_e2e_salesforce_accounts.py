@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from config.model_loader import load_model
+from config.model_loader import load_model, parse_model
 from connectors.outputs import output_fields
 from connectors.salesforce import SalesforceConnector, SalesforceOptions
 from sandbox.salesforce import SalesforceSandbox
@@ -243,6 +243,7 @@ def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
     acme = account(sb, "HTTPS://WWW.Acme-Rockets.example/about")
     twins = [account(sb, "twin-co.example"), account(sb, "www.twin-co.example")]
     bare = account(sb, None)
+    free = account(sb, "https://www.gmail.com")  # a sole trader: never takes anyone
     cases = {
         lead(sb, "jo@acme-rockets.example"): "email domain acme-rockets.example",
         lead(sb, "JO@ACME-ROCKETS.EXAMPLE"): "email domain acme-rockets.example",
@@ -263,7 +264,7 @@ def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
     }
     request = member_request(accounts)
     found = conn.fetch(
-        "account", [acme, *twins, bare], sorted(accounts.properties), [], members=request
+        "account", [acme, *twins, bare, free], sorted(accounts.properties), [], members=request
     )
     links = {r.id: {m.id: m.link for m in r.members} for r in found}
     assert links == {
@@ -271,8 +272,43 @@ def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
         twins[0]: {},
         twins[1]: {},
         bare: {},
+        free: {},
     }
     assert conn.account_links("lead", [*cases, *unmatched]) == {
         **{i: f"{acme} ({why})" for i, why in cases.items()},
         **unmatched,
     }
+
+
+def test_contact_rules_read_their_account_result_from_the_same_connection(world):
+    sb, conn, engine, _, accounts = world
+    linked = parse_model(
+        "name: linked\nobject: contact\nfit:\n  rules:\n"
+        "    - {name: A-grade account, if: {account.grade: A}, points: 10}\n"
+        "    - {name: No account, if: {account.grade: {missing: true}}, points: 1}\n",
+        "linked.yaml",
+    )
+    for kind, model in (("account", accounts), ("contact", linked)):
+        assert conn.ensure_schema(kind, output_fields(model.grades, model.labels), apply=True).ok
+    engine.run("account", accounts, RunOptions(full=True), now=NOW)
+    before = conn.usage.calls
+    run = engine.run("contact", linked, RunOptions(full=True), now=NOW)
+    assert run.status == "succeeded"
+    # the Account results come from the state store: the Contacts' reads and writes only
+    assert run.counts.api_calls == conn.usage.calls - before
+    grades = {
+        i: r.grade
+        for i, r in engine.store.previous_scores(
+            "sf", "account", list(sb.store.table("Account"))
+        ).items()
+    }
+    contacts = sb.store.table("Contact")
+    results = engine.store.previous_scores("sf", "contact", list(contacts))
+    expected = {
+        i: 10
+        if grades.get(str(row.get("AccountId"))) == "A"
+        else (0 if row.get("AccountId") else 1)
+        for i, row in contacts.items()
+    }
+    assert {i: r.fit for i, r in results.items()} == expected
+    assert 0 < sum(1 for v in expected.values() if v == 10) < len(expected)

@@ -1,4 +1,5 @@
-"""Events API calls only for contacts whose rollup gates moved since their stored scoring."""
+"""The Events API through the engine: calls only for contacts whose rollup gates moved since
+their stored scoring, and a run that meets its 403 fails whole, saying why."""
 
 from __future__ import annotations
 
@@ -51,10 +52,15 @@ class Clock:
 
 
 @pytest.fixture
-def setup(tmp_path) -> Iterator[tuple[HubSpotSandbox, HubSpotConnector, Engine, Clock]]:
+def tier() -> str:
+    return "enterprise"
+
+
+@pytest.fixture
+def setup(tmp_path, tier: str) -> Iterator[tuple[HubSpotSandbox, HubSpotConnector, Engine, Clock]]:
     clock = Clock()
     sandbox = HubSpotSandbox(
-        contacts=400, now=NOW, tier="enterprise", rate_limit_10s=100_000, clock=clock
+        contacts=400, now=NOW, tier=tier, rate_limit_10s=100_000, clock=clock
     ).start()
     connector = HubSpotConnector(
         HubSpotOptions(base_url=sandbox.url, access_token=SecretStr(sandbox.token)),
@@ -117,3 +123,21 @@ def test_full_runs_ask_the_events_api_only_for_contacts_whose_gates_moved(setup)
     assert third.finished
     assert events_calls() - before == event_pages(sandbox, touched)
     assert third.counts.scored == 400
+
+
+@pytest.mark.parametrize("tier", ["professional"])
+def test_an_events_api_403_fails_the_run_naming_source_rules_and_fix(setup) -> None:
+    sandbox, _, engine, clock = setup  # the portal is not Enterprise after all
+    model = parse_model(MODEL, "web.yaml")
+    result = engine.run("contact", model, RunOptions(full=True), now=clock.now())
+    assert (result.status.value, result.error_type) == ("failed", "MissingPermission")
+    error = result.error or ""
+    assert "the HubSpot Events API (GET /events/v3/events)" in error
+    assert (
+        "its page_view, form_submission rules ('Demo request', 'Pricing page', 'Any page')" in error
+    )
+    assert "nothing was scored without them" in error
+    assert "Fix: set the connection's tier to the account's real tier" in error
+    # nothing half-scored: no write reached the CRM, no score was stored
+    assert (result.counts.scored, result.counts.written) == (0, 0)
+    assert "POST /crm/v3/objects/{object}/batch/update" not in sandbox.request_counts()
