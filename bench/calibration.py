@@ -31,11 +31,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Figure, report  # noqa: E402
-from config.model_loader import load_model  # noqa: E402
-from config.record_files import read_records  # noqa: E402
-from revops.calibrate import Target, calibrate  # noqa: E402
-from revops.outcomes import label  # noqa: E402
+from bench.goals import Figure, report
+from config.model_loader import load_model
+from config.record_files import read_records
+from revops.calibrate import Target, calibrate
+from revops.outcomes import label
 
 DATA = ROOT / "tests/data/bank-additional-full.csv"
 MODEL = ROOT / "config/examples/models/bank-marketing.yaml"
