@@ -178,6 +178,8 @@ def _text_to_datetime(value: str) -> datetime | None:
     # Fast path first: the forms CRMs send (epoch digits, clean ISO-8601) parse in C.
     if value.isdecimal():  # what int() reads (isdigit() also holds for "²")
         return _from_digits(value)
+    if value in MISSING_TOKENS:  # "", "n/a": not a date, without a failed parse
+        return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -221,23 +223,29 @@ def age_days(value: object, now: datetime, now_micros: int) -> float | None:
 
     Epoch digits, as HubSpot sends many dates, skip the datetime: `total_seconds` divides
     whole microseconds by a million, and so does this."""
-    if type(value) is str:
-        if value.isdecimal() and len(value) != 8:
+    if type(value) is not str:
+        when = to_datetime(value)
+    elif value in MISSING_TOKENS:  # "" and the like: no date, and no failed parse to pay
+        return None
+    elif value.isdecimal():
+        if len(value) != 8:
             number = int(value)
             if number < _MILLIS_THRESHOLD:
                 return (now_micros - number * 1_000_000) / 1_000_000 / 86400.0
             if number < _EXACT_MILLIS_LIMIT:
                 return (now_micros - number * 1000) / 1_000_000 / 86400.0
+        when = _from_digits(value)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            when = _loose_datetime(value)
         else:
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is None:
+            if parsed.tzinfo is None:
                 return (now - parsed.replace(tzinfo=UTC)).total_seconds() / 86400.0
-            if parsed is not None and parsed.tzinfo is UTC:
+            if parsed.tzinfo is UTC:
                 return (now - parsed).total_seconds() / 86400.0
-    when = to_datetime(value)
+            when = _in_utc(parsed)
     return None if when is None else (now - when).total_seconds() / 86400.0
 
 

@@ -80,7 +80,12 @@ def _report(problem: Problem) -> None:
     help="Check the configuration, its models, and each model's properties against the CRM's "
     "property list (reads the CRM).",
 )
-@click.option("--secrets-dir", type=click.Path(file_okay=False), envvar="LEADSYNC_SECRETS_DIR")
+@click.option(
+    "--secrets-dir",
+    type=click.Path(file_okay=False),
+    envvar="LEADSYNC_SECRETS_DIR",
+    help="With --config: folder of secret files for ${VAR} and LEADSYNC_* settings.",
+)
 def validate_command(
     models: tuple[Path, ...], input_path: Path | None, config: str | None, secrets_dir: str | None
 ) -> None:

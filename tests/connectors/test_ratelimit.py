@@ -89,9 +89,21 @@ def test_no_window_of_server_arrival_times_ever_exceeds_the_limit() -> None:
 
 def test_calls_in_flight_block_until_one_is_released() -> None:
     clock = FakeClock()
-    budget = RollingWindow(1, 10.0, clock=clock, sleep=clock.sleep)
+    waiting, got = threading.Event(), threading.Event()
+    reads, worker = 0, None
+
+    def watched() -> float:
+        # The worker reads the clock twice, the second time holding the window's lock right
+        # before it waits: `release` below can only run once it waits.
+        nonlocal reads
+        if threading.current_thread() is worker:
+            reads += 1
+            if reads == 2:
+                waiting.set()
+        return clock.now
+
+    budget = RollingWindow(1, 10.0, clock=watched, sleep=clock.sleep)
     budget.acquire()
-    got = threading.Event()
 
     def second() -> None:
         budget.acquire()
@@ -99,10 +111,11 @@ def test_calls_in_flight_block_until_one_is_released() -> None:
 
     worker = threading.Thread(target=second)
     worker.start()
-    assert not got.wait(0.05)
+    assert waiting.wait(timeout=10), "the second call never reached the window"
+    assert not got.is_set()
     clock.now = 1.0
     budget.release()  # the held slot now expires at 11.0; the waiter sleeps until then
-    worker.join(timeout=5)
+    worker.join(timeout=10)
     assert got.is_set()
     assert clock.now == 11.0
 

@@ -104,7 +104,12 @@ dates = st.one_of(
     st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5))])).map(
         lambda d: d.isoformat().replace("+00:00", "Z")
     ),
-    st.sampled_from(["20261120", "²", "", "N/A", " 2026-11-20 ", "1763634930123", "-86400"]),
+    st.sampled_from(
+        ["20261120", "20261399", "²", "", "N/A", "n/a", "-", "--", "nan", " 2026-11-20 "]
+    ),
+    st.sampled_from(
+        ["1763634930123", "-86400", "2026-11-20T10:15:30+02:00", "0001-01-01T00:00:00+01:00"]
+    ),
     st.text(max_size=12),
     st.integers(),
     st.floats(),

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from config.model_loader import load_model
+from config.model_loader import load_model, parse_model
 from connectors.outputs import output_fields
 from connectors.salesforce import SalesforceConnector, SalesforceOptions
 from sandbox.salesforce import SalesforceSandbox
@@ -278,3 +278,37 @@ def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
         **{i: f"{acme} ({why})" for i, why in cases.items()},
         **unmatched,
     }
+
+
+def test_contact_rules_read_their_account_result_from_the_same_connection(world):
+    sb, conn, engine, _, accounts = world
+    linked = parse_model(
+        "name: linked\nobject: contact\nfit:\n  rules:\n"
+        "    - {name: A-grade account, if: {account.grade: A}, points: 10}\n"
+        "    - {name: No account, if: {account.grade: {missing: true}}, points: 1}\n",
+        "linked.yaml",
+    )
+    for kind, model in (("account", accounts), ("contact", linked)):
+        assert conn.ensure_schema(kind, output_fields(model.grades, model.labels), apply=True).ok
+    engine.run("account", accounts, RunOptions(full=True), now=NOW)
+    before = conn.usage.calls
+    run = engine.run("contact", linked, RunOptions(full=True), now=NOW)
+    assert run.status == "succeeded"
+    # the Account results come from the state store: the Contacts' reads and writes only
+    assert run.counts.api_calls == conn.usage.calls - before
+    grades = {
+        i: r.grade
+        for i, r in engine.store.previous_scores(
+            "sf", "account", list(sb.store.table("Account"))
+        ).items()
+    }
+    contacts = sb.store.table("Contact")
+    results = engine.store.previous_scores("sf", "contact", list(contacts))
+    expected = {
+        i: 10
+        if grades.get(str(row.get("AccountId"))) == "A"
+        else (0 if row.get("AccountId") else 1)
+        for i, row in contacts.items()
+    }
+    assert {i: r.fit for i, r in results.items()} == expected
+    assert 0 < sum(1 for v in expected.values() if v == 10) < len(expected)
