@@ -21,7 +21,7 @@ to a company (the generator links 85% of contacts to a company), and the example
   `--sf-accounts` Accounts, `--sf-leads` leads (a quarter as many Contacts, spread over the
   Accounts) and buying committees (0-3 more Leads on each Account's domain), and the example
   model `config/examples/models/salesforce-accounts.yaml`. One full read of every Account with
-  its people (what a full account run reads: Accounts, every Contact with an Account and every
+  its people (what a full account run reads: Accounts, every Contact and every
   unconverted Lead, each with its activity in the roll-ups' horizon). Query calls against the
   minimum: for each object read (one query each: Account, Contact, Lead, and per activity
   object merge-joined with them), ceil(rows / 2,000) calls, subquery rows counted as Salesforce

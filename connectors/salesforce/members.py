@@ -16,10 +16,11 @@ same activity objects and mapping as the people's own reads (`connectors.salesfo
 domain acme.com`), which `explain` shows.
 
 Full reads (`full_pages`): every Account page is read first (the model's fields and Website),
-then every Contact with an Account and every unconverted Lead, each a full read at 2,000 rows a
-page with its activity merge-joined (`Reader.pages`), keeping the people of the Accounts read;
-then the Account pages leave, each Account with its people. Every row is read once at the
-batch size: ceil(A/2000) + ceil(C/2000) + ceil(L/2000) query calls plus the activity pages.
+then every Contact and every unconverted Lead, each a full read at 2,000 rows a page with its
+activity merge-joined (`Reader.pages`), keeping the people of the Accounts read (a Contact
+without an Account, a Lead matching none, is dropped); then the Account pages leave, each
+Account with its people. Every row is read once at the batch size: ceil(A/2000) +
+ceil(C/2000) + ceil(L/2000) query calls plus the activity pages.
 Matching a Lead needs every Account's domain, so the Accounts and their people are held in
 memory until the last Lead is read. A read resumed from a page cursor reads the Accounts after
 it, and `Id, Website` of every Account once for the domain index.
