@@ -29,13 +29,14 @@ def score_histogram(series: Mapping[str, Sequence[float]], title: str) -> go.Fig
                 histnorm="percent",
                 opacity=0.6,
                 marker_color=_COLORS[i % len(_COLORS)],
+                hovertemplate="%{fullData.name}: %{y:.1f}% score %{x}<extra></extra>",
             )
         )
     figure.update_layout(
         title=title,
         barmode="overlay",
-        xaxis_title="score",
-        yaxis_title="% of records",
+        xaxis_title="score (5-point bins)",
+        yaxis_title="% of each series' records",
         xaxis_range=[0, 105],
     )
     return figure
@@ -57,7 +58,12 @@ def lift_by_decile(series: Mapping[str, Sequence[Bucket]], title: str) -> go.Fig
             )
         )
     figure.add_hline(y=1.0, line_dash="dash", line_color="#7b8794")
-    figure.update_layout(title=title, barmode="group", xaxis_title="decile", yaxis_title="lift")
+    figure.update_layout(
+        title=title,
+        barmode="group",
+        xaxis_title="score decile (D1: the top 10% of scores)",
+        yaxis_title="lift (conversion ÷ overall)",
+    )
     return figure
 
 
@@ -72,12 +78,17 @@ def conversion_by_label(series: Mapping[str, Sequence[Bucket]], title: str) -> g
                 y=[100 * (r.rate or 0.0) for r in filled],
                 name=name,
                 marker_color=_COLORS[i % len(_COLORS)],
-                text=[f"{r.count:,}" for r in filled],
-                hovertemplate="%{x}: %{y:.1f}% converted of %{text} records<extra></extra>",
+                text=[f"{r.count:,} records" for r in filled],
+                textposition="inside",
+                hovertemplate="%{x}: %{y:.1f}% of %{text} converted<extra></extra>",
             )
         )
     figure.update_layout(
-        title=title, barmode="group", xaxis_title="label", yaxis_title="% converted"
+        title=title,
+        barmode="group",
+        xaxis_title="label",
+        yaxis_title="% of the label's records converted",
+        uniformtext={"minsize": 9, "mode": "hide"},
     )
     return figure
 
@@ -108,28 +119,50 @@ def calibration_curve(series: Mapping[str, Sequence[Bucket]], title: str) -> go.
     return figure
 
 
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values 1, 2, 5 times a power of ten between `low` and `high` (both > 0)."""
+    ticks = []
+    for power in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+        for step in (1, 2, 5):
+            value = float(f"{step * 10.0**power:.12g}")
+            if low <= value <= high:
+                ticks.append(value)
+    return ticks
+
+
 def rule_lift(rows: Sequence[RuleLift], title: str, limit: int = 30) -> go.Figure:
-    """Horizontal bars of lift per rule (log scale), the best-supported rules first."""
+    """Horizontal bars of lift per rule (log scale, ticks as plain numbers), the
+    best-supported rules first."""
     chosen = sorted(
         (r for r in rows if r.lift is not None and r.lift > 0), key=lambda r: -r.support
     )[:limit]
     chosen.reverse()
     lifts = [min(r.lift or 0.0, 100.0) for r in chosen]
+    low, high = min([*lifts, 1.0]) / 1.25, max([*lifts, 1.0]) * 1.25
+    ticks = log_ticks(low, high)
     figure = go.Figure(
         go.Bar(
             x=lifts,
             y=[r.rule for r in chosen],
             orientation="h",
             marker_color=[_COLORS[3] if r.contradicts else _COLORS[0] for r in chosen],
-            text=[f"{r.support:,}" for r in chosen],
-            hovertemplate="%{y}: lift %{x:.2f}, fired on %{text} records<extra></extra>",
+            text=[f"{r.support:,} records" for r in chosen],
+            textposition="inside",
+            hovertemplate="%{y}: lift %{x:.2f}, fired on %{text}<extra></extra>",
         )
     )
     figure.add_vline(x=1.0, line_dash="dash", line_color="#7b8794")
     figure.update_layout(
         title=title,
-        xaxis_type="log",
-        xaxis_title="lift (conversion with / without the rule; red: against the rule's sign)",
+        xaxis={
+            "type": "log",
+            "range": [math.log10(low), math.log10(high)],
+            "tickvals": ticks,
+            "ticktext": [f"{t:g}" for t in ticks],
+            "title": "lift: conversion when the rule fires ÷ when it does not "
+            "(red: against the rule's sign)",
+        },
+        uniformtext={"minsize": 9, "mode": "hide"},
         height=max(380, 22 * len(chosen) + 120),
     )
     return figure
@@ -167,6 +200,7 @@ def transitions(
             text=[[str(v) if v else "" for v in row] for row in z],
             texttemplate="%{text}",
             hovertemplate="%{y} → %{x}: %{z} records<extra></extra>",
+            colorbar={"title": {"text": "records"}},
         )
     )
     figure.update_layout(

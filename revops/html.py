@@ -84,10 +84,14 @@ class HtmlPage:
         div_id = f"chart-{len(self.chart_ids) + 1}"
         self.chart_ids.append(div_id)
         figure.update_layout(margin={"l": 60, "r": 20, "t": 50, "b": 50}, template="plotly_white")
+        # A figure taller than the default box (one bar per rule) gets a box that tall: plotly
+        # draws at the layout's height whatever the box, and would spill over what follows.
+        height = figure.layout.height
+        style = f' style="height: {int(height)}px"' if height else ""
         # "</" inside a rule name must not close the script element.
         spec = pio.to_json(figure, validate=True).replace("</", "<\\/")
         self._parts.append(
-            f'<div class="chart" id="{div_id}"></div>'
+            f'<div class="chart" id="{div_id}"{style}></div>'
             f"<script>(function() {{ var f = {spec};"
             f" Plotly.newPlot({json.dumps(div_id)}, f.data, f.layout,"
             ' {"responsive": true, "displaylogo": false}); })();</script>'

@@ -89,6 +89,9 @@ class Labelled:
     window_days: float | None = None
     history: frozenset[str] | None = None
     late: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    #: The later moment asked for (`as_of`) or found in the data (`data`) when `now` was
+    #: brought back to the present from it; None otherwise.
+    clamped_from: tuple[datetime, str] | None = None
 
     def moments(self) -> tuple[datetime, ...]:
         """The moment each record is scored at (its cutoff), in record order."""
@@ -160,7 +163,8 @@ def label(  # noqa: PLR0913  the options of one analysis
     """Attach outcomes and take each record as it was at its cutoff.
 
     `now` (the latest moment anything is scored at) is `as_of` when given, else the latest
-    event or outcome date in the data, else `default_now`. Each record's cutoff follows
+    event or outcome date in the data, else `default_now`; never after `default_now` (the
+    present), and `clamped_from` says when it was brought back. Each record's cutoff follows
     `revops.point_in_time.cutoffs` (outcome date minus the horizon; creation plus the window
     when it has no outcome date; `now` when neither date is known). `history` maps record ids to
     their property history; `history_properties` names the properties it covers.
@@ -171,7 +175,9 @@ def label(  # noqa: PLR0913  the options of one analysis
     _require_column(records, created, "--created-column", source)
     dates = [parse_date(r.properties.get(outcome_date)) if outcome_date else None for r in records]
     born = [parse_date(r.properties.get(created)) if created else None for r in records]
-    now = as_of or _latest(records, dates) or default_now
+    wanted = as_of or _latest(records, dates) or default_now
+    # Scoring after the present would count events booked ahead (meetings) as done.
+    now = min(wanted, default_now)
     cuts, window = cutoffs(dates, born, now, policy)
     kept: list[Record] = []
     after_outcome = after_as_of = records_hit = 0
@@ -197,6 +203,7 @@ def label(  # noqa: PLR0913  the options of one analysis
         else None,
         history=history_properties,
         late=late_values(records, ys, dates, history) if history else {},
+        clamped_from=(wanted, "as_of" if as_of else "data") if wanted > now else None,
     )
 
 
@@ -216,6 +223,13 @@ def point_in_time_lines(labelled: Labelled, properties: Iterable[str]) -> list[s
             )
             + f"; none after {labelled.now.isoformat()}"
         ]
+    if labelled.clamped_from is not None:
+        later, why = labelled.clamped_from
+        asked = "--as-of" if why == "as_of" else "the latest date in the data"
+        lines.append(
+            f"{asked} ({later.isoformat()}) is in the future: records are scored no later "
+            f"than now ({labelled.now.isoformat()})"
+        )
     names = sorted(properties)
     if labelled.history is None:
         lines.append(

@@ -139,6 +139,60 @@ def as_of_cutoff(
     return replace(record, events=events, properties=properties, members=members), dropped
 
 
+@dataclass(frozen=True, slots=True)
+class Rewound:
+    """A record taken back to an earlier moment for `explain --now` on live data."""
+
+    record: Record
+    at: datetime
+    with_history: tuple[str, ...]
+    without_history: tuple[str, ...]
+    events_dropped: int
+
+    def lines(self) -> list[str]:
+        """What the explanation says about the values it used."""
+        out = [f"point in time: the record as it was at {self.at.isoformat()}"]
+        if self.with_history:
+            out.append("  values from the CRM's property history: " + ", ".join(self.with_history))
+        if self.without_history:
+            out.append(
+                "  no history in the CRM for: "
+                + ", ".join(self.without_history)
+                + " (current values used; they may have changed since)"
+            )
+        out.append(f"  {self.events_dropped} events after that moment left out")
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-serialisable form (without the record)."""
+        return {
+            "at": self.at.isoformat(),
+            "with_history": list(self.with_history),
+            "without_history": list(self.without_history),
+            "events_dropped": self.events_dropped,
+        }
+
+
+def rewind(
+    record: Record,
+    at: datetime,
+    history: PropertyHistory | None,
+    properties: Sequence[str],
+    tracked: frozenset[str],
+) -> Rewound:
+    """`record` as it was at `at`: later events dropped, `properties` with a history (`tracked`
+    by the CRM) set to their value then; the others keep their current value, and say so."""
+    taken, dropped = as_of_cutoff(record, at, history)
+    names = sorted(set(properties))
+    return Rewound(
+        taken,
+        at,
+        tuple(n for n in names if n in tracked),
+        tuple(n for n in names if n not in tracked),
+        dropped,
+    )
+
+
 def late_values(
     records: Sequence[Record],
     outcomes: Sequence[bool],

@@ -23,8 +23,10 @@ from scoring.coerce import to_number
 
 #: Smallest share of records a proposed value rule or band must hold.
 MIN_SHARE = 0.01
-#: Most bands proposed for one numeric property.
-MAX_BANDS = 8
+#: Most bands proposed for one numeric property. Eight left curved effects coarse (market
+#: indicators, age, attempts); on UCI Bank Marketing 16 raised the held-out AUC of the
+#: calibrated model from 0.7939 to 0.7955 (`bench/calibration.py`).
+MAX_BANDS = 16
 #: Text properties with more distinct values than this are not proposed (names, ids, emails).
 MAX_VALUES = 40
 #: Values that mean "unknown" in exports; never proposed as a value rule.

@@ -35,7 +35,7 @@ from revops import html_report as report
 from revops import text_summary as summary
 from revops.calibrate import Target, calibrate
 from revops.outcomes import Labelled, label
-from revops.point_in_time import CutoffPolicy
+from revops.point_in_time import CutoffPolicy, Rewound, rewind
 from scoring import explain
 from scoring.coerce import to_datetime
 from scoring.model import ScoringModel
@@ -208,8 +208,14 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
     now: datetime | None,
     fmt: str,
 ) -> None:
-    """Show how RECORD_ID gets its score: every rule, cap, threshold and the qualification."""
-    now = now or datetime.now(UTC)
+    """Show how RECORD_ID gets its score: every rule, cap, threshold and the qualification.
+
+    With --config and a past --now, the record is taken back to that moment: events after it
+    left out, properties set to their value then where the CRM keeps their history."""
+    clock = datetime.now(UTC)
+    past = now is not None and now < clock
+    now = now or clock
+    rewound: Rewound | None = None
     if _offline(model_path, input_path):
         assert model_path is not None and input_path is not None
         model = load_model(model_path)
@@ -242,6 +248,18 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                 if not fetched:
                     raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
                 link = _account_link(ctx, conn, obj_kind, connector, record_id)
+                if past and isinstance(connector, HistoryReader):
+                    known = connector.property_history(
+                        obj_kind, [record_id], sorted(model.properties)
+                    )
+                    rewound = rewind(
+                        fetched[0],
+                        now,
+                        known.values.get(record_id),
+                        sorted(model.properties),
+                        known.tracked,
+                    )
+                    fetched = [rewound.record]
             fetched = list(
                 with_accounts(
                     fetched,
@@ -260,9 +278,14 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
         finally:
             ctx.store.close()
     if fmt == "json":
-        click.echo(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False, default=str))
+        data = explanation.to_dict()
+        if rewound is not None:
+            data["point_in_time"] = rewound.to_dict()
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
         click.echo(explanation.to_text())
+        if rewound is not None:
+            click.echo("\n".join(rewound.lines()))
 
 
 def _account_link(
@@ -652,11 +675,6 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
     try:
         conn, obj_kind = _object(ctx, connection, kind)
         picked = _pick(ctx, conn, obj_kind, model_name)
-        if picked.state_kind != obj_kind:
-            raise UserError(
-                f"preview compares with the first {obj_kind} model of {conn.name}; for "
-                f"{picked.model.name!r} use backtest --config F --model-name {model_name}"
-            )
         live = picked.model
         if candidate.object != live.object:
             raise UserError(
@@ -668,6 +686,7 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
                 ctx.store,
                 connection=conn.name,
                 kind=obj_kind,
+                stored_as=picked.state_kind,
                 live=live,
                 candidate=candidate,
                 now=now,
@@ -680,6 +699,7 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
                     ctx.store,
                     connection=conn.name,
                     kind=obj_kind,
+                    stored_as=picked.state_kind,
                     live=live,
                     candidate=candidate,
                     now=now,

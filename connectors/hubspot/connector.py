@@ -20,6 +20,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.errors import PermanentError
+from connectors.history import PropertyHistories
 from connectors.hubspot import schema
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.associations import ASSOCIATION_BATCH
@@ -33,6 +34,7 @@ from connectors.hubspot.enrichment import (
     Wanted,
     company_fields,
 )
+from connectors.hubspot.history import read_history
 from connectors.hubspot.members import attach_members, changed_companies
 from connectors.hubspot.options import HubSpotOptions
 from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
@@ -338,6 +340,13 @@ class HubSpotConnector:
         if members is not None and kind == "company":
             return attach_members(self._api, records, members)
         return records
+
+    def property_history(
+        self, kind: str, ids: Sequence[str], properties: Sequence[str]
+    ) -> PropertyHistories:
+        """The history of `properties` for the records `ids` (`connectors.history.HistoryReader`):
+        batch reads with `propertiesWithHistory`, 50 records a call (`hubspot.history`)."""
+        return read_history(self._api, self._spec(kind).object_type, ids, properties)
 
     # -- writing --------------------------------------------------------------------------
 

@@ -25,6 +25,10 @@ _PROFILE = (
 )
 
 
+#: `sourceType` of the engagement roll-ups' changes in their history.
+ANALYTICS = "ANALYTICS"
+
+
 def _live(table: Table) -> list[int]:
     return [i for i in table.ids if not table.rows[i].archived]
 
@@ -59,30 +63,30 @@ def mutate(store: Store, count: int, *, at_ms: int, rng: random.Random) -> list[
                     hs_country=table.raw(row, "country") or "",
                 )
             )
-        _add(table, row, "hs_analytics_num_page_views", views)
-        _add(table, row, "hs_analytics_num_visits", 1)
-        table.set_raw(row, "hs_analytics_last_visit_timestamp", at_ms)
+        _add(table, row, at_ms, "hs_analytics_num_page_views", views)
+        _add(table, row, at_ms, "hs_analytics_num_visits", 1)
+        table.record_change(row, "hs_analytics_last_visit_timestamp", at_ms, at_ms, ANALYTICS)
         if rng.random() < 0.4:
-            _add(table, row, "hs_email_open", 1)
-            _add(table, row, "hs_email_delivered", 1)
-            table.set_raw(row, "hs_email_last_open_date", at_ms)
+            _add(table, row, at_ms, "hs_email_open", 1)
+            _add(table, row, at_ms, "hs_email_delivered", 1)
+            table.record_change(row, "hs_email_last_open_date", at_ms, at_ms, ANALYTICS)
         if rng.random() < 0.2:
             form = rng.choices(v.FORMS, [f[1] for f in v.FORMS])[0][0]
             added.append(events.form_submission(id_, at_ms, form, serial=f"m{len(added)}"))
-            _add(table, row, "num_conversion_events", 1)
+            _add(table, row, at_ms, "num_conversion_events", 1)
             if table.raw(row, "first_conversion_event_name") is None:
-                table.set_raw(row, "first_conversion_event_name", form)
-                table.set_raw(row, "first_conversion_date", at_ms)
-            table.set_raw(row, "recent_conversion_event_name", form)
-            table.set_raw(row, "recent_conversion_date", at_ms)
+                table.record_change(row, "first_conversion_event_name", form, at_ms, ANALYTICS)
+                table.record_change(row, "first_conversion_date", at_ms, at_ms, ANALYTICS)
+            table.record_change(row, "recent_conversion_event_name", form, at_ms, ANALYTICS)
+            table.record_change(row, "recent_conversion_date", at_ms, at_ms, ANALYTICS)
         table.touch(row, at_ms)
     table.version += 1
     return [str(i) for i in chosen]
 
 
-def _add(table: Table, row: Row, name: str, amount: int) -> None:
+def _add(table: Table, row: Row, at_ms: int, name: str, amount: int) -> None:
     current = int(table.raw(row, name) or 0)
-    table.set_raw(row, name, str(current + amount))
+    table.record_change(row, name, str(current + amount), at_ms, ANALYTICS)
 
 
 def create(store: Store, count: int, *, at_ms: int, rng: random.Random) -> list[str]:

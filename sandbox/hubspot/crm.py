@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.httpserver import Request, Response
-from sandbox.hubspot import errors
+from sandbox.hubspot import errors, history
 from sandbox.hubspot.faults import Faults
 from sandbox.hubspot.schema import DEFAULT_RETURNED, OBJECT_ALIASES, OBJECT_TYPES
 from sandbox.hubspot.search import MAX_RESULTS, Searcher, SearchError, parse
@@ -277,7 +277,7 @@ class CrmApi:
             if name == table.created_prop:
                 row.created = value if value is not None else row.created
             else:
-                table.set_raw(row, name, value)
+                table.record_change(row, name, value, now_ms, "INTEGRATION")
         table.touch(row, now_ms)
         table.version += 1
         table.updates[row.id] += 1
@@ -345,13 +345,17 @@ class CrmApi:
         return table, body, ids
 
     def batch_read(self, request: Request) -> Response:
-        """Read up to 100 records by id (or by a unique property via `idProperty`)."""
+        """Read up to 100 records by id (or by a unique property via `idProperty`); with
+        `propertiesWithHistory`, up to 50 with those properties' past values (`history`)."""
         started = int(time.time() * 1000)
         parsed = self._batch_request(request)
         if isinstance(parsed, Response):
             return parsed
         table, body, ids = parsed
         names = _property_list(body.get("properties")) or list(DEFAULT_RETURNED[table.object_type])
+        with_history = _property_list(body.get("propertiesWithHistory"))
+        if with_history and len(ids) > history.HISTORY_BATCH_MAX:
+            return errors.validation(history.TOO_MANY)
         id_property = body.get("idProperty") or "hs_object_id"
         results: list[dict[str, Any]] = []
         missing: list[str] = []
@@ -362,8 +366,11 @@ class CrmApi:
                 row = lookup(id_text)
                 if row is None:
                     missing.append(id_text)
-                else:
-                    results.append(render(row))
+                    continue
+                result = render(row)
+                if with_history:
+                    result["propertiesWithHistory"] = history.render(table, row, with_history)
+                results.append(result)
         return batch_response(results, [_not_found(table, missing)] if missing else [], started)
 
     def _lookup(self, table: Table, id_property: str) -> Callable[[str], Row | None]:

@@ -102,6 +102,9 @@ class Table:
         self.version = 0
         #: Writes applied per row id (benches count writes repeated after a crash).
         self.updates: Counter[int] = Counter()
+        #: Values changed after generation, per row id: (epoch ms or None for the generated
+        #: value it replaced, property, value, source); see `sandbox.hubspot.history`.
+        self.changes: dict[int, list[tuple[int | None, str, Any, str]]] = {}
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -165,11 +168,24 @@ class Table:
             values.extend([None] * (index + 1 - len(values)))
         values[index] = value
 
+    def record_change(self, row: Row, name: str, value: Any, at_ms: int, source: str) -> None:
+        """Set a property after generation and keep the change for its history; the first time,
+        the generated value it replaces is kept too (undated: `history` dates it)."""
+        log = self.changes.setdefault(row.id, [])
+        if not any(entry[1] == name for entry in log):
+            old = self.raw(row, name)
+            if old is not None:
+                log.append((None, name, old, ""))
+        log.append((at_ms, name, value, source))
+        self.set_raw(row, name, value)
+
     def text(self, row: Row, name: str) -> str | None:
         """A property's value as HubSpot returns it (always a string, or None)."""
         value = self.raw(row, name)
-        if value is None:
-            return None
+        return None if value is None else self.format(name, value)
+
+    def format(self, name: str, value: Any) -> str:
+        """A stored value of property `name` as HubSpot returns it (a string)."""
         prop = self.props.get(name)
         if prop is not None and isinstance(value, int):
             if prop.type == "datetime":

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from pydantic import SecretStr
 
 from cli.commands.runs import open_store
@@ -66,6 +68,11 @@ def run(capsys, *args: str) -> tuple[int, str]:
     capsys.readouterr()
     code = main(list(args))
     return code, capsys.readouterr().out
+
+
+def leaves(explained: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every property value the rules of an `explain --format json` saw."""
+    return [value for rule in explained["rules"] for value in rule["values"]]
 
 
 def stored(live: Live) -> dict[str, ScoreResult]:
@@ -197,6 +204,15 @@ def test_backtest_from_the_crm_counts_lifecycle_outcomes(live, capsys):
     result = json.loads(out)
     assert (result["records"], result["converted"]) == (len(table.rows), converted)
     assert result["auc"] is not None
+    # Property history from batch reads with propertiesWithHistory; a contact's company fields
+    # are not the contact's own, so they have none and the report says so.
+    assert result["point_in_time"][1:] == [
+        "property history from the CRM for: country, email, hs_analytics_last_visit_timestamp, "
+        "hs_analytics_source, hs_email_open, jobtitle, website",
+        "no history in the CRM for: company.annualrevenue, company.industry, "
+        "company.numberofemployees (current values used; they may have changed after the "
+        "outcome)",
+    ]
 
 
 def test_explain_live_uses_the_stored_previous_result(live, capsys):
@@ -209,6 +225,56 @@ def test_explain_live_uses_the_stored_previous_result(live, capsys):
     assert out.splitlines()[0].startswith(f"record {record_id}  model hubspot-b2b-contacts")
     code, _ = run(capsys, "explain", "999999999", "--config", str(live.config))
     assert code == 2
+
+
+def test_explain_at_a_past_moment_uses_property_history(live, capsys):
+    table = live.sandbox.store.table("contacts")
+    with live.sandbox.store.lock:
+        row = table.rows[table.ids[0]]
+        title = table.raw(row, "jobtitle")
+    # Change the title through the API (the write is dated by the sandbox's clock, today).
+    reply = requests.patch(
+        f"{live.sandbox.url}/crm/v3/objects/contacts/{row.id}",
+        json={"properties": {"jobtitle": "Chief Executive Officer"}},
+        headers={"Authorization": f"Bearer {live.sandbox.token}"},
+        timeout=5,
+    )
+    assert reply.status_code == 200
+    try:
+        args = ["explain", str(row.id), "--config", str(live.config), "--format", "json"]
+        code, out = run(capsys, *args, "--now", NOW)
+        assert code == 0
+        data = json.loads(out)
+        seen = {leaf["property"]: leaf["value"] for leaf in leaves(data)}
+        assert seen.get("jobtitle") == title
+        # A contact's own properties with a value have history; its company's fields do not.
+        own = sorted(p for p in load_model(MODEL).properties if not p.startswith("company."))
+        with live.sandbox.store.lock:
+            valued = [p for p in own if table.raw(row, p) is not None]
+        assert "jobtitle" in valued
+        assert data["point_in_time"]["with_history"] == valued
+        assert data["point_in_time"]["without_history"][:3] == [
+            "company.annualrevenue", "company.industry", "company.numberofemployees",
+        ]  # fmt: skip
+        code, out = run(capsys, *args[:-2], "--now", NOW)
+        tail = out.splitlines()[-4:]
+        assert tail[0] == "point in time: the record as it was at 2026-11-20T12:00:00+00:00"
+        assert tail[1] == "  values from the CRM's property history: " + ", ".join(valued)
+        assert tail[2].startswith("  no history in the CRM for: company.annualrevenue, ")
+        assert tail[3].endswith(" events after that moment left out")
+        # Without --now (or at the present) the record is read as it is.
+        code, out = run(capsys, *args)
+        assert "point_in_time" not in json.loads(out)
+        assert {leaf["property"]: leaf["value"] for leaf in leaves(json.loads(out))}.get(
+            "jobtitle"
+        ) == "Chief Executive Officer"
+    finally:
+        requests.patch(
+            f"{live.sandbox.url}/crm/v3/objects/contacts/{row.id}",
+            json={"properties": {"jobtitle": title}},
+            headers={"Authorization": f"Bearer {live.sandbox.token}"},
+            timeout=5,
+        )
 
 
 def test_history_lists_each_write_with_what_moved(live, capsys):

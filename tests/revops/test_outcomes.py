@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from config.errors import UserError
-from revops.outcomes import label, parse_date, parse_outcome
+from revops.outcomes import label, parse_date, parse_outcome, point_in_time_lines
 from scoring.types import Event, Record
 
 NOW = datetime(2026, 1, 31, tzinfo=UTC)
@@ -93,3 +93,26 @@ def test_a_date_column_no_record_has_is_an_error_naming_the_option():
         "data.csv: no record has the column 'created' given to --created-column; "
         "the columns are won, won_at"
     )
+
+
+def test_a_future_as_of_or_data_date_is_brought_back_to_now_and_said():
+    meeting = Event("meeting", day(30))  # booked ahead: after "now" (day 20)
+    records = [
+        Record("1", "contact", {"won": "no"}, (Event("page_view", day(2)), meeting)),
+        Record("2", "contact", {"won": "yes"}, ()),
+    ]
+    asked = label(records, outcome="won", as_of=day(31), default_now=day(20))
+    assert (asked.now, asked.clamped_from) == (day(20), (day(31), "as_of"))
+    assert asked.moments() == (day(20), day(20))
+    assert asked.events_after_as_of == 1
+    assert point_in_time_lines(asked, [])[1] == (
+        "--as-of (2026-01-31T00:00:00+00:00) is in the future: records are scored no later "
+        "than now (2026-01-20T00:00:00+00:00)"
+    )
+    found = label(records, outcome="won", default_now=day(20))
+    assert (found.now, found.clamped_from) == (day(20), (day(30), "data"))
+    assert point_in_time_lines(found, [])[1].startswith(
+        "the latest date in the data (2026-01-30T00:00:00+00:00) is in the future"
+    )
+    within = label(records, outcome="won", as_of=day(10), default_now=day(20))
+    assert (within.now, within.clamped_from) == (day(10), None)

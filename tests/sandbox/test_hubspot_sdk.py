@@ -119,6 +119,44 @@ def test_sdk_batch_read_and_update_with_partial_failures(sandbox, client):
     assert raised.value.status == 400
 
 
+def test_sdk_batch_read_with_property_history(sandbox, client):
+    table = sandbox.store.table("contacts")
+    with sandbox.store.lock:
+        customer = next(
+            table.rows[i]
+            for i in table.ids
+            if table.raw(table.rows[i], "lifecyclestage") == "customer"
+        )
+        converted = table.raw(customer, "hs_lifecyclestage_customer_date")
+    read = client.crm.contacts.batch_api.read(
+        BatchReadInputSimplePublicObjectId(
+            inputs=[SimplePublicObjectId(id=str(customer.id))],
+            properties=["lifecyclestage"],
+            properties_with_history=["lifecyclestage", "no_such_property"],
+        )
+    )
+    [result] = read.results
+    # The SDK's own model (`ValueWithTimestamp`, sourceType/value/timestamp required), newest first.
+    history = result.properties_with_history
+    assert list(history) == ["lifecyclestage"]
+    assert [(h.value, h.source_type) for h in history["lifecyclestage"]] == [
+        ("customer", "IMPORT"),
+        ("lead", "IMPORT"),
+    ]
+    stamps = [int(h.timestamp.timestamp() * 1000) for h in history["lifecyclestage"]]
+    assert stamps == [converted, customer.created]
+    with pytest.raises(ApiException) as raised:
+        client.crm.contacts.batch_api.read(
+            BatchReadInputSimplePublicObjectId(
+                inputs=[SimplePublicObjectId(id=str(i)) for i in table.ids[:51]],
+                properties=[],
+                properties_with_history=["lifecyclestage"],
+            )
+        )
+    assert raised.value.status == 400
+    assert "property histories is 50" in raised.value.body
+
+
 def test_sdk_property_create_then_409(client):
     prop = PropertyCreate(
         name="leadsync_label",
