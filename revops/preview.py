@@ -198,8 +198,11 @@ def preview_from_crm(  # noqa: PLR0913  the options of one analysis
     candidate: ScoringModel,
     now: datetime,
     samples: int = 5,
+    stored_as: str | None = None,
 ) -> Preview:
-    """Read the whole population of `kind` from the CRM and compare the two models on it."""
+    """Read the whole population of `kind` from the CRM and compare the two models on it, each
+    record from the live model's latest result, stored under `stored_as` (a model group's
+    further model, e.g. `contact:pl_b`; default `kind`)."""
     fields = sorted(live.properties | candidate.properties)
     events = sorted(live.event_types | candidate.event_types)
     source = f"{connection} ({kind} records read from the CRM)"
@@ -208,7 +211,8 @@ def preview_from_crm(  # noqa: PLR0913  the options of one analysis
         kind, fields, events, since=None, members=member_request(live, candidate)
     )
     for page in pages:
-        previous = store.previous_scores(connection, kind, [r.id for r in page.records])
+        ids = [r.id for r in page.records]
+        previous = store.previous_scores(connection, stored_as or kind, ids)
         for record in page.records:
             comparer.add_scored(record, previous.get(record.id), live, candidate, now)
     return comparer.finish()
@@ -223,9 +227,11 @@ def preview_from_state(  # noqa: PLR0913  the options of one analysis
     candidate: ScoringModel,
     now: datetime,
     samples: int = 5,
+    stored_as: str | None = None,
 ) -> Preview:
     """Compare the two models on the records kept in the state store: each record rebuilt from
-    the inputs the live model read at its last sync, its stored result as the previous one.
+    the inputs the live model read at its last sync, its stored result as the previous one
+    (the live model's results are stored under `stored_as`, default `kind`).
 
     Raises `UserError` when the store cannot answer for the whole population: the candidate
     reads properties or event types the live model does not (they were never stored), some
@@ -242,7 +248,8 @@ def preview_from_state(  # noqa: PLR0913  the options of one analysis
             "model does not, so the state store does not hold them; preview without "
             "--from-state to read them from the CRM"
         )
-    total, with_inputs = store.latest_count(connection, kind)
+    where = stored_as or kind
+    total, with_inputs = store.latest_count(connection, where)
     if total == 0:
         raise UserError(
             f"--from-state: no {kind} scores are stored for {connection}; run `leadsync sync` first"
@@ -256,7 +263,7 @@ def preview_from_state(  # noqa: PLR0913  the options of one analysis
     source = f"{connection} ({kind} records from the state store)"
     comparer = _Comparer.for_models(live, candidate, source, samples)
     stale = 0
-    for record, prior in store.iter_latest(connection, kind):
+    for record, prior in store.iter_latest(connection, where):
         if prior.model_version != live.version:
             stale += 1
             continue

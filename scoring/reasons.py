@@ -105,6 +105,9 @@ def change_lines_of(  # noqa: PLR0913  the current result's fields before the re
     deltas: list[tuple[float, str]] = []
     for key in list(after) + [k for k in before if k not in after]:
         delta = after.get(key, 0.0) - before.get(key, 0.0)
+        # most rules did not move: well under half a point rounds to 0 without rounding
+        if -0.4 < delta < 0.4:
+            continue
         if round_half_up(delta) != 0:
             deltas.append((delta, key[1]))
     deltas.sort(key=lambda d: -abs(d[0]))

@@ -118,7 +118,9 @@ def _group_lines(
         body.append("while True:")
     indent = "    " if first_match else ""
     for plan in rules:
-        lines = _one_rule(b, plan, target, into if acc is not None else None, first_match)
+        lines = _one_rule(
+            b, plan, target, into if acc is not None else None, first_match=first_match
+        )
         body += [indent + line for line in lines]
     if first_match:
         body.append(f"{indent}break")
@@ -136,14 +138,15 @@ def _one_rule(
     plan: RulePlan,
     target: str,
     acc: str | None,
-    first_match: bool,  # noqa: FBT001
+    *,
+    first_match: bool,
 ) -> list[str]:
     """One rule: its item appended through `target` when it fires (its points added to
     `acc`), then `break` in a `first_match` group."""
     if plan.bands is not None or plan.recency is not None:
         return _ranged_lines(b, plan, target, acc, first_match=first_match)
     if plan.event is not None:
-        return _event_lines(b, plan.event, target, first_match)
+        return _event_lines(b, plan.event, target, first_match=first_match)
     if plan.cond is not None and plan.fixed is not None:
         lines = [f"if {b.expr(plan.cond)}:", f"    {target}({b.const(plan.fixed, 'I')})"]
         if acc is not None:
@@ -186,7 +189,7 @@ def _ranged_lines(
     return body
 
 
-def _event_lines(b: ExprBuilder, plan: EventPlan, target: str, first_match: bool) -> list[str]:  # noqa: FBT001
+def _event_lines(b: ExprBuilder, plan: EventPlan, target: str, *, first_match: bool) -> list[str]:
     """An event rule's item from its accumulated occurrences (`scoring.rules.event_finisher`
     inline, or called when count bands decide the points)."""
     slot = plan.slot

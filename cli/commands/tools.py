@@ -675,11 +675,6 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
     try:
         conn, obj_kind = _object(ctx, connection, kind)
         picked = _pick(ctx, conn, obj_kind, model_name)
-        if picked.state_kind != obj_kind:
-            raise UserError(
-                f"preview compares with the first {obj_kind} model of {conn.name}; for "
-                f"{picked.model.name!r} use backtest --config F --model-name {model_name}"
-            )
         live = picked.model
         if candidate.object != live.object:
             raise UserError(
@@ -691,6 +686,7 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
                 ctx.store,
                 connection=conn.name,
                 kind=obj_kind,
+                stored_as=picked.state_kind,
                 live=live,
                 candidate=candidate,
                 now=now,
@@ -703,6 +699,7 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
                     ctx.store,
                     connection=conn.name,
                     kind=obj_kind,
+                    stored_as=picked.state_kind,
                     live=live,
                     candidate=candidate,
                     now=now,

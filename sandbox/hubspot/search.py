@@ -102,14 +102,15 @@ def parse(table: Table, body: Any) -> Query:  # noqa: PLR0912  one branch per se
         text,
         limit,
         after,
-        _key(parsed, sort_property, descending, text),
+        _key(parsed, sort_property, descending=descending, text=text),
     )
 
 
 def _key(
     groups: list[list[dict[str, Any]]],
     sort_property: str,
-    descending: bool,  # noqa: FBT001
+    *,
+    descending: bool,
     text: str,
 ) -> str:
     return json.dumps([groups, sort_property, descending, text], sort_keys=True, default=str)
@@ -339,7 +340,7 @@ class Searcher:
             query.text,
             query.limit,
             query.after,
-            _key(rest, query.sort_property, query.descending, query.text),
+            _key(rest, query.sort_property, descending=query.descending, text=query.text),
         )
         return base, bound, found[0]["operator"] == "GT"
 

@@ -461,13 +461,15 @@ class StateStore(LedgerMixin):
             .order_by(s.c.record_id)
             .limit(batch)
         )
+        # a model group's further model stores under `contact:pl_b`; its records are contacts
+        record_kind = kind.partition(":")[0]
         after = ""
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(query, {"p_after": after}).all()
             for record_id, text, inputs in rows:
                 yield (
-                    decode_inputs(record_id, kind, inputs),
+                    decode_inputs(record_id, record_kind, inputs),
                     ScoreResult.from_dict(loads(text)),
                 )
             if len(rows) < batch:

@@ -157,6 +157,46 @@ def test_two_models_write_their_own_properties_in_one_write_per_contact(env, cap
         assert shown["model"] == ("hubspot-professional" if name == "pl_a" else "product-b")
 
 
+def test_preview_of_each_model_of_a_kind(env, capsys) -> None:
+    assert main(["setup", "--config", str(env.config), "--apply"]) == 0
+    assert main(["sync", "--config", str(env.config), "--full", "--now", NOW]) == 0
+    contacts = len(crm_values(env.sandbox, "leadsync_pl_a_"))
+    model_b = str(env.tmp / "product-b.yaml")
+    base = ["--config", str(env.config), "--now", NOW]
+    # each model against itself, from its own stored results and inputs: nothing moves
+    for name, path, live in (
+        ("pl_a", str(MODEL_A), "hubspot-professional"),
+        ("product-b", model_b, "product-b"),
+    ):
+        capsys.readouterr()
+        assert main(["preview", "--model", path, *base, "--model-name", name, "--from-state"]) == 0
+        shown = capsys.readouterr().out.splitlines()
+        assert shown[:2] == [
+            f"preview of {live} against {live} on {contacts:,} records from hub (contact "
+            "records from the state store); nothing was written",
+            "label changes 0  grade changes 0  newly qualified 0  no longer qualified 0",
+        ]
+    # model A as the candidate for product line B, read from the CRM
+    capsys.readouterr()
+    assert main(["preview", "--model", str(MODEL_A), *base, "--model-name", "pl_b"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == (
+        f"preview of hubspot-professional against product-b on {contacts:,} records from hub "
+        "(contact records read from the CRM); nothing was written"
+    )
+    store = open_store(load_config(env.config).settings)
+    try:
+        ids = sorted(crm_values(env.sandbox, "leadsync_pl_a_"))
+        a = store.previous_scores("hub", "contact", ids)
+        b = store.previous_scores("hub", "contact:pl_b", ids)
+    finally:
+        store.close()
+    labels = sum(a[i].label != b[i].label for i in ids)
+    grades = sum(a[i].grade != b[i].grade for i in ids)
+    assert shown[1].startswith(f"label changes {labels:,}  grade changes {grades:,}  ")
+    assert labels > 0
+
+
 @pytest.mark.parametrize(
     ("objects", "message"),
     [
