@@ -153,6 +153,23 @@ class ApiUsage:
     daily_limit: int | None = None
 
 
+class WriteJournal(Protocol):
+    """Durable notes of the server-side jobs a connector starts while writing (Salesforce Bulk
+    API 2.0 ingest jobs), kept by the engine in the state store, so that after a crash the
+    connector finds a job that may have applied its rows and reconciles its results instead of
+    sending those rows again. Rows are identified by record id and a digest of what was sent."""
+
+    def started(self, job: str, rows: Mapping[str, str]) -> None:
+        """Note `job` and `{record_id: digest}` of its rows; durable when this returns, and
+        called before any of the job's data is sent."""
+        ...
+
+    def jobs(self) -> list[tuple[str, dict[str, str]]]:
+        """Jobs noted and not settled yet (the engine settles one once none of its records
+        waits in the outbox), oldest first."""
+        ...
+
+
 class Connector(Protocol):
     """I/O with one CRM account. Implementations classify errors into `connectors.errors`."""
 
@@ -188,8 +205,14 @@ class Connector(Protocol):
         """
         ...
 
-    def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
+    def write(
+        self, kind: str, changes: Sequence[Change], *, journal: WriteJournal | None = None
+    ) -> list[WriteResult]:
         """Write output values in the CRM's largest batches; one result per change, in order.
+
+        A connector that writes through server-side jobs notes each in `journal` before its
+        data goes out, and first reconciles the noted jobs that hold any of `changes` (records
+        a job already wrote get that job's outcome, unsent).
 
         A failure of one record is a result whose `WriteAction` says what to do about it; a
         request the CRM refuses whole is split (`connectors.batching.isolate_rejected`) so the
@@ -200,9 +223,10 @@ class Connector(Protocol):
 
     def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
         """`changes` split as `write` sends them, one part per API call (HubSpot batches of
-        100, Salesforce collections of 200; one Bulk API job is one part). The engine writes
-        the parts one after another and ledgers each before the next, so a crash sends at most
-        one call's worth again."""
+        100, Salesforce composite calls of up to five collections of 200; one Bulk API job is
+        one part, its crash cost covered by the `WriteJournal`). The engine writes the parts one
+        after another and ledgers each before the next, so a crash sends at most one call's
+        worth again."""
         ...
 
     def fetch(

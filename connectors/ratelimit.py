@@ -10,8 +10,23 @@ counted: the server can never see more than `limit`. The price is one round trip
 
 The window is corrected from what the server reports (`observe`): its limit replaces ours, and
 when it says fewer calls remain than we account for (another client shares the allowance), the
-difference is held as phantom calls for one window. After a rate refusal `saturate()` holds the
-whole window.
+difference is held as phantom calls for one window.
+
+A rate refusal the budget did not foresee (another client, a server that limits harder than it
+says, a storm of 429s) closes the window for a while: `refused(sent=, retry_after=)` holds every
+thread until the server's Retry-After has passed or, without one, for a backoff that grows with
+the run of refusals (`backoff(n)` for the n-th in a row: jittered and capped in the connectors,
+`connectors.retry.rate_backoff`). Only a call sent after the latest refusal was known lengthens
+the run: calls already in flight when the window closed report the same episode, so eight
+threads refused together back off once, not eight times over. A call that goes through
+(`answered()`) ends the run. A refusal while the window had room (`window_full=False`: the
+server's count of calls left was not zero, or it sent none and ours had room) is not the
+window's doing and cannot be waited away: backing off ever longer, or closing the window to
+every thread, would only stall the run (refused at random four times in five, doubling holds
+add up to hours), so the refused call alone pauses for about one slot's spacing (jittered) and
+is sent again through the window, which keeps the pace within the limit. Holding a whole window
+after every refusal, as this class did before, let such a storm through about one call in ten
+seconds.
 
 `DailyCap(limit, used=n)` counts calls per day (UTC's, or the CRM account's once `rezone` says
 what "today" is there) and raises `BudgetExhausted` instead of making a call past the cap, or once
@@ -24,6 +39,7 @@ holds per day, not per process.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -39,13 +55,15 @@ __all__ = ["DailyCap", "RollingWindow"]
 class RollingWindow:
     """At most `limit` calls in any `window` seconds, as the server counts them."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  limits, test seams (clock, sleep) and the backoff's shape
         self,
         limit: int,
         window: float,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        backoff: Callable[[int], float] | None = None,
+        jitter: Callable[[], float] = lambda: 0.5,
     ) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("a rolling window needs limit >= 1 and window > 0")
@@ -53,9 +71,14 @@ class RollingWindow:
         self._window = window
         self._clock = clock
         self._sleep = sleep
+        self._backoff = backoff or (lambda n: min(window, 0.5 * 2.0 ** (n - 1)))
+        self._jitter = jitter
         self._done: deque[float] = deque()  # completion times inside the window, ascending
         self._in_flight = 0
         self._cond = threading.Condition()
+        self._closed_until = -math.inf  # no call is sent before this (after a refusal)
+        self._closed_at = -math.inf  # when the latest run of refusals last lengthened the hold
+        self._refusals = 0  # refusals in a row, counted once per episode
         self.waited = 0.0  # total seconds callers spent waiting for a slot
 
     @property
@@ -80,19 +103,21 @@ class RollingWindow:
         while True:
             with self._cond:
                 now = self._clock()
-                self._prune(now)
-                excess = self._in_flight + len(self._done) - self._limit + 1
-                if excess <= 0:
-                    self._in_flight += 1
-                    self.waited += waited
-                    return waited
-                if excess > len(self._done):
-                    # Only responses still in flight can free a slot: wait for one.
-                    start = self._clock()
-                    self._cond.wait(timeout=self._window)
-                    waited += self._clock() - start
-                    continue
-                delay = self._done[excess - 1] + self._window - now
+                delay = self._closed_until - now
+                if delay <= 0:
+                    self._prune(now)
+                    excess = self._in_flight + len(self._done) - self._limit + 1
+                    if excess <= 0:
+                        self._in_flight += 1
+                        self.waited += waited
+                        return waited
+                    if excess > len(self._done):
+                        # Only responses still in flight can free a slot: wait for one.
+                        start = self._clock()
+                        self._cond.wait(timeout=self._window)
+                        waited += self._clock() - start
+                        continue
+                    delay = self._done[excess - 1] + self._window - now
             self._sleep(delay)
             waited += delay
 
@@ -129,13 +154,37 @@ class RollingWindow:
                 self._done.extend([now] * max(0, external))
             self._cond.notify_all()
 
-    def saturate(self) -> None:
-        """The server refused for rate: hold every free slot for one window from now."""
+    def refused(
+        self, *, sent: float, retry_after: float | None = None, window_full: bool = True
+    ) -> float:
+        """The server refused for rate a call sent at `sent` (this window's clock): close the
+        window (see the module docstring) and return the seconds until it opens again.
+
+        `window_full=False`: the server's own count (or, without one, ours) left room in the
+        window, so waiting cannot be what it wants: the refused call alone pauses for about one
+        slot's spacing (`window / limit`, jittered), the window stays open and the run of
+        refusals does not lengthen."""
         with self._cond:
             now = self._clock()
-            self._prune(now)
-            free = self._limit - self._in_flight - len(self._done)
-            self._done.extend([now] * max(0, free))
+            if retry_after is None and not window_full:
+                # this call's own pause, about one slot's spacing; the others go on
+                spacing = self._window / self._limit
+                return spacing / 2 + self._jitter() * spacing / 2
+            if retry_after is not None:
+                hold = retry_after
+            elif sent >= self._closed_at:
+                self._refusals += 1
+                self._closed_at = now
+                hold = self._backoff(self._refusals)
+            else:
+                hold = 0.0  # in flight when the window closed: the same episode
+            self._closed_until = max(self._closed_until, now + hold)
+            return max(0.0, self._closed_until - now)
+
+    def answered(self) -> None:
+        """A call went through: the next refusal starts a new run with the shortest hold."""
+        with self._cond:
+            self._refusals = 0
 
     def _prune(self, now: float) -> None:
         # A nanosecond of slack: after sleeping exactly until expiry, float rounding may leave

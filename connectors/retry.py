@@ -9,6 +9,13 @@ Policy, as a value (`RetryPolicy`): retry `TransientError` (and its subclass `Ra
   n-th retry, wait `e/2 + rng() * e/2`, so waits grow, never collapse to zero, and many workers
   failing together spread out.
 
+A connector whose threads share one rate budget sets `shared_rate_hold`: its `RateLimited`
+errors then carry as `retry_after` the hold that budget imposes on every thread
+(`RollingWindow.refused`: the CRM's Retry-After, or the same equal-jitter backoff over the run of
+refusals, capped at `rate_ceiling`), they do not use up the `attempts` (in a storm most calls are
+refused several times in a row; counting those as failures ended calls that were making
+progress), and the call gives up only once its holds reach `rate_patience` seconds.
+
 Every other exception (auth, permission, budget, permanent) is raised on the first try. After the
 last try the original exception is re-raised, never a tenacity `RetryError`. `sleep` and `rng` are
 injectable (`rng` also as the policy's `jitter`, which reaches every connector through its
@@ -26,7 +33,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from connectors.errors import RateLimited, TransientError
 
-__all__ = ["RetryPolicy", "backoff_wait", "retrying"]
+__all__ = ["RetryPolicy", "backoff_wait", "rate_backoff", "retrying"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +50,32 @@ class RetryPolicy:
     cap: float = 30.0
     max_retry_after: float = 120.0
     jitter: Callable[[], float] | None = field(default=None, compare=False)
+    #: The longest single hold after rate refusals (the engine's longest outage pause).
+    rate_ceiling: float = 120.0
+    #: Seconds one call may wait through rate refusals before the error surfaces.
+    rate_patience: float = 600.0
 
 
-def backoff_wait(policy: RetryPolicy, retry_number: int, rng: Callable[[], float]) -> float:
-    """The jittered exponential wait before the `retry_number`-th retry (1-based)."""
-    ceiling = min(policy.cap, policy.base * 2.0 ** (retry_number - 1))
+def backoff_wait(
+    policy: RetryPolicy, retry_number: int, rng: Callable[[], float], *, cap: float | None = None
+) -> float:
+    """The jittered exponential wait before the `retry_number`-th retry (1-based), at most
+    `cap` (the policy's `cap` when None)."""
+    ceiling = min(policy.cap if cap is None else cap, policy.base * 2.0 ** (retry_number - 1))
     return ceiling / 2 + rng() * ceiling / 2
+
+
+def rate_backoff(policy: RetryPolicy, rng: Callable[[], float]) -> Callable[[int], float]:
+    """The hold after the `n`-th rate refusal in a row: `backoff_wait` up to `rate_ceiling`."""
+    return lambda n: backoff_wait(policy, n, rng, cap=policy.rate_ceiling)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """One call's failures other than shared-hold rate refusals, and its seconds held for rate."""
+
+    failures: int = 0
+    held: float = 0.0
 
 
 def retrying(
@@ -57,30 +84,53 @@ def retrying(
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] | None = None,
     on_retry: Callable[[BaseException, float], None] | None = None,
+    shared_rate_hold: bool = False,
 ) -> Retrying:
     """Build the `Retrying` controller every connector call goes through.
 
-    `on_retry(error, wait)` is called before each sleep (for logs and usage counters).
+    `on_retry(error, wait)` is called before each sleep (for logs and usage counters);
+    `shared_rate_hold` is explained in the module docstring.
     Use it as `retrying(...)(fn, *args)` or `for attempt in retrying(...): with attempt: ...`.
     """
     pol = policy or RetryPolicy()
     draw = rng or pol.jitter or random.Random().random
+    tally = _Tally()
+
+    def held(error: BaseException | None) -> bool:
+        return shared_rate_hold and isinstance(error, RateLimited)
+
+    def before(state: RetryCallState) -> None:
+        if state.attempt_number == 1:
+            tally.failures, tally.held = 0, 0.0
+
+    def after(state: RetryCallState) -> None:
+        # Runs once per failed attempt, before wait and stop (whichever tenacity calls first).
+        error = state.outcome.exception() if state.outcome else None
+        if shared_rate_hold and isinstance(error, RateLimited):
+            tally.held += max(0.0, float(error.retry_after or 0.0))
+        else:
+            tally.failures += 1
+
+    def failures(state: RetryCallState) -> int:
+        return tally.failures if shared_rate_hold else state.attempt_number
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RateLimited) and error.retry_after is not None:
             return max(0.0, float(error.retry_after))
-        return backoff_wait(pol, state.attempt_number, draw)
+        return backoff_wait(pol, max(1, failures(state)), draw)
 
     def stop(state: RetryCallState) -> bool:
-        if state.attempt_number >= pol.attempts:
-            return True
         error = state.outcome.exception() if state.outcome else None
-        return (
+        if (
             isinstance(error, RateLimited)
             and error.retry_after is not None
             and error.retry_after > pol.max_retry_after
-        )
+        ):
+            return True
+        if held(error):
+            return tally.held >= pol.rate_patience
+        return failures(state) >= pol.attempts
 
     def before_sleep(state: RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None and state.next_action is not None:
@@ -93,6 +143,8 @@ def retrying(
         wait=wait,
         stop=stop,
         sleep=sleep,
+        before=before,
+        after=after,
         before_sleep=before_sleep,
         reraise=True,
     )

@@ -31,7 +31,7 @@ from revops import evaluation as ev
 from revops import fitting, leakage, proposals
 from revops.features import Activity, Unit, model_rules, rule_activity, rule_properties
 from revops.model_edit import Edits, apply_edits, unified_diff
-from revops.outcomes import Labelled
+from revops.outcomes import Labelled, point_in_time_lines
 from scoring import score
 from scoring.coerce import round_half_up
 from scoring.model import ScoringModel
@@ -116,6 +116,8 @@ class Calibration:
     warnings: tuple[leakage.LeakageWarning, ...] = ()
     leaky: tuple[LeakyRule, ...] = ()
     proposed: tuple[proposals.ProposedRule, ...] = ()
+    #: When each record was taken and which properties had history (`point_in_time_lines`).
+    point_in_time: tuple[str, ...] = ()
 
 
 #: No grade may hold less than this share of records (unless the scores allow no better).
@@ -566,6 +568,7 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         warnings=tuple(warnings),
         leaky=leaky,
         proposed=proposed,
+        point_in_time=tuple(point_in_time_lines(labelled, original_model.properties)),
     )
 
 

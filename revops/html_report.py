@@ -140,6 +140,10 @@ def calibration_report(cal: Calibration) -> str:
     )
     for note in cal.notes:
         page.warning(note)
+    if cal.point_in_time:
+        page.heading("Point in time")
+        for line in cal.point_in_time:
+            page.paragraph(line[0].upper() + line[1:] + ".")
     for leak in cal.leaky:
         did = (
             "dropped with --exclude-leaky (0 points)"

@@ -90,6 +90,7 @@ def calibration_text(cal: Calibration, out_path: str) -> str:
             f"{b:.3f} -> {a:.3f}"
             for b, a in zip(cal.fold_auc_before, cal.fold_auc_after, strict=True)
         ),
+        *(f"point in time: {line}" for line in cal.point_in_time),
         "",
         table(
             ["rule", "dimension", "current", "proposed", "log-odds"],

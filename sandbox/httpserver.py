@@ -11,6 +11,7 @@ import contextlib
 import json
 import re
 import socket
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -161,6 +162,13 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], dispatch: Handler) -> None:
         super().__init__(address, _RequestHandler)
         self.dispatch = dispatch
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-request (killed, timed out) is routine for a CRM; only
+        other failures are printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class SandboxServer:

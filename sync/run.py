@@ -36,6 +36,7 @@ from scoring.types import Record
 from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored
+from sync.progress import ProgressLog
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
 from sync.state.inputs import decode_inputs
 from sync.state.records import CursorState, OutboxEntry, RunCounts, RunStatus, WriteOutcome
@@ -238,6 +239,7 @@ class Run:
         self.counts = result.counts
         self.status = RunStatus.RUNNING
         self.high_water = position.high_water
+        self.progress = ProgressLog(context.connector, context.clock, self._log)
 
     @classmethod
     def start(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
@@ -589,6 +591,7 @@ class Run:
             held = self.options.chunk_size * INCREMENTAL_HOLD_CHUNKS
             if self.position.mode == "full" or len(self.writes) >= held:
                 self.writes.drain(final=False)
+        self.progress.page(counts)
         if context.on_progress is not None:
             context.on_progress(Progress(connection, self.kind, counts))
         return planned

@@ -4,7 +4,8 @@
         -> Connector.write, one API call's part at a time (`Connector.write_parts`), each part
            ledgered before the next goes (on the write thread beside the reading, when allowed)
         -> one `WriteOutcome` per entry (`outcome`: the connector's `WriteAction` carried out)
-        -> ledger rows + outbox + dead letters in one transaction (`StateStore.record_writes`)
+        -> ledger rows + outbox + dead letters in one transaction (`StateStore.record_writes`);
+           server-side jobs whose records are all ledgered forgotten (`sync.journal`)
         -> settle: counts, retries queued again, an outage pause when the CRM was unavailable
 
 The queue holds the outbox entries of this connection and kind that are not being written (the
@@ -25,6 +26,7 @@ from datetime import datetime
 
 from connectors.base import Change, Connector, WriteAction, WriteResult
 from connectors.errors import TransientError
+from sync.journal import StoreJournal
 from sync.outage import Outage
 from sync.page_scoring import version_ms
 from sync.plan import from_json_values
@@ -98,6 +100,7 @@ class Writes:
         self._counts = counts
         self._reasons = reasons
         self._queue: dict[str, tuple[OutboxEntry, Mapping[str, object]]] = {}
+        self._journal = StoreJournal(store, connection, kind, clock)
         self._thread = (
             ThreadPoolExecutor(1, thread_name_prefix="leadsync-write") if beside_reading else None
         )
@@ -190,6 +193,7 @@ class Writes:
                 now=self._clock(),
                 score_kinds=self._score_kinds,
             )
+            self._journal.settle()
             done.update((o.entry.record_id, o) for o in outcomes)
         return [done[entry.record_id] for entry, _ in batch]
 
@@ -197,7 +201,7 @@ class Writes:
         """Write a batch, pausing through an outage the connector's retries did not outlast."""
         while True:
             try:
-                return self._connector.write(self._kind, changes)
+                return self._connector.write(self._kind, changes, journal=self._journal)
             except TransientError as exc:
                 self._outage.wait(exc)
 

@@ -10,11 +10,18 @@ Every HubSpot call goes through `HubSpotApi.call`, which
    objects cost more than the request at 100 records a page; see docs/architecture.md),
 5. corrects the windows from the `X-HubSpot-RateLimit-*` headers,
 6. classifies failures once (`connectors.hubspot.errors`) and retries transient ones through
-   `connectors.retry` (the SDK's own urllib3 retries are off).
+   `connectors.retry` (the SDK's own urllib3 retries are off). A 429 closes its window for every
+   thread (`RollingWindow.refused`: Retry-After when HubSpot sends one, else a jittered backoff
+   growing with the refusals in a row, up to `RetryPolicy.rate_ceiling`); the `RateLimited` the
+   retry layer sees carries that hold as its `retry_after`. Only a 429 whose headers count no
+   call left in the window lengthens the backoff; any other (room left, or no count: search,
+   exempt calls) is not the window's doing and holds for the backoff's first step.
 """
 
 from __future__ import annotations
 
+import logging
+import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -49,9 +56,11 @@ from connectors.hubspot.errors import HubSpotRejected, TokenRejected, classify
 from connectors.hubspot.options import HubSpotOptions
 from connectors.ratelimit import DailyCap, RollingWindow
 from connectors.reach import no_connection_reason, origin
-from connectors.retry import retrying
+from connectors.retry import RetryPolicy, rate_backoff, retrying
 
 __all__ = ["TIER_LIMITS", "ApiReply", "HubSpotApi"]
+
+log = logging.getLogger("leadsync.hubspot")
 
 #: Calls per rolling 10 seconds for private apps by subscription tier (HubSpot usage guidelines);
 #: OAuth apps are held to 100 whatever the tier.
@@ -67,6 +76,8 @@ TIER_LIMITS: Mapping[str, int] = {
 OAUTH_LIMIT = 100
 WINDOW_S = 10.0
 REFRESH_MARGIN_S = 60.0
+#: Rate holds at least this long are logged as warnings (shorter ones are routine in a burst).
+LOUD_HOLD_S = 5.0
 USER_AGENT = "leadsync (hubspot-api-client)"
 
 _SDK_ERRORS: tuple[type[Exception], ...] = (
@@ -109,6 +120,28 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _remaining(headers: Mapping[str, str]) -> int | None:
+    """X-HubSpot-RateLimit-Remaining: the calls the ten-second window has left."""
+    name = "x-hubspot-ratelimit-remaining"
+    return _int(next((v for k, v in headers.items() if k.lower() == name), None))
+
+
+def _windows(
+    policy: RetryPolicy,
+    limits: tuple[tuple[int, float], tuple[int, float]],
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> tuple[RollingWindow, RollingWindow]:
+    """The ten-second and search windows, backing off after 429s with the policy's jitter."""
+    jitter = policy.jitter or random.Random().random
+    backoff = rate_backoff(policy, jitter)
+    (n1, s1), (n2, s2) = limits
+    return (
+        RollingWindow(n1, s1, clock=clock, sleep=sleep, backoff=backoff, jitter=jitter),
+        RollingWindow(n2, s2, clock=clock, sleep=sleep, backoff=backoff, jitter=jitter),
+    )
+
+
 class HubSpotApi:
     """One HubSpot account connection, shared by every thread of a connector."""
 
@@ -144,8 +177,9 @@ class HubSpotApi:
         limit = TIER_LIMITS[tier]
         if self._oauth and not options.access_token:
             limit = min(limit, OAUTH_LIMIT)
-        self.window = RollingWindow(limit, WINDOW_S, clock=clock, sleep=sleep)
-        self.search_window = RollingWindow(options.search_per_second, 1.0, clock=clock, sleep=sleep)
+        self.window, self.search_window = _windows(
+            self._policy, ((limit, WINDOW_S), (options.search_per_second, 1.0)), clock, sleep
+        )
         self.daily = DailyCap(options.daily_budget, used=daily_used)
         self.zone: AccountZone | None = None  # the account's, once looked up
         self._zone_wanted = options.daily_budget is not None
@@ -277,13 +311,13 @@ class HubSpotApi:
 
     def _retry(self, endpoint: str) -> Retrying:
         def on_retry(error: BaseException, wait: float) -> None:
-            if isinstance(error, RateLimited):
-                if error.policy == "SECONDLY":
-                    self.search_window.saturate()
-                else:
-                    self.window.saturate()
+            if isinstance(error, RateLimited) and wait >= LOUD_HOLD_S:
+                log.warning(
+                    "CRM refusing calls for rate, backing off",
+                    extra={"endpoint": endpoint, "policy": error.policy, "hold_s": round(wait, 3)},
+                )
 
-        return retrying(self._policy, sleep=self._sleep, on_retry=on_retry)
+        return retrying(self._policy, sleep=self._sleep, on_retry=on_retry, shared_rate_hold=True)
 
     def _attempt(
         self,
@@ -340,9 +374,40 @@ class HubSpotApi:
             for window in windows:
                 window.release()
             self._count(endpoint, status)
+        return self._reply(endpoint, status, raw, headers, sent=sent, windows=windows)
+
+    def _reply(  # noqa: PLR0913  one answered call's parts
+        self,
+        endpoint: str,
+        status: int,
+        raw: Any,
+        headers: Mapping[str, str],
+        *,
+        sent: float,
+        windows: tuple[RollingWindow, ...],
+    ) -> ApiReply:
+        """The parsed 2xx reply, or the classified error raised; a 429 closes its window."""
         if 200 <= status < 300:
+            for window in windows:
+                window.answered()
             return ApiReply(status, self._json(endpoint, status, raw))
-        raise classify(status, raw, headers, endpoint=endpoint)
+        error = classify(status, raw, headers, endpoint=endpoint)
+        if isinstance(error, RateLimited):
+            raise self._held(error, sent, headers)
+        raise error
+
+    def _held(self, error: RateLimited, sent: float, headers: Mapping[str, str]) -> RateLimited:
+        """Close the refused call's window (`RollingWindow.refused`) and return the error with
+        the hold as its `retry_after`."""
+        window = self.search_window if error.policy == "SECONDLY" else self.window
+        # Search replies carry no window headers, and our own count never fills a window.
+        remaining = _remaining(headers) if window is self.window else None
+        hold = window.refused(
+            sent=sent,
+            retry_after=error.retry_after,
+            window_full=remaining is not None and remaining <= 0,
+        )
+        return RateLimited(str(error), hold, error.policy)
 
     def batch_update(
         self,

@@ -16,6 +16,7 @@ from connectors.base import (
     Page,
     ReadHints,
     SchemaReport,
+    WriteJournal,
     WriteResult,
 )
 from connectors.errors import PermanentError
@@ -360,8 +361,12 @@ class HubSpotConnector:
         """Batches of 100, as `write` sends them."""
         return [changes[i : i + BATCH_SIZE] for i in range(0, len(changes), BATCH_SIZE)]
 
-    def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
-        """Write output values with batch updates of 100; one result per change, in order."""
+    def write(
+        self, kind: str, changes: Sequence[Change], *, journal: WriteJournal | None = None
+    ) -> list[WriteResult]:
+        """Write output values with batch updates of 100; one result per change, in order.
+        HubSpot's batch updates are synchronous: no job outlives a call, so no `journal`."""
+        del journal
         return write_changes(
             self._api, self._pool, self._spec(kind), changes, self._known, outputs=self._outputs
         )

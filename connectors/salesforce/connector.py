@@ -23,6 +23,7 @@ from connectors.base import (
     Page,
     ReadHints,
     SchemaReport,
+    WriteJournal,
     WriteResult,
 )
 from connectors.errors import PermanentError
@@ -156,13 +157,16 @@ class SalesforceConnector:
             yield Page(people.attach(accounts), None)
 
     def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
-        """Collections of 200; a change set for Bulk API 2.0 (`bulk_threshold` records or more)
-        is one job, so one part."""
+        """Composite calls of up to 1,000 (five collections of 200); a change set for Bulk API
+        2.0 (`bulk_threshold` records or more) is one job, so one part."""
         return self._writer.write_parts(changes)
 
-    def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
-        """Write output values; one result per change."""
-        return self._writer.write(kind, changes)
+    def write(
+        self, kind: str, changes: Sequence[Change], *, journal: WriteJournal | None = None
+    ) -> list[WriteResult]:
+        """Write output values; one result per change. Bulk API jobs are noted in `journal`
+        before their upload and reconciled from it after a crash (`Writer`)."""
+        return self._writer.write(kind, changes, journal=journal)
 
     def fetch(
         self,

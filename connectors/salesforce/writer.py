@@ -16,7 +16,11 @@ refused whole with a 400 is halved by `connectors.batching.isolate_rejected`.
 
 At `bulk_threshold` changes and above, one Bulk API 2.0 ingest job carries them all (create,
 upload, close, poll, results: a handful of calls); rows that failed with a retryable code are
-then written through collections. Every status poll is an API call like any other: it is
+then written through collections. The job id and a digest of each row are noted in the
+engine's `WriteJournal` before the upload; after a crash the next write of those records polls
+the noted job (aborting it if it never left `Open`, waiting while it is `UploadComplete` or
+`InProgress`) and takes the outcomes of the rows it processed instead of sending them again, so
+a kill -9 mid-job repeats no Bulk write. Every status poll is an API call like any other: it is
 counted against the daily share, and before a job starts the share must hold the job's calls
 with as many polls as the longest wait (`bulk_max_wait_s`, backing off to one poll per 30 s)
 could take.
@@ -24,13 +28,15 @@ could take.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import Change, WriteAction, WriteResult
+from connectors.base import Change, WriteAction, WriteJournal, WriteResult
 from connectors.batching import isolate_rejected
 from connectors.errors import MissingPermission, PermanentError, RequestRejected, TransientError
 from connectors.retry import RetryPolicy, retrying
@@ -93,6 +99,7 @@ class Writer:
         self._bulk_poll_s = bulk_poll_s
         self._bulk_max_wait_s = bulk_max_wait_s
         self.bulk_jobs = 0
+        self._reconciled_jobs: dict[str, dict[str, _Outcome]] = {}
         # The budget holds every call a job may take, its status polls included, so a job is
         # never left half-read because the share ran out while it was processing.
         self.bulk_calls = BULK_CALLS + bulk_polls(bulk_poll_s, bulk_max_wait_s)
@@ -104,26 +111,33 @@ class Writer:
             return [changes]
         return [changes[i : i + PER_CALL] for i in range(0, len(changes), PER_CALL)]
 
-    def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
-        """One `WriteResult` per change, in order."""
+    def write(
+        self, kind: str, changes: Sequence[Change], *, journal: WriteJournal | None = None
+    ) -> list[WriteResult]:
+        """One `WriteResult` per change, in order. Changes a job noted in `journal` already
+        wrote (same record, same row) take that job's outcome and are not sent again."""
         sobject = sobject_of(kind)
         if not changes:
             return []
         fields = self._writable(sobject, changes)
         latest = {change.record_id: change for change in changes}  # absolute values: last wins
         unique = list(latest.values())
+        outcomes: dict[str, _Outcome] = {}
+        if journal is not None:
+            outcomes = self._reconciled(sobject, unique, fields, journal)
+            unique = [c for c in unique if c.record_id not in outcomes]
         use_bulk = len(unique) >= self.bulk_threshold
         needed = self.bulk_calls if use_bulk else pages_needed(len(unique), PER_CALL)
-        self.api.budget.require(needed, f"writing {len(unique)} changes")
-        outcomes: dict[str, _Outcome] = {}
+        if unique:
+            self.api.budget.require(needed, f"writing {len(unique)} changes")
         to_collections = unique
         if use_bulk:
-            outcomes = self._bulk(sobject, unique, fields)
+            bulk = self._bulk(sobject, unique, fields, journal)
+            outcomes.update(bulk)
             to_collections = [
                 c
                 for c in unique
-                if not outcomes[c.record_id].ok
-                and outcomes[c.record_id].code in RETRYABLE_RECORD_CODES
+                if not bulk[c.record_id].ok and bulk[c.record_id].code in RETRYABLE_RECORD_CODES
             ]
         for start in range(0, len(to_collections), PER_CALL):
             outcomes.update(self._packed(sobject, to_collections[start : start + PER_CALL], fields))
@@ -252,7 +266,11 @@ class Writer:
     # -- Bulk API 2.0 -------------------------------------------------------------------------
 
     def _bulk(
-        self, sobject: str, changes: list[Change], fields: dict[str, dict[str, Any]]
+        self,
+        sobject: str,
+        changes: list[Change],
+        fields: dict[str, dict[str, Any]],
+        journal: WriteJournal | None,
     ) -> dict[str, _Outcome]:
         columns = sorted(fields)
         out = io.StringIO()
@@ -288,6 +306,8 @@ class Writer:
         )
         job_id = str(job["id"])
         self.bulk_jobs += 1
+        if journal is not None:  # durable before the data goes: a crash leaves it findable
+            journal.started(job_id, {c.record_id: _digest(c, fields) for c in changes})
         self.api.upload_csv(f"jobs/ingest/{job_id}/batches", out.getvalue().encode("utf-8"))
         self.api.rest(
             "jobs/ingest/state",
@@ -296,6 +316,18 @@ class Writer:
             body={"state": "UploadComplete"},
         )
         self._wait(job_id)
+        outcomes = self._results(sobject, job_id)
+        for change in changes:
+            outcomes.setdefault(
+                change.record_id,
+                _Outcome(False, "UNPROCESSED", "not processed by the Bulk API job"),
+            )
+            if outcomes[change.record_id].ok:
+                self.reader.written(change.record_id)
+        return outcomes
+
+    def _results(self, sobject: str, job_id: str) -> dict[str, _Outcome]:
+        """A finished job's outcome per record id, from its successful and failed results."""
         outcomes: dict[str, _Outcome] = {}
         for row in csv.DictReader(
             io.StringIO(self.api.bulk_results(sobject, job_id, "successfulResults"))
@@ -309,14 +341,66 @@ class Writer:
             outcomes[row.get("sf__Id") or row.get("Id") or ""] = _Outcome(
                 False, code or "UNKNOWN", message
             )
-        for change in changes:
-            outcomes.setdefault(
-                change.record_id,
-                _Outcome(False, "UNPROCESSED", "not processed by the Bulk API job"),
-            )
-            if outcomes[change.record_id].ok:
-                self.reader.written(change.record_id)
         return outcomes
+
+    # -- after a crash: jobs noted in the journal ---------------------------------------------
+
+    def _reconciled(
+        self,
+        sobject: str,
+        changes: list[Change],
+        fields: dict[str, dict[str, Any]],
+        journal: WriteJournal,
+    ) -> dict[str, _Outcome]:
+        """The outcomes noted jobs already gave `changes` (same record, same row digest); a
+        record the job did not process, or failed with a retryable code, is left to send."""
+        jobs = journal.jobs()
+        if not jobs:
+            return {}
+        wanted = {c.record_id: _digest(c, fields) for c in changes}
+        found: dict[str, _Outcome] = {}
+        for job_id, rows in jobs:
+            mine = [i for i, digest in rows.items() if wanted.get(i) == digest and i not in found]
+            if not mine:
+                continue
+            results = self._finished(sobject, job_id)
+            for record_id in mine:
+                outcome = results.get(record_id)
+                if outcome is None or (not outcome.ok and outcome.code in RETRYABLE_RECORD_CODES):
+                    continue
+                found[record_id] = outcome
+                if outcome.ok:
+                    self.reader.written(record_id)
+        return found
+
+    def _finished(self, sobject: str, job_id: str) -> dict[str, _Outcome]:
+        """A noted job's results once it has finished (remembered per job): an `Open` job never
+        started processing, so it is aborted and gives none, nor does a job Salesforce no
+        longer knows; `UploadComplete` / `InProgress` are polled to the end."""
+        if job_id in self._reconciled_jobs:
+            return self._reconciled_jobs[job_id]
+        results: dict[str, _Outcome] = {}
+        try:
+            info = self.api.rest("jobs/ingest/info", f"jobs/ingest/{job_id}")
+        except RequestRejected as exc:
+            if exc.status != 404:
+                raise
+            info = {"state": "Deleted"}
+        state = info.get("state")
+        if state == "Open":
+            self.api.rest(
+                "jobs/ingest/state",
+                f"jobs/ingest/{job_id}",
+                method="PATCH",
+                body={"state": "Aborted"},
+            )
+        elif state in ("UploadComplete", "InProgress", "JobComplete", "Failed", "Aborted"):
+            if state in ("UploadComplete", "InProgress"):
+                with contextlib.suppress(PermanentError, MissingPermission):
+                    self._wait(job_id)  # a Failed job still reports the rows it processed
+            results = self._results(sobject, job_id)
+        self._reconciled_jobs[job_id] = results
+        return results
 
     def _wait(self, job_id: str) -> None:
         waited = 0.0
@@ -351,6 +435,20 @@ def bulk_polls(poll_s: float, max_wait_s: float) -> int:
         delay = min(delay * 2, BULK_MAX_POLL_S)
         polls += 1
     return polls
+
+
+def _digest(change: Change, fields: dict[str, dict[str, Any]]) -> str:
+    """A digest of the row a change uploads (its record id and encoded cells), to tell after a
+    crash whether a noted job wrote exactly this change."""
+    cells = sorted(
+        (
+            str(fields[c]["name"]),
+            encode_csv(c, v, max_length=int(fields[c].get("length") or LONG_TEXT)),
+        )
+        for c, v in change.values.items()
+    )
+    text = "\x1f".join([change.record_id, *(f"{name}={cell}" for name, cell in cells)])
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
 
 
 def _refused(change: Change, exc: RequestRejected) -> _Outcome:

@@ -280,6 +280,7 @@ class CrmApi:
                 table.record_change(row, name, value, now_ms, "INTEGRATION")
         table.touch(row, now_ms)
         table.version += 1
+        table.updates[row.id] += 1
 
     @staticmethod
     def _echo(table: Table, values: dict[str, Any]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -99,6 +100,8 @@ class Table:
         self.ids: list[int] = []
         self.by_modified: list[tuple[int, int]] = []
         self.version = 0
+        #: Writes applied per row id (benches count writes repeated after a crash).
+        self.updates: Counter[int] = Counter()
         #: Values changed after generation, per row id: (epoch ms or None for the generated
         #: value it replaced, property, value, source); see `sandbox.hubspot.history`.
         self.changes: dict[int, list[tuple[int | None, str, Any, str]]] = {}

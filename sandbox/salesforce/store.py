@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ class Store:
     locked: dict[str, int] = field(default_factory=dict)
     #: Record ids whose writes fail with FIELD_INTEGRITY_EXCEPTION (a validation rule).
     integrity_rule_ids: set[str] = field(default_factory=set)
+    #: Updates applied per record id (tests count writes repeated after a crash).
+    updates: Counter[str] = field(default_factory=Counter)
     _started: float = field(default_factory=time.monotonic)
     _skew: int = 0
     _journal: list[tuple[str, str, dict[str, Any] | None]] | None = None
@@ -180,6 +183,7 @@ class Store:
                                 ids.remove(record_id)
             else:
                 self.tables[name][record_id] = before
+                self.updates[record_id] -= 1
         journal.clear()
 
     def child_ids(self, child: str, ref_field: str, parent_id: str) -> list[str]:
@@ -322,6 +326,7 @@ class Store:
         record["LastModifiedDate"] = stamp
         record["SystemModstamp"] = stamp
         record["LastModifiedById"] = user
+        self.updates[full] += 1
         return []
 
 

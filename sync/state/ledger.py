@@ -10,7 +10,7 @@ resolves dead letters.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -285,3 +285,61 @@ class LedgerMixin:
                 .where(d.c.id.in_(list(ids)))
                 .values(resolved_at=now, updated_at=now, resolution=resolution)
             )
+
+    # -- server-side write jobs (crash reconciliation) -------------------------------------------
+
+    def note_write_job(
+        self, connection: str, kind: str, job: str, rows: Mapping[str, str], *, now: datetime
+    ) -> None:
+        """Durably note a write job the CRM created, with a digest of each record's row, before
+        any of its data is sent."""
+        with self.transaction() as conn:
+            conn.execute(
+                self.t.write_jobs.insert().values(
+                    connection=connection,
+                    kind=kind,
+                    job=job,
+                    rows=json.dumps(dict(rows), separators=(",", ":")),
+                    created_at=now,
+                )
+            )
+
+    def write_jobs(self, connection: str, kind: str) -> list[tuple[str, dict[str, str]]]:
+        """Noted write jobs not yet settled, oldest first: (job id, {record id: digest})."""
+        w = self.t.write_jobs
+        query = (
+            sa.select(w.c.job, w.c.rows)
+            .where(w.c.connection == connection, w.c.kind == kind)
+            .order_by(w.c.created_at, w.c.job)
+        )
+        with self.engine.connect() as conn:
+            return [(job, json.loads(rows)) for job, rows in conn.execute(query)]
+
+    def settle_write_jobs(self, connection: str, kind: str) -> int:
+        """Forget the noted jobs none of whose records still wait in the outbox (their
+        outcomes are in the ledger); returns how many are left."""
+        w, o = self.t.write_jobs, self.t.outbox
+        left = 0
+        with self.transaction() as conn:
+            jobs = conn.execute(
+                sa.select(w.c.job, w.c.rows).where(w.c.connection == connection, w.c.kind == kind)
+            ).all()
+            for job, rows in jobs:
+                ids = list(json.loads(rows))
+                waiting = any(
+                    conn.execute(
+                        sa.select(sa.func.count()).where(
+                            o.c.connection == connection,
+                            o.c.kind == kind,
+                            o.c.record_id.in_(ids[i : i + 500]),
+                        )
+                    ).scalar_one()
+                    for i in range(0, len(ids), 500)
+                )
+                if waiting:
+                    left += 1
+                    continue
+                conn.execute(
+                    w.delete().where(w.c.connection == connection, w.c.kind == kind, w.c.job == job)
+                )
+        return left

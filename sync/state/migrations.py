@@ -1,6 +1,6 @@
 """Schema versions of the state store, applied at open under a lock.
 
-Why not alembic: the schema is six small tables that the daemon itself must create and upgrade
+Why not alembic: the schema is a few small tables that the daemon itself must create and upgrade
 at start, on SQLite and PostgreSQL, with a table prefix, safely when two processes start at once.
 A versioned table plus ordered Core-DDL functions does that in one module, inside one
 transaction that holds a lock (`BEGIN IMMEDIATE` on SQLite, `pg_advisory_xact_lock` on
@@ -53,10 +53,16 @@ def _add_score_versions(conn: sa.Connection, tables: Tables) -> None:
     )
 
 
+def _add_write_jobs(conn: sa.Connection, tables: Tables) -> None:
+    """write_jobs: Bulk API jobs noted before their upload (crash reconciliation)."""
+    tables.write_jobs.create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, cursors, outbox, ledger, dead letters, scores"),
     Migration(2, "scores.inputs: model inputs of the latest score", _add_score_inputs),
     Migration(3, "scores.crm_version, scores.model_version: version scored", _add_score_versions),
+    Migration(4, "write_jobs: server-side write jobs noted before upload", _add_write_jobs),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -52,6 +52,7 @@ class Tables:
     dead_letters: sa.Table
     scores: sa.Table
     schema_version: sa.Table
+    write_jobs: sa.Table
 
 
 def _key_columns() -> list[Any]:
@@ -179,4 +180,22 @@ def build_tables(prefix: str) -> Tables:
         sa.Column("description", sa.String(200), nullable=False),
         sa.Column("applied_at", UTCDateTime, nullable=False),
     )
-    return Tables(md, runs, cursors, outbox, ledger, dead_letters, scores, schema_version)
+    write_jobs = write_jobs_table(md, p)
+    return Tables(
+        md, runs, cursors, outbox, ledger, dead_letters, scores, schema_version, write_jobs
+    )
+
+
+def write_jobs_table(md: sa.MetaData, prefix: str) -> sa.Table:
+    """Migration 4: server-side write jobs (Salesforce Bulk API) noted before their data went
+    out, with a digest of each record's row, so a run killed mid-job reconciles the job's
+    results instead of sending its records again."""
+    return sa.Table(
+        f"{prefix}write_jobs",
+        md,
+        *_key_columns(),
+        sa.Column("job", sa.String(64), nullable=False),
+        sa.Column("rows", sa.Text, nullable=False),  # JSON {record_id: digest}
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("connection", "kind", "job"),
+    )

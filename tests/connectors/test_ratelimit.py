@@ -151,15 +151,62 @@ def test_observe_never_frees_slots_we_hold() -> None:
     assert budget.used() == 4
 
 
-def test_saturate_holds_the_whole_window() -> None:
+def refusing(limit: int, clock: FakeClock) -> RollingWindow:
+    """A window whose backoff is 0.5 s doubling (no jitter), at most 4 s."""
+    return RollingWindow(
+        limit, 10.0, clock=clock, sleep=clock.sleep, backoff=lambda n: min(4.0, 0.5 * 2 ** (n - 1))
+    )
+
+
+def test_refusals_in_a_row_close_the_window_for_longer_up_to_the_ceiling() -> None:
     clock = FakeClock()
-    budget = window(3, 10.0, clock)
-    budget.acquire()
-    clock.now = 2.0
-    budget.saturate()
-    budget.release()
-    assert budget.used() == 3
-    assert budget.acquire() == 10.0
+    budget = refusing(10, clock)
+    holds = []
+    for _ in range(6):
+        sent = clock.now
+        budget.acquire()  # waits out the previous hold
+        budget.release()
+        holds.append(budget.refused(sent=sent))
+    assert holds == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert clock.sleeps == [0.5, 1.0, 2.0, 4.0, 4.0]
+
+
+def test_calls_in_flight_when_the_window_closed_are_one_episode() -> None:
+    clock = FakeClock()
+    budget = refusing(10, clock)
+    for _ in range(8):  # eight threads' calls, all sent at 0.0
+        budget.acquire()
+    clock.now = 0.25
+    first = budget.refused(sent=0.0)
+    clock.now = 0.5
+    others = [budget.refused(sent=0.0) for _ in range(7)]
+    # One backoff for the eight, not eight doublings: the others wait out the same hold.
+    assert (first, others) == (0.5, [0.25] * 7)
+
+
+def test_a_call_that_goes_through_starts_the_backoff_again() -> None:
+    clock = FakeClock()
+    budget = refusing(10, clock)
+    assert [budget.refused(sent=clock.now) for _ in range(3)] == [0.5, 1.0, 2.0]
+    budget.answered()
+    clock.now = 5.0
+    assert budget.refused(sent=clock.now) == 0.5
+
+
+def test_retry_after_is_the_hold_for_every_thread() -> None:
+    clock = FakeClock()
+    budget = refusing(10, clock)
+    assert budget.refused(sent=0.0, retry_after=7.0) == 7.0
+    assert budget.acquire() == 7.0
+
+
+def test_a_refusal_with_room_left_pauses_only_the_refused_call() -> None:
+    clock = FakeClock()
+    budget = RollingWindow(20, 10.0, clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
+    # one slot's spacing is 10 s / 20 = 0.5 s; jitter 1.0 takes all of it
+    assert [budget.refused(sent=0.0, window_full=False) for _ in range(5)] == [0.5] * 5
+    assert budget.acquire() == 0.0  # the window stays open to the other threads
+    assert clock.sleeps == []
 
 
 def test_invalid_window_is_refused() -> None:

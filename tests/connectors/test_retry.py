@@ -126,3 +126,33 @@ def test_attempt_iteration_form_works_for_blocks() -> None:
             done.append(True)
     assert done == [True]
     assert waits == [0.25]
+
+
+def test_shared_rate_holds_wait_their_hold_and_use_up_no_attempt() -> None:
+    waits: list[float] = []
+    errors: list[BaseException] = [
+        RateLimited("429", retry_after=2.0),
+        TransientError("502 a"),
+        RateLimited("429", retry_after=3.0),
+        TransientError("502 b"),
+        RateLimited("429", retry_after=1.0),
+        TransientError("502 c"),
+    ]
+    call, calls = failing(errors)
+    policy = RetryPolicy(attempts=3, base=1.0)
+    with pytest.raises(TransientError, match="502 c"):
+        retrying(policy, sleep=waits.append, rng=lambda: 0.0, shared_rate_hold=True)(call)
+    # the holds as given; the backoff counts only the 502s (0.5 s, then 1 s); the third 502 is
+    # the third attempt used up
+    assert waits == [2.0, 0.5, 3.0, 1.0, 1.0]
+    assert len(calls) == 6
+
+
+def test_a_call_gives_up_after_rate_patience_seconds_of_holds() -> None:
+    waits: list[float] = []
+    call, calls = failing([RateLimited(f"429 {i}", retry_after=100.0) for i in range(20)])
+    with pytest.raises(RateLimited, match="429 5"):
+        retrying(RetryPolicy(rate_patience=600.0), sleep=waits.append, shared_rate_hold=True)(call)
+    # the sixth hold would bring the waits to 600 s: the call gives up instead of waiting it
+    assert waits == [100.0] * 5
+    assert len(calls) == 6

@@ -328,6 +328,15 @@ def test_calibrate_live_writes_a_proposal_and_refuses_to_overwrite_it(live, caps
     code, text = run(capsys, *args)
     assert code == 0
     assert text.startswith("calibration of hubspot-b2b-contacts on 120 records, 3-fold")
+    # Calibration takes each record at its cutoff with the CRM's history, and says which
+    # properties had none.
+    lines = text.splitlines()
+    assert lines[4:6] == [
+        "point in time: property history from the CRM for: country, email, "
+        "hs_analytics_last_visit_timestamp, hs_analytics_source, hs_email_open, jobtitle, website",
+        "point in time: no history in the CRM for: company.annualrevenue, company.industry, "
+        "company.numberofemployees (current values used; they may have changed after the outcome)",
+    ]
     proposal = load_model(out)
     assert proposal.object == "contact"
     capsys.readouterr()

@@ -48,15 +48,15 @@ class Crashing:
                 die()
             yield page
 
-    def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
+    def write(self, kind: str, changes: Sequence[Change], *, journal=None) -> list[WriteResult]:
         self.writes += 1
         hit = self.where == "write" and self.writes == self.at
         if hit and self.when == "before":
             die()
         if hit and self.when == "half":
-            self.inner.write(kind, changes[: len(changes) // 2])
+            self.inner.write(kind, changes[: len(changes) // 2], journal=journal)
             die()
-        results = self.inner.write(kind, changes)
+        results = self.inner.write(kind, changes, journal=journal)
         if hit:
             die()
         return results

@@ -159,7 +159,7 @@ class FakeCRM:
     def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
         return [changes]  # one call per batch the engine hands over
 
-    def write(self, kind: str, changes: Sequence[Change]) -> list[WriteResult]:
+    def write(self, kind: str, changes: Sequence[Change], *, journal=None) -> list[WriteResult]:
         return isolate_rejected(self._write_call, changes, _refused)
 
     def _write_call(self, changes: Sequence[Change]) -> list[WriteResult]:

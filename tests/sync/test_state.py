@@ -44,7 +44,9 @@ def test_migration_creates_the_schema_once_and_stamps_every_version(any_store):
     with any_store.engine.connect() as conn:
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
         inspector = sa.inspect(conn)
-        for table in (t.runs, t.cursors, t.outbox, t.ledger, t.dead_letters, t.scores):
+        for table in (
+            t.runs, t.cursors, t.outbox, t.ledger, t.dead_letters, t.scores, t.write_jobs
+        ):  # fmt: skip
             assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.c.keys())
     assert versions == list(range(1, LATEST + 1))
     assert migrate(any_store.engine, t, now=T0) == LATEST  # already current: nothing to do
@@ -197,7 +199,9 @@ def test_in_memory_sqlite_works_for_one_process():
     s.close()
 
 
-def test_migrations_2_and_3_add_score_inputs_and_versions_to_a_version_1_database(any_store):
+def test_migrations_2_to_4_add_score_inputs_versions_and_write_jobs_to_a_version_1_database(
+    any_store,
+):
     t = any_store.t
     run_id = any_store.start_run(
         "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
@@ -211,13 +215,15 @@ def test_migrations_2_and_3_add_score_inputs_and_versions_to_a_version_1_databas
     with any_store.engine.begin() as conn:  # back to the schema of version 1
         for column in ("inputs", "crm_version", "model_version"):
             conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN {column}")
+        t.write_jobs.drop(conn)
         conn.execute(t.schema_version.delete().where(t.schema_version.c.version >= 2))
     assert migrate(any_store.engine, t, now=T0) == 1
     with any_store.engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns(t.scores.name)}
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
+        assert sa.inspect(conn).has_table(t.write_jobs.name)
     assert {"inputs", "crm_version", "model_version"} <= columns
-    assert versions == [1, 2, 3]
+    assert versions == [1, 2, 3, 4]
     assert any_store.scored_versions("acme", "contact", ["1"]) == {"1": (None, None)}
     assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
     assert any_store.latest_count("acme", "contact") == (1, 0)

@@ -44,9 +44,24 @@ def test_429s_are_retried_and_counted(make_sandbox, make_connector, clock) -> No
     assert usage.rate_limited == 2
     assert usage.by_endpoint == {"objects.list": 4, "objects.list 429": 2}
     assert statuses(sandbox) == {"429": 2, "200": 2}
-    # Each retry backs off (0.25 s, then 0.5 s, jitter fixed at 0) and then waits out the rest
-    # of the 10 s window a refusal holds.
-    assert clock.sleeps == [0.25, 9.75, 0.5, 9.5]
+    # The refusals came with calls left in the window (X-HubSpot-RateLimit-Remaining): not the
+    # window's doing, so the refused call alone pauses, for half a slot's spacing (10 s / 190
+    # calls, jitter fixed at 0), and nothing else waits.
+    assert clock.sleeps == [10 / 190 / 2] * 2
+
+
+def test_a_429_of_a_full_window_closes_it_for_a_growing_backoff(
+    make_sandbox, make_connector, clock
+) -> None:
+    sandbox = make_sandbox(contacts=150, rate_limit_10s=4)
+    for _ in range(4):  # another integration spends the whole window
+        external_call(sandbox)
+    connector = make_connector(sandbox, retry_policy=RetryPolicy(jitter=lambda: 0.0))
+    assert len(read_all(connector)) == 150
+    assert statuses(sandbox) == {"200": 4 + 2, "429": 1}
+    # Refused with none left: the window closes for 0.25 s (the backoff's first step), and the
+    # headers' count holds the four calls the other client made for one window from then.
+    assert clock.sleeps == [0.25, 9.75]
 
 
 def test_the_budget_keeps_429s_away_under_load(make_sandbox, make_connector, clock) -> None:
