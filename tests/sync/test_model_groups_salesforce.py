@@ -5,6 +5,7 @@ sObject collection, so two models cost exactly the calls of one."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,6 +81,14 @@ def test_two_lead_models_write_their_own_fields_with_the_calls_of_one(tmp_path, 
         f"      - {{kind: lead, model: {model_b}, output_prefix: leadsync_pl_b_}}\n",
     )
     try:
+        shown = capsys.readouterr().out.splitlines()
+        # setup created each model's fields
+        for part in ("a", "b"):
+            assert f"sf (salesforce) lead (leadsync_pl_{part}_*):" in shown
+            assert (
+                f"pl_{part}_model_version  Leadsync_Pl_{part.upper()}_Model_Version__c  created  "
+                "Text field"
+            ) in shown
         # the same reads and writes as one model: one composite call, of two collections
         assert calls == one_calls
         assert (calls["composite"], calls["collections_update"]) == (1, 2)
@@ -92,6 +101,16 @@ def test_two_lead_models_write_their_own_fields_with_the_calls_of_one(tmp_path, 
         assert {i: leads[i]["Leadsync_Pl_B_Label__c"] for i in ids} == {i: b[i].label for i in ids}
         assert not [f for r in leads.values() for f in r if f.startswith("Leadsync_Score")]
         assert 0 < sum(a[i].score != b[i].score for i in ids) < len(ids)
+        # explain each model's view of one lead
+        for name, results in (("pl_a", a), ("product-b", b)):
+            args = ["explain", ids[0], "--config", str(config), "--model-name", name]
+            capsys.readouterr()
+            assert main([*args, "--now", NOW, "--format", "json"]) == 0
+            explained = json.loads(capsys.readouterr().out)["result"]
+            assert (explained["score"], explained["label"]) == (
+                results[ids[0]].score,
+                results[ids[0]].label,
+            )
         # a second full run writes nothing; an incremental run scores none of our writes again
         before = Counter(sb.stats()["counters"])
         assert main(["sync", "--full", "--config", str(config), "--now", NOW]) == 0
