@@ -10,7 +10,11 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from cli.main import main
+from config.errors import ProblemsError
+from config.loader import load_config, load_models
 from sandbox.salesforce import SalesforceSandbox
 from scoring.types import ScoreResult
 from sync.state.store import StateStore
@@ -159,3 +163,36 @@ def test_two_contact_models_write_their_own_fields(tmp_path) -> None:
         assert 0 < sum(a[i].fit != b[i].fit for i in ids) < len(ids)
     finally:
         sb.stop()
+
+
+def test_account_roll_ups_need_one_unprefixed_contact_model(tmp_path) -> None:
+    (tmp_path / "a.yaml").write_text(contact_model("contacts-a", 40))
+    (tmp_path / "b.yaml").write_text(contact_model("contacts-b", 5))
+    accounts = ROOT / "config" / "examples" / "models" / "salesforce-accounts.yaml"
+    config = tmp_path / "leadsync.yaml"
+    head = (
+        "connections:\n  - name: sf\n    crm: salesforce\n    salesforce: {login_url: "
+        '"https://login.example", client_id: c, client_secret: s}\n    objects:\n'
+        f"      - {{kind: account, model: {accounts}}}\n"
+    )
+    config.write_text(
+        head
+        + f"      - {{kind: contact, model: {tmp_path / 'a.yaml'}, output_prefix: leadsync_a_}}\n"
+        f"      - {{kind: contact, model: {tmp_path / 'b.yaml'}, output_prefix: leadsync_b_}}\n"
+    )
+    with pytest.raises(ProblemsError) as info:
+        load_models(load_config(config))
+    assert [(p.path, p.message) for p in info.value.problems] == [
+        (
+            "connections[0].objects[0].model",
+            "roll-up 'Hottest people' reads each person's interest, which no contact model "
+            "writes: each has an output_prefix; leave the output_prefix out of one of them (its "
+            "scores are the ones rolled up)",
+        )
+    ]
+    # the first contact model unprefixed: its scores are rolled up
+    config.write_text(
+        head + f"      - {{kind: contact, model: {tmp_path / 'a.yaml'}}}\n"
+        f"      - {{kind: contact, model: {tmp_path / 'b.yaml'}, output_prefix: leadsync_b_}}\n"
+    )
+    assert sorted(load_models(load_config(config))) == [("sf", "account"), ("sf", "contact")]
