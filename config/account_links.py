@@ -15,3 +15,11 @@ ACCOUNT_LINKS: dict[tuple[str, str], tuple[str, str]] = {
     ("hubspot", "contact"): ("associatedcompanyid", "company"),
     ("salesforce", "contact"): ("AccountId", "account"),
 }
+
+
+#: (CRM, account kind) -> the person kinds whose records are its members (their leadsync
+#: outputs are what `score` roll-ups read).
+ACCOUNT_MEMBERS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("hubspot", "company"): ("contact",),
+    ("salesforce", "account"): ("contact", "lead"),
+}

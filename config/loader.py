@@ -31,7 +31,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from config.account_links import ACCOUNT_LINKS
+from config.account_links import ACCOUNT_LINKS, ACCOUNT_MEMBERS
 from config.errors import Problem, ProblemsError, UserError
 from config.model_group import ModelGroup, Slot, state_kind
 from config.settings import At, ConnectionSettings, Settings
@@ -462,6 +462,7 @@ def load_configured(
             where = state_kind(obj.kind, obj.namespace, first=first)
             slots.setdefault((conn.name, obj.kind), []).append(Slot(model, obj.namespace, where))
             problems += _tier_problems(loaded, i, conn, obj.model, model)
+    problems += _unwritten_member_scores(loaded, slots)
     if problems:
         raise ProblemsError(problems)
     for key, found in slots.items():
@@ -469,6 +470,38 @@ def load_configured(
         if len(found) > 1 or found[0].namespace:
             groups[key] = ModelGroup(tuple(found))
     return models, groups
+
+
+def _unwritten_member_scores(
+    loaded: LoadedConfig, slots: dict[tuple[str, str], list[Slot]]
+) -> list[Problem]:
+    """Account models whose `score` roll-ups read a member score that no model of a member
+    kind writes unprefixed (every one has an `output_prefix`), so each person would count 0."""
+    problems = []
+    for i, conn in enumerate(loaded.settings.connections):
+        for j, obj in enumerate(conn.objects):
+            members = ACCOUNT_MEMBERS.get((conn.crm, obj.kind), ())
+            found = slots.get((conn.name, obj.kind))
+            spec = found[0].model.spec.members if found else None
+            if spec is None:
+                continue
+            reads = [r for r in spec.rollups if r.kind == "score"]
+            prefixed = [
+                kind
+                for kind in members
+                if (conn.name, kind) in slots and all(s.namespace for s in slots[(conn.name, kind)])
+            ]
+            if reads and prefixed:
+                problems.append(
+                    loaded.problem(
+                        ("connections", i, "objects", j, "model"),
+                        f"roll-up {reads[0].name!r} reads each person's {reads[0].score}, which "
+                        f"no {' or '.join(prefixed)} model writes: each has an output_prefix; "
+                        "leave the output_prefix out of one of them (its scores are the ones "
+                        "rolled up)",
+                    )
+                )
+    return problems
 
 
 def _tier_problems(

@@ -166,10 +166,44 @@ def output_properties(namespace: str) -> frozenset[str]:
     return frozenset(DEFAULT_OUTPUT_PREFIX + namespace + name for name in OUTPUT_NAMES)
 
 
+#: Salesforce custom field names (before `__c`): at most 40 letters, digits and underscores,
+#: beginning with a letter, neither ending with an underscore nor holding two in a row.
+SALESFORCE_NAME_LENGTH = 40
+
+
+def salesforce_prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` cannot name a model's Salesforce output fields (`leadsync_pl_a_` names
+    `Leadsync_Pl_A_Model_Version__c`), or None. The prefix pattern already keeps the names to
+    letters, digits and underscores beginning with a letter, and an output name ends them."""
+    longest = max(OUTPUT_NAMES, key=len)
+    field = "_".join(p.capitalize() for p in (prefix + longest).split("_"))
+    if "__" in prefix:
+        return (
+            f"{prefix} would name Salesforce fields like {field}__c, and Salesforce field "
+            "names may not hold two underscores in a row"
+        )
+    if len(field) > SALESFORCE_NAME_LENGTH:
+        most = SALESFORCE_NAME_LENGTH - len(longest)
+        return (
+            f"{prefix} would name the Salesforce field {field}__c, {len(field)} characters "
+            f"before __c where Salesforce allows {SALESFORCE_NAME_LENGTH}: keep the prefix to "
+            f"{most} characters"
+        )
+    return None
+
+
+#: The kinds that may have several models (each with its own output_prefix), per CRM; account
+#: kinds roll up one model's member scores, so they keep one model.
+MULTI_MODEL_KINDS: dict[str, tuple[str, ...]] = {
+    "hubspot": ("contact",),
+    "salesforce": ("lead", "contact"),
+}
+
+
 class ObjectSettings(_Section):
     """One record kind of a connection and a scoring model that scores it; with
-    `output_prefix` (HubSpot: several models of one kind) the model writes its own output
-    properties (`leadsync_pl_a_score`)."""
+    `output_prefix` (several models of one kind) the model writes its own output properties
+    (HubSpot `leadsync_pl_a_score`, Salesforce `Leadsync_Pl_A_Score__c`)."""
 
     kind: Literal["contact", "lead", "company", "account"]
     model: Path
@@ -284,15 +318,23 @@ class ConnectionSettings(_Section):
         self, index: int, obj: ObjectSettings, first: int | None
     ) -> tuple[tuple[str, ...], str] | None:
         """Why `obj` cannot be one more model of its kind (key path under it, message)."""
-        if obj.output_prefix is not None and self.crm != "hubspot":
-            return ("output_prefix",), "output_prefix (several models per kind) is HubSpot only"
-        if first is None:
-            return None
-        if self.crm != "hubspot" or obj.kind not in ("contact",):
+        people = MULTI_MODEL_KINDS[self.crm]
+        if first is not None and obj.kind not in people:
             return ("kind",), (
                 f"kind {obj.kind!r} is listed twice: several models of one kind are for HubSpot "
-                "contacts (each with its own output_prefix)"
+                "contacts and Salesforce leads and contacts (each with its own output_prefix)"
             )
+        if obj.output_prefix is not None and obj.kind not in people:
+            return ("output_prefix",), (
+                "output_prefix (several models per kind) is for "
+                f"{' and '.join(people)} models on {self.crm}"
+            )
+        if obj.output_prefix is not None and self.crm == "salesforce":
+            problem = salesforce_prefix_problem(obj.output_prefix)
+            if problem:
+                return ("output_prefix",), problem
+        if first is None:
+            return None
         mine = output_properties(obj.namespace)
         for other in self.objects[:index]:
             shared = sorted(mine & output_properties(other.namespace))

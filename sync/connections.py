@@ -52,19 +52,21 @@ def build_connector(
     normally `calls_today(store, conn, now)`; without it the cap would restart from zero
     in every process.
     """
+    # a kind's further models write their own outputs (`pl_a_score`)
+    namespaces = tuple(dict.fromkeys(o.namespace for o in conn.objects if o.namespace))
     if conn.crm == "hubspot":
         from connectors.hubspot import HubSpotConnector
 
         hub = conn.hubspot
         assert hub is not None  # guaranteed by ConnectionSettings validation
-        namespaces = tuple(dict.fromkeys(o.namespace for o in conn.objects if o.namespace))
         options = replace(hubspot_options(hub), output_namespaces=namespaces)
         return HubSpotConnector(options, daily_used=daily_used, sleep=sleep)
     from connectors.salesforce import SalesforceConnector
 
     sf = conn.salesforce
     assert sf is not None
-    return SalesforceConnector(salesforce_options(sf), daily_used=daily_used, sleep=sleep)
+    sf_options = replace(salesforce_options(sf), output_namespaces=namespaces)
+    return SalesforceConnector(sf_options, daily_used=daily_used, sleep=sleep)
 
 
 def hubspot_options(hub: HubSpotSettings) -> HubSpotOptions:

@@ -70,6 +70,7 @@ class SalesforceConnector:
             activity_days=options.activity_days,
             overlap=options.overlap,
             echo=EchoMemory(),
+            output_namespaces=options.output_namespaces,
         )
         self._writer = Writer(
             self._api,
@@ -78,6 +79,7 @@ class SalesforceConnector:
             sleep=sleep,
             policy=options.retry_policy,
             bulk_poll_s=options.bulk_poll_s,
+            output_namespaces=options.output_namespaces,
         )
         self._schema = SchemaManager(
             self._api, self._reader, sales_permission_set=options.sales_permission_set

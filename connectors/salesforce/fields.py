@@ -7,7 +7,7 @@ text -> LongTextArea(32768), string -> Text(255), datetime -> DateTime.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,13 @@ def sobject_of(kind: str) -> str:
 def api_name(canonical: str) -> str:
     """`scored_at` -> `Leadsync_Scored_At__c`."""
     return "Leadsync_" + "_".join(part.capitalize() for part in canonical.split("_")) + "__c"
+
+
+def output_keys(names: Sequence[str], namespaces: Sequence[str] = ()) -> dict[str, str]:
+    """Output keys a connection writes or reads back, each with its canonical output name:
+    leadsync's own of `names` (`score`) and each further model's (`pl_a_score`, whose field is
+    `Leadsync_Pl_A_Score__c`)."""
+    return {ns + name: name for ns in ("", *namespaces) for name in names}
 
 
 def tooling_metadata(output: OutputField) -> dict[str, Any]:

@@ -23,7 +23,8 @@ class SalesforceOptions:
     daily API allowance this connection may spend; `bulk_threshold` the number of changes from
     which writes use Bulk API 2.0 (polled every `bulk_poll_s` seconds). `batch_size` records a
     query page (200 to 2000), `activity_days` of Task/Event history per record, `overlap` more
-    re-read before `since` on incremental reads.
+    re-read before `since` on incremental reads. `output_namespaces` are the further models'
+    output namespaces (`pl_a_`: they write `Leadsync_Pl_A_Score__c`, ...) besides leadsync's own.
     """
 
     login_url: str
@@ -45,3 +46,4 @@ class SalesforceOptions:
     jwt_audience: str | None = None
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     bulk_poll_s: float = 2.0
+    output_namespaces: tuple[str, ...] = ()

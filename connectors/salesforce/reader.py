@@ -36,7 +36,7 @@ import hashlib
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,7 +47,7 @@ from connectors.outputs import PLANNING_OUTPUTS
 from connectors.salesforce.activity import ActivitySource, parse_datetime, sources_for
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import QueryLocatorExpired
-from connectors.salesforce.fields import api_name, sobject_of
+from connectors.salesforce.fields import api_name, output_keys, sobject_of
 from connectors.salesforce.queries import id_filter, quote, select, soql_datetime, subquery
 from scoring.types import Event, Record
 
@@ -182,7 +182,7 @@ def _value(row: Mapping[str, Any], path: str) -> Any:
 class Reader:
     """Streams `Page`s of records for one connector."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the API and the read settings, each keyword-only
         self,
         api: SalesforceApi,
         *,
@@ -190,8 +190,11 @@ class Reader:
         activity_days: int = 365,
         overlap: timedelta = timedelta(0),
         echo: EchoMemory | None = None,
+        output_namespaces: Sequence[str] = (),
     ) -> None:
         self.api = api
+        #: the outputs a read selects (planning needs them), of every model of a kind
+        self.planning = output_keys(PLANNING_OUTPUTS, output_namespaces)
         self.batch_size = batch_size
         self.activity_days = activity_days
         self.overlap = overlap
@@ -253,7 +256,7 @@ class Reader:
             )
         outputs = {
             visible[api_name(c).lower()]["name"]: c
-            for c in PLANNING_OUTPUTS
+            for c in self.planning
             if api_name(c).lower() in visible
         }
         return _Selection(

@@ -42,7 +42,14 @@ from connectors.errors import MissingPermission, PermanentError, RequestRejected
 from connectors.retry import RetryPolicy, retrying
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import RETRYABLE_RECORD_CODES, write_action
-from connectors.salesforce.fields import LONG_TEXT, api_name, encode, encode_csv, sobject_of
+from connectors.salesforce.fields import (
+    LONG_TEXT,
+    api_name,
+    encode,
+    encode_csv,
+    output_keys,
+    sobject_of,
+)
 from connectors.salesforce.reader import Reader, pages_needed
 from scoring.types import OUTPUT_NAMES
 
@@ -80,8 +87,11 @@ class Writer:
         policy: RetryPolicy | None = None,
         bulk_poll_s: float = 2.0,
         bulk_max_wait_s: float = 3600.0,
+        output_namespaces: Sequence[str] = (),
     ) -> None:
         self.api = api
+        #: the output keys it writes (a further model's `pl_a_score`) -> canonical output name
+        self.outputs = output_keys(OUTPUT_NAMES, output_namespaces)
         self.reader = reader
         self.bulk_threshold = bulk_threshold
         self._sleep = sleep
@@ -145,7 +155,7 @@ class Writer:
 
     def _writable(self, sobject: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
         wanted = {name for change in changes for name in change.values}
-        unknown = wanted - set(OUTPUT_NAMES)
+        unknown = wanted - set(self.outputs)
         if unknown:
             raise ValueError(f"not leadsync outputs: {sorted(unknown)}")
         visible = self.reader.visible_fields(sobject)
@@ -161,13 +171,14 @@ class Writer:
             )
         return {c: f for c, f in fields.items() if f is not None}
 
-    @staticmethod
-    def _record(sobject: str, change: Change, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def _record(
+        self, sobject: str, change: Change, fields: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
         record: dict[str, Any] = {"attributes": {"type": sobject}, "id": change.record_id}
-        for canonical, value in change.values.items():
-            field = fields[canonical]
+        for key, value in change.values.items():
+            field = fields[key]
             record[field["name"]] = encode(
-                canonical, value, max_length=int(field.get("length") or LONG_TEXT)
+                self.outputs[key], value, max_length=int(field.get("length") or LONG_TEXT)
             )
         return record
 
@@ -271,7 +282,7 @@ class Writer:
                     change.record_id,
                     *(
                         encode_csv(
-                            c,
+                            self.outputs[c],
                             change.values[c],
                             max_length=int(fields[c].get("length") or LONG_TEXT),
                         )

@@ -402,24 +402,44 @@ SALESFORCE = BASE.replace(
     ("config", "message"),
     [
         (
-            SALESFORCE.replace(
+            SALESFORCE.replace("kind: contact", "kind: account").replace(
                 "model: models/m.yaml}", "model: models/m.yaml, output_prefix: leadsync_a_}"
             ),
             "F:7:62 connections[0].objects[0].output_prefix: output_prefix (several models per "
-            "kind) is HubSpot only",
+            "kind) is for lead and contact models on salesforce",
+        ),
+        (
+            SALESFORCE.replace(
+                "model: models/m.yaml}", "model: models/m.yaml, output_prefix: leadsync_a__}"
+            ),
+            "F:7:62 connections[0].objects[0].output_prefix: leadsync_a__ would name Salesforce "
+            "fields like Leadsync_A__Model_Version__c, and Salesforce field names may not hold "
+            "two underscores in a row",
+        ),
+        (
+            SALESFORCE.replace(
+                "model: models/m.yaml}",
+                "model: models/m.yaml, output_prefix: leadsync_product_line_b_two_}",
+            ),
+            "F:7:62 connections[0].objects[0].output_prefix: leadsync_product_line_b_two_ would "
+            "name the Salesforce field Leadsync_Product_Line_B_Two_Model_Version__c, 41 "
+            "characters "
+            "before __c where Salesforce allows 40: keep the prefix to 27 characters",
         ),
         (
             SALESFORCE + "      - {kind: contact, model: models/m.yaml}\n",
-            "F:8:16 connections[0].objects[1].kind: kind 'contact' is listed twice: several "
-            "models of one kind are for HubSpot contacts (each with its own output_prefix)",
+            "F:8:9 connections[0].objects[1].output_prefix: two contact models would write "
+            "leadsync_changes, leadsync_fit, leadsync_grade ...: give each model of a kind its "
+            "own output_prefix, e.g. leadsync_pl_a_",
         ),
         (
             BASE.replace("kind: contact", "kind: company")
             + "      - {kind: company, model: models/m.yaml, output_prefix: leadsync_b_}\n",
             "F:8:16 connections[0].objects[1].kind: kind 'company' is listed twice: several "
-            "models of one kind are for HubSpot contacts (each with its own output_prefix)",
+            "models of one kind are for HubSpot contacts and Salesforce leads and contacts (each "
+            "with its own output_prefix)",
         ),
     ],
 )
-def test_several_models_of_a_kind_are_for_hubspot_contacts(folder, config, message):
+def test_several_models_of_a_kind_are_for_people_kinds(folder, config, message):
     assert problems(write(folder, config)) == [message]
