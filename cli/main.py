@@ -80,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.MissingParameter as exc:
+        # Its message is empty; click composes "Missing option '--model'." itself.
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return 2
     except click.BadParameter as exc:
         click.echo(f"error: {_where(exc)}: {exc.message}", err=True)
         return 2

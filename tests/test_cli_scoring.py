@@ -143,6 +143,8 @@ def test_score_jsonl_carries_full_results(tmp_path, capsys):
             ["score", "--model", HUBSPOT, "--input", RECORDS, "--format", "xml"],
             "error: --format: 'xml' is not one of 'table', 'jsonl'.\n",
         ),
+        (["score", "--input", RECORDS], "error: Missing option '--model'.\n"),
+        (["preview"], "error: Missing option '--model'.\n"),
     ],
 )
 def test_score_user_errors_exit_2(args, message, capsys):
