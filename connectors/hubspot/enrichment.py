@@ -7,9 +7,13 @@ pages are held in groups of `GROUP` (1,000) contacts, the v4 associations batch 
 association call per source per group, then the associated records are read 100 a call from a
 queue shared across groups. Only full batches of 100 are sent while reading goes on; the
 remainder waits for the next group's ids, so a group's pages leave when every record they need
-has been read (normally the next group's reads complete them, so at most two groups are held).
-When the pages end, the last partial batches go. A full read of N contacts with meetings and
-calls then costs `2 x ceil(N / 1000)` association calls plus `ceil(activities / 100)` reads.
+has been read (normally the next group's reads complete them). When more than `HELD_GROUPS`
+groups wait (ids that trickle in, such as a few new companies per group, can leave a batch
+unfilled for the whole read), the partial batches go, so at most `HELD_GROUPS + 1` groups are
+held whatever the read's size, at the cost of at most one partial batch per source per
+`HELD_GROUPS + 1` groups. When the pages end, the last partial batches go. A full read of N
+contacts with meetings and calls then costs `2 x ceil(N / 1000)` association calls plus
+`ceil(activities / 100)` reads, and at most one more read per source per 5,000 contacts.
 
 Companies are read once per `Enricher` (one `iter_pages`), whichever group first needs them.
 Pages keep their order and their cursors, so resuming after any page reads nothing twice.
@@ -42,9 +46,19 @@ from connectors.hubspot.forms import FormNames
 from connectors.hubspot.values import parse_time
 from scoring.types import Event, Record
 
-__all__ = ["COMPANY_PREFIX", "GROUP", "Enriched", "Enricher", "Wanted", "company_fields"]
+__all__ = [
+    "COMPANY_PREFIX",
+    "GROUP",
+    "HELD_GROUPS",
+    "Enriched",
+    "Enricher",
+    "Wanted",
+    "company_fields",
+]
 
 GROUP = ASSOCIATION_BATCH
+#: Groups of pages held waiting for partial batches before those batches are sent anyway.
+HELD_GROUPS = 4
 COMPANY_PREFIX = "company."
 COMPANIES = "companies"
 
@@ -136,7 +150,9 @@ class Enricher(Generic[S]):
             if size >= GROUP:
                 held.append(self._start(group))
                 group, size = [], 0
-                self._read(final=False)
+                # Ids that trickle in (companies already read stay cached) may never fill a
+                # batch: past HELD_GROUPS, the partial batches go, so memory stays bounded.
+                self._read(final=len(held) > HELD_GROUPS)
                 yield from self._release(held)
         if group:
             held.append(self._start(group))

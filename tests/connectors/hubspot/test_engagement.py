@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from connectors.errors import MissingPermission
+from connectors.hubspot.enrichment import HELD_GROUPS
 from sandbox.hubspot.auth import ALL_SCOPES
 from sandbox.hubspot.events import contact_events, form_id
 from sandbox.hubspot.vocabulary import FORMS
@@ -195,3 +196,25 @@ def test_no_company_reads_without_company_fields(make_sandbox, make_connector) -
     connector = make_connector(make_sandbox(contacts=300))
     read_all(connector, fields=["email", "industry"])
     assert set(connector.usage.by_endpoint) == {"objects.list"}
+
+
+def test_company_reads_trickling_in_never_hold_the_whole_read(make_sandbox, make_connector) -> None:
+    # Once the first groups have read most companies, later groups add only a few new company
+    # ids each, never a full batch of 100: their pages must still leave before the read ends
+    # (memory stays bounded), at the cost of a partial batch every HELD_GROUPS + 1 groups.
+    sandbox = make_sandbox(contacts=9000, companies=150)
+    connector = make_connector(sandbox, workers=1)
+    fields = ["email", "company.industry"]
+    pages = connector.iter_pages("contact", fields, [], since=None)
+    next(pages)
+    lists_before_first_page = connector.usage.by_endpoint["objects.list"]
+    rest = list(pages)
+    total_pages = connector.usage.by_endpoint["objects.list"]
+    assert 1 + len(rest) == total_pages == 90
+    # The first group leaves once HELD_GROUPS + 1 groups (10 pages each) have been read (the
+    # whole read before); the reader thread may be up to three pages ahead (its queue of two and
+    # the page in hand), so this one is a bound.
+    assert (HELD_GROUPS + 1) * 10 <= lists_before_first_page <= (HELD_GROUPS + 1) * 10 + 3
+    # a full batch of the first group's companies, the 50 others sent as a partial batch when
+    # the fifth group arrived; no company read twice
+    assert connector.usage.by_endpoint["objects.batch_read"] == 2
