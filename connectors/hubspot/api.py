@@ -7,7 +7,8 @@ Every HubSpot call goes through `HubSpotApi.call`, which
    the account's day ends: `connectors.hubspot.account`),
 3. takes a slot in the rolling 10-second window (and the search endpoints' per-second window),
 4. calls the SDK with `_preload_content=False` and parses the JSON itself (the SDK's model
-   objects cost more than the request at 100 records a page; see docs/architecture.md),
+   objects cost more than the request at 100 records a page; see docs/architecture.md); batch
+   reads and updates bypass the SDK's body encoding too (`post_json`, `batch_path`),
 5. corrects the windows from the `X-HubSpot-RateLimit-*` headers,
 6. classifies failures once (`connectors.hubspot.errors`) and retries transient ones through
    `connectors.retry` (the SDK's own urllib3 retries are off). A 429 closes its window for every
@@ -35,7 +36,6 @@ from hubspot import oauth as sdk_oauth
 from hubspot.crm import associations as sdk_associations
 from hubspot.crm import objects as sdk_objects
 from hubspot.crm import properties as sdk_properties
-from hubspot.crm.associations import v4 as sdk_associations_v4
 from hubspot.marketing import forms as sdk_forms
 from pydantic import SecretStr
 from tenacity import Retrying
@@ -58,7 +58,13 @@ from connectors.ratelimit import DailyCap, RollingWindow
 from connectors.reach import no_connection_reason, origin
 from connectors.retry import RetryPolicy, rate_backoff, retrying
 
-__all__ = ["TIER_LIMITS", "ApiReply", "HubSpotApi"]
+__all__ = ["TIER_LIMITS", "ApiReply", "HubSpotApi", "batch_path"]
+
+
+def batch_path(object_type: str, action: str) -> str:
+    """The path of a CRM objects batch endpoint (`read`, `update`) for `HubSpotApi.post_json`."""
+    return f"/crm/v3/objects/{quote(object_type, safe='')}/batch/{action}"
+
 
 log = logging.getLogger("leadsync.hubspot")
 
@@ -83,7 +89,6 @@ USER_AGENT = "leadsync (hubspot-api-client)"
 _SDK_ERRORS: tuple[type[Exception], ...] = (
     sdk_objects.ApiException,
     sdk_properties.ApiException,
-    sdk_associations_v4.ApiException,
     sdk_associations.ApiException,
     sdk_events.ApiException,
     sdk_oauth.ApiException,
@@ -204,12 +209,10 @@ class HubSpotApi:
 
         objects = client(sdk_objects)
         self.objects_basic = sdk_objects.BasicApi(objects)
-        self.objects_batch = sdk_objects.BatchApi(objects)
         self.objects_search = sdk_objects.SearchApi(objects)
         properties = client(sdk_properties)
         self.properties_core = sdk_properties.CoreApi(properties)
         self.properties_groups = sdk_properties.GroupsApi(properties)
-        self.associations_batch = sdk_associations_v4.BatchApi(client(sdk_associations_v4))
         self.events_api = sdk_events.EventsApi(client(sdk_events))
         self.forms_api = sdk_forms.FormsApi(client(sdk_forms))
         self.tokens_api = sdk_oauth.TokensApi(client(sdk_oauth))
@@ -409,62 +412,47 @@ class HubSpotApi:
         )
         return RateLimited(str(error), hold, error.policy)
 
-    def batch_update(
+    def post_json(
         self,
-        object_type: str,
+        path: str,
         body: bytes,
         *,
         _preload_content: bool = False,
         _request_timeout: float | None = None,
     ) -> Any:
-        """POST an already encoded `{"inputs": [...]}` to `/crm/v3/objects/<type>/batch/update`
-        over the objects client's pool, token and user agent, for `call` (its retries, limits
-        and counts apply). The SDK's `BatchApi.update` walks and re-encodes the whole body on
+        """POST an already encoded JSON `body` to `path` (a batch read or update), for `call`
+        (its retries, limits and counts apply). The SDK walks and re-encodes a whole body on
         every call, about as much work as building it; the reply is the raw urllib3 response
         (`call` reads the status, headers and JSON of any status)."""
-        client = self.objects_batch.api_client
-        config = client.configuration
-        headers = {
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-            "User-Agent": client.user_agent,
-        }
-        if config.access_token:
-            headers["Authorization"] = f"Bearer {config.access_token}"
-        url = f"{config.host}/crm/v3/objects/{quote(object_type, safe='')}/batch/update"
-        try:
-            return client.rest_client.pool_manager.request(
-                "POST",
-                url,
-                body=body,
-                headers=headers,
-                preload_content=_preload_content,
-                timeout=urllib3.Timeout(total=_request_timeout),
-            )
-        except urllib3.exceptions.SSLError as exc:
-            raise self._tls_or_transient("objects.batch_update", str(exc)) from None
+        return self._raw("POST", path, body, _request_timeout)
 
     def get_json(
         self, path: str, *, _preload_content: bool = False, _request_timeout: float | None = None
     ) -> Any:
-        """GET `path` (an API the SDK does not cover, such as Account Info) over the objects
-        client's pool, token and user agent, for `call`; the reply is the raw urllib3
-        response."""
+        """GET `path` (an API the SDK does not cover, such as Account Info), for `call`; the
+        reply is the raw urllib3 response."""
+        return self._raw("GET", path, None, _request_timeout)
+
+    def _raw(self, method: str, path: str, body: bytes | None, timeout: float | None) -> Any:
+        """`method` `path` over the objects client's pool, token and user agent."""
         client = self.objects_basic.api_client
         config = client.configuration
         headers = {"Accept": "application/json", "User-Agent": client.user_agent}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         if config.access_token:
             headers["Authorization"] = f"Bearer {config.access_token}"
         try:
             return client.rest_client.pool_manager.request(
-                "GET",
+                method,
                 f"{config.host}{path}",
+                body=body,
                 headers=headers,
-                preload_content=_preload_content,
-                timeout=urllib3.Timeout(total=_request_timeout),
+                preload_content=False,
+                timeout=urllib3.Timeout(total=timeout),
             )
         except urllib3.exceptions.SSLError as exc:
-            raise self._tls_or_transient("account.details", str(exc)) from None
+            raise self._tls_or_transient(path, str(exc)) from None
 
     # -- the account's day ----------------------------------------------------------------
 
@@ -600,7 +588,6 @@ class HubSpotApi:
         for api in (
             self.objects_basic,
             self.properties_core,
-            self.associations_batch,
             self.events_api,
             self.forms_api,
             self.tokens_api,

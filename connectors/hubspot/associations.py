@@ -20,9 +20,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
+
+import orjson
 
 from connectors.errors import PermanentError, TransientError
-from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.api import HubSpotApi, batch_path
 from connectors.hubspot.reading import check_results
 
 __all__ = [
@@ -99,10 +102,10 @@ def read_associations(
             inputs = pending[start : start + ASSOCIATION_BATCH]
             data = api.call(
                 "associations.batch_read",
-                api.associations_batch.get_page,
-                from_type,
-                to_type,
-                {"inputs": inputs},
+                api.post_json,
+                f"/crm/v4/associations/{quote(from_type, safe='')}/{quote(to_type, safe='')}"
+                "/batch/read",
+                orjson.dumps({"inputs": inputs}),
                 exempt=True,
                 check=check_associations,
             ).data
@@ -141,9 +144,9 @@ def read_records(
     for chunk in _batches(dict.fromkeys(ids), BATCH_READ):
         data = api.call(
             "objects.batch_read",
-            api.objects_batch.read,
-            object_type,
-            {"inputs": [{"id": i} for i in chunk], "properties": list(properties)},
+            api.post_json,
+            batch_path(object_type, "read"),
+            orjson.dumps({"inputs": [{"id": i} for i in chunk], "properties": list(properties)}),
             check=check_results,
         ).data
         for item in data["results"]:

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from connectors.base import (
     ApiUsage,
     Change,
@@ -22,7 +24,7 @@ from connectors.base import (
 from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
 from connectors.hubspot import schema
-from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.api import HubSpotApi, batch_path
 from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.deals import won_deals
@@ -319,9 +321,9 @@ class HubSpotConnector:
                 chunk = list(record_ids[start : start + BATCH_SIZE])
                 data = self._api.call(
                     "objects.batch_read",
-                    self._api.objects_batch.read,
-                    spec.object_type,
-                    {"inputs": [{"id": i} for i in chunk], "properties": properties},
+                    self._api.post_json,
+                    batch_path(spec.object_type, "read"),
+                    orjson.dumps({"inputs": [{"id": i} for i in chunk], "properties": properties}),
                     check=check_results,
                 ).data
                 yield list(data["results"]), None

@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from connectors.history import PropertyHistories
-from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.api import HubSpotApi, batch_path
 from connectors.hubspot.enrichment import COMPANY_PREFIX
 from connectors.hubspot.reading import check_results
 from connectors.hubspot.values import parse_time
@@ -59,13 +61,15 @@ def read_history(
         chunk = unique[start : start + HISTORY_BATCH]
         data = api.call(
             "objects.batch_read",
-            api.objects_batch.read,
-            object_type,
-            {
-                "inputs": [{"id": i} for i in chunk],
-                "properties": ["hs_object_id"],
-                "propertiesWithHistory": names,
-            },
+            api.post_json,
+            batch_path(object_type, "read"),
+            orjson.dumps(
+                {
+                    "inputs": [{"id": i} for i in chunk],
+                    "properties": ["hs_object_id"],
+                    "propertiesWithHistory": names,
+                }
+            ),
             check=check_results,
         ).data
         for item in data["results"]:

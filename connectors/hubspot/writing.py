@@ -31,7 +31,7 @@ import orjson
 from connectors.base import Change, OutputType, WriteAction, WriteResult
 from connectors.batching import isolate_rejected
 from connectors.errors import RequestRejected, TransientError, Unreachable
-from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.api import HubSpotApi, batch_path
 from connectors.hubspot.errors import write_action
 from connectors.hubspot.reading import ObjectSpec
 from connectors.hubspot.values import (
@@ -229,9 +229,9 @@ def _read_stages(api: HubSpotApi, spec: ObjectSpec, ids: list[str], known: Known
         chunk = ids[start : start + BATCH_SIZE]
         data = api.call(
             "objects.batch_read",
-            api.objects_batch.read,
-            spec.object_type,
-            {"inputs": [{"id": i} for i in chunk], "properties": [LIFECYCLE]},
+            api.post_json,
+            batch_path(spec.object_type, "read"),
+            orjson.dumps({"inputs": [{"id": i} for i in chunk], "properties": [LIFECYCLE]}),
         ).data
         for item in data.get("results") or []:
             props = item.get("properties") or {}
@@ -246,7 +246,9 @@ def _send(
     def send(part: Sequence[tuple[str, dict[str, str]]]) -> list[WriteResult]:
         body = orjson.dumps({"inputs": [{"id": rid, "properties": props} for rid, props in part]})
         try:
-            reply = api.call("objects.batch_update", api.batch_update, spec.object_type, body)
+            reply = api.call(
+                "objects.batch_update", api.post_json, batch_path(spec.object_type, "update"), body
+            )
         except Unreachable:
             raise  # nothing answered at all: about the address, not these records
         except TransientError as exc:  # HubSpot stayed unavailable through the retries

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from pydantic import SecretStr
 
@@ -87,7 +85,7 @@ class CannedApi:
 
     def __init__(self, body: dict[str, object]) -> None:
         self.body = body
-        self.associations_batch = SimpleNamespace(get_page=None)
+        self.post_json = None
 
     def call(self, endpoint: str, fn: object, *args: object, **kwargs: object) -> ApiReply:
         return ApiReply(207, self.body)
