@@ -159,6 +159,9 @@ class Picked:
     model: ScoringModel
     path: Path
     state_kind: str
+    #: where the account results its `account.` rules read are stored (None: the account
+    #: kind's first model's)
+    accounts: str | None = None
 
 
 def _pick(ctx: Context, conn: ConnectionSettings, kind: str, name: str | None) -> Picked:
@@ -175,7 +178,7 @@ def _pick(ctx: Context, conn: ConnectionSettings, kind: str, name: str | None) -
         names = ", ".join(s.model.name for s in group.slots)
         raise UserError(f"{conn.name} has no {kind} model {name!r}; its models: {names}") from None
     path = next(o.model for o in entries if o.namespace == slot.namespace)
-    return Picked(slot.model, path, slot.state_kind)
+    return Picked(slot.model, path, slot.state_kind, slot.accounts)
 
 
 def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -268,6 +271,7 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                     kind=obj_kind,
                     store=ctx.store,
                     connection=conn.name,
+                    accounts=picked.accounts,
                 )
             )
             previous = ctx.store.previous_scores(conn.name, picked.state_kind, [record_id]).get(
