@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from config.errors import ProblemsError
+from config.errors import Problem, ProblemsError
 from config.loader import load_config, load_configured
+from tests.sync.account_groups_env import LINKED
 
 ROOT = Path(__file__).resolve().parents[2]
 SF_ACCOUNTS = ROOT / "config" / "examples" / "models" / "salesforce-accounts.yaml"
@@ -22,13 +23,6 @@ fit:
 members:
   rollup:
     - {{name: Breadth, breadth: {{within_days: 14}}, bands: [{{min: 1, points: 10}}]}}
-"""
-LINKED = """\
-name: linked
-object: contact
-fit:
-  rules:
-    - {name: A-grade account, if: {account.grade: A}, points: 10}
 """
 PLAIN = """\
 name: plain
@@ -169,7 +163,7 @@ def test_every_account_model_rolling_up_unwritten_member_scores_is_refused(tmp_p
     ]
 
 
-def _problems_of(path: Path) -> list:
+def _problems_of(path: Path) -> list[Problem]:
     with pytest.raises(ProblemsError) as info:
         load_configured(load_config(path, environ={}))
     return list(info.value.problems)

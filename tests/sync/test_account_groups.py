@@ -15,6 +15,8 @@ from cli.main import main
 from config.loader import load_config
 from sandbox.hubspot import HubSpotSandbox
 from scoring.types import ScoreResult
+from sync.state.records import RunRow
+from tests.sync.account_groups_env import LINKED, product_b
 from tests.sync.hubspot_env import NOW, ROOT, SandboxClock, sandbox
 
 MODELS = ROOT / "config" / "examples" / "models"
@@ -22,28 +24,6 @@ PEOPLE = MODELS / "hubspot-professional.yaml"
 ACCOUNTS = MODELS / "hubspot-companies.yaml"
 CONTACTS, COMPANIES = 400, 40
 WHEN = NOW.isoformat()
-
-
-def product_b(folder: Path) -> Path:
-    """A second company model (product line B): other fit weights, fit roll-up, wider breadth
-    window."""
-    path = folder / "product-b-companies.yaml"
-    text = ACCOUNTS.read_text()
-    for old, new in (
-        ("name: hubspot-b2b-companies", "name: product-b-companies"),
-        ("$target_industries}}, points: 30}", "$target_industries}}, points: 5}"),
-        ("$core_countries}}, points: 20}", "$core_countries}}, points: 45}"),
-        ("breadth: {within_days: 14,", "breadth: {within_days: 21,"),
-        (
-            "{name: Hottest people, score: interest, aggregate: top_mean, top: 3, points: 0.6, "
-            "max: 40}",
-            "{name: Fittest people, score: fit, aggregate: max, points: 0.2, max: 20}",
-        ),
-    ):
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    path.write_text(text)
-    return path
 
 
 @dataclass
@@ -79,7 +59,7 @@ class World:
                 str(i): {n: table.text(table.rows[i], prefix + n) for n in names} for i in table.ids
             }
 
-    def runs(self) -> list:
+    def runs(self) -> list[RunRow]:
         store = open_store(load_config(self.config).settings)
         try:
             return store.runs("hub")
@@ -123,7 +103,7 @@ def touch_contact(sb: HubSpotSandbox, contact_id: int) -> None:
 
 
 def test_two_company_models_write_their_own_properties_with_the_calls_of_one(tmp_path, capsys):
-    model_b = product_b(tmp_path)
+    model_b = product_b(ACCOUNTS, tmp_path, "product-b-companies")
     one = world(
         tmp_path / "one",
         [f"{{kind: contact, model: {PEOPLE}}}", f"{{kind: company, model: {ACCOUNTS}}}"],
@@ -221,18 +201,8 @@ def test_two_company_models_write_their_own_properties_with_the_calls_of_one(tmp
         two.sandbox.stop()
 
 
-LINKED = """\
-name: linked
-object: contact
-fit:
-  rules:
-    - {name: A-grade account, if: {account.grade: A}, points: 10}
-    - {name: No account, if: {account.grade: {missing: true}}, points: 1}
-"""
-
-
 def test_contact_rules_read_the_company_model_account_model_names(tmp_path, capsys):
-    model_b = product_b(tmp_path)
+    model_b = product_b(ACCOUNTS, tmp_path, "product-b-companies")
     (tmp_path / "linked.yaml").write_text(LINKED)
     w = world(
         tmp_path / "w",
@@ -254,7 +224,7 @@ def test_contact_rules_read_the_company_model_account_model_names(tmp_path, caps
         }
         contact_ids = [str(i) for i in store.table("contacts").ids]
 
-        def fit(grades: dict[str, str | None], contact: str) -> int:
+        def fit(grades: dict[str, str], contact: str) -> int:
             if contact not in primary:
                 return 1
             return 10 if grades[primary[contact]] == "A" else 0

@@ -63,6 +63,24 @@ def by_rep(sb: SalesforceSandbox, stamp: int) -> dict[str, object]:
     }
 
 
+def demo(sb: SalesforceSandbox, who_id: str, stamp: int) -> None:
+    """A product demo with the person `who_id` an hour before `stamp` (caller holds the lock)."""
+    sb.store.load(
+        "Event",
+        {
+            "WhoId": who_id,
+            "Subject": "Product demo",
+            "Type": "Meeting",
+            "EventSubtype": "Event",
+            "StartDateTime": stamp - 3600,
+            "ActivityDateTime": stamp - 3600,
+            "EndDateTime": stamp - 1800,
+            "DurationInMinutes": 30,
+            **by_rep(sb, stamp),
+        },
+    )
+
+
 def later(sb: SalesforceSandbox, minutes: int) -> datetime:
     """Move the org's clock `minutes` on and return the matching run time."""
     sb.store.advance(minutes * 60)
@@ -178,20 +196,7 @@ def test_an_account_gaining_a_lead_by_domain_is_recomputed_with_it(world):
                 **by_rep(sb, stamp),
             },
         )
-        sb.store.load(  # a demo an hour ago
-            "Event",
-            {
-                "WhoId": lead_id,
-                "Subject": "Product demo",
-                "Type": "Meeting",
-                "EventSubtype": "Event",
-                "StartDateTime": stamp - 3600,
-                "ActivityDateTime": stamp - 3600,
-                "EndDateTime": stamp - 1800,
-                "DurationInMinutes": 30,
-                **by_rep(sb, stamp),
-            },
-        )
+        demo(sb, lead_id, stamp)
     run = engine.run("account", accounts, RunOptions(), now=run_at)
     assert (run.status, run.counts.read, run.counts.written) == ("succeeded", 1, 1)
     [record] = conn.fetch("account", [account.id], sorted(accounts.properties), [], members=request)
