@@ -4,7 +4,15 @@ made from an example one, and a contact model whose rules read their account's g
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
+
+from cli.commands.runs import open_store
+from cli.main import main
+from config.loader import load_config
+from sandbox.hubspot import HubSpotSandbox
+from sandbox.salesforce import SalesforceSandbox
+from scoring.types import ScoreResult
 
 #: A contact model scoring 10 for an A-grade account, 1 for none, 0 otherwise.
 LINKED = """\
@@ -38,3 +46,44 @@ def product_b(example: Path, folder: Path, name: str) -> Path:
         text = text.replace(old, new)
     path.write_text(text)
     return path
+
+
+def hubspot_block(sb: HubSpotSandbox) -> str:
+    """The `hubspot:` section of a connection to the sandbox `sb`."""
+    return f'hubspot: {{base_url: "{sb.url}", access_token: "{sb.token}", tier: professional}}'
+
+
+def salesforce_block(sb: SalesforceSandbox) -> str:
+    """The `salesforce:` section of a connection to the sandbox `sb`."""
+    return (
+        f'salesforce: {{login_url: "{sb.url}", client_id: "{sb.client_id}", '
+        f'client_secret: "{sb.client_secret}", ca_bundle: "{sb.ca_file}"}}'
+    )
+
+
+def config_file(folder: Path, name: str, crm: str, block: str, objects: Sequence[str]) -> Path:
+    """`folder/leadsync.yaml`: one connection `name` with a SQLite state store in `folder`."""
+    config = folder / "leadsync.yaml"
+    config.write_text(
+        f"state_url: sqlite:///{folder / 'state.db'}\n"
+        f"connections:\n  - name: {name}\n    crm: {crm}\n    {block}\n"
+        "    objects:\n" + "".join(f"      - {o}\n" for o in objects)
+    )
+    return config
+
+
+def set_up_and_synced(config: Path, now: str) -> None:
+    """`leadsync setup --apply`, then a full sync as of `now`."""
+    assert main(["setup", "--config", str(config), "--apply"]) == 0
+    assert main(["sync", "--config", str(config), "--full", "--now", now]) == 0
+
+
+def stored_results(
+    config: Path, connection: str, kind: str, ids: Sequence[str]
+) -> dict[str, ScoreResult]:
+    """The latest results stored for `ids` under the state kind `kind` (`company:pl_b`)."""
+    store = open_store(load_config(config).settings)
+    try:
+        return store.previous_scores(connection, kind, ids)
+    finally:
+        store.close()

@@ -16,7 +16,13 @@ from config.loader import load_config
 from sandbox.hubspot import HubSpotSandbox
 from scoring.types import ScoreResult
 from sync.state.records import RunRow
-from tests.sync.account_groups_env import LINKED, product_b
+from tests.sync.account_groups_env import (
+    LINKED,
+    config_file,
+    hubspot_block,
+    product_b,
+    stored_results,
+)
 from tests.sync.hubspot_env import NOW, ROOT, SandboxClock, sandbox
 
 MODELS = ROOT / "config" / "examples" / "models"
@@ -45,11 +51,7 @@ class World:
         )
 
     def stored(self, kind: str, ids: list[str]) -> dict[str, ScoreResult]:
-        store = open_store(load_config(self.config).settings)
-        try:
-            return store.previous_scores("hub", kind, ids)
-        finally:
-            store.close()
+        return stored_results(self.config, "hub", kind, ids)
 
     def crm(self, prefix: str) -> dict[str, dict[str, str | None]]:
         table = self.sandbox.store.table("companies")
@@ -70,13 +72,7 @@ class World:
 def world(folder: Path, objects: list[str]) -> World:
     folder.mkdir()
     sb = sandbox(CONTACTS, companies=COMPANIES, buying_committees=True)
-    config = folder / "leadsync.yaml"
-    config.write_text(
-        f"state_url: sqlite:///{folder}/state.db\n"
-        "connections:\n  - name: hub\n    crm: hubspot\n"
-        f'    hubspot: {{base_url: "{sb.url}", access_token: "{sb.token}", tier: professional}}\n'
-        "    objects:\n" + "".join(f"      - {o}\n" for o in objects)
-    )
+    config = config_file(folder, "hub", "hubspot", hubspot_block(sb), objects)
     assert main(["setup", "--config", str(config), "--apply"]) == 0
     return World(sb, config, folder)
 

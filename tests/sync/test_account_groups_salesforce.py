@@ -18,7 +18,13 @@ from config.loader import load_config
 from sandbox.salesforce import SalesforceSandbox
 from scoring.types import ScoreResult
 from sync.state.records import RunRow
-from tests.sync.account_groups_env import LINKED, product_b
+from tests.sync.account_groups_env import (
+    LINKED,
+    config_file,
+    product_b,
+    salesforce_block,
+    stored_results,
+)
 from tests.sync.hubspot_env import ROOT
 from tests.sync.test_e2e_salesforce_accounts import demo
 
@@ -43,11 +49,7 @@ class World:
         return +calls
 
     def stored(self, kind: str, ids: list[str]) -> dict[str, ScoreResult]:
-        store = open_store(load_config(self.config).settings)
-        try:
-            return store.previous_scores("sf", kind, ids)
-        finally:
-            store.close()
+        return stored_results(self.config, "sf", kind, ids)
 
     def runs(self) -> list[RunRow]:
         store = open_store(load_config(self.config).settings)
@@ -71,14 +73,7 @@ class World:
 def world(folder: Path, objects: list[str]) -> World:
     folder.mkdir()
     sb = SalesforceSandbox(leads=LEADS, now=NOW, buying_committees=True).start()
-    config = folder / "leadsync.yaml"
-    config.write_text(
-        f"state_url: sqlite:///{folder / 'state.db'}\n"
-        "connections:\n  - name: sf\n    crm: salesforce\n"
-        f'    salesforce: {{login_url: "{sb.url}", client_id: "{sb.client_id}", '
-        f'client_secret: "{sb.client_secret}", ca_bundle: "{sb.ca_file}"}}\n'
-        "    objects:\n" + "".join(f"      - {o}\n" for o in objects)
-    )
+    config = config_file(folder, "sf", "salesforce", salesforce_block(sb), objects)
     assert main(["setup", "--apply", "--config", str(config)]) == 0
     return World(sb, config)
 
