@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal, Protocol
 
+from connectors.dayzone import AccountZone
 from scoring.types import Record
 
 OutputType = Literal["number", "enumeration", "bool", "text", "string", "datetime"]
@@ -143,7 +144,11 @@ class SchemaReport:
 
 @dataclass(slots=True)
 class ApiUsage:
-    """API calls this connector made, by outcome; read by the engine for run counts and metrics."""
+    """API calls this connector made, by outcome; read by the engine for run counts and metrics.
+
+    `account_zone` is the time zone the CRM account's day (and daily allowance) runs in, when
+    this connector looked it up from the CRM; the engine stores it for later processes.
+    """
 
     calls: int = 0
     rate_limited: int = 0
@@ -151,6 +156,7 @@ class ApiUsage:
     by_endpoint: dict[str, int] = field(default_factory=dict)
     daily_used: int | None = None
     daily_limit: int | None = None
+    account_zone: AccountZone | None = None
 
 
 class WriteJournal(Protocol):

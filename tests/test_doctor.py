@@ -11,6 +11,7 @@ import responses
 from cli.commands.doctor import FAIL, OK, WARN, check_clock
 from cli.main import main
 from config.settings import ConnectionSettings
+from sync.state.store import StateStore
 from tests.sync.hubspot_env import sandbox, write_config
 
 
@@ -25,7 +26,7 @@ def lines(body: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def test_a_healthy_connection_passes_every_check(tmp_path, capsys):
-    sb = sandbox(20)
+    sb = sandbox(20, time_zone="Asia/Tokyo")
     try:
         env = write_config(tmp_path, sb, extra="")
         assert main(["setup", "--apply", "--config", str(env.config)]) == 0
@@ -44,7 +45,40 @@ def test_a_healthy_connection_passes_every_check(tmp_path, capsys):
         ]
         details = {c["name"]: c["detail"] for c in body["checks"]}
         assert details["integrity"] == "PRAGMA quick_check: ok"
-        assert details["budget headroom"] == "0 calls today, no daily_budget"
+        # the account's zone is asked (no state knows it), not kept: doctor changes nothing
+        assert details["budget headroom"] == (
+            "0 calls today, no daily_budget; the account's day resets at 00:00 Asia/Tokyo "
+            "(15:00 UTC)"
+        )
+        assert sb.request_counts()["GET /account-info/v3/details"] == {"200": 1}
+        store = StateStore.open(env.state_url, now=datetime.now(UTC))
+        assert store.account_zone("hs") is None
+        store.close()
+    finally:
+        sb.stop()
+
+
+def test_the_budget_counts_from_the_stored_accounts_midnight_without_asking(tmp_path, capsys):
+    sb = sandbox(20, time_zone="Asia/Tokyo")
+    try:
+        env = write_config(tmp_path, sb, extra="")
+        text = env.config.read_text()
+        env.config.write_text(text.replace("timeout: 5}", "timeout: 5, daily_budget: 1000}"))
+        assert main(["setup", "--apply", "--config", str(env.config)]) == 0
+        assert main(["sync", "--config", str(env.config)]) == 0
+        store = StateStore.open(env.state_url, now=datetime.now(UTC))
+        used = store.runs("hs")[0].counts.api_calls
+        store.close()
+        asked = sb.request_counts()["GET /account-info/v3/details"]
+        code, body = doctor(capsys, env.config)
+        assert code == 0
+        details = {c["name"]: c["detail"] for c in body["checks"]}
+        assert details["budget headroom"] == (
+            f"{used} of 1,000 calls today (daily_budget, {used / 1000:.0%}); the account's day "
+            "resets at 00:00 Asia/Tokyo (15:00 UTC)"
+        )
+        # the sync kept the zone: doctor neither asks HubSpot again nor counts from UTC's day
+        assert sb.request_counts()["GET /account-info/v3/details"] == asked
     finally:
         sb.stop()
 
