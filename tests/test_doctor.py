@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import responses
 
 from cli.commands.doctor import FAIL, OK, WARN, check_clock
@@ -125,3 +126,64 @@ def test_clock_skew_against_the_crm_date_header():
         FAIL,
         "-300 s against https://crm.example",
     )
+
+
+def _salesforce_config(tmp_path, sb, monkeypatch):
+    from tests.sync.hubspot_env import ROOT
+
+    monkeypatch.setenv("LEADSYNC_TEST_SF_SECRET", sb.client_secret)
+    model = ROOT / "config" / "examples" / "models" / "salesforce-leads.yaml"
+    config = tmp_path / "leadsync.yaml"
+    config.write_text(
+        f"""\
+state_url: sqlite:///{tmp_path / "state.db"}
+connections:
+  - name: sf
+    crm: salesforce
+    salesforce:
+      login_url: "{sb.url}"
+      client_id: "{sb.client_id}"
+      client_secret: "${{LEADSYNC_TEST_SF_SECRET}}"
+      ca_bundle: "{sb.ca_file}"
+    objects:
+      - {{kind: lead, model: {model}}}
+"""
+    )
+    return config
+
+
+@pytest.mark.parametrize(
+    ("org", "status", "detail"),
+    [
+        (
+            {},
+            OK,
+            "ListEmailSentResult read at API 67.0 for email_click, email_open, email_reply "
+            "(FirstClickedDate, FirstOpenedDate, HasReply, LastClickedDate)",
+        ),
+        (
+            {"max_version": 64.0},
+            WARN,
+            "ListEmailSentResult not read: the org serves API versions up to 64.0, the object "
+            "needs 67.0; list-email opens count only where Salesforce also keeps an EmailStatus",
+        ),
+    ],
+)
+def test_salesforce_models_with_email_rules_are_told_whether_list_email_results_are_read(
+    tmp_path, capsys, monkeypatch, org, status, detail
+):
+    from sandbox.salesforce import SalesforceSandbox
+
+    sb = SalesforceSandbox(leads=20, **org).start()
+    try:
+        config = _salesforce_config(tmp_path, sb, monkeypatch)
+        assert main(["setup", "--apply", "--config", str(config)]) == 0
+        code, body = doctor(capsys, config)
+        assert code == 0
+        assert lines(body)[-2:] == [
+            ("sf", "budget headroom", OK),
+            ("sf", "list email results", status),
+        ]
+        assert body["checks"][-1]["detail"] == detail
+    finally:
+        sb.stop()

@@ -5,6 +5,7 @@ discovered once per connector for one counted call."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections import Counter
 
@@ -119,8 +120,9 @@ def test_an_org_without_api_67_reads_no_list_email_results_and_describes_nothing
 
 
 def test_discovery_is_one_uncounted_versions_call_and_one_counted_describe_per_connector(
-    make_sandbox, make_connector
+    make_sandbox, make_connector, caplog
 ):
+    caplog.set_level(logging.INFO, logger="leadsync.salesforce")
     sandbox = make_sandbox(leads=300)
     connector = make_connector(sandbox)
     read_all(connector, event_types=EMAIL)
@@ -132,6 +134,8 @@ def test_discovery_is_one_uncounted_versions_call_and_one_counted_describe_per_c
     assert sandbox.counters["versions"] == 1
     # the Versions resource is not counted, by the org or by the connector
     assert connector.usage.calls == sandbox.api_used
+    # said once, in the run log
+    assert [r.getMessage() for r in caplog.records if r.name == "leadsync.salesforce"] == [READ]
     quiet = make_connector(sandbox)
     read_all(quiet, event_types=["call", "meeting"])
     assert "versions" not in quiet.usage.by_endpoint
