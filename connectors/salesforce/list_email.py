@@ -126,7 +126,15 @@ class ListEmailDiscovery:
             return self._access
 
     def _discover(self) -> ListEmailAccess:
-        newest = _newest(self._api.versions())
+        try:
+            newest = _newest(self._api.versions())
+        except RequestRejected as exc:
+            return ListEmailAccess(
+                None,
+                frozenset(),
+                f"{OBJECT} not read: the org did not list its API versions ({exc}); list-email "
+                "opens count only where Salesforce also keeps an EmailStatus",
+            )
         if newest is None or float(newest) < float(FIRST_VERSION):
             return ListEmailAccess(
                 None,
