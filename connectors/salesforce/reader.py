@@ -8,7 +8,8 @@ Two modes, one cursor (`ReadCursor`, JSON in `Page.cursor`):
   tiebreak `SystemModstamp > stamp OR (SystemModstamp = stamp AND Id > id)`, so records sharing
   one timestamp (a bulk update stamps thousands alike) are neither skipped nor read twice.
   Activity comes through child subqueries (`(SELECT ... FROM Tasks ...)`), and, for objects
-  without a child relationship (EmailMessageRelation), one query per page for its ids. A
+  without a child relationship (EmailMessageRelation) or read at a newer API version than the
+  connector's (ListEmailSentResult, 67.0), one query per page for its ids. A
   subquery result of a very active record holds only a first batch of children (Salesforce
   returns about 200 with `"done": false` and its own `nextRecordsUrl`); the rest is fetched
   through that URL, one counted call per further batch, before the next page is asked for (the
@@ -59,8 +60,9 @@ from connectors.salesforce.queries import id_filter, quote, select, soql_datetim
 from scoring.types import Event, Record
 
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById")
-Children = list[tuple[ActivitySource, Mapping[str, Any]]]
 IDS_PER_QUERY = 200  # ids in one `IN (...)` filter (the query is part of a GET URL)
+#: One record's activity rows, each with the source that maps it to events.
+Children = list[tuple[ActivitySource, Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
