@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from config.settings import TABLE_PREFIX, RetentionSettings
 from scoring.types import Record, ScoreResult
-from sync.state.bulk import BulkInsert, KeyedIds
+from sync.state.bulk import BulkInsert, KeyedIds, VersionRaise
 from sync.state.db import Checkpointer, create_engine
 from sync.state.errors import state_error
 from sync.state.inputs import decode_inputs
@@ -123,16 +123,7 @@ class StateStore(LedgerMixin):
                     "crm_version", "model_version"),
         )  # fmt: skip
         # our own write's modification time: the version scored, when it is newer
-        self._version_raise = (
-            s.update()
-            .where(
-                s.c.connection == sa.bindparam("p_conn"),
-                s.c.kind == sa.bindparam("p_kind"),
-                s.c.record_id == sa.bindparam("p_id"),
-                sa.or_(s.c.crm_version.is_(None), s.c.crm_version < sa.bindparam("p_version")),
-            )
-            .values(crm_version=sa.bindparam("p_version"))
-        )
+        self._version_raise = VersionRaise(s, dialect)
 
     @classmethod
     def open(cls, url: str, *, now: datetime, table_prefix: str = TABLE_PREFIX) -> StateStore:

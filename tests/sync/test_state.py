@@ -312,3 +312,37 @@ def test_stored_results_leave_out_default_values_and_read_back_equal(result, tex
     assert encode_result(result) == text
     assert ScoreResult.from_dict(json.loads(text)) == result
     assert ScoreResult.from_dict(result.to_dict()) == result
+
+
+def test_applied_writes_raise_the_scored_version_of_every_kind_and_never_lower_it(any_store):
+    run_id = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    result = fake_score(Record("1", "contact", {"points": "80"}), None, T0, None)
+    stored = {"1": 1_000, "2": 9_000, "3": None}
+    for connection, kind in (("acme", "contact"), ("acme", "contact~b"), ("other", "contact")):
+        any_store.save_page(
+            run_id, connection, kind, cursor=None, outbox=[],
+            scores=[ScoreRow.of(i, result, crm_version=v) for i, v in stored.items()],
+            counts=RunCounts(), now=T0,
+        )  # fmt: skip
+    any_store.save_page(
+        run_id, "acme", "contact", cursor=None, outbox=[entry(i) for i in ("1", "2", "3", "4")],
+        scores=[], counts=RunCounts(), now=T0,
+    )  # fmt: skip
+    pending = {e.record_id: e for e in any_store.pending("acme", "contact")}
+    any_store.record_writes(
+        run_id, "acme", "contact",
+        [WriteOutcome(pending["1"], "applied", crm_version=5_000),
+         WriteOutcome(pending["2"], "applied", crm_version=5_000),
+         WriteOutcome(pending["3"], "applied", crm_version=7_000),
+         WriteOutcome(pending["4"], "applied", crm_version=8_000)],
+        now=T0, score_kinds=["contact~b"],
+    )  # fmt: skip
+    raised = {"1": (5_000, "v1"), "2": (9_000, "v1"), "3": (7_000, "v1")}
+    ids = ["1", "2", "3", "4"]
+    assert any_store.scored_versions("acme", "contact", ids) == raised
+    assert any_store.scored_versions("acme", "contact~b", ids) == raised
+    assert any_store.scored_versions("other", "contact", ids) == {
+        "1": (1_000, "v1"), "2": (9_000, "v1"), "3": (None, "v1"),
+    }  # fmt: skip
