@@ -4,7 +4,8 @@ Config valid (loading it is the first check: a bad file exits 2 with every locat
 state store reachable, migrated and intact (or not there yet: doctor creates none), then per
 connection: the CRM reachable and its clock
 close to ours, the credentials accepted, the scopes and permissions there, every output property
-present with the right type and visible, and the daily budget's headroom. Each line says what
+present with the right type and visible, the daily budget's headroom, and on Salesforce, for
+models with email rules, whether list-email results are read. Each line says what
 was found and, when something is wrong, what to do. Exit 0 when nothing failed (warnings
 allowed), 1 otherwise.
 """
@@ -193,6 +194,24 @@ def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -
     return Check(conn.name, "budget headroom", status, detail)
 
 
+def check_list_email(ctx: Context, conn: ConnectionSettings, connector: Connector) -> list[Check]:
+    """On Salesforce, when a model scores email engagement: whether list-email results
+    (`ListEmailSentResult`, API 67.0+) are read, and which of their engagement fields the org
+    has (a warning when none: list-email opens then count only through EmailStatus)."""
+    email = {"email_open", "email_click", "email_reply"}
+    wants = any(
+        email & set(ctx.configured(conn.name, obj.kind).event_types) for obj in conn.objects
+    )
+    if conn.salesforce is None or not wants:
+        return []
+    from connectors.salesforce import SalesforceConnector
+
+    assert isinstance(connector, SalesforceConnector)
+    access = connector.list_email_access()
+    status = OK if access.version else WARN
+    return [Check(conn.name, "list email results", status, access.note)]
+
+
 @contextmanager
 def _connector(conn: ConnectionSettings) -> Iterator[Connector]:
     connector = build_connector(conn)
@@ -214,6 +233,7 @@ def check_connection(ctx: Context, conn: ConnectionSettings) -> list[Check]:
             checks += schema
             if all(c.status != FAIL for c in schema):
                 checks.append(check_budget(ctx, conn, connector))
+                checks += check_list_email(ctx, conn, connector)
     except BudgetExhausted as exc:
         checks.append(Check(conn.name, "budget headroom", FAIL, str(exc)))
     except ConnectorError as exc:

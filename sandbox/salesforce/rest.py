@@ -124,6 +124,7 @@ class RestApi:
                         "urls": {"sobject": f"/services/data/v{call.version}/sobjects/{obj.name}"},
                     }
                     for obj in self.store.objects.values()
+                    if obj.served_at(call.version)
                 ],
             },
         )
@@ -131,10 +132,15 @@ class RestApi:
     def describe(self, request: Request, call: Call, *, name: str) -> Response:
         """`GET sobjects/{name}/describe`: invisible fields are left out."""
         obj = self.store.sobject(name)
-        if obj is None:
+        if obj is None or not obj.served_at(call.version):
             return api_error(404, "NOT_FOUND", "The requested resource does not exist")
+        children = [
+            rel
+            for rel in obj.children.values()
+            if (child := self.store.sobject(rel.child)) is None or child.served_at(call.version)
+        ]
         with self.store.lock:
-            body = obj.describe(self.store.visible_fields(obj, call.user))
+            body = obj.describe(self.store.visible_fields(obj, call.user), children)
         body["urls"] = {k: v.replace("{version}", call.version) for k, v in body["urls"].items()}
         return Response(200, body)
 
