@@ -161,13 +161,16 @@ class ApiUsage:
 
 class WriteJournal(Protocol):
     """Durable notes of the server-side jobs a connector starts while writing (Salesforce Bulk
-    API 2.0 ingest jobs), kept by the engine in the state store, so that after a crash the
-    connector finds a job that may have applied its rows and reconciles its results instead of
-    sending those rows again. Rows are identified by record id and a digest of what was sent."""
+    API 2.0 ingest jobs) and of the calls it sends that write more than one API batch
+    (Salesforce composite calls), kept by the engine in the state store, so that after a crash
+    the connector finds a job or call that may have applied its rows and reconciles them
+    instead of sending those rows again. Rows are identified by record id and a digest of what
+    was sent."""
 
     def started(self, job: str, rows: Mapping[str, str]) -> None:
-        """Note `job` and `{record_id: digest}` of its rows; durable when this returns, and
-        called before any of the job's data is sent."""
+        """Note `job` (a server-side job's id, or one the connector gives a call) and
+        `{record_id: digest}` of its rows; durable when this returns, and called before any of
+        its data is sent."""
         ...
 
     def jobs(self) -> list[tuple[str, dict[str, str]]]:

@@ -30,6 +30,7 @@ from sandbox.salesforce.faults import Faults
 from sandbox.salesforce.generator import generate
 from sandbox.salesforce.oauth import OAuthServer
 from sandbox.salesforce.rest import Call, RestApi, api_error, auto_assign_of, batch_size_of
+from sandbox.salesforce.retrieve import retrieve
 from sandbox.salesforce.schema import without_list_email_engagement
 from sandbox.salesforce.store import Store
 from sandbox.salesforce.tooling import ToolingApi
@@ -299,6 +300,18 @@ class SalesforceSandbox:
                 r"/composite/sobjects/?",
                 "collections_create",
                 partial(rest.collections, create=True),
+            ),
+            (
+                "POST",
+                r"/composite/sobjects/(?P<name>\w+)/?",
+                "collections_retrieve",
+                partial(retrieve, self.store),
+            ),
+            (
+                "GET",
+                r"/composite/sobjects/(?P<name>\w+)/?",
+                "collections_retrieve",
+                partial(retrieve, self.store),
             ),
             (
                 "POST",

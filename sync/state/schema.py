@@ -207,9 +207,9 @@ def account_zones_table(md: sa.MetaData, prefix: str) -> sa.Table:
 
 
 def write_jobs_table(md: sa.MetaData, prefix: str) -> sa.Table:
-    """Migration 4: server-side write jobs (Salesforce Bulk API) noted before their data went
-    out, with a digest of each record's row, so a run killed mid-job reconciles the job's
-    results instead of sending its records again."""
+    """Migration 4: server-side write jobs (Salesforce Bulk API) and composite calls
+    (`composite:` ids) noted before their data went out, with a digest of each record's row, so
+    a run killed mid-job or mid-call reconciles them instead of sending its records again."""
     return sa.Table(
         f"{prefix}write_jobs",
         md,
