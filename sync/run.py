@@ -33,6 +33,7 @@ from scoring.account_link import with_account
 from scoring.model import event_horizon_days
 from scoring.spec import ModelSpec
 from scoring.types import Record
+from sync.account_day import learned_zone, remember_zone
 from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored
@@ -333,11 +334,12 @@ class Run:
 
     def execute(self, body: Callable[[Run], RunStatus]) -> RunResult:
         """Run `body` and store the outcome: status, counts, error and, for a succeeded run
-        that read (not a retry, not a dry run), the new watermark, in one transaction."""
+        that read (not a retry, not a dry run), the new watermark, in one transaction; and
+        the CRM account's time zone when the connector looked it up during the run."""
         context, result = self.context, self.result
         started = time.monotonic()
         usage = context.connector.usage
-        calls0, limited0 = usage.calls, usage.rate_limited
+        calls0, limited0, zone0 = usage.calls, usage.rate_limited, usage.account_zone
         self._log(
             "run started", since=_iso(self.position.since), resuming=bool(self.position.resume)
         )
@@ -380,6 +382,9 @@ class Run:
                 error=result.error,
                 complete_cursor=complete,
             )
+            zone = learned_zone(zone0, usage)
+            if zone is not None:
+                remember_zone(context.store, context.connection, zone, now=result.finished_at)
             self._log(
                 "run finished",
                 status=str(self.status),

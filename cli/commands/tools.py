@@ -40,7 +40,8 @@ from scoring import explain
 from scoring.coerce import to_datetime
 from scoring.model import ScoringModel
 from scoring.types import Record
-from sync.connections import build_connector, calls_today
+from sync.account_day import daily_window, remember_zone
+from sync.connections import build_connector
 from sync.run import member_request, read_fields, with_accounts
 
 _PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
@@ -105,11 +106,14 @@ def _offline(model_path: Path | None, input_path: Path | None) -> bool:
 @contextmanager
 def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connector]:
     """A connector for `conn`, closed afterwards; the tools' reads count against the
-    connection's daily cap like a sync's."""
-    connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, datetime.now(UTC)))
+    connection's daily cap like a sync's, and the account time zone it looks up is kept."""
+    connector = build_connector(conn, day=daily_window(ctx.store, conn, datetime.now(UTC)))
     try:
         yield connector
     finally:
+        zone = connector.usage.account_zone
+        if zone is not None:
+            remember_zone(ctx.store, conn.name, zone, now=datetime.now(UTC))
         connector.close()
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from connectors.errors import MissingPermission, SourceUnavailable
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.forms import FormNames
-from connectors.hubspot.values import from_ms, parse_ms
+from connectors.hubspot.values import parse_time
 from scoring.types import Event, Record
 
 __all__ = [
@@ -178,13 +178,13 @@ class Engagement:
 
     def activity_event(self, object_type: str, props: Mapping[str, Any]) -> Event | None:
         """A meeting or call record as a canonical event (None without a timestamp)."""
-        ms = parse_ms(props.get("hs_timestamp"))
-        if ms is None:
+        at = parse_time(props.get("hs_timestamp"))
+        if at is None:
             return None
         if object_type == "meetings":
             return Event(
                 "meeting",
-                from_ms(ms),
+                at,
                 {
                     "title": props.get("hs_meeting_title"),
                     "outcome": props.get("hs_meeting_outcome"),
@@ -195,7 +195,7 @@ class Engagement:
         labels = self._disposition_labels() if disposition else {}
         return Event(
             "call",
-            from_ms(ms),
+            at,
             {
                 "outcome": labels.get(str(disposition), disposition) if disposition else None,
                 "duration_s": None if duration_ms is None else duration_ms / 1000,
@@ -232,9 +232,9 @@ class Engagement:
         properties = record.get("properties") or {}
         events = []
         for event_type in types:
-            ms = parse_ms(properties.get(EMAIL_ROLLUPS[event_type]))
-            if ms is not None:
-                events.append(Event(event_type, from_ms(ms), {"rollup": True}))
+            at = parse_time(properties.get(EMAIL_ROLLUPS[event_type]))
+            if at is not None:
+                events.append(Event(event_type, at, {"rollup": True}))
         return events
 
 
@@ -242,8 +242,8 @@ def _web_event(
     item: Mapping[str, Any], wanted: Mapping[str, str], forms: FormNames | None
 ) -> Event | None:
     event_type = wanted.get(str(item.get("eventType")))
-    ms = parse_ms(item.get("occurredAt"))
-    if event_type is None or ms is None:
+    at = parse_time(item.get("occurredAt"))
+    if event_type is None or at is None:
         return None
     props = item.get("properties") or {}
     if event_type == "page_view":
@@ -256,4 +256,4 @@ def _web_event(
         if form is None and form_id:
             form = forms.name(str(form_id)) if forms is not None else form_id
         attributes = {"form": form, "url": props.get("hs_url")}
-    return Event(event_type, from_ms(ms), attributes)
+    return Event(event_type, at, attributes)

@@ -107,8 +107,10 @@ class Enriched(Generic[S]):
 @dataclass
 class _Group(Generic[S]):
     pages: list[Enriched[S]]
-    waiting: set[tuple[str, str]] = field(default_factory=set)  # (object type, id) unread
+    waiting: int = 0  # associated records not read yet, one per waiting contact
     company_of: dict[str, str] = field(default_factory=dict)
+    # each contact's event list (the very list its page holds)
+    events_of: dict[str, list[Event]] = field(default_factory=dict)
     web: list[Future[tuple[str, list[Event]]]] = field(default_factory=list)
 
     def ids(self) -> list[str]:
@@ -132,7 +134,7 @@ class Enricher(Generic[S]):
         self._companies: dict[str, Mapping[str, Any]] = {}
         self._forms = FormNames(self._api)  # form names of this read, asked once each
         # unread ids per object type, in arrival order, and who waits for each
-        self._queue: dict[str, dict[str, list[tuple[_Group[S], str]]]] = {}
+        self._queue: dict[str, dict[str, list[tuple[_Group[S], list[Event]]]]] = {}
 
     @property
     def active(self) -> bool:
@@ -163,9 +165,12 @@ class Enricher(Generic[S]):
 
     def _start(self, pages: list[Enriched[S]]) -> _Group[S]:
         group: _Group[S] = _Group(pages)
+        events_of = group.events_of
         for page in pages:
+            events = page.events
             for record in page.results:
-                page.events[str(record["id"])] = []
+                record_id = str(record["id"])
+                events[record_id] = events_of[record_id] = []
         needed = self._needed(group)
         if not needed:
             return group
@@ -212,7 +217,7 @@ class Enricher(Generic[S]):
                 records[record_id], previous, web
             ):
                 since = self._web_since(web)
-                _page_of(group, record_id).events[record_id].extend(
+                group.events_of[record_id].extend(
                     e for e in previous.events if e.type in web and (since is None or e.at >= since)
                 )
             else:
@@ -250,8 +255,11 @@ class Enricher(Generic[S]):
         return min(b for b in bounds if b is not None)
 
     def _wait(self, group: _Group[S], object_type: str, object_id: str, contact: str) -> None:
-        group.waiting.add((object_type, object_id))
-        self._queue.setdefault(object_type, {}).setdefault(object_id, []).append((group, contact))
+        group.waiting += 1
+        waiters = self._queue.setdefault(object_type, {}).get(object_id)
+        if waiters is None:
+            self._queue[object_type][object_id] = waiters = []
+        waiters.append((group, group.events_of[contact]))
 
     # -- the shared read queue ------------------------------------------------------------
 
@@ -271,17 +279,20 @@ class Enricher(Generic[S]):
             jobs, self._pool.map(lambda job: self._fetch(*job), jobs), strict=True
         ):
             queued = self._queue[object_type]
+            activity = object_type != COMPANIES
             for object_id in chunk:
-                waiters = queued.pop(object_id, [])
+                waiters = queued.pop(object_id, ())
                 props = found.get(object_id)
-                if object_type == COMPANIES and props is not None:
-                    self._companies[object_id] = props
-                for group, contact in waiters:
-                    group.waiting.discard((object_type, object_id))
-                    if props is not None and object_type != COMPANIES:
+                event = None
+                if props is not None:
+                    if activity:
                         event = self._engagement.activity_event(object_type, props)
-                        if event is not None:
-                            _page_of(group, contact).events[contact].append(event)
+                    else:
+                        self._companies[object_id] = props
+                for group, events in waiters:
+                    group.waiting -= 1
+                    if event is not None:
+                        events.append(event)
 
     def _fetch(self, object_type: str, ids: list[str]) -> dict[str, Raw]:
         if object_type == COMPANIES:
@@ -295,7 +306,7 @@ class Enricher(Generic[S]):
             group = held.popleft()
             for future in group.web:
                 record_id, events = future.result()
-                _page_of(group, record_id).events[record_id].extend(events)
+                group.events_of[record_id].extend(events)
             for page in group.pages:
                 self._finish(page, group)
                 yield page
@@ -315,10 +326,3 @@ class Enricher(Generic[S]):
 
 def _object_type(source: str) -> str:
     return {"meeting": "meetings", "call": "calls"}.get(source, source)
-
-
-def _page_of(group: _Group[Any], record_id: str) -> Enriched[Any]:
-    for page in group.pages:
-        if record_id in page.events:
-            return page
-    raise KeyError(record_id)

@@ -167,7 +167,8 @@ class EventsApi:
     def _tier_refusal(self) -> Response | None:
         if self.tier == "enterprise":
             return None
-        # What HubSpot answers on accounts without Enterprise analytics access.
+        # What HubSpot answers on accounts without Enterprise analytics access, word for word
+        # ("doesn't the have" is HubSpot's own; see docs/sandbox-fidelity.md).
         return errors.error(
             403,
             "MISSING_SCOPES",

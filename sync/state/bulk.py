@@ -146,6 +146,57 @@ class KeyedIds:
             cursor.close()
 
 
+class VersionRaise:
+    """Raise the `crm_version` of many `(kind, record_id)` rows of one connection to given
+    versions, never lowering one, in one `UPDATE ... FROM (VALUES ...)` per `MAX_ROWS` rows.
+
+    Core's executemany of a one-row UPDATE compiles the parameters of every row and steps
+    the statement once per row; a batch of 100 writes is one statement here. SQLite (3.33+)
+    and PostgreSQL both name a VALUES list's columns `column1`, `column2`, ...
+    """
+
+    def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
+        quote = dialect.identifier_preparer.quote
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        name = quote(table.name)
+        version = quote("crm_version")
+        self.head = f"UPDATE {name} SET {version} = v.column3 FROM (VALUES "
+        self.tail = (
+            f") AS v WHERE {name}.{quote('connection')} = {self.mark}"
+            f" AND {name}.{quote('kind')} = v.column1 AND {name}.{quote('record_id')} = v.column2"
+            f" AND ({name}.{version} IS NULL OR {name}.{version} < v.column3)"
+        )
+        self.row = f"({self.mark}, {self.mark}, {self.mark})"
+        self.max_rows = max(1, min(MAX_ROWS, _parameter_budget(dialect) // 3 - 1))
+        self.sql: dict[int, str] = {}
+
+    def execute(
+        self, conn: sa.Connection, connection: str, rows: Sequence[tuple[str, str, int]]
+    ) -> None:
+        """Apply `rows` of `(kind, record_id, version)`; a version below the stored one, or a
+        row not stored, changes nothing. A key given twice takes its highest version."""
+        best: dict[tuple[str, str], int] = {}
+        for kind, record_id, version in rows:
+            key = (kind, record_id)
+            if version > best.get(key, version - 1):
+                best[key] = version
+        data = [(kind, record_id, version) for (kind, record_id), version in best.items()]
+        cursor = driver_cursor(conn)
+        try:
+            for start in range(0, len(data), self.max_rows):
+                chunk = data[start : start + self.max_rows]
+                sql = self.sql.get(len(chunk))
+                if sql is None:
+                    if len(self.sql) >= 64:  # counts vary only at the ends of runs
+                        self.sql.clear()
+                    sql = self.sql[len(chunk)] = (
+                        self.head + ", ".join([self.row] * len(chunk)) + self.tail
+                    )
+                cursor.execute(sql, [*chain.from_iterable(chunk), connection])
+        finally:
+            cursor.close()
+
+
 def driver_cursor(conn: sa.Connection) -> Any:
     """A cursor of the driver connection behind `conn` (inside its transaction, if any)."""
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

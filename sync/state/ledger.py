@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from sync.state.bulk import BulkInsert, KeyedIds
+from sync.state.bulk import BulkInsert, KeyedIds, VersionRaise
 from sync.state.records import (
     DeadLetter,
     LedgerRow,
@@ -49,7 +49,7 @@ class LedgerMixin:
     _ledger_insert: BulkInsert
     _outbox_delete_ids: KeyedIds
     _outbox_retry: sa.Update
-    _version_raise: sa.Update
+    _version_raise: VersionRaise
     _dead_open: sa.Select[Any]
 
     transaction: Callable[[], AbstractContextManager[sa.Connection]]  # StateStore's
@@ -105,14 +105,13 @@ class LedgerMixin:
                 ),
             )  # fmt: skip
             versions = [
-                {"p_conn": connection, "p_kind": k, "p_id": x.entry.record_id,
-                 "p_version": x.crm_version}
+                (k, x.entry.record_id, x.crm_version)
                 for x in outcomes
                 if x.status == "applied" and x.crm_version is not None
                 for k in (kind, *score_kinds)
-            ]  # fmt: skip
+            ]
             if versions:
-                conn.execute(self._version_raise, versions)
+                self._version_raise.execute(conn, connection, versions)
             done = [x.entry.record_id for x in outcomes if x.status not in _KEPT]
             key = {"p_conn": connection, "p_kind": kind}
             if done:
@@ -286,13 +285,13 @@ class LedgerMixin:
                 .values(resolved_at=now, updated_at=now, resolution=resolution)
             )
 
-    # -- server-side write jobs (crash reconciliation) -------------------------------------------
+    # -- server-side write jobs and calls in flight (crash reconciliation) -----------------------
 
     def note_write_job(
         self, connection: str, kind: str, job: str, rows: Mapping[str, str], *, now: datetime
     ) -> None:
-        """Durably note a write job the CRM created, with a digest of each record's row, before
-        any of its data is sent."""
+        """Durably note a write job the CRM created (or a call about to go), with a digest of
+        each record's row, before any of its data is sent."""
         with self.transaction() as conn:
             conn.execute(
                 self.t.write_jobs.insert().values(

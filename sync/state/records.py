@@ -176,6 +176,16 @@ COUNT_NAMES = tuple(f.name for f in fields(RunCounts))
 
 
 @dataclass(frozen=True)
+class StoredZone:
+    """A connection's CRM account time zone as last looked up: the CRM's name for it, the fixed
+    UTC offset kept for a name this machine's zone database lacks, and when it was seen."""
+
+    time_zone: str
+    utc_offset_ms: int | None
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
 class RunRow:
     """One stored run."""
 

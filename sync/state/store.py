@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from config.settings import TABLE_PREFIX, RetentionSettings
 from scoring.types import Record, ScoreResult
-from sync.state.bulk import BulkInsert, KeyedIds
+from sync.state.bulk import BulkInsert, KeyedIds, VersionRaise
 from sync.state.db import Checkpointer, create_engine
 from sync.state.errors import state_error
 from sync.state.inputs import decode_inputs
@@ -36,6 +36,7 @@ from sync.state.records import (
     RunRow,
     RunStatus,
     ScoreRow,
+    StoredZone,
     loads,
 )
 from sync.state.schema import Tables, build_tables
@@ -123,16 +124,7 @@ class StateStore(LedgerMixin):
                     "crm_version", "model_version"),
         )  # fmt: skip
         # our own write's modification time: the version scored, when it is newer
-        self._version_raise = (
-            s.update()
-            .where(
-                s.c.connection == sa.bindparam("p_conn"),
-                s.c.kind == sa.bindparam("p_kind"),
-                s.c.record_id == sa.bindparam("p_id"),
-                sa.or_(s.c.crm_version.is_(None), s.c.crm_version < sa.bindparam("p_version")),
-            )
-            .values(crm_version=sa.bindparam("p_version"))
-        )
+        self._version_raise = VersionRaise(s, dialect)
 
     @classmethod
     def open(cls, url: str, *, now: datetime, table_prefix: str = TABLE_PREFIX) -> StateStore:
@@ -314,6 +306,31 @@ class StateStore(LedgerMixin):
         )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    # the CRM account's day -------------------------------------------------------------------
+
+    def account_zone(self, connection: str) -> StoredZone | None:
+        """The time zone `connection`'s CRM account was last seen to count its day in."""
+        z = self.t.account_zones
+        query = sa.select(z.c.time_zone, z.c.utc_offset_ms, z.c.seen_at).where(
+            z.c.connection == connection
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else StoredZone(*row)
+
+    def remember_account_zone(self, connection: str, zone: StoredZone) -> None:
+        """Keep `zone` as `connection`'s, replacing what was kept."""
+        z = self.t.account_zones
+        values = {
+            "time_zone": zone.time_zone,
+            "utc_offset_ms": zone.utc_offset_ms,
+            "seen_at": zone.seen_at,
+        }
+        with self.transaction() as conn:
+            updated = conn.execute(z.update().where(z.c.connection == connection).values(values))
+            if updated.rowcount == 0:
+                conn.execute(z.insert().values(connection=connection, **values))
 
     # cursors ---------------------------------------------------------------------------------
 

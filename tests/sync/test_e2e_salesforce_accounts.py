@@ -113,10 +113,11 @@ def test_accounts_are_scored_from_contacts_and_matched_leads_and_recomputed(worl
     calls = {k: d for k, v in conn.usage.by_endpoint.items() if (d := v - before.get(k, 0))}
     # one page of Accounts, one of Contacts and one of Leads (fewer than 2,000 rows each),
     # each people read with one query per activity object merge-joined (Task, Event,
-    # CampaignMember, EmailMessageRelation), the describe of Contact (setup and the lead run
-    # described Account and Lead) and one sObject Collection for the written Accounts
+    # CampaignMember, EmailMessageRelation and, at API 67.0, ListEmailSentResult), the describe
+    # of Contact (setup and the lead run described Account and Lead, and found the list-email
+    # results) and one sObject Collection for the written Accounts
     assert 0 < run.counts.written <= 200
-    assert calls == {"query": 3 + 2 * 4, "describe": 1, "composite/sobjects": 1}
+    assert calls == {"query": 3 + 2 * 5, "describe": 1, "composite/sobjects": 1}
     assert run.counts.api_calls == sum(calls.values())
 
     # every written value is what scoring the Account with its people gives

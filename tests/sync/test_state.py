@@ -18,6 +18,7 @@ from sync.state.records import (
     OutboxEntry,
     RunCounts,
     ScoreRow,
+    StoredZone,
     WriteOutcome,
     encode_result,
 )
@@ -45,7 +46,8 @@ def test_migration_creates_the_schema_once_and_stamps_every_version(any_store):
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
         inspector = sa.inspect(conn)
         for table in (
-            t.runs, t.cursors, t.outbox, t.ledger, t.dead_letters, t.scores, t.write_jobs
+            t.runs, t.cursors, t.outbox, t.ledger, t.dead_letters, t.scores, t.write_jobs,
+            t.account_zones,
         ):  # fmt: skip
             assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.c.keys())
     assert versions == list(range(1, LATEST + 1))
@@ -192,6 +194,16 @@ def test_retention_prunes_old_history_but_keeps_open_dead_letters(any_store):
     assert any_store.prune(RetentionSettings(), now=T0)["dead_letters"] == 1
 
 
+def test_an_account_zone_is_kept_per_connection_and_replaced(any_store):
+    assert any_store.account_zone("acme") is None
+    any_store.remember_account_zone("acme", StoredZone("Mars/Olympus", -14_400_000, T0))
+    any_store.remember_account_zone("other", StoredZone("Asia/Tokyo", None, T0))
+    later = T0 + timedelta(days=2)
+    any_store.remember_account_zone("acme", StoredZone("America/Los_Angeles", None, later))
+    assert any_store.account_zone("acme") == StoredZone("America/Los_Angeles", None, later)
+    assert any_store.account_zone("other") == StoredZone("Asia/Tokyo", None, T0)
+
+
 def test_in_memory_sqlite_works_for_one_process():
     s = StateStore.open("sqlite://", now=T0)
     s.put_cursor("acme", "contact", CursorState(watermark=T0), now=T0)
@@ -199,7 +211,7 @@ def test_in_memory_sqlite_works_for_one_process():
     s.close()
 
 
-def test_migrations_2_to_4_add_score_inputs_versions_and_write_jobs_to_a_version_1_database(
+def test_migrations_2_to_5_add_score_inputs_versions_write_jobs_and_zones_to_version_1(
     any_store,
 ):
     t = any_store.t
@@ -216,14 +228,17 @@ def test_migrations_2_to_4_add_score_inputs_versions_and_write_jobs_to_a_version
         for column in ("inputs", "crm_version", "model_version"):
             conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN {column}")
         t.write_jobs.drop(conn)
+        t.account_zones.drop(conn)
         conn.execute(t.schema_version.delete().where(t.schema_version.c.version >= 2))
     assert migrate(any_store.engine, t, now=T0) == 1
     with any_store.engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns(t.scores.name)}
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
         assert sa.inspect(conn).has_table(t.write_jobs.name)
+        assert sa.inspect(conn).has_table(t.account_zones.name)
     assert {"inputs", "crm_version", "model_version"} <= columns
-    assert versions == [1, 2, 3, 4]
+    assert versions == [1, 2, 3, 4, 5]
+    assert any_store.account_zone("acme") is None
     assert any_store.scored_versions("acme", "contact", ["1"]) == {"1": (None, None)}
     assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
     assert any_store.latest_count("acme", "contact") == (1, 0)
@@ -312,3 +327,37 @@ def test_stored_results_leave_out_default_values_and_read_back_equal(result, tex
     assert encode_result(result) == text
     assert ScoreResult.from_dict(json.loads(text)) == result
     assert ScoreResult.from_dict(result.to_dict()) == result
+
+
+def test_applied_writes_raise_the_scored_version_of_every_kind_and_never_lower_it(any_store):
+    run_id = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    result = fake_score(Record("1", "contact", {"points": "80"}), None, T0, None)
+    stored = {"1": 1_000, "2": 9_000, "3": None}
+    for connection, kind in (("acme", "contact"), ("acme", "contact~b"), ("other", "contact")):
+        any_store.save_page(
+            run_id, connection, kind, cursor=None, outbox=[],
+            scores=[ScoreRow.of(i, result, crm_version=v) for i, v in stored.items()],
+            counts=RunCounts(), now=T0,
+        )  # fmt: skip
+    any_store.save_page(
+        run_id, "acme", "contact", cursor=None, outbox=[entry(i) for i in ("1", "2", "3", "4")],
+        scores=[], counts=RunCounts(), now=T0,
+    )  # fmt: skip
+    pending = {e.record_id: e for e in any_store.pending("acme", "contact")}
+    any_store.record_writes(
+        run_id, "acme", "contact",
+        [WriteOutcome(pending["1"], "applied", crm_version=5_000),
+         WriteOutcome(pending["2"], "applied", crm_version=5_000),
+         WriteOutcome(pending["3"], "applied", crm_version=7_000),
+         WriteOutcome(pending["4"], "applied", crm_version=8_000)],
+        now=T0, score_kinds=["contact~b"],
+    )  # fmt: skip
+    raised = {"1": (5_000, "v1"), "2": (9_000, "v1"), "3": (7_000, "v1")}
+    ids = ["1", "2", "3", "4"]
+    assert any_store.scored_versions("acme", "contact", ids) == raised
+    assert any_store.scored_versions("acme", "contact~b", ids) == raised
+    assert any_store.scored_versions("other", "contact", ids) == {
+        "1": (1_000, "v1"), "2": (9_000, "v1"), "3": (None, "v1"),
+    }  # fmt: skip
