@@ -130,10 +130,11 @@ def test_two_account_models_write_their_own_fields_with_the_calls_of_one(tmp_pat
         # their Contacts and Leads, each with its activity merge-joined), describes, and the
         # writes (one composite call of the Leads' collections, one collection of Accounts)
         assert calls_two == {
-            "requests": 22,
+            "requests": 27,
             "oauth_token": 1,
-            "query": 16,
-            "describe": 3,
+            "versions": 1,
+            "query": 19,
+            "describe": 4,
             "composite": 1,
             "collections_update": 5,
         }
@@ -184,10 +185,11 @@ def test_two_account_models_write_their_own_fields_with_the_calls_of_one(tmp_pat
             (45, 31),
         ]
         assert incremental[1] == {
-            "requests": 15,
+            "requests": 19,
             "oauth_token": 1,
-            "query": 10,
-            "describe": 3,
+            "versions": 1,
+            "query": 12,
+            "describe": 4,
             "collections_update": 1,
         }
         assert two.crm("Leadsync_")[account_id] == expected(a2)
