@@ -93,7 +93,7 @@ def choose_accounts(entries: Sequence[Entry], slots: Slots, locate: Locate) -> l
             known = (
                 f"its {account_kind} models: {_names(found)}"
                 if found
-                else (f"it scores no {account_kind} records")
+                else f"it scores no {account_kind} records"
             )
             problems.append(
                 locate(

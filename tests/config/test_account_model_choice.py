@@ -167,3 +167,11 @@ def _problems_of(path: Path) -> list[Problem]:
     with pytest.raises(ProblemsError) as info:
         load_configured(load_config(path, environ={}))
     return list(info.value.problems)
+
+
+def test_account_model_on_a_connection_scoring_no_accounts(folder):
+    path = hubspot(folder, "{kind: contact, model: linked.yaml, account_model: companies-a}")
+    assert problems(path) == [
+        "F:6:60 connections[0].objects[0].account_model: hub has no company model "
+        "'companies-a'; it scores no company records"
+    ]
