@@ -49,6 +49,7 @@ from connectors.hubspot.writing import (
     output_map,
     write_changes,
 )
+from connectors.prefetch import prefetched
 from connectors.property_names import PropertyNames
 from scoring.types import Record
 
@@ -58,6 +59,11 @@ KINDS: Mapping[str, ObjectSpec] = {
     "contact": ObjectSpec("contact", "contacts", "lastmodifieddate"),
     "company": ObjectSpec("company", "companies", "hs_lastmodifieddate"),
 }
+
+
+#: Pages read ahead of the caller when each group of pages waits on reads of associated records:
+#: one group's worth, so the next group is read while the caller works through this one.
+PREFETCH_PAGES = ASSOCIATION_BATCH // 100
 
 
 def _cursor(state: FullState | IncrementalState | None) -> str | None:
@@ -217,7 +223,13 @@ class HubSpotConnector:
         enriched: Iterable[Enriched[FullState | IncrementalState | None]] = (
             enricher.pages(raw) if enricher.active else (Enriched(r, s) for r, s in raw)
         )
-        pages = (Page(self._records(spec, e, names), _cursor(e.state)) for e in enriched)
+        pages: Iterable[Page] = (
+            Page(self._records(spec, e, names), _cursor(e.state)) for e in enriched
+        )
+        if enricher.active:
+            # A group's association and batch reads wait on HubSpot: read the next group
+            # while the caller scores this one.
+            pages = prefetched(pages, depth=PREFETCH_PAGES, name="hubspot-enrich")
         if members is None or kind != "company":
             yield from pages
             return

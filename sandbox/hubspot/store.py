@@ -98,13 +98,16 @@ class Table:
                 self.columns[name] = len(self.columns)
         self.rows: dict[int, Row] = {}
         self.ids: list[int] = []
-        self.by_modified: list[tuple[int, int]] = []
+        self._by_modified: list[tuple[int, int]] = []
+        self._modified_stale = False
         self.version = 0
         #: Writes applied per row id (benches count writes repeated after a crash).
         self.updates: Counter[int] = Counter()
         #: Values changed after generation, per row id: (epoch ms or None for the generated
         #: value it replaced, property, value, source); see `sandbox.hubspot.history`.
         self.changes: dict[int, list[tuple[int | None, str, Any, str]]] = {}
+        #: The properties in each row's `changes` (a write looks them up, not the whole log).
+        self._changed: dict[int, set[str]] = {}
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -124,7 +127,8 @@ class Table:
         """Add a row whose id is larger than every existing id."""
         self.rows[row.id] = row
         self.ids.append(row.id)
-        bisect.insort(self.by_modified, (row.updated, row.id))
+        if not self._modified_stale:
+            bisect.insort(self._by_modified, (row.updated, row.id))
         self.version += 1
 
     def bulk_load(self, rows: Iterable[Row]) -> None:
@@ -133,19 +137,24 @@ class Table:
             self.rows[row.id] = row
             self.ids.append(row.id)
         self.ids.sort()
-        self.by_modified = sorted((row.updated, row.id) for row in self.rows.values())
+        self._modified_stale = True
         self.version += 1
 
+    @property
+    def by_modified(self) -> list[tuple[int, int]]:
+        """`(modification ms, id)` of every row, sorted (searches on the modification time
+        cut ranges from it). Rebuilt when a search needs it after rows moved: keeping the list
+        sorted through each write moved a 20,000-row list's tail per record written."""
+        if self._modified_stale:
+            self._by_modified = sorted((row.updated, row.id) for row in self.rows.values())
+            self._modified_stale = False
+        return self._by_modified
+
     def touch(self, row: Row, updated: int) -> None:
-        """Move a row's modification time, keeping the index sorted."""
-        if updated == row.updated:
-            return
-        key = (row.updated, row.id)
-        index = bisect.bisect_left(self.by_modified, key)
-        if index < len(self.by_modified) and self.by_modified[index] == key:
-            del self.by_modified[index]
-        row.updated = updated
-        bisect.insort(self.by_modified, (updated, row.id))
+        """Move a row's modification time (`by_modified` is sorted again when next read)."""
+        if updated != row.updated:
+            row.updated = updated
+            self._modified_stale = True
 
     def raw(self, row: Row, name: str) -> Any:
         """A property's stored value (str, int epoch ms for dates, or None)."""
@@ -172,7 +181,9 @@ class Table:
         """Set a property after generation and keep the change for its history; the first time,
         the generated value it replaces is kept too (undated: `history` dates it)."""
         log = self.changes.setdefault(row.id, [])
-        if not any(entry[1] == name for entry in log):
+        changed = self._changed.setdefault(row.id, set())
+        if name not in changed:
+            changed.add(name)
             old = self.raw(row, name)
             if old is not None:
                 log.append((None, name, old, ""))
