@@ -49,7 +49,6 @@ from connectors.hubspot.writing import (
     output_map,
     write_changes,
 )
-from connectors.prefetch import prefetched
 from connectors.property_names import PropertyNames
 from scoring.types import Record
 
@@ -59,11 +58,6 @@ KINDS: Mapping[str, ObjectSpec] = {
     "contact": ObjectSpec("contact", "contacts", "lastmodifieddate"),
     "company": ObjectSpec("company", "companies", "hs_lastmodifieddate"),
 }
-
-
-#: Pages read ahead of the caller when each group of pages waits on reads of associated records:
-#: one group's worth, so the next group is read while the caller works through this one.
-PREFETCH_PAGES = ASSOCIATION_BATCH // 100
 
 
 def _cursor(state: FullState | IncrementalState | None) -> str | None:
@@ -226,10 +220,6 @@ class HubSpotConnector:
         pages: Iterable[Page] = (
             Page(self._records(spec, e, names), _cursor(e.state)) for e in enriched
         )
-        if enricher.active:
-            # A group's association and batch reads wait on HubSpot: read the next group
-            # while the caller scores this one.
-            pages = prefetched(pages, depth=PREFETCH_PAGES, name="hubspot-enrich")
         if members is None or kind != "company":
             yield from pages
             return
@@ -281,11 +271,16 @@ class HubSpotConnector:
         contact = kind == "contact"
         skip = len(COMPANY_PREFIX)
         output_names = self._output_names
+        owned_names = [name for name, _ in output_names]
+        # `company.<property>` names take the company's value, whatever the contact holds
+        from_company = [
+            (name, name[skip:]) for name in names if contact and name.startswith(COMPANY_PREFIX)
+        ]
         for item in page.results:
             rid = str(item["id"])
             props: dict[str, Any] = item.get("properties") or {}
             get = props.get
-            owned = {name: get(name) for name, _ in output_names}
+            owned = dict(zip(owned_names, map(get, owned_names), strict=True))
             outputs = {
                 short: value
                 for name, short in output_names
@@ -295,15 +290,11 @@ class HubSpotConnector:
                 owned[LIFECYCLE] = get(LIFECYCLE)
             known.append((rid, owned))
             updated = parse_time(get(modified)) or parse_time(item.get("updatedAt"))
-            company = companies.get(rid)
-            values = {
-                name: (
-                    (company.get(name[skip:]) if company is not None else None)
-                    if contact and name.startswith(COMPANY_PREFIX)
-                    else get(name)
-                )
-                for name in names
-            }
+            values = dict(zip(names, map(get, names), strict=True))
+            if from_company:
+                company = companies.get(rid)
+                for name, short in from_company:
+                    values[name] = company.get(short) if company is not None else None
             records.append(
                 Record(
                     rid,
