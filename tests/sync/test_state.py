@@ -199,7 +199,7 @@ def test_in_memory_sqlite_works_for_one_process():
     s.close()
 
 
-def test_migrations_2_to_4_add_score_inputs_versions_and_write_jobs_to_a_version_1_database(
+def test_migrations_2_to_5_add_score_inputs_versions_and_write_jobs_to_a_version_1_database(
     any_store,
 ):
     t = any_store.t
@@ -213,7 +213,7 @@ def test_migrations_2_to_4_add_score_inputs_versions_and_write_jobs_to_a_version
         counts=RunCounts(), now=T0,
     )  # fmt: skip
     with any_store.engine.begin() as conn:  # back to the schema of version 1
-        for column in ("inputs", "crm_version", "model_version"):
+        for column in ("inputs", "crm_version", "model_version", "changed_version"):
             conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN {column}")
         t.write_jobs.drop(conn)
         conn.execute(t.schema_version.delete().where(t.schema_version.c.version >= 2))
@@ -222,8 +222,8 @@ def test_migrations_2_to_4_add_score_inputs_versions_and_write_jobs_to_a_version
         columns = {c["name"] for c in sa.inspect(conn).get_columns(t.scores.name)}
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
         assert sa.inspect(conn).has_table(t.write_jobs.name)
-    assert {"inputs", "crm_version", "model_version"} <= columns
-    assert versions == [1, 2, 3, 4]
+    assert {"inputs", "crm_version", "model_version", "changed_version"} <= columns
+    assert versions == [1, 2, 3, 4, 5]
     assert any_store.scored_versions("acme", "contact", ["1"]) == {"1": (None, None)}
     assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
     assert any_store.latest_count("acme", "contact") == (1, 0)
