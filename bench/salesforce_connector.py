@@ -8,7 +8,8 @@ RSS is its own. The connector process:
 1. creates leadsync's fields (`ensure_schema`, apply);
 2. reads every open lead with the fields and event types of the example model
    (`config/examples/models/salesforce-leads.yaml`: calls, meetings, campaign responses and email
-   opens, clicks and replies), scores every lead with that model and writes the results in
+   opens, clicks and replies; list-email results at API 67.0 where the org has them), scores
+   every lead with that model and writes the results in
    chunks of 1,000 as the sync engine does (`write.chunk_size`), through composite calls;
 3. counts the rows Salesforce had to return, with a separate connector whose calls are not in
    the figures: the open leads `N`, the rows of every activity object read on its own (one
@@ -19,7 +20,8 @@ RSS is its own. The connector process:
 
 The minimum number of query calls is `ceil((N + nested rows) / 2000)` for the lead query (child
 rows count toward the 2,000 of a page, so this is `ceil(N/2000)` plus the pages the list-email
-opens add) plus `ceil(rows / 2000)` per activity object: the figure is the ratio of the calls
+opens add) plus `ceil(rows / 2000)` per activity object (ListEmailSentResult included when the
+connector reads it): the figure is the ratio of the calls
 made to that minimum. Writes are judged per 1,000 records written (minimum: one composite call
 of five 200-record collections). Goal (issue 12): at most 1.05x of each at 50,000 leads.
 
@@ -81,11 +83,12 @@ def _calls(usage: Any, *endpoints: str) -> int:
 
 
 def _rows_to_read(
-    info: dict[str, Any], event_types: frozenset[str]
+    info: dict[str, Any], event_types: frozenset[str], extra: Any = None
 ) -> tuple[int, int, dict[str, int]]:
     """(open leads, EmailStatus rows nested in the lead query, rows per activity object read on
     its own), counted with the reader's own filters through a plain simple-salesforce session
-    whose calls are not in the figures."""
+    whose calls are not in the figures; `extra` is the list-email results source the connector
+    found on the org (counted at its own API version), if any."""
     import requests
     from simple_salesforce.api import Salesforce
 
@@ -110,7 +113,7 @@ def _rows_to_read(
     leads = int(api.query("SELECT COUNT() FROM Lead WHERE IsConverted = false")["totalSize"])
     nested = 0
     per_object: dict[str, int] = {}
-    for source in sources_for(event_types):
+    for source in sources_for(event_types, extra):
         where = source.where(event_types, days)
         if not source.direct:
             soql = select(
@@ -130,7 +133,15 @@ def _rows_to_read(
         count = (
             f"SELECT COUNT() FROM {source.sobject} WHERE {source.parent_filter('Lead')} AND {where}"
         )
-        per_object[source.sobject] = int(api.query(count)["totalSize"])
+        at = api
+        if source.version:
+            at = Salesforce(
+                session_id=token["access_token"],
+                instance_url=token["instance_url"],
+                session=session,
+                version=source.version,
+            )
+        per_object[source.sobject] = int(at.query(count)["totalSize"])
     return leads, nested, per_object
 
 
@@ -190,7 +201,9 @@ def child(leads: int, info: dict[str, Any]) -> dict[str, Any]:
     query_calls = _calls(syncer.usage, "query", "query_more")
     write_calls = _calls(syncer.usage, "composite", "composite/sobjects")
 
-    open_leads, nested, per_object = _rows_to_read(info, model.event_types)
+    list_email = syncer.list_email_access()
+    extra = list_email.source(model.event_types)
+    open_leads, nested, per_object = _rows_to_read(info, model.event_types, extra)
     lead_pages = math.ceil((open_leads + nested) / 2000)
     activity_pages = sum(math.ceil(rows / 2000) for rows in per_object.values())
     query_min = lead_pages + activity_pages
@@ -220,6 +233,11 @@ def child(leads: int, info: dict[str, Any]) -> dict[str, Any]:
             "activity_pages": activity_pages,
         },
         "query_ratio": round(query_calls / query_min, 4),
+        "list_email": list_email.note,
+        "discovery_calls": {
+            "versions (not counted)": syncer.usage.by_endpoint.get("versions", 0),
+            "describe": syncer.usage.by_endpoint.get("describe", 0),
+        },
         "written": written,
         "write_failed": failed,
         "write_calls": write_calls,

@@ -1,7 +1,9 @@
 """Benchmark: the whole sync (connector, scoring, plan, state store, writes) against the HubSpot
 sandbox, judged against the team's goals. Model: `config/examples/models/hubspot-professional.yaml`
-(properties and rollups only, so the minimum cost of a run is one read per 100 contacts plus one
-write per 100 changes; every output property is written).
+(contact properties and rollups, the primary company's firmographics, meetings and calls, so the
+minimum cost of a run is one read per 100 contacts, one write per 100 changes, one associations
+call per 1,000 contacts and source, one batch read per 100 linked companies, meetings or calls,
+and the call dispositions once, `minimum()`; every output property is written).
 
 Phases (goals in brackets; figures in the closing JSON, `bench.goals`):
 

@@ -31,7 +31,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from config.account_links import ACCOUNT_LINKS, ACCOUNT_MEMBERS
+from config.account_links import ACCOUNT_LINKS
+from config.account_models import Entry, choose_accounts, unwritten_member_scores
 from config.errors import Problem, ProblemsError, UserError
 from config.model_group import ModelGroup, Slot, state_kind
 from config.settings import At, ConnectionSettings, Settings
@@ -426,6 +427,7 @@ def load_configured(
     models: dict[tuple[str, str], ScoringModel] = {}
     groups: dict[tuple[str, str], ModelGroup] = {}
     slots: dict[tuple[str, str], list[Slot]] = {}
+    entries: list[Entry] = []
     problems: list[Problem] = []
     cache: dict[Path, ScoringModel] = {}
     for i, conn in enumerate(loaded.settings.connections):
@@ -459,49 +461,21 @@ def load_configured(
                 )
                 continue
             first = (conn.name, obj.kind) not in slots
-            where = state_kind(obj.kind, obj.namespace, first=first)
-            slots.setdefault((conn.name, obj.kind), []).append(Slot(model, obj.namespace, where))
+            slot = Slot(model, obj.namespace, state_kind(obj.kind, obj.namespace, first=first))
+            slots.setdefault((conn.name, obj.kind), []).append(slot)
+            entries.append(Entry(i, j, conn, obj, slot))
             problems += _tier_problems(loaded, i, conn, obj.model, model)
-    problems += _unwritten_member_scores(loaded, slots)
+    problems += unwritten_member_scores(entries, slots, loaded.problem)
+    problems += choose_accounts(entries, slots, loaded.problem)
     if problems:
         raise ProblemsError(problems)
     for key, found in slots.items():
         models[key] = found[0].model
-        if len(found) > 1 or found[0].namespace:
+        # one model reading another account model than the first runs as a group of one,
+        # which carries where its account results are stored
+        if len(found) > 1 or found[0].namespace or found[0].accounts:
             groups[key] = ModelGroup(tuple(found))
     return models, groups
-
-
-def _unwritten_member_scores(
-    loaded: LoadedConfig, slots: dict[tuple[str, str], list[Slot]]
-) -> list[Problem]:
-    """Account models whose `score` roll-ups read a member score that no model of a member
-    kind writes unprefixed (every one has an `output_prefix`), so each person would count 0."""
-    problems = []
-    for i, conn in enumerate(loaded.settings.connections):
-        for j, obj in enumerate(conn.objects):
-            members = ACCOUNT_MEMBERS.get((conn.crm, obj.kind), ())
-            found = slots.get((conn.name, obj.kind))
-            spec = found[0].model.spec.members if found else None
-            if spec is None:
-                continue
-            reads = [r for r in spec.rollups if r.kind == "score"]
-            prefixed = [
-                kind
-                for kind in members
-                if (conn.name, kind) in slots and all(s.namespace for s in slots[(conn.name, kind)])
-            ]
-            if reads and prefixed:
-                problems.append(
-                    loaded.problem(
-                        ("connections", i, "objects", j, "model"),
-                        f"roll-up {reads[0].name!r} reads each person's {reads[0].score}, which "
-                        f"no {' or '.join(prefixed)} model writes: each has an output_prefix; "
-                        "leave the output_prefix out of one of them (its scores are the ones "
-                        "rolled up)",
-                    )
-                )
-    return problems
 
 
 def _tier_problems(

@@ -1,10 +1,12 @@
 """Several scoring models of one record kind on one connection (one per product line, say).
 
-A run reads each record once and scores it with every model; each model writes its own output
-properties, named with its namespace (`pl_a_` writes `leadsync_pl_a_score`), and a record's
-changes of all the models go to the CRM as one write. The first model of the kind keeps the
-kind's state key (cursor, outbox, ledger, scores); the others keep their latest results under
-their own key (`contact:pl_b`), so `explain` and hysteresis see each model's own history.
+A run reads each record once (account kinds: with their people, once) and scores it with every
+model; each model writes its own output properties, named with its namespace (`pl_a_` writes
+`leadsync_pl_a_score`), and a record's changes of all the models go to the CRM as one write.
+The first model of the kind keeps the kind's state key (cursor, outbox, ledger, scores); the
+others keep their latest results under their own key (`contact:pl_b`, `company:pl_b`), so
+`explain` and hysteresis see each model's own history. A people model whose `account.` rules
+read another account model than the account kind's first names its state key in `accounts`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class Slot:
     model: ScoringModel
     namespace: str
     state_kind: str
+    #: Where the account results this model's `account.` rules read are stored, when not
+    #: under the account kind itself (its first model's): `company:pl_b`.
+    accounts: str | None = None
 
     def namespaced(self, values: Mapping[str, object]) -> dict[str, object]:
         """Output values keyed by this model's names (`score` -> `pl_a_score`); other keys
@@ -61,6 +66,11 @@ class ModelGroup:
         self.qualify_lifecycle_stage = first.qualify_lifecycle_stage
         self.spec: ModelSpec = first.spec
         self.object = first.object
+
+    @property
+    def models(self) -> tuple[ScoringModel, ...]:
+        """The group's models, the first first."""
+        return tuple(s.model for s in self.slots)
 
     def slot(self, name: str | None) -> Slot:
         """The slot whose model is named `name` (the first when None); KeyError otherwise."""

@@ -169,13 +169,20 @@ def output_properties(namespace: str) -> frozenset[str]:
 #: Salesforce custom field names (before `__c`): at most 40 letters, digits and underscores,
 #: beginning with a letter, neither ending with an underscore nor holding two in a row.
 SALESFORCE_NAME_LENGTH = 40
+#: HubSpot property internal names: at most 100 characters (lower-case letters, digits and
+#: underscores, beginning with a letter, which the prefix pattern already ensures).
+HUBSPOT_NAME_LENGTH = 100
+
+
+def _longest_output() -> str:
+    return max(OUTPUT_NAMES, key=len)
 
 
 def salesforce_prefix_problem(prefix: str) -> str | None:
     """Why `prefix` cannot name a model's Salesforce output fields (`leadsync_pl_a_` names
     `Leadsync_Pl_A_Model_Version__c`), or None. The prefix pattern already keeps the names to
     letters, digits and underscores beginning with a letter, and an output name ends them."""
-    longest = max(OUTPUT_NAMES, key=len)
+    longest = _longest_output()
     field = "_".join(p.capitalize() for p in (prefix + longest).split("_"))
     if "__" in prefix:
         return (
@@ -192,22 +199,35 @@ def salesforce_prefix_problem(prefix: str) -> str | None:
     return None
 
 
-#: The kinds that may have several models (each with its own output_prefix), per CRM; account
-#: kinds roll up one model's member scores, so they keep one model.
-MULTI_MODEL_KINDS: dict[str, tuple[str, ...]] = {
-    "hubspot": ("contact",),
-    "salesforce": ("lead", "contact"),
-}
+def hubspot_prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` cannot name a model's HubSpot output properties (`leadsync_pl_a_` names
+    `leadsync_pl_a_model_version`), or None: HubSpot caps internal names at 100 characters."""
+    longest = _longest_output()
+    name = prefix + longest
+    if len(name) > HUBSPOT_NAME_LENGTH:
+        most = HUBSPOT_NAME_LENGTH - len(longest)
+        return (
+            f"{prefix} would name the HubSpot property {name}, {len(name)} characters where "
+            f"HubSpot allows {HUBSPOT_NAME_LENGTH}: keep the prefix to {most} characters"
+        )
+    return None
+
+
+#: Why a prefix cannot name a model's outputs, per CRM.
+PREFIX_PROBLEMS = {"hubspot": hubspot_prefix_problem, "salesforce": salesforce_prefix_problem}
 
 
 class ObjectSettings(_Section):
     """One record kind of a connection and a scoring model that scores it; with
     `output_prefix` (several models of one kind) the model writes its own output properties
-    (HubSpot `leadsync_pl_a_score`, Salesforce `Leadsync_Pl_A_Score__c`)."""
+    (HubSpot `leadsync_pl_a_score`, Salesforce `Leadsync_Pl_A_Score__c`). `account_model`
+    names the account model (its name or prefix part) whose results a people model's
+    `account.` rules read, when the account kind has several."""
 
     kind: Literal["contact", "lead", "company", "account"]
     model: Path
     output_prefix: str | None = Field(default=None, pattern=r"^leadsync_[a-z0-9_]*_$")
+    account_model: str | None = Field(default=None, min_length=1)
 
     @property
     def namespace(self) -> str:
@@ -318,19 +338,8 @@ class ConnectionSettings(_Section):
         self, index: int, obj: ObjectSettings, first: int | None
     ) -> tuple[tuple[str, ...], str] | None:
         """Why `obj` cannot be one more model of its kind (key path under it, message)."""
-        people = MULTI_MODEL_KINDS[self.crm]
-        if first is not None and obj.kind not in people:
-            return ("kind",), (
-                f"kind {obj.kind!r} is listed twice: several models of one kind are for HubSpot "
-                "contacts and Salesforce leads and contacts (each with its own output_prefix)"
-            )
-        if obj.output_prefix is not None and obj.kind not in people:
-            return ("output_prefix",), (
-                "output_prefix (several models per kind) is for "
-                f"{' and '.join(people)} models on {self.crm}"
-            )
-        if obj.output_prefix is not None and self.crm == "salesforce":
-            problem = salesforce_prefix_problem(obj.output_prefix)
+        if obj.output_prefix is not None:
+            problem = PREFIX_PROBLEMS[self.crm](obj.output_prefix)
             if problem:
                 return ("output_prefix",), problem
         if first is None:

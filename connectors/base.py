@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal, Protocol
 
+from connectors.dayzone import AccountZone
 from scoring.types import Record
 
 OutputType = Literal["number", "enumeration", "bool", "text", "string", "datetime"]
@@ -163,7 +164,11 @@ class SchemaReport:
 
 @dataclass(slots=True)
 class ApiUsage:
-    """API calls this connector made, by outcome; read by the engine for run counts and metrics."""
+    """API calls this connector made, by outcome; read by the engine for run counts and metrics.
+
+    `account_zone` is the time zone the CRM account's day (and daily allowance) runs in, when
+    this connector looked it up from the CRM; the engine stores it for later processes.
+    """
 
     calls: int = 0
     rate_limited: int = 0
@@ -171,17 +176,21 @@ class ApiUsage:
     by_endpoint: dict[str, int] = field(default_factory=dict)
     daily_used: int | None = None
     daily_limit: int | None = None
+    account_zone: AccountZone | None = None
 
 
 class WriteJournal(Protocol):
     """Durable notes of the server-side jobs a connector starts while writing (Salesforce Bulk
-    API 2.0 ingest jobs), kept by the engine in the state store, so that after a crash the
-    connector finds a job that may have applied its rows and reconciles its results instead of
-    sending those rows again. Rows are identified by record id and a digest of what was sent."""
+    API 2.0 ingest jobs) and of the calls it sends that write more than one API batch
+    (Salesforce composite calls), kept by the engine in the state store, so that after a crash
+    the connector finds a job or call that may have applied its rows and reconciles them
+    instead of sending those rows again. Rows are identified by record id and a digest of what
+    was sent."""
 
     def started(self, job: str, rows: Mapping[str, str]) -> None:
-        """Note `job` and `{record_id: digest}` of its rows; durable when this returns, and
-        called before any of the job's data is sent."""
+        """Note `job` (a server-side job's id, or one the connector gives a call) and
+        `{record_id: digest}` of its rows; durable when this returns, and called before any of
+        its data is sent."""
         ...
 
     def jobs(self) -> list[tuple[str, dict[str, str]]]:

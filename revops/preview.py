@@ -233,11 +233,19 @@ def preview_from_state(  # noqa: PLR0913  the options of one analysis
     the inputs the live model read at its last sync, its stored result as the previous one
     (the live model's results are stored under `stored_as`, default `kind`).
 
-    Raises `UserError` when the store cannot answer for the whole population: the candidate
-    reads properties or event types the live model does not (they were never stored), some
+    Raises `UserError` when the store cannot answer for the whole population: an account model
+    (the snapshots hold an account's own inputs, not its people, so its roll-ups would score
+    0), the candidate reads properties or event types the live model does not (they were never
+    stored), some
     results were stored by another model version or before input snapshots existed, or there is
     nothing stored yet. A full sync with the live model makes every snapshot current.
     """
+    if live.rollup is not None or candidate.rollup is not None:
+        raise UserError(
+            f"--from-state: the state store keeps each {kind}'s own inputs, not its people, so "
+            "the roll-ups cannot be rescored from it; preview without --from-state to read the "
+            f"{kind} records and their people from the CRM"
+        )
     missing = sorted(
         {f"property {p}" for p in candidate.properties - live.properties}
         | {f"event type {e}" for e in candidate.event_types - live.event_types}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,37 +20,30 @@ from config.settings import (
     SalesforceSettings,
 )
 from connectors.base import Connector
+from sync.account_day import DailyWindow
 from sync.engine import RunOptions
 from sync.outage import OutagePolicy
-from sync.state.store import StateStore
 
 if TYPE_CHECKING:
     from connectors.hubspot.options import HubSpotOptions
     from connectors.salesforce.options import SalesforceOptions
 
 
-def calls_today(store: StateStore, conn: ConnectionSettings, now: datetime) -> int:
-    """API calls runs of `conn` recorded in the CRM's current daily window: since 00:00 UTC of
-    `now`'s day for HubSpot, in the last 24 hours for Salesforce (a rolling window)."""
-    if conn.crm == "salesforce":
-        return store.api_calls_since(conn.name, now - timedelta(days=1))
-    midnight = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
-    return store.api_calls_since(conn.name, midnight)
-
-
 def build_connector(
     conn: ConnectionSettings,
     *,
     sleep: Callable[[float], None] = time.sleep,
-    daily_used: int = 0,
+    day: DailyWindow | None = None,
 ) -> Connector:
     """A connector for `conn` (the vendor SDK is imported only for the CRM in use).
 
-    `daily_used` seeds the connector's daily cap (HubSpot `daily_budget`, Salesforce
-    `daily_share`) with the calls this connection already made today in earlier processes,
-    normally `calls_today(store, conn, now)`; without it the cap would restart from zero
-    in every process.
+    `day` (normally `sync.account_day.daily_window(store, conn, now)`) seeds the connector's
+    daily cap (HubSpot `daily_budget`, Salesforce `daily_share`) with the calls this
+    connection already made in the CRM's current day in earlier processes, and gives a HubSpot
+    connector the account's time zone an earlier process learned; without it the cap would
+    restart from zero in every process.
     """
+    daily_used = 0 if day is None else day.calls
     # a kind's further models write their own outputs (`pl_a_score`)
     namespaces = tuple(dict.fromkeys(o.namespace for o in conn.objects if o.namespace))
     if conn.crm == "hubspot":
@@ -60,7 +52,8 @@ def build_connector(
         hub = conn.hubspot
         assert hub is not None  # guaranteed by ConnectionSettings validation
         options = replace(hubspot_options(hub), output_namespaces=namespaces)
-        return HubSpotConnector(options, daily_used=daily_used, sleep=sleep)
+        zone = None if day is None else day.given_zone
+        return HubSpotConnector(options, daily_used=daily_used, zone=zone, sleep=sleep)
     from connectors.salesforce import SalesforceConnector
 
     sf = conn.salesforce

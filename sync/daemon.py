@@ -30,8 +30,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.settings import ConnectionSettings, Settings
 from connectors.base import Connector
+from sync.account_day import daily_window
 from sync.alerts import Alert, Alerter, WebhookSender
-from sync.connections import build_connector, calls_today, outage_policy, run_options
+from sync.connections import build_connector, outage_policy, run_options
 from sync.engine import Engine, utc_now
 from sync.health import HealthServer, Readiness
 from sync.leadership import Leadership, leadership_for
@@ -241,7 +242,7 @@ class Daemon:
         # Seeded with today's stored calls so a restarted daemon keeps the daily cap.
         return build_connector(
             conn,
-            daily_used=calls_today(self.store, conn, self.clock()),
+            day=daily_window(self.store, conn, self.clock()),
             sleep=stop_aware_sleep(self.stop),  # retry waits end on shutdown
         )
 

@@ -54,18 +54,20 @@ class GroupScorer:
 
     def score(
         self,
-        records: Sequence[Record],
+        views: Sequence[Sequence[Record]],
         previous: Mapping[str, PreviousRows],
         *,
         skip_scored: bool = False,
     ) -> ScoredPage:
-        """Score `records` with every model (`previous`: stored rows per state kind; with
-        `skip_scored`, each model leaves alone the records whose version it scored); the first
-        model's page with the merged writes, the other models' score rows in `extra_scores` and
-        every record rejected by any model."""
+        """Score a page with every model: `views` holds the page once per model (the same
+        records, with the account results that model's `account.` rules read); `previous`:
+        stored rows per state kind; with `skip_scored`, each model leaves alone the records
+        whose version it scored. Returns the first model's page with the merged writes, the
+        other models' score rows in `extra_scores` and every record rejected by any model."""
+        slots = self.group.slots
         pages = []
-        for slot, scorer in zip(self.group.slots, self.scorers, strict=True):
-            view = [replace(r, outputs=slot.own(r.outputs)) for r in records]
+        for slot, scorer, page_records in zip(slots, self.scorers, views, strict=True):
+            view = [replace(r, outputs=slot.own(r.outputs)) for r in page_records]
             stored = previous.get(slot.state_kind, {})
             pages.append(scorer.score(view, stored, skip_scored=skip_scored))
         first = pages[0]

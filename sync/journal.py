@@ -1,10 +1,11 @@
-"""The engine's `connectors.base.WriteJournal`: server-side write jobs noted in the state store.
+"""The engine's `connectors.base.WriteJournal`: write jobs and calls noted in the state store.
 
 A Salesforce Bulk API job applies its rows on the server whatever becomes of the process that
-uploaded them. The connector notes each job here (durably, before the upload); once every record
-of a job has its outcome in the ledger (none waits in the outbox), `settle` forgets it. A run
-killed in between leaves the note, and the next write of those records reconciles the job's
-results instead of sending them again.
+uploaded them, and so does a composite call of several sObject Collections. The connector notes
+each job or call here (durably, before its data goes); once every record of it has its outcome
+in the ledger (none waits in the outbox), `settle` forgets it. A run killed in between leaves
+the note, and the next write of those records reconciles them (the job's results, or the
+records read back) instead of sending them again.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from scoring.account_link import with_account
 from scoring.model import event_horizon_days
 from scoring.spec import ModelSpec
 from scoring.types import Record
+from sync.account_day import learned_zone, remember_zone
 from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored, version_ms
@@ -92,17 +93,19 @@ def with_accounts(  # noqa: PLR0913  the records, their model and where their ac
     kind: str,
     store: StateStore,
     connection: str,
+    accounts: str | None = None,
 ) -> Sequence[Record]:
     """People whose model reads `account.` fields, each with their account's latest stored
-    result (scored by the account model of the same connection): no second read of the CRM.
-    The records must carry the account link (`read_fields`)."""
+    result (scored by the account model of the same connection whose results are stored under
+    `accounts`, by default the account kind's first): no second read of the CRM. The records
+    must carry the account link (`read_fields`)."""
     link = ACCOUNT_LINKS.get((crm, kind))
     if link is None or not getattr(model, "account_fields", None):
         return records
     field, account_kind = link
     owners = {r.id: _text_id(r.properties.get(field)) for r in records}
     ids = {i for i in owners.values() if i is not None}
-    found = store.previous_scores(connection, account_kind, ids)
+    found = store.previous_scores(connection, accounts or account_kind, ids)
     return [with_account(r, found.get(owners[r.id] or "")) for r in records]
 
 
@@ -117,8 +120,10 @@ def _text_id(value: object) -> str | None:
 
 def member_request(*models: Model) -> MemberRequest | None:
     """What the connector reads of each account's people when a model rolls them up (what all
-    of `models` read), else None."""
-    plans = [p for p in (getattr(m, "rollup", None) for m in models) if p is not None]
+    of `models` read, each model of a `ModelGroup` included: one read serves them all), else
+    None."""
+    each = [m for model in models for m in _models(model)]
+    plans = [p for p in (getattr(m, "rollup", None) for m in each) if p is not None]
     if not plans:  # plans exist on scoring.ScoringModel of account models only
         return None
     properties = frozenset().union(*(p.properties for p in plans))
@@ -126,6 +131,10 @@ def member_request(*models: Model) -> MemberRequest | None:
     windows = [r.within_days for p in plans for r in p.rules if r.kind != "score"]
     horizon = None if None in windows or not windows else max(w for w in windows if w is not None)
     return MemberRequest(properties, event_types, horizon)
+
+
+def _models(model: Model) -> Sequence[Model]:
+    return model.models if isinstance(model, ModelGroup) else (model,)
 
 
 @dataclass(frozen=True)
@@ -325,11 +334,12 @@ class Run:
 
     def execute(self, body: Callable[[Run], RunStatus]) -> RunResult:
         """Run `body` and store the outcome: status, counts, error and, for a succeeded run
-        that read (not a retry, not a dry run), the new watermark, in one transaction."""
+        that read (not a retry, not a dry run), the new watermark, in one transaction; and
+        the CRM account's time zone when the connector looked it up during the run."""
         context, result = self.context, self.result
         started = time.monotonic()
         usage = context.connector.usage
-        calls0, limited0 = usage.calls, usage.rate_limited
+        calls0, limited0, zone0 = usage.calls, usage.rate_limited, usage.account_zone
         self._log(
             "run started", since=_iso(self.position.since), resuming=bool(self.position.resume)
         )
@@ -372,6 +382,9 @@ class Run:
                 error=result.error,
                 complete_cursor=complete,
             )
+            zone = learned_zone(zone0, usage)
+            if zone is not None:
+                remember_zone(context.store, context.connection, zone, now=result.finished_at)
             self._log(
                 "run finished",
                 status=str(self.status),
@@ -570,16 +583,34 @@ class Run:
             "the Enterprise subscription"
         )
 
-    def _with_accounts(self, records: Sequence[Record]) -> Sequence[Record]:
+    def _with_accounts(self, records: Sequence[Record]) -> list[Sequence[Record]]:
+        """The page as each model of the run scores it (one for a plain model): people with
+        the account results their model's `account.` rules read, one store query per account
+        model read."""
         context = self.context
-        return with_accounts(
-            records,
-            self.model,
-            crm=context.connector.crm,
-            kind=self.kind,
-            store=context.store,
-            connection=context.connection,
-        )
+        slots = self.model.slots if isinstance(self.model, ModelGroup) else None
+        if slots is None:
+            reads: list[tuple[Model, str | None]] = [(self.model, None)]
+        else:
+            reads = [(slot.model, slot.accounts) for slot in slots]
+        done: dict[str | None, Sequence[Record]] = {}
+        views = []
+        for model, accounts in reads:
+            if not getattr(model, "account_fields", None):
+                views.append(records)
+                continue
+            if accounts not in done:
+                done[accounts] = with_accounts(
+                    records,
+                    model,
+                    crm=context.connector.crm,
+                    kind=self.kind,
+                    store=context.store,
+                    connection=context.connection,
+                    accounts=accounts,
+                )
+            views.append(done[accounts])
+        return views
 
     def process(
         self, records: Sequence[Record], *, page_cursor: str | None, rescore: bool = False
@@ -591,16 +622,16 @@ class Run:
         context, counts = self.context, self.counts
         store, connection = context.store, context.connection
         ids = [r.id for r in records]
-        records = self._with_accounts(records)
+        views = self._with_accounts(records)
         scorer = self.scorer
         skip = self.skips_scored and not rescore
         if isinstance(scorer, GroupScorer):
             kinds = [slot.state_kind for slot in scorer.group.slots]
             stored = {k: store.previous_rows(connection, k, ids) for k in kinds}
-            page = scorer.score(records, stored, skip_scored=skip)
+            page = scorer.score(views, stored, skip_scored=skip)
         else:
             previous = store.previous_rows(connection, self.kind, ids)
-            page = scorer.score(records, previous, skip_scored=skip)
+            page = scorer.score(views[0], previous, skip_scored=skip)
         self.result.plan.merge(page.plan)
         if page.high_water is not None and (
             self.high_water is None or page.high_water > self.high_water

@@ -6,12 +6,16 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import responses
 
 from cli.commands.doctor import FAIL, OK, WARN, check_clock
 from cli.main import main
 from config.settings import ConnectionSettings
-from tests.sync.hubspot_env import sandbox, write_config
+from sync.state.store import StateStore
+from tests.sync.hubspot_env import sandbox
+from tests.sync.hubspot_env import write_config as write_hubspot_config
+from tests.sync.test_model_groups_salesforce import MODEL_A, write_config
 
 
 def doctor(capsys, config, *extra: str) -> tuple[int, dict[str, Any]]:
@@ -25,9 +29,9 @@ def lines(body: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def test_a_healthy_connection_passes_every_check(tmp_path, capsys):
-    sb = sandbox(20)
+    sb = sandbox(20, time_zone="Asia/Tokyo")
     try:
-        env = write_config(tmp_path, sb, extra="")
+        env = write_hubspot_config(tmp_path, sb, extra="")
         assert main(["setup", "--apply", "--config", str(env.config)]) == 0
         code, body = doctor(capsys, env.config)
         assert code == 0 and body["ok"] is True
@@ -44,7 +48,40 @@ def test_a_healthy_connection_passes_every_check(tmp_path, capsys):
         ]
         details = {c["name"]: c["detail"] for c in body["checks"]}
         assert details["integrity"] == "PRAGMA quick_check: ok"
-        assert details["budget headroom"] == "0 calls today, no daily_budget"
+        # the account's zone is asked (no state knows it), not kept: doctor changes nothing
+        assert details["budget headroom"] == (
+            "0 calls today, no daily_budget; the account's day resets at 00:00 Asia/Tokyo "
+            "(15:00 UTC)"
+        )
+        assert sb.request_counts()["GET /account-info/v3/details"] == {"200": 1}
+        store = StateStore.open(env.state_url, now=datetime.now(UTC))
+        assert store.account_zone("hs") is None
+        store.close()
+    finally:
+        sb.stop()
+
+
+def test_the_budget_counts_from_the_stored_accounts_midnight_without_asking(tmp_path, capsys):
+    sb = sandbox(20, time_zone="Asia/Tokyo")
+    try:
+        env = write_hubspot_config(tmp_path, sb, extra="")
+        text = env.config.read_text()
+        env.config.write_text(text.replace("timeout: 5}", "timeout: 5, daily_budget: 1000}"))
+        assert main(["setup", "--apply", "--config", str(env.config)]) == 0
+        assert main(["sync", "--config", str(env.config)]) == 0
+        store = StateStore.open(env.state_url, now=datetime.now(UTC))
+        used = store.runs("hs")[0].counts.api_calls
+        store.close()
+        asked = sb.request_counts()["GET /account-info/v3/details"]
+        code, body = doctor(capsys, env.config)
+        assert code == 0
+        details = {c["name"]: c["detail"] for c in body["checks"]}
+        assert details["budget headroom"] == (
+            f"{used} of 1,000 calls today (daily_budget, {used / 1000:.0%}); the account's day "
+            "resets at 00:00 Asia/Tokyo (15:00 UTC)"
+        )
+        # the sync kept the zone: doctor neither asks HubSpot again nor counts from UTC's day
+        assert sb.request_counts()["GET /account-info/v3/details"] == asked
     finally:
         sb.stop()
 
@@ -52,7 +89,7 @@ def test_a_healthy_connection_passes_every_check(tmp_path, capsys):
 def test_missing_outputs_fail_with_the_fix(tmp_path, capsys):
     sb = sandbox(20)
     try:
-        env = write_config(tmp_path, sb)
+        env = write_hubspot_config(tmp_path, sb)
         code, body = doctor(capsys, env.config)
         assert code == 1 and body["ok"] is False
         # before the first run: no state to check, and doctor creates none
@@ -73,7 +110,7 @@ def test_missing_outputs_fail_with_the_fix(tmp_path, capsys):
 def test_a_rejected_token_fails_the_credentials_without_printing_it(tmp_path, capsys, monkeypatch):
     sb = sandbox(20)
     try:
-        env = write_config(tmp_path, sb)
+        env = write_hubspot_config(tmp_path, sb)
         monkeypatch.setenv("LEADSYNC_TEST_HUBSPOT_TOKEN", "pat-na1-wrong-token-1234")
         capsys.readouterr()
         code = main(["doctor", "--config", str(env.config)])
@@ -88,7 +125,7 @@ def test_a_rejected_token_fails_the_credentials_without_printing_it(tmp_path, ca
 
 def test_nothing_listening_names_the_url_and_stops_there(tmp_path, capsys):
     sb = sandbox(5)
-    env = write_config(tmp_path, sb)
+    env = write_hubspot_config(tmp_path, sb)
     url = sb.url
     sb.stop()
     code, body = doctor(capsys, env.config)
@@ -125,3 +162,40 @@ def test_clock_skew_against_the_crm_date_header():
         FAIL,
         "-300 s against https://crm.example",
     )
+
+
+@pytest.mark.parametrize(
+    ("org", "status", "detail"),
+    [
+        (
+            {},
+            OK,
+            "ListEmailSentResult read at API 67.0 for email_click, email_open, email_reply "
+            "(FirstClickedDate, FirstOpenedDate, HasReply, LastClickedDate)",
+        ),
+        (
+            {"max_version": 64.0},
+            WARN,
+            "ListEmailSentResult not read: the org serves API versions up to 64.0, the object "
+            "needs 67.0; list-email opens count only where Salesforce also keeps an EmailStatus",
+        ),
+    ],
+)
+def test_salesforce_models_with_email_rules_are_told_whether_list_email_results_are_read(
+    tmp_path, capsys, org, status, detail
+):
+    from sandbox.salesforce import SalesforceSandbox
+
+    sb = SalesforceSandbox(leads=20, **org).start()
+    try:
+        config = write_config(sb, tmp_path, f"      - {{kind: lead, model: {MODEL_A}}}\n")
+        assert main(["setup", "--apply", "--config", str(config)]) == 0
+        code, body = doctor(capsys, config)
+        assert code == 0
+        assert lines(body)[-2:] == [
+            ("sf", "budget headroom", OK),
+            ("sf", "list email results", status),
+        ]
+        assert body["checks"][-1]["detail"] == detail
+    finally:
+        sb.stop()

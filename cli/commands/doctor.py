@@ -4,7 +4,8 @@ Config valid (loading it is the first check: a bad file exits 2 with every locat
 state store reachable, migrated and intact (or not there yet: doctor creates none), then per
 connection: the CRM reachable and its clock
 close to ours, the credentials accepted, the scopes and permissions there, every output property
-present with the right type and visible, and the daily budget's headroom. Each line says what
+present with the right type and visible, the daily budget's headroom, and on Salesforce, for
+models with email rules, whether list-email results are read. Each line says what
 was found and, when something is wrong, what to do. Exit 0 when nothing failed (warnings
 allowed), 1 otherwise.
 """
@@ -15,7 +16,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
@@ -35,7 +36,8 @@ from connectors.errors import (
     MissingPermission,
     PermanentError,
 )
-from sync.connections import build_connector, calls_today, hubspot_options, salesforce_options
+from sync.account_day import DailyWindow, daily_window
+from sync.connections import build_connector, hubspot_options, salesforce_options
 from sync.engine import utc_now
 from sync.state.errors import database_name
 from sync.state.migrations import LATEST
@@ -169,12 +171,16 @@ def check_schema(ctx: Context, conn: ConnectionSettings, connector: Connector) -
 
 
 def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -> Check:
-    """Today's calls against the connection's daily cap, as far as it is known."""
-    used = calls_today(ctx.store, conn, utc_now())
+    """Today's calls against the connection's daily cap, as far as it is known, and when the
+    HubSpot account's day resets."""
+    day = _day(ctx, conn, connector)
+    used = day.calls
+    note = f"; {day.note}" if day.note else ""
     if conn.hubspot is not None:
         cap = conn.hubspot.daily_budget
         if not cap:
-            return Check(conn.name, "budget headroom", OK, f"{used:,} calls today, no daily_budget")
+            detail = f"{used:,} calls {day.label}, no daily_budget{note}"
+            return Check(conn.name, "budget headroom", OK, detail)
         where = "daily_budget"
     else:
         assert conn.salesforce is not None
@@ -187,15 +193,50 @@ def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -
         where = f"{daily_share:.0%} of the org's {org_limit:,}"
     share = used / cap
     status = OK if share < BUDGET_WARN else WARN if share < 1 else FAIL
-    detail = f"{used:,} of {cap:,} calls today ({where}, {share:.0%})"
+    detail = f"{used:,} of {cap:,} calls {day.label} ({where}, {share:.0%}){note}"
     if status != OK:
         detail += "; raise the cap or space the full rescores"
     return Check(conn.name, "budget headroom", status, detail)
 
 
+def _day(ctx: Context, conn: ConnectionSettings, connector: Connector) -> DailyWindow:
+    """The connection's daily window; for HubSpot in the account's time zone, asked of the
+    account (one call) unless the state store saw it lately. Doctor keeps nothing it learns."""
+    now = utc_now()
+    day = daily_window(ctx.store, conn, now)
+    if conn.hubspot is None or day.given_zone is not None:
+        return day
+    from connectors.hubspot import HubSpotConnector
+
+    assert isinstance(connector, HubSpotConnector)
+    zone = connector.account_zone()
+    return day if zone is None else daily_window(ctx.store, conn, now, looked_up=zone)
+
+
+def check_list_email(ctx: Context, conn: ConnectionSettings, connector: Connector) -> list[Check]:
+    """On Salesforce, when a model scores email engagement: whether list-email results
+    (`ListEmailSentResult`, API 67.0+) are read, and which of their engagement fields the org
+    has (a warning when none: list-email opens then count only through EmailStatus)."""
+    email = {"email_open", "email_click", "email_reply"}
+    wants = any(
+        email & set(ctx.configured(conn.name, obj.kind).event_types) for obj in conn.objects
+    )
+    if conn.salesforce is None or not wants:
+        return []
+    from connectors.salesforce import SalesforceConnector
+
+    assert isinstance(connector, SalesforceConnector)
+    access = connector.list_email_access()
+    status = OK if access.version else WARN
+    return [Check(conn.name, "list email results", status, access.note)]
+
+
 @contextmanager
-def _connector(conn: ConnectionSettings) -> Iterator[Connector]:
-    connector = build_connector(conn)
+def _connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connector]:
+    # The zone the store knows spares a lookup; doctor's own calls are not held to the cap
+    # (it must still diagnose a spent day), so the window's calls do not seed it.
+    day = daily_window(ctx.store, conn, utc_now())
+    connector = build_connector(conn, day=replace(day, calls=0))
     try:
         yield connector
     finally:
@@ -209,11 +250,12 @@ def check_connection(ctx: Context, conn: ConnectionSettings) -> list[Check]:
     if reach.status == FAIL and reach.name == "CRM reachable":
         return checks
     try:
-        with _connector(conn) as connector:
+        with _connector(ctx, conn) as connector:
             schema = check_schema(ctx, conn, connector)
             checks += schema
             if all(c.status != FAIL for c in schema):
                 checks.append(check_budget(ctx, conn, connector))
+                checks += check_list_email(ctx, conn, connector)
     except BudgetExhausted as exc:
         checks.append(Check(conn.name, "budget headroom", FAIL, str(exc)))
     except ConnectorError as exc:

@@ -31,9 +31,9 @@ from config.settings import ConnectionSettings, ObjectSettings, Settings
 from connectors.base import OutputField
 from connectors.outputs import output_fields
 from scoring.model import ScoringModel
+from sync.account_day import DailyWindow, daily_window
 from sync.connections import (
     build_connector,
-    calls_today,
     outage_policy,
     run_options,
     salesforce_options,
@@ -203,7 +203,7 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                 break
             connector = build_connector(
                 conn,
-                daily_used=calls_today(ctx.store, conn, utc_now()),
+                day=daily_window(ctx.store, conn, utc_now()),
                 sleep=stop_aware_sleep(stop),
             )
             try:
@@ -379,9 +379,10 @@ def status_command(
             f"next full rescore: {next_full.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         )
         letters = store.dead_letters(conn.name)
-        used = calls_today(store, conn, now)
+        day = daily_window(store, conn, now)
         click.echo(
-            f"API calls {_budget_window(conn)}: {_against_budget(conn, used, live=live)}"
+            f"API calls {day.label}: {_against_budget(conn, day, live=live)}"
+            + (f"; {day.note}" if day.note else "")
             + f"   outbox pending: {store.pending_count(conn.name):,}"
             + f"   dead letters: {len(letters):,}"
         )
@@ -392,13 +393,9 @@ def status_command(
     return 0
 
 
-def _budget_window(conn: ConnectionSettings) -> str:
-    """The window the CRM counts its daily allowance over."""
-    return "in the last 24 h" if conn.crm == "salesforce" else "today"
-
-
-def _against_budget(conn: ConnectionSettings, used: int, *, live: bool) -> str:
+def _against_budget(conn: ConnectionSettings, day: DailyWindow, *, live: bool) -> str:
     """Today's calls against the connection's daily cap, as far as it is known."""
+    used = day.calls
     if conn.hubspot is not None:
         budget = conn.hubspot.daily_budget
         return f"{used:,}" + (f" of {budget:,} (daily_budget)" if budget else "")
@@ -413,7 +410,7 @@ def _against_budget(conn: ConnectionSettings, used: int, *, live: bool) -> str:
         )
     from connectors.salesforce import SalesforceConnector
 
-    connector = build_connector(conn, daily_used=used)
+    connector = build_connector(conn, day=day)
     try:
         assert isinstance(connector, SalesforceConnector)
         org_used, org_limit = connector.org_allowance()
@@ -448,7 +445,7 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
             kinds = [k for k in conn.kinds if ctx.store.dead_letters(conn.name, k)]
             if not kinds:
                 continue
-            connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, utc_now()))
+            connector = build_connector(conn, day=daily_window(ctx.store, conn, utc_now()))
             try:
                 for kind in kinds:
                     engine = Engine(

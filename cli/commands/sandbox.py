@@ -60,6 +60,19 @@ def sandbox_group() -> None:
     "Salesforce: API requests per 24 h (default 100000).",
 )
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a generated CA (Salesforce always).")
+@click.option(
+    "--max-version",
+    type=click.FloatRange(31.0, 67.0),
+    default=67.0,
+    show_default=True,
+    help="Salesforce: the newest API version the org serves (ListEmailSentResult needs 67.0).",
+)
+@click.option(
+    "--list-email-engagement/--no-list-email-engagement",
+    default=True,
+    show_default=True,
+    help="Salesforce: whether ListEmailSentResult has its engagement fields (an org feature).",
+)
 def serve_command(  # noqa: PLR0913  click passes each option as a keyword
     *,
     crm: str,
@@ -71,6 +84,8 @@ def serve_command(  # noqa: PLR0913  click passes each option as a keyword
     latency_ms: float,
     rate_limit: int | None,
     tls: bool,
+    max_version: float,
+    list_email_engagement: bool,
 ) -> None:
     """Serve a sandbox CRM on 127.0.0.1 until interrupted."""
     try:
@@ -84,6 +99,7 @@ def serve_command(  # noqa: PLR0913  click passes each option as a keyword
             latency_ms=latency_ms,
             rate_limit=rate_limit,
             tls=tls,
+            org={"max_version": max_version, "list_email_engagement": list_email_engagement},
         )
     except OSError as exc:
         raise click.BadParameter(
@@ -111,8 +127,10 @@ def _start(  # noqa: PLR0913  the options of `serve`, passed on
     latency_ms: float,
     rate_limit: int | None,
     tls: bool,
+    org: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Start the chosen sandbox; return it with the JSON line `serve` prints."""
+    """Start the chosen sandbox; return it with the JSON line `serve` prints (`org`: the
+    Salesforce org's API versions and features, `SalesforceSandbox`'s keywords)."""
     server: Any
     if crm == "hubspot":
         from sandbox.hubspot import HubSpotSandbox
@@ -147,6 +165,7 @@ def _start(  # noqa: PLR0913  the options of `serve`, passed on
             latency_ms=latency_ms,
             daily_api_limit=rate_limit or 100_000,
             port=port,
+            **(org or {}),
         ).start()
         info = {
             "crm": crm,

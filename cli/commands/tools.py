@@ -40,7 +40,8 @@ from scoring import explain
 from scoring.coerce import to_datetime
 from scoring.model import ScoringModel
 from scoring.types import Record
-from sync.connections import build_connector, calls_today
+from sync.account_day import daily_window, remember_zone
+from sync.connections import build_connector
 from sync.run import member_request, read_fields, with_accounts
 
 _PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
@@ -105,11 +106,14 @@ def _offline(model_path: Path | None, input_path: Path | None) -> bool:
 @contextmanager
 def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connector]:
     """A connector for `conn`, closed afterwards; the tools' reads count against the
-    connection's daily cap like a sync's."""
-    connector = build_connector(conn, daily_used=calls_today(ctx.store, conn, datetime.now(UTC)))
+    connection's daily cap like a sync's, and the account time zone it looks up is kept."""
+    connector = build_connector(conn, day=daily_window(ctx.store, conn, datetime.now(UTC)))
     try:
         yield connector
     finally:
+        zone = connector.usage.account_zone
+        if zone is not None:
+            remember_zone(ctx.store, conn.name, zone, now=datetime.now(UTC))
         connector.close()
 
 
@@ -159,6 +163,9 @@ class Picked:
     model: ScoringModel
     path: Path
     state_kind: str
+    #: where the account results its `account.` rules read are stored (None: the account
+    #: kind's first model's)
+    accounts: str | None = None
 
 
 def _pick(ctx: Context, conn: ConnectionSettings, kind: str, name: str | None) -> Picked:
@@ -175,7 +182,7 @@ def _pick(ctx: Context, conn: ConnectionSettings, kind: str, name: str | None) -
         names = ", ".join(s.model.name for s in group.slots)
         raise UserError(f"{conn.name} has no {kind} model {name!r}; its models: {names}") from None
     path = next(o.model for o in entries if o.namespace == slot.namespace)
-    return Picked(slot.model, path, slot.state_kind)
+    return Picked(slot.model, path, slot.state_kind, slot.accounts)
 
 
 def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -268,6 +275,7 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                     kind=obj_kind,
                     store=ctx.store,
                     connection=conn.name,
+                    accounts=picked.accounts,
                 )
             )
             previous = ctx.store.previous_scores(conn.name, picked.state_kind, [record_id]).get(

@@ -157,6 +157,7 @@ class HubSpotApi:
         sleep: Callable[[float], None],
         clock: Callable[[], float],
         daily_used: int = 0,
+        zone: AccountZone | None = None,
     ) -> None:
         tier = options.tier.lower()
         if tier not in TIER_LIMITS:
@@ -186,9 +187,12 @@ class HubSpotApi:
             self._policy, ((limit, WINDOW_S), (options.search_per_second, 1.0)), clock, sleep
         )
         self.daily = DailyCap(options.daily_budget, used=daily_used)
-        self.zone: AccountZone | None = None  # the account's, once looked up
+        self.zone: AccountZone | None = None  # the account's, once given or looked up
+        self._zone_learned = False  # looked up by this process (the store should keep it)
         self._zone_wanted = options.daily_budget is not None
-        self._zone_tried = False
+        self._zone_tried = zone is not None  # an earlier process learned it: not asked again
+        if zone is not None:
+            self._use_zone(zone)
         self._zone_lock = threading.Lock()
         self._usage = ApiUsage(daily_limit=options.daily_budget)
         self._usage_lock = threading.Lock()
@@ -231,6 +235,7 @@ class HubSpotApi:
                 by_endpoint=dict(u.by_endpoint),
                 daily_used=u.daily_used if u.daily_used is not None else self.daily.used,
                 daily_limit=u.daily_limit,
+                account_zone=self.zone if self._zone_learned else None,
             )
 
     def _count(self, endpoint: str, status: int | None) -> None:
@@ -456,6 +461,12 @@ class HubSpotApi:
 
     # -- the account's day ----------------------------------------------------------------
 
+    def account_zone(self) -> AccountZone | None:
+        """The account's time zone, looked up now unless it is known or was asked for."""
+        if not self._zone_tried:
+            self._load_zone()
+        return self.zone
+
     def _load_zone(self) -> None:
         """Ask once for the account's time zone; the daily cap's day is the account's from
         then on. The call counts against the cap like any other (a process started on a spent
@@ -479,9 +490,13 @@ class HubSpotApi:
             except (ConnectorError, TokenRejected):
                 return
             data = reply.data if isinstance(reply.data, dict) else {}
-            zone = zone_of(data)
-            self.zone = zone
-            self.daily.rezone(lambda: zone.today(datetime.now(UTC)))
+            self._use_zone(zone_of(data))
+            self._zone_learned = True
+
+    def _use_zone(self, zone: AccountZone) -> None:
+        """The daily cap's day is the account's from now on."""
+        self.zone = zone
+        self.daily.rezone(lambda: zone.today(datetime.now(UTC)))
 
     def _explain(self, exc: BudgetExhausted) -> BudgetExhausted:
         """`exc` saying when the account's day ends: `...; resumes at 00:00 America/New_York

@@ -22,6 +22,7 @@ from connectors.base import (
     WriteJournal,
     WriteResult,
 )
+from connectors.dayzone import AccountZone
 from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
 from connectors.hubspot import schema
@@ -71,7 +72,8 @@ class HubSpotConnector:
     `options` says how to reach the account (`HubSpotOptions`). OAuth access tokens are
     refreshed before they expire and once after a 401. `daily_used` is how many calls this
     connection already made today in earlier processes (the sync engine passes its stored
-    count), so the daily cap survives restarts.
+    count), so the daily cap survives restarts; `zone` is the account's time zone when an
+    earlier process learned it (then it is not asked again).
     """
 
     crm = "hubspot"
@@ -84,10 +86,11 @@ class HubSpotConnector:
         options: HubSpotOptions,
         *,
         daily_used: int = 0,
+        zone: AccountZone | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._api = HubSpotApi(options, sleep=sleep, clock=clock, daily_used=daily_used)
+        self._api = HubSpotApi(options, sleep=sleep, clock=clock, daily_used=daily_used, zone=zone)
         self._outputs = output_map(options.output_namespaces)
         #: (HubSpot property, canonical output name) of every output property read
         self._output_names = tuple((name, key) for key, (name, _) in self._outputs.items())
@@ -419,6 +422,11 @@ class HubSpotConnector:
     def usage(self) -> ApiUsage:
         """Calls made so far, by endpoint (`"<endpoint> 429"` counts rate refusals)."""
         return self._api.usage
+
+    def account_zone(self) -> AccountZone | None:
+        """The account's time zone (its daily limit resets at its midnight): the one given, or
+        looked up once (one counted call); None when HubSpot would not say."""
+        return self._api.account_zone()
 
     def close(self) -> None:
         """Stop the worker threads and close the connection pools."""

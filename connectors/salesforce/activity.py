@@ -5,6 +5,9 @@
                                       EmailMessage.FirstLinkClickedDate ... email_click
     EmailMessageRelation FromAddress -> incoming EmailMessage.MessageDate .. email_reply
     EmailStatus (list and mass email) FirstOpenDate, LastOpenDate (later) . email_open
+    ListEmailSentResult (API 67.0+) FirstOpenedDate ....................... email_open
+                                    FirstClickedDate, LastClickedDate ..... email_click
+                                    HasReply (dated at the send) .......... email_reply
     Task with TaskSubtype Call (or Type Call) ............................. call
     Event StartDateTime (past and future) ................................. meeting
     CampaignMember with HasResponded = true ............................... campaign_response
@@ -16,6 +19,13 @@ times yields two `email_open` events (first and last), or one when both are the 
 A reply is an incoming EmailMessage from the lead or contact. List and mass email opens are
 `EmailStatus` rows (`TimesOpened`, `FirstOpenDate`, `LastOpenDate`); Salesforce serves them only
 as the `EmailStatuses` subquery of Lead and Contact, so they ride in the record query itself.
+List emails also have a result per recipient, `ListEmailSentResult`, from API 67.0 and with
+engagement fields only where the org has them (`connectors.salesforce.list_email` finds out):
+its first open, first and last link click, and whether the recipient replied (Salesforce keeps
+no reply date: the reply is dated at the send). One send can show in several objects: its Task
+(`EmailStatus.TaskId`, `EmailMessage.ActivityId`, `ListEmailSentResult.ActivityId`) ties them,
+and `merge_events` keeps a list-email result's open or click only when no EmailStatus or
+EmailMessage of that Task gave one (EmailStatus keeps the last open and the count too).
 Account Engagement (Pardot) keeps its own score, grade and activity dates as fields on leads and
 contacts (`pi__score__c`, `pi__grade__c`, `pi__last_activity__c`, ...): models name them as
 properties, no activity object is read for them.
@@ -75,6 +85,10 @@ class ActivitySource:
     order: str
     mapper: Mapper
     direct: bool = True
+    #: the API version its queries are sent at (None: the connector's own)
+    version: str | None = None
+    #: the field holding the Task of the send, which ties one email's rows across objects
+    task_field: str | None = None
 
     def parent_field(self, sobject: str) -> str:
         """The field holding the lead or contact id (`WhoId`, `LeadId`, `RelationId`)."""
@@ -86,6 +100,8 @@ class ActivitySource:
             return f"Who.Type = '{sobject}'"
         if self.sobject == "EmailMessageRelation":
             return f"RelationObjectType = '{sobject}'"
+        if self.sobject == "ListEmailSentResult":
+            return f"Recipient.Type = '{sobject}'"
         return f"{self.parent_field(sobject)} != null"
 
     def where(self, event_types: Collection[str], days: int) -> str:
@@ -95,6 +111,47 @@ class ActivitySource:
     def events(self, row: Mapping[str, Any], event_types: Collection[str]) -> list[Event]:
         """The canonical events of one row (none when it is not a wanted kind)."""
         return self.mapper(row, event_types)
+
+    def task_of(self, row: Mapping[str, Any]) -> str | None:
+        """The Task of the send a row describes, if the object names it."""
+        if self.task_field is None:
+            return None
+        value: Any = row
+        for part in self.task_field.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        return str(value) if value else None
+
+
+#: Sources whose events of a Task give way to another source's events of the same Task.
+_YIELDING = frozenset({"ListEmailSentResult"})
+
+
+def merge_events(
+    children: list[tuple[ActivitySource, Mapping[str, Any]]], event_types: Collection[str]
+) -> list[Event]:
+    """The events of one record's activity rows, each send counted once: a list-email result's
+    events of a type that an EmailStatus or EmailMessage of the same Task already gave are
+    dropped (those objects keep more: the last open, the count, the subject)."""
+    events: list[Event] = []
+    covered: set[tuple[str, str]] = set()
+    later: list[tuple[ActivitySource, Mapping[str, Any]]] = []
+    for source, row in children:
+        if source.sobject in _YIELDING:
+            later.append((source, row))
+            continue
+        produced = source.events(row, event_types)
+        task = source.task_of(row)
+        if task is not None:
+            covered.update((task, e.type) for e in produced)
+        events += produced
+    for source, row in later:
+        task = source.task_of(row)
+        events += [
+            e
+            for e in source.events(row, event_types)
+            if task is None or (task, e.type) not in covered
+        ]
+    return events
 
 
 def _opens(
@@ -152,6 +209,44 @@ def _email_status_events(row: Mapping[str, Any], event_types: Collection[str]) -
         parse_datetime(row.get("LastOpenDate")),
         attributes,
     )
+
+
+def list_email_events(row: Mapping[str, Any], event_types: Collection[str]) -> list[Event]:
+    """A list-email result's events: its first open, first and (when later) last click, and a
+    reply, dated at the send (Salesforce keeps no reply date). Fields the org lacks are absent
+    from the row and give nothing."""
+    attributes = {"email": row.get("ListEmailId"), "source": "ListEmailSentResult"}
+    events: list[Event] = []
+    opened = parse_datetime(row.get("FirstOpenedDate"))
+    if opened is not None and "email_open" in event_types:
+        events.append(Event("email_open", opened, attributes))
+    if "email_click" in event_types:
+        clicks = {
+            at
+            for at in (
+                parse_datetime(row.get("FirstClickedDate")),
+                parse_datetime(row.get("LastClickedDate")),
+            )
+            if at is not None
+        }
+        events += [Event("email_click", at, {**attributes, "url": None}) for at in sorted(clicks)]
+    sent = parse_datetime(row.get("CreatedDate"))
+    if row.get("HasReply") is True and sent is not None and "email_reply" in event_types:
+        events.append(Event("email_reply", sent, attributes))
+    return events
+
+
+def list_email_filter(event_types: Collection[str], days: int, fields: Collection[str]) -> str:
+    """Rows of sends within `days` that show any wanted engagement among `fields`."""
+    wanted = set(event_types)
+    shown = []
+    if "email_open" in wanted and "FirstOpenedDate" in fields:
+        shown.append("FirstOpenedDate != null")
+    if "email_click" in wanted and "FirstClickedDate" in fields:
+        shown.append("FirstClickedDate != null")
+    if "email_reply" in wanted and "HasReply" in fields:
+        shown.append("HasReply = true")
+    return f"CreatedDate = LAST_N_DAYS:{days} AND ({' OR '.join(shown)})"
 
 
 def _task_events(row: Mapping[str, Any], event_types: Collection[str]) -> list[Event]:
@@ -246,27 +341,34 @@ EMAIL_MESSAGES = ActivitySource(
         "EmailMessage.FirstOpenedDate",
         "EmailMessage.LastOpenedDate",
         "EmailMessage.FirstLinkClickedDate",
+        "EmailMessage.ActivityId",
     ),
     EMAIL_EVENTS,
     _email_message_filter,
     "CreatedDate",
     _email_message_events,
+    task_field="EmailMessage.ActivityId",
 )
 EMAIL_STATUSES = ActivitySource(
     "EmailStatus",
     "EmailStatuses",
     {"Lead": "WhoId", "Contact": "WhoId"},
-    ("Id", "EmailTemplateName", "TimesOpened", "FirstOpenDate", "LastOpenDate"),
+    ("Id", "TaskId", "EmailTemplateName", "TimesOpened", "FirstOpenDate", "LastOpenDate"),
     frozenset({"email_open"}),
     lambda types, days: f"TimesOpened > 0 AND LastOpenDate = LAST_N_DAYS:{days}",
     "FirstOpenDate",
     _email_status_events,
     direct=False,
+    task_field="TaskId",
 )
 SOURCES = (TASKS, EVENTS, CAMPAIGN_MEMBERS, EMAIL_MESSAGES, EMAIL_STATUSES)
 
 
-def sources_for(event_types: Collection[str]) -> list[ActivitySource]:
-    """The activity objects needed for the wanted event types."""
+def sources_for(
+    event_types: Collection[str], extra: ActivitySource | None = None
+) -> list[ActivitySource]:
+    """The activity objects needed for the wanted event types (and `extra`, the list-email
+    results where the org has them)."""
     wanted = set(event_types)
-    return [source for source in SOURCES if source.produces & wanted]
+    found = [source for source in SOURCES if source.produces & wanted]
+    return [*found, extra] if extra is not None and extra.produces & wanted else found

@@ -55,6 +55,7 @@ class SalesforceApi:
         self._clock = clock
         self._policy = options.retry_policy
         self._sf: Salesforce | None = None
+        self._at_version: dict[str, Salesforce] = {}
         self.reauthentications = 0
         self.retries = 0
         if options.session_id and options.instance_url:
@@ -80,6 +81,7 @@ class SalesforceApi:
             session=self.session,
             version=self.version,
         )
+        self._at_version = {}
         self.instance_url = token.instance_url
         if token.user_id:
             self.user_id = token.user_id
@@ -190,10 +192,42 @@ class SalesforceApi:
 
     # -- resources ----------------------------------------------------------------------------
 
-    def query(self, soql: str, *, batch_size: int = 2000) -> dict[str, Any]:
-        """`GET query?q=` with the batch size header."""
+    def at(self, sf: Salesforce, version: str | None) -> Salesforce:
+        """`sf`, or a client of the same session at API `version` (for the few reads that need
+        a newer version than the configured one)."""
+        if version is None or version == self.version:
+            return sf
+        found = self._at_version.get(version)
+        if found is None or found.session_id != sf.session_id:
+            found = Salesforce(
+                session_id=sf.session_id,
+                instance_url=self.instance_url,
+                session=self.session,
+                version=version,
+            )
+            self._at_version[version] = found
+        return found
+
+    def versions(self) -> list[dict[str, Any]]:
+        """The Versions resource, `GET /services/data/`: every API version the org serves.
+        It needs no session, so it is not charged to the daily share."""
+
+        def get(sf: Salesforce) -> Any:
+            url = f"https://{sf.sf_instance}/services/data/"
+            return call_salesforce(url, "GET", self.session, sf.headers).json()
+
+        body = self.call("versions", get, counted=False)
+        return [v for v in body if isinstance(v, dict)] if isinstance(body, list) else []
+
+    def query(
+        self, soql: str, *, batch_size: int = 2000, version: str | None = None
+    ) -> dict[str, Any]:
+        """`GET query?q=` with the batch size header (at API `version`, default the configured
+        one)."""
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
-        result: dict[str, Any] = self.call("query", lambda sf: sf.query(soql, headers=headers))
+        result: dict[str, Any] = self.call(
+            "query", lambda sf: self.at(sf, version).query(soql, headers=headers)
+        )
         return jsontext.encodable(result)  # type: ignore[no-any-return]
 
     def query_more(self, next_url: str, *, batch_size: int = 2000) -> dict[str, Any]:
@@ -205,7 +239,7 @@ class SalesforceApi:
         )
         return jsontext.encodable(result)  # type: ignore[no-any-return]
 
-    def rest(
+    def rest(  # noqa: PLR0913  the resource, then how to send it, each keyword-only
         self,
         endpoint: str,
         path: str,
@@ -213,14 +247,18 @@ class SalesforceApi:
         method: str = "GET",
         body: Any = None,
         headers: dict[str, str] | None = None,
+        version: str | None = None,
     ) -> Any:
-        """A REST resource under `/services/data/vXX.X/` (JSON in, JSON out)."""
+        """A REST resource under `/services/data/vXX.X/` (JSON in, JSON out; at API `version`,
+        default the configured one)."""
         extra: dict[str, Any] = {}
         if body is not None:
             extra["json"] = body
         if headers:
             extra["headers"] = headers
-        return self.call(endpoint, lambda sf: sf.restful(path, method=method, **extra))
+        return self.call(
+            endpoint, lambda sf: self.at(sf, version).restful(path, method=method, **extra)
+        )
 
     def tooling(
         self,

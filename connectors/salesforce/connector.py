@@ -38,6 +38,7 @@ from connectors.salesforce.activity import parse_datetime
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.history import read_history
+from connectors.salesforce.list_email import ListEmailAccess
 from connectors.salesforce.members import WEBSITE, AccountPeople
 from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.queries import id_filter, select
@@ -295,6 +296,12 @@ class SalesforceConnector:
         """Field history of `properties` for `ids` (`connectors.history.HistoryReader`)."""
         return read_history(self._api, kind, ids, properties, self._reader.batch_size)
 
+    def list_email_access(self) -> ListEmailAccess:
+        """Whether and how list-email results (`ListEmailSentResult`) are read on this org:
+        asked once per connector (the Versions resource, uncounted, and on orgs serving API
+        67.0 one counted describe), then remembered."""
+        return self._reader.list_email.access()
+
     def org_allowance(self) -> tuple[int, int]:
         """(calls the whole org used, its daily allowance) from `GET limits` (one API call)."""
         body = self._api.rest("limits", "limits/")
@@ -316,6 +323,7 @@ class SalesforceConnector:
             "queries": self._reader.stats.queries,
             "query_rows": self._reader.stats.rows,
             "query_calls_minimum": self._reader.stats.calls_minimum,
+            "list_email": (known.note if (known := self._reader.list_email.known) else None),
             "reauthentications": self._api.reauthentications,
             "retries": self._api.retries,
             "bulk_jobs": self._writer.bulk_jobs,

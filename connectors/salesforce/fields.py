@@ -108,6 +108,49 @@ def encode(canonical: str, value: object, *, max_length: int = LONG_TEXT) -> Any
     return text[:max_length]
 
 
+def held(canonical: str, sent: Any, stored: Any) -> bool:
+    """Whether a value read back from Salesforce (`stored`, as the REST API returns it) is the
+    value `encode` sent: numbers by value (`85` and `85.0`), a cleared checkbox as false,
+    datetimes to the second (`...Z` and `....000+0000`), text with line breaks and surrounding
+    blanks normalised and an empty string as null, as Salesforce stores them."""
+    if canonical in ("fit", "interest", "score"):
+        return _number(sent) == _number(stored)
+    if canonical == "qualified":
+        return bool(sent) == (stored is True)
+    if canonical == "scored_at":
+        return _moment(sent) == _moment(stored)
+    return _text(sent) == _text(stored)
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _moment(value: Any) -> datetime | str | None:
+    if value is None or value == "":
+        return None
+    text = str(value)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).replace("\r\n", "\n").strip()
+    return text or None
+
+
 def encode_csv(canonical: str, value: object, *, max_length: int = LONG_TEXT) -> str:
     """A Bulk API 2.0 CSV cell: `#N/A` clears a field (an empty cell would leave it as is)."""
     encoded = encode(canonical, value, max_length=max_length)

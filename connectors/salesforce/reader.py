@@ -8,7 +8,8 @@ Two modes, one cursor (`ReadCursor`, JSON in `Page.cursor`):
   tiebreak `SystemModstamp > stamp OR (SystemModstamp = stamp AND Id > id)`, so records sharing
   one timestamp (a bulk update stamps thousands alike) are neither skipped nor read twice.
   Activity comes through child subqueries (`(SELECT ... FROM Tasks ...)`), and, for objects
-  without a child relationship (EmailMessageRelation), one query per page for its ids. A
+  without a child relationship (EmailMessageRelation) or read at a newer API version than the
+  connector's (ListEmailSentResult, 67.0), one query per page for its ids. A
   subquery result of a very active record holds only a first batch of children (Salesforce
   returns about 200 with `"done": false` and its own `nextRecordsUrl`); the rest is fetched
   through that URL, one counted call per further batch, before the next page is asked for (the
@@ -44,15 +45,24 @@ from typing import Any
 from connectors.base import Page
 from connectors.errors import MissingPermission, PermanentError
 from connectors.outputs import PLANNING_OUTPUTS
-from connectors.salesforce.activity import ActivitySource, parse_datetime, sources_for
+from connectors.salesforce.activity import (
+    EMAIL_EVENTS,
+    ActivitySource,
+    merge_events,
+    parse_datetime,
+    sources_for,
+)
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import QueryLocatorExpired
 from connectors.salesforce.fields import api_name, output_keys, sobject_of
+from connectors.salesforce.list_email import ListEmailDiscovery
 from connectors.salesforce.queries import id_filter, quote, select, soql_datetime, subquery
 from scoring.types import Event, Record
 
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById")
 IDS_PER_QUERY = 200  # ids in one `IN (...)` filter (the query is part of a GET URL)
+#: One record's activity rows, each with the source that maps it to events.
+Children = list[tuple[ActivitySource, Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,10 @@ class _Selection:
             for s in self.nested(full=full)
         ]
 
+    def record_of(self, row: Mapping[str, Any], children: Children) -> Record:
+        """The record of a row with its activity rows as events, each send counted once."""
+        return self.record(row, merge_events(children, self.event_types))
+
     def record(self, row: Mapping[str, Any], events: list[Event]) -> Record:
         properties = {name: _value(row, name) for name in self.model_fields}
         outputs = {canonical: row.get(name) for name, canonical in self.outputs.items()}
@@ -204,6 +218,8 @@ class Reader:
         self.stats = QueryStats()
         self._describes: dict[str, dict[str, Any]] = {}
         self._recent: OrderedDict[str, str] = OrderedDict()
+        #: whether and how the org offers list-email results (asked once, when needed)
+        self.list_email = ListEmailDiscovery(api)
 
     def for_activity(self, days: int) -> Reader:
         """A reader of the same org reading `days` days of activity (describes shared)."""
@@ -216,6 +232,7 @@ class Reader:
         )
         other._describes = self._describes
         other.stats = self.stats
+        other.list_email = self.list_email
         return other
 
     # -- schema -------------------------------------------------------------------------------
@@ -259,12 +276,15 @@ class Reader:
             for c in self.planning
             if api_name(c).lower() in visible
         }
+        extra = None
+        if sobject in ("Lead", "Contact") and EMAIL_EVENTS & set(event_types):
+            extra = self.list_email.access().source(event_types)
         return _Selection(
             kind,
             sobject,
             list(dict.fromkeys(fields)),
             outputs,
-            sources_for(event_types),
+            sources_for(event_types, extra),
             frozenset(event_types),
         )
 
@@ -310,10 +330,10 @@ class Reader:
             joined = selection.joined(full=False)
             try:
                 for rows in self.query_pages(soql, reserve + 1 + len(joined)):
-                    events_of = self._page_events(selection, rows, reserve)
+                    children_of = self._page_children(selection, rows, reserve)
                     records = []
                     for row in rows:
-                        record = selection.record(row, events_of(row))
+                        record = selection.record_of(row, children_of(row))
                         fp = fingerprint(record.properties)
                         if self._is_echo(row, me, fp):
                             self.echoes_skipped += 1
@@ -353,13 +373,13 @@ class Reader:
                     children = [stream.through(last_id) for stream in streams]
                     records = []
                     for row in rows:
-                        events = [
-                            event
+                        pairs: Children = [
+                            (stream.source, child)
                             for stream, grouped in zip(streams, children, strict=True)
                             for child in grouped.get(str(row["Id"]), [])
-                            for event in stream.source.events(child, selection.event_types)
-                        ] + self._nested_events(selection, nested, row, reserve)
-                        record = selection.record(row, events)
+                        ]
+                        pairs += self._nested_children(nested, row, reserve)
+                        record = selection.record_of(row, pairs)
                         records.append(record)
                         self._note(record.id, fingerprint(record.properties))
                     position = last_id
@@ -401,8 +421,8 @@ class Reader:
         selection = self.selection(kind, fields, event_types)
         soql = self._soql(selection, where, "Id", full=False, converted=converted)
         for rows in self.query_pages(soql, 1):
-            events_of = self._page_events(selection, rows, 0)
-            yield [selection.record(row, events_of(row)) for row in rows]
+            children_of = self._page_children(selection, rows, 0)
+            yield [selection.record_of(row, children_of(row)) for row in rows]
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -422,25 +442,20 @@ class Reader:
             filters.insert(0, "IsConverted = false")
         return select(selection.sobject, columns, where=filters, order=order)
 
-    def _nested_events(
-        self,
-        selection: _Selection,
-        nested: list[ActivitySource],
-        row: Mapping[str, Any],
-        reserve: int,
-    ) -> list[Event]:
+    def _nested_children(
+        self, nested: list[ActivitySource], row: Mapping[str, Any], reserve: int
+    ) -> Children:
         return [
-            event
+            (source, child)
             for source in nested
             for child in self._children(row, str(source.relationship), reserve)
-            for event in source.events(child, selection.event_types)
         ]
 
-    def _page_events(
+    def _page_children(
         self, selection: _Selection, rows: list[dict[str, Any]], reserve: int
-    ) -> Callable[[Mapping[str, Any]], list[Event]]:
-        """Events per row of one page: its subquery results, and one query per source without
-        a child relationship (EmailMessageRelation) for all the page's ids."""
+    ) -> Callable[[Mapping[str, Any]], Children]:
+        """Activity rows per row of one page: its subquery results, and one query per source
+        read on its own (EmailMessageRelation, ListEmailSentResult) for all the page's ids."""
         nested = selection.nested(full=False)
         by_parent: list[tuple[ActivitySource, dict[str, list[dict[str, Any]]]]] = []
         ids = [str(row["Id"]) for row in rows]
@@ -459,24 +474,26 @@ class Reader:
                     ],
                     order=f"{parent}, {source.order}, Id",
                 )
-                for children in self.query_pages(soql, reserve + 1):
+                for children in self.query_pages(soql, reserve + 1, version=source.version):
                     for child in children:
                         grouped.setdefault(str(child[parent]), []).append(child)
             by_parent.append((source, grouped))
 
-        def events_of(row: Mapping[str, Any]) -> list[Event]:
-            events = self._nested_events(selection, nested, row, reserve)
+        def children_of(row: Mapping[str, Any]) -> Children:
+            pairs = self._nested_children(nested, row, reserve)
             for source, grouped in by_parent:
-                for child in grouped.get(str(row["Id"]), []):
-                    events += source.events(child, selection.event_types)
-            return events
+                pairs += [(source, child) for child in grouped.get(str(row["Id"]), [])]
+            return pairs
 
-        return events_of
+        return children_of
 
-    def query_pages(self, soql: str, calls_needed: int) -> Iterator[list[dict[str, Any]]]:
-        """Row lists of a query's pages; refuses a repeated `nextRecordsUrl` (no loops)."""
+    def query_pages(
+        self, soql: str, calls_needed: int, *, version: str | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Row lists of a query's pages (sent at API `version`, default the configured one;
+        its `nextRecordsUrl` keeps that version); refuses a repeated `nextRecordsUrl`."""
         self.api.budget.require(calls_needed, "reading the next page")
-        result = self.api.query(soql, batch_size=self.batch_size)
+        result = self.api.query(soql, batch_size=self.batch_size, version=version)
         seen: set[str] = set()
         stats = self.stats
         stats.queries += 1
@@ -562,7 +579,7 @@ class _ChildStream:
             where=filters,
             order=f"{self.parent}, {source.order}, Id",
         )
-        self._pages = reader.query_pages(soql, 1)
+        self._pages = reader.query_pages(soql, 1, version=source.version)
         self._rows: list[dict[str, Any]] = []
         self._index = 0
         self._done = False

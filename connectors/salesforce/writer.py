@@ -12,7 +12,10 @@ Record-level outcomes come back as SaveResults (HTTP 200 even when records fail)
 through the project's retry layer; then each record's `WriteResult` carries the `WriteAction`
 `errors.WRITE_ACTIONS` gives its code. A call-level transient failure repeats the whole call of
 at most 1,000 records (updates set absolute values, so repeating one is harmless); a call
-refused whole with a 400 is halved by `connectors.batching.isolate_rejected`.
+refused whole with a 400 is halved by `connectors.batching.isolate_rejected`. A composite call
+of more than one collection is noted in the engine's `WriteJournal` before it goes; after a
+kill -9 while it was in flight, the next write of its records reads them back and sends only
+those it did not write (`connectors.salesforce.inflight`).
 
 At `bulk_threshold` changes and above, one Bulk API 2.0 ingest job carries them all (create,
 upload, close, poll, results: a handful of calls); rows that failed with a retryable code are
@@ -50,6 +53,7 @@ from connectors.salesforce.fields import (
     output_keys,
     sobject_of,
 )
+from connectors.salesforce.inflight import is_composite_note, new_note, read_back
 from connectors.salesforce.reader import Reader, pages_needed
 from scoring.types import OUTPUT_NAMES
 
@@ -100,6 +104,7 @@ class Writer:
         self._bulk_max_wait_s = bulk_max_wait_s
         self.bulk_jobs = 0
         self._reconciled_jobs: dict[str, dict[str, _Outcome]] = {}
+        self._own_notes: set[str] = set()  # composite calls this writer sent: never read back
         # The budget holds every call a job may take, its status polls included, so a job is
         # never left half-read because the share ran out while it was processing.
         self.bulk_calls = BULK_CALLS + bulk_polls(bulk_poll_s, bulk_max_wait_s)
@@ -140,7 +145,13 @@ class Writer:
                 if not bulk[c.record_id].ok and bulk[c.record_id].code in RETRYABLE_RECORD_CODES
             ]
         for start in range(0, len(to_collections), PER_CALL):
-            outcomes.update(self._packed(sobject, to_collections[start : start + PER_CALL], fields))
+            chunk = to_collections[start : start + PER_CALL]
+            if journal is not None and len(chunk) > COLLECTION_SIZE:
+                # durable before the call goes: a crash while it is in flight leaves it findable
+                note = new_note()
+                journal.started(note, {c.record_id: _digest(c, fields) for c in chunk})
+                self._own_notes.add(note)
+            outcomes.update(self._packed(sobject, chunk, fields))
         results = []
         for change in changes:
             outcome = outcomes[change.record_id]
@@ -352,14 +363,29 @@ class Writer:
         fields: dict[str, dict[str, Any]],
         journal: WriteJournal,
     ) -> dict[str, _Outcome]:
-        """The outcomes noted jobs already gave `changes` (same record, same row digest); a
-        record the job did not process, or failed with a retryable code, is left to send."""
+        """The outcomes noted jobs and composite calls already gave `changes` (same record, same
+        row digest); a record a job did not process, or failed with a retryable code, or that a
+        call cut short did not write, is left to send."""
         jobs = journal.jobs()
         if not jobs:
             return {}
         wanted = {c.record_id: _digest(c, fields) for c in changes}
         found: dict[str, _Outcome] = {}
+        in_flight = {
+            record_id
+            for note, rows in jobs
+            if is_composite_note(note) and note not in self._own_notes
+            for record_id, digest in rows.items()
+            if wanted.get(record_id) == digest
+        }
+        if in_flight:
+            noted = [c for c in changes if c.record_id in in_flight]
+            for record_id in read_back(self.api, sobject, noted, fields, self.outputs):
+                found[record_id] = _Outcome(True)
+                self.reader.written(record_id)
         for job_id, rows in jobs:
+            if is_composite_note(job_id):
+                continue
             mine = [i for i, digest in rows.items() if wanted.get(i) == digest and i not in found]
             if not mine:
                 continue

@@ -29,6 +29,8 @@ from sandbox.hubspot.store import Store, Table
 from sandbox.hubspot.values import iso_ms
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: The longest internal property name HubSpot takes.
+NAME_LENGTH = 100
 #: Fields a PATCH may send; all but `name` and `options` are the property's definition.
 _UPDATABLE = frozenset(
     {
@@ -139,6 +141,11 @@ class PropertiesApi:
             return errors.validation(
                 f"Property name '{name}' is invalid: use lowercase letters, digits and "
                 "underscores, starting with a letter."
+            )
+        if len(name) > NAME_LENGTH:
+            return errors.validation(
+                f"Property name '{name}' is {len(name)} characters long; internal names may "
+                f"have at most {NAME_LENGTH}."
             )
         problem = _type_problem(kind, field_type)
         if problem:

@@ -8,6 +8,9 @@ Request-level faults hit REST calls (`/services/data/...`), never the control AP
 * `expire`: every session expires just before the request (401 `INVALID_SESSION_ID`);
 * `concurrent`: HTTP 403 `REQUEST_LIMIT_EXCEEDED` for the concurrent long-running request limit.
 
+`cut_composite_after = N` (one-shot) makes the next `composite` call stop after applying its
+first N subrequests and close the connection without an answer: a call cut short in flight.
+
 Record-level faults: `lock_rate` makes a written record fail with `UNABLE_TO_LOCK_ROW`, as when
 another transaction holds it. `script` takes precedence over rates: tests push exact sequences
 (`faults.script.extend(["503", "reset"])`) and get exactly those, in order.
@@ -36,6 +39,7 @@ class Faults:
     expire_rate: float = 0.0
     lock_rate: float = 0.0
     hang_s: float = 2.0
+    cut_composite_after: int | None = None
     script: deque[str] = field(default_factory=deque)
     injected: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,6 +69,14 @@ class Faults:
                 self.injected[fault] = self.injected.get(fault, 0) + 1
             return fault
 
+    def composite_cut(self) -> int | None:
+        """Subrequests the next composite call applies before it is cut short (once), if set."""
+        with self._lock:
+            cut, self.cut_composite_after = self.cut_composite_after, None
+            if cut is not None:
+                self.injected["cut"] = self.injected.get("cut", 0) + 1
+            return cut
+
     def lock_roll(self) -> bool:
         """Whether the next written record is locked by another transaction."""
         if self.lock_rate <= 0:
@@ -84,6 +96,8 @@ class Faults:
                     raise ValueError(f"unknown faults {unknown}; valid: {list(REQUEST_FAULTS)}")
                 with self._lock:
                     self.script.extend(value)
+            elif name == "cut_composite_after":
+                self.cut_composite_after = None if value is None else int(value)
             elif name in (
                 "latency_ms",
                 "error_rate",
@@ -107,6 +121,7 @@ class Faults:
             "expire_rate": self.expire_rate,
             "lock_rate": self.lock_rate,
             "hang_s": self.hang_s,
+            "cut_composite_after": self.cut_composite_after,
             "script": list(self.script),
             "injected": dict(self.injected),
         }

@@ -6,8 +6,10 @@ shouted or padded titles, blank industries and sizes, country spelled five ways,
 addresses, test records. Activity, dated over the last year and denser for engaged leads: tracked
 one-to-one emails (a Task, an EmailMessage with its first and last open and first link click,
 EmailMessageRelations to the rep and the lead; some unopened, some answered by an incoming
-EmailMessage), list emails (a ListEmail Task and an EmailStatus with times opened, first and
-last open; some unopened), call Tasks, Events (meetings, a fifth of them booked ahead) and
+EmailMessage), list emails (a ListEmail Task, an EmailStatus with times opened, first and
+last open, some unopened, and the send's ListEmailSentResult with its first open, first and last
+click and reply flag; some list emails sent from Account Engagement have only a
+ListEmailSentResult), call Tasks, Events (meetings, a fifth of them booked ahead) and
 CampaignMembers. About 70% of leads and contacts carry Account Engagement (Pardot) score, grade
 and activity dates, readable through the `Account_Engagement_Fields` permission set.
 
@@ -34,6 +36,7 @@ from sandbox.salesforce.schema import ACCOUNT_ENGAGEMENT_FIELDS, INDUSTRIES
 from sandbox.salesforce.store import Outcome, Store
 from sandbox.salesforce.values import format_date
 from sandbox.salesforce.vocabulary import (
+    ACCOUNT_ENGAGEMENT_EMAILS,
     CAMPAIGNS,
     COMPANY_A,
     COMPANY_B,
@@ -609,6 +612,88 @@ def _list_email(  # noqa: PLR0913  the inputs of one seeded record
             "FirstOpenDate": first,
             "LastOpenDate": last,
             **_stamped(max(at, last or at), owner),
+        },
+    )
+    # The results draw from their own stream: the org's other records stay as they were.
+    own = random.Random(f"{store.seed}:{task}")
+    _list_email_result(
+        store, own, who=who, owner=owner, name=template, at=at, now=now, task=task, opened=first
+    )
+    synced = at + own.randint(1, 10) * DAY
+    if own.random() < 0.3 and synced < now - 60:
+        opened_at = min(now, synced + int(own.expovariate(1 / 14400)))
+        _list_email_result(
+            store,
+            own,
+            who=who,
+            owner=owner,
+            name=own.choice(ACCOUNT_ENGAGEMENT_EMAILS),
+            at=synced,
+            now=now,
+            task=None,
+            opened=opened_at if own.random() < 0.55 else None,
+        )
+
+
+def _list_email_result(  # noqa: PLR0913  the inputs of one seeded record
+    store: Store,
+    rng: random.Random,
+    *,
+    who: str,
+    owner: str,
+    name: str,
+    at: int,
+    now: int,
+    task: str | None,
+    opened: int | None,
+) -> None:
+    """The ListEmailSentResult of one list email to `who` (API 67.0): the send's Task, its
+    first open (`opened`), a first and last link click for some opened ones, a reply for a few."""
+    list_email = store.list_emails.get(name)
+    if list_email is None:
+        list_email = store.load(
+            "ListEmail",
+            {
+                "Name": name,
+                "Subject": name,
+                "Status": "Sent",
+                "ScheduledDate": None,
+                "TotalSent": None,
+                "IsTracked": True,
+                "CampaignId": None,
+                **_stamped(at, owner),
+            },
+        )
+        store.list_emails[name] = list_email
+    first_click = last_click = None
+    if opened is not None and rng.random() < 0.35:
+        first_click = min(now, opened + rng.randint(5, 900))
+        later = rng.random() < 0.4
+        last_click = min(now, first_click + int(rng.expovariate(1 / DAY))) if later else first_click
+    replied = opened is not None and rng.random() < 0.08
+    found = store.get(who)
+    store.load(
+        "ListEmailSentResult",
+        {
+            "Name": name,
+            "ListEmailId": list_email,
+            "RecipientId": who,
+            "EmailAddress": found[1].get("Email") if found else None,
+            "Result": "Sent",
+            "Reason": None,
+            "ActivityId": task,
+            "Headers": None,
+            "ThreadIdentifier": None,
+            "MessageIdentifier": None,
+            "FirstOpenedDate": opened,
+            "IsOpened": opened is not None,
+            "FirstClickedDate": first_click,
+            "LastClickedDate": last_click,
+            "IsClicked": first_click is not None,
+            "HasReply": replied,
+            "IsOpenTracked": True,
+            "IsLinkTracked": True,
+            **_stamped(max(at, last_click or opened or at), owner),
         },
     )
 

@@ -31,6 +31,8 @@ KEY_PREFIXES: dict[str, str] = {
     "EmailMessage": "02s",
     "EmailMessageRelation": "0Ed",
     "EmailStatus": "018",
+    "ListEmail": "0XB",
+    "ListEmailSentResult": "0Xs",
     "CustomField": "00N",
     "PermissionSet": "0PS",
     "FieldPermissions": "01k",

@@ -121,15 +121,28 @@ class QueryEngine:
 
     # -- planning -----------------------------------------------------------------------------
 
-    def plan(self, text: str, user: str, *, include_deleted: bool = False) -> _Plan:
-        """Parse and validate a query for a user; raises `SoqlError`."""
-        return self._plan(parse(text), user, include_deleted=include_deleted)
+    def plan(
+        self, text: str, user: str, *, include_deleted: bool = False, version: str | None = None
+    ) -> _Plan:
+        """Parse and validate a query for a user (at API `version`: an object introduced later
+        does not exist there); raises `SoqlError`."""
+        return self._plan(parse(text), user, include_deleted=include_deleted, version=version)
 
     def _plan(
-        self, query: Query, user: str, *, include_deleted: bool, nested: bool = False
+        self,
+        query: Query,
+        user: str,
+        *,
+        include_deleted: bool,
+        nested: bool = False,
+        version: str | None = None,
     ) -> _Plan:
         sobject = self.objects.get(query.sobject.lower())
-        if sobject is None or not (sobject.queryable or nested):
+        if (
+            sobject is None
+            or not (sobject.queryable or nested)
+            or (version is not None and not sobject.served_at(version))
+        ):
             raise SoqlError(
                 "INVALID_TYPE",
                 f"\n{query.text}\nsObject type '{query.sobject}' is not supported. If you are "
@@ -140,7 +153,10 @@ class QueryEngine:
         children: list[tuple[str, _Plan, str]] = []
         for sub in query.subqueries:
             rel = sobject.children.get(sub.relationship.lower())
-            if rel is None:
+            child_obj = self.objects.get(rel.child.lower()) if rel else None
+            if rel is None or (
+                version is not None and child_obj is not None and not child_obj.served_at(version)
+            ):
                 raise SoqlError(
                     "INVALID_TYPE",
                     f"\n{query.text}\nDidn't understand relationship '{sub.relationship}' in FROM "
@@ -154,7 +170,13 @@ class QueryEngine:
             children.append(
                 (
                     rel.name,
-                    self._plan(child_query, user, include_deleted=include_deleted, nested=True),
+                    self._plan(
+                        child_query,
+                        user,
+                        include_deleted=include_deleted,
+                        nested=True,
+                        version=version,
+                    ),
                     rel.field,
                 )
             )
@@ -403,7 +425,7 @@ class QueryEngine:
         self, text: str, user: str, *, batch_size: int, version: str, include_deleted: bool
     ) -> dict[str, Any]:
         """Execute a query and return its first page (the `query` resource body)."""
-        plan = self.plan(text, user, include_deleted=include_deleted)
+        plan = self.plan(text, user, include_deleted=include_deleted, version=version)
         store = self.store
         with store.lock:
             matched = [r for r in store.iter_records(plan.sobject.name) if plan.predicate(r)]

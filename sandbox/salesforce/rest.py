@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.httpserver import Request, Response
+from sandbox.httpserver import DropConnection, Request, Response
 from sandbox.salesforce.faults import Faults
 from sandbox.salesforce.ids import normalise, object_of
 from sandbox.salesforce.query_engine import DEFAULT_BATCH, MIN_BATCH, QueryEngine, render_value
+from sandbox.salesforce.schema import FieldDef, SObjectDef
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.store import SaveError, Store, save_error
 
@@ -123,6 +124,7 @@ class RestApi:
                         "urls": {"sobject": f"/services/data/v{call.version}/sobjects/{obj.name}"},
                     }
                     for obj in self.store.objects.values()
+                    if obj.served_at(call.version)
                 ],
             },
         )
@@ -130,10 +132,15 @@ class RestApi:
     def describe(self, request: Request, call: Call, *, name: str) -> Response:
         """`GET sobjects/{name}/describe`: invisible fields are left out."""
         obj = self.store.sobject(name)
-        if obj is None:
+        if obj is None or not obj.served_at(call.version):
             return api_error(404, "NOT_FOUND", "The requested resource does not exist")
+        children = [
+            rel
+            for rel in obj.children.values()
+            if (child := self.store.sobject(rel.child)) is None or child.served_at(call.version)
+        ]
         with self.store.lock:
-            body = obj.describe(self.store.visible_fields(obj, call.user))
+            body = obj.describe(self.store.visible_fields(obj, call.user), children)
         body["urls"] = {k: v.replace("{version}", call.version) for k, v in body["urls"].items()}
         return Response(200, body)
 
@@ -148,27 +155,13 @@ class RestApi:
             if record is None or object_of(full or "") != obj.name:
                 return api_error(404, "NOT_FOUND", "The requested resource does not exist")
             wanted = (request.query.get("fields") or [""])[0]
-            fields = self.store.visible_fields(obj, call.user)
+            fields: list[FieldDef] | Response = self.store.visible_fields(obj, call.user)
             if wanted:
                 names = [n.strip() for n in wanted.split(",") if n.strip()]
-                fields = []
-                for field_name in names:
-                    definition = self.store.visible_field(obj, field_name, call.user)
-                    if definition is None:
-                        return api_error(
-                            400,
-                            "INVALID_FIELD",
-                            f"No such column '{field_name}' on sobject of type {obj.name}",
-                        )
-                    fields.append(definition)
-            body: dict[str, Any] = {
-                "attributes": {
-                    "type": obj.name,
-                    "url": f"/services/data/v{call.version}/sobjects/{obj.name}/{full}",
-                }
-            }
-            for definition in fields:
-                body[definition.name] = render_value(definition.type, record.get(definition.name))
+                fields = readable_fields(self.store, obj, names, call.user)
+            if isinstance(fields, Response):
+                return fields
+            body = record_body(obj.name, full or "", record, fields, call.version)
         return Response(200, body)
 
     def update_record(self, request: Request, call: Call, *, name: str, record_id: str) -> Response:
@@ -405,9 +398,14 @@ class RestApi:
         all_or_none = bool(body.get("allOrNone", False))
         results: list[dict[str, Any]] = []
         outputs: dict[str, Any] = {}
+        cut = self.faults.composite_cut()
         with self.store.lock, self.store.transaction() as journal:
             failed = False
-            for sub in subrequests:
+            for index, sub in enumerate(subrequests):
+                if index == cut:
+                    if all_or_none:
+                        self.store.rollback(journal)
+                    raise DropConnection  # without allOrNone, what was applied stays applied
                 reference = str(sub.get("referenceId") or "") if isinstance(sub, dict) else ""
                 if failed and all_or_none:
                     results.append(_halted(reference))
@@ -470,6 +468,37 @@ class RestApi:
             return api_error(400, "INVALID_API_INPUT", "composite requests cannot be nested")
         response: Response = dispatch(inner, sub_call)
         return response
+
+
+def readable_fields(
+    store: Store, obj: SObjectDef, names: list[str], user: str
+) -> list[FieldDef] | Response:
+    """The fields `names` ask for (any case), or the 400 `INVALID_FIELD` Salesforce answers for
+    one that does not exist or that `user` may not read."""
+    fields = []
+    for field_name in names:
+        definition = store.visible_field(obj, field_name, user)
+        if definition is None:
+            return api_error(
+                400, "INVALID_FIELD", f"No such column '{field_name}' on sobject of type {obj.name}"
+            )
+        fields.append(definition)
+    return fields
+
+
+def record_body(
+    name: str, record_id: str, record: dict[str, Any], fields: list[FieldDef], version: str
+) -> dict[str, Any]:
+    """A record as the REST API returns it: `attributes`, then `fields` under their names."""
+    body: dict[str, Any] = {
+        "attributes": {
+            "type": name,
+            "url": f"/services/data/v{version}/sobjects/{name}/{record_id}",
+        }
+    }
+    for definition in fields:
+        body[definition.name] = render_value(definition.type, record.get(definition.name))
+    return body
 
 
 def _halted(reference: str) -> dict[str, Any]:

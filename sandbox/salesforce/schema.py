@@ -67,6 +67,23 @@ ACTIVITY_TYPES: tuple[str, ...] = ("Call", "Email", "Meeting", "Other")
 MEMBER_STATUSES: tuple[str, ...] = ("Sent", "Responded", "Registered", "Attended")
 EMAIL_RELATION_TYPES: tuple[str, ...] = ("FromAddress", "ToAddress", "CcAddress", "BccAddress")
 STAGES: tuple[str, ...] = ("Prospecting", "Qualification", "Proposal", "Closed Won", "Closed Lost")
+LIST_EMAIL_STATUSES: tuple[str, ...] = ("Draft", "Scheduled", "Sent")
+LIST_EMAIL_RESULTS: tuple[str, ...] = ("Sent", "Failed")
+#: API version from which `ListEmailSentResult` is served (its field reference: "available in API
+#: version 67.0 and later").
+LIST_EMAIL_RESULT_VERSION = 67.0
+#: The engagement fields of `ListEmailSentResult` that Salesforce's field reference lists and
+#: describe-generated schemas of 67.0 orgs lack: served only while the org's feature is on.
+LIST_EMAIL_ENGAGEMENT_FIELDS: tuple[str, ...] = (
+    "FirstOpenedDate",
+    "IsOpened",
+    "FirstClickedDate",
+    "LastClickedDate",
+    "IsClicked",
+    "HasReply",
+    "IsOpenTracked",
+    "IsLinkTracked",
+)
 
 
 @dataclass
@@ -156,6 +173,12 @@ class SObjectDef:
     fields: dict[str, FieldDef] = field(default_factory=dict)
     children: dict[str, ChildRelationship] = field(default_factory=dict)
     queryable: bool = True
+    #: the first API version serving the object (describe, global describe, SOQL)
+    since: float = 0.0
+
+    def served_at(self, version: str) -> bool:
+        """Whether the object exists at API `version` (`"62.0"`)."""
+        return float(version) >= self.since
 
     @property
     def key_prefix(self) -> str:
@@ -178,8 +201,11 @@ class SObjectDef:
                 return definition
         return None
 
-    def describe(self, visible: Iterable[FieldDef]) -> dict[str, Any]:
-        """The `sobjects/{name}/describe` body listing `visible` fields."""
+    def describe(
+        self, visible: Iterable[FieldDef], children: Iterable[ChildRelationship] | None = None
+    ) -> dict[str, Any]:
+        """The `sobjects/{name}/describe` body listing `visible` fields (and `children`, by
+        default every child relationship)."""
         prefix = "/services/data/v{version}/sobjects/" + self.name
         return {
             "name": self.name,
@@ -202,7 +228,7 @@ class SObjectDef:
                     "cascadeDelete": False,
                     "deprecatedAndHidden": False,
                 }
-                for rel in self.children.values()
+                for rel in (self.children.values() if children is None else children)
             ],
             "urls": {
                 "sobject": prefix,
@@ -344,6 +370,7 @@ def standard_objects() -> dict[str, SObjectDef]:
             Events=("Event", "WhoId"),
             CampaignMembers=("CampaignMember", "LeadId"),
             EmailStatuses=("EmailStatus", "WhoId"),
+            ListEmailRecipients=("ListEmailSentResult", "RecipientId"),
         ),
         _object(
             "Contact",
@@ -359,6 +386,7 @@ def standard_objects() -> dict[str, SObjectDef]:
             Events=("Event", "WhoId"),
             CampaignMembers=("CampaignMember", "ContactId"),
             EmailStatuses=("EmailStatus", "WhoId"),
+            ListEmailRecipients=("ListEmailSentResult", "RecipientId"),
         ),
         _object(
             "Account",
@@ -469,6 +497,43 @@ def standard_objects() -> dict[str, SObjectDef]:
             ],
         ),
         _object(
+            "ListEmail",
+            "List Email",
+            [
+                _f("Name", "string", nillable=False),
+                _f("Subject", "textarea", length=255),
+                _f("Status", "picklist", picklist=LIST_EMAIL_STATUSES, nillable=False),
+                _f("ScheduledDate", "datetime"),
+                _f("TotalSent", "int", precision=9, updateable=False),
+                _f("IsTracked", "boolean", updateable=False, nillable=False),
+                _ref("CampaignId", "Campaign", relationship="Campaign"),
+            ],
+        ),
+        _object(
+            "ListEmailSentResult",
+            "List Email Sent Result",
+            [
+                _f("Name", "string", nillable=False),
+                _ref("ListEmailId", "ListEmail", relationship="ListEmail", updateable=False),
+                _ref("RecipientId", "Contact", "Lead", relationship="Recipient"),
+                _f("EmailAddress", "textarea", length=320),
+                _f("Result", "picklist", picklist=LIST_EMAIL_RESULTS, nillable=False),
+                _f("Reason", "picklist", picklist=("Bounced", "Blocked")),
+                _ref("ActivityId", "Task", relationship="Activity", updateable=False),
+                _f("Headers", "textarea", length=32000),
+                _f("ThreadIdentifier", "string"),
+                _f("MessageIdentifier", "string"),
+                _f("FirstOpenedDate", "datetime", updateable=False),
+                _f("IsOpened", "boolean", updateable=False, nillable=False),
+                _f("FirstClickedDate", "datetime", updateable=False),
+                _f("LastClickedDate", "datetime", updateable=False),
+                _f("IsClicked", "boolean", updateable=False, nillable=False),
+                _f("HasReply", "boolean", updateable=False, nillable=False),
+                _f("IsOpenTracked", "boolean", updateable=False, nillable=False),
+                _f("IsLinkTracked", "boolean", updateable=False, nillable=False),
+            ],
+        ),
+        _object(
             "Campaign",
             "Campaign",
             [
@@ -539,7 +604,17 @@ def standard_objects() -> dict[str, SObjectDef]:
     ]
     by_name = {obj.name.lower(): obj for obj in objects}
     by_name["emailstatus"].queryable = False  # only as the EmailStatuses subquery
+    by_name["listemail"].since = 41.0
+    by_name["listemailsentresult"].since = LIST_EMAIL_RESULT_VERSION
     return by_name
+
+
+def without_list_email_engagement(objects: dict[str, SObjectDef]) -> None:
+    """Drop `ListEmailSentResult`'s engagement fields: the shape of the describe-generated
+    schemas of 67.0 orgs, which lack them (`LIST_EMAIL_ENGAGEMENT_FIELDS`)."""
+    result = objects["listemailsentresult"]
+    for name in LIST_EMAIL_ENGAGEMENT_FIELDS:
+        result.fields.pop(name.lower(), None)
 
 
 def tooling_objects() -> dict[str, SObjectDef]:

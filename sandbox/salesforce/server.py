@@ -30,12 +30,15 @@ from sandbox.salesforce.faults import Faults
 from sandbox.salesforce.generator import generate
 from sandbox.salesforce.oauth import OAuthServer
 from sandbox.salesforce.rest import Call, RestApi, api_error, auto_assign_of, batch_size_of
+from sandbox.salesforce.retrieve import retrieve
+from sandbox.salesforce.schema import without_list_email_engagement
 from sandbox.salesforce.store import Store
 from sandbox.salesforce.tooling import ToolingApi
 from sandbox.salesforce.values import to_epoch
 
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)(?P<rest>/.*)?$")
-MIN_VERSION, MAX_VERSION = 31.0, 64.0
+MIN_VERSION, MAX_VERSION = 31.0, 67.0
+_SEASONS = ("Summer", "Winter", "Spring")
 WINDOW_S = 86_400  # the daily allowance counts the calls of the last 24 hours
 Handler = Callable[..., Response]
 _ID = r"(?P<record_id>[A-Za-z0-9]{15,18})"
@@ -47,7 +50,10 @@ class SalesforceSandbox:
     `leads` leads and `accounts` prospect Accounts (default: one per 20 leads) with a quarter
     as many Contacts as leads; `buying_committees` adds domain-matched Leads, committees that
     engage together and a won Opportunity per Account that their breadth predicts
-    (`sandbox.salesforce.committees`).
+    (`sandbox.salesforce.committees`). The org serves API versions 31.0 to `max_version` (67.0,
+    Summer '26, by default; `ListEmailSentResult` exists from 67.0); `list_email_engagement`
+    is the org feature behind that object's engagement fields (off: the shape of orgs whose
+    describe lacks them).
     """
 
     def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
@@ -61,10 +67,15 @@ class SalesforceSandbox:
         daily_api_limit: int = 100_000,
         latency_ms: float = 0.0,
         port: int = 0,
+        max_version: float = MAX_VERSION,
+        list_email_engagement: bool = True,
     ) -> None:
         moment = now or datetime.now(UTC)
         self.store = Store(now_epoch=to_epoch(moment), seed=seed)
         generate(self.store, leads=leads, seed=seed, accounts=accounts)
+        if not list_email_engagement:
+            without_list_email_engagement(self.store.objects)
+        self.max_version = max_version
         if buying_committees:
             add_buying_committees(self.store, seed=seed)
         self.faults = Faults(seed=seed, latency_ms=latency_ms)
@@ -75,6 +86,8 @@ class SalesforceSandbox:
         self.daily_api_limit = daily_api_limit
         self._calls: deque[int] = deque()  # org-clock second of each counted call
         self.counters: Counter[str] = Counter()
+        #: counted REST calls by route and API version (`("query", "67.0")`)
+        self.calls_by_version: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self._routes = self._build_routes()
         self._server = SandboxServer(self._dispatch, port=port, tls=True)
@@ -186,6 +199,9 @@ class SalesforceSandbox:
         if path == "/services/oauth2/userinfo":
             self.counters["userinfo"] += 1
             return self.oauth.userinfo(request, self.url)
+        if path.rstrip("/") == "/services/data" and request.method == "GET":
+            self.counters["versions"] += 1
+            return Response(200, self.versions())
         match = _DATA.match(path)
         if not match:
             return api_error(404, "NOT_FOUND", "The requested resource does not exist")
@@ -198,7 +214,7 @@ class SalesforceSandbox:
         if user is None:
             self.counters["unauthorized"] += 1
             return api_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        if not MIN_VERSION <= float(version) <= MAX_VERSION:
+        if not MIN_VERSION <= float(version) <= self.max_version:
             return api_error(404, "NOT_FOUND", "The requested resource does not exist")
         with self._lock:
             if self._in_window() >= self.daily_api_limit:
@@ -241,6 +257,7 @@ class SalesforceSandbox:
             )
         name, handler = found.handler
         self.counters[name] += 1
+        self.calls_by_version[(name, call.version)] += 1
         result: Response = handler(request, call, **found.params)
         return result
 
@@ -283,6 +300,18 @@ class SalesforceSandbox:
                 r"/composite/sobjects/?",
                 "collections_create",
                 partial(rest.collections, create=True),
+            ),
+            (
+                "POST",
+                r"/composite/sobjects/(?P<name>\w+)/?",
+                "collections_retrieve",
+                partial(retrieve, self.store),
+            ),
+            (
+                "GET",
+                r"/composite/sobjects/(?P<name>\w+)/?",
+                "collections_retrieve",
+                partial(retrieve, self.store),
             ),
             (
                 "POST",
@@ -331,6 +360,19 @@ class SalesforceSandbox:
         for method, pattern, name, handler in table:
             router.add(method, pattern, (name, handler))
         return router
+
+    def versions(self) -> list[dict[str, str]]:
+        """The Versions resource (`GET /services/data/`, no session needed): every API version
+        the org serves, oldest first, with its release label."""
+        served = []
+        number = int(MIN_VERSION)
+        while number <= self.max_version:
+            step = number - int(MIN_VERSION)
+            label = f"{_SEASONS[step % 3]} '{14 + (step + 2) // 3:02d}"
+            version = f"{number}.0"
+            served.append({"label": label, "url": f"/services/data/v{version}", "version": version})
+            number += 1
+        return served
 
     def _limits(self, request: Request, call: Call) -> Response:
         return self.rest.limits(request, call, used=self.api_used, limit=self.daily_api_limit)

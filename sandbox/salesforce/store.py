@@ -65,6 +65,8 @@ class Store:
     integration_username: str = "integration@leadsync.sandbox"
     assignment_queue: str = ""
     sales_users: list[str] = field(default_factory=list)
+    #: ListEmail ids by name (the generator sends each list email from one ListEmail record).
+    list_emails: dict[str, str] = field(default_factory=dict)
     #: Record ids whose next writes fail with UNABLE_TO_LOCK_ROW (id -> failures left).
     locked: dict[str, int] = field(default_factory=dict)
     #: Record ids whose writes fail with FIELD_INTEGRITY_EXCEPTION (a validation rule).

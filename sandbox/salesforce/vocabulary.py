@@ -100,6 +100,12 @@ LIST_EMAILS = (
     "Monthly Newsletter",
     "Pricing Guide Download",
 )
+#: List emails sent from Account Engagement and synced to Salesforce (no Task, no EmailStatus).
+ACCOUNT_ENGAGEMENT_EMAILS = (
+    "Nurture: Getting Started",
+    "Nurture: Customer Stories",
+    "Event Reminder",
+)
 #: Account Engagement (Pardot) grades, as its fields hold them.
 PARDOT_GRADES = ("A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D", "F")
 CAMPAIGNS = (

@@ -285,13 +285,13 @@ class LedgerMixin:
                 .values(resolved_at=now, updated_at=now, resolution=resolution)
             )
 
-    # -- server-side write jobs (crash reconciliation) -------------------------------------------
+    # -- server-side write jobs and calls in flight (crash reconciliation) -----------------------
 
     def note_write_job(
         self, connection: str, kind: str, job: str, rows: Mapping[str, str], *, now: datetime
     ) -> None:
-        """Durably note a write job the CRM created, with a digest of each record's row, before
-        any of its data is sent."""
+        """Durably note a write job the CRM created (or a call about to go), with a digest of
+        each record's row, before any of its data is sent."""
         with self.transaction() as conn:
             conn.execute(
                 self.t.write_jobs.insert().values(

@@ -68,12 +68,18 @@ def _add_write_jobs(conn: sa.Connection, tables: Tables) -> None:
     tables.write_jobs.create(conn)
 
 
+def _add_account_zones(conn: sa.Connection, tables: Tables) -> None:
+    """account_zones: each connection's CRM account time zone (its daily limit's midnight)."""
+    tables.account_zones.create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, cursors, outbox, ledger, dead letters, scores"),
     Migration(2, "scores.inputs: model inputs of the latest score", _add_score_inputs),
     Migration(3, "scores.crm_version, scores.model_version: version scored", _add_score_versions),
     Migration(4, "write_jobs: server-side write jobs noted before upload", _add_write_jobs),
-    Migration(5, "scores.changed_version: latest version scored not ours", _add_changed_version),
+    Migration(5, "account_zones: the CRM account's time zone per connection", _add_account_zones),
+    Migration(6, "scores.changed_version: latest version scored not ours", _add_changed_version),
 )
 LATEST = MIGRATIONS[-1].version
 

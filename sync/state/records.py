@@ -122,7 +122,7 @@ class PreviousRow(NamedTuple):
     """What the state store holds for one record: result JSON, input snapshot text, the CRM
     version scored (epoch ms, raised by our own writes), the result's model version, and the
     latest CRM version scored that was newer than the stored one (someone else's change, not
-    the version our own write produced; None for rows stored before migration 5)."""
+    the version our own write produced; None for rows stored before migration 6)."""
 
     result: str
     inputs: str | None
@@ -180,6 +180,16 @@ class RunCounts:
 
 
 COUNT_NAMES = tuple(f.name for f in fields(RunCounts))
+
+
+@dataclass(frozen=True)
+class StoredZone:
+    """A connection's CRM account time zone as last looked up: the CRM's name for it, the fixed
+    UTC offset kept for a name this machine's zone database lacks, and when it was seen."""
+
+    time_zone: str
+    utc_offset_ms: int | None
+    seen_at: datetime
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ ledger        one append-only row per attempted write: old and new values, contr
 dead_letters  records the CRM rejected permanently, until `retry-dead-letters` resolves them
 scores        the latest score result per record (previous result for the next scoring) and
               the inputs the model read to compute it (`preview --from-state` rescores them)
+write_jobs    server-side write jobs noted before their upload (crash reconciliation)
+account_zones per connection: the time zone the CRM account's day runs in, as last learned
 schema_version  applied migrations (see `sync.state.migrations`)
 """
 
@@ -53,6 +55,7 @@ class Tables:
     scores: sa.Table
     schema_version: sa.Table
     write_jobs: sa.Table
+    account_zones: sa.Table
 
 
 def _key_columns() -> list[Any]:
@@ -171,7 +174,7 @@ def build_tables(prefix: str) -> Tables:
         # to the one our own write produced, and the model version of `result`
         sa.Column("crm_version", sa.BigInteger),
         sa.Column("model_version", sa.String(32)),
-        # migration 5: the latest version scored that was newer than the stored one (a change
+        # migration 6: the latest version scored that was newer than the stored one (a change
         # of someone else's, never raised by our own write): `PreviousRow.changed_version`
         sa.Column("changed_version", sa.BigInteger),
         sa.PrimaryKeyConstraint("connection", "kind", "record_id"),
@@ -184,15 +187,32 @@ def build_tables(prefix: str) -> Tables:
         sa.Column("applied_at", UTCDateTime, nullable=False),
     )
     write_jobs = write_jobs_table(md, p)
+    account_zones = account_zones_table(md, p)
     return Tables(
-        md, runs, cursors, outbox, ledger, dead_letters, scores, schema_version, write_jobs
+        md, runs, cursors, outbox, ledger, dead_letters, scores, schema_version, write_jobs,
+        account_zones,
+    )  # fmt: skip
+
+
+def account_zones_table(md: sa.MetaData, prefix: str) -> sa.Table:
+    """Migration 5: the time zone each connection's CRM account counts its day in (HubSpot's
+    daily limit resets at the account's midnight), as the connector last looked it up, so later
+    processes count the day's calls from that midnight without asking again. `utc_offset_ms` is
+    the fixed offset the CRM reported, kept only for a name this machine's zone database lacks."""
+    return sa.Table(
+        f"{prefix}account_zones",
+        md,
+        sa.Column("connection", sa.String(64), primary_key=True),
+        sa.Column("time_zone", sa.String(64), nullable=False),
+        sa.Column("utc_offset_ms", sa.BigInteger),
+        sa.Column("seen_at", UTCDateTime, nullable=False),
     )
 
 
 def write_jobs_table(md: sa.MetaData, prefix: str) -> sa.Table:
-    """Migration 4: server-side write jobs (Salesforce Bulk API) noted before their data went
-    out, with a digest of each record's row, so a run killed mid-job reconciles the job's
-    results instead of sending its records again."""
+    """Migration 4: server-side write jobs (Salesforce Bulk API) and composite calls
+    (`composite:` ids) noted before their data went out, with a digest of each record's row, so
+    a run killed mid-job or mid-call reconciles them instead of sending its records again."""
     return sa.Table(
         f"{prefix}write_jobs",
         md,

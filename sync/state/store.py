@@ -36,6 +36,7 @@ from sync.state.records import (
     RunRow,
     RunStatus,
     ScoreRow,
+    StoredZone,
     loads,
 )
 from sync.state.schema import Tables, build_tables
@@ -306,6 +307,31 @@ class StateStore(LedgerMixin):
         )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    # the CRM account's day -------------------------------------------------------------------
+
+    def account_zone(self, connection: str) -> StoredZone | None:
+        """The time zone `connection`'s CRM account was last seen to count its day in."""
+        z = self.t.account_zones
+        query = sa.select(z.c.time_zone, z.c.utc_offset_ms, z.c.seen_at).where(
+            z.c.connection == connection
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else StoredZone(*row)
+
+    def remember_account_zone(self, connection: str, zone: StoredZone) -> None:
+        """Keep `zone` as `connection`'s, replacing what was kept."""
+        z = self.t.account_zones
+        values = {
+            "time_zone": zone.time_zone,
+            "utc_offset_ms": zone.utc_offset_ms,
+            "seen_at": zone.seen_at,
+        }
+        with self.transaction() as conn:
+            updated = conn.execute(z.update().where(z.c.connection == connection).values(values))
+            if updated.rowcount == 0:
+                conn.execute(z.insert().values(connection=connection, **values))
 
     # cursors ---------------------------------------------------------------------------------
 

@@ -398,18 +398,14 @@ SALESFORCE = BASE.replace(
 )
 
 
+LONG_PREFIX = "leadsync_" + "x" * 78 + "_"  # 88 characters: leadsync_xx..x_model_version is 101
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [
         (
             SALESFORCE.replace("kind: contact", "kind: account").replace(
-                "model: models/m.yaml}", "model: models/m.yaml, output_prefix: leadsync_a_}"
-            ),
-            "F:7:62 connections[0].objects[0].output_prefix: output_prefix (several models per "
-            "kind) is for lead and contact models on salesforce",
-        ),
-        (
-            SALESFORCE.replace(
                 "model: models/m.yaml}", "model: models/m.yaml, output_prefix: leadsync_a__}"
             ),
             "F:7:62 connections[0].objects[0].output_prefix: leadsync_a__ would name Salesforce "
@@ -417,7 +413,7 @@ SALESFORCE = BASE.replace(
             "two underscores in a row",
         ),
         (
-            SALESFORCE.replace(
+            SALESFORCE.replace("kind: contact", "kind: account").replace(
                 "model: models/m.yaml}",
                 "model: models/m.yaml, output_prefix: leadsync_product_line_b_two_}",
             ),
@@ -433,13 +429,48 @@ SALESFORCE = BASE.replace(
             "own output_prefix, e.g. leadsync_pl_a_",
         ),
         (
-            BASE.replace("kind: contact", "kind: company")
+            BASE.replace("kind: contact", "kind: company").replace(
+                "model: models/m.yaml}", "model: models/m.yaml, output_prefix: leadsync_b_}"
+            )
             + "      - {kind: company, model: models/m.yaml, output_prefix: leadsync_b_}\n",
-            "F:8:16 connections[0].objects[1].kind: kind 'company' is listed twice: several "
-            "models of one kind are for HubSpot contacts and Salesforce leads and contacts (each "
-            "with its own output_prefix)",
+            "F:8:62 connections[0].objects[1].output_prefix: two company models would write "
+            "leadsync_b_changes, leadsync_b_fit, leadsync_b_grade ...: give each model of a kind "
+            "its own output_prefix, e.g. leadsync_pl_a_",
+        ),
+        (
+            BASE.replace("kind: contact", "kind: company")
+            + f"      - {{kind: company, model: models/m.yaml, output_prefix: {LONG_PREFIX}}}\n",
+            f"F:8:62 connections[0].objects[1].output_prefix: {LONG_PREFIX} would name the "
+            f"HubSpot property {LONG_PREFIX}model_version, 101 characters where HubSpot allows "
+            "100: keep the prefix to 87 characters",
         ),
     ],
 )
-def test_several_models_of_a_kind_are_for_people_kinds(folder, config, message):
+def test_models_of_a_kind_whose_output_names_clash_or_are_too_long_are_refused(
+    folder, config, message
+):
     assert problems(write(folder, config)) == [message]
+
+
+def test_account_kinds_take_several_models_with_their_own_prefixes(folder):
+    hubspot = BASE.replace("kind: contact", "kind: company") + (
+        "      - {kind: company, model: models/m.yaml, output_prefix: leadsync_b_}\n"
+        f"      - {{kind: company, model: models/m.yaml, output_prefix: {LONG_PREFIX[:-2]}_}}\n"
+    )
+    loaded = load_config(write(folder, hubspot), environ={"TOKEN": "t"})
+    assert [o.namespace for o in loaded.settings.connections[0].objects] == [
+        "",
+        "b_",
+        "x" * 77 + "_",
+    ]
+    salesforce = (
+        SALESFORCE.replace("kind: contact", "kind: account").replace(
+            "model: models/m.yaml}", "model: models/m.yaml, output_prefix: leadsync_pl_a_}"
+        )
+        + "      - {kind: account, model: models/m.yaml, output_prefix: leadsync_product_line_b_}\n"
+    )
+    loaded = load_config(write(folder, salesforce), environ={"TOKEN": "t"})
+    assert [o.namespace for o in loaded.settings.connections[0].objects] == [
+        "pl_a_",
+        "product_line_b_",
+    ]

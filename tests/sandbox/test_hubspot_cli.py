@@ -72,6 +72,8 @@ def test_serve_salesforce_branch_prints_credentials_and_serves_tls():
             "salesforce",
             "--contacts",
             "10",
+            "--max-version",
+            "64",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -98,6 +100,10 @@ def test_serve_salesforce_branch_prints_credentials_and_serves_tls():
             pages = list(connector.iter_pages("lead", ["Title"], [], since=None))
             assert [len(page.records) for page in pages] == [10]
             assert connector.usage.by_endpoint == {"oauth2/token": 1, "describe": 1, "query": 1}
+            # --max-version 64: an org without list-email results
+            assert connector.list_email_access().note.startswith(
+                "ListEmailSentResult not read: the org serves API versions up to 64.0,"
+            )
         finally:
             connector.close()
     finally:

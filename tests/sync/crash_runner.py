@@ -5,7 +5,9 @@
 CRASH is `page:N` (killed when the N-th page arrives, before it is processed), `write:N:before`
 (killed as the N-th write call starts), `write:N:half` (killed after the CRM applied the first
 half of the N-th write batch), `write:N:after` (killed after the CRM applied the whole N-th
-batch, before the ledger knows), or `none`. Used by the crash-injection tests: nothing in
+batch, before the ledger knows), `retry` (killed when the connector first waits to send a call
+again: a call cut short in flight, as the Salesforce sandbox's `cut_composite_after` does), or
+`none`. Used by the crash-injection tests: nothing in
 the engine runs after SIGKILL, exactly as with a crash or `kill -9` from outside.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -76,8 +79,8 @@ def main(argv: list[str]) -> int:
         now=datetime.fromisoformat(now_text),
         table_prefix=settings.state_table_prefix,
     )
-    connector = build_connector(conn)
-    wrapped = Crashing(connector, crash) if crash != "none" else connector
+    connector = build_connector(conn, sleep=(lambda _: die()) if crash == "retry" else time.sleep)
+    wrapped = Crashing(connector, crash) if crash not in ("none", "retry") else connector
     engine = Engine(store, wrapped, connection=conn.name, outage=outage_policy(conn))
     kind = conn.objects[0].kind
     result = engine.run(

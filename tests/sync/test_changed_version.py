@@ -38,7 +38,7 @@ def test_a_version_our_write_produced_is_no_change_and_a_newer_one_is():
     [row] = scorer.score([later], {"1": stored}).scores
     assert (row.crm_version, row.changed_version) == (9_000, 9_000)
 
-    # a row stored before migration 5 (no changed_version) keeps not knowing
+    # a row stored before migration 6 (no changed_version) keeps not knowing
     old = PreviousRow(row.result, row.inputs, 9_000, row.model_version, None)
     same = dataclasses.replace(later, properties={"points": "85"})
     [row] = scorer.score([same], {"1": old}).scores

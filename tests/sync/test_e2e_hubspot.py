@@ -408,7 +408,7 @@ def test_a_wrong_token_fails_with_exit_1_and_no_secret_in_the_output(tmp_path, c
 
 def test_a_second_sync_process_on_the_same_day_stops_at_the_daily_budget(tmp_path, capsys):
     budget = 24
-    sb = sandbox(CONTACTS)
+    sb = sandbox(CONTACTS, time_zone="Asia/Tokyo")
     try:
         env = write_config(tmp_path, sb)
         text = env.config.read_text()
@@ -420,6 +420,10 @@ def test_a_second_sync_process_on_the_same_day_stops_at_the_daily_budget(tmp_pat
         assert code == 0 and "succeeded" in out, out + err
         store = StateStore.open(env.state_url, now=NOW)
         first = store.runs("hs")[0].counts.api_calls
+        # the run looked the account's zone up (its budget's day) and the store keeps it
+        zone = store.account_zone("hs")
+        assert zone is not None and (zone.time_zone, zone.utc_offset_ms) == ("Asia/Tokyo", None)
+        asked = sb.request_counts()["GET /account-info/v3/details"]
         reads = -(-CONTACTS // 100)
         assert budget - first < reads < first < budget  # a second full read cannot fit
         calls_before = sb.calls
@@ -438,8 +442,15 @@ def test_a_second_sync_process_on_the_same_day_stops_at_the_daily_budget(tmp_pat
         assert code == 1
         assert store.runs("hs")[0].counts.api_calls == 0
         assert sb.calls - calls_before == budget - first
+        # later processes took the zone from the store: not asked again
+        assert sb.request_counts()["GET /account-info/v3/details"] == asked
+        assert "resumes at 00:00 Asia/Tokyo (15:00 UTC)" in (run.error or "")
         code, out, _ = cli(capsys, "status", *config)
-        assert code == 0 and f"API calls today: {budget} of {budget} (daily_budget)" in out
+        assert code == 0
+        assert (
+            f"API calls today: {budget} of {budget} (daily_budget); the account's day resets "
+            "at 00:00 Asia/Tokyo (15:00 UTC)"
+        ) in out
         store.close()
     finally:
         sb.stop()

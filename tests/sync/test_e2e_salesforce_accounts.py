@@ -68,6 +68,24 @@ def by_rep(sb: SalesforceSandbox, stamp: int) -> dict[str, object]:
     }
 
 
+def demo(sb: SalesforceSandbox, who_id: str, stamp: int) -> None:
+    """A product demo with the person `who_id` an hour before `stamp` (caller holds the lock)."""
+    sb.store.load(
+        "Event",
+        {
+            "WhoId": who_id,
+            "Subject": "Product demo",
+            "Type": "Meeting",
+            "EventSubtype": "Event",
+            "StartDateTime": stamp - 3600,
+            "ActivityDateTime": stamp - 3600,
+            "EndDateTime": stamp - 1800,
+            "DurationInMinutes": 30,
+            **by_rep(sb, stamp),
+        },
+    )
+
+
 def later(sb: SalesforceSandbox, minutes: int) -> datetime:
     """Move the org's clock `minutes` on and return the matching run time."""
     sb.store.advance(minutes * 60)
@@ -100,10 +118,11 @@ def test_accounts_are_scored_from_contacts_and_matched_leads_and_recomputed(worl
     calls = {k: d for k, v in conn.usage.by_endpoint.items() if (d := v - before.get(k, 0))}
     # one page of Accounts, one of Contacts and one of Leads (fewer than 2,000 rows each),
     # each people read with one query per activity object merge-joined (Task, Event,
-    # CampaignMember, EmailMessageRelation), the describe of Contact (setup and the lead run
-    # described Account and Lead) and one sObject Collection for the written Accounts
+    # CampaignMember, EmailMessageRelation and, at API 67.0, ListEmailSentResult), the describe
+    # of Contact (setup and the lead run described Account and Lead, and found the list-email
+    # results) and one sObject Collection for the written Accounts
     assert 0 < run.counts.written <= 200
-    assert calls == {"query": 3 + 2 * 4, "describe": 1, "composite/sobjects": 1}
+    assert calls == {"query": 3 + 2 * 5, "describe": 1, "composite/sobjects": 1}
     assert run.counts.api_calls == sum(calls.values())
 
     # every written value is what scoring the Account with its people gives
@@ -183,20 +202,7 @@ def test_an_account_gaining_a_lead_by_domain_is_recomputed_with_it(world):
                 **by_rep(sb, stamp),
             },
         )
-        sb.store.load(  # a demo an hour ago
-            "Event",
-            {
-                "WhoId": lead_id,
-                "Subject": "Product demo",
-                "Type": "Meeting",
-                "EventSubtype": "Event",
-                "StartDateTime": stamp - 3600,
-                "ActivityDateTime": stamp - 3600,
-                "EndDateTime": stamp - 1800,
-                "DurationInMinutes": 30,
-                **by_rep(sb, stamp),
-            },
-        )
+        demo(sb, lead_id, stamp)
     run = engine.run("account", accounts, RunOptions(), now=run_at)
     assert (run.status, run.counts.read, run.counts.written) == ("succeeded", 1, 1)
     [record] = conn.fetch("account", [account.id], sorted(accounts.properties), [], members=request)

@@ -18,6 +18,7 @@ from sync.state.records import (
     OutboxEntry,
     RunCounts,
     ScoreRow,
+    StoredZone,
     WriteOutcome,
     encode_result,
 )
@@ -45,7 +46,8 @@ def test_migration_creates_the_schema_once_and_stamps_every_version(any_store):
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
         inspector = sa.inspect(conn)
         for table in (
-            t.runs, t.cursors, t.outbox, t.ledger, t.dead_letters, t.scores, t.write_jobs
+            t.runs, t.cursors, t.outbox, t.ledger, t.dead_letters, t.scores, t.write_jobs,
+            t.account_zones,
         ):  # fmt: skip
             assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.c.keys())
     assert versions == list(range(1, LATEST + 1))
@@ -192,6 +194,16 @@ def test_retention_prunes_old_history_but_keeps_open_dead_letters(any_store):
     assert any_store.prune(RetentionSettings(), now=T0)["dead_letters"] == 1
 
 
+def test_an_account_zone_is_kept_per_connection_and_replaced(any_store):
+    assert any_store.account_zone("acme") is None
+    any_store.remember_account_zone("acme", StoredZone("Mars/Olympus", -14_400_000, T0))
+    any_store.remember_account_zone("other", StoredZone("Asia/Tokyo", None, T0))
+    later = T0 + timedelta(days=2)
+    any_store.remember_account_zone("acme", StoredZone("America/Los_Angeles", None, later))
+    assert any_store.account_zone("acme") == StoredZone("America/Los_Angeles", None, later)
+    assert any_store.account_zone("other") == StoredZone("Asia/Tokyo", None, T0)
+
+
 def test_in_memory_sqlite_works_for_one_process():
     s = StateStore.open("sqlite://", now=T0)
     s.put_cursor("acme", "contact", CursorState(watermark=T0), now=T0)
@@ -199,7 +211,7 @@ def test_in_memory_sqlite_works_for_one_process():
     s.close()
 
 
-def test_migrations_2_to_5_add_score_inputs_versions_and_write_jobs_to_a_version_1_database(
+def test_migrations_2_to_6_add_score_inputs_versions_write_jobs_and_zones_to_version_1(
     any_store,
 ):
     t = any_store.t
@@ -216,14 +228,17 @@ def test_migrations_2_to_5_add_score_inputs_versions_and_write_jobs_to_a_version
         for column in ("inputs", "crm_version", "model_version", "changed_version"):
             conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN {column}")
         t.write_jobs.drop(conn)
+        t.account_zones.drop(conn)
         conn.execute(t.schema_version.delete().where(t.schema_version.c.version >= 2))
     assert migrate(any_store.engine, t, now=T0) == 1
     with any_store.engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns(t.scores.name)}
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
         assert sa.inspect(conn).has_table(t.write_jobs.name)
+        assert sa.inspect(conn).has_table(t.account_zones.name)
     assert {"inputs", "crm_version", "model_version", "changed_version"} <= columns
-    assert versions == [1, 2, 3, 4, 5]
+    assert versions == [1, 2, 3, 4, 5, 6]
+    assert any_store.account_zone("acme") is None
     assert any_store.scored_versions("acme", "contact", ["1"]) == {"1": (None, None)}
     assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
     assert any_store.latest_count("acme", "contact") == (1, 0)

@@ -20,7 +20,7 @@ from tests.connectors.options import secret_strings
 
 START = 1_795_000_000.0  # 2026-11-18
 #: `make_connector` arguments for the connector itself; all others are `HubSpotOptions` fields.
-RUNTIME = ("daily_used", "sleep", "clock")
+RUNTIME = ("daily_used", "zone", "sleep", "clock")
 SECRETS = ("access_token", "client_secret", "refresh_token")
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import urllib.request
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from connectors.base import Change
+from connectors.dayzone import AccountZone
 from connectors.errors import AuthError, BudgetExhausted, MissingPermission, PermanentError
 from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from connectors.retry import RetryPolicy
@@ -234,6 +236,47 @@ def test_a_spent_day_says_when_the_accounts_day_ends(
     assert resume is not None
     assert (resume.hour, resume.minute, resume.tzinfo) == (18, 30, UTC)
     assert connector.usage.by_endpoint == calls
+
+
+TOKYO = AccountZone("Asia/Tokyo", ZoneInfo("Asia/Tokyo"))
+
+
+@pytest.mark.parametrize(
+    ("used", "calls"),
+    [
+        (0, {"objects.list": 3}),
+        (3, {}),  # a spent day: no call, and still the time it resumes
+    ],
+)
+def test_a_zone_an_earlier_process_learned_is_not_asked_again(
+    make_sandbox, make_connector, used, calls
+) -> None:
+    sandbox = make_sandbox(contacts=1000, time_zone="Asia/Tokyo")
+    connector = make_connector(sandbox, daily_budget=3, daily_used=used, zone=TOKYO)
+    with pytest.raises(BudgetExhausted) as caught:
+        read_all(connector)
+    assert str(caught.value) == (
+        "daily API budget of 3 calls for this connection is spent; raise daily_budget or wait "
+        "for the next day; resumes at 00:00 Asia/Tokyo (15:00 UTC)"
+    )
+    assert connector.usage.by_endpoint == calls
+    assert connector.account_zone() == TOKYO
+    assert connector.usage.account_zone is None  # given, not learned: nothing new to keep
+    assert sandbox.calls == sum(calls.values())
+
+
+def test_the_zone_a_connector_looks_up_is_reported_for_the_store(
+    make_sandbox, make_connector
+) -> None:
+    sandbox = make_sandbox(contacts=10, time_zone="America/Los_Angeles")
+    connector = make_connector(sandbox)
+    assert connector.usage.account_zone is None
+    zone = connector.account_zone()
+    assert zone == AccountZone("America/Los_Angeles", ZoneInfo("America/Los_Angeles"))
+    assert connector.usage.account_zone == zone
+    assert connector.usage.by_endpoint == {"account.details": 1}
+    assert connector.account_zone() == zone  # asked once
+    assert sandbox.calls == 1
 
 
 def test_hubspots_daily_headers_stop_calls_at_zero(make_sandbox, make_connector) -> None:

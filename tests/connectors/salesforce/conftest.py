@@ -123,3 +123,62 @@ def open_leads(sandbox: SalesforceSandbox) -> list[str]:
 def converted_leads(sandbox: SalesforceSandbox) -> list[str]:
     """Ids of the sandbox's converted leads, ascending."""
     return [i for i, r in sandbox.store.table("Lead").items() if r["IsConverted"]]
+
+
+def expected_email_events(
+    sandbox: SalesforceSandbox, lead_id: str, *, list_email: bool = True
+) -> list[tuple[str, dt.datetime, str]]:
+    """The email events of one lead, straight from the org's EmailMessage, EmailStatus and
+    ListEmailSentResult rows (unless `list_email` is false); a list-email result's open or click
+    gives way to one of the same Task from the other two."""
+    window = int(NOW.timestamp()) - 365 * 86_400
+    window -= window % 86_400  # LAST_N_DAYS starts at midnight
+    store = sandbox.store
+    expected: list[tuple[str, int, str]] = []
+    for relation in store.table("EmailMessageRelation").values():
+        message = store.table("EmailMessage")[relation["EmailMessageId"]]
+        if relation["RelationId"] != lead_id or message["MessageDate"] < window:
+            continue
+        if relation["RelationType"] == "FromAddress" and message["Incoming"]:
+            expected.append(("email_reply", message["MessageDate"], "EmailMessage"))
+        if relation["RelationType"] == "ToAddress" and not message["Incoming"]:
+            opens = {message["FirstOpenedDate"], message["LastOpenedDate"]} - {None}
+            expected += [("email_open", at, "EmailMessage") for at in opens]
+            if message["FirstLinkClickedDate"]:
+                expected.append(("email_click", message["FirstLinkClickedDate"], "EmailMessage"))
+    for status in store.table("EmailStatus").values():
+        if (
+            status["WhoId"] == lead_id
+            and status["TimesOpened"]
+            and status["LastOpenDate"] >= window
+        ):
+            opens = {status["FirstOpenDate"], status["LastOpenDate"]}
+            expected += [("email_open", at, "EmailStatus") for at in opens]
+    covered = {
+        (message["ActivityId"], kind)
+        for message in store.table("EmailMessage").values()
+        if message["ActivityId"]
+        for kind, field in (
+            ("email_open", "FirstOpenedDate"),
+            ("email_click", "FirstLinkClickedDate"),
+        )
+        if message[field]
+    } | {
+        (status["TaskId"], "email_open")
+        for status in store.table("EmailStatus").values()
+        if status["TimesOpened"] and status["LastOpenDate"] >= window
+    }
+    for result in store.table("ListEmailSentResult").values() if list_email else ():
+        if result["RecipientId"] != lead_id or result["CreatedDate"] < window:
+            continue
+        task = result["ActivityId"]
+        if result["FirstOpenedDate"] and (task, "email_open") not in covered:
+            expected.append(("email_open", result["FirstOpenedDate"], "ListEmailSentResult"))
+        clicks = {result["FirstClickedDate"], result["LastClickedDate"]} - {None}
+        if (task, "email_click") not in covered:
+            expected += [("email_click", at, "ListEmailSentResult") for at in clicks]
+        if result["HasReply"]:
+            expected.append(("email_reply", result["CreatedDate"], "ListEmailSentResult"))
+    return sorted(
+        (kind, dt.datetime.fromtimestamp(at, dt.UTC), source) for kind, at, source in expected
+    )

@@ -17,6 +17,7 @@ from tests.connectors.salesforce.conftest import (
     FIELDS,
     NOW,
     converted_leads,
+    expected_email_events,
     open_leads,
     read_all,
 )
@@ -139,8 +140,9 @@ def test_incremental_uses_overlap_and_subqueries(make_sandbox, make_connector):
         if not r["IsConverted"] and r["SystemModstamp"] >= cutoff
     }
     assert {r.id for r in records} == expected
-    # activity rode along as subqueries, but for EmailMessageRelation (one query for the page)
-    assert connector.usage.by_endpoint["query"] == 2
+    # activity rode along as subqueries, but for EmailMessageRelation and ListEmailSentResult
+    # (one query each for the page, the latter at API 67.0)
+    assert connector.usage.by_endpoint["query"] == 3
 
 
 def test_echo_suppression_skips_records_changed_only_by_our_write(make_sandbox, make_connector):
@@ -409,37 +411,8 @@ def test_subquery_activity_of_a_very_active_lead_follows_the_child_next_records_
         }
         assert connector.stats["child_pages"] == further
         assert connector.usage.by_endpoint.get("query_more", 0) == further
-        assert connector.usage.by_endpoint["query"] == 2  # leads, then their email relations
-
-
-def _expected_email_events(sandbox, lead_id: str) -> list[tuple[str, dt.datetime, str]]:
-    """The email events of one lead, straight from the org's EmailMessage and EmailStatus rows."""
-    window = int(NOW.timestamp()) - 365 * 86_400
-    window -= window % 86_400  # LAST_N_DAYS starts at midnight
-    store = sandbox.store
-    expected: list[tuple[str, int, str]] = []
-    for relation in store.table("EmailMessageRelation").values():
-        message = store.table("EmailMessage")[relation["EmailMessageId"]]
-        if relation["RelationId"] != lead_id or message["MessageDate"] < window:
-            continue
-        if relation["RelationType"] == "FromAddress" and message["Incoming"]:
-            expected.append(("email_reply", message["MessageDate"], "EmailMessage"))
-        if relation["RelationType"] == "ToAddress" and not message["Incoming"]:
-            opens = {message["FirstOpenedDate"], message["LastOpenedDate"]} - {None}
-            expected += [("email_open", at, "EmailMessage") for at in opens]
-            if message["FirstLinkClickedDate"]:
-                expected.append(("email_click", message["FirstLinkClickedDate"], "EmailMessage"))
-    for status in store.table("EmailStatus").values():
-        if (
-            status["WhoId"] == lead_id
-            and status["TimesOpened"]
-            and status["LastOpenDate"] >= window
-        ):
-            opens = {status["FirstOpenDate"], status["LastOpenDate"]}
-            expected += [("email_open", at, "EmailStatus") for at in opens]
-    return sorted(
-        (kind, dt.datetime.fromtimestamp(at, dt.UTC), source) for kind, at, source in expected
-    )
+        # leads, then their email relations and (at API 67.0) their list-email results
+        assert connector.usage.by_endpoint["query"] == 3
 
 
 def test_email_engagement_comes_from_email_message_and_email_status(make_sandbox, make_connector):
@@ -452,18 +425,21 @@ def test_email_engagement_comes_from_email_message_and_email_status(make_sandbox
         reader.iter_pages("lead", FIELDS, email_types, since=NOW - dt.timedelta(days=3650))
     )
     incremental = {r.id: r for page in pages for r in page.records}
-    # per page: the lead query, and EmailMessageRelation by 200 of the page's ids at a time
+    # per page: the lead query, and EmailMessageRelation and ListEmailSentResult by 200 of the
+    # page's ids at a time
     relations = sum(math.ceil(len(page.records) / 200) for page in pages)
-    assert reader.usage.by_endpoint["query"] == len(pages) + relations and relations > len(pages)
-    seen = {"email_reply": 0, "email_click": 0, "EmailStatus": 0}
+    assert reader.usage.by_endpoint["query"] == len(pages) + 2 * relations
+    assert relations > len(pages)
+    seen = {"email_reply": 0, "email_click": 0, "EmailStatus": 0, "ListEmailSentResult": 0}
     for lead_id, record in full.items():
         got = sorted((e.type, e.at, e.attributes["source"]) for e in record.events)
-        assert got == _expected_email_events(sandbox, lead_id)
+        assert got == expected_email_events(sandbox, lead_id)
         assert record.events == incremental[lead_id].events
         for kind, _at, source in got:
             seen[kind] = seen.get(kind, 0) + 1
             seen[source] = seen.get(source, 0) + 1
     assert min(seen["email_reply"], seen["email_click"], seen["EmailStatus"]) > 5
+    assert seen["ListEmailSentResult"] > 5
     listed = next(
         e for r in full.values() for e in r.events if e.attributes["source"] == "EmailStatus"
     )
