@@ -25,6 +25,7 @@ def _day_prefix(day: int) -> str:
 _MINUTES = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440))
 
 
+@lru_cache(maxsize=1 << 16)  # each reply renders every record's creation and modification time
 def iso_ms(ms: int) -> str:
     """Epoch milliseconds as HubSpot's ISO form, e.g. `2026-11-20T10:15:30.123Z`."""
     day, rest = divmod(ms, _DAY_MS)
