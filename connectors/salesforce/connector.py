@@ -31,6 +31,11 @@ from connectors.history import PropertyHistories
 from connectors.property_names import PropertyNames
 from connectors.salesforce.activity import parse_datetime
 from connectors.salesforce.client import SalesforceApi
+from connectors.salesforce.converted import (
+    CONVERTED_CONTACT,
+    asks_for_converted,
+    with_contact_activity,
+)
 from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.history import read_history
 from connectors.salesforce.list_email import ListEmailAccess
@@ -120,8 +125,20 @@ class SalesforceConnector:
         skipping records the engine already scored would save no call. With `members`
         (accounts), every Account carries its people (`connectors.salesforce.members`); an
         incremental read then also yields, in pages without a cursor, the Accounts one of whose
-        Contacts or matched Leads changed since `since`."""
+        Contacts or matched Leads changed since `since`. A Lead read asking for `IsConverted`
+        gives each converted Lead its Contact's activity (`connectors.salesforce.converted`)."""
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
+        if asks_for_converted(kind, fields, event_types):
+            asked = any(f.lower() == CONVERTED_CONTACT.lower() for f in fields)
+            pages = self._reader.pages(
+                kind,
+                sorted({*fields, CONVERTED_CONTACT}),
+                event_types,
+                since=since,
+                resume=resume,
+                write_reserve=reserve,
+            )
+            return with_contact_activity(self._reader, pages, event_types, keep_field=asked)
         if members is None or kind != "account":
             return self._reader.pages(
                 kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
