@@ -169,6 +169,9 @@ def test_backtest_reads_won_opportunities_and_breadth_predicts_them(live, capsys
     # leads' activity is on their Contacts, and no Account is a customer before its win
     assert (result["records"], result["converted"], result["disqualified"]) == (357, 108, 0)
     assert (len(truth), sum(o.won for o in truth.values())) == (300, 74)
+    # the hidden outcome the committees drew: the more people engaged, the likelier the win
+    breadth = roc_auc([o.committee for o in truth.values()], [o.won for o in truth.values()])
+    assert breadth is not None and round(breadth, 3) == 0.887
     assert (round(result["auc"], 3), round(result["fit_auc"], 3)) == (0.596, 0.496)
     assert round(result["interest_auc"], 3) == 0.734
     rules = {r["rule"]: r for r in result["rules"]}
