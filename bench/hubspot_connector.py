@@ -23,7 +23,8 @@ run's calls against the minimum the API's batch sizes allow (`2*ceil(N/100)` rea
 `ceil(N/1000)` association reads per source: companies, meetings, calls, and `ceil(linked/100)`
 batch reads of what they link to), goal at most 1.05x; the calls of the incremental run right
 after it (our own writes come back), goal at most `1.1 x ceil(N/200) + 2`; a quiet run after
-that, goal the same or less. Last line: one JSON object.
+that, goal the same or less (it makes two searches: the contacts' and, since the model reads
+company values, the companies'). Last line: one JSON object.
 
     .venv/bin/python bench/hubspot_connector.py [--sizes 20000,100000] [--latency-ms 80]
 """
@@ -342,7 +343,8 @@ def main() -> None:
                    note=f"read {e['after_full_read']}, scored {e['after_full_scored']}; goal "
                         "1.1 x ceil(N/200) + 2"),
             Figure(f"engine_{n}_quiet_run_calls", e["quiet_calls"], e["after_full_calls"],
-                   at_most=True, note="the same or less than the run after the full run"),
+                   at_most=True, note="the same or less than the run after the full run "
+                                      "(a contact and a company search)"),
         ]  # fmt: skip
     report(
         judged,

@@ -18,7 +18,10 @@ Phases (goals in brackets; figures in the closing JSON, `bench.goals`):
      ceil(read/100) + ceil(written/100) [<= 1.02x], seconds against the true minimum of both
      windows (190 per 10 s, and 5 searches per second) [<= 1.15x];
    - an incremental run after 1% of the contacts got new activity: calls [<= ceil(changed/100)
-     + ceil(written/100)].
+     + ceil(written/100), the changed contacts' association and linked batch reads, and one
+     search of the companies changed in the run's window: the model reads company values, so
+     the run looks for firmographic changes too (none here; before, the formula had no such
+     search because the runs did not make it)].
 2. throughput: 20,000 contacts, no limit, no latency, a full run on a fresh sandbox and state
    store; contacts per second end to end [>= 10,000] with the sandbox in its own process (each
    on its own core: the setting of the issue's figure) and in this process (one GIL for both);
@@ -72,6 +75,9 @@ CALLS_GOAL = 1.02
 TIME_GOAL = 1.15
 THROUGHPUT_GOAL = 10_000
 RSS_GOAL = 1.25
+#: One search of the companies modified in an incremental run's window (the model reads company
+#: values: `connectors.hubspot.company_changes`), answering nothing on a quiet portal.
+COMPANY_SEARCH = 1
 
 SERVER = """
 import json, sys
@@ -207,7 +213,12 @@ def limited(contacts: int, folder: Path) -> dict[str, Any]:
         changed = activity(sandbox, n // 100, clock)
         clock.advance(1)
         after = engine.run("contact", model, RunOptions())
-        inc_max = minimum(len(changed), after.counts.written, linked_reads(sandbox, changed))
+        # + the company search: the model reads company values, so the run also searches the
+        # companies changed in its window (none here, one search answering nothing)
+        inc_max = (
+            minimum(len(changed), after.counts.written, linked_reads(sandbox, changed))
+            + COMPANY_SEARCH
+        )
         print(
             f"incremental after {len(changed)} contacts changed: read {after.counts.read}, "
             f"wrote {after.counts.written}, {after.counts.api_calls} calls "
@@ -262,7 +273,7 @@ def limited_figures(lim: dict[str, Any]) -> list[Figure]:
                round(absorb["seconds"] / max(absorb["true_min_seconds"], 1e-9), 4), TIME_GOAL,
                "x", at_most=True),
         Figure("incremental_calls", inc["calls"], inc["max_calls"], "calls", at_most=True,
-               note=f"{inc['changed']} changed"),
+               note=f"{inc['changed']} changed; the goal counts one company search"),
     ]  # fmt: skip
 
 

@@ -31,10 +31,27 @@ class OutputField:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of records and the opaque cursor that resumes reading after it."""
+    """One page of records and the opaque cursor that resumes reading after it.
+
+    `rescore`: the records were read again because a record their model reads changed (their
+    company or Account), not because they did; the engine scores them even when their own
+    version is scored already.
+    """
 
     records: Sequence[Record]
     cursor: str | None
+    rescore: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    """An account (HubSpot company, Salesforce Account) modified in a read's window: its id,
+    its modification time, and whether the CRM says its last change is the integration
+    user's own (None: the CRM does not say; HubSpot)."""
+
+    id: str
+    modified: datetime | None
+    by_us: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +65,15 @@ class ReadHints:
     `stored(ids)`: the inputs the current model last scored each of `ids` with (the model's
     properties, the connector's engagement gates, `connectors.engagement_gates`, and the events
     of the model's types), for the ids that have them; a record whose gates did not move since
-    may take its events from there.
+    may take its events from there. `accounts_seen(changes)`: given `AccountChange`s of
+    accounts (HubSpot companies) modified in an incremental read's window, the ids of those
+    whose modification the people have seen or that is only leadsync's own score write.
     """
 
     events_since: Mapping[str, datetime] = field(default_factory=dict)
     scored: Callable[[Sequence[tuple[str, datetime | None]]], Collection[str]] | None = None
     stored: Callable[[Sequence[str]], Mapping[str, Record]] | None = None
+    accounts_seen: Callable[[Sequence[AccountChange]], Collection[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +230,10 @@ class Connector(Protocol):
         fetched, plus the current output values. `resume` is a cursor from an earlier `Page`;
         `hints` let the connector skip what the engine will not use. With `members` (account
         kinds), each account carries its people (`Record.members`), and an incremental read
-        also yields the accounts one of whose people changed since `since`.
+        also yields the accounts one of whose people changed since `since`. An incremental read
+        of people whose fields name their account's values (`company.<property>`,
+        `Account.<field>`) also yields, as `Page.rescore` pages, the people not read yet of the
+        accounts modified since `since` (not counting leadsync's own writes).
         """
         ...
 

@@ -149,7 +149,7 @@ class Engine:
             run.writes.load_pending()
             run.writes.drain(final=True)
         for page in run.pages():
-            run.process(page.records, page_cursor=page.cursor)
+            run.process(page.records, page_cursor=page.cursor, rescore=page.rescore)
             if self.stop.is_set():
                 return RunStatus.INTERRUPTED
         if not run.options.dry_run:

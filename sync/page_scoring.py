@@ -157,13 +157,14 @@ class PageScorer:
             snapshot = encode(record)
             crm_version = version_ms(updated)
             encoded: str | None = None
-            if (
-                result != before
-                or snapshot != stored.inputs
-                or stored.crm_version is None
-                or (crm_version is not None and crm_version > stored.crm_version)
-            ):
-                row = ScoreRow.of(record.id, result, snapshot, crm_version)
+            # a version newer than the one stored (read, or produced by our own write) is
+            # someone else's change
+            newer = stored.crm_version is None or (
+                crm_version is not None and crm_version > stored.crm_version
+            )
+            if result != before or snapshot != stored.inputs or newer:
+                changed = crm_version if newer else stored.changed_version
+                row = ScoreRow.of(record.id, result, snapshot, crm_version, changed)
                 page.scores.append(row)
                 encoded = row.result
             plan.add_result(result)

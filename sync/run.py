@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 from config.account_links import ACCOUNT_LINKS
 from config.model_group import ModelGroup
 from config.settings import ReadSettings, WriteSettings
-from connectors.base import Connector, MemberRequest, Page, ReadHints
+from connectors.base import AccountChange, Connector, MemberRequest, Page, ReadHints
 from connectors.engagement_gates import EngagementGates
 from connectors.errors import (
     BudgetExhausted,
@@ -36,7 +36,7 @@ from scoring.types import Record
 from sync.account_day import learned_zone, remember_zone
 from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
-from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored
+from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored, version_ms
 from sync.progress import ProgressLog
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
 from sync.state.inputs import decode_inputs
@@ -488,7 +488,8 @@ class Run:
         scored = self.scored if self.skips_scored else None
         # a group's models keep their inputs apart: no one snapshot to take events from
         stored = None if isinstance(model, ModelGroup) else self.stored
-        return ReadHints(events_since=since, scored=scored, stored=stored)
+        accounts = self.accounts_seen if self.position.mode == "incremental" else None
+        return ReadHints(events_since=since, scored=scored, stored=stored, accounts_seen=accounts)
 
     @property
     def skips_scored(self) -> bool:
@@ -517,6 +518,41 @@ class Run:
                 if record_id in stored and already_scored(updated, stored[record_id], version)
             }
         return done
+
+    def accounts_seen(self, changes: Sequence[AccountChange]) -> set[str]:
+        """Of accounts modified in an incremental read's window, the ids whose change the
+        people need not be scored again for. The previous run looked at everything modified
+        before this run's watermark, so an account modified before it is seen. Of the others:
+        those the CRM says were last changed by our own write (`by_us`), or (when it cannot say)
+        whose version the account model already scored or produced by its own write
+        (`crm_version`); unless that model scored a change of someone else's at or after the
+        watermark (`changed_version`), which its write may hide and the people may not have
+        seen."""
+        link = ACCOUNT_LINKS.get((self.context.connector.crm, self.kind))
+        watermark = version_ms(self.position.cursor.watermark)
+        if link is None or watermark is None:
+            return set()
+        context = self.context
+        rows = context.store.previous_rows(context.connection, link[1], [c.id for c in changes])
+        seen = set()
+        for change in changes:
+            modified = version_ms(change.modified)
+            if modified is not None and modified < watermark:
+                seen.add(change.id)
+                continue
+            row = rows.get(change.id)
+            if row is None or (
+                row.changed_version is not None and row.changed_version >= watermark
+            ):
+                continue
+            if change.by_us or (
+                change.by_us is None
+                and row.crm_version is not None
+                and modified is not None
+                and modified <= row.crm_version
+            ):
+                seen.add(change.id)
+        return seen
 
     def stored(self, record_ids: Sequence[str]) -> dict[str, Record]:
         """The input snapshots this model last scored `record_ids` with, as records."""
@@ -576,22 +612,26 @@ class Run:
             views.append(done[accounts])
         return views
 
-    def process(self, records: Sequence[Record], *, page_cursor: str | None) -> set[str]:
+    def process(
+        self, records: Sequence[Record], *, page_cursor: str | None, rescore: bool = False
+    ) -> set[str]:
         """Score and plan one page, then commit it: its outbox entries, scores and the cursor
         after it together (and write full batches); the ids of its records with a planned
-        write."""
+        write. `rescore` (`Page.rescore`): score every record, even one whose version is
+        scored (its account changed)."""
         context, counts = self.context, self.counts
         store, connection = context.store, context.connection
         ids = [r.id for r in records]
         views = self._with_accounts(records)
         scorer = self.scorer
+        skip = self.skips_scored and not rescore
         if isinstance(scorer, GroupScorer):
             kinds = [slot.state_kind for slot in scorer.group.slots]
             stored = {k: store.previous_rows(connection, k, ids) for k in kinds}
-            page = scorer.score(views, stored, skip_scored=self.skips_scored)
+            page = scorer.score(views, stored, skip_scored=skip)
         else:
             previous = store.previous_rows(connection, self.kind, ids)
-            page = scorer.score(views[0], previous, skip_scored=self.skips_scored)
+            page = scorer.score(views[0], previous, skip_scored=skip)
         self.result.plan.merge(page.plan)
         if page.high_water is not None and (
             self.high_water is None or page.high_water > self.high_water

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from connectors.history import PropertyHistories
 from connectors.hubspot import schema
 from connectors.hubspot.api import HubSpotApi, batch_path
 from connectors.hubspot.associations import ASSOCIATION_BATCH
+from connectors.hubspot.company_changes import changed_companies_since, people_of
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
 from connectors.hubspot.deals import won_deals
 from connectors.hubspot.engagement import Engagement, gates, helper_properties
@@ -194,7 +196,10 @@ class HubSpotConnector:
         sizes (`connectors.hubspot.enrichment`), except for records `hints.scored` names. With
         `members` (companies), every company carries its contacts, and an incremental read
         then also yields the companies one of whose contacts changed since `since - overlap_s`
-        (pages without a cursor: a run stopped among them reads from `since` again).
+        (pages without a cursor: a run stopped among them reads from `since` again). An
+        incremental read of contacts whose model names `company.<property>` ends with the
+        contacts not read yet of the companies modified since `since - overlap_s`
+        (`connectors.hubspot.company_changes`; `Page.rescore` pages without a cursor).
         """
         spec = self._spec(kind)
         properties = self._properties(spec, fields, event_types)
@@ -220,6 +225,10 @@ class HubSpotConnector:
         pages = (Page(self._records(spec, e, names), _cursor(e.state)) for e in enriched)
         if members is None or kind != "company":
             yield from pages
+            if isinstance(state, IncrementalState) and spec.kind == "contact":
+                yield from self._company_changes(
+                    state.t, enricher.enriched, fields, event_types, hints
+                )
             return
         seen: set[str] = set()
         yield from self._with_members(pages, members, seen)
@@ -260,6 +269,49 @@ class HubSpotConnector:
             for start in range(0, len(fresh), BATCH_SIZE):
                 chunk = fresh[start : start + BATCH_SIZE]
                 yield Page(self.fetch("company", chunk, fields, event_types), None)
+
+    def _company_changes(
+        self,
+        since_ms: int,
+        read: Collection[str],
+        fields: Collection[str],
+        event_types: Collection[str],
+        hints: ReadHints | None,
+    ) -> Iterator[Page]:
+        """`Page.rescore` pages of the contacts not in `read` of the companies modified at or
+        after `since_ms` (not by our own write alone), with their events and company values."""
+        spec = KINDS["contact"]
+        _, company = self._split(spec, fields)
+        if not company:
+            return
+        seen = hints.accounts_seen if hints is not None else None
+        changed = changed_companies_since(self._api, since_ms, company, seen)
+        people = list(people_of(self._api, changed, read))
+        if not people:
+            return
+        # every one of them is scored again: their events and company values are all needed
+        unscored = dataclasses.replace(hints, scored=None) if hints is not None else None
+        enricher = self._enricher(spec, fields, event_types, unscored)
+        enricher.know(changed)
+        names = self._names(spec, fields, event_types)
+        raw = self._batch_read(spec, people, self._properties(spec, fields, event_types))
+        for page in enricher.pages(raw):
+            yield Page(self._records(spec, page, names), None, rescore=True)
+
+    def _batch_read(
+        self, spec: ObjectSpec, record_ids: Sequence[str], properties: Sequence[str]
+    ) -> Iterator[tuple[list[dict[str, Any]], None]]:
+        """Raw pages of `record_ids` by batch read, 100 a call (unknown ids are left out)."""
+        for start in range(0, len(record_ids), BATCH_SIZE):
+            chunk = list(record_ids[start : start + BATCH_SIZE])
+            data = self._api.call(
+                "objects.batch_read",
+                self._api.post_json,
+                batch_path(spec.object_type, "read"),
+                orjson.dumps({"inputs": [{"id": i} for i in chunk], "properties": properties}),
+                check=check_results,
+            ).data
+            yield list(data["results"]), None
 
     def _records(self, spec: ObjectSpec, page: Enriched[Any], names: Sequence[str]) -> list[Record]:
         events, companies = page.events, page.company
@@ -318,25 +370,13 @@ class HubSpotConnector:
         With `members` (companies), each company carries its contacts."""
         spec = self._spec(kind)
         properties = self._properties(spec, fields, event_types)
-
-        def raw() -> Iterator[tuple[list[dict[str, Any]], None]]:
-            for start in range(0, len(record_ids), BATCH_SIZE):
-                chunk = list(record_ids[start : start + BATCH_SIZE])
-                data = self._api.call(
-                    "objects.batch_read",
-                    self._api.post_json,
-                    batch_path(spec.object_type, "read"),
-                    orjson.dumps({"inputs": [{"id": i} for i in chunk], "properties": properties}),
-                    check=check_results,
-                ).data
-                yield list(data["results"]), None
-
         enricher = self._enricher(spec, fields, event_types, None)
         names = self._names(spec, fields, event_types)
+        raw = self._batch_read(spec, record_ids, properties)
         records = [
             record
             for page in (
-                enricher.pages(raw()) if enricher.active else (Enriched(r, s) for r, s in raw())
+                enricher.pages(raw) if enricher.active else (Enriched(r, s) for r, s in raw)
             )
             for record in self._records(spec, page, names)
         ]

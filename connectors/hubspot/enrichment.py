@@ -132,9 +132,15 @@ class Enricher(Generic[S]):
         self._stored = wanted.stored
         self._modified = wanted.modified
         self._companies: dict[str, Mapping[str, Any]] = {}
+        #: contacts given company values so far (what `company_changes` need not read again)
+        self.enriched: set[str] = set()
         self._forms = FormNames(self._api)  # form names of this read, asked once each
         # unread ids per object type, in arrival order, and who waits for each
         self._queue: dict[str, dict[str, list[tuple[_Group[S], list[Event]]]]] = {}
+
+    def know(self, companies: Mapping[str, Mapping[str, Any]]) -> None:
+        """Take `companies`' properties as read (no batch read for them)."""
+        self._companies.update(companies)
 
     @property
     def active(self) -> bool:
@@ -174,6 +180,8 @@ class Enricher(Generic[S]):
         needed = self._needed(group)
         if not needed:
             return group
+        if self._company_properties:
+            self.enriched.update(needed)
         records = {str(r["id"]): r for page in pages for r in page.results}
         self._start_web(group, records, needed)
         sources = [*self._activities] + ([COMPANIES] if self._company_properties else [])

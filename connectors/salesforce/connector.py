@@ -29,6 +29,11 @@ from connectors.base import (
 from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
 from connectors.property_names import PropertyNames
+from connectors.salesforce.account_changes import (
+    changed_accounts_since,
+    people_of,
+    reads_account,
+)
 from connectors.salesforce.activity import parse_datetime
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.converted import (
@@ -121,16 +126,22 @@ class SalesforceConnector:
     ) -> Iterator[Page]:
         """Pages of records modified at or after `since` (all when None), resumable.
 
-        `hints` are not used: child activity comes in the records' own query (subqueries), so
-        skipping records the engine already scored would save no call. With `members`
-        (accounts), every Account carries its people (`connectors.salesforce.members`); an
-        incremental read then also yields, in pages without a cursor, the Accounts one of whose
-        Contacts or matched Leads changed since `since`. A Lead read asking for `IsConverted`
-        gives each converted Lead its Contact's activity (`connectors.salesforce.converted`)."""
+        Of `hints`, only `accounts_seen` is used: child activity comes in the records' own
+        query (subqueries), so skipping records the engine already scored would save no call.
+        With `members` (accounts), every Account carries its people
+        (`connectors.salesforce.members`); an incremental read then also yields, in pages
+        without a cursor, the Accounts one of whose Contacts or matched Leads changed since
+        `since`. An incremental read of Contacts whose
+        model names `Account.<field>` ends with the Contacts of the Accounts changed since
+        `since` (`connectors.salesforce.account_changes`). A Lead read asking for
+        `IsConverted` gives each converted Lead its Contact's activity
+        (`connectors.salesforce.converted`)."""
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
+        if members is not None and kind == "account":
+            return self._account_pages(fields, event_types, since, resume, members)
         if asks_for_converted(kind, fields, event_types):
             asked = any(f.lower() == CONVERTED_CONTACT.lower() for f in fields)
-            pages = self._reader.pages(
+            converted = self._reader.pages(
                 kind,
                 sorted({*fields, CONVERTED_CONTACT}),
                 event_types,
@@ -138,12 +149,35 @@ class SalesforceConnector:
                 resume=resume,
                 write_reserve=reserve,
             )
-            return with_contact_activity(self._reader, pages, event_types, keep_field=asked)
-        if members is None or kind != "account":
-            return self._reader.pages(
-                kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
-            )
-        return self._account_pages(fields, event_types, since, resume, members)
+            return with_contact_activity(self._reader, converted, event_types, keep_field=asked)
+        pages = self._reader.pages(
+            kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
+        )
+        mode = ReadCursor.decode(resume).mode if resume else None
+        incremental = (mode or ("full" if since is None else "incremental")) == "incremental"
+        if kind == "contact" and incremental and since is not None and reads_account(fields):
+            return self._with_account_changes(pages, fields, event_types, since, hints)
+        return pages
+
+    def _with_account_changes(
+        self,
+        pages: Iterator[Page],
+        fields: Collection[str],
+        event_types: Collection[str],
+        since: datetime,
+        hints: ReadHints | None,
+    ) -> Iterator[Page]:
+        """`pages`, then as `Page.rescore` pages the Contacts not read yet of the Accounts
+        modified since `since` (not by leadsync's own write alone;
+        `connectors.salesforce.account_changes`)."""
+        read: set[str] = set()
+        for page in pages:
+            read.update(r.id for r in page.records)
+            yield page
+        seen = hints.accounts_seen if hints is not None else None
+        changed = changed_accounts_since(self._reader, since - self._reader.overlap, seen)
+        for records in people_of(self._reader, changed, fields, event_types, read):
+            yield Page(records, None, rescore=True)
 
     def _account_pages(
         self,

@@ -547,6 +547,12 @@ class Reader:
         while len(self._recent) > 3 * self.batch_size:
             self._recent.popitem(last=False)
 
+    def noted(self, records: Collection[Record]) -> None:
+        """Note the inputs of records read by filter, so that writing them is remembered for
+        echo suppression as for the records of `pages`."""
+        for record in records:
+            self._note(record.id, fingerprint(record.properties))
+
     def written(self, record_id: str) -> None:
         """Remember the inputs of a record leadsync just wrote (for echo suppression)."""
         fp = self._recent.get(record_id)

@@ -2,13 +2,13 @@
 account-level outcome (a won Opportunity) that the breadth of that engagement predicts.
 
 `add_buying_committees(store, seed=...)` runs after `generator.generate` with its own random
-streams, so every record the generator made stays as the seed made it. For each prospect
-Account (one with a Website that no lead's conversion made) it adds 0-3 unconverted Leads on the Account's domain, addressed
-as real Leads are: `jo@acme.com`, in capitals (`JO@ACME.COM`), on a subdomain
-(`jo@eu.acme.com`), or from a free-email address with the company Website (`www.acme.com`) or
-without one (that Lead matches no Account). An Account is in market with probability
-`in_market`; then each of its people (Contacts and those Leads) joins the committee with
-probability 0.6 and shows one engagement within the last 12 days: a meeting (Event), a call
+streams, so every record the generator made stays as the seed made it. For each prospect Account
+(one with a Website that no lead's conversion made) it adds 0-3 unconverted Leads on the
+Account's domain, addressed as real Leads are: `jo@acme.com`, in capitals (`JO@ACME.COM`), on a
+subdomain (`jo@eu.acme.com`), or from a free-email address with the company Website
+(`www.acme.com`) or without one (that Lead matches no Account). An Account is in market with
+probability `in_market`; then each of its people (Contacts and those Leads) joins the committee
+with probability 0.6 and shows one engagement within the last 12 days: a meeting (Event), a call
 Task or a campaign response (CampaignMember). The Account wins with probability
 `sigmoid(-3 + 4 * in_market + 0.4 * committee people)` (the truth kept in
 `Store.account_outcomes`).

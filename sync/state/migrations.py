@@ -53,6 +53,16 @@ def _add_score_versions(conn: sa.Connection, tables: Tables) -> None:
     )
 
 
+def _add_changed_version(conn: sa.Connection, tables: Tables) -> None:
+    """scores.changed_version: the latest version scored that was not our own write (NULL until
+    rescored)."""
+    preparer = conn.dialect.identifier_preparer
+    conn.exec_driver_sql(
+        f"ALTER TABLE {preparer.format_table(tables.scores)} ADD COLUMN "
+        f"{preparer.quote('changed_version')} BIGINT"
+    )
+
+
 def _add_write_jobs(conn: sa.Connection, tables: Tables) -> None:
     """write_jobs: Bulk API jobs noted before their upload (crash reconciliation)."""
     tables.write_jobs.create(conn)
@@ -69,6 +79,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "scores.crm_version, scores.model_version: version scored", _add_score_versions),
     Migration(4, "write_jobs: server-side write jobs noted before upload", _add_write_jobs),
     Migration(5, "account_zones: the CRM account's time zone per connection", _add_account_zones),
+    Migration(6, "scores.changed_version: latest version scored not ours", _add_changed_version),
 )
 LATEST = MIGRATIONS[-1].version
 

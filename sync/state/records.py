@@ -91,6 +91,7 @@ class ScoreRow(NamedTuple):
     inputs: str | None = None
     crm_version: int | None = None
     model_version: str | None = None
+    changed_version: int | None = None
 
     @classmethod
     def of(
@@ -99,9 +100,11 @@ class ScoreRow(NamedTuple):
         result: ScoreResult,
         inputs: str | None = None,
         crm_version: int | None = None,
+        changed_version: int | None = None,
     ) -> ScoreRow:
-        """The row of `result` for `record_id`, with its input snapshot text and the CRM
-        modification time (epoch ms) of the record version it scored."""
+        """The row of `result` for `record_id`, with its input snapshot text, the CRM
+        modification time (epoch ms) of the record version it scored and the latest such time
+        that was not our own write (`PreviousRow.changed_version`)."""
         return cls(
             record_id,
             result.score,
@@ -111,17 +114,21 @@ class ScoreRow(NamedTuple):
             inputs,
             crm_version,
             result.model_version,
+            changed_version,
         )
 
 
 class PreviousRow(NamedTuple):
     """What the state store holds for one record: result JSON, input snapshot text, the CRM
-    version scored (epoch ms, raised by our own writes) and the result's model version."""
+    version scored (epoch ms, raised by our own writes), the result's model version, and the
+    latest CRM version scored that was newer than the stored one (someone else's change, not
+    the version our own write produced; None for rows stored before migration 6)."""
 
     result: str
     inputs: str | None
     crm_version: int | None
     model_version: str | None
+    changed_version: int | None = None
 
 
 class RunStatus(StrEnum):

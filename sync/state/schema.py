@@ -174,6 +174,9 @@ def build_tables(prefix: str) -> Tables:
         # to the one our own write produced, and the model version of `result`
         sa.Column("crm_version", sa.BigInteger),
         sa.Column("model_version", sa.String(32)),
+        # migration 6: the latest version scored that was newer than the stored one (a change
+        # of someone else's, never raised by our own write): `PreviousRow.changed_version`
+        sa.Column("changed_version", sa.BigInteger),
         sa.PrimaryKeyConstraint("connection", "kind", "record_id"),
     )
     schema_version = sa.Table(

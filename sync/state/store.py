@@ -106,7 +106,8 @@ class StateStore(LedgerMixin):
         self._outbox_delete_ids = KeyedIds(f"DELETE FROM {quote(o.name)}", dialect)
         self._previous = KeyedIds(
             f"SELECT {quote('record_id')}, {quote('result')}, {quote('inputs')}, "
-            f"{quote('crm_version')}, {quote('model_version')} FROM {quote(s.name)}",
+            f"{quote('crm_version')}, {quote('model_version')}, {quote('changed_version')} "
+            f"FROM {quote(s.name)}",
             dialect,
         )
         self._versions = KeyedIds(
@@ -117,11 +118,11 @@ class StateStore(LedgerMixin):
         self._score_upsert = BulkInsert(
             tables.scores,
             ("connection", "kind", "record_id", "score", "label", "qualified", "result",
-             "scored_at", "inputs", "crm_version", "model_version"),
+             "scored_at", "inputs", "crm_version", "model_version", "changed_version"),
             dialect,
             conflict=("connection", "kind", "record_id"),
             update=("score", "label", "qualified", "result", "scored_at", "inputs",
-                    "crm_version", "model_version"),
+                    "crm_version", "model_version", "changed_version"),
         )  # fmt: skip
         # our own write's modification time: the version scored, when it is newer
         self._version_raise = VersionRaise(s, dialect)
@@ -404,7 +405,8 @@ class StateStore(LedgerMixin):
                     conn,
                     (
                         (connection, score_kind, r.record_id, r.score, r.label, r.qualified,
-                         r.result, now, r.inputs, r.crm_version, r.model_version)
+                         r.result, now, r.inputs, r.crm_version, r.model_version,
+                         r.changed_version)
                         for r in rows
                     ),
                 )  # fmt: skip

@@ -30,11 +30,9 @@ def outputs(sb, object_type: str, record_id: str) -> dict[str, str | None]:
         return {n: table.text(row, f"leadsync_{n}") for n in ("fit", "interest", "score", "label")}
 
 
-@pytest.fixture
-def world(tmp_path):
-    sb = sandbox(CONTACTS, companies=COMPANIES, buying_committees=True)
-    people = load_model(MODELS / "hubspot-professional.yaml")
-    accounts = load_model(MODELS / "hubspot-companies.yaml")
+def account_world(tmp_path, sb, people, accounts):
+    """`(sandbox, connector, engine, people model, account model)` of one connection `hs`
+    scoring contacts and companies of `sb` (outputs set up), closed after the test."""
     conn = connector(sb)
     for kind, model in (("contact", people), ("company", accounts)):
         assert conn.ensure_schema(kind, output_fields(model.grades, model.labels), apply=True).ok
@@ -44,6 +42,13 @@ def world(tmp_path):
     conn.close()
     store.close()
     sb.stop()
+
+
+@pytest.fixture
+def world(tmp_path):
+    sb = sandbox(CONTACTS, companies=COMPANIES, buying_committees=True)
+    people = load_model(MODELS / "hubspot-professional.yaml")
+    yield from account_world(tmp_path, sb, people, load_model(MODELS / "hubspot-companies.yaml"))
 
 
 def test_companies_are_scored_from_their_people_written_back_and_recomputed(world):

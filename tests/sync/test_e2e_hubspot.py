@@ -126,6 +126,9 @@ def test_full_then_incremental_runs_never_loop_and_pick_up_changes(tmp_path, ref
         # engagement or company reads, only the search (200 a page, one more to see the end)
         assert [r.counts.scored for r in incremental] == [0, 0, 0]
         assert incremental[0].counts.api_calls <= 1.1 * -(-live // 200) + 2
+        # a quiet run: the contact search and the company search (the model reads company
+        # values), each answering nothing
+        assert [r.counts.api_calls for r in incremental[1:]] == [2, 2]
         assert store.applied_count("hs", "contact") == reference[1]
 
         clock.advance(3600)
@@ -134,14 +137,15 @@ def test_full_then_incremental_runs_never_loop_and_pick_up_changes(tmp_path, ref
         after = engine.run("contact", model, options, now=later)
         assert (after.mode, after.counts.read) == ("incremental", len(changed))
         assert after.counts.written == after.counts.planned <= len(changed)
-        # one search, one association call each for companies, meetings and calls, one batch
-        # read per kind the changed contacts link to, and the write
+        # one search, the company search (no company changed), one association call each for
+        # companies, meetings and calls, one batch read per kind the changed contacts link to,
+        # and the write
         store_ = sb.store
         kinds = sum(
             any(store_.associated("contacts", int(c), t) for c in changed)
             for t in ("companies", "meetings", "calls")
         )
-        assert after.counts.api_calls == 1 + 3 + kinds + (1 if after.counts.written else 0)
+        assert after.counts.api_calls == 1 + 1 + 3 + kinds + (1 if after.counts.written else 0)
         state = crm_state(sb)
         assert {rid for rid in state if state[rid] != reference[0][rid]} <= set(changed)
         clock.advance(300)

@@ -29,10 +29,9 @@ def account_outputs(sb: SalesforceSandbox, account_id: str) -> dict[str, object]
     return {n: row.get(f"Leadsync_{n.capitalize()}__c") for n in ("fit", "interest", "score")}
 
 
-@pytest.fixture
-def world(tmp_path):
-    sb = SalesforceSandbox(leads=LEADS, now=NOW, buying_committees=True).start()
-    conn = SalesforceConnector(
+def connector(sb: SalesforceSandbox) -> SalesforceConnector:
+    """The connector of the sandbox's connected app (client credentials)."""
+    return SalesforceConnector(
         SalesforceOptions(
             login_url=sb.url,
             client_id=sb.client_id,
@@ -40,6 +39,12 @@ def world(tmp_path):
             ca_bundle=sb.ca_file,
         )
     )
+
+
+@pytest.fixture
+def world(tmp_path):
+    sb = SalesforceSandbox(leads=LEADS, now=NOW, buying_committees=True).start()
+    conn = connector(sb)
     people = load_model(MODELS / "salesforce-leads.yaml")
     accounts = load_model(MODELS / "salesforce-accounts.yaml")
     store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=NOW)

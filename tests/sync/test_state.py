@@ -211,7 +211,7 @@ def test_in_memory_sqlite_works_for_one_process():
     s.close()
 
 
-def test_migrations_2_to_5_add_score_inputs_versions_write_jobs_and_zones_to_version_1(
+def test_migrations_2_to_6_add_score_inputs_versions_write_jobs_and_zones_to_version_1(
     any_store,
 ):
     t = any_store.t
@@ -225,7 +225,7 @@ def test_migrations_2_to_5_add_score_inputs_versions_write_jobs_and_zones_to_ver
         counts=RunCounts(), now=T0,
     )  # fmt: skip
     with any_store.engine.begin() as conn:  # back to the schema of version 1
-        for column in ("inputs", "crm_version", "model_version"):
+        for column in ("inputs", "crm_version", "model_version", "changed_version"):
             conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN {column}")
         t.write_jobs.drop(conn)
         t.account_zones.drop(conn)
@@ -236,8 +236,8 @@ def test_migrations_2_to_5_add_score_inputs_versions_write_jobs_and_zones_to_ver
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
         assert sa.inspect(conn).has_table(t.write_jobs.name)
         assert sa.inspect(conn).has_table(t.account_zones.name)
-    assert {"inputs", "crm_version", "model_version"} <= columns
-    assert versions == [1, 2, 3, 4, 5]
+    assert {"inputs", "crm_version", "model_version", "changed_version"} <= columns
+    assert versions == [1, 2, 3, 4, 5, 6]
     assert any_store.account_zone("acme") is None
     assert any_store.scored_versions("acme", "contact", ["1"]) == {"1": (None, None)}
     assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
