@@ -15,8 +15,9 @@ Phases (goals in brackets; figures in the closing JSON, `bench.goals`):
      (`bench.goals.window_minimum_s`) [<= 1.15x];
    - the run that absorbs the full run's own writes (5 minutes later; our writes bumped every
      contact's modification time, so it re-reads them through search): calls against
-     ceil(read/100) + ceil(written/100) [<= 1.02x], seconds against the true minimum of both
-     windows (190 per 10 s, and 5 searches per second) [<= 1.15x];
+     ceil(read/200) searches + ceil(written/100) + the company search [<= 1.02x] (records
+     whose only change is our own write fetch no related records), seconds against the true
+     minimum of both windows (190 per 10 s, and 5 searches per second) [<= 1.15x];
    - an incremental run after 1% of the contacts got new activity: calls [<= ceil(changed/100)
      + ceil(written/100), the changed contacts' association and linked batch reads, and one
      search of the companies changed in the run's window: the model reads company values, so
@@ -78,6 +79,8 @@ RSS_GOAL = 1.25
 #: One search of the companies modified in an incremental run's window (the model reads company
 #: values: `connectors.hubspot.company_changes`), answering nothing on a quiet portal.
 COMPANY_SEARCH = 1
+#: Records a CRM search page holds.
+SEARCH_PAGE = 200
 
 SERVER = """
 import json, sys
@@ -203,7 +206,14 @@ def limited(contacts: int, folder: Path) -> dict[str, Any]:
         # passes them (start - overlap), so later runs read only new changes
         clock.advance(300)
         absorb, absorb_floor = measured(RunOptions())
-        absorb_min = minimum(absorb.counts.read, absorb.counts.written)
+        # its reads are searches of 200 a page, and records whose only change is our own
+        # write fetch no company, meeting or call: `minimum` (list pages of 100 and related
+        # reads) would set a target 2.6x too loose
+        absorb_min = (
+            math.ceil(absorb.counts.read / SEARCH_PAGE)
+            + math.ceil(absorb.counts.written / 100)
+            + COMPANY_SEARCH
+        )
         print(
             f"incremental after the full run: read {absorb.counts.read:,} (our own writes), "
             f"wrote {absorb.counts.written}, {absorb.counts.api_calls} calls (minimum "

@@ -10,7 +10,8 @@ guard):
   (`ConvertedOpportunity.IsWon`, read through the lead's `ConvertedOpportunityId` in the same
   SOQL query); a lost or still open opportunity, or a conversion without one, is not won. The
   date stays `ConvertedDate`: activity after the conversion belongs to the sales cycle, and
-  scoring with it would leak the outcome.
+  scoring with it would leak the outcome. Conversion moves a lead's activity to its new
+  Contact; the connector reads it there for converted leads (`connectors.salesforce.converted`).
 
 - HubSpot companies with the outcome `won` (the default for account models): a won deal
   associated with the company; the date is the earliest close date of its won deals. The

@@ -36,6 +36,11 @@ from connectors.salesforce.account_changes import (
 )
 from connectors.salesforce.activity import parse_datetime
 from connectors.salesforce.client import SalesforceApi
+from connectors.salesforce.converted import (
+    CONVERTED_CONTACT,
+    asks_for_converted,
+    with_contact_activity,
+)
 from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.history import read_history
 from connectors.salesforce.list_email import ListEmailAccess
@@ -128,10 +133,23 @@ class SalesforceConnector:
         without a cursor, the Accounts one of whose Contacts or matched Leads changed since
         `since`. An incremental read of Contacts whose
         model names `Account.<field>` ends with the Contacts of the Accounts changed since
-        `since` (`connectors.salesforce.account_changes`)."""
+        `since` (`connectors.salesforce.account_changes`). A Lead read asking for
+        `IsConverted` gives each converted Lead its Contact's activity
+        (`connectors.salesforce.converted`)."""
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
         if members is not None and kind == "account":
             return self._account_pages(fields, event_types, since, resume, members)
+        if asks_for_converted(kind, fields, event_types):
+            asked = any(f.lower() == CONVERTED_CONTACT.lower() for f in fields)
+            converted = self._reader.pages(
+                kind,
+                sorted({*fields, CONVERTED_CONTACT}),
+                event_types,
+                since=since,
+                resume=resume,
+                write_reserve=reserve,
+            )
+            return with_contact_activity(self._reader, converted, event_types, keep_field=asked)
         pages = self._reader.pages(
             kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
         )

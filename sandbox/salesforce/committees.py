@@ -2,13 +2,13 @@
 account-level outcome (a won Opportunity) that the breadth of that engagement predicts.
 
 `add_buying_committees(store, seed=...)` runs after `generator.generate` with its own random
-streams, so every record the generator made stays as the seed made it. For each prospect
-Account (one with a Website) it adds 0-3 unconverted Leads on the Account's domain, addressed
-as real Leads are: `jo@acme.com`, in capitals (`JO@ACME.COM`), on a subdomain
-(`jo@eu.acme.com`), or from a free-email address with the company Website (`www.acme.com`) or
-without one (that Lead matches no Account). An Account is in market with probability
-`in_market`; then each of its people (Contacts and those Leads) joins the committee with
-probability 0.6 and shows one engagement within the last 12 days: a meeting (Event), a call
+streams, so every record the generator made stays as the seed made it. For each prospect Account
+(one with a Website that no lead's conversion made) it adds 0-3 unconverted Leads on the
+Account's domain, addressed as real Leads are: `jo@acme.com`, in capitals (`JO@ACME.COM`), on a
+subdomain (`jo@eu.acme.com`), or from a free-email address with the company Website
+(`www.acme.com`) or without one (that Lead matches no Account). An Account is in market with
+probability `in_market`; then each of its people (Contacts and those Leads) joins the committee
+with probability 0.6 and shows one engagement within the last 12 days: a meeting (Event), a call
 Task or a campaign response (CampaignMember). The Account wins with probability
 `sigmoid(-3 + 4 * in_market + 0.4 * committee people)` (the truth kept in
 `Store.account_outcomes`).
@@ -56,10 +56,15 @@ def add_buying_committees(store: Store, *, seed: int, in_market: float = 0.25) -
         for contact_id, row in store.table("Contact").items():
             if row.get("AccountId"):
                 contacts.setdefault(str(row["AccountId"]), []).append(contact_id)
+        converted = {
+            str(lead["ConvertedAccountId"])
+            for lead in store.table("Lead").values()
+            if lead.get("IsConverted")
+        }
         for account_id, account in list(store.table("Account").items()):
             website = account.get("Website")
-            if not website:
-                continue  # a converted lead's customer Account: its outcome is already there
+            if not website or account_id in converted:
+                continue  # a converted lead's Account: its outcome is its lead's Opportunity
             domain = str(website).removeprefix("https://www.")
             people = contacts.get(account_id, []) + [
                 _lead(store, rng, now, account, domain) for _ in range(rng.choice((0, 1, 1, 2, 3)))

@@ -16,9 +16,11 @@ and activity dates, readable through the `Account_Engagement_Fields` permission 
 The hidden outcome of each lead (will it convert to a won opportunity?) is drawn from a logistic
 function of its true fit and of its recent, decayed engagement, so a sensible scoring model
 ranks converters above the rest; a quarter as many again convert to an opportunity that is lost.
-Conversions dated in the past are partly visible already (read-only converted leads with a
-Contact, Account and Opportunity, won or lost); `Store.outcomes` holds every lead's truth
-(converted = converted with a won opportunity) for backtests.
+Conversions dated in the past are partly visible already, made as Salesforce converts: a
+read-only converted lead with a Contact and an Account from its fields, an Opportunity won or
+lost 30 days later (still open if that is after `now`), and its activity and campaign
+memberships moved to the Contact. `Store.outcomes` holds every lead's truth (converted =
+converted with a won opportunity) for backtests.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ def generate(store: Store, *, leads: int, seed: int, accounts: int | None = None
         ]
         for _ in range(leads):
             _lead(store, rng, now, campaigns)
+        _move_converted_activity(store)
         for _ in range(leads // 4):
             account = rng.choice(account_ids)
             _contact(store, rng, now, account, campaigns)
@@ -701,22 +704,26 @@ def _list_email_result(  # noqa: PLR0913  the inputs of one seeded record
 def _convert(  # noqa: PLR0913  the inputs of one seeded record
     store: Store, rng: random.Random, lead_id: str, lead: dict[str, Any], at: int, *, won: bool
 ) -> None:
+    """Convert a lead at `at` as Salesforce's lead conversion does: a new Account and Contact
+    from the lead's standard field mapping (Company, Industry, employees, revenue, Website and
+    Country to the Account; the person's fields and Country to the Contact), an Opportunity on
+    the Account, and the lead read-only with its Converted ids. The Account's `Type` is left
+    empty (the Lead has no such field to map). The Opportunity closes 30 days later, won or
+    lost; one closing after `now` is still open. The lead's activity moves to the Contact
+    afterwards (`_move_converted_activity`)."""
     owner = lead["OwnerId"]
-    stamps = {
-        "CreatedDate": at,
-        "CreatedById": owner,
-        "LastModifiedDate": at,
-        "LastModifiedById": owner,
-        "SystemModstamp": at,
-    }
+    stamps = _stamped(at, owner)
     account = store.load(
         "Account",
         {
             "Name": lead["Company"],
             "Industry": lead["Industry"],
             "NumberOfEmployees": lead["NumberOfEmployees"],
+            "AnnualRevenue": lead["AnnualRevenue"],
+            "BillingCountry": lead["Country"],
+            "Website": lead["Website"],
+            "Type": None,
             "OwnerId": owner,
-            "Type": "Customer - Direct",
             **stamps,
         },
     )
@@ -727,25 +734,32 @@ def _convert(  # noqa: PLR0913  the inputs of one seeded record
             "LastName": lead["LastName"],
             "Name": lead["Name"],
             "Email": lead["Email"],
+            "Phone": lead["Phone"],
             "Title": lead["Title"],
             "AccountId": account,
             "LeadSource": lead["LeadSource"],
             "HasOptedOutOfEmail": lead["HasOptedOutOfEmail"],
+            "MailingCountry": lead["Country"],
             "OwnerId": owner,
             **stamps,
         },
     )
+    amount = float(rng.randint(5, 200) * 1000)
+    closes = at + 30 * DAY
+    closed = closes <= store.now_epoch
+    stage = ("Closed Won" if won else "Closed Lost") if closed else "Proposal"
     opportunity = store.load(
         "Opportunity",
         {
             "Name": f"{lead['Company']} - New Business",
             "AccountId": account,
-            "StageName": "Closed Won" if won else "Closed Lost",
-            "IsWon": won,
-            "IsClosed": True,
-            "Amount": float(rng.randint(5, 200) * 1000),
-            "CloseDate": format_date(at + 30 * DAY),
+            "StageName": stage,
+            "IsWon": closed and won,
+            "IsClosed": closed,
+            "Amount": amount,
+            "CloseDate": format_date(closes),
             **stamps,
+            **({"LastModifiedDate": closes, "SystemModstamp": closes} if closed else {}),
         },
     )
     # Lead Status is history-tracked in this org: the conversion leaves a LeadHistory row
@@ -771,6 +785,45 @@ def _convert(  # noqa: PLR0913  the inputs of one seeded record
         LastModifiedDate=at,
         SystemModstamp=max(at, lead["SystemModstamp"]),
     )
+
+
+#: The lead's activity that conversion moves to its Contact: (object, field naming the person).
+_PERSON_ACTIVITY = (
+    ("Task", "WhoId"),
+    ("Event", "WhoId"),
+    ("EmailStatus", "WhoId"),
+    ("ListEmailSentResult", "RecipientId"),
+)
+
+
+def _move_converted_activity(store: Store) -> None:
+    """Move every converted lead's activity to its Contact, as conversion does: Tasks and Events
+    (WhoId to the Contact, WhatId to the Opportunity; those logged before the conversion get it
+    as their last modification), campaign memberships (ContactId set; LeadId kept), and the
+    email tracking that names the person (EmailStatus, ListEmailSentResult,
+    EmailMessageRelation). The Contact's LastActivityDate is the lead's."""
+    moved: dict[str, str] = {}
+    for lead_id, lead in store.table("Lead").items():
+        if not lead.get("IsConverted"):
+            continue
+        contact, opportunity = lead["ConvertedContactId"], lead["ConvertedOpportunityId"]
+        at = int(lead["LastModifiedDate"])  # the conversion is a converted lead's last change
+        moved[lead_id] = contact
+        for name, ref in _PERSON_ACTIVITY:
+            for row_id in list(store.child_ids(name, ref, lead_id)):
+                store.repoint(name, row_id, ref, contact)
+                row = store.table(name)[row_id]
+                if name in ("Task", "Event"):
+                    row["WhatId"] = opportunity
+                    if row["CreatedDate"] < at:
+                        row.update(LastModifiedDate=at, SystemModstamp=at)
+        for row_id in store.child_ids("CampaignMember", "LeadId", lead_id):
+            store.repoint("CampaignMember", row_id, "ContactId", contact)
+        store.table("Contact")[contact]["LastActivityDate"] = lead.get("LastActivityDate")
+    for relation in store.table("EmailMessageRelation").values():
+        contact = moved.get(str(relation["RelationId"]))
+        if contact:
+            relation.update(RelationId=contact, RelationObjectType="Contact")
 
 
 def _contact(

@@ -188,6 +188,18 @@ class Store:
                 self.updates[record_id] -= 1
         journal.clear()
 
+    def repoint(self, name: str, record_id: str, ref_field: str, parent: str) -> None:
+        """Point a generated record's reference `ref_field` at `parent`, keeping the child index
+        of that reference (subqueries) in step."""
+        record = self.tables[name][record_id]
+        index = self.children.get((name, ref_field))
+        if index is not None:
+            old = record.get(ref_field)
+            if old and record_id in index.get(old, ()):
+                index[old].remove(record_id)
+            index.setdefault(parent, []).append(record_id)
+        record[ref_field] = parent
+
     def child_ids(self, child: str, ref_field: str, parent_id: str) -> list[str]:
         """Ids of the children of one parent through a reference field."""
         return self.children.get((child, ref_field), {}).get(parent_id, [])

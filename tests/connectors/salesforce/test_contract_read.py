@@ -359,6 +359,39 @@ def test_asking_for_is_converted_includes_converted_leads(make_sandbox, make_con
     assert all(r.properties["ConvertedDate"] for r in converted)
 
 
+def test_converted_leads_carry_the_activity_of_the_contact_they_became(
+    make_sandbox, make_connector
+):
+    """Conversion moved each converted lead's activity to its Contact: a read asking for
+    converted leads (a backtest's) reads it there, once per page of converted leads."""
+    sandbox = make_sandbox(leads=300)
+    connector = make_connector(sandbox)
+    fields = ["Title", "IsConverted", "ConvertedDate"]
+    read_all(connector, event_types=ALL_EVENTS)  # describes cached; open leads only
+    before = connector.usage.calls
+    read_all(connector, event_types=ALL_EVENTS)
+    open_read = connector.usage.calls - before
+    read_all(connector, fields=fields, event_types=ALL_EVENTS)  # and the Contact's describe
+    before = connector.usage.calls
+    records = read_all(connector, fields=fields, event_types=ALL_EVENTS)
+    # the lead query and its five merge-joined activity streams; with converted leads, one
+    # query of their Contacts (subqueries for Tasks, Events, CampaignMembers, EmailStatuses)
+    # and one each for their EmailMessageRelations and ListEmailSentResults
+    assert (open_read, connector.usage.calls - before) == (6, 6 + 3)
+    converted = {r.id: r for r in records if r.properties["IsConverted"]}
+    assert len(converted) == 12
+    assert all("ConvertedContactId" not in r.properties for r in records)
+    leads = sandbox.store.table("Lead")
+    contacts = {i: leads[i]["ConvertedContactId"] for i in converted}
+    by_contact = {
+        c.id: c for c in connector.fetch("contact", list(contacts.values()), [], ALL_EVENTS)
+    }
+    assert {i: r.events for i, r in converted.items()} == {
+        i: by_contact[c].events for i, c in contacts.items()
+    }
+    assert sum(len(r.events) for r in converted.values()) == 26
+
+
 def _give_many_tasks(sandbox, lead_id: str, count: int) -> None:
     """`count` more call Tasks on one lead, all inside the activity window."""
     template = next(
