@@ -15,8 +15,10 @@ Task or a campaign response (CampaignMember). The Account wins with probability
 
 The outcome is also in the org, as Salesforce keeps it: an Opportunity on the Account
 (`AccountId`). A won Account has one `Closed Won` Opportunity (`IsWon` true) whose `CloseDate`
-falls between its committee's last engagement and `now`; the others get, from a second random
-stream, a `Closed Lost` one (30%), an open one closing after `now` (20%) or none.
+falls between its committee's last engagement and `now`, and the org's automation makes it a
+customer then (`Type`, with its `AccountHistory` row: `generator.mark_customer`); the others
+get, from a second random stream, a `Closed Lost` one (30%), an open one closing after `now`
+(20%) or none.
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.salesforce.generator import call_task, meeting_event, person_fields, stamps
+from sandbox.salesforce.generator import (
+    call_task,
+    mark_customer,
+    meeting_event,
+    person_fields,
+    stamps,
+)
 from sandbox.salesforce.store import Store
 from sandbox.salesforce.values import format_date
 from sandbox.salesforce.vocabulary import FREE_MAIL
@@ -204,3 +212,5 @@ def _opportunity(
             "SystemModstamp": min(closed, now),
         },
     )
+    if won_at is not None:
+        mark_customer(store, account_id, won_at, owner)

@@ -709,7 +709,8 @@ def _convert(  # noqa: PLR0913  the inputs of one seeded record
     Country to the Account; the person's fields and Country to the Contact), an Opportunity on
     the Account, and the lead read-only with its Converted ids. The Account's `Type` is left
     empty (the Lead has no such field to map). The Opportunity closes 30 days later, won or
-    lost; one closing after `now` is still open. The lead's activity moves to the Contact
+    lost; one closing after `now` is still open; a won one makes the Account a customer at its
+    close (`mark_customer`). The lead's activity moves to the Contact
     afterwards (`_move_converted_activity`)."""
     owner = lead["OwnerId"]
     stamps = _stamped(at, owner)
@@ -762,6 +763,8 @@ def _convert(  # noqa: PLR0913  the inputs of one seeded record
             **({"LastModifiedDate": closes, "SystemModstamp": closes} if closed else {}),
         },
     )
+    if closed and won:
+        mark_customer(store, account, closes, owner)
     # Lead Status is history-tracked in this org: the conversion leaves a LeadHistory row
     store.load(
         "LeadHistory",
@@ -784,6 +787,34 @@ def _convert(  # noqa: PLR0913  the inputs of one seeded record
         ConvertedOpportunityId=opportunity,
         LastModifiedDate=at,
         SystemModstamp=max(at, lead["SystemModstamp"]),
+    )
+
+
+#: The Account `Type` this org's automation sets when an Opportunity on the Account is won.
+CUSTOMER_TYPE = "Customer - Direct"
+
+
+def mark_customer(store: Store, account_id: str, at: int, owner: str) -> None:
+    """The org's automation on a won Opportunity: the Account's `Type` becomes a customer at
+    the close, and (Type being history-tracked here) an `AccountHistory` row records it."""
+    account = store.table("Account")[account_id]
+    store.load(
+        "AccountHistory",
+        {
+            "AccountId": account_id,
+            "Field": "Type",
+            "DataType": "DynamicEnum",
+            "OldValue": account["Type"],
+            "NewValue": CUSTOMER_TYPE,
+            "CreatedDate": at,
+            "CreatedById": owner,
+        },
+    )
+    account.update(
+        Type=CUSTOMER_TYPE,
+        LastModifiedDate=at,
+        SystemModstamp=max(at, account["SystemModstamp"]),
+        LastModifiedById=owner,
     )
 
 

@@ -14,7 +14,9 @@ import threading
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
-#: Key prefixes of the objects the sandbox serves (as in every Salesforce org).
+#: Key prefixes of the objects the sandbox serves (as in every Salesforce org). Field history
+#: objects share `017`; `object_of` names the first (LeadHistory) for such an id, and ids stay
+#: unique because the counter is per prefix.
 KEY_PREFIXES: dict[str, str] = {
     "Account": "001",
     "Contact": "003",
@@ -28,6 +30,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Campaign": "701",
     "CampaignMember": "00v",
     "LeadHistory": "017",
+    "AccountHistory": "017",
     "EmailMessage": "02s",
     "EmailMessageRelation": "0Ed",
     "EmailStatus": "018",
@@ -80,7 +83,7 @@ class IdFactory:
         """A fresh id for a record of `sobject`."""
         prefix = KEY_PREFIXES[sobject]
         with self._lock:
-            counter = self._counters.setdefault(sobject, itertools.count(1))
+            counter = self._counters.setdefault(prefix, itertools.count(1))
             number = next(counter)
         return case_safe(prefix + self._pod + _base62(number, 10))
 

@@ -291,6 +291,14 @@ def _object(
     return obj
 
 
+#: Fields with field history tracking on in this org, per object, and the history object their
+#: changes go to with the field naming the record and each field's `DataType`.
+TRACKED_FIELDS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "Lead": ("LeadHistory", "LeadId", {"Status": "DynamicEnum"}),
+    "Account": ("AccountHistory", "AccountId", {"Type": "DynamicEnum"}),
+}
+
+
 def _history(name: str, label: str, parent_field: str, parent: str) -> SObjectDef:
     """A field history object (`LeadHistory`): one row per change of a tracked field.
 
@@ -559,6 +567,7 @@ def standard_objects() -> dict[str, SObjectDef]:
             ],
         ),
         _history("LeadHistory", "Lead History", "LeadId", "Lead"),
+        _history("AccountHistory", "Account History", "AccountId", "Account"),
         _object(
             "User",
             "User",

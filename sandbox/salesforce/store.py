@@ -20,8 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.salesforce.ids import IdFactory, normalise, object_of
-from sandbox.salesforce.schema import FieldDef, SObjectDef, standard_objects, tooling_objects
+from sandbox.salesforce.ids import KEY_PREFIXES, IdFactory, normalise, object_of
+from sandbox.salesforce.schema import (
+    TRACKED_FIELDS,
+    FieldDef,
+    SObjectDef,
+    standard_objects,
+    tooling_objects,
+)
 from sandbox.salesforce.values import parse_iso
 
 #: Error codes of a record-level save failure that name no field.
@@ -142,11 +148,15 @@ class Store:
     def get(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
         """(object name, record) of any id, or None."""
         full = normalise(record_id)
-        name = object_of(full) if full else None
-        if not full or not name or name not in self.tables:
+        if not full:
             return None
-        record = self.tables[name].get(full)
-        return (name, record) if record is not None else None
+        # Field history objects share one key prefix: look in each of them.
+        for name, prefix in KEY_PREFIXES.items():
+            if prefix == full[:3] and name in self.tables:
+                record = self.tables[name].get(full)
+                if record is not None:
+                    return name, record
+        return None
 
     def load(self, name: str, record: dict[str, Any]) -> str:
         """Add a generated record (no validation); returns its id."""
@@ -265,6 +275,40 @@ class Store:
             self._journal[-1] = (obj.name, new_id, None)
         return new_id, []
 
+    def _track_history(  # noqa: PLR0913  one update's history rows
+        self,
+        name: str,
+        record_id: str,
+        record: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        *,
+        user: str,
+        stamp: int,
+    ) -> None:
+        """A history row per tracked field the update changes (`schema.TRACKED_FIELDS`), as
+        Salesforce writes one for every change of a field with history tracking on."""
+        if name not in TRACKED_FIELDS:
+            return
+        history, parent, fields = TRACKED_FIELDS[name]
+        for field_name, data_type in fields.items():
+            if field_name not in changes:
+                continue
+            old, new = _history_value(record.get(field_name)), _history_value(changes[field_name])
+            if old == new:
+                continue
+            row = {
+                parent: record_id,
+                "Field": field_name,
+                "DataType": data_type,
+                "OldValue": old,
+                "NewValue": new,
+                "CreatedDate": stamp,
+                "CreatedById": user,
+            }
+            row_id = self.load(history, row)
+            if self._journal is not None:
+                self._journal.append((history, row_id, None))
+
     def update(  # noqa: PLR0912, PLR0913  one record update with its Salesforce checks in order
         self,
         name: str,
@@ -332,6 +376,7 @@ class Store:
             ]
         if self._journal is not None:
             self._journal.append((obj.name, full, dict(record)))
+        self._track_history(obj.name, full, record, changes, user=user, stamp=stamp)
         record.update(changes)
         if obj.name == "Lead" and auto_assign and self.assignment_queue:
             # An active lead assignment rule fires on every API update unless the client
@@ -342,6 +387,10 @@ class Store:
         record["LastModifiedById"] = user
         self.updates[full] += 1
         return []
+
+
+def _history_value(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 def _not_updateable(definition: FieldDef) -> SaveError:
