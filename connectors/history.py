@@ -6,7 +6,8 @@ a connector that can for the history of the model's properties:
 - HubSpot keeps every property's history; batch reads return it for the names listed in
   `propertiesWithHistory` (at most 50 records per call then, instead of 100).
 - Salesforce keeps history only for fields with field history tracking on, in the object's
-  history object (`LeadHistory`: `LeadId`, `Field`, `OldValue`, `NewValue`, `CreatedDate`).
+  history object (`LeadHistory`: `LeadId`, `Field`, `OldValue`, `NewValue`, `CreatedDate`;
+  `ContactHistory` and `AccountHistory` alike).
 
 `tracked` names the properties whose history was available; for the others the caller keeps the
 current value and says so.

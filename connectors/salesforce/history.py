@@ -1,7 +1,8 @@
-"""Field history of leads and contacts, for point-in-time backtests.
+"""Field history of leads, contacts and Accounts, for point-in-time backtests.
 
-Salesforce keeps a field's changes only while field history tracking is on for it, in the
-object's history object (`LeadHistory`, `ContactHistory`: `<Object>Id`, `Field`, `OldValue`,
+Salesforce keeps a field's changes only while field history tracking is on for it (at most 20
+fields an object), in the object's history object (`LeadHistory`, `ContactHistory`,
+`AccountHistory`: `<Object>Id`, `Field` (the field's API name: `Type`, `Custom__c`), `OldValue`,
 `NewValue`, `CreatedDate`). One SOQL query walks the rows of the model's fields (2,000 a page),
 so the history of a whole backtest costs `ceil(rows / 2000)` calls. A field with no row was not
 tracked, or never changed: its current value is the only one known, and it is left out of
@@ -24,7 +25,11 @@ from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.queries import quote
 
 #: Per object kind, its history object and the field naming the record.
-HISTORY_OBJECTS = {"lead": ("LeadHistory", "LeadId"), "contact": ("ContactHistory", "ContactId")}
+HISTORY_OBJECTS = {
+    "lead": ("LeadHistory", "LeadId"),
+    "contact": ("ContactHistory", "ContactId"),
+    "account": ("AccountHistory", "AccountId"),
+}
 _BEGINNING = datetime.min.replace(tzinfo=UTC)
 
 
