@@ -124,6 +124,7 @@ def test_backtest_reads_won_deals_and_breadth_predicts_them(live, capsys):
     """The outcome of an account model is a won deal on the company (associations v4 and deal
     batch reads), each company scored at its cutoff: won ones at their close date."""
     truth = live.sandbox.store.account_outcomes
+    bodies = live.sandbox.journal("POST /crm/v3/objects/{object}/batch/read")
     code, out = run(
         capsys, "backtest", "--config", str(live.config), "--kind", "company", "--as-of", NOW,
         "--format", "json",
@@ -131,6 +132,12 @@ def test_backtest_reads_won_deals_and_breadth_predicts_them(live, capsys):
     assert code == 0
     result = json.loads(out)
     assert (result["records"], result["converted"]) == (COMPANIES, 80)
+    # the companies' own properties with their history: batch reads of 50 (HubSpot's limit)
+    with_history = [b for b in bodies if "propertiesWithHistory" in b]
+    assert [len(b["inputs"]) for b in with_history] == [50] * (COMPANIES // 50)
+    assert result["point_in_time"][1:] == [
+        "property history from the CRM for: annualrevenue, country, industry, numberofemployees"
+    ]
     assert sum(o.won for o in truth.values()) == 80
     assert round(result["auc"], 3) == 0.760
     assert round(result["interest_auc"], 3) == 0.829

@@ -17,6 +17,7 @@ from cli.commands.runs import open_store
 from cli.main import main
 from config.loader import load_config
 from config.model_loader import load_model
+from connectors.salesforce import SalesforceConnector
 from revops import backtest as bt
 from revops.crm_outcomes import labelled_from_crm
 from revops.evaluation import roc_auc
@@ -181,16 +182,39 @@ def test_backtest_reads_won_opportunities_and_breadth_predicts_them(live, capsys
         for name in engagement
     ] == [(33, 4.13, False), (28, 3.18, False), (18, 3.52, False), (5, 3.42, False)]
     assert result["events_after_outcome"] == 255
+    # Type is history-tracked in the org: every won Account became a customer at its close,
+    # so it is taken as it was before (no Account disqualified) and flagged as leaking
+    assert result["point_in_time"][1:] == [
+        "property history from the CRM for: Type",
+        "no history in the CRM for: AnnualRevenue, BillingCountry, Industry, NumberOfEmployees "
+        "(current values used; they may have changed after the outcome)",
+    ]
+    late = [w for w in result["warnings"] if w["kind"] == "set_after_outcome"]
+    assert [(w["subject"], w["explanation"]) for w in late] == [
+        (
+            "Type",
+            "the CRM's history shows the value was set after the outcome for 108 of 108 "
+            "converted records: it records the sale, not a sign of it",
+        )
+    ]
 
 
 def test_backtest_on_the_prospect_accounts_alone(live):
-    """Over the Accounts the committees decide, the engagement breadth predicts the wins."""
+    """Over the Accounts the committees decide, the engagement breadth predicts the wins, each
+    Account's `Type` rewound through `AccountHistory` (one query more than the read without)."""
     config = load_config(live.config)
     model = load_model(ACCOUNTS)
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     connector = build_connector(config.settings.connections[0])
+    assert isinstance(connector, SalesforceConnector)
     try:
-        labelled = labelled_from_crm(connector, "salesforce", "account", model, as_of=now, now=now)
+        before = dict(connector.usage.by_endpoint)
+        labelled = labelled_from_crm(
+            connector, "salesforce", "account", model, as_of=now, now=now, history=connector
+        )
+        middle = dict(connector.usage.by_endpoint)
+        today = labelled_from_crm(connector, "salesforce", "account", model, as_of=now, now=now)
+        after = dict(connector.usage.by_endpoint)
     finally:
         connector.close()
     truth = live.sandbox.store.account_outcomes
@@ -205,6 +229,22 @@ def test_backtest_on_the_prospect_accounts_alone(live):
     assert [truth[r.id].won for r in prospects.records] == list(prospects.outcomes)
     result = bt.run(prospects, model, outcome="won")
     assert (round(result.auc or 0, 3), round(result.interest_auc or 0, 3)) == (0.661, 0.836)
+    # the history of Type is one more query (every Account's rows fit one 2,000-row page)
+    queries = [
+        sum(b.get(k, 0) - a.get(k, 0) for k in ("query", "query_more"))
+        for a, b in ((before, middle), (middle, after))
+    ]
+    assert queries == [17, 16]
+    # A won Account is a customer today (Type set at its win) and a prospect at its cutoff.
+    won = next(r for r in prospects.records if truth[r.id].won)
+    accounts = live.sandbox.store.table("Account")
+    assert (accounts[won.id]["Type"], won.properties["Type"]) == ("Customer - Direct", "Prospect")
+    # Without the history every won Account (108 of 357) reads Type as today and the model's
+    # "Existing customer" rule disqualifies it: the ranking turns upside down.
+    current = next(r for r in today.records if r.id == won.id)
+    assert current.properties["Type"] == "Customer - Direct"
+    leaked = bt.run(today, model, outcome="won")
+    assert (leaked.disqualified, round(leaked.auc or 0, 3)) == (108, 0.034)
 
 
 def test_calibrate_proposes_an_account_model(live, capsys):
@@ -218,3 +258,27 @@ def test_calibrate_proposes_an_account_model(live, capsys):
     proposal = out_path.read_text()
     assert "object: account" in proposal
     assert "        - {min: 5, points: 40}" not in proposal
+
+
+def test_explain_a_won_account_before_its_win_rewinds_type(live, capsys):
+    """At a moment before its win, a won Account reads the Type it had then (AccountHistory);
+    its untracked fields keep today's values, and explain says which is which."""
+    store = live.sandbox.store
+    row = next(
+        r for r in store.table("AccountHistory").values()
+        if store.table("Account")[r["AccountId"]]["Type"] == "Customer - Direct"
+    )  # fmt: skip
+    before = datetime.fromtimestamp(row["CreatedDate"] - 86_400, UTC).isoformat()
+    args = ["explain", row["AccountId"], "--config", str(live.config), "--kind", "account"]
+    code, out = run(capsys, *args, "--now", before)
+    assert code == 0
+    tail = out.splitlines()[-4:]
+    assert tail[0] == f"point in time: the record as it was at {before}"
+    assert tail[1:3] == [
+        "  values from the CRM's property history: Type",
+        "  no history in the CRM for: AnnualRevenue, BillingCountry, Industry, NumberOfEmployees "
+        "(current values used; they may have changed since)",
+    ]
+    assert "Already a customer" not in out
+    code, out = run(capsys, *args, "--now", NOW)
+    assert "Already a customer" in out
