@@ -295,7 +295,7 @@ def test_contact_rules_read_their_account_result_from_the_same_connection(world)
     sb, conn, engine, _, accounts = world
     linked = parse_model(
         "name: linked\nobject: contact\nfit:\n  rules:\n"
-        "    - {name: A-grade account, if: {account.grade: A}, points: 10}\n"
+        "    - {name: A- or B-grade account, if: {account.grade: {in: [A, B]}}, points: 10}\n"
         "    - {name: No account, if: {account.grade: {missing: true}}, points: 1}\n",
         "linked.yaml",
     )
@@ -317,9 +317,10 @@ def test_contact_rules_read_their_account_result_from_the_same_connection(world)
     results = engine.store.previous_scores("sf", "contact", list(contacts))
     expected = {
         i: 10
-        if grades.get(str(row.get("AccountId"))) == "A"
+        if grades.get(str(row.get("AccountId"))) in ("A", "B")
         else (0 if row.get("AccountId") else 1)
         for i, row in contacts.items()
     }
     assert {i: r.fit for i, r in results.items()} == expected
+    # the won Accounts are customers, disqualified: no A grade among them (10 B of 51)
     assert 0 < sum(1 for v in expected.values() if v == 10) < len(expected)
