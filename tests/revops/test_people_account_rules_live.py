@@ -83,7 +83,7 @@ def test_preview_gives_each_contact_its_companys_stored_result(live, candidate, 
     ]
 
 
-def cutoffs_from_the_sandbox(live: Live) -> dict[str, tuple[bool, int]]:
+def cutoffs_from_the_sandbox(live: Live) -> dict[str, tuple[bool, float]]:
     """Each contact's (converted, cutoff in epoch ms) from the sandbox's own values: the
     earliest date of a reached stage, else creation plus the median days from creation to
     outcome of the converted (`revops.point_in_time`), never after NOW."""
