@@ -147,3 +147,27 @@ def test_backtest_reads_each_contacts_company_at_the_contacts_cutoff(live, candi
         "  company values from the CRM's property history: annualrevenue, country, industry, "
         "numberofemployees",
     ]
+
+
+def test_calibrate_weighs_the_account_rules_on_what_was_known_at_each_cutoff(
+    live, candidate, capsys
+):
+    out_path = live.tmp / "people-calibrated.yaml"
+    code, out = run(
+        capsys, "calibrate", "--config", str(live.config), "--model", str(candidate),
+        "--kind", "contact", "--as-of", NOW, "--out", str(out_path), "--force",
+    )  # fmt: skip
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1] == "held-out ROC AUC: current 0.775 -> proposed 0.809"
+    table = {line.split("  ")[0]: line.split()[-4:] for line in lines}
+    # both account rules fire at the cutoffs and earn points (they would get none, and be
+    # proposed for removal, if they read nothing)
+    assert table["A-grade account"][-3:] == ["10", "7", "0.085"]
+    assert table["Account in market"][-3:] == ["10", "41", "0.520"]
+    proposal = out_path.read_text()
+    assert "    - {name: A-grade account, if: {account.grade: A}, points: 7}\n" in proposal
+    assert (
+        "    - {name: Account in market, if: {account.interest: {gte: 30}}, points: 41}\n"
+        in proposal
+    )
