@@ -159,15 +159,15 @@ def test_calibrate_weighs_the_account_rules_on_what_was_known_at_each_cutoff(
     )  # fmt: skip
     assert code == 0
     lines = out.splitlines()
-    assert lines[1] == "held-out ROC AUC: current 0.775 -> proposed 0.809"
+    assert lines[1] == "held-out ROC AUC: current 0.775 -> proposed 0.808"
     table = {line.split("  ")[0]: line.split()[-4:] for line in lines}
     # both account rules fire at the cutoffs and earn points (they would get none, and be
     # proposed for removal, if they read nothing)
-    assert table["A-grade account"][-3:] == ["10", "7", "0.085"]
-    assert table["Account in market"][-3:] == ["10", "41", "0.520"]
+    assert table["A-grade account"][-3:] == ["10", "7", "0.086"]
+    assert table["Account in market"][-3:] == ["10", "45", "0.527"]
     proposal = out_path.read_text()
     assert "    - {name: A-grade account, if: {account.grade: A}, points: 7}\n" in proposal
     assert (
-        "    - {name: Account in market, if: {account.interest: {gte: 30}}, points: 41}\n"
+        "    - {name: Account in market, if: {account.interest: {gte: 30}}, points: 45}\n"
         in proposal
     )
