@@ -40,7 +40,7 @@ from revops.point_in_time import CutoffPolicy
 from scoring.coerce import to_bool, to_datetime, to_text
 from scoring.model import ScoringModel
 from scoring.types import Record
-from sync.run import member_request
+from sync.run import member_request, read_fields
 
 #: Names of the synthetic properties that carry the outcome into `revops.outcomes.label`.
 OUTCOME = "leadsync_backtest_outcome"
@@ -153,10 +153,11 @@ def labelled_from_crm(  # noqa: PLR0913  the options of one analysis
 ) -> Labelled:
     """Read every record of `kind` with its outcome (one of `OUTCOMES`, by default
     `default_outcome`) and take each as it was at its cutoff (`revops.point_in_time`), with the
-    property history `history` reads."""
+    property history `history` reads. People whose model reads `account.` fields come with
+    their account field (`sync.run.read_fields`), for `revops.account_context.at_cutoffs`."""
     rule = outcome_rule(crm, kind, outcome or default_outcome(crm, kind))
     created = CREATED_FIELD.get(crm, "createdate")
-    fields = sorted(set(model.properties) | set(rule.fields) | {created})
+    fields = sorted(read_fields(model, crm, kind) | set(rule.fields) | {created})
     records = []
     pages = connector.iter_pages(
         kind, fields, sorted(model.event_types), since=None, members=member_request(model)

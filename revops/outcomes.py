@@ -92,6 +92,8 @@ class Labelled:
     #: The later moment asked for (`as_of`) or found in the data (`data`) when `now` was
     #: brought back to the present from it; None otherwise.
     clamped_from: tuple[datetime, str] | None = None
+    #: What the people's `account.` rules read, for the report (`revops.account_context`).
+    account_lines: tuple[str, ...] = ()
 
     def moments(self) -> tuple[datetime, ...]:
         """The moment each record is scored at (its cutoff), in record order."""
@@ -236,7 +238,7 @@ def point_in_time_lines(labelled: Labelled, properties: Iterable[str]) -> list[s
             "no property history read: every property is its value at export time, which may "
             "have changed after the outcome"
         )
-        return lines
+        return [*lines, *labelled.account_lines]
     kept = [p for p in names if p in labelled.history]
     missing = [p for p in names if p not in labelled.history]
     if kept:
@@ -246,4 +248,4 @@ def point_in_time_lines(labelled: Labelled, properties: Iterable[str]) -> list[s
             f"no history in the CRM for: {', '.join(missing)} (current values used; they may "
             "have changed after the outcome)"
         )
-    return lines
+    return [*lines, *labelled.account_lines]

@@ -18,7 +18,7 @@ from revops.formatting import table
 from scoring import score
 from scoring.model import ScoringModel
 from scoring.types import Record, ScoreResult
-from sync.run import member_request
+from sync.run import member_request, read_fields, with_accounts
 from sync.state.store import StateStore
 
 SAMPLE_KINDS = (
@@ -199,21 +199,39 @@ def preview_from_crm(  # noqa: PLR0913  the options of one analysis
     now: datetime,
     samples: int = 5,
     stored_as: str | None = None,
+    accounts: str | None = None,
 ) -> Preview:
     """Read the whole population of `kind` from the CRM and compare the two models on it, each
     record from the live model's latest result, stored under `stored_as` (a model group's
-    further model, e.g. `contact:pl_b`; default `kind`)."""
-    fields = sorted(live.properties | candidate.properties)
+    further model, e.g. `contact:pl_b`; default `kind`). When either model reads `account.`
+    fields, each person reads their account's latest stored result as a run would
+    (`sync.run.with_accounts`; stored under `accounts`, default the account kind's first
+    model): one store query a page, no further CRM read."""
+    reader = next((m for m in (candidate, live) if m.account_fields), None)
+    fields = set(live.properties | candidate.properties)
+    if reader is not None:
+        fields |= read_fields(reader, connector.crm, kind)
     events = sorted(live.event_types | candidate.event_types)
     source = f"{connection} ({kind} records read from the CRM)"
     comparer = _Comparer.for_models(live, candidate, source, samples)
     pages = connector.iter_pages(
-        kind, fields, events, since=None, members=member_request(live, candidate)
+        kind, sorted(fields), events, since=None, members=member_request(live, candidate)
     )
     for page in pages:
-        ids = [r.id for r in page.records]
+        records = page.records
+        if reader is not None:
+            records = with_accounts(
+                records,
+                reader,
+                crm=connector.crm,
+                kind=kind,
+                store=store,
+                connection=connection,
+                accounts=accounts,
+            )
+        ids = [r.id for r in records]
         previous = store.previous_scores(connection, stored_as or kind, ids)
-        for record in page.records:
+        for record in records:
             comparer.add_scored(record, previous.get(record.id), live, candidate, now)
     return comparer.finish()
 
@@ -235,11 +253,17 @@ def preview_from_state(  # noqa: PLR0913  the options of one analysis
 
     Raises `UserError` when the store cannot answer for the whole population: an account model
     (the snapshots hold an account's own inputs, not its people, so its roll-ups would score
-    0), the candidate reads properties or event types the live model does not (they were never
-    stored), some
+    0), a model with `account.` rules (the snapshots do not say whose account), the candidate
+    reads properties or event types the live model does not (they were never stored), some
     results were stored by another model version or before input snapshots existed, or there is
     nothing stored yet. A full sync with the live model makes every snapshot current.
     """
+    if live.account_fields or candidate.account_fields:
+        raise UserError(
+            f"--from-state: the state store keeps each {kind}'s own inputs, not which account "
+            "it belongs to, so the account. rules cannot read their account's result from it; "
+            "preview without --from-state to read the records from the CRM"
+        )
     if live.rollup is not None or candidate.rollup is not None:
         raise UserError(
             f"--from-state: the state store keeps each {kind}'s own inputs, not its people, so "

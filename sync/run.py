@@ -103,14 +103,15 @@ def with_accounts(  # noqa: PLR0913  the records, their model and where their ac
     if link is None or not getattr(model, "account_fields", None):
         return records
     field, account_kind = link
-    owners = {r.id: _text_id(r.properties.get(field)) for r in records}
+    owners = {r.id: account_id(r.properties.get(field)) for r in records}
     ids = {i for i in owners.values() if i is not None}
     found = store.previous_scores(connection, accounts or account_kind, ids)
     return [with_account(r, found.get(owners[r.id] or "")) for r in records]
 
 
-def _text_id(value: object) -> str | None:
-    """An account id as stored: HubSpot sends `associatedcompanyid` as a number's text."""
+def account_id(value: object) -> str | None:
+    """An account id as stored, from a person's account field (HubSpot sends
+    `associatedcompanyid` as a number's text); None when empty."""
     if value is None or value == "":
         return None
     if isinstance(value, float) and value.is_integer():

@@ -23,14 +23,15 @@ from cli.commands.runs import Context, config_options, open_context
 from cli.crm_properties import unknown_in_crm
 from cli.inputs import IdColumnOption, read_input
 from cli.times import time_option
+from config.account_links import ACCOUNT_LINKS
 from config.errors import Problem, ProblemsError, UserError
 from config.model_loader import load_model
 from config.settings import ConnectionSettings
 from connectors.account_match import AccountMatcher
 from connectors.base import Connector
 from connectors.history import HistoryReader
+from revops import account_context, crm_outcomes, history, preview
 from revops import backtest as bt
-from revops import crm_outcomes, history, preview
 from revops import html_report as report
 from revops import text_summary as summary
 from revops.calibrate import Target, calibrate
@@ -183,6 +184,21 @@ def _pick(ctx: Context, conn: ConnectionSettings, kind: str, name: str | None) -
         raise UserError(f"{conn.name} has no {kind} model {name!r}; its models: {names}") from None
     path = next(o.model for o in entries if o.namespace == slot.namespace)
     return Picked(slot.model, path, slot.state_kind, slot.accounts)
+
+
+def _account_model(
+    ctx: Context, conn: ConnectionSettings, kind: str, picked: Picked
+) -> ScoringModel | None:
+    """The account model whose results the people of `kind` read through `account.` rules
+    (the account kind's first, or the one the entry names with `account_model`); None when
+    the connection scores no accounts."""
+    link = ACCOUNT_LINKS.get((conn.crm, kind))
+    if link is None:
+        return None
+    group = ctx.groups.get((conn.name, link[1]))
+    if group is not None and picked.accounts is not None:
+        return next(s.model for s in group.slots if s.state_kind == picked.accounts)
+    return ctx.models.get((conn.name, link[1]))
 
 
 def live_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -464,6 +480,14 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
                 policy=policy,
                 history=connector if isinstance(connector, HistoryReader) else None,
             )
+            labelled = account_context.at_cutoffs(
+                labelled,
+                connector=connector,
+                crm=conn.crm,
+                kind=obj_kind,
+                model=model,
+                account_model=_account_model(ctx, conn, obj_kind, picked),
+            )
     finally:
         ctx.store.close()
     return Study(model, _read(path), str(path), labelled, crm_outcomes.OUTCOME)
@@ -712,6 +736,7 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
                     candidate=candidate,
                     now=now,
                     samples=samples,
+                    accounts=picked.accounts,
                 )
     finally:
         ctx.store.close()

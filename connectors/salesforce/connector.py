@@ -228,8 +228,18 @@ class SalesforceConnector:
         event_types: Collection[str],
         members: MemberRequest | None = None,
     ) -> list[Record]:
-        """Specific records by id (converted leads included); Accounts with their people when
+        """Specific records by id (converted leads included, each with the activity of the
+        Contact it became, `connectors.salesforce.converted`); Accounts with their people when
         `members` is given."""
+        if kind == "lead" and event_types:
+            asked = any(f.lower() == CONVERTED_CONTACT.lower() for f in fields)
+            leads = self._reader.fetch(
+                kind, list(record_ids), sorted({*fields, CONVERTED_CONTACT}), event_types
+            )
+            pages = with_contact_activity(
+                self._reader, iter([Page(leads, None)]), event_types, keep_field=asked
+            )
+            return [record for page in pages for record in page.records]
         if members is None or kind != "account":
             return self._reader.fetch(kind, list(record_ids), fields, event_types)
         own = sorted({*fields, WEBSITE})

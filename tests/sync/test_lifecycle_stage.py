@@ -63,7 +63,7 @@ def test_unknown_stage_is_a_located_error_with_a_suggestion():
         parse_model(with_stage("marketingqualifiedleed"), "m.yaml")
     [problem] = info.value.problems
     assert problem.path == "qualify.lifecycle_stage"
-    assert problem.line == 75
+    assert problem.line == 76
     assert "(did you mean 'marketingqualifiedlead'?)" in problem.message
 
 
