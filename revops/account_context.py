@@ -46,8 +46,9 @@ class AccountContext:
     history: frozenset[str]
     without_history: tuple[str, ...]
 
-    def lines(self) -> list[str]:
-        """What the report says about the account results the `account.` rules read."""
+    def lines(self, moment: str = "the person's own cutoff") -> list[str]:
+        """What the report says about the account results the `account.` rules read (scored
+        at `moment`)."""
         if self.account_model is None:
             return [
                 f"account. rules: the connection scores no {self.account_kind} records, so they "
@@ -55,7 +56,7 @@ class AccountContext:
             ]
         out = [
             f"account. rules read each person's {self.account_kind} as scored by "
-            f"{self.account_model} at the person's own cutoff, from its people's activity and "
+            f"{self.account_model} at {moment}, from its people's activity and "
             f"scores known then ({self.with_account:,} people on {self.accounts:,} "
             f"{self.account_kind} records; {self.without_account:,} without one)",
             f"  the person's {self.account_kind} is the one {self.link_field} names today",
@@ -93,14 +94,41 @@ def at_cutoffs(  # noqa: PLR0913  the labelled set, where to read and the two mo
     when `model` has `account.` rules (unchanged otherwise). The records must carry the
     account field (`sync.run.read_fields`). `account_model` None: the connection scores no
     accounts, so no person has an account result (as in a run), and the report says so."""
-    link = link_of(crm, kind, model)
-    if link is None:
+    if link_of(crm, kind, model) is None:
         return labelled
+    records, context = accounts_at(
+        labelled.records,
+        labelled.moments(),
+        connector=connector,
+        crm=crm,
+        kind=kind,
+        model=model,
+        account_model=account_model,
+    )
+    return replace(labelled, records=tuple(records), account_lines=tuple(context.lines()))
+
+
+def accounts_at(  # noqa: PLR0913  the people, their moments, where to read and the two models
+    people: Sequence[Record],
+    moments: Sequence[datetime],
+    *,
+    connector: Connector,
+    crm: str,
+    kind: str,
+    model: ScoringModel,
+    account_model: ScoringModel | None,
+) -> tuple[list[Record], AccountContext]:
+    """Each person (carrying their account field) with their account's result as scored at
+    their moment (`at_cutoffs`; `explain --now <past>` of one person), and what was read.
+    `model` must read `account.` fields (`link_of`)."""
+    link = link_of(crm, kind, model)
+    assert link is not None, "a model without account. rules reads no account"
     field, account_kind = link
-    owners = [account_id(r.properties.get(field)) for r in labelled.records]
+    owners = [account_id(r.properties.get(field)) for r in people]
     if account_model is None:
-        context = AccountContext(account_kind, None, field, 0, len(owners), 0, frozenset(), ())
-        return replace(labelled, account_lines=tuple(context.lines()))
+        return list(people), AccountContext(
+            account_kind, None, field, 0, len(owners), 0, frozenset(), ()
+        )
     ids = sorted({i for i in owners if i is not None})
     names = sorted(account_model.properties)
     found = {
@@ -125,7 +153,7 @@ def at_cutoffs(  # noqa: PLR0913  the labelled set, where to read and the two mo
         tracked = known.tracked & frozenset(names)
     scored: dict[tuple[str, datetime], ScoreResult] = {}
     records: list[Record] = []
-    for record, owner, cut in zip(labelled.records, owners, labelled.moments(), strict=True):
+    for record, owner, cut in zip(people, owners, moments, strict=True):
         account = found.get(owner or "")
         if account is None or owner is None:
             records.append(record)
@@ -146,4 +174,4 @@ def at_cutoffs(  # noqa: PLR0913  the labelled set, where to read and the two mo
         tracked,
         tuple(n for n in names if n not in tracked),
     )
-    return replace(labelled, records=tuple(records), account_lines=tuple(context.lines()))
+    return records, context

@@ -39,6 +39,7 @@ from revops.outcomes import Labelled, label
 from revops.point_in_time import CutoffPolicy, Rewound, rewind
 from scoring import explain
 from scoring.coerce import to_datetime
+from scoring.explain import Explanation
 from scoring.model import ScoringModel
 from scoring.types import Record
 from sync.account_day import daily_window, remember_zone
@@ -234,11 +235,13 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
     """Show how RECORD_ID gets its score: every rule, cap, threshold and the qualification.
 
     With --config and a past --now, the record is taken back to that moment: events after it
-    left out, properties set to their value then where the CRM keeps their history."""
+    left out, properties set to their value then where the CRM keeps their history, and the
+    account its account. rules read scored as it was then."""
     clock = datetime.now(UTC)
     past = now is not None and now < clock
     now = now or clock
     rewound: Rewound | None = None
+    account_lines: list[str] = []
     if _offline(model_path, input_path):
         assert model_path is not None and input_path is not None
         model = load_model(model_path)
@@ -283,17 +286,30 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                         known.tracked,
                     )
                     fetched = [rewound.record]
-            fetched = list(
-                with_accounts(
-                    fetched,
-                    model,
-                    crm=conn.crm,
-                    kind=obj_kind,
-                    store=ctx.store,
-                    connection=conn.name,
-                    accounts=picked.accounts,
+                if past and account_context.link_of(conn.crm, obj_kind, model) is not None:
+                    # the stored account result is today's: score the account at that moment
+                    fetched, accounts = account_context.accounts_at(
+                        fetched,
+                        [now],
+                        connector=connector,
+                        crm=conn.crm,
+                        kind=obj_kind,
+                        model=model,
+                        account_model=_account_model(ctx, conn, obj_kind, picked),
+                    )
+                    account_lines = accounts.lines(now.isoformat())
+            if not account_lines:
+                fetched = list(
+                    with_accounts(
+                        fetched,
+                        model,
+                        crm=conn.crm,
+                        kind=obj_kind,
+                        store=ctx.store,
+                        connection=conn.name,
+                        accounts=picked.accounts,
+                    )
                 )
-            )
             previous = ctx.store.previous_scores(conn.name, picked.state_kind, [record_id]).get(
                 record_id
             )
@@ -301,15 +317,24 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
             explanation = explain(fetched[0], model, now, previous, account_link=link)
         finally:
             ctx.store.close()
+    _echo_explanation(explanation, fmt, rewound, account_lines)
+
+
+def _echo_explanation(
+    explanation: Explanation, fmt: str, rewound: Rewound | None, account_lines: list[str]
+) -> None:
+    """Print an explanation with what it says about the moment it was taken back to."""
     if fmt == "json":
         data = explanation.to_dict()
-        if rewound is not None:
-            data["point_in_time"] = rewound.to_dict()
+        if rewound is not None or account_lines:
+            moment = {} if rewound is None else rewound.to_dict()
+            data["point_in_time"] = {**moment, "accounts": account_lines}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    else:
-        click.echo(explanation.to_text())
-        if rewound is not None:
-            click.echo("\n".join(rewound.lines()))
+        return
+    click.echo(explanation.to_text())
+    lines = [*([] if rewound is None else rewound.lines()), *account_lines]
+    if lines:
+        click.echo("\n".join(lines))
 
 
 def _account_link(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from tests.revops.test_live import run
 #: `tests.revops.test_accounts_live`'s sandbox, set up and synced (once for this module)
 live = accounts.live
 
+ACCOUNT_RULE_NAMES = ("A-grade account", "Account in market")
 #: the account rules a candidate adds to the example contact model's fit
 ACCOUNT_RULES = (
     "    - {name: A-grade account, if: {account.grade: A}, points: 10}\n"
@@ -171,3 +172,53 @@ def test_calibrate_weighs_the_account_rules_on_what_was_known_at_each_cutoff(
         "    - {name: Account in market, if: {account.interest: {gte: 30}}, points: 45}\n"
         in proposal
     )
+
+
+def test_explain_at_a_past_moment_scores_the_company_as_it_was_then(live, candidate, capsys):
+    """The sandbox dates a company's properties at its creation and its people's activity came
+    later: a minute before the creation neither account rule holds, a minute after the
+    A-grade one does, and today's stored result (explain without a past --now) has both."""
+    config = live.tmp / "contacts-with-account-rules.yaml"
+    config.write_text(live.config.read_text().replace(str(PEOPLE), str(candidate)))
+    companies = stored_companies(live)
+    contact, company = next(
+        (p, c)
+        for p, c in primary_company(live).items()
+        if companies[c][0] == "A" and companies[c][1] >= 30
+    )
+    assert (contact, company, companies[company]) == ("301", "237", ("A", 80))
+    created = live.sandbox.store.table("companies").rows[int(company)].created
+    moment = datetime.fromtimestamp(created / 1000, tz=UTC)
+    seen = {}
+    for name, at in (
+        ("before", moment - timedelta(minutes=1)),
+        ("after", moment + timedelta(minutes=1)),
+    ):
+        code, out = run(
+            capsys, "explain", contact, "--config", str(config), "--kind", "contact",
+            "--format", "json", "--now", at.isoformat(),
+        )  # fmt: skip
+        assert code == 0
+        data = json.loads(out)
+        seen[name] = {
+            r["rule"]: r["matched"] for r in data["rules"] if r["rule"] in ACCOUNT_RULE_NAMES
+        }
+        assert data["point_in_time"]["accounts"][0] == (
+            "account. rules read each person's company as scored by hubspot-b2b-companies at "
+            f"{at.isoformat()}, from its people's activity and scores known then (1 people on 1 "
+            "company records; 0 without one)"
+        )
+    code, out = run(
+        capsys, "explain", contact, "--config", str(config), "--kind", "contact", "--format", "json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    seen["today"] = {
+        r["rule"]: r["matched"] for r in data["rules"] if r["rule"] in ACCOUNT_RULE_NAMES
+    }
+    assert "point_in_time" not in data
+    assert seen == {
+        "before": {"A-grade account": False, "Account in market": False},
+        "after": {"A-grade account": True, "Account in market": False},
+        "today": {"A-grade account": True, "Account in market": True},
+    }
