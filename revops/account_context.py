@@ -57,8 +57,9 @@ class AccountContext:
         out = [
             f"account. rules read each person's {self.account_kind} as scored by "
             f"{self.account_model} at {moment}, from its people's activity and "
-            f"scores known then ({self.with_account:,} people on {self.accounts:,} "
-            f"{self.account_kind} records; {self.without_account:,} without one)",
+            f"scores known then ({_people(self.with_account)} on {self.accounts:,} "
+            f"{self.account_kind} record{'' if self.accounts == 1 else 's'}; "
+            f"{self.without_account:,} without one)",
             f"  the person's {self.account_kind} is the one {self.link_field} names today",
         ]
         if self.history:
@@ -175,3 +176,7 @@ def accounts_at(  # noqa: PLR0913  the people, their moments, where to read and 
         tuple(n for n in names if n not in tracked),
     )
     return records, context
+
+
+def _people(count: int) -> str:
+    return f"{count:,} {'person' if count == 1 else 'people'}"

@@ -249,11 +249,17 @@ class SalesforceConnector:
     def account_links(self, kind: str, record_ids: Sequence[str]) -> dict[str, str]:
         """How each person among `record_ids` is tied to an Account, for `explain`
         (`connectors.account_match.AccountMatcher`): a Contact by `AccountId`, an unconverted
-        Lead by the domain rule (`connectors.salesforce.members`)."""
+        Lead by the domain rule (`connectors.salesforce.members`), a converted Lead by
+        `ConvertedAccountId` (Salesforce made it that Account's Contact, so no domain rule
+        applies to it)."""
         if kind not in ("lead", "contact"):
             return {}
         sobject = "Lead" if kind == "lead" else "Contact"
-        columns = ["Id", "Email", WEBSITE] if kind == "lead" else ["Id", "AccountId"]
+        columns = (
+            ["Id", "Email", WEBSITE, "IsConverted", "ConvertedAccountId", "ConvertedContactId"]
+            if kind == "lead"
+            else ["Id", "AccountId"]
+        )
         rows = [
             row
             for start in range(0, len(record_ids), IDS_PER_QUERY)
@@ -275,15 +281,27 @@ class SalesforceConnector:
                 else "none (Contact.AccountId is empty)"
                 for r in rows
             }
+        converted = {
+            str(r["Id"]): (
+                f"{r['ConvertedAccountId']} (converted: Contact {r.get('ConvertedContactId')}, "
+                "Lead.ConvertedAccountId)"
+                if r.get("ConvertedAccountId")
+                else "none (converted without an Account)"
+            )
+            for r in rows
+            if r.get("IsConverted")
+        }
         leads = [
             Record(str(r["Id"]), "lead", {"Email": r.get("Email"), WEBSITE: r.get(WEBSITE)})
             for r in rows
+            if str(r["Id"]) not in converted
         ]
         people = AccountPeople(self._reader, MemberRequest(frozenset(), frozenset()))
-        return {
+        matched = {
             lead_id: f"{m.account_id} ({m.why})" if m.account_id else m.why
             for lead_id, m in people.matches(leads).items()
         }
+        return {**matched, **converted}
 
     def won_deals(self, kind: str, ids: Sequence[str]) -> dict[str, datetime | None]:
         """The Accounts among `ids` with a won Opportunity (`IsWon`) and the earliest

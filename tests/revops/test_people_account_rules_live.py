@@ -205,8 +205,8 @@ def test_explain_at_a_past_moment_scores_the_company_as_it_was_then(live, candid
         }
         assert data["point_in_time"]["accounts"][0] == (
             "account. rules read each person's company as scored by hubspot-b2b-companies at "
-            f"{at.isoformat()}, from its people's activity and scores known then (1 people on 1 "
-            "company records; 0 without one)"
+            f"{at.isoformat()}, from its people's activity and scores known then (1 person on 1 "
+            "company record; 0 without one)"
         )
     code, out = run(
         capsys, "explain", contact, "--config", str(config), "--kind", "contact", "--format", "json"

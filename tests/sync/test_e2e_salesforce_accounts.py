@@ -324,3 +324,18 @@ def test_contact_rules_read_their_account_result_from_the_same_connection(world)
     assert {i: r.fit for i, r in results.items()} == expected
     # the won Accounts are customers, disqualified: no A grade among them (10 B of 51)
     assert 0 < sum(1 for v in expected.values() if v == 10) < len(expected)
+
+
+def test_a_converted_lead_is_tied_to_the_account_it_became_not_by_domain(world):
+    sb, conn, *_ = world
+    leads = sb.store.table("Lead")
+    converted = sorted(i for i, row in leads.items() if row.get("IsConverted"))[:2]
+    assert len(converted) == 2
+    expected = {
+        i: (
+            f"{leads[i]['ConvertedAccountId']} (converted: Contact "
+            f"{leads[i]['ConvertedContactId']}, Lead.ConvertedAccountId)"
+        )
+        for i in converted
+    }
+    assert conn.account_links("lead", converted) == expected
