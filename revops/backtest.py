@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from revops import evaluation as ev
 from revops import leakage
-from revops.features import rule_activity, rule_properties
+from revops.features import check_properties, rule_activity, rule_properties
 from revops.outcomes import Labelled, point_in_time_lines
 from scoring.model import ScoringModel
 
@@ -66,7 +66,7 @@ def run(labelled: Labelled, model: ScoringModel, *, outcome: str) -> Backtest:
         auc=auc,
         late=labelled.late,
     )
-    leaky = leakage.rules_reading(rule_properties(model), warnings)
+    leaky = leakage.rules_reading({**check_properties(model), **rule_properties(model)}, warnings)
     deciles = ev.lift_by_decile(scores, ys, ids=[r.id for r in labelled.records])
     calibration = ev.calibration_table(scores, ys)
     return Backtest(

@@ -97,6 +97,16 @@ def rule_properties(model: ScoringModel) -> dict[str, frozenset[str]]:
     return out
 
 
+def check_properties(model: ScoringModel) -> dict[str, frozenset[str]]:
+    """Per disqualify check and grade override, the properties its condition reads (they
+    score no points, but a check on a property filled after the sale skews a backtest as
+    much as a rule does)."""
+    spec = model.spec
+    out = {d.name: frozenset(cond_properties(d.cond)) for d in spec.disqualify}
+    out.update((o.name, frozenset(cond_properties(o.cond))) for o in spec.overrides)
+    return out
+
+
 def _rollup_units(model: ScoringModel) -> list[Unit]:
     members = model.spec.members
     units = []

@@ -197,6 +197,8 @@ def test_backtest_reads_won_opportunities_and_breadth_predicts_them(live, capsys
             "converted records: it records the sale, not a sign of it",
         )
     ]
+    # the disqualify check reading Type is named with the rules, though it scores no points
+    assert result["leaky_rules"] == ["Existing customer"]
 
 
 def test_backtest_on_the_prospect_accounts_alone(live):
