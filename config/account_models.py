@@ -4,9 +4,10 @@
   or, when it has several, the one the people entry names with `account_model` (a model's name
   or its output prefix part, `pl_b`); several without `account_model` is a located error,
   since either answer would be a guess.
-- Which people scores an account model's `score` roll-ups read: the unprefixed outputs, so
-  every account model of a kind whose member kinds are all prefixed is refused, each located at
-  its own entry.
+- Which people scores an account model's `score` roll-ups read: a rule's `model` names the
+  people model (its name or output prefix part) whose outputs it reads; without it, the
+  unprefixed outputs, so such a rule is refused when every model of a member kind is
+  prefixed. Each problem is located at the account model's own entry.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from config.account_links import ACCOUNT_LINKS, ACCOUNT_MEMBERS
 from config.errors import Problem
 from config.model_group import Slot
 from config.settings import ConnectionSettings, ObjectSettings
+from scoring.rollup import with_namespaces
+from scoring.spec import RollupSpec
 
 #: (path under the config root, message) -> a located problem (`LoadedConfig.problem`).
 Locate = Callable[[tuple[str | int, ...], str], Problem]
@@ -113,33 +116,76 @@ def _set_accounts(slots: Slots, connection: str, entry: Entry, accounts: str) ->
     kind_slots[at] = dataclasses.replace(entry.slot, accounts=accounts)
 
 
-def unwritten_member_scores(
-    entries: Sequence[Entry], slots: Slots, locate: Locate
-) -> list[Problem]:
-    """Account models whose `score` roll-ups read a member score that no model of a member
-    kind writes unprefixed (every one has an `output_prefix`), so each person would count 0;
-    one problem per such account model, at its entry."""
+def member_score_sources(entries: Sequence[Entry], slots: Slots, locate: Locate) -> list[Problem]:
+    """Resolve whose scores each account model's `score` roll-ups read, in `slots`: the
+    people model a rule's `model` names (its name or output prefix part), else the unprefixed
+    outputs. The problems, each at the account model's entry: a `model` naming no people model
+    of the member kinds, one naming models that write under different prefixes, and a rule
+    without `model` when every model of a member kind has an output prefix (each person would
+    count 0)."""
     problems = []
     for entry in entries:
         conn = entry.conn
-        members = ACCOUNT_MEMBERS.get((conn.crm, entry.obj.kind), ())
         spec = entry.slot.model.spec.members
-        if spec is None:
+        plan = entry.slot.model.rollup
+        if spec is None or plan is None:
             continue
-        reads = [r for r in spec.rollups if r.kind == "score"]
+        namespaces = []
+        for index, rule in enumerate(spec.rollups):
+            found = _source(entry, index, rule, slots=slots, locate=locate) if rule.score else ""
+            if isinstance(found, Problem):
+                problems.append(found)
+                found = ""
+            namespaces.append(found)
+        if any(namespaces):
+            model = dataclasses.replace(entry.slot.model, rollup=with_namespaces(plan, namespaces))
+            kind_slots = slots[(conn.name, entry.obj.kind)]
+            at = kind_slots.index(entry.slot)
+            kind_slots[at] = dataclasses.replace(kind_slots[at], model=model)
+    return problems
+
+
+def _source(
+    entry: Entry, index: int, rule: RollupSpec, *, slots: Slots, locate: Locate
+) -> str | Problem:
+    """The output namespace whose `rule.score` the roll-up reads, or the problem."""
+    conn = entry.conn
+    kinds = ACCOUNT_MEMBERS.get((conn.crm, entry.obj.kind), ())
+    people = [s for kind in kinds for s in slots.get((conn.name, kind), [])]
+    where = f"roll-up {rule.name!r} (members.rollup[{index}])"
+    if rule.model is None:
         prefixed = [
             kind
-            for kind in members
+            for kind in kinds
             if (conn.name, kind) in slots and all(s.namespace for s in slots[(conn.name, kind)])
         ]
-        if reads and prefixed:
-            problems.append(
-                locate(
-                    entry.path("model"),
-                    f"roll-up {reads[0].name!r} reads each person's {reads[0].score}, which "
-                    f"no {' or '.join(prefixed)} model writes: each has an output_prefix; "
-                    "leave the output_prefix out of one of them (its scores are the ones "
-                    "rolled up)",
-                )
-            )
-    return problems
+        if not prefixed:
+            return ""
+        return locate(
+            entry.path("model"),
+            f"{where} reads each person's {rule.score}, which no {' or '.join(prefixed)} "
+            "model writes unprefixed: each has an output_prefix; name whose scores it reads "
+            f"with model: on the roll-up ({_names(people)}), or leave the output_prefix out "
+            "of one of them",
+        )
+    chosen = [s for s in people if rule.model in (s.model.name, s.namespace.rstrip("_"))]
+    spaces = sorted({s.namespace for s in chosen})
+    if not chosen:
+        known = (
+            f"its {' and '.join(kinds)} models: {_names(people)}"
+            if people
+            else f"it scores no {' or '.join(kinds)} records"
+        )
+        return locate(
+            entry.path("model"),
+            f"{where} reads the {rule.score} of model {rule.model!r}, but {conn.name} has no "
+            f"{' or '.join(kinds)} model {rule.model!r}; {known}",
+        )
+    if len(spaces) > 1:
+        prefixes = ", ".join(f"leadsync_{ns}" if ns else "none" for ns in spaces)
+        return locate(
+            entry.path("model"),
+            f"{where}: model {rule.model!r} is ambiguous: it names {_names(chosen)}, which "
+            f"write under different output prefixes ({prefixes}); name one by its prefix part",
+        )
+    return spaces[0]

@@ -32,7 +32,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from config.account_links import ACCOUNT_LINKS
-from config.account_models import Entry, choose_accounts, unwritten_member_scores
+from config.account_models import Entry, choose_accounts, member_score_sources
 from config.errors import Problem, ProblemsError, UserError
 from config.model_group import ModelGroup, Slot, state_kind
 from config.settings import At, ConnectionSettings, Settings
@@ -465,8 +465,8 @@ def load_configured(
             slots.setdefault((conn.name, obj.kind), []).append(slot)
             entries.append(Entry(i, j, conn, obj, slot))
             problems += _tier_problems(loaded, i, conn, obj.model, model)
-    problems += unwritten_member_scores(entries, slots, loaded.problem)
     problems += choose_accounts(entries, slots, loaded.problem)
+    problems += member_score_sources(entries, slots, loaded.problem)
     if problems:
         raise ProblemsError(problems)
     for key, found in slots.items():

@@ -27,6 +27,7 @@ ROLLUP_KEYS = (
     "name",
     "description",
     "score",
+    "model",
     "event",
     "breadth",
     "where",
@@ -40,7 +41,7 @@ ROLLUP_KEYS = (
 )
 #: Keys each roll-up kind accepts besides name and description.
 ROLLUP_KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "score": ("score", "points", "aggregate", "top", "max"),
+    "score": ("score", "model", "points", "aggregate", "top", "max"),
     "event": ("event", "where", "within_days", "decay", "points", "aggregate", "top", "max"),
     "breadth": ("breadth", "bands"),
 }
@@ -192,6 +193,8 @@ class MembersParser:
             fields.take(
                 "score", self.rules.choice(node.child("score"), MEMBER_SCORES, "member score")
             )
+            if "model" in value:
+                fields.take("model", ctx.text(node.child("model")))
             if "points" in value:
                 fields.take("points", ctx.number(node.child("points"), minimum=0))
         else:

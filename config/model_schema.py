@@ -131,6 +131,11 @@ def _members() -> dict[str, Any]:
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "score": {"enum": list(MEMBER_SCORES), "description": "roll up this member score"},
+        "model": {
+            "type": "string",
+            "minLength": 1,
+            "description": "whose score: a people model's name or output prefix part (pl_b)",
+        },
         "event": {"enum": list(EVENT_TYPES), "description": "roll up these member events"},
         "breadth": {
             "type": "object",

@@ -86,6 +86,9 @@ class MemberRequest:
     properties: frozenset[str]
     event_types: frozenset[str]
     horizon_days: float | None = None
+    #: Prefixed output keys of people models whose scores roll-ups read (`pl_b_interest`,
+    #: with `pl_b_scored_at` for point-in-time reads), read in the same member reads.
+    outputs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ they had then. A property without history keeps its current value: the report sa
 
 An account's people (`Record.members`) are cut at the account's cutoff too: their events after
 it are dropped, and the scores leadsync wrote on them (`outputs`) count only when their
-`scored_at` is before the cutoff; a later score (or an undated one) was not known then, so the
-roll-ups read it as no score.
+`scored_at` is before the cutoff (each model's own: `pl_b_score` by `pl_b_scored_at`); a later
+score (or an undated one) was not known then, so the roll-ups read it as no score.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from scoring.coerce import to_datetime
-from scoring.types import Record
+from scoring.types import OUTPUT_NAMES, Record
 
 #: One property's values over time, oldest first: (when it was set, the value set).
 Changes = Sequence[tuple[datetime, object]]
@@ -106,11 +106,31 @@ def event_times(record: Record) -> list[datetime]:
 
 def _member_at(member: Record, cutoff: datetime) -> tuple[Record, int]:
     events = tuple(e for e in member.events if e.at <= cutoff)
-    scored = to_datetime(member.outputs.get("scored_at"))
-    outputs = member.outputs if scored is not None and scored < cutoff else {}
+    outputs = outputs_known_at(member.outputs, cutoff)
     if len(events) == len(member.events) and outputs is member.outputs:
         return member, 0
     return replace(member, events=events, outputs=outputs), len(member.events) - len(events)
+
+
+def outputs_known_at(outputs: Mapping[str, object], cutoff: datetime) -> Mapping[str, object]:
+    """A person's leadsync outputs known at `cutoff`: each model's (unprefixed, or under its
+    namespace: `pl_b_score`) only when its own `scored_at` is before the cutoff. The same
+    mapping when all are known."""
+    spaces: dict[str, list[str]] = {}
+    for key in outputs:
+        spaces.setdefault(_namespace(key), []).append(key)
+    kept: dict[str, object] = {}
+    for ns, keys in spaces.items():
+        scored = to_datetime(outputs.get(ns + "scored_at"))
+        if scored is not None and scored < cutoff:
+            kept.update((k, outputs[k]) for k in keys)
+    return outputs if len(kept) == len(outputs) else kept
+
+
+def _namespace(key: str) -> str:
+    """`pl_b_` of the output key `pl_b_score` ("" of `score`)."""
+    names = [n for n in OUTPUT_NAMES if key.endswith(n) and (key == n or key[: -len(n)][-1] == "_")]
+    return key[: -len(max(names, key=len))] if names else ""
 
 
 def as_of_cutoff(

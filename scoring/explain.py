@@ -253,7 +253,8 @@ def _rollup_text(rule: RollupSpec) -> str:
         steps = ", ".join(f"{_range(b)} {b.points:+g}" for b in rule.bands)
         return f"people with {events} within {rule.within_days:g}d, counted by role weight: {steps}"
     if rule.kind == "score":
-        return f"members' {rule.score} x role weight, {how}, x {rule.points:g}{cap}"
+        whose = f" (model {rule.model})" if rule.model else ""
+        return f"members' {rule.score}{whose} x role weight, {how}, x {rule.points:g}{cap}"
     where = f" where {describe_cond(rule.where)}" if rule.where is not None else ""
     window = f" within {rule.within_days:g}d" if rule.within_days is not None else ""
     return f"members' {rule.event}{where}{window}: {rule.points:+g} each x role weight, {how}{cap}"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from scoring.coerce import MISSING_TOKENS, round_half_up, to_number
@@ -55,7 +55,8 @@ class Member:
 
     @classmethod
     def from_record(cls, record: Record, names: Sequence[str] = MEMBER_SCORES) -> Member:
-        """A person as read from the CRM: their scores (`names`) are leadsync's outputs on the
+        """A person as read from the CRM: their scores (`names`, output keys: `interest`, or
+        `pl_b_interest` of a people model with an output prefix) are leadsync's outputs on the
         record (what the person's own model last wrote), unreadable values as 0."""
         scores = {}
         for name in names:
@@ -117,8 +118,11 @@ class RollupPlan:
     properties: frozenset[str]
     #: Event types of members the roll-up reads.
     event_types: frozenset[str]
-    #: The member scores the score roll-ups read.
+    #: The member scores the score roll-ups read, as output keys (`interest`, `pl_b_interest`).
     score_names: tuple[str, ...] = ()
+    #: Per rule, the output namespace of the people model whose score a score roll-up reads
+    #: (`pl_b_`; "" for the unprefixed outputs and for other kinds), see `with_namespaces`.
+    namespaces: tuple[str, ...] = ()
     #: (role inputs, now) -> (weight, title): people share few titles, and RE2 matching is the
     #: costliest step of a member, so each combination is judged once (bounded, see `_who`).
     who: dict[tuple[object, ...], tuple[float, str]] = field(
@@ -150,7 +154,18 @@ def compile_rollup(spec: MembersSpec, interest_decay: Decay) -> RollupPlan:
         properties=frozenset(properties),
         event_types=frozenset(plans),
         score_names=tuple(sorted({r.score for r in spec.rollups if r.score is not None})),
+        namespaces=("",) * len(spec.rollups),
     )
+
+
+def with_namespaces(plan: RollupPlan, namespaces: Sequence[str]) -> RollupPlan:
+    """`plan` whose score roll-ups read the people outputs of `namespaces` (one per rule, in
+    model order: `pl_b_` reads `pl_b_interest`), as the configuration resolves each rule's
+    `model`."""
+    if len(namespaces) != len(plan.rules):
+        raise ValueError(f"{len(namespaces)} namespaces for {len(plan.rules)} roll-up rules")
+    names = {ns + r.score for ns, r in zip(namespaces, plan.rules, strict=True) if r.score}
+    return replace(plan, score_names=tuple(sorted(names)), namespaces=tuple(namespaces), who={})
 
 
 def member_facts(member: Member, plan: RollupPlan, now: datetime) -> MemberFacts:
@@ -166,7 +181,7 @@ def member_facts(member: Member, plan: RollupPlan, now: datetime) -> MemberFacts
     ages: list[float] = []
     for slot, rule in enumerate(plan.rules):
         if rule.kind == "score":
-            base = float(scores.get(rule.score or "score", 0.0))
+            base = float(scores.get(plan.namespaces[slot] + (rule.score or "score"), 0.0))
             values.append(base * weight)
             counts.append(1 if base else 0)
             ages.append(_INF)
@@ -269,7 +284,8 @@ def _aggregate(slot: int, rule: RollupSpec, facts: Sequence[MemberFacts]) -> Ite
     points = cap(scaled, rule.max)
     if rule.kind == "score":
         people = ", ".join(_scored(f, slot) for f in named)
-        detail = f"{scope} by {rule.score}: {people}"
+        whose = f"{rule.model} " if rule.model else ""
+        detail = f"{scope} by {whose}{rule.score}: {people}"
         age = None
     else:
         occurrences = sum(f.counts[slot] for f in engaged)

@@ -207,6 +207,9 @@ class RollupSpec:
     name: str
     kind: RollupKind
     score: str | None = None
+    #: score: whose score, the people model's name or output prefix part (None: the people
+    #: model writing the unprefixed outputs); the configuration resolves it.
+    model: str | None = field(default=None, metadata={"hash_when_set": True})
     event: str | None = None
     where: Cond | None = None
     events: tuple[str, ...] = ()

@@ -4,7 +4,8 @@
   or not (associations v4 batch read, `companies -> contacts`, 1,000 companies a call), then one
   batch read of those contacts (100 a call, each contact once per page however many companies
   it belongs to) with the properties the roll-ups read, leadsync's own outputs (the member
-  scores the contact model wrote) and the activity dates below.
+  scores the contact model wrote; a prefixed contact model's scores and `scored_at` only when
+  a roll-up reads them, `MemberRequest.outputs`) and the activity dates below.
 * `changed_companies(api, since_ms)`: the companies with a contact modified at or after
   `since_ms` (a search walk over contacts, then `contacts -> companies` associations), so an
   incremental account run recomputes an account when any of its people changed, reading only
@@ -48,6 +49,7 @@ _CONTACTS = ObjectSpec("contact", "contacts", "lastmodifieddate")
 def member_properties(request: MemberRequest) -> list[str]:
     """The contact properties read for each member."""
     names = set(request.properties) | {name for name, _ in _OUTPUTS}
+    names |= {crm_name(key) for key in request.outputs}
     names |= {MEMBER_DATES[t] for t in request.event_types if t in MEMBER_DATES}
     return sorted(names)
 
@@ -62,7 +64,7 @@ def _member(contact_id: str, props: Mapping[str, Any], request: MemberRequest) -
     events.sort(key=lambda e: e.at)
     outputs = {
         canonical: value
-        for name, canonical in _OUTPUTS
+        for name, canonical in (*_OUTPUTS, *((crm_name(k), k) for k in sorted(request.outputs)))
         if (value := props.get(name)) is not None and value != ""
     }
     properties = {name: props.get(name) for name in request.properties}

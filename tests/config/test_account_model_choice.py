@@ -153,9 +153,9 @@ def test_every_account_model_rolling_up_unwritten_member_scores_is_refused(tmp_p
         "      - {kind: contact, model: c.yaml, output_prefix: leadsync_a_}\n"
     )
     message = (
-        "roll-up 'Hottest people' reads each person's interest, which no contact model writes: "
-        "each has an output_prefix; leave the output_prefix out of one of them (its scores are "
-        "the ones rolled up)"
+        "roll-up 'Hottest people' (members.rollup[0]) reads each person's interest, which no "
+        "contact model writes unprefixed: each has an output_prefix; name whose scores it reads "
+        "with model: on the roll-up (contacts (a)), or leave the output_prefix out of one of them"
     )
     assert [(p.path, p.message) for p in _problems_of(path)] == [
         ("connections[0].objects[0].model", message),

@@ -76,7 +76,7 @@ ERRORS = [
     (
         "object: account\nmembers:\n  rollup:\n    - {name: R, score: interest, bands: [{min: 1, points: 2}]}\n",
         "m.yaml:5:34 members.rollup[0].bands: 'bands' does not apply to a score roll-up (it "
-        "takes: score, points, aggregate, top, max)",
+        "takes: score, model, points, aggregate, top, max)",
     ),
     (
         "object: account\nmembers:\n  rollup:\n    - {name: R, breadth: {within_days: 14, events: [meetin]}, bands: [{min: 1, points: 2}]}\n",

@@ -185,9 +185,10 @@ def test_account_roll_ups_need_one_unprefixed_contact_model(tmp_path) -> None:
     assert [(p.path, p.message) for p in info.value.problems] == [
         (
             "connections[0].objects[0].model",
-            "roll-up 'Hottest people' reads each person's interest, which no contact model "
-            "writes: each has an output_prefix; leave the output_prefix out of one of them (its "
-            "scores are the ones rolled up)",
+            "roll-up 'Hottest people' (members.rollup[0]) reads each person's interest, which "
+            "no contact model writes unprefixed: each has an output_prefix; name whose scores it "
+            "reads with model: on the roll-up (contacts-a (a), contacts-b (b)), or leave the "
+            "output_prefix out of one of them",
         )
     ]
     # the first contact model unprefixed: its scores are rolled up
