@@ -175,3 +175,95 @@ def test_account_model_on_a_connection_scoring_no_accounts(folder):
         "F:6:60 connections[0].objects[0].account_model: hub has no company model "
         "'companies-a'; it scores no company records"
     ]
+
+
+#: An account model of `kind` with a score roll-up reading the people model `model`.
+SCORED = (
+    COMPANY.replace("object: company", "object: {kind}")
+    + "    - {{name: Hot people, score: interest, model: {model}, aggregate: max}}\n"
+)
+
+
+def test_a_score_roll_up_reads_the_people_model_its_model_names(folder):
+    from sync.run import member_request
+
+    (folder / "plain-b.yaml").write_text(PLAIN.replace("name: plain", "name: contacts-b"))
+    for named in ("pl_b", "contacts-b"):
+        (folder / "scored.yaml").write_text(
+            SCORED.format(name="companies-b", kind="company", model=named)
+        )
+        path = hubspot(
+            folder,
+            "{kind: contact, model: plain.yaml}",
+            "{kind: contact, model: plain-b.yaml, output_prefix: leadsync_pl_b_}",
+            "{kind: company, model: a.yaml}",
+            "{kind: company, model: scored.yaml, output_prefix: leadsync_pl_b_}",
+        )
+        _, groups = load_configured(load_config(path, environ={}))
+        model = groups[("hub", "company")].slot("pl_b").model
+        assert model.rollup is not None
+        assert (model.rollup.namespaces, model.rollup.score_names) == (
+            ("", "pl_b_"),
+            ("pl_b_interest",),
+        )
+        request = member_request(groups[("hub", "company")])
+        assert request is not None
+        assert request.outputs == frozenset({"pl_b_interest", "pl_b_scored_at"})
+    # unprefixed roll-ups add nothing to the member reads
+    request = member_request(groups[("hub", "company")].slot(None).model)
+    assert request is not None and request.outputs == frozenset()
+
+
+def test_a_roll_up_naming_no_people_model_is_refused(folder):
+    (folder / "scored.yaml").write_text(
+        SCORED.format(name="companies-b", kind="company", model="pl_c")
+    )
+    path = hubspot(
+        folder, "{kind: contact, model: plain.yaml}", "{kind: company, model: scored.yaml}"
+    )
+    assert problems(path) == [
+        "F:7:32 connections[0].objects[1].model: roll-up 'Hot people' (members.rollup[1]) reads "
+        "the interest of model 'pl_c', but hub has no contact model 'pl_c'; its contact models: "
+        "plain"
+    ]
+
+
+def test_a_roll_up_naming_models_of_two_prefixes_is_refused(tmp_path):
+    (tmp_path / "accounts.yaml").write_text(
+        SCORED.format(name="accounts", kind="account", model="people-b").replace(
+            "numberofemployees", "NumberOfEmployees"
+        )
+    )
+    for kind in ("contact", "lead"):
+        (tmp_path / f"{kind}.yaml").write_text(
+            f"name: people-b\nobject: {kind}\nfit:\n  rules:\n"
+            "    - {name: Any, if: {Email: {exists: true}}, points: 1}\n"
+        )
+    path = tmp_path / "leadsync.yaml"
+    path.write_text(
+        "connections:\n  - name: sf\n    crm: salesforce\n    salesforce: {login_url: "
+        '"https://login.example", client_id: c, client_secret: s}\n    objects:\n'
+        "      - {kind: contact, model: contact.yaml}\n"
+        "      - {kind: lead, model: lead.yaml, output_prefix: leadsync_b_}\n"
+        "      - {kind: account, model: accounts.yaml}\n"
+    )
+    assert [(p.path, p.message) for p in _problems_of(path)] == [
+        (
+            "connections[0].objects[2].model",
+            "roll-up 'Hot people' (members.rollup[1]): model 'people-b' is ambiguous: it names "
+            "people-b, people-b (b), which write under different output prefixes (none, "
+            "leadsync_b_); name one by its prefix part",
+        )
+    ]
+
+
+def test_model_applies_to_score_roll_ups_only(folder):
+    (folder / "scored.yaml").write_text(
+        SCORED.format(name="c", kind="company", model="pl_b").replace(
+            "breadth: {within_days: 14}", "breadth: {within_days: 14}, model: pl_b"
+        )
+    )
+    path = hubspot(folder, "{kind: company, model: scored.yaml}")
+    assert [p.split(": ", 1)[1] for p in problems(path)] == [
+        "'model' does not apply to a breadth roll-up (it takes: breadth, bands)"
+    ]

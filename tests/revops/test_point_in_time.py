@@ -6,6 +6,7 @@ from revops.point_in_time import (
     cutoffs,
     event_times,
     late_values,
+    outputs_known_at,
     value_as_of,
     window_from,
 )
@@ -90,3 +91,34 @@ def test_as_of_cutoff_cuts_an_accounts_people_too():
     assert event_times(account) == [day(4), day(6), day(14)]
     same, none = as_of_cutoff(Record("b", "company", {}, (), None, {}, members=(early,)), day(10))
     assert none == 0 and same.members[0] is early
+
+
+def test_each_models_scores_of_a_person_count_by_their_own_scored_at():
+    outputs = {
+        "interest": "80",
+        "scored_at": day(8).isoformat(),
+        "pl_b_interest": "30",
+        "pl_b_scored_at": day(12).isoformat(),
+        "pl_c_score": "55",  # no pl_c_scored_at: undated, so not known
+    }
+    assert outputs_known_at(outputs, day(10)) == {
+        "interest": "80",
+        "scored_at": day(8).isoformat(),
+    }
+    assert outputs_known_at(outputs, day(13)) == {
+        "interest": "80",
+        "scored_at": day(8).isoformat(),
+        "pl_b_interest": "30",
+        "pl_b_scored_at": day(12).isoformat(),
+    }
+    assert outputs_known_at(outputs, day(7)) == {}
+    known = {"pl_b_score": "1", "pl_b_scored_at": day(1).isoformat()}
+    assert outputs_known_at(known, day(2)) is known
+    person = Record("p1", "contact", {}, (), None, outputs)
+    taken, _ = as_of_cutoff(Record("a", "company", {}, (), None, {}, members=(person,)), day(13))
+    assert sorted(taken.members[0].outputs) == [
+        "interest",
+        "pl_b_interest",
+        "pl_b_scored_at",
+        "scored_at",
+    ]

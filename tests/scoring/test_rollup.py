@@ -6,7 +6,14 @@ import pytest
 
 from scoring import explain, score
 from scoring.account_link import with_account
-from scoring.rollup import Member, MemberFacts, member_facts, record_facts, rollup_items
+from scoring.rollup import (
+    Member,
+    MemberFacts,
+    member_facts,
+    record_facts,
+    rollup_items,
+    with_namespaces,
+)
 from scoring.types import Record, ScoreResult
 from tests.scoring.helpers import NOW, event, model
 
@@ -339,3 +346,30 @@ def test_a_person_scored_in_the_run_brings_that_result():
     )  # fmt: skip
     person = Record("p1", "contact", {"jobtitle": "CFO"})
     assert Member.scored(person, account).scores == {"fit": 80, "interest": 55, "score": 68}
+
+
+def test_a_score_roll_up_reads_the_people_model_its_model_names():
+    m = account_model(
+        "    - {name: A, score: interest}\n    - {name: B, score: interest, model: pl_b}\n"
+        "    - {name: Visits, event: page_view, points: 1}\n"
+    )
+    assert m.rollup is not None
+    # the configuration resolves `model: pl_b` to the namespace of the model it names
+    assert (m.rollup.score_names, m.rollup.namespaces) == (("interest",), ("", "", ""))
+    plan = with_namespaces(m.rollup, ["", "pl_b_", ""])
+    assert (plan.score_names, plan.namespaces) == (("interest", "pl_b_interest"), ("", "pl_b_", ""))
+    people = [
+        Record("1", "contact", {"jobtitle": "VP Sales"}, outputs={"interest": "40"}),
+        Record("2", "contact", {"jobtitle": "CFO"}, outputs={"pl_b_interest": "25"}),
+        Record(
+            "3", "contact", {"jobtitle": "Engineer"}, outputs={"interest": 5, "pl_b_interest": 7}
+        ),
+    ]
+    facts = record_facts(people, plan, NOW)
+    assert [f.values[:2] for f in facts] == [(80.0, 0.0), (0.0, 50.0), (5.0, 7.0)]
+    assert [line for _, _, line, _ in rollup_items(facts, plan)] == [
+        "+85 A: 2 people by interest: VP Sales 40x2, Engineer 5",
+        "+57 B: 2 people by pl_b interest: CFO 25x2, Engineer 7",
+    ]
+    with pytest.raises(ValueError, match="2 namespaces for 3 roll-up rules"):
+        with_namespaces(m.rollup, ["", "pl_b_"])

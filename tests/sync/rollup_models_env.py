@@ -40,3 +40,16 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text)
     return path
+
+
+#: A product-B Account model: its only roll-up is the product-B contacts' highest score.
+SALESFORCE_ACCOUNTS_B = """\
+name: product-b-accounts
+object: account
+fit:
+  rules:
+    - {name: Big, if: {NumberOfEmployees: {gte: 100}}, points: 50}
+members:
+  rollup:
+    - {name: B people, score: score, model: pl_b, aggregate: max}
+"""
