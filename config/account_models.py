@@ -20,6 +20,7 @@ from config.account_links import ACCOUNT_LINKS, ACCOUNT_MEMBERS
 from config.errors import Problem
 from config.model_group import Slot
 from config.settings import ConnectionSettings, ObjectSettings
+from scoring.model import ScoringModel
 from scoring.rollup import with_namespaces
 from scoring.spec import RollupSpec
 
@@ -117,56 +118,63 @@ def _set_accounts(slots: Slots, connection: str, entry: Entry, accounts: str) ->
 
 
 def member_score_sources(entries: Sequence[Entry], slots: Slots, locate: Locate) -> list[Problem]:
-    """Resolve whose scores each account model's `score` roll-ups read, in `slots`: the
-    people model a rule's `model` names (its name or output prefix part), else the unprefixed
-    outputs. The problems, each at the account model's entry: a `model` naming no people model
-    of the member kinds, one naming models that write under different prefixes, and a rule
-    without `model` when every model of a member kind has an output prefix (each person would
-    count 0)."""
+    """Resolve whose scores each account model's `score` roll-ups read, in `slots` (see
+    `resolve_sources`); the problems, each located at the account model's entry."""
     problems = []
     for entry in entries:
-        conn = entry.conn
-        spec = entry.slot.model.spec.members
-        plan = entry.slot.model.rollup
-        if spec is None or plan is None:
-            continue
-        namespaces = []
-        for index, rule in enumerate(spec.rollups):
-            found = _source(entry, index, rule, slots=slots, locate=locate) if rule.score else ""
-            if isinstance(found, Problem):
-                problems.append(found)
-                found = ""
-            namespaces.append(found)
-        if any(namespaces):
-            model = dataclasses.replace(entry.slot.model, rollup=with_namespaces(plan, namespaces))
-            kind_slots = slots[(conn.name, entry.obj.kind)]
+        kind, conn = entry.obj.kind, entry.conn
+        model, messages = resolve_sources(entry.slot.model, conn, kind, slots)
+        problems += [locate(entry.path("model"), message) for message in messages]
+        if model is not entry.slot.model:
+            kind_slots = slots[(conn.name, kind)]
             at = kind_slots.index(entry.slot)
             kind_slots[at] = dataclasses.replace(kind_slots[at], model=model)
     return problems
 
 
+def resolve_sources(
+    model: ScoringModel, conn: ConnectionSettings, kind: str, slots: Slots
+) -> tuple[ScoringModel, list[str]]:
+    """`model` (an account model of `conn`'s `kind`) with its `score` roll-ups reading the
+    people model each rule's `model` names (its name or output prefix part, among `slots` of
+    the member kinds), else the unprefixed outputs; the same model when all read those. And
+    what cannot be resolved: a `model` naming no people model, one naming models that write
+    under different prefixes, a rule without `model` when every model of a member kind has an
+    output prefix (each person would count 0)."""
+    spec, plan = model.spec.members, model.rollup
+    if spec is None or plan is None:
+        return model, []
+    namespaces, messages = [], []
+    for index, rule in enumerate(spec.rollups):
+        found, message = _source(conn, kind, index, rule, slots) if rule.score else ("", None)
+        if message is not None:
+            messages.append(message)
+        namespaces.append(found)
+    if not any(namespaces):
+        return model, messages
+    return dataclasses.replace(model, rollup=with_namespaces(plan, namespaces)), messages
+
+
 def _source(
-    entry: Entry, index: int, rule: RollupSpec, *, slots: Slots, locate: Locate
-) -> str | Problem:
-    """The output namespace whose `rule.score` the roll-up reads, or the problem."""
-    conn = entry.conn
-    kinds = ACCOUNT_MEMBERS.get((conn.crm, entry.obj.kind), ())
-    people = [s for kind in kinds for s in slots.get((conn.name, kind), [])]
+    conn: ConnectionSettings, kind: str, index: int, rule: RollupSpec, slots: Slots
+) -> tuple[str, str | None]:
+    """The output namespace whose `rule.score` the roll-up reads, and what is wrong if any."""
+    kinds = ACCOUNT_MEMBERS.get((conn.crm, kind), ())
+    people = [s for k in kinds for s in slots.get((conn.name, k), [])]
     where = f"roll-up {rule.name!r} (members.rollup[{index}])"
     if rule.model is None:
         prefixed = [
-            kind
-            for kind in kinds
-            if (conn.name, kind) in slots and all(s.namespace for s in slots[(conn.name, kind)])
+            k
+            for k in kinds
+            if (conn.name, k) in slots and all(s.namespace for s in slots[(conn.name, k)])
         ]
         if not prefixed:
-            return ""
-        return locate(
-            entry.path("model"),
+            return "", None
+        return "", (
             f"{where} reads each person's {rule.score}, which no {' or '.join(prefixed)} "
             "model writes unprefixed: each has an output_prefix; name whose scores it reads "
             f"with model: on the roll-up ({_names(people)}), or leave the output_prefix out "
-            "of one of them",
+            "of one of them"
         )
     chosen = [s for s in people if rule.model in (s.model.name, s.namespace.rstrip("_"))]
     spaces = sorted({s.namespace for s in chosen})
@@ -176,16 +184,14 @@ def _source(
             if people
             else f"it scores no {' or '.join(kinds)} records"
         )
-        return locate(
-            entry.path("model"),
+        return "", (
             f"{where} reads the {rule.score} of model {rule.model!r}, but {conn.name} has no "
-            f"{' or '.join(kinds)} model {rule.model!r}; {known}",
+            f"{' or '.join(kinds)} model {rule.model!r}; {known}"
         )
     if len(spaces) > 1:
         prefixes = ", ".join(f"leadsync_{ns}" if ns else "none" for ns in spaces)
-        return locate(
-            entry.path("model"),
+        return "", (
             f"{where}: model {rule.model!r} is ambiguous: it names {_names(chosen)}, which "
-            f"write under different output prefixes ({prefixes}); name one by its prefix part",
+            f"write under different output prefixes ({prefixes}); name one by its prefix part"
         )
-    return spaces[0]
+    return spaces[0], None

@@ -23,8 +23,10 @@ from cli.commands.runs import Context, config_options, open_context
 from cli.crm_properties import unknown_in_crm
 from cli.inputs import IdColumnOption, read_input
 from cli.times import time_option
-from config.account_links import ACCOUNT_LINKS
+from config.account_links import ACCOUNT_LINKS, ACCOUNT_MEMBERS
+from config.account_models import resolve_sources
 from config.errors import Problem, ProblemsError, UserError
+from config.model_group import Slot
 from config.model_loader import load_model
 from config.settings import ConnectionSettings
 from connectors.account_match import AccountMatcher
@@ -185,6 +187,24 @@ def _pick(ctx: Context, conn: ConnectionSettings, kind: str, name: str | None) -
         raise UserError(f"{conn.name} has no {kind} model {name!r}; its models: {names}") from None
     path = next(o.model for o in entries if o.namespace == slot.namespace)
     return Picked(slot.model, path, slot.state_kind, slot.accounts)
+
+
+def _candidate(ctx: Context, conn: ConnectionSettings, kind: str, path: Path) -> ScoringModel:
+    """A model file to try on `conn`'s `kind`, its score roll-ups' `model` resolved against the
+    connection's people models as the configuration resolves the live ones."""
+    model = load_model(path)
+    slots: dict[tuple[str, str], list[Slot]] = {}
+    for person in ACCOUNT_MEMBERS.get((conn.crm, kind), ()):
+        key = (conn.name, person)
+        group = ctx.groups.get(key)
+        if group is not None:
+            slots[key] = list(group.slots)
+        elif key in ctx.models:
+            slots[key] = [Slot(ctx.models[key], "", person)]
+    resolved, messages = resolve_sources(model, conn, kind, slots)
+    if messages:
+        raise UserError(f"{path}: " + "; ".join(messages))
+    return resolved
 
 
 def _account_model(
@@ -485,7 +505,7 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
         conn, obj_kind = _object(ctx, connection, kind)
         picked = _pick(ctx, conn, obj_kind, model_name)
         path = model_path or picked.path
-        model = load_model(path) if model_path else picked.model
+        model = _candidate(ctx, conn, obj_kind, path) if model_path else picked.model
         if model.object != obj_kind:
             raise UserError(f"{path}: scores {model.object} records, {conn.name} {obj_kind}")
         with _live_connector(ctx, conn) as connector:
@@ -727,10 +747,10 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
     report_path: Path | None,
 ) -> None:
     """Shadow-score the population with a candidate model against the live one; write nothing."""
-    candidate = load_model(model_path)
     ctx = open_context(config, secrets_dir)
     try:
         conn, obj_kind = _object(ctx, connection, kind)
+        candidate = _candidate(ctx, conn, obj_kind, model_path)
         picked = _pick(ctx, conn, obj_kind, model_name)
         live = picked.model
         if candidate.object != live.object:

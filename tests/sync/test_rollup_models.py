@@ -10,7 +10,14 @@ from pathlib import Path
 
 from cli.main import main
 from tests.sync.rollup_models_env import HUBSPOT_COMPANIES_B, HUBSPOT_CONTACTS_B, write
-from tests.sync.test_account_groups import ACCOUNTS, PEOPLE, World, touch_contact, world
+from tests.sync.test_account_groups import (
+    ACCOUNTS,
+    PEOPLE,
+    WHEN,
+    World,
+    touch_contact,
+    world,
+)
 
 LATER = "2026-11-20T12:20:00+00:00"
 
@@ -75,6 +82,22 @@ def test_a_company_model_rolls_up_the_product_b_contact_scores(tmp_path: Path, c
         assert rolled(two, "company:pl_b") == highest(two, b)
         differ = sum(highest(two, plain)[c] != v for c, v in highest(two, b).items())
         assert (len(highest(two, b)), differ) == (40, 37)
+
+        # a candidate model file's roll-ups resolve as the configured ones: previewing the
+        # live product-B model against itself changes nothing
+        base = ["preview", "--config", str(two.config), "--kind", "company", "--now", WHEN]
+        capsys.readouterr()
+        assert main([*base, "--model", str(companies_b), "--model-name", "pl_b"]) == 0
+        assert capsys.readouterr().out.splitlines()[1].startswith(
+            "label changes 0  grade changes 0  newly qualified 0"
+        )
+        unknown = write(tmp_path, "unknown.yaml", HUBSPOT_COMPANIES_B.replace("pl_b", "pl_c"))
+        assert main([*base, "--model", str(unknown), "--model-name", "pl_b"]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"error: {unknown}: roll-up 'B people' (members.rollup[0]) reads the score of model "
+            "'pl_c', but hub has no contact model 'pl_c'; its contact models: "
+            "hubspot-professional, product-b-contacts (pl_b)"
+        )
 
         # the people of a company none of whom visited lately visit: the incremental run
         # rescores them with both contact models, then their company with both company models
