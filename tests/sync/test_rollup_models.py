@@ -88,9 +88,8 @@ def test_a_company_model_rolls_up_the_product_b_contact_scores(tmp_path: Path, c
         base = ["preview", "--config", str(two.config), "--kind", "company", "--now", WHEN]
         capsys.readouterr()
         assert main([*base, "--model", str(companies_b), "--model-name", "pl_b"]) == 0
-        assert capsys.readouterr().out.splitlines()[1].startswith(
-            "label changes 0  grade changes 0  newly qualified 0"
-        )
+        counts = capsys.readouterr().out.splitlines()[1]
+        assert counts.startswith("label changes 0  grade changes 0  newly qualified 0")
         unknown = write(tmp_path, "unknown.yaml", HUBSPOT_COMPANIES_B.replace("pl_b", "pl_c"))
         assert main([*base, "--model", str(unknown), "--model-name", "pl_b"]) == 2
         assert capsys.readouterr().err.strip() == (
