@@ -86,8 +86,9 @@ class MemberRequest:
     properties: frozenset[str]
     event_types: frozenset[str]
     horizon_days: float | None = None
-    #: Prefixed output keys of people models whose scores roll-ups read (`pl_b_interest`,
-    #: with `pl_b_scored_at` for point-in-time reads), read in the same member reads.
+    #: The people's output keys the score roll-ups read (`interest`, a prefixed people
+    #: model's `pl_b_interest`), each model's with its `scored_at` (point in time), read in the
+    #: same member reads.
     outputs: frozenset[str] = frozenset()
 
 

@@ -32,7 +32,7 @@ from connectors.errors import (
 from scoring.account_link import with_account
 from scoring.model import event_horizon_days
 from scoring.spec import ModelSpec
-from scoring.types import OUTPUT_NAMES, Record
+from scoring.types import Record
 from sync.account_day import learned_zone, remember_zone
 from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
@@ -131,10 +131,12 @@ def member_request(*models: Model) -> MemberRequest | None:
     event_types = frozenset().union(*(p.event_types for p in plans))
     windows = [r.within_days for p in plans for r in p.rules if r.kind != "score"]
     horizon = None if None in windows or not windows else max(w for w in windows if w is not None)
-    outputs = {name for p in plans for name in p.score_names}
-    outputs |= {ns + "scored_at" for p in plans for ns in p.namespaces if ns}
-    prefixed = frozenset(name for name in outputs if name not in OUTPUT_NAMES)
-    return MemberRequest(properties, event_types, horizon, prefixed)
+    # each model's scores rolled up, with when that model wrote them (point in time)
+    scores = {
+        (ns, r.score) for p in plans for ns, r in zip(p.namespaces, p.rules, strict=True) if r.score
+    }
+    outputs = frozenset({ns + name for ns, name in scores} | {ns + "scored_at" for ns, _ in scores})
+    return MemberRequest(properties, event_types, horizon, outputs)
 
 
 def _models(model: Model) -> Sequence[Model]:

@@ -5,7 +5,7 @@
   batch read of those contacts (100 a call, each contact once per page however many companies
   it belongs to) with the properties the roll-ups read, leadsync's own outputs (the member
   scores the contact model wrote; a prefixed contact model's scores and `scored_at` only when
-  a roll-up reads them, `MemberRequest.outputs`) and the activity dates below.
+  a roll-up reads them, from `MemberRequest.outputs`) and the activity dates below.
 * `changed_companies(api, since_ms)`: the companies with a contact modified at or after
   `since_ms` (a search walk over contacts, then `contacts -> companies` associations), so an
   incremental account run recomputes an account when any of its people changed, reading only

@@ -10,10 +10,10 @@ The people of an Account are
 
 Each person is read with the roll-up's properties (those an object lacks are left out: Title is
 on both, Department only on Contact), leadsync's outputs (the scores the person's own model
-wrote; a prefixed people model's scores and `scored_at` only when a roll-up reads them,
-`MemberRequest.outputs`, selected where the object has the field) and their activity back to
-the roll-up's horizon (`MemberRequest.horizon_days`), the same activity objects and mapping
-as the people's own reads (`connectors.salesforce.activity`).
+wrote: the planning outputs, and the scores roll-ups read with each model's `scored_at`,
+`MemberRequest.outputs`, a prefixed model's too, selected where the object has the field)
+and their activity back to the roll-up's horizon (`MemberRequest.horizon_days`), the same
+activity objects and mapping as the people's own reads (`connectors.salesforce.activity`).
 `Record.link` says how each person was tied to the Account (`Contact.AccountId`, `Lead: email
 domain acme.com`), which `explain` shows.
 
@@ -79,7 +79,7 @@ class AccountPeople:
             days = max(1, min(days, int(request.horizon_days) + 1))
         self.accounts = reader
         self.people = reader.for_activity(days)
-        # a prefixed people model's scores, selected where the object has the field
+        # the scores roll-ups read and when they were written, where the object has the field
         self.people.planning = {**self.people.planning, **{k: k for k in request.outputs}}
         self.request = request
         self.event_types = sorted(request.event_types)

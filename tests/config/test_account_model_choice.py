@@ -209,7 +209,7 @@ def test_a_score_roll_up_reads_the_people_model_its_model_names(folder):
         request = member_request(groups[("hub", "company")])
         assert request is not None
         assert request.outputs == frozenset({"pl_b_interest", "pl_b_scored_at"})
-    # unprefixed roll-ups add nothing to the member reads
+    # a model without score roll-ups reads no member outputs
     request = member_request(groups[("hub", "company")].slot(None).model)
     assert request is not None and request.outputs == frozenset()
 

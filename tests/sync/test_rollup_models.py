@@ -56,7 +56,9 @@ def test_a_company_model_rolls_up_the_product_b_contact_scores(tmp_path: Path, c
     contacts_b = write(tmp_path, "contacts-b.yaml", HUBSPOT_CONTACTS_B)
     companies_b = write(tmp_path, "companies-b.yaml", HUBSPOT_COMPANIES_B)
     companies_a = write(
-        tmp_path, "companies-a.yaml", HUBSPOT_COMPANIES_B.replace(", model: pl_b", "")
+        tmp_path,
+        "companies-a.yaml",
+        HUBSPOT_COMPANIES_B.replace(", model: pl_b", "").replace("-b-", "-a-"),
     )
     one = world(
         tmp_path / "one",

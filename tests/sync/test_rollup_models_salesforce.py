@@ -63,7 +63,9 @@ def test_an_account_model_rolls_up_the_product_b_contact_scores(tmp_path: Path, 
     contacts_b = write(tmp_path, "contacts-b.yaml", contact_model("contacts-b", 60))
     accounts_b = write(tmp_path, "accounts-b.yaml", SALESFORCE_ACCOUNTS_B)
     accounts_a = write(
-        tmp_path, "accounts-a.yaml", SALESFORCE_ACCOUNTS_B.replace(", model: pl_b", "")
+        tmp_path,
+        "accounts-a.yaml",
+        SALESFORCE_ACCOUNTS_B.replace(", model: pl_b", "").replace("-b-", "-a-"),
     )
     one = world(
         tmp_path / "one",
@@ -122,11 +124,21 @@ def test_an_account_model_rolls_up_the_product_b_contact_scores(tmp_path: Path, 
 
         # explain reads the prefixed scores once written; not at the moment of the write
         base = ["explain", account_id, "--config", str(two.config), "--kind", "account"]
-        for when, interest in ((run_at.replace(hour=13), 40), (run_at, 0)):
-            capsys.readouterr()
-            args = [*base, "--model-name", "pl_b", "--now", when.isoformat(), "--format", "json"]
-            assert main(args) == 0
-            assert json.loads(capsys.readouterr().out)["result"]["interest"] == interest
+        plain_now = member_scores(two, "Leadsync_")
+        shown = {}
+        for name in ("pl_b", "product-a-accounts"):
+            for when in (run_at.replace(hour=13), run_at):
+                capsys.readouterr()
+                args = [*base, "--model-name", name, "--now", when.isoformat(), "--format", "json"]
+                assert main(args) == 0
+                shown[name, when.hour] = json.loads(capsys.readouterr().out)["result"]["interest"]
+        assert (plain.get(contact_id), plain_now[contact_id]) == (10, 30)
+        assert shown == {
+            ("pl_b", 13): 40,
+            ("pl_b", 12): 0,
+            ("product-a-accounts", 13): highest(two, plain_now)[account_id],
+            ("product-a-accounts", 12): 0,
+        }
 
         # a backtest takes each Account at its cutoff (won ones at their close date, before
         # the Contact models ever wrote): no product-B score was known then
