@@ -29,7 +29,14 @@ from config.errors import UserError
 from config.model_loader import parse_model
 from revops import evaluation as ev
 from revops import fitting, leakage, proposals
-from revops.features import Activity, Unit, model_rules, rule_activity, rule_properties
+from revops.features import (
+    Activity,
+    Unit,
+    check_properties,
+    model_rules,
+    rule_activity,
+    rule_properties,
+)
 from revops.model_edit import Edits, apply_edits, unified_diff
 from revops.outcomes import Labelled, point_in_time_lines
 from scoring import score
@@ -115,6 +122,9 @@ class Calibration:
     diff: str
     warnings: tuple[leakage.LeakageWarning, ...] = ()
     leaky: tuple[LeakyRule, ...] = ()
+    #: Disqualify checks and grade overrides reading a flagged property, with the warnings:
+    #: calibrate fits points only, so they stay in the proposed model for the admin to edit.
+    leaky_checks: tuple[tuple[str, tuple[str, ...]], ...] = ()
     proposed: tuple[proposals.ProposedRule, ...] = ()
     #: When each record was taken and which properties had history (`point_in_time_lines`).
     point_in_time: tuple[str, ...] = ()
@@ -567,6 +577,12 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         diff=unified_diff(original_text, final.text, source, out_name),
         warnings=tuple(warnings),
         leaky=leaky,
+        leaky_checks=tuple(
+            (name, tuple(str(w) for w in found))
+            for name, found in sorted(
+                leakage.rules_reading(check_properties(original_model), warnings).items()
+            )
+        ),
         proposed=proposed,
         point_in_time=tuple(point_in_time_lines(labelled, original_model.properties)),
     )

@@ -20,6 +20,12 @@ guard):
 - Salesforce Accounts with the outcome `won` (their default): an Opportunity on the Account
   (`AccountId`) with `IsWon` true; the date is the earliest `CloseDate` of those. The connector
   reads the won Opportunities in one query at 2,000 rows a page.
+- Salesforce Contacts with the outcome `won` (their default, and their only one: a Contact is
+  not converted, it is what a conversion makes): an `OpportunityContactRole` of the Contact on
+  an Opportunity with `IsWon` true, any role, primary or not (lead conversion makes the new
+  Contact the primary role of its Opportunity; sales adds the buying committee's people); the
+  date is the earliest `CloseDate` among those Opportunities. The connector reads the won
+  roles in one query at 2,000 rows a page (`connectors.salesforce.won`).
 
 HubSpot moves a contact to customer when one of its deals is won (the default lifecycle
 automation), so a won deal shows on contacts without reading deals.
@@ -89,14 +95,16 @@ def _deal_marked(properties: Mapping[str, object]) -> tuple[bool, datetime | Non
     return parse_outcome(properties.get(OUTCOME)) is True, to_datetime(properties.get(OUTCOME_DATE))
 
 
-#: Account kinds whose outcome is a won deal or opportunity on the account.
-ACCOUNT_KINDS = (("hubspot", "company"), ("salesforce", "account"))
+#: Kinds whose outcome is by default a won deal or opportunity: on the account, or (Salesforce
+#: Contacts) through the Contact's roles on opportunities.
+WON_KINDS = (("hubspot", "company"), ("salesforce", "account"), ("salesforce", "contact"))
 
 
 def default_outcome(crm: str, kind: str) -> str:
-    """`won` for HubSpot companies and Salesforce Accounts (a won deal or opportunity on the
-    account), `converted` otherwise."""
-    return "won" if (crm, kind) in ACCOUNT_KINDS else "converted"
+    """`won` for HubSpot companies, Salesforce Accounts (a won deal or opportunity on the
+    account) and Salesforce Contacts (a contact role on a won opportunity), `converted`
+    otherwise."""
+    return "won" if (crm, kind) in WON_KINDS else "converted"
 
 
 def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule:
@@ -115,6 +123,13 @@ def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule
             return OutcomeRule(
                 (), _deal_marked, "a won opportunity on the account (IsWon)", won_deals=True
             )
+        if crm == "salesforce" and kind == "contact":
+            return OutcomeRule(
+                (),
+                _deal_marked,
+                "a contact role on a won opportunity (OpportunityContactRole, IsWon)",
+                won_deals=True,
+            )
         if crm == "salesforce" and kind == "lead":
             return OutcomeRule(
                 ("IsConverted", "ConvertedDate", "ConvertedOpportunity.IsWon"),
@@ -122,7 +137,8 @@ def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule
                 "converted lead whose opportunity was won",
             )
         raise UserError(
-            f"--outcome won is for Salesforce leads and accounts and HubSpot companies; for "
+            f"--outcome won is for Salesforce leads, contacts and accounts and HubSpot "
+            f"companies; for "
             f"{crm} {kind} "
             "records use --outcome converted (HubSpot moves a contact to customer when one of "
             "its deals is won)"
@@ -132,10 +148,16 @@ def outcome_rule(crm: str, kind: str, outcome: str = "converted") -> OutcomeRule
         return OutcomeRule(fields, _hubspot, "lifecycle stage reached opportunity or customer")
     if crm == "salesforce" and kind == "lead":
         return OutcomeRule(("IsConverted", "ConvertedDate"), _salesforce_lead, "converted lead")
+    if crm == "salesforce" and kind == "contact":
+        raise UserError(
+            "--outcome converted is for Salesforce leads: a Contact is what a conversion makes; "
+            "for contact records use --outcome won (a contact role on a won opportunity, the "
+            "default)"
+        )
     raise UserError(
         f"backtest --config has no outcome for {crm} {kind} records (it knows HubSpot contacts "
-        "and companies, and Salesforce leads); export the records with an outcome column and "
-        "run backtest --model M --input FILE --outcome COLUMN"
+        "and companies, and Salesforce leads, contacts and accounts); export the records with "
+        "an outcome column and run backtest --model M --input FILE --outcome COLUMN"
     )
 
 

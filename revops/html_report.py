@@ -151,6 +151,11 @@ def calibration_report(cal: Calibration) -> str:
             else f"{leak.before:g} -> {leak.after:g} points; --exclude-leaky drops it"
         )
         page.warning(f"Leaky rule {leak.rule}: {did}. " + " ".join(leak.reasons))
+    for name, reasons in cal.leaky_checks:
+        page.warning(
+            f"Check {name} reads a leaky property and is kept as it is (calibrate fits points "
+            "only). " + " ".join(reasons)
+        )
     page.heading("Held-out AUC per fold")
     page.chart(charts.fold_auc(cal.fold_auc_before, cal.fold_auc_after, "AUC per held-out fold"))
     page.heading("Score distribution before and after")

@@ -126,6 +126,14 @@ def calibration_text(cal: Calibration, out_path: str) -> str:
             )
             out.append(f"  {leak.rule}: {did}")
             out.extend(f"    {reason}" for reason in leak.reasons)
+    if cal.leaky_checks:
+        out.append("")
+        out.append(
+            "checks reading a leaky property (kept as they are; calibrate fits points only):"
+        )
+        for name, reasons in cal.leaky_checks:
+            out.append(f"  {name}")
+            out.extend(f"    {reason}" for reason in reasons)
     if cal.notes:
         out.append("")
         out.extend(f"note: {n}" for n in cal.notes)

@@ -552,7 +552,8 @@ def _read(path: Path) -> str:
     "--outcome",
     help="With --input: column saying whether the record converted (yes/no, 1/0...). With "
     "--config: converted (default) or won (Salesforce leads converted with a won opportunity; "
-    "HubSpot companies with a won deal, their default).",
+    "the default of HubSpot companies and Salesforce Accounts: a won deal on the account; and "
+    "of Salesforce Contacts: a contact role on a won opportunity).",
 )
 @point_in_time_options
 @IdColumnOption
@@ -623,7 +624,8 @@ def _target(  # noqa: PLR0913  the command options it checks, keyword-only
 @click.option(
     "--outcome",
     help="With --input: column saying whether the record converted. With --config: converted "
-    "(default) or won (the default for HubSpot companies: a won deal on the company).",
+    "(default) or won (the default for HubSpot companies and Salesforce Accounts: a won deal "
+    "on the account; and for Salesforce Contacts: a contact role on a won opportunity).",
 )
 @point_in_time_options
 @IdColumnOption

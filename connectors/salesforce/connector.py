@@ -26,7 +26,6 @@ from connectors.base import (
     WriteJournal,
     WriteResult,
 )
-from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
 from connectors.property_names import PropertyNames
 from connectors.salesforce.account_changes import (
@@ -34,7 +33,6 @@ from connectors.salesforce.account_changes import (
     people_of,
     reads_account,
 )
-from connectors.salesforce.activity import parse_datetime
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.converted import (
     CONVERTED_CONTACT,
@@ -49,6 +47,7 @@ from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.queries import id_filter, select
 from connectors.salesforce.reader import IDS_PER_QUERY, EchoMemory, ReadCursor, Reader, pages_needed
 from connectors.salesforce.schema import SchemaManager
+from connectors.salesforce.won import won_deals
 from connectors.salesforce.writer import PER_CALL, Writer
 from scoring.types import Record
 
@@ -304,37 +303,10 @@ class SalesforceConnector:
         return {**matched, **converted}
 
     def won_deals(self, kind: str, ids: Sequence[str]) -> dict[str, datetime | None]:
-        """The Accounts among `ids` with a won Opportunity (`IsWon`) and the earliest
-        `CloseDate` of their won ones (`connectors.won_deals.WonDealReader`): one query of the
-        org's won Opportunities at 2,000 rows a page, or by `AccountId` 200 ids a query for a
-        few Accounts."""
-        if kind != "account":
-            raise PermanentError(f"Salesforce keeps won opportunities on accounts, not on {kind}")
-        wanted = set(ids)
-        filters = ["AccountId != null"]
-        if len(ids) <= 5 * IDS_PER_QUERY:
-            step = IDS_PER_QUERY
-            filters = [id_filter("AccountId", ids[i : i + step]) for i in range(0, len(ids), step)]
-        won: dict[str, datetime | None] = {}
-        for where in filters:
-            soql = select(
-                "Opportunity",
-                ["Id", "AccountId", "CloseDate"],
-                where=["IsWon = true", where],
-                order="AccountId, CloseDate, Id",
-            )
-            for rows in self._reader.query_pages(soql, 1):
-                for row in rows:
-                    account = str(row["AccountId"])
-                    if account not in wanted:
-                        continue
-                    closed = parse_datetime(row.get("CloseDate"))
-                    earlier = won.get(account)
-                    if account not in won or (
-                        closed is not None and (earlier is None or closed < earlier)
-                    ):
-                        won[account] = closed
-        return won
+        """The Accounts, or Contacts, among `ids` with a won Opportunity (on the Account, or
+        through an `OpportunityContactRole`) and the earliest `CloseDate` of their won ones
+        (`connectors.won_deals.WonDealReader`, `connectors.salesforce.won`)."""
+        return won_deals(self._reader, kind, ids)
 
     def property_history(
         self, kind: str, ids: Sequence[str], properties: Sequence[str]

@@ -18,7 +18,10 @@ The outcome is also in the org, as Salesforce keeps it: an Opportunity on the Ac
 falls between its committee's last engagement and `now`, and the org's automation makes it a
 customer then (`Type`, with its `AccountHistory` row: `generator.mark_customer`); the others
 get, from a second random stream, a `Closed Lost` one (30%), an open one closing after `now`
-(20%) or none.
+(20%) or none. Every such Opportunity names the people in the deal as OpportunityContactRoles,
+drawn from a third stream among the Account's Contacts (Leads cannot hold one): a Contact who
+engaged with the committee joins with probability 0.8, any other with 0.3, the first one is
+primary; so a Contact's engagement predicts its role on a won deal without deciding it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from sandbox.salesforce.generator import (
     person_fields,
     stamps,
 )
+from sandbox.salesforce.schema import CONTACT_ROLES
 from sandbox.salesforce.store import Store
 from sandbox.salesforce.values import format_date
 from sandbox.salesforce.vocabulary import FREE_MAIL
@@ -58,6 +62,7 @@ def add_buying_committees(store: Store, *, seed: int, in_market: float = 0.25) -
     each Account's outcome and record it as an Opportunity."""
     rng = random.Random(seed * 7919 + 23)
     deals = random.Random(seed * 7919 + 29)
+    roles = random.Random(seed * 7919 + 31)
     now = store.now_epoch
     with store.lock:
         contacts: dict[str, list[str]] = {}
@@ -79,12 +84,14 @@ def add_buying_committees(store: Store, *, seed: int, in_market: float = 0.25) -
             ]
             market = rng.random() < in_market
             committee = 0
+            engaged: set[str] = set()
             last = now - 30 * DAY
             if market:
                 for person in people:
                     if rng.random() >= 0.6:
                         continue
                     committee += 1
+                    engaged.add(person)
                     at = now - int(rng.uniform(0, 12) * DAY)
                     last = max(last, at)
                     _engage(store, rng, person, at)
@@ -95,7 +102,9 @@ def add_buying_committees(store: Store, *, seed: int, in_market: float = 0.25) -
             store.account_outcomes[account_id] = AccountOutcome(
                 won_at is not None, won_at, market, committee
             )
-            _opportunity(store, deals, account_id, account, won_at)
+            opportunity = _opportunity(store, deals, account_id, account, won_at)
+            if opportunity is not None:
+                _contact_roles(store, roles, opportunity, contacts.get(account_id, []), engaged)
 
 
 def _lead(store: Store, rng: random.Random, now: int, account: dict[str, Any], domain: str) -> str:
@@ -178,8 +187,8 @@ def _opportunity(
     account_id: str,
     account: dict[str, Any],
     won_at: int | None,
-) -> None:
-    """The Account's Opportunity: won at `won_at`, else lost, open or none."""
+) -> str | None:
+    """The Account's Opportunity (its id): won at `won_at`, else lost, open or none."""
     now = store.now_epoch
     draw = rng.random()
     if won_at is not None:
@@ -192,10 +201,10 @@ def _opportunity(
             now + int(rng.uniform(5, 90) * DAY),
         )
     else:
-        return
+        return None
     created = min(closed - int(rng.uniform(20, 90) * DAY), now - DAY)
     owner = str(account["OwnerId"])
-    store.load(
+    opportunity = store.load(
         "Opportunity",
         {
             "Name": f"{account['Name']} - New Business",
@@ -214,3 +223,32 @@ def _opportunity(
     )
     if won_at is not None:
         mark_customer(store, account_id, won_at, owner)
+    return opportunity
+
+
+def _contact_roles(
+    store: Store, rng: random.Random, opportunity: str, contacts: list[str], engaged: set[str]
+) -> None:
+    """The Opportunity's contact roles: each of the Account's Contacts joins the deal with
+    probability 0.8 when it engaged with the committee, 0.3 otherwise (people who never
+    answered still sign, approve or use); the first to join is the primary one."""
+    deal = store.table("Opportunity")[opportunity]
+    primary = True
+    for contact in contacts:
+        if rng.random() >= (0.8 if contact in engaged else 0.3):
+            continue
+        store.load(
+            "OpportunityContactRole",
+            {
+                "OpportunityId": opportunity,
+                "ContactId": contact,
+                "Role": rng.choice(CONTACT_ROLES),
+                "IsPrimary": primary,
+                "CreatedDate": deal["CreatedDate"],
+                "CreatedById": deal["CreatedById"],
+                "LastModifiedDate": deal["CreatedDate"],
+                "LastModifiedById": deal["CreatedById"],
+                "SystemModstamp": deal["CreatedDate"],
+            },
+        )
+        primary = False

@@ -18,9 +18,10 @@ function of its true fit and of its recent, decayed engagement, so a sensible sc
 ranks converters above the rest; a quarter as many again convert to an opportunity that is lost.
 Conversions dated in the past are partly visible already, made as Salesforce converts: a
 read-only converted lead with a Contact and an Account from its fields, an Opportunity won or
-lost 30 days later (still open if that is after `now`), and its activity and campaign
-memberships moved to the Contact. `Store.outcomes` holds every lead's truth (converted =
-converted with a won opportunity) for backtests.
+lost 30 days later (still open if that is after `now`) with the Contact as its primary
+OpportunityContactRole, and its activity and campaign memberships moved to the Contact.
+`Store.outcomes` holds every lead's truth (converted = converted with a won opportunity) for
+backtests.
 """
 
 from __future__ import annotations
@@ -710,7 +711,8 @@ def _convert(  # noqa: PLR0913  the inputs of one seeded record
     the Account, and the lead read-only with its Converted ids. The Account's `Type` is left
     empty (the Lead has no such field to map). The Opportunity closes 30 days later, won or
     lost; one closing after `now` is still open; a won one makes the Account a customer at its
-    close (`mark_customer`). The lead's activity moves to the Contact
+    close (`mark_customer`). The Contact is the Opportunity's primary contact role (no `Role`),
+    as conversion adds it. The lead's activity moves to the Contact
     afterwards (`_move_converted_activity`)."""
     owner = lead["OwnerId"]
     stamps = _stamped(at, owner)
@@ -761,6 +763,17 @@ def _convert(  # noqa: PLR0913  the inputs of one seeded record
             "CloseDate": format_date(closes),
             **stamps,
             **({"LastModifiedDate": closes, "SystemModstamp": closes} if closed else {}),
+        },
+    )
+    # conversion names the new Contact on the new Opportunity: primary, no role
+    store.load(
+        "OpportunityContactRole",
+        {
+            "OpportunityId": opportunity,
+            "ContactId": contact,
+            "Role": None,
+            "IsPrimary": True,
+            **stamps,
         },
     )
     if closed and won:

@@ -67,6 +67,18 @@ ACTIVITY_TYPES: tuple[str, ...] = ("Call", "Email", "Meeting", "Other")
 MEMBER_STATUSES: tuple[str, ...] = ("Sent", "Responded", "Registered", "Attended")
 EMAIL_RELATION_TYPES: tuple[str, ...] = ("FromAddress", "ToAddress", "CcAddress", "BccAddress")
 STAGES: tuple[str, ...] = ("Prospecting", "Qualification", "Proposal", "Closed Won", "Closed Lost")
+#: `OpportunityContactRole.Role` values (the default picklist of an org).
+CONTACT_ROLES: tuple[str, ...] = (
+    "Business User",
+    "Decision Maker",
+    "Economic Buyer",
+    "Economic Decision Maker",
+    "Evaluator",
+    "Executive Sponsor",
+    "Influencer",
+    "Technical Buyer",
+    "Other",
+)
 LIST_EMAIL_STATUSES: tuple[str, ...] = ("Draft", "Scheduled", "Sent")
 LIST_EMAIL_RESULTS: tuple[str, ...] = ("Sent", "Failed")
 #: API version from which `ListEmailSentResult` is served (its field reference: "available in API
@@ -295,6 +307,7 @@ def _object(
 #: changes go to with the field naming the record and each field's `DataType`.
 TRACKED_FIELDS: dict[str, tuple[str, str, dict[str, str]]] = {
     "Lead": ("LeadHistory", "LeadId", {"Status": "DynamicEnum"}),
+    "Contact": ("ContactHistory", "ContactId", {"Title": "Text"}),
     "Account": ("AccountHistory", "AccountId", {"Type": "DynamicEnum"}),
 }
 
@@ -395,6 +408,7 @@ def standard_objects() -> dict[str, SObjectDef]:
             CampaignMembers=("CampaignMember", "ContactId"),
             EmailStatuses=("EmailStatus", "WhoId"),
             ListEmailRecipients=("ListEmailSentResult", "RecipientId"),
+            OpportunityContactRoles=("OpportunityContactRole", "ContactId"),
         ),
         _object(
             "Account",
@@ -427,6 +441,17 @@ def standard_objects() -> dict[str, SObjectDef]:
                 _f("IsClosed", "boolean", updateable=False, nillable=False),
                 _f("Amount", "currency", precision=18),
                 _f("CloseDate", "date", nillable=False),
+            ],
+            OpportunityContactRoles=("OpportunityContactRole", "OpportunityId"),
+        ),
+        _object(
+            "OpportunityContactRole",
+            "Opportunity Contact Role",
+            [
+                _ref("OpportunityId", "Opportunity", relationship="Opportunity"),
+                _ref("ContactId", "Contact", relationship="Contact"),
+                _f("Role", "picklist", picklist=CONTACT_ROLES),
+                _f("IsPrimary", "boolean", nillable=False),
             ],
         ),
         _object(
@@ -567,6 +592,7 @@ def standard_objects() -> dict[str, SObjectDef]:
             ],
         ),
         _history("LeadHistory", "Lead History", "LeadId", "Lead"),
+        _history("ContactHistory", "Contact History", "ContactId", "Contact"),
         _history("AccountHistory", "Account History", "AccountId", "Account"),
         _object(
             "User",

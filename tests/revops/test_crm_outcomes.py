@@ -6,7 +6,7 @@ import pytest
 from config.errors import UserError
 from config.model_loader import parse_model
 from connectors.base import Page
-from revops.crm_outcomes import labelled_from_crm, outcome_rule
+from revops.crm_outcomes import default_outcome, labelled_from_crm, outcome_rule
 from scoring.types import Event, Record
 
 MODEL = parse_model(
@@ -101,8 +101,19 @@ def test_hubspot_lifecycle_outcome(stage, dates, expected):
 
 
 def test_unknown_outcome_is_a_user_error():
-    with pytest.raises(UserError, match="no outcome for salesforce contact records"):
-        outcome_rule("salesforce", "contact")
+    with pytest.raises(UserError, match="no outcome for salesforce opportunity records"):
+        outcome_rule("salesforce", "opportunity")
+    with pytest.raises(UserError, match="--outcome converted is for Salesforce leads: a Contact"):
+        outcome_rule("salesforce", "contact", "converted")
+
+
+def test_salesforce_contacts_default_to_a_contact_role_on_a_won_opportunity():
+    assert default_outcome("salesforce", "contact") == "won"
+    rule = outcome_rule("salesforce", "contact", default_outcome("salesforce", "contact"))
+    assert (rule.fields, rule.won_deals) == ((), True)
+    assert rule.description == (
+        "a contact role on a won opportunity (OpportunityContactRole, IsWon)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -130,8 +141,7 @@ def test_salesforce_won_outcome_needs_a_won_converted_opportunity(properties, ex
 @pytest.mark.parametrize(
     ("crm", "kind", "outcome", "message"),
     [
-        ("hubspot", "contact", "won", "--outcome won is for Salesforce leads"),
-        ("salesforce", "contact", "won", "--outcome won is for Salesforce leads"),
+        ("hubspot", "contact", "won", "--outcome won is for Salesforce leads, contacts and"),
         ("salesforce", "lead", "closed", "'closed' is not a CRM outcome; .* converted, won"),
     ],
 )
