@@ -32,48 +32,7 @@ NOW = "2026-11-20T12:00:00Z"
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 LEADS, ACCOUNT_COUNT = 2000, 300
 
-CONTACTS = """\
-name: salesforce-b2b-contacts
-object: contact
-lists:
-  free_email: [gmail.com, yahoo.com, outlook.com, hotmail.com, aol.com, icloud.com]
-  core_countries: [US, USA, United States, CA, Canada, UK, GB, United Kingdom, DE, Germany]
-fit:
-  groups:
-    - name: Seniority
-      first_match: true
-      rules:
-        - name: VP title
-          if: {Title: {matches: '\\b(vp|svp|evp|vice president)\\b'}}
-          points: 25
-        - name: C-level title
-          if: {Title: {matches: '\\b(chief|ceo|cto|cfo|coo|founder|president)\\b'}}
-          points: 30
-        - {name: Director title, if: {Title: {matches: '\\b(director|head of)\\b'}}, points: 20}
-        - {name: Manager title, if: {Title: {matches: '\\bmanager\\b'}}, points: 10}
-  rules:
-    - {name: A-grade account, if: {account.grade: A}, points: 15}
-    - {name: Account in market, if: {account.interest: {gte: 30}}, points: 15}
-    - {name: Core country, if: {MailingCountry: {in: $core_countries}}, points: 10}
-    - {name: Free email domain, if: {Email: {domain_in: $free_email}}, points: -10}
-interest:
-  decay: {half_life_days: 21}
-  rules:
-    - {name: Meeting held, event: meeting, points: 40, max: 60}
-    - name: Call connected
-      event: call
-      where: {outcome: {in: [connected, completed]}}
-      points: 15
-      max: 30
-    - name: Campaign response
-      event: campaign_response
-      where: {status: {in: [responded, registered, attended]}}
-      points: 20
-      max: 40
-    - {name: Email click, event: email_click, points: 15, max: 45}
-combine: {fit: 0.5, interest: 0.5}
-grades: {fit: {A: 60, B: 40, C: 20, D: 0}, interest: {"1": 50, "2": 20, "3": 0}}
-"""
+CONTACTS = Path(__file__).resolve().parents[2] / "config/examples/models/salesforce-contacts.yaml"
 
 
 @dataclass
@@ -90,8 +49,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     sandbox = SalesforceSandbox(
         leads=LEADS, accounts=ACCOUNT_COUNT, buying_committees=True, now=AT
     ).start()
-    model = tmp / "contacts.yaml"
-    model.write_text(CONTACTS)
+    model = CONTACTS
     config = sandbox_config(sandbox, tmp, f"{{kind: contact, model: {model}}}")
     try:
         assert main(["setup", "--config", str(config), "--apply"]) == 0
@@ -260,6 +218,4 @@ def test_a_title_changed_after_the_win_is_rewound_through_contact_history(tmp_pa
 
 
 def load_model_text(tmp: Path) -> ScoringModel:
-    path = tmp / "contacts.yaml"
-    path.write_text(CONTACTS)
-    return load_model(path)
+    return load_model(CONTACTS)
