@@ -14,9 +14,11 @@ Every HubSpot call goes through `HubSpotApi.call`, which
    `connectors.retry` (the SDK's own urllib3 retries are off). A 429 closes its window for every
    thread (`RollingWindow.refused`: Retry-After when HubSpot sends one, else a jittered backoff
    growing with the refusals in a row, up to `RetryPolicy.rate_ceiling`); the `RateLimited` the
-   retry layer sees carries that hold as its `retry_after`. Only a 429 whose headers count no
-   call left in the window lengthens the backoff; any other (room left, or no count: search,
-   exempt calls) is not the window's doing and holds for the backoff's first step.
+   retry layer sees carries that hold as its `retry_after`. A 429 whose headers count no call
+   left in the window lengthens the backoff, and so does one of an exempt call (association
+   batch reads: no window and no count of their own, so nothing shows room left); any other
+   (room left, or a search's per-second refusal) is not the window's doing: the refused call
+   alone pauses for about one slot's spacing.
 """
 
 from __future__ import annotations
@@ -401,19 +403,23 @@ class HubSpotApi:
             return ApiReply(status, self._json(endpoint, status, raw))
         error = classify(status, raw, headers, endpoint=endpoint)
         if isinstance(error, RateLimited):
-            raise self._held(error, sent, headers)
+            raise self._held(error, sent, headers, exempt=not windows)
         raise error
 
-    def _held(self, error: RateLimited, sent: float, headers: Mapping[str, str]) -> RateLimited:
+    def _held(
+        self, error: RateLimited, sent: float, headers: Mapping[str, str], *, exempt: bool
+    ) -> RateLimited:
         """Close the refused call's window (`RollingWindow.refused`) and return the error with
-        the hold as its `retry_after`."""
+        the hold as its `retry_after`. An exempt call (no window of its own, no window headers)
+        refused for rate has no count to show room left, so it backs off like a full window
+        instead of retrying at a slot's spacing."""
         window = self.search_window if error.policy == "SECONDLY" else self.window
         # Search replies carry no window headers, and our own count never fills a window.
         remaining = _remaining(headers) if window is self.window else None
         hold = window.refused(
             sent=sent,
             retry_after=error.retry_after,
-            window_full=remaining is not None and remaining <= 0,
+            window_full=exempt or (remaining is not None and remaining <= 0),
         )
         return RateLimited(str(error), hold, error.policy)
 

@@ -324,3 +324,17 @@ def test_fetch_reads_records_by_id_in_order(make_sandbox, make_connector) -> Non
     ids = [r.id for r in read_all(connector)]
     fetched = connector.fetch("contact", [ids[3], "999999999", ids[1]], ["email"], [])
     assert [r.id for r in fetched] == [ids[3], ids[1]]
+
+
+def test_429s_of_exempt_association_reads_back_off(make_sandbox, make_connector, clock) -> None:
+    """An association batch read is exempt from the ten-second window and its replies carry no
+    window count, so a 429 shows no room left: it backs off (growing), not a slot's spacing."""
+    sandbox = make_sandbox(contacts=150)
+    connector = make_connector(sandbox, retry_policy=RetryPolicy(jitter=lambda: 0.0))
+    ids = [r.id for r in read_all(connector)][:10]
+    sandbox.faults.queue(None, "429", "429")  # the contacts' batch read goes through
+    records = connector.fetch("contact", ids, ["company.industry"], [])
+    assert sorted(r.id for r in records) == sorted(ids)
+    assert statuses(sandbox)["429"] == 2
+    # the backoff's first two steps (0.25 s, then 0.5 s), not 10 s / 190 / 2 each
+    assert clock.sleeps == [0.25, 0.5]
