@@ -152,7 +152,8 @@ class VersionRaise:
 
     Core's executemany of a one-row UPDATE compiles the parameters of every row and steps
     the statement once per row; a batch of 100 writes is one statement here. SQLite (3.33+)
-    and PostgreSQL both name a VALUES list's columns `column1`, `column2`, ...
+    and PostgreSQL both name a VALUES list's columns `column1`, `column2`, ...; an older SQLite,
+    which has no `UPDATE ... FROM`, gets the one-row UPDATE through the driver's executemany.
     """
 
     def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
@@ -169,6 +170,14 @@ class VersionRaise:
         self.row = f"({self.mark}, {self.mark}, {self.mark})"
         self.max_rows = max(1, min(MAX_ROWS, _parameter_budget(dialect) // 3 - 1))
         self.sql: dict[int, str] = {}
+        self.one_row: str | None = None
+        if dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
+            m = self.mark
+            self.one_row = (
+                f"UPDATE {name} SET {version} = {m} WHERE {quote('connection')} = {m}"
+                f" AND {quote('kind')} = {m} AND {quote('record_id')} = {m}"
+                f" AND ({version} IS NULL OR {version} < {m})"
+            )
 
     def execute(
         self, conn: sa.Connection, connection: str, rows: Sequence[tuple[str, str, int]]
@@ -183,6 +192,9 @@ class VersionRaise:
         data = [(kind, record_id, version) for (kind, record_id), version in best.items()]
         cursor = driver_cursor(conn)
         try:
+            if self.one_row is not None:
+                cursor.executemany(self.one_row, [(v, connection, k, i, v) for k, i, v in data])
+                return
             for start in range(0, len(data), self.max_rows):
                 chunk = data[start : start + self.max_rows]
                 sql = self.sql.get(len(chunk))
