@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,6 @@ import sqlalchemy as sa
 from config.errors import UserError
 from config.settings import RetentionSettings
 from scoring.types import Contribution, Event, Record, ScoreResult
-from sync.state import bulk
 from sync.state.inputs import InputsEncoder
 from sync.state.migrations import LATEST, migrate
 from sync.state.records import (
@@ -339,7 +339,7 @@ def raise_store(request, any_store, tmp_path, monkeypatch) -> Iterator[StateStor
         return
     if any_store.dialect != "sqlite":
         pytest.skip("the old-SQLite path is SQLite's")
-    monkeypatch.setattr(bulk.sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
     old = StateStore.open(f"sqlite:///{tmp_path / 'old.db'}", now=BASE)
     yield old
     old.close()
