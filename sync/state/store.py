@@ -126,6 +126,13 @@ class StateStore(LedgerMixin):
         )  # fmt: skip
         # our own write's modification time: the version scored, when it is newer
         self._version_raise = VersionRaise(s, dialect)
+        self._zone_upsert = BulkInsert(
+            tables.account_zones,
+            ("connection", "time_zone", "utc_offset_ms", "seen_at"),
+            dialect,
+            conflict=("connection",),
+            update=("time_zone", "utc_offset_ms", "seen_at"),
+        )
 
     @classmethod
     def open(cls, url: str, *, now: datetime, table_prefix: str = TABLE_PREFIX) -> StateStore:
@@ -322,16 +329,11 @@ class StateStore(LedgerMixin):
 
     def remember_account_zone(self, connection: str, zone: StoredZone) -> None:
         """Keep `zone` as `connection`'s, replacing what was kept."""
-        z = self.t.account_zones
-        values = {
-            "time_zone": zone.time_zone,
-            "utc_offset_ms": zone.utc_offset_ms,
-            "seen_at": zone.seen_at,
-        }
+        # an upsert: two processes learning the zone at once must not collide on the key
         with self.transaction() as conn:
-            updated = conn.execute(z.update().where(z.c.connection == connection).values(values))
-            if updated.rowcount == 0:
-                conn.execute(z.insert().values(connection=connection, **values))
+            self._zone_upsert.execute(
+                conn, [(connection, zone.time_zone, zone.utc_offset_ms, zone.seen_at)]
+            )
 
     # cursors ---------------------------------------------------------------------------------
 
