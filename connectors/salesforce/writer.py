@@ -104,7 +104,9 @@ class Writer:
         self._bulk_max_wait_s = bulk_max_wait_s
         self.bulk_jobs = 0
         self._reconciled_jobs: dict[str, dict[str, _Outcome]] = {}
-        self._own_notes: set[str] = set()  # composite calls this writer sent: never read back
+        # Bulk jobs and composite calls this writer noted: their outcomes were taken as they
+        # came, so they are never reconciled (read back, or their results fetched again)
+        self._own_notes: set[str] = set()
         # The budget holds every call a job may take, its status polls included, so a job is
         # never left half-read because the share ran out while it was processing.
         self.bulk_calls = BULK_CALLS + bulk_polls(bulk_poll_s, bulk_max_wait_s)
@@ -319,6 +321,7 @@ class Writer:
         self.bulk_jobs += 1
         if journal is not None:  # durable before the data goes: a crash leaves it findable
             journal.started(job_id, {c.record_id: _digest(c, fields) for c in changes})
+            self._own_notes.add(job_id)
         self.api.upload_csv(f"jobs/ingest/{job_id}/batches", out.getvalue().encode("utf-8"))
         self.api.rest(
             "jobs/ingest/state",
@@ -366,7 +369,7 @@ class Writer:
         """The outcomes noted jobs and composite calls already gave `changes` (same record, same
         row digest); a record a job did not process, or failed with a retryable code, or that a
         call cut short did not write, is left to send."""
-        jobs = journal.jobs()
+        jobs = [(note, rows) for note, rows in journal.jobs() if note not in self._own_notes]
         if not jobs:
             return {}
         wanted = {c.record_id: _digest(c, fields) for c in changes}
@@ -374,7 +377,7 @@ class Writer:
         in_flight = {
             record_id
             for note, rows in jobs
-            if is_composite_note(note) and note not in self._own_notes
+            if is_composite_note(note)
             for record_id, digest in rows.items()
             if wanted.get(record_id) == digest
         }

@@ -101,3 +101,38 @@ def test_a_full_run_with_more_changes_than_bulk_threshold_writes_through_bulk(tm
         store.close()
     finally:
         sb.stop()
+
+
+def test_a_bulk_job_of_this_process_is_not_reconciled_when_its_locked_records_are_retried(
+    tmp_path,
+):
+    """A Bulk job this process ran gave its outcomes as they came: when its locked records
+    (UNABLE_TO_LOCK_ROW, retryable) are written again, the job is not reconciled like one a
+    crash left behind (no job info and no results read a second time; before: 5 info and 10
+    results calls more)."""
+    sb = SalesforceSandbox(leads=300, now=NOW).start()
+    try:
+        loaded = _config(tmp_path, sb, chunk_size=50, bulk_threshold=120)
+        conn = loaded.settings.connections[0]
+        model = load_models(loaded)[("sf", "lead")]
+        store = StateStore.open(loaded.settings.state_url.get_secret_value(), now=NOW)
+        connector = build_connector(conn, sleep=lambda s: None)
+        assert isinstance(connector, SalesforceConnector)
+        assert connector.ensure_schema(
+            "lead", output_fields(model.grades, model.labels), apply=True
+        ).ok
+        engine = Engine(store, connector, connection="sf", sleep=lambda s: True)
+        sb.faults.lock_rate = 1.0  # every record written is locked by another transaction
+        run = engine.run("lead", model, run_options(conn, full=True, dry_run=False), now=NOW)
+        assert (run.counts.written, run.counts.dead_lettered) == (0, 288)
+        counters = sb.stats()["counters"]
+        # per job: its status polls to the end (2) and its two result files, nothing more
+        assert (counters["bulk_create"], counters["bulk_info"], counters["bulk_results"]) == (
+            7,
+            14,
+            14,
+        )
+        connector.close()
+        store.close()
+    finally:
+        sb.stop()
