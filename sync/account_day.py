@@ -8,7 +8,9 @@ Info API says. The connector looks it up when a day boundary decides something (
 count the day's calls from that midnight (`daily_window`), and a zone seen within
 `ZONE_RECHECK` is handed to their connector, which then does not ask again: one Account Info
 call per connection a day at most, however many processes run. An older zone still places the
-day; only the connector asks again, so a changed account setting is noticed within a day.
+day; only the connector asks again, so a changed account setting is noticed within a day by
+the processes that start after it (`leadsync sync`, the tools). The daemon builds its connector
+once, which asks at most once, so a running daemon notices a changed zone when it restarts.
 
 While no zone is known (a connection never run with a `daily_budget`, or a store from before
 zones were kept) the last 24 hours are counted: whatever the account's zone, its day began

@@ -219,12 +219,12 @@ class Enricher(Generic[S]):
         web = self._engagement.web_types(self._event_types)
         active = [i for i in needed if web and self._engagement.needs_web(records[i], web)]
         stored = self._stored(active) if self._stored is not None and active else {}
+        since = self._web_since(web) if active else None
         for record_id in active:
             previous = stored.get(record_id)
             if previous is not None and self._engagement.unchanged(
                 records[record_id], previous, web
             ):
-                since = self._web_since(web)
                 group.events_of[record_id].extend(
                     e for e in previous.events if e.type in web and (since is None or e.at >= since)
                 )
@@ -234,7 +234,7 @@ class Enricher(Generic[S]):
                         self._engagement.web_events,
                         record_id,
                         web,
-                        self._web_since(web),
+                        since,
                         self._forms,
                     )
                 )

@@ -15,6 +15,7 @@ import pytest
 from cli.main import main
 from sandbox.hubspot import HubSpotSandbox
 from scoring.types import ScoreResult
+from tests.revops.test_live import run
 from tests.sync.account_groups_env import (
     config_file,
     hubspot_block,
@@ -65,12 +66,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield Live(sandbox, config, tmp, model_b)
     finally:
         sandbox.stop()
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    return code, capsys.readouterr().out
 
 
 def committee_company(live: Live) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from sandbox.salesforce import SalesforceSandbox
 from scoring.types import ScoreResult
-from tests.revops.test_account_groups_live import run
+from tests.revops.test_live import run
 from tests.sync.account_groups_env import (
     config_file,
     product_b,
