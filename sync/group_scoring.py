@@ -82,9 +82,9 @@ class GroupScorer:
             first.rejected += [r for r in page.rejected if r.record_id not in rejected]
             rejected |= {r.record_id for r in page.rejected}
         first.unchanged = first.read - len(rejected) - len(first.writes)
-        # skipped: left alone by every model; the models skip alike unless one's version
-        # changed, so the fewest any model skipped is the count
-        first.skipped = min(page.skipped for page in pages)
+        # skipped: left alone by every model (one model may skip what another scores)
+        first.skipped_ids = set.intersection(*(page.skipped_ids for page in pages))
+        first.skipped = len(first.skipped_ids)
         return first
 
 

@@ -94,6 +94,8 @@ class ScoredPage:
     high_water: datetime | None = None
     unchanged: int = 0
     skipped: int = 0
+    #: The ids of the records not scored again (a model group counts those all its models skip).
+    skipped_ids: set[str] = field(default_factory=set)
     rejected: list[Rejected] = field(default_factory=list)
     #: Score rows of a group's other models, by the state kind they are stored under.
     extra_scores: dict[str, list[ScoreRow]] = field(default_factory=dict)
@@ -211,6 +213,7 @@ class PageScorer:
                 if updated is not None and (high_water is None or updated > high_water):
                     high_water = updated
                 page.skipped += 1
+                page.skipped_ids.add(record.id)
                 page.unchanged += 1
                 continue
             try:
