@@ -282,12 +282,12 @@ def main() -> None:
                    note=f"our ceiling: fault-free {reference_s:.1f} s x 2 + "
                    f"{OUTAGE_PAUSES_S:.0f} s of outage pauses + {timeouts_s:.0f} s of timeouts "
                    f"+ {RESTART_S:.0f} s a kill"),
-            Figure("wall_time_vs_fault_free", round(campaign_s / reference_s, 2),
-                   round(ceiling / reference_s, 2), "x", at_most=True),
         ],
         contacts=args.contacts,
         seed=args.seed,
         reference_s=round(reference_s, 1),
+        # context, not a second judgement of the same wall time against the same ceiling
+        wall_time_vs_fault_free=round(campaign_s / reference_s, 2),
         starts=campaign.runs,
         kill_at_requests=kill_at,
         **shared_cpu(),
