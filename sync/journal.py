@@ -46,7 +46,5 @@ class StoreJournal:
     def settle(self) -> None:
         """After a part's outcomes are ledgered: forget the jobs whose records all have theirs
         (a no-op, without a query, while no job is open)."""
-        if self._open is None:
-            self._open = bool(self._store.write_jobs(self._connection, self._kind))
-        if self._open:
+        if self._open is not False:
             self._open = self._store.settle_write_jobs(self._connection, self._kind) > 0
