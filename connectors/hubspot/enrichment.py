@@ -3,17 +3,20 @@
 A model's meetings, calls and `company.<property>` values live on other objects, reached
 through associations. Read per page of 100 contacts, that is one association call and at least
 one batch read per source and page: four calls per 100 contacts for meetings and calls. Here
-pages are held in groups of `GROUP` (1,000) contacts, the v4 associations batch size: one
-association call per source per group, then the associated records are read 100 a call from a
-queue shared across groups. Only full batches of 100 are sent while reading goes on; the
-remainder waits for the next group's ids, so a group's pages leave when every record they need
-has been read (normally the next group's reads complete them). When more than `HELD_GROUPS`
-groups wait (ids that trickle in, such as a few new companies per group, can leave a batch
-unfilled for the whole read), the partial batches go, so at most `HELD_GROUPS + 1` groups are
-held whatever the read's size, at the cost of at most one partial batch per source per
-`HELD_GROUPS + 1` groups. When the pages end, the last partial batches go. A full read of N
-contacts with meetings and calls then costs `2 x ceil(N / 1000)` association calls plus
-`ceil(activities / 100)` reads, and at most one more read per source per 5,000 contacts.
+pages are held in groups of `GROUP` (1,000) contacts, the v4 associations batch size, and both
+kinds of read go through queues shared across groups: the contacts' associations 1,000 a call
+per source, then the associated records 100 a call. Only full batches are sent while reading
+goes on; the remainder waits for the next group's ids (a group of 1,050 contacts, which a
+chain's last partial page can make, sends 1,000 now and its last 50 with the next group), so a
+group's pages leave when every association and record they need has been read (normally the
+next group's reads complete them). When more than `HELD_GROUPS` groups wait (ids that trickle
+in, such as a few new companies per group, can leave a batch unfilled for the whole read), the
+partial record batches go, so at most `HELD_GROUPS + 1` groups are held whatever the read's
+size, at the cost of at most one partial batch per source per `HELD_GROUPS + 1` groups
+(associations never go early: the unread ones are always the newest group's). When the pages
+end, the last partial batches go. A full read of N contacts with meetings and calls then costs
+`2 x ceil(N / 1000)` association calls plus `ceil(activities / 100)` reads, and at most one
+more read per source per 5,000 contacts.
 
 Companies are read once per `Enricher` (one `iter_pages`), whichever group first needs them.
 Pages keep their order and their cursors, so resuming after any page reads nothing twice.
@@ -108,6 +111,7 @@ class Enriched(Generic[S]):
 class _Group(Generic[S]):
     pages: list[Enriched[S]]
     waiting: int = 0  # associated records not read yet, one per waiting contact
+    linking: int = 0  # (contact, source) associations not read yet
     company_of: dict[str, str] = field(default_factory=dict)
     # each contact's event list (the very list its page holds)
     events_of: dict[str, list[Event]] = field(default_factory=dict)
@@ -137,6 +141,8 @@ class Enricher(Generic[S]):
         self._forms = FormNames(self._api)  # form names of this read, asked once each
         # unread ids per object type, in arrival order, and who waits for each
         self._queue: dict[str, dict[str, list[tuple[_Group[S], list[Event]]]]] = {}
+        # contacts whose associations to each source are not read yet, in arrival order
+        self._links: dict[str, list[tuple[str, _Group[S]]]] = {}
 
     def know(self, companies: Mapping[str, Mapping[str, Any]]) -> None:
         """Take `companies`' properties as read (no batch read for them)."""
@@ -159,11 +165,15 @@ class Enricher(Generic[S]):
                 held.append(self._start(group))
                 group, size = [], 0
                 # Ids that trickle in (companies already read stay cached) may never fill a
-                # batch: past HELD_GROUPS, the partial batches go, so memory stays bounded.
+                # batch: past HELD_GROUPS, the partial batches go, so memory stays bounded. The
+                # associations left unread are always the newest group's (every group brings
+                # 1,000 more), so they never need to go early.
+                self._read_links(final=False)
                 self._read(final=len(held) > HELD_GROUPS)
                 yield from self._release(held)
         if group:
             held.append(self._start(group))
+        self._read_links(final=True)
         self._read(final=True)
         yield from self._release(held)
 
@@ -184,31 +194,12 @@ class Enricher(Generic[S]):
             self.enriched.update(needed)
         records = {str(r["id"]): r for page in pages for r in page.results}
         self._start_web(group, records, needed)
-        sources = [*self._activities] + ([COMPANIES] if self._company_properties else [])
-        links = dict(
-            zip(
-                sources,
-                self._pool.map(
-                    lambda source: read_associations(
-                        self._api, "contacts", _object_type(source), needed
-                    ),
-                    sources,
-                ),
-                strict=True,
-            )
+        sources = [*map(_object_type, self._activities)] + (
+            [COMPANIES] if self._company_properties else []
         )
-        for source in self._activities:
-            for contact, found in links[source].items():
-                for link in found:
-                    self._wait(group, _object_type(source), link.to_id, contact)
-        if self._company_properties:
-            for contact, found in links[COMPANIES].items():
-                company = primary(found)
-                if company is None:
-                    continue
-                group.company_of[contact] = company
-                if company not in self._companies:
-                    self._wait(group, COMPANIES, company, contact)
+        for object_type in sources:
+            self._links.setdefault(object_type, []).extend((i, group) for i in needed)
+            group.linking += len(needed)
         return group
 
     def _start_web(
@@ -269,7 +260,44 @@ class Enricher(Generic[S]):
             self._queue[object_type][object_id] = waiters = []
         waiters.append((group, group.events_of[contact]))
 
-    # -- the shared read queue ------------------------------------------------------------
+    # -- the shared read queues -----------------------------------------------------------
+
+    def _read_links(self, *, final: bool) -> None:
+        """Read the associations of every full batch of 1,000 queued contacts per source (and
+        with `final`, the rest too), and queue the associated records they name. Groups share
+        these calls as they share the record reads: a group of 1,050 contacts sends 1,000 now
+        and its last 50 with the next group's first 950, so a full read costs
+        `ceil(N / 1000)` association calls per source whatever the sizes of its pages."""
+        jobs: list[tuple[str, list[tuple[str, _Group[S]]]]] = []
+        for object_type, queued in self._links.items():
+            full = len(queued) if final else len(queued) - len(queued) % ASSOCIATION_BATCH
+            jobs += [
+                (object_type, queued[start : start + ASSOCIATION_BATCH])
+                for start in range(0, full, ASSOCIATION_BATCH)
+            ]
+            del queued[:full]
+        if not jobs:
+            return
+        found_links = self._pool.map(
+            lambda job: read_associations(
+                self._api, "contacts", job[0], dict.fromkeys(c for c, _ in job[1])
+            ),
+            jobs,
+        )
+        for (object_type, chunk), links in zip(jobs, found_links, strict=True):
+            for contact, group in chunk:
+                group.linking -= 1
+                found = links.get(contact, ())
+                if object_type != COMPANIES:
+                    for link in found:
+                        self._wait(group, object_type, link.to_id, contact)
+                    continue
+                company = primary(found)
+                if company is None:
+                    continue
+                group.company_of[contact] = company
+                if company not in self._companies:
+                    self._wait(group, COMPANIES, company, contact)
 
     def _read(self, *, final: bool) -> None:
         """Read every full batch of 100 queued ids (and with `final`, the rest too)."""
@@ -310,7 +338,7 @@ class Enricher(Generic[S]):
         return read_records(self._api, object_type, ids, names)
 
     def _release(self, held: deque[_Group[S]]) -> Iterator[Enriched[S]]:
-        while held and not held[0].waiting:
+        while held and not held[0].waiting and not held[0].linking:
             group = held.popleft()
             for future in group.web:
                 record_id, events = future.result()

@@ -8,12 +8,13 @@ from collections import Counter
 import pytest
 
 from connectors.errors import MissingPermission
+from connectors.hubspot import reading
 from connectors.hubspot.enrichment import HELD_GROUPS
 from sandbox.hubspot.auth import ALL_SCOPES
 from sandbox.hubspot.events import contact_events, form_id
 from sandbox.hubspot.vocabulary import FORMS
 
-from .conftest import live_ids, read_all
+from .conftest import TickingClock, live_ids, read_all
 
 WEB = ["page_view", "form_submission"]
 
@@ -196,6 +197,30 @@ def test_no_company_reads_without_company_fields(make_sandbox, make_connector) -
     connector = make_connector(make_sandbox(contacts=300))
     read_all(connector, fields=["email", "industry"])
     assert set(connector.usage.by_endpoint) == {"objects.list"}
+
+
+def test_partial_pages_of_a_split_read_share_association_calls(
+    make_sandbox, make_connector, monkeypatch
+) -> None:
+    # A read split into id-range chains ends each chain with a partial page, so a group of
+    # pages can hold more than 1,000 contacts (here 1,050 and more). Its surplus waits for the
+    # next group's contacts: one association call per 1,000 contacts and source, never a
+    # second call for a group's last few.
+    monkeypatch.setattr(reading, "PAGES_PER_CHAIN", 4)  # many chains, each ending part-full
+    slow = TickingClock(0.5)  # every call takes 0.5 s as the connector measures it: a split read
+    sandbox = make_sandbox(contacts=5_300, clock=slow)
+    connector = make_connector(sandbox, clock=slow, sleep=slow.sleep)
+    pages = list(
+        connector.iter_pages(
+            "contact", ["email", "company.industry"], ["meeting", "call"], since=None
+        )
+    )
+    sizes = [len(page.records) for page in pages]
+    assert sum(sizes) == 5_300
+    assert any(size % 100 for size in sizes[:-1])  # the premise: partial pages mid-read
+    usage = connector.usage.by_endpoint
+    assert usage["objects.search"] == 1  # the split
+    assert usage["associations.batch_read"] == 3 * math.ceil(5_300 / 1000)
 
 
 def test_company_reads_trickling_in_never_hold_the_whole_read(make_sandbox, make_connector) -> None:
