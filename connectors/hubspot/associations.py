@@ -86,6 +86,19 @@ def _failures(data: Mapping[str, Any], from_type: str, to_type: str) -> None:
         )
 
 
+def _type_ids(
+    item: Mapping[str, Any], seen: dict[tuple[object, ...], frozenset[int]]
+) -> frozenset[int]:
+    """The association type ids of one link; `seen` keeps one set per distinct list of type ids
+    (a reply repeats the same few lists on every link: built once, shared)."""
+    kinds = item.get("associationTypes") or ()
+    key = tuple([t.get("typeId") if isinstance(t, dict) else None for t in kinds])
+    types = seen.get(key)
+    if types is None:
+        types = seen[key] = frozenset(i for i in key if isinstance(i, int))
+    return types
+
+
 def read_associations(
     api: HubSpotApi, from_type: str, to_type: str, ids: Collection[str]
 ) -> dict[str, list[Link]]:
@@ -95,6 +108,7 @@ def read_associations(
     than one result holds.
     """
     links: dict[str, list[Link]] = {}
+    seen_types: dict[tuple[object, ...], frozenset[int]] = {}
     pending: list[dict[str, str]] = [{"id": str(i)} for i in dict.fromkeys(ids)]
     while pending:
         more: list[dict[str, str]] = []
@@ -114,12 +128,7 @@ def read_associations(
                 source = str(result["from"].get("id"))
                 found = links.setdefault(source, [])
                 for item in result.get("to") or []:
-                    types = frozenset(
-                        int(t["typeId"])
-                        for t in item.get("associationTypes") or []
-                        if isinstance(t, dict) and isinstance(t.get("typeId"), int)
-                    )
-                    found.append(Link(str(item.get("toObjectId")), types))
+                    found.append(Link(str(item.get("toObjectId")), _type_ids(item, seen_types)))
                 paging = result.get("paging")
                 after = ((paging or {}).get("next") or {}).get("after")
                 if after:

@@ -72,18 +72,23 @@ class ObjectSpec:
     modified: str
 
 
+_NO_PROPERTIES: dict[str, Any] = {}
+
+
 def check_results(data: Any) -> None:
     """Raise TransientError unless `data` is `{"results": [{"id": ..., "properties": {...}}]}`."""
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
         raise TransientError("HubSpot reply has no results list (malformed payload)")
+    # exact types (orjson makes nothing else), checked the cheap way: this runs on every record
     for item in results:
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("id"), str | int)
-            or not isinstance(item.get("properties", {}), dict)
-        ):
-            raise TransientError("HubSpot reply has a malformed record (no id or properties)")
+        if item.__class__ is dict:
+            rid = item.get("id").__class__
+            if (rid is str or rid is int) and item.get(
+                "properties", _NO_PROPERTIES
+            ).__class__ is dict:
+                continue
+        raise TransientError("HubSpot reply has a malformed record (no id or properties)")
 
 
 def _next_after(data: Raw) -> str | None:
