@@ -32,12 +32,20 @@ def version_ms(updated: datetime | None) -> int | None:
 def already_scored(updated: datetime | None, row: PreviousRow, model_version: str) -> bool:
     """Whether the stored result scored this version of the record with this model: the
     record has not changed since (or only by our own write, which raised `crm_version`)."""
+    return version_scored(updated, row.crm_version, row.model_version, model_version)
+
+
+def version_scored(
+    updated: datetime | None, crm_version: int | None, stored_model: str | None, model_version: str
+) -> bool:
+    """`already_scored` from the stored CRM version and model version alone
+    (`StateStore.scored_versions`)."""
     version = version_ms(updated)
     return (
         version is not None
-        and row.crm_version is not None
-        and row.model_version == model_version
-        and version <= row.crm_version
+        and crm_version is not None
+        and stored_model == model_version
+        and version <= crm_version
     )
 
 
@@ -61,11 +69,13 @@ class Rejected:
 
 def over_bound(record: Record) -> str | None:
     """Why `record` is past the scoring bound, or None."""
-    for name, value in record.properties.items():
-        if type(value) is str and len(value) > MAX_VALUE_CHARS:
+    properties = record.properties
+    for value in properties.values():  # the names only for the message: values, the cheap way
+        if value.__class__ is str and len(value) > MAX_VALUE_CHARS:
+            name = next(k for k, v in properties.items() if v is value)
             return (
-                f"{name} holds {len(value):,} characters, more than the {MAX_VALUE_CHARS:,} "
-                "a record may hand the scorer"
+                f"{name} holds {len(value):,} characters, more than the "
+                f"{MAX_VALUE_CHARS:,} a record may hand the scorer"
             )
     if len(record.events) > MAX_EVENTS:
         return f"{len(record.events):,} events, more than the {MAX_EVENTS:,} the scorer takes"

@@ -36,7 +36,7 @@ from scoring.types import Record
 from sync.account_day import learned_zone, remember_zone
 from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
-from sync.page_scoring import PageScorer, Rejected, Scorer, already_scored, version_ms
+from sync.page_scoring import PageScorer, Rejected, Scorer, version_ms, version_scored
 from sync.progress import ProgressLog
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
 from sync.state.inputs import decode_inputs
@@ -517,11 +517,12 @@ class Run:
         ids = [i for i, _ in versions]
         done = {i for i, _ in versions}
         for kind, version in kinds:
-            stored = context.store.previous_rows(context.connection, kind, ids)
+            # two numbers a record, not the stored result and inputs `previous_rows` reads
+            stored = context.store.scored_versions(context.connection, kind, ids)
             done &= {
                 record_id
                 for record_id, updated in versions
-                if record_id in stored and already_scored(updated, stored[record_id], version)
+                if record_id in stored and version_scored(updated, *stored[record_id], version)
             }
         return done
 
@@ -661,6 +662,7 @@ class Run:
                 counts=counts,
                 now=context.clock(),
                 extra_scores=page.extra_scores,
+                replaces=self.writes.in_outbox(planned),
             )
             if page.rejected:
                 self._dead_letter_unscored(page.rejected)

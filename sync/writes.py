@@ -106,6 +106,9 @@ class Writes:
         )
         # the batch being written on the thread: its entries, the future and its record ids
         self._writing: tuple[Batch, Future[list[WriteOutcome]], frozenset[str]] | None = None
+        # whether the queue holds every outbox entry of the connection and kind not being
+        # written (`load_pending` ran)
+        self._mirrors_outbox = False
         #: writes the CRM did not take yet and that were queued to be sent again
         self.retried = 0
 
@@ -117,6 +120,16 @@ class Writes:
         """Queue the outbox entries an interrupted or crashed run left behind."""
         for entry in self._store.pending(self._connection, self._kind):
             self._queue[entry.record_id] = (entry, from_json_values(entry.data()["new"]))
+        self._mirrors_outbox = True
+
+    def in_outbox(self, record_ids: Collection[str]) -> list[str] | None:
+        """Which of `record_ids` have a waiting outbox entry (a new write replaces it), after
+        `wait_for` settled a batch in flight holding any of them; None when unknown (the queue
+        was not loaded from the outbox)."""
+        if not self._mirrors_outbox:
+            return None
+        queue = self._queue
+        return [i for i in record_ids if i in queue]
 
     def add(self, planned: Sequence[tuple[OutboxEntry, Mapping[str, object]]]) -> None:
         """Queue planned writes (already in the outbox); a record's newer write replaces its

@@ -10,7 +10,7 @@ entries, scores, the cursor after it and the run's counts, together) and `record
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
@@ -384,15 +384,19 @@ class StateStore(LedgerMixin):
         counts: RunCounts,
         now: datetime,
         extra_scores: Mapping[str, Sequence[ScoreRow]] | None = None,
+        replaces: Collection[str] | None = None,
     ) -> None:
         """Commit one page: its planned writes, its new scores (pass only results or input
         snapshots that differ from the stored ones; a row without a snapshot stores NULL), the
         scores of a model group's other models under their own kinds (`extra_scores`), the
-        cursor after it (unless None) and the run's counts so far."""
+        cursor after it (unless None) and the run's counts so far. A planned write replaces
+        the record's waiting one; `replaces` names the records that may have one (None: any of
+        `outbox`), when the caller knows the outbox's content."""
         with self.transaction() as conn:
             if outbox:
-                ids = [e.record_id for e in outbox]
-                self._outbox_delete_ids.execute(conn, connection, kind, ids)
+                ids = [e.record_id for e in outbox] if replaces is None else list(replaces)
+                if ids:
+                    self._outbox_delete_ids.execute(conn, connection, kind, ids)
                 self._outbox_insert.execute(
                     conn,
                     (

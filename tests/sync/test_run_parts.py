@@ -1,16 +1,19 @@
-"""The pure parts of a run: where it reads from (`Position.of`) and what becomes of a written
-record (`writes.outcome`)."""
+"""The parts of a run: where it reads from (`Position.of`), what becomes of a written record
+(`writes.outcome`) and which planned records replace a waiting write (`Writes.in_outbox`)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connectors.base import WriteAction, WriteResult
+from sync.outage import Outage, OutagePolicy
 from sync.run import Position, RunOptions
-from sync.state.records import CursorState, OutboxEntry, WriteOutcome
-from sync.writes import outcome
+from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
+from sync.writes import Writes, outcome
+from tests.sync.fakes import FakeCRM
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 WATERMARK = CursorState(watermark=T)
@@ -95,3 +98,29 @@ def test_a_missing_result_is_retried():
     assert outcome(ENTRY, None, max_attempts=3) == WriteOutcome(
         ENTRY, "retry", "no_result", "the CRM returned no result"
     )
+
+
+def test_the_write_queue_names_the_planned_records_whose_write_waits_once_loaded(store) -> None:
+    # A page's planned write replaces its record's waiting one: the queue, loaded from the
+    # outbox, names those records so the page's save deletes only theirs.
+    run_id = store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T, model_version="v1"
+    )
+    waiting = OutboxEntry.build(
+        "1", new={"score": 5}, old={}, reasons=["new"], result="{}", model_version="v1"
+    )
+    store.save_page(
+        run_id, "acme", "contact", cursor=None, outbox=[waiting], scores=[], counts=RunCounts(),
+        now=T,
+    )  # fmt: skip
+    writes = Writes(
+        store=store, connector=FakeCRM(1), connection="acme", kind="contact", run_id=run_id,
+        chunk_size=100, max_attempts=3, outage=Outage(OutagePolicy(), lambda _s: True, "writes"),
+        clock=lambda: T, counts=RunCounts(), reasons=Counter(), beside_reading=False,
+    )  # fmt: skip
+    assert writes.in_outbox(["1", "2"]) is None  # not loaded: any of them may wait
+    writes.load_pending()
+    assert writes.in_outbox(["1", "2"]) == ["1"]
+    writes.add([(waiting, {"score": 5})])
+    assert writes.in_outbox(["2", "3"]) == []
+    writes.close()

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -108,6 +109,23 @@ def test_save_page_commits_outbox_scores_cursor_and_replaces_a_pending_entry(any
     assert any_store.previous_scores("acme", "contact", ["1", "2"]) == {"1": result}
     assert any_store.score_distribution("acme", "contact") == {"A1": 1}
     assert any_store.runs("acme")[0].counts.read == 2
+
+
+def test_save_page_replaces_only_the_entries_the_caller_names(any_store):
+    # The run's write queue mirrors the outbox, so it names the records with a waiting entry;
+    # the others are inserted without a DELETE probing for them.
+    run_id = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    page: dict[str, Any] = {"cursor": None, "scores": [], "counts": RunCounts(), "now": T0}
+    any_store.save_page(run_id, "acme", "contact", outbox=[entry("1", 50)], **page)
+    any_store.save_page(
+        run_id, "acme", "contact", outbox=[entry("1", 60), entry("2", 70)], replaces=["1"], **page
+    )
+    pending = any_store.pending("acme", "contact")
+    assert [(e.record_id, e.data()["new"]["score"]) for e in pending] == [("1", 60), ("2", 70)]
+    any_store.save_page(run_id, "acme", "contact", outbox=[entry("3", 80)], replaces=[], **page)
+    assert [e.record_id for e in any_store.pending("acme", "contact")] == ["1", "2", "3"]
 
 
 def test_record_writes_ledgers_every_attempt_and_manages_dead_letters(any_store):
