@@ -4,7 +4,7 @@ Each model scores the page as a `PageScorer` alone would (against its own stored
 its own outputs in the CRM, read under its namespace); their planned writes of one record are
 merged into one outbox entry, so the CRM gets one write per record whatever the number of
 models (HubSpot: one batch input). The merged entry's ledger payload holds every model's values
-under their namespaced names and the result of the first model that moved.
+under their namespaced names and the contributions of the first model that moved.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sync.page_scoring import (
     default_scorer,
 )
 from sync.run_summary import SAMPLE_SIZE
-from sync.state.records import OutboxEntry, dumps
+from sync.state.records import OutboxEntry, dumps, payload_contributions
 
 
 class GroupScorer:
@@ -109,7 +109,7 @@ def _merge(record_id: str, parts: list[tuple[Slot, PlannedWrite]]) -> PlannedWri
         new=new,
         old=old,
         reasons=reasons,
-        result=dumps(head.entry.data()["result"]),
+        contributions=dumps(payload_contributions(head.entry.data())),
         model_version=head.entry.model_version,
     )
     return PlannedWrite(entry, values)

@@ -14,7 +14,14 @@ from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.run_summary import SAMPLE_SIZE, PlanSummary
 from sync.state.inputs import InputsEncoder
-from sync.state.records import OutboxEntry, PreviousRow, ScoreRow, encode_result, loads
+from sync.state.records import (
+    OutboxEntry,
+    PreviousRow,
+    ScoreRow,
+    contributions_text,
+    encode_result,
+    loads,
+)
 
 Scorer = Callable[[Record, Any, datetime, ScoreResult | None], ScoreResult]
 
@@ -199,7 +206,9 @@ class PageScorer:
                 new=change.new,
                 old=change.old,
                 reasons=change.reasons,
-                result=encoded if encoded is not None else encode_result(result),
+                contributions=contributions_text(
+                    encoded if encoded is not None else encode_result(result)
+                ),
                 model_version=version,
             )
             page.writes.append(PlannedWrite(entry, change.new))

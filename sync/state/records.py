@@ -224,10 +224,10 @@ class CursorState:
 
 @dataclass(frozen=True)
 class OutboxEntry:
-    """A planned write. `payload` is JSON text of `{"new", "old", "reasons", "result"}`: the
-    values to write and the CRM's values before (JSON-safe: datetimes as ISO strings), why the
-    change is material, and the whole score result behind it (`encode_result`); serialized once
-    and copied to the ledger."""
+    """A planned write. `payload` is JSON text of `{"new", "old", "reasons", "contributions"}`:
+    the values to write and the CRM's values before (JSON-safe: datetimes as ISO strings), why
+    the change is material, and the score's contributions as `encode_result` writes them (the
+    rest of the result is in `new`); serialized once and copied to the ledger."""
 
     record_id: str
     payload: str
@@ -243,12 +243,13 @@ class OutboxEntry:
         new: Mapping[str, Any],
         old: Mapping[str, Any],
         reasons: Sequence[str],
-        result: str,
+        contributions: str,
         model_version: str,
     ) -> OutboxEntry:
-        """An entry from its parts; `result` is the result's JSON text, spliced in as is."""
+        """An entry from its parts; `contributions` is JSON text (`contributions_text`),
+        spliced in as is."""
         head = dumps({"new": new, "old": old, "reasons": reasons})
-        return cls(record_id, f'{head[:-1]},"result":{result}}}', model_version)
+        return cls(record_id, f'{head[:-1]},"contributions":{contributions}}}', model_version)
 
     def data(self) -> dict[str, Any]:
         """The payload parsed."""
@@ -256,9 +257,25 @@ class OutboxEntry:
         return parsed
 
 
+_CONTRIBUTIONS = '"contributions":'
+_AFTER_CONTRIBUTIONS = ',"reasons":'
+
+
+def contributions_text(result_json: str) -> str:
+    """The `contributions` array of a result `encode_result` wrote, as JSON text: cut out, not
+    parsed and written again. `encode_result` writes `reasons` right after `contributions`, and
+    a quote inside a string value is escaped, so neither marker can occur within a value."""
+    start = result_json.find(_CONTRIBUTIONS)
+    end = result_json.find(_AFTER_CONTRIBUTIONS, start)
+    if start < 0 or end < 0:  # not `encode_result`'s layout
+        return dumps(loads(result_json).get("contributions") or [])
+    return result_json[start + len(_CONTRIBUTIONS) : end]
+
+
 def payload_contributions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The contributions behind a planned write: rule, dimension, points and detail each
-    (payloads written before the whole result was kept carry them as `contributions`)."""
+    """The contributions behind a planned write: rule, dimension and points each, with detail,
+    group and age in days where the contribution has them (payloads written before
+    `contributions` was kept alone carry the whole `result`)."""
     if "contributions" in payload:
         return list(payload["contributions"])
     result = payload.get("result") or {}

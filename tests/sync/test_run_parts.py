@@ -107,7 +107,7 @@ def test_the_write_queue_names_the_planned_records_whose_write_waits_once_loaded
         "acme", "contact", mode="full", dry_run=False, started_at=T, model_version="v1"
     )
     waiting = OutboxEntry.build(
-        "1", new={"score": 5}, old={}, reasons=["new"], result="{}", model_version="v1"
+        "1", new={"score": 5}, old={}, reasons=["new"], contributions="[]", model_version="v1"
     )
     store.save_page(
         run_id, "acme", "contact", cursor=None, outbox=[waiting], scores=[], counts=RunCounts(),

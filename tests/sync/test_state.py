@@ -38,7 +38,7 @@ def entry(record_id: str, score: int = 50) -> OutboxEntry:
         new={"score": score, "scored_at": T0.isoformat()},
         old={},
         reasons=["new"],
-        result='{"contributions":[{"rule":"r","dimension":"fit","points":1.0}]}',
+        contributions='[{"rule":"r","dimension":"fit","points":1.0}]',
         model_version="v1",
     )
 
