@@ -23,7 +23,7 @@ from math import fsum
 from operator import itemgetter
 from typing import Any, cast
 
-from scoring.coerce import epoch_micros
+from scoring.coerce import epoch_micros, to_text
 from scoring.conditions import Values
 from scoring.event_codegen import (
     EventMatcher,
@@ -105,7 +105,8 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
     inline (see the module docstring) and the whole way from points to `ScoreResult`.
 
     `helpers` supplies RESULT (the result type), LINE (`reasons.reason_line`), CHANGES
-    (`change_lines_of`), SHARE (`outcome.share`) and ROLLUP (`rollup.rollup_items`).
+    (`change_lines_of`), SHARE (`outcome.share`, asked here for every share the model can
+    give) and ROLLUP (`rollup.rollup_items`).
     """
     b = ExprBuilder(now_name="now", now_micros="now_micros")
     b.ns.update(helpers)
@@ -138,14 +139,20 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
         ]
     wf, wi = tail.weights
     present = " + ".join(presence(b, memos, p) for p in tail.completeness) or "0"
+    # every share the model can give, by the number of properties present
+    share, counted = helpers["SHARE"], len(tail.completeness)
+    shares = b.const(tuple(share(n, counted) for n in range(counted + 1)))
     body += [
-        f"completeness = SHARE({present}, {len(tail.completeness)})",
+        f"completeness = {shares}[{present}]",
         "contributions = tuple([item[0] for item in items])",
         *_raw_sums(exact),
         *_scaled("fit", "fit_raw", tail.fit_max),
         *_scaled("interest", "interest_raw", tail.interest_max),
         f"total = {wf!r} * fit + {wi!r} * interest",
-        "total = FLOOR(total + 0.5) if total >= 0 else -FLOOR(-total + 0.5)",
+        # fit and interest are never negative: so is the total under non-negative weights
+        "total = FLOOR(total + 0.5)"
+        if wf >= 0 and wi >= 0
+        else "total = FLOOR(total + 0.5) if total >= 0 else -FLOOR(-total + 0.5)",
         f"grade = {_banded('fit', tail.grades)}",
     ]
     if tail.overrides is not None:
@@ -251,7 +258,7 @@ def _qualify_lines(b: ExprBuilder, tail: PageTail) -> list[str]:
         return call
     lines = ["qualified = False"]
     if tail.enter is not None:
-        q = ExprBuilder("now", fields=_RESULT_FIELDS, prefix="q", ns=b.ns)
+        q = ExprBuilder("now", fields=_RESULT_FIELDS, prefix="q", ns=b.ns, texts=_texts(tail))
         enter = q.expr(tail.enter)
         leave = q.expr(tail.exit) if tail.exit is not None else None
         if q.needs_values:
@@ -276,6 +283,18 @@ def _qualify_lines(b: ExprBuilder, tail: PageTail) -> list[str]:
     ]
 
 
+def _texts(tail: PageTail) -> dict[str, dict[str, str | None]]:
+    """The text of every grade, tier and label the model can give (`coerce.to_text` of each),
+    for qualify conditions on them."""
+    grades = [name for name, _ in tail.grades]
+    tiers = [name for name, _ in tail.tiers]
+    labels = [grade + tier for grade in grades for tier in tiers]
+    return {
+        field: {value: to_text(value) for value in values}
+        for field, values in (("grade", grades), ("tier", tiers), ("label", labels))
+    }
+
+
 def _scaled(name: str, raw: str, maximum: float) -> list[str]:
     # `outcome.scale` then `outcome.round_half` (the clamped value is never negative)
     clamp = f"0.0 if {raw} < 0.0 else ({maximum!r} if {raw} > {maximum!r} else {raw})"
@@ -285,6 +304,6 @@ def _scaled(name: str, raw: str, maximum: float) -> list[str]:
 
 
 def _banded(value: str, bands: Sequence[tuple[str, float]]) -> str:
-    # `outcome.band`: the first band reached, else the last one
-    chain = [f"{name!r} if {value} >= {threshold!r} else " for name, threshold in bands]
+    # `outcome.band`: the first band reached, else the last one (so the last needs no test)
+    chain = [f"{name!r} if {value} >= {threshold!r} else " for name, threshold in bands[:-1]]
     return "".join(chain) + repr(bands[-1][0])

@@ -34,6 +34,10 @@ _INF = float("inf")
 _NUMERIC_FIELDS = frozenset({"fit", "interest", "score"})
 
 
+#: What a known-values table answers for a value it does not hold.
+_UNKNOWN = object()
+
+
 class ExprBuilder:
     """Generates expressions over coerced locals; `fields` binds property names to existing
     variables (any other property reads as None) instead of reading them from `raw`."""
@@ -47,8 +51,12 @@ class ExprBuilder:
         ns: dict[str, Any] | None = None,
         now_micros: str | None = None,
         getter: str = "get",
+        texts: Mapping[str, Mapping[str, str | None]] | None = None,
     ) -> None:
         self.needs_values = False
+        #: for fields with a known, finite set of values (a result's grade, tier, label):
+        #: each value's text, looked up instead of computed
+        self.texts = texts or {}
         self.now_micros = now_micros
         self.getter = getter
         self.fields = fields
@@ -84,6 +92,14 @@ class ExprBuilder:
             return self.fields.get(prop)
         return None
 
+    def _not_none(self, number: str) -> str:
+        """The test that `number` (a numeric local) is present, as a prefix of a conjunction;
+        none for a result's fit, interest or score, which always hold a number."""
+        fields = self.fields
+        if fields is not None and number in {fields.get(f) for f in _NUMERIC_FIELDS}:
+            return ""
+        return f"{number} is not None and "
+
     def raw(self, prop: str) -> str:
         """The local holding `prop`'s raw value (read once, in the prologue)."""
         name = self.raw_names.get(prop)
@@ -109,7 +125,12 @@ class ExprBuilder:
                 return number
         raw = self.raw(prop)
         name = f"{self.prefix}{kind}{len(self.locals)}"
-        if kind == "t":
+        if kind == "t" and prop in self.texts:
+            table = self.const(dict(self.texts[prop]), "KT")
+            self.ns["UNKNOWN"] = _UNKNOWN
+            self.prologue.append(f"{name} = {table}.get({raw}, UNKNOWN)")
+            self.prologue.append(f"if {name} is UNKNOWN: {name} = TXT({raw})")
+        elif kind == "t":
             self.prologue.append(
                 f"{name} = {raw}.strip().casefold() if {raw}.__class__ is str else TXT({raw})"
             )
@@ -188,7 +209,7 @@ class ExprBuilder:
             symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
             if isinstance(arg, float):
                 n = self.local(p, "n")
-                return f"({n} is not None and {n} {symbol} {arg!r})"
+                return f"({self._not_none(n)}{n} {symbol} {arg!r})"
             if isinstance(arg, str):
                 d = self.local(p, "d")
                 return f"({d} is not None and {d} {symbol} {self.const(to_datetime(arg), 'D')})"
@@ -196,7 +217,7 @@ class ExprBuilder:
             low, high = arg
             if isinstance(low, float) and isinstance(high, float):
                 n = self.local(p, "n")
-                return f"({n} is not None and {low!r} <= {n} <= {high!r})"
+                return f"({self._not_none(n)}{low!r} <= {n} <= {high!r})"
         if op == "domain_in" and isinstance(arg, tuple):
             m = self.local(p, "m")
             domains = frozenset(str(a) for a in arg)

@@ -17,12 +17,14 @@ from math import fsum
 from typing import Literal
 
 from scoring.conditions import Pred, Values
-from scoring.reasons import signed
+from scoring.reasons import reason_line, signed
 from scoring.spec import Band, Decay, RuleSpec
 from scoring.types import Contribution, Event, new_contribution
 
 _DAY_SECONDS = 86400.0
 _INF = math.inf
+#: Reason lines a recency step keeps, one per whole day of age (ages past it are written each time).
+_LINES_KEPT = 4096
 
 Item = tuple[Contribution, int, str | None, float]
 #: Per event rule slot: [count, summed decayed points, newest age in days].
@@ -158,15 +160,20 @@ def recency_steps(spec: RuleSpec, dimension: Dimension, group: str | None) -> Re
     def maker(points: float, within: float) -> Callable[[float], Item]:
         detail = f"{prop} within {_num(within)}d"
         size = -abs(points)
+        # The reason line changes only with the whole days of the age: written once per day
+        # count (as `reason_line` writes it), not once per record.
+        lines: dict[int, str] = {}
 
         def make(age: float) -> Item:
             age = age if age > 0.0 else 0.0  # a future date counts as today
-            return (
-                new_contribution(spec.name, dimension, points, detail, group, age),
-                1,
-                None,
-                size,
-            )
+            contribution = new_contribution(spec.name, dimension, points, detail, group, age)
+            days = math.floor(age) if age < _INF else -1
+            line = lines.get(days)
+            if line is None:
+                line = reason_line(contribution, 1)
+                if len(lines) < _LINES_KEPT:
+                    lines[days] = line
+            return (contribution, 1, line, size)
 
         return make
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from scoring import score
-from tests.scoring.helpers import NOW, event, model, record
+from scoring import score, score_page
+from tests.scoring.helpers import NOW, days_ago, event, model, record
 
 FORMS = model(
     """
@@ -433,3 +433,33 @@ def test_model_contract_attributes():
     properties_only = model("fit:\n  rules:\n    - {name: A, if: {a: x}, points: 1}\n")
     assert properties_only.event_types == frozenset()
     assert properties_only.properties == frozenset({"a"})
+
+
+def test_recency_reason_lines_follow_the_whole_days_of_each_record():
+    # The line of a recency step is kept per whole day of age: records of the same day share
+    # it, the next day gets its own, and a date ahead of now reads as today.
+    m = model(
+        """
+        interest:
+          rules:
+            - name: Recent visit
+              property: last_visit
+              recency: [{within_days: 7, points: 15}, {within_days: 30, points: 5}]
+        """
+    )
+    ages = [3.2, 3.9, 4.1, -2.0, 0.4, 12.5]
+    records = [
+        record({"last_visit": days_ago(age).isoformat()}, record_id=str(i))
+        for i, age in enumerate(ages)
+    ]
+    assert [r.reasons for r in score_page(records, m, NOW)] == [
+        ("+15 Recent visit (3d ago)",),
+        ("+15 Recent visit (3d ago)",),
+        ("+15 Recent visit (4d ago)",),
+        ("+15 Recent visit (today)",),
+        ("+15 Recent visit (today)",),
+        ("+5 Recent visit (12d ago)",),
+    ]
+    assert [r.contributions[0].age_days for r in score_page(records, m, NOW)] == pytest.approx(
+        [3.2, 3.9, 4.1, 0.0, 0.4, 12.5]
+    )
