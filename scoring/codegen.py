@@ -112,6 +112,7 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
     b.ns.update(helpers)
     b.ns["CAP"] = cap_group
     b.ns.update(MAPPING=Mapping, EMPTY={}, NEWC=new_contribution, CAPPED=capped_note)
+    b.ns["FIRST"] = itemgetter(0)  # an item's contribution (`map` with it: no comprehension)
     events = event_loop_lines(b, tail.event_plans) if tail.event_plans else []
     if events is None:  # the matchers accumulate the events, the runners read them
         fit, interest = _without_events(fit), _without_events(interest)
@@ -144,7 +145,7 @@ def compile_page_scorer(  # noqa: PLR0913  the plans of both dimensions, the dis
     shares = b.const(tuple(share(n, counted) for n in range(counted + 1)))
     body += [
         f"completeness = {shares}[{present}]",
-        "contributions = tuple([item[0] for item in items])",
+        "contributions = tuple(map(FIRST, items))",
         *_raw_sums(exact),
         *_scaled("fit", "fit_raw", tail.fit_max),
         *_scaled("interest", "interest_raw", tail.interest_max),

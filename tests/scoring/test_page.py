@@ -4,7 +4,9 @@ evaluation exactly, on random models and random pages of records."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import weakref
 from datetime import timedelta
 
 import pytest
@@ -181,6 +183,20 @@ def test_slots_constructor_builds_results_equal_to_the_dataclass_init():
     assert hash(built) == hash(ScoreResult(*fields))
     with pytest.raises(AttributeError):
         built.fit = 1
+    assert type(built) is ScoreResult
+
+
+def test_slots_constructor_of_a_class_its_twin_cannot_stand_for_sets_the_slots_itself() -> None:
+    # A weak-reference slot makes a layout the mutable twin does not share: the class swap is
+    # refused, and the constructor falls back to setting each slot through its descriptor.
+    @dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)
+    class Weak:
+        a: int
+        b: str
+
+    built = slots_constructor(Weak)(1, "x")
+    assert (type(built), built) == (Weak, Weak(1, "x"))
+    assert weakref.ref(built)() is built
 
 
 def test_score_page_of_accounts_equals_score_and_the_traced_path_with_their_members():
