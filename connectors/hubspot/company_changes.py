@@ -13,7 +13,11 @@ incremental read of a model naming `company.<property>` also:
    version the connection's account model scored or its write produced);
 3. reads the changed companies' contacts (associations v4 `companies -> contacts`, 1,000
    companies a call, each result's own paging followed) and leaves out the contacts the read
-   already gave company values.
+   already gave company values;
+4. leaves out, too, the contacts whose stored scoring (`ReadHints.stored`: what the current
+   model last scored them with) holds every changed company's current value of each property
+   the model reads: the company changed something the model does not read (an owner, a note
+   count, another integration's field), and reading those contacts again would change nothing.
 
 A quiet portal pays one search answering nothing. The contacts then go through a batch read
 (100 a call) and the usual enrichment (`enrichment.Enricher`, with the changed companies
@@ -22,15 +26,17 @@ already known).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from connectors.base import AccountChange
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.associations import read_associations
 from connectors.hubspot.cursor import IncrementalState
+from connectors.hubspot.enrichment import COMPANY_PREFIX
 from connectors.hubspot.reading import ObjectSpec, read_incremental
 from connectors.hubspot.values import parse_time
+from scoring.types import Record
 
 __all__ = ["COMPANIES", "changed_companies_since", "people_of"]
 
@@ -38,6 +44,11 @@ COMPANIES = ObjectSpec("company", "companies", "hs_lastmodifieddate")
 
 Raw = dict[str, Any]
 Seen = Callable[[Sequence[AccountChange]], Collection[str]]
+Stored = Callable[[Sequence[str]], Mapping[str, Record]]
+#: Contacts whose stored inputs are asked for at a time (one query of their ids).
+STORED_CHUNK = 1000
+#: What a snapshot without a property holds: never equal to a company's value, None included.
+_ABSENT = object()
 
 
 def changed_companies_since(
@@ -60,13 +71,45 @@ def changed_companies_since(
     return changed
 
 
-def people_of(api: HubSpotApi, companies: Collection[str], read: Collection[str]) -> Iterator[str]:
-    """The ids of the contacts associated with `companies`, each once, except those in `read`."""
+def people_of(
+    api: HubSpotApi,
+    companies: Mapping[str, Raw],
+    read: Collection[str],
+    properties: Sequence[str],
+    stored: Stored | None = None,
+) -> list[str]:
+    """The ids of the contacts associated with `companies` (by id, their current values of
+    `properties`), each once, except those in `read` and those whose stored inputs (`stored`)
+    hold every one of their changed companies' current values of `properties`."""
     if not companies:
-        return
-    seen = set(read)
-    for found in read_associations(api, "companies", "contacts", companies).values():
+        return []
+    companies_of: dict[str, list[str]] = {}
+    for company, found in read_associations(api, "companies", "contacts", companies).items():
         for link in found:
-            if link.to_id not in seen:
-                seen.add(link.to_id)
-                yield link.to_id
+            if link.to_id not in read:
+                companies_of.setdefault(link.to_id, []).append(company)
+    people = list(companies_of)
+    if stored is None or not properties:
+        return people
+    kept: list[str] = []
+    for start in range(0, len(people), STORED_CHUNK):
+        chunk = people[start : start + STORED_CHUNK]
+        snapshots = stored(chunk)
+        for contact in chunk:
+            snapshot = snapshots.get(contact)
+            if snapshot is None or not _holds(
+                snapshot, [companies[c] for c in companies_of[contact]], properties
+            ):
+                kept.append(contact)
+    return kept
+
+
+def _holds(snapshot: Record, companies: Sequence[Raw], properties: Sequence[str]) -> bool:
+    """Whether `snapshot` (a contact's stored inputs) holds each company's value of every one
+    of `properties` (as `company.<property>`): raw values, as read, compared as they are."""
+    values = snapshot.properties
+    return all(
+        values.get(COMPANY_PREFIX + name, _ABSENT) == company.get(name)
+        for company in companies
+        for name in properties
+    )

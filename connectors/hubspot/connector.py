@@ -288,7 +288,8 @@ class HubSpotConnector:
             return
         seen = hints.accounts_seen if hints is not None else None
         changed = changed_companies_since(self._api, since_ms, company, seen)
-        people = list(people_of(self._api, changed, read))
+        stored = hints.stored if hints is not None else None
+        people = people_of(self._api, changed, read, company, stored)
         if not people:
             return
         # every one of them is scored again: their events and company values are all needed

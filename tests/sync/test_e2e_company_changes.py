@@ -175,3 +175,31 @@ def test_a_company_change_rescores_its_contacts_and_our_own_company_writes_do_no
     assert (run.counts.read, run.counts.scored, run.counts.written) == (3, 3, 3)
     assert fits(sb, contacts) == before
     assert calls == RESCORE_CALLS
+
+
+def test_a_company_change_the_model_does_not_read_costs_no_contact_read(world):
+    # An admin (or another integration) edits a company property the model does not read: the
+    # company search finds it and its contacts are looked up, but their stored scoring already
+    # holds the company's values the model reads, so none is read or scored again.
+    sb, _, engine, people, _ = world
+    clock: SandboxClock = sb.clock
+    engine.run("contact", people, RunOptions(full=True), now=NOW)
+    clock.advance(300)
+    incremental(world)  # absorbs our own writes
+    company = three_contact_company(sb)
+    clock.advance(60)
+    patch_company(sb, company, {"city": "Toronto"})
+    clock.advance(180)
+    run, calls = incremental(world)
+    assert (run.status, run.counts.read, run.counts.scored, run.counts.written) == (
+        "succeeded", 0, 0, 0,
+    )  # fmt: skip
+    assert calls == {"objects.search": 2, "associations.batch_read": 1}
+
+    # the same company then crosses the model's 500-employee band: its three contacts again
+    clock.advance(60)
+    patch_company(sb, company, {"numberofemployees": "900"})
+    clock.advance(180)
+    run, calls = incremental(world)
+    assert (run.counts.read, run.counts.scored, run.counts.written) == (3, 3, 3)
+    assert calls == RESCORE_CALLS
