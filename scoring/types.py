@@ -241,3 +241,8 @@ def _define_make(
 new_contribution: Callable[..., Contribution] = slots_constructor(Contribution)
 #: `ScoreResult(...)` with all 16 fields given in order.
 new_result: Callable[..., ScoreResult] = slots_constructor(ScoreResult)
+#: `Record(id, kind, properties, events, updated_at, outputs, members, link)`, every field
+#: given (connectors build one per record read).
+new_record: Callable[..., Record] = slots_constructor(Record)
+#: `Event(type, at, attributes)`, every field given.
+new_event: Callable[..., Event] = slots_constructor(Event)

@@ -52,7 +52,7 @@ from connectors.hubspot.writing import (
     write_changes,
 )
 from connectors.property_names import PropertyNames
-from scoring.types import Record
+from scoring.types import Record, new_record
 
 __all__ = ["KINDS", "HubSpotConnector"]
 
@@ -349,13 +349,15 @@ class HubSpotConnector:
                 for name, short in from_company:
                     values[name] = company.get(short) if company is not None else None
             records.append(
-                Record(
+                new_record(
                     rid,
                     kind,
                     values,
                     tuple(events[rid]) if rid in events else (),
                     updated,
                     outputs,
+                    (),
+                    None,
                 )
             )
         self._known.remember_many(known)

@@ -30,7 +30,7 @@ from connectors.errors import MissingPermission, SourceUnavailable
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.forms import FormNames
 from connectors.hubspot.values import parse_time
-from scoring.types import Event, Record
+from scoring.types import Event, Record, new_event
 
 __all__ = [
     "ACTIVITY_TYPES",
@@ -182,7 +182,7 @@ class Engagement:
         if at is None:
             return None
         if object_type == "meetings":
-            return Event(
+            return new_event(
                 "meeting",
                 at,
                 {
@@ -193,7 +193,7 @@ class Engagement:
         disposition = props.get("hs_call_disposition")
         duration_ms = _count(props.get("hs_call_duration"))
         labels = self._disposition_labels() if disposition else {}
-        return Event(
+        return new_event(
             "call",
             at,
             {
@@ -234,7 +234,7 @@ class Engagement:
         for event_type in types:
             at = parse_time(properties.get(EMAIL_ROLLUPS[event_type]))
             if at is not None:
-                events.append(Event(event_type, at, {"rollup": True}))
+                events.append(new_event(event_type, at, {"rollup": True}))
         return events
 
 
