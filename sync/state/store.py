@@ -12,16 +12,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
 from config.settings import TABLE_PREFIX, RetentionSettings
 from scoring.types import Record, ScoreResult
-from sync.state.bulk import BulkInsert, KeyedIds, VersionRaise
+from sync.state.bulk import BulkInsert, KeyedIds, KeyedUpdate, VersionRaise
 from sync.state.db import Checkpointer, create_engine
 from sync.state.errors import state_error
 from sync.state.inputs import decode_inputs
@@ -79,19 +78,10 @@ class StateStore(LedgerMixin):
             .where(*key, o.c.record_id.in_(sa.bindparam("p_ids", expanding=True)))
             .values(attempts=o.c.attempts + 1)
         )
-        cursor_values: dict[str, Any] = {
-            name: sa.bindparam(name) for name in (*CURSOR_FIELDS, "updated_at")
-        }
-        self._cursor_update = (
-            c.update()
-            .where(c.c.connection == sa.bindparam("p_conn"), c.c.kind == sa.bindparam("p_kind"))
-            .values(**cursor_values)
+        self._cursor_update = KeyedUpdate(
+            c, (*CURSOR_FIELDS, "updated_at"), ("connection", "kind"), dialect
         )
-        self._run_counts = (
-            tables.runs.update()
-            .where(tables.runs.c.id == sa.bindparam("p_id"))
-            .values(**{name: sa.bindparam(name) for name in COUNT_NAMES})
-        )
+        self._run_counts = KeyedUpdate(tables.runs, COUNT_NAMES, ("id",), dialect)
         d = tables.dead_letters
         self._dead_open = (
             sa.select(sa.literal(1))
@@ -363,12 +353,10 @@ class StateStore(LedgerMixin):
     def _put_cursor(
         self, conn: sa.Connection, connection: str, kind: str, state: CursorState, now: datetime
     ) -> None:
-        values = {**asdict(state), "updated_at": now}
-        updated = conn.execute(
-            self._cursor_update, {"p_conn": connection, "p_kind": kind, **values}
-        )
-        if updated.rowcount == 0:
-            conn.execute(self.t.cursors.insert().values(connection=connection, kind=kind, **values))
+        values = [*(getattr(state, name) for name in CURSOR_FIELDS), now]
+        if self._cursor_update.execute(conn, values, (connection, kind)) == 0:
+            row = dict(zip((*CURSOR_FIELDS, "updated_at"), values, strict=True))
+            conn.execute(self.t.cursors.insert().values(connection=connection, kind=kind, **row))
 
     # pages -----------------------------------------------------------------------------------
 
@@ -418,7 +406,9 @@ class StateStore(LedgerMixin):
                 )  # fmt: skip
             if cursor is not None:
                 self._put_cursor(conn, connection, kind, cursor, now)
-            conn.execute(self._run_counts, {"p_id": run_id, **counts.as_dict()})
+            self._run_counts.execute(
+                conn, [getattr(counts, name) for name in COUNT_NAMES], (run_id,)
+            )
 
     def previous_scores(
         self, connection: str, kind: str, record_ids: Iterable[str]
