@@ -14,7 +14,8 @@ errors then carry as `retry_after` the hold that budget imposes on every thread
 (`RollingWindow.refused`: the CRM's Retry-After, or the same equal-jitter backoff over the run of
 refusals, capped at `rate_ceiling`), they do not use up the `attempts` (in a storm most calls are
 refused several times in a row; counting those as failures ended calls that were making
-progress), and the call gives up only once its holds reach `rate_patience` seconds.
+progress), and the call gives up only once its holds reach `rate_patience` seconds (a refusal
+that holds nothing, `Retry-After: 0`, counts as a failed try instead, so it cannot retry forever).
 
 Every other exception (auth, permission, budget, permanent) is raised on the first try. After the
 last try the original exception is re-raised, never a tenacity `RetryError`. `sleep` and `rng` are
@@ -107,7 +108,13 @@ def retrying(
         # Runs once per failed attempt, before wait and stop (whichever tenacity calls first).
         error = state.outcome.exception() if state.outcome else None
         if shared_rate_hold and isinstance(error, RateLimited):
-            tally.held += max(0.0, float(error.retry_after or 0.0))
+            hold = max(0.0, float(error.retry_after or 0.0))
+            tally.held += hold
+            if hold == 0.0:
+                # a refusal that holds nothing (a server's `Retry-After: 0`, or the hold already
+                # over) brings patience no closer: it counts as a failed try, so a server that
+                # refuses that way forever ends the call after `attempts`, not never
+                tally.failures += 1
         else:
             tally.failures += 1
 
@@ -129,7 +136,7 @@ def retrying(
         ):
             return True
         if held(error):
-            return tally.held >= pol.rate_patience
+            return tally.held >= pol.rate_patience or tally.failures >= pol.attempts
         return failures(state) >= pol.attempts
 
     def before_sleep(state: RetryCallState) -> None:

@@ -156,3 +156,14 @@ def test_a_call_gives_up_after_rate_patience_seconds_of_holds() -> None:
     # the sixth hold would bring the waits to 600 s: the call gives up instead of waiting it
     assert waits == [100.0] * 5
     assert len(calls) == 6
+
+
+def test_refusals_that_hold_nothing_use_up_attempts_instead_of_retrying_forever() -> None:
+    # `Retry-After: 0` on every answer: the holds never add up to the patience, so each such
+    # refusal counts as a failed try and the call ends after `attempts`.
+    waits: list[float] = []
+    call, calls = failing([RateLimited(f"429 {i}", retry_after=0.0) for i in range(50)])
+    with pytest.raises(RateLimited, match="429 3"):
+        retrying(RetryPolicy(attempts=4), sleep=waits.append, shared_rate_hold=True)(call)
+    assert waits == [0.0, 0.0, 0.0]
+    assert len(calls) == 4
