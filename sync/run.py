@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 from config.account_links import ACCOUNT_LINKS
-from config.model_group import ModelGroup
+from config.model_group import ModelGroup, Slot
 from config.settings import ReadSettings, WriteSettings
 from connectors.base import AccountChange, Connector, MemberRequest, Page, ReadHints
 from connectors.engagement_gates import EngagementGates
@@ -30,7 +30,7 @@ from connectors.errors import (
     TransientError,
 )
 from scoring.account_link import with_account
-from scoring.model import event_horizon_days
+from scoring.model import ScoringModel, event_horizon_days
 from scoring.spec import ModelSpec
 from scoring.types import Record
 from sync.account_day import learned_zone, remember_zone
@@ -140,7 +140,15 @@ def member_request(*models: Model) -> MemberRequest | None:
 
 
 def _models(model: Model) -> Sequence[Model]:
-    return model.models if isinstance(model, ModelGroup) else (model,)
+    return [slot.model for slot in slots_of(model, "")]
+
+
+def slots_of(model: Model, kind: str) -> tuple[Slot, ...]:
+    """The models a run of `kind` scores with, as slots: a group's own, else the one model under
+    the kind's own state key. The one place that tells a group from a plain model."""
+    if isinstance(model, ModelGroup):
+        return model.slots
+    return (Slot(cast(ScoringModel, model), "", kind),)
 
 
 @dataclass(frozen=True)
@@ -255,6 +263,8 @@ class Run:
         self.status = RunStatus.RUNNING
         self.high_water = position.high_water
         self.progress = ProgressLog(context.connector, context.clock, self._log)
+        #: the models the run scores with (`slots_of`); several for a model group
+        self.slots = slots_of(model, kind)
 
     @classmethod
     def start(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
@@ -306,9 +316,7 @@ class Run:
             beside_reading=position.mode == "full"
             and not options.dry_run
             and context.connector.concurrent_writes,
-            score_kinds=[s.state_kind for s in model.slots[1:]]
-            if isinstance(model, ModelGroup)
-            else (),
+            score_kinds=[s.state_kind for s in slots_of(model, kind)[1:]],
         )
         connector = context.connector
         scorer = scorer_for(
@@ -477,9 +485,7 @@ class Run:
         what the model last scored each record with (`stored`)."""
         since = {}
         model = self.model
-        models: list[Model] = (
-            [s.model for s in model.slots] if isinstance(model, ModelGroup) else [model]
-        )
+        models = [s.model for s in self.slots]
         for event_type in model.event_types:
             horizons = [
                 event_horizon_days(m.spec, event_type)
@@ -493,7 +499,7 @@ class Run:
                 )
         scored = self.scored if self.skips_scored else None
         # a group's models keep their inputs apart: no one snapshot to take events from
-        stored = None if isinstance(model, ModelGroup) else self.stored
+        stored = self.stored if isinstance(self.scorer, PageScorer) else None
         accounts = self.accounts_seen if self.position.mode == "incremental" else None
         return ReadHints(events_since=since, scored=scored, stored=stored, accounts_seen=accounts)
 
@@ -508,12 +514,7 @@ class Run:
         """Of `(record id, updated_at)` pairs, the ids whose version is scored already (by
         every model of a group)."""
         context = self.context
-        model = self.model
-        kinds = (
-            [(s.state_kind, s.model.version) for s in model.slots]
-            if isinstance(model, ModelGroup)
-            else [(self.kind, model.version)]
-        )
+        kinds = [(s.state_kind, s.model.version) for s in self.slots]
         ids = [i for i, _ in versions]
         done = {i for i, _ in versions}
         for kind, version in kinds:
@@ -595,11 +596,7 @@ class Run:
         the account results their model's `account.` rules read, one store query per account
         model read."""
         context = self.context
-        slots = self.model.slots if isinstance(self.model, ModelGroup) else None
-        if slots is None:
-            reads: list[tuple[Model, str | None]] = [(self.model, None)]
-        else:
-            reads = [(slot.model, slot.accounts) for slot in slots]
+        reads = [(slot.model, slot.accounts) for slot in self.slots]
         done: dict[str | None, Sequence[Record]] = {}
         views = []
         for model, accounts in reads:
