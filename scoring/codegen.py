@@ -232,8 +232,15 @@ def _reason_lines(b: ExprBuilder, tail: PageTail) -> list[str]:
         "if items:",
         "    items.sort(key=SIZE)",
         f"    del items[{tail.reasons_top}:]",
-        "reasons = tuple([i[2] if i[2] is not None else LINE(i[0], i[1]) "
-        "for i in items if i[3] <= -0.5])",
+        # a loop, not a comprehension (no function to make and call per record); sorted by
+        # size, so the first item that rounds to 0 points ends the lines
+        "reasons = []",
+        "for reason_item in items:",
+        "    if reason_item[3] > -0.5: break",
+        "    reason_line = reason_item[2]",
+        "    reasons.append(reason_line if reason_line is not None "
+        "else LINE(reason_item[0], reason_item[1]))",
+        "reasons = tuple(reasons)",
         "if dq >= 0: reasons = (DQLINES[dq], *reasons)",
     ]
 
