@@ -128,11 +128,27 @@ def test_primary_prefers_the_primary_type(links: list[Link], expected: str | Non
     assert primary(links) == expected
 
 
-def test_malformed_association_reply_is_transient() -> None:
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"results": [{"to": []}]},
+        {"results": [{"from": {"id": "1"}, "to": []}, "junk"]},
+        {"results": [{"from": "1"}]},
+        {"results": {"from": {"id": "1"}}},
+        {},
+        [],
+    ],
+)
+def test_malformed_association_reply_is_transient(reply: object) -> None:
     from connectors.errors import TransientError
 
-    with pytest.raises(TransientError):
-        check_associations({"results": [{"to": []}]})
+    with pytest.raises(TransientError, match="malformed payload"):
+        check_associations(reply)
+
+
+def test_a_well_formed_association_reply_passes_the_check() -> None:
+    check_associations({"results": []})
+    check_associations({"results": [{"from": {"id": "1"}, "to": [{"toObjectId": 2}]}]})
 
 
 def test_record_batch_reads_take_a_hundred_ids_a_call(make_sandbox, make_api) -> None:
