@@ -3,15 +3,17 @@
 Salesforce's field reference says the object exists from API version 67.0 and lists engagement
 fields on it (`FirstOpenedDate`, `FirstClickedDate`, `LastClickedDate`, `HasReply`, ...), but
 describe-generated schemas of real 67.0 orgs lack those fields: they depend on an org feature.
-So nothing is assumed. Once per connector, the first time a model's email rules need it,
-`ListEmailDiscovery.access` asks:
+So nothing is assumed. The first time a model's email rules need it, and again once a day
+after that (a daemon runs for months: the org may gain API 67.0 in a release, or the
+integration user the object's permission), `ListEmailDiscovery.access` asks:
 
 1. `GET /services/data/` (the Versions resource; no session needed, so not charged to the
    share) whether the org serves API 67.0 or later;
 2. if so, one counted `describe` of `ListEmailSentResult` at that version: whether the
    integration user sees the object, and which engagement fields it has.
 
-The answer (`ListEmailAccess`) is logged once and shown by `leadsync doctor`. The object is
+The answer (`ListEmailAccess`) is logged when first learned or when it changes, and shown by
+`leadsync doctor`. The object is
 then read at that version only (the connector's other calls stay on its configured version),
 selecting only the fields the describe showed; where it is absent, email events come from
 EmailMessage and EmailStatus as before.
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Mapping
+import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +39,8 @@ from connectors.salesforce.client import SalesforceApi
 log = logging.getLogger("leadsync.salesforce")
 
 OBJECT = "ListEmailSentResult"
+#: Seconds an answer is trusted before the org is asked again (a day: two calls, one counted).
+RECHECK_S = 86_400.0
 #: The first API version serving `ListEmailSentResult` (Salesforce's field reference).
 FIRST_VERSION = "67.0"
 #: The engagement fields read per event type, in the order they are selected.
@@ -105,11 +110,21 @@ def _newest(versions: Any) -> str | None:
 
 
 class ListEmailDiscovery:
-    """Finds once per connector whether the org offers `ListEmailSentResult` (see the module)."""
+    """Finds whether the org offers `ListEmailSentResult` (see the module): asked on the first
+    need, then again once `recheck_s` seconds of `clock` have passed since."""
 
-    def __init__(self, api: SalesforceApi) -> None:
+    def __init__(
+        self,
+        api: SalesforceApi,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        recheck_s: float = RECHECK_S,
+    ) -> None:
         self._api = api
+        self._clock = clock
+        self._recheck_s = recheck_s
         self._access: ListEmailAccess | None = None
+        self._asked_at = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -118,11 +133,14 @@ class ListEmailDiscovery:
         return self._access
 
     def access(self) -> ListEmailAccess:
-        """The org's answer, asked for on the first call (see the module), then remembered."""
+        """The org's answer: asked on the first call, then remembered for `recheck_s`."""
         with self._lock:
-            if self._access is None:
-                self._access = self._discover()
-                log.info("%s", self._access.note, extra={"sobject": OBJECT})
+            now = self._clock()
+            if self._access is None or now - self._asked_at >= self._recheck_s:
+                found, before = self._discover(), self._access
+                self._access, self._asked_at = found, now
+                if before is None or found != before:
+                    log.info("%s", found.note, extra={"sobject": OBJECT})
             return self._access
 
     def _discover(self) -> ListEmailAccess:

@@ -159,3 +159,22 @@ def test_a_send_with_an_email_status_counts_its_open_once_and_keeps_its_clicks()
         ("email_open", _at(LATER), "EmailStatus"),
         ("email_open", _at(LATER), "ListEmailSentResult"),
     ]
+
+
+def test_the_answer_is_asked_again_a_day_later_and_follows_the_org():
+    # A daemon runs for months: an org that gains API 67.0 (a Salesforce release) is read
+    # from the day after, without a restart; in between, the answer costs no call.
+    org = FakeOrg("62.0", ["FirstOpenedDate", "FirstClickedDate", "HasReply"])
+    now = [0.0]
+    discovery = ListEmailDiscovery(org, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert discovery.access().version is None
+    assert org.asked == [("versions", None)]
+    now[0] = 86_399.0
+    org.newest = "67.0"
+    assert discovery.access().version is None  # still the day's answer
+    assert len(org.asked) == 1
+    now[0] = 86_400.0
+    access = discovery.access()
+    assert (access.version, access.produces()) == ("67.0", ALL)
+    assert org.asked[1:] == [("versions", None), ("sobjects/ListEmailSentResult/describe", "67.0")]
+    assert discovery.known == access
