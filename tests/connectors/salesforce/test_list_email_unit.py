@@ -175,6 +175,6 @@ def test_the_answer_is_asked_again_a_day_later_and_follows_the_org():
     assert len(org.asked) == 1
     now[0] = 86_400.0
     access = discovery.access()
-    assert (access.version, access.produces()) == ("67.0", ALL)
+    assert (access.version, access.produces()) == ("67.0", frozenset(ALL))
     assert org.asked[1:] == [("versions", None), ("sobjects/ListEmailSentResult/describe", "67.0")]
     assert discovery.known == access
