@@ -8,10 +8,12 @@ with any context (runs, load) the bench adds.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
 import statistics
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,8 +60,38 @@ def median(values: Sequence[float]) -> float:
 
 
 def shared_cpu() -> dict[str, Any]:
-    """Context for figures taken on a machine others use: CPUs and the 1-minute load."""
-    return {"cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2)}
+    """Context for figures taken on a machine others use: CPUs, the 1-minute load and the
+    machine's speed at the time (`reference_ms`)."""
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "reference_ms": reference_ms(),
+    }
+
+
+def _reference_workload() -> int:
+    rows = [{"id": i, "name": f"c{i}", "score": (i * 7) % 101} for i in range(20_000)]
+    rows.sort(key=lambda row: (row["score"], row["name"]))
+    return sum(len(str(row)) for row in rows)
+
+
+def reference_ms(runs: int = 15) -> float:
+    """CPU milliseconds of a fixed pure-Python workload (dicts, a sort, string building), the
+    median of `runs`: the same work on every call, so it shows the machine's speed when a
+    bench ran (a shared VM's speed drifts by half within an hour; compare figures of runs whose
+    reference is alike). Context only: no figure is judged by it."""
+    times = []
+    enabled = gc.isenabled()
+    gc.disable()  # the collector's walk would measure the caller's heap, not the machine
+    try:
+        for _ in range(runs):
+            start = time.process_time()
+            _reference_workload()
+            times.append((time.process_time() - start) * 1000)
+    finally:
+        if enabled:
+            gc.enable()
+    return round(median(times), 1)
 
 
 def report(figures: Sequence[Figure], **context: Any) -> dict[str, Any]:

@@ -33,7 +33,10 @@ Phases (goals in brackets; figures in the closing JSON, `bench.goals`):
 3. memory: peak RSS of a process running a full sync of 20,000 and of 100,000 contacts (the
    sandbox in another process, so the figure is leadsync's alone) [largest <= 1.25x smallest].
 
-The machine is shared with other work; wall-clock figures drop when others use the CPU.
+The machine is shared with other work; wall-clock figures drop when others use the CPU, and a
+shared VM's own speed drifts by half within an hour: each throughput run prints the machine
+reference right after it (`bench.goals.reference_ms`, CPU ms of a fixed workload; higher is a
+slower machine), so runs of different times can be compared.
 
     .venv/bin/python bench/sync_end_to_end.py [--contacts 20000] [--rss-sizes 20000,100000]
         [--runs 3] [--only limited|throughput|memory]
@@ -59,7 +62,7 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Figure, median, report, shared_cpu, window_minimum_s
+from bench.goals import Figure, median, reference_ms, report, shared_cpu, window_minimum_s
 from config.model_loader import load_model
 from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from connectors.outputs import output_fields
@@ -311,6 +314,7 @@ def throughput(contacts: int, folder: Path, runs: int) -> dict[str, Any]:
     same: list[float] = []
     apart: list[float] = []
     cpu_us: list[float] = []
+    references: list[float] = []  # the machine's speed right after each run (`reference_ms`)
     for n in range(runs):
         sandbox = HubSpotSandbox(
             contacts=contacts,
@@ -331,9 +335,11 @@ def throughput(contacts: int, folder: Path, runs: int) -> dict[str, Any]:
             seconds, read, _, cpu = _full_run(url, token, folder / f"apart{n}.db")
         apart.append(read / seconds)
         cpu_us.append(cpu / read * 1e6)
+        references.append(reference_ms())
         print(
             f"throughput, sandbox in its own process: {read:,} contacts in {seconds:.2f} s, "
-            f"{apart[-1]:,.0f} contacts/s ({cpu_us[-1]:.0f} us of sync-process CPU a contact)"
+            f"{apart[-1]:,.0f} contacts/s ({cpu_us[-1]:.0f} us of sync-process CPU a contact; "
+            f"machine reference {references[-1]} ms)"
         )
     return {
         "same_process_per_s": round(median(same)),
@@ -341,6 +347,7 @@ def throughput(contacts: int, folder: Path, runs: int) -> dict[str, Any]:
         "sync_cpu_us_per_contact": round(median(cpu_us), 1),
         "same_process_runs": [round(x) for x in same],
         "separate_process_runs": [round(x) for x in apart],
+        "reference_ms_runs": references,
         "runs": runs,
     }
 
