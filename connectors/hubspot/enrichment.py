@@ -11,12 +11,13 @@ chain's last partial page can make, sends 1,000 now and its last 50 with the nex
 group's pages leave when every association and record they need has been read (normally the
 next group's reads complete them). When more than `HELD_GROUPS` groups wait (ids that trickle
 in, such as a few new companies per group, can leave a batch unfilled for the whole read), the
-partial record batches go, so at most `HELD_GROUPS + 1` groups are held whatever the read's
-size, at the cost of at most one partial batch per source per `HELD_GROUPS + 1` groups
-(associations never go early: the unread ones are always the newest group's). When the pages
-end, the last partial batches go. A full read of N contacts with meetings and calls then costs
-`2 x ceil(N / 1000)` association calls plus `ceil(activities / 100)` reads, and at most one
-more read per source per 5,000 contacts.
+partial batches go, so at most `HELD_GROUPS + 1` groups are held whatever the read's size, at
+the cost of at most one partial batch per source per `HELD_GROUPS + 1` groups (associations go
+early only when the oldest group waits for them, as when few contacts of each group need any;
+in a full read the unread ones are the newest group's, which the next group completes). When
+the pages end, the last partial batches go. A full read of N contacts with meetings and calls
+then costs `2 x ceil(N / 1000)` association calls plus `ceil(activities / 100)` reads, and at
+most one more read per source per 5,000 contacts.
 
 Companies are read once per `Enricher` (one `iter_pages`), whichever group first needs them.
 Pages keep their order and their cursors, so resuming after any page reads nothing twice.
@@ -166,10 +167,12 @@ class Enricher(Generic[S]):
                 group, size = [], 0
                 # Ids that trickle in (companies already read stay cached) may never fill a
                 # batch: past HELD_GROUPS, the partial batches go, so memory stays bounded. The
-                # associations left unread are always the newest group's (every group brings
-                # 1,000 more), so they never need to go early.
-                self._read_links(final=False)
-                self._read(final=len(held) > HELD_GROUPS)
+                # associations go early only when the oldest group waits for them (few of its
+                # contacts need any: an incremental read of mostly scored records); when every
+                # group brings 1,000 more, the unread ones are the newest group's.
+                final = len(held) > HELD_GROUPS
+                self._read_links(final=final and held[0].linking > 0)
+                self._read(final=final)
                 yield from self._release(held)
         if group:
             held.append(self._start(group))

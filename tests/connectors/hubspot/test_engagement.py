@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from connectors.base import ReadHints
 from connectors.errors import MissingPermission
 from connectors.hubspot import reading
 from connectors.hubspot.enrichment import HELD_GROUPS
@@ -221,6 +222,30 @@ def test_partial_pages_of_a_split_read_share_association_calls(
     usage = connector.usage.by_endpoint
     assert usage["objects.search"] == 1  # the split
     assert usage["associations.batch_read"] == 3 * math.ceil(5_300 / 1000)
+
+
+def test_a_read_where_few_contacts_need_anything_never_holds_the_whole_read(
+    make_sandbox, make_connector
+) -> None:
+    # A run after a full one re-reads records it scored already (`ReadHints.scored`): only one
+    # contact in a hundred needs its meetings, ten a group, never a full association batch.
+    # The oldest group then waits for associations, which go early past HELD_GROUPS groups,
+    # so pages leave long before the read ends.
+    sandbox = make_sandbox(contacts=9000)
+    connector = make_connector(sandbox, workers=1)
+
+    def scored(versions):
+        return {i for i, _ in versions if int(i) % 100}
+
+    pages = connector.iter_pages(
+        "contact", ["email"], ["meeting"], since=None, hints=ReadHints(scored=scored)
+    )
+    next(pages)
+    lists_before_first_page = connector.usage.by_endpoint["objects.list"]
+    assert 1 + len(list(pages)) == connector.usage.by_endpoint["objects.list"] == 90
+    assert (HELD_GROUPS + 1) * 10 <= lists_before_first_page <= (HELD_GROUPS + 1) * 10 + 3
+    # the 90 contacts that need them, in partial calls every HELD_GROUPS + 1 groups and at the end
+    assert connector.usage.by_endpoint["associations.batch_read"] == 2
 
 
 def test_company_reads_trickling_in_never_hold_the_whole_read(make_sandbox, make_connector) -> None:
