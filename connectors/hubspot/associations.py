@@ -25,8 +25,8 @@ from urllib.parse import quote
 import orjson
 
 from connectors.errors import PermanentError, TransientError
-from connectors.hubspot.api import HubSpotApi, batch_path
-from connectors.hubspot.reading import check_results
+from connectors.hubspot.api import HubSpotApi
+from connectors.hubspot.reading import batch_read_page
 
 __all__ = [
     "ASSOCIATION_BATCH",
@@ -155,13 +155,6 @@ def read_records(
     """Properties of each of `ids` by id, `BATCH_READ` a call; unknown ids are absent."""
     found: dict[str, dict[str, Any]] = {}
     for chunk in _batches(dict.fromkeys(ids), BATCH_READ):
-        data = api.call(
-            "objects.batch_read",
-            api.post_json,
-            batch_path(object_type, "read"),
-            orjson.dumps({"inputs": [{"id": i} for i in chunk], "properties": list(properties)}),
-            check=check_results,
-        ).data
-        for item in data["results"]:
+        for item in batch_read_page(api, object_type, chunk, properties):
             found[str(item["id"])] = item.get("properties") or {}
     return found

@@ -9,8 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from connectors.base import (
     ApiUsage,
     Change,
@@ -26,7 +24,7 @@ from connectors.dayzone import AccountZone
 from connectors.errors import PermanentError
 from connectors.history import PropertyHistories
 from connectors.hubspot import schema
-from connectors.hubspot.api import HubSpotApi, batch_path
+from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.associations import ASSOCIATION_BATCH
 from connectors.hubspot.company_changes import changed_companies_since, people_of
 from connectors.hubspot.cursor import FullState, IncrementalState, decode, encode
@@ -42,7 +40,7 @@ from connectors.hubspot.enrichment import (
 from connectors.hubspot.history import read_history
 from connectors.hubspot.members import attach_members, changed_companies
 from connectors.hubspot.options import HubSpotOptions
-from connectors.hubspot.reading import ObjectSpec, check_results, read_full, read_incremental
+from connectors.hubspot.reading import ObjectSpec, batch_read_page, read_full, read_incremental
 from connectors.hubspot.values import parse_time
 from connectors.hubspot.writing import (
     BATCH_SIZE,
@@ -306,15 +304,8 @@ class HubSpotConnector:
     ) -> Iterator[tuple[list[dict[str, Any]], None]]:
         """Raw pages of `record_ids` by batch read, 100 a call (unknown ids are left out)."""
         for start in range(0, len(record_ids), BATCH_SIZE):
-            chunk = list(record_ids[start : start + BATCH_SIZE])
-            data = self._api.call(
-                "objects.batch_read",
-                self._api.post_json,
-                batch_path(spec.object_type, "read"),
-                orjson.dumps({"inputs": [{"id": i} for i in chunk], "properties": properties}),
-                check=check_results,
-            ).data
-            yield list(data["results"]), None
+            chunk = record_ids[start : start + BATCH_SIZE]
+            yield batch_read_page(self._api, spec.object_type, chunk, properties), None
 
     def _records(self, spec: ObjectSpec, page: Enriched[Any], names: Sequence[str]) -> list[Record]:
         events, companies = page.events, page.company

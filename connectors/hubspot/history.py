@@ -18,12 +18,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from connectors.history import PropertyHistories
-from connectors.hubspot.api import HubSpotApi, batch_path
+from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.enrichment import COMPANY_PREFIX
-from connectors.hubspot.reading import check_results
+from connectors.hubspot.reading import batch_read_page
 from connectors.hubspot.values import parse_time
 
 #: Most records a batch read returns history for in one call.
@@ -59,20 +57,7 @@ def read_history(
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), HISTORY_BATCH):
         chunk = unique[start : start + HISTORY_BATCH]
-        data = api.call(
-            "objects.batch_read",
-            api.post_json,
-            batch_path(object_type, "read"),
-            orjson.dumps(
-                {
-                    "inputs": [{"id": i} for i in chunk],
-                    "properties": ["hs_object_id"],
-                    "propertiesWithHistory": names,
-                }
-            ),
-            check=check_results,
-        ).data
-        for item in data["results"]:
+        for item in batch_read_page(api, object_type, chunk, ["hs_object_id"], with_history=names):
             per_property = {}
             for name, entries in (item.get("propertiesWithHistory") or {}).items():
                 changes = changes_of(entries or ())

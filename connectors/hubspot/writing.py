@@ -33,7 +33,7 @@ from connectors.batching import isolate_rejected
 from connectors.errors import RequestRejected, TransientError, Unreachable
 from connectors.hubspot.api import HubSpotApi, batch_path
 from connectors.hubspot.errors import write_action
-from connectors.hubspot.reading import ObjectSpec
+from connectors.hubspot.reading import ObjectSpec, batch_read_page
 from connectors.hubspot.values import (
     LIFECYCLE_STAGES,
     OUTPUT_TYPES,
@@ -257,13 +257,7 @@ def _sent(
 def _read_stages(api: HubSpotApi, spec: ObjectSpec, ids: list[str], known: KnownValues) -> None:
     for start in range(0, len(ids), BATCH_SIZE):
         chunk = ids[start : start + BATCH_SIZE]
-        data = api.call(
-            "objects.batch_read",
-            api.post_json,
-            batch_path(spec.object_type, "read"),
-            orjson.dumps({"inputs": [{"id": i} for i in chunk], "properties": [LIFECYCLE]}),
-        ).data
-        for item in data.get("results") or []:
+        for item in batch_read_page(api, spec.object_type, chunk, [LIFECYCLE]):
             props = item.get("properties") or {}
             known.remember(str(item.get("id")), {LIFECYCLE: props.get(LIFECYCLE)})
 
