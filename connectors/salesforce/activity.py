@@ -49,6 +49,21 @@ EMAIL_EVENTS = frozenset({"email_open", "email_click", "email_reply"})
 Mapper = Callable[[Mapping[str, Any], Collection[str]], list[Event]]
 
 
+def row_value(row: Mapping[str, Any], path: str) -> Any:
+    """The value at `path` (`Account.Industry`: a relationship, then its field) in a query
+    row, None where a step is missing. Salesforce answers with each name's canonical casing; a
+    model may not use it, so a step not found as written is looked up case-insensitively."""
+    current: Any = row
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        found = current.get(part)
+        if found is None:
+            found = next((v for k, v in current.items() if k.lower() == part.lower()), None)
+        current = found
+    return current
+
+
 def parse_datetime(value: object) -> datetime | None:
     """A Salesforce datetime (`2026-11-20T10:15:30.000+0000`) or date as an aware UTC datetime."""
     if not isinstance(value, str) or not value:
@@ -116,9 +131,7 @@ class ActivitySource:
         """The Task of the send a row describes, if the object names it."""
         if self.task_field is None:
             return None
-        value: Any = row
-        for part in self.task_field.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
+        value = row_value(row, self.task_field)
         return str(value) if value else None
 
 

@@ -50,6 +50,7 @@ from connectors.salesforce.activity import (
     ActivitySource,
     merge_events,
     parse_datetime,
+    row_value,
     sources_for,
 )
 from connectors.salesforce.client import SalesforceApi
@@ -168,7 +169,7 @@ class _Selection:
         return self.record(row, merge_events(children, self.event_types))
 
     def record(self, row: Mapping[str, Any], events: list[Event]) -> Record:
-        properties = {name: _value(row, name) for name in self.model_fields}
+        properties = {name: row_value(row, name) for name in self.model_fields}
         outputs = {canonical: row.get(name) for name, canonical in self.outputs.items()}
         return Record(
             id=str(row["Id"]),
@@ -178,19 +179,6 @@ class _Selection:
             updated_at=parse_datetime(row.get("SystemModstamp")),
             outputs=outputs,
         )
-
-
-def _value(row: Mapping[str, Any], path: str) -> Any:
-    current: Any = row
-    for part in path.split("."):
-        if not isinstance(current, Mapping):
-            return None
-        found = current.get(part)
-        if found is None:
-            # Salesforce answers with canonical casing; models may not use it.
-            found = next((v for k, v in current.items() if k.lower() == part.lower()), None)
-        current = found
-    return current
 
 
 class Reader:

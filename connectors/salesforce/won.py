@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from connectors.errors import PermanentError
-from connectors.salesforce.activity import parse_datetime
+from connectors.salesforce.activity import parse_datetime, row_value
 from connectors.salesforce.queries import id_filter, select
 from connectors.salesforce.reader import IDS_PER_QUERY, Reader
 
@@ -56,13 +55,6 @@ SOURCES = {
 }
 
 
-def _value(row: dict[str, Any], path: str) -> object:
-    value: object = row
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def won_deals(reader: Reader, kind: str, ids: Sequence[str]) -> dict[str, datetime | None]:
     """The records among `ids` of `kind` (`account` or `contact`) with a won Opportunity, and
     the earliest `CloseDate` of their won ones (None when none has one)."""
@@ -90,7 +82,7 @@ def won_deals(reader: Reader, kind: str, ids: Sequence[str]) -> dict[str, dateti
                 owner = str(row[source.owner])
                 if owner not in wanted:
                     continue
-                closed = parse_datetime(_value(row, source.close_date))
+                closed = parse_datetime(row_value(row, source.close_date))
                 earlier = won.get(owner)
                 if owner not in won or (
                     closed is not None and (earlier is None or closed < earlier)
