@@ -35,9 +35,9 @@ from connectors.salesforce.account_changes import (
 )
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.converted import (
-    CONVERTED_CONTACT,
     asks_for_converted,
     with_contact_activity,
+    with_converted_contact,
 )
 from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.history import read_history
@@ -139,10 +139,10 @@ class SalesforceConnector:
         if members is not None and kind == "account":
             return self._account_pages(fields, event_types, since, resume, members)
         if asks_for_converted(kind, fields, event_types):
-            asked = any(f.lower() == CONVERTED_CONTACT.lower() for f in fields)
+            read, asked = with_converted_contact(fields)
             converted = self._reader.pages(
                 kind,
-                sorted({*fields, CONVERTED_CONTACT}),
+                read,
                 event_types,
                 since=since,
                 resume=resume,
@@ -231,10 +231,8 @@ class SalesforceConnector:
         Contact it became, `connectors.salesforce.converted`); Accounts with their people when
         `members` is given."""
         if kind == "lead" and event_types:
-            asked = any(f.lower() == CONVERTED_CONTACT.lower() for f in fields)
-            leads = self._reader.fetch(
-                kind, list(record_ids), sorted({*fields, CONVERTED_CONTACT}), event_types
-            )
+            read, asked = with_converted_contact(fields)
+            leads = self._reader.fetch(kind, list(record_ids), read, event_types)
             pages = with_contact_activity(
                 self._reader, iter([Page(leads, None)]), event_types, keep_field=asked
             )

@@ -27,6 +27,13 @@ def asks_for_converted(kind: str, fields: Collection[str], event_types: Collecti
     return kind == "lead" and bool(event_types) and any(f.lower() == "isconverted" for f in fields)
 
 
+def with_converted_contact(fields: Collection[str]) -> tuple[list[str], bool]:
+    """`fields` with `ConvertedContactId` (the Contact whose activity a converted Lead takes),
+    and whether the caller asked for it (else it is dropped from the records again)."""
+    asked = any(f.lower() == CONVERTED_CONTACT.lower() for f in fields)
+    return sorted({*fields, CONVERTED_CONTACT}), asked
+
+
 def with_contact_activity(
     reader: Reader,
     pages: Iterator[Page],
