@@ -45,7 +45,13 @@ from connectors.salesforce.list_email import ListEmailAccess
 from connectors.salesforce.members import WEBSITE, AccountPeople
 from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.queries import id_filter, select
-from connectors.salesforce.reader import IDS_PER_QUERY, EchoMemory, ReadCursor, Reader, pages_needed
+from connectors.salesforce.reader import (
+    IDS_PER_QUERY,
+    EchoMemory,
+    Reader,
+    pages_needed,
+    read_mode,
+)
 from connectors.salesforce.schema import SchemaManager
 from connectors.salesforce.won import won_deals
 from connectors.salesforce.writer import PER_CALL, Writer
@@ -152,8 +158,7 @@ class SalesforceConnector:
         pages = self._reader.pages(
             kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
         )
-        mode = ReadCursor.decode(resume).mode if resume else None
-        incremental = (mode or ("full" if since is None else "incremental")) == "incremental"
+        incremental = read_mode(since, resume) == "incremental"
         if kind == "contact" and incremental and since is not None and reads_account(fields):
             return self._with_account_changes(pages, fields, event_types, since, hints)
         return pages
@@ -189,11 +194,10 @@ class SalesforceConnector:
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
         people = AccountPeople(self._reader, members)
         own = sorted({*fields, WEBSITE})
-        mode = ReadCursor.decode(resume).mode if resume else None
         pages = self._reader.pages(
             "account", own, event_types, since=since, resume=resume, write_reserve=reserve
         )
-        if (mode or ("full" if since is None else "incremental")) == "full":
+        if read_mode(since, resume) == "full":
             yield from people.full_pages(pages, resumed=resume is not None)
             return
         seen: set[str] = set()

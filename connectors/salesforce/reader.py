@@ -91,6 +91,14 @@ class ReadCursor:
             raise PermanentError(f"not a Salesforce read cursor: {text[:80]!r}") from None
 
 
+def read_mode(since: datetime | None, resume: str | None) -> str:
+    """`full` or `incremental`: the mode of the read `resume` continues, else a new read's
+    (incremental when it has a `since`)."""
+    if resume:
+        return ReadCursor.decode(resume).mode
+    return "full" if since is None else "incremental"
+
+
 class EchoMemory:
     """Input fingerprints of records as leadsync last wrote them.
 
@@ -291,8 +299,7 @@ class Reader:
         """Pages of records, each with the cursor that resumes after it."""
         selection = self.selection(kind, fields, event_types)
         cursor = ReadCursor.decode(resume) if resume else None
-        mode = cursor.mode if cursor else ("full" if since is None else "incremental")
-        if mode == "incremental":
+        if read_mode(since, resume) == "incremental":
             yield from self._incremental(selection, since, cursor, write_reserve)
         else:
             yield from self._full(selection, cursor, write_reserve)
