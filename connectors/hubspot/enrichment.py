@@ -112,7 +112,7 @@ class Enriched(Generic[S]):
 class _Group(Generic[S]):
     pages: list[Enriched[S]]
     waiting: int = 0  # associated records not read yet, one per waiting contact
-    linking: int = 0  # (contact, source) associations not read yet
+    linking: int = 0  # contacts whose associations are not read yet
     company_of: dict[str, str] = field(default_factory=dict)
     # each contact's event list (the very list its page holds)
     events_of: dict[str, list[Event]] = field(default_factory=dict)
@@ -142,8 +142,12 @@ class Enricher(Generic[S]):
         self._forms = FormNames(self._api)  # form names of this read, asked once each
         # unread ids per object type, in arrival order, and who waits for each
         self._queue: dict[str, dict[str, list[tuple[_Group[S], list[Event]]]]] = {}
-        # contacts whose associations to each source are not read yet, in arrival order
-        self._links: dict[str, list[tuple[str, _Group[S]]]] = {}
+        # the sources associations are read from, and the contacts whose associations are not
+        # read yet (from every source alike), in arrival order
+        self._sources = [*map(_object_type, self._activities)] + (
+            [COMPANIES] if self._company_properties else []
+        )
+        self._links: list[tuple[str, _Group[S]]] = []
 
     def know(self, companies: Mapping[str, Mapping[str, Any]]) -> None:
         """Take `companies`' properties as read (no batch read for them)."""
@@ -197,11 +201,8 @@ class Enricher(Generic[S]):
             self.enriched.update(needed)
         records = {str(r["id"]): r for page in pages for r in page.results}
         self._start_web(group, records, needed)
-        sources = [*map(_object_type, self._activities)] + (
-            [COMPANIES] if self._company_properties else []
-        )
-        for object_type in sources:
-            self._links.setdefault(object_type, []).extend((i, group) for i in needed)
+        if self._sources:
+            self._links.extend((i, group) for i in needed)
             group.linking += len(needed)
         return group
 
@@ -271,14 +272,13 @@ class Enricher(Generic[S]):
         these calls as they share the record reads: a group of 1,050 contacts sends 1,000 now
         and its last 50 with the next group's first 950, so a full read costs
         `ceil(N / 1000)` association calls per source whatever the sizes of its pages."""
-        jobs: list[tuple[str, list[tuple[str, _Group[S]]]]] = []
-        for object_type, queued in self._links.items():
-            full = len(queued) if final else len(queued) - len(queued) % ASSOCIATION_BATCH
-            jobs += [
-                (object_type, queued[start : start + ASSOCIATION_BATCH])
-                for start in range(0, full, ASSOCIATION_BATCH)
-            ]
-            del queued[:full]
+        queued = self._links
+        full = len(queued) if final else len(queued) - len(queued) % ASSOCIATION_BATCH
+        chunks = [
+            queued[start : start + ASSOCIATION_BATCH] for start in range(0, full, ASSOCIATION_BATCH)
+        ]
+        del queued[:full]
+        jobs = [(object_type, chunk) for chunk in chunks for object_type in self._sources]
         if not jobs:
             return
         found_links = self._pool.map(
@@ -287,9 +287,11 @@ class Enricher(Generic[S]):
             ),
             jobs,
         )
+        for chunk in chunks:
+            for _, group in chunk:
+                group.linking -= 1
         for (object_type, chunk), links in zip(jobs, found_links, strict=True):
             for contact, group in chunk:
-                group.linking -= 1
                 found = links.get(contact, ())
                 if object_type != COMPANIES:
                     for link in found:
