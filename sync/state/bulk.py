@@ -38,6 +38,22 @@ def _parameter_budget(dialect: sa.Dialect) -> int:
     return 32766
 
 
+def parameter_mark(dialect: sa.Dialect) -> str:
+    """The driver's placeholder: `?` (sqlite3) or `%s` (psycopg)."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def bind_processors(
+    table: sa.Table, columns: Sequence[str], dialect: sa.Dialect
+) -> list[Callable[[Any], Any] | None]:
+    """Each column's bind processor as Core applies it (None where values go as they are).
+
+    `dialect_impl` first: the generic type's processor would hand SQLite naive datetime objects
+    for the driver's deprecated adapter to format (slower, and without the microseconds Core
+    writes, so stored text would not compare like Core's bound values)."""
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+
+
 class BulkInsert:
     """`INSERT INTO table (columns) VALUES (...), ...` for many rows, optionally an upsert."""
 
@@ -51,13 +67,8 @@ class BulkInsert:
         update: Sequence[str] = (),
     ) -> None:
         quote = dialect.identifier_preparer.quote
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        # `dialect_impl` first: the generic type's processor would hand SQLite naive datetime
-        # objects for the driver's deprecated adapter to format (slower, and without the
-        # microseconds Core writes, so stored text would not compare like Core's bound values).
-        processors: list[Callable[[Any], Any] | None] = [
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-        ]
+        mark = parameter_mark(dialect)
+        processors = bind_processors(table, columns, dialect)
         self.processed = [(i, p) for i, p in enumerate(processors) if p is not None]
         self.head = (
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
@@ -123,10 +134,8 @@ class KeyedUpdate:
         self, table: sa.Table, columns: Sequence[str], keys: Sequence[str], dialect: sa.Dialect
     ) -> None:
         quote = dialect.identifier_preparer.quote
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.processors = [
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-        ]
+        mark = parameter_mark(dialect)
+        self.processors = bind_processors(table, columns, dialect)
         assignments = ", ".join(f"{quote(c)} = {mark}" for c in columns)
         where = " AND ".join(f"{quote(k)} = {mark}" for k in keys)
         self.sql = f"UPDATE {quote(table.name)} SET {assignments} WHERE {where}"
@@ -154,7 +163,7 @@ class KeyedIds:
 
     def __init__(self, head: str, dialect: sa.Dialect) -> None:
         quote = dialect.identifier_preparer.quote
-        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.mark = parameter_mark(dialect)
         self.prefix = (
             f"{head} WHERE {quote('connection')} = {self.mark} AND {quote('kind')} = {self.mark}"
             f" AND {quote('record_id')} IN ("
@@ -190,7 +199,7 @@ class VersionRaise:
 
     def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
         quote = dialect.identifier_preparer.quote
-        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.mark = parameter_mark(dialect)
         name = quote(table.name)
         version = quote("crm_version")
         self.head = f"UPDATE {name} SET {version} = v.column3 FROM (VALUES "
