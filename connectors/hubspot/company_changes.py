@@ -36,6 +36,7 @@ from connectors.hubspot.cursor import IncrementalState
 from connectors.hubspot.enrichment import COMPANY_PREFIX
 from connectors.hubspot.reading import ObjectSpec, read_incremental
 from connectors.hubspot.values import parse_time
+from connectors.related_changes import Stored, not_holding
 from scoring.types import Record
 
 __all__ = ["COMPANIES", "changed_companies_since", "people_of"]
@@ -44,9 +45,6 @@ COMPANIES = ObjectSpec("company", "companies", "hs_lastmodifieddate")
 
 Raw = dict[str, Any]
 Seen = Callable[[Sequence[AccountChange]], Collection[str]]
-Stored = Callable[[Sequence[str]], Mapping[str, Record]]
-#: Contacts whose stored inputs are asked for at a time (one query of their ids).
-STORED_CHUNK = 1000
 #: What a snapshot without a property holds: never equal to a company's value, None included.
 _ABSENT = object()
 
@@ -91,17 +89,13 @@ def people_of(
     people = list(companies_of)
     if stored is None or not properties:
         return people
-    kept: list[str] = []
-    for start in range(0, len(people), STORED_CHUNK):
-        chunk = people[start : start + STORED_CHUNK]
-        snapshots = stored(chunk)
-        for contact in chunk:
-            snapshot = snapshots.get(contact)
-            if snapshot is None or not _holds(
-                snapshot, [companies[c] for c in companies_of[contact]], properties
-            ):
-                kept.append(contact)
-    return kept
+    return not_holding(
+        people,
+        stored,
+        lambda contact, snapshot: _holds(
+            snapshot, [companies[c] for c in companies_of[contact]], properties
+        ),
+    )
 
 
 def _holds(snapshot: Record, companies: Sequence[Raw], properties: Sequence[str]) -> bool:

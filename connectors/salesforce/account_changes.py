@@ -6,17 +6,27 @@ stale until the next full run. After the Contacts modified since the read's star
 incremental read of a model naming `Account.<field>` also:
 
 1. queries the Accounts with `SystemModstamp` at or after the same start (the field the
-   people's read goes by), 2,000 a page;
+   people's read goes by), 2,000 a page, with the Account fields the model reads;
 2. drops the Accounts whose last change is leadsync's own score write: last modified by the
    integration user with no later system change (`LastModifiedDate = SystemModstamp`), the test
    the people's echo suppression makes (Salesforce's write replies carry no modification time,
    so no stored version can tell), unless the account model scored a change of someone else's
    since the run's watermark, which our write then hid (`ReadHints.accounts_seen`);
-3. reads the Contacts of the changed Accounts (`AccountId IN (...)`, 200 Accounts a query,
-   activity through subqueries as for any read by filter) and leaves out those the read gave
-   already.
+3. finds the Contacts of the changed Accounts (`SELECT Id, AccountId FROM Contact WHERE
+   AccountId IN (...)`, 200 Accounts a query, 2,000 rows a page) and leaves out those the read
+   gave already and those whose stored scoring (`ReadHints.stored`: the inputs the current
+   model last scored them with) holds their Account's current value of every Account field the
+   model reads: the Account changed something the model does not read (an owner, a
+   description, another integration's field), and reading those Contacts again with their
+   activity would change nothing;
+4. reads the Contacts left by id (`Id IN (...)`, 200 a query, activity through subqueries as
+   for any read by filter).
 
-A quiet org pays one Account query answering nothing.
+A quiet org pays one Account query answering nothing. An Account change the model reads costs
+one more query per 2,000 Contacts than reading them by `AccountId` at once would; a change it
+does not read costs that query alone instead of reading every Contact with its activity, the
+common case (owners and descriptions change more often than firmographics). Without `stored`
+(an engine that keeps no snapshots) the Contacts are read by `AccountId` at once.
 
 Why not one query, `WHERE SystemModstamp >= t OR Account.SystemModstamp >= t`? SOQL allows a
 parent's field on either side of an OR (the SOQL guide's "Logical Operators": `SELECT Id FROM
@@ -30,20 +40,30 @@ sum stays under the selectivity thresholds (past them, a full scan of Contacts e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import AccountChange
-from connectors.salesforce.activity import parse_datetime
+from connectors.related_changes import Stored, not_holding
+from connectors.salesforce.activity import parse_datetime, row_value
 from connectors.salesforce.queries import id_filter, select, soql_datetime
 from connectors.salesforce.reader import IDS_PER_QUERY, Reader
 from scoring.types import Record
 
-__all__ = ["ACCOUNT_PREFIX", "changed_accounts_since", "people_of", "reads_account"]
+__all__ = [
+    "ACCOUNT_PREFIX",
+    "account_paths",
+    "changed_accounts_since",
+    "people_of",
+    "reads_account",
+]
 
 ACCOUNT_PREFIX = "account."
+Row = Mapping[str, Any]
 Seen = Callable[[Sequence[AccountChange]], Collection[str]]
+#: What a snapshot without a field holds: never equal to an Account's value, None included.
+_ABSENT = object()
 _COLUMNS = ("Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById")
 
 
@@ -60,40 +80,96 @@ def _ours(row: Mapping[str, Any], me: str) -> bool:
     )
 
 
-def changed_accounts_since(reader: Reader, start: datetime, seen: Seen | None) -> list[str]:
-    """Ids of the Accounts modified at or after `start`, except those `seen` names (without
-    it, those whose last change is leadsync's own write)."""
+def account_paths(fields: Collection[str]) -> dict[str, str]:
+    """The model's Account fields (`Account.NumberOfEmployees`), each with its path on the
+    Account itself (`NumberOfEmployees`)."""
+    return {f: f[len(ACCOUNT_PREFIX) :] for f in fields if f.lower().startswith(ACCOUNT_PREFIX)}
+
+
+def changed_accounts_since(
+    reader: Reader, start: datetime, seen: Seen | None, fields: Collection[str] = ()
+) -> dict[str, Row]:
+    """The Accounts modified at or after `start` by id, each row with the Account fields among
+    `fields` (`Account.<field>`), except those `seen` names (without it, those whose last change
+    is leadsync's own write)."""
     me = reader.api.integration_user()
     soql = select(
         "Account",
-        _COLUMNS,
+        [*_COLUMNS, *account_paths(fields).values()],
         where=[f"SystemModstamp >= {soql_datetime(start.astimezone(UTC))}"],
         order="SystemModstamp, Id",
     )
-    changed: list[str] = []
+    changed: dict[str, Row] = {}
     for rows in reader.query_pages(soql, 1):
         changes = [
             AccountChange(str(row["Id"]), parse_datetime(row.get("SystemModstamp")), _ours(row, me))
             for row in rows
         ]
         skip = set(seen(changes)) if seen is not None else {c.id for c in changes if c.by_us}
-        changed += [c.id for c in changes if c.id not in skip]
+        changed.update((str(row["Id"]), row) for row in rows if str(row["Id"]) not in skip)
     return changed
 
 
-def people_of(
+def people_of(  # noqa: PLR0913  the reader, the changed Accounts and what the model reads
     reader: Reader,
-    accounts: list[str],
+    accounts: Mapping[str, Row],
     fields: Collection[str],
     event_types: Collection[str],
     read: Collection[str],
+    *,
+    stored: Stored | None = None,
 ) -> Iterator[list[Record]]:
-    """The Contacts of `accounts` not in `read`, a query page at a time (200 Accounts a
-    query), each with its activity."""
-    for start in range(0, len(accounts), IDS_PER_QUERY):
-        where = id_filter("AccountId", accounts[start : start + IDS_PER_QUERY])
-        for records in reader.records_where("contact", fields, event_types, where):
-            fresh = [r for r in records if r.id not in read]
-            if fresh:
-                reader.noted(fresh)
-                yield fresh
+    """The Contacts of `accounts` (by id, their rows from `changed_accounts_since`) not in
+    `read` and, with `stored`, not holding their Account's current values already, a query
+    page at a time, each with its activity."""
+    ids = list(accounts)
+    if stored is None:
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            where = id_filter("AccountId", ids[start : start + IDS_PER_QUERY])
+            yield from _fresh(reader, reader.records_where("contact", fields, event_types, where))
+        return
+    kept = _changed_people(reader, accounts, account_paths(fields), read, stored)
+    for start in range(0, len(kept), IDS_PER_QUERY):
+        where = id_filter("Id", kept[start : start + IDS_PER_QUERY])
+        yield from _fresh(reader, reader.records_where("contact", fields, event_types, where))
+
+
+def _fresh(reader: Reader, pages: Iterable[list[Record]]) -> Iterator[list[Record]]:
+    for records in pages:
+        if records:
+            reader.noted(records)
+            yield records
+
+
+def _changed_people(
+    reader: Reader,
+    accounts: Mapping[str, Row],
+    paths: Mapping[str, str],
+    read: Collection[str],
+    stored: Stored,
+) -> list[str]:
+    """The ids of the Contacts of `accounts`, not in `read`, whose stored inputs miss their
+    Account's current value of one of `paths` (or who have none)."""
+    account_of: dict[str, str] = {}
+    ids = list(accounts)
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        where = id_filter("AccountId", ids[start : start + IDS_PER_QUERY])
+        soql = select("Contact", ("Id", "AccountId"), where=[where], order="Id")
+        for rows in reader.query_pages(soql, 1):
+            account_of.update(
+                (str(row["Id"]), str(row["AccountId"])) for row in rows if row["Id"] not in read
+            )
+    return not_holding(
+        list(account_of),
+        stored,
+        lambda contact, snapshot: _holds(snapshot, accounts[account_of[contact]], paths),
+    )
+
+
+def _holds(snapshot: Record, account: Row, paths: Mapping[str, str]) -> bool:
+    """Whether `snapshot` (a Contact's stored inputs) holds the Account's value of every model
+    field in `paths` (values as the API sent them, compared as they are)."""
+    values = snapshot.properties
+    return all(
+        values.get(field, _ABSENT) == row_value(account, path) for field, path in paths.items()
+    )

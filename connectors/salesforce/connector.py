@@ -131,8 +131,9 @@ class SalesforceConnector:
     ) -> Iterator[Page]:
         """Pages of records modified at or after `since` (all when None), resumable.
 
-        Of `hints`, only `accounts_seen` is used: child activity comes in the records' own
-        query (subqueries), so skipping records the engine already scored would save no call.
+        Of `hints`, only `accounts_seen` and `stored` (for the Contacts of changed Accounts)
+        are used: child activity comes in the records' own query (subqueries), so skipping
+        records the engine already scored would save no call.
         With `members` (accounts), every Account carries its people
         (`connectors.salesforce.members`); an incremental read then also yields, in pages
         without a cursor, the Accounts one of whose Contacts or matched Leads changed since
@@ -179,8 +180,10 @@ class SalesforceConnector:
             read.update(r.id for r in page.records)
             yield page
         seen = hints.accounts_seen if hints is not None else None
-        changed = changed_accounts_since(self._reader, since - self._reader.overlap, seen)
-        for records in people_of(self._reader, changed, fields, event_types, read):
+        stored = hints.stored if hints is not None else None
+        start = since - self._reader.overlap
+        changed = changed_accounts_since(self._reader, start, seen, fields)
+        for records in people_of(self._reader, changed, fields, event_types, read, stored=stored):
             yield Page(records, None, rescore=True)
 
     def _account_pages(

@@ -8,9 +8,11 @@ from collections import Counter
 import pytest
 
 from config.model_loader import load_model, parse_model
+from connectors.base import ReadHints
 from connectors.outputs import output_fields
 from sandbox.salesforce import SalesforceSandbox
 from sync.engine import Engine, RunOptions
+from sync.run import read_fields
 from sync.run_summary import RunResult
 from sync.state.store import StateStore
 from tests.sync.hubspot_env import ROOT
@@ -56,6 +58,15 @@ def three_contact_account(sb: SalesforceSandbox) -> tuple[str, list[str]]:
     raise AssertionError("the sandbox has no Account with three Contacts")
 
 
+def rep_changes(sb: SalesforceSandbox, account_id: str, values: dict[str, object]) -> None:
+    """A sales rep edits the Account now (the sandbox's clock)."""
+    rep = sb.store.sales_users[0]
+    errors = sb.store.update(
+        "Account", account_id, values, user=rep, auto_assign=False, stamp=sb.store.now()
+    )
+    assert errors == []
+
+
 def fits(sb: SalesforceSandbox, ids: list[str]) -> dict[str, float]:
     return {i: float(sb.store.table("Contact")[i].get("Leadsync_Fit__c") or 0) for i in ids}
 
@@ -97,28 +108,19 @@ def test_an_account_change_rescores_its_contacts_and_our_own_account_writes_do_n
     account_id, contacts = three_contact_account(sb)
     before = fits(sb, contacts)
     rep = sb.store.sales_users[0]
-    stamp = sb.store.now()
-    assert (
-        sb.store.update(
-            "Account",
-            account_id,
-            {"NumberOfEmployees": 900},
-            user=rep,
-            auto_assign=False,
-            stamp=stamp,
-        )
-        == []
-    )
+    rep_changes(sb, account_id, {"NumberOfEmployees": 900})
     # older than the read overlap (2 minutes) when the next run starts, so that run's watermark
     # passes it (a change within the overlap is looked at once more by the run after)
     run, calls = incremental(world, 5)
     assert (run.status, run.mode) == ("succeeded", "incremental")
     assert (run.counts.read, run.counts.scored, run.counts.written) == (3, 3, 3)
     assert fits(sb, contacts) == {c: before[c] + 40 for c in contacts}
-    # Contacts queried (none changed), Accounts queried (this one), its Contacts
-    # (`AccountId IN (...)`), and one sObject Collections update (one collection: no composite)
-    assert calls == {"requests": 4, "query": 3, "collections_update": 1}
-    assert run.counts.api_calls == 4
+    # Contacts queried (none changed), Accounts queried (this one, with NumberOfEmployees), its
+    # Contacts' ids (`AccountId IN (...)`), those Contacts with their activity (`Id IN (...)`:
+    # their stored inputs hold the employees before the change), and one sObject Collections
+    # update (one collection: no composite)
+    assert calls == {"requests": 5, "query": 4, "collections_update": 1}
+    assert run.counts.api_calls == 5
 
     # the account model rescores that Account and writes it: our own write, so its Contacts
     # are not read again (and their own writes come back echo-suppressed)
@@ -134,18 +136,66 @@ def test_an_account_change_rescores_its_contacts_and_our_own_account_writes_do_n
     # the change it scored (`changed_version`) is newer than the contact run's watermark, so
     # the Contacts are scored again all the same
     later(sb, 5)
-    stamp = sb.store.now()
-    assert (
-        sb.store.update(
-            "Account", account_id, {"NumberOfEmployees": 120}, user=rep, auto_assign=False,
-            stamp=stamp,
-        )
-        == []
-    )  # fmt: skip
+    rep_changes(sb, account_id, {"NumberOfEmployees": 120})
     first = engine.run("account", accounts, RunOptions(), now=later(sb, 5))
     assert first.counts.written >= 1
     assert sb.store.table("Account")[account_id]["LastModifiedById"] != rep
     run, calls = incremental(world, 5)
     assert (run.counts.read, run.counts.scored, run.counts.written) == (3, 3, 3)
     assert fits(sb, contacts) == before
-    assert calls == {"requests": 4, "query": 3, "collections_update": 1}
+    assert calls == {"requests": 5, "query": 4, "collections_update": 1}
+
+
+def test_an_account_change_the_model_does_not_read_reads_no_contact_again(world):
+    sb, engine, people, _ = world
+    assert engine.run("contact", people, RunOptions(full=True), now=later(sb, 0)).status == (
+        "succeeded"
+    )
+    account_id, contacts = three_contact_account(sb)
+    later(sb, 5)
+    rep_changes(sb, account_id, {"Type": "Customer - Direct"})
+    run, calls = incremental(world, 5)
+    # Contacts, Accounts (this one: its NumberOfEmployees as before) and its Contacts' ids:
+    # every one's stored inputs hold that value, so none is read with its activity or scored
+    assert (run.status, run.counts.read, run.counts.scored, run.counts.written) == (
+        "succeeded", 0, 0, 0,
+    )  # fmt: skip
+    assert calls == {"requests": 3, "query": 3}
+
+    # a Contact whose stored scoring is gone (a state restored from before it was scored) is
+    # read again with the next change of its Account, the others are not
+    scores = engine.store.t.scores
+    with engine.store.transaction() as conn:
+        conn.execute(scores.delete().where(scores.c.record_id == contacts[0]))
+    later(sb, 5)
+    rep_changes(sb, account_id, {"Type": "Prospect"})
+    run, calls = incremental(world, 5)
+    assert (run.counts.read, run.counts.scored) == (1, 1)
+    assert calls == {"requests": 4, "query": 4}
+
+
+def test_without_stored_inputs_the_contacts_of_changed_accounts_are_read_at_once(world):
+    """A read without `ReadHints.stored` (a model group: no one snapshot) reads the changed
+    Accounts' Contacts by `AccountId` at once, with their activity: no ids query first."""
+    sb, engine, people, _ = world
+    assert engine.run("contact", people, RunOptions(full=True), now=later(sb, 0)).status == (
+        "succeeded"
+    )
+    account_id, contacts = three_contact_account(sb)
+    since = later(sb, 5)
+    rep_changes(sb, account_id, {"Type": "Customer - Direct"})
+    before = Counter(sb.stats()["counters"])
+    pages = list(
+        engine.connector.iter_pages(
+            "contact",
+            read_fields(people, "salesforce", "contact"),
+            (),
+            since=since,
+            hints=ReadHints(accounts_seen=lambda changes: set()),
+        )
+    )
+    calls = Counter(sb.stats()["counters"])
+    calls.subtract(before)
+    assert [(sorted(r.id for r in p.records), p.rescore) for p in pages] == [(contacts, True)]
+    # Contacts (none changed), Accounts (this one), its Contacts with their activity
+    assert +calls == {"requests": 3, "query": 3}
