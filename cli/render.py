@@ -63,7 +63,7 @@ def summary_table(results: Sequence[RunResult]) -> str:
             r.counts.unchanged,
             r.counts.failed,
             r.counts.dead_lettered,
-            r.retried,
+            r.counts.retried,
             r.counts.answered_calls,
             r.counts.rate_limited,
             round(r.elapsed_s, 1),

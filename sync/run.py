@@ -380,7 +380,6 @@ class Run:
             result.finished_at = context.clock()
             result.elapsed_s = time.monotonic() - started
             result.pauses = self.read_outage.pauses + self.write_outage.pauses
-            result.retried = self.writes.retried
             complete = None
             if (
                 self.status is RunStatus.SUCCEEDED
@@ -404,7 +403,6 @@ class Run:
                 status=str(self.status),
                 elapsed_s=round(result.elapsed_s, 3),
                 error=result.error,
-                retried=result.retried,
                 **self.counts.as_dict(),
             )
         return result

@@ -98,9 +98,6 @@ class RunResult:
     error_type: str | None = None
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
     pauses: list[float] = field(default_factory=list)
-    #: writes sent again in this run after the CRM did not take them (retryable errors and
-    #: outages); each also ends `written` or `failed`, or stays in the outbox
-    retried: int = 0
     elapsed_s: float = 0.0
 
     @property

@@ -66,7 +66,7 @@ class Writes:
     With `beside_reading`, `drain` hands each full batch to a write thread and returns: one
     batch at a time, settled before the next goes (`wait_for` settles it early when the run is
     about to plan a record of it). `counts` and `reasons` are the run's, updated as batches
-    settle; `retried` counts the writes queued to be sent again.
+    settle (`counts.retried`: the writes queued to be sent again).
     """
 
     def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
@@ -109,8 +109,6 @@ class Writes:
         # whether the queue holds every outbox entry of the connection and kind not being
         # written (`load_pending` ran)
         self._mirrors_outbox = False
-        #: writes the CRM did not take yet and that were queued to be sent again
-        self.retried = 0
 
     def __len__(self) -> int:
         """Entries queued (not counting a batch being written)."""
@@ -226,7 +224,7 @@ class Writes:
                 continue
             if done.status in ("retry", "paused"):
                 # not a failure: counted once written or given up on
-                self.retried += 1
+                counts.retried += 1
                 attempts = entry.attempts + (done.status == "retry")
                 self._queue[entry.record_id] = (replace(entry, attempts=attempts), values)
                 if done.status == "paused":

@@ -43,10 +43,10 @@ def test_the_summary_counts_retried_writes_as_written_and_refused_calls_apart():
             unchanged=1,
             failed=1,
             dead_lettered=1,
+            retried=2,
             api_calls=17,
             rate_limited=3,
         ),
-        retried=2,
         elapsed_s=1.25,
     )
     header, _, row = summary_table([result]).splitlines()

@@ -358,14 +358,14 @@ def status_command(
                     r.started_at,
                     round((r.finished_at - r.started_at).total_seconds(), 1)
                     if r.finished_at else None,
-                    r.counts.read, r.counts.written, r.counts.failed, r.counts.answered_calls,
-                    r.counts.rate_limited, (r.error or "")[:60],
+                    r.counts.read, r.counts.written, r.counts.failed, r.counts.retried,
+                    r.counts.answered_calls, r.counts.rate_limited, (r.error or "")[:60],
                 )
                 for r in runs
             ]  # fmt: skip
             header = (
                 "run", "kind", "mode", "status", "started (UTC)", "seconds", "read", "written",
-                "failed", "API calls", "refused", "error",
+                "failed", "retried", "API calls", "refused", "error",
             )  # fmt: skip
             click.echo(table(header, rows))
         else:

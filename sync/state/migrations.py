@@ -63,6 +63,16 @@ def _add_changed_version(conn: sa.Connection, tables: Tables) -> None:
     )
 
 
+def _add_run_retried(conn: sa.Connection, tables: Tables) -> None:
+    """runs.retried: writes each run sent again (0 for the runs before it, which kept it only in
+    their summary)."""
+    preparer = conn.dialect.identifier_preparer
+    conn.exec_driver_sql(
+        f"ALTER TABLE {preparer.format_table(tables.runs)} ADD COLUMN "
+        f"{preparer.quote('retried')} INTEGER DEFAULT 0 NOT NULL"
+    )
+
+
 def _add_write_jobs(conn: sa.Connection, tables: Tables) -> None:
     """write_jobs: Bulk API jobs noted before their upload (crash reconciliation)."""
     tables.write_jobs.create(conn)
@@ -80,6 +90,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "write_jobs: server-side write jobs noted before upload", _add_write_jobs),
     Migration(5, "account_zones: the CRM account's time zone per connection", _add_account_zones),
     Migration(6, "scores.changed_version: latest version scored not ours", _add_changed_version),
+    Migration(7, "runs.retried: writes a run sent again", _add_run_retried),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -154,6 +154,8 @@ class RunCounts:
 
     `written`: writes the CRM applied (a write retried and then applied counts once, here);
     `failed`: writes the run gave up on (dead-lettered, or dropped because the record is gone);
+    `retried`: writes sent again after the CRM did not take them (a retryable error or an
+    outage; each also ends `written` or `failed`, or stays in the outbox for the next run);
     `api_calls`: every request sent, `rate_limited` of them refused for rate (429, Salesforce
     `REQUEST_LIMIT_EXCEEDED`) and sent again; `answered_calls` the rest.
     """
@@ -166,6 +168,7 @@ class RunCounts:
     unchanged: int = 0
     failed: int = 0
     dead_lettered: int = 0
+    retried: int = 0
     api_calls: int = 0
     rate_limited: int = 0
 

@@ -80,6 +80,7 @@ def build_tables(prefix: str) -> Tables:
             "unchanged",
             "failed",
             "dead_lettered",
+            "retried",  # migration 7
             "api_calls",
             "rate_limited",
         )

@@ -168,7 +168,9 @@ def test_transient_record_failures_are_retried_within_the_run(store):
     result = run(store, crm, full=True)
     # 00003 written at its second attempt counts as written; 00004 failed for good
     assert (result.counts.written, result.counts.failed, result.counts.dead_lettered) == (9, 1, 1)
-    assert result.retried == 3  # 00003 once, 00004 twice
+    assert result.counts.retried == 3  # 00003 once, 00004 twice
+    # kept with the run, for `status` and the metrics of later processes
+    assert store.runs("acme")[0].counts.retried == 3
     assert [r.status for r in store.ledger("acme", "contact", record_id="00003")] == [
         "failed",
         "applied",
@@ -195,7 +197,7 @@ def test_records_the_crm_cannot_take_now_pause_the_run_without_counting_an_attem
     pauses: list[float] = []
     result = run(store, crm, full=True, sleep=recorder(pauses), options={"max_attempts": 2})
     assert (result.status, result.counts.written, result.counts.failed) == ("succeeded", 10, 0)
-    assert (result.counts.dead_lettered, result.retried) == (0, 3)
+    assert (result.counts.dead_lettered, result.counts.retried) == (0, 3)
     assert pauses == [5.0, 10.0, 20.0]  # one outage: doubling from `first_pause`
     assert [r.status for r in store.ledger("acme", "contact", record_id="00003")] == [
         "failed",

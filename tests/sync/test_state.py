@@ -231,7 +231,7 @@ def test_in_memory_sqlite_works_for_one_process():
     s.close()
 
 
-def test_migrations_2_to_6_add_score_inputs_versions_write_jobs_and_zones_to_version_1(
+def test_migrations_2_to_7_add_score_inputs_versions_write_jobs_zones_and_retried_to_version_1(
     any_store,
 ):
     t = any_store.t
@@ -247,17 +247,21 @@ def test_migrations_2_to_6_add_score_inputs_versions_write_jobs_and_zones_to_ver
     with any_store.engine.begin() as conn:  # back to the schema of version 1
         for column in ("inputs", "crm_version", "model_version", "changed_version"):
             conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN {column}")
+        conn.exec_driver_sql(f"ALTER TABLE {t.runs.name} DROP COLUMN retried")
         t.write_jobs.drop(conn)
         t.account_zones.drop(conn)
         conn.execute(t.schema_version.delete().where(t.schema_version.c.version >= 2))
     assert migrate(any_store.engine, t, now=T0) == 1
     with any_store.engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns(t.scores.name)}
+        run_columns = {c["name"] for c in sa.inspect(conn).get_columns(t.runs.name)}
         versions = conn.execute(sa.select(t.schema_version.c.version)).scalars().all()
         assert sa.inspect(conn).has_table(t.write_jobs.name)
         assert sa.inspect(conn).has_table(t.account_zones.name)
     assert {"inputs", "crm_version", "model_version", "changed_version"} <= columns
-    assert versions == [1, 2, 3, 4, 5, 6]
+    assert "retried" in run_columns
+    assert versions == [1, 2, 3, 4, 5, 6, 7]
+    assert any_store.runs("acme")[0].counts.retried == 0  # a run from before: none counted
     assert any_store.account_zone("acme") is None
     assert any_store.scored_versions("acme", "contact", ["1"]) == {"1": (None, None)}
     assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
