@@ -18,9 +18,15 @@ from connectors.property_names import PropertyLister
 from scoring.model import ScoringModel
 from sync.connections import build_connector
 
-#: Related-record names a connector reads, by (CRM, kind): the prefix and the related kind
-#: whose property list holds the rest (HubSpot contacts read `company.<property>`).
-RELATED: dict[tuple[str, str], tuple[str, str]] = {("hubspot", "contact"): ("company.", "company")}
+#: Related-record names a connector reads, by (CRM, kind): the prefix, the related kind whose
+#: property list holds the rest, and whether other dotted names are relationship paths the list
+#: cannot tell about (HubSpot contacts read `company.<property>`, nothing else with a dot;
+#: Salesforce Contacts `Account.<field>`, checked against the Account's describe, and other
+#: relationship paths such as `Owner.Name` or `Account.Owner.Name`, left to the read).
+RELATED: dict[tuple[str, str], tuple[str, str, bool]] = {
+    ("hubspot", "contact"): ("company.", "company", False),
+    ("salesforce", "contact"): ("Account.", "account", True),
+}
 
 
 def unknown_in_crm(
@@ -38,8 +44,10 @@ def unknown_in_crm(
     names = connector.property_names(kind)
     available = set(names.names)
     related = RELATED.get((conn.crm, kind))
+    paths = False
+    prefix: str | None = None
     if related is not None:
-        prefix, other = related
+        prefix, other, paths = related
         available |= {prefix + n for n in connector.property_names(other).names}
     where = f"among the {kind} properties of connection '{conn.name}' ({conn.crm})"
     return unknown_properties(
@@ -48,7 +56,8 @@ def unknown_in_crm(
         available,
         where,
         case_sensitive=names.case_sensitive,
-        related=related is not None,
+        related=related is not None and not paths,
+        related_prefix=prefix if paths else None,
     )
 
 

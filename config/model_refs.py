@@ -44,18 +44,22 @@ def unknown_properties(  # noqa: PLR0913  what to check, against what, and how n
     *,
     case_sensitive: bool = True,
     related: bool = True,
+    related_prefix: str | None = None,
 ) -> list[Problem]:
     """One problem per property `model` reads that `available` lacks, located in the model
     file at `model_path`; `where` ends the message (`in the columns of leads.csv`).
 
     With `related=False` (a CRM's list of one object's properties), related-record names
     (`company.industry`, `Account.Industry`) are not checked; a file export holds them as
-    columns of their own.
+    columns of their own. With `related_prefix` as well (`Account.`), the fields of that one
+    related record are (`Account.Industry`, which `available` then lists with the prefix), not
+    the paths past it (`Account.Owner.Name`) nor other relationships (`Owner.Name`).
     """
     known = set(available) if case_sensitive else {a.casefold() for a in available}
     missing = []
     for name in sorted(spec_properties(model.spec)):
-        if "." in name and not related:
+        checked = related or _of_related(name, related_prefix, case_sensitive=case_sensitive)
+        if "." in name and not checked:
             continue
         if (name if case_sensitive else name.casefold()) not in known:
             missing.append(name)
@@ -73,6 +77,15 @@ def unknown_properties(  # noqa: PLR0913  what to check, against what, and how n
         else:
             problems.append(Problem(source, node.line, node.col, node.path, message))
     return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def _of_related(name: str, prefix: str | None, *, case_sensitive: bool) -> bool:
+    """Whether `name` is a field of the related record `prefix` names (one step past it)."""
+    if prefix is None:
+        return False
+    head, rest = name[: len(prefix)], name[len(prefix) :]
+    same = head == prefix if case_sensitive else head.casefold() == prefix.casefold()
+    return same and bool(rest) and "." not in rest
 
 
 def _close(name: str, available: Collection[str]) -> str:

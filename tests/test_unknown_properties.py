@@ -15,6 +15,8 @@ import pytest
 from cli.main import main
 from config.model_refs import did_you_mean
 from sandbox.hubspot import HubSpotSandbox
+from sandbox.salesforce import SalesforceSandbox
+from tests.sync.account_groups_env import config_file, salesforce_block
 
 MODEL = """\
 name: leads
@@ -234,3 +236,44 @@ def test_validate_and_backtest_against_the_crm_property_list(hubspot, capsys) ->
     assert (code, err) == (0, "")
     assert out.startswith("OK hub contact: model 'contacts' (")
     assert out.endswith("), properties all found\n")
+
+
+SF_CONTACT_MODEL = """\
+name: sf-contacts
+object: contact
+fit:
+  rules:
+    - {name: VP, if: {Title: {contains: vp}}, points: 20}
+    - {name: Big, if: {Account.NumberOfEmployes: {gte: 500}}, points: 10}
+    - {name: Software, if: {ACCOUNT.Industry: Technology}, points: 10}
+    - {name: Owned, if: {Account.Owner.Name: {exists: true}}, points: 1}
+"""
+
+
+def test_salesforce_account_fields_are_checked_against_the_account_describe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`Account.<field>` on a Contact is checked against the Account's fields (any case, as
+    Salesforce matches them); a path past the Account (`Account.Owner.Name`) is left to the
+    read, which the describe of the Account alone cannot tell about."""
+    sandbox = SalesforceSandbox(leads=20, now=datetime(2026, 11, 20, 12, tzinfo=UTC)).start()
+    try:
+        model = tmp_path / "sf-contacts.yaml"
+        model.write_text(SF_CONTACT_MODEL)
+        config = config_file(
+            tmp_path, "sf", "salesforce", salesforce_block(sandbox),
+            [f"{{kind: contact, model: {model}}}"],
+        )  # fmt: skip
+        where = "among the contact properties of connection 'sf' (salesforce)"
+        code, out, err = run(capsys, "validate", "--config", str(config))
+        assert (code, out) == (2, "")
+        assert err.removeprefix("error: ").splitlines() == [
+            f"{model}:6:24 fit.rules[1].if.Account.NumberOfEmployes: no property "
+            f"'Account.NumberOfEmployes' {where} (did you mean 'Account.NumberOfEmployees'?)"
+        ]
+        model.write_text(SF_CONTACT_MODEL.replace("Employes", "Employees"))
+        code, out, err = run(capsys, "validate", "--config", str(config))
+        assert (code, err) == (0, "")
+        assert out.startswith("OK sf contact: model 'sf-contacts' (")
+    finally:
+        sandbox.stop()
