@@ -16,7 +16,7 @@ other: when a group is full, its associations are sent, the associations sent at
 before are taken in (waiting for them only if they are not back yet), the full batches of the
 records they name are sent, and the record reads sent at the group before are taken in. What
 is sent, and when each group leaves, depend only on the pages read, never on how fast HubSpot
-answers, so the calls of a read are the same on every run. A group so leaves three groups after
+answers, so the same pages always cost the same association and record reads. A group so leaves three groups after
 it starts (its associations, their records, and the remainder of its batches, each a step);
 when more than `HELD_GROUPS` groups wait (ids that trickle in, such as a few new companies per
 group, can leave a batch unfilled for the whole read), every read sent is taken in and the

@@ -155,18 +155,21 @@ class KeyedUpdate:
 
 
 class KeyedIds:
-    """`<head> WHERE connection = ? AND kind = ? AND record_id IN (?, ...)` through the driver.
+    """`<head> WHERE connection = ? AND kind = ? AND record_id IN (?, ...)` through the driver
+    (the key columns qualified by `table` when given).
 
     Core renders an expanding IN list parameter by parameter on every execution (about 10 us
     per 100 ids); here the SQL is built once per list length and cached.
     """
 
-    def __init__(self, head: str, dialect: sa.Dialect) -> None:
+    def __init__(self, head: str, dialect: sa.Dialect, *, table: str | None = None) -> None:
         quote = dialect.identifier_preparer.quote
         self.mark = parameter_mark(dialect)
+        # the key columns qualified by `table`'s name where `head` joins another table
+        of = f"{quote(table)}." if table is not None else ""
         self.prefix = (
-            f"{head} WHERE {quote('connection')} = {self.mark} AND {quote('kind')} = {self.mark}"
-            f" AND {quote('record_id')} IN ("
+            f"{head} WHERE {of}{quote('connection')} = {self.mark}"
+            f" AND {of}{quote('kind')} = {self.mark} AND {of}{quote('record_id')} IN ("
         )
         self.sql: dict[int, str] = {}
 
@@ -188,54 +191,40 @@ class KeyedIds:
 
 
 class VersionRaise:
-    """Raise the `crm_version` of many `(kind, record_id)` rows of one connection to given
-    versions, never lowering one, in one `UPDATE ... FROM (VALUES ...)` per `MAX_ROWS` rows.
-
-    Core's executemany of a one-row UPDATE compiles the parameters of every row and steps
-    the statement once per row; a batch of 100 writes is one statement here. SQLite (3.33+)
-    and PostgreSQL both name a VALUES list's columns `column1`, `column2`, ...; an older SQLite,
-    which has no `UPDATE ... FROM`, gets the one-row UPDATE through the driver's executemany.
-    """
+    """Raise the versions `written_versions` holds for many `(kind, record_id)` of one
+    connection, never lowering one: one multi-row upsert per `MAX_ROWS` rows,
+    `INSERT ... ON CONFLICT (key) DO UPDATE SET crm_version = excluded.crm_version WHERE
+    <stored> < excluded.crm_version` (the same syntax on SQLite 3.24+ and PostgreSQL)."""
 
     def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
         quote = dialect.identifier_preparer.quote
-        self.mark = parameter_mark(dialect)
+        mark = parameter_mark(dialect)
         name = quote(table.name)
         version = quote("crm_version")
-        self.head = f"UPDATE {name} SET {version} = v.column3 FROM (VALUES "
+        key = ", ".join(quote(c) for c in ("connection", "kind", "record_id"))
+        self.head = f"INSERT INTO {name} ({key}, {version}) VALUES "
+        self.row = f"({mark}, {mark}, {mark}, {mark})"
         self.tail = (
-            f") AS v WHERE {name}.{quote('connection')} = {self.mark}"
-            f" AND {name}.{quote('kind')} = v.column1 AND {name}.{quote('record_id')} = v.column2"
-            f" AND ({name}.{version} IS NULL OR {name}.{version} < v.column3)"
+            f" ON CONFLICT ({key}) DO UPDATE SET {version} = excluded.{version}"
+            f" WHERE {name}.{version} < excluded.{version}"
         )
-        self.row = f"({self.mark}, {self.mark}, {self.mark})"
-        self.max_rows = max(1, min(MAX_ROWS, _parameter_budget(dialect) // 3 - 1))
+        self.max_rows = max(1, min(MAX_ROWS, _parameter_budget(dialect) // 4))
         self.sql: dict[int, str] = {}
-        self.one_row: str | None = None
-        if dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
-            m = self.mark
-            self.one_row = (
-                f"UPDATE {name} SET {version} = {m} WHERE {quote('connection')} = {m}"
-                f" AND {quote('kind')} = {m} AND {quote('record_id')} = {m}"
-                f" AND ({version} IS NULL OR {version} < {m})"
-            )
 
     def execute(
         self, conn: sa.Connection, connection: str, rows: Sequence[tuple[str, str, int]]
     ) -> None:
-        """Apply `rows` of `(kind, record_id, version)`; a version below the stored one, or a
-        row not stored, changes nothing. A key given twice takes its highest version."""
+        """Apply `rows` of `(kind, record_id, version)`; a version below the stored one changes
+        nothing. A key given twice takes its highest version (PostgreSQL refuses to update a
+        row twice in one statement)."""
         best: dict[tuple[str, str], int] = {}
         for kind, record_id, version in rows:
             key = (kind, record_id)
             if version > best.get(key, version - 1):
                 best[key] = version
-        data = [(kind, record_id, version) for (kind, record_id), version in best.items()]
+        data = [(connection, kind, record_id, v) for (kind, record_id), v in best.items()]
         cursor = driver_cursor(conn)
         try:
-            if self.one_row is not None:
-                cursor.executemany(self.one_row, [(v, connection, k, i, v) for k, i, v in data])
-                return
             for start in range(0, len(data), self.max_rows):
                 chunk = data[start : start + self.max_rows]
                 sql = self.sql.get(len(chunk))
@@ -245,7 +234,7 @@ class VersionRaise:
                     sql = self.sql[len(chunk)] = (
                         self.head + ", ".join([self.row] * len(chunk)) + self.tail
                     )
-                cursor.execute(sql, [*chain.from_iterable(chunk), connection])
+                cursor.execute(sql, list(chain.from_iterable(chunk)))
         finally:
             cursor.close()
 

@@ -73,6 +73,12 @@ def _add_run_retried(conn: sa.Connection, tables: Tables) -> None:
     )
 
 
+def _add_written_versions(conn: sa.Connection, tables: Tables) -> None:
+    """written_versions: our own writes' versions, raised apart from the scores rows (the
+    versions raised before it stay in `scores.crm_version`, where they hold as they are)."""
+    tables.written_versions.create(conn)
+
+
 def _add_write_jobs(conn: sa.Connection, tables: Tables) -> None:
     """write_jobs: Bulk API jobs noted before their upload (crash reconciliation)."""
     tables.write_jobs.create(conn)
@@ -91,6 +97,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "account_zones: the CRM account's time zone per connection", _add_account_zones),
     Migration(6, "scores.changed_version: latest version scored not ours", _add_changed_version),
     Migration(7, "runs.retried: writes a run sent again", _add_run_retried),
+    Migration(8, "written_versions: versions our writes produced", _add_written_versions),
 )
 LATEST = MIGRATIONS[-1].version
 

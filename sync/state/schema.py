@@ -56,6 +56,7 @@ class Tables:
     schema_version: sa.Table
     write_jobs: sa.Table
     account_zones: sa.Table
+    written_versions: sa.Table
 
 
 def _key_columns() -> list[Any]:
@@ -171,8 +172,9 @@ def build_tables(prefix: str) -> Tables:
         sa.Column("result", sa.Text, nullable=False),
         sa.Column("scored_at", UTCDateTime, nullable=False),
         sa.Column("inputs", sa.Text),  # migration 2; NULL for results stored before it
-        # migration 3: the CRM modification time (epoch ms) of the record version scored, raised
-        # to the one our own write produced, and the model version of `result`
+        # migration 3: the CRM modification time (epoch ms) of the record version scored (the
+        # one our own write produced is kept apart, `written_versions`), and the model version
+        # of `result`
         sa.Column("crm_version", sa.BigInteger),
         sa.Column("model_version", sa.String(32)),
         # migration 6: the latest version scored that was newer than the stored one (a change
@@ -189,10 +191,28 @@ def build_tables(prefix: str) -> Tables:
     )
     write_jobs = write_jobs_table(md, p)
     account_zones = account_zones_table(md, p)
+    written_versions = written_versions_table(md, p)
     return Tables(
         md, runs, cursors, outbox, ledger, dead_letters, scores, schema_version, write_jobs,
-        account_zones,
+        account_zones, written_versions,
     )  # fmt: skip
+
+
+def written_versions_table(md: sa.MetaData, prefix: str) -> sa.Table:
+    """Migration 8: per record, the CRM modification time (epoch ms) our own latest applied
+    write produced. The version a stored result covers is the later of this and the scores
+    row's `crm_version` (the version read); kept apart so that settling a write touches one
+    small row instead of rewriting the record's whole scores row (result and inputs, about 1 KB)
+    a second time. Without a rowid on SQLite: the key is the row."""
+    return sa.Table(
+        f"{prefix}written_versions",
+        md,
+        *_key_columns(),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("crm_version", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("connection", "kind", "record_id"),
+        sqlite_with_rowid=False,
+    )
 
 
 def account_zones_table(md: sa.MetaData, prefix: str) -> sa.Table:

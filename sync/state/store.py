@@ -94,16 +94,29 @@ class StateStore(LedgerMixin):
         )
         quote = dialect.identifier_preparer.quote
         self._outbox_delete_ids = KeyedIds(f"DELETE FROM {quote(o.name)}", dialect)
+        # The version a result covers: the one read (`scores.crm_version`) or the one our own
+        # write produced (`written_versions`), whichever is later.
+        sn, wn = quote(s.name), quote(tables.written_versions.name)
+        covered = (
+            f"CASE WHEN {wn}.{quote('crm_version')} IS NULL"
+            f" OR {sn}.{quote('crm_version')} >= {wn}.{quote('crm_version')}"
+            f" THEN {sn}.{quote('crm_version')} ELSE {wn}.{quote('crm_version')} END"
+        )
+        joined = (
+            f"FROM {sn} LEFT JOIN {wn} ON {wn}.{quote('connection')} = {sn}.{quote('connection')}"
+            f" AND {wn}.{quote('kind')} = {sn}.{quote('kind')}"
+            f" AND {wn}.{quote('record_id')} = {sn}.{quote('record_id')}"
+        )
         self._previous = KeyedIds(
-            f"SELECT {quote('record_id')}, {quote('result')}, {quote('inputs')}, "
-            f"{quote('crm_version')}, {quote('model_version')}, {quote('changed_version')} "
-            f"FROM {quote(s.name)}",
+            f"SELECT {sn}.{quote('record_id')}, {quote('result')}, {quote('inputs')}, "
+            f"{covered}, {quote('model_version')}, {quote('changed_version')} {joined}",
             dialect,
+            table=s.name,
         )
         self._versions = KeyedIds(
-            f"SELECT {quote('record_id')}, {quote('crm_version')}, {quote('model_version')} "
-            f"FROM {quote(s.name)}",
+            f"SELECT {sn}.{quote('record_id')}, {covered}, {quote('model_version')} {joined}",
             dialect,
+            table=s.name,
         )
         self._score_upsert = BulkInsert(
             tables.scores,
@@ -115,7 +128,7 @@ class StateStore(LedgerMixin):
                     "crm_version", "model_version", "changed_version"),
         )  # fmt: skip
         # our own write's modification time: the version scored, when it is newer
-        self._version_raise = VersionRaise(s, dialect)
+        self._version_raise = VersionRaise(tables.written_versions, dialect)
         self._zone_upsert = BulkInsert(
             tables.account_zones,
             ("connection", "time_zone", "utc_offset_ms", "seen_at"),
