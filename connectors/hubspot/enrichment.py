@@ -9,19 +9,10 @@ per source, then the associated records 100 a call. Only full batches are sent w
 goes on; the remainder waits for the next group's ids (a group of 1,050 contacts, which a
 chain's last partial page can make, sends 1,000 now and its last 50 with the next group), so a
 group's pages leave when every association and record they need has been read (normally the
-next group's reads complete them).
-
-The reads run on the pool while the caller scores the groups before, one group behind each
-other: when a group is full, its associations are sent, the associations sent at the group
-before are taken in (waiting for them only if they are not back yet), the full batches of the
-records they name are sent, and the record reads sent at the group before are taken in. What
-is sent, and when each group leaves, depend only on the pages read, never on how fast HubSpot
-answers, so the same pages always cost the same association and record reads. A group so leaves three groups after
-it starts (its associations, their records, and the remainder of its batches, each a step);
-when more than `HELD_GROUPS` groups wait (ids that trickle in, such as a few new companies per
-group, can leave a batch unfilled for the whole read), every read sent is taken in and the
+next group's reads complete them). When more than `HELD_GROUPS` groups wait (ids that trickle
+in, such as a few new companies per group, can leave a batch unfilled for the whole read), the
 partial batches go, so at most `HELD_GROUPS + 1` groups are held whatever the read's size, at
-the cost of at most one partial batch per source per `HELD_GROUPS - 1` groups (associations go
+the cost of at most one partial batch per source per `HELD_GROUPS + 1` groups (associations go
 early only when the oldest group waits for them, as when few contacts of each group need any;
 in a full read the unread ones are the newest group's, which the next group completes). When
 the pages end, the last partial batches go. A full read of N contacts with meetings and calls
@@ -50,7 +41,6 @@ from typing import Any, Generic, TypeVar
 from connectors.hubspot.associations import (
     ASSOCIATION_BATCH,
     BATCH_READ,
-    Link,
     primary,
     read_associations,
     read_records,
@@ -71,9 +61,8 @@ __all__ = [
 ]
 
 GROUP = ASSOCIATION_BATCH
-#: Groups of pages held waiting for partial batches before those batches are sent anyway (two
-#: more than the groups a partial batch may wait for: the reads of a group take two steps).
-HELD_GROUPS = 6
+#: Groups of pages held waiting for partial batches before those batches are sent anyway.
+HELD_GROUPS = 4
 COMPANY_PREFIX = "company."
 COMPANIES = "companies"
 
@@ -119,12 +108,6 @@ class Enriched(Generic[S]):
     company: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-#: Associations sent at one step: the contacts of a chunk and, per source, the read's future.
-_LinkBatch = tuple[list[tuple[str, "_Group[S]"]], list[tuple[str, "Future[dict[str, list[Link]]]"]]]
-#: A record read sent at one step: the object type, its ids and the read's future.
-_ReadBatch = tuple[str, list[str], "Future[dict[str, Raw]]"]
-
-
 @dataclass
 class _Group(Generic[S]):
     pages: list[Enriched[S]]
@@ -157,13 +140,8 @@ class Enricher(Generic[S]):
         #: contacts given company values so far (what `company_changes` need not read again)
         self.enriched: set[str] = set()
         self._forms = FormNames(self._api)  # form names of this read, asked once each
-        # ids not asked for yet per object type, in arrival order, and who waits for each; the
-        # ids being read (asked for, not taken in yet) and who waits for each
+        # unread ids per object type, in arrival order, and who waits for each
         self._queue: dict[str, dict[str, list[tuple[_Group[S], list[Event]]]]] = {}
-        self._reading: dict[str, dict[str, list[tuple[_Group[S], list[Event]]]]] = {}
-        # reads sent and not taken in yet, oldest first
-        self._sent_links: deque[_LinkBatch[S]] = deque()
-        self._sent_reads: deque[_ReadBatch] = deque()
         # the sources associations are read from, and the contacts whose associations are not
         # read yet (from every source alike), in arrival order
         self._sources = [*map(_object_type, self._activities)] + (
@@ -191,41 +169,20 @@ class Enricher(Generic[S]):
             if size >= GROUP:
                 held.append(self._start(group))
                 group, size = [], 0
-                if len(held) > HELD_GROUPS:
-                    self._flush(oldest=held[0])
-                else:
-                    self._step()
+                # Ids that trickle in (companies already read stay cached) may never fill a
+                # batch: past HELD_GROUPS, the partial batches go, so memory stays bounded. The
+                # associations go early only when the oldest group waits for them (few of its
+                # contacts need any: an incremental read of mostly scored records); when every
+                # group brings 1,000 more, the unread ones are the newest group's.
+                final = len(held) > HELD_GROUPS
+                self._read_links(final=final and held[0].linking > 0)
+                self._read(final=final)
                 yield from self._release(held)
         if group:
             held.append(self._start(group))
-        self._flush(oldest=None)
+        self._read_links(final=True)
+        self._read(final=True)
         yield from self._release(held)
-
-    def _step(self) -> None:
-        """One step of the pipeline (a group was started): send its associations, take in
-        those of the step before, send the full batches of the records they name, take in the
-        record reads of the step before. Each taking in waits for reads sent a step earlier,
-        which the scoring of a group's pages has normally outlasted."""
-        sent = len(self._sent_links)
-        self._send_links(final=False)
-        self._take_links(count=sent)
-        sent = len(self._sent_reads)
-        self._send_reads(final=False)
-        self._take_reads(count=sent)
-
-    def _flush(self, *, oldest: _Group[S] | None) -> None:
-        """Take in every read sent, then send and take in the partial batches: all of them
-        (`oldest` None: the pages ended), or those `oldest`, the oldest group held, waits for.
-        Ids that trickle in (companies already read stay cached) may never fill a batch: past
-        `HELD_GROUPS` the partial batches go, so memory stays bounded. The associations go early
-        only when the oldest group waits for them (few of its contacts need any: an incremental
-        read of mostly scored records); when every group brings 1,000 more, the unread ones are
-        the newest group's."""
-        self._take_links(count=len(self._sent_links))
-        self._send_links(final=oldest is None or oldest.linking > 0)
-        self._take_links(count=len(self._sent_links))
-        self._send_reads(final=True)
-        self._take_reads(count=len(self._sent_reads))
 
     # -- one group ------------------------------------------------------------------------
 
@@ -302,80 +259,70 @@ class Enricher(Generic[S]):
 
     def _wait(self, group: _Group[S], object_type: str, object_id: str, contact: str) -> None:
         group.waiting += 1
-        waiters = self._reading.get(object_type, {}).get(object_id)
-        if waiters is None:  # not being read already: queued for a read
-            waiters = self._queue.setdefault(object_type, {}).get(object_id)
-            if waiters is None:
-                self._queue[object_type][object_id] = waiters = []
+        waiters = self._queue.setdefault(object_type, {}).get(object_id)
+        if waiters is None:
+            self._queue[object_type][object_id] = waiters = []
         waiters.append((group, group.events_of[contact]))
 
     # -- the shared read queues -----------------------------------------------------------
 
-    def _send_links(self, *, final: bool) -> None:
-        """Send the associations of every full batch of 1,000 queued contacts per source (and
-        with `final`, the rest too). Groups share these calls as they share the record reads: a
-        group of 1,050 contacts sends 1,000 now and its last 50 with the next group's first
-        950, so a full read costs `ceil(N / 1000)` association calls per source whatever the
-        sizes of its pages."""
+    def _read_links(self, *, final: bool) -> None:
+        """Read the associations of every full batch of 1,000 queued contacts per source (and
+        with `final`, the rest too), and queue the associated records they name. Groups share
+        these calls as they share the record reads: a group of 1,050 contacts sends 1,000 now
+        and its last 50 with the next group's first 950, so a full read costs
+        `ceil(N / 1000)` association calls per source whatever the sizes of its pages."""
         queued = self._links
         full = len(queued) if final else len(queued) - len(queued) % ASSOCIATION_BATCH
-        for start in range(0, full, ASSOCIATION_BATCH):
-            chunk = queued[start : start + ASSOCIATION_BATCH]
-            ids = dict.fromkeys(c for c, _ in chunk)
-            futures = [
-                (source, self._pool.submit(read_associations, self._api, "contacts", source, ids))
-                for source in self._sources
-            ]
-            self._sent_links.append((chunk, futures))
+        chunks = [
+            queued[start : start + ASSOCIATION_BATCH] for start in range(0, full, ASSOCIATION_BATCH)
+        ]
         del queued[:full]
-
-    def _take_links(self, *, count: int) -> None:
-        """Take in the `count` oldest association reads sent, in order: queue the associated
-        records they name."""
-        for _ in range(count):
-            chunk, futures = self._sent_links.popleft()
+        jobs = [(object_type, chunk) for chunk in chunks for object_type in self._sources]
+        if not jobs:
+            return
+        found_links = self._pool.map(
+            lambda job: read_associations(
+                self._api, "contacts", job[0], dict.fromkeys(c for c, _ in job[1])
+            ),
+            jobs,
+        )
+        for chunk in chunks:
             for _, group in chunk:
                 group.linking -= 1
-            for object_type, future in futures:
-                links = future.result()
-                for contact, group in chunk:
-                    found = links.get(contact, ())
-                    if object_type != COMPANIES:
-                        for link in found:
-                            self._wait(group, object_type, link.to_id, contact)
-                        continue
-                    company = primary(found)
-                    if company is None:
-                        continue
-                    group.company_of[contact] = company
-                    if company not in self._companies:
-                        self._wait(group, COMPANIES, company, contact)
+        for (object_type, chunk), links in zip(jobs, found_links, strict=True):
+            for contact, group in chunk:
+                found = links.get(contact, ())
+                if object_type != COMPANIES:
+                    for link in found:
+                        self._wait(group, object_type, link.to_id, contact)
+                    continue
+                company = primary(found)
+                if company is None:
+                    continue
+                group.company_of[contact] = company
+                if company not in self._companies:
+                    self._wait(group, COMPANIES, company, contact)
 
-    def _send_reads(self, *, final: bool) -> None:
-        """Send every full batch of 100 queued ids (and with `final`, the rest too)."""
+    def _read(self, *, final: bool) -> None:
+        """Read every full batch of 100 queued ids (and with `final`, the rest too)."""
+        jobs: list[tuple[str, list[str]]] = []
         for object_type, queued in self._queue.items():
             ids = list(queued)
             full = len(ids) if final else len(ids) - len(ids) % BATCH_READ
-            if not full:
-                continue
-            reading = self._reading.setdefault(object_type, {})
-            for object_id in ids[:full]:
-                reading[object_id] = queued.pop(object_id)
-            for start in range(0, full, BATCH_READ):
-                chunk = ids[start : start + BATCH_READ]
-                future = self._pool.submit(self._fetch, object_type, chunk)
-                self._sent_reads.append((object_type, chunk, future))
-
-    def _take_reads(self, *, count: int) -> None:
-        """Take in the `count` oldest record reads sent, in order: their events and company
-        values reach the contacts waiting for them."""
-        for _ in range(count):
-            object_type, chunk, future = self._sent_reads.popleft()
-            found = future.result()
-            reading = self._reading[object_type]
+            jobs += [
+                (object_type, ids[start : start + BATCH_READ])
+                for start in range(0, full, BATCH_READ)
+            ]
+        if not jobs:
+            return
+        for (object_type, chunk), found in zip(
+            jobs, self._pool.map(lambda job: self._fetch(*job), jobs), strict=True
+        ):
+            queued = self._queue[object_type]
             activity = object_type != COMPANIES
             for object_id in chunk:
-                waiters = reading.pop(object_id, ())
+                waiters = queued.pop(object_id, ())
                 props = found.get(object_id)
                 event = None
                 if props is not None:
