@@ -299,7 +299,8 @@ class Reader:
         """Pages of records, each with the cursor that resumes after it."""
         selection = self.selection(kind, fields, event_types)
         cursor = ReadCursor.decode(resume) if resume else None
-        if read_mode(since, resume) == "incremental":
+        mode = cursor.mode if cursor is not None else read_mode(since, None)
+        if mode == "incremental":
             yield from self._incremental(selection, since, cursor, write_reserve)
         else:
             yield from self._full(selection, cursor, write_reserve)
