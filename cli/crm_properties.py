@@ -58,6 +58,7 @@ def unknown_in_crm(
         case_sensitive=names.case_sensitive,
         related=related is not None and not paths,
         related_prefix=prefix if paths else None,
+        relationships=names.relationships or None,
     )
 
 

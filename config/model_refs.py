@@ -45,6 +45,7 @@ def unknown_properties(  # noqa: PLR0913  what to check, against what, and how n
     case_sensitive: bool = True,
     related: bool = True,
     related_prefix: str | None = None,
+    relationships: Collection[str] | None = None,
 ) -> list[Problem]:
     """One problem per property `model` reads that `available` lacks, located in the model
     file at `model_path`; `where` ends the message (`in the columns of leads.csv`).
@@ -53,23 +54,33 @@ def unknown_properties(  # noqa: PLR0913  what to check, against what, and how n
     (`company.industry`, `Account.Industry`) are not checked; a file export holds them as
     columns of their own. With `related_prefix` as well (`Account.`), the fields of that one
     related record are (`Account.Industry`, which `available` then lists with the prefix), not
-    the paths past it (`Account.Owner.Name`) nor other relationships (`Owner.Name`).
+    the paths past it (`Account.Owner.Name`) nor other relationships (`Owner.Name`). With
+    `relationships` (the record's relationship names), a dotted name left unchecked must at
+    least start with one of them (`Owner.Name` on a Lead, not `Account.Industry`).
     """
     known = set(available) if case_sensitive else {a.casefold() for a in available}
-    missing = []
+    heads = None if relationships is None else {r.casefold() for r in relationships}
+    missing: list[tuple[str, str]] = []  # (name, why: empty when `available` lacks it)
     for name in sorted(spec_properties(model.spec)):
         checked = related or _of_related(name, related_prefix, case_sensitive=case_sensitive)
         if "." in name and not checked:
+            head = name.split(".", 1)[0]
+            if heads is not None and head.casefold() not in heads:
+                missing.append((name, f": no relationship '{head}'"))
             continue
         if (name if case_sensitive else name.casefold()) not in known:
-            missing.append(name)
+            missing.append((name, ""))
     if not missing:
         return []
     source = str(model_path)
     located = _locations(model_path)
     problems = []
-    for name in missing:
-        hint = did_you_mean(name, available) if case_sensitive else _close(name, available)
+    for name, why in missing:
+        if why:
+            head = name.split(".", 1)[0]
+            hint = why + did_you_mean(head, relationships or ())
+        else:
+            hint = did_you_mean(name, available) if case_sensitive else _close(name, available)
         message = f"no property '{name}' {where}{hint}"
         node = located.get(name)
         if node is None:

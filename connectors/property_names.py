@@ -15,11 +15,14 @@ from typing import Protocol, runtime_checkable
 @dataclass(frozen=True, slots=True)
 class PropertyNames:
     """The names of one record kind's properties; `case_sensitive` False where the CRM
-    matches names in any case (Salesforce)."""
+    matches names in any case (Salesforce); `relationships` the names a dotted property may
+    start with (Salesforce's relationship names, `Owner` in `Owner.Name`; none on HubSpot,
+    whose only dotted names are `company.<property>`)."""
 
     kind: str
     names: frozenset[str]
     case_sensitive: bool
+    relationships: frozenset[str] = frozenset()
 
 
 @runtime_checkable

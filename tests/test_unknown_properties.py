@@ -238,6 +238,32 @@ def test_validate_and_backtest_against_the_crm_property_list(hubspot, capsys) ->
     assert out.endswith("), properties all found\n")
 
 
+@pytest.fixture(scope="module")
+def salesforce() -> Iterator[SalesforceSandbox]:
+    sandbox = SalesforceSandbox(leads=20, now=datetime(2026, 11, 20, 12, tzinfo=UTC)).start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+def validate_salesforce(
+    sandbox: SalesforceSandbox,
+    folder: Path,
+    kind: str,
+    model_text: str,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[Path, int, str, str]:
+    """`validate --config` of one Salesforce connection scoring `kind` with `model_text`: the
+    model file, the exit code, stdout and stderr."""
+    model = folder / f"sf-{kind}s.yaml"
+    model.write_text(model_text)
+    config = config_file(
+        folder, "sf", "salesforce", salesforce_block(sandbox), [f"{{kind: {kind}, model: {model}}}"]
+    )
+    return model, *run(capsys, "validate", "--config", str(config))
+
+
 SF_CONTACT_MODEL = """\
 name: sf-contacts
 object: contact
@@ -251,29 +277,51 @@ fit:
 
 
 def test_salesforce_account_fields_are_checked_against_the_account_describe(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    salesforce: SalesforceSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`Account.<field>` on a Contact is checked against the Account's fields (any case, as
     Salesforce matches them); a path past the Account (`Account.Owner.Name`) is left to the
     read, which the describe of the Account alone cannot tell about."""
-    sandbox = SalesforceSandbox(leads=20, now=datetime(2026, 11, 20, 12, tzinfo=UTC)).start()
-    try:
-        model = tmp_path / "sf-contacts.yaml"
-        model.write_text(SF_CONTACT_MODEL)
-        config = config_file(
-            tmp_path, "sf", "salesforce", salesforce_block(sandbox),
-            [f"{{kind: contact, model: {model}}}"],
-        )  # fmt: skip
-        where = "among the contact properties of connection 'sf' (salesforce)"
-        code, out, err = run(capsys, "validate", "--config", str(config))
-        assert (code, out) == (2, "")
-        assert err.removeprefix("error: ").splitlines() == [
-            f"{model}:6:24 fit.rules[1].if.Account.NumberOfEmployes: no property "
-            f"'Account.NumberOfEmployes' {where} (did you mean 'Account.NumberOfEmployees'?)"
-        ]
-        model.write_text(SF_CONTACT_MODEL.replace("Employes", "Employees"))
-        code, out, err = run(capsys, "validate", "--config", str(config))
-        assert (code, err) == (0, "")
-        assert out.startswith("OK sf contact: model 'sf-contacts' (")
-    finally:
-        sandbox.stop()
+    model, code, out, err = validate_salesforce(
+        salesforce, tmp_path, "contact", SF_CONTACT_MODEL, capsys
+    )
+    where = "among the contact properties of connection 'sf' (salesforce)"
+    assert (code, out) == (2, "")
+    assert err.removeprefix("error: ").splitlines() == [
+        f"{model}:6:24 fit.rules[1].if.Account.NumberOfEmployes: no property "
+        f"'Account.NumberOfEmployes' {where} (did you mean 'Account.NumberOfEmployees'?)"
+    ]
+    fixed = SF_CONTACT_MODEL.replace("Employes", "Employees")
+    _, code, out, err = validate_salesforce(salesforce, tmp_path, "contact", fixed, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("OK sf contact: model 'sf-contacts' (")
+
+
+SF_LEAD_MODEL = """\
+name: sf-leads
+object: lead
+fit:
+  rules:
+    - {name: Big, if: {Account.NumberOfEmployees: {gte: 500}}, points: 10}
+    - {name: Owned, if: {owner.Name: {exists: true}}, points: 1}
+    - {name: Converted big, if: {ConvertedAccount.NumberOfEmployees: {gte: 500}}, points: 1}
+"""
+
+
+def test_salesforce_dotted_names_must_start_with_a_relationship_of_the_object(
+    salesforce: SalesforceSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Lead has no `Account` relationship (only `ConvertedAccount`): `Account.<field>` on a
+    lead model is refused by `validate --config` instead of failing the run's first query;
+    relationship paths the Lead has (`Owner.Name`, in any case) pass."""
+    model, code, out, err = validate_salesforce(salesforce, tmp_path, "lead", SF_LEAD_MODEL, capsys)
+    where = "among the lead properties of connection 'sf' (salesforce)"
+    assert (code, out) == (2, "")
+    assert err.removeprefix("error: ").splitlines() == [
+        f"{model}:5:24 fit.rules[0].if.Account.NumberOfEmployees: no property "
+        f"'Account.NumberOfEmployees' {where}: no relationship 'Account'"
+    ]
+    fixed = SF_LEAD_MODEL.replace("{Account.", "{ConvertedAccount.")
+    _, code, out, err = validate_salesforce(salesforce, tmp_path, "lead", fixed, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("OK sf lead: model 'sf-leads' (")

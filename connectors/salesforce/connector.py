@@ -111,11 +111,16 @@ class SalesforceConnector:
         return self._schema.ensure(kind, outputs, apply=apply)
 
     def property_names(self, kind: str) -> PropertyNames:
-        """The fields of `kind`'s object the integration user can see (describe; Salesforce
-        matches field names in any case)."""
+        """The fields of `kind`'s object the integration user can see and its relationship
+        names (describe; Salesforce matches field names in any case)."""
         visible = self._reader.visible_fields(sobject_of(kind))
         return PropertyNames(
-            kind, frozenset(str(f["name"]) for f in visible.values()), case_sensitive=False
+            kind,
+            frozenset(str(f["name"]) for f in visible.values()),
+            case_sensitive=False,
+            relationships=frozenset(
+                str(f["relationshipName"]) for f in visible.values() if f.get("relationshipName")
+            ),
         )
 
     def iter_pages(  # noqa: PLR0913  the Connector protocol read signature
