@@ -53,6 +53,10 @@ def create_engine(url: str) -> sa.Engine:
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Statement journals (a multi-row upsert's undo, kept while the statement runs) in
+        # memory, not as files in /var/tmp: no record data in a shared temporary folder, none
+        # needed on a read-only root filesystem, and about 300 fewer files a 20,000-contact run.
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -67,3 +67,14 @@ def test_logs_mask_email_addresses_unless_asked_to_keep_them():
     assert json.loads(json_line)["to"] == "<email>"
     assert text_line.endswith("leadsync.test: CRM said: <email> is invalid")
     assert kept.endswith("CRM said: ann.lee+x@acme.example is invalid")
+
+
+def test_state_database_keeps_its_temporary_data_in_memory(tmp_path):
+    """SQLite's statement journals (undo data of a multi-row upsert) stay in memory: no record
+    data in /var/tmp, and nothing to write there on a read-only root filesystem."""
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=BASE)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+    finally:
+        store.close()
