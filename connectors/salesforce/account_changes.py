@@ -126,16 +126,21 @@ def people_of(  # noqa: PLR0913  the reader, the changed Accounts and what the m
     if stored is None:
         for start in range(0, len(ids), IDS_PER_QUERY):
             where = id_filter("AccountId", ids[start : start + IDS_PER_QUERY])
-            yield from _fresh(reader, reader.records_where("contact", fields, event_types, where))
+            pages = reader.records_where("contact", fields, event_types, where)
+            yield from _fresh(reader, pages, read)
         return
     kept = _changed_people(reader, accounts, account_paths(fields), read, stored)
     for start in range(0, len(kept), IDS_PER_QUERY):
         where = id_filter("Id", kept[start : start + IDS_PER_QUERY])
-        yield from _fresh(reader, reader.records_where("contact", fields, event_types, where))
+        yield from _fresh(reader, reader.records_where("contact", fields, event_types, where), ())
 
 
-def _fresh(reader: Reader, pages: Iterable[list[Record]]) -> Iterator[list[Record]]:
-    for records in pages:
+def _fresh(
+    reader: Reader, pages: Iterable[list[Record]], read: Collection[str]
+) -> Iterator[list[Record]]:
+    """The records of `pages` not in `read`, noted for echo suppression, a page at a time."""
+    for page in pages:
+        records = [r for r in page if r.id not in read]
         if records:
             reader.noted(records)
             yield records

@@ -169,8 +169,15 @@ def test_an_account_change_the_model_does_not_read_reads_no_contact_again(world)
         conn.execute(scores.delete().where(scores.c.record_id == contacts[0]))
     later(sb, 5)
     rep_changes(sb, account_id, {"Type": "Prospect"})
+    # and another of its Contacts changed itself: read once, by the Contacts' own query
+    rep = sb.store.sales_users[0]
+    assert sb.store.update(
+        "Contact", contacts[1], {"Title": "VP Sales"}, user=rep, auto_assign=False,
+        stamp=sb.store.now(),
+    ) == []  # fmt: skip
     run, calls = incremental(world, 5)
-    assert (run.counts.read, run.counts.scored) == (1, 1)
+    assert (run.counts.read, run.counts.scored, run.counts.written) == (2, 2, 0)
+    # Contacts (the one changed), Accounts, its Contacts' ids, the forgotten one by id
     assert calls == {"requests": 4, "query": 4}
 
 
@@ -184,6 +191,12 @@ def test_without_stored_inputs_the_contacts_of_changed_accounts_are_read_at_once
     account_id, contacts = three_contact_account(sb)
     since = later(sb, 5)
     rep_changes(sb, account_id, {"Type": "Customer - Direct"})
+    # one of its Contacts changed too: the read gives it, the Account's Contacts not again
+    rep = sb.store.sales_users[0]
+    assert sb.store.update(
+        "Contact", contacts[0], {"Title": "VP Sales"}, user=rep, auto_assign=False,
+        stamp=sb.store.now(),
+    ) == []  # fmt: skip
     before = Counter(sb.stats()["counters"])
     pages = list(
         engine.connector.iter_pages(
@@ -196,6 +209,9 @@ def test_without_stored_inputs_the_contacts_of_changed_accounts_are_read_at_once
     )
     calls = Counter(sb.stats()["counters"])
     calls.subtract(before)
-    assert [(sorted(r.id for r in p.records), p.rescore) for p in pages] == [(contacts, True)]
-    # Contacts (none changed), Accounts (this one), its Contacts with their activity
+    assert [(sorted(r.id for r in p.records), p.rescore) for p in pages] == [
+        ([contacts[0]], False),
+        (contacts[1:], True),
+    ]
+    # Contacts (one changed), Accounts (this one), its Contacts with their activity
     assert +calls == {"requests": 3, "query": 3}
