@@ -57,12 +57,19 @@ MIN_BATCH = 200
 LONG_TEXT_BATCH = 200  # the cap for queries selecting two or more custom long text areas
 
 
+#: Parent relationships one field path may climb: "no more than five levels can be specified in
+#: a child-to-parent relationship", the queried object counted ("Contact.Account.Owner.FirstName
+#: (three levels)"), so four relationships past it.
+MAX_PARENT_LEVELS = 4
+
+
 @dataclass(frozen=True)
 class Resolved:
     """A field path resolved to a getter; `kind` is the final field's describe type.
 
-    For a parent path (`Account.Industry`) `via` is the reference field (`AccountId`) and
-    `names` is (relationship name, leaf field name).
+    For a parent path (`Account.Industry`, `Account.Owner.Name`) `via` is the first reference
+    field (`AccountId`), `names` the relationship names then the leaf field name, and
+    `parents(record)` the ids of the parents along the path, up to the first one missing.
     """
 
     ref: FieldRef
@@ -71,6 +78,7 @@ class Resolved:
     getter: Callable[[dict[str, Any]], Any]
     via: str | None = None
     polymorphic: bool = False
+    parents: Callable[[dict[str, Any]], list[str]] | None = None
 
 
 @dataclass
@@ -208,29 +216,64 @@ class QueryEngine:
                 raise _invalid_field(query, ref, sobject.name)
             name = definition.name
             return Resolved(ref, (name,), definition.type, lambda record: record.get(name))
-        if len(path) != 2:
+        return self._resolve_parent(query, sobject, ref, path, user)
+
+    def _resolve_parent(
+        self, query: Query, sobject: SObjectDef, ref: FieldRef, path: tuple[str, ...], user: str
+    ) -> Resolved:
+        """A field of a parent record, up to `MAX_PARENT_LEVELS` relationships up."""
+        store = self.store
+        if len(path) > MAX_PARENT_LEVELS + 1:
             raise _invalid_field(query, ref, sobject.name)
-        reference = sobject.relationship(path[0])
-        if reference is None:
-            raise SoqlError(
-                "INVALID_FIELD",
-                f"\n{query.text}\nDidn't understand relationship '{path[0]}' in field path. If you "
-                "are attempting to use a custom relationship, be sure to append the '__r' after "
-                "the "
-                "custom relationship name.",
-            )
-        ref_name = reference.name
-        rel_name = reference.relationship_name or path[0]
-        if reference.polymorphic:
-            leaf = path[1].lower()
+        # each hop: (relationship name, reference field, parent table or None when polymorphic)
+        hops: list[tuple[str, str, dict[str, dict[str, Any]] | None]] = []
+        current = sobject
+        for depth, step in enumerate(path[:-1]):
+            reference = current.relationship(step)
+            if reference is None:
+                raise SoqlError(
+                    "INVALID_FIELD",
+                    f"\n{query.text}\nDidn't understand relationship '{step}' in field path. If "
+                    "you are attempting to use a custom relationship, be sure to append the '__r' "
+                    "after the custom relationship name.",
+                )
+            rel_name = reference.relationship_name or step
+            if reference.polymorphic:
+                # a polymorphic parent (Who, What, a Lead's Owner) is typed `Name`: Id, Type and
+                # Name only, and nothing past it
+                if depth != len(path) - 2:
+                    raise _invalid_field(query, ref, "Name")
+                hops.append((rel_name, reference.name, None))
+                break
+            target_obj = self.objects.get(reference.reference_to[0].lower())
+            assert target_obj is not None
+            hops.append((rel_name, reference.name, store.table(target_obj.name)))
+            current = target_obj
+
+        def parents(record: dict[str, Any]) -> list[str]:
+            ids: list[str] = []
+            row: dict[str, Any] | None = record
+            for _, ref_field, table in hops:
+                target = row.get(ref_field) if row is not None else None
+                if not target:
+                    break
+                ids.append(target)
+                row = table.get(target) if table is not None else None
+            return ids
+
+        rel_names = tuple(name for name, _, _ in hops)
+        first = hops[0][1]
+        if hops[-1][2] is None:
+            leaf = path[-1].lower()
             if leaf not in ("type", "id", "name"):
                 raise _invalid_field(query, ref, "Name")
             canonical = {"type": "Type", "id": "Id", "name": "Name"}[leaf]
 
             def poly(record: dict[str, Any]) -> Any:
-                target = record.get(ref_name)
-                if not target:
+                ids = parents(record)
+                if len(ids) < len(hops):
                     return None
+                target = ids[-1]
                 if canonical == "Type":
                     return object_of(target)
                 if canonical == "Id":
@@ -238,21 +281,25 @@ class QueryEngine:
                 found = store.get(target)
                 return found[1].get("Name") if found else None
 
-            return Resolved(ref, (rel_name, canonical), "string", poly, ref_name, polymorphic=True)
-        target_obj = self.objects.get(reference.reference_to[0].lower())
-        assert target_obj is not None
-        definition = store.visible_field(target_obj, path[1], user)
+            return Resolved(
+                ref, (*rel_names, canonical), "string", poly, first, polymorphic=True,
+                parents=parents,
+            )  # fmt: skip
+        definition = store.visible_field(current, path[-1], user)
         if definition is None:
-            raise _invalid_field(query, ref, target_obj.name)
+            raise _invalid_field(query, ref, current.name)
         leaf_name = definition.name
-        table = store.table(target_obj.name)
+        last = hops[-1][2]
+        assert last is not None
 
         def parent(record: dict[str, Any]) -> Any:
-            target = record.get(ref_name)
-            row = table.get(target) if target else None
+            ids = parents(record)
+            row = last.get(ids[-1]) if len(ids) == len(hops) else None
             return row.get(leaf_name) if row else None
 
-        return Resolved(ref, (rel_name, leaf_name), definition.type, parent, ref_name)
+        return Resolved(
+            ref, (*rel_names, leaf_name), definition.type, parent, first, parents=parents
+        )
 
     # -- filters --------------------------------------------------------------------------------
 
@@ -585,20 +632,24 @@ def _put(out: dict[str, Any], resolved: Resolved, record: dict[str, Any], versio
     if resolved.via is None:
         out[resolved.names[0]] = value
         return
-    rel_name, leaf = resolved.names
-    target_id = record.get(resolved.via)
-    if not target_id:
-        out[rel_name] = None
-        return
-    parent = out.get(rel_name)
-    if parent is None:
-        # A polymorphic parent (Who, What) is typed `Name`; its url names the real object.
-        target_type = object_of(target_id) or ""
-        parent = _attributes(target_type, target_id, version)
-        if resolved.polymorphic:
-            parent["attributes"]["type"] = "Name"
-        out[rel_name] = parent
-    parent[leaf] = value
+    *rel_names, leaf = resolved.names
+    assert resolved.parents is not None
+    ids = resolved.parents(record)
+    node = out
+    for depth, rel_name in enumerate(rel_names):
+        if depth >= len(ids):
+            node[rel_name] = None  # no parent there: the relationship is null, nothing past it
+            return
+        parent = node.get(rel_name)
+        if parent is None:
+            target_id = ids[depth]
+            # A polymorphic parent (Who, What) is typed `Name`; its url names the real object.
+            parent = _attributes(object_of(target_id) or "", target_id, version)
+            if resolved.polymorphic and depth == len(rel_names) - 1:
+                parent["attributes"]["type"] = "Name"
+            node[rel_name] = parent
+        node = parent
+    node[leaf] = value
 
 
 def _sorted(

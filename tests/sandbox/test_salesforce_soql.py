@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
@@ -155,10 +156,68 @@ def test_count_and_parent_and_polymorphic_fields(store):
     assert record["Account"]["Name"] == account["Name"]
 
 
+def test_a_field_path_climbs_several_parents(store):
+    """`Account.Owner.Name` on a Contact: the Account, then its owner, nested as Salesforce
+    nests parent records (each with its attributes); a Contact without an Account has
+    `"Account": null` and nothing past it, and a filter on the path sees the same value."""
+    users = store.table("User")
+    accounts = store.table("Account")
+    contacts = store.table("Contact")
+    with_account = next(i for i, c in contacts.items() if c.get("AccountId"))
+    account_id = contacts[with_account]["AccountId"]
+    owner_id = accounts[account_id]["OwnerId"]
+    _, body = _ids(
+        store,
+        "SELECT Id, Account.Owner.Name, Account.Owner.Id, Account.Industry FROM Contact "
+        f"WHERE Id = '{with_account}'",
+    )
+    (record,) = body["records"]
+    account = record["Account"]
+    assert account["attributes"]["type"] == "Account"
+    assert account["Industry"] == accounts[account_id].get("Industry")
+    assert account["Owner"]["attributes"]["type"] == "User"
+    assert account["Owner"]["attributes"]["url"].endswith(f"/sobjects/User/{owner_id}")
+    assert (account["Owner"]["Name"], account["Owner"]["Id"]) == (users[owner_id]["Name"], owner_id)
+    name = users[owner_id]["Name"].replace("'", "\\'")
+    ids, _ = _ids(store, f"SELECT Id FROM Contact WHERE Account.Owner.Name = '{name}' ORDER BY Id")
+    assert ids == sorted(
+        i for i, c in contacts.items()
+        if c.get("AccountId") and accounts[c["AccountId"]]["OwnerId"] == owner_id
+    )  # fmt: skip
+
+
+def test_a_field_path_climbs_up_to_four_parents_and_stops_at_a_missing_one():
+    """Five levels with the queried object, as Salesforce counts them; past a missing parent
+    the relationship is null."""
+    org = Store(now_epoch=to_epoch(NOW), seed=5)
+    from sandbox.salesforce.generator import generate
+
+    generate(org, leads=40, seed=5)
+    users, accounts = org.table("User"), org.table("Account")
+    (contact_id, contact), (orphan_id, orphan) = list(org.table("Contact").items())[:2]
+    owner = accounts[contact["AccountId"]]["OwnerId"]
+    chain = [owner, *(u for u in users if u != owner)][:3]
+    for user, creator in itertools.pairwise(chain):
+        users[user]["CreatedById"] = creator
+    _, body = _ids(
+        org,
+        f"SELECT Id, Account.Owner.CreatedBy.CreatedBy.Name FROM Contact WHERE Id = '{contact_id}'",
+    )
+    top = body["records"][0]["Account"]["Owner"]["CreatedBy"]["CreatedBy"]
+    assert (top["attributes"]["type"], top["Name"]) == ("User", users[chain[2]]["Name"])
+    orphan["AccountId"] = None
+    _, body = _ids(org, f"SELECT Id, Account.Owner.Name FROM Contact WHERE Id = '{orphan_id}'")
+    assert body["records"][0]["Account"] is None
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [
         ("SELECT Nope FROM Lead", "INVALID_FIELD"),
+        ("SELECT Account.Owner.Nope FROM Contact", "INVALID_FIELD"),
+        ("SELECT Who.Owner.Name FROM Task", "INVALID_FIELD"),  # past a polymorphic parent
+        # six levels with the Contact: past the five SOQL allows
+        ("SELECT Account.Owner.CreatedBy.CreatedBy.CreatedBy.Name FROM Contact", "INVALID_FIELD"),
         ("SELECT Id FROM Nope", "INVALID_TYPE"),
         ("SELECT Id, (SELECT Id FROM Nopes) FROM Lead", "INVALID_TYPE"),
         ("SELECT Id FROM Lead WHERE CreatedDate > '2026-01-01'", "INVALID_FIELD"),

@@ -26,6 +26,7 @@ fit:
   rules:
     - {name: 500+ employees, if: {Account.NumberOfEmployees: {gte: 500}}, points: 40}
     - {name: Manager, if: {Title: {matches: '(?i)manager'}}, points: 10}
+    - {name: Owned account, if: {Account.Owner.Name: {exists: true}}, points: 1}
 """
 
 
