@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -355,23 +353,7 @@ def test_stored_results_leave_out_default_values_and_read_back_equal(result, tex
     assert ScoreResult.from_dict(result.to_dict()) == result
 
 
-@pytest.fixture(params=["current", "sqlite-3.31"])
-def raise_store(request, any_store, tmp_path, monkeypatch) -> Iterator[StateStore]:
-    """`any_store`, and a SQLite store built as on a SQLite before 3.32 (999 parameters a
-    statement at most)."""
-    if request.param == "current":
-        yield any_store
-        return
-    if any_store.dialect != "sqlite":
-        pytest.skip("the old-SQLite path is SQLite's")
-    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
-    old = StateStore.open(f"sqlite:///{tmp_path / 'old.db'}", now=BASE)
-    yield old
-    old.close()
-
-
-def test_applied_writes_raise_the_scored_version_of_every_kind_and_never_lower_it(raise_store):
-    any_store = raise_store
+def test_applied_writes_raise_the_scored_version_of_every_kind_and_never_lower_it(any_store):
     run_id = any_store.start_run(
         "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
     )
