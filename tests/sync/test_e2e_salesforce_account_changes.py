@@ -59,11 +59,14 @@ def three_contact_account(sb: SalesforceSandbox) -> tuple[str, list[str]]:
     raise AssertionError("the sandbox has no Account with three Contacts")
 
 
-def rep_changes(sb: SalesforceSandbox, account_id: str, values: dict[str, object]) -> None:
-    """A sales rep edits the Account now (the sandbox's clock)."""
+def rep_changes(
+    sb: SalesforceSandbox, record_id: str, values: dict[str, object], sobject: str = "Account"
+) -> None:
+    """A sales rep edits the record (an Account unless said otherwise) now (the sandbox's
+    clock)."""
     rep = sb.store.sales_users[0]
     errors = sb.store.update(
-        "Account", account_id, values, user=rep, auto_assign=False, stamp=sb.store.now()
+        sobject, record_id, values, user=rep, auto_assign=False, stamp=sb.store.now()
     )
     assert errors == []
 
@@ -171,11 +174,7 @@ def test_an_account_change_the_model_does_not_read_reads_no_contact_again(world)
     later(sb, 5)
     rep_changes(sb, account_id, {"Type": "Prospect"})
     # and another of its Contacts changed itself: read once, by the Contacts' own query
-    rep = sb.store.sales_users[0]
-    assert sb.store.update(
-        "Contact", contacts[1], {"Title": "VP Sales"}, user=rep, auto_assign=False,
-        stamp=sb.store.now(),
-    ) == []  # fmt: skip
+    rep_changes(sb, contacts[1], {"Title": "VP Sales"}, sobject="Contact")
     run, calls = incremental(world, 5)
     assert (run.counts.read, run.counts.scored, run.counts.written) == (2, 2, 0)
     # Contacts (the one changed), Accounts, its Contacts' ids, the forgotten one by id
@@ -193,11 +192,7 @@ def test_without_stored_inputs_the_contacts_of_changed_accounts_are_read_at_once
     since = later(sb, 5)
     rep_changes(sb, account_id, {"Type": "Customer - Direct"})
     # one of its Contacts changed too: the read gives it, the Account's Contacts not again
-    rep = sb.store.sales_users[0]
-    assert sb.store.update(
-        "Contact", contacts[0], {"Title": "VP Sales"}, user=rep, auto_assign=False,
-        stamp=sb.store.now(),
-    ) == []  # fmt: skip
+    rep_changes(sb, contacts[0], {"Title": "VP Sales"}, sobject="Contact")
     before = Counter(sb.stats()["counters"])
     pages = list(
         engine.connector.iter_pages(
