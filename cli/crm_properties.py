@@ -59,6 +59,7 @@ def unknown_in_crm(
         related=related is not None and not paths,
         related_prefix=prefix if paths else None,
         relationships=names.relationships or None,
+        max_relationships=names.max_relationships,
     )
 
 

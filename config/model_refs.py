@@ -46,6 +46,7 @@ def unknown_properties(  # noqa: PLR0913  what to check, against what, and how n
     related: bool = True,
     related_prefix: str | None = None,
     relationships: Collection[str] | None = None,
+    max_relationships: int | None = None,
 ) -> list[Problem]:
     """One problem per property `model` reads that `available` lacks, located in the model
     file at `model_path`; `where` ends the message (`in the columns of leads.csv`).
@@ -56,12 +57,21 @@ def unknown_properties(  # noqa: PLR0913  what to check, against what, and how n
     related record are (`Account.Industry`, which `available` then lists with the prefix), not
     the paths past it (`Account.Owner.Name`) nor other relationships (`Owner.Name`). With
     `relationships` (the record's relationship names), a dotted name left unchecked must at
-    least start with one of them (`Owner.Name` on a Lead, not `Account.Industry`).
+    least start with one of them (`Owner.Name` on a Lead, not `Account.Industry`). With
+    `max_relationships`, a dotted name may climb at most that many (Salesforce: 4, five levels
+    with the queried object).
     """
     known = set(available) if case_sensitive else {a.casefold() for a in available}
     heads = None if relationships is None else {r.casefold() for r in relationships}
     missing: list[tuple[str, str]] = []  # (name, why: empty when `available` lacks it)
     for name in sorted(spec_properties(model.spec)):
+        climbs = name.count(".")
+        if max_relationships is not None and climbs > max_relationships:
+            missing.append(
+                (name, f": a field path climbs at most {max_relationships} relationships "
+                       f"(this one {climbs})")
+            )  # fmt: skip
+            continue
         checked = related or _of_related(name, related_prefix, case_sensitive=case_sensitive)
         if "." in name and not checked:
             head = name.split(".", 1)[0]
@@ -76,9 +86,11 @@ def unknown_properties(  # noqa: PLR0913  what to check, against what, and how n
     located = _locations(model_path)
     problems = []
     for name, why in missing:
-        if why:
+        if why.startswith(": no relationship"):
             head = name.split(".", 1)[0]
             hint = why + did_you_mean(head, relationships or ())
+        elif why:
+            hint = why
         else:
             hint = did_you_mean(name, available) if case_sensitive else _close(name, available)
         message = f"no property '{name}' {where}{hint}"

@@ -17,12 +17,14 @@ class PropertyNames:
     """The names of one record kind's properties; `case_sensitive` False where the CRM
     matches names in any case (Salesforce); `relationships` the names a dotted property may
     start with (Salesforce's relationship names, `Owner` in `Owner.Name`; none on HubSpot,
-    whose only dotted names are `company.<property>`)."""
+    whose only dotted names are `company.<property>`); `max_relationships` the most parent
+    relationships a dotted name may climb (None: no limit the CRM states)."""
 
     kind: str
     names: frozenset[str]
     case_sensitive: bool
     relationships: frozenset[str] = frozenset()
+    max_relationships: int | None = None
 
 
 @runtime_checkable

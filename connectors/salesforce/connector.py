@@ -44,7 +44,7 @@ from connectors.salesforce.history import read_history
 from connectors.salesforce.list_email import ListEmailAccess
 from connectors.salesforce.members import WEBSITE, AccountPeople
 from connectors.salesforce.options import SalesforceOptions
-from connectors.salesforce.queries import id_filter, select
+from connectors.salesforce.queries import MAX_PARENT_RELATIONSHIPS, id_filter, select
 from connectors.salesforce.reader import (
     IDS_PER_QUERY,
     EchoMemory,
@@ -121,6 +121,7 @@ class SalesforceConnector:
             relationships=frozenset(
                 str(f["relationshipName"]) for f in visible.values() if f.get("relationshipName")
             ),
+            max_relationships=MAX_PARENT_RELATIONSHIPS,
         )
 
     def iter_pages(  # noqa: PLR0913  the Connector protocol read signature

@@ -12,7 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-__all__ = ["id_filter", "quote", "select", "soql_datetime", "subquery"]
+__all__ = [
+    "MAX_PARENT_RELATIONSHIPS",
+    "id_filter",
+    "quote",
+    "select",
+    "soql_datetime",
+    "subquery",
+]
+
+#: Parent relationships one field path may climb: SOQL allows "no more than five levels" in a
+#: child-to-parent path, the queried object being the first (`Contact.Account.Owner.FirstName`
+#: is three levels), so `A.B.C.D.Field` is the deepest name a model may read.
+MAX_PARENT_RELATIONSHIPS = 4
 
 
 def soql_datetime(moment: datetime) -> str:
