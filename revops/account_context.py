@@ -11,8 +11,12 @@ leadsync wrote on them counted only when written before it, its own properties a
 then where history exists), scores it with the account model at that moment and gives the
 person that result as `account.<field>` (`scoring.account_link.with_account`).
 
-What stays today's, and the report says so: the tie between a person and their account (the
-person's account field is read as it is now) and the account properties without history.
+The tie between a person and their account is taken back too where the CRM keeps its history:
+the person's account field (HubSpot `associatedcompanyid`, Salesforce `AccountId`) is read with
+the person's other properties' history (`history_names`, no call of its own), so a person who
+moved to another company after their cutoff reads the one they belonged to then. What stays
+today's, and the report says so: the tie where the field has no history (Salesforce tracks a
+field only when the org turned tracking on for it), and the account properties without history.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class AccountContext:
     accounts: int
     history: frozenset[str]
     without_history: tuple[str, ...]
+    link_history: bool = False
 
     def lines(self, moment: str = "the person's own cutoff") -> list[str]:
         """What the report says about the account results the `account.` rules read (scored
@@ -60,7 +65,10 @@ class AccountContext:
             f"scores known then ({_people(self.with_account)} on {self.accounts:,} "
             f"{self.account_kind} record{'' if self.accounts == 1 else 's'}; "
             f"{self.without_account:,} without one)",
-            f"  the person's {self.account_kind} is the one {self.link_field} names today",
+            f"  the person's {self.account_kind} is the one {self.link_field} named at that "
+            "moment (its property history)"
+            if self.link_history
+            else f"  the person's {self.account_kind} is the one {self.link_field} names today",
         ]
         if self.history:
             out.append(
@@ -82,6 +90,14 @@ def link_of(crm: str, kind: str, model: ScoringModel) -> tuple[str, str] | None:
     return link if link is not None and model.account_fields else None
 
 
+def history_names(crm: str, kind: str, model: ScoringModel) -> list[str]:
+    """The person properties whose history a point-in-time read asks for: the model's, and
+    the account field when the model reads `account.` fields (so the tie to the account is
+    taken back as well)."""
+    link = link_of(crm, kind, model)
+    return sorted(model.properties | ({link[0]} if link is not None else set()))
+
+
 def at_cutoffs(  # noqa: PLR0913  the labelled set, where to read and the two models, keyword-only
     labelled: Labelled,
     *,
@@ -94,8 +110,11 @@ def at_cutoffs(  # noqa: PLR0913  the labelled set, where to read and the two mo
     """`labelled` with each person reading their account's result as of their own cutoff,
     when `model` has `account.` rules (unchanged otherwise). The records must carry the
     account field (`sync.run.read_fields`). `account_model` None: the connection scores no
-    accounts, so no person has an account result (as in a run), and the report says so."""
-    if link_of(crm, kind, model) is None:
+    accounts, so no person has an account result (as in a run), and the report says so. Where
+    `labelled.history` covers the account field, each person's account is the one it named at
+    their cutoff (`history_names`)."""
+    link = link_of(crm, kind, model)
+    if link is None:
         return labelled
     records, context = accounts_at(
         labelled.records,
@@ -105,6 +124,7 @@ def at_cutoffs(  # noqa: PLR0913  the labelled set, where to read and the two mo
         kind=kind,
         model=model,
         account_model=account_model,
+        link_history=link[0] in (labelled.history or ()),
     )
     return replace(labelled, records=tuple(records), account_lines=tuple(context.lines()))
 
@@ -118,17 +138,19 @@ def accounts_at(  # noqa: PLR0913  the people, their moments, where to read and 
     kind: str,
     model: ScoringModel,
     account_model: ScoringModel | None,
+    link_history: bool = False,
 ) -> tuple[list[Record], AccountContext]:
     """Each person (carrying their account field) with their account's result as scored at
     their moment (`at_cutoffs`; `explain --now <past>` of one person), and what was read.
-    `model` must read `account.` fields (`link_of`)."""
+    `model` must read `account.` fields (`link_of`); `link_history`: the people's account
+    field holds its value at their moment (taken from its history), not today's."""
     link = link_of(crm, kind, model)
     assert link is not None, "a model without account. rules reads no account"
     field, account_kind = link
     owners = [account_id(r.properties.get(field)) for r in people]
     if account_model is None:
         return list(people), AccountContext(
-            account_kind, None, field, 0, len(owners), 0, frozenset(), ()
+            account_kind, None, field, 0, len(owners), 0, frozenset(), (), link_history
         )
     ids = sorted({i for i in owners if i is not None})
     names = sorted(account_model.properties)
@@ -174,6 +196,7 @@ def accounts_at(  # noqa: PLR0913  the people, their moments, where to read and 
         len(found),
         tracked,
         tuple(n for n in names if n not in tracked),
+        link_history,
     )
     return records, context
 

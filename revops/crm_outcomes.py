@@ -41,6 +41,7 @@ from config.errors import UserError
 from connectors.base import Connector
 from connectors.history import HistoryReader, PropertyHistories
 from connectors.won_deals import WonDealReader
+from revops.account_context import history_names
 from revops.outcomes import Labelled, label, parse_outcome
 from revops.point_in_time import CutoffPolicy
 from scoring.coerce import to_bool, to_datetime, to_text
@@ -200,7 +201,8 @@ def labelled_from_crm(  # noqa: PLR0913  the options of one analysis
         records = _with_won_deals(connector, crm, kind, records)
     known: PropertyHistories | None = None
     if history is not None:
-        known = history.property_history(kind, [r.id for r in records], sorted(model.properties))
+        names = history_names(crm, kind, model)
+        known = history.property_history(kind, [r.id for r in records], names)
     return label(
         records,
         outcome=OUTCOME,

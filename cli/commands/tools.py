@@ -294,10 +294,11 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                 if not fetched:
                     raise UserError(f"{conn.name}: no {obj_kind} with id {record_id!r} in the CRM")
                 link = _account_link(ctx, conn, obj_kind, connector, record_id)
+                tie = account_context.link_of(conn.crm, obj_kind, model)
+                link_history = False
                 if past and isinstance(connector, HistoryReader):
-                    known = connector.property_history(
-                        obj_kind, [record_id], sorted(model.properties)
-                    )
+                    names = account_context.history_names(conn.crm, obj_kind, model)
+                    known = connector.property_history(obj_kind, [record_id], names)
                     rewound = rewind(
                         fetched[0],
                         now,
@@ -306,7 +307,9 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                         known.tracked,
                     )
                     fetched = [rewound.record]
-                if past and account_context.link_of(conn.crm, obj_kind, model) is not None:
+                    # the account field's history takes the tie back too (`history_names`)
+                    link_history = tie is not None and tie[0] in known.tracked
+                if past and tie is not None:
                     # the stored account result is today's: score the account at that moment
                     fetched, accounts = account_context.accounts_at(
                         fetched,
@@ -316,6 +319,7 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
                         kind=obj_kind,
                         model=model,
                         account_model=_account_model(ctx, conn, obj_kind, picked),
+                        link_history=link_history,
                     )
                     account_lines = accounts.lines(now.isoformat())
             if not account_lines:

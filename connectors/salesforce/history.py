@@ -10,10 +10,18 @@ tracked, or never changed: its current value is the only one known, and it is le
 
 Changes are returned oldest first; the value before the first change (`OldValue` of the first
 row) is dated at the start of time, so the value at any earlier cutoff is known.
+
+A change of a lookup field (a Contact's `AccountId`) adds two rows: one with the names the
+screens show, one with the record ids, "only returned to and visible from the API"
+(EntityHistory's documentation). Only the id rows are kept for such a field, so its history holds
+ids as the field does. A standard lookup's rows may name the relationship rather than the field
+(`Account` for `AccountId`; assumed, the object reference does not list the picklist's values):
+both names are asked for.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -31,12 +39,37 @@ HISTORY_OBJECTS = {
     "account": ("AccountHistory", "AccountId"),
 }
 _BEGINNING = datetime.min.replace(tzinfo=UTC)
+#: A record id as the API returns it (15 characters, or 18 with the case-safe suffix).
+_RECORD_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+
+
+def _field_values(fields: Sequence[str]) -> dict[str, str]:
+    """The `Field` values whose rows hold `fields`' changes, in lower case, -> the field: each
+    field, and for a lookup (`AccountId`) its relationship name too (`Account`)."""
+    names: dict[str, str] = {}
+    for field in fields:
+        names[field.lower()] = field
+        if _is_lookup(field):
+            names.setdefault(field[:-2].lower(), field)
+    return names
+
+
+def _is_lookup(field: str) -> bool:
+    return len(field) > 2 and field.endswith("Id")
+
+
+def _ids_only(row: dict[str, Any]) -> bool:
+    return all(
+        value is None or (isinstance(value, str) and _RECORD_ID.fullmatch(value) is not None)
+        for value in (row.get("OldValue"), row.get("NewValue"))
+    )
 
 
 def history_query(kind: str, fields: Sequence[str]) -> str:
     """The SOQL reading every change of `fields` for records of `kind`."""
     sobject, parent = HISTORY_OBJECTS[kind]
-    names = ", ".join(quote(f) for f in sorted(fields))
+    asked = {f for f in fields} | {f[:-2] for f in fields if _is_lookup(f)}
+    names = ", ".join(quote(f) for f in sorted(asked))
     return (
         f"SELECT {parent}, Field, OldValue, NewValue, CreatedDate FROM {sobject} "
         f"WHERE Field IN ({names}) ORDER BY {parent}, CreatedDate"
@@ -68,18 +101,31 @@ def read_history(
         return PropertyHistories({}, frozenset())
     _, parent = HISTORY_OBJECTS[kind]
     wanted = set(ids)
-    by_name = {f.lower(): f for f in fields}
-    values: dict[str, dict[str, list[tuple[datetime, object]]]] = {}
+    by_name = _field_values(fields)
+    kept: list[tuple[str, str, datetime, dict[str, Any]]] = []
+    # of the two rows of one lookup change, the ids' row: where each change's row is in `kept`
+    lookup_change: dict[tuple[str, str, datetime], int] = {}
     tracked: set[str] = set()
     for row in _rows(api, history_query(kind, fields), batch_size):
-        record_id, name = row.get(parent), by_name.get(str(row.get("Field") or "").lower())
+        name = by_name.get(str(row.get("Field") or "").lower())
         at = parse_datetime(row.get("CreatedDate"))
         if name is None or at is None:
             continue
         tracked.add(name)
+        record_id = str(row.get(parent))
         if record_id not in wanted:
             continue
-        changes = values.setdefault(str(record_id), {}).setdefault(name, [])
+        if _is_lookup(name):
+            index = lookup_change.get((record_id, name, at))
+            if index is not None:
+                if _ids_only(row):
+                    kept[index] = (record_id, name, at, row)
+                continue
+            lookup_change[(record_id, name, at)] = len(kept)
+        kept.append((record_id, name, at, row))
+    values: dict[str, dict[str, list[tuple[datetime, object]]]] = {}
+    for record_id, name, at, row in kept:
+        changes = values.setdefault(record_id, {}).setdefault(name, [])
         if not changes:
             changes.append((_BEGINNING, row.get("OldValue")))
         changes.append((at, row.get("NewValue")))

@@ -89,6 +89,25 @@ def _add(table: Table, row: Row, at_ms: int, name: str, amount: int) -> None:
     table.record_change(row, name, str(current + amount), at_ms, ANALYTICS)
 
 
+#: `sourceType` of a change a user made in HubSpot's own screens.
+CRM_UI = "CRM_UI"
+
+
+def move(store: Store, contact: int, company: int, *, at_ms: int) -> None:
+    """The contact changed companies at `at_ms`, as a user records it in HubSpot: its links to
+    its former companies removed, `company` its primary one, `associatedcompanyid` changed (its
+    history keeps the former value) and the modification date moved. Caller holds the store
+    lock."""
+    table = store.table("contacts")
+    row = table.rows[contact]
+    for former in list(store.associated("contacts", contact, "companies")):
+        store.dissociate("contacts", contact, "companies", former)
+    store.associate("contacts", contact, "companies", company)
+    table.record_change(row, "associatedcompanyid", str(company), at_ms, CRM_UI)
+    table.touch(row, at_ms)
+    table.version += 1
+
+
 def create(store: Store, count: int, *, at_ms: int, rng: random.Random) -> list[str]:
     """Add `count` new contacts created at `at_ms`, each with the profile of a random live
     contact (and its primary company), a fresh email, lifecycle stage `lead` and no activity

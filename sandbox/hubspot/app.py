@@ -199,6 +199,13 @@ class HubSpotSandbox:
         Returns their ids. Reproducible per seed."""
         return self._change(activity.archive, count, at)
 
+    def move_contact(self, contact: str, company: str, *, at: dt.datetime | None = None) -> None:
+        """The contact changed companies at `at` (default: the clock now): `company` becomes
+        its only, primary one, and `associatedcompanyid` changes with its history."""
+        with self.store.lock:
+            at_ms = to_ms(at) if at is not None else self.crm.now_ms()
+            activity.move(self.store, int(contact), int(company), at_ms=at_ms)
+
     def _change(
         self, change: Callable[..., list[str]], count: int, at: dt.datetime | None
     ) -> list[str]:

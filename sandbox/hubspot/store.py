@@ -397,6 +397,14 @@ class Store:
         self.associations[(from_type, to_type)].setdefault(from_id, []).append(to_id)
         self.associations[(to_type, from_type)].setdefault(to_id, []).append(from_id)
 
+    def dissociate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
+        """Remove the link between two records both ways (none: nothing to do)."""
+        for (a, a_id), (b, b_id) in (((from_type, from_id), (to_type, to_id)),
+                                     ((to_type, to_id), (from_type, from_id))):  # fmt: skip
+            links = self.associations[(a, b)].get(a_id)
+            if links and b_id in links:
+                links.remove(b_id)
+
     def associated(self, from_type: str, from_id: int, to_type: str) -> list[int]:
         """Ids of the `to_type` records linked to one record (primary first)."""
         return self.associations.get((from_type, to_type), {}).get(from_id, [])

@@ -304,10 +304,11 @@ def _object(
 
 
 #: Fields with field history tracking on in this org, per object, and the history object their
-#: changes go to with the field naming the record and each field's `DataType`.
+#: changes go to with the field naming the record and each field's `DataType` (`EntityId`: a
+#: lookup, whose change adds two rows, `history_rows`).
 TRACKED_FIELDS: dict[str, tuple[str, str, dict[str, str]]] = {
     "Lead": ("LeadHistory", "LeadId", {"Status": "DynamicEnum"}),
-    "Contact": ("ContactHistory", "ContactId", {"Title": "Text"}),
+    "Contact": ("ContactHistory", "ContactId", {"Title": "Text", "AccountId": "EntityId"}),
     "Account": ("AccountHistory", "AccountId", {"Type": "DynamicEnum"}),
 }
 

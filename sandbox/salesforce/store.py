@@ -296,18 +296,41 @@ class Store:
             old, new = _history_value(record.get(field_name)), _history_value(changes[field_name])
             if old == new:
                 continue
-            row = {
-                parent: record_id,
-                "Field": field_name,
-                "DataType": data_type,
-                "OldValue": old,
-                "NewValue": new,
-                "CreatedDate": stamp,
-                "CreatedById": user,
-            }
-            row_id = self.load(history, row)
-            if self._journal is not None:
-                self._journal.append((history, row_id, None))
+            for name_then, kind, before, after in self._history_rows(
+                field_name, data_type, old, new
+            ):
+                row = {
+                    parent: record_id,
+                    "Field": name_then,
+                    "DataType": kind,
+                    "OldValue": before,
+                    "NewValue": after,
+                    "CreatedDate": stamp,
+                    "CreatedById": user,
+                }
+                row_id = self.load(history, row)
+                if self._journal is not None:
+                    self._journal.append((history, row_id, None))
+
+    def _history_rows(
+        self, field: str, data_type: str, old: str | None, new: str | None
+    ) -> list[tuple[str, str, str | None, str | None]]:
+        """(Field, DataType, OldValue, NewValue) of the rows one change adds: one, or for a
+        lookup two under its relationship name (`Account` for `AccountId`), the names the
+        screens show and then the ids, as Salesforce records a foreign key's change."""
+        if data_type != "EntityId":
+            return [(field, data_type, old, new)]
+        return [
+            (field[:-2], "Text", self._record_name(old), self._record_name(new)),
+            (field[:-2], data_type, old, new),
+        ]
+
+    def _record_name(self, record_id: str | None) -> str | None:
+        if record_id is None:
+            return None
+        table = self.tables.get(object_of(record_id) or "")
+        record = table.get(record_id) if table is not None else None
+        return None if record is None else record.get("Name")
 
     def update(  # noqa: PLR0912, PLR0913  one record update with its Salesforce checks in order
         self,

@@ -11,7 +11,7 @@ from connectors.base import MemberRequest
 from connectors.history import PropertyHistories
 from revops import backtest as bt
 from revops.account_context import at_cutoffs
-from revops.outcomes import label
+from revops.outcomes import Labelled, label
 from revops.point_in_time import CutoffPolicy
 from scoring.types import Event, Record
 from tests.scoring.helpers import model
@@ -95,14 +95,21 @@ class FakeCrm:
 
 
 def labelled_people():
-    records = [
-        person("p1", "7", True, 12),  # after p1's own visit (day 10) and the industry change
-        person("p2", "7", False, None),  # cutoff day 5: before both
-        person("p3", "7", True, 10.5),  # after the visit, before the industry change
-        person("p4", "8", True, 20),  # company 8: software, nobody engaged
-        person("p5", None, False, None),  # no company
-        person("p6", "9", False, None),  # a company the CRM does not return
-    ]
+    return labelled_of(
+        [
+            person("p1", "7", True, 12),  # after p1's own visit (day 10) and the industry change
+            person("p2", "7", False, None),  # cutoff day 5: before both
+            person("p3", "7", True, 10.5),  # after the visit, before the industry change
+            person("p4", "8", True, 20),  # company 8: software, nobody engaged
+            person("p5", None, False, None),  # no company
+            person("p6", "9", False, None),  # a company the CRM does not return
+        ]
+    )
+
+
+def labelled_of(records: list[Record], **history) -> Labelled:
+    """`records` labelled as of NOW (cutoffs: outcome date, else creation plus 5 days), with
+    the property `history` given (`label`'s `history` and `history_properties`)."""
     return label(
         records,
         outcome="won",
@@ -111,6 +118,7 @@ def labelled_people():
         as_of=NOW,
         default_now=NOW,
         policy=CutoffPolicy(window_days=5),
+        **history,
     )
 
 
@@ -158,4 +166,38 @@ def test_each_person_reads_their_account_as_scored_at_their_own_cutoff():
         "company records; 2 without one)",
         "  the person's company is the one associatedcompanyid names today",
         "  company values from the CRM's property history: industry",
+    )
+
+
+def test_a_person_who_moved_after_their_cutoff_reads_the_account_of_that_moment():
+    """With the history of the account field, p1 (converted on day 12, moved from company 8 to
+    company 7 on day 15) reads company 8 as it was at its cutoff; p2 (no outcome, cutoff day 5)
+    was created with company 7 and never moved."""
+    records = [person("p1", "7", True, 12), person("p2", "7", False, None)]
+    moved = {"associatedcompanyid": [(T0, "8"), (day(15), "7")]}
+    stayed = {"associatedcompanyid": [(T0, "7")]}
+    labelled = labelled_of(
+        records,
+        history={"p1": moved, "p2": stayed},
+        history_properties=frozenset({"associatedcompanyid"}),
+    )
+    crm = FakeCrm()
+    labelled = at_cutoffs(
+        labelled,
+        connector=crm,  # type: ignore[arg-type]
+        crm="hubspot",
+        kind="contact",
+        model=PEOPLE,
+        account_model=ACCOUNTS,
+    )
+    assert [r[1] for r in crm.reads] == [["7", "8"]]
+    values = [
+        (r.id, r.properties["associatedcompanyid"], r.properties.get("account.interest"))
+        for r in labelled.records
+    ]
+    # company 8 has nobody engaged; company 7's visitor came on day 10, after p2's cutoff
+    assert values == [("p1", "8", 0), ("p2", "7", 0)]
+    assert labelled.account_lines[1] == (
+        "  the person's company is the one associatedcompanyid named at that moment (its "
+        "property history)"
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,12 +33,14 @@ class Live:
     tmp: Path
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    tmp = tmp_path_factory.mktemp("accounts")
+@contextmanager
+def synced(tmp: Path, *, companies: int = COMPANIES, people: Path = PEOPLE) -> Iterator[Live]:
+    """A HubSpot sandbox with buying committees (8 contacts a company), a config scoring its
+    contacts with `people` and its companies with the example account model, set up and fully
+    synced at `NOW`; stopped after the block."""
     sandbox = HubSpotSandbox(
-        contacts=COMPANIES * 8,
-        companies=COMPANIES,
+        contacts=companies * 8,
+        companies=companies,
         now=datetime(2026, 11, 20, 12, tzinfo=UTC),
         rate_limit_10s=100_000,
         search_per_second=100_000,
@@ -50,7 +53,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "  - name: sandbox\n"
         "    crm: hubspot\n"
         f'    hubspot: {{base_url: "{sandbox.url}", access_token: "{sandbox.token}"}}\n'
-        f"    objects: [{{kind: contact, model: {PEOPLE}}}, {{kind: company, model: {ACCOUNTS}}}]\n"
+        f"    objects: [{{kind: contact, model: {people}}}, {{kind: company, model: {ACCOUNTS}}}]\n"
     )
     try:
         assert main(["setup", "--config", str(config), "--apply"]) == 0
@@ -58,6 +61,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield Live(sandbox, config, tmp)
     finally:
         sandbox.stop()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    with synced(tmp_path_factory.mktemp("accounts")) as world:
+        yield world
 
 
 def run(capsys, *args: str) -> tuple[int, str]:

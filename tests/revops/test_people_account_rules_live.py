@@ -144,7 +144,8 @@ def test_backtest_reads_each_contacts_company_at_the_contacts_cutoff(live, candi
         "account. rules read each person's company as scored by hubspot-b2b-companies at the "
         "person's own cutoff, from its people's activity and scores known then (2,030 people on "
         "300 company records; 370 without one)",
-        "  the person's company is the one associatedcompanyid names today",
+        "  the person's company is the one associatedcompanyid named at that moment (its "
+        "property history)",
         "  company values from the CRM's property history: annualrevenue, country, industry, "
         "numberofemployees",
     ]
@@ -175,9 +176,11 @@ def test_calibrate_weighs_the_account_rules_on_what_was_known_at_each_cutoff(
 
 
 def test_explain_at_a_past_moment_scores_the_company_as_it_was_then(live, candidate, capsys):
-    """The sandbox dates a company's properties at its creation and its people's activity came
-    later: a minute before the creation neither account rule holds, a minute after the
-    A-grade one does, and today's stored result (explain without a past --now) has both."""
+    """The contact's company is the one `associatedcompanyid` named at the moment (the sandbox
+    dates a generated value at the record's creation): a minute before the contact was created
+    it had none, so neither account rule holds; a minute after, its company is scored as it was
+    then (A-grade, its people not yet engaged); today's stored result (explain without a past
+    --now) has both rules."""
     config = live.tmp / "contacts-with-account-rules.yaml"
     config.write_text(live.config.read_text().replace(str(PEOPLE), str(candidate)))
     companies = stored_companies(live)
@@ -187,9 +190,13 @@ def test_explain_at_a_past_moment_scores_the_company_as_it_was_then(live, candid
         if companies[c][0] == "A" and companies[c][1] >= 30
     )
     assert (contact, company, companies[company]) == ("301", "237", ("A", 80))
-    created = live.sandbox.store.table("companies").rows[int(company)].created
+    created = live.sandbox.store.table("contacts").rows[int(contact)].created
     moment = datetime.fromtimestamp(created / 1000, tz=UTC)
     seen = {}
+    tied = {
+        "before": "0 people on 0 company records; 1 without one",
+        "after": "1 person on 1 company record; 0 without one",
+    }
     for name, at in (
         ("before", moment - timedelta(minutes=1)),
         ("after", moment + timedelta(minutes=1)),
@@ -203,11 +210,12 @@ def test_explain_at_a_past_moment_scores_the_company_as_it_was_then(live, candid
         seen[name] = {
             r["rule"]: r["matched"] for r in data["rules"] if r["rule"] in ACCOUNT_RULE_NAMES
         }
-        assert data["point_in_time"]["accounts"][0] == (
+        assert data["point_in_time"]["accounts"][:2] == [
             "account. rules read each person's company as scored by hubspot-b2b-companies at "
-            f"{at.isoformat()}, from its people's activity and scores known then (1 person on 1 "
-            "company record; 0 without one)"
-        )
+            f"{at.isoformat()}, from its people's activity and scores known then ({tied[name]})",
+            "  the person's company is the one associatedcompanyid named at that moment (its "
+            "property history)",
+        ]
     code, out = run(
         capsys, "explain", contact, "--config", str(config), "--kind", "contact", "--format", "json"
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from connectors.salesforce.history import history_query
 from sandbox.salesforce.generator import CUSTOMER_TYPE
 
@@ -27,11 +29,26 @@ def query_calls(connector) -> int:
     return int(calls.get("query", 0) + calls.get("query_more", 0))
 
 
-def test_the_history_query_names_only_the_models_fields():
-    assert history_query("account", ["Type", "Custom__c"]) == (
-        "SELECT AccountId, Field, OldValue, NewValue, CreatedDate FROM AccountHistory "
-        "WHERE Field IN ('Custom__c', 'Type') ORDER BY AccountId, CreatedDate"
-    )
+@pytest.mark.parametrize(
+    ("kind", "fields", "query"),
+    [
+        (
+            "account",
+            ["Type", "Custom__c"],
+            "SELECT AccountId, Field, OldValue, NewValue, CreatedDate FROM AccountHistory "
+            "WHERE Field IN ('Custom__c', 'Type') ORDER BY AccountId, CreatedDate",
+        ),
+        # a lookup's rows may name the field or its relationship: both are asked for
+        (
+            "contact",
+            ["Title", "AccountId"],
+            "SELECT ContactId, Field, OldValue, NewValue, CreatedDate FROM ContactHistory "
+            "WHERE Field IN ('Account', 'AccountId', 'Title') ORDER BY ContactId, CreatedDate",
+        ),
+    ],
+)
+def test_the_history_query_names_only_the_models_fields(kind, fields, query):
+    assert history_query(kind, fields) == query
 
 
 def test_a_won_accounts_type_is_rewound_and_untracked_fields_are_named(
