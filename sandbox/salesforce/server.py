@@ -176,6 +176,23 @@ class SalesforceSandbox:
 
         return install_leadsync_fields(self.store, grant=grant)
 
+    def move_contact(self, contact_id: str, account_id: str, *, at: int | None = None) -> None:
+        """The Contact changed Accounts at `at` (epoch seconds; default the org's clock now), as
+        a user's edit: `AccountId` updated with its two `ContactHistory` rows (the org tracks
+        the field). Raises ValueError with the save errors Salesforce would answer."""
+        store = self.store
+        with store.lock:
+            errors = store.update(
+                "Contact",
+                contact_id,
+                {"AccountId": account_id},
+                user=store.integration_user,
+                auto_assign=False,
+                stamp=store.now() if at is None else at,
+            )
+        if errors:
+            raise ValueError(f"cannot move {contact_id} to {account_id}: {errors}")
+
     # -- dispatch ---------------------------------------------------------------------------------
 
     def _dispatch(self, request: Request) -> Response:

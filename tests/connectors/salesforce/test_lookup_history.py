@@ -20,15 +20,7 @@ def test_a_contact_moved_to_another_account_has_the_ids_in_its_history(
     before = contact["AccountId"]
     after = next(i for i in store.table("Account") if i != before)
     moved = store.now_epoch - 3_600
-    errors = store.update(
-        "Contact",
-        contact_id,
-        {"AccountId": after},
-        user=store.integration_user,
-        auto_assign=False,
-        stamp=moved,
-    )
-    assert errors == []
+    sandbox.move_contact(contact_id, after, at=moved)
     rows = [r for r in store.table("ContactHistory").values() if r["ContactId"] == contact_id]
     names = {i: store.table("Account")[i]["Name"] for i in (before, after)}
     assert [(r["Field"], r["DataType"], r["OldValue"], r["NewValue"]) for r in rows] == [
