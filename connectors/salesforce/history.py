@@ -68,7 +68,7 @@ def _ids_only(row: dict[str, Any]) -> bool:
 def history_query(kind: str, fields: Sequence[str]) -> str:
     """The SOQL reading every change of `fields` for records of `kind`."""
     sobject, parent = HISTORY_OBJECTS[kind]
-    asked = {f for f in fields} | {f[:-2] for f in fields if _is_lookup(f)}
+    asked = set(fields) | {f[:-2] for f in fields if _is_lookup(f)}
     names = ", ".join(quote(f) for f in sorted(asked))
     return (
         f"SELECT {parent}, Field, OldValue, NewValue, CreatedDate FROM {sobject} "
