@@ -9,16 +9,19 @@ have none): a change to something the model does not read reads and scores no on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from scoring.types import Record
 
-__all__ = ["STORED_CHUNK", "Stored", "not_holding"]
+__all__ = ["STORED_CHUNK", "Stored", "holds", "not_holding"]
 
 #: People whose stored inputs are asked for at a time (one query of their ids).
 STORED_CHUNK = 1000
 #: `ReadHints.stored`: record ids in, the inputs the current model last scored them with out.
 Stored = Callable[[Sequence[str]], Mapping[str, Record]]
+#: What a snapshot without a property holds: never equal to a related record's value, None
+#: included.
+_ABSENT = object()
 
 
 def not_holding(
@@ -34,3 +37,11 @@ def not_holding(
             if snapshot is None or not holds(person, snapshot):
                 kept.append(person)
     return kept
+
+
+def holds(snapshot: Record, expected: Iterable[tuple[str, object]]) -> bool:
+    """Whether `snapshot` (a person's stored inputs) holds every `(property, value)` of
+    `expected`: values as the CRM sent them, compared as they are; a property the snapshot
+    lacks holds nothing."""
+    values = snapshot.properties
+    return all(values.get(name, _ABSENT) == value for name, value in expected)

@@ -36,8 +36,7 @@ from connectors.hubspot.cursor import IncrementalState
 from connectors.hubspot.enrichment import COMPANY_PREFIX
 from connectors.hubspot.reading import ObjectSpec, read_incremental
 from connectors.hubspot.values import parse_time
-from connectors.related_changes import Stored, not_holding
-from scoring.types import Record
+from connectors.related_changes import Stored, holds, not_holding
 
 __all__ = ["COMPANIES", "changed_companies_since", "people_of"]
 
@@ -45,8 +44,6 @@ COMPANIES = ObjectSpec("company", "companies", "hs_lastmodifieddate")
 
 Raw = dict[str, Any]
 Seen = Callable[[Sequence[AccountChange]], Collection[str]]
-#: What a snapshot without a property holds: never equal to a company's value, None included.
-_ABSENT = object()
 
 
 def changed_companies_since(
@@ -92,18 +89,12 @@ def people_of(
     return not_holding(
         people,
         stored,
-        lambda contact, snapshot: _holds(
-            snapshot, [companies[c] for c in companies_of[contact]], properties
+        lambda contact, snapshot: holds(
+            snapshot,
+            (
+                (COMPANY_PREFIX + name, companies[company].get(name))
+                for company in companies_of[contact]
+                for name in properties
+            ),
         ),
-    )
-
-
-def _holds(snapshot: Record, companies: Sequence[Raw], properties: Sequence[str]) -> bool:
-    """Whether `snapshot` (a contact's stored inputs) holds each company's value of every one
-    of `properties` (as `company.<property>`): raw values, as read, compared as they are."""
-    values = snapshot.properties
-    return all(
-        values.get(COMPANY_PREFIX + name, _ABSENT) == company.get(name)
-        for company in companies
-        for name in properties
     )

@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import AccountChange
-from connectors.related_changes import Stored, not_holding
+from connectors.related_changes import Stored, holds, not_holding
 from connectors.salesforce.activity import parse_datetime, row_value
 from connectors.salesforce.queries import id_filter, select, soql_datetime
 from connectors.salesforce.reader import IDS_PER_QUERY, Reader
@@ -62,8 +62,6 @@ __all__ = [
 ACCOUNT_PREFIX = "account."
 Row = Mapping[str, Any]
 Seen = Callable[[Sequence[AccountChange]], Collection[str]]
-#: What a snapshot without a field holds: never equal to an Account's value, None included.
-_ABSENT = object()
 _COLUMNS = ("Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById")
 
 
@@ -167,14 +165,11 @@ def _changed_people(
     return not_holding(
         list(account_of),
         stored,
-        lambda contact, snapshot: _holds(snapshot, accounts[account_of[contact]], paths),
-    )
-
-
-def _holds(snapshot: Record, account: Row, paths: Mapping[str, str]) -> bool:
-    """Whether `snapshot` (a Contact's stored inputs) holds the Account's value of every model
-    field in `paths` (values as the API sent them, compared as they are)."""
-    values = snapshot.properties
-    return all(
-        values.get(field, _ABSENT) == row_value(account, path) for field, path in paths.items()
+        lambda contact, snapshot: holds(
+            snapshot,
+            (
+                (field, row_value(accounts[account_of[contact]], path))
+                for field, path in paths.items()
+            ),
+        ),
     )

@@ -44,13 +44,12 @@ _RECORD_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 
 
 def _field_values(fields: Sequence[str]) -> dict[str, str]:
-    """The `Field` values whose rows hold `fields`' changes, in lower case, -> the field: each
-    field, and for a lookup (`AccountId`) its relationship name too (`Account`)."""
-    names: dict[str, str] = {}
+    """The `Field` values whose rows hold `fields`' changes -> the field: each field, and for a
+    lookup (`AccountId`) its relationship name too (`Account`)."""
+    names = {field: field for field in fields}
     for field in fields:
-        names[field.lower()] = field
         if _is_lookup(field):
-            names.setdefault(field[:-2].lower(), field)
+            names.setdefault(field[:-2], field)
     return names
 
 
@@ -68,8 +67,7 @@ def _ids_only(row: dict[str, Any]) -> bool:
 def history_query(kind: str, fields: Sequence[str]) -> str:
     """The SOQL reading every change of `fields` for records of `kind`."""
     sobject, parent = HISTORY_OBJECTS[kind]
-    asked = set(fields) | {f[:-2] for f in fields if _is_lookup(f)}
-    names = ", ".join(quote(f) for f in sorted(asked))
+    names = ", ".join(quote(f) for f in sorted(_field_values(fields)))
     return (
         f"SELECT {parent}, Field, OldValue, NewValue, CreatedDate FROM {sobject} "
         f"WHERE Field IN ({names}) ORDER BY {parent}, CreatedDate"
@@ -101,7 +99,7 @@ def read_history(
         return PropertyHistories({}, frozenset())
     _, parent = HISTORY_OBJECTS[kind]
     wanted = set(ids)
-    by_name = _field_values(fields)
+    by_name = {value.lower(): field for value, field in _field_values(fields).items()}
     kept: list[tuple[str, str, datetime, dict[str, Any]]] = []
     # of the two rows of one lookup change, the ids' row: where each change's row is in `kept`
     lookup_change: dict[tuple[str, str, datetime], int] = {}
