@@ -274,52 +274,6 @@ fit:
     - {name: Software, if: {ACCOUNT.Industry: Technology}, points: 10}
     - {name: Owned, if: {Account.Owner.Name: {exists: true}}, points: 1}
 """
-
-
-def test_salesforce_account_fields_are_checked_against_the_account_describe(
-    salesforce: SalesforceSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`Account.<field>` on a Contact is checked against the Account's fields (any case, as
-    Salesforce matches them); a path past the Account (`Account.Owner.Name`) is left to the
-    read, which the describe of the Account alone cannot tell about."""
-    model, where, lines = refused(salesforce, tmp_path, "contact", SF_CONTACT_MODEL, capsys)
-    assert lines == [
-        f"{model}:6:24 fit.rules[1].if.Account.NumberOfEmployes: no property "
-        f"'Account.NumberOfEmployes' {where} (did you mean 'Account.NumberOfEmployees'?)"
-    ]
-    fixed = SF_CONTACT_MODEL.replace("Employes", "Employees")
-    assert_validates(salesforce, tmp_path, "contact", fixed, capsys)
-
-
-def refused(
-    salesforce: SalesforceSandbox,
-    tmp_path: Path,
-    kind: str,
-    model_text: str,
-    capsys: pytest.CaptureFixture[str],
-) -> tuple[Path, str, list[str]]:
-    """`validate --config` on a `kind` model of `model_text`, which must exit 2 with nothing on
-    stdout: (the model file, the messages' place, the error lines)."""
-    model, code, out, err = validate_salesforce(salesforce, tmp_path, kind, model_text, capsys)
-    assert (code, out) == (2, "")
-    where = f"among the {kind} properties of connection 'sf' (salesforce)"
-    return model, where, err.removeprefix("error: ").splitlines()
-
-
-def assert_validates(
-    salesforce: SalesforceSandbox,
-    tmp_path: Path,
-    kind: str,
-    model_text: str,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """`validate --config` says OK for a `kind` model of `model_text`."""
-    _, code, out, err = validate_salesforce(salesforce, tmp_path, kind, model_text, capsys)
-    name = model_text.split("\n", 1)[0].removeprefix("name: ")
-    assert (code, err) == (0, "")
-    assert out.startswith(f"OK sf {kind}: model '{name}' (")
-
-
 SF_LEAD_MODEL = """\
 name: sf-leads
 object: lead
@@ -329,23 +283,6 @@ fit:
     - {name: Owned, if: {owner.Name: {exists: true}}, points: 1}
     - {name: Converted big, if: {ConvertedAccount.NumberOfEmployees: {gte: 500}}, points: 1}
 """
-
-
-def test_salesforce_dotted_names_must_start_with_a_relationship_of_the_object(
-    salesforce: SalesforceSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A Lead has no `Account` relationship (only `ConvertedAccount`): `Account.<field>` on a
-    lead model is refused by `validate --config` instead of failing the run's first query;
-    relationship paths the Lead has (`Owner.Name`, in any case) pass."""
-    model, where, lines = refused(salesforce, tmp_path, "lead", SF_LEAD_MODEL, capsys)
-    assert lines == [
-        f"{model}:5:24 fit.rules[0].if.Account.NumberOfEmployees: no property "
-        f"'Account.NumberOfEmployees' {where}: no relationship 'Account'"
-    ]
-    fixed = SF_LEAD_MODEL.replace("{Account.", "{ConvertedAccount.")
-    assert_validates(salesforce, tmp_path, "lead", fixed, capsys)
-
-
 SF_DEEP_MODEL = """\
 name: sf-deep
 object: contact
@@ -355,17 +292,58 @@ fit:
 """
 
 
-def test_salesforce_field_paths_past_five_levels_are_refused(
-    salesforce: SalesforceSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("kind", "model_text", "error", "fix"),
+    [
+        # `Account.<field>` on a Contact is checked against the Account's fields (any case, as
+        # Salesforce matches them); a path past the Account (`Account.Owner.Name`) is left to
+        # the read, which the describe of the Account alone cannot tell about
+        (
+            "contact",
+            SF_CONTACT_MODEL,
+            "{model}:6:24 fit.rules[1].if.Account.NumberOfEmployes: no property "
+            "'Account.NumberOfEmployes' {where} (did you mean 'Account.NumberOfEmployees'?)",
+            ("Employes", "Employees"),
+        ),
+        # a Lead has no `Account` relationship (only `ConvertedAccount`); relationship paths
+        # the Lead has (`Owner.Name`, in any case) pass
+        (
+            "lead",
+            SF_LEAD_MODEL,
+            "{model}:5:24 fit.rules[0].if.Account.NumberOfEmployees: no property "
+            "'Account.NumberOfEmployees' {where}: no relationship 'Account'",
+            ("{Account.", "{ConvertedAccount."),
+        ),
+        # SOQL takes at most five levels in a child-to-parent path, the queried object the
+        # first: five relationships from a Contact are refused, four pass
+        (
+            "contact",
+            SF_DEEP_MODEL,
+            "{model}:5:25 fit.rules[0].if.Account.Owner.Manager.Manager.Manager.Name: no "
+            "property 'Account.Owner.Manager.Manager.Manager.Name' {where}: a field path climbs "
+            "at most 4 relationships (this one 5)",
+            ("Manager.Manager.Manager.", "Manager.Manager."),
+        ),
+    ],
+    ids=["account-field", "relationship", "depth"],
+)
+def test_salesforce_dotted_names_are_checked_before_any_read(
+    salesforce: SalesforceSandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    model_text: str,
+    error: str,
+    fix: tuple[str, str],
 ) -> None:
-    """SOQL takes at most five levels in a child-to-parent path, the queried object the first:
-    a path climbing five relationships from a Contact is refused by `validate --config`, located,
-    instead of failing the run's first query; four pass."""
-    model, where, lines = refused(salesforce, tmp_path, "contact", SF_DEEP_MODEL, capsys)
-    assert lines == [
-        f"{model}:5:25 fit.rules[0].if.Account.Owner.Manager.Manager.Manager.Name: no property "
-        f"'Account.Owner.Manager.Manager.Manager.Name' {where}: a field path climbs at most 4 "
-        "relationships (this one 5)"
-    ]
-    fixed = SF_DEEP_MODEL.replace("Manager.Manager.Manager.", "Manager.Manager.")
-    assert_validates(salesforce, tmp_path, "contact", fixed, capsys)
+    """`validate --config` refuses a Salesforce model's dotted name the describe rules out,
+    located, exit 2 (instead of failing the run's first query), and takes the fixed model."""
+    model, code, out, err = validate_salesforce(salesforce, tmp_path, kind, model_text, capsys)
+    where = f"among the {kind} properties of connection 'sf' (salesforce)"
+    assert (code, out) == (2, "")
+    assert err.removeprefix("error: ").splitlines() == [error.format(model=model, where=where)]
+    fixed = model_text.replace(*fix)
+    _, code, out, err = validate_salesforce(salesforce, tmp_path, kind, fixed, capsys)
+    name = model_text.split("\n", 1)[0].removeprefix("name: ")
+    assert (code, err) == (0, "")
+    assert out.startswith(f"OK sf {kind}: model '{name}' (")
