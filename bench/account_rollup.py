@@ -100,6 +100,7 @@ def hubspot(args: argparse.Namespace) -> tuple[list[Figure], dict[str, Any]]:
         now=NOW,
         rate_limit_10s=10_000_000,
         search_per_second=1_000_000,
+        association_limit_10s=10_000_000,  # the clock stands still: no window ever slides
         buying_committees=True,
         clock=NOW.timestamp,
     ).start()

@@ -89,7 +89,7 @@ SERVER = """
 import json, sys
 from sandbox.hubspot import HubSpotSandbox
 sandbox = HubSpotSandbox(contacts={n}, rate_limit_10s={limit}, search_per_second={limit},
-                         tier="professional").start()
+                         association_limit_10s={limit}, tier="professional").start()
 print(json.dumps({{"url": sandbox.url, "token": sandbox.token}}), flush=True)
 sys.stdin.read()
 sandbox.stop()
@@ -320,6 +320,7 @@ def throughput(contacts: int, folder: Path, runs: int) -> dict[str, Any]:
             contacts=contacts,
             rate_limit_10s=UNLIMITED,
             search_per_second=UNLIMITED,
+            association_limit_10s=UNLIMITED,
             tier="professional",
         ).start()
         try:

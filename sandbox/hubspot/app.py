@@ -41,6 +41,9 @@ from sandbox.hubspot.store import Store
 from sandbox.hubspot.values import from_ms, to_ms
 
 TIERS = ("starter", "professional", "enterprise")
+#: The association endpoints' own burst limit per ten seconds by tier (HubSpot's associations
+#: guide, "Limits"), apart from the general window they are exempt from.
+ASSOCIATION_BURST = {"starter": 100, "professional": 150, "enterprise": 150}
 
 
 def _object_scope(pick: Callable[[str], str]) -> Scopes:
@@ -57,7 +60,9 @@ class HubSpotSandbox:
     `contacts`/`companies`/`seed`/`now` shape the generated data (same values, same data);
     `rate_limit_10s`, `daily_limit` the limits; `latency_ms` the median latency; `tier` whether
     the Events API is available ("enterprise"); `tls` serves HTTPS with a throwaway CA
-    (`ca_file`); `search_per_second` the search endpoints' own limit; `archived_contacts` adds
+    (`ca_file`); `search_per_second` the search endpoints' own limit; `association_limit_10s`
+    the association endpoints' own ten-second limit (default the tier's, `ASSOCIATION_BURST`);
+    `archived_contacts` adds
     that many archived (deleted) contacts on top of `contacts`; `buying_committees` makes some
     companies in market, their people engaging together, with a hidden won deal per company
     (`sandbox.hubspot.committees`). `time_zone` is the account's (the Account Info API
@@ -79,6 +84,7 @@ class HubSpotSandbox:
         tls: bool = False,
         port: int = 0,
         search_per_second: int = 5,
+        association_limit_10s: int | None = None,
         archived_contacts: int = 0,
         buying_committees: bool = False,
         time_zone: str = "America/New_York",
@@ -98,6 +104,11 @@ class HubSpotSandbox:
             per_window=rate_limit_10s,
             daily=daily_limit,
             search_per_second=search_per_second,
+            associations_per_window=(
+                association_limit_10s
+                if association_limit_10s is not None
+                else ASSOCIATION_BURST[tier]
+            ),
             clock=clock,
             zone=ZoneInfo(time_zone),
         )
@@ -368,7 +379,9 @@ class HubSpotSandbox:
             "/crm/v4/associations/{from}/{to}/batch/read",
             self.associations.batch_read,
             association_scopes,
-            kind="exempt",  # x-hubspot-rate-limit-exemptions: ["ten-secondly"] in the spec
+            # x-hubspot-rate-limit-exemptions: ["ten-secondly"] in the spec; a burst limit
+            # of its own in the associations guide
+            kind="associations",
         )
         self._add("GET", "/events/v3/events/?", "/events/v3/events/", self.events.list_events)
         self._add(
@@ -450,7 +463,8 @@ class HubSpotSandbox:
             refusal, headers = self.limits.admit(
                 token.app,
                 search=route.kind == "search",
-                exempt=route.kind in ("search", "exempt"),
+                exempt=route.kind in ("search", "associations"),
+                associations=route.kind == "associations",
                 oauth=token.oauth,
             )
             if refusal is not None:

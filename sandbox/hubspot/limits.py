@@ -8,8 +8,10 @@ Headers follow https://developers.hubspot.com/docs/api/usage-details ("Rate limi
 calls have no daily limit. A 429 names the policy (`TEN_SECONDLY_ROLLING`, `DAILY`, or
 `SECONDLY` for search) and has no Retry-After. Search requests and association batch reads are
 exempt from the ten-second window (the OpenAPI specs mark them `x-hubspot-rate-limit-exemptions:
-["ten-secondly"]`): they count against the day, search against its own per-second limit, and
-carry no window headers. The day is the account's: it starts at midnight in its time zone
+["ten-secondly"]`): they count against the day, search against its own per-second limit, the
+association endpoints against their own burst limit (HubSpot's associations guide, "Limits":
+100 requests per 10 seconds on Free and Starter, 150 on Professional and Enterprise), and carry
+no window headers. The day is the account's: it starts at midnight in its time zone
 (developers.hubspot.com/apisbytier: "The daily limits reset at midnight based on the time zone
 setting of the HubSpot account").
 """
@@ -31,6 +33,7 @@ from sandbox.hubspot import errors
 class _Bucket:
     window: deque[float] = field(default_factory=deque)
     search: deque[float] = field(default_factory=deque)
+    associations: deque[float] = field(default_factory=deque)
     day: int = -1
     daily: int = 0
 
@@ -45,10 +48,12 @@ class RateLimiter:
         daily: int = 1_000_000,
         window_s: float = 10.0,
         search_per_second: int = 5,
+        associations_per_window: int = 150,
         clock: Callable[[], float] = time.time,
         zone: dt.tzinfo = dt.UTC,
     ) -> None:
         self.per_window = per_window
+        self.associations_per_window = associations_per_window
         self.zone = zone
         self.daily = daily
         self.window_s = window_s
@@ -63,13 +68,20 @@ class RateLimiter:
             self._buckets.clear()
 
     def admit(
-        self, app: str, *, search: bool, oauth: bool, exempt: bool = False
+        self,
+        app: str,
+        *,
+        search: bool,
+        oauth: bool,
+        exempt: bool = False,
+        associations: bool = False,
     ) -> tuple[Response | None, dict[str, str]]:
         """Count one request; returns (a 429 or None, the rate-limit headers to send).
 
         `exempt` requests (search, association batch reads: the OpenAPI specs mark them
-        `x-hubspot-rate-limit-exemptions: ["ten-secondly"]`) count against the day only, and
-        search against its own per-second limit."""
+        `x-hubspot-rate-limit-exemptions: ["ten-secondly"]`) count against the day, not the
+        ten-second window; search against its own per-second limit, `associations` requests
+        against the association endpoints' own ten-second burst limit."""
         now = self.clock()
         with self._lock:
             bucket = self._buckets.setdefault(app, _Bucket())
@@ -88,6 +100,11 @@ class RateLimiter:
                 refusal = errors.rate_limited(
                     "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."
                 )
+            elif associations and self._full(bucket.associations, now):
+                # the refusal's body is not documented: the ten-second policy's is assumed
+                refusal = errors.rate_limited(
+                    "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."
+                )
             elif search:
                 recent = bucket.search
                 while recent and recent[0] <= now - 1.0:
@@ -99,11 +116,19 @@ class RateLimiter:
                 else:
                     recent.append(now)
             if refusal is None:
-                if not exempt:
+                if associations:
+                    bucket.associations.append(now)
+                elif not exempt:
                     window.append(now)
                 bucket.daily += 1
             headers = {} if exempt else self._headers(bucket, now, oauth=oauth)
         return refusal, headers
+
+    def _full(self, burst: deque[float], now: float) -> bool:
+        """Whether the association endpoints' window holds its limit (older calls dropped)."""
+        while burst and burst[0] <= now - self.window_s:
+            burst.popleft()
+        return len(burst) >= self.associations_per_window
 
     def _day(self, now: float) -> int:
         return dt.datetime.fromtimestamp(now, self.zone).date().toordinal()

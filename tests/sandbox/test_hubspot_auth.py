@@ -215,6 +215,32 @@ def test_search_has_its_own_per_second_limit():
         assert search().status_code == 200
 
 
+@pytest.mark.parametrize(("tier", "burst"), [("starter", 100), ("professional", 150)])
+def test_association_reads_have_their_own_ten_second_limit(tier, burst):
+    """Outside the general window (`rate_limit_10s=2` here), inside their own, by tier."""
+    clock = Clock()
+    with _box(clock, rate_limit_10s=2, tier=tier) as box:
+
+        def associations() -> requests.Response:
+            return requests.post(
+                f"{box.url}/crm/v4/associations/contacts/companies/batch/read",
+                json={"inputs": [{"id": "1"}]},
+                headers={"Authorization": f"Bearer {box.token}"},
+                timeout=5,
+            )
+
+        # id 1 is no contact: a 207 naming it among the errors
+        assert [associations().status_code for _ in range(burst)] == [207] * burst
+        refused = associations()
+        assert refused.status_code == 429
+        assert refused.json()["policyName"] == "TEN_SECONDLY_ROLLING"
+        assert "X-HubSpot-RateLimit-Remaining" not in refused.headers
+        # the general window is untouched: both of its calls are still there
+        assert [_get(box, box.token).status_code for _ in range(3)] == [200, 200, 429]
+        clock.t += 10.01
+        assert associations().status_code == 207
+
+
 def test_oauth_calls_have_no_daily_limit():
     with _box(Clock(), rate_limit_10s=100, daily_limit=2) as box:
         token = _refresh(box).json()["access_token"]

@@ -31,3 +31,25 @@ def test_searches_and_association_reads_do_not_count_in_the_ten_second_window(
     # no search or association read was refused for the window (batch reads count in it)
     assert "objects.search 429" not in usage.by_endpoint
     assert "associations.batch_read 429" not in usage.by_endpoint
+
+
+def test_association_reads_refused_for_their_own_burst_limit_are_retried(
+    make_sandbox, make_connector, clock
+) -> None:
+    # one association read per ten seconds: every read after the first of a window is refused
+    sandbox = make_sandbox(contacts=1200, association_limit_10s=1, search_per_second=1000)
+    connector = make_connector(sandbox, search_per_second=1000)
+    records = read_all(
+        connector,
+        since=sandbox.now - timedelta(days=3650),
+        fields=["email", "company.industry"],
+        event_types=["meeting"],
+    )
+    assert {r.id for r in records} == live_ids(sandbox)
+    usage = connector.usage
+    # the same five reads as without the limit were admitted, after refusals (attempts count)
+    refused = usage.by_endpoint["associations.batch_read 429"]
+    assert refused >= 4  # one window admits one: the four after the first were refused first
+    assert usage.by_endpoint["associations.batch_read"] - refused == 4 + 1
+    with_company = [r for r in records if r.properties.get("company.industry")]
+    assert with_company  # the refused reads' companies arrived after the retry
