@@ -20,7 +20,7 @@ from sandbox.httpserver import Request, Response
 from sandbox.hubspot import errors, history
 from sandbox.hubspot.faults import Faults
 from sandbox.hubspot.schema import DEFAULT_RETURNED, OBJECT_ALIASES, OBJECT_TYPES
-from sandbox.hubspot.search import MAX_RESULTS, Searcher, SearchError, parse
+from sandbox.hubspot.search import MAX_RESULTS, Searcher, SearchError, body_problem, parse
 from sandbox.hubspot.store import ASSOCIATION_NAMES, Row, Store, Table, ValueProblem
 from sandbox.hubspot.values import iso_ms
 
@@ -289,7 +289,11 @@ class CrmApi:
     # -- POST /crm/v3/objects/{object}/search ---------------------------------------------
 
     def search(self, request: Request) -> Response:
-        """Filter, sort and page records (offset paging, 10,000-result cap)."""
+        """Filter, sort and page records (offset paging, 10,000-result cap, bodies of at most
+        3,000 characters)."""
+        too_long = body_problem(request.body)
+        if too_long is not None:
+            return errors.validation(too_long)
         parsed = table_and_body(self.store, request)
         if isinstance(parsed, Response):
             return parsed

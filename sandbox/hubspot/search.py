@@ -2,9 +2,10 @@
 
 Semantics follow https://developers.hubspot.com/docs/api/crm/search: filters within a group are
 ANDed, groups are ORed; up to 5 groups, 6 filters per group and 18 in all; one sort; `limit` up
-to 200; `after` is a numeric offset and paging past 10,000 results is a 400. Values are compared
-by the property's type (numbers as numbers, datetimes as epoch milliseconds given either as
-milliseconds or ISO-8601, everything else as case-insensitive text).
+to 200; `after` is a numeric offset and paging past 10,000 results is a 400; a request body
+longer than 3,000 characters is a 400 ("A query can contain a maximum of 3,000 characters").
+Values are compared by the property's type (numbers as numbers, datetimes as epoch milliseconds
+given either as milliseconds or ISO-8601, everything else as case-insensitive text).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ MAX_FILTERS_PER_GROUP = 6
 MAX_FILTERS = 18
 MAX_LIMIT = 200
 MAX_RESULTS = 10_000
+#: The longest request body (in characters) a search takes.
+MAX_BODY_CHARS = 3000
 TEXT_QUERY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "contacts": ("firstname", "lastname", "email", "phone", "company"),
     "companies": ("name", "domain", "website", "phone"),
@@ -37,6 +40,17 @@ Predicate = Callable[[Row], bool]
 
 class SearchError(ValueError):
     """A malformed search request; the message is what HubSpot's 400 says."""
+
+
+def body_problem(body: bytes) -> str | None:
+    """Why a search request body is refused for its length, or None (the limit counts
+    characters; the message is ours: HubSpot's is not documented)."""
+    chars = len(body.decode("utf-8", errors="replace"))
+    if chars > MAX_BODY_CHARS:
+        return (
+            f"The search request body is {chars} characters long. The maximum is {MAX_BODY_CHARS}."
+        )
+    return None
 
 
 @dataclass

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from connectors.errors import PermanentError, TransientError
 from connectors.hubspot import reading
@@ -253,3 +255,56 @@ def test_a_request_hubspot_rejects_is_a_permanent_error(make_sandbox, make_conne
     with pytest.raises(PermanentError, match="400 VALIDATION_ERROR: Invalid after"):
         read_all(connector, resume=forged)
     assert connector.usage.calls == 1  # not retried
+
+
+#: Enough property names (custom ones are often this long) to pass a search body's 3,000
+#: characters; HubSpot ignores names it does not know, as the sandbox does.
+LONG_NAMES = [f"custom_engagement_signal_from_the_marketing_team_{n:03d}" for n in range(60)]
+
+
+def test_a_search_too_long_for_hubspot_finds_ids_then_batch_reads_them(
+    make_sandbox, make_connector
+) -> None:
+    sandbox = make_sandbox(contacts=500)
+    later = sandbox.now + timedelta(hours=1)
+    touched = set(sandbox.mutate(250, at=later))
+    since = later - timedelta(minutes=1)
+    plain = make_connector(sandbox, overlap_s=0)
+    expected = {r.id: r.properties for r in read_all(plain, since=since)}
+    assert plain.usage.by_endpoint == {"objects.search": 2}
+    connector = make_connector(sandbox, overlap_s=0)
+    records = read_all(connector, since=since, fields=["email", "jobtitle", *LONG_NAMES])
+    # in id order, each once, with the values a short search gives
+    assert [r.id for r in records] == sorted(touched, key=int)
+    assert {r.id: {k: r.properties[k] for k in ("email", "jobtitle")} for r in records} == expected
+    assert {r.properties[LONG_NAMES[0]] for r in records} == {None}
+    # two searches of ids (200, then 50), and the records 100 a batch read: 2 + 1
+    assert connector.usage.by_endpoint == {"objects.search": 2, "objects.batch_read": 3}
+
+
+def test_the_sandbox_refuses_a_search_body_over_3000_characters(make_sandbox) -> None:
+    sandbox = make_sandbox(contacts=5)
+    pad = {"limit": 1, "properties": ["email"], "query": ""}
+    fixed = len(json.dumps(pad))
+
+    def search(chars: int) -> requests.Response:
+        body = dict(pad, query="x" * (chars - fixed))
+        text = json.dumps(body)
+        assert len(text) == chars
+        return requests.post(
+            f"{sandbox.url}/crm/v3/objects/contacts/search",
+            data=text,
+            headers={
+                "Authorization": f"Bearer {sandbox.token}",
+                "Content-Type": "application/json",
+            },
+            timeout=5,
+        )
+
+    assert search(3000).status_code == 200
+    refused = search(3001)
+    assert refused.status_code == 400
+    assert refused.json()["category"] == "VALIDATION_ERROR"
+    assert refused.json()["message"] == (
+        "The search request body is 3001 characters long. The maximum is 3000."
+    )
