@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Literal, Protocol
 
 from connectors.dayzone import AccountZone
+from scoring.account_link import account_id
 from scoring.types import Record
 
 OutputType = Literal["number", "enumeration", "bool", "text", "string", "datetime"]
@@ -68,12 +69,37 @@ class ReadHints:
     may take its events from there. `accounts_seen(changes)`: given `AccountChange`s of
     accounts (HubSpot companies) modified in an incremental read's window, the ids of those
     whose modification the people have seen or that is only leadsync's own score write.
+    `account_results()`: for a people model reading its account's result (`account.grade`),
+    the accounts whose stored result changed since the people were last read
+    (`AccountResults`); an incremental read also reads again those accounts' people whose
+    stored inputs do not hold the new values (the result lives in leadsync, not the CRM, so
+    no modification time shows the change).
     """
 
     events_since: Mapping[str, datetime] = field(default_factory=dict)
     scored: Callable[[Sequence[tuple[str, datetime | None]]], Collection[str]] | None = None
     stored: Callable[[Sequence[str]], Mapping[str, Record]] | None = None
     accounts_seen: Callable[[Sequence[AccountChange]], Collection[str]] | None = None
+    account_results: Callable[[], AccountResults] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountResults:
+    """Accounts whose leadsync result changed since their people were last read: per account
+    id, the `account.<field>` values the people's model reads now. `link` is the person's
+    field naming its account (`associatedcompanyid`, `AccountId`); a person's stored inputs
+    keep it and the `account.` values it was scored with."""
+
+    link: str
+    values: Mapping[str, Mapping[str, object]]
+
+    def expected(self, snapshot: Record) -> list[tuple[str, object]]:
+        """The `(property, value)` pairs `snapshot` (a person's stored inputs) must hold for
+        its scoring to have seen its account's current result: none when its account is not
+        one of these."""
+        account = account_id(snapshot.properties.get(self.link))
+        values = self.values.get(account) if account is not None else None
+        return list(values.items()) if values else []
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,10 @@ from connectors.history import HistoryReader
 from revops.outcomes import Labelled
 from revops.point_in_time import as_of_cutoff
 from scoring import score
-from scoring.account_link import with_account
+from scoring.account_link import account_id, with_account
 from scoring.model import ScoringModel
 from scoring.types import Record, ScoreResult
-from sync.run import account_id, member_request
+from sync.run import member_request
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,16 @@ from scoring.spec import ACCOUNT_PREFIX
 from scoring.types import Record, ScoreResult
 
 
+def account_id(value: object) -> str | None:
+    """An account id as stored, from a person's account field (HubSpot sends
+    `associatedcompanyid` as a number's text); None when empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def account_values(account: ScoreResult) -> dict[str, object]:
     """`{"account.fit": 80, "account.grade": "A", ...}` for one account result."""
     return {

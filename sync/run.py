@@ -20,7 +20,14 @@ from typing import Literal, Protocol, cast
 from config.account_links import ACCOUNT_LINKS
 from config.model_group import ModelGroup, Slot
 from config.settings import ReadSettings, WriteSettings
-from connectors.base import AccountChange, Connector, MemberRequest, Page, ReadHints
+from connectors.base import (
+    AccountChange,
+    AccountResults,
+    Connector,
+    MemberRequest,
+    Page,
+    ReadHints,
+)
 from connectors.engagement_gates import EngagementGates
 from connectors.errors import (
     BudgetExhausted,
@@ -29,10 +36,10 @@ from connectors.errors import (
     SourceUnavailable,
     TransientError,
 )
-from scoring.account_link import with_account
+from scoring.account_link import account_id, account_values, with_account
 from scoring.model import ScoringModel, event_horizon_days
 from scoring.spec import ModelSpec
-from scoring.types import Record
+from scoring.types import Record, ScoreResult
 from sync.account_day import learned_zone, remember_zone
 from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
@@ -40,7 +47,14 @@ from sync.page_scoring import PageScorer, Rejected, Scorer, version_ms, version_
 from sync.progress import ProgressLog
 from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
 from sync.state.inputs import decode_inputs
-from sync.state.records import CursorState, OutboxEntry, RunCounts, RunStatus, WriteOutcome
+from sync.state.records import (
+    CursorState,
+    OutboxEntry,
+    RunCounts,
+    RunStatus,
+    WriteOutcome,
+    loads,
+)
 from sync.state.store import StateStore
 from sync.writes import Writes
 
@@ -85,6 +99,17 @@ def read_fields(model: Model, crm: str, kind: str) -> frozenset[str]:
     return model.properties | {link[0]}
 
 
+def account_inputs(model: Model, crm: str, kind: str) -> frozenset[str]:
+    """What people's input snapshots keep of their account when their model reads its result:
+    the `account.` values scored with and the field naming the account, so a later run can
+    tell who has not seen the account's current result (`ReadHints.account_results`)."""
+    link = ACCOUNT_LINKS.get((crm, kind))
+    fields = getattr(model, "account_fields", None)
+    if link is None or not fields:
+        return frozenset()
+    return frozenset(fields) | {link[0]}
+
+
 def with_accounts(  # noqa: PLR0913  the records, their model and where their accounts are stored, keyword-only
     records: Sequence[Record],
     model: Model,
@@ -107,16 +132,6 @@ def with_accounts(  # noqa: PLR0913  the records, their model and where their ac
     ids = {i for i in owners.values() if i is not None}
     found = store.previous_scores(connection, accounts or account_kind, ids)
     return [with_account(r, found.get(owners[r.id] or "")) for r in records]
-
-
-def account_id(value: object) -> str | None:
-    """An account id as stored, from a person's account field (HubSpot sends
-    `associatedcompanyid` as a number's text); None when empty."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def member_request(*models: Model) -> MemberRequest | None:
@@ -329,7 +344,8 @@ class Run:
                 connector.engagement_gates(kind, model.event_types)
                 if isinstance(connector, EngagementGates)
                 else frozenset()
-            ),
+            )
+            | account_inputs(model, connector.crm, kind),
         )
         return cls(
             context,
@@ -498,8 +514,18 @@ class Run:
         scored = self.scored if self.skips_scored else None
         # a group's models keep their inputs apart: no one snapshot to take events from
         stored = self.stored if isinstance(self.scorer, PageScorer) else None
-        accounts = self.accounts_seen if self.position.mode == "incremental" else None
-        return ReadHints(events_since=since, scored=scored, stored=stored, accounts_seen=accounts)
+        incremental = self.position.mode == "incremental"
+        accounts = self.accounts_seen if incremental else None
+        results = (
+            self.account_results if incremental and getattr(model, "account_fields", None) else None
+        )
+        return ReadHints(
+            events_since=since,
+            scored=scored,
+            stored=stored,
+            accounts_seen=accounts,
+            account_results=results,
+        )
 
     @property
     def skips_scored(self) -> bool:
@@ -559,6 +585,30 @@ class Run:
             ):
                 seen.add(change.id)
         return seen
+
+    def account_results(self) -> AccountResults:
+        """The accounts whose stored result changed since this kind's last succeeded run
+        started (the last time its people were read with their accounts' results), each with
+        the `account.` values the model reads now."""
+        context = self.context
+        link = ACCOUNT_LINKS.get((context.connector.crm, self.kind))
+        if link is None:
+            return AccountResults("", {})
+        since = context.store.last_succeeded_start(context.connection, self.kind)
+        values: dict[str, dict[str, object]] = {}
+        if since is None:  # no succeeded run to compare with: the next full run catches up
+            return AccountResults(link[0], values)
+        for slot in self.slots:
+            fields = getattr(slot.model, "account_fields", None)
+            if not fields:
+                continue
+            rows = context.store.results_saved_since(
+                context.connection, slot.accounts or link[1], since
+            )
+            for account, text in rows.items():
+                now = account_values(ScoreResult.from_dict(loads(text)))
+                values.setdefault(account, {}).update((f, v) for f, v in now.items() if f in fields)
+        return AccountResults(link[0], values)
 
     def stored(self, record_ids: Sequence[str]) -> dict[str, Record]:
         """The input snapshots this model last scored `record_ids` with, as records."""

@@ -19,6 +19,13 @@ incremental read of a model naming `company.<property>` also:
    the model reads: the company changed something the model does not read (an owner, a note
    count, another integration's field), and reading those contacts again would change nothing.
 
+A contact model reading its company's leadsync result (`account.grade`) needs its contacts read
+again when that result changes, which moves nothing in HubSpot: the engine names those
+companies with the values the model reads (`ReadHints.account_results`), and `people_of` reads
+their contacts' associations too, keeping only the contacts whose own company
+(`associatedcompanyid`, kept in their stored inputs) is one of them and whose stored inputs miss
+its current values (`AccountResults.expected`).
+
 A quiet portal pays one search answering nothing. The contacts then go through a batch read
 (100 a call) and the usual enrichment (`enrichment.Enricher`, with the changed companies
 already known).
@@ -29,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from connectors.base import AccountChange
+from connectors.base import AccountChange, AccountResults
 from connectors.hubspot.api import HubSpotApi
 from connectors.hubspot.associations import read_associations
 from connectors.hubspot.cursor import IncrementalState
@@ -37,6 +44,7 @@ from connectors.hubspot.enrichment import COMPANY_PREFIX
 from connectors.hubspot.reading import ObjectSpec, read_incremental
 from connectors.hubspot.values import parse_time
 from connectors.related_changes import Stored, holds, not_holding
+from scoring.types import Record
 
 __all__ = ["COMPANIES", "changed_companies_since", "people_of"]
 
@@ -66,35 +74,42 @@ def changed_companies_since(
     return changed
 
 
-def people_of(
+def people_of(  # noqa: PLR0913  the API, the changed companies and what the people saw
     api: HubSpotApi,
     companies: Mapping[str, Raw],
     read: Collection[str],
     properties: Sequence[str],
     stored: Stored | None = None,
+    *,
+    results: AccountResults | None = None,
 ) -> list[str]:
     """The ids of the contacts associated with `companies` (by id, their current values of
-    `properties`), each once, except those in `read` and those whose stored inputs (`stored`)
-    hold every one of their changed companies' current values of `properties`."""
-    if not companies:
+    `properties`) or with the companies of `results` (whose leadsync result changed), each
+    once, except those in `read` and those whose stored inputs (`stored`) hold every one of
+    their changed companies' current values of `properties` and their own company's current
+    result (`AccountResults.expected`)."""
+    rescored = results.values if results is not None else {}
+    ids = list(dict.fromkeys([*companies, *rescored]))
+    if not ids:
         return []
     companies_of: dict[str, list[str]] = {}
-    for company, found in read_associations(api, "companies", "contacts", companies).items():
+    for company, found in read_associations(api, "companies", "contacts", ids).items():
         for link in found:
             if link.to_id not in read:
                 companies_of.setdefault(link.to_id, []).append(company)
     people = list(companies_of)
-    if stored is None or not properties:
+    if stored is None:
         return people
+
+    def expected(contact: str, snapshot: Record) -> list[tuple[str, object]]:
+        pairs = [
+            (COMPANY_PREFIX + name, companies[company].get(name))
+            for company in companies_of[contact]
+            if company in companies
+            for name in properties
+        ]
+        return pairs + results.expected(snapshot) if results is not None else pairs
+
     return not_holding(
-        people,
-        stored,
-        lambda contact, snapshot: holds(
-            snapshot,
-            (
-                (COMPANY_PREFIX + name, companies[company].get(name))
-                for company in companies_of[contact]
-                for name in properties
-            ),
-        ),
+        people, stored, lambda contact, snapshot: holds(snapshot, expected(contact, snapshot))
     )

@@ -279,15 +279,17 @@ class HubSpotConnector:
         hints: ReadHints | None,
     ) -> Iterator[Page]:
         """`Page.rescore` pages of the contacts not in `read` of the companies modified at or
-        after `since_ms` (not by our own write alone), with their events and company values."""
+        after `since_ms` (not by our own write alone) and of the companies whose leadsync result
+        changed (`ReadHints.account_results`), with their events and company values."""
         spec = KINDS["contact"]
         _, company = self._split(spec, fields)
-        if not company:
+        results = hints.account_results() if hints and hints.account_results else None
+        if not company and not (results and results.values):
             return
         seen = hints.accounts_seen if hints is not None else None
-        changed = changed_companies_since(self._api, since_ms, company, seen)
+        changed = changed_companies_since(self._api, since_ms, company, seen) if company else {}
         stored = hints.stored if hints is not None else None
-        people = people_of(self._api, changed, read, company, stored)
+        people = people_of(self._api, changed, read, company, stored, results=results)
         if not people:
             return
         # every one of them is scored again: their events and company values are all needed

@@ -309,6 +309,28 @@ class StateStore(LedgerMixin):
         with self.engine.connect() as conn:
             return [_run_row(row) for row in conn.execute(query).mappings()]
 
+    def last_succeeded_start(self, connection: str, kind: str) -> datetime | None:
+        """When the latest succeeded run of `connection`+`kind` started (None: none has)."""
+        runs = self.t.runs
+        query = sa.select(sa.func.max(runs.c.started_at)).where(
+            runs.c.connection == connection,
+            runs.c.kind == kind,
+            runs.c.status == "succeeded",
+        )
+        with self.engine.connect() as conn:
+            started: datetime | None = conn.execute(query).scalar()
+        return started
+
+    def results_saved_since(self, connection: str, kind: str, since: datetime) -> dict[str, str]:
+        """The stored result JSON of each record of `connection`+`kind` whose row was saved at
+        or after `since` (a run saves a row only when its result or inputs changed)."""
+        s = self.t.scores
+        query = sa.select(s.c.record_id, s.c.result).where(
+            s.c.connection == connection, s.c.kind == kind, s.c.scored_at >= since
+        )
+        with self.engine.connect() as conn:
+            return {record_id: result for record_id, result in conn.execute(query)}
+
     def api_calls_since(self, connection: str, since: datetime) -> int:
         """API calls counted by runs of `connection` started at or after `since`."""
         runs = self.t.runs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from scoring import score
 from scoring.rollup import record_facts
 from sync.engine import Engine, RunOptions
 from sync.state.store import StateStore
+from tests.sync.account_groups_env import LINKED
 from tests.sync.hubspot_env import NOW, ROOT, SandboxClock, sandbox
 from tests.sync.test_e2e_hubspot import connector
 
@@ -169,3 +171,72 @@ def test_a_company_whose_people_change_between_runs_is_recomputed_with_them(worl
     stored = engine.store.previous_scores("hs", "company", [str(company)])[str(company)]
     expected = score(record, accounts, later)
     assert (stored.interest, stored.contributions) == (expected.interest, expected.contributions)
+
+
+def test_people_are_scored_again_when_their_company_result_changes(world):
+    """People rules reading their company's leadsync result only (no `company.` property): the
+    result lives in the state store, so no CRM modification time shows when it changes."""
+    sb, _, engine, _, accounts = world
+    linked = parse_model(LINKED, "linked.yaml")
+    clock: SandboxClock = sb.clock
+
+    def sync(minutes: int, options: RunOptions) -> tuple[Any, Any]:
+        at = NOW + timedelta(minutes=minutes)
+        return engine.run("company", accounts, options, now=at), engine.run(
+            "contact", linked, options, now=at
+        )
+
+    sync(0, RunOptions(full=True))
+    for minutes in (10, 20):  # the first incremental runs meet our own writes again
+        clock.advance(600)
+        sync(minutes, RunOptions())
+    primary = {
+        contact: str(companies[0])
+        for contact, companies in sb.store.associations[("contacts", "companies")].items()
+    }
+    company_ids = [str(i) for i in sb.store.table("companies").ids]
+    grades = {
+        i: r.grade for i, r in engine.store.previous_scores("hs", "company", company_ids).items()
+    }
+    people_of = {c: [p for p, own in primary.items() if own == c] for c in company_ids}
+    company = next(c for c in company_ids if grades[c] != "A" and len(people_of[c]) >= 2)
+    contact_ids = [str(p) for p in people_of[company]]
+    assert {r.fit for r in engine.store.previous_scores("hs", "contact", contact_ids).values()} == {
+        0
+    }
+
+    # someone edits the company: the account model grades it A; none of its people changed
+    clock.advance(600)
+    companies = sb.store.table("companies")
+    with sb.store.lock:
+        row = companies.rows[int(company)]
+        for name, value in (
+            ("numberofemployees", "5000"),
+            ("industry", "COMPUTER_SOFTWARE"),
+            ("country", "United States"),
+            ("annualrevenue", "50000000"),
+        ):
+            companies.set_raw(row, name, value)
+        companies.touch(row, int(clock() * 1000))
+    account_run, people_run = sync(30, RunOptions())
+    assert engine.store.previous_scores("hs", "company", [company])[company].grade == "A"
+    assert account_run.counts.read == 1
+
+    # the contact run reads those people again (and no one else) and scores them with it
+    assert (people_run.status, people_run.counts.read) == ("succeeded", len(contact_ids))
+    results = engine.store.previous_scores("hs", "contact", contact_ids)
+    assert {i: r.fit for i, r in results.items()} == dict.fromkeys(contact_ids, 10)
+    # a contact search (nothing changed), the company's contacts (one association read), them
+    # by batch read, and their new scores in one batch update
+    assert people_run.counts.api_calls == 4
+
+    # the next run meets our writes to them (one search); the company's stored row moved again
+    # (its people's new scores are among its inputs), so one association read looks at its
+    # people, whose stored inputs hold its result already: no one is read again
+    clock.advance(600)
+    _, quiet = sync(40, RunOptions())
+    assert (quiet.counts.read, quiet.counts.written, quiet.counts.api_calls) == (
+        len(contact_ids),
+        0,
+        2,
+    )
