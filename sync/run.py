@@ -38,7 +38,7 @@ from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, version_ms, version_scored
 from sync.progress import ProgressLog
-from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
+from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult, dead_letter_reason
 from sync.state.inputs import decode_inputs
 from sync.state.records import CursorState, OutboxEntry, RunCounts, RunStatus, WriteOutcome
 from sync.state.store import StateStore
@@ -703,7 +703,7 @@ class Run:
         )
         for r in rejected:
             self.counts.dead_lettered += 1
-            self.result.dead_letter_reasons[f"{r.code}: {r.message}"[:120]] += 1
+            self.result.dead_letter_reasons[dead_letter_reason(r.code, r.message)] += 1
             log.warning(
                 "record not scored, dead-lettered",
                 extra={"connection": context.connection, "record_id": r.record_id, "code": r.code},
