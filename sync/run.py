@@ -19,6 +19,7 @@ from typing import Literal, Protocol, cast
 
 from config.account_links import ACCOUNT_LINKS
 from config.model_group import ModelGroup, Slot
+from config.redaction import redact
 from config.settings import ReadSettings, WriteSettings
 from connectors.base import AccountChange, Connector, MemberRequest, Page, ReadHints
 from connectors.engagement_gates import EngagementGates
@@ -367,7 +368,7 @@ class Run:
         except ConnectorError as exc:
             self._fail(exc, RunStatus.FAILED)
         except Exception as exc:
-            result.error = f"internal error: {type(exc).__name__}: {exc}"
+            result.error = redact(f"internal error: {type(exc).__name__}: {exc}")
             raise
         finally:
             self.writes.close()
@@ -423,7 +424,7 @@ class Run:
 
     def _fail(self, exc: ConnectorError, status: RunStatus) -> None:
         self.status = status
-        self.result.error = f"{type(exc).__name__}: {exc}"
+        self.result.error = redact(f"{type(exc).__name__}: {exc}")
         self.result.error_type = type(exc).__name__
 
     def new_watermark(self) -> datetime | None:

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from config.redaction import redact
 from scoring.types import ScoreResult
 from sync.plan import PlannedChange
 from sync.state.records import RunCounts, RunStatus
@@ -34,8 +35,9 @@ _BREAKS = frozenset(" ,;:)]}")
 
 def dead_letter_reason(code: str | None, message: str | None) -> str:
     """`code: message` as a run's summary counts it: a reason longer than `REASON_LENGTH`
-    cut after its last space or punctuation that fits, with `…` for the rest."""
-    reason = f"{code or 'error'}: {message or ''}"
+    cut after its last space or punctuation that fits, with `…` for the rest; secret values
+    masked (a CRM's message is not ours to trust)."""
+    reason = redact(f"{code or 'error'}: {message or ''}")
     if len(reason) <= REASON_LENGTH:
         return reason
     head = reason[: REASON_LENGTH - 1]
