@@ -4,17 +4,21 @@ Exit codes, the same for every command: 0 the command did its job (a sync that d
 records still finished); 1 it could not finish (authentication, an outage beyond the retries, a
 budget spent before any progress); 2 a configuration or usage error, printed as a located message
 without a traceback (a bad option value in one line: `error: --now: '2026-13-01' is not ...`).
+An unexpected exception prints its traceback and exits 1. Every message and traceback has the
+configured secret values masked (`config.redaction`).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 
 import click
 
 from config.errors import UserError
+from config.redaction import redact
 from connectors.errors import ConnectorError
 
 #: Each command and the module under `cli.commands` that defines it (its `register(group)` adds
@@ -91,10 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return 2 if isinstance(exc, click.UsageError) else int(exc.exit_code)
     except UserError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(redact(f"error: {exc}"), err=True)
         return 2
     except ConnectorError as exc:
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(redact(f"error: {type(exc).__name__}: {exc}"), err=True)
+        return 1
+    except Exception:
+        # a defect: the traceback helps a report, and must not carry a token into it
+        click.echo(redact(traceback.format_exc()).rstrip("\n"), err=True)
         return 1
     if isinstance(result, int):
         return result

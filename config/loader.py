@@ -34,7 +34,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from config.account_links import ACCOUNT_LINKS
 from config.account_models import Entry, choose_accounts, member_score_sources
 from config.errors import Problem, ProblemsError, UserError
+from config.key_files import private_key_problem
 from config.model_group import ModelGroup, Slot, state_kind
+from config.redaction import remember_secrets, secret_values
 from config.settings import At, ConnectionSettings, Settings
 from scoring.model import ScoringModel
 
@@ -143,6 +145,7 @@ def load_config(
     )
     if settings is not None:
         settings = _resolve_paths(settings, file.parent.resolve())
+        remember_secrets(secret_values(settings))
         problems.extend(_check_files(settings, source))
     if problems or settings is None:
         raise ProblemsError(sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0)))
@@ -374,14 +377,14 @@ def _check_files(settings: Settings, source: SourceMap) -> list[Problem]:
             value = getattr(block, key, None)
             if value is None:
                 continue
-            problem = _file_problem(Path(value), ca_bundle=key == "ca_bundle")
+            problem = _file_problem(Path(value), key)
             if problem is not None:
                 problems.append(source.problem(("connections", i, block_name, key), problem))
     return problems
 
 
-def _file_problem(path: Path, *, ca_bundle: bool) -> str | None:
-    """Why `path` cannot serve as a key file or (with `ca_bundle`) a CA bundle, or None."""
+def _file_problem(path: Path, key: str) -> str | None:
+    """Why `path` cannot serve as the `key` file (`ca_bundle`, `private_key_file`), or None."""
     if not path.exists():
         return f"file {path} not found"
     try:
@@ -389,7 +392,9 @@ def _file_problem(path: Path, *, ca_bundle: bool) -> str | None:
             handle.read(1)
     except OSError as exc:
         return f"file {path} cannot be read: {exc.strerror or exc}"
-    if ca_bundle:
+    if key == "private_key_file":
+        return private_key_problem(path)
+    if key == "ca_bundle":
         try:
             ssl.create_default_context(cafile=str(path))
         except (ssl.SSLError, ValueError) as exc:

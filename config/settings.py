@@ -9,6 +9,7 @@ with the keys that would be valid. Secrets are `SecretStr` and never printed.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import timedelta
@@ -67,6 +68,29 @@ def parse_duration(value: object) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def clean_secret(value: object) -> object:
+    """A secret's text without the whitespace around it (the line end an env file or
+    `$(cat token.txt)` leaves, a CRLF file's carriage return), as secret files are read;
+    a ValueError naming, never showing, a control character inside it."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    inner = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if inner is not None:
+        raise ValueError(
+            f"holds a control character (U+{ord(inner):04X}) inside the value; whitespace "
+            "around a secret is removed, but none may appear within it: check the variable "
+            "or file it comes from"
+        )
+    return text
+
+
+#: A secret setting: never printed, whitespace around it removed (`clean_secret`).
+Secret = Annotated[SecretStr, BeforeValidator(clean_secret)]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -79,10 +103,10 @@ class HubSpotSettings(_Section):
     """
 
     base_url: str | None = None
-    access_token: SecretStr | None = None
+    access_token: Secret | None = None
     client_id: str | None = None
-    client_secret: SecretStr | None = None
-    refresh_token: SecretStr | None = None
+    client_secret: Secret | None = None
+    refresh_token: Secret | None = None
     tier: Literal["free", "starter", "professional", "enterprise"] | None = None
     ca_bundle: Path | None = None
     timeout: float | None = Field(default=None, gt=0)
@@ -118,10 +142,10 @@ class SalesforceSettings(_Section):
 
     login_url: str
     client_id: str | None = None
-    client_secret: SecretStr | None = None
+    client_secret: Secret | None = None
     username: str | None = None
     private_key_file: Path | None = None
-    session_id: SecretStr | None = None
+    session_id: Secret | None = None
     instance_url: str | None = None
     api_version: str | None = None
     ca_bundle: Path | None = None
@@ -424,7 +448,7 @@ _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("leadsync_environ", 
 class WebhookSettings(_Section):
     """One alert destination: an HTTPS endpoint that receives a POST per alert state change."""
 
-    url: SecretStr
+    url: Secret
     format: Literal["json", "slack"] = "json"
 
     @field_validator("url")
@@ -470,7 +494,7 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    state_url: SecretStr = SecretStr("sqlite:///leadsync.db")
+    state_url: Secret = SecretStr("sqlite:///leadsync.db")
     state_table_prefix: str = Field(default=TABLE_PREFIX, pattern=r"^[a-z][a-z0-9_]{0,30}$")
     connections: list[ConnectionSettings] = Field(min_length=1)
     daemon: DaemonSettings = DaemonSettings()

@@ -20,6 +20,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from config.redaction import redact_optional
 from sync.metrics import Metrics
 
 
@@ -47,7 +48,7 @@ class Readiness:
         """Note this replica's role (`leader` or `standby`) and, for a standby, why it could not
         reach the state database (None when it can)."""
         with self._lock:
-            self.role, self.role_error = role, error
+            self.role, self.role_error = role, redact_optional(error)
 
     def record(
         self, connection: str, status: str, finished: datetime, error: str | None = None
@@ -55,7 +56,7 @@ class Readiness:
         """Note a finished run of `connection`."""
         with self._lock:
             health = self.connections[connection]
-            health.last_status, health.last_error = status, error
+            health.last_status, health.last_error = status, redact_optional(error)
             if status == "succeeded":
                 health.last_success = finished
 

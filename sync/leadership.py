@@ -23,6 +23,7 @@ from typing import Protocol
 import filelock
 import sqlalchemy as sa
 
+from sync.lock import private_lock
 from sync.state.migrations import advisory_key
 from sync.state.store import StateStore
 
@@ -150,7 +151,7 @@ class FileLeadership:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = filelock.FileLock(str(path), thread_local=False)
+        self._lock = private_lock(path)
 
     def try_acquire(self) -> bool:
         if self._lock.is_locked:

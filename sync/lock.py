@@ -25,6 +25,12 @@ class LockBusy(Exception):
     """Another run of this connection holds the lock."""
 
 
+def private_lock(path: Path) -> filelock.FileLock:
+    """A process-wide (not per-thread) file lock at `path`, its file created readable and
+    writable by its owner only (0600), like the database it sits beside."""
+    return filelock.FileLock(str(path), thread_local=False, mode=0o600)
+
+
 def lock_file(store: StateStore, connection: str) -> Path:
     """The lock file of `connection` for a SQLite store (next to the database file)."""
     database = store.engine.url.database
@@ -40,7 +46,7 @@ def run_lock(store: StateStore, connection: str) -> Iterator[None]:
         with _advisory_lock(store, connection):
             yield
         return
-    lock = filelock.FileLock(str(lock_file(store, connection)), thread_local=False, mode=0o600)
+    lock = private_lock(lock_file(store, connection))
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:

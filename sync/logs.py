@@ -3,7 +3,8 @@
 Logs leave the machine (shippers, support tickets), so by default they carry no personal data:
 leadsync logs record ids, counts and codes, never property values, and every email address that
 still reaches a line (inside a CRM error text or an exception) is masked as `<email>`.
-`logging.personal_data: true` keeps them, for debugging on a trusted host.
+`logging.personal_data: true` keeps them, for debugging on a trusted host. Configured secret
+values are masked as `<secret>` in every line, whatever the setting (`config.redaction`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+from config.redaction import redact
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
@@ -43,7 +46,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        line = json.dumps(entry, default=str, separators=(",", ":"))
+        line = redact(json.dumps(entry, default=str, separators=(",", ":")))
         return line if self.personal_data else mask_personal(line)
 
 
@@ -65,6 +68,7 @@ class TextFormatter(logging.Formatter):
         line = f"{line} {extra}" if extra else line
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
+        line = redact(line)
         return line if self.personal_data else mask_personal(line)
 
 

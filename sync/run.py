@@ -19,6 +19,7 @@ from typing import Literal, Protocol, cast
 
 from config.account_links import ACCOUNT_LINKS
 from config.model_group import ModelGroup, Slot
+from config.redaction import redact
 from config.settings import ReadSettings, WriteSettings
 from connectors.base import (
     AccountChange,
@@ -45,7 +46,7 @@ from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, version_ms, version_scored
 from sync.progress import ProgressLog
-from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult
+from sync.run_summary import SAMPLE_SIZE, PlanSummary, RunResult, dead_letter_reason
 from sync.state.inputs import decode_inputs
 from sync.state.records import (
     CursorState,
@@ -383,7 +384,7 @@ class Run:
         except ConnectorError as exc:
             self._fail(exc, RunStatus.FAILED)
         except Exception as exc:
-            result.error = f"internal error: {type(exc).__name__}: {exc}"
+            result.error = redact(f"internal error: {type(exc).__name__}: {exc}")
             raise
         finally:
             self.writes.close()
@@ -439,7 +440,7 @@ class Run:
 
     def _fail(self, exc: ConnectorError, status: RunStatus) -> None:
         self.status = status
-        self.result.error = f"{type(exc).__name__}: {exc}"
+        self.result.error = redact(f"{type(exc).__name__}: {exc}")
         self.result.error_type = type(exc).__name__
 
     def new_watermark(self) -> datetime | None:
@@ -753,7 +754,7 @@ class Run:
         )
         for r in rejected:
             self.counts.dead_lettered += 1
-            self.result.dead_letter_reasons[f"{r.code}: {r.message}"[:120]] += 1
+            self.result.dead_letter_reasons[dead_letter_reason(r.code, r.message)] += 1
             log.warning(
                 "record not scored, dead-lettered",
                 extra={"connection": context.connection, "record_id": r.record_id, "code": r.code},

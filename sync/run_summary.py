@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from config.redaction import redact
 from scoring.types import ScoreResult
 from sync.plan import PlannedChange
 from sync.state.records import RunCounts, RunStatus
@@ -26,6 +27,24 @@ class Sample:
 
 #: Example changes a run keeps for its report
 SAMPLE_SIZE = 10
+#: The longest dead-letter reason a run's summary shows (the state store keeps the whole one).
+REASON_LENGTH = 200
+#: Where a long reason may be cut: after a space or a closing mark, not inside a word or value.
+_BREAKS = frozenset(" ,;:)]}")
+
+
+def dead_letter_reason(code: str | None, message: str | None) -> str:
+    """`code: message` as a run's summary counts it: a reason longer than `REASON_LENGTH`
+    cut after its last space or punctuation that fits, with `…` for the rest; secret values
+    masked (a CRM's message is not ours to trust)."""
+    reason = redact(f"{code or 'error'}: {message or ''}")
+    if len(reason) <= REASON_LENGTH:
+        return reason
+    head = reason[: REASON_LENGTH - 1]
+    cut = max((i for i, c in enumerate(head) if c in _BREAKS), default=-1)
+    if cut >= REASON_LENGTH // 2:
+        head = head[: cut + 1]
+    return head.rstrip(" ,;:") + "…"
 
 
 @dataclass

@@ -30,6 +30,7 @@ from sync.journal import StoreJournal
 from sync.outage import Outage
 from sync.page_scoring import version_ms
 from sync.plan import from_json_values
+from sync.run_summary import dead_letter_reason
 from sync.state.records import OutboxEntry, RunCounts, WriteOutcome
 from sync.state.store import StateStore
 
@@ -233,8 +234,7 @@ class Writes:
             counts.failed += 1
             if done.status == "dead_lettered":
                 counts.dead_lettered += 1
-                reason = f"{done.error_code or 'error'}: {done.error or ''}"
-                self._reasons[reason[:120]] += 1
+                self._reasons[dead_letter_reason(done.error_code, done.error)] += 1
         if pause is not None:
             # The CRM stayed unavailable through the connector's retries: an outage, paused
             # like a failed call (re-raised once it outlasts the policy).

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from cli.commands.runs import Context, config_options, open_store
 from cli.render import table
 from config.loader import load_config, load_models
+from config.redaction import redact
 from config.settings import ConnectionSettings
 from connectors.base import Connector
 from connectors.errors import (
@@ -300,11 +301,11 @@ def doctor_command(
     warned = sum(c.status == WARN for c in checks)
     if fmt == "json":
         body = {"ok": failed == 0, "checks": [asdict(c) for c in checks]}
-        click.echo(json.dumps(body, indent=2))
+        click.echo(redact(json.dumps(body, indent=2)))
     else:
-        click.echo(table(("scope", "check", "result", "detail"), [
+        click.echo(redact(table(("scope", "check", "result", "detail"), [
             (c.scope, c.name, c.status, c.detail) for c in checks
-        ]))  # fmt: skip
+        ])))  # fmt: skip
         click.echo(f"\n{len(checks)} checks: {failed} failed, {warned} warnings")
     return 1 if failed else 0
 

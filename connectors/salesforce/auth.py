@@ -110,7 +110,8 @@ def fetch_token(
         }
         try:
             assertion = jwt.encode(claims, key, algorithm="RS256")
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, jwt.PyJWTError) as error:
+            # the file changed since the configuration was checked (`config.key_files`)
             raise AuthError(f"private_key_file is not a usable RSA private key: {error}") from None
         form = {"grant_type": JWT_GRANT, "assertion": assertion}
     elif grant == "client_credentials":

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from config.redaction import redact, redact_optional
 from sync.state.bulk import BulkInsert, KeyedIds, VersionRaise
 from sync.state.records import (
     DeadLetter,
@@ -99,7 +100,8 @@ class LedgerMixin:
                 (
                     (
                         run_id, connection, kind, x.entry.record_id, _LEDGER_STATUS[x.status],
-                        x.entry.payload, x.entry.model_version, x.error_code, x.error, now,
+                        x.entry.payload, x.entry.model_version, x.error_code,
+                        redact_optional(x.error), now,
                     )
                     for x in outcomes
                 ),
@@ -170,7 +172,7 @@ class LedgerMixin:
                 "run_id": run_id,
                 "payload": x.entry.payload,
                 "error_code": x.error_code,
-                "error": x.error or "rejected by the CRM",
+                "error": redact(x.error or "rejected by the CRM"),
                 "updated_at": now,
             }
             if x.entry.record_id in existing:

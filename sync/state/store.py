@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from config.redaction import redact_optional
 from config.settings import TABLE_PREFIX, RetentionSettings
 from scoring.types import Record, ScoreResult
 from sync.state.bulk import BulkInsert, KeyedIds, KeyedUpdate, VersionRaise
@@ -289,7 +290,12 @@ class StateStore(LedgerMixin):
             conn.execute(
                 self.t.runs.update()
                 .where(self.t.runs.c.id == run_id)
-                .values(status=status, finished_at=finished_at, error=error, **counts.as_dict())
+                .values(
+                    status=status,
+                    finished_at=finished_at,
+                    error=redact_optional(error),
+                    **counts.as_dict(),
+                )
             )
             if complete_cursor is not None:
                 connection, kind, watermark = complete_cursor
@@ -600,5 +606,6 @@ def _run_row(row: sa.RowMapping) -> RunRow:
         finished_at=row["finished_at"],
         model_version=row["model_version"],
         counts=RunCounts(**{name: int(row[name]) for name in COUNT_NAMES}),
-        error=row["error"],
+        # rows stored before secrets were masked are masked as they are read
+        error=redact_optional(row["error"]),
     )

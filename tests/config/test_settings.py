@@ -25,16 +25,6 @@ connections:
 """
 
 
-@pytest.fixture
-def folder(tmp_path, monkeypatch):
-    for name in list(__import__("os").environ):
-        if name.startswith("LEADSYNC_"):
-            monkeypatch.delenv(name)
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "m.yaml").write_text("name: m\n")
-    return tmp_path
-
-
 def write(folder: Path, text: str) -> Path:
     path = folder / "leadsync.yaml"
     path.write_text(text)

@@ -122,6 +122,23 @@ def test_incremental_reads_changes_and_writes_only_material_ones(store):
     assert crm.records["00004"].outputs["grade"] == "A"
 
 
+def test_a_long_dead_letter_reason_is_cut_between_words_in_the_summary_and_stored_whole(store):
+    options = ", ".join(f"option_{i}" for i in range(40))
+    message = (
+        'Property values were not valid: [{"isValid":false,"message":"E was not one of the '
+        f'allowed options: [{options}]","error":"INVALID_OPTION","name":"leadsync_grade"}}]'
+    )
+    crm = FakeCRM(20)
+    crm.reject = {"00005": message}
+    result = run(store, crm, full=True)
+    assert result.dead_letter_reasons == {
+        'INVALID: Property values were not valid: [{"isValid":false,"message":"E was not one '
+        "of the allowed options: [option_0, option_1, option_2, option_3, option_4, option_5, "
+        "option_6, option_7, option_8…": 1
+    }
+    assert [d.error for d in store.dead_letters("acme")] == [message]
+
+
 def test_permanent_record_failures_are_dead_lettered_and_the_run_goes_on(store):
     crm = FakeCRM(120)
     crm.reject = {

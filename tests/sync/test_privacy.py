@@ -8,6 +8,7 @@ import logging
 import stat
 
 from scoring.types import Event, Record
+from sync.leadership import leadership_for
 from sync.lock import lock_file, run_lock
 from sync.logs import setup_logging
 from sync.state.inputs import MAX_STORED_CHARS, InputsEncoder
@@ -27,6 +28,10 @@ def test_state_database_folder_and_lock_are_private(tmp_path):
         store.put_cursor("acme", "contact", CursorState(resume="x"), now=BASE)
         with run_lock(store, "acme"):
             assert mode(lock_file(store, "acme")) == 0o600
+        leadership = leadership_for(store)
+        assert leadership.try_acquire()
+        leadership.release()
+        assert mode(folder / "leadsync.db.leader.lock") == 0o600
         assert mode(folder) == 0o700
         created = sorted(p.name for p in folder.iterdir() if p.name.startswith("leadsync.db"))
         assert "leadsync.db-wal" in created

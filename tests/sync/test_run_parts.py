@@ -11,6 +11,7 @@ import pytest
 from connectors.base import WriteAction, WriteResult
 from sync.outage import Outage, OutagePolicy
 from sync.run import Position, RunOptions
+from sync.run_summary import REASON_LENGTH, dead_letter_reason
 from sync.state.records import CursorState, OutboxEntry, RunCounts, WriteOutcome
 from sync.writes import Writes, outcome
 from tests.sync.fakes import FakeCRM
@@ -124,3 +125,13 @@ def test_the_write_queue_names_the_planned_records_whose_write_waits_once_loaded
     writes.add([(waiting, {"score": 5})])
     assert writes.in_outbox(["2", "3"]) == []
     writes.close()
+
+
+def test_dead_letter_reasons_up_to_the_limit_are_whole_and_longer_ones_cut_with_an_ellipsis():
+    assert dead_letter_reason("INVALID", "x" * 191) == "INVALID: " + "x" * 191
+    assert len("INVALID: " + "x" * 191) == REASON_LENGTH
+    # no space or closing mark in the second half: cut at the limit
+    assert dead_letter_reason("INVALID", "x" * 192) == "INVALID: " + "x" * 190 + "…"
+    words = "word " * 60
+    assert dead_letter_reason("INVALID", words) == "INVALID: " + "word " * 37 + "word…"
+    assert dead_letter_reason(None, None) == "error: "

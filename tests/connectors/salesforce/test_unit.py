@@ -36,7 +36,7 @@ from connectors.salesforce.activity import (
     parse_datetime,
     sources_for,
 )
-from connectors.salesforce.auth import Credentials
+from connectors.salesforce.auth import Credentials, fetch_token
 from connectors.salesforce.budget import DailyShare
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import QueryLocatorExpired, SessionExpired, classify_status
@@ -584,3 +584,16 @@ def test_api_names():
         "Leadsync_Scored_At__c",
         "Leadsync_Model_Version__c",
     ]
+
+
+def test_a_key_file_replaced_by_something_else_after_loading_is_an_auth_error(tmp_path):
+    key = tmp_path / "jwt.key"
+    key.write_text("not a key\n")
+    credentials = Credentials(
+        "https://login.example", client_id="c", username="u", private_key_file=str(key)
+    )
+    with pytest.raises(AuthError) as info:
+        fetch_token(requests.Session(), credentials, now=lambda: 0.0)
+    assert str(info.value) == (
+        "private_key_file is not a usable RSA private key: Could not parse the provided public key."
+    )
