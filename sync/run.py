@@ -28,6 +28,7 @@ from connectors.errors import (
     MissingPermission,
     SourceUnavailable,
     TransientError,
+    UnknownField,
 )
 from scoring.account_link import with_account
 from scoring.model import ScoringModel, event_horizon_days
@@ -424,6 +425,8 @@ class Run:
     def _fail(self, exc: ConnectorError, status: RunStatus) -> None:
         self.status = status
         self.result.error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, UnknownField) and exc.fields:
+            self.result.error += f" (model {self.model.name!r})"
         self.result.error_type = type(exc).__name__
 
     def new_watermark(self) -> datetime | None:
