@@ -9,23 +9,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from config.account_links import ACCOUNT_MEMBERS
 from config.errors import Problem, ProblemsError, UserError
 from config.loader import load_config, load_configured
-from config.model_refs import unknown_properties
+from config.model_refs import Walk, unknown_properties
 from config.settings import ConnectionSettings
 from connectors.base import Connector
-from connectors.property_names import PropertyLister
+from connectors.property_names import PropertyLister, RelationshipWalker
 from scoring.model import ScoringModel
 from sync.connections import build_connector
 
-#: Related-record names a connector reads, by (CRM, kind): the prefix, the related kind whose
-#: property list holds the rest, and whether other dotted names are relationship paths the list
-#: cannot tell about (HubSpot contacts read `company.<property>`, nothing else with a dot;
-#: Salesforce Contacts `Account.<field>`, checked against the Account's describe, and other
-#: relationship paths such as `Owner.Name` or `Account.Owner.Name`, left to the read).
-RELATED: dict[tuple[str, str], tuple[str, str, bool]] = {
-    ("hubspot", "contact"): ("company.", "company", False),
-    ("salesforce", "contact"): ("Account.", "account", True),
+#: Related-record names a connector reads where the CRM has no relationship paths, by (CRM,
+#: kind): the prefix and the related kind whose property list holds the rest (HubSpot contacts
+#: read `company.<property>`, nothing else with a dot). Salesforce's dotted names are
+#: relationship paths, followed through the describes (`RelationshipWalker`).
+RELATED: dict[tuple[str, str], tuple[str, str]] = {
+    ("hubspot", "contact"): ("company.", "company"),
 }
 
 
@@ -37,30 +36,77 @@ def unknown_in_crm(
     model: ScoringModel,
     model_path: Path,
 ) -> list[Problem] | None:
-    """The model's properties the CRM lacks for `kind`, located in the model file (None when
+    """The model's properties the CRM lacks for `kind`, and, for an account model, the
+    properties of its people that no member kind has, located in the model file (None when
     the connector cannot list properties)."""
     if not isinstance(connector, PropertyLister):
         return None
     names = connector.property_names(kind)
     available = set(names.names)
     related = RELATED.get((conn.crm, kind))
-    paths = False
-    prefix: str | None = None
     if related is not None:
-        prefix, other, paths = related
+        prefix, other = related
         available |= {prefix + n for n in connector.property_names(other).names}
     where = f"among the {kind} properties of connection '{conn.name}' ({conn.crm})"
-    return unknown_properties(
+    problems = unknown_properties(
         model,
         model_path,
         available,
         where,
         case_sensitive=names.case_sensitive,
-        related=related is not None and not paths,
-        related_prefix=prefix if paths else None,
-        relationships=names.relationships or None,
+        related=related is not None,
+        walk=_walk(connector, kind),
         max_relationships=names.max_relationships,
     )
+    members = ACCOUNT_MEMBERS.get((conn.crm, kind), ())
+    if members and model.rollup is not None:
+        problems += _unknown_of_members(conn, connector, members, model, model_path)
+    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def _walk(connector: object, kind: str) -> Walk | None:
+    if not isinstance(connector, RelationshipWalker):
+        return None
+    return lambda steps: connector.related_names(kind, steps)
+
+
+def _unknown_of_members(
+    conn: ConnectionSettings,
+    connector: PropertyLister,
+    members: tuple[str, ...],
+    model: ScoringModel,
+    model_path: Path,
+) -> list[Problem]:
+    """The properties an account model reads of its people (`members`) that no member kind
+    has: a name one kind lacks is read where the other has it (a Salesforce Account's Leads
+    and Contacts), so only a name every member kind lacks is reported."""
+    found: list[list[Problem]] = []
+    for person in members:
+        names = connector.property_names(person)
+        where = (
+            f"among the {' or '.join(members)} properties of connection '{conn.name}' "
+            f"({conn.crm}) (the members section reads them)"
+        )
+        found.append(
+            unknown_properties(
+                model,
+                model_path,
+                names.names,
+                where,
+                case_sensitive=names.case_sensitive,
+                related=False,
+                walk=_walk(connector, person),
+                max_relationships=names.max_relationships,
+                members=True,
+            )
+        )
+    lacking = set.intersection(*({_named(p) for p in each} for each in found))
+    return [p for p in found[0] if _named(p) in lacking]
+
+
+def _named(problem: Problem) -> tuple[int | None, int | None, str]:
+    # the same name is located at the same first mention whatever the member kind
+    return problem.line, problem.column, problem.message.split("' ", 1)[0]
 
 
 def validate_config(config: str, secrets_dir: str | None, echo: Callable[[str], None]) -> list[str]:

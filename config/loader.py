@@ -33,6 +33,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from config.account_links import ACCOUNT_LINKS
 from config.account_models import Entry, choose_accounts, member_score_sources
+from config.crm_events import unprovided_event_problems
 from config.errors import Problem, ProblemsError, UserError
 from config.key_files import private_key_problem
 from config.model_group import ModelGroup, Slot, state_kind
@@ -470,6 +471,7 @@ def load_configured(
             slots.setdefault((conn.name, obj.kind), []).append(slot)
             entries.append(Entry(i, j, conn, obj, slot))
             problems += _tier_problems(loaded, i, conn, obj.model, model)
+            problems += unprovided_event_problems(conn.crm, obj.model, model)
     problems += choose_accounts(entries, slots, loaded.problem)
     problems += member_score_sources(entries, slots, loaded.problem)
     if problems:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from config.kinds import unscored_reason
 from config.model_conditions import CondParser, scalar
 from config.model_members import MembersParser
+from config.model_mentions import property_mentions
 from config.model_rules import RuleParser
 from config.yamlpos import Ctx, Node, suggest, type_name
 from scoring.coerce import to_text
@@ -70,6 +71,11 @@ _MISPLACED = {
 }
 
 
+#: Object -> the prefix under which people rules read that object's properties (a HubSpot
+#: contact's `company.industry`): on the object itself such a name is no property at all.
+_RELATED_PREFIX = {"company": "company."}
+
+
 class ModelParser:
     """One pass over a model tree; read `problems` from the `Ctx` afterwards."""
 
@@ -78,6 +84,18 @@ class ModelParser:
         self.scored_only = scored_only
         self.conds = CondParser(ctx, {})
         self.rules = RuleParser(ctx, self.conds)
+
+    def _own_properties(self, root: Node, kind: str, prefix: str) -> None:
+        """Refuse `prefix` names (`company.industry`) in a model of `kind` itself: they never
+        fire, the record has its own property instead."""
+        for name, node in property_mentions(root):
+            if name.casefold().startswith(prefix) and len(name) > len(prefix):
+                own = name[len(prefix) :]
+                self.ctx.error(
+                    node,
+                    f"'{prefix}' properties are for contact rules (the contact's {kind}); a "
+                    f"{kind} model reads its own properties: write '{own}'",
+                )
 
     def parse(self, root: Node) -> ModelSpec | None:
         ctx = self.ctx
@@ -93,6 +111,8 @@ class ModelParser:
                 f"'account.' fields are for contact and lead rules; a {kind} model reads its "
                 "own properties"
             )
+        if kind in _RELATED_PREFIX:
+            self._own_properties(root, kind, _RELATED_PREFIX[kind])
         self.conds = CondParser(ctx, lists, account_refs=refusal)
         self.rules = RuleParser(ctx, self.conds, record_object=kind)
         description = ""

@@ -11,11 +11,13 @@ another case first, then close names).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Protocol
 
 from config.errors import Problem
 from config.model_loader import load_yaml
+from config.model_mentions import member_mentions, property_mentions
 from config.yamlpos import Node
 from scoring.model import ScoringModel, spec_properties
 
@@ -36,6 +38,37 @@ def did_you_mean(name: str, choices: Collection[str]) -> str:
     return " (did you mean " + " or ".join(f"'{by_fold[c]}'" for c in close) + "?)"
 
 
+class Reached(Protocol):
+    """What a relationship path leads to (`connectors.property_names.RelatedNames`): the
+    object(s), the fields a path may end with there, the relationships it may climb on (None:
+    not known, a longer path is left to the read), and whether it is polymorphic."""
+
+    @property
+    def target(self) -> str:
+        """The object the path reaches (`User`; `User or Group` when polymorphic)."""
+        ...
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The fields a path may end with there."""
+        ...
+
+    @property
+    def relationships(self) -> frozenset[str] | None:
+        """The relationships a longer path may climb on (None: not known)."""
+        ...
+
+    @property
+    def polymorphic(self) -> bool:
+        """Whether the path's last step may lead to several objects."""
+        ...
+
+
+#: What a relationship path (`("Account", "Owner")`) leads to, None when its last step is no
+#: relationship of the object before it.
+Walk = Callable[[tuple[str, ...]], Reached | None]
+
+
 def unknown_properties(  # noqa: PLR0913  what to check, against what, and how names match
     model: ScoringModel,
     model_path: str | Path,
@@ -44,55 +77,47 @@ def unknown_properties(  # noqa: PLR0913  what to check, against what, and how n
     *,
     case_sensitive: bool = True,
     related: bool = True,
-    related_prefix: str | None = None,
-    relationships: Collection[str] | None = None,
+    walk: Walk | None = None,
     max_relationships: int | None = None,
+    members: bool = False,
 ) -> list[Problem]:
     """One problem per property `model` reads that `available` lacks, located in the model
     file at `model_path`; `where` ends the message (`in the columns of leads.csv`).
 
     With `related=False` (a CRM's list of one object's properties), related-record names
-    (`company.industry`, `Account.Industry`) are not checked; a file export holds them as
-    columns of their own. With `related_prefix` as well (`Account.`), the fields of that one
-    related record are (`Account.Industry`, which `available` then lists with the prefix), not
-    the paths past it (`Account.Owner.Name`) nor other relationships (`Owner.Name`). With
-    `relationships` (the record's relationship names), a dotted name left unchecked must at
-    least start with one of them (`Owner.Name` on a Lead, not `Account.Industry`). With
+    (`company.industry`, `Account.Industry`) are not checked against `available`; a file
+    export holds them as columns of their own. With `walk` as well (Salesforce's
+    relationships), a dotted name is a relationship path: each step must be a relationship of
+    the object before it and the last name a field of the object the path reaches. With
     `max_relationships`, a dotted name may climb at most that many (Salesforce: 4, five levels
-    with the queried object).
+    with the queried object). With `members`, the names checked are those an account model
+    reads of its people (`members`: the title and the roles' conditions), not the rules'.
     """
     known = set(available) if case_sensitive else {a.casefold() for a in available}
-    heads = None if relationships is None else {r.casefold() for r in relationships}
-    missing: list[tuple[str, str]] = []  # (name, why: empty when `available` lacks it)
-    for name in sorted(spec_properties(model.spec)):
+    missing: list[tuple[str, str]] = []  # (name, hint ending the message)
+    if members:
+        names = model.rollup.properties if model.rollup is not None else frozenset()
+    else:
+        names = spec_properties(model.spec)
+    for name in sorted(names):
         climbs = name.count(".")
         if max_relationships is not None and climbs > max_relationships:
             missing.append(
                 (name, f": a field path climbs at most {max_relationships} relationships "
                        f"(this one {climbs})")
             )  # fmt: skip
-            continue
-        checked = related or _of_related(name, related_prefix, case_sensitive=case_sensitive)
-        if "." in name and not checked:
-            head = name.split(".", 1)[0]
-            if heads is not None and head.casefold() not in heads:
-                missing.append((name, f": no relationship '{head}'"))
-            continue
-        if (name if case_sensitive else name.casefold()) not in known:
-            missing.append((name, ""))
+        elif climbs and not related:
+            if walk is not None and (hint := _path_hint(name, walk)) is not None:
+                missing.append((name, hint))
+        elif (name if case_sensitive else name.casefold()) not in known:
+            close = did_you_mean(name, available) if case_sensitive else _close(name, available)
+            missing.append((name, close))
     if not missing:
         return []
     source = str(model_path)
-    located = _locations(model_path)
+    located = _locations(model_path, members=members)
     problems = []
-    for name, why in missing:
-        if why.startswith(": no relationship"):
-            head = name.split(".", 1)[0]
-            hint = why + did_you_mean(head, relationships or ())
-        elif why:
-            hint = why
-        else:
-            hint = did_you_mean(name, available) if case_sensitive else _close(name, available)
+    for name, hint in missing:
         message = f"no property '{name}' {where}{hint}"
         node = located.get(name)
         if node is None:
@@ -102,13 +127,31 @@ def unknown_properties(  # noqa: PLR0913  what to check, against what, and how n
     return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
 
 
-def _of_related(name: str, prefix: str | None, *, case_sensitive: bool) -> bool:
-    """Whether `name` is a field of the related record `prefix` names (one step past it)."""
-    if prefix is None:
-        return False
-    head, rest = name[: len(prefix)], name[len(prefix) :]
-    same = head == prefix if case_sensitive else head.casefold() == prefix.casefold()
-    return same and bool(rest) and "." not in rest
+def _path_hint(name: str, walk: Walk) -> str | None:
+    """Why the relationship path `name` reads nothing, with a suggestion (None: it names a
+    field, or climbs past what describes tell); names match in any case, as in SOQL."""
+    steps = tuple(name.split("."))
+    for depth, step in enumerate(steps):
+        reached = walk(steps[:depth])
+        if reached is None:
+            return None
+        if depth == len(steps) - 1:
+            if step.casefold() in {n.casefold() for n in reached.names}:
+                return None
+            head = name[: -len(step)]
+            hint = _close(name, [head + n for n in reached.names])
+            if reached.polymorphic:
+                return (
+                    f": {steps[-2]} can be a {reached.target}, so SOQL reads only the fields of "
+                    f"Salesforce's Name object past it{hint}"
+                )
+            return hint
+        if reached.relationships is None:
+            return None
+        if step.casefold() not in {r.casefold() for r in reached.relationships}:
+            on = f" on {'.'.join(steps[:depth])} ({reached.target})" if depth else ""
+            return f": no relationship '{step}'{on}" + did_you_mean(step, reached.relationships)
+    return None
 
 
 def _close(name: str, available: Collection[str]) -> str:
@@ -116,66 +159,13 @@ def _close(name: str, available: Collection[str]) -> str:
     return did_you_mean(name.casefold(), available) if available else ""
 
 
-def _locations(model_path: str | Path) -> dict[str, Node]:
+def _locations(model_path: str | Path, *, members: bool = False) -> dict[str, Node]:
     try:
         text = Path(model_path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return {}
     found: dict[str, Node] = {}
-    for name, node in property_mentions(Node(load_yaml(text, str(model_path)), "", 1, 1)):
+    root = Node(load_yaml(text, str(model_path)), "", 1, 1)
+    for name, node in member_mentions(root) if members else property_mentions(root):
         found.setdefault(name, node)
     return found
-
-
-def property_mentions(root: Node) -> Iterator[tuple[str, Node]]:
-    """(property, node) for each place a model tree names a record property, in file order:
-    condition keys of rules, disqualifiers and overrides, `property` and `age_from` of rules,
-    and `completeness`. Event attributes (`where`), people (`members`) and result fields
-    (`qualify`) are not record properties."""
-    for dimension in _child(root, "fit"), _child(root, "interest"):
-        for group in _elements(dimension, "groups"):
-            for rule in _elements(group, "rules"):
-                yield from _rule(rule)
-        for rule in _elements(dimension, "rules"):
-            yield from _rule(rule)
-    for check in (*_elements(root, "disqualify"), *_elements(root, "overrides")):
-        if (cond := _child(check, "if")) is not None:
-            yield from _condition(cond)
-    for element in _elements(root, "completeness"):
-        if isinstance(element.value, str):
-            yield element.value.strip(), element
-
-
-def _child(node: Node | None, key: str) -> Node | None:
-    if node is None or not isinstance(node.value, Mapping) or key not in node.value:
-        return None
-    return node.child(key)
-
-
-def _elements(node: Node | None, key: str) -> list[Node]:
-    child = _child(node, key)
-    return list(child.elements()) if child is not None and isinstance(child.value, list) else []
-
-
-def _rule(node: Node) -> Iterator[tuple[str, Node]]:
-    if not isinstance(node.value, Mapping):
-        return
-    for key in ("property", "age_from"):
-        if isinstance(node.value.get(key), str):
-            yield node.value[key].strip(), node.child(key)
-    if (cond := _child(node, "if")) is not None:
-        yield from _condition(cond)
-
-
-def _condition(node: Node) -> Iterator[tuple[str, Node]]:
-    if not isinstance(node.value, Mapping):
-        return
-    for key, child in node.items():
-        if key in ("all", "any"):
-            if isinstance(child.value, list):
-                for element in child.elements():
-                    yield from _condition(element)
-        elif key == "not":
-            yield from _condition(child)
-        else:
-            yield key, node.key_node(key)

@@ -18,7 +18,14 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from config.errors import Problem
 from scoring.model import ScoringModel
 
-__all__ = ["ENTERPRISE_EVENTS", "ROLLUP_ALTERNATIVES", "enterprise_rules", "rule_problems"]
+__all__ = [
+    "ENTERPRISE_EVENTS",
+    "ROLLUP_ALTERNATIVES",
+    "enterprise_rules",
+    "located_at_rule",
+    "rule_places",
+    "rule_problems",
+]
 
 #: Canonical event types only the Enterprise Events API serves.
 ENTERPRISE_EVENTS = ("page_view", "form_submission")
@@ -43,16 +50,14 @@ def enterprise_rules(model: ScoringModel) -> list[tuple[str, str]]:
 def rule_problems(path: Path, rules: list[tuple[str, str]], where: str) -> list[Problem]:
     """One problem per rule, located at the rule in its model file; `where` names the
     connection's tier (`tier professional`)."""
-    places = _rule_places(path)
+    places = rule_places(path)
     problems = []
     for name, event in rules:
-        line, column, key = places.get(name, (None, None, ""))
         problems.append(
-            Problem(
-                str(path),
-                line,
-                column,
-                key,
+            located_at_rule(
+                path,
+                places,
+                name,
                 f"rule {name!r} reads {event} events, which HubSpot serves only through the "
                 f"Events API of Enterprise hubs, not on {where}; score the rollup "
                 f"properties instead ({ROLLUP_ALTERNATIVES[event]}) or use a connection with "
@@ -62,8 +67,17 @@ def rule_problems(path: Path, rules: list[tuple[str, str]], where: str) -> list[
     return problems
 
 
-def _rule_places(path: Path) -> dict[str, tuple[int, int, str]]:
-    """Rule name -> (line, column, key path) of each rule in a model file."""
+def located_at_rule(
+    path: Path, places: dict[str, tuple[int, int, str]], name: str, message: str
+) -> Problem:
+    """`message` located at the rule `name` of the model file at `path` (`rule_places`)."""
+    line, column, key = places.get(name, (None, None, ""))
+    return Problem(str(path), line, column, key, message)
+
+
+def rule_places(path: Path) -> dict[str, tuple[int, int, str]]:
+    """Rule name -> (line, column, key path) of each rule (and account roll-up) in a model
+    file."""
     try:
         tree = YAML(typ="rt").load(StringIO(path.read_text(encoding="utf-8")))
     except Exception:  # the model already loaded once; a failure here only loses positions
@@ -83,6 +97,9 @@ def _rule_places(path: Path) -> dict[str, tuple[int, int, str]]:
                 for g, group in enumerate(groups)
                 if isinstance(group, CommentedMap)
             ]
+        members = tree.get("members") if dimension == "interest" else None
+        if isinstance(members, CommentedMap):
+            lists.append(("members.rollup", members.get("rollup")))
         for prefix, rules in lists:
             if not isinstance(rules, CommentedSeq):
                 continue

@@ -78,6 +78,17 @@ class PermanentError(ConnectorError):
     """The CRM rejected the call as sent; retrying the same request cannot help."""
 
 
+class UnknownField(PermanentError):
+    """The CRM refused a read naming a field it does not have (a misspelt field of a related
+    record in the model, say); `column` is the name it refused, `fields` the model's names
+    holding it, once the connector has matched them (empty until then)."""
+
+    def __init__(self, message: str, *, column: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.column = column
+        self.fields = fields
+
+
 class RequestRejected(PermanentError):
     """The CRM refused the request's content (a 4xx); `status` and the CRM's `code` say why."""
 

@@ -36,6 +36,7 @@ from connectors.errors import (
     MissingPermission,
     SourceUnavailable,
     TransientError,
+    UnknownField,
 )
 from scoring.account_link import account_id, account_values, with_account
 from scoring.model import ScoringModel, event_horizon_days
@@ -440,7 +441,10 @@ class Run:
 
     def _fail(self, exc: ConnectorError, status: RunStatus) -> None:
         self.status = status
-        self.result.error = redact(f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, UnknownField) and exc.fields:
+            error += f" (model {self.model.name!r})"
+        self.result.error = redact(error)
         self.result.error_type = type(exc).__name__
 
     def new_watermark(self) -> datetime | None:

@@ -6,6 +6,7 @@ property list. `--id-column` picks the CSV column holding record ids."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -288,8 +289,17 @@ name: sf-deep
 object: contact
 fit:
   rules:
-    - {name: Deep, if: {Account.Owner.Manager.Manager.Manager.Name: {exists: true}}, points: 1}
+    - {name: D, if: {Account.Owner.CreatedBy.CreatedBy.CreatedBy.Name: {exists: true}}, points: 1}
 """
+
+SF_OWNER_MODEL = """\
+name: sf-owned
+object: lead
+fit:
+  rules:
+    - {name: O, if: {Owner.Nmae: x}, points: 1}
+"""
+SF_ACCOUNT_MODEL = Path("config/examples/models/salesforce-accounts.yaml").read_text()
 
 
 @pytest.mark.parametrize(
@@ -319,13 +329,31 @@ fit:
         (
             "contact",
             SF_DEEP_MODEL,
-            "{model}:5:25 fit.rules[0].if.Account.Owner.Manager.Manager.Manager.Name: no "
-            "property 'Account.Owner.Manager.Manager.Manager.Name' {where}: a field path climbs "
-            "at most 4 relationships (this one 5)",
-            ("Manager.Manager.Manager.", "Manager.Manager."),
+            "{model}:5:22 fit.rules[0].if.Account.Owner.CreatedBy.CreatedBy.CreatedBy.Name: no "
+            "property 'Account.Owner.CreatedBy.CreatedBy.CreatedBy.Name' {where}: a field path "
+            "climbs at most 4 relationships (this one 5)",
+            ("CreatedBy.CreatedBy.CreatedBy.", "CreatedBy.CreatedBy."),
+        ),
+        # a Lead's `Owner` is a User or a Group: past it SOQL reads the Name object's fields
+        (
+            "lead",
+            SF_OWNER_MODEL,
+            "{model}:5:22 fit.rules[0].if.Owner.Nmae: no property 'Owner.Nmae' {where}: Owner "
+            "can be a User or Group, so SOQL reads only the fields of Salesforce's Name object "
+            "past it (did you mean 'Owner.Name' or 'Owner.Phone' or 'Owner.Email'?)",
+            ("Nmae", "name"),
+        ),
+        # `members.roles` read the people's fields: one neither Contact nor Lead has
+        (
+            "account",
+            SF_ACCOUNT_MODEL.replace("{Title: {matches:", "{Titel: {matches:", 1),
+            "{model}:31:35 members.roles[0].if.Titel: no property 'Titel' among the contact or "
+            "lead properties of connection 'sf' (salesforce) (the members section reads them) "
+            "(did you mean 'Title'?)",
+            ("Titel", "Title"),
         ),
     ],
-    ids=["account-field", "relationship", "depth"],
+    ids=["account-field", "relationship", "depth", "polymorphic", "members"],
 )
 def test_salesforce_dotted_names_are_checked_before_any_read(
     salesforce: SalesforceSandbox,
@@ -344,6 +372,71 @@ def test_salesforce_dotted_names_are_checked_before_any_read(
     assert err.removeprefix("error: ").splitlines() == [error.format(model=model, where=where)]
     fixed = model_text.replace(*fix)
     _, code, out, err = validate_salesforce(salesforce, tmp_path, kind, fixed, capsys)
-    name = model_text.split("\n", 1)[0].removeprefix("name: ")
+    name = re.search(r"^name: (.*)$", model_text, re.M)[1]  # type: ignore[index]
     assert (code, err) == (0, "")
     assert out.startswith(f"OK sf {kind}: model '{name}' (")
+
+
+def test_salesforce_refuses_web_event_rules(
+    salesforce: SalesforceSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Salesforce provides no page views or form submissions: with the CRM known (a config),
+    such rules are refused, located, naming the event types Salesforce provides."""
+    text = (
+        "name: leads\nobject: lead\ninterest:\n  rules:\n"
+        "    - {name: Pricing, event: page_view, points: 5}\n"
+        "    - {name: Call, event: call, points: 5}\n"
+    )
+    model, code, out, err = validate_salesforce(salesforce, tmp_path, "lead", text, capsys)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {model}:5:7 interest.rules[0]: rule 'Pricing' reads page_view events, which "
+        "salesforce does not provide, so it never fires; salesforce provides email_open, "
+        "email_click, email_reply, meeting, call, campaign_response\n"
+    )
+    code, out, err = run(capsys, "validate", "--model", str(model))
+    assert (code, err) == (0, "")  # the model file alone does not say its CRM
+
+
+def test_a_company_model_refuses_company_prefixed_properties(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`company.industry` is how a contact rule reads its company; on a company it never fires."""
+    model = tmp_path / "companies.yaml"
+    model.write_text(
+        "name: companies\nobject: company\nfit:\n  rules:\n"
+        "    - {name: Software, if: {company.industry: COMPUTER_SOFTWARE}, points: 10}\n"
+        "    - {name: Big, property: company.numberofemployees, bands: [{gte: 500, points: 5}]}\n"
+    )
+    code, out, err = run(capsys, "validate", "--model", str(model))
+    assert (code, out) == (2, "")
+    assert err.removeprefix("error: ").splitlines() == [
+        f"{model}:5:29 fit.rules[0].if.company.industry: 'company.' properties are for contact "
+        "rules (the contact's company); a company model reads its own properties: write "
+        "'industry'",
+        f"{model}:6:29 fit.rules[1].property: 'company.' properties are for contact rules (the "
+        "contact's company); a company model reads its own properties: write "
+        "'numberofemployees'",
+    ]
+
+
+def test_preview_checks_the_candidates_properties(
+    salesforce: SalesforceSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`preview --model` refuses a candidate's misspelt field, located, exit 2, as backtest
+    and calibrate do, before reading any record."""
+    live = SF_OWNER_MODEL.replace(
+        "{Owner.Nmae: x}, points: 1", "{NumberOfEmployees: {gte: 9}}, points: 2"
+    )
+    _, code, _, _ = validate_salesforce(salesforce, tmp_path, "lead", live, capsys)
+    assert code == 0
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(live.replace("Employees", "Employes"))
+    config = tmp_path / "leadsync.yaml"
+    code, out, err = run(capsys, "preview", "--config", str(config), "--model", str(candidate))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {candidate}:5:22 fit.rules[0].if.NumberOfEmployes: no property "
+        "'NumberOfEmployes' among the lead properties of connection 'sf' (salesforce) (did you "
+        "mean 'NumberOfEmployees'?)\n"
+    )

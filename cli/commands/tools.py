@@ -25,6 +25,7 @@ from cli.inputs import IdColumnOption, read_input
 from cli.times import time_option
 from config.account_links import ACCOUNT_LINKS, ACCOUNT_MEMBERS
 from config.account_models import resolve_sources
+from config.crm_events import unprovided_event_problems
 from config.errors import Problem, ProblemsError, UserError
 from config.model_group import Slot
 from config.model_loader import load_model
@@ -193,6 +194,9 @@ def _candidate(ctx: Context, conn: ConnectionSettings, kind: str, path: Path) ->
     """A model file to try on `conn`'s `kind`, its score roll-ups' `model` resolved against the
     connection's people models as the configuration resolves the live ones."""
     model = load_model(path)
+    unprovided = unprovided_event_problems(conn.crm, path, model)
+    if unprovided:
+        raise ProblemsError(unprovided)
     slots: dict[tuple[str, str], list[Slot]] = {}
     for person in ACCOUNT_MEMBERS.get((conn.crm, kind), ()):
         key = (conn.name, person)
@@ -205,6 +209,18 @@ def _candidate(ctx: Context, conn: ConnectionSettings, kind: str, path: Path) ->
     if messages:
         raise UserError(f"{path}: " + "; ".join(messages))
     return resolved
+
+
+def _known_in_crm(
+    conn: ConnectionSettings, connector: Connector, kind: str, model: ScoringModel, path: Path
+) -> None:
+    """Refuse, located in the model file, the properties `model` reads that the CRM lacks,
+    before any record is read (a misspelt name would otherwise read as "no data")."""
+    unknown = unknown_in_crm(
+        conn=conn, connector=connector, kind=kind, model=model, model_path=path
+    )
+    if unknown:
+        raise ProblemsError(unknown)
 
 
 def _account_model(
@@ -513,11 +529,7 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
         if model.object != obj_kind:
             raise UserError(f"{path}: scores {model.object} records, {conn.name} {obj_kind}")
         with _live_connector(ctx, conn) as connector:
-            unknown = unknown_in_crm(
-                conn=conn, connector=connector, kind=obj_kind, model=model, model_path=path
-            )
-            if unknown:
-                raise ProblemsError(unknown)
+            _known_in_crm(conn, connector, obj_kind, model, path)
             labelled = crm_outcomes.labelled_from_crm(
                 connector,
                 conn.crm,
@@ -777,6 +789,7 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
             )
         else:
             with _live_connector(ctx, conn) as connector:
+                _known_in_crm(conn, connector, obj_kind, candidate, model_path)
                 result = preview.preview_from_crm(
                     connector,
                     ctx.store,

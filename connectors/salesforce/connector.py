@@ -27,7 +27,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.history import PropertyHistories
-from connectors.property_names import PropertyNames
+from connectors.property_names import PropertyNames, RelatedNames
 from connectors.salesforce.account_changes import (
     changed_accounts_since,
     people_of,
@@ -39,6 +39,8 @@ from connectors.salesforce.converted import (
     with_contact_activity,
     with_converted_contact,
 )
+from connectors.salesforce.errors import naming_fields
+from connectors.salesforce.field_paths import related_names
 from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.history import read_history
 from connectors.salesforce.list_email import ListEmailAccess
@@ -124,6 +126,10 @@ class SalesforceConnector:
             max_relationships=MAX_PARENT_RELATIONSHIPS,
         )
 
+    def related_names(self, kind: str, path: Sequence[str]) -> RelatedNames | None:
+        """What the relationship path `path` leads to from `kind`'s object (describes)."""
+        return related_names(self._reader, sobject_of(kind), path)
+
     def iter_pages(  # noqa: PLR0913  the Connector protocol read signature
         self,
         kind: str,
@@ -147,10 +153,13 @@ class SalesforceConnector:
         model names `Account.<field>` ends with the Contacts of the Accounts changed since
         `since` (`connectors.salesforce.account_changes`). A Lead read asking for
         `IsConverted` gives each converted Lead its Contact's activity
-        (`connectors.salesforce.converted`)."""
+        (`connectors.salesforce.converted`). A field Salesforce refuses is named as the model
+        names it (`UnknownField`)."""
+        sobject = sobject_of(kind)
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
         if members is not None and kind == "account":
-            return self._account_pages(fields, event_types, since, resume, members)
+            pages = self._account_pages(fields, event_types, since, resume, members)
+            return naming_fields(pages, sobject, fields)
         if asks_for_converted(kind, fields, event_types):
             read, asked = with_converted_contact(fields)
             converted = self._reader.pages(
@@ -161,14 +170,15 @@ class SalesforceConnector:
                 resume=resume,
                 write_reserve=reserve,
             )
-            return with_contact_activity(self._reader, converted, event_types, keep_field=asked)
+            pages = with_contact_activity(self._reader, converted, event_types, keep_field=asked)
+            return naming_fields(pages, sobject, fields)
         pages = self._reader.pages(
             kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
         )
         incremental = read_mode(since, resume) == "incremental"
         if kind == "contact" and incremental and since is not None and reads_account(fields):
-            return self._with_account_changes(pages, fields, event_types, since, hints)
-        return pages
+            pages = self._with_account_changes(pages, fields, event_types, since, hints)
+        return naming_fields(pages, sobject, fields)
 
     def _with_account_changes(
         self,

@@ -6,6 +6,8 @@ Call level (an HTTP response, or no response at all), by (status, errorCode):
     403 REQUEST_LIMIT_EXCEEDED "TotalRequests" .... BudgetExhausted (the org's 24-hour allowance)
     403 REQUEST_LIMIT_EXCEEDED (concurrency) ...... RateLimited (retry later)
     403 API_DISABLED_FOR_ORG, API_CURRENTLY_DISABLED, INSUFFICIENT_ACCESS* ... MissingPermission
+    400 INVALID_FIELD "No such column 'X' on entity 'Y'" UnknownField (one line, no SOQL: the
+                                                    reader names the model's field holding X)
     400 INVALID_FIELD, INVALID_TYPE ............... MissingPermission (missing, or hidden by
                                                     field-level security: Salesforce cannot tell)
     400 INVALID_QUERY_LOCATOR ..................... QueryLocatorExpired (restart the query)
@@ -28,13 +30,14 @@ Messages carry the endpoint, status, error code and Salesforce's message; never 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 import requests
 from simple_salesforce.exceptions import SalesforceError
 
-from connectors.base import WriteAction
+from connectors.base import Page, WriteAction
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
@@ -44,6 +47,7 @@ from connectors.errors import (
     RateLimited,
     RequestRejected,
     TransientError,
+    UnknownField,
     Unreachable,
 )
 from connectors.reach import no_connection_reason, origin
@@ -84,6 +88,10 @@ _PERMISSION_CODES = frozenset(
 )
 
 
+#: Salesforce's message for a field a query names that the object lacks (or hides).
+_NO_SUCH_COLUMN = re.compile(r"No such column '([^']+)' on entity '([^']+)'")
+
+
 class SessionExpired(AuthError):
     """401 INVALID_SESSION_ID: the caller re-authenticates once and repeats the call."""
 
@@ -121,6 +129,15 @@ def classify_status(endpoint: str, status: int, content: Any) -> ConnectorError:
         return MissingPermission(
             f"{text} (give the integration user the permission the message names)"
         )
+    column = _NO_SUCH_COLUMN.search(message) if code == "INVALID_FIELD" else None
+    if column is not None:
+        # the field names come from the model: a one-line answer naming the column, not the
+        # whole SOQL statement Salesforce echoes, nor setup advice that cannot help
+        return UnknownField(
+            f"Salesforce {endpoint}: HTTP {status} INVALID_FIELD: no field '{column[1]}' on "
+            f"{column[2]}",
+            column=column[1],
+        )
     if code in ("INVALID_FIELD", "INVALID_TYPE"):
         return MissingPermission(
             f"{text} (the field or object is missing, or field-level security hides it from the "
@@ -157,3 +174,26 @@ def classify(endpoint: str, error: BaseException) -> ConnectorError:
         # A body that is not JSON: an HTML page from a proxy or a maintenance window.
         return TransientError(f"Salesforce {endpoint}: unreadable response ({error})")
     raise error
+
+
+def in_model(error: UnknownField, sobject: str, fields: Collection[str]) -> UnknownField:
+    """`error` naming the fields of a read of `sobject` that hold its column (the last name of
+    a relationship path, or the field itself), when there are any."""
+    column = error.column.casefold()
+    named = tuple(sorted(f for f in fields if f.rsplit(".", 1)[-1].casefold() == column))
+    if not named:
+        return error
+    return UnknownField(
+        f"Salesforce {sobject} has no field {', '.join(named)} ({error}): fix the name in the "
+        "model; `leadsync validate --config` checks every field path against the describes",
+        column=error.column,
+        fields=named,
+    )
+
+
+def naming_fields(pages: Iterator[Page], sobject: str, fields: Collection[str]) -> Iterator[Page]:
+    """`pages`, an `UnknownField` while reading them naming the model's fields (`in_model`)."""
+    try:
+        yield from pages
+    except UnknownField as exc:
+        raise in_model(exc, sobject, fields) from None

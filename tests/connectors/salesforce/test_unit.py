@@ -26,6 +26,7 @@ from connectors.errors import (
     RateLimited,
     RequestRejected,
     TransientError,
+    UnknownField,
 )
 from connectors.retry import RetryPolicy
 from connectors.salesforce.activity import (
@@ -39,7 +40,12 @@ from connectors.salesforce.activity import (
 from connectors.salesforce.auth import Credentials, fetch_token
 from connectors.salesforce.budget import DailyShare
 from connectors.salesforce.client import SalesforceApi
-from connectors.salesforce.errors import QueryLocatorExpired, SessionExpired, classify_status
+from connectors.salesforce.errors import (
+    QueryLocatorExpired,
+    SessionExpired,
+    classify_status,
+    in_model,
+)
 from connectors.salesforce.fields import api_name, encode, encode_csv
 from connectors.salesforce.http import LimitInfo, parse_limit_info
 from connectors.salesforce.options import SalesforceOptions
@@ -102,7 +108,7 @@ def _error(code: str, message: str) -> list[dict[str, str]]:
             MissingPermission,
         ),
         (403, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights", MissingPermission),
-        (400, "INVALID_FIELD", "No such column 'Foo__c' on entity 'Lead'", MissingPermission),
+        (400, "INVALID_FIELD", "Lead.Foo__c is not visible", MissingPermission),
         (400, "INVALID_TYPE", "sObject type 'Foo' is not supported", MissingPermission),
         (400, "INVALID_QUERY_LOCATOR", "invalid query locator", QueryLocatorExpired),
         (400, "MALFORMED_QUERY", "unexpected token: 'OR'", RequestRejected),
@@ -118,6 +124,25 @@ def test_error_table(status, code, message, expected):
     assert type(error) is expected
     assert f"HTTP {status}" in str(error)
     assert message in str(error)
+
+
+def test_a_query_naming_no_such_column_is_an_unknown_field_named_as_the_model_names_it():
+    """Salesforce echoes the whole statement; the error is one line naming the column, and the
+    read names the model's field holding it, with no setup advice (setup cannot help)."""
+    soql = "SELECT Id, Owner.Nmae FROM Lead\n        ^\nERROR at Row:1:Column:12\n"
+    error = classify_status(
+        "query", 400, _error("INVALID_FIELD", soql + "No such column 'Nmae' on entity 'Name'.")
+    )
+    assert type(error) is UnknownField
+    assert str(error) == "Salesforce query: HTTP 400 INVALID_FIELD: no field 'Nmae' on Name"
+    named = in_model(error, "Lead", ["NumberOfEmployees", "Owner.Nmae"])
+    assert (named.fields, str(named)) == (
+        ("Owner.Nmae",),
+        "Salesforce Lead has no field Owner.Nmae (Salesforce query: HTTP 400 INVALID_FIELD: no "
+        "field 'Nmae' on Name): fix the name in the model; `leadsync validate --config` checks "
+        "every field path against the describes",
+    )
+    assert in_model(error, "Lead", ["Title"]) is error
 
 
 @pytest.mark.parametrize(
