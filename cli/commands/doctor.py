@@ -7,7 +7,8 @@ close to ours, the credentials accepted, the scopes and permissions there, every
 present with the right type and visible, the daily budget's headroom, and on Salesforce, for
 models with email rules, whether list-email results are read. Each line says what
 was found and, when something is wrong, what to do. Exit 0 when nothing failed (warnings
-allowed), 1 otherwise.
+allowed), 1 otherwise. Nothing in the CRM changes; the one thing kept is the HubSpot account's
+time zone when doctor had to ask for it, in the state store where runs keep it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from connectors.errors import (
     MissingPermission,
     PermanentError,
 )
-from sync.account_day import DailyWindow, daily_window
+from sync.account_day import DailyWindow, daily_window, remember_zone
 from sync.connections import build_connector, hubspot_options, salesforce_options
 from sync.engine import utc_now
 from sync.state.errors import database_name
@@ -201,7 +202,10 @@ def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -
 
 def _day(ctx: Context, conn: ConnectionSettings, connector: Connector) -> DailyWindow:
     """The connection's daily window; for HubSpot in the account's time zone, asked of the
-    account (one call) unless the state store saw it lately. Doctor keeps nothing it learns."""
+    account (one call) unless the state store saw it lately. A zone asked is kept in the state
+    store as runs keep it (`remember_zone`), so `status` and later processes place the day
+    where doctor did; before the first run the store is an empty one in memory, and nothing
+    is kept."""
     now = utc_now()
     day = daily_window(ctx.store, conn, now)
     if conn.hubspot is None or day.given_zone is not None:
@@ -210,7 +214,10 @@ def _day(ctx: Context, conn: ConnectionSettings, connector: Connector) -> DailyW
 
     assert isinstance(connector, HubSpotConnector)
     zone = connector.account_zone()
-    return day if zone is None else daily_window(ctx.store, conn, now, looked_up=zone)
+    if zone is None:
+        return day
+    remember_zone(ctx.store, conn.name, zone, now=now)
+    return daily_window(ctx.store, conn, now, looked_up=zone)
 
 
 def check_list_email(ctx: Context, conn: ConnectionSettings, connector: Connector) -> list[Check]:
