@@ -14,7 +14,6 @@ time zone when doctor had to ask for it, in the state store where runs keep it.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -187,11 +186,12 @@ def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -
         assert conn.salesforce is not None
         daily_share = salesforce_options(conn.salesforce).daily_share
         from connectors.salesforce import SalesforceConnector
+        from connectors.salesforce.budget import share_cap, share_text
 
         assert isinstance(connector, SalesforceConnector)
         _, org_limit = connector.org_allowance()
-        cap = max(1, math.floor(daily_share * org_limit))
-        where = f"{daily_share:.0%} of the org's {org_limit:,}"
+        cap = share_cap(daily_share, org_limit)
+        where = f"{share_text(daily_share)} of the org's {org_limit:,}"
     share = used / cap
     status = OK if share < BUDGET_WARN else WARN if share < 1 else FAIL
     detail = f"{used:,} of {cap:,} calls {day.label} ({where}, {share:.0%}){note}"

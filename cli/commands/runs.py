@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import signal
 import sys
 import threading
@@ -400,8 +399,10 @@ def _against_budget(conn: ConnectionSettings, day: DailyWindow, *, live: bool) -
         budget = conn.hubspot.daily_budget
         return f"{used:,}" + (f" of {budget:,} (daily_budget)" if budget else "")
     assert conn.salesforce is not None
+    from connectors.salesforce.budget import share_cap, share_text
+
     daily_share = salesforce_options(conn.salesforce).daily_share
-    share = f"{daily_share:.0%}"
+    share = share_text(daily_share)
     if not live:
         # The org's allowance arrives with every Salesforce reply but is not stored.
         return (
@@ -416,7 +417,7 @@ def _against_budget(conn: ConnectionSettings, day: DailyWindow, *, live: bool) -
         org_used, org_limit = connector.org_allowance()
     finally:
         connector.close()
-    allowed = max(1, math.floor(daily_share * org_limit))
+    allowed = share_cap(daily_share, org_limit)
     return (
         f"{used:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the whole "
         f"org used {org_used:,} in its rolling 24 hours)"
