@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from cli.main import main
 from sandbox.salesforce import SalesforceSandbox
 from sync.state.store import StateStore
+from tests.sync.account_groups_env import config_file, salesforce_block
 from tests.sync.hubspot_env import ROOT
 
 MODEL = ROOT / "config" / "examples" / "models" / "salesforce-leads.yaml"
@@ -74,22 +75,9 @@ connections:
 def test_status_live_reports_a_spent_org_allowance_as_part_of_the_status(tmp_path, capsys):
     sb = SalesforceSandbox(leads=20).start()
     try:
-        config = tmp_path / "leadsync.yaml"
-        config.write_text(
-            f"""\
-state_url: sqlite:///{tmp_path / "state.db"}
-connections:
-  - name: sf
-    crm: salesforce
-    salesforce:
-      login_url: "{sb.url}"
-      client_id: "{sb.client_id}"
-      client_secret: "{sb.client_secret}"
-      ca_bundle: "{sb.ca_file}"
-      daily_share: 0.00896
-    objects:
-      - {{kind: lead, model: {MODEL}}}
-"""
+        block = salesforce_block(sb).removesuffix("}") + ", daily_share: 0.00896}"
+        config = config_file(
+            tmp_path, "sf", "salesforce", block, [f"{{kind: lead, model: {MODEL}}}"]
         )
         args = ("--config", str(config))
         assert main(["setup", "--apply", *args]) == 0
