@@ -72,7 +72,7 @@ class DailyWindow:
         if self.hubspot:
             return (
                 "the HubSpot account's time zone is not known yet, so the last 24 hours count; "
-                "a run with a daily_budget learns it"
+                "a run with a daily_budget, or `leadsync doctor`, learns it"
             )
         return ""
 

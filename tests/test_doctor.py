@@ -48,15 +48,27 @@ def test_a_healthy_connection_passes_every_check(tmp_path, capsys):
         ]
         details = {c["name"]: c["detail"] for c in body["checks"]}
         assert details["integrity"] == "PRAGMA quick_check: ok"
-        # the account's zone is asked (no state knows it), not kept: doctor changes nothing
+        # the account's zone is asked (no state knows it) and kept as a run keeps it
         assert details["budget headroom"] == (
             "0 calls today, no daily_budget; the account's day resets at 00:00 Asia/Tokyo "
             "(15:00 UTC)"
         )
         assert sb.request_counts()["GET /account-info/v3/details"] == {"200": 1}
         store = StateStore.open(env.state_url, now=datetime.now(UTC))
-        assert store.account_zone("hs") is None
+        kept = store.account_zone("hs")
         store.close()
+        assert kept is not None and kept.time_zone == "Asia/Tokyo"
+        # so status, which asks nothing, places the day where doctor did
+        capsys.readouterr()
+        assert main(["status", "--config", str(env.config)]) == 0
+        assert (
+            "API calls today: 0; the account's day resets at 00:00 Asia/Tokyo (15:00 UTC)   "
+            in capsys.readouterr().out
+        )
+        # and a second doctor asks HubSpot no more
+        code, body = doctor(capsys, env.config)
+        assert code == 0
+        assert sb.request_counts()["GET /account-info/v3/details"] == {"200": 1}
     finally:
         sb.stop()
 

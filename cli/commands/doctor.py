@@ -7,13 +7,13 @@ close to ours, the credentials accepted, the scopes and permissions there, every
 present with the right type and visible, the daily budget's headroom, and on Salesforce, for
 models with email rules, whether list-email results are read. Each line says what
 was found and, when something is wrong, what to do. Exit 0 when nothing failed (warnings
-allowed), 1 otherwise.
+allowed), 1 otherwise. Nothing in the CRM changes; the one thing kept is the HubSpot account's
+time zone when doctor had to ask for it, in the state store where runs keep it.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -37,7 +37,7 @@ from connectors.errors import (
     MissingPermission,
     PermanentError,
 )
-from sync.account_day import DailyWindow, daily_window
+from sync.account_day import DailyWindow, daily_window, remember_zone
 from sync.connections import build_connector, hubspot_options, salesforce_options
 from sync.engine import utc_now
 from sync.state.errors import database_name
@@ -187,11 +187,12 @@ def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -
         assert conn.salesforce is not None
         daily_share = salesforce_options(conn.salesforce).daily_share
         from connectors.salesforce import SalesforceConnector
+        from connectors.salesforce.budget import share_cap, share_text
 
         assert isinstance(connector, SalesforceConnector)
         _, org_limit = connector.org_allowance()
-        cap = max(1, math.floor(daily_share * org_limit))
-        where = f"{daily_share:.0%} of the org's {org_limit:,}"
+        cap = share_cap(daily_share, org_limit)
+        where = f"{share_text(daily_share)} of the org's {org_limit:,}"
     share = used / cap
     status = OK if share < BUDGET_WARN else WARN if share < 1 else FAIL
     detail = f"{used:,} of {cap:,} calls {day.label} ({where}, {share:.0%}){note}"
@@ -202,7 +203,10 @@ def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -
 
 def _day(ctx: Context, conn: ConnectionSettings, connector: Connector) -> DailyWindow:
     """The connection's daily window; for HubSpot in the account's time zone, asked of the
-    account (one call) unless the state store saw it lately. Doctor keeps nothing it learns."""
+    account (one call) unless the state store saw it lately. A zone asked is kept in the state
+    store as runs keep it (`remember_zone`), so `status` and later processes place the day
+    where doctor did; before the first run the store is an empty one in memory, and nothing
+    is kept."""
     now = utc_now()
     day = daily_window(ctx.store, conn, now)
     if conn.hubspot is None or day.given_zone is not None:
@@ -211,7 +215,10 @@ def _day(ctx: Context, conn: ConnectionSettings, connector: Connector) -> DailyW
 
     assert isinstance(connector, HubSpotConnector)
     zone = connector.account_zone()
-    return day if zone is None else daily_window(ctx.store, conn, now, looked_up=zone)
+    if zone is None:
+        return day
+    remember_zone(ctx.store, conn.name, zone, now=now)
+    return daily_window(ctx.store, conn, now, looked_up=zone)
 
 
 def check_list_email(ctx: Context, conn: ConnectionSettings, connector: Connector) -> list[Check]:

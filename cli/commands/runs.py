@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import signal
 import sys
 import threading
@@ -400,23 +399,38 @@ def _against_budget(conn: ConnectionSettings, day: DailyWindow, *, live: bool) -
         budget = conn.hubspot.daily_budget
         return f"{used:,}" + (f" of {budget:,} (daily_budget)" if budget else "")
     assert conn.salesforce is not None
+    from connectors.salesforce.budget import RECHECK_S, share_cap, share_text
+
     daily_share = salesforce_options(conn.salesforce).daily_share
-    share = f"{daily_share:.0%}"
+    share = share_text(daily_share)
     if not live:
         # The org's allowance arrives with every Salesforce reply but is not stored.
         return (
             f"{used:,} of {share} of the org's daily allowance (the allowance is not known "
             "offline; `status --live` asks Salesforce, 1 API call)"
         )
+    from connectors.errors import BudgetExhausted
     from connectors.salesforce import SalesforceConnector
 
     connector = build_connector(conn, day=day)
     try:
         assert isinstance(connector, SalesforceConnector)
         org_used, org_limit = connector.org_allowance()
+    except BudgetExhausted as exc:
+        # status is no run: what the refusal says about the allowance is part of the status
+        seen_used, seen_limit = connector.usage.daily_used, connector.usage.daily_limit
+        if not seen_limit or seen_used is None or seen_used < seen_limit:
+            return f"{used:,} of {share} of the org's daily allowance; {exc}"
+        return (
+            f"{used:,} of {share_cap(daily_share, seen_limit):,} ({share} of the org's "
+            f"{seen_limit:,} daily calls); the org's whole allowance is spent ({seen_used:,} of "
+            f"{seen_limit:,} calls in its rolling 24 hours, other clients' included): Salesforce "
+            "refuses calls until enough of them are 24 hours old, and runs ask it again "
+            f"{RECHECK_S / 60:.0f} minutes after each refusal"
+        )
     finally:
         connector.close()
-    allowed = max(1, math.floor(daily_share * org_limit))
+    allowed = share_cap(daily_share, org_limit)
     return (
         f"{used:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the whole "
         f"org used {org_used:,} in its rolling 24 hours)"

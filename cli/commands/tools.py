@@ -33,6 +33,7 @@ from config.settings import ConnectionSettings
 from connectors.account_match import AccountMatcher
 from connectors.base import Connector
 from connectors.history import HistoryReader
+from connectors.salesforce.ids import NotASalesforceId, case_safe_id
 from revops import account_context, crm_outcomes, history, preview
 from revops import backtest as bt
 from revops import html_report as report
@@ -139,6 +140,18 @@ def _object(
     if kind not in kinds:
         raise UserError(f"{conn.name} has no {kind!r} object; it scores {', '.join(kinds)}")
     return conn, kind
+
+
+def _record_id(conn: ConnectionSettings, text: str) -> str:
+    """A record id from the command line in the form the CRM returns and the state stores:
+    on Salesforce the 18-character id (a 15-character one from a URL or a report gets its
+    suffix); text that is no id is refused before any API call."""
+    if conn.crm != "salesforce":
+        return text
+    try:
+        return case_safe_id(text)
+    except NotASalesforceId as exc:
+        raise UserError(str(exc)) from None
 
 
 def _own_outputs(
@@ -297,6 +310,7 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
         ctx = open_context(config, secrets_dir)
         try:
             conn, obj_kind = _object(ctx, connection, kind)
+            record_id = _record_id(conn, record_id)
             picked = _pick(ctx, conn, obj_kind, model_name)
             model = picked.model
             with _live_connector(ctx, conn) as connector:
@@ -408,6 +422,7 @@ def history_command(  # noqa: PLR0913  click passes each option as a keyword
     ctx = open_context(config, secrets_dir, with_models=False)
     try:
         conn, obj_kind = _object(ctx, connection, kind)
+        record_id = _record_id(conn, record_id)
         entries = history.record_history(ctx.store, conn.name, obj_kind, record_id)
     finally:
         ctx.store.close()

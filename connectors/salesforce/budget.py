@@ -4,7 +4,8 @@ Salesforce counts API calls over the preceding 24 hours, not per calendar day: o
 allowance is spent, calls are refused until the usage of the last 24 hours drops below it. Every
 response reports the org-wide count (`Sforce-Limit-Info: api-usage=N/M`).
 
-The connection may have made at most `floor(daily_share * M)` calls in any 24 hours. Its own
+The connection may have made at most `floor(daily_share * M)` calls in any 24 hours (`share_cap`,
+on the decimal written, not its binary float). Its own
 calls are remembered with their times, so the share frees up call by call as they age out, and
 a refusal says exactly when the work will fit again. `used` seeds the count with calls this
 connection made in the last 24 hours in earlier processes (from the state store); their times
@@ -28,6 +29,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from connectors.errors import BudgetExhausted
 from connectors.salesforce.http import LimitInfo
@@ -38,6 +40,23 @@ RECHECK_S = 900.0
 
 def _moment(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _decimal(share: float) -> Decimal:
+    # the shortest text that reads back as the float: the decimal the configuration wrote
+    return Decimal(repr(share))
+
+
+def share_cap(share: float, org_limit: int) -> int:
+    """The calls `share` of an org allowance of `org_limit` gives in 24 hours: `floor(share x
+    org_limit)` of the decimal written (0.00896 of 100,000 is 896, where the binary product is
+    895.99...), at least 1."""
+    return max(1, math.floor(_decimal(share) * org_limit))
+
+
+def share_text(share: float) -> str:
+    """`share` as a percentage with every digit it was written with: `20%`, `0.896%`."""
+    return f"{(_decimal(share) * 100).normalize():f}%"
 
 
 class DailyShare:
@@ -68,7 +87,7 @@ class DailyShare:
         """Calls this connection may make in 24 hours, once the org's allowance is known."""
         if self.org_limit is None:
             return None
-        return max(1, math.floor(self.share * self.org_limit))
+        return share_cap(self.share, self.org_limit)
 
     @property
     def used(self) -> int:
@@ -106,8 +125,8 @@ class DailyShare:
                 free = self._free_at(1, limit)
                 raise BudgetExhausted(
                     f"this connection's share of the org's API allowance ({limit} calls in 24 "
-                    f"hours, {self.share:.0%} of {self.org_limit}) is spent; it frees up from "
-                    f"{_moment(free)}, when the run resumes (or raise daily_share)",
+                    f"hours, {share_text(self.share)} of {self.org_limit}) is spent; it frees up "
+                    f"from {_moment(free)}, when the run resumes (or raise daily_share)",
                     resume_at=datetime.fromtimestamp(free, UTC),
                 )
             self._calls.append(now)
@@ -128,7 +147,7 @@ class DailyShare:
         )
         raise BudgetExhausted(
             f"{what} needs {calls} API calls but {left} remain of this connection's share "
-            f"({self.share:.0%} of the org's {self.org_limit} calls in 24 hours); {when}",
+            f"({share_text(self.share)} of the org's {self.org_limit} calls in 24 hours); {when}",
             resume_at=datetime.fromtimestamp(free, UTC) if free is not None else None,
         )
 

@@ -143,7 +143,7 @@ def test_an_unknown_zone_counts_the_last_24_hours_and_says_so(store) -> None:
     assert window.label == "in the last 24 h"
     assert window.note == (
         "the HubSpot account's time zone is not known yet, so the last 24 hours count; "
-        "a run with a daily_budget learns it"
+        "a run with a daily_budget, or `leadsync doctor`, learns it"
     )
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from cli.main import main
 from sandbox.salesforce import SalesforceSandbox
 from sync.state.store import StateStore
+from tests.sync.account_groups_env import config_file, salesforce_block
 from tests.sync.hubspot_env import ROOT
 
 MODEL = ROOT / "config" / "examples" / "models" / "salesforce-leads.yaml"
@@ -67,5 +68,43 @@ connections:
         assert org is not None, out
         assert int(org.group(1).replace(",", "")) == sb.api_used  # the limits call included
         store.close()
+    finally:
+        sb.stop()
+
+
+def test_status_live_reports_a_spent_org_allowance_as_part_of_the_status(tmp_path, capsys):
+    sb = SalesforceSandbox(leads=20).start()
+    try:
+        block = salesforce_block(sb).removesuffix("}") + ", daily_share: 0.00896}"
+        config = config_file(
+            tmp_path, "sf", "salesforce", block, [f"{{kind: lead, model: {MODEL}}}"]
+        )
+        args = ("--config", str(config))
+        assert main(["setup", "--apply", *args]) == 0
+        assert main(["sync", "--full", *args]) == 0
+        store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=datetime.now(UTC))
+        used = sum(r.counts.api_calls for r in store.runs("sf"))
+        store.close()
+        capsys.readouterr()
+        assert main(["status", "--live", *args]) == 0
+        out = capsys.readouterr().out
+        # the cap is floor(0.00896 x 100,000) of the decimal written, and the share shown whole
+        assert (
+            f"API calls in the last 24 h: {used:,} of 896 (0.896% of the org's 100,000 daily "
+            f"calls; the whole org used {sb.api_used:,} in its rolling 24 hours)   "
+        ) in out
+        sb.set_usage(100_000)  # other clients spent the org's allowance
+        capsys.readouterr()
+        assert main(["status", "--live", *args]) == 0
+        captured = capsys.readouterr()
+        assert captured.err == ""
+        assert captured.out.splitlines()[0] == "== sf (salesforce: lead)"
+        assert (
+            f"API calls in the last 24 h: {used:,} of 896 (0.896% of the org's 100,000 daily "
+            "calls); the org's whole allowance is spent (100,000 of 100,000 calls in its rolling "
+            "24 hours, other clients' included): Salesforce refuses calls until enough of them "
+            "are 24 hours old, and runs ask it again 15 minutes after each refusal   outbox "
+            "pending: 0   dead letters: 0\n"
+        ) in captured.out
     finally:
         sb.stop()

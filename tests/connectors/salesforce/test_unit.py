@@ -38,7 +38,7 @@ from connectors.salesforce.activity import (
     sources_for,
 )
 from connectors.salesforce.auth import Credentials, fetch_token
-from connectors.salesforce.budget import DailyShare
+from connectors.salesforce.budget import DailyShare, share_cap, share_text
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import (
     QueryLocatorExpired,
@@ -371,6 +371,42 @@ def test_daily_share_counts_calls_over_a_rolling_24_hours():
         share.spend()
     with pytest.raises(BudgetExhausted, match="can never fit: raise daily_share"):
         share.require(21, "a write")
+
+
+@pytest.mark.parametrize(
+    ("share", "org_limit", "cap", "text"),
+    [
+        # floor of the decimal written: the binary products are 895.999... and 28.999...
+        (0.00896, 100_000, 896, "0.896%"),
+        (0.07, 1_000, 70, "7%"),
+        (0.29, 100, 29, "29%"),
+        (0.2, 100_000, 20_000, "20%"),
+        (0.125, 15, 1, "12.5%"),
+        (1.0, 15_000, 15_000, "100%"),
+        (0.00001, 5_000, 1, "0.001%"),  # never below one call
+    ],
+)
+def test_the_share_cap_floors_the_decimal_written_and_shows_every_digit(
+    share, org_limit, cap, text
+):
+    assert (share_cap(share, org_limit), share_text(share)) == (cap, text)
+    budget = DailyShare(share, clock=lambda: T0)
+    budget.observe(LimitInfo(used=0, limit=org_limit))
+    assert budget.limit == cap
+
+
+def test_a_spent_share_names_it_with_every_digit():
+    share = DailyShare(0.00896, clock=lambda: T0, used=896)
+    share.observe(LimitInfo(used=5_000, limit=100_000))
+    with pytest.raises(BudgetExhausted) as caught:
+        share.spend()
+    assert str(caught.value) == (
+        "this connection's share of the org's API allowance (896 calls in 24 hours, 0.896% of "
+        "100000) is spent; it frees up from 2026-11-19 04:00 UTC, when the run resumes (or raise "
+        "daily_share)"
+    )
+    with pytest.raises(BudgetExhausted, match=re.escape("(0.896% of the org's 100000 calls")):
+        share.require(2, "a page")
 
 
 @pytest.mark.parametrize(("used", "calls"), [(0, 20), (15, 5), (19, 1), (20, 0), (35, 0)])
