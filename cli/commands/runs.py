@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,7 @@ from connectors.outputs import output_fields
 from scoring.model import ScoringModel
 from sync.account_day import DailyWindow, daily_window
 from sync.connections import (
-    build_connector,
+    metered_connector,
     outage_policy,
     run_options,
     salesforce_options,
@@ -201,12 +201,13 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
         for conn in ctx.connections(connection):
             if stop.is_set():
                 break
-            connector = build_connector(
+            with metered_connector(
+                ctx.store,
                 conn,
+                command="sync",
                 day=daily_window(ctx.store, conn, utc_now()),
                 sleep=stop_aware_sleep(stop),
-            )
-            try:
+            ) as (connector, calls):
                 for kind in conn.kinds:
                     if stop.is_set():
                         break
@@ -217,6 +218,7 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                         stop=stop,
                         outage=outage_policy(conn),
                         on_progress=progress.update,
+                        calls=calls,
                     )
                     options = run_options(conn, full=full, dry_run=dry_run)
                     try:
@@ -226,8 +228,6 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                         result.error = str(exc)
                     results.append(result)
                     progress.finish()
-            finally:
-                connector.close()
     ctx.store.close()
     click.echo(summary_table(results))
     if dry_run:
@@ -278,11 +278,9 @@ def setup_command(
 ) -> int:
     """Show (and with --apply, make) leadsync's output properties in each CRM."""
     ctx = open_context(config, secrets_dir)
-    ctx.store.close()
     conflict = missing = False
     for conn in ctx.connections(connection):
-        connector = build_connector(conn)
-        try:
+        with metered_connector(ctx.store, conn, command="setup") as (connector, _):
             for obj in conn.objects:
                 outputs = ctx.outputs_for(conn.name, obj)
                 report = connector.ensure_schema(obj.kind, outputs, apply=apply)
@@ -295,8 +293,7 @@ def setup_command(
                 click.echo("")
                 conflict |= any(f.state == "conflict" for f in report.fields)
                 missing |= any(f.state == "missing" for f in report.fields)
-        finally:
-            connector.close()
+    ctx.store.close()
     if conflict:
         click.echo("some properties exist with another type: fix or delete them in the CRM")
         return 1
@@ -381,7 +378,7 @@ def status_command(
         letters = store.dead_letters(conn.name)
         day = daily_window(store, conn, now)
         click.echo(
-            f"API calls {day.label}: {_against_budget(conn, day, live=live)}"
+            f"API calls {day.label}: {_against_budget(store, conn, day, live=live)}"
             + (f"; {day.note}" if day.note else "")
             + f"   outbox pending: {store.pending_count(conn.name):,}"
             + f"   dead letters: {len(letters):,}"
@@ -393,12 +390,19 @@ def status_command(
     return 0
 
 
-def _against_budget(conn: ConnectionSettings, day: DailyWindow, *, live: bool) -> str:
-    """Today's calls against the connection's daily cap, as far as it is known."""
+def _against_budget(
+    store: StateStore, conn: ConnectionSettings, day: DailyWindow, *, live: bool
+) -> str:
+    """Today's calls against the connection's daily cap, as far as it is known, and the
+    commands that spent them."""
     used = day.calls
     if conn.hubspot is not None:
         budget = conn.hubspot.daily_budget
-        return f"{used:,}" + (f" of {budget:,} (daily_budget)" if budget else "")
+        return (
+            f"{used:,}"
+            + (f" of {budget:,} (daily_budget)" if budget else "")
+            + _by_command(store, conn, day)
+        )
     assert conn.salesforce is not None
     daily_share = salesforce_options(conn.salesforce).daily_share
     share = f"{daily_share:.0%}"
@@ -406,21 +410,28 @@ def _against_budget(conn: ConnectionSettings, day: DailyWindow, *, live: bool) -
         # The org's allowance arrives with every Salesforce reply but is not stored.
         return (
             f"{used:,} of {share} of the org's daily allowance (the allowance is not known "
-            "offline; `status --live` asks Salesforce, 1 API call)"
+            "offline; `status --live` asks Salesforce, 1 API call)" + _by_command(store, conn, day)
         )
     from connectors.salesforce import SalesforceConnector
 
-    connector = build_connector(conn, day=day)
-    try:
+    with metered_connector(store, conn, command="status", day=day) as (connector, _):
         assert isinstance(connector, SalesforceConnector)
         org_used, org_limit = connector.org_allowance()
-    finally:
-        connector.close()
+    day = replace(day, calls=store.api_calls_since(conn.name, day.since))  # with that call
     allowed = max(1, math.floor(daily_share * org_limit))
     return (
-        f"{used:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the whole "
-        f"org used {org_used:,} in its rolling 24 hours)"
+        f"{day.calls:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the "
+        f"whole org used {org_used:,} in its rolling 24 hours)" + _by_command(store, conn, day)
     )
+
+
+def _by_command(store: StateStore, conn: ConnectionSettings, day: DailyWindow) -> str:
+    """`; by command: sync 532, backtest 101`: the window's calls by the command that spent
+    them, most first (empty when none were spent)."""
+    spent = store.api_calls_by_command(conn.name, day.since)
+    if not spent:
+        return ""
+    return "; by command: " + ", ".join(f"{command} {n:,}" for command, n in spent.items())
 
 
 def _when(moment: datetime | None, now: datetime, every: timedelta) -> str:
@@ -445,12 +456,16 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
             kinds = [k for k in conn.kinds if ctx.store.dead_letters(conn.name, k)]
             if not kinds:
                 continue
-            connector = build_connector(conn, day=daily_window(ctx.store, conn, utc_now()))
-            try:
+            with metered_connector(
+                ctx.store,
+                conn,
+                command="retry-dead-letters",
+                day=daily_window(ctx.store, conn, utc_now()),
+            ) as (connector, calls):
                 for kind in kinds:
                     engine = Engine(
                         ctx.store, connector, connection=conn.name, stop=stop,
-                        outage=outage_policy(conn),
+                        outage=outage_policy(conn), calls=calls,
                     )  # fmt: skip
                     try:
                         results.append(
@@ -464,8 +479,6 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
                         busy = RunResult(conn.name, kind, "retry", False, RunStatus.BUSY, utc_now())
                         busy.error = str(exc)
                         results.append(busy)
-            finally:
-                connector.close()
     ctx.store.close()
     if not results:
         click.echo("no dead letters")
