@@ -23,8 +23,8 @@ from typing import Any
 
 from config.loader import load_config, load_models
 from connectors.base import Change, Connector, Page, WriteResult
-from sync.connections import build_connector, outage_policy, run_options
 from sync.call_log import CallLog
+from sync.connections import build_connector, outage_policy, run_options
 from sync.engine import Engine
 from sync.state.store import StateStore
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from config.loader import load_config
 from sandbox.hubspot import HubSpotSandbox
 from sync.state.store import StateStore
 

@@ -17,9 +17,9 @@ from cli.main import main
 from config.loader import load_config, load_models
 from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from connectors.outputs import output_fields
-from sync.connections import run_options
 from sandbox.hubspot import HubSpotSandbox
 from sync.call_log import EVERY
+from sync.connections import run_options
 from sync.engine import Engine, RunOptions
 from sync.state.store import StateStore
 from tests.sync import crash_runner
