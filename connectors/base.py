@@ -209,6 +209,16 @@ class ApiUsage:
     account_zone: AccountZone | None = None
 
 
+class CallMeter(Protocol):
+    """Told of every API call a connector sends, as `ApiUsage` counts it, so the engine can
+    record the calls durably while they are spent (`sync.call_log.CallLog`). Called on the
+    connector's HTTP threads, outside the connector's own locks; it must be cheap."""
+
+    def spent(self, calls: int, rate_limited: int) -> None:
+        """`calls` more calls sent (usually 1), `rate_limited` more refused for rate."""
+        ...
+
+
 class WriteJournal(Protocol):
     """Durable notes of the server-side jobs a connector starts while writing (Salesforce Bulk
     API 2.0 ingest jobs) and of the calls it sends that write more than one API batch

@@ -8,7 +8,8 @@ function here. Secrets pass through as `SecretStr`; only the connectors' HTTP ca
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,10 +20,12 @@ from config.settings import (
     HubSpotSettings,
     SalesforceSettings,
 )
-from connectors.base import Connector
+from connectors.base import CallMeter, Connector
 from sync.account_day import DailyWindow
+from sync.call_log import CallLog
 from sync.engine import RunOptions
 from sync.outage import OutagePolicy
+from sync.state.store import StateStore
 
 if TYPE_CHECKING:
     from connectors.hubspot.options import HubSpotOptions
@@ -34,6 +37,7 @@ def build_connector(
     *,
     sleep: Callable[[float], None] = time.sleep,
     day: DailyWindow | None = None,
+    meter: CallMeter | None = None,
 ) -> Connector:
     """A connector for `conn` (the vendor SDK is imported only for the CRM in use).
 
@@ -41,7 +45,8 @@ def build_connector(
     daily cap (HubSpot `daily_budget`, Salesforce `daily_share`) with the calls this
     connection already made in the CRM's current day in earlier processes, and gives a HubSpot
     connector the account's time zone an earlier process learned; without it the cap would
-    restart from zero in every process.
+    restart from zero in every process. `meter` (normally a `sync.call_log.CallLog`) is told of
+    every call the connector sends, to record it in the state store.
     """
     daily_used = 0 if day is None else day.calls
     # a kind's further models write their own outputs (`pl_a_score`)
@@ -53,13 +58,36 @@ def build_connector(
         assert hub is not None  # guaranteed by ConnectionSettings validation
         options = replace(hubspot_options(hub), output_namespaces=namespaces)
         zone = None if day is None else day.given_zone
-        return HubSpotConnector(options, daily_used=daily_used, zone=zone, sleep=sleep)
+        return HubSpotConnector(options, daily_used=daily_used, zone=zone, sleep=sleep, meter=meter)
     from connectors.salesforce import SalesforceConnector
 
     sf = conn.salesforce
     assert sf is not None
     sf_options = replace(salesforce_options(sf), output_namespaces=namespaces)
-    return SalesforceConnector(sf_options, daily_used=daily_used, sleep=sleep)
+    return SalesforceConnector(sf_options, daily_used=daily_used, sleep=sleep, meter=meter)
+
+
+@contextmanager
+def metered_connector(
+    store: StateStore,
+    conn: ConnectionSettings,
+    *,
+    command: str,
+    sleep: Callable[[float], None] = time.sleep,
+    day: DailyWindow | None = None,
+) -> Iterator[tuple[Connector, CallLog]]:
+    """`build_connector` whose every API call is recorded in `store` for `command` (the
+    leadsync command's name), with the `CallLog` doing it (an `Engine` attributes its runs'
+    calls through it); closed afterwards, the last calls recorded."""
+    calls = CallLog(store, conn.name, command=command)
+    connector = build_connector(conn, sleep=sleep, day=day, meter=calls)
+    try:
+        yield connector, calls
+    finally:
+        try:
+            connector.close()
+        finally:
+            calls.close()
 
 
 def hubspot_options(hub: HubSpotSettings) -> HubSpotOptions:

@@ -32,6 +32,7 @@ from config.settings import ConnectionSettings, Settings
 from connectors.base import Connector
 from sync.account_day import daily_window
 from sync.alerts import Alert, Alerter, WebhookSender
+from sync.call_log import CallLog
 from sync.connections import build_connector, outage_policy, run_options
 from sync.engine import Engine, utc_now
 from sync.health import HealthServer, Readiness
@@ -90,6 +91,10 @@ class Daemon:
         self.stop = stop or threading.Event()
         self.metrics = metrics or Metrics()
         self.connectors: dict[str, Connector] = {}
+        #: per connection, where its connector's calls are recorded (command `run`)
+        self.call_logs = {
+            c.name: CallLog(store, c.name, command="run", clock=clock) for c in settings.connections
+        }
         self.locks = {c.name: threading.Lock() for c in settings.connections}
         self.readiness = Readiness({c.name: stale_after(settings, c) for c in settings.connections})
         self.scheduler = BackgroundScheduler(
@@ -244,6 +249,7 @@ class Daemon:
             conn,
             day=daily_window(self.store, conn, self.clock()),
             sleep=stop_aware_sleep(self.stop),  # retry waits end on shutdown
+            meter=self.call_logs[conn.name],
         )
 
     def run_job(self, name: str, *, full: bool) -> list[RunResult]:
@@ -290,6 +296,7 @@ class Daemon:
                 clock=self.clock,
                 stop=stop,
                 outage=outage_policy(conn),
+                calls=self.call_logs[conn.name],
             )
             try:
                 result = engine.run(
@@ -341,4 +348,6 @@ class Daemon:
             self.health.stop()
         for connector in self.connectors.values():
             connector.close()
+        for calls in self.call_logs.values():
+            calls.close()
         log.info("daemon stopped")

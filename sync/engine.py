@@ -34,6 +34,7 @@ from functools import partial
 
 from connectors.base import Connector
 from scoring.types import Record
+from sync.call_log import CallLog
 from sync.gc_tuning import fewer_collections
 from sync.lock import run_lock
 from sync.outage import OutagePolicy, event_sleep
@@ -80,6 +81,7 @@ class Engine:
         outage: OutagePolicy | None = None,
         scorer: Scorer = default_scorer,
         on_progress: Callable[[Progress], None] | None = None,
+        calls: CallLog | None = None,
     ) -> None:
         self.store = store
         self.connector = connector
@@ -90,6 +92,9 @@ class Engine:
         self.outage_policy = outage or OutagePolicy()
         self.scorer = scorer
         self.on_progress = on_progress
+        # the log the connector reports its calls to; without one, each run records its calls
+        # when it ends, as the connector's usage counted them
+        self.calls = calls or CallLog(store, connection, command="sync", clock=clock)
 
     def run(
         self, kind: str, model: Model, options: RunOptions, *, now: datetime | None = None
@@ -128,6 +133,7 @@ class Engine:
             outage=self.outage_policy,
             scorer=self.scorer,
             on_progress=self.on_progress,
+            calls=self.calls,
         )
         return Run.start(
             context,

@@ -43,6 +43,7 @@ from scoring.model import ScoringModel, event_horizon_days
 from scoring.spec import ModelSpec
 from scoring.types import Record, ScoreResult
 from sync.account_day import learned_zone, remember_zone
+from sync.call_log import CallLog
 from sync.group_scoring import GroupScorer, scorer_for
 from sync.outage import Contact, Outage, OutagePolicy, Stopped
 from sync.page_scoring import PageScorer, Rejected, Scorer, version_ms, version_scored
@@ -243,6 +244,7 @@ class RunContext:
     outage: OutagePolicy
     scorer: Scorer
     on_progress: Callable[[Progress], None] | None = None
+    calls: CallLog | None = None
 
 
 class Run:
@@ -372,6 +374,8 @@ class Run:
         started = time.monotonic()
         usage = context.connector.usage
         calls0, limited0, zone0 = usage.calls, usage.rate_limited, usage.account_zone
+        if context.calls is not None:
+            context.calls.begin_run(self.run_id)
         self._log(
             "run started", since=_iso(self.position.since), resuming=bool(self.position.resume)
         )
@@ -392,6 +396,8 @@ class Run:
             usage = context.connector.usage
             self.counts.api_calls = usage.calls - calls0
             self.counts.rate_limited = usage.rate_limited - limited0
+            if context.calls is not None:
+                context.calls.end_run(self.counts.api_calls, self.counts.rate_limited)
             if self.status is RunStatus.RUNNING:
                 self.status = RunStatus.FAILED
             result.status = self.status

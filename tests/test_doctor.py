@@ -48,22 +48,32 @@ def test_a_healthy_connection_passes_every_check(tmp_path, capsys):
         ]
         details = {c["name"]: c["detail"] for c in body["checks"]}
         assert details["integrity"] == "PRAGMA quick_check: ok"
-        # the account's zone is asked (no state knows it) and kept as a run keeps it
+        # every call so far counts, setup's and doctor's own (the sandbox counts them too); the
+        # account's zone is asked (no state knows it) and kept as a run keeps it
+        counts = sb.request_counts()
+        # the clock check's GET of the base URL carries no token: no app's call, not counted
+        assert counts.pop("GET (unknown)") == {"404": 1}
+        served = sum(sum(by_status.values()) for by_status in counts.values())
         assert details["budget headroom"] == (
-            "0 calls today, no daily_budget; the account's day resets at 00:00 Asia/Tokyo "
-            "(15:00 UTC)"
+            f"{served} calls today, no daily_budget; the account's day resets at 00:00 "
+            "Asia/Tokyo (15:00 UTC)"
         )
-        assert sb.request_counts()["GET /account-info/v3/details"] == {"200": 1}
+        assert counts["GET /account-info/v3/details"] == {"200": 1}
         store = StateStore.open(env.state_url, now=datetime.now(UTC))
         kept = store.account_zone("hs")
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        spent = store.api_calls_by_command("hs", since)
+        assert sum(spent.values()) == served
+        assert set(spent) == {"setup", "doctor"}
         store.close()
         assert kept is not None and kept.time_zone == "Asia/Tokyo"
         # so status, which asks nothing, places the day where doctor did
         capsys.readouterr()
         assert main(["status", "--config", str(env.config)]) == 0
+        split = ", ".join(f"{command} {n:,}" for command, n in spent.items())
         assert (
-            "API calls today: 0; the account's day resets at 00:00 Asia/Tokyo (15:00 UTC)   "
-            in capsys.readouterr().out
+            f"API calls today: {served}; by command: {split}; the account's day resets at 00:00 "
+            "Asia/Tokyo (15:00 UTC)   " in capsys.readouterr().out
         )
         # and a second doctor asks HubSpot no more
         code, body = doctor(capsys, env.config)
@@ -81,12 +91,15 @@ def test_the_budget_counts_from_the_stored_accounts_midnight_without_asking(tmp_
         env.config.write_text(text.replace("timeout: 5}", "timeout: 5, daily_budget: 1000}"))
         assert main(["setup", "--apply", "--config", str(env.config)]) == 0
         assert main(["sync", "--config", str(env.config)]) == 0
-        store = StateStore.open(env.state_url, now=datetime.now(UTC))
-        used = store.runs("hs")[0].counts.api_calls
-        store.close()
         asked = sb.request_counts()["GET /account-info/v3/details"]
         code, body = doctor(capsys, env.config)
         assert code == 0
+        store = StateStore.open(env.state_url, now=datetime.now(UTC))
+        spent = store.api_calls_by_command("hs", datetime(2000, 1, 1, tzinfo=UTC))
+        assert spent["sync"] == store.runs("hs")[0].counts.api_calls
+        store.close()
+        # setup's, the sync's and doctor's own calls before the line
+        used = spent["setup"] + spent["sync"] + spent["doctor"]
         details = {c["name"]: c["detail"] for c in body["checks"]}
         assert details["budget headroom"] == (
             f"{used} of 1,000 calls today (daily_budget, {used / 1000:.0%}); the account's day "

@@ -38,7 +38,8 @@ from connectors.errors import (
     PermanentError,
 )
 from sync.account_day import DailyWindow, daily_window, remember_zone
-from sync.connections import build_connector, hubspot_options, salesforce_options
+from sync.call_log import CallLog
+from sync.connections import hubspot_options, metered_connector, salesforce_options
 from sync.engine import utc_now
 from sync.state.errors import database_name
 from sync.state.migrations import LATEST
@@ -171,10 +172,19 @@ def check_schema(ctx: Context, conn: ConnectionSettings, connector: Connector) -
     return checks
 
 
-def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -> Check:
-    """Today's calls against the connection's daily cap, as far as it is known, and when the
-    HubSpot account's day resets."""
-    day = _day(ctx, conn, connector)
+def check_budget(
+    ctx: Context, conn: ConnectionSettings, connector: Connector, calls: CallLog | None = None
+) -> Check:
+    """Today's calls against the connection's daily cap, as far as it is known (with
+    doctor's own, recorded through `calls` first), and when the HubSpot account's day
+    resets."""
+    org_limit = 0
+    if conn.salesforce is not None:
+        from connectors.salesforce import SalesforceConnector
+
+        assert isinstance(connector, SalesforceConnector)
+        _, org_limit = connector.org_allowance()
+    day = _day(ctx, conn, connector, calls)
     used = day.calls
     note = f"; {day.note}" if day.note else ""
     if conn.hubspot is not None:
@@ -186,11 +196,8 @@ def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -
     else:
         assert conn.salesforce is not None
         daily_share = salesforce_options(conn.salesforce).daily_share
-        from connectors.salesforce import SalesforceConnector
         from connectors.salesforce.budget import share_cap, share_text
 
-        assert isinstance(connector, SalesforceConnector)
-        _, org_limit = connector.org_allowance()
         cap = share_cap(daily_share, org_limit)
         where = f"{share_text(daily_share)} of the org's {org_limit:,}"
     share = used / cap
@@ -201,7 +208,9 @@ def check_budget(ctx: Context, conn: ConnectionSettings, connector: Connector) -
     return Check(conn.name, "budget headroom", status, detail)
 
 
-def _day(ctx: Context, conn: ConnectionSettings, connector: Connector) -> DailyWindow:
+def _day(
+    ctx: Context, conn: ConnectionSettings, connector: Connector, calls: CallLog | None
+) -> DailyWindow:
     """The connection's daily window; for HubSpot in the account's time zone, asked of the
     account (one call) unless the state store saw it lately. A zone asked is kept in the state
     store as runs keep it (`remember_zone`), so `status` and later processes place the day
@@ -209,16 +218,17 @@ def _day(ctx: Context, conn: ConnectionSettings, connector: Connector) -> DailyW
     is kept."""
     now = utc_now()
     day = daily_window(ctx.store, conn, now)
-    if conn.hubspot is None or day.given_zone is not None:
-        return day
-    from connectors.hubspot import HubSpotConnector
+    looked_up = None
+    if conn.hubspot is not None and day.given_zone is None:
+        from connectors.hubspot import HubSpotConnector
 
-    assert isinstance(connector, HubSpotConnector)
-    zone = connector.account_zone()
-    if zone is None:
-        return day
-    remember_zone(ctx.store, conn.name, zone, now=now)
-    return daily_window(ctx.store, conn, now, looked_up=zone)
+        assert isinstance(connector, HubSpotConnector)
+        looked_up = connector.account_zone()
+        if looked_up is not None:
+            remember_zone(ctx.store, conn.name, looked_up, now=now)
+    if calls is not None:
+        calls.flush()
+    return daily_window(ctx.store, conn, now, looked_up=looked_up)
 
 
 def check_list_email(ctx: Context, conn: ConnectionSettings, connector: Connector) -> list[Check]:
@@ -240,15 +250,15 @@ def check_list_email(ctx: Context, conn: ConnectionSettings, connector: Connecto
 
 
 @contextmanager
-def _connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connector]:
+def _connector(ctx: Context, conn: ConnectionSettings) -> Iterator[tuple[Connector, CallLog]]:
     # The zone the store knows spares a lookup; doctor's own calls are not held to the cap
     # (it must still diagnose a spent day), so the window's calls do not seed it.
     day = daily_window(ctx.store, conn, utc_now())
-    connector = build_connector(conn, day=replace(day, calls=0))
-    try:
-        yield connector
-    finally:
-        connector.close()
+    with metered_connector(ctx.store, conn, command="doctor", day=replace(day, calls=0)) as (
+        connector,
+        calls,
+    ):
+        yield connector, calls
 
 
 def check_connection(ctx: Context, conn: ConnectionSettings) -> list[Check]:
@@ -258,11 +268,11 @@ def check_connection(ctx: Context, conn: ConnectionSettings) -> list[Check]:
     if reach.status == FAIL and reach.name == "CRM reachable":
         return checks
     try:
-        with _connector(ctx, conn) as connector:
+        with _connector(ctx, conn) as (connector, calls):
             schema = check_schema(ctx, conn, connector)
             checks += schema
             if all(c.status != FAIL for c in schema):
-                checks.append(check_budget(ctx, conn, connector))
+                checks.append(check_budget(ctx, conn, connector, calls))
                 checks += check_list_email(ctx, conn, connector)
     except BudgetExhausted as exc:
         checks.append(Check(conn.name, "budget headroom", FAIL, str(exc)))

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from connectors.outputs import output_fields
 from scoring.model import ScoringModel
 from sync.account_day import DailyWindow, daily_window
 from sync.connections import (
-    build_connector,
+    metered_connector,
     outage_policy,
     run_options,
     salesforce_options,
@@ -200,12 +200,13 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
         for conn in ctx.connections(connection):
             if stop.is_set():
                 break
-            connector = build_connector(
+            with metered_connector(
+                ctx.store,
                 conn,
+                command="sync",
                 day=daily_window(ctx.store, conn, utc_now()),
                 sleep=stop_aware_sleep(stop),
-            )
-            try:
+            ) as (connector, calls):
                 for kind in conn.kinds:
                     if stop.is_set():
                         break
@@ -216,6 +217,7 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                         stop=stop,
                         outage=outage_policy(conn),
                         on_progress=progress.update,
+                        calls=calls,
                     )
                     options = run_options(conn, full=full, dry_run=dry_run)
                     try:
@@ -225,8 +227,6 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                         result.error = str(exc)
                     results.append(result)
                     progress.finish()
-            finally:
-                connector.close()
     ctx.store.close()
     click.echo(summary_table(results))
     if dry_run:
@@ -277,11 +277,9 @@ def setup_command(
 ) -> int:
     """Show (and with --apply, make) leadsync's output properties in each CRM."""
     ctx = open_context(config, secrets_dir)
-    ctx.store.close()
     conflict = missing = False
     for conn in ctx.connections(connection):
-        connector = build_connector(conn)
-        try:
+        with metered_connector(ctx.store, conn, command="setup") as (connector, _):
             for obj in conn.objects:
                 outputs = ctx.outputs_for(conn.name, obj)
                 report = connector.ensure_schema(obj.kind, outputs, apply=apply)
@@ -294,8 +292,7 @@ def setup_command(
                 click.echo("")
                 conflict |= any(f.state == "conflict" for f in report.fields)
                 missing |= any(f.state == "missing" for f in report.fields)
-        finally:
-            connector.close()
+    ctx.store.close()
     if conflict:
         click.echo("some properties exist with another type: fix or delete them in the CRM")
         return 1
@@ -380,7 +377,7 @@ def status_command(
         letters = store.dead_letters(conn.name)
         day = daily_window(store, conn, now)
         click.echo(
-            f"API calls {day.label}: {_against_budget(conn, day, live=live)}"
+            f"API calls {day.label}: {_against_budget(store, conn, day, live=live)}"
             + (f"; {day.note}" if day.note else "")
             + f"   outbox pending: {store.pending_count(conn.name):,}"
             + f"   dead letters: {len(letters):,}"
@@ -392,12 +389,19 @@ def status_command(
     return 0
 
 
-def _against_budget(conn: ConnectionSettings, day: DailyWindow, *, live: bool) -> str:
-    """Today's calls against the connection's daily cap, as far as it is known."""
+def _against_budget(
+    store: StateStore, conn: ConnectionSettings, day: DailyWindow, *, live: bool
+) -> str:
+    """Today's calls against the connection's daily cap, as far as it is known, and the
+    commands that spent them."""
     used = day.calls
     if conn.hubspot is not None:
         budget = conn.hubspot.daily_budget
-        return f"{used:,}" + (f" of {budget:,} (daily_budget)" if budget else "")
+        return (
+            f"{used:,}"
+            + (f" of {budget:,} (daily_budget)" if budget else "")
+            + _by_command(store, conn, day)
+        )
     assert conn.salesforce is not None
     from connectors.salesforce.budget import RECHECK_S, share_cap, share_text
 
@@ -407,34 +411,45 @@ def _against_budget(conn: ConnectionSettings, day: DailyWindow, *, live: bool) -
         # The org's allowance arrives with every Salesforce reply but is not stored.
         return (
             f"{used:,} of {share} of the org's daily allowance (the allowance is not known "
-            "offline; `status --live` asks Salesforce, 1 API call)"
+            "offline; `status --live` asks Salesforce, 1 API call)" + _by_command(store, conn, day)
         )
     from connectors.errors import BudgetExhausted
     from connectors.salesforce import SalesforceConnector
 
-    connector = build_connector(conn, day=day)
-    try:
+    refusal: BudgetExhausted | None = None
+    with metered_connector(store, conn, command="status", day=day) as (connector, _):
         assert isinstance(connector, SalesforceConnector)
-        org_used, org_limit = connector.org_allowance()
-    except BudgetExhausted as exc:
+        try:
+            org_used, org_limit = connector.org_allowance()
+        except BudgetExhausted as exc:
+            refusal = exc
+            seen_used, seen_limit = connector.usage.daily_used, connector.usage.daily_limit
+    day = replace(day, calls=store.api_calls_since(conn.name, day.since))  # with that call
+    if refusal is not None:
         # status is no run: what the refusal says about the allowance is part of the status
-        seen_used, seen_limit = connector.usage.daily_used, connector.usage.daily_limit
         if not seen_limit or seen_used is None or seen_used < seen_limit:
-            return f"{used:,} of {share} of the org's daily allowance; {exc}"
+            return f"{day.calls:,} of {share} of the org's daily allowance; {refusal}"
         return (
-            f"{used:,} of {share_cap(daily_share, seen_limit):,} ({share} of the org's "
+            f"{day.calls:,} of {share_cap(daily_share, seen_limit):,} ({share} of the org's "
             f"{seen_limit:,} daily calls); the org's whole allowance is spent ({seen_used:,} of "
             f"{seen_limit:,} calls in its rolling 24 hours, other clients' included): Salesforce "
             "refuses calls until enough of them are 24 hours old, and runs ask it again "
-            f"{RECHECK_S / 60:.0f} minutes after each refusal"
+            f"{RECHECK_S / 60:.0f} minutes after each refusal" + _by_command(store, conn, day)
         )
-    finally:
-        connector.close()
     allowed = share_cap(daily_share, org_limit)
     return (
-        f"{used:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the whole "
-        f"org used {org_used:,} in its rolling 24 hours)"
+        f"{day.calls:,} of {allowed:,} ({share} of the org's {org_limit:,} daily calls; the "
+        f"whole org used {org_used:,} in its rolling 24 hours)" + _by_command(store, conn, day)
     )
+
+
+def _by_command(store: StateStore, conn: ConnectionSettings, day: DailyWindow) -> str:
+    """`; by command: sync 532, backtest 101`: the window's calls by the command that spent
+    them, most first (empty when none were spent)."""
+    spent = store.api_calls_by_command(conn.name, day.since)
+    if not spent:
+        return ""
+    return "; by command: " + ", ".join(f"{command} {n:,}" for command, n in spent.items())
 
 
 def _when(moment: datetime | None, now: datetime, every: timedelta) -> str:
@@ -459,12 +474,16 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
             kinds = [k for k in conn.kinds if ctx.store.dead_letters(conn.name, k)]
             if not kinds:
                 continue
-            connector = build_connector(conn, day=daily_window(ctx.store, conn, utc_now()))
-            try:
+            with metered_connector(
+                ctx.store,
+                conn,
+                command="retry-dead-letters",
+                day=daily_window(ctx.store, conn, utc_now()),
+            ) as (connector, calls):
                 for kind in kinds:
                     engine = Engine(
                         ctx.store, connector, connection=conn.name, stop=stop,
-                        outage=outage_policy(conn),
+                        outage=outage_policy(conn), calls=calls,
                     )  # fmt: skip
                     try:
                         results.append(
@@ -478,8 +497,6 @@ def retry_command(*, config: str, secrets_dir: str | None, connection: str | Non
                         busy = RunResult(conn.name, kind, "retry", False, RunStatus.BUSY, utc_now())
                         busy.error = str(exc)
                         results.append(busy)
-            finally:
-                connector.close()
     ctx.store.close()
     if not results:
         click.echo("no dead letters")

@@ -47,7 +47,7 @@ from scoring.explain import Explanation
 from scoring.model import ScoringModel
 from scoring.types import Record
 from sync.account_day import daily_window, remember_zone
-from sync.connections import build_connector
+from sync.connections import metered_connector
 from sync.run import member_request, read_fields, with_accounts
 
 _PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
@@ -112,15 +112,17 @@ def _offline(model_path: Path | None, input_path: Path | None) -> bool:
 @contextmanager
 def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connector]:
     """A connector for `conn`, closed afterwards; the tools' reads count against the
-    connection's daily cap like a sync's, and the account time zone it looks up is kept."""
-    connector = build_connector(conn, day=daily_window(ctx.store, conn, datetime.now(UTC)))
-    try:
-        yield connector
-    finally:
-        zone = connector.usage.account_zone
-        if zone is not None:
-            remember_zone(ctx.store, conn.name, zone, now=datetime.now(UTC))
-        connector.close()
+    connection's daily cap like a sync's and are recorded in the state store under the
+    command's name (`backtest`), and the account time zone it looks up is kept."""
+    command = click.get_current_context().info_name or "tool"
+    day = daily_window(ctx.store, conn, datetime.now(UTC))
+    with metered_connector(ctx.store, conn, command=command, day=day) as (connector, _):
+        try:
+            yield connector
+        finally:
+            zone = connector.usage.account_zone
+            if zone is not None:
+                remember_zone(ctx.store, conn.name, zone, now=datetime.now(UTC))
 
 
 def _object(

@@ -43,7 +43,7 @@ from pydantic import SecretStr
 from tenacity import Retrying
 
 from connectors import jsontext
-from connectors.base import ApiUsage
+from connectors.base import ApiUsage, CallMeter
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
@@ -152,7 +152,7 @@ def _windows(
 class HubSpotApi:
     """One HubSpot account connection, shared by every thread of a connector."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  options, seeds and test seams, keyword-only
         self,
         options: HubSpotOptions,
         *,
@@ -160,6 +160,7 @@ class HubSpotApi:
         clock: Callable[[], float],
         daily_used: int = 0,
         zone: AccountZone | None = None,
+        meter: CallMeter | None = None,
     ) -> None:
         tier = options.tier.lower()
         if tier not in TIER_LIMITS:
@@ -196,7 +197,8 @@ class HubSpotApi:
         if zone is not None:
             self._use_zone(zone)
         self._zone_lock = threading.Lock()
-        self._usage = ApiUsage(daily_limit=options.daily_budget)
+        # what this process spent, and who else is told of each call
+        self._usage, self._meter = ApiUsage(daily_limit=options.daily_budget), meter
         self._usage_lock = threading.Lock()
         self.last_latency = 0.0  # seconds, of the latest answered call
 
@@ -251,6 +253,8 @@ class HubSpotApi:
                 u.by_endpoint[key] = u.by_endpoint.get(key, 0) + 1
             elif status is None or status >= 400:
                 u.errors += 1
+        if self._meter is not None:
+            self._meter.spent(1, 1 if status == 429 else 0)
 
     # -- the call path --------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from connectors.base import (
     ApiUsage,
+    CallMeter,
     Change,
     MemberRequest,
     OutputField,
@@ -79,7 +80,7 @@ class HubSpotConnector:
     # several threads)
     concurrent_writes = True
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  options, seeds and test seams, keyword-only
         self,
         options: HubSpotOptions,
         *,
@@ -87,8 +88,11 @@ class HubSpotConnector:
         zone: AccountZone | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        meter: CallMeter | None = None,
     ) -> None:
-        self._api = HubSpotApi(options, sleep=sleep, clock=clock, daily_used=daily_used, zone=zone)
+        self._api = HubSpotApi(
+            options, sleep=sleep, clock=clock, daily_used=daily_used, zone=zone, meter=meter
+        )
         self._outputs = output_map(options.output_namespaces)
         #: (HubSpot property, canonical output name) of every output property read
         self._output_names = tuple((name, key) for key, (name, _) in self._outputs.items())

@@ -19,7 +19,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.util import call_salesforce
 
 from connectors import jsontext
-from connectors.base import ApiUsage
+from connectors.base import ApiUsage, CallMeter
 from connectors.errors import AuthError, BudgetExhausted, RateLimited
 from connectors.retry import retrying
 from connectors.salesforce.auth import Credentials, Token, fetch_token
@@ -41,8 +41,10 @@ class SalesforceApi:
         sleep: Callable[[float], None],
         daily_used: int = 0,
         clock: Callable[[], float] = time.time,
+        meter: CallMeter | None = None,
     ) -> None:
         credentials = Credentials.of(options)
+        self._meter = meter
         self.version = options.api_version
         self.usage = ApiUsage()
         self.budget = DailyShare(options.daily_share, clock=clock, used=daily_used)
@@ -174,6 +176,8 @@ class SalesforceApi:
             classified = classify(endpoint, error)
             if isinstance(classified, RateLimited):
                 self.usage.rate_limited += 1
+                if counted and self._meter is not None:
+                    self._meter.spent(0, 1)
             else:
                 self.usage.errors += 1
             if isinstance(classified, BudgetExhausted):
@@ -184,6 +188,8 @@ class SalesforceApi:
     def _count(self, endpoint: str, *, counted: bool = False) -> None:
         if counted:
             self.usage.calls += 1
+            if self._meter is not None:
+                self._meter.spent(1, 0)
         self.usage.by_endpoint[endpoint] = self.usage.by_endpoint.get(endpoint, 0) + 1
 
     def _on_retry(self, error: BaseException, wait: float) -> None:

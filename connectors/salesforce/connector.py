@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.base import (
     ApiUsage,
+    CallMeter,
     Change,
     MemberRequest,
     OutputField,
@@ -80,8 +81,11 @@ class SalesforceConnector:
         daily_used: int = 0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        meter: CallMeter | None = None,
     ) -> None:
-        self._api = SalesforceApi(options, sleep=sleep, daily_used=daily_used, clock=clock)
+        self._api = SalesforceApi(
+            options, sleep=sleep, daily_used=daily_used, clock=clock, meter=meter
+        )
         self._reader = Reader(
             self._api,
             batch_size=max(200, min(2000, options.batch_size)),

@@ -79,6 +79,24 @@ def _add_written_versions(conn: sa.Connection, tables: Tables) -> None:
     tables.written_versions.create(conn)
 
 
+def _add_api_calls(conn: sa.Connection, tables: Tables) -> None:
+    """api_calls: every command's API calls, recorded as they go. The calls the runs before it
+    counted are copied in as one row per run at its start, where the daily windows counted
+    them before."""
+    tables.api_calls.create(conn)
+    runs, calls = tables.runs, tables.api_calls
+    old = sa.select(
+        runs.c.connection,
+        sa.literal("sync", sa.String(32)),
+        runs.c.id,
+        runs.c.api_calls,
+        runs.c.rate_limited,
+        runs.c.started_at,
+    ).where(runs.c.api_calls > 0)
+    columns = ["connection", "command", "run_id", "calls", "rate_limited", "recorded_at"]
+    conn.execute(calls.insert().from_select(columns, old))
+
+
 def _add_write_jobs(conn: sa.Connection, tables: Tables) -> None:
     """write_jobs: Bulk API jobs noted before their upload (crash reconciliation)."""
     tables.write_jobs.create(conn)
@@ -98,6 +116,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "scores.changed_version: latest version scored not ours", _add_changed_version),
     Migration(7, "runs.retried: writes a run sent again", _add_run_retried),
     Migration(8, "written_versions: versions our writes produced", _add_written_versions),
+    Migration(9, "api_calls: every command's API calls, recorded as they go", _add_api_calls),
 )
 LATEST = MIGRATIONS[-1].version
 

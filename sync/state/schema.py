@@ -9,6 +9,7 @@ scores        the latest score result per record (previous result for the next s
               the inputs the model read to compute it (`preview --from-state` rescores them)
 write_jobs    server-side write jobs noted before their upload (crash reconciliation)
 account_zones per connection: the time zone the CRM account's day runs in, as last learned
+api_calls     the API calls every command spent on a connection, recorded in batches as they go
 schema_version  applied migrations (see `sync.state.migrations`)
 """
 
@@ -57,6 +58,7 @@ class Tables:
     write_jobs: sa.Table
     account_zones: sa.Table
     written_versions: sa.Table
+    api_calls: sa.Table
 
 
 def _key_columns() -> list[Any]:
@@ -192,10 +194,32 @@ def build_tables(prefix: str) -> Tables:
     write_jobs = write_jobs_table(md, p)
     account_zones = account_zones_table(md, p)
     written_versions = written_versions_table(md, p)
+    api_calls = api_calls_table(md, p)
     return Tables(
         md, runs, cursors, outbox, ledger, dead_letters, scores, schema_version, write_jobs,
-        account_zones, written_versions,
+        account_zones, written_versions, api_calls,
     )  # fmt: skip
+
+
+def api_calls_table(md: sa.MetaData, prefix: str) -> sa.Table:
+    """Migration 9: the API calls each command spent on a connection, one row per batch
+    recorded while the calls go (`sync.call_log.CallLog`): `command` is the leadsync command
+    (`sync`, `run`, `backtest`, ...), `run_id` the run they belong to (NULL for a tool's, or a
+    command's outside its runs). The daily budgets and `status` sum these rows; a run's own
+    count (`runs.api_calls`) is stored when it ends, or summed from here for a crashed run."""
+    return sa.Table(
+        f"{prefix}api_calls",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("connection", sa.String(64), nullable=False),
+        sa.Column("command", sa.String(32), nullable=False),
+        sa.Column("run_id", sa.Integer),
+        sa.Column("calls", sa.Integer, nullable=False),
+        sa.Column("rate_limited", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("recorded_at", UTCDateTime, nullable=False),
+        sa.Index(f"{prefix}api_calls_by_time", "connection", "recorded_at"),
+        sa.Index(f"{prefix}api_calls_by_run", "run_id"),
+    )
 
 
 def written_versions_table(md: sa.MetaData, prefix: str) -> sa.Table:

@@ -130,6 +130,11 @@ class StateStore(LedgerMixin):
         )  # fmt: skip
         # our own write's modification time: the version scored, when it is newer
         self._version_raise = VersionRaise(tables.written_versions, dialect)
+        self._api_calls_insert = BulkInsert(
+            tables.api_calls,
+            ("connection", "command", "run_id", "calls", "rate_limited", "recorded_at"),
+            dialect,
+        )
         self._zone_upsert = BulkInsert(
             tables.account_zones,
             ("connection", "time_zone", "utc_offset_ms", "seen_at"),
@@ -264,13 +269,27 @@ class StateStore(LedgerMixin):
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def mark_crashed(self, connection: str, *, now: datetime) -> int:
-        """Runs still `running` for `connection`: call only while holding its run lock."""
-        runs = self.t.runs
+        """Runs still `running` for `connection`: call only while holding its run lock. Their
+        API calls are what they recorded as they went (`record_api_calls`), the last few
+        before the process ended aside."""
+        runs, calls = self.t.runs, self.t.api_calls
+        spent = sa.select(sa.func.coalesce(sa.func.sum(calls.c.calls), 0)).where(
+            calls.c.run_id == runs.c.id
+        )
+        refused = sa.select(sa.func.coalesce(sa.func.sum(calls.c.rate_limited), 0)).where(
+            calls.c.run_id == runs.c.id
+        )
         with self.transaction() as conn:
             result = conn.execute(
                 runs.update()
                 .where(runs.c.connection == connection, runs.c.status == "running")
-                .values(status="crashed", finished_at=now, error="process ended mid-run")
+                .values(
+                    status="crashed",
+                    finished_at=now,
+                    error="process ended mid-run",
+                    api_calls=spent.scalar_subquery(),
+                    rate_limited=refused.scalar_subquery(),
+                )
             )
             return int(result.rowcount)
 
@@ -337,14 +356,39 @@ class StateStore(LedgerMixin):
         with self.engine.connect() as conn:
             return {record_id: result for record_id, result in conn.execute(query)}
 
+    def record_api_calls(  # noqa: PLR0913  one api_calls row, keyword-only
+        self,
+        connection: str,
+        *,
+        command: str,
+        run_id: int | None,
+        calls: int,
+        rate_limited: int,
+        at: datetime,
+    ) -> None:
+        """Keep `calls` API calls (`rate_limited` of them refused for rate) that `command` (in
+        run `run_id`, if any) spent on `connection`, counted from `at` on."""
+        with self.transaction() as conn:
+            self._api_calls_insert.execute(
+                conn, [(connection, command, run_id, calls, rate_limited, at)]
+            )
+
     def api_calls_since(self, connection: str, since: datetime) -> int:
-        """API calls counted by runs of `connection` started at or after `since`."""
-        runs = self.t.runs
-        query = sa.select(sa.func.coalesce(sa.func.sum(runs.c.api_calls), 0)).where(
-            runs.c.connection == connection, runs.c.started_at >= since
+        """API calls every command recorded for `connection` at or after `since`."""
+        return sum(self.api_calls_by_command(connection, since).values())
+
+    def api_calls_by_command(self, connection: str, since: datetime) -> dict[str, int]:
+        """API calls recorded for `connection` at or after `since`, by command, most first."""
+        calls = self.t.api_calls
+        total = sa.func.sum(calls.c.calls)
+        query = (
+            sa.select(calls.c.command, total)
+            .where(calls.c.connection == connection, calls.c.recorded_at >= since)
+            .group_by(calls.c.command)
+            .order_by(total.desc(), calls.c.command)
         )
         with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
+            return {command: int(n) for command, n in conn.execute(query) if n}
 
     # the CRM account's day -------------------------------------------------------------------
 
@@ -573,13 +617,19 @@ class StateStore(LedgerMixin):
     # retention -------------------------------------------------------------------------------
 
     def prune(self, retention: RetentionSettings, *, now: datetime) -> dict[str, int]:
-        """Delete finished runs, ledger rows and resolved dead letters older than configured."""
-        runs, lg, d = self.t.runs, self.t.ledger, self.t.dead_letters
+        """Delete finished runs (and their recorded API calls), ledger rows and resolved dead
+        letters older than configured."""
+        runs, lg, d, calls = self.t.runs, self.t.ledger, self.t.dead_letters, self.t.api_calls
         with self.transaction() as conn:
             removed_runs = conn.execute(
                 runs.delete().where(
                     runs.c.status != "running",
                     runs.c.started_at < now - timedelta(days=retention.runs_days),
+                )
+            ).rowcount
+            removed_calls = conn.execute(
+                calls.delete().where(
+                    calls.c.recorded_at < now - timedelta(days=retention.runs_days)
                 )
             ).rowcount
             removed_ledger = conn.execute(
@@ -591,7 +641,12 @@ class StateStore(LedgerMixin):
                     d.c.resolved_at < now - timedelta(days=retention.dead_letters_days),
                 )
             ).rowcount
-        return {"runs": removed_runs, "ledger": removed_ledger, "dead_letters": removed_dead}
+        return {
+            "runs": removed_runs,
+            "api_calls": removed_calls,
+            "ledger": removed_ledger,
+            "dead_letters": removed_dead,
+        }
 
 
 def _run_row(row: sa.RowMapping) -> RunRow:

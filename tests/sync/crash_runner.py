@@ -23,6 +23,7 @@ from typing import Any
 
 from config.loader import load_config, load_models
 from connectors.base import Change, Connector, Page, WriteResult
+from sync.call_log import CallLog
 from sync.connections import build_connector, outage_policy, run_options
 from sync.engine import Engine
 from sync.state.store import StateStore
@@ -79,9 +80,13 @@ def main(argv: list[str]) -> int:
         now=datetime.fromisoformat(now_text),
         table_prefix=settings.state_table_prefix,
     )
-    connector = build_connector(conn, sleep=(lambda _: die()) if crash == "retry" else time.sleep)
+    # the calls recorded as they go, as `leadsync sync` records them
+    calls = CallLog(store, conn.name, command="sync")
+    connector = build_connector(
+        conn, sleep=(lambda _: die()) if crash == "retry" else time.sleep, meter=calls
+    )
     wrapped = Crashing(connector, crash) if crash not in ("none", "retry") else connector
-    engine = Engine(store, wrapped, connection=conn.name, outage=outage_policy(conn))
+    engine = Engine(store, wrapped, connection=conn.name, outage=outage_policy(conn), calls=calls)
     kind = conn.objects[0].kind
     result = engine.run(
         kind,
@@ -91,6 +96,7 @@ def main(argv: list[str]) -> int:
     )
     print(result.status, result.counts.written)
     connector.close()
+    calls.close()
     return 0 if result.finished else 1
 
 

@@ -67,6 +67,9 @@ def record_run(store: StateStore, started: str, calls: int) -> None:
         counts=RunCounts(api_calls=calls),
         finished_at=at(started) + timedelta(minutes=5),
     )
+    store.record_api_calls(
+        "hs", command="sync", run_id=run_id, calls=calls, rate_limited=0, at=at(started)
+    )
 
 
 def know_zone(store: StateStore, name: str, seen: str, offset_ms: int | None = None) -> None:

@@ -17,6 +17,8 @@ from cli.main import main
 from config.loader import load_config, load_models
 from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from connectors.outputs import output_fields
+from sandbox.hubspot import HubSpotSandbox
+from sync.call_log import EVERY
 from sync.connections import run_options
 from sync.engine import Engine, RunOptions
 from sync.state.store import StateStore
@@ -165,11 +167,13 @@ def test_kill_9_anywhere_then_rerun_reaches_the_same_state_with_one_applied_entr
     try:
         env = write_config(tmp_path, sb, chunk_size=100)  # five write calls to crash in
         assert cli(capsys, "setup", "--apply", "--config", str(env.config))[0] == 0
+        before = served(sb)
         killed = popen(
             env, "-m", "tests.sync.crash_runner", str(env.config), NOW.isoformat(), crash
         )
         _, err = killed.communicate(timeout=120)
         assert killed.returncode == -signal.SIGKILL, err
+        spent = served(sb) - before
         assert crash_runner.main([str(env.config), NOW.isoformat(), "none"]) == 0
         assert capsys.readouterr().out.startswith("succeeded")
         assert crm_state(sb) == reference[0]
@@ -181,9 +185,17 @@ def test_kill_9_anywhere_then_rerun_reaches_the_same_state_with_one_applied_entr
         assert set(applied.values()) == {1}
         assert store.pending_count("hs") == 0
         assert [r.status for r in store.runs("hs")] == ["succeeded", "crashed"]
+        # the killed run's calls were recorded as they went: at most the last batch is lost
+        crashed = store.runs("hs")[1].counts.api_calls
+        assert spent - EVERY < crashed <= spent, (crashed, spent)
         store.close()
     finally:
         sb.stop()
+
+
+def served(sb: HubSpotSandbox) -> int:
+    """Every call the sandbox answered."""
+    return sum(sum(by_status.values()) for by_status in sb.request_counts().values())
 
 
 def test_faults_give_the_same_final_state_with_permanent_failures_dead_lettered(
@@ -407,15 +419,16 @@ def test_a_wrong_token_fails_with_exit_1_and_no_secret_in_the_output(tmp_path, c
 
 
 def test_a_second_sync_process_on_the_same_day_stops_at_the_daily_budget(tmp_path, capsys):
-    budget = 24
     sb = sandbox(CONTACTS, time_zone="Asia/Tokyo")
     try:
         env = write_config(tmp_path, sb)
+        config = ("--config", str(env.config))
+        assert cli(capsys, "setup", "--apply", *config)[0] == 0
+        # setup's calls count against the day too: the runs get 24 more
+        budget, setup = sb.calls + 24, sb.calls
         text = env.config.read_text()
         assert "timeout: 5}" in text
         env.config.write_text(text.replace("timeout: 5}", f"timeout: 5, daily_budget: {budget}}}"))
-        config = ("--config", str(env.config))
-        assert cli(capsys, "setup", "--apply", *config)[0] == 0
         code, out, err = cli(capsys, "sync", "--full", "--now", NOW.isoformat(), *config)
         assert code == 0 and "succeeded" in out, out + err
         store = StateStore.open(env.state_url, now=NOW)
@@ -425,7 +438,7 @@ def test_a_second_sync_process_on_the_same_day_stops_at_the_daily_budget(tmp_pat
         assert zone is not None and (zone.time_zone, zone.utc_offset_ms) == ("Asia/Tokyo", None)
         asked = sb.request_counts()["GET /account-info/v3/details"]
         reads = -(-CONTACTS // 100)
-        assert budget - first < reads < first < budget  # a second full read cannot fit
+        assert budget - setup - first < reads < first < budget - setup  # no second full read
         calls_before = sb.calls
         # a new process (as from cron) counts the calls the first one made today
         second = popen(
@@ -435,21 +448,22 @@ def test_a_second_sync_process_on_the_same_day_stops_at_the_daily_budget(tmp_pat
         out, err = second.communicate(timeout=60)
         run = store.runs("hs")[0]
         # no page was finished (a group's pages wait for its associations), so no progress
-        assert (run.status, run.counts.api_calls) == ("failed", budget - first), out + err
+        assert (run.status, run.counts.api_calls) == ("failed", budget - setup - first), out + err
         assert f"daily API budget of {budget} calls" in (run.error or "")
-        assert sb.calls - calls_before == budget - first
+        assert sb.calls - calls_before == budget - setup - first
         code, out, _ = cli(capsys, "sync", "--now", NOW.isoformat(), *config)
         assert code == 1
         assert store.runs("hs")[0].counts.api_calls == 0
-        assert sb.calls - calls_before == budget - first
+        assert sb.calls - calls_before == budget - setup - first
         # later processes took the zone from the store: not asked again
         assert sb.request_counts()["GET /account-info/v3/details"] == asked
         assert "resumes at 00:00 Asia/Tokyo (15:00 UTC)" in (run.error or "")
         code, out, _ = cli(capsys, "status", *config)
         assert code == 0
         assert (
-            f"API calls today: {budget} of {budget} (daily_budget); the account's day resets "
-            "at 00:00 Asia/Tokyo (15:00 UTC)"
+            f"API calls today: {budget} of {budget} (daily_budget); by command: sync "
+            f"{budget - setup}, setup {setup}; the account's day resets at 00:00 Asia/Tokyo "
+            "(15:00 UTC)"
         ) in out
         store.close()
     finally:

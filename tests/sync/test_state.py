@@ -48,7 +48,7 @@ def test_migration_creates_the_schema_once_and_stamps_every_version(any_store):
         inspector = sa.inspect(conn)
         for table in (
             t.runs, t.cursors, t.outbox, t.ledger, t.dead_letters, t.scores, t.write_jobs,
-            t.account_zones,
+            t.account_zones, t.written_versions, t.api_calls,
         ):  # fmt: skip
             assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.c.keys())
     assert versions == list(range(1, LATEST + 1))
@@ -77,8 +77,34 @@ def test_runs_round_trip_with_aware_utc_times(any_store):
     assert row.started_at == datetime(2026, 3, 1, 14, 0, tzinfo=UTC)
     assert row.started_at.tzinfo == UTC
     assert (row.status, row.counts, row.mode) == ("succeeded", counts, "full")
-    assert any_store.api_calls_since("acme", local - timedelta(hours=1)) == 4
-    assert any_store.api_calls_since("acme", local + timedelta(hours=1)) == 0
+
+
+def test_api_calls_of_every_command_count_from_when_they_were_recorded(any_store):
+    run_id = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    for command, run, calls, at in (
+        ("sync", run_id, 20, T0),
+        ("sync", run_id, 7, T0 + timedelta(minutes=1)),
+        ("backtest", None, 101, T0 + timedelta(hours=2)),
+        ("preview", None, 33, T0 + timedelta(hours=3)),
+        ("explain", None, 7, T0 - timedelta(hours=1)),
+    ):
+        any_store.record_api_calls(
+            "acme", command=command, run_id=run, calls=calls, rate_limited=0, at=at
+        )
+    any_store.record_api_calls(
+        "other", command="sync", run_id=None, calls=500, rate_limited=0, at=T0
+    )
+    assert any_store.api_calls_since("acme", T0) == 161
+    assert any_store.api_calls_by_command("acme", T0) == {
+        "backtest": 101,
+        "preview": 33,
+        "sync": 27,
+    }
+    assert any_store.api_calls_since("acme", T0 + timedelta(seconds=1)) == 141
+    assert any_store.api_calls_since("acme", T0 - timedelta(hours=1)) == 168
+    assert any_store.api_calls_by_command("acme", T0 + timedelta(hours=4)) == {}
 
 
 def test_naive_datetimes_are_refused(store):
@@ -181,9 +207,15 @@ def test_mark_crashed_closes_runs_left_running(store):
     run_id = store.start_run(
         "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
     )
+    for calls, refused in ((20, 1), (8, 0)):  # recorded as it went, before the process died
+        store.record_api_calls(
+            "acme", command="sync", run_id=run_id, calls=calls, rate_limited=refused, at=T0
+        )
+    store.record_api_calls("acme", command="backtest", run_id=None, calls=5, rate_limited=0, at=T0)
     assert store.mark_crashed("acme", now=T0 + timedelta(minutes=1)) == 1
     (row,) = store.runs("acme")
     assert (row.id, row.status, row.error) == (run_id, "crashed", "process ended mid-run")
+    assert (row.counts.api_calls, row.counts.rate_limited) == (28, 1)
 
 
 def test_retention_prunes_old_history_but_keeps_open_dead_letters(any_store):
@@ -193,6 +225,9 @@ def test_retention_prunes_old_history_but_keeps_open_dead_letters(any_store):
             "acme", "contact", mode="full", dry_run=False, started_at=started, model_version="v"
         )
         any_store.finish_run(run_id, status="succeeded", counts=RunCounts(), finished_at=started)
+        any_store.record_api_calls(
+            "acme", command="sync", run_id=run_id, calls=3, rate_limited=0, at=started
+        )
         any_store.save_page(
             run_id, "acme", "contact", cursor=None, outbox=[entry(f"r{run_id}")], scores=[],
             counts=RunCounts(), now=started,
@@ -205,7 +240,8 @@ def test_retention_prunes_old_history_but_keeps_open_dead_letters(any_store):
     open_old, _ = any_store.dead_letters("acme")
     assert open_old.created_at == old
     removed = any_store.prune(RetentionSettings(), now=T0)
-    assert removed == {"runs": 1, "ledger": 1, "dead_letters": 0}
+    assert removed == {"runs": 1, "api_calls": 1, "ledger": 1, "dead_letters": 0}
+    assert any_store.api_calls_since("acme", old) == 3
     assert [r.started_at for r in any_store.runs("acme")] == [recent]
     assert len(any_store.dead_letters("acme")) == 2
     any_store.resolve_dead_letters([open_old.id], resolution="gone", now=old)
@@ -229,18 +265,26 @@ def test_in_memory_sqlite_works_for_one_process():
     s.close()
 
 
-def test_migrations_2_to_8_bring_a_version_1_database_to_the_current_schema(
+def test_migrations_2_to_9_bring_a_version_1_database_to_the_current_schema(
     any_store,
 ):
     t = any_store.t
     run_id = any_store.start_run(
         "acme", "contact", mode="full", dry_run=False, started_at=T0, model_version="v1"
     )
+    quiet = any_store.start_run(
+        "acme", "contact", mode="full", dry_run=True, started_at=T0, model_version="v1"
+    )
+    any_store.finish_run(quiet, status="succeeded", counts=RunCounts(), finished_at=T0)
     record = Record("1", "contact", {"points": "80"})
     result = fake_score(record, None, T0, None)
     any_store.save_page(
         run_id, "acme", "contact", cursor=None, outbox=[], scores=[ScoreRow.of("1", result)],
         counts=RunCounts(), now=T0,
+    )  # fmt: skip
+    any_store.finish_run(
+        run_id, status="succeeded", counts=RunCounts(api_calls=42, rate_limited=2),
+        finished_at=T0 + timedelta(minutes=5),
     )  # fmt: skip
     with any_store.engine.begin() as conn:  # back to the schema of version 1
         for column in ("inputs", "crm_version", "model_version", "changed_version"):
@@ -249,6 +293,7 @@ def test_migrations_2_to_8_bring_a_version_1_database_to_the_current_schema(
         t.write_jobs.drop(conn)
         t.account_zones.drop(conn)
         t.written_versions.drop(conn)
+        t.api_calls.drop(conn)
         conn.execute(t.schema_version.delete().where(t.schema_version.c.version >= 2))
     assert migrate(any_store.engine, t, now=T0) == 1
     with any_store.engine.connect() as conn:
@@ -260,8 +305,16 @@ def test_migrations_2_to_8_bring_a_version_1_database_to_the_current_schema(
         assert sa.inspect(conn).has_table(t.written_versions.name)
     assert {"inputs", "crm_version", "model_version", "changed_version"} <= columns
     assert "retried" in run_columns
-    assert versions == [1, 2, 3, 4, 5, 6, 7, 8]
-    assert any_store.runs("acme")[0].counts.retried == 0  # a run from before: none counted
+    assert versions == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert any_store.runs("acme")[1].counts.retried == 0  # a run from before: none counted
+    # the calls runs counted before migration 9 still count, from their start
+    assert any_store.api_calls_by_command("acme", T0) == {"sync": 42}
+    assert any_store.api_calls_since("acme", T0 + timedelta(seconds=1)) == 0
+    with any_store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.api_calls.c.run_id, t.api_calls.c.calls, t.api_calls.c.rate_limited)
+        ).all()
+    assert [tuple(r) for r in rows] == [(run_id, 42, 2)]
     assert any_store.account_zone("acme") is None
     assert any_store.scored_versions("acme", "contact", ["1"]) == {"1": (None, None)}
     assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
