@@ -34,6 +34,7 @@ def build_connector(
     *,
     sleep: Callable[[float], None] = time.sleep,
     day: DailyWindow | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Connector:
     """A connector for `conn` (the vendor SDK is imported only for the CRM in use).
 
@@ -41,7 +42,8 @@ def build_connector(
     daily cap (HubSpot `daily_budget`, Salesforce `daily_share`) with the calls this
     connection already made in the CRM's current day in earlier processes, and gives a HubSpot
     connector the account's time zone an earlier process learned; without it the cap would
-    restart from zero in every process.
+    restart from zero in every process. `checkpoint` (`sync.shutdown.stop_checkpoint`) is
+    called by the Salesforce reader before each query call.
     """
     daily_used = 0 if day is None else day.calls
     # a kind's further models write their own outputs (`pl_a_score`)
@@ -59,7 +61,9 @@ def build_connector(
     sf = conn.salesforce
     assert sf is not None
     sf_options = replace(salesforce_options(sf), output_namespaces=namespaces)
-    return SalesforceConnector(sf_options, daily_used=daily_used, sleep=sleep)
+    return SalesforceConnector(
+        sf_options, daily_used=daily_used, sleep=sleep, checkpoint=checkpoint or (lambda: None)
+    )
 
 
 def hubspot_options(hub: HubSpotSettings) -> HubSpotOptions:

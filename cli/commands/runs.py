@@ -43,7 +43,7 @@ from sync.engine import Engine, utc_now
 from sync.lock import LockBusy
 from sync.logs import setup_logging
 from sync.run_summary import RunResult
-from sync.shutdown import Watchdog, stop_aware_sleep
+from sync.shutdown import Watchdog, stop_aware_sleep, stop_checkpoint
 from sync.state.errors import StateDatabaseError, database_name
 from sync.state.records import RunStatus
 from sync.state.store import StateStore
@@ -205,6 +205,7 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                 conn,
                 day=daily_window(ctx.store, conn, utc_now()),
                 sleep=stop_aware_sleep(stop),
+                checkpoint=stop_checkpoint(stop),
             )
             try:
                 for kind in conn.kinds:
