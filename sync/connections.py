@@ -38,6 +38,7 @@ def build_connector(
     sleep: Callable[[float], None] = time.sleep,
     day: DailyWindow | None = None,
     meter: CallMeter | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Connector:
     """A connector for `conn` (the vendor SDK is imported only for the CRM in use).
 
@@ -46,7 +47,8 @@ def build_connector(
     connection already made in the CRM's current day in earlier processes, and gives a HubSpot
     connector the account's time zone an earlier process learned; without it the cap would
     restart from zero in every process. `meter` (normally a `sync.call_log.CallLog`) is told of
-    every call the connector sends, to record it in the state store.
+    every call the connector sends, to record it in the state store. `checkpoint`
+    (`sync.shutdown.stop_checkpoint`) is called by the Salesforce reader before each query call.
     """
     daily_used = 0 if day is None else day.calls
     # a kind's further models write their own outputs (`pl_a_score`)
@@ -64,23 +66,30 @@ def build_connector(
     sf = conn.salesforce
     assert sf is not None
     sf_options = replace(salesforce_options(sf), output_namespaces=namespaces)
-    return SalesforceConnector(sf_options, daily_used=daily_used, sleep=sleep, meter=meter)
+    return SalesforceConnector(
+        sf_options,
+        daily_used=daily_used,
+        sleep=sleep,
+        meter=meter,
+        checkpoint=checkpoint or (lambda: None),
+    )
 
 
 @contextmanager
-def metered_connector(
+def metered_connector(  # noqa: PLR0913  the connection and its runtime seams, keyword-only
     store: StateStore,
     conn: ConnectionSettings,
     *,
     command: str,
     sleep: Callable[[float], None] = time.sleep,
     day: DailyWindow | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Iterator[tuple[Connector, CallLog]]:
     """`build_connector` whose every API call is recorded in `store` for `command` (the
     leadsync command's name), with the `CallLog` doing it (an `Engine` attributes its runs'
     calls through it); closed afterwards, the last calls recorded."""
     calls = CallLog(store, conn.name, command=command)
-    connector = build_connector(conn, sleep=sleep, day=day, meter=calls)
+    connector = build_connector(conn, sleep=sleep, day=day, meter=calls, checkpoint=checkpoint)
     try:
         yield connector, calls
     finally:

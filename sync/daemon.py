@@ -41,7 +41,7 @@ from sync.lock import LockBusy
 from sync.metrics import Metrics
 from sync.run import Model
 from sync.run_summary import RunResult
-from sync.shutdown import stop_aware_sleep
+from sync.shutdown import stop_aware_sleep, stop_checkpoint
 from sync.state.store import StateStore
 
 log = logging.getLogger("leadsync.daemon")
@@ -250,6 +250,7 @@ class Daemon:
             day=daily_window(self.store, conn, self.clock()),
             sleep=stop_aware_sleep(self.stop),  # retry waits end on shutdown
             meter=self.call_logs[conn.name],
+            checkpoint=stop_checkpoint(self.stop),  # so do long reads, between their calls
         )
 
     def run_job(self, name: str, *, full: bool) -> list[RunResult]:

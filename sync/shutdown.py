@@ -41,6 +41,17 @@ def stop_aware_sleep(stop: threading.Event) -> Callable[[float], None]:
     return sleep
 
 
+def stop_checkpoint(stop: threading.Event) -> Callable[[], None]:
+    """A check for connectors to call between the calls of a long read: raises `Stopped` once
+    `stop` is set (the run ends `interrupted`; its committed pages and watermark stand)."""
+
+    def checkpoint() -> None:
+        if stop.is_set():
+            raise Stopped
+
+    return checkpoint
+
+
 class Watchdog:
     """Ends the process `grace` seconds after `arm()` unless it ended by itself."""
 

@@ -42,7 +42,7 @@ from sync.engine import Engine, utc_now
 from sync.lock import LockBusy
 from sync.logs import setup_logging
 from sync.run_summary import RunResult
-from sync.shutdown import Watchdog, stop_aware_sleep
+from sync.shutdown import Watchdog, stop_aware_sleep, stop_checkpoint
 from sync.state.errors import StateDatabaseError, database_name
 from sync.state.records import RunStatus
 from sync.state.store import StateStore
@@ -206,6 +206,7 @@ def sync_command(  # noqa: PLR0913  click passes each option as a keyword
                 command="sync",
                 day=daily_window(ctx.store, conn, utc_now()),
                 sleep=stop_aware_sleep(stop),
+                checkpoint=stop_checkpoint(stop),
             ) as (connector, calls):
                 for kind in conn.kinds:
                     if stop.is_set():

@@ -45,7 +45,7 @@ from connectors.salesforce.field_paths import related_names
 from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.history import read_history
 from connectors.salesforce.list_email import ListEmailAccess
-from connectors.salesforce.members import WEBSITE, AccountPeople
+from connectors.salesforce.members import WEBSITE, AccountPeople, ReadCosts
 from connectors.salesforce.options import SalesforceOptions
 from connectors.salesforce.queries import MAX_PARENT_RELATIONSHIPS, id_filter, select
 from connectors.salesforce.reader import (
@@ -67,14 +67,16 @@ class SalesforceConnector:
     `options` says how to reach the org and how to read and write (`SalesforceOptions`).
     `daily_used` is how many calls this connection made in the last 24 hours in earlier
     processes (from the state store), so its share of the org's rolling 24-hour allowance
-    survives restarts.
+    survives restarts. `checkpoint` is called before every query call of a read; the daemon's
+    raises when a stop was requested (`sync.shutdown.stop_checkpoint`), so a read that takes
+    many calls before its next page (an account read's people) stops between two of them.
     """
 
     crm = "salesforce"
     # One simple-salesforce session and unguarded echo bookkeeping: one call at a time
     concurrent_writes = False
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  options and runtime seams (clock, sleep, meter, stop), keyword-only
         self,
         options: SalesforceOptions,
         *,
@@ -82,6 +84,7 @@ class SalesforceConnector:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         meter: CallMeter | None = None,
+        checkpoint: Callable[[], None] = lambda: None,
     ) -> None:
         self._api = SalesforceApi(
             options, sleep=sleep, daily_used=daily_used, clock=clock, meter=meter
@@ -93,6 +96,7 @@ class SalesforceConnector:
             overlap=options.overlap,
             echo=EchoMemory(),
             output_namespaces=options.output_namespaces,
+            checkpoint=checkpoint,
         )
         self._writer = Writer(
             self._api,
@@ -103,6 +107,7 @@ class SalesforceConnector:
             bulk_poll_s=options.bulk_poll_s,
             output_namespaces=options.output_namespaces,
         )
+        self._read_costs = ReadCosts()
         self._schema = SchemaManager(
             self._api, self._reader, sales_permission_set=options.sales_permission_set
         )
@@ -215,24 +220,31 @@ class SalesforceConnector:
         members: MemberRequest,
     ) -> Iterator[Page]:
         reserve = pages_needed(self._reader.batch_size, PER_CALL)
-        people = AccountPeople(self._reader, members)
         own = sorted({*fields, WEBSITE})
-        pages = self._reader.pages(
-            "account", own, event_types, since=since, resume=resume, write_reserve=reserve
+
+        def read(since: datetime | None, resume: str | None) -> Iterator[Page]:
+            return self._reader.pages(
+                "account", own, event_types, since=since, resume=resume, write_reserve=reserve
+            )
+
+        people = AccountPeople(
+            self._reader,
+            members,
+            all_accounts=lambda: (r for page in read(None, None) for r in page.records),
+            costs=self._read_costs,
         )
         if read_mode(since, resume) == "full":
-            yield from people.full_pages(pages, resumed=resume is not None)
+            yield from people.full_pages(read(None, resume), resumed=resume is not None)
             return
-        seen: set[str] = set()
-        for page in pages:
-            seen.update(r.id for r in page.records)
-            yield Page(people.attach(page.records), page.cursor)
+        # The changed Accounts and those of changed people first, then all of them with their
+        # people in one read (`AccountPeople.recompute`), pages without a cursor: a run stopped
+        # before its last page starts again from its watermark.
+        changed = [record for page in read(since, resume) for record in page.records]
         assert since is not None
-        changed = people.changed_accounts(since - self._reader.overlap, seen)
-        for start in range(0, len(changed), IDS_PER_QUERY):
-            chunk = changed[start : start + IDS_PER_QUERY]
-            accounts = self._reader.fetch("account", chunk, own, event_types)
-            yield Page(people.attach(accounts), None)
+        others = people.changed_accounts(since - self._reader.overlap, {r.id for r in changed})
+        yield from people.recompute(
+            changed, others, lambda ids: self._reader.fetch("account", list(ids), own, event_types)
+        )
 
     def write_parts(self, changes: Sequence[Change]) -> list[Sequence[Change]]:
         """Composite calls of up to 1,000 (five collections of 200); a change set for Bulk API

@@ -38,10 +38,12 @@ or a matched Lead modified since (`SystemModstamp`), a converted or re-addressed
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.base import MemberRequest, Page
 from connectors.errors import MissingPermission
@@ -51,7 +53,7 @@ from connectors.salesforce.reader import IDS_PER_QUERY, Reader
 from scoring.domains import DomainIndex, DomainMatch, domain_of, parent_domains
 from scoring.types import Record
 
-__all__ = ["CONTACT_LINK", "LIKES_PER_QUERY", "WEBSITE", "AccountPeople"]
+__all__ = ["CONTACT_LINK", "LIKES_PER_QUERY", "WEBSITE", "AccountPeople", "ReadCosts"]
 
 WEBSITE = "Website"
 CONTACT_LINK = "Contact.AccountId"
@@ -59,21 +61,44 @@ CONTACT_LINK = "Contact.AccountId"
 LIKES_PER_QUERY = 20
 _PLAIN_DOMAIN = re.compile(r"[a-z0-9.-]+")
 _NO_ACCOUNTS = DomainIndex(())
+T = TypeVar("T")
 
 
 def _text(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-class AccountPeople:
-    """Reads the people of Accounts for one `MemberRequest` (see the module docstring)."""
+@dataclass
+class ReadCosts:
+    """What the org's whole reads cost, as last measured by this connector (None: not yet):
+    every Contact and Lead with their activity (`people_calls`), every Account
+    (`accounts_calls`). A recomputation of known Accounts reads them that way when reading
+    them one batch of Accounts at a time would cost more."""
 
-    def __init__(self, reader: Reader, request: MemberRequest) -> None:
+    people_calls: int | None = None
+    accounts_calls: int | None = None
+
+
+class AccountPeople:
+    """Reads the people of Accounts for one `MemberRequest` (see the module docstring).
+
+    `all_accounts` reads every Account with the model's fields (one query walk, 2,000 a page);
+    `costs` is shared by the connector's reads so each choice weighs what the last whole read
+    cost."""
+
+    def __init__(
+        self,
+        reader: Reader,
+        request: MemberRequest,
+        *,
+        all_accounts: Callable[[], Iterable[Record]] | None = None,
+        costs: ReadCosts | None = None,
+    ) -> None:
         days = reader.activity_days
         if request.horizon_days is not None:
             days = max(1, min(days, int(request.horizon_days) + 1))
@@ -85,6 +110,10 @@ class AccountPeople:
         self.event_types = sorted(request.event_types)
         self.contact_fields = self._fields("contact", ["AccountId"])
         self.lead_fields = self._fields("lead", ["Email", WEBSITE])
+        self.costs = costs if costs is not None else ReadCosts()
+        self._read_all_accounts = all_accounts
+        self._everyone: list[Record] | None = None
+        self._all_index: DomainIndex | None = None
 
     def _fields(self, kind: str, extra: list[str]) -> list[str]:
         """The roll-up's properties `kind` has, and `extra`; a property neither Contact nor
@@ -114,27 +143,41 @@ class AccountPeople:
 
     def full_pages(self, account_pages: Iterable[Page], *, resumed: bool) -> Iterator[Page]:
         """`account_pages` (a full read of Accounts) with every Account's people attached."""
+        before = self._calls()
         pages = list(account_pages)
         accounts = [record for page in pages for record in page.records]
-        wanted = {record.id for record in accounts}
         if resumed:
             index = self._index_of_all()
         else:
+            self.costs.accounts_calls = self._calls() - before
             index = DomainIndex((a.id, a.properties.get(WEBSITE)) for a in accounts)
+        people = self._people_of_all({record.id for record in accounts}, index)
+        for page in pages:
+            records = [_with(account, people.get(account.id, ())) for account in page.records]
+            yield Page(records, page.cursor)
+
+    def _people_of_all(
+        self, wanted: Collection[str], index: DomainIndex
+    ) -> dict[str, list[Record]]:
+        """The people of the `wanted` Accounts from one full read of every Contact and every
+        unconverted Lead (its cost kept in `costs.people_calls`)."""
+        before = self._calls()
         people: dict[str, list[Record]] = {}
         for page in self._all("contact", self.contact_fields):
             for person in page.records:
                 owner = _text(person.properties.get("AccountId"))
-                if owner in wanted:
+                if owner is not None and owner in wanted:
                     people.setdefault(owner, []).append(_linked(person, CONTACT_LINK))
         for page in self._all("lead", self.lead_fields):
             for person in page.records:
                 match = _match(index, person)
-                if match.account_id in wanted:
+                if match.account_id is not None and match.account_id in wanted:
                     people.setdefault(match.account_id, []).append(_lead(person, match))
-        for page in pages:
-            records = [_with(account, people.get(account.id, ())) for account in page.records]
-            yield Page(records, page.cursor)
+        self.costs.people_calls = self._calls() - before
+        return people
+
+    def _calls(self) -> int:
+        return self.accounts.api.usage.calls
 
     def _all(self, kind: str, fields: list[str]) -> Iterator[Page]:
         return self.people.pages(
@@ -142,12 +185,29 @@ class AccountPeople:
         )
 
     def _index_of_all(self) -> DomainIndex:
-        soql = select("Account", ["Id", WEBSITE], where=[f"{WEBSITE} != null"], order="Id")
-        return DomainIndex(
-            (str(row["Id"]), row.get(WEBSITE))
-            for rows in self.accounts.query_pages(soql, 1)
-            for row in rows
-        )
+        """Every Account's Website domain: from `all_accounts` when given (read once per
+        read), else `Id, Website` of every Account with one; its cost kept in `costs`."""
+        if self._all_index is not None:
+            return self._all_index
+        before = self._calls()
+        if self._read_all_accounts is not None:
+            pairs = ((a.id, a.properties.get(WEBSITE)) for a in self._all_accounts())
+        else:
+            soql = select("Account", ["Id", WEBSITE], where=[f"{WEBSITE} != null"], order="Id")
+            pairs = (
+                (str(row["Id"]), row.get(WEBSITE))
+                for rows in self.accounts.query_pages(soql, 1)
+                for row in rows
+            )
+        self._all_index = DomainIndex(pairs)
+        self.costs.accounts_calls = self._calls() - before
+        return self._all_index
+
+    def _all_accounts(self) -> list[Record]:
+        if self._everyone is None:
+            assert self._read_all_accounts is not None
+            self._everyone = list(self._read_all_accounts())
+        return self._everyone
 
     # -- known accounts -----------------------------------------------------------------------
 
@@ -197,13 +257,18 @@ class AccountPeople:
 
     def _index_for(self, people: Iterable[Record]) -> DomainIndex:
         """The index of every Account that could take one of `people`: those whose Website
-        contains one of their domains or parent domains."""
+        contains one of their domains or parent domains (`LIKES_PER_QUERY` domains a query),
+        or every Account's when that takes fewer calls (as last measured, else one)."""
         candidates: set[str] = set()
         for person in people:
             for field in ("Email", WEBSITE):
                 domain = _domain(person.properties.get(field))
                 if domain is not None:
                     candidates.update(parent_domains(domain))
+        if self._all_index is not None or math.ceil(len(candidates) / LIKES_PER_QUERY) > (
+            self.costs.accounts_calls or 1
+        ):
+            return self._index_of_all()
         websites: dict[str, object] = {}
         for chunk in _chunks(sorted(candidates), LIKES_PER_QUERY):
             where = "(" + " OR ".join(f"{WEBSITE} LIKE {quote('%' + d + '%')}" for d in chunk) + ")"
@@ -247,6 +312,64 @@ class AccountPeople:
                 if match.account_id is not None:
                     found[match.account_id] = None
         return [account for account in found if account not in seen]
+
+    # -- recomputing known Accounts -----------------------------------------------------------
+
+    def recompute(
+        self,
+        changed: Sequence[Record],
+        others: Sequence[str],
+        fetch: Callable[[Sequence[str]], list[Record]],
+    ) -> Iterator[Page]:
+        """The Accounts `changed` (read already) and `others` (ids, read by `fetch`) with
+        their people, `IDS_PER_QUERY` Accounts a page, in the cheaper of two ways (estimated
+        before any call): by these Accounts (`attach`: their Contacts by `AccountId`, Leads by
+        their domains), or, when that would take more calls than the org's whole read of
+        people last took (never measured: one call per query a whole read sends), the whole
+        read (every Account, Contact and Lead once at 2,000 a page, as a full run reads them)
+        keeping these Accounts' people. Either way no more calls than a full read would take."""
+        count = len(changed) + len(others)
+        if count == 0:
+            return
+        if self._by_accounts_calls(count, len(others)) <= self._whole_read_calls():
+            accounts = [*changed, *fetch(others)]
+            for chunk in _chunks(accounts, IDS_PER_QUERY):
+                yield Page(self.attach(chunk), None)
+            return
+        wanted = {a.id for a in changed} | set(others)
+        index = self._index_of_all()
+        fresh = {a.id: a for a in self._all_accounts() if a.id in wanted}
+        accounts = [fresh.get(a.id, a) for a in changed] + [fresh[i] for i in others if i in fresh]
+        people = self._people_of_all(wanted, index)
+        for chunk in _chunks(accounts, IDS_PER_QUERY):
+            yield Page([_with(account, people.get(account.id, ())) for account in chunk], None)
+
+    def _by_accounts_calls(self, accounts: int, to_fetch: int) -> int:
+        """Calls `attach` takes for `accounts` Accounts at least (each Account a domain), with
+        `to_fetch` of them read by id first."""
+        contact = 1 + len(self._joined("contact", self.contact_fields))
+        lead = 1 + len(self._joined("lead", self.lead_fields))
+        return (
+            math.ceil(to_fetch / IDS_PER_QUERY)
+            + math.ceil(accounts / IDS_PER_QUERY) * contact
+            + math.ceil(accounts / LIKES_PER_QUERY) * lead
+            + 1  # the Accounts that could take those Leads
+        )
+
+    def _whole_read_calls(self) -> int:
+        """Calls of a whole read of people and Accounts: as last measured, else one per query
+        it sends (Contact, Lead and each activity object merge-joined with them)."""
+        people = self.costs.people_calls
+        if people is None:
+            people = 2 + sum(
+                len(self._joined(kind, fields, full=True))
+                for kind, fields in (("contact", self.contact_fields), ("lead", self.lead_fields))
+            )
+        return people + (self.costs.accounts_calls or 1)
+
+    def _joined(self, kind: str, fields: list[str], *, full: bool = False) -> list[Any]:
+        """Activity sources a read of `kind` queries on their own (per page, or merge-joined)."""
+        return self.people.selection(kind, fields, self.event_types).joined(full=full)
 
 
 def _domain(value: object) -> str | None:

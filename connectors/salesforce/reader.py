@@ -201,8 +201,11 @@ class Reader:
         overlap: timedelta = timedelta(0),
         echo: EchoMemory | None = None,
         output_namespaces: Sequence[str] = (),
+        checkpoint: Callable[[], None] = lambda: None,
     ) -> None:
         self.api = api
+        #: called before every query call: a stop-aware one raises there (`SalesforceConnector`)
+        self.checkpoint = checkpoint
         #: the outputs a read selects (planning needs them), of every model of a kind
         self.planning = output_keys(PLANNING_OUTPUTS, output_namespaces)
         self.batch_size = batch_size
@@ -225,6 +228,7 @@ class Reader:
             activity_days=days,
             overlap=self.overlap,
             echo=self.echo,
+            checkpoint=self.checkpoint,
         )
         other._describes = self._describes
         other.stats = self.stats
@@ -489,6 +493,7 @@ class Reader:
         """Row lists of a query's pages (sent at API `version`, default the configured one;
         its `nextRecordsUrl` keeps that version); refuses a repeated `nextRecordsUrl`."""
         self.api.budget.require(calls_needed, "reading the next page")
+        self.checkpoint()
         result = self.api.query(soql, batch_size=self.batch_size, version=version)
         seen: set[str] = set()
         stats = self.stats
@@ -509,6 +514,7 @@ class Reader:
                 raise PermanentError(f"Salesforce repeated the query page {next_url}; stopping")
             seen.add(next_url)
             self.api.budget.require(calls_needed, "reading the next page")
+            self.checkpoint()
             result = self.api.query_more(next_url, batch_size=self.batch_size)
 
     def _children(
@@ -524,6 +530,7 @@ class Reader:
                 raise PermanentError(f"Salesforce repeated the query page {next_url}; stopping")
             seen.add(next_url)
             self.api.budget.require(reserve + 1, f"reading more {relationship} of {row.get('Id')}")
+            self.checkpoint()
             result = self.api.query_more(next_url, batch_size=self.batch_size)
             children += result.get("records") or []
             self.child_pages += 1

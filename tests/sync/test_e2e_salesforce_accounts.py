@@ -5,6 +5,7 @@ scores back, and incremental runs recompute an Account when one of its people ch
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -29,15 +30,17 @@ def account_outputs(sb: SalesforceSandbox, account_id: str) -> dict[str, object]
     return {n: row.get(f"Leadsync_{n.capitalize()}__c") for n in ("fit", "interest", "score")}
 
 
-def connector(sb: SalesforceSandbox) -> SalesforceConnector:
-    """The connector of the sandbox's connected app (client credentials)."""
+def connector(sb: SalesforceSandbox, **kwargs: Any) -> SalesforceConnector:
+    """The connector of the sandbox's connected app (client credentials); `kwargs` go to
+    `SalesforceConnector` (`checkpoint=`)."""
     return SalesforceConnector(
         SalesforceOptions(
             login_url=sb.url,
             client_id=sb.client_id,
             client_secret=SecretStr(sb.client_secret),
             ca_bundle=sb.ca_file,
-        )
+        ),
+        **kwargs,
     )
 
 

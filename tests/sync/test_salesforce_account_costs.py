@@ -1,0 +1,123 @@
+"""What incremental account runs cost on Salesforce, in calls counted per endpoint, and a stop
+between the calls of their long read: a quiet org costs the three queries that find nothing
+changed; one changed person costs the reads of that one Account; many changed Accounts cost no
+more than the full run's read of every Account (`connectors.salesforce.members`)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from config.model_loader import load_model
+from connectors.outputs import output_fields
+from connectors.salesforce import SalesforceConnector
+from sandbox.salesforce import SalesforceSandbox
+from sync.engine import Engine, RunOptions
+from sync.shutdown import stop_checkpoint
+from sync.state.store import StateStore
+from tests.sync.test_e2e_salesforce_accounts import MODELS, NOW, connector, later
+
+LEADS = 600
+
+
+def reads(conn: SalesforceConnector, before: dict[str, int]) -> dict[str, int]:
+    """Calls by endpoint since `before`, writes left out."""
+    return {
+        k: d
+        for k, v in conn.usage.by_endpoint.items()
+        if (d := v - before.get(k, 0)) and not k.startswith("composite")
+    }
+
+
+@pytest.fixture
+def world(tmp_path):
+    sb = SalesforceSandbox(leads=LEADS, now=NOW, buying_committees=True).start()
+    stop = threading.Event()
+    check = stop_checkpoint(stop)
+    calls = {"left": -1}
+
+    def checkpoint() -> None:
+        # sets the stop once `left` more query calls went out (-1: never)
+        if calls["left"] == 0:
+            stop.set()
+        calls["left"] -= 1
+        check()
+
+    conn = connector(sb, checkpoint=checkpoint)
+    model = load_model(MODELS / "salesforce-accounts.yaml")
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    engine = Engine(store, conn, connection="sf", sleep=lambda s: True, stop=stop)
+    assert conn.ensure_schema("account", output_fields(model.grades, model.labels), apply=True).ok
+    engine.run("account", model, RunOptions(full=True), now=NOW)
+    for _ in range(2):  # our own writes come back once (echoes), then the org is quiet
+        engine.run("account", model, RunOptions(), now=later(sb, 10))
+    yield sb, conn, engine, model, stop, calls
+    conn.close()
+    store.close()
+    sb.stop()
+
+
+def retitle(sb: SalesforceSandbox, contact_ids: list[str]) -> None:
+    """A sales rep gives these Contacts a new title now."""
+    with sb.store.lock:
+        for contact_id in contact_ids:
+            assert not sb.store.update(
+                "Contact",
+                contact_id,
+                {"Title": "Chief Financial Officer"},
+                user=sb.store.sales_users[0],
+                auto_assign=False,
+                stamp=sb.store.now(),
+            )
+
+
+def test_quiet_one_changed_person_and_many_changed_accounts(world):
+    sb, conn, engine, model, _, _ = world
+    before = dict(conn.usage.by_endpoint)
+    full = engine.run("account", model, RunOptions(full=True), now=later(sb, 10))
+    full_reads = reads(conn, before)
+    # Account, Contact and Lead, and per kind of person each activity object merge-joined
+    assert full_reads == {"query": 13}
+
+    before = dict(conn.usage.by_endpoint)
+    quiet = engine.run("account", model, RunOptions(), now=later(sb, 10))
+    # the Accounts, Contacts and Leads modified since: none
+    assert (quiet.counts.read, reads(conn, before)) == (0, {"query": 3})
+
+    contacts = sorted(sb.store.table("Contact"))
+    run_at = later(sb, 10)
+    retitle(sb, contacts[:1])
+    before = dict(conn.usage.by_endpoint)
+    one = engine.run("account", model, RunOptions(), now=run_at)
+    # the three queries, the Account by id, its Contacts (by AccountId, activity in
+    # subqueries, EmailMessageRelation and ListEmailSentResult on their own) and the Leads on
+    # its domain (one query finding none: no activity or Account lookups follow)
+    assert (one.counts.read, reads(conn, before)) == (1, {"query": 3 + 1 + 3 + 1})
+
+    accounts = {str(sb.store.table("Contact")[c].get("AccountId")) for c in contacts}
+    run_at = later(sb, 10)
+    retitle(sb, contacts)
+    before = dict(conn.usage.by_endpoint)
+    many = engine.run("account", model, RunOptions(), now=run_at)
+    # the three queries, then every Account, Contact and Lead once, as the full run read them
+    assert (many.counts.read, reads(conn, before)) == (len(accounts), {"query": 3 + 13})
+    assert full.counts.read >= many.counts.read
+
+
+def test_a_stop_between_the_calls_of_a_long_read_leaves_the_next_run_to_do_it(world):
+    sb, conn, engine, model, stop, calls = world
+    contacts = sorted(sb.store.table("Contact"))
+    run_at = later(sb, 10)
+    retitle(sb, contacts)
+    calls["left"] = 5  # the three queries finding the changes, then two of the whole read
+    before = dict(conn.usage.by_endpoint)
+    stopped = engine.run("account", model, RunOptions(), now=run_at)
+    assert (stopped.status, stopped.counts.read, stopped.counts.api_calls) == ("interrupted", 0, 5)
+    assert reads(conn, before) == {"query": 5}
+
+    stop.clear()
+    calls["left"] = -1
+    again = engine.run("account", model, RunOptions(), now=later(sb, 10))
+    accounts = {str(sb.store.table("Contact")[c].get("AccountId")) for c in contacts}
+    assert (again.status, again.counts.read) == ("succeeded", len(accounts))
