@@ -22,6 +22,12 @@ incremental read of a model naming `Account.<field>` also:
 4. reads the Contacts left by id (`Id IN (...)`, 200 a query, activity through subqueries as
    for any read by filter).
 
+A Contact model reading its Account's leadsync result (`account.grade`) needs its Contacts read
+again when that result changes, which moves nothing in Salesforce: the engine names those
+Accounts with the values the model reads (`ReadHints.account_results`), and `people_of` finds
+their Contacts by `AccountId` too, reading again only those whose stored inputs miss the new
+values (`AccountResults.expected`).
+
 A quiet org pays one Account query answering nothing. An Account change the model reads costs
 one more query per 2,000 Contacts than reading them by `AccountId` at once would; a change it
 does not read costs that query alone instead of reading every Contact with its activity, the
@@ -44,7 +50,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import AccountChange
+from connectors.base import AccountChange, AccountResults
 from connectors.related_changes import Stored, holds, not_holding
 from connectors.salesforce.activity import parse_datetime, row_value
 from connectors.salesforce.queries import id_filter, select, soql_datetime
@@ -116,18 +122,22 @@ def people_of(  # noqa: PLR0913  the reader, the changed Accounts and what the m
     read: Collection[str],
     *,
     stored: Stored | None = None,
+    results: AccountResults | None = None,
 ) -> Iterator[list[Record]]:
-    """The Contacts of `accounts` (by id, their rows from `changed_accounts_since`) not in
-    `read` and, with `stored`, not holding their Account's current values already, a query
-    page at a time, each with its activity."""
-    ids = list(accounts)
+    """The Contacts of `accounts` (by id, their rows from `changed_accounts_since`) and of the
+    Accounts of `results` (whose leadsync result changed) not in `read` and, with `stored`,
+    not holding their Account's current values and result already, a query page at a time,
+    each with its activity."""
+    ids = list(dict.fromkeys([*accounts, *(results.values if results is not None else ())]))
     if stored is None:
         for start in range(0, len(ids), IDS_PER_QUERY):
             where = id_filter("AccountId", ids[start : start + IDS_PER_QUERY])
             pages = reader.records_where("contact", fields, event_types, where)
             yield from _fresh(reader, pages, read)
         return
-    kept = _changed_people(reader, accounts, account_paths(fields), read, stored)
+    kept = _changed_people(
+        reader, ids, (accounts, account_paths(fields)), read, stored, results=results
+    )
     for start in range(0, len(kept), IDS_PER_QUERY):
         where = id_filter("Id", kept[start : start + IDS_PER_QUERY])
         yield from _fresh(reader, reader.records_where("contact", fields, event_types, where), ())
@@ -144,17 +154,21 @@ def _fresh(
             yield records
 
 
-def _changed_people(
+def _changed_people(  # noqa: PLR0913  the reader, the Accounts, and what the people saw
     reader: Reader,
-    accounts: Mapping[str, Row],
-    paths: Mapping[str, str],
+    ids: Sequence[str],
+    changed: tuple[Mapping[str, Row], Mapping[str, str]],
     read: Collection[str],
     stored: Stored,
+    *,
+    results: AccountResults | None,
 ) -> list[str]:
-    """The ids of the Contacts of `accounts`, not in `read`, whose stored inputs miss their
-    Account's current value of one of `paths` (or who have none)."""
+    """The ids of the Contacts of the Accounts `ids`, not in `read`, whose stored inputs miss
+    their Account's current value of one of the model's paths (`changed`: the Accounts modified
+    in the window with their rows, and the paths) or its current result (`results`), or who
+    have none."""
+    accounts, paths = changed
     account_of: dict[str, str] = {}
-    ids = list(accounts)
     for start in range(0, len(ids), IDS_PER_QUERY):
         where = id_filter("AccountId", ids[start : start + IDS_PER_QUERY])
         soql = select("Contact", ("Id", "AccountId"), where=[where], order="Id")
@@ -162,14 +176,14 @@ def _changed_people(
             account_of.update(
                 (str(row["Id"]), str(row["AccountId"])) for row in rows if row["Id"] not in read
             )
+
+    def expected(contact: str, snapshot: Record) -> list[tuple[str, object]]:
+        row = accounts.get(account_of[contact])
+        pairs = [(f, row_value(row, path)) for f, path in paths.items()] if row is not None else []
+        return pairs + results.expected(snapshot) if results is not None else pairs
+
     return not_holding(
         list(account_of),
         stored,
-        lambda contact, snapshot: holds(
-            snapshot,
-            (
-                (field, row_value(accounts[account_of[contact]], path))
-                for field, path in paths.items()
-            ),
-        ),
+        lambda contact, snapshot: holds(snapshot, expected(contact, snapshot)),
     )

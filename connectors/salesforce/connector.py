@@ -185,7 +185,13 @@ class SalesforceConnector:
             kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
         )
         incremental = read_mode(since, resume) == "incremental"
-        if kind == "contact" and incremental and since is not None and reads_account(fields):
+        results = hints.account_results if hints is not None else None
+        if (
+            kind == "contact"
+            and incremental
+            and since is not None
+            and (reads_account(fields) or results is not None)
+        ):
             pages = self._with_account_changes(pages, fields, event_types, since, hints)
         return naming_fields(pages, sobject, fields)
 
@@ -198,17 +204,24 @@ class SalesforceConnector:
         hints: ReadHints | None,
     ) -> Iterator[Page]:
         """`pages`, then as `Page.rescore` pages the Contacts not read yet of the Accounts
-        modified since `since` (not by leadsync's own write alone;
-        `connectors.salesforce.account_changes`)."""
+        modified since `since` (not by leadsync's own write alone) and of those whose leadsync
+        result changed (`ReadHints.account_results`; `connectors.salesforce.account_changes`)."""
         read: set[str] = set()
         for page in pages:
             read.update(r.id for r in page.records)
             yield page
         seen = hints.accounts_seen if hints is not None else None
         stored = hints.stored if hints is not None else None
-        start = since - self._reader.overlap
-        changed = changed_accounts_since(self._reader, start, seen, fields)
-        for records in people_of(self._reader, changed, fields, event_types, read, stored=stored):
+        results = hints.account_results() if hints and hints.account_results else None
+        changed = (
+            changed_accounts_since(self._reader, since - self._reader.overlap, seen, fields)
+            if reads_account(fields)
+            else {}
+        )
+        people = people_of(
+            self._reader, changed, fields, event_types, read, stored=stored, results=results
+        )
+        for records in people:
             yield Page(records, None, rescore=True)
 
     def _account_pages(

@@ -25,6 +25,15 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 LEADS = 600
 
 
+#: Contacts scoring 10 for an A- or B-grade Account, 1 for none, 0 otherwise.
+LINKED_MODEL = parse_model(
+    "name: linked\nobject: contact\nfit:\n  rules:\n"
+    "    - {name: A- or B-grade account, if: {account.grade: {in: [A, B]}}, points: 10}\n"
+    "    - {name: No account, if: {account.grade: {missing: true}}, points: 1}\n",
+    "linked.yaml",
+)
+
+
 def account_outputs(sb: SalesforceSandbox, account_id: str) -> dict[str, object]:
     row = sb.store.table("Account")[account_id]
     return {n: row.get(f"Leadsync_{n.capitalize()}__c") for n in ("fit", "interest", "score")}
@@ -296,12 +305,7 @@ def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
 
 def test_contact_rules_read_their_account_result_from_the_same_connection(world):
     sb, conn, engine, _, accounts = world
-    linked = parse_model(
-        "name: linked\nobject: contact\nfit:\n  rules:\n"
-        "    - {name: A- or B-grade account, if: {account.grade: {in: [A, B]}}, points: 10}\n"
-        "    - {name: No account, if: {account.grade: {missing: true}}, points: 1}\n",
-        "linked.yaml",
-    )
+    linked = LINKED_MODEL
     for kind, model in (("account", accounts), ("contact", linked)):
         assert conn.ensure_schema(kind, output_fields(model.grades, model.labels), apply=True).ok
     engine.run("account", accounts, RunOptions(full=True), now=NOW)
@@ -342,3 +346,72 @@ def test_a_converted_lead_is_tied_to_the_account_it_became_not_by_domain(world):
         for i in converted
     }
     assert conn.account_links("lead", converted) == expected
+
+
+def test_contacts_are_scored_again_when_their_account_result_changes(world):
+    """Contact rules reading their Account's leadsync result only (no `Account.` field): the
+    result lives in the state store, so no Contact's or Account's modification shows it."""
+    sb, conn, engine, _, accounts = world
+    for kind, model in (("account", accounts), ("contact", LINKED_MODEL)):
+        assert conn.ensure_schema(kind, output_fields(model.grades, model.labels), apply=True).ok
+
+    def sync(at: datetime, options: RunOptions) -> tuple[Any, Any]:
+        return engine.run("account", accounts, options, now=at), engine.run(
+            "contact", LINKED_MODEL, options, now=at
+        )
+
+    sync(NOW, RunOptions(full=True))
+    for _ in range(2):  # the first incremental runs meet our own writes again
+        sync(later(sb, 10), RunOptions())
+    grades = {
+        i: r.grade
+        for i, r in engine.store.previous_scores(
+            "sf", "account", list(sb.store.table("Account"))
+        ).items()
+    }
+    people: dict[str, list[str]] = {}
+    for contact_id, row in sb.store.table("Contact").items():
+        people.setdefault(str(row.get("AccountId")), []).append(contact_id)
+    account_id = next(
+        a
+        for a, grade in grades.items()
+        if grade not in ("A", "B")
+        and len(people.get(a, [])) >= 2
+        and not str(sb.store.table("Account")[a].get("Type") or "").startswith("Customer")
+    )
+    contact_ids = people[account_id]
+    before = engine.store.previous_scores("sf", "contact", contact_ids)
+    assert {r.fit for r in before.values()} == {0}
+
+    # a rep edits the Account: the account model grades it A; none of its Contacts changed
+    run_at = later(sb, 10)
+    with sb.store.lock:
+        errors = sb.store.update(
+            "Account",
+            account_id,
+            {
+                "NumberOfEmployees": 5000,
+                "Industry": "Technology",
+                "BillingCountry": "United States",
+                "AnnualRevenue": 50_000_000,
+            },
+            user=sb.store.sales_users[0],
+            auto_assign=False,
+            stamp=sb.store.now(),
+        )
+    assert errors == []
+    account_run, contact_run = sync(run_at, RunOptions())
+    assert engine.store.previous_scores("sf", "account", [account_id])[account_id].grade == "A"
+    assert account_run.counts.read == 1
+    assert (contact_run.status, contact_run.counts.read) == ("succeeded", len(contact_ids))
+    after = engine.store.previous_scores("sf", "contact", contact_ids)
+    assert {i: r.fit for i, r in after.items()} == dict.fromkeys(contact_ids, 10)
+    # the Contacts modified since (none), the Account's Contacts (`Id, AccountId`), them by id
+    # with their activity in subqueries, and their new scores in one sObject Collection
+    assert contact_run.counts.api_calls == 4
+
+    # the next run: our writes to them are echoes; the Account's row moved again (its people's
+    # new scores are among its inputs), so one query looks at its Contacts, whose stored inputs
+    # hold its result already: no one is read again
+    _, quiet = sync(later(sb, 10), RunOptions())
+    assert (quiet.counts.read, quiet.counts.written, quiet.counts.api_calls) == (0, 0, 2)
