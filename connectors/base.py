@@ -170,11 +170,15 @@ class WriteResult:
 
 @dataclass(frozen=True, slots=True)
 class FieldStatus:
-    """What `ensure_schema` found (or did) for one output field."""
+    """What `ensure_schema` found (or did) for one output field.
+
+    `incomplete`: a dropdown or picklist of the right type lacking options the model's grades or
+    labels need; `leadsync setup --apply` adds them (a `conflict`, another type, it never fixes).
+    """
 
     name: str
     crm_name: str
-    state: Literal["ok", "missing", "created", "conflict", "updated"]
+    state: Literal["ok", "missing", "created", "conflict", "incomplete", "updated"]
     detail: str = ""
 
 

@@ -9,8 +9,10 @@
    the dimension's cap (`max`), and the combine weights are set so that the combined score is
    proportional to the summed log-odds (so the 0-100 score ranks like the regression).
 4. Grade and tier thresholds give the letters population shares growing 1:2:3... (10/20/30/40% for
-   four grades, best first). The qualification threshold reaches a target precision, fits a sales
-   capacity, or (by default) keeps the share the current model qualifies; exit is at 3/4 of it.
+   four grades, best first), each holding at least 5%, fewer of them when the scores cannot
+   (`revops.ladder`). The qualification threshold reaches a target precision, fits a sales
+   capacity (the best F1 when the capacity exceeds the arrivals), or (by default) keeps the share
+   the current model qualifies; exit is at 3/4 of it.
 5. Everything is measured on held-out folds: each fold's model is fitted without the fold and
    scored (by the real engine, through the written YAML) on it. The final proposal is fitted on
    all records and written with the admin's comments and layout kept.
@@ -19,13 +21,14 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from config.errors import UserError
+from config.errors import ProblemsError, UserError
 from config.model_loader import parse_model
 from revops import evaluation as ev
 from revops import fitting, leakage, proposals
@@ -37,6 +40,7 @@ from revops.features import (
     rule_activity,
     rule_properties,
 )
+from revops.ladder import MIN_GRADE_SHARE, Ladder, threshold_ladders
 from revops.model_edit import Edits, apply_edits, unified_diff
 from revops.outcomes import Labelled, point_in_time_lines
 from scoring import score
@@ -50,7 +54,11 @@ EXIT_RATIO = 0.75
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What the qualification threshold should achieve; both None keeps the current share."""
+    """What the qualification threshold should achieve; both None keeps the current share.
+
+    A `share` of 1 or more is a capacity that does not bind (more room than records arrive):
+    the threshold is then the best balance of precision and recall, not everyone.
+    """
 
     precision: float | None = None
     share: float | None = None
@@ -91,6 +99,10 @@ class Proposal:
     unused: tuple[str, ...]
     threshold: float | None
     threshold_share: float | None
+    grades: Ladder
+    tiers: Ladder
+    #: False when a capacity (`Target.share` >= 1) left room for every record.
+    capacity_binds: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,61 +140,6 @@ class Calibration:
     proposed: tuple[proposals.ProposedRule, ...] = ()
     #: When each record was taken and which properties had history (`point_in_time_lines`).
     point_in_time: tuple[str, ...] = ()
-
-
-#: No grade may hold less than this share of records (unless the scores allow no better).
-MIN_GRADE_SHARE = 0.05
-
-
-def threshold_ladder(values: ev.Numbers, names: Sequence[str]) -> dict[str, float]:
-    """Whole-number thresholds per name, best first, ending at 0.
-
-    Each threshold is the score whose share of records at or above it comes closest to the
-    ladder's cumulative share (1:2:3...), among the scores that leave every grade above it at
-    least `MIN_GRADE_SHARE` of the records; so no two grades sit a point apart holding almost
-    nobody between them.
-    """
-    v = np.floor(np.asarray(values, dtype=float))
-    n = len(v)
-    if n == 0:
-        return {name: float(max(len(names) - 1 - i, 0)) for i, name in enumerate(names)}
-    distinct = np.unique(v)[::-1]
-    at_or_above = np.array([(v >= t).sum() / n for t in distinct])
-    targets = np.cumsum(fitting.ladder_shares(len(names)))
-    out: list[float] = []
-    taken = 0.0
-    for i, target in enumerate(targets[:-1]):
-        floor = len(names) - 1 - i
-        ok = [
-            j
-            for j, t in enumerate(distinct)
-            if at_or_above[j] - taken >= MIN_GRADE_SHARE
-            and (not out or t < out[-1])
-            and t >= floor
-            and 1.0 - at_or_above[j] >= MIN_GRADE_SHARE * (len(names) - 1 - i)
-        ]
-        if not ok:
-            t = (out[-1] - 1) if out else float(floor)
-            out.append(max(t, float(floor)))
-            continue
-        j = min(ok, key=lambda k: abs(at_or_above[k] - target))
-        out.append(float(distinct[j]))
-        taken = float(at_or_above[j])
-    out.append(0.0)
-    return dict(zip(names, out, strict=True))
-
-
-def grade_shares(values: ev.Numbers, ladder: Sequence[tuple[str, float]]) -> list[float]:
-    """Share of `values` in each grade of `ladder` ((name, threshold), best first)."""
-    v = np.asarray(values, dtype=float)
-    if not len(v):
-        return [0.0] * len(ladder)
-    shares, above = [], 0.0
-    for _, threshold in ladder:
-        here = float((v >= threshold).mean())
-        shares.append(here - above)
-        above = here
-    return shares
 
 
 def _points_for(
@@ -257,8 +214,13 @@ def propose(  # noqa: PLR0913  the options of one analysis
         combine = (model.spec.weights[0], model.spec.weights[1])
     fit, interest, total = _approx_scores(units, x, points, model, combine)
     share = target.share
-    if target.precision is not None:
-        found = fitting.threshold_for_precision(total, y, target.precision, min_count=10)
+    binds = share is None or share < 1.0
+    if target.precision is not None or not binds:
+        found = (
+            fitting.threshold_for_precision(total, y, target.precision, min_count=10)
+            if target.precision is not None
+            else fitting.threshold_for_f1(total, y, min_count=10)
+        )
         share = None if found is None else float((total >= found).mean())
     elif share is None:
         share = current_qualified_share
@@ -277,21 +239,54 @@ def propose(  # noqa: PLR0913  the options of one analysis
         points={(u.rule, u.band): float(p) for u, p in zip(units, points, strict=True)},
         rule_max=rule_max,
         weights=combine,
-        grades=threshold_ladder(fit, model.grades),
-        tiers=threshold_ladder(interest, model.tiers),
         qualify=qualify,
         header=header,
     )
-    new_text = apply_edits(text, edits)
+    new_text, new_model, grades, tiers = _with_ladders(
+        text,
+        edits,
+        threshold_ladders(fit, model.grades),
+        threshold_ladders(interest, model.tiers),
+    )
     return Proposal(
         text=new_text,
-        model=parse_model(new_text, "<proposed model>"),
+        model=new_model,
         points={u.key: float(p) for u, p in zip(units, points, strict=True)},
         weights=weights.coef,
         zeroed=tuple(units[i].key for i in weights.zeroed),
         unused=tuple(units[i].key for i in unused),
         threshold=threshold,
         threshold_share=share,
+        grades=grades,
+        tiers=tiers,
+        capacity_binds=binds,
+    )
+
+
+def _with_ladders(
+    text: str, edits: Edits, grades: Sequence[Ladder], tiers: Sequence[Ladder]
+) -> tuple[str, ScoringModel, Ladder, Ladder]:
+    """The proposed text and model with the first grade and tier ladders the model accepts.
+
+    A ladder with fewer levels than the model leaves names out; the model's conditions (an
+    override's `grade_at_least: B`, a qualify section kept as written) may name some, so the
+    ways of naming the levels are tried in order of preference.
+    """
+    refused: list[ProblemsError] = []
+    for grade, tier in itertools.product(grades, tiers):
+        new_text = apply_edits(
+            text, dataclasses.replace(edits, grades=grade.thresholds, tiers=tier.thresholds)
+        )
+        try:
+            return new_text, parse_model(new_text, "<proposed model>"), grade, tier
+        except ProblemsError as exc:
+            if not (grade.left_out or tier.left_out):
+                raise
+            refused.append(exc)
+    raise UserError(
+        f"the scores fill only {len(grades[0].thresholds)} fit grades and "
+        f"{len(tiers[0].thresholds)} interest tiers, and the model's conditions name more "
+        f"(edit them first): {refused[0]}"
     )
 
 
@@ -640,33 +635,59 @@ def zeroed_note(key: str, points: float, rate_with: float, rate_without: float) 
 def _threshold_notes(
     final: Proposal, q: ev.Qualification, target: Target, records: int
 ) -> list[str]:
-    spec = final.model.spec
-    grades = ", ".join(f"{g} >= {t:g}" for g, t in spec.grades)
-    tiers = ", ".join(f"{t} >= {v:g}" for t, v in spec.tiers)
     lines = [
-        f"Fit grades: {grades} (shares of records grow 1:2:3..., best grade first).",
-        f"Interest tiers: {tiers}.",
+        _ladder_note("Fit grades", "grade", final.grades),
+        _ladder_note("Interest tiers", "tier", final.tiers),
     ]
     if final.threshold is None:
         wanted = (
             f"a precision of {100 * target.precision:.0f}%"
             if target.precision is not None
             else "the requested share"
+            if final.capacity_binds
+            else "a balance of precision and recall"
         )
         lines.append(f"No score threshold reaches {wanted}; the qualify section is unchanged.")
         return lines
     share = final.threshold_share or 0.0
     how = target.description or "the share of records the current model qualifies"
+    if not final.capacity_binds:
+        how = "the best balance of precision and recall (F1)"
     lines.append(
         f"Qualify when score >= {final.threshold:g} (leave below "
         f"{math.floor(final.threshold * EXIT_RATIO):g}), chosen for {how}: about "
         f"{100 * share:.1f}% of records."
     )
+    if not final.capacity_binds:
+        lines.append(
+            f"The capacity does not bind ({target.description}): by itself it would qualify "
+            "every record."
+        )
     lines.append(
         f"On held-out folds: {q.qualified:,} of {records:,} qualified, precision "
         f"{_pct(q.precision)}, recall {_pct(q.recall)}."
     )
     return lines
+
+
+def _ladder_note(title: str, what: str, ladder: Ladder) -> str:
+    """`Interest tiers: 1 >= 22, 2 >= 1, 3 >= 0 (holding 9.9%, 10.4%, 79.7% of records).`, with
+    the levels left out and why."""
+    levels = ", ".join(f"{name} >= {t:g}" for name, t in ladder.thresholds.items())
+    shares = ", ".join(f"{100 * s:.1f}%" for s in ladder.shares)
+    line = (
+        f"{title}: {levels} (holding {shares} of records; aimed at shares growing 1:2:3..., "
+        "best first)."
+    )
+    if ladder.left_out:
+        total = len(ladder.thresholds) + len(ladder.left_out)
+        names = ", ".join(ladder.left_out)
+        line += (
+            f" {what.capitalize()}{'s' if len(ladder.left_out) > 1 else ''} {names} left out: "
+            f"these scores cannot fill {total} {what}s "
+            f"holding at least {100 * MIN_GRADE_SHARE:.0f}% of records each."
+        )
+    return line
 
 
 def _pct(value: float | None) -> str:

@@ -5,7 +5,8 @@
   written as a bonus never turns into a penalty. A rule the data points the other way gets weight
   0 and is reported, so the admin decides, not the optimiser.
 - `threshold_for_precision` and `threshold_for_share`: the lowest score threshold that reaches a
-  target precision, or that qualifies no more than a share of records (a sales capacity).
+  target precision, or that qualifies no more than a share of records (a sales capacity);
+  `threshold_for_f1`: the best balance of precision and recall (a capacity that does not bind).
 - `quantile_thresholds`: grade/tier cut-offs that give each letter a share of the population.
 """
 
@@ -111,6 +112,28 @@ def threshold_for_share(scores: Numbers, share: float) -> float | None:
         else:
             break
     return best
+
+
+def threshold_for_f1(scores: Numbers, outcomes: Bools, min_count: int = 1) -> float | None:
+    """The threshold T with the best F1 (harmonic mean of precision and recall) of score >= T.
+
+    Only thresholds above the lowest score count (qualifying everyone is no choice), each
+    qualifying at least `min_count` records; ties go to the higher threshold. None when no
+    threshold qualifies a converted record.
+    """
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(outcomes, dtype=bool)
+    positives = int(y.sum())
+    best: tuple[float, float] | None = None
+    for t in np.unique(s)[:0:-1]:
+        chosen = s >= t
+        count, hits = int(chosen.sum()), int(y[chosen].sum())
+        if count < min_count or not hits:
+            continue
+        f1 = 2.0 * hits / (count + positives)
+        if best is None or f1 > best[0]:
+            best = (f1, float(t))
+    return None if best is None else best[1]
 
 
 def ladder_shares(levels: int) -> list[float]:

@@ -321,10 +321,12 @@ def separating_rules(fired: Mapping[str, Sequence[bool]], outcomes: Bools) -> li
 
 
 def set_after_outcome(late: Mapping[str, tuple[int, int]]) -> list[LeakageWarning]:
-    """Fields whose history shows the value was mostly set after the outcome.
+    """Fields whose history shows them mostly empty until the outcome or set by it.
 
-    `late` maps a field to (converted records whose current value was set after their outcome
-    date, converted records with a value and a history of it).
+    `late` maps a field to (converted records whose value was empty until their outcome or was
+    set at its moment, converted records with a value and a history of it): see
+    `revops.point_in_time.late_values`. A field that had a value before and changed again after
+    the outcome (a page-view counter) is not flagged: the backtest rewinds it.
     """
     warnings = []
     for name in sorted(late):
@@ -334,8 +336,9 @@ def set_after_outcome(late: Mapping[str, tuple[int, int]]) -> list[LeakageWarnin
                 LeakageWarning(
                     name,
                     "set_after_outcome",
-                    f"the CRM's history shows the value was set after the outcome for {after:,} "
-                    f"of {known:,} converted records: it records the sale, not a sign of it",
+                    f"the CRM's history shows the value was empty before the outcome or set by "
+                    f"it for {after:,} of {known:,} converted records: it records the sale, not "
+                    "a sign of it",
                 )
             )
     return warnings

@@ -84,6 +84,8 @@ def _set_thresholds(root: Any, which: str, values: Mapping[str, float]) -> None:
         for key in list(current):
             if str(key) in values:
                 current[key] = _number(values[str(key)])
+            else:  # a level the data cannot fill (`revops.ladder`)
+                del current[key]
     else:
         grades[which] = _flow({k: _number(v) for k, v in values.items()})
 

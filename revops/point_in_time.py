@@ -26,7 +26,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from scoring.coerce import to_datetime
 from scoring.types import OUTPUT_NAMES, Record
@@ -219,19 +219,37 @@ def late_values(
     outcome_dates: Sequence[datetime | None],
     history: Mapping[str, PropertyHistory],
 ) -> dict[str, tuple[int, int]]:
-    """Per property, (converted records whose current value was set at or after their outcome,
-    converted records with a dated outcome, a current value and a history of it)."""
+    """Per property, (converted records whose value was empty until their outcome or was set by
+    it, converted records with a dated outcome, a current value and a history of it).
+
+    Late is a value first set at or after the outcome (a field sales fills at conversion), or
+    one changed at the outcome's very moment (a conversion stamping `Status`, a won deal making
+    the Account a customer): it describes the sale. A value the property had before and that
+    changed again later (an engagement counter, a last-visit date) is not late: the backtest
+    rewinds it through the same history.
+    """
     late: dict[str, list[int]] = {}
     for record, converted, when in zip(records, outcomes, outcome_dates, strict=True):
         if not converted or when is None:
             continue
         for name, changes in (history.get(record.id) or {}).items():
-            if not changes:
+            if not changes or _empty(changes[-1][1]):
                 continue
-            at, value = changes[-1]
-            if value is None or str(value).strip() == "":
-                continue
+            known, before = value_as_of(changes, when)
+            stamped = any(_at_outcome(at, when) for at, _ in changes)
             counts = late.setdefault(name, [0, 0])
-            counts[0] += at >= when
+            counts[0] += not known or _empty(before) or stamped
             counts[1] += 1
     return {name: (after, known) for name, (after, known) in late.items()}
+
+
+def _at_outcome(at: datetime, when: datetime) -> bool:
+    """Whether a change happened at the outcome: its very moment, or its day when the outcome
+    is a date (Salesforce's `CloseDate`: the won deal's automation ran some time that day)."""
+    if when.timetz().replace(tzinfo=None) == time(0):
+        return when <= at < when + timedelta(days=1)
+    return at == when
+
+
+def _empty(value: object) -> bool:
+    return value is None or str(value).strip() == ""

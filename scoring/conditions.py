@@ -8,6 +8,7 @@ plain logical complement, so `not: {industry: {eq: government}}` holds for an un
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -287,7 +288,11 @@ def cond_properties(cond: Cond | None) -> frozenset[str]:
 
 
 def describe_cond(cond: Cond) -> str:
-    """A compact one-line rendering, e.g. `jobtitle matches '\\bvp\\b' and numemployees gte 100`."""
+    """A compact one-line rendering, e.g. `jobtitle matches '\\bvp\\b' and numemployees gte 100`.
+
+    Text is shown as a model file writes it (YAML single quotes: a backslash is itself, a quote
+    is doubled), so a pattern copied from `explain` back into a model means the same.
+    """
     if isinstance(cond, Leaf):
         return f"{cond.prop} {cond.op} {_describe_arg(cond.arg)}"
     if isinstance(cond, NotOf):
@@ -295,6 +300,15 @@ def describe_cond(cond: Cond) -> str:
     joiner = " and " if isinstance(cond, AllOf) else " or "
     inner = joiner.join(describe_cond(i) for i in cond.items)
     return f"({inner})" if len(cond.items) > 1 else inner
+
+
+def yaml_quoted(text: str) -> str:
+    """`text` as a YAML scalar that reads back as `text`: single-quoted, or double-quoted with
+    escapes when it holds a line break or another control character single quotes cannot carry.
+    """
+    if any(ch < " " for ch in text):
+        return json.dumps(text, ensure_ascii=False)
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _describe_arg(arg: Arg) -> str:
@@ -305,5 +319,5 @@ def _describe_arg(arg: Arg) -> str:
     if isinstance(arg, float) and arg.is_integer():
         return str(int(arg))
     if isinstance(arg, str):
-        return repr(arg)
+        return yaml_quoted(arg)
     return str(arg).lower() if isinstance(arg, bool) else str(arg)

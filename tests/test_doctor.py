@@ -224,3 +224,66 @@ def test_salesforce_models_with_email_rules_are_told_whether_list_email_results_
         assert body["checks"][-1]["detail"] == detail
     finally:
         sb.stop()
+
+
+def _with_grade_e(config, model, tmp_path) -> None:
+    """Point `config` at a copy of `model` with a fifth fit grade, E."""
+    text = model.read_text()
+    grades = next(line for line in text.splitlines() if line.startswith("  fit: {A:"))
+    copy = tmp_path / "with-e.yaml"
+    copy.write_text(text.replace(grades, grades.replace(", D: 0}", ", D: 10, E: 0}")))
+    config.write_text(config.read_text().replace(str(model), str(copy)))
+
+
+def test_missing_grade_options_are_not_a_type_conflict_on_hubspot(tmp_path, capsys):
+    """A new grade lacks its dropdown option: `setup --apply` adds it; nothing to delete."""
+    from tests.sync.hubspot_env import MODEL
+
+    sb = sandbox(20)
+    try:
+        env = write_hubspot_config(tmp_path, sb)
+        assert main(["setup", "--apply", "--config", str(env.config)]) == 0
+        _with_grade_e(env.config, MODEL, tmp_path)
+        capsys.readouterr()
+        assert main(["setup", "--config", str(env.config)]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert [line.split() for line in out if "leadsync_grade" in line] == [
+            ["grade", "leadsync_grade", "incomplete", "options", "missing:", "E"]
+        ]
+        assert out[-1] == (
+            "some properties lack options the model needs: run `leadsync setup --apply` to add "
+            "them (the properties and their stored scores stay)"
+        )
+        assert not any("another type" in line for line in out)
+        code, body = doctor(capsys, env.config)
+        (outputs,) = [c for c in body["checks"] if c["name"] == "contact outputs"]
+        assert code == 1 and outputs["status"] == FAIL
+        assert outputs["detail"] == (
+            "incomplete leadsync_grade (options missing: E), leadsync_label (options missing: "
+            "E1, E2, E3): run `leadsync setup --apply` to add them"
+        )
+        assert main(["setup", "--apply", "--config", str(env.config)]) == 0
+        code, body = doctor(capsys, env.config)
+        (outputs,) = [c for c in body["checks"] if c["name"] == "contact outputs"]
+        assert outputs["status"] == OK
+    finally:
+        sb.stop()
+
+
+def test_missing_picklist_values_are_not_a_type_conflict_on_salesforce(tmp_path, capsys):
+    from sandbox.salesforce import SalesforceSandbox
+
+    sb = SalesforceSandbox(leads=20).start()
+    try:
+        config = write_config(sb, tmp_path, f"      - {{kind: lead, model: {MODEL_A}}}\n")
+        assert main(["setup", "--apply", "--config", str(config)]) == 0
+        _with_grade_e(config, MODEL_A, tmp_path)
+        code, body = doctor(capsys, config)
+        (outputs,) = [c for c in body["checks"] if c["name"] == "lead outputs"]
+        assert code == 1 and outputs["status"] == FAIL
+        assert outputs["detail"] == (
+            "incomplete Leadsync_Grade__c (picklist lacks E), Leadsync_Label__c (picklist lacks "
+            "E1, E2, E3): run `leadsync setup --apply` to add them"
+        )
+    finally:
+        sb.stop()

@@ -163,9 +163,14 @@ def check_schema(ctx: Context, conn: ConnectionSettings, connector: Connector) -
             continue
         missing = [f.crm_name for f in bad if f.state == "missing"]
         conflicts = [f"{f.crm_name} ({f.detail})" for f in bad if f.state == "conflict"]
+        lacking = [f"{f.crm_name} ({f.detail})" for f in bad if f.state == "incomplete"]
         parts = []
         if missing:
             parts.append(f"missing {', '.join(missing)}: run `leadsync setup --apply`")
+        if lacking:
+            parts.append(
+                f"incomplete {', '.join(lacking)}: run `leadsync setup --apply` to add them"
+            )
         if conflicts:
             parts.append(f"wrong type {', '.join(conflicts)}: fix or delete them in the CRM")
         checks.append(Check(conn.name, f"{obj.kind} outputs", FAIL, "; ".join(parts)))

@@ -278,7 +278,7 @@ def setup_command(
 ) -> int:
     """Show (and with --apply, make) leadsync's output properties in each CRM."""
     ctx = open_context(config, secrets_dir)
-    conflict = missing = False
+    conflict = missing = incomplete = False
     for conn in ctx.connections(connection):
         with metered_connector(ctx.store, conn, command="setup") as (connector, _):
             for obj in conn.objects:
@@ -293,12 +293,18 @@ def setup_command(
                 click.echo("")
                 conflict |= any(f.state == "conflict" for f in report.fields)
                 missing |= any(f.state == "missing" for f in report.fields)
+                incomplete |= any(f.state == "incomplete" for f in report.fields)
     ctx.store.close()
+    if missing and not apply:
+        click.echo("properties are missing: run `leadsync setup --apply` to create them")
+    if incomplete and not apply:
+        click.echo(
+            "some properties lack options the model needs: run `leadsync setup --apply` to add "
+            "them (the properties and their stored scores stay)"
+        )
     if conflict:
         click.echo("some properties exist with another type: fix or delete them in the CRM")
         return 1
-    if missing and not apply:
-        click.echo("properties are missing: run `leadsync setup --apply` to create them")
     return 0
 
 

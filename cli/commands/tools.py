@@ -494,6 +494,8 @@ class Study:
     source: str
     labelled: Labelled
     outcome: str
+    #: The CRM the records were read from (`--config`), None for a file (`--input`).
+    crm: str | None = None
 
 
 def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
@@ -568,7 +570,7 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
             )
     finally:
         ctx.store.close()
-    return Study(model, _read(path), str(path), labelled, crm_outcomes.OUTCOME)
+    return Study(model, _read(path), str(path), labelled, crm_outcomes.OUTCOME, conn.crm)
 
 
 def _read(path: Path) -> str:
@@ -617,11 +619,11 @@ def _target(  # noqa: PLR0913  the command options it checks, keyword-only
     capacity: int | None,
     per: str,
     arrivals: float | None,
-    date_column: str | None,
+    date_column: tuple[str, str] | None,
     labelled: Labelled,
 ) -> Target:
     if precision is not None and capacity is not None:
-        raise click.UsageError("give --target-precision or --capacity, not both")
+        raise UserError("give --target-precision or --capacity, not both")
     if precision is not None:
         if not 0 < precision < 1:
             raise click.BadParameter(
@@ -632,23 +634,45 @@ def _target(  # noqa: PLR0913  the command options it checks, keyword-only
         return Target()
     if arrivals is None:
         if date_column is None:
-            raise click.UsageError(
+            raise UserError(
                 f"--capacity needs the number of records arriving per {per}: pass "
                 f"--arrivals N, or --date-column COLUMN with each record's creation date"
             )
-        dates = [to_datetime(r.properties.get(date_column)) for r in labelled.records]
+        name, column = date_column
+        dates = [to_datetime(r.properties.get(column)) for r in labelled.records]
         known = [d for d in dates if d is not None]
         if len(known) < 2:
-            raise UserError(f"--date-column {date_column}: fewer than two records have a date")
+            raise UserError(f"{name}: fewer than two records have a date")
         span = (max(known) - min(known)).total_seconds() / 86400.0
         periods = max(span / _PERIOD_DAYS[per], 1.0)
         arrivals = len(labelled.records) / periods
-    share = min(1.0, capacity / arrivals) if arrivals > 0 else 1.0
+    # A share of 1 or more: the capacity does not bind (`revops.calibrate.Target`).
+    share = capacity / arrivals if arrivals > 0 else math.inf
     return Target(
         share=share,
         description=f"at most {capacity:,} qualified per {per} of about "
-        f"{math.floor(arrivals):,} arrivals",
+        f"{_arrivals_text(arrivals)} arrivals",
     )
+
+
+def _arrivals_text(arrivals: float) -> str:
+    """`317`, or `8.6` below 10 (a floor of 8 would hide that 9 arrive)."""
+    return f"{arrivals:.1f}" if arrivals < 10 else f"{math.floor(arrivals):,}"
+
+
+def _date_column(
+    date_column: str | None, created_column: str | None, study: Study
+) -> tuple[str, str] | None:
+    """Where arrivals are dated, as (how to name it, the records' column): `--date-column`,
+    else the records' creation date (`--created-column` offline, the CRM's own field live)."""
+    if date_column is not None:
+        return f"--date-column {date_column}", date_column
+    if created_column is not None:
+        return f"--created-column {created_column}", created_column
+    if study.crm is not None:
+        field = crm_outcomes.CREATED_FIELD[study.crm]
+        return f"the creation date ({field})", crm_outcomes.CREATED
+    return None
 
 
 @click.command("calibrate")
@@ -689,7 +713,11 @@ def _target(  # noqa: PLR0913  the command options it checks, keyword-only
 @click.option("--capacity", type=int, help="Qualify at most this many records per --per.")
 @click.option("--per", type=click.Choice(sorted(_PERIOD_DAYS)), default="week", show_default=True)
 @click.option("--arrivals", type=float, help="Records arriving per --per (for --capacity).")
-@click.option("--date-column", help="Creation-date column to measure arrivals (for --capacity).")
+@click.option(
+    "--date-column",
+    help="Creation-date column to measure arrivals (for --capacity; default: --created-column, "
+    "or with --config the CRM's creation date, createdate or CreatedDate).",
+)
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
 @ReportOption
 def calibrate_command(  # noqa: PLR0913  click passes each option as a keyword
@@ -725,7 +753,7 @@ def calibrate_command(  # noqa: PLR0913  click passes each option as a keyword
         capacity=capacity,
         per=per,
         arrivals=arrivals,
-        date_column=date_column,
+        date_column=_date_column(date_column, options["created_column"], study),
         labelled=study.labelled,
     )
     result = calibrate(

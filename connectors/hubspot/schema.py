@@ -1,10 +1,11 @@
 """`ensure_schema` for HubSpot: the `leadsync` property group and typed output properties.
 
 Reads the object's properties once (one call), compares each output with what exists and
-reports per field: `ok`, `missing`, `conflict` (a property of that name with another type, one
-HubSpot defines itself, or an enumeration lacking options) or, with `apply=True`, `created` /
-`updated`. Nothing changes without `apply`. Creation tolerates a concurrent creator: a 409 on
-the group or a property re-reads what is there and judges it like any existing property.
+reports per field: `ok`, `missing`, `conflict` (a property of that name with another type, or one
+HubSpot defines itself), `incomplete` (an enumeration lacking options) or, with `apply=True`,
+`created` / `updated` (options added). Nothing changes without `apply`. Creation tolerates a
+concurrent creator: a 409 on the group or a property re-reads what is there and judges it like
+any existing property.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _judge(field: OutputField, existing: Mapping[str, Any]) -> FieldStatus:
         lacking = [value for value in field.options if value not in have]
         if lacking:
             return FieldStatus(
-                field.name, name, "conflict", f"options missing: {', '.join(lacking)}"
+                field.name, name, "incomplete", f"options missing: {', '.join(lacking)}"
             )
     return FieldStatus(field.name, name, "ok", "; ".join(notes))
 
@@ -75,7 +76,7 @@ def ensure_schema(
         name = crm_name(field.name)
         if name in existing:
             status = _judge(field, existing[name])
-            if apply and status.state == "conflict" and status.detail.startswith("options"):
+            if apply and status.state == "incomplete":
                 status = _add_options(api, object_type, field, existing[name])
             statuses.append(status)
             continue

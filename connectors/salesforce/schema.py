@@ -3,7 +3,7 @@
 1. Find the existing `Leadsync_*__c` fields with the Tooling API (`CustomField`, visible whatever
    the field-level security) and read each one's `Metadata` to compare types. A field of another
    type is a `conflict` and is never changed; a picklist missing values of the model is
-   extended (`updated`) with `apply`; a missing field is created (`created`).
+   `incomplete`, and extended (`updated`) with `apply`; a missing field is created (`created`).
 2. Field-level security: custom fields are invisible to the API until a permission set grants
    them. The `Leadsync_Integration` permission set (created if needed) gets read/edit on every
    output field and is assigned to the integration user. With `sales_permission_set`, that
@@ -120,8 +120,8 @@ class SchemaManager:
                     return FieldStatus(
                         output.name,
                         name,
-                        "conflict",
-                        f"picklist lacks {lacking}; `leadsync setup --apply` adds them",
+                        "incomplete",
+                        f"picklist lacks {', '.join(lacking)}",
                     )
                 # Existing entries go back as read (labels, colours, defaults kept).
                 entries = [*picklist_entries(metadata), *map(picklist_value, lacking)]

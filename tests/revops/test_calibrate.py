@@ -1,7 +1,9 @@
+import itertools
+import math
 import re
 import textwrap
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +14,8 @@ from hypothesis import strategies as st
 from cli.main import main
 from config.model_loader import load_model, parse_model
 from config.record_files import read_records
-from revops.calibrate import (
-    MIN_GRADE_SHARE,
-    Target,
-    calibrate,
-    grade_shares,
-    threshold_ladder,
-    zeroed_note,
-)
+from revops.calibrate import Target, calibrate, zeroed_note
+from revops.ladder import MIN_GRADE_SHARE, grade_shares, threshold_ladder, threshold_ladders
 from revops.outcomes import label
 from scoring.types import Record
 
@@ -188,17 +184,65 @@ def test_zeroed_notes_agree_with_their_figures(points, rate_with, rate_without):
     assert note.startswith(f"R: written as a {'bonus' if points > 0 else 'penalty'} ({points:+g})")
 
 
-@given(
+def _skewed(draw_zero_share, spread):
+    """Scores with `draw_zero_share` of the records at 0 and the rest drawn by `spread`."""
+    return st.tuples(draw_zero_share, spread).map(lambda t: [0] * t[0] + t[1])
+
+
+SKEWED = st.one_of(
     st.lists(st.integers(0, 100), min_size=40, max_size=400),
+    # most records at 0 interest, a thin tail (the Salesforce sandbox's leads: 80% at 0)
+    _skewed(st.integers(150, 600), st.lists(st.integers(1, 100), min_size=1, max_size=120)),
+    # a lump just above 0 and a few high scorers
+    _skewed(
+        st.integers(0, 300),
+        st.tuples(
+            st.integers(1, 3), st.integers(10, 200), st.lists(st.integers(4, 100), max_size=40)
+        ).map(lambda t: [t[0]] * t[1] + t[2]),
+    ),
+    # a handful of distinct values, each a big lump
+    st.lists(st.sampled_from([0, 6, 7, 40, 90]), min_size=20, max_size=300),
 )
-def test_proposed_grades_are_distinct_and_each_holds_a_real_share(scores):
-    ladder = threshold_ladder(np.asarray(scores, dtype=float), ("A", "B", "C", "D"))
-    values = list(ladder.values())
-    assert values == sorted(values, reverse=True) and len(set(values)) == 4 and values[-1] == 0
-    shares = grade_shares(scores, list(ladder.items()))
-    distinct = len(set(scores))
-    if distinct >= 8 and all(scores.count(s) <= len(scores) * 0.05 for s in set(scores)):
-        assert min(shares) >= MIN_GRADE_SHARE - 1e-9
+
+
+@given(SKEWED, st.sampled_from([("A", "B", "C", "D"), ("1", "2", "3"), ("A", "B")]))
+def test_every_proposed_level_holds_a_real_share_or_is_left_out(scores, names):
+    """README: each grade holds at least 5% of the records, so no two thresholds sit a point
+    apart with nobody between them; a distribution that cannot fill them gets fewer levels."""
+    ladder = threshold_ladders(np.asarray(scores, dtype=float), names)[0]
+    kept = list(ladder.thresholds)
+    values = list(ladder.thresholds.values())
+    assert kept == [n for n in names if n not in ladder.left_out] and kept[-1] == names[-1]
+    assert values == sorted(set(values), reverse=True) and values[-1] == 0
+    shares = grade_shares(scores, list(ladder.thresholds.items()))
+    assert list(ladder.shares) == shares
+    assert min(shares) >= MIN_GRADE_SHARE - 1e-9
+    more = len(kept) + 1
+    distinct = sorted({s for s in scores if s > 0}, reverse=True)
+    if ladder.left_out and math.comb(len(distinct), more - 1) <= 5000:
+        # no ladder of one more level would have held 5% in each
+        for cut in itertools.combinations(distinct, more - 1):
+            ladder_more = dict(zip(map(str, range(more)), [*cut, 0], strict=True))
+            assert min(grade_shares(scores, list(ladder_more.items()))) < MIN_GRADE_SHARE - 1e-9
+
+
+def test_mostly_zero_interest_gets_three_real_tiers_not_one_a_point_apart():
+    """The Salesforce sandbox's interest (calibrate proposed 1 >= 6, 2 >= 5: 2 in tier 2)."""
+    scores = [0] * 1673 + [1] * 14 + [6] * 188 + list(range(7, 95)) * 2 + [50] * 49
+    ladder = threshold_ladders(np.asarray(scores, dtype=float), ("1", "2", "3"))[0]
+    assert ladder.thresholds == {"1": 7.0, "2": 1.0, "3": 0.0}
+    assert [round(s, 4) for s in ladder.shares] == [0.1071, 0.0962, 0.7967]
+    assert ladder.left_out == ()
+
+
+def test_interest_nobody_earns_gets_one_tier_and_says_so():
+    scores = [0] * 190 + [30] * 6 + [70] * 4
+    ladder = threshold_ladders(np.asarray(scores, dtype=float), ("1", "2", "3"))[0]
+    assert ladder.thresholds == {"1": 30.0, "3": 0.0}
+    assert ladder.left_out == ("2",)
+    assert [round(s, 3) for s in ladder.shares] == [0.05, 0.95]
+    single = threshold_ladders(np.asarray([0] * 99 + [5], dtype=float), ("1", "2", "3"))
+    assert single[0].thresholds == {"3": 0.0} and single[0].left_out == ("1", "2")
 
 
 def test_lumpy_scores_get_grades_far_enough_apart():
@@ -207,3 +251,100 @@ def test_lumpy_scores_get_grades_far_enough_apart():
     shares = grade_shares(scores, list(ladder.items()))
     assert all(s >= MIN_GRADE_SHARE for s in shares)
     assert ladder == {"A": 60.0, "B": 40.0, "C": 26.0, "D": 0.0}
+
+
+def _csv(path: Path, records: list[Record]) -> Path:
+    columns = ["a", "b", "c", "visits", "won", "created"]
+    path.write_text(
+        "\n".join(
+            [",".join(columns)]
+            + [",".join(str(r.properties.get(k, "")) for k in columns) for r in records]
+        )
+    )
+    return path
+
+
+def _few_visitors(n: int) -> list[Record]:
+    """`synthetic` with 92% of the records never visiting, created one a day from 2024-01-01."""
+    out = []
+    for i, r in enumerate(synthetic(n)):
+        props = dict(r.properties)
+        if i % 100 >= 8:
+            props["visits"] = "0"
+        props["created"] = (date(2024, 1, 1) + timedelta(days=i)).isoformat()
+        out.append(replace(r, properties=props))
+    return out
+
+
+def _run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_interest_few_earn_gets_fewer_tiers_and_the_summary_says_so(tmp_path, capsys):
+    hand = tmp_path / "hand.yaml"
+    hand.write_text(HAND)
+    data = _csv(tmp_path / "data.csv", _few_visitors(1000))
+    out = tmp_path / "new.yaml"
+    code, text, _ = _run(["calibrate", "--model", str(hand), "--input", str(data),
+                          "--outcome", "won", "--out", str(out)], capsys)  # fmt: skip
+    assert code == 0
+    assert (
+        "Interest tiers: 1 >= 19, 3 >= 0 (holding 7.3%, 92.7% of records; aimed at shares "
+        "growing 1:2:3..., best first). Tier 2 left out: these scores cannot fill 3 tiers "
+        "holding at least 5% of records each.\n"
+    ) in text
+    assert load_model(out).spec.tiers == (("1", 19.0), ("3", 0.0))
+
+
+def test_a_tier_the_kept_qualify_section_names_is_not_the_one_left_out(tmp_path, capsys):
+    hand = tmp_path / "hand.yaml"
+    hand.write_text(HAND.replace("enter: {score: {gte: 30}}", "enter: {tier: ['1']}"))
+    data = _csv(tmp_path / "data.csv", _few_visitors(1000))
+    out = tmp_path / "new.yaml"
+    code, text, _ = _run(["calibrate", "--model", str(hand), "--input", str(data),
+                          "--outcome", "won", "--out", str(out), "--target-precision", "0.99"],
+                         capsys)  # fmt: skip
+    assert code == 0
+    assert "No score threshold reaches a precision of 99%; the qualify section is unchanged." in (
+        text
+    )
+    assert load_model(out).spec.tiers == (("1", 19.0), ("3", 0.0))
+    hand.write_text(HAND.replace("enter: {score: {gte: 30}}", "enter: {tier: ['2']}"))
+    code, text, _ = _run(["calibrate", "--model", str(hand), "--input", str(data),
+                          "--outcome", "won", "--out", str(out), "--target-precision", "0.99",
+                          "--force"], capsys)  # fmt: skip
+    assert code == 0
+    assert "Interest tiers: 2 >= 19, 3 >= 0 (holding 7.3%, 92.7% of records; " in text
+    assert "Tier 1 left out: these scores cannot fill 3 tiers" in text
+    assert load_model(out).spec.tiers == (("2", 19.0), ("3", 0.0))
+
+
+def test_a_capacity_above_arrivals_does_not_qualify_everyone(tmp_path, capsys):
+    hand = tmp_path / "hand.yaml"
+    hand.write_text(HAND)
+    data = _csv(tmp_path / "data.csv", _few_visitors(1000))
+    out = tmp_path / "new.yaml"
+    base = ["calibrate", "--model", str(hand), "--input", str(data), "--outcome", "won",
+            "--out", str(out), "--force", "--capacity", "50"]  # fmt: skip
+    code, text, _ = _run([*base, "--created-column", "created"], capsys)
+    assert code == 0
+    assert (
+        "Qualify when score >= 34 (leave below 25), chosen for the best balance of precision "
+        "and recall (F1): about 32.1% of records.\n"
+        "The capacity does not bind (at most 50 qualified per week of about 7.0 arrivals): by "
+        "itself it would qualify every record.\n"
+    ) in text
+    assert load_model(out).spec.qualify is not None
+    assert "enter: {score: {gte: 34}}\n  exit: {score: {lt: 25}}" in out.read_text()
+    code, same, _ = _run([*base, "--date-column", "created"], capsys)
+    assert code == 0 and "of about 7.0 arrivals" in same
+    code, text, err = _run(base, capsys)
+    assert code == 2 and text == ""
+    assert err == (
+        "error: --capacity needs the number of records arriving per week: pass --arrivals N, or "
+        "--date-column COLUMN with each record's creation date\n"
+    )
+    code, text, err = _run([*base, "--arrivals", "7", "--target-precision", "0.5"], capsys)
+    assert (code, err) == (2, "error: give --target-precision or --capacity, not both\n")

@@ -65,6 +65,8 @@ def test_text_rendering_shows_values_thresholds_and_qualification(capsys):
     lines = out.splitlines()
     assert lines[1].startswith("fit 45 (raw 45)  interest 82")
     assert "          jobtitle = 'VP Sales' -> matches: yes" in lines
+    # The pattern as the model writes it ('\bvp\b'), not Python's repr ('\\bvp\\b').
+    assert r"  [x]     +25 VP title [Seniority]: jobtitle matches '\bvp\b'" in lines
     assert "  group Size: 35 -> 30 (max 30, cap reached)" in lines
     assert (
         "grade A (before overrides C) [A>=75, B>=50, C>=25, D>=0]  tier 1 [1>=60, 2>=30, 3>=0]"

@@ -110,7 +110,7 @@ def test_a_field_far_ahead_of_every_other_is_an_outlier():
 def test_history_that_shows_values_set_after_the_outcome():
     flagged = leakage.set_after_outcome({"Status": (40, 50), "Title": (3, 50), "x": (0, 0)})
     assert [(w.subject, w.kind) for w in flagged] == [("Status", "set_after_outcome")]
-    assert "set after the outcome for 40 of 50 converted records" in str(flagged[0])
+    assert "empty before the outcome or set by it for 40 of 50 converted records" in str(flagged[0])
 
 
 def test_rules_reading_flagged_properties():

@@ -1,5 +1,6 @@
 from datetime import UTC, datetime
 
+from revops import leakage
 from revops.point_in_time import (
     CutoffPolicy,
     as_of_cutoff,
@@ -122,3 +123,37 @@ def test_each_models_scores_of_a_person_count_by_their_own_scored_at():
         "pl_b_scored_at",
         "scored_at",
     ]
+
+
+def test_a_counter_that_kept_moving_after_the_outcome_is_not_late():
+    """HubSpot's page views had a value before the sale and grew with later visits: the backtest
+    rewinds them, so only a value empty before the outcome, or set at its moment, is late."""
+    records = [Record(str(i), "contact", {}) for i in range(4)]
+    views = [(day(3), "2"), (day(8), "5"), (day(30), "9")]  # grew after the day-10 sale
+    history = {
+        "0": {"hs_analytics_num_page_views": views, "deal_owner": [(day(12), "ann")]},
+        "1": {"hs_analytics_num_page_views": views, "deal_owner": [(day(10), "bob")]},
+        "2": {"hs_analytics_num_page_views": [(day(15), "1")], "deal_owner": [(day(9), "cy")]},
+        "3": {"hs_analytics_num_page_views": views, "stage": [(day(1), "lead"), (day(10), "won")]},
+    }
+    late = late_values(records, [True] * 4, [day(10)] * 4, history)
+    assert late == {
+        "hs_analytics_num_page_views": (1, 4),  # only record 2: first viewed after its sale
+        "deal_owner": (2, 3),  # first set at (record 1) or after (record 0) the sale
+        "stage": (1, 1),  # had a value, and the sale itself set another
+    }
+    flagged = leakage.set_after_outcome(late)
+    assert [str(w) for w in flagged] == [
+        "deal_owner: the CRM's history shows the value was empty before the outcome or set by it "
+        "for 2 of 3 converted records: it records the sale, not a sign of it",
+        "stage: the CRM's history shows the value was empty before the outcome or set by it for "
+        "1 of 1 converted records: it records the sale, not a sign of it",
+    ]
+    # an outcome with a time of day (HubSpot's lifecycle dates): only its very moment counts
+    sold = datetime(2026, 3, 10, 14, 3, tzinfo=UTC)
+    later_that_day = [(day(3), "2"), (datetime(2026, 3, 10, 16, 0, tzinfo=UTC), "3")]
+    stamped = [(day(3), "lead"), (sold, "customer")]
+    late = late_values(
+        records[:1], [True], [sold], {"0": {"views": later_that_day, "stage": stamped}}
+    )
+    assert late == {"views": (0, 1), "stage": (1, 1)}

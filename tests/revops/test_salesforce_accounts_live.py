@@ -200,8 +200,8 @@ def test_backtest_reads_won_opportunities_and_breadth_predicts_them(live, capsys
     assert [(w["subject"], w["explanation"]) for w in late] == [
         (
             "Type",
-            "the CRM's history shows the value was set after the outcome for 108 of 108 "
-            "converted records: it records the sale, not a sign of it",
+            "the CRM's history shows the value was empty before the outcome or set by it for "
+            "108 of 108 converted records: it records the sale, not a sign of it",
         )
     ]
     # the disqualify check reading Type is named with the rules, though it scores no points
@@ -270,8 +270,8 @@ def test_calibrate_proposes_an_account_model(live, capsys):
     )
     assert lines[start + 1 : start + 3] == [
         "  Existing customer",
-        "    Type: the CRM's history shows the value was set after the outcome for 108 of 108 "
-        "converted records: it records the sale, not a sign of it",
+        "    Type: the CRM's history shows the value was empty before the outcome or set by it "
+        "for 108 of 108 converted records: it records the sale, not a sign of it",
     ]
     proposal = out_path.read_text()
     assert "object: account" in proposal

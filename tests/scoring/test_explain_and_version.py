@@ -9,6 +9,7 @@ import pytest
 
 from config.model_loader import parse_model
 from scoring import explain, score
+from scoring.conditions import describe_cond
 from tests.scoring.helpers import NOW, event, model, record
 
 MODEL = model(
@@ -182,3 +183,23 @@ def test_version_is_pinned():
     # Stored versions are compared across runs, processes and releases: the hash of a given
     # meaning must never move (no hash seeds, no dict order, no float formatting drift).
     assert parse_model(BASE).version == "1066f4b8e836"
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        (r"'\b(vp|vice president)\b'", r"'\b(vp|vice president)\b'"),
+        (r"'O''Brien\s'", r"'O''Brien\s'"),
+        (r'"tab\there"', r'"tab\there"'),
+    ],
+)
+def test_condition_text_is_shown_as_the_model_writes_it(written, shown):
+    """Copied from `explain` back into a model, a pattern means what it meant."""
+    text = (
+        f"fit:\n  rules:\n    - {{name: R, if: {{jobtitle: {{matches: {written}}}}}, points: 5}}\n"
+    )
+    first = model(text).spec.fit.rules[0]
+    assert first.cond is not None
+    assert describe_cond(first.cond) == f"jobtitle matches {shown}"
+    again = model(text.replace(written, shown)).spec.fit.rules[0]
+    assert again.cond == first.cond

@@ -134,7 +134,7 @@ def test_type_conflicts_are_reported_and_left_alone(make_sandbox, make_connector
         "type is 'string', expected 'number'; delete or rename the property in HubSpot, "
         "then run again",
     )
-    assert states["grade"] == ("conflict", "options missing: C, D")
+    assert states["grade"] == ("incomplete", "options missing: C, D")
     assert states["score"] == ("missing", "`leadsync setup --apply` creates it")
     applied = connector.ensure_schema("contact", [OutputField("fit", "Fit", "number")], apply=True)
     assert [f.state for f in applied.fields] == ["conflict"]
@@ -182,7 +182,7 @@ def test_apply_adds_missing_dropdown_options_keeping_existing_ones(
                           {"label": "Bee", "value": "B", "description": "second"}]})  # fmt: skip
     grade = OutputField("grade", "Fit grade", "enumeration", ("A", "B", "C", "D"))
     dry = connector.ensure_schema("contact", [grade], apply=False)
-    assert [(f.state, f.detail) for f in dry.fields] == [("conflict", "options missing: C, D")]
+    assert [(f.state, f.detail) for f in dry.fields] == [("incomplete", "options missing: C, D")]
     assert "PATCH /crm/v3/properties/{object}/{name}" not in sandbox.request_counts()
     applied = connector.ensure_schema("contact", [grade], apply=True)
     assert [(f.state, f.detail) for f in applied.fields] == [("updated", "added options C, D")]

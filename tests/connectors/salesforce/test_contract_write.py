@@ -235,8 +235,8 @@ def test_ensure_schema_conflicts_and_picklist_extension(make_sandbox, make_conne
     assert details["score"][0] == "conflict"
     assert "is a Text field, leadsync needs Number" in details["score"][1]
     assert details["grade"] == (
-        "conflict",
-        "picklist lacks ['B', 'C', 'D']; `leadsync setup --apply` adds them",
+        "incomplete",
+        "picklist lacks B, C, D",
     )
     applied = connector.ensure_schema("lead", OUTPUTS, apply=True)
     states = {f.name: f.state for f in applied.fields}
