@@ -75,7 +75,7 @@ def test_the_cli_masks_a_token_in_an_unexpected_traceback_and_in_status(
     monkeypatch.setenv("TOKEN", TOKEN)
     crm = FakeCRM(5)
     crm.raise_on_read = LEAK
-    monkeypatch.setattr("cli.commands.runs.build_connector", lambda conn, **kwargs: crm)
+    monkeypatch.setattr("sync.connections.build_connector", lambda conn, **kwargs: crm)
     assert main(["sync", "--config", str(config)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Traceback (most recent call last):")
