@@ -74,9 +74,10 @@ def test_the_checkpoint_and_the_share_come_before_the_composite_call(make_sandbo
     api = make_api(sandbox, daily_share=0.0001)  # 10 calls of the sandbox's 100,000
     checks: list[int] = []
     reader = Reader(api, checkpoint=lambda: checks.append(api.usage.calls))
-    calls = api.usage.calls
+    calls, spent = api.usage.calls, api.budget.used
     reader.first_pages([FirstQuery(LEADS), FirstQuery(CONTACTS, calls_needed=3)])
-    assert (checks, api.usage.calls) == ([calls], calls + 1)
+    # one call of the share for the two queries
+    assert (checks, api.usage.calls, api.budget.used) == ([calls], calls + 1, spent + 1)
     left = api.budget.limit - api.budget.used
     # the share must hold the largest `calls_needed` of the queries: refused before any call
     with pytest.raises(BudgetExhausted, match="reading the next page"):
