@@ -53,6 +53,8 @@ from typing import Any
 from connectors.base import AccountChange, AccountResults
 from connectors.related_changes import Stored, holds, not_holding
 from connectors.salesforce.activity import parse_datetime, row_value
+from connectors.salesforce.errors import QueryLocatorExpired
+from connectors.salesforce.first_pages import FirstPages, FirstQuery
 from connectors.salesforce.queries import id_filter, select, soql_datetime
 from connectors.salesforce.reader import IDS_PER_QUERY, Reader
 from scoring.types import Record
@@ -60,6 +62,7 @@ from scoring.types import Record
 __all__ = [
     "ACCOUNT_PREFIX",
     "account_paths",
+    "changed_accounts_query",
     "changed_accounts_since",
     "people_of",
     "reads_account",
@@ -90,21 +93,34 @@ def account_paths(fields: Collection[str]) -> dict[str, str]:
     return {f: f[len(ACCOUNT_PREFIX) :] for f in fields if f.lower().startswith(ACCOUNT_PREFIX)}
 
 
+def changed_accounts_query(start: datetime, fields: Collection[str] = ()) -> FirstQuery:
+    """The query `changed_accounts_since(..., start, ..., fields)` sends, to send with the
+    Contacts' own first query in one composite call."""
+    return FirstQuery(
+        select(
+            "Account",
+            [*_COLUMNS, *account_paths(fields).values()],
+            where=[f"SystemModstamp >= {soql_datetime(start.astimezone(UTC))}"],
+            order="SystemModstamp, Id",
+        )
+    )
+
+
 def changed_accounts_since(
-    reader: Reader, start: datetime, seen: Seen | None, fields: Collection[str] = ()
+    reader: Reader,
+    start: datetime,
+    seen: Seen | None,
+    fields: Collection[str] = (),
+    *,
+    first: FirstPages | None = None,
 ) -> dict[str, Row]:
     """The Accounts modified at or after `start` by id, each row with the Account fields among
     `fields` (`Account.<field>`), except those `seen` names (without it, those whose last change
-    is leadsync's own write)."""
+    is leadsync's own write); the first page from `first` when the query was sent there."""
     me = reader.api.integration_user()
-    soql = select(
-        "Account",
-        [*_COLUMNS, *account_paths(fields).values()],
-        where=[f"SystemModstamp >= {soql_datetime(start.astimezone(UTC))}"],
-        order="SystemModstamp, Id",
-    )
+    soql = changed_accounts_query(start, fields).soql
     changed: dict[str, Row] = {}
-    for rows in reader.query_pages(soql, 1):
+    for rows in _rows(reader, soql, first):
         changes = [
             AccountChange(str(row["Id"]), parse_datetime(row.get("SystemModstamp")), _ours(row, me))
             for row in rows
@@ -112,6 +128,19 @@ def changed_accounts_since(
         skip = set(seen(changes)) if seen is not None else {c.id for c in changes if c.by_us}
         changed.update((str(row["Id"]), row) for row in rows if str(row["Id"]) not in skip)
     return changed
+
+
+def _rows(reader: Reader, soql: str, first: FirstPages | None) -> Iterator[list[dict[str, Any]]]:
+    """The pages of `soql`. Its first page may have come from a composite call sent before the
+    Contacts' own read, whose query cursor can expire while a long read of Contacts goes on:
+    then the query is sent again alone (its rows go into a dict by id, so those read twice
+    change nothing)."""
+    try:
+        yield from reader.query_pages(soql, 1, first=first)
+    except QueryLocatorExpired:
+        if first is None:
+            raise
+        yield from reader.query_pages(soql, 1)
 
 
 def people_of(  # noqa: PLR0913  the reader, the changed Accounts and what the model reads

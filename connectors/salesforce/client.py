@@ -12,23 +12,33 @@ retries.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from simple_salesforce.api import Salesforce
 from simple_salesforce.util import call_salesforce
 
 from connectors import jsontext
 from connectors.base import ApiUsage, CallMeter
-from connectors.errors import AuthError, BudgetExhausted, RateLimited
+from connectors.errors import (
+    AuthError,
+    BudgetExhausted,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+)
 from connectors.retry import retrying
 from connectors.salesforce.auth import Credentials, Token, fetch_token
 from connectors.salesforce.budget import DailyShare
-from connectors.salesforce.errors import SessionExpired, classify
+from connectors.salesforce.errors import SessionExpired, classify, classify_status
 from connectors.salesforce.http import ApiSession, LimitInfo
 from connectors.salesforce.options import SalesforceOptions
 
 T = TypeVar("T")
+#: Query subrequests in one `POST composite`: Salesforce takes 25 subrequests of which at most
+#: 5 may be queries or sObject Collections.
+MAX_COMPOSITE_QUERIES = 5
 
 
 class SalesforceApi:
@@ -235,6 +245,50 @@ class SalesforceApi:
             "query", lambda sf: self.at(sf, version).query(soql, headers=headers)
         )
         return jsontext.encodable(result)  # type: ignore[no-any-return]
+
+    def queries(
+        self, soqls: Sequence[str], *, batch_size: int = 2000
+    ) -> list[dict[str, Any] | ConnectorError]:
+        """Up to `MAX_COMPOSITE_QUERIES` independent queries in one `POST composite` (one API
+        call): each a `GET query?q=` subrequest with the batch size header, answered by its
+        first page, or by the error the same query alone would have raised (classified as
+        `classify_status` classifies a response; `allOrNone` false, so one failing leaves the
+        others answered)."""
+        if not 0 < len(soqls) <= MAX_COMPOSITE_QUERIES:
+            raise ValueError(f"a composite call takes 1 to 5 queries, not {len(soqls)}")
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
+        request = {
+            "allOrNone": False,
+            "compositeRequest": [
+                {
+                    "method": "GET",
+                    "url": f"/services/data/v{self.version}/query/?{urlencode({'q': soql})}",
+                    "referenceId": f"query{index}",
+                    "httpHeaders": headers,
+                }
+                for index, soql in enumerate(soqls)
+            ],
+        }
+        body = self.rest("query/composite", "composite", method="POST", body=request)
+        answers = {
+            str(r.get("referenceId")): r
+            for r in (body or {}).get("compositeResponse") or []
+            if isinstance(r, dict)
+        }
+        results: list[dict[str, Any] | ConnectorError] = []
+        for index in range(len(soqls)):
+            answer = answers.get(f"query{index}")
+            if answer is None:
+                self.usage.errors += 1
+                results.append(PermanentError(f"Salesforce composite: no answer for query{index}"))
+                continue
+            status = int(answer.get("httpStatusCode") or 0)
+            if status >= 400:
+                self.usage.errors += 1
+                results.append(classify_status("query", status, answer.get("body")))
+                continue
+            results.append(jsontext.encodable(answer.get("body") or {}))
+        return results
 
     def query_more(self, next_url: str, *, batch_size: int = 2000) -> dict[str, Any]:
         """`GET` a query's `nextRecordsUrl`."""

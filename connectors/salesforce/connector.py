@@ -30,6 +30,7 @@ from connectors.base import (
 from connectors.history import PropertyHistories
 from connectors.property_names import PropertyNames, RelatedNames
 from connectors.salesforce.account_changes import (
+    changed_accounts_query,
     changed_accounts_since,
     people_of,
     reads_account,
@@ -181,9 +182,6 @@ class SalesforceConnector:
             )
             pages = with_contact_activity(self._reader, converted, event_types, keep_field=asked)
             return naming_fields(pages, sobject, fields)
-        pages = self._reader.pages(
-            kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
-        )
         incremental = read_mode(since, resume) == "incremental"
         results = hints.account_results if hints is not None else None
         if (
@@ -192,20 +190,43 @@ class SalesforceConnector:
             and since is not None
             and (reads_account(fields) or results is not None)
         ):
-            pages = self._with_account_changes(pages, fields, event_types, since, hints)
+            pages = self._with_account_changes(fields, event_types, since, resume, hints)
+        else:
+            pages = self._reader.pages(
+                kind, fields, event_types, since=since, resume=resume, write_reserve=reserve
+            )
         return naming_fields(pages, sobject, fields)
 
     def _with_account_changes(
         self,
-        pages: Iterator[Page],
         fields: Collection[str],
         event_types: Collection[str],
         since: datetime,
+        resume: str | None,
         hints: ReadHints | None,
     ) -> Iterator[Page]:
-        """`pages`, then as `Page.rescore` pages the Contacts not read yet of the Accounts
-        modified since `since` (not by leadsync's own write alone) and of those whose leadsync
-        result changed (`ReadHints.account_results`; `connectors.salesforce.account_changes`)."""
+        """The Contacts' incremental pages, then as `Page.rescore` pages the Contacts not read
+        yet of the Accounts modified since `since` (not by leadsync's own write alone) and of
+        those whose leadsync result changed (`ReadHints.account_results`;
+        `connectors.salesforce.account_changes`). With `Account.` fields the Contacts' first
+        query and the Accounts' go in one composite call (one API call for both)."""
+        reserve = pages_needed(self._reader.batch_size, PER_CALL)
+        start = since - self._reader.overlap
+        first = None
+        if reads_account(fields):
+            contacts = self._reader.incremental_query(
+                "contact", fields, event_types, since=since, resume=resume, write_reserve=reserve
+            )
+            first = self._reader.first_pages([contacts, changed_accounts_query(start, fields)])
+        pages = self._reader.pages(
+            "contact",
+            fields,
+            event_types,
+            since=since,
+            resume=resume,
+            write_reserve=reserve,
+            first=first,
+        )
         read: set[str] = set()
         for page in pages:
             read.update(r.id for r in page.records)
@@ -214,7 +235,7 @@ class SalesforceConnector:
         stored = hints.stored if hints is not None else None
         results = hints.account_results() if hints and hints.account_results else None
         changed = (
-            changed_accounts_since(self._reader, since - self._reader.overlap, seen, fields)
+            changed_accounts_since(self._reader, start, seen, fields, first=first)
             if reads_account(fields)
             else {}
         )
@@ -249,12 +270,30 @@ class SalesforceConnector:
         if read_mode(since, resume) == "full":
             yield from people.full_pages(read(None, resume), resumed=resume is not None)
             return
-        # The changed Accounts and those of changed people first, then all of them with their
-        # people in one read (`AccountPeople.recompute`), pages without a cursor: a run stopped
-        # before its last page starts again from its watermark.
-        changed = [record for page in read(since, resume) for record in page.records]
+        # The changed Accounts and those of changed people first (the three queries' first
+        # pages in one composite call), then all of them with their people in one read
+        # (`AccountPeople.recompute`), pages without a cursor: a run stopped before its last
+        # page starts again from its watermark.
         assert since is not None
-        others = people.changed_accounts(since - self._reader.overlap, {r.id for r in changed})
+        start = since - self._reader.overlap
+        accounts = self._reader.incremental_query(
+            "account", own, event_types, since=since, resume=resume, write_reserve=reserve
+        )
+        first = self._reader.first_pages([accounts, *people.changed_queries(start)])
+        changed = [
+            record
+            for page in self._reader.pages(
+                "account",
+                own,
+                event_types,
+                since=since,
+                resume=resume,
+                write_reserve=reserve,
+                first=first,
+            )
+            for record in page.records
+        ]
+        others = people.changed_accounts(start, {r.id for r in changed}, first=first)
         yield from people.recompute(
             changed, others, lambda ids: self._reader.fetch("account", list(ids), own, event_types)
         )

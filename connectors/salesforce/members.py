@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 from connectors.base import MemberRequest, Page
 from connectors.errors import MissingPermission
 from connectors.salesforce.fields import sobject_of
+from connectors.salesforce.first_pages import FirstPages, FirstQuery
 from connectors.salesforce.queries import id_filter, quote, select, soql_datetime
 from connectors.salesforce.reader import IDS_PER_QUERY, Reader
 from scoring.domains import DomainIndex, DomainMatch, domain_of, parent_domains
@@ -284,23 +285,36 @@ class AccountPeople:
 
     # -- incremental reads --------------------------------------------------------------------
 
-    def changed_accounts(self, since: datetime, seen: Collection[str]) -> list[str]:
-        """Accounts not in `seen` with a Contact or a matched Lead modified at or after
-        `since` (in the order found)."""
+    def changed_queries(self, since: datetime) -> list[FirstQuery]:
+        """The two queries `changed_accounts(since, ...)` starts with (the Contacts and the
+        Leads modified since), to send with others in one composite call."""
         stamp = soql_datetime(since)
-        found: dict[str, None] = {}
         contacts = select(
             "Contact",
             ["Id", "AccountId"],
             where=[f"SystemModstamp >= {stamp}", "AccountId != null"],
             order="Id",
         )
-        for rows in self.accounts.query_pages(contacts, 1):
-            found.update((str(row["AccountId"]), None) for row in rows)
-        leads_soql = select(
+        leads = select(
             "Lead", ["Id", "Email", WEBSITE], where=[f"SystemModstamp >= {stamp}"], order="Id"
         )
-        rows_of_leads = [row for rows in self.accounts.query_pages(leads_soql, 1) for row in rows]
+        return [FirstQuery(contacts), FirstQuery(leads)]
+
+    def changed_accounts(
+        self, since: datetime, seen: Collection[str], *, first: FirstPages | None = None
+    ) -> list[str]:
+        """Accounts not in `seen` with a Contact or a matched Lead modified at or after
+        `since` (in the order found); the first pages of its two queries from `first` when
+        they were sent there (`changed_queries`)."""
+        contacts, leads_query = self.changed_queries(since)
+        found: dict[str, None] = {}
+        for rows in self.accounts.query_pages(contacts.soql, 1, first=first):
+            found.update((str(row["AccountId"]), None) for row in rows)
+        rows_of_leads = [
+            row
+            for rows in self.accounts.query_pages(leads_query.soql, 1, first=first)
+            for row in rows
+        ]
         leads = [
             Record(str(r["Id"]), "lead", {"Email": r.get("Email"), WEBSITE: r.get(WEBSITE)})
             for r in rows_of_leads

@@ -56,6 +56,7 @@ from connectors.salesforce.activity import (
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.errors import QueryLocatorExpired
 from connectors.salesforce.fields import api_name, output_keys, sobject_of
+from connectors.salesforce.first_pages import FirstPages, FirstQuery
 from connectors.salesforce.list_email import ListEmailDiscovery
 from connectors.salesforce.queries import id_filter, quote, select, soql_datetime, subquery
 from scoring.types import Event, Record
@@ -299,37 +300,69 @@ class Reader:
         since: datetime | None,
         resume: str | None,
         write_reserve: int,
+        first: FirstPages | None = None,
     ) -> Iterator[Page]:
-        """Pages of records, each with the cursor that resumes after it."""
+        """Pages of records, each with the cursor that resumes after it (an incremental read's
+        first page from `first` when its query was sent there, `incremental_query`)."""
         selection = self.selection(kind, fields, event_types)
         cursor = ReadCursor.decode(resume) if resume else None
         mode = cursor.mode if cursor is not None else read_mode(since, None)
         if mode == "incremental":
-            yield from self._incremental(selection, since, cursor, write_reserve)
+            yield from self._incremental(selection, since, cursor, write_reserve, first)
         else:
             yield from self._full(selection, cursor, write_reserve)
 
+    def incremental_query(  # noqa: PLR0913  the read's own arguments, as `pages` takes them
+        self,
+        kind: str,
+        fields: Collection[str],
+        event_types: Collection[str],
+        *,
+        since: datetime | None,
+        resume: str | None,
+        write_reserve: int,
+    ) -> FirstQuery:
+        """The first query an incremental read (`pages`) sends, and the calls it needs room
+        for, to send it in a composite call with others (`first_pages`)."""
+        selection = self.selection(kind, fields, event_types)
+        cursor = ReadCursor.decode(resume) if resume else None
+        soql = self._incremental_soql(selection, self._start(since), cursor)
+        return FirstQuery(soql, write_reserve + 1 + len(selection.joined(full=False)))
+
+    def _start(self, since: datetime | None) -> str | None:
+        return soql_datetime((since - self.overlap).astimezone(UTC)) if since is not None else None
+
+    def _incremental_soql(
+        self, selection: _Selection, start: str | None, position: ReadCursor | None
+    ) -> str:
+        if position and position.stamp and position.last_id:
+            where = (
+                f"(SystemModstamp > {position.stamp} OR (SystemModstamp = {position.stamp} "
+                f"AND Id > {quote(position.last_id)}))"
+            )
+        elif start:
+            where = f"SystemModstamp >= {start}"
+        else:
+            where = ""
+        return self._soql(selection, where, "SystemModstamp, Id", full=False)
+
     def _incremental(
-        self, selection: _Selection, since: datetime | None, cursor: ReadCursor | None, reserve: int
+        self,
+        selection: _Selection,
+        since: datetime | None,
+        cursor: ReadCursor | None,
+        reserve: int,
+        first: FirstPages | None,
     ) -> Iterator[Page]:
         me = self.api.integration_user()
         position = cursor
-        start = soql_datetime((since - self.overlap).astimezone(UTC)) if since is not None else None
+        start = self._start(since)
         restarted_from: ReadCursor | None = None
         while True:
-            if position and position.stamp and position.last_id:
-                where = (
-                    f"(SystemModstamp > {position.stamp} OR (SystemModstamp = {position.stamp} "
-                    f"AND Id > {quote(position.last_id)}))"
-                )
-            elif start:
-                where = f"SystemModstamp >= {start}"
-            else:
-                where = ""
-            soql = self._soql(selection, where, "SystemModstamp, Id", full=False)
+            soql = self._incremental_soql(selection, start, position)
             joined = selection.joined(full=False)
             try:
-                for rows in self.query_pages(soql, reserve + 1 + len(joined)):
+                for rows in self.query_pages(soql, reserve + 1 + len(joined), first=first):
                     children_of = self._page_children(selection, rows, reserve)
                     records = []
                     for row in rows:
@@ -487,18 +520,38 @@ class Reader:
 
         return children_of
 
+    def first_pages(self, queries: Sequence[FirstQuery]) -> FirstPages:
+        """The first pages of `queries` (independent of each other's answers, at most
+        `client.MAX_COMPOSITE_QUERIES`) from one composite call, for `query_pages` to take
+        (`connectors.salesforce.first_pages`); the share must hold the largest of their
+        `calls_needed` first, and `checkpoint` is called before it as before any query call."""
+        self.api.budget.require(max(q.calls_needed for q in queries), "reading the next page")
+        self.checkpoint()
+        soqls = [q.soql for q in queries]
+        answers = self.api.queries(soqls, batch_size=self.batch_size)
+        self.stats.calls_minimum += 1
+        return FirstPages(zip(soqls, answers, strict=True))
+
     def query_pages(
-        self, soql: str, calls_needed: int, *, version: str | None = None
+        self,
+        soql: str,
+        calls_needed: int,
+        *,
+        version: str | None = None,
+        first: FirstPages | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Row lists of a query's pages (sent at API `version`, default the configured one;
-        its `nextRecordsUrl` keeps that version); refuses a repeated `nextRecordsUrl`."""
-        self.api.budget.require(calls_needed, "reading the next page")
-        self.checkpoint()
-        result = self.api.query(soql, batch_size=self.batch_size, version=version)
-        seen: set[str] = set()
+        its `nextRecordsUrl` keeps that version; the first page taken from `first` when the
+        query was sent there); refuses a repeated `nextRecordsUrl`."""
         stats = self.stats
+        result = first.take(soql) if first is not None and version is None else None
+        if result is None:
+            self.api.budget.require(calls_needed, "reading the next page")
+            self.checkpoint()
+            result = self.api.query(soql, batch_size=self.batch_size, version=version)
+            stats.calls_minimum += 1
         stats.queries += 1
-        stats.calls_minimum += 1
+        seen: set[str] = set()
         rows_of_query = 0
         while True:
             rows = list(result.get("records") or [])

@@ -463,7 +463,14 @@ class RestApi:
             body=json.dumps(payload).encode("utf-8") if payload is not None else b"",
         )
         header = inner.header("Sforce-Auto-Assign")
-        sub_call = replace(call, auto_assign=auto_assign_of(header) if header else call.auto_assign)
+        # a query subrequest's page size is its own `Sforce-Query-Options` (a header the Query
+        # resource supports, so the subrequest may carry it), else the Query resource's default
+        options = inner.header("Sforce-Query-Options")
+        sub_call = replace(
+            call,
+            auto_assign=auto_assign_of(header) if header else call.auto_assign,
+            batch_size=batch_size_of(options),
+        )
         if parts.path.rstrip("/").endswith("/composite"):
             return api_error(400, "INVALID_API_INPUT", "composite requests cannot be nested")
         response: Response = dispatch(inner, sub_call)

@@ -10,6 +10,7 @@ import io
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -350,6 +351,42 @@ def test_composite_packs_five_collections_into_one_call(sandbox, sf):
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.restful("composite", method="POST", json={"compositeRequest": six})
     assert _error_code(caught) == "LIMIT_EXCEEDED"
+
+
+def test_composite_queries_count_once_and_page_at_their_own_batch_size(sandbox, sf):
+    """Query subrequests: one call toward the allowance for all of them, each answered by its
+    first page at its own `Sforce-Query-Options` (else 2,000 rows), its `nextRecordsUrl`
+    followed with ordinary calls; a failing one is its own 400 beside the others' 200."""
+
+    def query(ref: str, soql: str, batch: int | None) -> dict[str, Any]:
+        headers = {"Sforce-Query-Options": f"batchSize={batch}"} if batch else {}
+        url = f"/services/data/v{V}/query/?{urlencode({'q': soql})}"
+        return {"method": "GET", "url": url, "referenceId": ref, "httpHeaders": headers}
+
+    used = sandbox.api_used
+    answer = sf.restful(
+        "composite",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "compositeRequest": [
+                query("small", "SELECT Id FROM Lead ORDER BY Id", 200),
+                query("whole", "SELECT Id FROM Lead ORDER BY Id", None),
+                query("typo", "SELECT Id, Titel FROM Lead", 2000),
+            ],
+        },
+        headers={"Sforce-Query-Options": "batchSize=200"},
+    )
+    assert sandbox.api_used == used + 1
+    small, whole, typo = answer["compositeResponse"]
+    assert [r["httpStatusCode"] for r in (small, whole, typo)] == [200, 200, 400]
+    assert (len(small["body"]["records"]), small["body"]["done"]) == (200, False)
+    assert (len(whole["body"]["records"]), whole["body"]["done"]) == (250, True)
+    assert typo["body"][0]["errorCode"] == "INVALID_FIELD"
+    rest = sf.query_more(small["body"]["nextRecordsUrl"], identifier_is_url=True)
+    assert sandbox.api_used == used + 2
+    ids = [r["Id"] for r in small["body"]["records"] + rest["records"]]
+    assert ids == sorted(sandbox.store.table("Lead"))
 
 
 # -- Tooling API and field-level security --------------------------------------------------------

@@ -76,7 +76,9 @@ def fits(sb: SalesforceSandbox, ids: list[str]) -> dict[str, float]:
 
 
 def incremental(world, minutes: int) -> tuple[RunResult, Counter[str]]:
-    """An incremental contact run `minutes` later, and the sandbox's calls of it by route."""
+    """An incremental contact run `minutes` later, and the sandbox's calls of it by route
+    (`requests`: HTTP requests, each one call; a composite call's query subrequests count
+    under `query` too, the composite itself once under `composite`)."""
     sb, engine, people, _ = world
     now = later(sb, minutes)
     before = Counter(sb.stats()["counters"])
@@ -95,18 +97,18 @@ def test_an_account_change_rescores_its_contacts_and_our_own_account_writes_do_n
 
     # our contact writes come back echo-suppressed, and the Accounts our account model wrote
     # (in this run's window) were last modified by the integration user: no Contact is read
-    # again; the Contacts' query and the Accounts' query
+    # again; the Contacts' query and the Accounts' query, in one composite call (2 calls before)
     me = sb.store.table("Account")
     assert sum(row.get("LastModifiedById") != row.get("CreatedById") for row in me.values()) == (
         account_full.counts.written
     )
     absorb, calls = incremental(world, 5)
-    assert (absorb.counts.read, absorb.counts.written, absorb.counts.api_calls) == (0, 0, 2)
-    assert calls == {"requests": 2, "query": 2}
-    # a quiet org: the same two queries, answering nothing
+    assert (absorb.counts.read, absorb.counts.written, absorb.counts.api_calls) == (0, 0, 1)
+    assert calls == {"requests": 1, "composite": 1, "query": 2}
+    # a quiet org: the same two queries in one call, answering nothing (2 calls before)
     quiet, calls = incremental(world, 5)
-    assert (quiet.counts.read, quiet.counts.api_calls) == (0, 2)
-    assert calls == {"requests": 2, "query": 2}
+    assert (quiet.counts.read, quiet.counts.api_calls) == (0, 1)
+    assert calls == {"requests": 1, "composite": 1, "query": 2}
 
     # a sales rep raises one Account's employees past the 500 band
     account_id, contacts = three_contact_account(sb)
@@ -119,12 +121,12 @@ def test_an_account_change_rescores_its_contacts_and_our_own_account_writes_do_n
     assert (run.status, run.mode) == ("succeeded", "incremental")
     assert (run.counts.read, run.counts.scored, run.counts.written) == (3, 3, 3)
     assert fits(sb, contacts) == {c: before[c] + 40 for c in contacts}
-    # Contacts queried (none changed), Accounts queried (this one, with NumberOfEmployees), its
-    # Contacts' ids (`AccountId IN (...)`), those Contacts with their activity (`Id IN (...)`:
-    # their stored inputs hold the employees before the change), and one sObject Collections
-    # update (one collection: no composite)
-    assert calls == {"requests": 5, "query": 4, "collections_update": 1}
-    assert run.counts.api_calls == 5
+    # Contacts queried (none changed) and Accounts queried (this one, with NumberOfEmployees)
+    # in one composite call, its Contacts' ids (`AccountId IN (...)`), those Contacts with their
+    # activity (`Id IN (...)`: their stored inputs hold the employees before the change), and
+    # one sObject Collections update (one collection: no composite): 4 calls, 5 before
+    assert calls == {"requests": 4, "composite": 1, "query": 4, "collections_update": 1}
+    assert run.counts.api_calls == 4
 
     # the account model rescores that Account and writes it: our own write, so its Contacts
     # are not read again (and their own writes come back echo-suppressed)
@@ -132,8 +134,8 @@ def test_an_account_change_rescores_its_contacts_and_our_own_account_writes_do_n
     assert account_run.counts.written >= 1
     assert sb.store.table("Account")[account_id]["LastModifiedById"] != rep
     after, calls = incremental(world, 5)
-    assert (after.counts.read, after.counts.api_calls) == (0, 2)
-    assert calls == {"requests": 2, "query": 2}
+    assert (after.counts.read, after.counts.api_calls) == (0, 1)  # 2 before the composite
+    assert calls == {"requests": 1, "composite": 1, "query": 2}
 
     # the account model may run first (a connection listing accounts before contacts): it
     # reads the rep's change and its write then makes the integration user the last modifier;
@@ -147,7 +149,8 @@ def test_an_account_change_rescores_its_contacts_and_our_own_account_writes_do_n
     run, calls = incremental(world, 5)
     assert (run.counts.read, run.counts.scored, run.counts.written) == (3, 3, 3)
     assert fits(sb, contacts) == before
-    assert calls == {"requests": 5, "query": 4, "collections_update": 1}
+    # as above: the two first queries in one composite call, 4 calls (5 before)
+    assert calls == {"requests": 4, "composite": 1, "query": 4, "collections_update": 1}
 
 
 def test_an_account_change_the_model_does_not_read_reads_no_contact_again(world):
@@ -159,12 +162,13 @@ def test_an_account_change_the_model_does_not_read_reads_no_contact_again(world)
     later(sb, 5)
     rep_changes(sb, account_id, {"Type": "Customer - Direct"})
     run, calls = incremental(world, 5)
-    # Contacts, Accounts (this one: its NumberOfEmployees as before) and its Contacts' ids:
-    # every one's stored inputs hold that value, so none is read with its activity or scored
+    # Contacts and Accounts (this one: its NumberOfEmployees as before) in one composite call,
+    # and its Contacts' ids: every one's stored inputs hold that value, so none is read with its
+    # activity or scored (2 calls, 3 before)
     assert (run.status, run.counts.read, run.counts.scored, run.counts.written) == (
         "succeeded", 0, 0, 0,
     )  # fmt: skip
-    assert calls == {"requests": 3, "query": 3}
+    assert calls == {"requests": 2, "composite": 1, "query": 3}
 
     # a Contact whose stored scoring is gone (a state restored from before it was scored) is
     # read again with the next change of its Account, the others are not
@@ -177,8 +181,9 @@ def test_an_account_change_the_model_does_not_read_reads_no_contact_again(world)
     rep_changes(sb, contacts[1], {"Title": "VP Sales"}, sobject="Contact")
     run, calls = incremental(world, 5)
     assert (run.counts.read, run.counts.scored, run.counts.written) == (2, 2, 0)
-    # Contacts (the one changed), Accounts, its Contacts' ids, the forgotten one by id
-    assert calls == {"requests": 4, "query": 4}
+    # Contacts (the one changed) and Accounts in one composite call, its Contacts' ids, the
+    # forgotten one by id (3 calls, 4 before)
+    assert calls == {"requests": 3, "composite": 1, "query": 4}
 
 
 def test_without_stored_inputs_the_contacts_of_changed_accounts_are_read_at_once(world):
@@ -209,5 +214,6 @@ def test_without_stored_inputs_the_contacts_of_changed_accounts_are_read_at_once
         ([contacts[0]], False),
         (contacts[1:], True),
     ]
-    # Contacts (one changed), Accounts (this one), its Contacts with their activity
-    assert +calls == {"requests": 3, "query": 3}
+    # Contacts (one changed) and Accounts (this one) in one composite call, its Contacts with
+    # their activity (2 calls, 3 before)
+    assert +calls == {"requests": 2, "composite": 1, "query": 3}

@@ -1,7 +1,8 @@
 """What incremental account runs cost on Salesforce, in calls counted per endpoint, and a stop
-between the calls of their long read: a quiet org costs the three queries that find nothing
-changed; one changed person costs the reads of that one Account; many changed Accounts cost no
-more than the full run's read of every Account (`connectors.salesforce.members`)."""
+between the calls of their long read: a quiet org costs one composite call of the three queries
+that find nothing changed; one changed person costs the reads of that one Account; many changed
+Accounts cost no more than the full run's read of every Account
+(`connectors.salesforce.members`)."""
 
 from __future__ import annotations
 
@@ -82,26 +83,36 @@ def test_quiet_one_changed_person_and_many_changed_accounts(world):
 
     before = dict(conn.usage.by_endpoint)
     quiet = engine.run("account", model, RunOptions(), now=later(sb, 10))
-    # the Accounts, Contacts and Leads modified since: none
-    assert (quiet.counts.read, reads(conn, before)) == (0, {"query": 3})
+    # the Accounts, Contacts and Leads modified since: none. The three queries go as one
+    # composite call (Salesforce counts it as one call), 3 calls before
+    assert (quiet.counts.read, reads(conn, before)) == (0, {"query/composite": 1})
+    assert quiet.counts.api_calls == 1
 
     contacts = sorted(sb.store.table("Contact"))
     run_at = later(sb, 10)
     retitle(sb, contacts[:1])
     before = dict(conn.usage.by_endpoint)
     one = engine.run("account", model, RunOptions(), now=run_at)
-    # the three queries, the Account by id, its Contacts (by AccountId, activity in
-    # subqueries, EmailMessageRelation and ListEmailSentResult on their own) and the Leads on
-    # its domain (one query finding none: no activity or Account lookups follow)
-    assert (one.counts.read, reads(conn, before)) == (1, {"query": 3 + 1 + 3 + 1})
+    # the three queries in one composite call (3 calls before, so 8 calls in all, were 10), the
+    # Account by id, its Contacts (by AccountId, activity in subqueries, EmailMessageRelation
+    # and ListEmailSentResult on their own) and the Leads on its domain (one query finding
+    # none: no activity or Account lookups follow)
+    assert (one.counts.read, reads(conn, before)) == (
+        1,
+        {"query/composite": 1, "query": 1 + 3 + 1},
+    )
 
     accounts = {str(sb.store.table("Contact")[c].get("AccountId")) for c in contacts}
     run_at = later(sb, 10)
     retitle(sb, contacts)
     before = dict(conn.usage.by_endpoint)
     many = engine.run("account", model, RunOptions(), now=run_at)
-    # the three queries, then every Account, Contact and Lead once, as the full run read them
-    assert (many.counts.read, reads(conn, before)) == (len(accounts), {"query": 3 + 13})
+    # the three queries in one composite call (3 calls before: 14 calls in all, were 16), then
+    # every Account, Contact and Lead once, as the full run read them
+    assert (many.counts.read, reads(conn, before)) == (
+        len(accounts),
+        {"query/composite": 1, "query": 13},
+    )
     assert full.counts.read >= many.counts.read
 
 
@@ -110,11 +121,13 @@ def test_a_stop_between_the_calls_of_a_long_read_leaves_the_next_run_to_do_it(wo
     contacts = sorted(sb.store.table("Contact"))
     run_at = later(sb, 10)
     retitle(sb, contacts)
-    calls["left"] = 5  # the three queries finding the changes, then two of the whole read
+    # the composite call of the three queries finding the changes (one checkpoint, one call:
+    # three of each before), then two of the whole read
+    calls["left"] = 3
     before = dict(conn.usage.by_endpoint)
     stopped = engine.run("account", model, RunOptions(), now=run_at)
-    assert (stopped.status, stopped.counts.read, stopped.counts.api_calls) == ("interrupted", 0, 5)
-    assert reads(conn, before) == {"query": 5}
+    assert (stopped.status, stopped.counts.read, stopped.counts.api_calls) == ("interrupted", 0, 3)
+    assert reads(conn, before) == {"query/composite": 1, "query": 2}
 
     stop.clear()
     calls["left"] = -1
