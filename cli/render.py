@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TextIO
 
 from sync.engine import Progress
-from sync.run_summary import RunResult
+from sync.run_summary import RunResult, shown_number
 
 BAR = "█"
 
@@ -121,8 +121,8 @@ def plan_report(result: RunResult) -> str:
         rows = [
             (
                 s.record_id,
-                f"{s.old_score if s.old_score not in (None, '') else '-'}",
-                s.new_score,
+                f"{shown_number(s.old_score) if s.old_score not in (None, '') else '-'}",
+                shown_number(s.new_score),
                 f"{s.old_label or '-'} -> {s.new_label}",
                 ",".join(s.reasons),
                 "; ".join(s.top_reasons),

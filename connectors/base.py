@@ -147,6 +147,25 @@ class WriteAction(Enum):
     GONE = "gone"
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class ResentCall:
+    """One call by which a connector sent records' writes again after a retryable error: its
+    retry layer repeating a call the CRM may have acted on (a dropped connection, a 5xx, a
+    timeout: `connectors.retry.sent_again`), or records that failed with a retryable code sent
+    in a new call. Every `WriteResult` of a record the call carried holds the same object, so
+    the engine counts each call once; equality is identity (two re-sends to one endpoint are
+    two calls). `reason` is the error that caused it."""
+
+    endpoint: str
+    reason: str
+
+    @classmethod
+    def after(cls, endpoint: str, error: BaseException) -> ResentCall:
+        """The call to `endpoint` sent again after `error` (its message, at most 200
+        characters, as the reason)."""
+        return cls(endpoint, str(error)[:200] or type(error).__name__)
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     """The outcome of writing one record: the action it calls for, with the CRM's code and
@@ -154,13 +173,16 @@ class WriteResult:
 
     `modified_at` is the record's modification time after the write, when the CRM's reply
     says it (HubSpot batch updates do): the engine remembers it, so that reading the record
-    again because of this write alone costs no scoring."""
+    again because of this write alone costs no scoring. `resent`: the calls by which the
+    connector sent this record's write again, in order (the engine counts each record of each
+    as a write retried)."""
 
     record_id: str
     action: WriteAction
     error_code: str | None = None
     message: str | None = None
     modified_at: datetime | None = None
+    resent: tuple[ResentCall, ...] = ()
 
     @property
     def ok(self) -> bool:

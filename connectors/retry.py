@@ -17,6 +17,12 @@ refused several times in a row; counting those as failures ended calls that were
 progress), and the call gives up only once its holds reach `rate_patience` seconds (a refusal
 that holds nothing, `Retry-After: 0`, counts as a failed try instead, so it cannot retry forever).
 
+`on_resend(error)` is told of each retry that sends again a call the CRM may have received and
+acted on (a 5xx, a dropped connection, a timeout, a malformed reply): not after a refusal for
+rate (the CRM took nothing, and `ApiUsage.rate_limited` counts it) nor after `Unreachable` (no
+connection was opened). The connectors' writes count their records sent again with it
+(`connectors.base.ResentCall`).
+
 Every other exception (auth, permission, budget, permanent) is raised on the first try. After the
 last try the original exception is re-raised, never a tenacity `RetryError`. `sleep` and `rng` are
 injectable (`rng` also as the policy's `jitter`, which reaches every connector through its
@@ -32,9 +38,9 @@ from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from connectors.errors import RateLimited, TransientError
+from connectors.errors import RateLimited, TransientError, Unreachable
 
-__all__ = ["RetryPolicy", "backoff_wait", "rate_backoff", "retrying"]
+__all__ = ["RetryPolicy", "backoff_wait", "rate_backoff", "retrying", "sent_again"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +85,26 @@ class _Tally:
     held: float = 0.0
 
 
-def retrying(
+def sent_again(error: BaseException) -> bool:
+    """Whether a retry after `error` sends again a call the CRM may have received: not after a
+    refusal for rate, nor when no connection was opened."""
+    return not isinstance(error, (RateLimited, Unreachable))
+
+
+def retrying(  # noqa: PLR0913  the policy, then seams and observers, keyword-only
     policy: RetryPolicy | None = None,
     *,
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] | None = None,
     on_retry: Callable[[BaseException, float], None] | None = None,
+    on_resend: Callable[[BaseException], None] | None = None,
     shared_rate_hold: bool = False,
 ) -> Retrying:
     """Build the `Retrying` controller every connector call goes through.
 
-    `on_retry(error, wait)` is called before each sleep (for logs and usage counters);
-    `shared_rate_hold` is explained in the module docstring.
+    `on_retry(error, wait)` is called before each sleep (for logs and usage counters),
+    `on_resend(error)` before each retry that `sent_again` says repeats a call the CRM may have
+    acted on; `shared_rate_hold` is explained in the module docstring.
     Use it as `retrying(...)(fn, *args)` or `for attempt in retrying(...): with attempt: ...`.
     """
     pol = policy or RetryPolicy()
@@ -144,6 +158,10 @@ def retrying(
             error = state.outcome.exception()
             if error is not None:
                 on_retry(error, state.next_action.sleep)
+        if on_resend is not None and state.outcome is not None:
+            error = state.outcome.exception()
+            if error is not None and sent_again(error):
+                on_resend(error)
 
     return Retrying(
         retry=retry_if_exception_type(TransientError),

@@ -16,6 +16,7 @@ from typing import Any
 
 from scoring.reasons import reason_line
 from scoring.types import Contribution
+from sync.run_summary import shown_number
 from sync.state.store import StateStore
 
 #: Reason lines shown per write, largest contributions first.
@@ -77,9 +78,7 @@ def _shown(value: object) -> str:
     text = str(value).strip().lower()
     if text in ("true", "false"):
         return "yes" if text == "true" else "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return str(shown_number(value))
 
 
 def why_lines(

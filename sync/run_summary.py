@@ -25,6 +25,15 @@ class Sample:
     top_reasons: tuple[str, ...]
 
 
+def shown_number(value: object) -> object:
+    """`value` as people read it: a whole float as an int (Salesforce returns number fields as
+    JSON numbers, `49.0`; people see `49`), anything else as it is. For display only: stored
+    and written values keep their type."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 #: Example changes a run keeps for its report
 SAMPLE_SIZE = 10
 #: The longest dead-letter reason a run's summary shows (the state store keeps the whole one).

@@ -24,8 +24,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
-from connectors.base import Change, Connector, WriteAction, WriteResult
+from connectors.base import Change, Connector, ResentCall, WriteAction, WriteResult
 from connectors.errors import TransientError
+from connectors.retry import sent_again
 from sync.journal import StoreJournal
 from sync.outage import Outage
 from sync.page_scoring import version_ms
@@ -40,25 +41,32 @@ log = logging.getLogger("leadsync.engine")
 Batch = list[tuple[OutboxEntry, Mapping[str, object]]]
 
 
-def outcome(entry: OutboxEntry, result: WriteResult | None, *, max_attempts: int) -> WriteOutcome:
+def outcome(
+    entry: OutboxEntry, result: WriteResult | None, *, max_attempts: int, resent: int = 0
+) -> WriteOutcome:
     """What becomes of one outbox entry: the connector's `WriteAction`, carried out. The one
-    place that decides about a failed write; it never reads a CRM code."""
+    place that decides about a failed write; it never reads a CRM code. `resent`: the times
+    the engine sent the write again after an outage pause, besides the connector's own
+    (`WriteResult.resent`)."""
     if result is None:
         result = WriteResult(
             entry.record_id, WriteAction.RETRY, "no_result", "the CRM returned no result"
         )
     code, message = result.error_code, result.message
+    resent += len(result.resent)
     match result.action:
         case WriteAction.APPLIED:
-            return WriteOutcome(entry, "applied", crm_version=version_ms(result.modified_at))
+            return WriteOutcome(
+                entry, "applied", crm_version=version_ms(result.modified_at), resent=resent
+            )
         case WriteAction.RETRY if entry.attempts + 1 < max_attempts:
-            return WriteOutcome(entry, "retry", code, message)
+            return WriteOutcome(entry, "retry", code, message, resent=resent)
         case WriteAction.PAUSE_OUTAGE:
-            return WriteOutcome(entry, "paused", code, message)
+            return WriteOutcome(entry, "paused", code, message, resent=resent)
         case WriteAction.GONE:
-            return WriteOutcome(entry, "gone", code, message)
+            return WriteOutcome(entry, "gone", code, message, resent=resent)
         case _:  # DEAD_LETTER, or RETRY with its attempts spent
-            return WriteOutcome(entry, "dead_lettered", code, message)
+            return WriteOutcome(entry, "dead_lettered", code, message, resent=resent)
 
 
 class Writes:
@@ -67,7 +75,9 @@ class Writes:
     With `beside_reading`, `drain` hands each full batch to a write thread and returns: one
     batch at a time, settled before the next goes (`wait_for` settles it early when the run is
     about to plan a record of it). `counts` and `reasons` are the run's, updated as batches
-    settle (`counts.retried`: the writes queued to be sent again).
+    settle (`counts.retried`: the writes queued to be sent again, the writes the connector sent
+    again itself, `WriteResult.resent`, each call of them logged, and those of a batch sent
+    again after an outage pause).
     """
 
     def __init__(  # noqa: PLR0913  collaborators, settings and test seams (clock, sleep)
@@ -192,9 +202,16 @@ class Writes:
         limit = self._max_attempts
         done: dict[str, WriteOutcome] = {}
         for part in self._connector.write_parts(changes):
-            results = {r.record_id: r for r in self._write(list(part))}
+            written, again = self._write(list(part))
+            self._log_resent(written)
+            results = {r.record_id: r for r in written}
             outcomes = [
-                outcome(entries[c.record_id], results.get(c.record_id), max_attempts=limit)
+                outcome(
+                    entries[c.record_id],
+                    results.get(c.record_id),
+                    max_attempts=limit,
+                    resent=again,
+                )
                 for c in part
             ]
             self._store.record_writes(
@@ -209,17 +226,39 @@ class Writes:
             done.update((o.entry.record_id, o) for o in outcomes)
         return [done[entry.record_id] for entry, _ in batch]
 
-    def _write(self, changes: list[Change]) -> list[WriteResult]:
-        """Write a batch, pausing through an outage the connector's retries did not outlast."""
+    def _write(self, changes: list[Change]) -> tuple[list[WriteResult], int]:
+        """Write a batch, pausing through an outage the connector's retries did not outlast;
+        with the times it was sent again after a pause (`connectors.retry.sent_again`: not
+        after a refusal for rate nor when no connection was opened)."""
+        again = 0
         while True:
             try:
-                return self._connector.write(self._kind, changes, journal=self._journal)
+                return self._connector.write(self._kind, changes, journal=self._journal), again
             except TransientError as exc:
                 self._outage.wait(exc)
+                again += sent_again(exc)
+
+    def _log_resent(self, results: Sequence[WriteResult]) -> None:
+        """One warning per call by which the connector sent writes again, with its records."""
+        calls: Counter[ResentCall] = Counter()
+        for result in results:
+            calls.update(result.resent)
+        for call, records in calls.items():
+            log.warning(
+                "write call sent again after a retryable error",
+                extra={
+                    "connection": self._connection,
+                    "kind": self._kind,
+                    "endpoint": call.endpoint,
+                    "records": records,
+                    "reason": call.reason,
+                },
+            )
 
     def _settle(self, batch: Batch, outcomes: list[WriteOutcome]) -> None:
         counts, pause = self._counts, None
         for done, (entry, values) in zip(outcomes, batch, strict=True):
+            counts.retried += done.resent
             if done.status == "applied":
                 counts.written += 1
                 continue

@@ -6,22 +6,27 @@ import re
 from datetime import UTC, datetime
 
 from cli.render import plan_report, summary_table
-from sync.run_summary import RunResult
+from sync.run_summary import PlanSummary, RunResult, Sample
 from sync.state.records import RunCounts, RunStatus
+
+
+def _result(connection: str, kind: str, mode: str, **kwargs: object) -> RunResult:
+    """A succeeded run's result (a dry run unless `dry_run=False`)."""
+    kwargs.setdefault("dry_run", True)
+    return RunResult(
+        connection=connection,
+        kind=kind,
+        mode=mode,
+        status=RunStatus.SUCCEEDED,
+        started_at=datetime(2026, 12, 5, tzinfo=UTC),
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def test_dry_run_counts_records_skipped_as_already_scored_among_those_considered():
     # an incremental dry run after a full sync: every record read is one the store already
     # scored at this version, so none is rescored and all are unchanged
-    result = RunResult(
-        connection="hs",
-        kind="contact",
-        mode="incremental",
-        dry_run=True,
-        status=RunStatus.SUCCEEDED,
-        started_at=datetime(2026, 12, 5, tzinfo=UTC),
-        counts=RunCounts(read=1962, scored=0, unchanged=1962),
-    )
+    result = _result("hs", "contact", "incremental", counts=RunCounts(read=1962, unchanged=1962))
     assert plan_report(result).splitlines()[0] == (
         "hs/contact: would write 0 of 1,962 records (1,962 unchanged)"
     )
@@ -29,13 +34,11 @@ def test_dry_run_counts_records_skipped_as_already_scored_among_those_considered
 
 def test_the_summary_counts_retried_writes_as_written_and_refused_calls_apart():
     # 10 written, two of them at a second attempt; 3 of the 17 calls sent were refused (429)
-    result = RunResult(
-        connection="hs",
-        kind="contact",
-        mode="full",
+    result = _result(
+        "hs",
+        "contact",
+        "full",
         dry_run=False,
-        status=RunStatus.SUCCEEDED,
-        started_at=datetime(2026, 12, 5, tzinfo=UTC),
         counts=RunCounts(
             read=12,
             planned=11,
@@ -57,3 +60,23 @@ def test_the_summary_counts_retried_writes_as_written_and_refused_calls_apart():
     assert row.split() == [
         "hs", "contact", "full", "succeeded", "12", "10", "1", "1", "1", "2", "14", "3", "1.2",
     ]  # fmt: skip
+
+
+def test_dry_run_samples_show_whole_numbers_read_from_the_crm_without_a_decimal():
+    # Salesforce returns number fields as JSON numbers: the old score read is 49.0
+    plan = PlanSummary()
+    plan.samples.extend(
+        [
+            Sample("00Q1", 49.0, "B2", 42, "B1", ("score moved",), ("+30 VP title",)),
+            Sample("00Q2", 49.5, None, 50, "A1", ("new",), ()),
+            Sample("00Q3", None, None, 7, "D3", ("new",), ()),
+        ]
+    )
+    result = _result("sf", "lead", "full", counts=RunCounts(read=3, planned=3), plan=plan)
+    rows = plan_report(result).splitlines()[-3:]
+    assert [re.split(r"\s{2,}", row.strip())[:4] for row in rows] == [
+        ["00Q1", "49", "42", "B2 -> B1"],
+        ["00Q2", "49.5", "50", "- -> A1"],
+        ["00Q3", "-", "7", "- -> D3"],
+    ]
+    assert plan.samples[0].old_score == 49.0  # as read: only the display changes

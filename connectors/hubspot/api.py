@@ -258,7 +258,7 @@ class HubSpotApi:
 
     # -- the call path --------------------------------------------------------------------
 
-    def call(
+    def call(  # noqa: PLR0913  the endpoint and SDK method, then how to call it, keyword-only
         self,
         endpoint: str,
         fn: Callable[..., Any],
@@ -266,6 +266,7 @@ class HubSpotApi:
         search: bool = False,
         exempt: bool = False,
         check: Callable[[Any], None] | None = None,
+        on_resend: Callable[[BaseException], None] | None = None,
         **kwargs: Any,
     ) -> ApiReply:
         """Call one SDK method with retries, budgets and auth; returns the parsed 2xx reply.
@@ -277,11 +278,22 @@ class HubSpotApi:
 
         `check(data)` validates the parsed body inside the retried attempt: it raises
         `TransientError` for a malformed payload, which is then retried like a 5xx.
+        `on_resend(error)` is told of each retry that sends the call again after HubSpot may
+        have acted on it (`connectors.retry.retrying`).
         """
         if self._zone_wanted and not self._zone_tried:
             self._load_zone()
         try:
-            return self._call(endpoint, fn, args, kwargs, search=search, exempt=exempt, check=check)
+            return self._call(
+                endpoint,
+                fn,
+                args,
+                kwargs,
+                search=search,
+                exempt=exempt,
+                check=check,
+                on_resend=on_resend,
+            )
         except BudgetExhausted as exc:
             raise self._explain(exc) from None
 
@@ -295,6 +307,7 @@ class HubSpotApi:
         search: bool,
         exempt: bool,
         check: Callable[[Any], None] | None,
+        on_resend: Callable[[BaseException], None] | None = None,
     ) -> ApiReply:
         windows: tuple[RollingWindow, ...]
         if search:
@@ -315,7 +328,7 @@ class HubSpotApi:
                 return reply
 
             try:
-                result: ApiReply = self._retry(endpoint)(attempt)
+                result: ApiReply = self._retry(endpoint, on_resend)(attempt)
                 return result
             except TokenRejected as exc:
                 if refreshed or not self._oauth:
@@ -323,7 +336,9 @@ class HubSpotApi:
                 self._refresh(generation)
                 refreshed = True
 
-    def _retry(self, endpoint: str) -> Retrying:
+    def _retry(
+        self, endpoint: str, on_resend: Callable[[BaseException], None] | None = None
+    ) -> Retrying:
         def on_retry(error: BaseException, wait: float) -> None:
             if isinstance(error, RateLimited) and wait >= LOUD_HOLD_S:
                 log.warning(
@@ -331,7 +346,13 @@ class HubSpotApi:
                     extra={"endpoint": endpoint, "policy": error.policy, "hold_s": round(wait, 3)},
                 )
 
-        return retrying(self._policy, sleep=self._sleep, on_retry=on_retry, shared_rate_hold=True)
+        return retrying(
+            self._policy,
+            sleep=self._sleep,
+            on_retry=on_retry,
+            on_resend=on_resend,
+            shared_rate_hold=True,
+        )
 
     def _attempt(
         self,

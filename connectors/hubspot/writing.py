@@ -9,7 +9,9 @@ Per record, never all-or-nothing:
 * a 207 is split record by record: ids in `results` are applied, ids named in `errors[]` fail
   with HubSpot's category and message and the `WriteAction` `errors.WRITE_ACTIONS` gives it;
   records that call for a retry (INTERNAL_ERROR...) are sent once more in a later batch before
-  their result stands;
+  their result stands (each result names the calls that sent its record again,
+  `WriteResult.resent`: those, and a batch the retry layer sent again after a dropped
+  connection or a 5xx);
 * a batch HubSpot rejects whole (a 400 over one bad value) is halved by
   `connectors.batching.isolate_rejected` until the bad records are alone, so the good ones
   are still written;
@@ -24,11 +26,12 @@ import itertools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import replace
 from typing import Any, cast
 
 import orjson
 
-from connectors.base import Change, OutputType, WriteAction, WriteResult
+from connectors.base import Change, OutputType, ResentCall, WriteAction, WriteResult
 from connectors.batching import isolate_rejected
 from connectors.errors import RequestRejected, TransientError, Unreachable
 from connectors.hubspot.api import HubSpotApi, batch_path
@@ -47,6 +50,7 @@ from connectors.hubspot.values import (
 __all__ = ["BATCH_SIZE", "KnownValues", "write_changes"]
 
 BATCH_SIZE = 100
+ENDPOINT = "objects.batch_update"
 LIFECYCLE = "lifecyclestage"
 #: Output types whose values `format_value` checks; the others take any text as it is.
 _CHECKED_TYPES = frozenset({"bool", "number", "datetime"})
@@ -219,17 +223,25 @@ def write_changes(  # noqa: PLR0913  the API, its pool, the object, the changes 
         else:
             pending.append((rid, plan))
     retry_round = True
+    # the first round's results of the records sent again in the second
+    first: dict[str, WriteResult] = {}
     while pending:
         batches = [pending[i : i + BATCH_SIZE] for i in range(0, len(pending), BATCH_SIZE)]
         replies = _sent(api, pool, spec, batches)
         again: list[tuple[str, dict[str, str]]] = []
-        for batch, reply in zip(batches, replies, strict=True):
+        for batch, answered in zip(batches, replies, strict=True):
             sent = dict(batch)
             written: list[tuple[str, dict[str, str]]] = []
+            reply = (
+                answered
+                if retry_round
+                else _sent_again([first[rid] for rid, _ in batch], answered)  # sent again
+            )
             for result in reply:
                 rid = result.record_id
                 if result.action is WriteAction.RETRY and retry_round:
                     again.append((rid, sent[rid]))
+                    first[rid] = result
                     continue
                 outcomes[rid] = result
                 if result.ok:
@@ -237,6 +249,17 @@ def write_changes(  # noqa: PLR0913  the API, its pool, the object, the changes 
             known.remember_many(written)
         pending, retry_round = again, False
     return [outcomes[c.record_id] for c in changes]
+
+
+def _sent_again(earlier: Sequence[WriteResult], reply: list[WriteResult]) -> list[WriteResult]:
+    """`reply`, the results of a call that sent again records whose `earlier` results called
+    for a retry: each result with that call in `resent`, after the earlier call's re-sends."""
+    codes = sorted({str(r.error_code) for r in earlier})
+    call = ResentCall(ENDPOINT, f"failed with {', '.join(codes)}")
+    return [
+        replace(result, resent=(*before.resent, call, *result.resent))
+        for before, result in zip(earlier, reply, strict=True)
+    ]
 
 
 def _sent(
@@ -269,17 +292,26 @@ def _send(
 
     def send(part: Sequence[tuple[str, dict[str, str]]]) -> list[WriteResult]:
         body = orjson.dumps({"inputs": [{"id": rid, "properties": props} for rid, props in part]})
+        resent: list[ResentCall] = []
         try:
             reply = api.call(
-                "objects.batch_update", api.post_json, batch_path(spec.object_type, "update"), body
+                ENDPOINT,
+                api.post_json,
+                batch_path(spec.object_type, "update"),
+                body,
+                on_resend=lambda error: resent.append(ResentCall.after(ENDPOINT, error)),
             )
         except Unreachable:
             raise  # nothing answered at all: about the address, not these records
         except TransientError as exc:  # HubSpot stayed unavailable through the retries
-            return [
+            results = [
                 WriteResult(rid, WriteAction.PAUSE_OUTAGE, "TRANSIENT", str(exc)) for rid, _ in part
             ]
-        return _outcomes(part, reply.data)
+        else:
+            results = _outcomes(part, reply.data)
+        if resent:
+            return [replace(result, resent=tuple(resent)) for result in results]
+        return results
 
     return isolate_rejected(send, batch, _refused)
 

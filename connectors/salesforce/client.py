@@ -39,6 +39,8 @@ T = TypeVar("T")
 #: Query subrequests in one `POST composite`: Salesforce takes 25 subrequests of which at most
 #: 5 may be queries or sObject Collections.
 MAX_COMPOSITE_QUERIES = 5
+#: Told of the error before a retry sends a call again (`connectors.retry.retrying`).
+Resend = Callable[[BaseException], None]
 
 
 class SalesforceApi:
@@ -125,13 +127,22 @@ class SalesforceApi:
 
     # -- calls --------------------------------------------------------------------------------
 
-    def call(self, endpoint: str, fn: Callable[[Salesforce], T], *, counted: bool = True) -> T:
-        """Run one API call with budget, error classification, one re-auth and retries."""
+    def call(
+        self,
+        endpoint: str,
+        fn: Callable[[Salesforce], T],
+        *,
+        counted: bool = True,
+        on_resend: Resend | None = None,
+    ) -> T:
+        """Run one API call with budget, error classification, one re-auth and retries
+        (`on_resend(error)` told of each retry that sends the call again after the CRM may
+        have acted on it: `connectors.retry.retrying`)."""
         if self._sf is None:
             self.authenticate()  # retried on its own, not once more for every try of the call
         if counted and self.budget.recheck_due():
             self.recheck_allowance()
-        return self._call(endpoint, fn, counted=counted)
+        return self._call(endpoint, fn, counted=counted, on_resend=on_resend)
 
     def recheck_allowance(self) -> None:
         """Ask `GET limits` whether the org's spent allowance has room again (one call); raise
@@ -153,6 +164,7 @@ class SalesforceApi:
         *,
         counted: bool,
         recheck: bool = False,
+        on_resend: Resend | None = None,
     ) -> T:
 
         def attempt() -> T:
@@ -171,7 +183,9 @@ class SalesforceApi:
                 except SessionExpired as again:
                     raise AuthError(f"{again} (right after a fresh login)") from None
 
-        return retrying(self._policy, sleep=self._sleep, on_retry=self._on_retry)(attempt)
+        return retrying(
+            self._policy, sleep=self._sleep, on_retry=self._on_retry, on_resend=on_resend
+        )(attempt)
 
     def _once(
         self, endpoint: str, fn: Callable[[Salesforce], T], *, counted: bool, recheck: bool
@@ -308,16 +322,19 @@ class SalesforceApi:
         body: Any = None,
         headers: dict[str, str] | None = None,
         version: str | None = None,
+        on_resend: Resend | None = None,
     ) -> Any:
         """A REST resource under `/services/data/vXX.X/` (JSON in, JSON out; at API `version`,
-        default the configured one)."""
+        default the configured one; `on_resend` as in `call`)."""
         extra: dict[str, Any] = {}
         if body is not None:
             extra["json"] = body
         if headers:
             extra["headers"] = headers
         return self.call(
-            endpoint, lambda sf: self.at(sf, version).restful(path, method=method, **extra)
+            endpoint,
+            lambda sf: self.at(sf, version).restful(path, method=method, **extra),
+            on_resend=on_resend,
         )
 
     def tooling(
@@ -334,15 +351,15 @@ class SalesforceApi:
             endpoint, lambda sf: sf.toolingexecute(action, method=method, data=data, params=params)
         )
 
-    def upload_csv(self, path: str, data: bytes) -> None:
-        """`PUT` CSV to a Bulk API 2.0 resource (201, empty body)."""
+    def upload_csv(self, path: str, data: bytes, *, on_resend: Resend | None = None) -> None:
+        """`PUT` CSV to a Bulk API 2.0 resource (201, empty body; `on_resend` as in `call`)."""
 
         def put(sf: Salesforce) -> None:
             headers = dict(sf.headers)
             headers["Content-Type"] = "text/csv"
             call_salesforce(sf.base_url + path, "PUT", self.session, headers, data=data)
 
-        self.call("jobs/ingest/batches", put)
+        self.call("jobs/ingest/batches", put, on_resend=on_resend)
 
     def bulk_results(self, sobject: str, job_id: str, kind: str) -> str:
         """A Bulk API 2.0 job's `successfulResults` or `failedResults` CSV."""

@@ -36,10 +36,10 @@ import csv
 import hashlib
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from connectors.base import Change, WriteAction, WriteJournal, WriteResult
+from connectors.base import Change, ResentCall, WriteAction, WriteJournal, WriteResult
 from connectors.batching import isolate_rejected
 from connectors.errors import MissingPermission, PermanentError, RequestRejected, TransientError
 from connectors.retry import RetryPolicy, retrying
@@ -67,11 +67,16 @@ BULK_MAX_POLL_S = 30.0  # status polls back off from `bulk_poll_s` up to this
 
 @dataclass(frozen=True)
 class _Outcome:
-    """One record's result within a call."""
+    """One record's result within a call, and the calls that sent it again."""
 
     ok: bool
     code: str | None = None
     message: str | None = None
+    resent: tuple[ResentCall, ...] = ()
+
+
+#: Per record id, the calls that sent its write again so far.
+_Resent = dict[str, tuple[ResentCall, ...]]
 
 
 class _RecordsToRetry(TransientError):
@@ -138,6 +143,7 @@ class Writer:
         if unique:
             self.api.budget.require(needed, f"writing {len(unique)} changes")
         to_collections = unique
+        resent: _Resent = {}
         if use_bulk:
             bulk = self._bulk(sobject, unique, fields, journal)
             outcomes.update(bulk)
@@ -146,22 +152,34 @@ class Writer:
                 for c in unique
                 if not bulk[c.record_id].ok and bulk[c.record_id].code in RETRYABLE_RECORD_CODES
             ]
+            resent = {c.record_id: bulk[c.record_id].resent for c in to_collections}
         for start in range(0, len(to_collections), PER_CALL):
             chunk = to_collections[start : start + PER_CALL]
+            if use_bulk:  # rows the job failed with a retryable code, sent again
+                again = ResentCall(
+                    _endpoint(len(chunk)), "failed in the Bulk API job with a retryable code"
+                )
+                for change in chunk:
+                    resent[change.record_id] += (again,)
             if journal is not None and len(chunk) > COLLECTION_SIZE:
                 # durable before the call goes: a crash while it is in flight leaves it findable
                 note = new_note()
                 journal.started(note, {c.record_id: _digest(c, fields) for c in chunk})
                 self._own_notes.add(note)
-            outcomes.update(self._packed(sobject, chunk, fields))
+            outcomes.update(self._packed(sobject, chunk, fields, resent))
         results = []
         for change in changes:
             outcome = outcomes[change.record_id]
-            if outcome.ok:
-                results.append(WriteResult(change.record_id, WriteAction.APPLIED))
-            else:
-                action = write_action(outcome.code)
-                results.append(WriteResult(change.record_id, action, outcome.code, outcome.message))
+            action = WriteAction.APPLIED if outcome.ok else write_action(outcome.code)
+            results.append(
+                WriteResult(
+                    change.record_id,
+                    action,
+                    outcome.code,
+                    outcome.message,
+                    resent=outcome.resent,
+                )
+            )
         return results
 
     # -- field checks and encoding ------------------------------------------------------------
@@ -198,16 +216,30 @@ class Writer:
     # -- composite ------------------------------------------------------------------------------
 
     def _packed(
-        self, sobject: str, chunk: list[Change], fields: dict[str, dict[str, Any]]
+        self,
+        sobject: str,
+        chunk: list[Change],
+        fields: dict[str, dict[str, Any]],
+        resent: _Resent,
     ) -> dict[str, _Outcome]:
-        """Write up to 1,000 changes in one call, retrying retryable records."""
+        """Write up to 1,000 changes in one call, retrying retryable records; each outcome
+        with the calls that sent its record again (`resent`, added to as they go)."""
         results: dict[str, _Outcome] = {}
         pending = chunk
+
+        def again(error: BaseException) -> None:
+            # the records still pending go again in a call of their own
+            call = ResentCall.after(_endpoint(len(pending)), error)
+            for change in pending:
+                resent[change.record_id] = (*resent.get(change.record_id, ()), call)
+
         try:
-            for attempt in retrying(self._policy, sleep=self._sleep):
+            for attempt in retrying(self._policy, sleep=self._sleep, on_resend=again):
                 with attempt:
                     sent = isolate_rejected(
-                        lambda part: self._send(sobject, list(part), fields), pending, _refused
+                        lambda part: self._send(sobject, list(part), fields, resent),
+                        pending,
+                        _refused,
                     )
                     still = []
                     for change, outcome in zip(pending, sent, strict=True):
@@ -218,25 +250,44 @@ class Writer:
                             still.append(change)
                     pending = still
                     if pending:
-                        raise _RecordsToRetry(f"{len(pending)} records to retry")
+                        codes = sorted({str(results[c.record_id].code) for c in pending})
+                        raise _RecordsToRetry(
+                            f"{len(pending)} records failed with {', '.join(codes)}"
+                        )
         except _RecordsToRetry:
             pass  # retries used up: those records keep their last failure
-        return results
+        return {
+            record_id: replace(outcome, resent=resent.get(record_id, ()))
+            for record_id, outcome in results.items()
+        }
 
     def _send(
-        self, sobject: str, changes: list[Change], fields: dict[str, dict[str, Any]]
+        self,
+        sobject: str,
+        changes: list[Change],
+        fields: dict[str, dict[str, Any]],
+        resent: _Resent,
     ) -> list[_Outcome]:
         records = [self._record(sobject, change, fields) for change in changes]
         collections = [
             records[i : i + COLLECTION_SIZE] for i in range(0, len(records), COLLECTION_SIZE)
         ]
+        endpoint = _endpoint(len(records))
+
+        def again(error: BaseException) -> None:
+            # the retry layer sends this very call again: every record of it
+            call = ResentCall.after(endpoint, error)
+            for change in changes:
+                resent[change.record_id] = (*resent.get(change.record_id, ()), call)
+
         if len(collections) == 1:
             body = self.api.rest(
-                "composite/sobjects",
+                endpoint,
                 "composite/sobjects",
                 method="PATCH",
                 body={"allOrNone": False, "records": collections[0]},
                 headers=NO_AUTO_ASSIGN,
+                on_resend=again,
             )
             return _save_results(body, len(records))
         url = f"/services/data/v{self.api.version}/composite/sobjects"
@@ -254,7 +305,12 @@ class Writer:
             ],
         }
         body = self.api.rest(
-            "composite", "composite", method="POST", body=request, headers=NO_AUTO_ASSIGN
+            endpoint,
+            "composite",
+            method="POST",
+            body=request,
+            headers=NO_AUTO_ASSIGN,
+            on_resend=again,
         )
         answers = {
             str(r.get("referenceId")): r for r in (body or {}).get("compositeResponse") or []
@@ -322,7 +378,12 @@ class Writer:
         if journal is not None:  # durable before the data goes: a crash leaves it findable
             journal.started(job_id, {c.record_id: _digest(c, fields) for c in changes})
             self._own_notes.add(job_id)
-        self.api.upload_csv(f"jobs/ingest/{job_id}/batches", out.getvalue().encode("utf-8"))
+        uploads: list[ResentCall] = []
+        self.api.upload_csv(
+            f"jobs/ingest/{job_id}/batches",
+            out.getvalue().encode("utf-8"),
+            on_resend=lambda error: uploads.append(ResentCall.after("jobs/ingest/batches", error)),
+        )
         self.api.rest(
             "jobs/ingest/state",
             f"jobs/ingest/{job_id}",
@@ -338,6 +399,8 @@ class Writer:
             )
             if outcomes[change.record_id].ok:
                 self.reader.written(change.record_id)
+        if uploads:  # every row of the job went again with each upload sent again
+            return {i: replace(o, resent=tuple(uploads)) for i, o in outcomes.items()}
         return outcomes
 
     def _results(self, sobject: str, job_id: str) -> dict[str, _Outcome]:
@@ -478,6 +541,11 @@ def _digest(change: Change, fields: dict[str, dict[str, Any]]) -> str:
     )
     text = "\x1f".join([change.record_id, *(f"{name}={cell}" for name, cell in cells)])
     return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+
+def _endpoint(records: int) -> str:
+    """The endpoint that carries `records` updates: one collection, or a composite call."""
+    return "composite/sobjects" if records <= COLLECTION_SIZE else "composite"
 
 
 def _refused(change: Change, exc: RequestRejected) -> _Outcome:

@@ -160,6 +160,9 @@ def _users(store: Store, now: int) -> None:
                 {
                     "Username": f"{first.lower()}.{last.lower()}@leadsync.sandbox",
                     "Name": f"{first} {last}",
+                    "FirstName": first,
+                    "LastName": last,
+                    "Alias": (first[0] + last[:4]).lower(),
                     "Email": f"{first.lower()}@leadsync.sandbox",
                     "IsActive": True,
                     "CreatedDate": now - (800 - index) * DAY,

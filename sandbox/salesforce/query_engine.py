@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.salesforce.ids import normalise, object_of
-from sandbox.salesforce.schema import SObjectDef
+from sandbox.salesforce.schema import NAME_OBJECT_FIELDS, SObjectDef
 from sandbox.salesforce.soql import (
     Compare,
     Condition,
@@ -239,8 +239,8 @@ class QueryEngine:
                 )
             rel_name = reference.relationship_name or step
             if reference.polymorphic:
-                # a polymorphic parent (Who, What, a Lead's Owner) is typed `Name`: Id, Type and
-                # Name only, and nothing past it
+                # a polymorphic parent (Who, What, a Lead's Owner) is typed `Name`: the Name
+                # object's fields only, and nothing past it
                 if depth != len(path) - 2:
                     raise _invalid_field(query, ref, "Name")
                 hops.append((rel_name, reference.name, None))
@@ -264,25 +264,18 @@ class QueryEngine:
         rel_names = tuple(name for name, _, _ in hops)
         first = hops[0][1]
         if hops[-1][2] is None:
-            leaf = path[-1].lower()
-            if leaf not in ("type", "id", "name"):
+            known = NAME_OBJECT_FIELDS.get(path[-1].lower())
+            if known is None:
                 raise _invalid_field(query, ref, "Name")
-            canonical = {"type": "Type", "id": "Id", "name": "Name"}[leaf]
+            canonical, kind = known
+            value_of = _name_field(store, canonical)
 
             def poly(record: dict[str, Any]) -> Any:
                 ids = parents(record)
-                if len(ids) < len(hops):
-                    return None
-                target = ids[-1]
-                if canonical == "Type":
-                    return object_of(target)
-                if canonical == "Id":
-                    return target
-                found = store.get(target)
-                return found[1].get("Name") if found else None
+                return value_of(ids[-1]) if len(ids) == len(hops) else None
 
             return Resolved(
-                ref, (*rel_names, canonical), "string", poly, first, polymorphic=True,
+                ref, (*rel_names, canonical), kind, poly, first, polymorphic=True,
                 parents=parents,
             )  # fmt: skip
         definition = store.visible_field(current, path[-1], user)
@@ -614,6 +607,27 @@ def _attributes(sobject: str, record_id: str, version: str) -> dict[str, Any]:
             "url": f"/services/data/v{version}/sobjects/{sobject}/{record_id}",
         }
     }
+
+
+def _name_field(store: Store, name: str) -> Callable[[str], Any]:
+    """The getter of the `Name` object's field `name` from a polymorphic parent's id: its
+    object (`Type`), its id, or its record's field (null where its object lacks it: a queue's
+    `Alias`; `NameOrAlias`, its Name, else its Alias)."""
+    if name == "Type":
+        return object_of
+    if name == "Id":
+        return lambda target: target
+
+    def value(target: str) -> Any:
+        found = store.get(target)
+        if found is None:
+            return None
+        row = found[1]
+        if name == "NameOrAlias":
+            return row.get("Name") or row.get("Alias")
+        return row.get(name)
+
+    return value
 
 
 def render_value(kind: str, value: Any) -> Any:

@@ -250,6 +250,33 @@ class SObjectDef:
         }
 
 
+#: The fields of the `Name` object, what SOQL reads past a polymorphic relationship (a Lead's
+#: `Owner`, a Task's `Who` / `What`), by lower-case name: (name, describe type) (Salesforce
+#: Field Reference, "Name").
+NAME_OBJECT_FIELDS: dict[str, tuple[str, str]] = {
+    name.lower(): (name, type_)
+    for name, type_ in (
+        ("Alias", "string"),
+        ("Email", "email"),
+        ("FirstName", "string"),
+        ("Id", "id"),
+        ("IsActive", "boolean"),
+        ("LastName", "string"),
+        ("LastReferencedDate", "datetime"),
+        ("LastViewedDate", "datetime"),
+        ("Name", "string"),
+        ("NameOrAlias", "string"),
+        ("Phone", "phone"),
+        ("ProfileId", "reference"),
+        ("RecordTypeId", "reference"),
+        ("Title", "string"),
+        ("Type", "picklist"),
+        ("UserRoleId", "reference"),
+        ("Username", "string"),
+    )
+}
+
+
 def _f(name: str, type_: str, **kwargs: Any) -> FieldDef:
     length = {"string": 255, "email": 80, "phone": 40, "url": 255, "picklist": 255, "id": 18}
     kwargs.setdefault("length", length.get(type_, 0))
@@ -601,6 +628,9 @@ def standard_objects() -> dict[str, SObjectDef]:
             [
                 _f("Username", "string", length=80, nillable=False),
                 _f("Name", "string", length=121, updateable=False),
+                _f("FirstName", "string", length=40),
+                _f("LastName", "string", length=80, nillable=False),
+                _f("Alias", "string", length=8, nillable=False),
                 _f("Email", "email"),
                 _f("IsActive", "boolean", nillable=False),
             ],

@@ -305,6 +305,9 @@ class WriteOutcome:
     error_code: str | None = None
     error: str | None = None
     crm_version: int | None = None  # the record's modification time (ms) after the write
+    #: times this attempt's write was sent again (by the connector's retries, or after an
+    #: outage pause): counted in `RunCounts.retried`, not stored with the outcome
+    resent: int = 0
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,57 @@ def test_count_and_parent_and_polymorphic_fields(store):
     assert record["Account"]["Name"] == account["Name"]
 
 
+def test_past_a_polymorphic_parent_the_name_objects_fields_come_from_the_parent(store):
+    """A Lead's `Owner` is typed `Name`: its fields are served from the User or queue (Group)
+    that owns the lead, null where that object has no such field (Salesforce Field Reference,
+    "Name")."""
+    leads = store.table("Lead")
+    by_user, by_queue = list(leads)[:2]
+    leads[by_queue]["OwnerId"] = store.assignment_queue
+    user = store.table("User")[leads[by_user]["OwnerId"]]
+    fields = "Owner.Email, Owner.FirstName, Owner.LastName, Owner.Alias, Owner.IsActive, Owner.Type"
+    _, body = _ids(
+        store,
+        f"SELECT Id, {fields}, Owner.NameOrAlias, Owner.Title, Owner.UserRoleId FROM Lead "
+        f"WHERE Id IN ('{by_user}', '{by_queue}') ORDER BY Id",
+    )
+    owners = {r["Id"]: r["Owner"] for r in body["records"]}
+    assert owners[by_user] == {
+        "attributes": owners[by_user]["attributes"],
+        "Email": user["Email"],
+        "FirstName": user["FirstName"],
+        "LastName": user["LastName"],
+        "Alias": user["Alias"],
+        "IsActive": True,
+        "Type": "User",
+        "NameOrAlias": user["Name"],
+        "Title": None,
+        "UserRoleId": None,
+    }
+    assert owners[by_user]["attributes"]["type"] == "Name"
+    assert {k: v for k, v in owners[by_queue].items() if k != "attributes"} == {
+        "Email": None,
+        "FirstName": None,
+        "LastName": None,
+        "Alias": None,
+        "IsActive": None,
+        "Type": "Group",
+        "NameOrAlias": "Lead Assignment Queue",
+        "Title": None,
+        "UserRoleId": None,
+    }
+    ids, _ = _ids(store, f"SELECT Id FROM Lead WHERE Owner.Email = '{user['Email']}'")
+    assert ids == [i for i, r in leads.items() if r["OwnerId"] == leads[by_user]["OwnerId"]]
+
+
+def test_a_field_the_name_object_lacks_is_refused_past_a_polymorphic_parent(store):
+    text = "SELECT Id, Owner.Username, Owner.CreatedDate FROM Lead"
+    with pytest.raises(SoqlError) as caught:
+        QueryEngine(store).plan(text, store.integration_user)
+    assert caught.value.code == "INVALID_FIELD"
+    assert "No such column 'CreatedDate' on entity 'Name'." in str(caught.value)
+
+
 def test_a_field_path_climbs_several_parents(store):
     """`Account.Owner.Name` on a Contact: the Account, then its owner, nested as Salesforce
     nests parent records (each with its attributes); a Contact without an Account has

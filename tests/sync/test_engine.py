@@ -473,6 +473,7 @@ def test_a_transient_error_raised_while_writing_is_retried_after_a_pause(store):
     result = run(store, crm, full=True, sleep=recorder(pauses))
     assert (result.counts.written, pauses) == (5, [5.0])
     assert crm.write_calls == 2
+    assert result.counts.retried == 5  # the batch of 5, sent again after the pause
 
 
 def test_stop_during_an_outage_pause_interrupts_the_run(store):

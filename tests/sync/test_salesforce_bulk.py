@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -92,11 +94,15 @@ class BulkWorld:
         return self.engine.run("lead", self.model, options, now=NOW)
 
 
-@pytest.fixture
-def bulk(tmp_path) -> Iterator[BulkWorld]:
-    sb = SalesforceSandbox(leads=300, now=NOW).start()
+@contextmanager
+def salesforce_world(
+    folder: Path, *, leads: int, chunk_size: int, bulk_threshold: int
+) -> Iterator[BulkWorld]:
+    """A sandbox of `leads` leads, its fields installed, and the engine of a connection to it
+    (retry waits not slept)."""
+    sb = SalesforceSandbox(leads=leads, now=NOW).start()
     try:
-        loaded = _config(tmp_path, sb, chunk_size=50, bulk_threshold=120)
+        loaded = _config(folder, sb, chunk_size=chunk_size, bulk_threshold=bulk_threshold)
         conn = loaded.settings.connections[0]
         model = load_models(loaded)[("sf", "lead")]
         store = StateStore.open(loaded.settings.state_url.get_secret_value(), now=NOW)
@@ -111,6 +117,12 @@ def bulk(tmp_path) -> Iterator[BulkWorld]:
         store.close()
     finally:
         sb.stop()
+
+
+@pytest.fixture
+def bulk(tmp_path) -> Iterator[BulkWorld]:
+    with salesforce_world(tmp_path, leads=300, chunk_size=50, bulk_threshold=120) as world:
+        yield world
 
 
 def test_a_full_run_with_more_changes_than_bulk_threshold_writes_through_bulk(bulk):

@@ -139,6 +139,10 @@ def test_records_failing_transiently_in_a_207_are_sent_once_more(setup) -> None:
     assert {(r.action, r.error_code) for r in failed} <= {(WriteAction.RETRY, "INTERNAL_ERROR")}
     assert {r.record_id for r in failed} <= retried
     assert len(failed) < len(retried)
+    # the second call is named in the result of every record it sent again, and only in those
+    (call,) = {c for r in results for c in r.resent}
+    assert {r.record_id for r in results if r.resent == (call,)} == retried
+    assert (call.endpoint, call.reason) == ("objects.batch_update", "failed with INTERNAL_ERROR")
     for r in results:
         assert (stored(sandbox, r.record_id, "leadsync_grade") == "A") is r.ok
 
@@ -187,12 +191,39 @@ def test_lifecycle_stage_only_moves_forward(setup) -> None:
     assert connector.usage.by_endpoint["objects.batch_read"] == 1  # stages were not known yet
 
 
+def test_a_batch_sent_again_after_a_dropped_connection_names_that_call(setup) -> None:
+    sandbox, connector = setup
+    ids = [r.id for r in read_all(connector)][:100]
+    sent = spy_updates(sandbox)
+    sandbox.faults.queue("reset")  # the batch's connection drops without an answer
+    results = connector.write("contact", [Change(i, scored()) for i in ids])
+    assert [r.action for r in results] == [APPLIED] * 100
+    assert [len(batch) for batch in inputs(sent)] == [100, 100]
+    (call,) = {c for r in results for c in r.resent}
+    assert [r.resent for r in results] == [(call,)] * 100
+    assert connector.write("contact", [Change(i, scored(fit=81)) for i in ids]) == [
+        ok(sandbox, i) for i in ids
+    ]  # nothing sent again: no call named
+    assert call.endpoint == "objects.batch_update"
+    assert call.reason.startswith("HubSpot objects.batch_update: ")
+
+
+def test_a_batch_refused_for_rate_is_not_a_write_sent_again(setup) -> None:
+    sandbox, connector = setup
+    ids = [r.id for r in read_all(connector)][:5]
+    sandbox.faults.queue("429")
+    results = connector.write("contact", [Change(i, scored()) for i in ids])
+    assert [(r.action, r.resent) for r in results] == [(APPLIED, ())] * 5
+    assert connector.usage.rate_limited == 1
+
+
 def test_a_batch_failing_beyond_the_retries_calls_for_an_outage_pause(setup) -> None:
     sandbox, connector = setup
     ids = [r.id for r in read_all(connector)][:5]
     sandbox.faults.queue(*["503"] * 6)
     results = connector.write("contact", [Change(i, scored()) for i in ids])
     assert {(r.action, r.error_code) for r in results} == {(WriteAction.PAUSE_OUTAGE, "TRANSIENT")}
+    assert {len(r.resent) for r in results} == {5}  # sent six times in all
     assert connector.write("contact", [Change(i, scored()) for i in ids]) == [
         ok(sandbox, i) for i in ids
     ]

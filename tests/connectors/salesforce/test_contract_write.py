@@ -120,6 +120,54 @@ def test_locked_rows_are_retried_until_they_succeed(make_sandbox, make_connector
         sandbox.api_used - used == 1 + 3
     )  # describe, then a call, a retry of 2 records, a retry of 1
     assert sleeps == [0.5, 1.0]  # the retry layer's backoff, its jitter fixed at 0
+    # each record's result names the calls that sent it again: the two locked ones in a call
+    # of their own, then the one still locked alone
+    resent = {r.record_id: [(c.endpoint, c.reason) for c in r.resent] for r in results if r.resent}
+    assert resent == {
+        ids[3]: [
+            ("composite/sobjects", "2 records failed with UNABLE_TO_LOCK_ROW"),
+            ("composite/sobjects", "1 records failed with UNABLE_TO_LOCK_ROW"),
+        ],
+        ids[250]: [("composite/sobjects", "2 records failed with UNABLE_TO_LOCK_ROW")],
+    }
+    assert results[3].resent[0] is results[250].resent[0]  # one call, shared
+
+
+def test_a_composite_call_cut_short_and_sent_again_names_that_call_in_every_result(
+    make_sandbox, make_connector, sleeps
+):
+    sandbox = make_sandbox(leads=600)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox)
+    ids = open_leads(sandbox)[:551]
+    sandbox.faults.cut_composite_after = 1  # one collection applied, then the connection drops
+    results = connector.write("lead", [_change(i) for i in ids])
+    assert {r.action for r in results} == {APPLIED}
+    assert sandbox.counters["composite"] == 2
+    assert sleeps == [0.25]
+    (call,) = {c for r in results for c in r.resent}
+    assert all(r.resent == (call,) for r in results)
+    assert call.endpoint == "composite"
+    assert call.reason.startswith("Salesforce composite: ")
+
+
+def test_a_call_refused_for_rate_is_not_a_write_sent_again(make_sandbox, make_connector, sleeps):
+    sandbox = make_sandbox(leads=100)
+    sandbox.install_leadsync_fields()
+    connector = make_connector(sandbox)
+    ids = open_leads(sandbox)[:5]
+    assert connector.write("lead", [_change(ids[0])])[0].ok  # the fields described
+    sandbox.faults.script.extend(["concurrent"])  # refused before Salesforce acted on it
+    results = connector.write("lead", [_change(i) for i in ids])
+    assert [(r.action, r.resent) for r in results] == [(APPLIED, ())] * 5
+    assert (connector.usage.rate_limited, connector.usage.by_endpoint["composite/sobjects"]) == (
+        1,
+        3,
+    )
+    sandbox.faults.script.extend(["503"])  # Salesforce may have acted on this one
+    results = connector.write("lead", [_change(i) for i in ids])
+    assert [(r.action, len(r.resent)) for r in results] == [(APPLIED, 1)] * 5
+    assert results[0].resent[0].endpoint == "composite/sobjects"
 
 
 def test_a_row_that_stays_locked_fails_with_its_code(make_sandbox, make_connector, sleeps):
