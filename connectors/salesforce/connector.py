@@ -280,6 +280,13 @@ class SalesforceConnector:
             "account", own, event_types, since=since, resume=resume, write_reserve=reserve
         )
         first = self._reader.first_pages([accounts, *people.changed_queries(start)])
+        if people.whole_is_cheaper(first, accounts.soql, start):
+            # most of the org changed: every Account recomputed from one whole read, as a full
+            # run reads it, costs less than paging the changed lists first (pages without a
+            # cursor, as below)
+            for page in people.full_pages(read(None, None), resumed=False):
+                yield Page(page.records, None)
+            return
         changed = [
             record
             for page in self._reader.pages(

@@ -48,6 +48,11 @@ class FirstPages:
     def __init__(self, answers: Iterable[tuple[str, dict[str, Any] | ConnectorError]]) -> None:
         self._answers = dict(answers)
 
+    def peek(self, soql: str) -> dict[str, Any] | None:
+        """The first page of `soql` without taking it (None when it was not sent or failed)."""
+        answer = self._answers.get(soql)
+        return answer if isinstance(answer, dict) else None
+
     def take(self, soql: str) -> dict[str, Any] | None:
         """The first page of `soql` (None when it was not sent, was taken already, or failed
         for a passing reason: then the query goes alone); raises its error when it failed."""

@@ -327,6 +327,37 @@ class AccountPeople:
                     found[match.account_id] = None
         return [account for account in found if account not in seen]
 
+    def whole_is_cheaper(self, first: FirstPages, accounts_soql: str, since: datetime) -> bool:
+        """Whether recomputing every Account from one whole read costs no more than finishing
+        the incremental read whose first pages are in `first`: paging the rest of the changed
+        Accounts, Contacts and Leads (`query_more` calls their totals call for), then the
+        cheaper recomputation of their Accounts (`recompute`). The Accounts to recompute are
+        estimated from the first pages: the changed Accounts, and the distinct Accounts of the
+        first page of changed Contacts scaled to all of them (the Leads' are left out: an
+        estimate that errs towards the incremental way). When most of the org changed, the
+        whole read alone is the minimum: paging the changed lists first would add their pages."""
+        contacts, leads = self.changed_queries(since)
+        answers = [first.peek(q) for q in (accounts_soql, contacts.soql, leads.soql)]
+        if any(answer is None for answer in answers):
+            return False  # an answer failed or was not sent: the incremental way reads it
+        rest = 0
+        for answer in answers:
+            assert answer is not None
+            rows, total = len(answer.get("records") or ()), int(answer.get("totalSize") or 0)
+            if rows and not answer.get("done", True):
+                rest += math.ceil((total - rows) / rows)
+        account_answer, contact_answer = answers[0], answers[1]
+        assert account_answer is not None and contact_answer is not None
+        changed_accounts = int(account_answer.get("totalSize") or 0)
+        sample = contact_answer.get("records") or []
+        owners = {str(row.get("AccountId")) for row in sample if row.get("AccountId")}
+        total_contacts = int(contact_answer.get("totalSize") or 0)
+        scaled = math.ceil(len(owners) * total_contacts / len(sample)) if sample else 0
+        estimate = changed_accounts + scaled
+        whole = self._whole_read_calls()
+        by_accounts = self._by_accounts_calls(estimate, scaled)
+        return whole <= rest + min(by_accounts, whole)
+
     # -- recomputing known Accounts -----------------------------------------------------------
 
     def recompute(

@@ -39,15 +39,18 @@ def account_outputs(sb: SalesforceSandbox, account_id: str) -> dict[str, object]
     return {n: row.get(f"Leadsync_{n.capitalize()}__c") for n in ("fit", "interest", "score")}
 
 
-def connector(sb: SalesforceSandbox, **kwargs: Any) -> SalesforceConnector:
-    """The connector of the sandbox's connected app (client credentials); `kwargs` go to
-    `SalesforceConnector` (`checkpoint=`)."""
+def connector(
+    sb: SalesforceSandbox, *, batch_size: int = 2000, **kwargs: Any
+) -> SalesforceConnector:
+    """The connector of the sandbox's connected app (client credentials), reading `batch_size`
+    rows a query page; `kwargs` go to `SalesforceConnector` (`checkpoint=`)."""
     return SalesforceConnector(
         SalesforceOptions(
             login_url=sb.url,
             client_id=sb.client_id,
             client_secret=SecretStr(sb.client_secret),
             ca_bundle=sb.ca_file,
+            batch_size=batch_size,
         ),
         **kwargs,
     )

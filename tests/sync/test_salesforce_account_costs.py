@@ -134,3 +134,34 @@ def test_a_stop_between_the_calls_of_a_long_read_leaves_the_next_run_to_do_it(wo
     again = engine.run("account", model, RunOptions(), now=later(sb, 10))
     accounts = {str(sb.store.table("Contact")[c].get("AccountId")) for c in contacts}
     assert (again.status, again.counts.read) == ("succeeded", len(accounts))
+
+
+def test_when_most_of_the_org_changed_every_account_is_recomputed_from_one_whole_read(tmp_path):
+    """Pages of 200 rows, so the changed lists take pages of their own: paging them first and
+    then reading everyone would cost more than the whole read alone."""
+    sb = SalesforceSandbox(leads=2000, now=NOW, buying_committees=True).start()
+    conn = connector(sb, batch_size=200)
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    try:
+        model = load_model(MODELS / "salesforce-accounts.yaml")
+        engine = Engine(store, conn, connection="sf", sleep=lambda s: True)
+        assert conn.ensure_schema("account", output_fields(model.grades, model.labels), apply=True)
+        before = dict(conn.usage.by_endpoint)
+        full = engine.run("account", model, RunOptions(full=True), now=later(sb, 10))
+        full_reads = {k: v for k, v in reads(conn, before).items() if k.startswith("query")}
+        for _ in range(2):  # our own writes come back once (echoes), then the org is quiet
+            engine.run("account", model, RunOptions(), now=later(sb, 10))
+        contacts = sorted(sb.store.table("Contact"))
+        assert len(contacts) > 2 * 200  # the changed Contacts alone take three pages
+        run_at = later(sb, 10)
+        retitle(sb, contacts)
+        before = dict(conn.usage.by_endpoint)
+        many = engine.run("account", model, RunOptions(), now=run_at)
+        # the three first queries in one composite call, then every Account, Contact and Lead
+        # once, exactly as the full run read them: not one page of the changed lists more
+        assert reads(conn, before) == {"query/composite": 1, **full_reads}
+        assert many.counts.read == full.counts.read == len(sb.store.table("Account"))
+    finally:
+        conn.close()
+        store.close()
+        sb.stop()
