@@ -223,6 +223,12 @@ class DailyCap:
             self._roll()
             return self._used
 
+    def catch_up(self, recorded: int) -> None:
+        """Count at least `recorded` calls today (`connectors.daily_catch_up`)."""
+        with self._lock:
+            self._roll()
+            self._used = max(self._used, recorded)
+
     def spend(self) -> None:
         """Count one call, or raise `BudgetExhausted` when the day's budget is spent."""
         with self._lock:

@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.settings import ConnectionSettings, Settings
 from connectors.base import Connector
+from connectors.daily_catch_up import DailyCatchUp
 from sync.account_day import daily_window
 from sync.alerts import Alert, Alerter, WebhookSender
 from sync.call_log import CallLog
@@ -286,6 +287,9 @@ class Daemon:
         connector = self.connectors.get(conn.name)
         if connector is None:
             connector = self.connectors[conn.name] = self.connector_factory(conn)
+        elif isinstance(connector, DailyCatchUp):
+            # other processes (tools, a manual sync) spent calls of the same allowance since
+            connector.catch_up(daily_window(self.store, conn, self.clock()).calls)
         results: list[RunResult] = []
         for kind in conn.kinds:
             if stop.is_set():

@@ -146,6 +146,11 @@ class HubSpotConnector:
         extra = sorted(gates(spec.kind, event_types) - set(fields))
         return (*fields, *extra)
 
+    def catch_up(self, recorded: int) -> None:
+        """Count at least `recorded` calls against `daily_budget` today: every process's calls
+        the state store holds (`connectors.daily_catch_up`)."""
+        self._api.daily.catch_up(recorded)
+
     def engagement_gates(self, kind: str, event_types: Collection[str]) -> frozenset[str]:
         """Contacts' rollup counters of Events API activity (`hs_analytics_num_page_views`,
         `num_conversion_events`), carried in each contact's properties: a contact whose

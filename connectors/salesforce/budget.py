@@ -96,6 +96,17 @@ class DailyShare:
             self._prune(self._clock())
             return len(self._calls)
 
+    def catch_up(self, recorded: int) -> None:
+        """Count at least `recorded` calls in the rolling 24 hours (`connectors.daily_catch_up`):
+        those missing from this count are taken as made now, so they leave the window no
+        earlier than they did."""
+        with self._lock:
+            now = self._clock()
+            self._prune(now)
+            missing = recorded - len(self._calls)
+            if missing > 0:
+                self._calls.extend([now] * missing)
+
     def remaining(self) -> int | None:
         """Calls left now, or None before the allowance is known."""
         limit = self.limit

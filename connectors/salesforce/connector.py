@@ -445,6 +445,11 @@ class SalesforceConnector:
             "daily_share_limit": self._api.budget.limit,
         }
 
+    def catch_up(self, recorded: int) -> None:
+        """Count at least `recorded` calls against `daily_share` in the rolling 24 hours: every
+        process's calls the state store holds (`connectors.daily_catch_up`)."""
+        self._api.budget.catch_up(recorded)
+
     def close(self) -> None:
         """Release the HTTP connections."""
         self._api.session.close()

@@ -251,6 +251,22 @@ def test_daily_cap_seeded_with_calls_of_earlier_processes(limit, used, allowed) 
     assert cap.used == 0
 
 
+def test_daily_cap_catches_up_with_calls_other_processes_recorded() -> None:
+    days = Days()
+    cap = DailyCap(10, today=days, used=2)
+    cap.spend()
+    cap.catch_up(2)  # fewer than counted (our own calls not recorded yet): the count stays
+    assert cap.used == 3
+    cap.catch_up(9)  # a backtest elsewhere spent six
+    assert cap.used == 9
+    cap.spend()
+    with pytest.raises(BudgetExhausted, match="daily API budget of 10 calls"):
+        cap.spend()
+    days.day = date(2026, 11, 21)
+    cap.catch_up(4)  # the new day's recorded calls
+    assert cap.used == 4
+
+
 def test_daily_cap_none_only_stops_when_the_server_says_so() -> None:
     days = Days()
     cap = DailyCap(None, today=days)

@@ -14,6 +14,7 @@ from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from config.model_loader import parse_model
 from config.settings import Settings
 from connectors.errors import AuthError
+from sync.account_day import daily_window
 from sync.daemon import Daemon
 from sync.metrics import Metrics
 from tests.sync.fakes import BASE, POINTS_MODEL, FakeCRM
@@ -187,3 +188,41 @@ def test_shutdown_marks_not_alive(daemon):
     daemon.wait()
     assert daemon.readiness.alive is False
     assert not daemon.scheduler.running
+
+
+class CatchingCRM(FakeCRM):
+    """A fake CRM whose daily cap is told of every process's recorded calls."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(n)
+        self.caught: list[int] = []
+
+    def catch_up(self, recorded: int) -> None:
+        self.caught.append(recorded)
+
+
+def test_before_each_job_the_kept_connector_counts_the_calls_other_processes_recorded(store):
+    crm = CatchingCRM(30)
+    d = Daemon(
+        settings(),
+        {
+            ("one", "contact"): parse_model(POINTS_MODEL),
+            ("two", "contact"): parse_model(POINTS_MODEL),
+        },
+        store,
+        connector_factory=lambda conn: crm,
+        clock=lambda: NOW,
+        metrics=Metrics(),
+    )
+    try:
+        (first,) = d.run_job("one", full=True)
+        assert crm.caught == []  # a connector just built was seeded with the store's count
+        # a backtest in another process spent 123 calls of the same allowance meanwhile
+        store.record_api_calls("one", command="backtest", run_id=None, calls=123,
+                               rate_limited=0, at=NOW)  # fmt: skip
+        recorded = daily_window(store, d.settings.connections[0], NOW).calls
+        assert recorded == first.counts.api_calls + 123
+        d.run_job("one", full=False)
+        assert crm.caught == [recorded]
+    finally:
+        d.shutdown()

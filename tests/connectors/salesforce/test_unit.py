@@ -373,6 +373,21 @@ def test_daily_share_counts_calls_over_a_rolling_24_hours():
         share.require(21, "a write")
 
 
+def test_daily_share_catches_up_with_calls_other_processes_recorded():
+    now = [T0]
+    share = DailyShare(0.1, clock=lambda: now[0], used=3)
+    share.observe(LimitInfo(used=50, limit=100))  # a cap of 10 calls
+    share.catch_up(2)  # fewer than counted: the count stays
+    assert share.used == 3
+    now[0] += 3600
+    share.catch_up(8)  # five more, taken as made now
+    assert (share.used, share.remaining()) == (8, 2)
+    now[0] = T0 + 86_400  # the first three leave the window, the five an hour later
+    assert share.used == 5
+    now[0] += 3600
+    assert share.used == 0
+
+
 @pytest.mark.parametrize(
     ("share", "org_limit", "cap", "text"),
     [
