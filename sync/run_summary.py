@@ -42,18 +42,22 @@ REASON_LENGTH = 200
 _BREAKS = frozenset(" ,;:)]}")
 
 
-def dead_letter_reason(code: str | None, message: str | None) -> str:
-    """`code: message` as a run's summary counts it: a reason longer than `REASON_LENGTH`
-    cut after its last space or punctuation that fits, with `…` for the rest; secret values
-    masked (a CRM's message is not ours to trust)."""
-    reason = redact(f"{code or 'error'}: {message or ''}")
-    if len(reason) <= REASON_LENGTH:
-        return reason
-    head = reason[: REASON_LENGTH - 1]
+def shortened(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters: a longer one cut after its last space or
+    punctuation that fits (in its second half; else at the limit), with `…` for the rest."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
     cut = max((i for i, c in enumerate(head) if c in _BREAKS), default=-1)
-    if cut >= REASON_LENGTH // 2:
+    if cut >= limit // 2:
         head = head[: cut + 1]
     return head.rstrip(" ,;:") + "…"
+
+
+def dead_letter_reason(code: str | None, message: str | None) -> str:
+    """`code: message` as a run's summary counts it: a reason longer than `REASON_LENGTH`
+    `shortened`; secret values masked (a CRM's message is not ours to trust)."""
+    return shortened(redact(f"{code or 'error'}: {message or ''}"), REASON_LENGTH)
 
 
 @dataclass

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
+
 from cli.render import plan_report, summary_table
-from sync.run_summary import PlanSummary, RunResult, Sample
+from sync.run_summary import PlanSummary, RunResult, Sample, shortened
 from sync.state.records import RunCounts, RunStatus
 
 
@@ -80,3 +82,28 @@ def test_dry_run_samples_show_whole_numbers_read_from_the_crm_without_a_decimal(
         ["00Q3", "-", "7", "- -> D3"],
     ]
     assert plan.samples[0].old_score == 49.0  # as read: only the display changes
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "shown"),
+    [
+        ("short enough", 60, "short enough"),
+        ("x" * 60, 60, "x" * 60),
+        # cut after the last space that fits in the second half, the rest an ellipsis
+        (
+            "internal error: ValueError: Invalid header value b'Bearer <secret>'",
+            60,
+            "internal error: ValueError: Invalid header value b'Bearer…",
+        ),
+        (
+            "AuthError: token refused (expired, revoked); ask the admin",
+            30,
+            "AuthError: token refused…",
+        ),
+        # no break in the second half: cut at the limit
+        ("a " + "y" * 80, 20, "a " + "y" * 17 + "…"),
+    ],
+)
+def test_long_text_is_shortened_between_words(text, limit, shown):
+    assert shortened(text, limit) == shown
+    assert len(shown) <= limit

@@ -41,7 +41,7 @@ from sync.daemon import Daemon, full_trigger
 from sync.engine import Engine, utc_now
 from sync.lock import LockBusy
 from sync.logs import setup_logging
-from sync.run_summary import RunResult
+from sync.run_summary import RunResult, shortened
 from sync.shutdown import Watchdog, stop_aware_sleep, stop_checkpoint
 from sync.state.errors import StateDatabaseError, database_name
 from sync.state.records import RunStatus
@@ -362,7 +362,7 @@ def status_command(
                     round((r.finished_at - r.started_at).total_seconds(), 1)
                     if r.finished_at else None,
                     r.counts.read, r.counts.written, r.counts.failed, r.counts.retried,
-                    r.counts.answered_calls, r.counts.rate_limited, (r.error or "")[:60],
+                    r.counts.answered_calls, r.counts.rate_limited, shortened(r.error or "", 60),
                 )
                 for r in runs
             ]  # fmt: skip
