@@ -3,7 +3,9 @@
 Exit codes, the same for every command: 0 the command did its job (a sync that dead-lettered some
 records still finished); 1 it could not finish (authentication, an outage beyond the retries, a
 budget spent before any progress); 2 a configuration or usage error, printed as a located message
-without a traceback (a bad option value in one line: `error: --now: '2026-13-01' is not ...`).
+without a traceback, in one line (a bad option value: `error: --now: '2026-13-01' is not ...`;
+an unknown option: `error: No such option '--bogus'. Did you mean '--verbose'? (see
+`leadsync sync --help`)`).
 An unexpected exception prints its traceback and exits 1. Every message and traceback has the
 configured secret values masked (`config.redaction`).
 """
@@ -78,7 +80,11 @@ def _where(exc: click.BadParameter) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn errors into messages and exit codes."""
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="leadsync",
+            standalone_mode=False,
+        )
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
@@ -91,9 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.BadParameter as exc:
         click.echo(f"error: {_where(exc)}: {exc.message}", err=True)
         return 2
+    except click.UsageError as exc:
+        # one line like every other error, with where to read about the command
+        help_hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        click.echo(redact(f"error: {exc.format_message()}{help_hint}"), err=True)
+        return 2
     except click.ClickException as exc:
         exc.show()
-        return 2 if isinstance(exc, click.UsageError) else int(exc.exit_code)
+        return int(exc.exit_code)
     except UserError as exc:
         click.echo(redact(f"error: {exc}"), err=True)
         return 2

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from cli.main import main
 
 
@@ -8,9 +10,26 @@ def test_help_exits_zero(capsys):
     assert "leadsync" in capsys.readouterr().out
 
 
-def test_unknown_command_is_usage_error(capsys):
-    assert main(["no-such-command"]) == 2
-    assert "No such command" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["no-such-command"], "error: No such command 'no-such-command'. (see `leadsync --help`)"),
+        (
+            ["sync", "--bogus"],
+            "error: No such option '--bogus'. Did you mean '--verbose'? "
+            "(see `leadsync sync --help`)",
+        ),
+        (["explain"], "error: Missing argument 'RECORD_ID'."),
+        (
+            ["status", "extra"],
+            "error: Got unexpected extra argument (extra) (see `leadsync status --help`)",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_2(argv, line, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", line + "\n")
 
 
 def test_status_without_state_says_so_and_refuses_a_run_count_below_one(tmp_path, capsys):
