@@ -33,7 +33,7 @@ from config.settings import ConnectionSettings
 from connectors.account_match import AccountMatcher
 from connectors.base import Connector
 from connectors.history import HistoryReader
-from connectors.salesforce.ids import NotASalesforceId, case_safe_id
+from connectors.salesforce.ids import KIND_PREFIXES, NotASalesforceId, case_safe_id, kind_of
 from revops import account_context, crm_outcomes, history, preview
 from revops import backtest as bt
 from revops import html_report as report
@@ -144,16 +144,24 @@ def _object(
     return conn, kind
 
 
-def _record_id(conn: ConnectionSettings, text: str) -> str:
+def _record_id(conn: ConnectionSettings, text: str, kind: str) -> str:
     """A record id from the command line in the form the CRM returns and the state stores:
     on Salesforce the 18-character id (a 15-character one from a URL or a report gets its
-    suffix); text that is no id is refused before any API call."""
+    suffix); text that is no id, or the id of another kind leadsync scores (a Contact's `003`
+    given as a lead), is refused before any API call."""
     if conn.crm != "salesforce":
         return text
     try:
-        return case_safe_id(text)
+        record_id = case_safe_id(text)
     except NotASalesforceId as exc:
         raise UserError(str(exc)) from None
+    other = kind_of(record_id)
+    if other is not None and other != kind:
+        raise UserError(
+            f"{text!r} is a {other} id (prefix {KIND_PREFIXES[other]}), not a {kind}'s "
+            f"({KIND_PREFIXES.get(kind, 'another prefix')}): give --kind {other}"
+        )
+    return record_id
 
 
 def _own_outputs(
@@ -312,7 +320,7 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
         ctx = open_context(config, secrets_dir)
         try:
             conn, obj_kind = _object(ctx, connection, kind)
-            record_id = _record_id(conn, record_id)
+            record_id = _record_id(conn, record_id, obj_kind)
             picked = _pick(ctx, conn, obj_kind, model_name)
             model = picked.model
             with _live_connector(ctx, conn) as connector:
@@ -424,7 +432,7 @@ def history_command(  # noqa: PLR0913  click passes each option as a keyword
     ctx = open_context(config, secrets_dir, with_models=False)
     try:
         conn, obj_kind = _object(ctx, connection, kind)
-        record_id = _record_id(conn, record_id)
+        record_id = _record_id(conn, record_id, obj_kind)
         entries = history.record_history(ctx.store, conn.name, obj_kind, record_id)
     finally:
         ctx.store.close()

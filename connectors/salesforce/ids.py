@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["NotASalesforceId", "case_safe_id"]
+__all__ = ["KIND_PREFIXES", "NotASalesforceId", "case_safe_id", "kind_of"]
+
+#: The key prefix (an id's first 3 characters) of each record kind leadsync scores: Account
+#: `001`, Contact `003`, Lead `00Q` (Salesforce's standard object key prefixes).
+KIND_PREFIXES = {"account": "001", "contact": "003", "lead": "00Q"}
 
 _ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -58,3 +62,9 @@ def case_safe_id(text: str) -> str:
             f"{text!r}: not a Salesforce id: its last 3 characters do not match the first 15"
         )
     return cased + suffix
+
+
+def kind_of(record_id: str) -> str | None:
+    """The record kind leadsync scores whose key prefix `record_id` has (None: another)."""
+    prefix = record_id[:3]
+    return next((kind for kind, own in KIND_PREFIXES.items() if own == prefix), None)

@@ -1,5 +1,6 @@
 """`explain` and `history` on Salesforce take record ids as users copy them: 15 characters from a
-Classic URL or a report export, or 18 from the API; anything else is refused before any call."""
+Classic URL or a report export, or 18 from the API; anything else (or another kind's id) is
+refused before any call."""
 
 from __future__ import annotations
 
@@ -67,6 +68,12 @@ def test_explain_and_history_find_the_lead_by_its_15_or_18_character_id(live, ca
             "00Q5g0000000002EA9",
             "error: '00Q5g0000000002EA9': not a Salesforce id: the last 3 of 18 characters are "
             "letters or digits 0-5\n",
+        ),
+        # a Contact's id given for the connection's lead kind (Account ids begin 001)
+        (
+            "0035g0000000002",
+            "error: '0035g0000000002' is a contact id (prefix 003), not a lead's (00Q): give "
+            "--kind contact\n",
         ),
     ],
 )
