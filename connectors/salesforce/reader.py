@@ -327,7 +327,7 @@ class Reader:
         selection = self.selection(kind, fields, event_types)
         cursor = ReadCursor.decode(resume) if resume else None
         soql = self._incremental_soql(selection, self._start(since), cursor)
-        return FirstQuery(soql, write_reserve + 1 + len(selection.joined(full=False)))
+        return FirstQuery(soql, _incremental_page_calls(selection, write_reserve))
 
     def _start(self, since: datetime | None) -> str | None:
         return soql_datetime((since - self.overlap).astimezone(UTC)) if since is not None else None
@@ -360,9 +360,10 @@ class Reader:
         restarted_from: ReadCursor | None = None
         while True:
             soql = self._incremental_soql(selection, start, position)
-            joined = selection.joined(full=False)
             try:
-                for rows in self.query_pages(soql, reserve + 1 + len(joined), first=first):
+                for rows in self.query_pages(
+                    soql, _incremental_page_calls(selection, reserve), first=first
+                ):
                     children_of = self._page_children(selection, rows, reserve)
                     records = []
                     for row in rows:
@@ -685,3 +686,9 @@ def _rows_with_children(rows: list[dict[str, Any]]) -> int:
 def pages_needed(count: int, per_call: int) -> int:
     """Calls to move `count` items `per_call` at a time."""
     return math.ceil(count / per_call) if count else 0
+
+
+def _incremental_page_calls(selection: _Selection, reserve: int) -> int:
+    """Calls one page of an incremental read needs room for in the daily share: its query,
+    one per activity object queried on its own for the page, and the writes reserved."""
+    return reserve + 1 + len(selection.joined(full=False))

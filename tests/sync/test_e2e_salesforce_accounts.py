@@ -101,6 +101,20 @@ def demo(sb: SalesforceSandbox, who_id: str, stamp: int) -> None:
     )
 
 
+def retitle(sb: SalesforceSandbox, contact_ids: list[str]) -> None:
+    """A sales rep gives these Contacts a new title now."""
+    with sb.store.lock:
+        for contact_id in contact_ids:
+            assert not sb.store.update(
+                "Contact",
+                contact_id,
+                {"Title": "Chief Financial Officer"},
+                user=sb.store.sales_users[0],
+                auto_assign=False,
+                stamp=sb.store.now(),
+            )
+
+
 def later(sb: SalesforceSandbox, minutes: int) -> datetime:
     """Move the org's clock `minutes` on and return the matching run time."""
     sb.store.advance(minutes * 60)
@@ -168,16 +182,7 @@ def test_accounts_are_scored_from_contacts_and_matched_leads_and_recomputed(worl
     account_id = next(a for a in ids if len(by_account.get(a, [])) >= 2)
     contact_id = by_account[account_id][0]
     run_at = later(sb, 10)
-    with sb.store.lock:
-        errors = sb.store.update(
-            "Contact",
-            contact_id,
-            {"Title": "Chief Financial Officer"},
-            user=sb.store.sales_users[0],
-            auto_assign=False,
-            stamp=sb.store.now(),
-        )
-    assert errors == []
+    retitle(sb, [contact_id])
     changed = engine.run("account", accounts, RunOptions(), now=run_at)
     assert (changed.mode, changed.status, changed.counts.read) == ("incremental", "succeeded", 1)
     stored = engine.store.previous_scores("sf", "account", [account_id])[account_id]

@@ -17,7 +17,7 @@ from sandbox.salesforce import SalesforceSandbox
 from sync.engine import Engine, RunOptions
 from sync.shutdown import stop_checkpoint
 from sync.state.store import StateStore
-from tests.sync.test_e2e_salesforce_accounts import MODELS, NOW, connector, later
+from tests.sync.test_e2e_salesforce_accounts import MODELS, NOW, connector, later, retitle
 
 LEADS = 600
 
@@ -57,20 +57,6 @@ def world(tmp_path):
     conn.close()
     store.close()
     sb.stop()
-
-
-def retitle(sb: SalesforceSandbox, contact_ids: list[str]) -> None:
-    """A sales rep gives these Contacts a new title now."""
-    with sb.store.lock:
-        for contact_id in contact_ids:
-            assert not sb.store.update(
-                "Contact",
-                contact_id,
-                {"Title": "Chief Financial Officer"},
-                user=sb.store.sales_users[0],
-                auto_assign=False,
-                stamp=sb.store.now(),
-            )
 
 
 def test_quiet_one_changed_person_and_many_changed_accounts(world):
