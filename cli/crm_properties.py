@@ -1,23 +1,28 @@
 """The configured models checked against their CRM's property lists.
 
 `validate --config` runs it for every connection and object; `backtest` and `calibrate` with
-`--config` run `unknown_in_crm` for the model they try before reading any record.
+`--config` run `unknown_in_crm` for the model they try before reading any record. The property
+lists are API calls like any other: recorded in the state store under the command's name and
+counted against the connection's daily cap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from config.account_links import ACCOUNT_MEMBERS
 from config.errors import Problem, ProblemsError, UserError
 from config.loader import load_config, load_configured
+from config.model_group import ModelGroup
 from config.model_refs import Walk, unknown_properties
 from config.settings import ConnectionSettings
 from connectors.base import Connector
 from connectors.property_names import PropertyLister, RelationshipWalker
 from scoring.model import ScoringModel
-from sync.connections import build_connector
+from sync.account_day import daily_window
+from sync.connections import metered_connector
+from sync.run import utc_now
 
 #: Related-record names a connector reads where the CRM has no relationship paths, by (CRM,
 #: kind): the prefix and the related kind whose property list holds the rest (HubSpot contacts
@@ -117,28 +122,44 @@ def validate_config(config: str, secrets_dir: str | None, echo: Callable[[str], 
         models, groups = load_configured(loaded)
     except UserError as exc:
         return [str(exc)]
+    from cli.commands.runs import open_store  # the store only when the config loaded
+
     problems: list[str] = []
-    for conn in loaded.settings.connections:
-        connector = build_connector(conn)
-        try:
-            for obj in conn.objects:
-                group = groups.get((conn.name, obj.kind))
-                model = (
-                    models[(conn.name, obj.kind)]
-                    if group is None
-                    else next(s.model for s in group.slots if s.namespace == obj.namespace)
-                )
-                found = unknown_in_crm(
-                    conn=conn, connector=connector, kind=obj.kind, model=model, model_path=obj.model
-                )
-                if found:
-                    problems.append(str(ProblemsError(found)))
-                    continue
-                checked = "not checked (no property list)" if found is None else "all found"
-                echo(
-                    f"OK {conn.name} {obj.kind}: model '{model.name}' ({model.version}), "
-                    f"properties {checked}"
-                )
-        finally:
-            connector.close()
+    store = open_store(loaded.settings)
+    try:
+        for conn in loaded.settings.connections:
+            day = daily_window(store, conn, utc_now())
+            with metered_connector(store, conn, command="validate", day=day) as (connector, _):
+                problems += _validate_connection(conn, connector, models, groups, echo)
+    finally:
+        store.close()
+    return problems
+
+
+def _validate_connection(
+    conn: ConnectionSettings,
+    connector: Connector,
+    models: Mapping[tuple[str, str], ScoringModel],
+    groups: Mapping[tuple[str, str], ModelGroup],
+    echo: Callable[[str], None],
+) -> list[str]:
+    problems: list[str] = []
+    for obj in conn.objects:
+        group = groups.get((conn.name, obj.kind))
+        model = (
+            models[(conn.name, obj.kind)]
+            if group is None
+            else next(s.model for s in group.slots if s.namespace == obj.namespace)
+        )
+        found = unknown_in_crm(
+            conn=conn, connector=connector, kind=obj.kind, model=model, model_path=obj.model
+        )
+        if found:
+            problems.append(str(ProblemsError(found)))
+            continue
+        checked = "not checked (no property list)" if found is None else "all found"
+        echo(
+            f"OK {conn.name} {obj.kind}: model '{model.name}' ({model.version}), "
+            f"properties {checked}"
+        )
     return problems

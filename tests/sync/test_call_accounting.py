@@ -64,6 +64,7 @@ def world(tmp_path) -> Iterator[World]:
 def test_the_tools_calls_are_recorded_and_counted_with_the_runs(world, capsys):
     config = str(world.config)
     steps = (
+        ("validate", ["validate", "--config", config]),
         ("setup", ["setup", "--config", config, "--apply"]),
         ("sync", ["sync", "--config", config, "--full", "--now", NOW]),
         ("backtest", ["backtest", "--config", config, "--format", "json"]),
@@ -75,7 +76,7 @@ def test_the_tools_calls_are_recorded_and_counted_with_the_runs(world, capsys):
         assert main(args) == 0
         expected[command] = world.served() - before
         assert world.spent() == {k: v for k, v in expected.items() if v}, command
-    assert all(expected[c] > 0 for c in ("backtest", "preview"))
+    assert all(expected[c] > 0 for c in ("validate", "backtest", "preview"))
     total = sum(expected.values())
     assert total == world.served()
     capsys.readouterr()
