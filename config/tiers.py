@@ -85,11 +85,12 @@ def rule_places(path: Path) -> dict[str, tuple[int, int, str]]:
     places: dict[str, tuple[int, int, str]] = {}
     if not isinstance(tree, CommentedMap):
         return places
+    lists: list[tuple[str, object]] = []
     for dimension in ("fit", "interest"):
         section = tree.get(dimension)
         if not isinstance(section, CommentedMap):
             continue
-        lists: list[tuple[str, object]] = [(f"{dimension}.rules", section.get("rules"))]
+        lists.append((f"{dimension}.rules", section.get("rules")))
         groups = section.get("groups")
         if isinstance(groups, CommentedSeq):
             lists += [
@@ -97,14 +98,15 @@ def rule_places(path: Path) -> dict[str, tuple[int, int, str]]:
                 for g, group in enumerate(groups)
                 if isinstance(group, CommentedMap)
             ]
-        members = tree.get("members") if dimension == "interest" else None
-        if isinstance(members, CommentedMap):
-            lists.append(("members.rollup", members.get("rollup")))
-        for prefix, rules in lists:
-            if not isinstance(rules, CommentedSeq):
-                continue
-            for index, rule in enumerate(rules):
-                if isinstance(rule, CommentedMap) and isinstance(rule.get("name"), str):
-                    row, col = rules.lc.item(index)
-                    places[rule["name"]] = (row + 1, col + 1, f"{prefix}[{index}]")
+    # roll-ups add to interest, but a model may have them without an `interest` section
+    members = tree.get("members")
+    if isinstance(members, CommentedMap):
+        lists.append(("members.rollup", members.get("rollup")))
+    for prefix, rules in lists:
+        if not isinstance(rules, CommentedSeq):
+            continue
+        for index, rule in enumerate(rules):
+            if isinstance(rule, CommentedMap) and isinstance(rule.get("name"), str):
+                row, col = rules.lc.item(index)
+                places[rule["name"]] = (row + 1, col + 1, f"{prefix}[{index}]")
     return places

@@ -159,7 +159,7 @@ def test_members_section_keeps_versions_of_models_without_it():
 
 @pytest.mark.parametrize(
     ("name", "kind", "rules", "rollups"),
-    [("hubspot-companies", "company", 6, 3), ("salesforce-accounts", "account", 6, 3)],
+    [("hubspot-companies", "company", 6, 2), ("salesforce-accounts", "account", 6, 3)],
 )
 def test_example_account_models_load(name, kind, rules, rollups):
     m = load_model(f"config/examples/models/{name}.yaml")

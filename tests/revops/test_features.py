@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from config.model_loader import load_model
+from config.model_loader import load_model, parse_model
 from config.record_files import read_records
 from revops.features import model_units, needs_trace, rule_activity
 from scoring.types import Event, Record
@@ -82,12 +82,19 @@ def person(pid, title, interest, *events):
     return Record(pid, "contact", {"jobtitle": title}, events, None, {"interest": interest})
 
 
+#: The example account model with a member-events roll-up (HubSpot's carry no URL to test).
+VISITS = "    - {name: Recent visits, event: page_view, within_days: 30, points: 4, max: 20}\n"
+
+
 @pytest.mark.parametrize("traced", [False, True])
 def test_roll_up_units_of_an_account_model(traced):
-    model = load_model(ACCOUNTS)
+    text = ACCOUNTS.read_text(encoding="utf-8")
+    anchor = "    - name: Buying committee\n"
+    assert text.count(anchor) == 1
+    model = parse_model(text.replace(anchor, VISITS + anchor), str(ACCOUNTS))
     assert [u.key for u in model_units(model)][-5:] == [
         "Hottest people",
-        "Pricing visits",
+        "Recent visits",
         "Buying committee [2-2]",
         "Buying committee [3-4]",
         "Buying committee [5+]",
@@ -103,8 +110,9 @@ def test_roll_up_units_of_an_account_model(traced):
     values = dict(zip([u.key for u in activity.units], activity.matrix[0].tolist(), strict=True))
     # top 3 interest x role weight: (60x2 + 30 + 0) / 3 = 50 (x 0.6 = 30 points)
     assert values["Hottest people"] == pytest.approx(50.0)
-    # one pricing view today by a decision maker: 4 points x weight 2 = 8 points, value 2
-    assert values["Pricing visits"] == pytest.approx(2.0)
+    # a view today by a decision maker (4 points x weight 2) and one 3 days ago by an engineer
+    # (4 points): 12 points, value 3
+    assert values["Recent visits"] == pytest.approx(3.0)
     # engaged within 14 days, counted by role: 2 + 1 + 1 = 4 -> the 3-4 band
     assert [values[f"Buying committee [{b}]"] for b in ("2-2", "3-4", "5+")] == [0.0, 1.0, 0.0]
     quiet_hits = dict(zip([u.key for u in activity.units], activity.hits[1].tolist(), strict=True))

@@ -118,12 +118,17 @@ HOTTEST = "score: interest, aggregate: top_mean, top: 3"
 
 
 def test_edits_reach_the_roll_up_rules_of_an_account_model():
-    text = (
+    example = (
         Path(__file__).resolve().parents[2] / "config/examples/models/hubspot-companies.yaml"
     ).read_text()
+    anchor = "    - name: Buying committee\n"
+    assert example.count(anchor) == 1
+    # a member-events roll-up in block style, whose `max` an edit reaches
+    visits = "    - name: Recent visits\n      event: page_view\n      points: 4\n      max: 20\n"
+    text = example.replace(anchor, visits + anchor)
     edits = Edits(
         points={("Hottest people", None): 0.25, ("Buying committee", 2): 55},
-        rule_max={"Pricing visits": 30},
+        rule_max={"Recent visits": 30},
     )
     out = apply_edits(text, edits)
     diff = [line for line in unified_diff(text, out, "a", "b").splitlines() if line[:1] in "+-"]
@@ -140,5 +145,5 @@ def test_edits_reach_the_roll_up_rules_of_an_account_model():
     members = parse_model(out, "b").spec.members
     assert members is not None
     rollups = {r.name: r for r in members.rollups}
-    assert (rollups["Hottest people"].points, rollups["Pricing visits"].max) == (0.25, 30.0)
+    assert (rollups["Hottest people"].points, rollups["Recent visits"].max) == (0.25, 30.0)
     assert rollups["Buying committee"].bands[2].points == 55.0

@@ -1,0 +1,89 @@
+"""Rules reading events their CRM never yields: a HubSpot company's member roll-ups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli.main import main
+from config.crm_events import HUBSPOT_MEMBER_EVENTS, unprovided_event_problems
+from config.model_loader import load_model
+from connectors.hubspot.members import MEMBER_DATES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPANY = """\
+name: companies
+object: company
+members:
+  rollup:
+    - {name: Hottest, score: interest}
+    - {name: Meetings, event: meeting, points: 5}
+    - {name: Pricing, event: page_view, where: {url: {contains: /pricing}}, points: 4}
+    - {name: Any visit, event: page_view, where: {url: {missing: true}}, points: 1}
+    - {name: Forms, event: form_submission, within_days: 30, points: 4}
+    - name: Calls
+      breadth: {within_days: 14, events: [meeting, call]}
+      bands: [{min: 1, points: 5}]
+    - name: Mixed
+      breadth: {within_days: 14, events: [call, email_click]}
+      bands: [{min: 1, points: 5}]
+    - {name: Everyone, breadth: {within_days: 14}, bands: [{min: 1, points: 5}]}
+"""
+SERVED = "page_view, form_submission, email_open, email_click, email_reply"
+
+
+def test_the_member_event_types_are_the_connectors():
+    assert set(HUBSPOT_MEMBER_EVENTS) == set(MEMBER_DATES)
+
+
+def test_hubspot_company_roll_ups_no_member_event_can_match_are_refused(tmp_path):
+    path = tmp_path / "companies.yaml"
+    path.write_text(COMPANY, encoding="utf-8")
+    model = load_model(path)
+    assert [str(p) for p in unprovided_event_problems("hubspot", path, model)] == [
+        f"{path}:6:7 members.rollup[1]: rule 'Meetings': HubSpot keeps no meeting date on a "
+        "contact, so a company's members have no such events and the rule never fires; member "
+        f"events on HubSpot: {SERVED}",
+        f"{path}:7:7 members.rollup[2]: rule 'Pricing': HubSpot member events are the dates a "
+        "contact keeps, without attributes, so its 'where' never holds and the rule never "
+        f"fires on a company; member events on HubSpot: {SERVED}",
+        f"{path}:10:7 members.rollup[5]: rule 'Calls': HubSpot keeps no call or meeting date on "
+        "a contact, so a company's members have no such events and the rule never fires; "
+        f"member events on HubSpot: {SERVED}",
+    ]
+
+
+def test_validate_config_exits_2_at_the_dead_roll_up(tmp_path, capsys):
+    models = tmp_path / "companies.yaml"
+    models.write_text(COMPANY, encoding="utf-8")
+    config = tmp_path / "leadsync.yaml"
+    config.write_text(
+        f"state_url: sqlite:///{tmp_path}/state.db\n"
+        "connections:\n"
+        "  - name: hub\n"
+        "    crm: hubspot\n"
+        '    hubspot: {access_token: "t"}\n'
+        f"    objects: [{{kind: company, model: {models}}}]\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{models}:6:7 members.rollup[1]: rule 'Meetings': HubSpot keeps no meeting" in err
+    assert f"{models}:7:7 members.rollup[2]: rule 'Pricing': HubSpot member events" in err
+
+
+def test_salesforce_accounts_keep_their_own_rule(tmp_path):
+    path = tmp_path / "accounts.yaml"
+    path.write_text(COMPANY.replace("object: company", "object: account"), encoding="utf-8")
+    model = load_model(path)
+    # Salesforce members have meetings and calls; it lacks web events only
+    problems = [str(p) for p in unprovided_event_problems("salesforce", path, model)]
+    assert [p.split(": rule ")[1].split(" reads")[0] for p in problems] == [
+        "'Pricing'",
+        "'Any visit'",
+        "'Forms'",
+    ]
+
+
+def test_the_example_company_model_has_no_dead_roll_up():
+    path = ROOT / "config" / "examples" / "models" / "hubspot-companies.yaml"
+    assert unprovided_event_problems("hubspot", path, load_model(path)) == []
