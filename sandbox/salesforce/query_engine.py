@@ -6,7 +6,8 @@ records and keeps the matching ids, ordered, in a server-side cursor. Pages are 
 cursor: a page holds up to `batchSize` rows, children of subqueries included (Salesforce counts
 child rows toward the batch size), and `nextRecordsUrl` names the cursor and the offset reached
 (`/services/data/v62.0/query/01g...-2000`). A user holds at most 10 open cursors; the oldest is
-dropped (then `INVALID_QUERY_LOCATOR`), as in Salesforce.
+dropped (then `INVALID_QUERY_LOCATOR`), as Salesforce did before API 56.0: it has since removed
+the limit and keeps a cursor's results for 2 days, so the sandbox is the stricter of the two.
 
 A query selecting two or more custom long text area fields (its subqueries included) gets pages
 of at most 200 rows whatever `batchSize` asks, as Salesforce documents ("Change the Batch Size in
@@ -481,9 +482,9 @@ class QueryEngine:
         return self._page(cursor, 0, batch_size, version)
 
     def drop_cursors(self) -> int:
-        """Forget every open query cursor, as Salesforce does with locators left idle for 15
-        minutes: the next `nextRecordsUrl` of any of them is `INVALID_QUERY_LOCATOR`. Returns
-        how many were open."""
+        """Forget every open query cursor, as Salesforce did with locators left idle for 15
+        minutes (before API 56.0; now when they expire after 2 days): the next `nextRecordsUrl`
+        of any of them is `INVALID_QUERY_LOCATOR`. Returns how many were open."""
         with self._lock:
             count = len(self._cursors) + len(self._child_cursors)
             self._cursors.clear()
