@@ -5,7 +5,10 @@ Headers follow https://developers.hubspot.com/docs/api/usage-details ("Rate limi
 `X-HubSpot-RateLimit-Daily` and `-Daily-Remaining` (not sent for OAuth-authenticated calls),
 `-Interval-Milliseconds`, `-Max`, `-Remaining`, and the deprecated `-Secondly` and
 `-Secondly-Remaining`; responses of the search endpoints carry none of them. OAuth-authenticated
-calls have no daily limit. A 429 names the policy (`TEN_SECONDLY_ROLLING`, `DAILY`, or
+calls have no daily limit and a ten-second limit of their own, 100 whatever the tier
+(`OAUTH_PER_WINDOW`; developers.hubspot.com/apisbytier: "Apps using OAuth are only subject to a
+limit of 100 requests every 10 seconds"), or the general one when a sandbox is started with a
+lower one. A 429 names the policy (`TEN_SECONDLY_ROLLING`, `DAILY`, or
 `SECONDLY` for search) and has no Retry-After. Search requests and association batch reads are
 exempt from the ten-second window (the OpenAPI specs mark them `x-hubspot-rate-limit-exemptions:
 ["ten-secondly"]`): they count against the day, search against its own per-second limit, the
@@ -27,6 +30,9 @@ from dataclasses import dataclass, field
 
 from sandbox.httpserver import Response
 from sandbox.hubspot import errors
+
+#: Calls per rolling ten seconds an OAuth app's installation may make, whatever the tier.
+OAUTH_PER_WINDOW = 100
 
 
 @dataclass
@@ -96,7 +102,7 @@ class RateLimiter:
             # limit headers will now appear for OAuth authenticated calls").
             if not oauth and bucket.daily >= self.daily:
                 refusal = errors.rate_limited("DAILY", "You have reached your daily limit.")
-            elif not exempt and len(window) >= self.per_window:
+            elif not exempt and len(window) >= self._per_window(oauth=oauth):
                 refusal = errors.rate_limited(
                     "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."
                 )
@@ -124,6 +130,10 @@ class RateLimiter:
             headers = {} if exempt else self._headers(bucket, now, oauth=oauth)
         return refusal, headers
 
+    def _per_window(self, *, oauth: bool) -> int:
+        """The ten-second limit of a private app's calls, or of an OAuth app's."""
+        return min(self.per_window, OAUTH_PER_WINDOW) if oauth else self.per_window
+
     def _full(self, burst: deque[float], now: float) -> bool:
         """Whether the association endpoints' window holds its limit (older calls dropped)."""
         while burst and burst[0] <= now - self.window_s:
@@ -143,7 +153,8 @@ class RateLimiter:
 
     def _headers(self, bucket: _Bucket, now: float, *, oauth: bool) -> dict[str, str]:
         used = len(bucket.window)
-        secondly = max(1, self.per_window * 1.0 / self.window_s)
+        limit = self._per_window(oauth=oauth)
+        secondly = max(1, limit * 1.0 / self.window_s)
         last_second = 0
         for moment in reversed(bucket.window):
             if moment <= now - 1.0:
@@ -151,8 +162,8 @@ class RateLimiter:
             last_second += 1
         headers = {
             "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.window_s * 1000)),
-            "X-HubSpot-RateLimit-Max": str(self.per_window),
-            "X-HubSpot-RateLimit-Remaining": str(max(0, self.per_window - used)),
+            "X-HubSpot-RateLimit-Max": str(limit),
+            "X-HubSpot-RateLimit-Remaining": str(max(0, limit - used)),
             "X-HubSpot-RateLimit-Secondly": str(int(secondly)),
             "X-HubSpot-RateLimit-Secondly-Remaining": str(max(0, int(secondly) - last_second)),
         }

@@ -246,3 +246,15 @@ def test_oauth_calls_have_no_daily_limit():
         token = _refresh(box).json()["access_token"]
         assert [_get(box, token).status_code for _ in range(4)] == [200, 200, 200, 200]
         assert [_get(box, box.token).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_oauth_calls_have_a_ten_second_limit_of_100_whatever_the_tier():
+    with _box(Clock(), tier="enterprise") as box:  # private apps: 190 per ten seconds
+        token = _refresh(box).json()["access_token"]
+        replies = [_get(box, token) for _ in range(101)]
+        assert [r.status_code for r in replies] == [200] * 100 + [429]
+        assert replies[0].headers["X-HubSpot-RateLimit-Max"] == "100"
+        assert replies[-1].json()["policyName"] == "TEN_SECONDLY_ROLLING"
+        assert replies[-1].headers["X-HubSpot-RateLimit-Remaining"] == "0"
+        private = _get(box, box.token)  # the private app's window is its own, and larger
+        assert (private.status_code, private.headers["X-HubSpot-RateLimit-Max"]) == (200, "190")

@@ -78,11 +78,20 @@ def setup(tmp_path, tier: str) -> Iterator[tuple[HubSpotSandbox, HubSpotConnecto
         sandbox.stop()
 
 
-def event_pages(sandbox: HubSpotSandbox, ids: Any) -> int:
-    """Events API calls a read of these contacts' web events takes (100 events a page)."""
+def event_pages(sandbox: HubSpotSandbox, ids: Any, after: datetime | None = None) -> int:
+    """Events API calls a read of these contacts' web events (occurred at or after `after`)
+    takes, 100 events a page."""
     table = sandbox.store.table("contacts")
+    low = -math.inf if after is None else after.timestamp() * 1000
     return sum(
-        max(1, math.ceil(len(contact_events(sandbox.store, table.rows[int(i)])) / 100)) for i in ids
+        max(
+            1,
+            math.ceil(
+                sum(1 for at, _ in contact_events(sandbox.store, table.rows[int(i)]) if at >= low)
+                / 100
+            ),
+        )
+        for i in ids
     )
 
 
@@ -141,3 +150,46 @@ def test_an_events_api_403_fails_the_run_naming_source_rules_and_fix(setup) -> N
     # nothing half-scored: no write reached the CRM, no score was stored
     assert (result.counts.scored, result.counts.written) == (0, 0)
     assert "POST /crm/v3/objects/{object}/batch/update" not in sandbox.request_counts()
+
+
+WINDOWED = """\
+name: web-windowed
+object: contact
+fit:
+  max: 100
+  rules:
+    - {name: Free email domain, if: {email: {domain_in: [gmail.com]}}, points: -10}
+interest:
+  max: 100
+  rules:
+    - {name: Demo request, event: form_submission, points: 50, within_days: 14}
+    - {name: Recent page, event: page_view, points: 5, max: 20, within_days: 30}
+    - {name: Quarter pages, event: page_view, points: 1, max: 10, within_days: 90}
+"""
+
+
+def test_the_events_api_is_asked_only_for_the_window_the_model_can_score(setup) -> None:
+    sandbox, _, engine, clock = setup
+    sent = sandbox.journal("GET /events/v3/events/")
+    result = engine.run(
+        "contact", parse_model(WINDOWED, "w.yaml"), RunOptions(full=True), now=clock.now()
+    )
+    assert result.finished
+    # both types in one call: from the longest horizon of the rules on either (90 days)
+    bound = clock.now() - timedelta(days=90)
+    afters = {datetime.fromisoformat(q["occurredAfter"][0]) for q in sent}
+    assert afters == {bound}
+    # one call per active contact and 100 events of the window, fewer than all their events take
+    assert len(sent) == event_pages(sandbox, active(sandbox), after=bound)
+    assert len(sent) < event_pages(sandbox, active(sandbox))
+
+
+def test_a_model_scoring_events_of_any_age_asks_for_every_event(setup) -> None:
+    sandbox, _, engine, clock = setup
+    sent = sandbox.journal("GET /events/v3/events/")
+    model = parse_model(MODEL, "web.yaml")
+    result = engine.run("contact", model, RunOptions(full=True), now=clock.now())
+    assert result.finished
+    # half-life decay scores a page view of any age: every event, no occurredAfter
+    assert len(sent) == event_pages(sandbox, active(sandbox))
+    assert [q for q in sent if "occurredAfter" in q] == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from connectors.hubspot.reading import ObjectSpec, search_page
+
 from .conftest import live_ids, read_all
 
 
@@ -59,3 +61,18 @@ def test_association_reads_refused_for_their_own_burst_limit_are_retried(
 
     assert seen(records) == seen(plain)
     assert any(r.properties["company.industry"] for r in records)
+
+
+def test_searches_take_no_slot_of_the_clients_ten_second_budget(make_sandbox, make_api, clock):
+    # a Free portal's budget is 100 calls per ten seconds; 150 searches in the same instant go
+    # out without a hold, paced only by search's own per-second limit (here set out of reach)
+    sandbox = make_sandbox(contacts=10, search_per_second=1000, rate_limit_10s=100)
+    api = make_api(sandbox, tier="free", search_per_second=1000)
+    contacts = ObjectSpec("contact", "contacts", "lastmodifieddate")
+    for _ in range(150):
+        assert len(search_page(api, contacts, {"limit": 1})["results"]) == 1
+    assert (api.usage.by_endpoint["objects.search"], clock.sleeps) == (150, [])
+    # and the budget is whole for ordinary calls of the same instant
+    for _ in range(100):
+        api.call("properties.read", api.properties_core.get_by_name, "contacts", "email")
+    assert clock.sleeps == []

@@ -338,3 +338,11 @@ def test_429s_of_exempt_association_reads_back_off(make_sandbox, make_connector,
     assert statuses(sandbox)["429"] == 2
     # the backoff's first two steps (0.25 s, then 0.5 s), not 10 s / 190 / 2 each
     assert clock.sleeps == [0.25, 0.5]
+
+
+def test_an_oauth_app_budgets_100_calls_per_ten_seconds_on_any_tier(make_sandbox, make_connector):
+    sandbox = make_sandbox(contacts=30)
+    # before any reply's headers could say so: HubSpot holds OAuth apps to 100
+    assert repr(oauth_connector(make_connector, sandbox)) == "HubSpotConnector(tier_limit=100)"
+    private = make_connector(sandbox, tier="enterprise")
+    assert repr(private) == "HubSpotConnector(tier_limit=190)"
