@@ -11,6 +11,7 @@ import pytest
 from config.errors import ProblemsError, UserError
 from config.loader import load_config, load_models
 from config.settings import parse_duration
+from config.yaml_depth import MAX_DEPTH
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
 
@@ -267,6 +268,15 @@ def test_yaml_syntax_errors_are_located(folder):
     (problem,) = info.value.problems
     assert (problem.line, problem.column) == (3, 1)
     assert problem.message.startswith("invalid YAML:")
+
+
+def test_yaml_nested_past_the_bound_is_located_not_a_recursion_error(folder):
+    path = write(folder, BASE + "extra: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ProblemsError) as info:
+        load_config(path)
+    (problem,) = info.value.problems
+    assert (problem.line, problem.column) == (8, 8 + MAX_DEPTH - 1)
+    assert problem.message == f"invalid YAML: nested more than {MAX_DEPTH} levels deep"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from config.errors import ProblemsError
 from config.model_conditions import MAX_NESTING
 from config.model_loader import parse_model
+from config.yaml_depth import MAX_DEPTH
 from scoring import explain, score
 from scoring.patterns import compile_pattern, pattern_problem
 from scoring.types import Record
@@ -106,3 +107,29 @@ def test_conditions_nested_to_the_limit_still_score() -> None:
     model = parse_model(nested(MAX_NESTING - 2), "m.yaml")  # even: nots cancel out
     assert score(Record("1", "contact", {"jobtitle": "vp"}), model, NOW).fit == 1
     assert explain(Record("1", "contact", {"jobtitle": "vp"}), model, NOW).result.fit == 1
+
+
+def nested_all(depth: int) -> str:
+    """Conditions `depth` deep in all/any: two YAML levels (a mapping and a list) each."""
+    cond = "{jobtitle: {contains: vp}}"
+    for level in range(depth):
+        cond = "{" + ("all" if level % 2 else "any") + ": [" + cond + "]}"
+    return HEAD + f"fit:\n  rules:\n    - {{name: N, if: {cond}, points: 1}}\n"
+
+
+def test_conditions_nested_120_deep_in_all_and_any_get_a_located_error() -> None:
+    text = nested_all(120)
+    [problem] = problems(text)
+    # the rule's mapping is the 4th level (document, fit, rules): past the bound is the
+    # (MAX_DEPTH - 3)th bracket after it
+    openings = [i for i, c in enumerate(text.splitlines()[4]) if c in "{["]
+    column = openings[MAX_DEPTH - 3] + 1
+    assert problem == (
+        f"models/b2b.yaml:5:{column}: YAML nested more than {MAX_DEPTH} levels deep "
+        f"(conditions nest at most {MAX_NESTING} all/any/not): flatten it"
+    )
+
+
+def test_conditions_nested_in_all_and_any_to_the_limit_still_score() -> None:
+    model = parse_model(nested_all(MAX_NESTING - 1), "m.yaml")
+    assert score(Record("1", "contact", {"jobtitle": "vp"}), model, NOW).fit == 1
