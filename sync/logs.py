@@ -19,7 +19,10 @@ from typing import Any, TextIO
 from config.redaction import redact
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+#: The lookbehind starts a match only where a run of local-part characters starts: without it a
+#: long run with no `@domain` after it was scanned again from each of its characters, time
+#: growing with the square of the line (2.5 s for a 40,000-character line).
+_EMAIL = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def mask_personal(line: str) -> str:

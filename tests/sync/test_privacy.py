@@ -10,7 +10,7 @@ import stat
 from scoring.types import Event, Record
 from sync.leadership import leadership_for
 from sync.lock import lock_file, run_lock
-from sync.logs import setup_logging
+from sync.logs import mask_personal, setup_logging
 from sync.state.inputs import MAX_STORED_CHARS, InputsEncoder
 from sync.state.records import CursorState
 from sync.state.store import StateStore
@@ -72,6 +72,17 @@ def test_logs_mask_email_addresses_unless_asked_to_keep_them():
     assert json.loads(json_line)["to"] == "<email>"
     assert text_line.endswith("leadsync.test: CRM said: <email> is invalid")
     assert kept.endswith("CRM said: ann.lee+x@acme.example is invalid")
+
+
+def test_the_email_mask_takes_whole_addresses_beside_any_punctuation():
+    assert mask_personal(
+        'refused: "ann@b.io", <x@y.com> (jo.doe+1@acme.co.uk); mailto:z@q.org.'
+    ) == ('refused: "<email>", <<email>> (<email>); mailto:<email>.')
+    # a run of local-part characters is one match from its start, as before the lookbehind
+    assert mask_personal("owner=jo@x.com") == "<email>"
+    # text with an @ and no address stays whole, however long its runs
+    long_run = "x" * 50_000 + "@ " + "a." * 5_000 + "@b"
+    assert mask_personal(long_run) == long_run
 
 
 def test_state_database_keeps_its_temporary_data_in_memory(tmp_path):
