@@ -17,14 +17,20 @@ import orjson
 
 
 def loads(raw: bytes | str) -> Any:
-    """Parse a reply; lone surrogates in strings become U+FFFD. `ValueError` when not JSON."""
+    """Parse a reply; lone surrogates in strings become U+FFFD. `ValueError` when not JSON, or
+    nested too deeply for the parser."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         # The standard library accepts lone surrogate escapes (as lone code points); only then
         # is the slower walk needed.
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        return without_lone_surrogates(json.loads(text))
+        try:
+            return without_lone_surrogates(json.loads(text))
+        except RecursionError:
+            # orjson refuses nesting past 1,024 levels; the standard library would recurse
+            # until the interpreter's limit: such a reply is no CRM's, and is not JSON to us
+            raise ValueError("reply nested too deeply to parse") from None
 
 
 def encodable(data: Any) -> Any:

@@ -91,6 +91,13 @@ def test_not_json_is_still_an_error() -> None:
         jsontext.loads(b"<html>502</html>")
 
 
+def test_a_reply_nested_past_the_parsers_depth_is_an_error_not_a_crash() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(ValueError, match=r"^reply nested too deeply to parse$"):
+        jsontext.loads(deep)
+    assert jsontext.loads(b"[" * 500 + b"]" * 500) == jsontext.loads("[" * 500 + "]" * 500)
+
+
 def test_a_lone_surrogate_from_hubspot_fails_neither_the_page_nor_the_run(tmp_path):
     sb = sandbox(150)
     try:
