@@ -57,13 +57,18 @@ def unprovided_event_problems(crm: str, path: Path, model: ScoringModel) -> list
         lacking = [e for e in events if e not in provided]
         if not lacking:
             continue
+        if len(lacking) == len(events):
+            why = f"which {crm} does not provide, so it never fires"
+        else:
+            # the rule's other types do fire: the lacking ones would only mislead its reader
+            why = f"which {crm} does not provide: remove them from its list"
         problems.append(
             located_at_rule(
                 path,
                 places,
                 name,
-                f"rule {name!r} reads {' and '.join(lacking)} events, which {crm} does not "
-                f"provide, so it never fires; {crm} provides {', '.join(provided)}",
+                f"rule {name!r} reads {' and '.join(lacking)} events, {why}; {crm} provides "
+                f"{', '.join(provided)}",
             )
         )
     if crm == "hubspot" and model.object == "company":

@@ -87,3 +87,25 @@ def test_salesforce_accounts_keep_their_own_rule(tmp_path):
 def test_the_example_company_model_has_no_dead_roll_up():
     path = ROOT / "config" / "examples" / "models" / "hubspot-companies.yaml"
     assert unprovided_event_problems("hubspot", path, load_model(path)) == []
+
+
+def test_a_salesforce_roll_up_listing_a_type_it_lacks_among_others_is_told_to_drop_it(tmp_path):
+    path = tmp_path / "accounts.yaml"
+    path.write_text(
+        "name: accounts\nobject: account\nmembers:\n  rollup:\n"
+        "    - name: Web or calls\n"
+        "      breadth: {within_days: 14, events: [page_view, call]}\n"
+        "      bands: [{min: 1, points: 5}]\n"
+        "    - name: Web only\n"
+        "      breadth: {within_days: 14, events: [page_view, form_submission]}\n"
+        "      bands: [{min: 1, points: 5}]\n",
+        encoding="utf-8",
+    )
+    provided = "email_open, email_click, email_reply, meeting, call, campaign_response"
+    assert [str(p) for p in unprovided_event_problems("salesforce", path, load_model(path))] == [
+        f"{path}:5:7 members.rollup[0]: rule 'Web or calls' reads page_view events, which "
+        f"salesforce does not provide: remove them from its list; salesforce provides {provided}",
+        f"{path}:8:7 members.rollup[1]: rule 'Web only' reads form_submission and page_view "
+        "events, which salesforce does not provide, so it never fires; salesforce provides "
+        f"{provided}",
+    ]
