@@ -113,6 +113,33 @@ def test_companies_are_scored_from_their_people_written_back_and_recomputed(worl
     assert calls["objects.batch_read"] == 2
 
 
+def test_a_contact_counts_in_every_company_it_is_associated_with_not_only_its_primary(world):
+    sb, conn, engine, people, accounts = world
+    links = sb.store.associations[("companies", "contacts")]
+    primary, other = [i for i, contacts in links.items() if contacts][:2]
+    contact = links[primary][0]
+    assert sb.store.associated("contacts", contact, "companies") == [primary]
+    sb.store.associate("contacts", contact, "companies", other)  # a second, unlabeled link
+    engine.run("contact", people, RunOptions(full=True), now=NOW)
+    run = engine.run("company", accounts, RunOptions(full=True), now=NOW)
+    assert (run.status, run.counts.failed) == ("succeeded", 0)
+
+    request = MemberRequest(accounts.rollup.properties, accounts.rollup.event_types)
+    records = conn.fetch("company", [str(primary), str(other)], accounts.properties, (),
+                         members=request)  # fmt: skip
+    assert {r.id: [m.id for m in r.members] for r in records} == {
+        str(primary): [str(c) for c in links[primary]],
+        str(other): [str(c) for c in links[other]],
+    }
+    assert links[other][-1] == contact  # a member of the company it is not primary for
+    # and the company's written result is its roll-up with that member in it
+    for record in records:
+        facts = record_facts(record.members, accounts.rollup, NOW)
+        assert outputs(sb, "companies", record.id)["interest"] == str(
+            score(record, accounts, NOW, members=facts).interest
+        )
+
+
 def test_contact_rules_read_their_company_result_from_the_same_connection(world):
     sb, conn, engine, people, accounts = world
     full = RunOptions(full=True)
