@@ -6,7 +6,7 @@
     │   └── Unreachable         no connection at all (refused, unknown host); names the URL
     ├── AuthError               credentials rejected or expired beyond refresh; a run cannot go on
     ├── MissingPermission        a scope or field permission is missing; names what to grant
-    │   └── SourceUnavailable   an engagement source refused (tier, scopes): names the event types
+    │   └── SourceUnavailable   a source rules read refused (tier, scopes): what it serves, the fix
     ├── BudgetExhausted         the connection's share of the daily API allowance is spent
     └── PermanentError          the CRM will never accept this request as sent (per call)
         └── RequestRejected     a 4xx over the request's content: with `status` 400, a record
@@ -53,14 +53,25 @@ class MissingPermission(ConnectorError):
 
 
 class SourceUnavailable(MissingPermission):
-    """An engagement source the model's rules need refused access (subscription tier, revoked
-    scopes). `source` names it, `event_types` the canonical event types it serves; the engine
-    adds the rules that use them to the message."""
+    """A source the model's rules read refused access (subscription tier, revoked scopes):
+    an engagement source (`event_types`, the canonical event types it serves) or a related
+    record's values (`fields`, the field prefixes it serves, such as `company.`). `source` names
+    it and `fix` says what to do; the engine adds the rules that read it to the message."""
 
-    def __init__(self, message: str, *, source: str, event_types: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        fix: str,
+        event_types: tuple[str, ...] = (),
+        fields: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.source = source
+        self.fix = fix
         self.event_types = event_types
+        self.fields = fields
 
 
 class BudgetExhausted(ConnectorError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from scoring.codegen import (
@@ -189,6 +190,28 @@ def _rule_properties(rule: RuleSpec) -> frozenset[str]:
     if rule.age_from:
         props |= {rule.age_from}
     return props
+
+
+def rules_reading(
+    spec: ModelSpec, event_types: Collection[str], prefixes: Collection[str]
+) -> list[str]:
+    """The names of the spec's rules, disqualifiers and overrides that read events of
+    `event_types` or a property beginning with one of `prefixes` (such as `company.`), in
+    the spec's order."""
+    starts = tuple(prefixes)
+
+    def reads(props: frozenset[str]) -> bool:
+        return bool(starts) and any(p.startswith(starts) for p in props)
+
+    rules = [
+        rule
+        for dim in (spec.fit, spec.interest)
+        for rule in (*dim.rules, *(r for g in dim.groups for r in g.rules))
+    ]
+    names = [r.name for r in rules if r.event in event_types or reads(_rule_properties(r))]
+    names += [d.name for d in spec.disqualify if reads(cond_properties(d.cond))]
+    names += [o.name for o in spec.overrides if reads(cond_properties(o.cond))]
+    return names
 
 
 def spec_properties(spec: ModelSpec) -> frozenset[str]:

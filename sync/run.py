@@ -39,7 +39,7 @@ from connectors.errors import (
     UnknownField,
 )
 from scoring.account_link import account_id, account_values, with_account
-from scoring.model import ScoringModel, event_horizon_days
+from scoring.model import ScoringModel, event_horizon_days, rules_reading
 from scoring.spec import ModelSpec
 from scoring.types import Record, ScoreResult
 from sync.account_day import learned_zone, remember_zone
@@ -633,21 +633,14 @@ class Run:
         }
 
     def unavailable(self, exc: SourceUnavailable) -> str:
-        """The message of a run that needs an engagement source the CRM refused."""
-        spec = self.model.spec
-        rules = [
-            rule.name
-            for dimension in (spec.fit, spec.interest)
-            for rule in (*dimension.rules, *(r for g in dimension.groups for r in g.rules))
-            if rule.event in exc.event_types
-        ]
+        """The message of a run that needs a source the CRM refused: the source, the model's
+        rules that read it and the fix."""
+        rules = rules_reading(self.model.spec, exc.event_types, exc.fields)
+        serves = [*exc.event_types, *(f"{prefix}<property>" for prefix in exc.fields)]
         return (
-            f"{exc}. Model {self.model.name!r} needs it for its {', '.join(exc.event_types)} "
+            f"{exc}. Model {self.model.name!r} needs it for its {', '.join(serves)} "
             f"rules ({', '.join(repr(r) for r in rules)}); nothing was scored without them. "
-            "Fix: set the connection's tier to the account's real tier (leadsync then refuses "
-            "such rules when the config loads), replace those rules with the rollup properties "
-            "(hs_analytics_num_page_views, num_conversion_events), or restore the scopes or "
-            "the Enterprise subscription"
+            f"Fix: {exc.fix}"
         )
 
     def _with_accounts(self, records: Sequence[Record]) -> list[Sequence[Record]]:

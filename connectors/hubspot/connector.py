@@ -6,6 +6,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,7 @@ from connectors.hubspot.enrichment import (
     Enricher,
     Wanted,
     company_fields,
+    company_reads,
 )
 from connectors.hubspot.history import read_history
 from connectors.hubspot.members import attach_members, changed_companies
@@ -296,9 +298,11 @@ class HubSpotConnector:
         if not company and not (results and results.values):
             return
         seen = hints.accounts_seen if hints is not None else None
-        changed = changed_companies_since(self._api, since_ms, company, seen) if company else {}
         stored = hints.stored if hints is not None else None
-        people = people_of(self._api, changed, read, company, stored, results=results)
+        # the company searches and associations serve `company.` values: a 403 names them
+        with company_reads() if company else nullcontext():
+            changed = changed_companies_since(self._api, since_ms, company, seen) if company else {}
+            people = people_of(self._api, changed, read, company, stored, results=results)
         if not people:
             return
         # every one of them is scored again: their events and company values are all needed

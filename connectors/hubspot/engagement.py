@@ -53,6 +53,12 @@ EMAIL_ROLLUPS = {
 }
 ACTIVITY_TYPES = ("meeting", "call")
 EVENTS_API = "the HubSpot Events API (GET /events/v3/events)"
+EVENTS_FIX = (
+    "set the connection's tier to the account's real tier (leadsync then refuses such rules "
+    "when the config loads), replace those rules with the rollup properties "
+    "(hs_analytics_num_page_views, num_conversion_events), or restore the scopes or the "
+    "Enterprise subscription"
+)
 EVENTS_LIMIT = 100
 #: Properties of an `e_submitted_form` event that may carry the form's name, most telling first;
 #: without them, `hs_form_id` goes through the Forms API.
@@ -159,6 +165,7 @@ class Engagement:
                     f"{EVENTS_API} refused access ({exc}); it serves Enterprise hubs with the "
                     "analytics read scope",
                     source=EVENTS_API,
+                    fix=EVENTS_FIX,
                     event_types=web,
                 ) from None
             for item in data.get("results") or []:

@@ -34,13 +34,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from connectors.errors import MissingPermission, SourceUnavailable
 from connectors.hubspot.associations import (
     ASSOCIATION_BATCH,
     BATCH_READ,
+    Link,
     primary,
     read_associations,
     read_records,
@@ -51,7 +54,9 @@ from connectors.hubspot.values import parse_time
 from scoring.types import Event, Record
 
 __all__ = [
+    "COMPANY_FIX",
     "COMPANY_PREFIX",
+    "COMPANY_READS",
     "GROUP",
     "HELD_GROUPS",
     "Enriched",
@@ -64,6 +69,34 @@ GROUP = ASSOCIATION_BATCH
 #: Groups of pages held waiting for partial batches before those batches are sent anyway.
 HELD_GROUPS = 4
 COMPANY_PREFIX = "company."
+#: The source of `company.<property>` values, and what to do when HubSpot refuses it.
+COMPANY_READS = (
+    "HubSpot's company reads for company context (contact -> company associations, "
+    "company batch reads and searches)"
+)
+COMPANY_FIX = (
+    "grant crm.objects.companies.read to the app (the private app's scopes, or the OAuth "
+    "app's scopes and a reinstall), or remove those rules"
+)
+
+
+@contextmanager
+def company_reads() -> Iterator[None]:
+    """Reads of company context: a 403 there becomes `SourceUnavailable` naming the source,
+    the `company.` prefix (the engine adds the rules that read it) and the fix."""
+    try:
+        yield
+    except SourceUnavailable:
+        raise
+    except MissingPermission as exc:
+        raise SourceUnavailable(
+            f"{COMPANY_READS} refused access ({exc})",
+            source=COMPANY_READS,
+            fix=COMPANY_FIX,
+            fields=(COMPANY_PREFIX,),
+        ) from None
+
+
 COMPANIES = "companies"
 
 Raw = dict[str, Any]
@@ -282,10 +315,7 @@ class Enricher(Generic[S]):
         if not jobs:
             return
         found_links = self._pool.map(
-            lambda job: read_associations(
-                self._api, "contacts", job[0], dict.fromkeys(c for c, _ in job[1])
-            ),
-            jobs,
+            lambda job: self._links_of(job[0], dict.fromkeys(c for c, _ in job[1])), jobs
         )
         for chunk in chunks:
             for _, group in chunk:
@@ -335,12 +365,18 @@ class Enricher(Generic[S]):
                     if event is not None:
                         events.append(event)
 
+    def _links_of(self, object_type: str, contacts: Collection[str]) -> dict[str, list[Link]]:
+        if object_type != COMPANIES:
+            return read_associations(self._api, "contacts", object_type, contacts)
+        with company_reads():
+            return read_associations(self._api, "contacts", object_type, contacts)
+
     def _fetch(self, object_type: str, ids: list[str]) -> dict[str, Raw]:
-        if object_type == COMPANIES:
-            names = self._company_properties
-        else:
+        if object_type != COMPANIES:
             names = self._engagement.activity_properties(object_type)
-        return read_records(self._api, object_type, ids, names)
+            return read_records(self._api, object_type, ids, names)
+        with company_reads():
+            return read_records(self._api, object_type, ids, self._company_properties)
 
     def _release(self, held: deque[_Group[S]]) -> Iterator[Enriched[S]]:
         while held and not held[0].waiting and not held[0].linking:

@@ -60,6 +60,7 @@ class AssociationsApi:
         results: list[dict[str, Any]] = []
         failures: list[dict[str, Any]] = []
         table = self.store.table(source)
+        to_singular = self.store.table(target).singular
         with self.store.lock:
             for item in inputs:
                 id_text = str(item["id"])
@@ -67,16 +68,7 @@ class AssociationsApi:
                     self.store.associated(source, int(id_text), target) if id_text.isdigit() else []
                 )
                 if not linked or int(id_text) not in table.rows:
-                    failures.append(
-                        {
-                            "status": "error",
-                            "category": "OBJECT_NOT_FOUND",
-                            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                            "message": f"No {target} is associated with {table.singular.lower()} "
-                            f"{id_text}.",
-                            "context": {"fromObjectId": [id_text]},
-                        }
-                    )
+                    failures.append(_no_associations(id_text, table.singular, to_singular))
                     continue
                 offset = _offset(item.get("after"))
                 if offset is None:
@@ -98,6 +90,22 @@ class AssociationsApi:
                     result["paging"] = {"next": {"after": token}}
                 results.append(result)
         return batch_response(results, failures, started)
+
+
+def _no_associations(id_text: str, singular: str, to_singular: str) -> dict[str, Any]:
+    """One input without links, as HubSpot reports it in a 207's `errors[]`."""
+    source, target = singular.lower(), to_singular.lower()
+    return {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+        "message": f"No {target} is associated with {source} {id_text}.",
+        "context": {
+            "fromObjectId": [id_text],
+            "fromObjectType": [source],
+            "toObjectType": [target],
+        },
+    }
 
 
 def _offset(after: object) -> int | None:

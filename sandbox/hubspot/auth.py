@@ -3,7 +3,10 @@
 - Private-app tokens (`pat-na1-...`) never expire and carry a fixed scope set.
 - `POST /oauth/v1/token` with `grant_type=refresh_token` (form-encoded) exchanges a refresh token
   for a 30-minute access token (https://developers.hubspot.com/docs/api/oauth/tokens);
-  bad client or refresh token -> 400 `BAD_CLIENT_ID` / `BAD_CLIENT_SECRET` / `BAD_REFRESH_TOKEN`.
+  a bad grant type, client or refresh token -> 400 with RFC 6749's `error` and
+  `error_description` beside HubSpot's own `status` (`BAD_GRANT_TYPE`, `BAD_CLIENT_ID`,
+  `BAD_CLIENT_SECRET`, `BAD_REFRESH_TOKEN`) and `message`, as HubSpot's OAuth token guides show
+  it ("Error handling").
 - Unknown token -> 401 `INVALID_AUTHENTICATION`; expired -> 401 `EXPIRED_AUTHENTICATION` with
   "expired N unit(s) ago" and the expiry time in `context`.
 - A missing scope -> 403 `MISSING_SCOPES` naming the scopes in `errors[].context`.
@@ -167,17 +170,23 @@ class Auth:
         """`POST /oauth/v1/token`, refresh_token grant."""
         form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
         if form.get("grant_type") != "refresh_token":
-            return _oauth_error("BAD_GRANT_TYPE", "grant_type must be refresh_token")
+            return _oauth_error(
+                "BAD_GRANT_TYPE", "unsupported_grant_type", "grant_type must be refresh_token"
+            )
         client_id = form.get("client_id", "")
         with self._lock:
             client = self._clients.get(client_id)
             owner = self._refresh.get(form.get("refresh_token", ""))
         if client is None:
-            return _oauth_error("BAD_CLIENT_ID", "missing or unknown client id")
+            return _oauth_error("BAD_CLIENT_ID", "invalid_client", "missing or unknown client id")
         if client[0] != form.get("client_secret"):
-            return _oauth_error("BAD_CLIENT_SECRET", "missing or invalid client secret")
+            return _oauth_error(
+                "BAD_CLIENT_SECRET", "invalid_client", "missing or invalid client secret"
+            )
         if owner != client_id:
-            return _oauth_error("BAD_REFRESH_TOKEN", "missing or unknown refresh token")
+            return _oauth_error(
+                "BAD_REFRESH_TOKEN", "invalid_grant", "refresh token is invalid, expired or revoked"
+            )
         token = self.issue_access_token(client_id)
         return Response(
             200,
@@ -190,13 +199,17 @@ class Auth:
         )
 
 
-def _oauth_error(status: str, message: str) -> Response:
+def _oauth_error(status: str, error: str, message: str) -> Response:
+    """A token endpoint refusal: RFC 6749's pair first, HubSpot's older pair kept beside it."""
     cid = errors.correlation_id()
-    return Response(
-        400,
-        {"status": status, "message": message, "correlationId": cid},
-        headers={"X-HubSpot-Correlation-Id": cid},
-    )
+    body = {
+        "error": error,
+        "error_description": message,
+        "status": status,
+        "message": message,
+        "correlationId": cid,
+    }
+    return Response(400, body, headers={"X-HubSpot-Correlation-Id": cid})
 
 
 def _ago(seconds: float) -> str:

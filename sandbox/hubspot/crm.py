@@ -398,7 +398,11 @@ class CrmApi:
         table, body, ids = parsed
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
-            return errors.validation(f"Duplicate IDs found in batch input: {duplicates}")
+            return errors.validation(
+                f"Duplicate IDs found in batch input: [{', '.join(duplicates)}]. "
+                "IDs must be unique",
+                context={"ids": duplicates},
+            )
         results: list[dict[str, Any]] = []
         failures: list[dict[str, Any]] = []
         missing: list[str] = []

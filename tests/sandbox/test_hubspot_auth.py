@@ -123,19 +123,41 @@ def test_oauth_refresh_gives_a_30_minute_token_that_then_expires(sandbox):
 
 
 @pytest.mark.parametrize(
-    ("overrides", "status"),
+    ("overrides", "status", "error", "message"),
     [
-        ({"refresh_token": "na1-nope"}, "BAD_REFRESH_TOKEN"),
-        ({"client_id": "nope"}, "BAD_CLIENT_ID"),
-        ({"client_secret": "nope"}, "BAD_CLIENT_SECRET"),
-        ({"grant_type": "password"}, "BAD_GRANT_TYPE"),
+        (
+            {"refresh_token": "na1-nope"},
+            "BAD_REFRESH_TOKEN",
+            "invalid_grant",
+            "refresh token is invalid, expired or revoked",
+        ),
+        ({"client_id": "nope"}, "BAD_CLIENT_ID", "invalid_client", "missing or unknown client id"),
+        (
+            {"client_secret": "nope"},
+            "BAD_CLIENT_SECRET",
+            "invalid_client",
+            "missing or invalid client secret",
+        ),
+        (
+            {"grant_type": "password"},
+            "BAD_GRANT_TYPE",
+            "unsupported_grant_type",
+            "grant_type must be refresh_token",
+        ),
     ],
 )
-def test_oauth_refresh_errors(sandbox, overrides, status):
+def test_oauth_refresh_errors(sandbox, overrides, status, error, message):
+    """RFC 6749's `error`/`error_description` beside HubSpot's `status`/`message`."""
     response = _refresh(sandbox, **overrides)
     assert response.status_code == 400
-    assert response.json()["status"] == status
-    assert "access_token" not in response.json()
+    body = response.json()
+    assert body == {
+        "error": error,
+        "error_description": message,
+        "status": status,
+        "message": message,
+        "correlationId": response.headers["X-HubSpot-Correlation-Id"],
+    }
 
 
 def test_rate_limit_headers_on_api_calls_but_not_on_search(sandbox):

@@ -179,7 +179,12 @@ def test_associations_on_list_and_v4_batch_read(sandbox, http):
             ],
         }
     ]
-    assert body["errors"][0]["context"] == {"fromObjectId": [str(alone)]}
+    assert body["errors"][0]["message"] == f"No company is associated with contact {alone}."
+    assert body["errors"][0]["context"] == {
+        "fromObjectId": [str(alone)],
+        "fromObjectType": ["contact"],
+        "toObjectType": ["company"],
+    }
     assert body["numErrors"] == 1
 
 
@@ -480,4 +485,6 @@ def test_batch_limits(sandbox, http):
     dup = {"inputs": [{"id": "5", "properties": {}}, {"id": "5", "properties": {}}]}
     response = http.post(f"{sandbox.url}/crm/v3/objects/contacts/batch/update", json=dup)
     assert response.status_code == 400
-    assert "Duplicate IDs" in response.json()["message"]
+    body = response.json()
+    assert body["message"] == "Duplicate IDs found in batch input: [5]. IDs must be unique"
+    assert (body["category"], body["context"]) == ("VALIDATION_ERROR", {"ids": ["5"]})

@@ -1,9 +1,11 @@
 """The Events API through the engine: calls only for contacts whose rollup gates moved since
-their stored scoring, and a run that meets its 403 fails whole, saying why."""
+their stored scoring, and a run that meets its 403 fails whole, saying why; so does a run whose
+company reads (`company.<property>` rules) meet a 403."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from config.model_loader import parse_model
 from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from connectors.outputs import output_fields
 from sandbox.hubspot import HubSpotSandbox
+from sandbox.hubspot.auth import ALL_SCOPES
 from sandbox.hubspot.events import contact_events
 from sync.engine import Engine, RunOptions
 from sync.state.store import StateStore
@@ -147,6 +150,56 @@ def test_an_events_api_403_fails_the_run_naming_source_rules_and_fix(setup) -> N
     )
     assert "nothing was scored without them" in error
     assert "Fix: set the connection's tier to the account's real tier" in error
+    # nothing half-scored: no write reached the CRM, no score was stored
+    assert (result.counts.scored, result.counts.written) == (0, 0)
+    assert "POST /crm/v3/objects/{object}/batch/update" not in sandbox.request_counts()
+
+
+FIRMOGRAPHIC = """\
+name: firmographic
+object: contact
+fit:
+  max: 100
+  rules:
+    - {name: 500+ employees, if: {company.numberofemployees: {gte: 500}}, points: 40}
+    - {name: Manager, if: {jobtitle: {matches: '(?i)manager'}}, points: 10}
+    - {name: Software, if: {company.industry: {in: [COMPUTER_SOFTWARE]}}, points: 20}
+disqualify:
+  - {name: Tiny company, if: {company.numberofemployees: {lt: 2}}, reason: Too small}
+"""
+
+
+def test_a_company_read_403_fails_the_run_naming_source_rules_and_fix(setup, tmp_path) -> None:
+    sandbox, _, _, clock = setup  # the app was not granted the companies scope
+    token = sandbox.new_token(ALL_SCOPES - {"crm.objects.companies.read"})
+    connector = HubSpotConnector(
+        HubSpotOptions(base_url=sandbox.url, access_token=SecretStr(token)),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    store = StateStore.open(f"sqlite:///{tmp_path / 'companies.db'}", now=NOW)
+    try:
+        model = parse_model(FIRMOGRAPHIC, "firmographic.yaml")
+        connector.ensure_schema("contact", output_fields(model.grades, model.labels), apply=True)
+        engine = Engine(store, connector, connection="t", clock=clock.now)
+        result = engine.run("contact", model, RunOptions(full=True), now=clock.now())
+    finally:
+        connector.close()
+        store.close()
+    assert (result.status.value, result.error_type) == ("failed", "MissingPermission")
+    error = re.sub(r"correlationId [0-9a-f-]{36}", "correlationId <id>", result.error or "")
+    assert error == (
+        "MissingPermission: HubSpot's company reads for company context (contact -> company "
+        "associations, company batch reads and searches) refused access (HubSpot "
+        "associations.batch_read: 403 MISSING_SCOPES: This app hasn't been granted all "
+        "required scopes to make this call. Read more about required scopes here: "
+        "https://developers.hubspot.com/scopes. (correlationId <id>); grant the private app "
+        "(or OAuth app) the scope(s): crm.objects.companies.read). Model 'firmographic' needs "
+        "it for its company.<property> rules ('500+ employees', 'Software', 'Tiny company'); "
+        "nothing was scored without them. Fix: grant crm.objects.companies.read to the app "
+        "(the private app's scopes, or the OAuth app's scopes and a reinstall), or remove "
+        "those rules"
+    )
     # nothing half-scored: no write reached the CRM, no score was stored
     assert (result.counts.scored, result.counts.written) == (0, 0)
     assert "POST /crm/v3/objects/{object}/batch/update" not in sandbox.request_counts()
