@@ -619,17 +619,19 @@ def zeroed_note(key: str, points: float, rate_with: float, rate_without: float) 
     """
     bonus = points > 0
     kind = "bonus" if bonus else "penalty"
-    rates = f"converts {100 * rate_with:.1f}% when it fires, {100 * rate_without:.1f}% otherwise"
-    if rate_with == rate_without:
+    shown_with, shown_without = f"{100 * rate_with:.1f}", f"{100 * rate_without:.1f}"
+    rates = f"converts {shown_with}% when it fires, {shown_without}% otherwise"
+    # The words follow the rates as shown: 43.61% against 43.64% reads as no difference.
+    if shown_with == shown_without:
         alone = f"it makes no difference on its own ({rates})"
-    elif (rate_with > rate_without) == bonus:
+    elif (float(shown_with) > float(shown_without)) == bonus:
         alone = (
             f"on its own it points the way it is written ({rates}), but the rules it fires "
             "together with already account for that"
         )
     else:
         alone = f"the data points the other way ({rates})"
-    return f"{key}: written as a {kind} ({points:+g}) but {alone}; set to 0, review or remove it."
+    return f"{key}: written as a {kind} ({points:+g}); {alone}; set to 0, review or remove it."
 
 
 def _threshold_notes(

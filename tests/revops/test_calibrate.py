@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cli.main import main
@@ -169,13 +169,15 @@ def test_leaky_rules_are_listed_and_dropped_with_exclude_leaky():
     rate_with=st.floats(0, 1, allow_nan=False),
     rate_without=st.floats(0, 1, allow_nan=False),
 )
+@example(points=5.0, rate_with=0.4361, rate_without=0.4364)  # both shown as 43.6%
 def test_zeroed_notes_agree_with_their_figures(points, rate_with, rate_without):
     note = zeroed_note("R", points, rate_with, rate_without)
     pattern = r"converts ([\d.]+)% when it fires, ([\d.]+)% otherwise"
     shown_with, shown_without = (float(x) for x in re.findall(pattern, note)[0])
     assert shown_with == round(100 * rate_with, 1) and shown_without == round(100 * rate_without, 1)
-    agrees = (rate_with > rate_without) == (points > 0)
-    if rate_with == rate_without:
+    # The words are checked against the figures as the reader sees them.
+    agrees = (shown_with > shown_without) == (points > 0)
+    if shown_with == shown_without:
         assert "no difference on its own" in note
     elif agrees:
         assert "points the way it is written" in note and "other way" not in note
