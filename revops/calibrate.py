@@ -295,7 +295,16 @@ def _extended(
 ) -> tuple[str, ScoringModel, list[proposals.Candidate]]:
     """The model with every candidate of `revops.proposals` added at 0 points."""
     records = [model.known(r.properties) for r in labelled.records]
-    usable = proposals.usable_properties(records, labelled.outcomes, ignore=ignore)
+    # The id column (`--id-column`, a column named id) is no signal: numeric ids would get bands.
+    ids = [
+        name
+        for name in (records[0] if records else {})
+        if all(
+            str(p.get(name, "")).strip() == r.id
+            for p, r in zip(records, labelled.records, strict=True)
+        )
+    ]
+    usable = proposals.usable_properties(records, labelled.outcomes, ignore=[*ignore, *ids])
     found = proposals.candidates(records, exclude=set(records[0]) - set(usable) if records else ())
     taken = {rule.spec.name for rule, _ in model_rules(model)}
     found = [c for c in found if c.name not in taken]

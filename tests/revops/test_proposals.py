@@ -51,7 +51,8 @@ def test_calibrate_proposes_the_signal_the_model_misses_and_keeps_it_in_the_file
     won = rng.random(n) < 1 / (1 + np.exp(-logit))
     records = [
         Record(str(i), "contact", {"size": str(size[i]), "region": str(region[i]),
-               "visits": str(visits[i]), "won": "yes" if won[i] else "no"})
+               "visits": str(visits[i]), "won": "yes" if won[i] else "no",
+               "Lead Number": str(i)})
         for i in range(n)
     ]  # fmt: skip
     labelled = label(records, outcome="won", default_now=NOW)
@@ -63,7 +64,7 @@ def test_calibrate_proposes_the_signal_the_model_misses_and_keeps_it_in_the_file
     assert wide.auc_after > plain.auc_after + 0.05
     kept = {p.name: p for p in wide.proposed if p.kept}
     assert "region is east" in kept and kept["region is east"].gain > 0
-    assert not any(p.property == "won" for p in wide.proposed)
+    assert not any(p.property in ("won", "Lead Number") for p in wide.proposed)
     assert "name: region is east" in wide.text and "held-out gain" in wide.text
     proposed = parse_model(wide.text)
     assert {r.spec.name for g in proposed.fit.groups for r in g.rules} >= {"region is east"}
