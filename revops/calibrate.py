@@ -348,6 +348,23 @@ def _gains(
     return out
 
 
+def _new_candidates(activity: Activity, proposed: Collection[str]) -> list[int]:
+    """Columns of the proposed rules, but those firing for exactly the records one of the
+    model's own rules (or bands) fires for (`job is student` beside `Student: {job: student}`):
+    not new, they would only split that rule's points, so they take no part in the fit and are
+    never kept."""
+    own = {
+        activity.hits[:, i].tobytes()
+        for i, u in enumerate(activity.units)
+        if u.rule not in proposed
+    }
+    return [
+        i
+        for i, u in enumerate(activity.units)
+        if u.rule in proposed and activity.hits[:, i].tobytes() not in own
+    ]
+
+
 def _select_proposals(
     fitted: Callable[[frozenset[str]], Proposal],
     found: Sequence[proposals.Candidate],
@@ -466,13 +483,13 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
     x = activity.matrix
     before = activity.results
     warnings, flagged = _leaks(original_model, labelled, activity, outcome, proposed_names)
-    candidate_columns = [i for i, u in enumerate(units) if u.rule in proposed_names]
+    candidate_columns = _new_candidates(activity, proposed_names)
     gains = np.zeros(len(units))
     dropped = (
         frozenset(i for i, u in enumerate(units) if u.rule in flagged)
         if exclude_leaky
         else frozenset()
-    )
+    ) | {i for i, u in enumerate(units) if u.rule in proposed_names} - set(candidate_columns)
     eligible = np.array([r.disqualified_reason is None for r in before])
     qualified_before = np.array([r.qualified for r in before])
     from sklearn.model_selection import StratifiedKFold  # heavy; only when calibrating
@@ -537,7 +554,10 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         for u, w in zip(units, final.weights, strict=True)
         if u.rule not in proposed_names
     )
-    notes = _notes(activity, units, final, y, auc_before=auc_before, auc_after=auc_after)
+    notes = _notes(
+        activity, units, final, y, auc_before=auc_before, auc_after=auc_after,
+        proposed=proposed_names,
+    )  # fmt: skip
     leaky = tuple(
         LeakyRule(
             u.key,
@@ -600,7 +620,9 @@ def _notes(  # noqa: PLR0913  the options of one analysis
     *,
     auc_before: float,
     auc_after: float,
+    proposed: Collection[str] = (),
 ) -> list[str]:
+    """Notes on the fit; proposed rules have no author's sign and their own table, so none."""
     notes = []
     if auc_after < auc_before:
         notes.append(
@@ -609,11 +631,15 @@ def _notes(  # noqa: PLR0913  the options of one analysis
         )
     index = {u.key: i for i, u in enumerate(units)}
     for key in final.zeroed:
+        if units[index[key]].rule in proposed:
+            continue
         fired = activity.hits[:, index[key]]
         with_rate = float(y[fired].mean()) if fired.any() else 0.0
         without = float(y[~fired].mean()) if (~fired).any() else 0.0
         notes.append(zeroed_note(key, units[index[key]].points, with_rate, without))
     for key in final.unused:
+        if units[index[key]].rule in proposed:
+            continue
         fired = activity.hits[:, index[key]]
         why = "never fired" if not fired.any() else "fired the same way for every record"
         notes.append(f"{key}: {why} in this data, so it cannot be weighed; points left unchanged.")
