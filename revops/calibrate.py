@@ -295,7 +295,16 @@ def _extended(
 ) -> tuple[str, ScoringModel, list[proposals.Candidate]]:
     """The model with every candidate of `revops.proposals` added at 0 points."""
     records = [model.known(r.properties) for r in labelled.records]
-    usable = proposals.usable_properties(records, labelled.outcomes, ignore=ignore)
+    # The id column (`--id-column`, a column named id) is no signal: numeric ids would get bands.
+    ids = [
+        name
+        for name in (records[0] if records else {})
+        if all(
+            str(p.get(name, "")).strip() == r.id
+            for p, r in zip(records, labelled.records, strict=True)
+        )
+    ]
+    usable = proposals.usable_properties(records, labelled.outcomes, ignore=[*ignore, *ids])
     found = proposals.candidates(records, exclude=set(records[0]) - set(usable) if records else ())
     taken = {rule.spec.name for rule, _ in model_rules(model)}
     found = [c for c in found if c.name not in taken]
@@ -337,6 +346,23 @@ def _gains(
         without[i] = 0.0
         out[i] = base - (ev.roc_auc(_approx_scores(units, x, without, model, weights)[2], y) or 0.5)
     return out
+
+
+def _new_candidates(activity: Activity, proposed: Collection[str]) -> list[int]:
+    """Columns of the proposed rules, but those firing for exactly the records one of the
+    model's own rules (or bands) fires for (`job is student` beside `Student: {job: student}`):
+    not new, they would only split that rule's points, so they take no part in the fit and are
+    never kept."""
+    own = {
+        activity.hits[:, i].tobytes()
+        for i, u in enumerate(activity.units)
+        if u.rule not in proposed
+    }
+    return [
+        i
+        for i, u in enumerate(activity.units)
+        if u.rule in proposed and activity.hits[:, i].tobytes() not in own
+    ]
 
 
 def _select_proposals(
@@ -457,13 +483,13 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
     x = activity.matrix
     before = activity.results
     warnings, flagged = _leaks(original_model, labelled, activity, outcome, proposed_names)
-    candidate_columns = [i for i, u in enumerate(units) if u.rule in proposed_names]
+    candidate_columns = _new_candidates(activity, proposed_names)
     gains = np.zeros(len(units))
     dropped = (
         frozenset(i for i, u in enumerate(units) if u.rule in flagged)
         if exclude_leaky
         else frozenset()
-    )
+    ) | {i for i, u in enumerate(units) if u.rule in proposed_names} - set(candidate_columns)
     eligible = np.array([r.disqualified_reason is None for r in before])
     qualified_before = np.array([r.qualified for r in before])
     from sklearn.model_selection import StratifiedKFold  # heavy; only when calibrating
@@ -528,7 +554,10 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         for u, w in zip(units, final.weights, strict=True)
         if u.rule not in proposed_names
     )
-    notes = _notes(activity, units, final, y, auc_before=auc_before, auc_after=auc_after)
+    notes = _notes(
+        activity, units, final, y, auc_before=auc_before, auc_after=auc_after,
+        proposed=proposed_names,
+    )  # fmt: skip
     leaky = tuple(
         LeakyRule(
             u.key,
@@ -591,7 +620,9 @@ def _notes(  # noqa: PLR0913  the options of one analysis
     *,
     auc_before: float,
     auc_after: float,
+    proposed: Collection[str] = (),
 ) -> list[str]:
+    """Notes on the fit; proposed rules have no author's sign and their own table, so none."""
     notes = []
     if auc_after < auc_before:
         notes.append(
@@ -600,11 +631,15 @@ def _notes(  # noqa: PLR0913  the options of one analysis
         )
     index = {u.key: i for i, u in enumerate(units)}
     for key in final.zeroed:
+        if units[index[key]].rule in proposed:
+            continue
         fired = activity.hits[:, index[key]]
         with_rate = float(y[fired].mean()) if fired.any() else 0.0
         without = float(y[~fired].mean()) if (~fired).any() else 0.0
         notes.append(zeroed_note(key, units[index[key]].points, with_rate, without))
     for key in final.unused:
+        if units[index[key]].rule in proposed:
+            continue
         fired = activity.hits[:, index[key]]
         why = "never fired" if not fired.any() else "fired the same way for every record"
         notes.append(f"{key}: {why} in this data, so it cannot be weighed; points left unchanged.")
@@ -619,17 +654,19 @@ def zeroed_note(key: str, points: float, rate_with: float, rate_without: float) 
     """
     bonus = points > 0
     kind = "bonus" if bonus else "penalty"
-    rates = f"converts {100 * rate_with:.1f}% when it fires, {100 * rate_without:.1f}% otherwise"
-    if rate_with == rate_without:
+    shown_with, shown_without = f"{100 * rate_with:.1f}", f"{100 * rate_without:.1f}"
+    rates = f"converts {shown_with}% when it fires, {shown_without}% otherwise"
+    # The words follow the rates as shown: 43.61% against 43.64% reads as no difference.
+    if shown_with == shown_without:
         alone = f"it makes no difference on its own ({rates})"
-    elif (rate_with > rate_without) == bonus:
+    elif (float(shown_with) > float(shown_without)) == bonus:
         alone = (
             f"on its own it points the way it is written ({rates}), but the rules it fires "
             "together with already account for that"
         )
     else:
         alone = f"the data points the other way ({rates})"
-    return f"{key}: written as a {kind} ({points:+g}) but {alone}; set to 0, review or remove it."
+    return f"{key}: written as a {kind} ({points:+g}); {alone}; set to 0, review or remove it."
 
 
 def _threshold_notes(

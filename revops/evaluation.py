@@ -191,9 +191,7 @@ def tie_note(deciles: Sequence[Bucket]) -> str | None:
     runs = shared_scores(deciles)
     if not runs:
         return None
-    parts = [
-        f"deciles {names[0]}-{names[-1]} all hold the score {score:g}" for score, names in runs
-    ]
+    parts = [f"the score {score:g} spans deciles {names[0]}-{names[-1]}" for score, names in runs]
     return (
         "; ".join(parts)
         + ": records with the same score are split between deciles by rank (record id), so "

@@ -237,12 +237,12 @@ def _test_text(rule: CompiledRule) -> str:
 
 
 def _range(band: Band) -> str:
-    if band.min_open or band.max_open:
+    if band.min_open or band.max_open or band.min is None:
+        # band_text: a band with no lower bound reads `<=1`, not `-1` (a negative number).
         return band_text(band)
-    low, high = band.min, band.max
-    if high is None:
-        return f"{low:g}+"
-    return f"{'' if low is None else f'{low:g}'}-{high:g}"
+    if band.max is None:
+        return f"{band.min:g}+"
+    return f"{band.min:g}-{band.max:g}"
 
 
 def _rollup_text(rule: RollupSpec) -> str:

@@ -532,6 +532,17 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
     if input_path is not None:
         if model_path is None:
             raise click.UsageError("--input needs --model")
+        # Without the dates they move, these options would change nothing, silently.
+        if horizon_days and not outcome_date:
+            raise click.UsageError(
+                "--horizon-days needs --outcome-date with --input (the cutoff is the outcome "
+                "date minus the horizon)"
+            )
+        if window_days is not None and not created_column:
+            raise click.UsageError(
+                "--window-days needs --created-column with --input (records without an "
+                "outcome date are scored that many days after their creation)"
+            )
         model = load_model(model_path)
         labelled = _labelled_offline(
             model,

@@ -111,6 +111,15 @@ def test_text_summary_and_usage_errors(tiny, capsys):
     )
     assert code == 2
     assert "column 'title': values that are neither yes nor no: 'vp' (3x), 'engineer' (3x)" in err
+    # Options that place cutoffs refuse to be silently ignored for want of their dates.
+    offline = ("backtest", "--model", str(model), "--input", str(data), "--outcome", "won")
+    code, _, err = run(capsys, *offline, "--horizon-days", "30")
+    assert code == 2
+    assert "--horizon-days needs --outcome-date with --input" in err
+    code, _, err = run(capsys, *offline, "--outcome-date", "won_at", "--window-days", "30")
+    assert code == 2
+    assert "--window-days needs --created-column with --input" in err
+    assert run(capsys, *offline, "--outcome-date", "won_at", "--horizon-days", "3")[0] == 0
 
 
 def bank_subset(tmp_path: Path, step: int) -> Path:

@@ -1,3 +1,4 @@
+import html
 import itertools
 import math
 import re
@@ -8,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cli.main import main
 from config.model_loader import load_model, parse_model
 from config.record_files import read_records
+from revops import backtest
+from revops import html_report as report
 from revops.calibrate import Target, calibrate, zeroed_note
 from revops.ladder import MIN_GRADE_SHARE, grade_shares, threshold_ladder, threshold_ladders
 from revops.outcomes import label
@@ -162,6 +165,21 @@ def test_leaky_rules_are_listed_and_dropped_with_exclude_leaky():
     )
     assert [(d.rule, d.after, d.excluded) for d in dropped.leaky] == [("Good quality", 0.0, True)]
     assert {c.rule: c.after for c in dropped.changes}["Good quality"] == 0.0
+    # The HTML reports say it too, with the point in time of the records (no history in a file).
+    no_history = (
+        "No property history read: every property is its value at export time, which may have "
+        "changed after the outcome."
+    )
+    page = html.unescape(report.backtest_report(backtest.run(labelled, model, outcome="won")))
+    assert "<h2>Leakage warnings</h2>" in page
+    assert "lead_quality: the name says sales sets it: a quality" in page
+    assert "Rules reading a flagged property: Good quality." in page
+    assert no_history in page
+    page = html.unescape(report.calibration_report(cal))
+    assert f"Leaky rule Good quality: 5 -> {leak.after:g} points; --exclude-leaky drops it." in page
+    assert no_history in page
+    page = html.unescape(report.calibration_report(dropped))
+    assert "Leaky rule Good quality: dropped with --exclude-leaky (0 points)." in page
 
 
 @given(
@@ -169,13 +187,15 @@ def test_leaky_rules_are_listed_and_dropped_with_exclude_leaky():
     rate_with=st.floats(0, 1, allow_nan=False),
     rate_without=st.floats(0, 1, allow_nan=False),
 )
+@example(points=5.0, rate_with=0.4361, rate_without=0.4364)  # both shown as 43.6%
 def test_zeroed_notes_agree_with_their_figures(points, rate_with, rate_without):
     note = zeroed_note("R", points, rate_with, rate_without)
     pattern = r"converts ([\d.]+)% when it fires, ([\d.]+)% otherwise"
     shown_with, shown_without = (float(x) for x in re.findall(pattern, note)[0])
     assert shown_with == round(100 * rate_with, 1) and shown_without == round(100 * rate_without, 1)
-    agrees = (rate_with > rate_without) == (points > 0)
-    if rate_with == rate_without:
+    # The words are checked against the figures as the reader sees them.
+    agrees = (shown_with > shown_without) == (points > 0)
+    if shown_with == shown_without:
         assert "no difference on its own" in note
     elif agrees:
         assert "points the way it is written" in note and "other way" not in note

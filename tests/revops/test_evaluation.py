@@ -60,7 +60,7 @@ def test_many_ties_leave_no_decile_empty_and_order_ties_by_record_id():
     assert [r.converted for r in rows] == [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
     assert ev.shared_scores(rows) == [(0.0, tuple(str(d) for d in range(1, 11)))]
     assert ev.tie_note(rows) == (
-        "deciles 1-10 all hold the score 0: records with the same score are split between "
+        "the score 0 spans deciles 1-10: records with the same score are split between "
         "deciles by rank (record id), so their difference in conversion is chance, not score"
     )
 

@@ -117,3 +117,13 @@ def test_roll_up_units_of_an_account_model(traced):
     assert [values[f"Buying committee [{b}]"] for b in ("2-2", "3-4", "5+")] == [0.0, 1.0, 0.0]
     quiet_hits = dict(zip([u.key for u in activity.units], activity.hits[1].tolist(), strict=True))
     assert [k for k, hit in quiet_hits.items() if hit and k in values] == ["Hottest people"]
+
+
+def test_a_band_without_a_lower_bound_is_named_at_most_not_as_a_negative_number():
+    model = parse_model(
+        "name: m\nobject: contact\ninterest:\n  rules:\n    - name: Calls\n      property: calls\n"
+        "      bands: [{max: 1, points: 5}, {min: 4, max: 7, points: -5}, {min: 8, points: -15}]\n"
+    )
+    assert [u.key for u in model_units(model)] == [
+        "Calls [<=1]", "Calls [4-7]", "Calls [8+]",
+    ]  # fmt: skip

@@ -51,7 +51,8 @@ def test_calibrate_proposes_the_signal_the_model_misses_and_keeps_it_in_the_file
     won = rng.random(n) < 1 / (1 + np.exp(-logit))
     records = [
         Record(str(i), "contact", {"size": str(size[i]), "region": str(region[i]),
-               "visits": str(visits[i]), "won": "yes" if won[i] else "no"})
+               "visits": str(visits[i]), "won": "yes" if won[i] else "no",
+               "Lead Number": str(i)})
         for i in range(n)
     ]  # fmt: skip
     labelled = label(records, outcome="won", default_now=NOW)
@@ -63,8 +64,65 @@ def test_calibrate_proposes_the_signal_the_model_misses_and_keeps_it_in_the_file
     assert wide.auc_after > plain.auc_after + 0.05
     kept = {p.name: p for p in wide.proposed if p.kept}
     assert "region is east" in kept and kept["region is east"].gain > 0
-    assert not any(p.property == "won" for p in wide.proposed)
+    assert not any(p.property in ("won", "Lead Number") for p in wide.proposed)
     assert "name: region is east" in wide.text and "held-out gain" in wide.text
     proposed = parse_model(wide.text)
     assert {r.spec.name for g in proposed.fit.groups for r in g.rules} >= {"region is east"}
     assert all(p.points > 0 for p in kept.values())
+
+
+def test_a_value_the_model_already_has_is_not_proposed_again_and_proposals_get_no_notes():
+    rng = np.random.default_rng(7)
+    n = 1500
+    region = rng.choice(["north", "south", "east"], n)
+    size = rng.integers(1, 400, n)
+    visits = rng.integers(0, 4, n)
+    won = rng.random(n) < 1 / (1 + np.exp(-(-2.0 + 1.8 * (region == "east") + 0.3 * visits)))
+    records = [
+        Record(str(i), "contact", {"size": str(size[i]), "region": str(region[i]),
+               "visits": str(visits[i]), "won": "yes" if won[i] else "no"})
+        for i in range(n)
+    ]  # fmt: skip
+    text = MODEL.replace(
+        "    - {name: Big,",
+        "    - {name: East region, if: {region: east}, points: 10}\n    - {name: Big,",
+    )
+    cal = calibrate(text, parse_model(text), label(records, outcome="won", default_now=NOW),
+                    Target(), source="m", out_name="p", folds=3, outcome="won",
+                    propose_rules=True)  # fmt: skip
+    # `region is east` fires for exactly the records `East region` does: it would only split
+    # that rule's points.
+    repeat = next(p for p in cal.proposed if p.name == "region is east")
+    assert (repeat.kept, repeat.points) == (False, 0.0)
+    assert "region is east" not in cal.text
+    assert {c.rule: c.after for c in cal.changes}["East region"] > 0
+    # A proposed rule has no author's sign: it is in the proposed table, never a note's
+    # "written as a penalty (+0)".
+    names = {p.name for p in cal.proposed}
+    assert not [note for note in cal.notes if note.split(":")[0] in names]
+
+
+def test_a_proposed_rule_the_final_fit_zeroes_gets_no_note_of_a_sign_it_never_had():
+    from revops.calibrate import Proposal, _notes
+    from revops.features import Activity, Unit
+    from revops.ladder import Ladder
+
+    def unit(name: str, points: float) -> Unit:
+        return Unit(name, name, None, "fit", None, False, points, "condition")
+
+    units = (unit("Big", 10.0), unit("age 42 to under 45", 0.0))
+    hits = np.array([[True, False], [False, True], [True, True], [False, False]])
+    activity = Activity(units, hits.astype(float), hits, ())
+    ladder = Ladder({"A": 0.0}, (1.0,))
+    final = Proposal(
+        "", parse_model(MODEL), {"Big": 0.0, "age 42 to under 45": 0.0}, (0.0, 0.0),
+        ("Big", "age 42 to under 45"), (), None, None, ladder, ladder,
+    )  # fmt: skip
+    y = np.array([True, False, False, False])
+    notes = _notes(activity, units, final, y, auc_before=0.5, auc_after=0.5,
+                   proposed={"age 42 to under 45"})  # fmt: skip
+    assert notes == [
+        "Big: written as a bonus (+10); on its own it points the way it is written (converts "
+        "50.0% when it fires, 0.0% otherwise), but the rules it fires together with already "
+        "account for that; set to 0, review or remove it."
+    ]

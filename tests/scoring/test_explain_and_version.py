@@ -203,3 +203,17 @@ def test_condition_text_is_shown_as_the_model_writes_it(written, shown):
     assert describe_cond(first.cond) == f"jobtitle matches {shown}"
     again = model(text.replace(written, shown)).spec.fit.rules[0]
     assert again.cond == first.cond
+
+
+def test_a_band_without_a_lower_bound_reads_as_at_most_not_as_a_negative_number():
+    banded = model(
+        """
+    interest:
+      rules:
+        - name: Calls
+          property: calls
+          bands: [{max: 1, points: 5}, {min: 4, max: 7, points: -5}, {min: 8, points: -15}]
+    """
+    )
+    (rule,) = explain(record({"calls": "1"}, []), banded, NOW).rules
+    assert rule.test == "calls bands: <=1 +5, 4-7 -5, 8+ -15"
