@@ -307,16 +307,31 @@ def test_history_lists_each_write_with_what_moved(live, capsys):
 
 
 def test_backtest_a_candidate_model_on_live_data_without_editing_the_config(live, capsys):
-    candidate = live.tmp / "candidate.yaml"
-    candidate.write_text(MODEL.read_text().replace("name: hubspot-b2b-contacts", "name: candidate"))
+    text = MODEL.read_text().replace("name: hubspot-b2b-contacts", "name: candidate")
+    same, changed = live.tmp / "same.yaml", live.tmp / "changed.yaml"
+    same.write_text(text)
+    # the candidate's own rules are tried: the VP rule renamed and without points
+    vp = (
+        "{name: VP title, if: {jobtitle: {matches: '\\b(vp|svp|evp|vice president)\\b'}}, "
+        "points: 25}"
+    )
+    assert vp in text
+    changed.write_text(text.replace(vp, vp.replace("VP title", "Candidate VP").replace("25", "0")))
     args = ["backtest", "--config", str(live.config), "--format", "json"]
     code, configured = run(capsys, *args)
     assert code == 0
-    code, tried = run(capsys, *args, "--model", str(candidate))
+    code, tried = run(capsys, *args, "--model", str(same))
     assert code == 0
     a, b = json.loads(configured), json.loads(tried)
     assert (a["model_name"], b["model_name"]) == ("hubspot-b2b-contacts", "candidate")
     assert (a["records"], a["converted"], a["auc"]) == (b["records"], b["converted"], b["auc"])
+    code, other = run(capsys, *args, "--model", str(changed))
+    assert code == 0
+    c = json.loads(other)
+    signs = {r["rule"]: r["points_sign"] for r in c["rules"]}
+    assert (signs["Candidate VP"], "VP title" in signs) == (0, False)
+    assert {r["rule"]: r["points_sign"] for r in a["rules"]}["VP title"] == 1
+    assert c["records"] == a["records"]
     lines = a["point_in_time"]
     assert any(line.startswith("each record scored at its own cutoff") for line in lines)
 
