@@ -79,8 +79,18 @@ def failures(results: Sequence[RunResult]) -> list[str]:
     for r in results:
         if r.error:
             lines.append(f"{r.connection}/{r.kind}: {r.status}: {r.error}")
-        for reason, count in r.dead_letter_reasons.most_common(5):
+        shown = r.dead_letter_reasons.most_common(5)
+        for reason, count in shown:
             lines.append(f"{r.connection}/{r.kind}: {count} dead-lettered: {reason}")
+        # a CRM message naming the record (Salesforce's UNABLE_TO_LOCK_ROW) makes one reason
+        # per record: the lines above must not pass for all of them
+        rest = r.counts.dead_lettered - sum(count for _, count in shown)
+        if shown and rest > 0:
+            others = len(r.dead_letter_reasons) - len(shown)
+            lines.append(
+                f"{r.connection}/{r.kind}: {rest:,} more dead-lettered for {others:,} other "
+                "reason(s): `leadsync status` counts the open dead letters by code"
+            )
         if r.counts.dead_lettered:
             lines.append(
                 f"{r.connection}/{r.kind}: fix the cause, then `leadsync retry-dead-letters`"

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -159,6 +160,13 @@ class SalesforceSettings(_Section):
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https://[^/\s]+", value):
             raise ValueError(f"{value!r} is not an https URL; e.g. https://acme.my.salesforce.com")
+        if value is not None and urlsplit(value).path.strip("/"):
+            # leadsync appends /services/...; a pasted Lightning or API address would reach
+            # the wrong resource
+            raise ValueError(
+                f"{value!r} has a path; write the org's address alone, "
+                "e.g. https://acme.my.salesforce.com"
+            )
         return None if value is None else value.rstrip("/")
 
     @field_validator("api_version")

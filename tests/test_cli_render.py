@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 
-from cli.render import plan_report, summary_table
+from cli.render import failures, plan_report, summary_table
 from sync.run_summary import PlanSummary, RunResult, Sample, shortened
 from sync.state.records import RunCounts, RunStatus
 
@@ -107,3 +108,33 @@ def test_dry_run_samples_show_whole_numbers_read_from_the_crm_without_a_decimal(
 def test_long_text_is_shortened_between_words(text, limit, shown):
     assert shortened(text, limit) == shown
     assert len(shown) <= limit
+
+
+def test_dead_letter_reasons_naming_their_record_still_add_up_to_the_count():
+    # Salesforce's UNABLE_TO_LOCK_ROW message names the record: 80 records, 80 reasons
+    reasons = Counter(
+        {
+            f"UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to this record or 1 records: "
+            f"00Q{i:015d}": 1
+            for i in range(80)
+        }
+    )
+    result = _result(
+        "sf",
+        "lead",
+        "full",
+        dry_run=False,
+        counts=RunCounts(read=100, dead_lettered=80, failed=80),
+        dead_letter_reasons=reasons,
+    )
+    lines = failures([result])
+    assert len(lines) == 7
+    assert lines[0] == (
+        "sf/lead: 1 dead-lettered: UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to "
+        "this record or 1 records: 00Q000000000000000"
+    )
+    assert lines[5:] == [
+        "sf/lead: 75 more dead-lettered for 75 other reason(s): `leadsync status` counts the "
+        "open dead letters by code",
+        "sf/lead: fix the cause, then `leadsync retry-dead-letters`",
+    ]

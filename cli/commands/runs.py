@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -390,7 +391,14 @@ def status_command(
             + f"   dead letters: {len(letters):,}"
         )
         for letter in letters[:5]:
-            click.echo(f"  dead letter {letter.kind}/{letter.record_id}: {letter.error}")
+            code = f"{letter.error_code}: " if letter.error_code else ""
+            click.echo(f"  dead letter {letter.kind}/{letter.record_id}: {code}{letter.error}")
+        if len(letters) > 5:
+            codes = Counter(f"{d.kind} {d.error_code or 'error'}" for d in letters)
+            click.echo(
+                f"  ... and {len(letters) - 5:,} more; open dead letters by kind and code: "
+                + ", ".join(f"{name} {count:,}" for name, count in codes.most_common())
+            )
         click.echo("")
     ctx.store.close()
     return 0

@@ -151,6 +151,13 @@ def fetch_token(
             f"Salesforce token endpoint: HTTP {response.status_code}, not a JSON answer "
             f"(is login_url {credentials.login_url} right?)"
         ) from None
+    if not isinstance(body, dict):
+        # not the token endpoint: the REST API's error list, as a login_url with a path gets
+        raise AuthError(
+            f"Salesforce token endpoint: HTTP {response.status_code}, not an OAuth answer (is "
+            f"login_url {credentials.login_url} right? it is the org's address alone, e.g. "
+            "https://acme.my.salesforce.com)"
+        )
     if response.status_code != 200 or "access_token" not in body:
         code = body.get("error", "unknown_error")
         description = body.get("error_description", "")

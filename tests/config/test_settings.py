@@ -474,3 +474,25 @@ def test_account_kinds_take_several_models_with_their_own_prefixes(folder):
         "pl_a_",
         "product_line_b_",
     ]
+
+
+@pytest.mark.parametrize(
+    ("block", "key", "url"),
+    [
+        ("login_url: https://acme.my.salesforce.com/services", "login_url", "/services"),
+        (
+            "login_url: https://login.example, session_id: x, "
+            "instance_url: https://acme.my.salesforce.com/lightning/page/home",
+            "instance_url",
+            "/lightning/page/home",
+        ),
+    ],
+)
+def test_a_salesforce_url_with_a_path_is_a_located_error(folder, block, key, url):
+    text = SALESFORCE.replace('login_url: "https://login.example"', block)
+    column = text.splitlines()[4].index(f"{key}: ") + len(key) + 3
+    assert problems(write(folder, text)) == [
+        f"F:5:{column} connections[0].salesforce.{key}: "
+        f"'https://acme.my.salesforce.com{url}' has a path; write the org's address alone, "
+        "e.g. https://acme.my.salesforce.com"
+    ]

@@ -281,6 +281,22 @@ def test_token_refusal_is_auth_error_without_the_secret():
 
 
 @responses.activate
+def test_a_token_answer_that_is_not_an_oauth_object_is_an_auth_error_naming_login_url():
+    # what a login_url with a path gets: the REST API's 404, a JSON list of errors
+    responses.post(
+        TOKEN_URL,
+        status=404,
+        json=[{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}],
+    )
+    with pytest.raises(AuthError) as caught:
+        _api([]).query("SELECT Id FROM Lead")
+    assert str(caught.value) == (
+        f"Salesforce token endpoint: HTTP 404, not an OAuth answer (is login_url {LOGIN} "
+        "right? it is the org's address alone, e.g. https://acme.my.salesforce.com)"
+    )
+
+
+@responses.activate
 def test_jwt_bearer_assertion(tmp_path):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_file = tmp_path / "key.pem"
