@@ -1,8 +1,9 @@
 """Read the leadsync YAML configuration into `Settings`, with every problem located.
 
 Steps: parse with ruamel.yaml (keeping line and column of every key), expand `${VAR}` and
-`${VAR:-default}` from the environment or the secrets directory, let pydantic-settings apply
-`LEADSYNC_*` variables and secret files over the file's values, validate, then resolve relative
+`${VAR:-default}` from the environment, the secrets directory or a `.env` file beside the config,
+let pydantic-settings apply `LEADSYNC_*` variables, secret files and `.env` lines over the file's
+values, validate, then resolve relative
 paths (models, CA bundles, key files, a SQLite database) against the config file's folder.
 
 Problems are collected, not raised one at a time: a file with three mistakes reports three
@@ -133,15 +134,16 @@ def load_config(
     env_file: Path | None = file.parent / ".env"
     if env_file is not None and not env_file.is_file():
         env_file = None
+    dotenv = _dotenv(env_file)
     source = SourceMap(str(file), root, _env_origins(env, secrets, env_file))
     if not isinstance(root, CommentedMap):
         raise ProblemsError(
             [Problem(str(file), 1, 1, "", "the config must be a mapping of keys (state_url, ...)")]
         )
     problems: list[Problem] = []
-    data = _Expander(env, secrets, source, problems).expand(root, ())
+    data = _Expander(env, secrets, env_file, dotenv or {}, source, problems).expand(root, ())
     settings = _validate(
-        lambda: Settings.validated(data, environ=env, secrets_dir=secrets, env_file=env_file),
+        lambda: Settings.validated(data, environ=env, secrets_dir=secrets, dotenv=dotenv),
         source,
         problems,
     )
@@ -182,12 +184,23 @@ def _secrets_dir(explicit: str | Path | None, env: Mapping[str, str]) -> Path | 
     return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
 
 
+def _dotenv(env_file: Path | None) -> dict[str, str] | None:
+    """The variables of the `.env` file next to the config (None without one); a name without
+    `=` sets nothing."""
+    if env_file is None:
+        return None
+    return {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+
+
 @dataclass(frozen=True)
 class _Expander:
-    """Substitutes `${VAR}` from the environment or the secrets directory; problems collected."""
+    """Substitutes `${VAR}` from the environment, the secrets directory or the `.env` file next
+    to the config (in that order); problems collected."""
 
     env: Mapping[str, str]
     secrets: Path | None
+    env_file: Path | None
+    dotenv: Mapping[str, str]
     source: SourceMap
     problems: list[Problem]
 
@@ -210,9 +223,13 @@ class _Expander:
             return env[name]
         if secrets is not None and (secrets / name).is_file():
             return (secrets / name).read_text(encoding="utf-8").rstrip("\r\n")
+        if name in self.dotenv:
+            return self.dotenv[name]
         if default is not None:
             return default
         where = f" nor a file {name} in {secrets}" if secrets else ""
+        if self.env_file is not None:
+            where += f" nor in {self.env_file}"
         self.problems.append(
             self.source.problem(
                 path,

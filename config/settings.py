@@ -451,6 +451,10 @@ class EnvironSource(EnvSettingsSource):
 
 #: The environment `Settings.validated` reads `LEADSYNC_*` overrides from (None: os.environ).
 _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("leadsync_environ", default=None)
+#: The `.env` file's variables `Settings.validated` reads `LEADSYNC_*` overrides from (None: no
+#: file). Read like the environment, so its other variables (the `${VAR}` values a config names)
+#: are no unknown settings.
+_DOTENV: ContextVar[Mapping[str, str] | None] = ContextVar("leadsync_dotenv", default=None)
 
 
 class WebhookSettings(_Section):
@@ -545,6 +549,9 @@ class Settings(BaseSettings):
         environ = _ENVIRON.get()
         if environ is not None:
             env_settings = EnvironSource(settings_cls, environ)
+        dotenv = _DOTENV.get()
+        if dotenv is not None:
+            dotenv_settings = EnvironSource(settings_cls, dotenv)
         # secret files name nested keys like the variables (`leadsync_daemon__port`), which the
         # plain secrets source does not split
         secrets = NestedSecretsSettingsSource(file_secret_settings)
@@ -557,15 +564,18 @@ class Settings(BaseSettings):
         *,
         environ: Mapping[str, str],
         secrets_dir: Path | None,
-        env_file: Path | None,
+        dotenv: Mapping[str, str] | None,
     ) -> Settings:
-        """`data` (the file's values) validated under the overrides of `environ`'s `LEADSYNC_*`
-        variables, the files of `secrets_dir` and `env_file`."""
-        token = _ENVIRON.set(environ)
+        """`data` (the file's values) validated under the overrides of the `LEADSYNC_*`
+        variables of `environ`, the files of `secrets_dir` and `dotenv` (a `.env` file's
+        variables; its other names are ignored, as the environment's are)."""
+        environ_token = _ENVIRON.set(environ)
+        dotenv_token = _DOTENV.set(dotenv)
         try:
-            return cls(_secrets_dir=secrets_dir, _env_file=env_file, **data)  # type: ignore[call-arg]
+            return cls(_secrets_dir=secrets_dir, _env_file=None, **data)  # type: ignore[call-arg]
         finally:
-            _ENVIRON.reset(token)
+            _DOTENV.reset(dotenv_token)
+            _ENVIRON.reset(environ_token)
 
     def connection(self, name: str) -> ConnectionSettings:
         """The connection called `name`; a UserError listing the names when there is none."""

@@ -241,6 +241,31 @@ def test_dotenv_override_errors_name_the_dotenv_file(folder):
     ]
 
 
+def test_a_dotenv_file_fills_config_variables_and_its_other_names_are_no_settings(folder):
+    # a .env beside the config, as docker compose keeps one: ${VAR} values and LEADSYNC_ overrides
+    (folder / ".env").write_text(
+        "TOKEN=from-dotenv\nSF_CLIENT_ID=unused\nLEADSYNC_DAEMON__PORT=9200\nBARE\n"
+    )
+    loaded = load_config(write(folder, BASE), environ={})
+    hub = loaded.settings.connections[0].hubspot
+    assert hub is not None and hub.access_token is not None
+    assert hub.access_token.get_secret_value() == "from-dotenv"
+    assert loaded.settings.daemon.port == 9200
+    # the environment, then the secrets directory, beat the .env file
+    loaded = load_config(write(folder, BASE), environ={"TOKEN": "from-env"})
+    hub = loaded.settings.connections[0].hubspot
+    assert hub is not None and hub.access_token is not None
+    assert hub.access_token.get_secret_value() == "from-env"
+
+
+def test_an_unset_variable_names_the_dotenv_file_it_looked_in(folder):
+    (folder / ".env").write_text("OTHER=1\n")
+    assert problems(write(folder, BASE), env={"UNRELATED": "1"}) == [
+        "F:5:29 connections[0].hubspot.access_token: ${TOKEN}: environment variable TOKEN is "
+        f"not set nor in {folder / '.env'}; export it, or write ${{TOKEN:-default}}"
+    ]
+
+
 def test_a_whole_section_override_that_is_not_json_is_a_located_problem(folder):
     environ = {"TOKEN": "t", "LEADSYNC_DAEMON": "{port: 1"}
     assert problems(write(folder, BASE), environ) == [
