@@ -142,11 +142,15 @@ def load_config(
         )
     problems: list[Problem] = []
     data = _Expander(env, secrets, env_file, dotenv or {}, source, problems).expand(root, ())
+    # a key whose ${VAR} is unset holds "": what validation says of it repeats that problem
+    unset = {p.path for p in problems}
+    found: list[Problem] = []
     settings = _validate(
         lambda: Settings.validated(data, environ=env, secrets_dir=secrets, dotenv=dotenv),
         source,
-        problems,
+        found,
     )
+    problems += [p for p in found if p.path not in unset]
     if settings is not None:
         settings = _resolve_paths(settings, file.parent.resolve())
         remember_secrets(secret_values(settings))

@@ -125,12 +125,25 @@ class HubSpotSettings(_Section):
     @model_validator(mode="after")
     def _credentials(self) -> HubSpotSettings:
         oauth = (self.client_id, self.client_secret, self.refresh_token)
-        if self.access_token is None and not all(oauth):
-            raise ValueError(
-                "no credentials: set access_token (a private-app token) or all of "
-                "client_id, client_secret and refresh_token (OAuth)"
-            )
-        return self
+        # An empty value (a variable or secrets file holding nothing, or only whitespace) is
+        # no credential: SecretStr("") is falsy, and the connector would refuse it at the
+        # first call with an unlocated error.
+        if self.access_token or all(oauth):
+            return self
+        keys = ("access_token", "client_id", "client_secret", "refresh_token")
+        values = (self.access_token, *oauth)
+        empty = [k for k, v in zip(keys, values, strict=True) if v is not None and not v]
+        wanted = (
+            "set access_token (a private-app token) or all of client_id, client_secret and "
+            "refresh_token (OAuth)"
+        )
+        if not empty:
+            raise ValueError(f"no credentials: {wanted}")
+        raise At(
+            (empty[0],),
+            f"{', '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty (check the "
+            f"variable or secrets file the value comes from): {wanted}",
+        )
 
 
 class SalesforceSettings(_Section):

@@ -44,7 +44,7 @@ def _backtest_body(page: HtmlPage, bt: Backtest) -> None:
     if bt.events_after_outcome or bt.events_after_as_of:
         page.paragraph(
             f"Point-in-time guard: {bt.events_after_outcome:,} events dated after their "
-            f"record's outcome ({bt.records_after_outcome:,} records) and "
+            f"record's cutoff ({bt.records_after_outcome:,} records) and "
             f"{bt.events_after_as_of:,} events after the as-of date were left out."
         )
     converted = [s for s, y in zip(bt.scores, bt.outcomes, strict=True) if y]

@@ -17,7 +17,9 @@ def backtest_text(bt: Backtest) -> str:
         f"  disqualified {bt.disqualified:,}",
         f"ROC AUC {fmt(bt.auc)}  (fit {fmt(bt.fit_auc)}, interest {fmt(bt.interest_auc)})",
         f"qualified {q.qualified:,}: precision {pct(q.precision)}, recall {pct(q.recall)}",
-        f"point-in-time guard: {bt.events_after_outcome:,} events after the outcome date "
+        # a record without an outcome date is cut at its creation plus the window, so the
+        # events counted here are not all after an outcome
+        f"point-in-time guard: {bt.events_after_outcome:,} events after their record's cutoff "
         f"excluded ({bt.records_after_outcome:,} records), {bt.events_after_as_of:,} after "
         "the as-of date",
         *(f"point in time: {line}" for line in bt.point_in_time),

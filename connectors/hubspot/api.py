@@ -96,6 +96,10 @@ _SDK_ERRORS: tuple[type[Exception], ...] = (
     sdk_oauth.ApiException,
     sdk_forms.ApiException,
 )
+#: What OpenSSL says when the answer to a TLS handshake is no TLS record (a plain-HTTP
+#: server): `WRONG_VERSION_NUMBER` up to OpenSSL 3.1, `RECORD_LAYER_FAILURE` or
+#: `PACKET_LENGTH_TOO_LONG` from 3.2.
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG")
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,12 +546,18 @@ class HubSpotApi:
         now = datetime.now(UTC)
         return BudgetExhausted(f"{exc}; {zone.resumes(now)}", resume_at=zone.next_midnight(now))
 
-    @staticmethod
-    def _tls_or_transient(endpoint: str, reason: str) -> ConnectorError:
+    def _tls_or_transient(self, endpoint: str, reason: str) -> ConnectorError:
         if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
             return PermanentError(
                 f"HubSpot {endpoint}: the server's TLS certificate is not trusted; "
                 "set ca_bundle to the CA file that signed it"
+            )
+        if any(sign in reason for sign in _NOT_TLS):
+            # bytes that are no TLS record: an https:// base_url on a plain-HTTP server, which
+            # retrying for the length of an outage would not change
+            return PermanentError(
+                f"HubSpot {endpoint}: {origin(self.base_url)} does not answer in TLS (it "
+                "speaks plain HTTP); check base_url (http:// for a server without TLS)"
             )
         return TransientError(f"HubSpot {endpoint}: TLS failure")
 

@@ -224,6 +224,43 @@ def test_unset_variable_is_located_and_the_secret_never_printed(folder):
     assert not any("hunter2" in p for p in found)
 
 
+@pytest.mark.parametrize("value", ["", "  \r\n"])
+def test_an_empty_access_token_is_a_located_problem_naming_the_key(folder, value):
+    # a variable set but empty used to pass loading and fail at the first call, exit 1
+    found = problems(write(folder, BASE), env={"TOKEN": value})
+    assert found == [
+        "F:5:29 connections[0].hubspot.access_token: access_token is empty (check the variable "
+        "or secrets file the value comes from): set access_token (a private-app token) or all "
+        "of client_id, client_secret and refresh_token (OAuth)"
+    ]
+
+
+def test_an_empty_access_token_beside_a_complete_oauth_app_loads(folder):
+    text = BASE.replace(
+        'hubspot: {access_token: "${TOKEN}"}',
+        'hubspot: {access_token: "${TOKEN}", client_id: c, client_secret: s, refresh_token: r}',
+    )
+    hub = load_config(write(folder, text), environ={"TOKEN": ""}).settings.connections[0].hubspot
+    assert hub is not None
+    assert hub.access_token is not None
+    assert hub.access_token.get_secret_value() == ""
+    assert hub.refresh_token is not None
+    assert hub.refresh_token.get_secret_value() == "r"
+
+
+def test_empty_oauth_secrets_are_named(folder):
+    text = BASE.replace(
+        'hubspot: {access_token: "${TOKEN}"}',
+        'hubspot: {client_id: c, client_secret: "${TOKEN}", refresh_token: "${TOKEN}"}',
+    )
+    found = problems(write(folder, text), env={"TOKEN": ""})
+    assert found == [
+        "F:5:44 connections[0].hubspot.client_secret: client_secret, refresh_token are empty "
+        "(check the variable or secrets file the value comes from): set access_token (a "
+        "private-app token) or all of client_id, client_secret and refresh_token (OAuth)"
+    ]
+
+
 def test_environment_override_errors_name_the_variable(folder):
     environ = {"TOKEN": "t", "LEADSYNC_DAEMON__PORT": "http"}
     assert problems(write(folder, BASE), environ) == [

@@ -103,7 +103,8 @@ def test_text_summary_and_usage_errors(tiny, capsys):
     assert code == 0
     assert "ROC AUC 0.611" in out
     assert (
-        "point-in-time guard: 1 events after the outcome date excluded (1 records), 1 after" in out
+        "point-in-time guard: 1 events after their record's cutoff excluded (1 records), 1 "
+        "after the as-of date" in out
     )
     assert run(capsys, "backtest", "--model", str(model))[0] == 2
     code, _, err = run(

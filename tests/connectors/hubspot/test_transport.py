@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import urllib.request
 from datetime import UTC
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -305,6 +307,24 @@ def test_tls_with_the_sandbox_ca_bundle(make_sandbox, make_connector) -> None:
     untrusting = make_connector(sandbox, ca_bundle=None)
     with pytest.raises(PermanentError, match="set ca_bundle"):
         read_all(untrusting)
+
+
+def test_an_https_base_url_on_a_plain_http_server_fails_at_once_naming_it(
+    make_sandbox, make_connector, clock
+) -> None:
+    """A TLS handshake answered in plain HTTP is a misconfigured base_url, not an outage: it
+    used to be a TransientError ("TLS failure") that runs retried for `outage.max_pause`."""
+    sandbox = make_sandbox(contacts=5)
+    port = urlsplit(sandbox.url).port
+    wrong = SimpleNamespace(url=f"https://127.0.0.1:{port}", token=sandbox.token, ca_file=None)
+    connector = make_connector(wrong)
+    with pytest.raises(PermanentError) as info:
+        read_all(connector)
+    assert str(info.value) == (
+        f"HubSpot objects.list: https://127.0.0.1:{port} does not answer in TLS (it speaks "
+        "plain HTTP); check base_url (http:// for a server without TLS)"
+    )
+    assert clock.sleeps == []  # no retry waited
 
 
 def test_usage_counts_calls_by_endpoint(make_sandbox, make_connector) -> None:
