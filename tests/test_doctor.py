@@ -13,7 +13,7 @@ from cli.commands.doctor import FAIL, OK, WARN, check_clock
 from cli.main import main
 from config.settings import ConnectionSettings
 from sync.state.store import StateStore
-from tests.sync.hubspot_env import sandbox
+from tests.sync.hubspot_env import MODEL, sandbox
 from tests.sync.hubspot_env import write_config as write_hubspot_config
 from tests.sync.test_model_groups_salesforce import MODEL_A, write_config
 
@@ -44,10 +44,14 @@ def test_a_healthy_connection_passes_every_check(tmp_path, capsys):
             ("hs", "credentials", OK),
             ("hs", "scopes and permissions", OK),
             ("hs", "contact outputs", OK),
+            ("hs", "contact model properties", OK),
             ("hs", "budget headroom", OK),
         ]
         details = {c["name"]: c["detail"] for c in body["checks"]}
         assert details["integrity"] == "PRAGMA quick_check: ok"
+        assert details["contact model properties"] == (
+            "model 'hubspot-professional': every property it reads is in the CRM"
+        )
         # every call so far counts, setup's and doctor's own (the sandbox counts them too); the
         # account's zone is asked (no state knows it) and kept as a run keeps it
         counts = sb.request_counts()
@@ -128,6 +132,36 @@ def test_missing_outputs_fail_with_the_fix(tmp_path, capsys):
         assert outputs["status"] == FAIL
         assert outputs["detail"].startswith("missing leadsync_")
         assert outputs["detail"].endswith("run `leadsync setup --apply`")
+    finally:
+        sb.stop()
+
+
+def test_a_misspelt_model_property_fails_with_its_location_and_the_rest_is_still_checked(
+    tmp_path, capsys
+):
+    sb = sandbox(20)
+    try:
+        env = write_hubspot_config(tmp_path, sb)
+        text = MODEL.read_text().replace("{jobtitle:", "{jobtitel:", 1)
+        model = tmp_path / "misspelt.yaml"
+        model.write_text(text)
+        env.config.write_text(env.config.read_text().replace(str(MODEL), str(model)))
+        code, body = doctor(capsys, env.config)
+        assert code == 1
+        # a fresh portal: the outputs are missing, the model's names and the budget still told
+        assert [name for _, name, _ in lines(body)][-3:] == [
+            "contact outputs",
+            "contact model properties",
+            "budget headroom",
+        ]
+        (check,) = [c for c in body["checks"] if c["name"] == "contact model properties"]
+        line = next(n for n, t in enumerate(text.splitlines(), 1) if "{jobtitel:" in t)
+        assert check["status"] == FAIL
+        assert check["detail"].startswith(f"model 'hubspot-professional': {model}:{line}:")
+        assert "'jobtitel'" in check["detail"]
+        assert check["detail"].endswith(
+            "; its rules never fire until fixed (`leadsync validate --config` lists each)"
+        )
     finally:
         sb.stop()
 

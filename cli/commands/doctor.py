@@ -177,6 +177,35 @@ def check_schema(ctx: Context, conn: ConnectionSettings, connector: Connector) -
     return checks
 
 
+def check_model_properties(
+    ctx: Context, conn: ConnectionSettings, connector: Connector
+) -> list[Check]:
+    """Whether the CRM has every property each model of the connection reads, as `validate
+    --config` checks: a misspelt name would otherwise make its rule silently never fire."""
+    from cli.crm_properties import unknown_in_crm
+
+    checks: list[Check] = []
+    for obj in conn.objects:
+        model = ctx.model_for(conn.name, obj)
+        unknown = unknown_in_crm(
+            conn=conn, connector=connector, kind=obj.kind, model=model, model_path=obj.model
+        )
+        if unknown is None:
+            continue
+        name = f"{obj.kind} model properties"
+        if not unknown:
+            detail = f"model '{model.name}': every property it reads is in the CRM"
+            checks.append(Check(conn.name, name, OK, detail))
+            continue
+        more = f"; and {len(unknown) - 1} more" if len(unknown) > 1 else ""
+        detail = (
+            f"model '{model.name}': {unknown[0]}{more}; its rules never fire until fixed "
+            "(`leadsync validate --config` lists each)"
+        )
+        checks.append(Check(conn.name, name, FAIL, detail))
+    return checks
+
+
 def check_budget(
     ctx: Context, conn: ConnectionSettings, connector: Connector, calls: CallLog | None = None
 ) -> Check:
@@ -276,7 +305,11 @@ def check_connection(ctx: Context, conn: ConnectionSettings) -> list[Check]:
         with _connector(ctx, conn) as (connector, calls):
             schema = check_schema(ctx, conn, connector)
             checks += schema
-            if all(c.status != FAIL for c in schema):
+            # outputs missing or of the wrong type (setup's to fix) leave the rest meaningful;
+            # refused credentials or permissions do not
+            if not any(c.name in {"credentials", "scopes and permissions"} and c.status == FAIL
+                       for c in schema):  # fmt: skip
+                checks += check_model_properties(ctx, conn, connector)
                 checks.append(check_budget(ctx, conn, connector, calls))
                 checks += check_list_email(ctx, conn, connector)
     except BudgetExhausted as exc:
