@@ -78,8 +78,9 @@ def unprovided_event_problems(crm: str, path: Path, model: ScoringModel) -> list
 
 def _dead_member_rules(model: ScoringModel) -> list[tuple[str, str]]:
     """(rule name, why) of each event or breadth roll-up of a HubSpot company model that no
-    member event HubSpot yields can match: each rule is tried on one fresh event of every type
-    it reads, with the attributes those events carry."""
+    member event HubSpot yields can match (each rule is tried on one fresh event of every type
+    it reads, with the attributes those events carry), or that lists a type no member event has
+    beside types that match."""
     plan = model.rollup
     if plan is None:
         return []
@@ -92,6 +93,18 @@ def _dead_member_rules(model: ScoringModel) -> list[tuple[str, str]]:
         served = [t for t in wanted if t in HUBSPOT_MEMBER_EVENTS]
         probes = tuple(Event(t, now, HUBSPOT_MEMBER_ATTRIBUTES) for t in served)
         if member_facts(Member("probe", {}, probes), plan, now).counts[slot]:
+            lacking = [t for t in (rule.events or ()) if t not in HUBSPOT_MEMBER_EVENTS]
+            if lacking:
+                # the rule fires on its other types: the lacking ones would only mislead
+                dead.append(
+                    (
+                        rule.name,
+                        f"rule {rule.name!r} lists {' and '.join(lacking)}, which a HubSpot "
+                        "company's members never have (their events are the dates a contact "
+                        "keeps): remove them from its list; member events on HubSpot: "
+                        f"{', '.join(HUBSPOT_MEMBER_EVENTS)}",
+                    )
+                )
             continue
         if served:
             why = (

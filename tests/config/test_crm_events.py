@@ -49,6 +49,9 @@ def test_hubspot_company_roll_ups_no_member_event_can_match_are_refused(tmp_path
         f"{path}:10:7 members.rollup[5]: rule 'Calls': HubSpot keeps no call or meeting date on "
         "a contact, so a company's members have no such events and the rule never fires; "
         f"member events on HubSpot: {SERVED}",
+        f"{path}:13:7 members.rollup[6]: rule 'Mixed' lists call, which a HubSpot company's "
+        "members never have (their events are the dates a contact keeps): remove them from its "
+        f"list; member events on HubSpot: {SERVED}",
     ]
 
 
