@@ -42,6 +42,7 @@ from connectors.errors import (
     RequestRejected,
     TransientError,
 )
+from connectors.hubspot.options import DEFAULT_HOST
 
 __all__ = [
     "RULES",
@@ -180,6 +181,9 @@ def classify(
     where = f"HubSpot {endpoint}: {status}{f' {category}' if category else ''}: {text}"
     if cid:
         where += f" (correlationId {cid})"
+    if status == 404 and not category:
+        # HubSpot names a missing record (OBJECT_NOT_FOUND); a bare 404 is a path no API has
+        where += f"; no HubSpot API at this path: check base_url (the host alone, {DEFAULT_HOST})"
     rule = _rule(status, key if isinstance(key, str) else None)
     outcome = rule.outcome if rule else ("transient" if status >= 500 else "permanent")
     if outcome == "budget":

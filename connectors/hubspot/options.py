@@ -8,6 +8,9 @@ from pydantic import SecretStr
 
 from connectors.retry import RetryPolicy
 
+#: The address of HubSpot's APIs.
+DEFAULT_HOST = "https://api.hubapi.com"
+
 __all__ = ["HubSpotOptions"]
 
 
@@ -25,7 +28,7 @@ class HubSpotOptions:
     seconds). `workers` bounds concurrent calls.
     """
 
-    base_url: str = "https://api.hubapi.com"
+    base_url: str = DEFAULT_HOST
     access_token: SecretStr | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None

@@ -65,7 +65,11 @@ SCOPES_BODY = body(
          MissingPermission, "web-analytics-api-access"),
         (400, body("VALIDATION_ERROR", "Property 'x' does not exist"), {}, HubSpotRejected,
          "400 VALIDATION_ERROR: Property 'x' does not exist"),
-        (404, body("OBJECT_NOT_FOUND", "gone"), {}, HubSpotRejected, "404 OBJECT_NOT_FOUND"),
+        (404, body("OBJECT_NOT_FOUND", "gone"), {}, HubSpotRejected,
+         r"404 OBJECT_NOT_FOUND: gone \(correlationId c-1\)$"),
+        (404, "", {}, HubSpotRejected,
+         r"404: HTTP 404; no HubSpot API at this path: check base_url \(the host alone, "
+         r"https://api.hubapi.com\)$"),
         (409, body("OBJECT_ALREADY_EXISTS", "exists"), {}, HubSpotRejected, "409"),
         (408, "", {}, TransientError, "408"),
         (423, body("LOCKED", "locked"), {}, TransientError, "423 LOCKED"),
