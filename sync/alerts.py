@@ -12,7 +12,11 @@ run that keeps failing pages someone once, not every five minutes:
 - `qualified_drift`: yesterday's newly qualified records were more than `drift.factor` times the
   trailing daily average, or less than that average divided by the factor (checked once a day).
 
-State lives in memory: after a restart a condition that still holds fires once more.
+State lives in memory, seeded at a connection's first job from its stored runs: the failed runs
+in a row and, when the latest of them was refused its credentials, `auth_failing`. So a restart
+neither pages again for failures the receiver already knows, nor leaves them firing there
+forever once a run finishes again (rotating a token means a restart). The other conditions
+start clear after a restart and fire once more if they still hold.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ log = logging.getLogger("leadsync.alerts")
 
 #: Statuses of a run that did its job (the ones that clear failure alerts).
 FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.INTERRUPTED, RunStatus.PAUSED})
+#: Stored statuses that say nothing yet of how a run went.
+_UNDECIDED = frozenset({RunStatus.RUNNING, RunStatus.BUSY})
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,10 @@ class Alerter:
     ) -> list[Alert]:
         """Update every condition of `connection` after a job and send what changed."""
         now = self.clock()
-        st = self._state.setdefault(connection, _ConnectionState())
+        st = self._state.get(connection)
+        if st is None:
+            job = {r.run_id for r in results if r.run_id is not None}
+            st = self._state[connection] = self._seeded(connection, job)
         dead = self.store.dead_letter_count(connection)
         if st.day != now.date():
             st.day, st.dead_letters_at_day_start = now.date(), dead
@@ -166,6 +175,21 @@ class Alerter:
             )
             self.send(alert)
         return changes
+
+    def _seeded(self, connection: str, job: set[int]) -> _ConnectionState:
+        """The failure conditions as the stored runs before the `job` ones left them."""
+        st = _ConnectionState()
+        runs = self.store.runs(connection, limit=self.settings.failing_runs + 50)
+        done = [r for r in runs if r.id not in job and not r.dry_run and r.status not in _UNDECIDED]
+        for run in done:
+            if run.status in FINISHED:
+                break
+            st.failed_in_a_row += 1
+        if st.failed_in_a_row >= self.settings.failing_runs:
+            st.firing.add("runs_failing")
+        if st.failed_in_a_row and (done[0].error or "").startswith("AuthError:"):
+            st.firing.add("auth_failing")
+        return st
 
     def _conditions(
         self,

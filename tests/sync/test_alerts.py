@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +25,7 @@ from sync.alerts import (
 from sync.daemon import Daemon
 from sync.metrics import Metrics
 from sync.run_summary import RunResult
-from sync.state.records import RunStatus
+from sync.state.records import RunCounts, RunStatus
 from tests.sync.fakes import POINTS_MODEL, FakeCRM
 from tests.sync.test_daemon import NOW, settings
 
@@ -246,3 +247,61 @@ def test_newly_qualified_per_day_and_drift(store):
         "over 14 days"
     )
     assert a.after_job("one", []) == []  # checked once a day
+
+
+def stored_run(store, status: str, error: str | None = None) -> int:
+    run_id = store.start_run(
+        "one", "contact", mode="incremental", dry_run=False, started_at=T0, model_version="v"
+    )
+    store.finish_run(
+        run_id, status=RunStatus(status), counts=RunCounts(), finished_at=T0, error=error
+    )
+    return run_id
+
+
+def test_after_a_restart_failures_already_firing_resolve_and_do_not_page_again(store):
+    for _ in range(3):
+        stored_run(store, "failed", "AuthError: HubSpot 401 INVALID_AUTHENTICATION")
+    # a new process (the token rotated, the daemon restarted): its first run finishes
+    sent: list[Alert] = []
+    done = stored_run(store, "succeeded")
+    changes = alerter(store, sent, failing_runs=3).after_job(
+        "one", [replace(result("succeeded"), run_id=done)]
+    )
+    assert [(a.name, a.firing, a.summary) for a in changes] == [
+        ("runs_failing", False, "runs finish again"),
+        ("auth_failing", False, "the CRM accepts the credentials again"),
+    ]
+    assert sent == changes
+    # a restart while still failing does not page again; the count goes on from the store
+    sent.clear()
+    for _ in range(3):
+        stored_run(store, "failed", "AuthError: HubSpot 401 INVALID_AUTHENTICATION")
+    again = stored_run(store, "failed", "AuthError: HubSpot 401 INVALID_AUTHENTICATION")
+    a = alerter(store, sent, failing_runs=3)
+    assert a.after_job("one", [replace(result("failed", "AuthError"), run_id=again)]) == []
+    assert sent == []
+
+
+def test_after_a_restart_the_failed_runs_in_a_row_count_on_from_the_store(store):
+    for _ in range(3):
+        stored_run(store, "failed", "TransientError: HubSpot 503")
+    failed = stored_run(store, "failed", "TransientError: HubSpot 503")
+    sent: list[Alert] = []
+    (fired,) = alerter(store, sent, failing_runs=4).after_job(
+        "one", [replace(result("failed", "TransientError"), run_id=failed)]
+    )
+    assert (fired.name, fired.summary) == (
+        "runs_failing",
+        "4 runs in a row failed: TransientError: boom",
+    )
+
+
+def test_the_first_job_after_a_restart_is_judged_itself_not_seeded_from_its_own_runs(store):
+    stored_run(store, "succeeded")
+    failed = stored_run(store, "failed", "AuthError: refused")
+    sent: list[Alert] = []
+    (fired,) = alerter(store, sent, failing_runs=3).after_job(
+        "one", [replace(result("failed", "AuthError"), run_id=failed)]
+    )
+    assert (fired.name, fired.firing) == ("auth_failing", True)
