@@ -26,6 +26,7 @@ from sync.daemon import Daemon
 from sync.metrics import Metrics
 from sync.run_summary import RunResult
 from sync.state.records import RunCounts, RunStatus
+from sync.state.store import StateStore
 from tests.sync.fakes import POINTS_MODEL, FakeCRM
 from tests.sync.test_daemon import NOW, settings
 
@@ -249,7 +250,7 @@ def test_newly_qualified_per_day_and_drift(store):
     assert a.after_job("one", []) == []  # checked once a day
 
 
-def stored_run(store, status: str, error: str | None = None) -> int:
+def stored_run(store: StateStore, status: str, error: str | None = None) -> int:
     run_id = store.start_run(
         "one", "contact", mode="incremental", dry_run=False, started_at=T0, model_version="v"
     )
