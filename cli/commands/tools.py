@@ -126,9 +126,10 @@ def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connecto
 
 
 def _object(
-    ctx: Context, connection: str | None, kind: str | None
+    ctx: Context, connection: str | None, kind: str | None, record: str | None = None
 ) -> tuple[ConnectionSettings, str]:
-    """The connection and object kind a live command works on (the only one, or the named)."""
+    """The connection and object kind a live command works on (the only one, or the named; on
+    Salesforce the kind `record`'s id prefix names, when the connection scores several)."""
     conns = ctx.connections(connection)
     if len(conns) > 1:
         names = ", ".join(c.name for c in conns)
@@ -137,11 +138,25 @@ def _object(
     kinds = conn.kinds
     if kind is None:
         if len(kinds) > 1:
+            named = _kind_of_id(conn, record)
+            if named in kinds:
+                return conn, named
             raise UserError(f"{conn.name} scores {', '.join(kinds)}; pick one with --kind")
         return conn, kinds[0]
     if kind not in kinds:
         raise UserError(f"{conn.name} has no {kind!r} object; it scores {', '.join(kinds)}")
     return conn, kind
+
+
+def _kind_of_id(conn: ConnectionSettings, record: str | None) -> str | None:
+    """The kind a Salesforce record id's key prefix names (00Q a lead, 003 a contact, 001 an
+    account); None elsewhere or for text that is no id."""
+    if conn.crm != "salesforce" or record is None:
+        return None
+    try:
+        return kind_of(case_safe_id(record))
+    except NotASalesforceId:
+        return None
 
 
 def _record_id(conn: ConnectionSettings, text: str, kind: str) -> str:
@@ -319,7 +334,7 @@ def explain_command(  # noqa: PLR0913  click passes each option as a keyword
     else:
         ctx = open_context(config, secrets_dir)
         try:
-            conn, obj_kind = _object(ctx, connection, kind)
+            conn, obj_kind = _object(ctx, connection, kind, record_id)
             record_id = _record_id(conn, record_id, obj_kind)
             picked = _pick(ctx, conn, obj_kind, model_name)
             model = picked.model
@@ -431,7 +446,7 @@ def history_command(  # noqa: PLR0913  click passes each option as a keyword
     """Show RECORD_ID's score changes over time from the ledger, with reasons and versions."""
     ctx = open_context(config, secrets_dir, with_models=False)
     try:
-        conn, obj_kind = _object(ctx, connection, kind)
+        conn, obj_kind = _object(ctx, connection, kind, record_id)
         record_id = _record_id(conn, record_id, obj_kind)
         entries = history.record_history(ctx.store, conn.name, obj_kind, record_id)
     finally:

@@ -146,6 +146,24 @@ def test_history_of_an_account(live, capsys):
     assert out.splitlines()[0] == f"score history of {account}: 1 write(s)"
 
 
+def test_the_kind_comes_from_the_id_prefix_when_no_kind_is_given(live, capsys):
+    account_id, domain, _, lead_id = committee_account(live)
+    args = ("--config", str(live.config), "--now", NOW)
+    code, out = run(capsys, "explain", lead_id, *args)
+    assert code == 0
+    assert out.splitlines()[0].startswith(f"record {lead_id}  model ")
+    assert f"\naccount: {account_id} (email domain {domain})\n" in out
+    # a 15-character id from a report names its kind as well
+    code, out = run(capsys, "explain", account_id[:15], *args)
+    assert code == 0
+    assert out.splitlines()[0].startswith(f"record {account_id}  model salesforce-b2b-accounts")
+    code, out = run(capsys, "history", account_id, "--config", str(live.config))
+    assert (code, out.splitlines()[0]) == (0, f"score history of {account_id}: 1 write(s)")
+    # text that names no kind still asks for one
+    assert main(["history", "nope", "--config", str(live.config)]) == 2
+    assert capsys.readouterr().err.endswith("; pick one with --kind\n")
+
+
 def test_preview_of_an_account_model_change(live, capsys):
     candidate = live.tmp / "candidate.yaml"
     text = ACCOUNTS.read_text()
