@@ -126,10 +126,15 @@ def _live_connector(ctx: Context, conn: ConnectionSettings) -> Iterator[Connecto
 
 
 def _object(
-    ctx: Context, connection: str | None, kind: str | None, record: str | None = None
+    ctx: Context,
+    connection: str | None,
+    kind: str | None,
+    record: str | None = None,
+    candidate: Path | None = None,
 ) -> tuple[ConnectionSettings, str]:
-    """The connection and object kind a live command works on (the only one, or the named; on
-    Salesforce the kind `record`'s id prefix names, when the connection scores several)."""
+    """The connection and object kind a live command works on: the only one, or the named;
+    when the connection scores several, the one a `candidate` model file scores, or on
+    Salesforce the one `record`'s id prefix names."""
     conns = ctx.connections(connection)
     if len(conns) > 1:
         names = ", ".join(c.name for c in conns)
@@ -138,7 +143,7 @@ def _object(
     kinds = conn.kinds
     if kind is None:
         if len(kinds) > 1:
-            named = _kind_of_id(conn, record)
+            named = _kind_of_model(candidate) or _kind_of_id(conn, record)
             if named in kinds:
                 return conn, named
             raise UserError(f"{conn.name} scores {', '.join(kinds)}; pick one with --kind")
@@ -146,6 +151,17 @@ def _object(
     if kind not in kinds:
         raise UserError(f"{conn.name} has no {kind!r} object; it scores {', '.join(kinds)}")
     return conn, kind
+
+
+def _kind_of_model(path: Path | None) -> str | None:
+    """The object a model file scores; None without one or when it does not load (the command
+    reports that itself, located)."""
+    if path is None:
+        return None
+    try:
+        return load_model(path).object
+    except UserError:
+        return None
 
 
 def _kind_of_id(conn: ConnectionSettings, record: str | None) -> str | None:
@@ -575,7 +591,7 @@ def _study(  # noqa: PLR0913  the command options it passes on, keyword-only
         raise click.UsageError("--outcome-date, --created-column and --id-column go with --input")
     ctx = open_context(config, secrets_dir)
     try:
-        conn, obj_kind = _object(ctx, connection, kind)
+        conn, obj_kind = _object(ctx, connection, kind, candidate=model_path)
         picked = _pick(ctx, conn, obj_kind, model_name)
         path = model_path or picked.path
         model = _candidate(ctx, conn, obj_kind, path) if model_path else picked.model
@@ -846,7 +862,7 @@ def preview_command(  # noqa: PLR0913  click passes each option as a keyword
     """Shadow-score the population with a candidate model against the live one; write nothing."""
     ctx = open_context(config, secrets_dir)
     try:
-        conn, obj_kind = _object(ctx, connection, kind)
+        conn, obj_kind = _object(ctx, connection, kind, candidate=model_path)
         candidate = _candidate(ctx, conn, obj_kind, model_path)
         picked = _pick(ctx, conn, obj_kind, model_name)
         live = picked.model

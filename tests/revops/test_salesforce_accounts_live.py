@@ -176,6 +176,14 @@ def test_preview_of_an_account_model_change(live, capsys):
     assert code == 0
     assert f"on {len(account_scores(live))} records from sf" in out
     assert any(line.startswith("Buying committee") for line in out.splitlines())
+    # without --kind, the candidate's own object names the kind
+    code, again = run(
+        capsys, "preview", "--config", str(live.config), "--model", str(candidate), "--now", NOW
+    )
+    assert (code, again) == (0, out)
+    code, tried = run(capsys, "backtest", "--config", str(live.config), "--model", str(candidate),
+                      "--format", "json")  # fmt: skip
+    assert (code, json.loads(tried)["records"]) == (0, len(account_scores(live)))
 
 
 def test_backtest_reads_won_opportunities_and_breadth_predicts_them(live, capsys):
