@@ -137,11 +137,7 @@ def _band_key(spec: RuleSpec | RollupSpec, index: int) -> str:
     band = spec.bands[index]
     if spec.kind == "recency":
         return f"{spec.name} [within {band.max:g}d]"
-    if band.min_open or band.max_open or band.min is None:
-        # band_text: a band with no lower bound reads `<=1`, not `-1` (a negative number).
-        return f"{spec.name} [{band_text(band)}]"
-    high = "" if band.max is None else f"{band.max:g}"
-    return f"{spec.name} [{band.min:g}-{high}]" if high else f"{spec.name} [{band.min:g}+]"
+    return f"{spec.name} [{band_text(band)}]"
 
 
 def model_units(model: ScoringModel) -> list[Unit]:

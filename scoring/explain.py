@@ -16,7 +16,7 @@ from scoring.evaluate import evaluate
 from scoring.model import CompiledRule, ScoringModel
 from scoring.rollup import MemberFacts, record_facts
 from scoring.rules import band_text
-from scoring.spec import Band, RollupSpec
+from scoring.spec import RollupSpec
 from scoring.trace import CheckTrace, GroupTrace, QualifyTrace, RuleTrace, Trace
 from scoring.types import Record, ScoreResult
 
@@ -232,17 +232,8 @@ def _test_text(rule: CompiledRule) -> str:
     if spec.kind == "recency":
         steps = ", ".join(f"<={b.max:g}d {b.points:+g}" for b in spec.bands)
         return f"days since {spec.property}: {steps}"
-    steps = ", ".join(f"{_range(b)} {b.points:+g}" for b in spec.bands)
+    steps = ", ".join(f"{band_text(b)} {b.points:+g}" for b in spec.bands)
     return f"{spec.property} bands: {steps}"
-
-
-def _range(band: Band) -> str:
-    if band.min_open or band.max_open or band.min is None:
-        # band_text: a band with no lower bound reads `<=1`, not `-1` (a negative number).
-        return band_text(band)
-    if band.max is None:
-        return f"{band.min:g}+"
-    return f"{band.min:g}-{band.max:g}"
 
 
 def _rollup_text(rule: RollupSpec) -> str:
@@ -250,7 +241,7 @@ def _rollup_text(rule: RollupSpec) -> str:
     how = rule.aggregate if rule.aggregate != "top_mean" else f"mean of top {rule.top}"
     if rule.kind == "breadth":
         events = ", ".join(rule.events) if rule.events else "any event"
-        steps = ", ".join(f"{_range(b)} {b.points:+g}" for b in rule.bands)
+        steps = ", ".join(f"{band_text(b)} {b.points:+g}" for b in rule.bands)
         return f"people with {events} within {rule.within_days:g}d, counted by role weight: {steps}"
     if rule.kind == "score":
         whose = f" (model {rule.model})" if rule.model else ""
