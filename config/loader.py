@@ -40,7 +40,7 @@ from config.key_files import private_key_problem
 from config.model_group import ModelGroup, Slot, state_kind
 from config.redaction import remember_secrets, secret_values
 from config.settings import At, ConnectionSettings, Settings
-from config.yaml_depth import MAX_DEPTH, too_deep
+from config.yaml_depth import MAX_DEPTH, refuse_too_deep
 from scoring.model import ScoringModel
 
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
@@ -163,10 +163,7 @@ def load_config(
 def _parse(text: str, file: str) -> Any:
     yaml = YAML(typ="rt")
     try:
-        deep = too_deep(text)
-        if deep is not None:
-            message = f"invalid YAML: nested more than {MAX_DEPTH} levels deep"
-            raise ProblemsError([Problem(file, *deep, "", message)])
+        refuse_too_deep(text, file, f"invalid YAML: nested more than {MAX_DEPTH} levels deep")
         return yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -11,7 +11,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from config.errors import Problem, ProblemsError
 from config.model_conditions import MAX_NESTING
 from config.model_parse import ModelParser
-from config.yaml_depth import MAX_DEPTH, too_deep
+from config.yaml_depth import MAX_DEPTH, refuse_too_deep
 from config.yamlpos import Ctx, Node
 from scoring.model import ScoringModel, compile_model
 
@@ -48,13 +48,12 @@ def load_yaml(text: str, source: str) -> object:
     """The round-trip YAML tree of `text` (positions kept); `ProblemsError` when unreadable."""
     yaml = YAML(typ="rt")
     try:
-        deep = too_deep(text)
-        if deep is not None:
-            message = (
-                f"YAML nested more than {MAX_DEPTH} levels deep (conditions nest at most "
-                f"{MAX_NESTING} all/any/not): flatten it"
-            )
-            raise ProblemsError([Problem(source, *deep, "", message)])
+        refuse_too_deep(
+            text,
+            source,
+            f"YAML nested more than {MAX_DEPTH} levels deep (conditions nest at most "
+            f"{MAX_NESTING} all/any/not): flatten it",
+        )
         tree = yaml.load(StringIO(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -12,6 +12,8 @@ from __future__ import annotations
 from ruamel.yaml import YAML
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 
+from config.errors import Problem, ProblemsError
+
 #: Mappings and lists inside one another, the document's own included. Conditions at their
 #: bound (config.model_conditions.MAX_NESTING, 32 in all/any) need under 80; the tree of 160
 #: levels takes under 700 frames of Python's default recursion limit of 1,000.
@@ -31,3 +33,11 @@ def too_deep(text: str) -> tuple[int, int] | None:
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
     return None
+
+
+def refuse_too_deep(text: str, source: str, message: str) -> None:
+    """Raise `ProblemsError` with `message`, located at the first collection of `text` (the
+    file `source`) nested deeper than MAX_DEPTH, if there is one."""
+    deep = too_deep(text)
+    if deep is not None:
+        raise ProblemsError([Problem(source, *deep, "", message)])
