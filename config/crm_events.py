@@ -44,10 +44,7 @@ def unprovided_event_problems(crm: str, path: Path, model: ScoringModel) -> list
     provided = CRM_EVENT_TYPES.get(crm, EVENT_TYPES)
     spec = model.spec
     wanted: list[tuple[str, tuple[str, ...]]] = [
-        (rule.name, (rule.event,))
-        for dimension in (spec.fit, spec.interest)
-        for rule in (*dimension.rules, *(r for g in dimension.groups for r in g.rules))
-        if rule.event is not None
+        (rule.name, (rule.event,)) for rule in spec.every_rule if rule.event is not None
     ]
     if spec.members is not None:
         wanted += [(r.name, (r.event,) if r.event else r.events) for r in spec.members.rollups]

@@ -38,12 +38,8 @@ ROLLUP_ALTERNATIVES = {
 
 def enterprise_rules(model: ScoringModel) -> list[tuple[str, str]]:
     """(rule name, event type) of every rule of `model` that needs the Events API."""
-    spec = model.spec
     return [
-        (rule.name, rule.event)
-        for dimension in (spec.fit, spec.interest)
-        for rule in (*dimension.rules, *(r for g in dimension.groups for r in g.rules))
-        if rule.event in ENTERPRISE_EVENTS
+        (rule.name, rule.event) for rule in model.spec.every_rule if rule.event in ENTERPRISE_EVENTS
     ]
 
 

@@ -203,12 +203,9 @@ def rules_reading(
     def reads(props: frozenset[str]) -> bool:
         return bool(starts) and any(p.startswith(starts) for p in props)
 
-    rules = [
-        rule
-        for dim in (spec.fit, spec.interest)
-        for rule in (*dim.rules, *(r for g in dim.groups for r in g.rules))
+    names = [
+        r.name for r in spec.every_rule if r.event in event_types or reads(_rule_properties(r))
     ]
-    names = [r.name for r in rules if r.event in event_types or reads(_rule_properties(r))]
     names += [d.name for d in spec.disqualify if reads(cond_properties(d.cond))]
     names += [o.name for o in spec.overrides if reads(cond_properties(o.cond))]
     return names
@@ -217,13 +214,8 @@ def rules_reading(
 def spec_properties(spec: ModelSpec) -> frozenset[str]:
     """Every record property a spec reads (rules, disqualifiers, overrides, completeness),
     without its `account.<field>` values."""
-    rules = [
-        rule
-        for dim in (spec.fit, spec.interest)
-        for rule in (*dim.rules, *(r for g in dim.groups for r in g.rules))
-    ]
     props: set[str] = set(spec.completeness)
-    for rule in rules:
+    for rule in spec.every_rule:
         props |= _rule_properties(rule)
     for cond in [d.cond for d in spec.disqualify] + [o.cond for o in spec.overrides]:
         props |= cond_properties(cond)
@@ -400,8 +392,7 @@ def event_horizon_days(spec: ModelSpec, event_type: str) -> float | None:
     longest = 0.0
     found = False
     for dimension in (spec.fit, spec.interest):
-        rules = [*dimension.rules, *(r for g in dimension.groups for r in g.rules)]
-        for rule in rules:
+        for rule in dimension.every_rule:
             if rule.event != event_type:
                 continue
             found = True

@@ -145,6 +145,11 @@ class DimensionSpec:
     groups: tuple[GroupSpec, ...] = ()
     decay: Decay = NO_DECAY
 
+    @property
+    def every_rule(self) -> tuple[RuleSpec, ...]:
+        """Its ungrouped rules, then the rules of its groups in order."""
+        return (*self.rules, *(r for g in self.groups for r in g.rules))
+
 
 @dataclass(frozen=True, slots=True)
 class DisqualifierSpec:
@@ -278,3 +283,8 @@ class ModelSpec:
     property_placeholders: tuple[tuple[str, tuple[str, ...]], ...] = field(
         default=(), metadata={"hash_when_set": True}
     )
+
+    @property
+    def every_rule(self) -> tuple[RuleSpec, ...]:
+        """The rules of fit, then of interest (`DimensionSpec.every_rule`)."""
+        return (*self.fit.every_rule, *self.interest.every_rule)
