@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from cli.commands.runs import open_store
 from config.account_links import ACCOUNT_MEMBERS
 from config.errors import Problem, ProblemsError, UserError
 from config.loader import load_config, load_configured
@@ -122,8 +123,6 @@ def validate_config(config: str, secrets_dir: str | None, echo: Callable[[str], 
         models, groups = load_configured(loaded)
     except UserError as exc:
         return [str(exc)]
-    from cli.commands.runs import open_store  # the store only when the config loaded
-
     problems: list[str] = []
     store = open_store(loaded.settings)
     try:
