@@ -51,6 +51,8 @@ class Explanation:
     account_link: str | None = None
     #: Account models: how each member was tied to the account (`Record.link`), by member id.
     member_links: tuple[tuple[str, str], ...] = ()
+    #: Account models: the roll-up rules' names, in the order of each member's `values`.
+    member_rules: tuple[str, ...] = ()
     #: (property, value as sent) of the values the model's placeholders made "no data".
     placeholders: tuple[tuple[str, str], ...] = ()
 
@@ -108,6 +110,7 @@ class Explanation:
             "members": [
                 {**m.to_dict(), "link": links.get(m.id)} for m in self.members
             ],
+            "member_rules": list(self.member_rules),
             "account_link": self.account_link,
             "placeholders": {name: value for name, value in self.placeholders},
         }  # fmt: skip
@@ -164,7 +167,10 @@ class Explanation:
         if self.members:
             out.append(f"members: {len(self.members)}")
             links = dict(self.member_links)
-            out.extend(_member_line(m, links.get(m.id)) for m in self.members[:MEMBERS_SHOWN])
+            out.extend(
+                _member_line(m, links.get(m.id), self.member_rules)
+                for m in self.members[:MEMBERS_SHOWN]
+            )
             if len(self.members) > MEMBERS_SHOWN:
                 out.append(f"  ... and {len(self.members) - MEMBERS_SHOWN} more")
         if r.reasons:
@@ -177,8 +183,12 @@ class Explanation:
 MEMBERS_SHOWN = 25
 
 
-def _member_line(member: MemberFacts, link: str | None) -> str:
-    values = ", ".join(f"{v:g}" for v in member.values)
+def _member_line(member: MemberFacts, link: str | None, rules: Sequence[str]) -> str:
+    """One member's role-weighted value under each roll-up rule, named by the rule."""
+    if len(rules) == len(member.values):
+        values = ", ".join(f"{rule}: {v:g}" for rule, v in zip(rules, member.values, strict=True))
+    else:  # facts stored by an earlier version of the model: values without names
+        values = ", ".join(f"{v:g}" for v in member.values)
     via = f"  via {link}" if link else ""
     return f"  {member.id} {member.title} (weight {member.weight:g}): [{values}]{via}"
 
@@ -313,5 +323,6 @@ def explain(  # noqa: PLR0913  the inputs of one evaluation
         members=tuple(members) if model.rollup is not None else (),
         account_link=account_link,
         member_links=tuple((m.id, m.link) for m in record.members if m.link),
+        member_rules=tuple(rule.name for rule in rollups),
         placeholders=placeholders,
     )

@@ -86,9 +86,11 @@ def test_explain_and_history_of_an_account_with_each_model(live, capsys):
     # is not known at that moment
     assert "changes: -16 since last score: Fittest people" in lines
     assert [line for line in lines if line.startswith("  00Q")] == [
-        "  00Q5g00000000GAEAY Software Engineer (weight 1): [0, 0, 0]  via Lead: email domain "
+        "  00Q5g00000000GAEAY Software Engineer (weight 1): [Fittest people: 0, "
+        "Meetings held: 0, Buying committee: 0]  via Lead: email domain "
         "adventuresoftware.net",
-        "  00Q5g00000000GBEAY Head of Sales (weight 2): [0, 0, 0]  via Lead: email domain "
+        "  00Q5g00000000GBEAY Head of Sales (weight 2): [Fittest people: 0, Meetings held: 0, "
+        "Buying committee: 0]  via Lead: email domain "
         "adventuresoftware.net",
     ]
     a, b = live.stored("account")[account], live.stored("account:pl_b")[account]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from scoring import explain, score
@@ -290,10 +292,26 @@ def test_explain_lists_rollups_and_members():
         "  [x]    +160 R: members' interest x role weight, max, x 1 "
         "(2x; highest of 2 people by interest: VP Sales 80x2, +1 more)\n" in text
     )
-    assert "members: 2\n  1 VP Sales (weight 2): [160]\n  2 CFO (weight 2): [120]" in text
+    assert "members: 2\n  1 VP Sales (weight 2): [R: 160]\n  2 CFO (weight 2): [R: 120]" in text
     data = explain(Record("c1", "company", {}), m, NOW, members=facts).to_dict()
     rules = data["rules"]
     assert isinstance(rules, list) and [r["rule"] for r in rules] == ["R"]
+    assert data["member_rules"] == ["R"]
+
+
+def test_explain_names_the_rollup_rule_of_each_member_value():
+    m = account_model(
+        "    - {name: Top interest, score: interest, aggregate: max}\n"
+        "    - {name: Fit sum, score: fit, aggregate: sum}\n"
+    )
+    assert m.rollup is not None
+    facts = [member_facts(p, m.rollup, NOW) for p in PEOPLE[:1]]
+    shown = explain(Record("c1", "company", {}), m, NOW, members=facts)
+    line = next(x for x in shown.to_text().splitlines() if x.startswith("  1 "))
+    assert line == f"  1 VP Sales (weight 2): [Top interest: 160, Fit sum: {facts[0].values[1]:g}]"
+    # facts that do not line up with the rules (stored by an earlier model) keep bare values
+    older = replace(shown, member_rules=("Top interest",))
+    assert "  1 VP Sales (weight 2): [160, " in older.to_text()
 
 
 def test_contact_rules_read_their_account_result():
