@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 
 def fmt(value: object, digits: int = 3) -> str:
-    """A table cell: floats rounded, None as an en dash."""
+    """A table cell: floats rounded, counts with thousands separators, None as an en dash."""
     if value is None:
         return "–"
+    if type(value) is int:  # not bool: True stays True
+        return f"{value:,}"
     if isinstance(value, float):
         if math.isinf(value) and value > 0:
             return "∞"
