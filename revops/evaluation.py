@@ -243,13 +243,16 @@ def calibration_table(
 ) -> list[Bucket]:
     """Observed conversion per score band [0,10), [10,20) ... [90,100] (the last band is closed).
 
-    This is what a RevOps admin reads as "a lead scoring 80-90 converts N% of the time"; bands
-    are fixed so two models can be compared band by band.
+    This is what a RevOps admin reads as "a lead scoring 80-89 converts N% of the time"; bands
+    are fixed so two models can be compared band by band. Whole-number scores (leadsync's)
+    name their bands by the scores they hold, as the sync's score distribution does: `0-9`,
+    `10-19` ... `90-100`; other scores by the band's bounds (`0-10` holds up to 10, excluded).
     """
     s, y = _arrays(scores, outcomes)
     base = base_rate(y)
     n_bands = max(1, math.ceil(top / width))
     index = np.clip(np.floor(s / width), 0, n_bands - 1).astype(int)
+    whole = bool(np.all(s == np.floor(s))) and float(width).is_integer()
     rows = []
     for band in range(n_bands):
         mask = index == band
@@ -258,9 +261,10 @@ def calibration_table(
         rate = _rate(converted, count)
         low = band * width
         high = min(top, (band + 1) * width)
+        last = high if band == n_bands - 1 else high - 1
         rows.append(
             Bucket(
-                name=f"{low:g}-{high:g}",
+                name=f"{low:g}-{last:g}" if whole else f"{low:g}-{high:g}",
                 count=count,
                 converted=converted,
                 rate=rate,

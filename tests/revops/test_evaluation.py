@@ -99,16 +99,23 @@ def test_calibration_table_fixed_bands_last_one_closed():
     scores = [5, 15, 15, 95, 100, 100, 42]
     outcomes = [False, True, False, True, True, False, False]
     rows = ev.calibration_table(scores, outcomes)
-    assert [r.name for r in rows] == [f"{lo}-{lo + 10}" for lo in range(0, 100, 10)]
+    # whole-number scores: each band named by the scores it holds, as the sync's distribution
+    assert [r.name for r in rows] == [f"{lo}-{lo + 9}" for lo in range(0, 90, 10)] + ["90-100"]
     filled = [(r.name, r.count, r.converted, r.rate) for r in rows if r.count]
     assert filled == [
-        ("0-10", 1, 0, 0.0),
-        ("10-20", 2, 1, 0.5),
-        ("40-50", 1, 0, 0.0),
+        ("0-9", 1, 0, 0.0),
+        ("10-19", 2, 1, 0.5),
+        ("40-49", 1, 0, 0.0),
         ("90-100", 3, 2, 2 / 3),
     ]
     assert rows[9].mean_score == pytest.approx(295 / 3)
     assert rows[1].lift == pytest.approx(0.5 / (3 / 7))
+
+
+def test_calibration_table_names_bands_by_bounds_for_fractional_scores():
+    rows = ev.calibration_table([9.5, 10.0, 99.5], [False, True, True])
+    filled = [(r.name, r.count) for r in rows if r.count]
+    assert filled == [("0-10", 1), ("10-20", 1), ("90-100", 1)]
 
 
 def test_inversions_only_between_well_populated_bands():
