@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from io import StringIO
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def parse_model(text: str, source: str = "<model>", *, scored_only: bool = False
     if ctx.problems or spec is None:
         problems = ctx.problems or [Problem(source, None, None, "", "invalid model")]
         raise ProblemsError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
-    return compile_model(spec)
+    return dataclasses.replace(compile_model(spec), source=source)
 
 
 def load_yaml(text: str, source: str) -> object:

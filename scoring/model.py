@@ -127,6 +127,9 @@ class ScoringModel:
     account_fields: frozenset[str] = frozenset()
     #: The declared placeholder values as a filter of a record's properties (None: none).
     placeholder_filter: PlaceholderFilter | None = None
+    #: The file the model was read from (`config.model_loader`), for messages; None when built
+    #: from a spec in code.
+    source: str | None = None
 
     def known(self, properties: Properties) -> Properties:
         """`properties` with the model's placeholder values (`Select`, ...) as None: what the

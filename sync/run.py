@@ -449,7 +449,8 @@ class Run:
         self.status = status
         error = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, UnknownField) and exc.fields:
-            error += f" (model {self.model.name!r})"
+            source = getattr(self.model, "source", None)
+            error += f" (model {self.model.name!r}" + (f", {source})" if source else ")")
         self.result.error = redact(error)
         self.result.error_type = type(exc).__name__
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ import pytest
 from config.errors import ProblemsError
 from config.model_loader import load_model, parse_model
 from config.model_schema import model_schema
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HEAD = "name: m\nobject: contact\n"
 
@@ -238,6 +241,10 @@ def test_example_models_load():
     ):
         m = load_model(f"config/examples/models/{name}.yaml")
         assert (m.object, m.rule_count) == (kind, rules)
+        # the file is kept for messages (a run's unknown-field error names it), not versioned
+        assert m.source == f"config/examples/models/{name}.yaml"
+        text = (ROOT / m.source).read_text(encoding="utf-8")
+        assert parse_model(text).version == m.version
 
 
 def _validate(instance: object, schema: dict[str, Any], root: dict[str, Any]) -> list[str]:

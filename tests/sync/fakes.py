@@ -249,6 +249,7 @@ class FakeModel:
     labels: tuple[str, ...] = ("A1", "B1", "C2", "D3")
     qualify_lifecycle_stage: str | None = None
     spec: ModelSpec = FAKE_SPEC
+    source: str | None = None
 
 
 def fake_score(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.errors import AuthError, BudgetExhausted
+from connectors.errors import AuthError, BudgetExhausted, UnknownField
 from sync.engine import Engine, RunOptions
 from sync.lock import LockBusy, run_lock
 from sync.outage import OutagePolicy
@@ -447,6 +447,27 @@ def test_auth_failure_fails_the_run_with_a_message(store):
     )
     assert store.runs("acme")[0].status == "failed"
     assert store.runs("acme")[0].error == result.error
+
+
+@pytest.mark.parametrize(
+    ("source", "named"),
+    [("models/leads.yaml", "(model 'fake', models/leads.yaml)"), (None, "(model 'fake')")],
+)
+def test_an_unknown_field_names_the_model_and_its_file(store, source, named):
+    crm = FakeCRM(10)
+    crm.raise_on_read = UnknownField(
+        "Salesforce refused the field Titel: No such column 'Titel' on entity 'Account'",
+        column="Titel",
+        fields=("account.Titel",),
+    )
+    result = engine(store, crm).run(
+        "contact", FakeModel(source=source), RunOptions(full=True, chunk_size=100)
+    )
+    assert (result.status, result.error) == (
+        "failed",
+        "UnknownField: Salesforce refused the field Titel: No such column 'Titel' on entity "
+        f"'Account' {named}",
+    )
 
 
 def test_a_second_run_of_the_same_connection_is_refused_while_one_holds_the_lock(store):
