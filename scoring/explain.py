@@ -185,10 +185,7 @@ MEMBERS_SHOWN = 25
 
 def _member_line(member: MemberFacts, link: str | None, rules: Sequence[str]) -> str:
     """One member's role-weighted value under each roll-up rule, named by the rule."""
-    if len(rules) == len(member.values):
-        values = ", ".join(f"{rule}: {v:g}" for rule, v in zip(rules, member.values, strict=True))
-    else:  # facts stored by an earlier version of the model: values without names
-        values = ", ".join(f"{v:g}" for v in member.values)
+    values = ", ".join(f"{rule}: {v:g}" for rule, v in zip(rules, member.values, strict=True))
     via = f"  via {link}" if link else ""
     return f"  {member.id} {member.title} (weight {member.weight:g}): [{values}]{via}"
 
