@@ -31,7 +31,7 @@ def load_model(path: str | Path, *, scored_only: bool = False) -> ScoringModel:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ProblemsError([Problem(source, None, None, "", f"cannot read: {reason}")]) from None
-    return parse_model(text, source, scored_only=scored_only)
+    return dataclasses.replace(parse_model(text, source, scored_only=scored_only), source=source)
 
 
 def parse_model(text: str, source: str = "<model>", *, scored_only: bool = False) -> ScoringModel:
@@ -42,7 +42,7 @@ def parse_model(text: str, source: str = "<model>", *, scored_only: bool = False
     if ctx.problems or spec is None:
         problems = ctx.problems or [Problem(source, None, None, "", "invalid model")]
         raise ProblemsError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
-    return dataclasses.replace(compile_model(spec), source=source)
+    return compile_model(spec)
 
 
 def load_yaml(text: str, source: str) -> object:

@@ -127,8 +127,8 @@ class ScoringModel:
     account_fields: frozenset[str] = frozenset()
     #: The declared placeholder values as a filter of a record's properties (None: none).
     placeholder_filter: PlaceholderFilter | None = None
-    #: The file the model was read from (`config.model_loader`), for messages; None when built
-    #: from a spec in code.
+    #: The file the model was read from (`config.model_loader.load_model`), for messages; None
+    #: when compiled from text or a spec.
     source: str | None = None
 
     def known(self, properties: Properties) -> Properties:
