@@ -8,8 +8,12 @@ The rule, in order:
    domain is never indexed.
 3. A person's email domain is tried first, then their website's. A domain matches an account on
    that domain or, walking up one label at a time, on a parent domain (`jo@eu.acme.com` matches
-   `acme.com`; never a bare top-level domain). An account on a subdomain (`shop.acme.com`) does
-   not take people from the parent domain (`jo@acme.com`).
+   `acme.com`), up to the domain its owner registered and never past it: not to a public
+   suffix of the Public Suffix List (`com`, `co.uk`, `com.au`, `github.io`), so `jo@acme.co.uk`
+   never looks for an account on `co.uk`. A domain that is itself a public suffix matches
+   nothing, and an account whose website is one is not indexed (it would take every person on
+   that suffix). An account on a subdomain (`shop.acme.com`) does not take people from the
+   parent domain (`jo@acme.com`).
 4. Free-email domains (and their subdomains) never match: `jo@gmail.com` says nothing about
    where Jo works.
 5. When several accounts share the matching domain, the person is not matched (duplicates are
@@ -22,6 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+
+from publicsuffixlist import PublicSuffixList
 
 from scoring.coerce import to_domain
 
@@ -87,10 +94,28 @@ def domain_of(value: object) -> str | None:
     return domain
 
 
+@cache
+def _public_suffixes() -> PublicSuffixList:
+    # The list bundled with the package (ICANN and private sections), read once: no download.
+    return PublicSuffixList()
+
+
+def registered_domain(domain: str) -> str | None:
+    """The domain its owner registered: one label under its public suffix (`eu.acme.co.uk` ->
+    `acme.co.uk`, `x.github.io` -> `x.github.io`); None when `domain` is itself a public
+    suffix (`co.uk`). A top-level domain the list does not know counts as a public suffix."""
+    registered: str | None = _public_suffixes().privatesuffix(domain)
+    return registered
+
+
 def parent_domains(domain: str) -> list[str]:
-    """`eu.acme.com` -> [`eu.acme.com`, `acme.com`] (never a single label)."""
+    """`eu.acme.co.uk` -> [`eu.acme.co.uk`, `acme.co.uk`]: `domain` and its parents up to the
+    registered domain, never a public suffix; [] for a public suffix."""
+    registered = registered_domain(domain)
+    if registered is None:
+        return []
     labels = domain.split(".")
-    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    return [".".join(labels[i:]) for i in range(len(labels) - registered.count("."))]
 
 
 class DomainIndex:
@@ -105,7 +130,7 @@ class DomainIndex:
         self._accounts: dict[str, list[str]] = {}
         for account_id, website in websites:
             domain = domain_of(website)
-            if domain is None or self.is_free(domain):
+            if domain is None or self.is_free(domain) or registered_domain(domain) is None:
                 continue
             self._accounts.setdefault(domain, []).append(str(account_id))
 
@@ -127,7 +152,11 @@ class DomainIndex:
             if self.is_free(domain):
                 notes.append(f"{field} domain {domain} is a free-email domain")
                 continue
-            for candidate in parent_domains(domain):
+            candidates = parent_domains(domain)
+            if not candidates:
+                notes.append(f"{field} domain {domain} is a public suffix, no one's own domain")
+                continue
+            for candidate in candidates:
                 ids = self._accounts.get(candidate)
                 if not ids:
                     continue

@@ -30,7 +30,8 @@ it, and `Id, Website` of every Account once for the domain index.
 For a known set of Accounts (incremental reads, `fetch`, `explain`): their Contacts (`AccountId
 IN (...)`, 200 ids a query), the unconverted Leads whose Email or Website contains one of the
 Accounts' domains (`LIKE`, `LIKES_PER_QUERY` domains a query) and the Accounts whose Website
-contains one of those Leads' domains or parent domains, so each Lead is matched exactly as a full
+contains one of those Leads' domains or parent domains (up to the registered domain, never a
+public suffix such as `co.uk`: `scoring.domains`), so each Lead is matched exactly as a full
 read would match it. `changed_accounts` finds the Accounts to recompute: those with a Contact
 or a matched Lead modified since (`SystemModstamp`), a converted or re-addressed Lead included.
 """
@@ -51,7 +52,13 @@ from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.first_pages import FirstPages, FirstQuery
 from connectors.salesforce.queries import id_filter, quote, select, soql_datetime
 from connectors.salesforce.reader import IDS_PER_QUERY, Reader
-from scoring.domains import DomainIndex, DomainMatch, domain_of, parent_domains
+from scoring.domains import (
+    DomainIndex,
+    DomainMatch,
+    domain_of,
+    parent_domains,
+    registered_domain,
+)
 from scoring.types import Record
 
 __all__ = ["CONTACT_LINK", "LIKES_PER_QUERY", "WEBSITE", "AccountPeople", "ReadCosts"]
@@ -418,10 +425,16 @@ class AccountPeople:
 
 
 def _domain(value: object) -> str | None:
-    """The domain a `LIKE` may look for: none for free-email domains (they never match, and
-    would fetch every Lead on gmail.com) or names `LIKE` would read as wildcards."""
+    """The domain a `LIKE` may look for: none for free-email domains and public suffixes (they
+    never match, and would fetch every Lead on gmail.com or co.uk) or names `LIKE` would read
+    as wildcards."""
     domain = domain_of(value)
-    if domain is None or not _PLAIN_DOMAIN.fullmatch(domain) or _NO_ACCOUNTS.is_free(domain):
+    if (
+        domain is None
+        or not _PLAIN_DOMAIN.fullmatch(domain)
+        or _NO_ACCOUNTS.is_free(domain)
+        or registered_domain(domain) is None
+    ):
         return None
     return domain
 

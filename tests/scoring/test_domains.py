@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from scoring.domains import DomainIndex, DomainMatch, domain_of, match_people
+from scoring.domains import (
+    DomainIndex,
+    DomainMatch,
+    domain_of,
+    match_people,
+    parent_domains,
+    registered_domain,
+)
 
 ACCOUNTS = [
     ("001A", "https://www.Acme.COM/about"),
@@ -15,6 +22,8 @@ ACCOUNTS = [
     ("001F", "WWW.TWIN.EXAMPLE"),
     ("001G", None),
     ("001H", "not a website"),
+    ("001I", "https://www.rockets.co.uk"),
+    ("001J", "co.uk"),  # a bare public suffix: never indexed, it would take every UK address
 ]
 INDEX = DomainIndex(ACCOUNTS)
 
@@ -97,6 +106,33 @@ def test_domain_of_normalises(value, domain):
         ),
         (None, "", DomainMatch(None, None, "not matched: no email or website domain")),
         ("jo@com", None, DomainMatch(None, None, "not matched: no email or website domain")),
+        # parents stop at the registered domain: never `co.uk`
+        (
+            "jo@eu.rockets.co.uk",
+            None,
+            DomainMatch(
+                "001I", "rockets.co.uk", "email domain rockets.co.uk (parent of eu.rockets.co.uk)"
+            ),
+        ),
+        (
+            "jo@globex.co.uk",
+            None,
+            DomainMatch(None, None, "not matched: no account on email domain globex.co.uk"),
+        ),
+        (
+            "jo@co.uk",
+            None,
+            DomainMatch(
+                None,
+                None,
+                "not matched: email domain co.uk is a public suffix, no one's own domain",
+            ),
+        ),
+        (
+            "jo@co.uk",
+            "rockets.co.uk",
+            DomainMatch("001I", "rockets.co.uk", "website domain rockets.co.uk"),
+        ),
     ],
 )
 def test_match(email, website, expected):
@@ -105,6 +141,7 @@ def test_match(email, website, expected):
 
 def test_free_email_accounts_are_not_indexed_and_custom_lists_apply():
     assert INDEX.accounts_on("gmail.com") == ()
+    assert INDEX.accounts_on("co.uk") == ()  # a public suffix: no one's own domain
     assert INDEX.accounts_on("twin.example") == ("001E", "001F")
     custom = DomainIndex(ACCOUNTS, free_email=frozenset({"acme.com"}))
     assert custom.match("jo@acme.com").account_id is None
@@ -115,3 +152,23 @@ def test_match_people():
     people = [("00Q1", "a@acme.com", None), ("00Q2", "b@gmail.com", None)]
     matches = match_people(people, INDEX)
     assert {k: v.account_id for k, v in matches.items()} == {"00Q1": "001A", "00Q2": None}
+
+
+@pytest.mark.parametrize(
+    ("domain", "registered", "parents"),
+    [
+        ("acme.com", "acme.com", ["acme.com"]),
+        ("eu.sales.acme.com", "acme.com", ["eu.sales.acme.com", "sales.acme.com", "acme.com"]),
+        ("eu.acme.co.uk", "acme.co.uk", ["eu.acme.co.uk", "acme.co.uk"]),
+        ("shop.acme.com.au", "acme.com.au", ["shop.acme.com.au", "acme.com.au"]),
+        # the list's private section: one customer's site on a shared host
+        ("acme.github.io", "acme.github.io", ["acme.github.io"]),
+        ("co.uk", None, []),
+        ("github.io", None, []),
+        # a top-level domain the list does not know is a suffix all the same
+        ("eu.globex.example", "globex.example", ["eu.globex.example", "globex.example"]),
+    ],
+)
+def test_parents_stop_at_the_registered_domain(domain, registered, parents):
+    assert registered_domain(domain) == registered
+    assert parent_domains(domain) == parents

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from config.model_loader import load_model, parse_model
 from connectors.outputs import output_fields
-from connectors.salesforce import SalesforceConnector, SalesforceOptions
+from connectors.salesforce import SalesforceConnector, SalesforceOptions, members
 from sandbox.salesforce import SalesforceSandbox
 from scoring import score
 from sync.engine import Engine, RunOptions
@@ -309,6 +309,47 @@ def test_leads_are_matched_by_the_domain_rule_through_the_connector(world):
         **{i: f"{acme} ({why})" for i, why in cases.items()},
         **unmatched,
     }
+
+
+def test_domains_are_matched_up_to_the_registered_domain_never_a_public_suffix(world, monkeypatch):
+    sb, conn, _, _, accounts = world
+    rockets = account(sb, "https://www.acme-rockets.co.uk")
+    suffix = account(sb, "co.uk")  # a website typed as a bare public suffix: takes no one
+    eu = lead(sb, "jo@eu.acme-rockets.co.uk")
+    globex = lead(sb, "jo@globex.co.uk")
+    bare = lead(sb, "jo@co.uk")
+    looked_for: list[str] = []  # every LIKE literal the connector writes
+    real_quote = members.quote
+
+    def quote(value: str) -> str:
+        looked_for.append(value)
+        return real_quote(value)
+
+    monkeypatch.setattr(members, "quote", quote)
+    assert conn.account_links("lead", [eu, globex, bare]) == {
+        eu: f"{rockets} (email domain acme-rockets.co.uk (parent of eu.acme-rockets.co.uk))",
+        globex: "not matched: no account on email domain globex.co.uk",
+        bare: "not matched: email domain co.uk is a public suffix, no one's own domain",
+    }
+    # the Accounts that could take them: their domains and parents, never every UK website
+    assert sorted(looked_for) == [
+        "%acme-rockets.co.uk%",
+        "%eu.acme-rockets.co.uk%",
+        "%globex.co.uk%",
+    ]
+    looked_for.clear()
+    request = member_request(accounts)
+    fields = sorted(accounts.properties)
+    found = conn.fetch("account", [rockets, suffix], fields, [], members=request)
+    assert {r.id: {m.id for m in r.members} for r in found} == {rockets: {eu}, suffix: set()}
+    # the Leads on the Accounts' domains: none looked for on co.uk (it would read every UK Lead)
+    assert sorted(looked_for) == [
+        "%.acme-rockets.co.uk",
+        "%@acme-rockets.co.uk",
+        "%acme-rockets.co.uk%",
+        "%acme-rockets.co.uk%",
+        "%eu.acme-rockets.co.uk%",
+    ]
 
 
 def test_contact_rules_read_their_account_result_from_the_same_connection(world):
