@@ -288,32 +288,43 @@ def _read_stages(api: HubSpotApi, spec: ObjectSpec, ids: list[str], known: Known
 def _send(
     api: HubSpotApi, spec: ObjectSpec, batch: list[tuple[str, dict[str, str]]]
 ) -> list[WriteResult]:
-    """One batch update (halved while HubSpot refuses it whole); one result per record."""
+    """One batch update (halved while HubSpot refuses it whole); one result per record, with
+    every call that sent the record again, those of a call then refused whole included."""
+    # the calls sent again, by record, across the halves: a call refused whole after a re-send
+    # leaves its re-send to the records it carried
+    resent: dict[str, tuple[ResentCall, ...]] = {}
 
     def send(part: Sequence[tuple[str, dict[str, str]]]) -> list[WriteResult]:
         body = orjson.dumps({"inputs": [{"id": rid, "properties": props} for rid, props in part]})
-        resent: list[ResentCall] = []
+
+        def sent_again(error: BaseException) -> None:
+            call = ResentCall.after(ENDPOINT, error)
+            for rid, _ in part:
+                resent[rid] = (*resent.get(rid, ()), call)
+
         try:
             reply = api.call(
                 ENDPOINT,
                 api.post_json,
                 batch_path(spec.object_type, "update"),
                 body,
-                on_resend=lambda error: resent.append(ResentCall.after(ENDPOINT, error)),
+                on_resend=sent_again,
             )
         except Unreachable:
             raise  # nothing answered at all: about the address, not these records
         except TransientError as exc:  # HubSpot stayed unavailable through the retries
-            results = [
+            return [
                 WriteResult(rid, WriteAction.PAUSE_OUTAGE, "TRANSIENT", str(exc)) for rid, _ in part
             ]
-        else:
-            results = _outcomes(part, reply.data)
-        if resent:
-            return [replace(result, resent=tuple(resent)) for result in results]
-        return results
+        return _outcomes(part, reply.data)
 
-    return isolate_rejected(send, batch, _refused)
+    results = isolate_rejected(send, batch, _refused)
+    if not resent:
+        return results
+    return [
+        replace(result, resent=calls) if (calls := resent.get(result.record_id)) else result
+        for result in results
+    ]
 
 
 def _refused(item: tuple[str, dict[str, str]], exc: RequestRejected) -> WriteResult:

@@ -232,14 +232,18 @@ def test_a_batch_failing_beyond_the_retries_calls_for_an_outage_pause(setup) -> 
 class RejectsBadIds:
     """A loopback batch/update endpoint rejecting a whole batch (400) holding a bad id."""
 
-    def __init__(self, bad: set[str]) -> None:
+    def __init__(self, bad: set[str], unavailable: int = 0) -> None:
         self.bad = bad
+        self.unavailable = unavailable  # the first requests answered 503
         self.batches: list[list[str]] = []
         self.server = SandboxServer(self.dispatch).start()
 
     def dispatch(self, request: Request) -> Response:
         ids = [item["id"] for item in json.loads(request.body)["inputs"]]
         self.batches.append(ids)
+        if len(self.batches) <= self.unavailable:
+            return Response(503, {"status": "error", "category": "SERVICE_UNAVAILABLE",
+                                  "message": "Service Unavailable"})  # fmt: skip
         if self.bad & set(ids):
             return Response(400, {"status": "error", "category": "VALIDATION_ERROR",
                                   "message": "Property values were not valid"})  # fmt: skip
@@ -260,6 +264,26 @@ def test_a_whole_batch_rejection_is_halved_until_the_bad_record_is_alone(make_co
         ("4", APPLIED, None),
     ]
     assert fake.batches == [["1", "2", "3", "4"], ["1", "2"], ["3", "4"], ["3"], ["4"]]
+
+
+def test_a_call_sent_again_then_refused_whole_is_named_on_every_record_it_carried(
+    make_connector,
+) -> None:
+    fake = RejectsBadIds({"3"}, unavailable=1)
+    try:
+        connector = make_connector(fake.server, access_token="pat-test")
+        results = connector.write("contact", [Change(str(i), {"fit": i}) for i in range(1, 5)])
+    finally:
+        fake.server.stop()
+    assert fake.batches == [["1", "2", "3", "4"]] * 2 + [["1", "2"], ["3", "4"], ["3"], ["4"]]
+    (call,) = {c for r in results for c in r.resent}
+    assert [(r.record_id, r.action, r.resent) for r in results] == [
+        ("1", APPLIED, (call,)),
+        ("2", APPLIED, (call,)),
+        ("3", WriteAction.DEAD_LETTER, (call,)),
+        ("4", APPLIED, (call,)),
+    ]
+    assert call.endpoint == "objects.batch_update"
 
 
 def test_duplicate_changes_for_one_record_are_merged(setup) -> None:
