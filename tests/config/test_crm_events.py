@@ -112,3 +112,70 @@ def test_a_salesforce_roll_up_listing_a_type_it_lacks_among_others_is_told_to_dr
         "events, which salesforce does not provide, so it never fires; salesforce provides "
         f"{provided}",
     ]
+
+
+LEADS = """\
+name: leads
+object: lead
+interest:
+  rules:
+    - {name: Long calls, event: call, where: {duration: {gte: 300}}, points: 10}
+    - {name: Connected calls, event: call, where: {outcome: connected}, points: 5}
+    - {name: Pricing clicks, event: email_click, where: {url: {contains: /pricing}}, points: 5}
+    - {name: Webinar, event: campaign_response, where: {campaign: {contains: webinar}}, points: 5}
+"""
+
+
+def problems_of(crm: str, path: Path, text: str) -> list[str]:
+    """The problems `unprovided_event_problems` finds in the model `text` written at `path`."""
+    path.write_text(text, encoding="utf-8")
+    return [str(p) for p in unprovided_event_problems(crm, path, load_model(path))]
+
+
+def test_a_where_on_an_attribute_the_crm_never_gives_that_event_is_refused(tmp_path):
+    path = tmp_path / "leads.yaml"
+    assert problems_of("salesforce", path, LEADS) == [
+        f"{path}:5:7 interest.rules[0]: rule 'Long calls' tests duration, which salesforce's "
+        "call events never carry: such a test never holds (a 'missing' one always does); they "
+        "carry duration_s, outcome, subject",
+        f"{path}:7:7 interest.rules[2]: rule 'Pricing clicks' tests url, which salesforce's "
+        "email_click events never carry: such a test never holds (a 'missing' one always "
+        "does); they carry email, source",
+    ]
+
+
+def test_hubspot_email_events_carry_nothing_to_test_and_campaign_responses_are_not_there(
+    tmp_path,
+):
+    path = tmp_path / "contacts.yaml"
+    assert problems_of("hubspot", path, LEADS.replace("object: lead", "object: contact")) == [
+        f"{path}:8:7 interest.rules[3]: rule 'Webinar' reads campaign_response events, which "
+        "hubspot does not provide, so it never fires; hubspot provides page_view, "
+        "form_submission, email_open, email_click, email_reply, meeting, call",
+        f"{path}:5:7 interest.rules[0]: rule 'Long calls' tests duration, which hubspot's call "
+        "events never carry: such a test never holds (a 'missing' one always does); they "
+        "carry duration_s, outcome, title",
+        f"{path}:7:7 interest.rules[2]: rule 'Pricing clicks' tests url, which hubspot's "
+        "email_click events never carry: such a test never holds (a 'missing' one always "
+        "does); they carry none: they are the latest dates the contact keeps",
+    ]
+
+
+def test_account_roll_ups_are_checked_against_their_peoples_events(tmp_path):
+    path = tmp_path / "accounts.yaml"
+    accounts = (
+        "name: accounts\nobject: account\nmembers:\n  rollup:\n"
+        "    - {name: Long calls, event: call, where: {duration: {gte: 300}}, points: 5}\n"
+        "    - {name: Held, event: meeting, where: {start: {older_than_days: 0}}, points: 5}\n"
+    )
+    assert problems_of("salesforce", path, accounts) == [
+        f"{path}:5:7 members.rollup[0]: rule 'Long calls' tests duration, which salesforce's "
+        "call events never carry: such a test never holds (a 'missing' one always does); they "
+        "carry duration_s, outcome, subject",
+    ]
+
+
+def test_the_example_models_test_only_attributes_their_crm_gives():
+    for crm, pattern in (("hubspot", "hubspot-*.yaml"), ("salesforce", "salesforce-*.yaml")):
+        for path in sorted((ROOT / "config" / "examples" / "models").glob(pattern)):
+            assert unprovided_event_problems(crm, path, load_model(path)) == [], path

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from config.crm_events import CRM_EVENT_ATTRIBUTES
 from connectors.base import ReadHints
 from connectors.errors import MissingPermission
 from connectors.hubspot import reading
@@ -268,3 +269,16 @@ def test_company_reads_trickling_in_never_hold_the_whole_read(make_sandbox, make
     # a full batch of the first group's companies, the 50 others sent as a partial batch when
     # the fifth group arrived; no company read twice
     assert connector.usage.by_endpoint["objects.batch_read"] == 2
+
+
+def test_events_carry_the_attributes_the_configuration_checks_rules_against(
+    make_sandbox, make_connector
+) -> None:
+    connector = make_connector(make_sandbox(contacts=300))
+    carried = CRM_EVENT_ATTRIBUTES["hubspot"]
+    records = read_all(connector, fields=["email"], event_types=list(carried))
+    seen: dict[str, set[str]] = {}
+    for record in records:
+        for event in record.events:
+            seen.setdefault(event.type, set()).update(event.attributes)
+    assert seen == {t: set(attributes) for t, attributes in carried.items()}
