@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from config.model_loader import load_model, parse_model
 from connectors.outputs import output_fields
 from connectors.salesforce import SalesforceConnector, SalesforceOptions, members
+from connectors.salesforce.queries import quote as soql_quote
 from sandbox.salesforce import SalesforceSandbox
 from scoring import score
 from sync.engine import Engine, RunOptions
@@ -319,11 +320,10 @@ def test_domains_are_matched_up_to_the_registered_domain_never_a_public_suffix(w
     globex = lead(sb, "jo@globex.co.uk")
     bare = lead(sb, "jo@co.uk")
     looked_for: list[str] = []  # every LIKE literal the connector writes
-    real_quote = members.quote
 
     def quote(value: str) -> str:
         looked_for.append(value)
-        return real_quote(value)
+        return soql_quote(value)
 
     monkeypatch.setattr(members, "quote", quote)
     assert conn.account_links("lead", [eu, globex, bare]) == {
