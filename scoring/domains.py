@@ -104,8 +104,7 @@ def registered_domain(domain: str) -> str | None:
     """The domain its owner registered: one label under its public suffix (`eu.acme.co.uk` ->
     `acme.co.uk`, `x.github.io` -> `x.github.io`); None when `domain` is itself a public
     suffix (`co.uk`). A top-level domain the list does not know counts as a public suffix."""
-    registered: str | None = _public_suffixes().privatesuffix(domain)
-    return registered
+    return _public_suffixes().privatesuffix(domain)
 
 
 def parent_domains(domain: str) -> list[str]:
@@ -130,13 +129,18 @@ class DomainIndex:
         self._accounts: dict[str, list[str]] = {}
         for account_id, website in websites:
             domain = domain_of(website)
-            if domain is None or self.is_free(domain) or registered_domain(domain) is None:
+            if domain is None or not self.usable(domain):
                 continue
             self._accounts.setdefault(domain, []).append(str(account_id))
 
-    def is_free(self, domain: str) -> bool:
-        """Whether `domain` is a free-email domain or a subdomain of one."""
-        return any(parent in self.free_email for parent in parent_domains(domain))
+    def usable(self, domain: str) -> bool:
+        """Whether `domain` may tie a person to an account: neither a public suffix nor a
+        free-email domain or a subdomain of one."""
+        parents = parent_domains(domain)
+        return bool(parents) and not self._free(parents)
+
+    def _free(self, parents: Iterable[str]) -> bool:
+        return any(parent in self.free_email for parent in parents)
 
     def accounts_on(self, domain: str) -> tuple[str, ...]:
         """The ids of the accounts indexed under exactly `domain`."""
@@ -149,10 +153,10 @@ class DomainIndex:
             domain = domain_of(value)
             if domain is None:
                 continue
-            if self.is_free(domain):
+            candidates = parent_domains(domain)
+            if self._free(candidates):
                 notes.append(f"{field} domain {domain} is a free-email domain")
                 continue
-            candidates = parent_domains(domain)
             if not candidates:
                 notes.append(f"{field} domain {domain} is a public suffix, no one's own domain")
                 continue

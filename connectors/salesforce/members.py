@@ -52,13 +52,7 @@ from connectors.salesforce.fields import sobject_of
 from connectors.salesforce.first_pages import FirstPages, FirstQuery
 from connectors.salesforce.queries import id_filter, quote, select, soql_datetime
 from connectors.salesforce.reader import IDS_PER_QUERY, Reader
-from scoring.domains import (
-    DomainIndex,
-    DomainMatch,
-    domain_of,
-    parent_domains,
-    registered_domain,
-)
+from scoring.domains import DomainIndex, DomainMatch, domain_of, parent_domains
 from scoring.types import Record
 
 __all__ = ["CONTACT_LINK", "LIKES_PER_QUERY", "WEBSITE", "AccountPeople", "ReadCosts"]
@@ -429,12 +423,7 @@ def _domain(value: object) -> str | None:
     never match, and would fetch every Lead on gmail.com or co.uk) or names `LIKE` would read
     as wildcards."""
     domain = domain_of(value)
-    if (
-        domain is None
-        or not _PLAIN_DOMAIN.fullmatch(domain)
-        or _NO_ACCOUNTS.is_free(domain)
-        or registered_domain(domain) is None
-    ):
+    if domain is None or not _PLAIN_DOMAIN.fullmatch(domain) or not _NO_ACCOUNTS.usable(domain):
         return None
     return domain
 
