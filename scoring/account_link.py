@@ -11,9 +11,12 @@ conditions read them and no second pass over the CRM is needed. A person without
 from __future__ import annotations
 
 import dataclasses
+from operator import attrgetter
 
-from scoring.spec import ACCOUNT_PREFIX
+from scoring.spec import ACCOUNT_FIELDS, ACCOUNT_PREFIX
 from scoring.types import Record, ScoreResult
+
+_ACCOUNT_VIEW = attrgetter(*ACCOUNT_FIELDS)
 
 
 def account_id(value: object) -> str | None:
@@ -37,6 +40,11 @@ def account_values(account: ScoreResult) -> dict[str, object]:
         ACCOUNT_PREFIX + "label": account.label,
         ACCOUNT_PREFIX + "qualified": account.qualified,
     }
+
+
+def same_account_values(result: ScoreResult, other: ScoreResult) -> bool:
+    """Whether two results give people the same `account_values`."""
+    return bool(_ACCOUNT_VIEW(result) == _ACCOUNT_VIEW(other))
 
 
 def with_account(record: Record, account: ScoreResult | None) -> Record:

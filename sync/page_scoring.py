@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from scoring import score, score_page
+from scoring.account_link import same_account_values
 from scoring.types import Record, ScoreResult
 from sync.plan import plan_record
 from sync.run_summary import SAMPLE_SIZE, PlanSummary
@@ -183,7 +184,10 @@ class PageScorer:
             )
             if result != before or snapshot != stored.inputs or newer:
                 changed = crm_version if newer else stored.changed_version
-                row = ScoreRow.of(record.id, result, snapshot, crm_version, changed)
+                shown = before is None or not same_account_values(result, before)
+                row = ScoreRow.of(
+                    record.id, result, snapshot, crm_version, changed, values_changed=shown
+                )
                 page.scores.append(row)
                 encoded = row.result
             plan.add_result(result)

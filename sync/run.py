@@ -599,9 +599,10 @@ class Run:
         return seen
 
     def account_results(self) -> AccountResults:
-        """The accounts whose stored result changed since this kind's last succeeded run
-        started (the last time its people were read with their accounts' results), each with
-        the `account.` values the model reads now."""
+        """The accounts whose values people read changed since this kind's last succeeded
+        run started (the last time its people were read with their accounts' results), each
+        with the `account.` values the model reads now. An account row saved again with the
+        same values (its inputs moved: its people's new scores, say) is not one of them."""
         context = self.context
         link = ACCOUNT_LINKS.get((context.connector.crm, self.kind))
         if link is None:
@@ -614,7 +615,7 @@ class Run:
             fields = getattr(slot.model, "account_fields", None)
             if not fields:
                 continue
-            rows = context.store.results_saved_since(
+            rows = context.store.values_changed_since(
                 context.connection, slot.accounts or link[1], since
             )
             for account, text in rows.items():

@@ -55,9 +55,11 @@ def bind_processors(
 
 
 class BulkInsert:
-    """`INSERT INTO table (columns) VALUES (...), ...` for many rows, optionally an upsert."""
+    """`INSERT INTO table (columns) VALUES (...), ...` for many rows, optionally an upsert: on a
+    `conflict`, the `update` columns take the new values, and the `keep` columns too unless the
+    new value is NULL (then the stored one stays)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the table, its columns and dialect, then the upsert's parts
         self,
         table: sa.Table,
         columns: Sequence[str],
@@ -65,6 +67,7 @@ class BulkInsert:
         *,
         conflict: Sequence[str] = (),
         update: Sequence[str] = (),
+        keep: Sequence[str] = (),
     ) -> None:
         quote = dialect.identifier_preparer.quote
         mark = parameter_mark(dialect)
@@ -77,7 +80,11 @@ class BulkInsert:
         self.tail = ""
         if conflict:
             keys = ", ".join(quote(c) for c in conflict)
-            assignments = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
+            stored = quote(table.name)
+            assignments = ", ".join(
+                [f"{quote(c)} = excluded.{quote(c)}" for c in update]
+                + [f"{quote(c)} = COALESCE(excluded.{quote(c)}, {stored}.{quote(c)})" for c in keep]
+            )
             self.tail = f" ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
         self.key = [list(columns).index(c) for c in conflict]
         self.max_rows = max(1, min(MAX_ROWS, _parameter_budget(dialect) // len(columns)))

@@ -107,6 +107,17 @@ def _add_account_zones(conn: sa.Connection, tables: Tables) -> None:
     tables.account_zones.create(conn)
 
 
+def _add_values_changed_at(conn: sa.Connection, tables: Tables) -> None:
+    """scores.values_changed_at: when the values people read of a result last changed; a row
+    stored before it takes its `scored_at` (the latest time those values may have changed)."""
+    preparer = conn.dialect.identifier_preparer
+    table = preparer.format_table(tables.scores)
+    column = tables.scores.c.values_changed_at
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {preparer.quote(column.name)} {kind}")
+    conn.execute(tables.scores.update().values(values_changed_at=tables.scores.c.scored_at))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, cursors, outbox, ledger, dead letters, scores"),
     Migration(2, "scores.inputs: model inputs of the latest score", _add_score_inputs),
@@ -117,6 +128,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "runs.retried: writes a run sent again", _add_run_retried),
     Migration(8, "written_versions: versions our writes produced", _add_written_versions),
     Migration(9, "api_calls: every command's API calls, recorded as they go", _add_api_calls),
+    Migration(10, "scores.values_changed_at: when people's view changed", _add_values_changed_at),
 )
 LATEST = MIGRATIONS[-1].version
 

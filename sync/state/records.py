@@ -92,19 +92,25 @@ class ScoreRow(NamedTuple):
     crm_version: int | None = None
     model_version: str | None = None
     changed_version: int | None = None
+    #: whether the values people read of the result (`account_values`) differ from the stored
+    #: result's (false: the row keeps its `values_changed_at`)
+    values_changed: bool = True
 
     @classmethod
-    def of(
+    def of(  # noqa: PLR0913  a row's parts, each its column
         cls,
         record_id: str,
         result: ScoreResult,
         inputs: str | None = None,
         crm_version: int | None = None,
         changed_version: int | None = None,
+        *,
+        values_changed: bool = True,
     ) -> ScoreRow:
         """The row of `result` for `record_id`, with its input snapshot text, the CRM
-        modification time (epoch ms) of the record version it scored and the latest such time
-        that was not our own write (`PreviousRow.changed_version`)."""
+        modification time (epoch ms) of the record version it scored, the latest such time
+        that was not our own write (`PreviousRow.changed_version`) and whether the values
+        people read of it changed."""
         return cls(
             record_id,
             result.score,
@@ -115,6 +121,7 @@ class ScoreRow(NamedTuple):
             crm_version,
             result.model_version,
             changed_version,
+            values_changed,
         )
 
 

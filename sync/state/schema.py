@@ -182,6 +182,10 @@ def build_tables(prefix: str) -> Tables:
         # migration 6: the latest version scored that was newer than the stored one (a change
         # of someone else's, never raised by our own write): `PreviousRow.changed_version`
         sa.Column("changed_version", sa.BigInteger),
+        # migration 10: when the values a person's rules read of this result
+        # (`scoring.account_link.account_values`) last changed; a row saved again with the same
+        # values (its inputs moved) keeps it
+        sa.Column("values_changed_at", UTCDateTime),
         sa.PrimaryKeyConstraint("connection", "kind", "record_id"),
     )
     schema_version = sa.Table(

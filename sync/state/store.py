@@ -122,11 +122,14 @@ class StateStore(LedgerMixin):
         self._score_upsert = BulkInsert(
             tables.scores,
             ("connection", "kind", "record_id", "score", "label", "qualified", "result",
-             "scored_at", "inputs", "crm_version", "model_version", "changed_version"),
+             "scored_at", "inputs", "crm_version", "model_version", "changed_version",
+             "values_changed_at"),
             dialect,
             conflict=("connection", "kind", "record_id"),
             update=("score", "label", "qualified", "result", "scored_at", "inputs",
                     "crm_version", "model_version", "changed_version"),
+            # NULL: the values people read of the result did not change (`ScoreRow`)
+            keep=("values_changed_at",),
         )  # fmt: skip
         # our own write's modification time: the version scored, when it is newer
         self._version_raise = VersionRaise(tables.written_versions, dialect)
@@ -346,12 +349,14 @@ class StateStore(LedgerMixin):
             started: datetime | None = conn.execute(query).scalar()
         return started
 
-    def results_saved_since(self, connection: str, kind: str, since: datetime) -> dict[str, str]:
-        """The stored result JSON of each record of `connection`+`kind` whose row was saved at
-        or after `since` (a run saves a row only when its result or inputs changed)."""
+    def values_changed_since(self, connection: str, kind: str, since: datetime) -> dict[str, str]:
+        """The stored result JSON of each record of `connection`+`kind` whose values people
+        read (`scoring.account_link.account_values`) changed at or after `since`; a row saved
+        again only because its inputs moved is not one of them."""
         s = self.t.scores
+        changed = sa.func.coalesce(s.c.values_changed_at, s.c.scored_at)
         query = sa.select(s.c.record_id, s.c.result).where(
-            s.c.connection == connection, s.c.kind == kind, s.c.scored_at >= since
+            s.c.connection == connection, s.c.kind == kind, changed >= since
         )
         with self.engine.connect() as conn:
             return {record_id: result for record_id, result in conn.execute(query)}
@@ -460,7 +465,8 @@ class StateStore(LedgerMixin):
         replaces: Collection[str] | None = None,
     ) -> None:
         """Commit one page: its planned writes, its new scores (pass only results or input
-        snapshots that differ from the stored ones; a row without a snapshot stores NULL), the
+        snapshots that differ from the stored ones; a row without a snapshot stores NULL; a row
+        whose `values_changed` is false keeps its `values_changed_at`), the
         scores of a model group's other models under their own kinds (`extra_scores`), the
         cursor after it (unless None) and the run's counts so far. A planned write replaces
         the record's waiting one; `replaces` names the records that may have one (None: any of
@@ -485,7 +491,7 @@ class StateStore(LedgerMixin):
                     (
                         (connection, score_kind, r.record_id, r.score, r.label, r.qualified,
                          r.result, now, r.inputs, r.crm_version, r.model_version,
-                         r.changed_version)
+                         r.changed_version, now if r.values_changed else None)
                         for r in rows
                     ),
                 )  # fmt: skip

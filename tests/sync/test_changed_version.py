@@ -43,3 +43,27 @@ def test_a_version_our_write_produced_is_no_change_and_a_newer_one_is():
     same = dataclasses.replace(later, properties={"points": "85"})
     [row] = scorer.score([same], {"1": old}).scores
     assert (row.crm_version, row.changed_version) == (9_000, None)
+
+
+def test_a_row_marks_whether_the_values_people_read_of_its_result_changed():
+    """`ScoreRow.values_changed`: what `account.` rules read (fit, interest, score, grade,
+    tier, label, qualified), not the rest of the result nor the inputs."""
+    scorer = PageScorer(FakeModel(), now=NOW, min_points_change=1, scorer=fake_score)
+    first = Record("1", "account", {"points": "40", "note": "a"}, updated_at=at_ms(5_000))
+    [row] = scorer.score([first], {}).scores
+    assert row.values_changed is True  # nothing stored yet
+    stored = PreviousRow(row.result, row.inputs, 5_000, row.model_version, 5_000)
+
+    # a newer version with the same points: saved again, the values people read unchanged
+    same = dataclasses.replace(
+        first, properties={"points": "40", "note": "b"}, updated_at=at_ms(6_000)
+    )
+    [row] = scorer.score([same], {"1": stored}).scores
+    assert (row.crm_version, row.values_changed) == (6_000, False)
+
+    stored = PreviousRow(row.result, row.inputs, 6_000, row.model_version, 6_000)
+    moved = dataclasses.replace(
+        same, properties={"points": "41", "note": "b"}, updated_at=at_ms(7_000)
+    )
+    [row] = scorer.score([moved], {"1": stored}).scores
+    assert (row.crm_version, row.values_changed) == (7_000, True)

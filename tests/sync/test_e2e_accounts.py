@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from config.model_loader import load_model, parse_model
 from connectors.base import MemberRequest
@@ -30,6 +31,17 @@ def outputs(sb, object_type: str, record_id: str) -> dict[str, str | None]:
     with sb.store.lock:
         row = table.rows[int(record_id)]
         return {n: table.text(row, f"leadsync_{n}") for n in ("fit", "interest", "score", "label")}
+
+
+def saved_times(store: StateStore, kind: str, record_id: str) -> tuple[Any, Any]:
+    """`(scored_at, values_changed_at)` of one stored row of connection `hs`."""
+    s = store.t.scores
+    query = sa.select(s.c.scored_at, s.c.values_changed_at).where(
+        s.c.connection == "hs", s.c.kind == kind, s.c.record_id == record_id
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(query).one()
+    return row.scored_at, row.values_changed_at
 
 
 def account_world(tmp_path, sb, people, accounts):
@@ -247,6 +259,8 @@ def test_people_are_scored_again_when_their_company_result_changes(world):
         companies.touch(row, int(clock() * 1000))
     account_run, people_run = sync(30, RunOptions())
     assert engine.store.previous_scores("hs", "company", [company])[company].grade == "A"
+    saved, changed = saved_times(engine.store, "company", company)
+    assert changed == saved  # its grade changed when the row was saved
     assert account_run.counts.read == 1
 
     # the contact run reads those people again (and no one else) and scores them with it
@@ -258,12 +272,17 @@ def test_people_are_scored_again_when_their_company_result_changes(world):
     assert people_run.counts.api_calls == 4
 
     # the next run meets our writes to them (one search); the company's stored row moved again
-    # (its people's new scores are among its inputs), so one association read looks at its
-    # people, whose stored inputs hold its result already: no one is read again
+    # (its people's new scores are among its inputs) with the same grade, fit and interest, so
+    # no association read looks at its people again
     clock.advance(600)
-    _, quiet = sync(40, RunOptions())
+    account_quiet, quiet = sync(40, RunOptions())
+    assert account_quiet.counts.read == 1
+    assert engine.store.previous_scores("hs", "company", [company])[company].grade == "A"
     assert (quiet.counts.read, quiet.counts.written, quiet.counts.api_calls) == (
         len(contact_ids),
         0,
-        2,
+        1,
     )
+    # the row was saved again, but what its people read of it did not change
+    again, still = saved_times(engine.store, "company", company)
+    assert (again > saved, still) == (True, changed)

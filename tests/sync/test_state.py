@@ -265,7 +265,7 @@ def test_in_memory_sqlite_works_for_one_process():
     s.close()
 
 
-def test_migrations_2_to_9_bring_a_version_1_database_to_the_current_schema(
+def test_migrations_2_to_10_bring_a_version_1_database_to_the_current_schema(
     any_store,
 ):
     t = any_store.t
@@ -287,7 +287,13 @@ def test_migrations_2_to_9_bring_a_version_1_database_to_the_current_schema(
         finished_at=T0 + timedelta(minutes=5),
     )  # fmt: skip
     with any_store.engine.begin() as conn:  # back to the schema of version 1
-        for column in ("inputs", "crm_version", "model_version", "changed_version"):
+        for column in (
+            "inputs",
+            "crm_version",
+            "model_version",
+            "changed_version",
+            "values_changed_at",
+        ):
             conn.exec_driver_sql(f"ALTER TABLE {t.scores.name} DROP COLUMN {column}")
         conn.exec_driver_sql(f"ALTER TABLE {t.runs.name} DROP COLUMN retried")
         t.write_jobs.drop(conn)
@@ -303,9 +309,21 @@ def test_migrations_2_to_9_bring_a_version_1_database_to_the_current_schema(
         assert sa.inspect(conn).has_table(t.write_jobs.name)
         assert sa.inspect(conn).has_table(t.account_zones.name)
         assert sa.inspect(conn).has_table(t.written_versions.name)
-    assert {"inputs", "crm_version", "model_version", "changed_version"} <= columns
+    assert {
+        "inputs",
+        "crm_version",
+        "model_version",
+        "changed_version",
+        "values_changed_at",
+    } <= columns
     assert "retried" in run_columns
-    assert versions == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert versions == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    # a row stored before migration 10 counts its values changed when it was last saved
+    assert any_store.values_changed_since("acme", "contact", T0) == {"1": encode_result(result)}
+    assert any_store.values_changed_since("acme", "contact", T0 + timedelta(seconds=1)) == {}
+    with any_store.engine.connect() as conn:
+        stored = conn.execute(sa.select(t.scores.c.values_changed_at)).scalar_one()
+    assert stored == T0
     assert any_store.runs("acme")[1].counts.retried == 0  # a run from before: none counted
     # the calls runs counted before migration 9 still count, from their start
     assert any_store.api_calls_by_command("acme", T0) == {"sync": 42}
@@ -452,3 +470,41 @@ def test_applied_writes_raise_the_scored_version_of_every_kind_and_never_lower_i
         run_id, "acme", "contact", [WriteOutcome(again, "applied", crm_version=4_000)], now=T0
     )
     assert any_store.scored_versions("acme", "contact", ["1"]) == {"1": (5_000, "v1")}
+
+
+def test_a_row_saved_again_with_the_values_people_read_unchanged_keeps_their_change_time(
+    any_store,
+):
+    run_id = any_store.start_run(
+        "acme", "company", mode="full", dry_run=False, started_at=T0, model_version="v1"
+    )
+    first = fake_score(Record("1", "company", {"points": "80"}), None, T0, None)
+    other = fake_score(Record("2", "company", {"points": "30"}), None, T0, None)
+
+    def save(rows: list[ScoreRow], at: datetime) -> None:
+        any_store.save_page(
+            run_id, "acme", "company", cursor=None, outbox=[], scores=rows,
+            counts=RunCounts(), now=at,
+        )  # fmt: skip
+
+    save([ScoreRow.of("1", first, '{"n":1}'), ScoreRow.of("2", other, '{"n":1}')], T0)
+    later, latest = T0 + timedelta(minutes=10), T0 + timedelta(minutes=20)
+    # record 1 saved again for its inputs only; record 2's values changed
+    moved = fake_score(Record("2", "company", {"points": "90"}), None, later, None)
+    save(
+        [
+            ScoreRow.of("1", first, '{"n":2}', values_changed=False),
+            ScoreRow.of("2", moved, '{"n":2}'),
+        ],
+        later,
+    )
+    assert any_store.values_changed_since("acme", "company", T0) == {
+        "1": encode_result(first),
+        "2": encode_result(moved),
+    }
+    assert any_store.values_changed_since("acme", "company", later) == {"2": encode_result(moved)}
+    # the row itself was saved: its new inputs are stored
+    assert any_store.previous_state("acme", "company", ["1"]) == {"1": (first, '{"n":2}')}
+    save([ScoreRow.of("1", first, '{"n":3}', values_changed=False)], latest)
+    assert any_store.values_changed_since("acme", "company", later) == {"2": encode_result(moved)}
+    assert any_store.values_changed_since("acme", "company", latest) == {}
