@@ -21,7 +21,7 @@ the database work of a 100-id lookup. Driver errors therefore arrive unwrapped
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
@@ -56,8 +56,9 @@ def bind_processors(
 
 class BulkInsert:
     """`INSERT INTO table (columns) VALUES (...), ...` for many rows, optionally an upsert: on a
-    `conflict`, the `update` columns take the new values, and the `keep` columns too unless the
-    new value is NULL (then the stored one stays)."""
+    `conflict`, the `update` columns take the new values, and each `keep` column too unless the
+    new value is NULL: then the stored value stays, or where that is NULL as well, the stored
+    value of the column `keep` maps it to."""
 
     def __init__(  # noqa: PLR0913  the table, its columns and dialect, then the upsert's parts
         self,
@@ -67,7 +68,7 @@ class BulkInsert:
         *,
         conflict: Sequence[str] = (),
         update: Sequence[str] = (),
-        keep: Sequence[str] = (),
+        keep: Mapping[str, str] | None = None,
     ) -> None:
         quote = dialect.identifier_preparer.quote
         mark = parameter_mark(dialect)
@@ -83,7 +84,11 @@ class BulkInsert:
             stored = quote(table.name)
             assignments = ", ".join(
                 [f"{quote(c)} = excluded.{quote(c)}" for c in update]
-                + [f"{quote(c)} = COALESCE(excluded.{quote(c)}, {stored}.{quote(c)})" for c in keep]
+                + [
+                    f"{quote(c)} = COALESCE(excluded.{quote(c)}, {stored}.{quote(c)}, "
+                    f"{stored}.{quote(fallback)})"
+                    for c, fallback in (keep or {}).items()
+                ]
             )
             self.tail = f" ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
         self.key = [list(columns).index(c) for c in conflict]

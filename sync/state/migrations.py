@@ -108,14 +108,14 @@ def _add_account_zones(conn: sa.Connection, tables: Tables) -> None:
 
 
 def _add_values_changed_at(conn: sa.Connection, tables: Tables) -> None:
-    """scores.values_changed_at: when the values people read of a result last changed; a row
-    stored before it takes its `scored_at` (the latest time those values may have changed)."""
+    """scores.values_changed_at: when the values people read of a result last changed. NULL for
+    the rows stored before it, which count their `scored_at` (the latest time those values may
+    have changed) until saved again: no rewrite of every row here."""
     preparer = conn.dialect.identifier_preparer
     table = preparer.format_table(tables.scores)
     column = tables.scores.c.values_changed_at
     kind = column.type.compile(dialect=conn.dialect)
     conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {preparer.quote(column.name)} {kind}")
-    conn.execute(tables.scores.update().values(values_changed_at=tables.scores.c.scored_at))
 
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -128,8 +128,9 @@ class StateStore(LedgerMixin):
             conflict=("connection", "kind", "record_id"),
             update=("score", "label", "qualified", "result", "scored_at", "inputs",
                     "crm_version", "model_version", "changed_version"),
-            # NULL: the values people read of the result did not change (`ScoreRow`)
-            keep=("values_changed_at",),
+            # NULL: the values people read of the result did not change (`ScoreRow`); a row
+            # stored before migration 10 takes the time it was saved last
+            keep={"values_changed_at": "scored_at"},
         )  # fmt: skip
         # our own write's modification time: the version scored, when it is newer
         self._version_raise = VersionRaise(tables.written_versions, dialect)

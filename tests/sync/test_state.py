@@ -318,12 +318,13 @@ def test_migrations_2_to_10_bring_a_version_1_database_to_the_current_schema(
     } <= columns
     assert "retried" in run_columns
     assert versions == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
-    # a row stored before migration 10 counts its values changed when it was last saved
+    # a row stored before migration 10 counts its values changed when it was last saved (the
+    # migration rewrites no row)
     assert any_store.values_changed_since("acme", "contact", T0) == {"1": encode_result(result)}
     assert any_store.values_changed_since("acme", "contact", T0 + timedelta(seconds=1)) == {}
     with any_store.engine.connect() as conn:
         stored = conn.execute(sa.select(t.scores.c.values_changed_at)).scalar_one()
-    assert stored == T0
+    assert stored is None
     assert any_store.runs("acme")[1].counts.retried == 0  # a run from before: none counted
     # the calls runs counted before migration 9 still count, from their start
     assert any_store.api_calls_by_command("acme", T0) == {"sync": 42}
@@ -338,6 +339,15 @@ def test_migrations_2_to_10_bring_a_version_1_database_to_the_current_schema(
     assert any_store.previous_state("acme", "contact", ["1"]) == {"1": (result, None)}
     assert any_store.latest_count("acme", "contact") == (1, 0)
     assert list(any_store.iter_latest("acme", "contact")) == []
+    # saved again with the same values, it keeps the time it was saved before
+    later = T0 + timedelta(minutes=10)
+    any_store.save_page(
+        run_id, "acme", "contact", cursor=None, outbox=[],
+        scores=[ScoreRow.of("1", result, '{"n":1}', values_changed=False)],
+        counts=RunCounts(), now=later,
+    )  # fmt: skip
+    assert any_store.values_changed_since("acme", "contact", T0) == {"1": encode_result(result)}
+    assert any_store.values_changed_since("acme", "contact", later) == {}
 
 
 def test_iter_latest_rebuilds_records_from_their_input_snapshots(any_store):
