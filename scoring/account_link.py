@@ -16,7 +16,9 @@ from operator import attrgetter
 from scoring.spec import ACCOUNT_FIELDS, ACCOUNT_PREFIX
 from scoring.types import Record, ScoreResult
 
+#: The result fields people read (`scoring.spec.ACCOUNT_FIELDS`), and their names as they read them
 _ACCOUNT_VIEW = attrgetter(*ACCOUNT_FIELDS)
+_ACCOUNT_KEYS = tuple(ACCOUNT_PREFIX + field for field in ACCOUNT_FIELDS)
 
 
 def account_id(value: object) -> str | None:
@@ -31,15 +33,7 @@ def account_id(value: object) -> str | None:
 
 def account_values(account: ScoreResult) -> dict[str, object]:
     """`{"account.fit": 80, "account.grade": "A", ...}` for one account result."""
-    return {
-        ACCOUNT_PREFIX + "fit": account.fit,
-        ACCOUNT_PREFIX + "interest": account.interest,
-        ACCOUNT_PREFIX + "score": account.score,
-        ACCOUNT_PREFIX + "grade": account.grade,
-        ACCOUNT_PREFIX + "tier": account.tier,
-        ACCOUNT_PREFIX + "label": account.label,
-        ACCOUNT_PREFIX + "qualified": account.qualified,
-    }
+    return dict(zip(_ACCOUNT_KEYS, _ACCOUNT_VIEW(account), strict=True))
 
 
 def same_account_values(result: ScoreResult, other: ScoreResult) -> bool:
