@@ -213,6 +213,11 @@ def _remove_rules(root: CommentedMap, names: frozenset[str]) -> None:
         rules = dim.get("rules") or []
         for rule in [r for r in rules if isinstance(r, Mapping) and r.get("name") in names]:
             rules.remove(rule)
+        # A list the removals emptied goes with its key: the model language refuses an empty
+        # list (a dimension whose only groups were proposed and none was kept, say).
+        for key, items in (("groups", groups), ("rules", rules)):
+            if isinstance(dim, CommentedMap) and key in dim and dim[key] is items and not items:
+                del dim[key]
 
 
 def unified_diff(before: str, after: str, before_name: str, after_name: str) -> str:

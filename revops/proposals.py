@@ -6,7 +6,8 @@ adjacent bands touch without a gap or an overlap), every text property with few 
 a rule per value held by at least `MIN_SHARE` of the records. They are added to the model as
 0-point rules in one group per property (`Proposed: <property>`), which changes no score; the
 calibration then weighs them with the rest (their sign is free), and a proposal is kept in the
-written file only when it earned points and its held-out gain is positive. Properties the
+written file only when it earned points and its held-out gain is clear of the folds' noise
+(`revops.calibrate.earns_its_place`). Properties the
 leakage checks flag, the outcome columns and the record id are never proposed.
 """
 
@@ -118,7 +119,9 @@ class ProposedRule:
     support: int
     share: float
     points: float
+    #: mean held-out AUC gain over the folds, and the standard error of that mean
     gain: float
+    gain_se: float
     kept: bool
 
 

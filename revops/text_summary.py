@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from revops import evaluation as ev
 from revops.backtest import Backtest
-from revops.calibrate import Calibration
+from revops.calibrate import MIN_GAIN_T, Calibration
 from revops.formatting import fmt, pct, table
 
 
@@ -106,13 +106,21 @@ def calibration_text(cal: Calibration, out_path: str) -> str:
         out.append("")
         out.append(
             f"proposed rules: {len(kept)} of {len(cal.proposed)} candidates earned points and "
-            "gained on held-out folds; they are in the written file, delete any you do not want"
+            f"gained on held-out folds by at least {MIN_GAIN_T:g} standard errors; they are in "
+            "the written file, delete any you do not want"
         )
         out.append(
             table(
-                ["proposed rule", "records", "share", "points", "held-out gain"],
+                ["proposed rule", "records", "share", "points", "held-out gain", "std. error"],
                 [
-                    [p.name, p.support, pct(p.share), f"{p.points:g}", f"{p.gain:+.4f}"]
+                    [
+                        p.name,
+                        p.support,
+                        pct(p.share),
+                        f"{p.points:g}",
+                        f"{p.gain:+.4f}",
+                        f"{p.gain_se:.4f}",
+                    ]
                     for p in kept
                 ],
             )

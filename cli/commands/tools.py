@@ -757,7 +757,7 @@ def _date_column(
     "propose_rules",
     is_flag=True,
     help="Also propose bands for numeric properties and rules for values, kept in the file when "
-    "they earn points and gain on held-out folds.",
+    "they earn points and gain on held-out folds by at least two standard errors.",
 )
 @click.option("--target-precision", type=float, help="Qualify so that this share converts.")
 @click.option("--capacity", type=int, help="Qualify at most this many records per --per.")

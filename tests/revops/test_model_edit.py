@@ -110,6 +110,22 @@ def test_edits_keep_comments_layout_and_parse_to_the_intended_model():
     assert [b.points for b in model.interest.groups[0].rules[1].spec.bands] == [12.0, 4.0]
 
 
+def test_removing_every_rule_of_the_groups_an_edit_added_leaves_the_model_as_it_was():
+    added = apply_edits(
+        MODEL,
+        Edits(
+            add_groups=(
+                ("interest", "Proposed: visits", (("visits 1 or more", "visits", {"gte": 1}, 0),)),
+            )
+        ),
+    )
+    assert "groups:" in added
+    removed = apply_edits(added, Edits(remove=frozenset({"visits 1 or more"})))
+    # no `groups: []` left behind: the model language refuses an empty list
+    assert unified_diff(MODEL, removed, "a", "b") == ""
+    assert [g.name for g in parse_model(removed).interest.groups] == [None]  # plain rules only
+
+
 def test_no_edits_no_diff():
     assert unified_diff(MODEL, apply_edits(MODEL, Edits()), "a", "b") == ""
 
