@@ -612,8 +612,10 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
     gain_of = {
         u.rule: (float(g), float(e)) for u, g, e in zip(units, mean_gain, gain_se, strict=True)
     }
-    keep = _chosen(cv.fitted(every_row, candidate_columns), found, gain_of) if found else None
-    kept_columns = [i for i in candidate_columns if keep is None or units[i].rule in keep]
+    keep = (
+        _chosen(cv.fitted(every_row, candidate_columns), found, gain_of) if found else frozenset()
+    )
+    kept_columns = [i for i in candidate_columns if units[i].rule in keep]
     if kept_columns != candidate_columns:
         # Weighed with every candidate, then measured again with only the ones kept: the
         # figures reported are those of the rules the written file holds.
@@ -632,7 +634,7 @@ def calibrate(  # noqa: PLR0913  the options of one analysis
         f"{auc_before:.3f}, proposed {auc_after:.3f}."
     )
     final = cv.fitted(every_row, kept_columns, header)
-    final, proposed = _select_proposals(final, found, gain_of, keep or (), len(y))
+    final, proposed = _select_proposals(final, found, gain_of, keep, len(y))
     changes = tuple(
         PointChange(u.key, u.dimension, u.points, final.points[u.key], w)
         for u, w in zip(units, final.weights, strict=True)
